@@ -1,0 +1,53 @@
+/**
+ * The collector's HTTP app. `createApp(deps)` takes its storage, config and clock, so a test
+ * builds one in a line and runs it under `app.request()` or a real server alike.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { Config } from './config.ts';
+import type { Storage } from './storage.ts';
+import type { SnippetAsset } from './snippet-asset.ts';
+import { fail } from './errors.ts';
+import { collectRoutes } from './routes/collect.ts';
+import { segmentRoutes } from './routes/segment.ts';
+import { assetRoutes } from './routes/assets.ts';
+import { demoRoutes } from './routes/demo.ts';
+
+export interface Deps {
+  storage: Storage;
+  config: Config;
+  /** Epoch ms; tests pass a fixed clock. */
+  now: () => number;
+  snippet: SnippetAsset;
+  /** Serve `GET /demo` (default on). */
+  demo?: boolean;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export type Env = { Variables: Record<string, never> };
+
+export function createApp(deps: Deps): Hono {
+  const app = new Hono();
+  const log = deps.log ?? (() => {});
+
+  app.route('/', collectRoutes(deps));
+  app.route('/', segmentRoutes(deps));
+  app.route('/', assetRoutes(deps));
+  if (deps.demo !== false) app.route('/', demoRoutes(deps));
+
+  app.get('/healthz', (c) => {
+    deps.storage.db.$client.prepare('select 1').get();
+    return c.json({ ok: true });
+  });
+
+  app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const res = err.getResponse();
+      return fail(c, res.status as 400, 'bad_request', err.message || 'bad request');
+    }
+    log('error', 'unhandled error', { path: c.req.path, err: String(err?.stack ?? err) });
+    return fail(c, 500, 'internal', 'the collector failed to handle this request');
+  });
+  return app;
+}

@@ -1,0 +1,155 @@
+/**
+ * The site config file: which sites exist, where their pages live, and their segment
+ * thresholds. Validated at start; an error names the bad field by its path.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { LIMITS } from '../shared/limits.ts';
+import { DEFAULT_ENGINE, type EngineConfig } from './engine/index.ts';
+
+const siteId = z
+  .string()
+  .min(1)
+  .max(LIMITS.idLength)
+  .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only');
+
+const origin = z.string().refine((s) => {
+  try {
+    return new URL(s).origin === s;
+  } catch {
+    return false;
+  }
+}, 'an origin like "https://shop.example" (scheme, host, optional port; no path or trailing slash)');
+
+const categoryRule = z.object({
+  /** A URL path pattern: `*` matches any run of characters, e.g. `/cameras/*`. */
+  path: z.string().startsWith('/'),
+  category: z.string().min(1).max(LIMITS.categoryLength),
+});
+
+const engineSchema = z
+  .object({
+    halfLifeDays: z.number().positive(),
+    weights: z.record(z.string(), z.number().nonnegative()),
+    defaultWeight: z.number().nonnegative(),
+    dominantShare: z.number().gt(0).max(1),
+    hotEvents: z.number().int().positive(),
+    hotDays: z.number().positive(),
+    activeDays: z.number().positive(),
+    warmDays: z.number().positive(),
+    newbieDays: z.number().positive(),
+    windowDays: z.number().positive(),
+    windowCap: z.number().int().positive().max(10_000),
+  })
+  .partial()
+  .strict();
+
+const siteSchema = z
+  .object({
+    /** Page origins allowed to send browser events and read segments (CORS). */
+    origins: z.array(origin).default([]),
+    /** Accept browser events from http://localhost and 127.0.0.1 on any port (development). */
+    allowLocalhost: z.boolean().default(false),
+    /** Accept events from pages run by automation (`navigator.webdriver`). */
+    allowAutomation: z.boolean().default(false),
+    /** URL path rules that give a page view a category when the page names none. */
+    categories: z.array(categoryRule).default([]),
+    /** Segment engine thresholds; each omitted one takes its default. */
+    segment: engineSchema.default({}),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    sites: z.record(siteId, siteSchema).refine((s) => Object.keys(s).length > 0, 'at least one site'),
+  })
+  .strict();
+
+export type ConfigFile = z.input<typeof configSchema>;
+
+export interface SiteConfig {
+  id: string;
+  origins: string[];
+  allowLocalhost: boolean;
+  allowAutomation: boolean;
+  categories: { path: string; category: string; re: RegExp }[];
+  engine: EngineConfig;
+}
+
+export interface Config {
+  sites: Map<string, SiteConfig>;
+}
+
+/** Zero config: the `demo` site, open to localhost pages and automation so the demo and tests just work. */
+export const DEFAULT_CONFIG: ConfigFile = {
+  sites: { demo: { allowLocalhost: true, allowAutomation: true } },
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function pathPattern(path: string): RegExp {
+  const escaped = path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/** Validates a parsed config object; throws a ConfigError listing every problem with its path. */
+export function parseConfig(input: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      // Zod reports a bad record key without the key's own rule; say it.
+      const message = i.code === 'invalid_key' ? 'a site id has letters, digits, dot, dash and underscore only' : i.message;
+      return `  ${i.path.join('.') || '(root)'}: ${message}`;
+    });
+    throw new ConfigError(`invalid site config in ${source}:\n${lines.join('\n')}`);
+  }
+  const sites = new Map<string, SiteConfig>();
+  for (const [id, s] of Object.entries(result.data.sites)) {
+    const engine: EngineConfig = {
+      ...DEFAULT_ENGINE,
+      ...s.segment,
+      weights: { ...DEFAULT_ENGINE.weights, ...s.segment.weights },
+    } as EngineConfig;
+    sites.set(id, {
+      id,
+      origins: s.origins,
+      allowLocalhost: s.allowLocalhost,
+      allowAutomation: s.allowAutomation,
+      categories: s.categories.map((r) => ({ ...r, re: pathPattern(r.path) })),
+      engine,
+    });
+  }
+  return { sites };
+}
+
+/** Reads the config file at `path` (JSON), or the zero-config default without one. */
+export function loadConfig(path: string | undefined): Config {
+  if (!path) return parseConfig(DEFAULT_CONFIG, 'the built-in default');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read site config ${path}: ${(err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`site config ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return parseConfig(json, path);
+}
+
+/** The category a URL rule gives a page, or undefined. */
+export function categoryForUrl(site: SiteConfig, url: string | undefined): string | undefined {
+  if (!url || site.categories.length === 0) return undefined;
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    return undefined;
+  }
+  return site.categories.find((r) => r.re.test(path))?.category;
+}

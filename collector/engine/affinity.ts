@@ -1,0 +1,38 @@
+/** Category affinity: S ← S·exp(−λ·(t − t_last)) + w, λ = ln 2 / half-life. */
+import { DAY, type EngineConfig } from './config.ts';
+import type { Score } from './profile.ts';
+
+export function decayRate(config: EngineConfig): number {
+  return Math.LN2 / (config.halfLifeDays * DAY);
+}
+
+/** The score decayed to `at`. Events may arrive out of order: an older event decays forward instead. */
+export function decayTo(score: Score, at: number, lambda: number): number {
+  return score.s * Math.exp(-lambda * (at - score.t));
+}
+
+/** Adds weight `w` observed at `t` to a score, keeping the score anchored at the later time. */
+export function addWeight(score: Score | undefined, w: number, t: number, lambda: number): Score {
+  if (!score) return { s: w, t };
+  if (t >= score.t) return { s: decayTo(score, t, lambda) + w, t };
+  // A late event: its weight, decayed to the score's anchor time.
+  return { s: score.s + w * Math.exp(-lambda * (score.t - t)), t: score.t };
+}
+
+/** Shares of the decayed scores at `now`, rounded to 2 decimals; empty with no score. */
+export function shares(scores: Record<string, Score>, now: number, lambda: number): Record<string, number> {
+  const decayed: [string, number][] = [];
+  let total = 0;
+  for (const [cat, score] of Object.entries(scores)) {
+    const s = decayTo(score, now, lambda);
+    if (s > 0) {
+      decayed.push([cat, s]);
+      total += s;
+    }
+  }
+  const out: Record<string, number> = {};
+  if (total <= 0) return out;
+  decayed.sort((a, b) => b[1] - a[1]);
+  for (const [cat, s] of decayed) out[cat] = Math.round((s / total) * 100) / 100;
+  return out;
+}

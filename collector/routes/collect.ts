@@ -1,0 +1,79 @@
+/** `POST /v1/collect`: the browser's batches, as a text/plain (or JSON) body. */
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { LIMITS } from '../../shared/limits.ts';
+import type { CollectResponse } from '../../shared/wire.ts';
+import type { Deps } from '../app.ts';
+import { fail } from '../errors.ts';
+import { ingestBatch } from '../ingest.ts';
+import { originAllowed, originAllowedByAnySite } from '../origins.ts';
+import { batchSchema, describe } from '../validate.ts';
+
+export function selfOrigin(c: Context): string {
+  return new URL(c.req.url).origin;
+}
+
+/** CORS for a simple (text/plain) request: echo an allowed origin, vary on it. */
+export function allowOrigin(c: Context, origin: string | undefined) {
+  c.header('Vary', 'Origin', { append: true });
+  if (origin) c.header('Access-Control-Allow-Origin', origin);
+}
+
+export function collectRoutes(deps: Deps) {
+  const app = new Hono();
+
+  // A JSON content type makes the browser send a preflight; the site is only known from the body.
+  app.options('/v1/collect', (c) => {
+    const origin = c.req.header('origin');
+    c.header('Vary', 'Origin');
+    if (!origin || !originAllowedByAnySite(deps.config, origin, selfOrigin(c))) return c.body(null, 204);
+    c.header('Access-Control-Allow-Origin', origin);
+    c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
+    c.header('Access-Control-Allow-Headers', 'Content-Type');
+    c.header('Access-Control-Max-Age', '86400');
+    return c.body(null, 204);
+  });
+
+  app.post(
+    '/v1/collect',
+    bodyLimit({
+      maxSize: LIMITS.bodyBytes,
+      onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`),
+    }),
+    async (c) => {
+      const now = deps.now();
+      const text = await c.req.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
+      }
+      const events = (body as { events?: unknown } | null)?.events;
+      if (Array.isArray(events) && events.length > LIMITS.batchEvents) {
+        return fail(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
+      }
+      const parsed = batchSchema.safeParse(body);
+      if (!parsed.success) return fail(c, 400, 'invalid_batch', describe(parsed.error));
+      const batch = parsed.data;
+
+      const site = deps.config.sites.get(batch.site);
+      if (!site) return fail(c, 400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
+      const origin = c.req.header('origin');
+      if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+        return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
+      }
+      allowOrigin(c, origin);
+
+      if (batch.webdriver && !site.allowAutomation) {
+        return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], ignored: 'automation', segment: null });
+      }
+      const res = ingestBatch(deps.storage, site, batch.visitor, batch.events, now);
+      if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {
+        return c.json({ error: 'invalid_events', message: 'no event of the batch is valid', ...res }, 400);
+      }
+      return c.json<CollectResponse>(res);
+    },
+  );
+  return app;
+}

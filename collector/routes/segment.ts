@@ -1,0 +1,42 @@
+/** `GET /v1/segment?site=S&visitor=V`: the visitor's current segment, for the site's pages. */
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import type { Deps } from '../app.ts';
+import { fail } from '../errors.ts';
+import { segmentFor } from '../ingest.ts';
+import { originAllowed } from '../origins.ts';
+import { allowOrigin, selfOrigin } from './collect.ts';
+import { batchSchema } from '../validate.ts';
+
+const visitorId = batchSchema.shape.visitor;
+
+export function segmentRoutes(deps: Deps) {
+  const app = new Hono();
+
+  app.get('/v1/segment', (c) => {
+    const siteId = c.req.query('site');
+    const visitor = c.req.query('visitor');
+    if (!siteId) return fail(c, 400, 'missing_site', 'the site query parameter is required');
+    if (!visitor || !visitorId.safeParse(visitor).success) {
+      return fail(c, 400, 'invalid_visitor', 'the visitor query parameter must be a visitor id (letters, digits, - and _)');
+    }
+    const site = deps.config.sites.get(siteId);
+    if (!site) return fail(c, 404, 'unknown_site', `no site "${siteId}" in the collector's config`);
+    const origin = c.req.header('origin');
+    if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+      c.header('Vary', 'Origin');
+      return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
+    }
+    allowOrigin(c, origin);
+
+    const body = JSON.stringify(segmentFor(deps.storage, site, visitor, deps.now()));
+    // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    c.header('ETag', etag);
+    c.header('Cache-Control', 'private, no-cache');
+    if (c.req.header('if-none-match') === etag) return c.body(null, 304);
+    c.header('Content-Type', 'application/json; charset=utf-8');
+    return c.body(body);
+  });
+  return app;
+}

@@ -1,0 +1,64 @@
+/** Starts the collector: config, storage, app and a real HTTP server. */
+import { serve, type ServerType } from '@hono/node-server';
+import { resolve } from 'node:path';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { jsonLogger, type Level, type Logger } from './log.ts';
+import { loadSnippet } from './snippet-asset.ts';
+import { openStorage, type Storage } from './storage.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  db: string;
+  config?: string | undefined;
+  demo: boolean;
+  logLevel: Level;
+}
+
+/** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  return {
+    port: Number(env.PORT ?? 8787),
+    host: env.HOST ?? '0.0.0.0',
+    db: env.MICROSEG_DB ?? resolve('data', 'microseg.db'),
+    config: env.MICROSEG_CONFIG || undefined,
+    demo: env.MICROSEG_DEMO !== '0',
+    logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
+  };
+}
+
+export interface Running {
+  server: ServerType;
+  storage: Storage;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
+  const config = loadConfig(opts.config);
+  const storage = openStorage(opts.db);
+  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log });
+  const server = await new Promise<ServerType>((ok, fail) => {
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
+    s.once('error', fail);
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}`;
+  log('info', 'collector listening', { url, db: opts.db, sites: [...config.sites.keys()] });
+  return {
+    server,
+    storage,
+    url,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => {
+          storage.close();
+          done();
+        });
+        // Keep-alive sockets would hold close() open.
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      }),
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Validation of the wire at the edge: the batch envelope as a whole, then each event on
+ * its own, so one bad event is refused with its reason while the rest are accepted.
+ */
+import { z } from 'zod';
+import { CLOCK, LIMITS } from '../shared/limits.ts';
+import type { RefusedEvent } from '../shared/wire.ts';
+import type { NewEvent } from './storage.ts';
+
+const id = z.string().min(1).max(LIMITS.idLength).regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only');
+const url = z.string().max(LIMITS.urlLength);
+const shortText = (max: number) => z.string().max(max);
+
+const props = z
+  .record(
+    z.string().min(1).max(LIMITS.propKeyLength),
+    z.union([z.string().max(LIMITS.propValueLength), z.number().finite(), z.boolean(), z.null()]),
+  )
+  .refine((o) => Object.keys(o).length <= LIMITS.propsKeys, `at most ${LIMITS.propsKeys} props`);
+
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Checked on the raw JSON: a parsed `__proto__` key would otherwise vanish into the prototype. */
+function reservedKey(item: unknown): string | undefined {
+  const props = (item as { props?: unknown } | null)?.props;
+  if (!props || typeof props !== 'object') return undefined;
+  return Object.keys(props).find((k) => RESERVED.has(k));
+}
+
+const utm = z
+  .object({
+    source: shortText(LIMITS.propValueLength),
+    medium: shortText(LIMITS.propValueLength),
+    campaign: shortText(LIMITS.propValueLength),
+    term: shortText(LIMITS.propValueLength),
+    content: shortText(LIMITS.propValueLength),
+  })
+  .partial()
+  .strict();
+
+export const eventSchema = z
+  .object({
+    id,
+    type: z.string().min(1).max(LIMITS.typeLength).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only'),
+    ts: z.number().int().nonnegative(),
+    session: id.optional(),
+    url: url.optional(),
+    ref: url.optional(),
+    category: z.string().min(1).max(LIMITS.categoryLength).optional(),
+    nav: z.enum(['load', 'spa']).optional(),
+    target: url.optional(),
+    outbound: z.boolean().optional(),
+    value: z.number().finite().optional(),
+    currency: z.string().regex(/^[A-Za-z]{3}$/, 'an ISO 4217 code such as "EUR"').optional(),
+    props: props.optional(),
+    utm: utm.optional(),
+  })
+  .strict();
+
+export const batchSchema = z
+  .object({
+    site: z.string().min(1).max(LIMITS.idLength),
+    visitor: id,
+    events: z.array(z.unknown()).min(1, 'at least one event'),
+    webdriver: z.boolean().optional(),
+    token: z.string().max(1024).optional(),
+    dropped: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+export type Batch = z.infer<typeof batchSchema>;
+
+/** "field: reason" for the first few problems, as one sentence. */
+export function describe(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** Clamps a client timestamp into the sane window around server time. */
+export function clampTs(ts: number, now: number): number {
+  return Math.min(Math.max(ts, now - CLOCK.maxEventAgeMs), now + CLOCK.maxClockSkewMs);
+}
+
+/** Splits raw events into valid ones (clamped) and refusals with reasons. */
+export function validateEvents(raw: unknown[], now: number): { valid: NewEvent[]; refused: RefusedEvent[] } {
+  const valid: NewEvent[] = [];
+  const refused: RefusedEvent[] = [];
+  const seen = new Set<string>();
+  raw.forEach((item, index) => {
+    const refuse = (message: string) => {
+      const maybeId = (item as { id?: unknown } | null)?.id;
+      refused.push({
+        index,
+        ...(typeof maybeId === 'string' && maybeId.length <= LIMITS.idLength ? { id: maybeId } : {}),
+        error: 'invalid_event',
+        message,
+      });
+    };
+    const reserved = reservedKey(item);
+    if (reserved) return refuse(`props.${reserved}: reserved prop name`);
+    const r = eventSchema.safeParse(item);
+    if (!r.success) return refuse(describe(r.error));
+    // The same id twice in one batch is one event.
+    if (seen.has(r.data.id)) return;
+    seen.add(r.data.id);
+    valid.push({ ...r.data, ts: clampTs(r.data.ts, now) });
+  });
+  return { valid, refused };
+}

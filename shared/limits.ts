@@ -1,0 +1,39 @@
+/**
+ * Every size limit of the wire, in one place. The collector enforces them; the snippet
+ * stays under them so a browser never sends a batch the collector must refuse.
+ */
+export const LIMITS = {
+  /** Largest request body accepted, checked before parsing. */
+  bodyBytes: 64 * 1024,
+  /** Largest body of the server-side `/v1/events` endpoint (imports). */
+  serverBodyBytes: 1024 * 1024,
+  /** Events in one browser batch (`/v1/collect`). */
+  batchEvents: 100,
+  /** Events in one server batch (`/v1/events`). */
+  serverBatchEvents: 1000,
+  /** Site ids, visitor ids, event ids, session ids, contact ids. */
+  idLength: 64,
+  /** Event type names. */
+  typeLength: 64,
+  /** Category names. */
+  categoryLength: 64,
+  /** URLs (page, referrer, link target). */
+  urlLength: 2048,
+  /** Keys in an event's `props`. */
+  propsKeys: 20,
+  /** Length of a prop key. */
+  propKeyLength: 64,
+  /** Length of a string prop value. */
+  propValueLength: 256,
+  /** Currency code (ISO 4217). */
+  currencyLength: 3,
+} as const;
+
+/** Events the snippet may hold in its own buffer before it sends them. */
+export const SNIPPET_BATCH = 20;
+
+/** Client timestamps are clamped into [server time − maxEventAgeMs, server time + maxClockSkewMs]. */
+export const CLOCK = {
+  maxClockSkewMs: 5 * 60_000,
+  maxEventAgeMs: 7 * 86_400_000,
+} as const;

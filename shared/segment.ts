@@ -1,0 +1,54 @@
+/** The `Segment` shape of the public contract (DESIGN.md, "Public contract"). */
+
+export type Lifecycle = 'newbie' | 'prospect' | 'new_customer' | 'loyalist' | 'at_risk' | 'lapsed';
+export type Engagement = 'hot' | 'active' | 'warm' | 'cold';
+export type Intent = 'most_likely' | 'moderately_likely' | 'least_likely';
+export type RfmLabel =
+  | 'champions'
+  | 'loyal'
+  | 'potential_loyalist'
+  | 'new_customer'
+  | 'promising'
+  | 'need_attention'
+  | 'about_to_sleep'
+  | 'at_risk'
+  | 'cannot_lose'
+  | 'hibernating';
+
+export interface Rfm {
+  r: number;
+  f: number;
+  m: number;
+  label: RfmLabel;
+}
+
+export interface Segment {
+  site: string;
+  visitor: string;
+  /** The visitor is linked to a known contact. */
+  known: boolean;
+  /** The microsegment key `lifecycle:category:engagement`, e.g. `newbie:cameras:hot`. */
+  segment: string;
+  lifecycle: Lifecycle;
+  /** Dominant category (share ≥ 0.5), `mixed`, or `null` with no categorized activity. */
+  category: string | null;
+  engagement: Engagement;
+  /** Share of each category's decayed score, rounded to 2 decimals. */
+  affinity: Record<string, number>;
+  /** A recent high-end purchase: keep in touch, don't push another purchase. */
+  cooldown: boolean;
+  rfm: Rfm | null;
+  intent: Intent;
+  /** Names of the custom segments the visitor is in. */
+  segments: string[];
+  /** When the profile last changed, epoch milliseconds. */
+  updated: number;
+}
+
+/** The key's middle part when there is no categorized activity. */
+export const NO_CATEGORY = 'none';
+export const MIXED = 'mixed';
+
+export function segmentKey(lifecycle: Lifecycle, category: string | null, engagement: Engagement): string {
+  return `${lifecycle}:${category ?? NO_CATEGORY}:${engagement}`;
+}

@@ -1,0 +1,84 @@
+/**
+ * The browser wire format of `POST /v1/collect`. The snippet sends a batch as a
+ * `text/plain` body (no CORS preflight) holding this JSON.
+ */
+import type { Navigation } from './events.ts';
+import type { Segment } from './segment.ts';
+
+export type PropValue = string | number | boolean | null;
+export type Props = Record<string, PropValue>;
+
+/** One event as the browser sends it. */
+export interface WireEvent {
+  /** Unique per event (nanoid), so a retried batch is never counted twice. */
+  id: string;
+  /** `page_view`, `click`, `purchase`, … or any custom name. */
+  type: string;
+  /** Client clock, epoch milliseconds. */
+  ts: number;
+  /** Session id; rotates after 30 minutes idle. */
+  session?: string;
+  /** Page URL. */
+  url?: string;
+  /** Referrer URL (first page view of a load). */
+  ref?: string;
+  category?: string;
+  /** Page views: full load or SPA route change. */
+  nav?: Navigation;
+  /** Clicks: the link's href. */
+  target?: string;
+  /** Clicks: whether the link leaves the page's origin. */
+  outbound?: boolean;
+  /** Purchases and carts: amount in `currency`. */
+  value?: number;
+  currency?: string;
+  props?: Props;
+  /** Campaign parameters read from the landing URL, sent with the first page view of a load. */
+  utm?: Utm;
+}
+
+/** `utm_*` parameters of an arrival URL, without the prefix. */
+export interface Utm {
+  source?: string;
+  medium?: string;
+  campaign?: string;
+  term?: string;
+  content?: string;
+}
+
+/** The body of `POST /v1/collect`. */
+export interface CollectBatch {
+  site: string;
+  visitor: string;
+  events: WireEvent[];
+  /** Set when the page runs under automation (`navigator.webdriver`). */
+  webdriver?: boolean;
+  /** A signed identity token (`ms_t` on an email link, or `microseg.identify(token)`). */
+  token?: string;
+  /** Events the snippet's bounded retry queue had to drop since the last batch it sent. */
+  dropped?: number;
+}
+
+/** Why one event of a batch was refused. */
+export interface RefusedEvent {
+  index: number;
+  id?: string;
+  error: string;
+  message: string;
+}
+
+/** The answer of `POST /v1/collect`: the fresh segment, so the page needs no second round trip. */
+export interface CollectResponse {
+  accepted: number;
+  duplicates: number;
+  refused: RefusedEvent[];
+  /** Present when the batch was ignored as a whole (e.g. automation not allowed for the site). */
+  ignored?: string;
+  segment: Segment | null;
+}
+
+/** Every 4xx/5xx body: a machine-readable code and a human sentence. */
+export interface ApiError {
+  error: string;
+  message: string;
+}

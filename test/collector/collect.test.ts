@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../shared/limits.ts';
+import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
+
+let t: ReturnType<typeof testApp>;
+beforeEach(() => {
+  t = testApp({
+    config: {
+      sites: {
+        demo: { allowLocalhost: true, allowAutomation: true },
+        shop: { origins: ['https://shop.example'], categories: [{ path: '/cameras/*', category: 'cameras' }] },
+      },
+    },
+  });
+});
+afterEach(() => t.close());
+
+async function collect(body: unknown, headers?: Record<string, string>) {
+  const res = await t.app.request(collectRequest(body, headers));
+  return { status: res.status, body: (await res.json()) as any, res };
+}
+
+describe('POST /v1/collect — valid batches', () => {
+  it('stores the events and answers with the fresh segment', async () => {
+    const events = [ev({ category: 'cameras' }), ev({ type: 'click', category: 'cameras', target: 'https://x.example/', outbound: true })];
+    const { status, body } = await collect({ site: 'demo', visitor: 'v1', events });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ accepted: 2, duplicates: 0, refused: [] });
+    expect(body.segment).toMatchObject({ site: 'demo', visitor: 'v1', category: 'cameras', lifecycle: 'newbie', engagement: 'active', known: false });
+    expect(body.segment.affinity).toEqual({ cameras: 1 });
+    expect(t.storage.countEvents('demo', 'v1')).toBe(2);
+    const row = t.storage.db.$client.prepare("select * from events where site='demo' and id=?").get(events[1]!.id) as any;
+    expect(row).toMatchObject({ type: 'click', category: 'cameras', target: 'https://x.example/', outbound: 1, visitor: 'v1', received: T0 });
+  });
+
+  it('counts a retried batch once, profile included', async () => {
+    const events = [ev({ category: 'cameras' }), ev({ category: 'cameras' })];
+    await collect({ site: 'demo', visitor: 'v1', events });
+    const again = await collect({ site: 'demo', visitor: 'v1', events });
+    expect(again.body).toMatchObject({ accepted: 0, duplicates: 2 });
+    expect(t.storage.countEvents('demo')).toBe(2);
+    expect(t.storage.profile('demo', 'v1')!.profile.count).toBe(2);
+  });
+
+  it('keeps a text/plain body and a JSON body alike', async () => {
+    const res = await t.app.request('/v1/collect', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ site: 'demo', visitor: 'v2', events: [ev()] }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('categorizes page views by the site URL rules when the page names none', async () => {
+    const { body } = await collect({ site: 'shop', visitor: 'v1', events: [ev({ url: 'https://shop.example/cameras/x100' })] });
+    expect(body.segment.category).toBe('cameras');
+  });
+
+  it('clamps client timestamps into the sane window', async () => {
+    const e1 = ev({ ts: T0 + 365 * DAY });
+    const e2 = ev({ ts: 0 });
+    await collect({ site: 'demo', visitor: 'v1', events: [e1, e2] });
+    const ts = (id: string) => (t.storage.db.$client.prepare('select ts from events where id=?').get(id) as any).ts;
+    expect(ts(e1.id)).toBe(T0 + 5 * 60_000);
+    expect(ts(e2.id)).toBe(T0 - 7 * DAY);
+  });
+
+  it('echoes an allowed origin for CORS and refuses others', async () => {
+    const ok = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'https://shop.example' });
+    expect(ok.status).toBe(200);
+    expect(ok.res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    const bad = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'https://evil.example' });
+    expect(bad.status).toBe(403);
+    expect(bad.body.error).toBe('origin_not_allowed');
+    const local = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:3000' });
+    expect(local.status).toBe(403);
+    const demoLocal = await collect({ site: 'demo', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:3000' });
+    expect(demoLocal.status).toBe(200);
+    const self = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:8787' });
+    expect(self.status).toBe(200);
+  });
+
+  it('answers a preflight only for origins some site allows', async () => {
+    const ok = await t.app.request('/v1/collect', { method: 'OPTIONS', headers: { origin: 'https://shop.example' } });
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example');
+    const bad = await t.app.request('/v1/collect', { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    expect(bad.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('ignores automation unless the site allows it', async () => {
+    const ignored = await collect({ site: 'shop', visitor: 'v1', webdriver: true, events: [ev()] });
+    expect(ignored.status).toBe(200);
+    expect(ignored.body).toMatchObject({ accepted: 0, ignored: 'automation' });
+    expect(t.storage.countEvents('shop')).toBe(0);
+    const kept = await collect({ site: 'demo', visitor: 'v1', webdriver: true, events: [ev()] });
+    expect(kept.body.accepted).toBe(1);
+  });
+});
+
+describe('POST /v1/collect — bad input', () => {
+  const cases: [string, unknown, number, string][] = [
+    ['not JSON', '{"site":', 400, 'invalid_json'],
+    ['empty body', '', 400, 'invalid_json'],
+    ['JSON null', 'null', 400, 'invalid_batch'],
+    ['an array', '[]', 400, 'invalid_batch'],
+    ['no events', { site: 'demo', visitor: 'v1' }, 400, 'invalid_batch'],
+    ['empty events', { site: 'demo', visitor: 'v1', events: [] }, 400, 'invalid_batch'],
+    ['events not an array', { site: 'demo', visitor: 'v1', events: 'x' }, 400, 'invalid_batch'],
+    ['visitor with a slash', { site: 'demo', visitor: 'a/b', events: [{}] }, 400, 'invalid_batch'],
+    ['visitor too long', { site: 'demo', visitor: 'v'.repeat(65), events: [{}] }, 400, 'invalid_batch'],
+    ['site a number', { site: 7, visitor: 'v1', events: [{}] }, 400, 'invalid_batch'],
+    ['unknown field', { site: 'demo', visitor: 'v1', events: [{}], admin: true }, 400, 'invalid_batch'],
+    ['unknown site', { site: 'nope', visitor: 'v1', events: [{ id: 'a', type: 'page_view', ts: 1 }] }, 400, 'unknown_site'],
+    ['every event bad', { site: 'demo', visitor: 'v1', events: [{ id: 'a' }, 5] }, 400, 'invalid_events'],
+  ];
+  it.each(cases)('%s → %s %s', async (_name, body, status, error) => {
+    const res = await collect(body);
+    expect(res.status).toBe(status);
+    expect(res.body.error).toBe(error);
+    expect(typeof res.body.message).toBe('string');
+    expect(t.storage.countEvents('demo')).toBe(0);
+  });
+
+  it('refuses a batch over the event limit', async () => {
+    const events = Array.from({ length: LIMITS.batchEvents + 1 }, () => ev());
+    const res = await collect({ site: 'demo', visitor: 'v1', events });
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('batch_too_large');
+  });
+
+  it('refuses a body over the size limit before parsing', async () => {
+    const res = await collect('x'.repeat(LIMITS.bodyBytes + 1));
+    expect(res.status).toBe(413);
+    expect(res.body.error).toBe('body_too_large');
+  });
+
+  it('accepts the good events of a batch and names the bad ones with a reason', async () => {
+    const good = ev();
+    const events = [
+      good,
+      { ...ev(), type: 'bad type!' },
+      { ...ev(), url: 'u'.repeat(LIMITS.urlLength + 1) },
+      { ...ev(), category: 'c'.repeat(LIMITS.categoryLength + 1) },
+      { ...ev(), ts: 'yesterday' },
+      { ...ev(), value: 'NaN' },
+      { ...ev(), currency: 'euros' },
+      { ...ev(), props: { ['__proto__']: 1 } },
+      { ...ev(), props: Object.fromEntries(Array.from({ length: LIMITS.propsKeys + 1 }, (_, i) => [`k${i}`, i])) },
+      { ...ev(), props: { nested: { deep: true } } },
+      { ...ev(), extra: 1 },
+    ];
+    const res = await collect(JSON.stringify({ site: 'demo', visitor: 'v1', events }).replace('"props":{}', '"props":{"__proto__":1}'));
+    expect(res.status).toBe(200);
+    expect(res.body.accepted).toBe(1);
+    expect(res.body.refused.map((r: any) => r.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    for (const r of res.body.refused) {
+      expect(r.error).toBe('invalid_event');
+      expect(r.message.length).toBeGreaterThan(3);
+    }
+    expect(t.storage.countEvents('demo')).toBe(1);
+  });
+});

@@ -1,0 +1,61 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CONFIG, categoryForUrl, loadConfig, parseConfig } from '../../collector/config.ts';
+import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
+import { tempDir } from '../helpers.ts';
+
+describe('site config', () => {
+  it('zero config is the demo site with the default thresholds', () => {
+    const c = loadConfig(undefined);
+    expect([...c.sites.keys()]).toEqual(['demo']);
+    expect(c.sites.get('demo')!.engine).toEqual(DEFAULT_ENGINE);
+    expect(parseConfig(DEFAULT_CONFIG).sites.get('demo')!.allowLocalhost).toBe(true);
+  });
+
+  it('merges per-site thresholds over the defaults', () => {
+    const c = parseConfig({ sites: { s: { segment: { halfLifeDays: 7, weights: { click: 3 } } } } });
+    const e = c.sites.get('s')!.engine;
+    expect(e.halfLifeDays).toBe(7);
+    expect(e.weights.click).toBe(3);
+    expect(e.weights.purchase).toBe(DEFAULT_ENGINE.weights.purchase);
+  });
+
+  it.each([
+    [{}, 'sites'],
+    [{ sites: {} }, 'at least one site'],
+    [{ sites: { 'bad id!': {} } }, 'letters, digits'],
+    [{ sites: { s: { origins: ['https://a.example/'] } } }, 'sites.s.origins.0'],
+    [{ sites: { s: { origins: ['a.example'] } } }, 'an origin like'],
+    [{ sites: { s: { segment: { halfLifeDays: -1 } } } }, 'sites.s.segment.halfLifeDays'],
+    [{ sites: { s: { segment: { halfLife: 3 } } } }, 'halfLife'],
+    [{ sites: { s: { categories: [{ path: 'cameras', category: 'c' }] } } }, 'sites.s.categories.0.path'],
+    [{ sites: { s: { typo: true } } }, 'typo'],
+  ])('rejects %j naming %s', (input, needle) => {
+    expect(() => parseConfig(input)).toThrow(ConfigError);
+    expect(() => parseConfig(input)).toThrow(needle);
+  });
+
+  it('reads a JSON file and reports unreadable or malformed ones clearly', () => {
+    const tmp = tempDir();
+    try {
+      const good = join(tmp.dir, 'good.json');
+      writeFileSync(good, JSON.stringify({ sites: { shop: { origins: ['https://shop.example'] } } }));
+      expect(loadConfig(good).sites.get('shop')!.origins).toEqual(['https://shop.example']);
+      const bad = join(tmp.dir, 'bad.json');
+      writeFileSync(bad, '{ sites: ');
+      expect(() => loadConfig(bad)).toThrow(/not valid JSON/);
+      expect(() => loadConfig(join(tmp.dir, 'missing.json'))).toThrow(/cannot read site config/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('URL rules match paths with wildcards', () => {
+    const site = parseConfig({ sites: { s: { categories: [{ path: '/cameras/*', category: 'cameras' }, { path: '/shoes', category: 'shoes' }] } } }).sites.get('s')!;
+    expect(categoryForUrl(site, 'https://s.example/cameras/x?y=1')).toBe('cameras');
+    expect(categoryForUrl(site, 'https://s.example/shoes')).toBe('shoes');
+    expect(categoryForUrl(site, 'https://s.example/shoes/red')).toBeUndefined();
+    expect(categoryForUrl(site, 'not a url')).toBeUndefined();
+  });
+});

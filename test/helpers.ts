@@ -1,0 +1,48 @@
+/** Test helpers: a collector app on a real SQLite file in a temp folder, with a settable clock. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../collector/app.ts';
+import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config.ts';
+import { snippetAsset } from '../collector/snippet-asset.ts';
+import { openStorage } from '../collector/storage.ts';
+import type { WireEvent } from '../shared/wire.ts';
+
+export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
+export const DAY = 86_400_000;
+
+export function tempDir(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'microseg-test-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function testApp(opts: { config?: ConfigFile; now?: number } = {}) {
+  const tmp = tempDir();
+  const storage = openStorage(join(tmp.dir, 'test.db'));
+  const clock = { now: opts.now ?? T0 };
+  const config = parseConfig(opts.config ?? DEFAULT_CONFIG);
+  const app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/') });
+  return {
+    app,
+    storage,
+    clock,
+    close() {
+      storage.close();
+      tmp.cleanup();
+    },
+  };
+}
+
+let seq = 0;
+export function ev(over: Partial<WireEvent> = {}): WireEvent {
+  seq++;
+  return { id: `e${seq}_${Math.random().toString(36).slice(2, 10)}`, type: 'page_view', ts: T0, url: 'http://localhost:8787/demo/', ...over };
+}
+
+export function collectRequest(body: unknown, headers: Record<string, string> = {}) {
+  return new Request('http://localhost:8787/v1/collect', {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
