@@ -54,6 +54,11 @@ const siteSchema = z
     allowAutomation: z.boolean().default(false),
     /** URL path rules that give a page view a category when the page names none. */
     categories: z.array(categoryRule).default([]),
+    /**
+     * Bearer keys of the server endpoints (`/v1/events`, contacts, segments, erasure). Several
+     * keys allow rotation. Without any, the MICROSEG_API_KEY environment variable serves.
+     */
+    apiKeys: z.array(z.string().min(16, 'an API key has at least 16 characters')).default([]),
     /** Segment engine thresholds; each omitted one takes its default. */
     segment: engineSchema.default({}),
   })
@@ -72,6 +77,7 @@ export interface SiteConfig {
   origins: string[];
   allowLocalhost: boolean;
   allowAutomation: boolean;
+  apiKeys: string[];
   categories: { path: string; category: string; re: RegExp }[];
   engine: EngineConfig;
 }
@@ -94,8 +100,13 @@ function pathPattern(path: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
+export interface ConfigEnv {
+  /** API key for every site whose config names none (MICROSEG_API_KEY). */
+  apiKey?: string | undefined;
+}
+
 /** Validates a parsed config object; throws a ConfigError listing every problem with its path. */
-export function parseConfig(input: unknown, source = 'config'): Config {
+export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = {}): Config {
   const result = configSchema.safeParse(input);
   if (!result.success) {
     const lines = result.error.issues.map((i) => {
@@ -117,6 +128,7 @@ export function parseConfig(input: unknown, source = 'config'): Config {
       origins: s.origins,
       allowLocalhost: s.allowLocalhost,
       allowAutomation: s.allowAutomation,
+      apiKeys: s.apiKeys.length > 0 ? s.apiKeys : env.apiKey ? [env.apiKey] : [],
       categories: s.categories.map((r) => ({ ...r, re: pathPattern(r.path) })),
       engine,
     });
@@ -125,8 +137,11 @@ export function parseConfig(input: unknown, source = 'config'): Config {
 }
 
 /** Reads the config file at `path` (JSON), or the zero-config default without one. */
-export function loadConfig(path: string | undefined): Config {
-  if (!path) return parseConfig(DEFAULT_CONFIG, 'the built-in default');
+export function loadConfig(path: string | undefined, env: ConfigEnv = {}): Config {
+  if (env.apiKey !== undefined && env.apiKey.length < 16) {
+    throw new ConfigError('MICROSEG_API_KEY must have at least 16 characters');
+  }
+  if (!path) return parseConfig(DEFAULT_CONFIG, 'the built-in default', env);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -139,7 +154,7 @@ export function loadConfig(path: string | undefined): Config {
   } catch (err) {
     throw new ConfigError(`site config ${path} is not valid JSON: ${(err as Error).message}`);
   }
-  return parseConfig(json, path);
+  return parseConfig(json, path, env);
 }
 
 /** The category a URL rule gives a page, or undefined. */

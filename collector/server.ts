@@ -14,6 +14,7 @@ export interface ServeOptions {
   config?: string | undefined;
   demo: boolean;
   logLevel: Level;
+  apiKey?: string | undefined;
 }
 
 /** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
@@ -25,6 +26,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     config: env.MICROSEG_CONFIG || undefined,
     demo: env.MICROSEG_DEMO !== '0',
     logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
+    apiKey: env.MICROSEG_API_KEY || undefined,
   };
 }
 
@@ -36,7 +38,7 @@ export interface Running {
 }
 
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
-  const config = loadConfig(opts.config);
+  const config = loadConfig(opts.config, { apiKey: opts.apiKey });
   const storage = openStorage(opts.db);
   const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log });
   const server = await new Promise<ServerType>((ok, fail) => {
