@@ -4,6 +4,10 @@
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
+import { secureHeaders } from 'hono/secure-headers';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { browserLimits, type RateLimits } from './routes/limits.ts';
 import type { Config } from './config.ts';
 import type { Storage } from './storage.ts';
 import type { SnippetAsset } from './snippet-asset.ts';
@@ -22,6 +26,10 @@ export interface Deps {
   /** Serve `GET /demo` (default on). */
   demo?: boolean;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Prometheus metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
+  /** Per-IP and per-visitor request limits of the browser endpoints; none when omitted. */
+  limits?: RateLimits;
 }
 
 export type Env = { Variables: Record<string, never> };
@@ -29,6 +37,20 @@ export type Env = { Variables: Record<string, never> };
 export function createApp(deps: Deps): Hono {
   const app = new Hono();
   const log = deps.log ?? (() => {});
+  const metrics = (deps.metrics ??= createMetrics());
+
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.requests.inc({ route: routePath(c, -1), status: String(c.res.status) });
+  });
+  // The snippet, the API and the demo are loaded cross-origin by design, so resources are
+  // `cross-origin`; everything else keeps Hono's secure defaults (nosniff, frame and referrer policy…).
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin', crossOriginOpenerPolicy: false }));
+  if (deps.limits) {
+    const limit = browserLimits(deps.limits, metrics);
+    app.use('/v1/collect', limit);
+    app.use('/v1/segment', limit);
+  }
 
   app.route('/', collectRoutes(deps));
   app.route('/', segmentRoutes(deps));
@@ -38,6 +60,11 @@ export function createApp(deps: Deps): Hono {
   app.get('/healthz', (c) => {
     deps.storage.db.$client.prepare('select 1').get();
     return c.json({ ok: true });
+  });
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.registry.contentType);
+    return c.body(await metrics.registry.metrics());
   });
 
   app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { jsonLogger, type Level, type Logger } from './log.ts';
+import { createMetrics } from './metrics.ts';
+import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { openStorage, type Storage } from './storage.ts';
 
@@ -15,6 +17,14 @@ export interface ServeOptions {
   demo: boolean;
   logLevel: Level;
   apiKey?: string | undefined;
+  limits: RateLimits;
+}
+
+function count(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0 (0 turns the limit off)`);
+  return n;
 }
 
 /** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
@@ -27,6 +37,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     demo: env.MICROSEG_DEMO !== '0',
     logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
     apiKey: env.MICROSEG_API_KEY || undefined,
+    limits: {
+      ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
+      visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
+      trustProxy: env.MICROSEG_TRUST_PROXY === '1' || env.MICROSEG_TRUST_PROXY === 'true',
+    },
   };
 }
 
@@ -40,7 +55,8 @@ export interface Running {
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
   const config = loadConfig(opts.config, { apiKey: opts.apiKey });
   const storage = openStorage(opts.db);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log });
+  const metrics = createMetrics({ defaults: true });
+  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, limits: opts.limits });
   const server = await new Promise<ServerType>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);

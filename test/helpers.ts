@@ -6,6 +6,7 @@ import { createApp } from '../collector/app.ts';
 import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config.ts';
 import { snippetAsset } from '../collector/snippet-asset.ts';
 import { openStorage } from '../collector/storage.ts';
+import type { RateLimits } from '../collector/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
 
 export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
@@ -16,12 +17,18 @@ export function tempDir(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function testApp(opts: { config?: ConfigFile; now?: number } = {}) {
+export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits } = {}) {
   const tmp = tempDir();
   const storage = openStorage(join(tmp.dir, 'test.db'));
   const clock = { now: opts.now ?? T0 };
   const config = parseConfig(opts.config ?? DEFAULT_CONFIG);
-  const app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/') });
+  const app = createApp({
+    storage,
+    config,
+    now: () => clock.now,
+    snippet: snippetAsset('/*ms*/'),
+    ...(opts.limits ? { limits: { ...opts.limits, now: () => clock.now } } : {}),
+  });
   return {
     app,
     storage,

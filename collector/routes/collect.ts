@@ -8,6 +8,7 @@ import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
 import { originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
+import { tooMany, visitorLimiter } from './limits.ts';
 
 export function selfOrigin(c: Context): string {
   return new URL(c.req.url).origin;
@@ -21,6 +22,12 @@ export function allowOrigin(c: Context, origin: string | undefined) {
 
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
+  const perVisitor = visitorLimiter(deps.limits);
+  const metrics = deps.metrics!;
+  const refuse = (c: Context, status: 400 | 403 | 413, error: string, message: string) => {
+    metrics.eventsRefused.inc({ reason: error });
+    return fail(c, status, error, message);
+  };
 
   // A JSON content type makes the browser send a preflight; the site is only known from the body.
   app.options('/v1/collect', (c) => {
@@ -38,7 +45,7 @@ export function collectRoutes(deps: Deps) {
     '/v1/collect',
     bodyLimit({
       maxSize: LIMITS.bodyBytes,
-      onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`),
+      onError: (c) => refuse(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`),
     }),
     async (c) => {
       const now = deps.now();
@@ -47,28 +54,36 @@ export function collectRoutes(deps: Deps) {
       try {
         body = JSON.parse(text);
       } catch {
-        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
+        return refuse(c, 400, 'invalid_json', 'the body is not valid JSON');
       }
       const events = (body as { events?: unknown } | null)?.events;
       if (Array.isArray(events) && events.length > LIMITS.batchEvents) {
-        return fail(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
+        return refuse(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
       }
       const parsed = batchSchema.safeParse(body);
-      if (!parsed.success) return fail(c, 400, 'invalid_batch', describe(parsed.error));
+      if (!parsed.success) return refuse(c, 400, 'invalid_batch', describe(parsed.error));
       const batch = parsed.data;
 
       const site = deps.config.sites.get(batch.site);
-      if (!site) return fail(c, 400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
+      if (!site) return refuse(c, 400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
       const origin = c.req.header('origin');
       if (origin && !originAllowed(site, origin, selfOrigin(c))) {
-        return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
+        return refuse(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
       }
       allowOrigin(c, origin);
+      const wait = perVisitor?.hit(`${site.id}/${batch.visitor}`, now) ?? 0;
+      if (wait > 0) {
+        metrics.rateLimited.inc({ scope: 'visitor' });
+        return tooMany(c, wait, 'visitor');
+      }
 
       if (batch.webdriver && !site.allowAutomation) {
         return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], ignored: 'automation', segment: null });
       }
       const res = ingestBatch(deps.storage, site, batch.visitor, batch.events, now);
+      metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
+      metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
+      for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
       if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {
         return c.json({ error: 'invalid_events', message: 'no event of the batch is valid', ...res }, 400);
       }

@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixedWindow } from '../../collector/rate-limit.ts';
+import { collectRequest, ev, testApp } from '../helpers.ts';
+
+let t: ReturnType<typeof testApp> | undefined;
+afterEach(() => {
+  t?.close();
+  t = undefined;
+});
+
+describe('rate limits', () => {
+  it('fixed window: over the limit answers the seconds left, a new window starts fresh', () => {
+    const l = fixedWindow(2, 60_000);
+    expect(l.hit('a', 0)).toBe(0);
+    expect(l.hit('a', 1000)).toBe(0);
+    expect(l.hit('a', 1000)).toBe(59);
+    expect(l.hit('b', 1000)).toBe(0);
+    expect(l.hit('a', 60_000)).toBe(0);
+    expect(l.size).toBe(1);
+  });
+
+  it('per visitor: 429 with Retry-After, counted in /metrics', async () => {
+    t = testApp({ limits: { ipPerMinute: 0, visitorPerMinute: 2, trustProxy: false } });
+    const send = () => t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }));
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(200);
+    const limited = await send();
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await limited.json()) as any).error).toBe('rate_limited');
+    const other = await t!.app.request(collectRequest({ site: 'demo', visitor: 'v2', events: [ev()] }));
+    expect(other.status).toBe(200);
+    const metrics = await (await t!.app.request('/metrics')).text();
+    expect(metrics).toMatch(/microseg_rate_limited_total\{scope="visitor"\} 1/);
+  });
+
+  it('per IP behind a trusted proxy: the forwarded address is limited, reads included', async () => {
+    t = testApp({ limits: { ipPerMinute: 3, visitorPerMinute: 0, trustProxy: true } });
+    const from = (ip: string) => ({ 'x-forwarded-for': `${ip}, 10.0.0.1` });
+    for (let i = 0; i < 3; i++) expect((await t!.app.request('/v1/segment?site=demo&visitor=v1', { headers: from('203.0.113.9') })).status).toBe(200);
+    const limited = await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }, from('203.0.113.9')));
+    expect(limited.status).toBe(429);
+    expect((await t!.app.request('/v1/segment?site=demo&visitor=v1', { headers: from('198.51.100.7') })).status).toBe(200);
+  });
+});
+
+describe('metrics and headers', () => {
+  it('exposes Prometheus metrics: accepted, duplicates, refusals by reason, requests by route', async () => {
+    t = testApp();
+    const e = ev();
+    await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }] }));
+    await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e] }));
+    await t!.app.request(collectRequest('nope'));
+    const res = await t!.app.request('/metrics');
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    expect(text).toMatch(/microseg_events_accepted_total\{site="demo"\} 1/);
+    expect(text).toMatch(/microseg_events_duplicate_total\{site="demo"\} 1/);
+    expect(text).toMatch(/microseg_events_refused_total\{reason="invalid_event"\} 1/);
+    expect(text).toMatch(/microseg_events_refused_total\{reason="invalid_json"\} 1/);
+    expect(text).toMatch(/microseg_http_requests_total\{route="\/v1\/collect",status="200"\} 2/);
+  });
+
+  it('sets security headers on every response, cross-origin resources allowed', async () => {
+    t = testApp();
+    for (const path of ['/ms.js', '/v1/segment?site=demo&visitor=v1', '/healthz', '/nope']) {
+      const res = await t!.app.request(path);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+});
