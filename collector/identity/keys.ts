@@ -1,0 +1,112 @@
+/**
+ * The collector's secret keys: identity tokens and email-link signatures are made with them.
+ *
+ * A secret is a string of at least 32 characters. Several secrets, comma-separated and newest
+ * first, allow rotation: the first one seals and signs, every one verifies. From each secret
+ * HKDF-SHA256 derives separate subkeys per purpose (one key never serves two algorithms) and a
+ * short public key id that tokens and signatures carry, so a verifier picks the key directly.
+ */
+import { hkdfSync, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const MIN_SECRET_LENGTH = 32;
+/** Bytes of the public key id carried by tokens and link signatures. */
+export const KEY_ID_BYTES = 3;
+/** The key file created in the data directory when MICROSEG_SECRET is not set. */
+export const SECRET_FILE = 'microseg.secret';
+
+export interface SigningKey {
+  /** Public, derived from the secret: names the key in tokens and signatures. */
+  id: Buffer;
+  /** AES-256-GCM key of identity tokens. */
+  token: Buffer;
+  /** HMAC-SHA256 key of link signatures. */
+  link: Buffer;
+}
+
+export interface KeyRing {
+  /** Seals and signs. */
+  current: SigningKey;
+  /** Verifies: the current key and the older ones still accepted. */
+  all: SigningKey[];
+}
+
+export class SecretError extends Error {
+  override name = 'SecretError';
+}
+
+const derive = (secret: string, info: string, bytes: number) =>
+  Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), 'microseg', info, bytes));
+
+function signingKey(secret: string): SigningKey {
+  return {
+    id: derive(secret, 'microseg key id v1', KEY_ID_BYTES),
+    token: derive(secret, 'microseg identity token v1', 32),
+    link: derive(secret, 'microseg link signature v1', 32),
+  };
+}
+
+/** Splits a comma-separated list of secrets (newest first); throws a SecretError on a short one. */
+export function parseSecrets(text: string, source: string): string[] {
+  const secrets = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (secrets.length === 0) throw new SecretError(`${source} holds no secret`);
+  secrets.forEach((s, i) => {
+    // The position only: a secret is never echoed, not even in an error.
+    if (s.length < MIN_SECRET_LENGTH) {
+      throw new SecretError(`${source}: secret #${i + 1} is shorter than ${MIN_SECRET_LENGTH} characters`);
+    }
+  });
+  return secrets;
+}
+
+export function keyRing(secrets: string[]): KeyRing {
+  if (secrets.length === 0) throw new SecretError('a key ring needs at least one secret');
+  const all = secrets.map(signingKey);
+  return { current: all[0]!, all };
+}
+
+export function newSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/** A ring whose one key lives only in this process (tests, an in-memory database). */
+export function ephemeralKeyRing(): KeyRing {
+  return keyRing([newSecret()]);
+}
+
+export function findKey(ring: KeyRing, id: Buffer): SigningKey | undefined {
+  return ring.all.find((k) => k.id.equals(id));
+}
+
+export interface LoadedKeys {
+  ring: KeyRing;
+  /** Where the secrets came from, for the start-up log (never the secrets themselves). */
+  source: 'env' | 'file' | 'generated' | 'ephemeral';
+  file?: string;
+}
+
+/**
+ * The key ring of a collector or CLI: MICROSEG_SECRET when set, else the key file in the data
+ * directory (next to the database), created with mode 0600 on first use.
+ */
+export function loadKeyRing(opts: { secret?: string | undefined; dataDir?: string | undefined }): LoadedKeys {
+  if (opts.secret) return { ring: keyRing(parseSecrets(opts.secret, 'MICROSEG_SECRET')), source: 'env' };
+  if (!opts.dataDir) return { ring: ephemeralKeyRing(), source: 'ephemeral' };
+  const file = join(opts.dataDir, SECRET_FILE);
+  mkdirSync(opts.dataDir, { recursive: true });
+  try {
+    // `wx`: when two processes start at once, one creates the file and the other reads it.
+    writeFileSync(file, newSecret() + '\n', { mode: 0o600, flag: 'wx' });
+    return { ring: keyRing(parseSecrets(readFileSync(file, 'utf8'), file)), source: 'generated', file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  if ((statSync(file).mode & 0o077) !== 0 && process.platform !== 'win32') {
+    throw new SecretError(`${file} is readable by other users: chmod 600 it`);
+  }
+  return { ring: keyRing(parseSecrets(readFileSync(file, 'utf8'), file)), source: 'file', file };
+}

@@ -1,0 +1,95 @@
+/**
+ * Identity tokens: `(site, contact, expiry)` sealed with AES-256-GCM, so the contact id cannot be
+ * read from a URL (they leak through logs and referrers) and any edit fails authentication.
+ *
+ * Layout, base64url without padding:
+ *   version (1) · key id (3) · IV (12) · ciphertext · GCM tag (16)
+ * The version and key id are the associated data. The plaintext is
+ *   expiry in seconds (uint32 BE) · site length (1) · site · contact (UTF-8)
+ * A random 96-bit IV per token is safe far beyond any email volume (NIST: 2^32 messages per key).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { LIMITS } from '../../shared/limits.ts';
+import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
+
+const VERSION = 1;
+const HEADER = 1 + KEY_ID_BYTES;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+/** Longest token string accepted before any decoding work (the wire allows 1024). */
+export const MAX_TOKEN_LENGTH = 512;
+
+export interface IdentityClaims {
+  site: string;
+  contact: string;
+  /** Expiry, epoch ms (stored at second precision, rounded down). */
+  exp: number;
+}
+
+export type VerifyFailure = 'malformed' | 'invalid' | 'expired' | 'wrong_site';
+export type VerifiedIdentity = { ok: true; contact: string; exp: number } | { ok: false; reason: VerifyFailure };
+
+export const VERIFY_MESSAGES: Record<VerifyFailure, string> = {
+  malformed: 'the identity token is not a token',
+  invalid: 'the identity token failed verification (edited, forged, or made with an unknown key)',
+  expired: 'the identity token has expired',
+  wrong_site: 'the identity token was made for another site',
+};
+
+/** A contact id: 1–64 characters, no control characters (emails and CRM ids fit). */
+export function validContactId(s: unknown): s is string {
+  return typeof s === 'string' && s.length > 0 && s.length <= LIMITS.idLength && !/[\u0000-\u001f\u007f]/.test(s);
+}
+
+export function issueIdentityToken(ring: KeyRing, claims: IdentityClaims): string {
+  const site = Buffer.from(claims.site, 'utf8');
+  if (site.length === 0 || site.length > 255) throw new RangeError('site id must be 1–255 bytes');
+  if (!validContactId(claims.contact)) throw new RangeError('invalid contact id');
+  const expSeconds = Math.floor(claims.exp / 1000);
+  if (!(expSeconds > 0 && expSeconds <= 0xffffffff)) throw new RangeError('expiry out of range');
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(expSeconds, 0);
+  head.writeUInt8(site.length, 4);
+  const plain = Buffer.concat([head, site, Buffer.from(claims.contact, 'utf8')]);
+
+  const key = ring.current;
+  const header = Buffer.concat([Buffer.from([VERSION]), key.id]);
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key.token, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(header);
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+/** Opens a token for `site` at time `now`; fails closed with a reason on anything else. */
+export function verifyIdentityToken(ring: KeyRing, token: string, site: string, now: number): VerifiedIdentity {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const raw = Buffer.from(token, 'base64url');
+  // Node's decoder ignores stray trailing bits; only the canonical spelling is the token.
+  if (raw.toString('base64url') !== token) return { ok: false, reason: 'malformed' };
+  if (raw.length < HEADER + IV_BYTES + 5 + 1 + TAG_BYTES || raw[0] !== VERSION) return { ok: false, reason: 'malformed' };
+  const key = findKey(ring, raw.subarray(1, HEADER));
+  if (!key) return { ok: false, reason: 'invalid' };
+
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key.token, raw.subarray(HEADER, HEADER + IV_BYTES), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(raw.subarray(0, HEADER));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    plain = Buffer.concat([decipher.update(raw.subarray(HEADER + IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    return { ok: false, reason: 'invalid' };
+  }
+  // Authentic from here on: the layout was written by issueIdentityToken.
+  const exp = plain.readUInt32BE(0) * 1000;
+  const siteLength = plain.readUInt8(4);
+  const tokenSite = plain.subarray(5, 5 + siteLength).toString('utf8');
+  const contact = plain.subarray(5 + siteLength).toString('utf8');
+  if (tokenSite !== site) return { ok: false, reason: 'wrong_site' };
+  if (now >= exp) return { ok: false, reason: 'expired' };
+  return { ok: true, contact, exp };
+}
