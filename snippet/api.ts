@@ -1,0 +1,47 @@
+import type { Segment } from '../shared/segment.ts';
+import { page } from './pageviews.ts';
+import { segment } from './segment.ts';
+import { track } from './track.ts';
+
+/** A call the pre-load stub queued: method name, its arguments, and the resolve of the promise it returned. */
+type Queued = [string, ArrayLike<unknown>, ((v: unknown) => void)?];
+
+export interface Microseg {
+  track: typeof track;
+  page: typeof page;
+  segment: () => Promise<Segment | null>;
+  /** The stub's queue; once loaded, pushing runs the call at once. */
+  q?: { push: (c: Queued) => void } | Queued[];
+  /** Set once the real script runs, so a second copy of the tag stays inert. */
+  _on?: 1;
+}
+
+declare global {
+  interface Window {
+    microseg?: Microseg;
+  }
+}
+
+/** Whether another copy of the snippet already runs on this page. */
+export const loaded = (): boolean => !!(window.microseg && window.microseg._on);
+
+/**
+ * Installs `window.microseg` onto the stub object itself (code may hold a reference to it), then
+ * replays the stub's queue in call order. Functions the stub made keep working: they push to `q`,
+ * which from now on runs the call directly.
+ */
+export const startApi = (): void => {
+  const ms = (window.microseg ||= {} as Microseg);
+  const queued = (ms.q || []) as Queued[];
+  const api = { track, page, segment };
+  Object.assign(ms, api, { _on: 1 });
+  // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
+  // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
+  const run = ([m, args, resolve]: Queued) => {
+    const f = (api as Record<string, Function>)[m];
+    const r = f && f(...(args as unknown[]));
+    resolve && resolve(r);
+  };
+  ms.q = { push: run };
+  queued.forEach(run);
+};

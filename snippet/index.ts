@@ -1,0 +1,16 @@
+// The browser snippet: wires the modules together. Order matters: the page view of this load goes
+// before calls queued by the stub, and the first batch leaves at once so a first-time visitor's
+// segment arrives without waiting for the batch timer.
+import { loaded, startApi } from './api.ts';
+import { startClicks } from './clicks.ts';
+import { site } from './config.ts';
+import { startPageviews } from './pageviews.ts';
+import { flush, startTransport } from './transport.ts';
+
+if (site && !loaded()) {
+  startTransport();
+  startPageviews();
+  startClicks();
+  startApi();
+  flush();
+}

@@ -1,0 +1,125 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Segment } from '../../shared/segment.ts';
+import { closeAll, COLLECTOR, collectOk, open, SCRIPT_SRC, stubFromDocs } from './harness.ts';
+
+afterEach(closeAll);
+
+export const SEG: Segment = {
+  site: 'demo',
+  visitor: 'v1',
+  known: false,
+  segment: 'newbie:cameras:hot',
+  lifecycle: 'newbie',
+  category: 'cameras',
+  engagement: 'hot',
+  affinity: { cameras: 0.72, sports: 0.28 },
+  cooldown: false,
+  rfm: null,
+  intent: 'moderately_likely',
+  segments: ['camera-intent'],
+  updated: 1732262400000,
+};
+
+describe('microseg.track', () => {
+  it('maps value, currency and category to wire fields and the rest to props', async () => {
+    const p = await open();
+    p.run(`microseg.track('purchase', { value: 129.9, currency: 'EUR', category: 'cameras', sku: 'X100', gift: true })`);
+    p.run(`microseg.track('signup')`);
+    await p.settle();
+    const [, purchase, signup] = p.events();
+    expect(purchase).toMatchObject({
+      type: 'purchase',
+      value: 129.9,
+      currency: 'EUR',
+      category: 'cameras',
+      props: { sku: 'X100', gift: true },
+      url: 'https://shop.test/products/cameras',
+    });
+    expect(Object.keys(signup!).sort()).toEqual(['id', 'session', 'ts', 'type', 'url']);
+  });
+});
+
+describe('microseg.segment', () => {
+  it('resolves the segment the last collect answer carried, without another request', async () => {
+    const p = await open({
+      respond: (url) => new Response(JSON.stringify(url.includes('/v1/collect') ? collectOk(SEG) : { no: 1 })),
+    });
+    const s = await p.run<Promise<Segment>>(`microseg.segment()`);
+    expect(s).toEqual(SEG);
+    expect(p.sent.map((r) => new URL(r.url).pathname)).toEqual(['/v1/collect']);
+  });
+
+  it('asks GET /v1/segment?site&visitor when no collect answer carried one', async () => {
+    const p = await open({
+      respond: (url) => new Response(JSON.stringify(url.includes('/v1/segment') ? SEG : collectOk(null))),
+    });
+    const s = await p.run<Promise<Segment>>(`microseg.segment()`);
+    expect(s).toEqual(SEG);
+    const get = p.sent.at(-1)!;
+    const visitor = p.batches()[0]!.visitor;
+    expect(get.url).toBe(`${COLLECTOR}/v1/segment?site=demo&visitor=${visitor}`);
+    expect(get.init).toMatchObject({ credentials: 'omit' });
+    expect(get.init?.method).toBeUndefined();
+  });
+
+  it('resolves null, never rejects, when the collector is down or answers an error', async () => {
+    const down = await open({ respond: () => Promise.reject(new TypeError('Failed to fetch')) });
+    await expect(down.run<Promise<unknown>>(`microseg.segment()`)).resolves.toBeNull();
+    const failing = await open({ respond: () => new Response('{"error":"x","message":"y"}', { status: 500 }) });
+    await expect(failing.run<Promise<unknown>>(`microseg.segment()`)).resolves.toBeNull();
+    const garbage = await open({ respond: () => new Response('<html>') });
+    await expect(garbage.run<Promise<unknown>>(`microseg.segment()`)).resolves.toBeNull();
+  });
+});
+
+describe('the pre-load stub', () => {
+  it('is two lines', () => {
+    const stub = stubFromDocs().trim();
+    expect(stub.split('\n')).toHaveLength(2);
+    expect(stub.length).toBeLessThan(300);
+  });
+
+  it('queues calls made before ms.js loads and replays them in order after the load page view', async () => {
+    const p = await open({
+      head:
+        stubFromDocs() +
+        `<script>
+          microseg.track('early', { n: 1 });
+          const heldTrack = microseg.track;
+          microseg.page({ step: 2 });
+          window.seg = microseg.segment();
+          microseg.track('early2', { n: 3 });
+          window.idResult = microseg.identify('tok');
+          window.heldTrack = heldTrack;
+        </script>`,
+      respond: (url) => new Response(JSON.stringify(url.includes('/v1/collect') ? collectOk(SEG) : SEG)),
+    });
+    const events = p.events();
+    expect(events.map((e) => [e.type, e.nav, e.props])).toEqual([
+      ['page_view', 'load', undefined],
+      ['early', undefined, { n: 1 }],
+      ['page_view', 'spa', { step: 2 }],
+      ['early2', undefined, { n: 3 }],
+    ]);
+    // The first batch leaves at once with the page view and the replayed calls together.
+    expect(p.batches()).toHaveLength(1);
+    await expect(p.run<Promise<Segment>>('window.seg')).resolves.toEqual(SEG);
+    // A method this version may lack resolves instead of breaking the replay.
+    await expect(p.run<Promise<unknown>>('window.idResult')).resolves.toBeUndefined();
+    // The stub object became the API: a function captured from the stub still works after load.
+    p.run(`window.heldTrack('late')`);
+    await p.settle();
+    expect(p.events().at(-1)!.type).toBe('late');
+    expect(p.run('typeof microseg.track')).toBe('function');
+  });
+
+  it('is harmless when pasted after the script loaded', async () => {
+    const p = await open();
+    p.run(stubFromDocs().replace(/<\/?script>/g, ''));
+    p.run(`microseg.track('after')`);
+    await p.settle();
+    expect(p.events().map((e) => e.type)).toEqual(['page_view', 'after']);
+  });
+});
+
+export { SCRIPT_SRC };

@@ -1,0 +1,152 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CollectBatch } from '../../shared/wire.ts';
+import { SNIPPET_BATCH } from '../../shared/limits.ts';
+import { closeAll, open, sleep } from './harness.ts';
+
+afterEach(closeAll);
+
+/** Checks a parsed body against the CollectBatch contract, field by field. */
+function expectBatch(b: CollectBatch) {
+  const fields = ['site', 'visitor', 'events', 'webdriver', 'token', 'dropped', 'via' /* added by the harness */];
+  expect(Object.keys(b).filter((k) => !fields.includes(k))).toEqual([]);
+  expect(typeof b.site).toBe('string');
+  expect(typeof b.visitor).toBe('string');
+  expect(b.events.length).toBeGreaterThan(0);
+  expect(b.events.length).toBeLessThanOrEqual(SNIPPET_BATCH);
+  for (const e of b.events) {
+    expect(typeof e.id).toBe('string');
+    expect(typeof e.type).toBe('string');
+    expect(Number.isInteger(e.ts)).toBe(true);
+  }
+}
+
+describe('batching and delivery', () => {
+  it('sends events of the next second in one request, in order', async () => {
+    const p = await open();
+    p.run(`microseg.track('a'); microseg.track('b'); microseg.track('c')`);
+    await sleep(200);
+    expect(p.batches()).toHaveLength(1); // only the load batch so far
+    await p.settle();
+    const batches = p.batches();
+    expect(batches).toHaveLength(2);
+    expect(batches[1]!.events.map((e) => e.type)).toEqual(['a', 'b', 'c']);
+    expect(batches[1]!.via).toBe('fetch');
+    for (const b of batches) expectBatch(b);
+  });
+
+  it(`sends at once when ${SNIPPET_BATCH} events are buffered`, async () => {
+    const p = await open();
+    p.run(`for (let i = 0; i < ${SNIPPET_BATCH + 1}; i++) microseg.track('e' + i)`);
+    const batches = p.batches();
+    expect(batches).toHaveLength(2);
+    expect(batches[1]!.events).toHaveLength(SNIPPET_BATCH);
+    await p.settle();
+    expect(p.batches()).toHaveLength(3);
+    expect(p.batches()[2]!.events.map((e) => e.type)).toEqual([`e${SNIPPET_BATCH}`]);
+  });
+
+  it('hands the buffer to sendBeacon on pagehide, not to fetch', async () => {
+    const p = await open();
+    p.run(`microseg.track('a'); microseg.track('b'); dispatchEvent(new Event('pagehide'))`);
+    const beacons = p.sent.filter((s) => s.via === 'beacon');
+    expect(beacons).toHaveLength(1);
+    expect(beacons[0]!.url).toBe('http://collector.test/v1/collect');
+    const body = JSON.parse(beacons[0]!.body) as CollectBatch;
+    expectBatch(body);
+    expect(body.events.map((e) => e.type)).toEqual(['a', 'b']);
+    await p.settle();
+    expect(p.sent.filter((s) => s.via === 'fetch')).toHaveLength(1); // the load batch only
+  });
+
+  it('uses sendBeacon when the page becomes hidden, and sends nothing when nothing is buffered', async () => {
+    const p = await open();
+    Object.defineProperty(p.document, 'visibilityState', { value: 'hidden', configurable: true });
+    p.run(`document.dispatchEvent(new Event('visibilitychange'))`);
+    expect(p.sent).toHaveLength(1); // nothing buffered: no empty beacon
+    p.run(`microseg.track('bye'); document.dispatchEvent(new Event('visibilitychange'))`);
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'beacon']);
+    expect(p.batches()[1]!.events.map((e) => e.type)).toEqual(['bye']);
+  });
+
+  it('falls back to fetch keepalive when sendBeacon refuses', async () => {
+    const p = await open({ beaconResult: false });
+    p.run(`microseg.track('a'); dispatchEvent(new Event('pagehide'))`);
+    const last = p.sent.at(-1)!;
+    expect(last.via).toBe('fetch');
+    expect(last.init).toMatchObject({ keepalive: true });
+    expect(JSON.parse(last.body).events.map((e: { type: string }) => e.type)).toEqual(['a']);
+  });
+
+  it('flags automation with webdriver: true, and leaves the field out otherwise', async () => {
+    const bot = await open({ webdriver: true });
+    expect(bot.batches()[0]!.webdriver).toBe(true);
+    const human = await open({ webdriver: false });
+    expect('webdriver' in human.batches()[0]!).toBe(false);
+  });
+
+  it('survives a collector that is down or answers garbage', async () => {
+    const errors: unknown[] = [];
+    const p = await open({
+      respond: (url) => (url.includes('collect') ? Promise.reject(new TypeError('Failed to fetch')) : new Response('x')),
+    });
+    p.window.addEventListener('error', (e) => errors.push(e));
+    p.run(`microseg.track('a')`);
+    await p.settle();
+    expect(p.batches()).toHaveLength(2);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('ids and sessions', () => {
+  it('gives every event a unique id', async () => {
+    const p = await open();
+    p.run(`for (let i = 0; i < 45; i++) microseg.track('e')`);
+    await p.settle();
+    const ids = p.events().map((e) => e.id);
+    expect(ids).toHaveLength(46);
+    expect(new Set(ids).size).toBe(46);
+  });
+
+  it('keeps the visitor id in localStorage across page loads', async () => {
+    const first = await open();
+    const visitor = first.batches()[0]!.visitor;
+    expect(first.window.localStorage.getItem('ms_v')).toBe(visitor);
+    const again = await open({ storage: { ms_v: visitor } });
+    expect(again.batches()[0]!.visitor).toBe(visitor);
+  });
+
+  it('falls back to an in-memory visitor and session when localStorage throws', async () => {
+    const p = await open({ storage: false });
+    p.run(`microseg.track('a')`);
+    await p.settle();
+    const [load, next] = p.batches();
+    expect(load!.visitor).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    expect(next!.visitor).toBe(load!.visitor);
+    expect(next!.events[0]!.session).toBe(load!.events[0]!.session);
+  });
+
+  it('keeps the session while active and rotates it after 30 minutes idle', async () => {
+    const p = await open();
+    const s1 = p.events()[0]!.session;
+    p.advance(29 * 60e3);
+    p.run(`microseg.track('still')`);
+    p.advance(29 * 60e3); // 58 minutes after load, but only 29 idle
+    p.run(`microseg.track('still2')`);
+    p.advance(30 * 60e3 + 1);
+    p.run(`microseg.track('new')`);
+    await p.settle();
+    const sessions = p.events().map((e) => e.session);
+    expect(sessions.slice(0, 3)).toEqual([s1, s1, s1]);
+    expect(sessions[3]).not.toBe(s1);
+    expect(sessions[3]).toMatch(/^[A-Za-z0-9_-]{21}$/);
+  });
+
+  it('continues a stored session from another page or tab, and replaces an expired one', async () => {
+    const now = Date.now();
+    const recent = await open({ storage: { ms_v: 'v1', ms_s: `S1.${now - 10 * 60e3}` } });
+    expect(recent.events()[0]!.session).toBe('S1');
+    expect(recent.window.localStorage.getItem('ms_s')).toMatch(/^S1\.\d+$/);
+    const old = await open({ storage: { ms_v: 'v1', ms_s: `S1.${now - 31 * 60e3}` } });
+    expect(old.events()[0]!.session).not.toBe('S1');
+  });
+});
