@@ -1,0 +1,45 @@
+/** Runs the built collector (`dist/collector.mjs serve`) as a child process, as an operator would. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+export interface CollectorProcess {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+}
+
+export function ensureBuilt() {
+  if (!existsSync('dist/collector.mjs') || !existsSync('dist/ms.js')) execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
+}
+
+export async function startCollector(env: Record<string, string>, args: string[] = []): Promise<CollectorProcess> {
+  ensureBuilt();
+  const child = spawn(process.execPath, ['dist/collector.mjs', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
+    env: { ...process.env, MICROSEG_RATE_IP: '0', MICROSEG_RATE_VISITOR: '0', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const url = await new Promise<string>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`collector did not start:\n${out}`)), 15_000);
+    const check = () => {
+      const m = /collector on (http:\/\/[^\s]+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        ok(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => fail(new Error(`collector exited with ${code}:\n${out}`)));
+  });
+  return { child, url, output: () => out };
+}
+
+export function stopped(child: ChildProcess): Promise<number | null> {
+  return new Promise((ok) => {
+    if (child.exitCode !== null || child.signalCode !== null) return ok(child.exitCode);
+    child.once('exit', (code) => ok(code));
+  });
+}

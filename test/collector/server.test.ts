@@ -1,0 +1,82 @@
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LIMITS } from '../../shared/limits.ts';
+import { start, type Running } from '../../collector/server.ts';
+import { ensureBuilt } from '../collector-process.ts';
+import { ev, tempDir } from '../helpers.ts';
+
+/** A raw HTTP request, so bodies can be chunked or broken as no fetch would send them. */
+function raw(url: string, path: string, chunks: (string | Buffer)[], headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; body: string }>((ok, fail) => {
+    const req = request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => ok({ status: res.statusCode!, body }));
+    });
+    req.on('error', fail);
+    for (const c of chunks) req.write(c);
+    req.end();
+  });
+}
+
+describe('a real listening collector', () => {
+  const tmp = tempDir();
+  let running: Running;
+  beforeAll(async () => {
+    ensureBuilt();
+    running = await start({
+      port: 0,
+      host: '127.0.0.1',
+      db: join(tmp.dir, 'server.db'),
+      demo: true,
+      logLevel: 'error',
+      limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: false },
+    });
+  });
+  afterAll(async () => {
+    await running.close();
+    tmp.cleanup();
+  });
+
+  it('takes a text/plain batch over HTTP and serves the segment back', async () => {
+    const res = await fetch(`${running.url}/v1/collect`, {
+      method: 'POST',
+      body: JSON.stringify({ site: 'demo', visitor: 'srv1', events: [ev({ category: 'cameras' }), ev({ category: 'cameras' })] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const seg = (await (await fetch(`${running.url}/v1/segment?site=demo&visitor=srv1`)).json()) as any;
+    expect(seg.category).toBe('cameras');
+    expect(running.storage.countEvents('demo', 'srv1')).toBe(2);
+  });
+
+  it('refuses a chunked body over the limit with 413 and stays up', async () => {
+    const chunk = 'x'.repeat(16 * 1024);
+    const res = await raw(running.url, '/v1/collect', Array.from({ length: LIMITS.bodyBytes / chunk.length + 2 }, () => chunk));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error).toBe('body_too_large');
+    expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
+  });
+
+  it('stores invalid UTF-8 as replacement characters, never a crash', async () => {
+    const body = Buffer.concat([
+      Buffer.from(`{"site":"demo","visitor":"utf","events":[{"id":"u1","type":"page_view","ts":${Date.now()},"category":"`),
+      Buffer.from([0xff, 0xc3, 0x28]),
+      Buffer.from('"}]}'),
+    ]);
+    const res = await raw(running.url, '/v1/collect', [body]);
+    expect(res.status).toBe(200);
+    const cat = running.storage.db.$client.prepare("select category from events where id='u1'").pluck().get() as string;
+    expect(cat).toContain('\ufffd');
+  });
+
+  it('serves the built snippet and the demo page', async () => {
+    const js = await fetch(`${running.url}/ms.js`);
+    expect(js.status).toBe(200);
+    expect((await js.text()).length).toBeGreaterThan(100);
+    const demo = await fetch(`${running.url}/demo/`);
+    expect(demo.status).toBe(200);
+    expect(await demo.text()).toContain('/ms.js');
+  });
+});

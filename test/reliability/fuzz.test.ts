@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectRequest, ev, testApp } from '../helpers.ts';
+import { fuzzPayloads, prng } from './fuzz.ts';
+
+const N = 1500;
+
+describe('fuzzing POST /v1/collect', () => {
+  let t: ReturnType<typeof testApp>;
+  beforeAll(() => {
+    t = testApp();
+  });
+  afterAll(() => t.close());
+
+  it(`answers ${N} hostile payloads with 2xx/4xx, never loses an accepted event`, async () => {
+    const payloads = fuzzPayloads(prng(20261123), N);
+    const statuses = new Map<number, number>();
+    let acceptedTotal = 0;
+    for (const [i, body] of payloads.entries()) {
+      const res = await t.app.request(
+        new Request('http://localhost:8787/v1/collect', { method: 'POST', headers: { 'content-type': 'text/plain' }, body }),
+      );
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      expect(res.status, `payload ${i}: ${String(body).slice(0, 80)}`).toBeLessThan(500);
+      const json = (await res.json()) as any;
+      if (res.status >= 400) {
+        expect(typeof json.error).toBe('string');
+        expect(typeof json.message).toBe('string');
+      } else acceptedTotal += json.accepted;
+      // A good batch between hostile ones is always taken.
+      if (i % 100 === 0) {
+        const good = await t.app.request(collectRequest({ site: 'demo', visitor: 'good', events: [ev({ category: 'cameras' })] }));
+        expect(good.status).toBe(200);
+        acceptedTotal += ((await good.json()) as any).accepted;
+      }
+    }
+    // Every acknowledged event is in the database, and nothing else is.
+    expect(t.storage.countEvents('demo')).toBe(acceptedTotal);
+    expect(acceptedTotal).toBeGreaterThan(N / 10);
+    expect(statuses.get(400)).toBeGreaterThan(N / 4);
+    // No prototype was polluted along the way.
+    expect(({} as any).polluted).toBeUndefined();
+    // Hostile strings are stored as data, verbatim.
+    const tables = t.storage.db.$client.prepare("select name from sqlite_master where type='table'").all() as { name: string }[];
+    expect(tables.map((r) => r.name)).toContain('events');
+  });
+});
