@@ -28,7 +28,7 @@ const HOSTILE_STRINGS = [
   'x'.repeat(LIMITS.urlLength + 1),
 ];
 
-export function fuzzPayloads(rand: () => number, n: number): (string | Uint8Array)[] {
+export function fuzzPayloads(rand: () => number, n: number): (string | Uint8Array<ArrayBuffer>)[] {
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
   const randomValue = (depth: number): unknown => {
     const r = rand();
@@ -47,7 +47,7 @@ export function fuzzPayloads(rand: () => number, n: number): (string | Uint8Arra
     ...(rand() < 0.2 ? { value: pick([1, 'ten', Infinity, -1, null]) } : {}),
     ...(rand() < 0.1 ? { [pick(['__proto__', 'constructor', 'admin'])]: { polluted: true } } : {}),
   });
-  const out: (string | Uint8Array)[] = [];
+  const out: (string | Uint8Array<ArrayBuffer>)[] = [];
   for (let i = 0; i < n; i++) {
     const kind = Math.floor(rand() * 8);
     switch (kind) {
