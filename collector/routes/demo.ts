@@ -6,6 +6,10 @@ import { demoPage } from '../demo/page.ts';
 export function demoRoutes(_deps: Deps) {
   const app = new Hono();
   app.get('/demo', (c) => c.redirect('/demo/', 301));
-  app.get('/demo/*', (c) => c.html(demoPage(new URL(c.req.url).origin)));
+  // Every view is an SPA route of one document, so a reload or a shared link lands on the right view.
+  app.get('/demo/*', (c) => {
+    const { status, html } = demoPage(c.req.path);
+    return c.html(html, status);
+  });
   return app;
 }
