@@ -30,7 +30,13 @@ export const events = sqliteTable(
     /** JSON object of utm_* campaign parameters. */
     utm: text('utm'),
   },
-  (t) => [primaryKey({ columns: [t.site, t.id] }), index('events_visitor').on(t.site, t.visitor, t.ts)],
+  (t) => [
+    primaryKey({ columns: [t.site, t.id] }),
+    index('events_visitor').on(t.site, t.visitor, t.ts),
+    // The retention job deletes a site's oldest events in small batches; without this index each
+    // batch would scan the table and stall the (synchronous) event loop.
+    index('events_age').on(t.site, t.ts),
+  ],
 );
 
 /** One row per visitor: the engine's aggregate plus the last evaluated segment key. */
@@ -49,4 +55,42 @@ export const profiles = sqliteTable(
     data: text('data').notNull(),
   },
   (t) => [primaryKey({ columns: [t.site, t.visitor] }), index('profiles_segment').on(t.site, t.segment)],
+);
+
+/**
+ * The webhook outbox: one row per delivery, written in the transaction that records the segment
+ * change (a crash loses none) and sent by the background worker. `seq` gives the order; `id` is
+ * the public delivery id receivers de-duplicate on.
+ */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    id: text('id').notNull().unique(),
+    site: text('site').notNull(),
+    visitor: text('visitor').notNull(),
+    contact: text('contact'),
+    /** The webhook's id in the site config. */
+    hook: text('hook').notNull(),
+    url: text('url').notNull(),
+    /** The configured segment (`camera-intent` or `key:<pattern>`) and the transition. */
+    segment: text('segment').notNull(),
+    change: text('change', { enum: ['enter', 'exit'] }).notNull(),
+    /** The JSON body, fixed at enqueue time so every attempt and replay sends the same bytes. */
+    body: text('body').notNull(),
+    status: text('status', { enum: ['pending', 'delivered', 'failed'] }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    created: integer('created').notNull(),
+    nextAttempt: integer('next_attempt').notNull(),
+    lastAttempt: integer('last_attempt'),
+    /** HTTP status of the last attempt; null when it got no answer (timeout, refused). */
+    lastStatus: integer('last_status'),
+    lastError: text('last_error'),
+    deliveredAt: integer('delivered_at'),
+  },
+  (t) => [
+    index('webhook_deliveries_due').on(t.status, t.nextAttempt),
+    index('webhook_deliveries_site').on(t.site, t.status, t.seq),
+    index('webhook_deliveries_person').on(t.site, t.visitor),
+  ],
 );
