@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { writeQueue, type WriteQueue } from './write-queue.ts';
 import { browserLimits, type RateLimits } from './routes/limits.ts';
 import type { Config } from './config.ts';
 import type { Storage } from './storage.ts';
@@ -16,6 +17,9 @@ import { collectRoutes } from './routes/collect.ts';
 import { segmentRoutes } from './routes/segment.ts';
 import { assetRoutes } from './routes/assets.ts';
 import { demoRoutes } from './routes/demo.ts';
+import { redirectRoutes } from './routes/redirect.ts';
+import { linkRoutes } from './routes/links.ts';
+import { ephemeralKeyRing, type KeyRing } from './identity/keys.ts';
 
 export interface Deps {
   storage: Storage;
@@ -25,9 +29,15 @@ export interface Deps {
   snippet: SnippetAsset;
   /** Serve `GET /demo` (default on). */
   demo?: boolean;
+  /** Keys of identity tokens and email links; a key living only in this process when omitted. */
+  keys?: KeyRing;
+  /** The collector's public URL, the base of email links (MICROSEG_PUBLIC_URL); else the request's origin. */
+  publicUrl?: string | undefined;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Prometheus metrics; a fresh registry when omitted. */
   metrics?: Metrics;
+  /** The group-commit queue every write goes through; one over `storage` when omitted. */
+  writes?: WriteQueue;
   /** Per-IP and per-visitor request limits of the browser endpoints; none when omitted. */
   limits?: RateLimits;
 }
@@ -38,6 +48,8 @@ export function createApp(deps: Deps): Hono {
   const app = new Hono();
   const log = deps.log ?? (() => {});
   const metrics = (deps.metrics ??= createMetrics());
+  deps.keys ??= ephemeralKeyRing();
+  deps.writes ??= writeQueue(deps.storage.db.$client, metrics);
 
   app.use('*', async (c, next) => {
     await next();
@@ -54,6 +66,8 @@ export function createApp(deps: Deps): Hono {
 
   app.route('/', collectRoutes(deps));
   app.route('/', segmentRoutes(deps));
+  app.route('/', redirectRoutes(deps));
+  app.route('/', linkRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo !== false) app.route('/', demoRoutes(deps));
 

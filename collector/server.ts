@@ -5,6 +5,7 @@ import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { jsonLogger, type Level, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
+import { writeQueue } from './write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { openStorage, type Storage } from './storage.ts';
@@ -18,6 +19,8 @@ export interface ServeOptions {
   logLevel: Level;
   apiKey?: string | undefined;
   limits: RateLimits;
+  /** How long shutdown waits for requests in flight before cutting connections. */
+  shutdownGraceMs?: number;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {
@@ -56,7 +59,8 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   const config = loadConfig(opts.config, { apiKey: opts.apiKey });
   const storage = openStorage(opts.db);
   const metrics = createMetrics({ defaults: true });
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, limits: opts.limits });
+  const writes = writeQueue(storage.db.$client, metrics);
+  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits });
   const server = await new Promise<ServerType>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);
@@ -69,14 +73,21 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     server,
     storage,
     url,
+    // Graceful: stop accepting, let requests in flight finish (their writes commit and are
+    // answered), drain the write queue, then close the database.
     close: () =>
       new Promise<void>((done) => {
+        const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+        const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000);
         server.close(() => {
-          storage.close();
-          done();
+          clearTimeout(force);
+          void writes.drain().then(() => {
+            storage.close();
+            log('info', 'collector closed', {});
+            done();
+          });
         });
-        // Keep-alive sockets would hold close() open.
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        http.closeIdleConnections?.();
       }),
   };
 }

@@ -24,6 +24,7 @@ export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
   const metrics = deps.metrics!;
+  const writes = deps.writes!;
   const refuse = (c: Context, status: 400 | 403 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
@@ -80,7 +81,7 @@ export function collectRoutes(deps: Deps) {
       if (batch.webdriver && !site.allowAutomation) {
         return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], ignored: 'automation', segment: null });
       }
-      const res = ingestBatch(deps.storage, site, batch.visitor, batch.events, now);
+      const res = await writes.run(() => ingestBatch(deps.storage, site, batch.visitor, batch.events, now));
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
