@@ -29,6 +29,8 @@ export const events = sqliteTable(
     props: text('props'),
     /** JSON object of utm_* campaign parameters. */
     utm: text('utm'),
+    /** Sent by a bot or automation: stored for the record, kept out of profiles and segments. */
+    bot: integer('bot', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.site, t.id] }),
@@ -93,4 +95,27 @@ export const webhookDeliveries = sqliteTable(
     index('webhook_deliveries_site').on(t.site, t.status, t.seq),
     index('webhook_deliveries_person').on(t.site, t.visitor),
   ],
+);
+
+/**
+ * Events refused by validation, kept with the reason and the raw payload (size-capped), so a
+ * broken integration can be diagnosed (`microseg quarantine`) instead of losing data silently.
+ */
+export const quarantine = sqliteTable(
+  'quarantine',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    site: text('site').notNull(),
+    visitor: text('visitor'),
+    /** The refused event's id when it had a usable one. */
+    eventId: text('event_id'),
+    /** `collect` (browser) or `events` (server API). */
+    source: text('source').notNull(),
+    received: integer('received').notNull(),
+    error: text('error').notNull(),
+    message: text('message').notNull(),
+    /** The raw event as JSON, cut at LIMITS.quarantinePayloadBytes. */
+    payload: text('payload').notNull(),
+  },
+  (t) => [index('quarantine_site').on(t.site, t.seq), index('quarantine_person').on(t.site, t.visitor)],
 );
