@@ -2,6 +2,7 @@
  * The SQLite schema. Migrations are generated from this file by drizzle-kit
  * (`npm run db:generate`) into `drizzle/` and applied at start; never hand-edit them.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, real, sqliteTable, text } from 'drizzle-orm/sqlite-core';
 
 /** Every accepted event. `(site, id)` is the primary key: a retried event is stored once. */
@@ -55,9 +56,57 @@ export const profiles = sqliteTable(
     segment: text('segment').notNull(),
     /** The engine's `Profile`, JSON. */
     data: text('data').notNull(),
+    /** Custom segments (JSON array of names) as of the last event: the "before" of segment history. */
+    segments: text('segments').notNull().default('[]'),
+    /** Purchase count, total value and time of the latest purchase: RFM quintiles in SQL. */
+    purchases: integer('purchases').notNull().default(0),
+    monetary: real('monetary').notNull().default(0),
+    lastPurchase: integer('last_purchase'),
   },
-  (t) => [primaryKey({ columns: [t.site, t.visitor] }), index('profiles_segment').on(t.site, t.segment)],
+  (t) => [
+    primaryKey({ columns: [t.site, t.visitor] }),
+    index('profiles_segment').on(t.site, t.segment),
+    // Partial: only customers, so the RFM job walks an index of customers and visitors cost nothing.
+    index('profiles_rfm_f').on(t.site, t.purchases).where(sql`purchases > 0`),
+    index('profiles_rfm_m').on(t.site, t.monetary).where(sql`purchases > 0`),
+    index('profiles_rfm_r').on(t.site, t.lastPurchase).where(sql`purchases > 0`),
+  ],
 );
+
+/**
+ * Segment history: every change of a visitor's microsegment key (`kind = 'key'`) or custom
+ * segment membership (`entered`/`exited`), written in the transaction of the events that
+ * caused it. `seq` orders the changes (a cursor for consumers).
+ */
+export const segmentChanges = sqliteTable(
+  'segment_changes',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    site: text('site').notNull(),
+    visitor: text('visitor').notNull(),
+    /** Server time of the write that saw the change, epoch ms. */
+    at: integer('at').notNull(),
+    kind: text('kind', { enum: ['key', 'entered', 'exited'] }).notNull(),
+    /** The new key, or the custom segment's name. */
+    name: text('name').notNull(),
+    /** The key before (null for a visitor's first event, and for custom segments). */
+    previous: text('previous'),
+    /** Id of the last event of the batch that caused the change. */
+    event: text('event'),
+  },
+  (t) => [index('segment_changes_visitor').on(t.site, t.visitor, t.seq), index('segment_changes_site').on(t.site, t.seq)],
+);
+
+/** A site's RFM quintile breakpoints, recomputed in the background from its customers. */
+export const rfmBreakpoints = sqliteTable('rfm_breakpoints', {
+  site: text('site').primaryKey(),
+  computed: integer('computed').notNull(),
+  customers: integer('customers').notNull(),
+  /** JSON arrays of the four breakpoints: last-purchase ages (ms), counts, totals. */
+  recency: text('recency').notNull(),
+  frequency: text('frequency').notNull(),
+  monetary: text('monetary').notNull(),
+});
 
 /**
  * The webhook outbox: one row per delivery, written in the transaction that records the segment
