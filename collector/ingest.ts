@@ -4,6 +4,7 @@ import { categoryForUrl, type SiteConfig } from './config.ts';
 import { emptyProfile, evaluate } from './engine/index.ts';
 import type { NewEvent, Storage } from './storage.ts';
 import { validateEvents } from './validate.ts';
+import type { BotReason } from './bots.ts';
 import type { Segment } from '../shared/segment.ts';
 
 /** Page views without a category take one from the site's URL rules. */
@@ -20,15 +21,25 @@ export function segmentFor(storage: Storage, site: SiteConfig, visitor: string, 
   return evaluate(profile, { site: site.id, visitor, known: false }, site.engine, now);
 }
 
+/**
+ * Validates, quarantines what is refused, stores the rest. Bot traffic is stored flagged and
+ * answered without a segment: it never shapes one. Runs inside one write-queue job.
+ */
 export function ingestBatch(
   storage: Storage,
   site: SiteConfig,
   visitor: string,
   rawEvents: unknown[],
   now: number,
+  bot: BotReason = null,
 ): CollectResponse {
   const { valid, refused } = validateEvents(rawEvents, now);
-  if (valid.length === 0) return { accepted: 0, duplicates: 0, refused, segment: segmentFor(storage, site, visitor, now) };
-  const res = storage.ingest(site.id, visitor, valid.map((e) => categorize(site, e)), site.engine, now);
-  return { accepted: res.accepted, duplicates: res.duplicates, refused, segment: res.segment };
+  storage.quarantine.keep(site.id, visitor, 'collect', refused, rawEvents, now);
+  const flags = bot ? { bot } : {};
+  if (valid.length === 0) {
+    return { accepted: 0, duplicates: 0, refused, ...flags, segment: bot ? null : segmentFor(storage, site, visitor, now) };
+  }
+  const batch = valid.map((e) => (bot ? { ...categorize(site, e), bot: true } : categorize(site, e)));
+  const res = storage.ingest(site.id, visitor, batch, site.engine, now);
+  return { accepted: res.accepted, duplicates: res.duplicates, refused, ...flags, segment: bot ? null : res.segment };
 }

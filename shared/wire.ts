@@ -72,8 +72,11 @@ export interface CollectResponse {
   accepted: number;
   duplicates: number;
   refused: RefusedEvent[];
-  /** Present when the batch was ignored as a whole (e.g. automation not allowed for the site). */
-  ignored?: string;
+  /**
+   * Present when the batch came from a bot (`user_agent`) or automation (`automation`) and
+   * the site does not allow those: the events are stored, flagged, and kept out of segments.
+   */
+  bot?: 'user_agent' | 'automation';
   segment: Segment | null;
 }
 

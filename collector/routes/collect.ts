@@ -6,6 +6,7 @@ import type { CollectResponse } from '../../shared/wire.ts';
 import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
+import { botReason } from '../bots.ts';
 import { originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
@@ -78,10 +79,9 @@ export function collectRoutes(deps: Deps) {
         return tooMany(c, wait, 'visitor');
       }
 
-      if (batch.webdriver && !site.allowAutomation) {
-        return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], ignored: 'automation', segment: null });
-      }
-      const res = await writes.run(() => ingestBatch(deps.storage, site, batch.visitor, batch.events, now));
+      // Sites that allow automation (the demo, test sites) count everything.
+      const bot = site.allowAutomation ? null : botReason(c.req.header('user-agent'), batch.webdriver);
+      const res = await writes.run(() => ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot));
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });

@@ -88,13 +88,34 @@ describe('POST /v1/collect — valid batches', () => {
     expect(bad.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it('ignores automation unless the site allows it', async () => {
-    const ignored = await collect({ site: 'shop', visitor: 'v1', webdriver: true, events: [ev()] });
-    expect(ignored.status).toBe(200);
-    expect(ignored.body).toMatchObject({ accepted: 0, ignored: 'automation' });
-    expect(t.storage.countEvents('shop')).toBe(0);
+  it('stores bot and automation traffic flagged, out of segments, unless the site allows it', async () => {
+    const auto = await collect({ site: 'shop', visitor: 'v1', webdriver: true, events: [ev({ category: 'cameras' })] });
+    expect(auto.status).toBe(200);
+    expect(auto.body).toMatchObject({ accepted: 1, bot: 'automation', segment: null });
+    const crawler = await collect({ site: 'shop', visitor: 'v2', events: [ev()] }, { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)' });
+    expect(crawler.body).toMatchObject({ accepted: 1, bot: 'user_agent', segment: null });
+    const headless = await collect({ site: 'shop', visitor: 'v3', events: [ev()] }, { 'user-agent': 'Mozilla/5.0 HeadlessChrome/120.0' });
+    expect(headless.body.bot).toBe('user_agent');
+    expect(t.storage.countEvents('shop')).toBe(3);
+    expect(t.storage.db.$client.prepare("select count(*) from events where site='shop' and bot=1").pluck().get()).toBe(3);
+    expect(t.storage.profile('shop', 'v1')).toBeUndefined();
+    const person = await collect({ site: 'shop', visitor: 'v4', events: [ev()] }, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' });
+    expect(person.body.bot).toBeUndefined();
+    expect(person.body.segment.visitor).toBe('v4');
     const kept = await collect({ site: 'demo', visitor: 'v1', webdriver: true, events: [ev()] });
-    expect(kept.body.accepted).toBe(1);
+    expect(kept.body).toMatchObject({ accepted: 1 });
+    expect(kept.body.segment.visitor).toBe('v1');
+  });
+
+  it('keeps refused events in quarantine with reason and capped raw payload', async () => {
+    const huge = { ...ev(), type: 'x y', props: { a: 'p'.repeat(200) }, url: 'u'.repeat(3000) };
+    await collect({ site: 'demo', visitor: 'v1', events: [ev(), { id: 'bad1', type: 5 }, huge] });
+    const rows = t.storage.quarantine.list('demo');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatchObject({ site: 'demo', visitor: 'v1', eventId: 'bad1', source: 'collect', error: 'invalid_event', received: T0 });
+    expect(JSON.parse(rows[1]!.payload)).toEqual({ id: 'bad1', type: 5 });
+    expect(Buffer.byteLength(rows[0]!.payload)).toBeLessThanOrEqual(2048);
+    expect(rows[0]!.payload.endsWith('…')).toBe(true);
   });
 });
 
