@@ -27,6 +27,10 @@ export const LIMITS = {
   propValueLength: 256,
   /** Currency code (ISO 4217). */
   currencyLength: 3,
+  /** Raw payload kept of one refused event in the quarantine table. */
+  quarantinePayloadBytes: 2048,
+  /** Links made by one `POST /v1/links` request. */
+  linksPerRequest: 1000,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */
