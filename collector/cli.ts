@@ -1,7 +1,10 @@
 /** The `microseg` command line: one function per command, each with its own `--help`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from './config.ts';
+import { ConfigError, loadConfig } from './config.ts';
 import { optionsFromEnv, start } from './server.ts';
+import { keysForDatabase, SecretError } from './identity/keys.ts';
+import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from './identity/links.ts';
+import { describe } from './validate.ts';
 
 interface Command {
   summary: string;
@@ -11,6 +14,79 @@ interface Command {
 }
 
 const help = { type: 'boolean', short: 'h' } as const;
+
+/** `microseg link`: one email link for one contact, signed (through /r) or plain. */
+const linkCommand: Command = {
+  summary: 'print a signed email link (or a plain one) that identifies a contact',
+  usage: `microseg link --site S --contact C --to URL [--campaign X] [--category Y]
+              [--medium email] [--source S] [--ttl DAYS] [--plain]
+
+Prints COLLECTOR/r?… : the collector checks the signature, records an email_click for the
+contact and redirects to URL with ms_t (identity token), utm_* and ms_cat appended. With
+--plain, prints URL itself with those parameters (no redirect, no click recorded).
+
+Options:
+  --site S          site id from the site config
+  --contact C       the contact's id in your email tool or CRM (encrypted in the link)
+  --to URL          target page; its origin must be one of the site's origins
+  --campaign X      utm_campaign
+  --category Y      ms_cat: the category the click tags
+  --medium M        utm_medium (default email)
+  --source S        utm_source
+  --ttl DAYS        link lifetime in days (default ${DEFAULT_LINK_TTL_DAYS}, at most ${MAX_LINK_TTL_DAYS})
+  --plain           a plain link instead of a /r redirect
+  --collector URL   the collector's public URL (MICROSEG_PUBLIC_URL, default http://localhost:PORT)
+  --config FILE     site config JSON (MICROSEG_CONFIG)
+  --db FILE         the collector's SQLite file, whose folder holds the key file (MICROSEG_DB)
+  -h, --help        this help
+
+Keys: MICROSEG_SECRET when set, else the key file next to the database (created on first use),
+so run this where the collector runs, with the same environment.`,
+  options: {
+    site: { type: 'string' },
+    contact: { type: 'string' },
+    to: { type: 'string' },
+    campaign: { type: 'string' },
+    category: { type: 'string' },
+    medium: { type: 'string' },
+    source: { type: 'string' },
+    ttl: { type: 'string' },
+    plain: { type: 'boolean' },
+    collector: { type: 'string' },
+    config: { type: 'string' },
+    db: { type: 'string' },
+    help,
+  },
+  async run(v) {
+    const err = (msg: string) => {
+      console.error(`microseg link: ${msg}`);
+      return 2;
+    };
+    for (const name of ['site', 'contact', 'to'] as const) if (typeof v[name] !== 'string') return err(`--${name} is required`);
+    const opts = optionsFromEnv();
+    const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config, { apiKey: opts.apiKey });
+    const site = config.sites.get(v.site as string);
+    if (!site) return err(`no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`);
+    const collector = typeof v.collector === 'string' ? v.collector : (opts.publicUrl ?? `http://localhost:${opts.port}`);
+    if (!URL.canParse(collector)) return err(`--collector ${collector} is not a URL`);
+    const ttl = v.ttl === undefined ? undefined : Number(v.ttl);
+    const input = linkInput.safeParse({
+      contact: v.contact,
+      to: v.to,
+      campaign: v.campaign,
+      category: v.category,
+      medium: v.medium ?? 'email',
+      source: v.source,
+      ttlDays: ttl,
+    });
+    if (!input.success) return err(describe(input.error));
+    const keys = keysForDatabase(typeof v.db === 'string' ? v.db : opts.db, opts.secret);
+    const made = makeLink(keys.ring, site, collector, input.data, Date.now(), v.plain === true);
+    if (!made.ok) return err(made.message);
+    console.log(made.url);
+    return 0;
+  },
+};
 
 export const commands: Record<string, Command> = {
   serve: {
@@ -59,6 +135,7 @@ Options (each overrides its environment variable):
       return await new Promise<number>(() => {});
     },
   },
+  link: linkCommand,
 };
 
 function mainHelp(): string {
@@ -101,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof SecretError) {
       console.error(err.message);
       return 1;
     }

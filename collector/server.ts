@@ -2,13 +2,14 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { ConfigError, loadConfig } from './config.ts';
 import { jsonLogger, type Level, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { writeQueue } from './write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { openStorage, type Storage } from './storage.ts';
+import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
   port: number;
@@ -18,6 +19,10 @@ export interface ServeOptions {
   demo: boolean;
   logLevel: Level;
   apiKey?: string | undefined;
+  /** Signing keys, comma-separated, newest first (MICROSEG_SECRET); else the key file next to the db. */
+  secret?: string | undefined;
+  /** Public URL of the collector, the base of email links (MICROSEG_PUBLIC_URL). */
+  publicUrl?: string | undefined;
   limits: RateLimits;
   /** How long shutdown waits for requests in flight before cutting connections. */
   shutdownGraceMs?: number;
@@ -40,6 +45,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     demo: env.MICROSEG_DEMO !== '0',
     logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
     apiKey: env.MICROSEG_API_KEY || undefined,
+    secret: env.MICROSEG_SECRET || undefined,
+    publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
@@ -57,10 +64,15 @@ export interface Running {
 
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
   const config = loadConfig(opts.config, { apiKey: opts.apiKey });
+  if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
+    throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
+  }
   const storage = openStorage(opts.db);
+  const keys = keysForDatabase(opts.db, opts.secret);
+  log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits });
+  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl });
   const server = await new Promise<ServerType>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);

@@ -8,7 +8,7 @@
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export const MIN_SECRET_LENGTH = 32;
 /** Bytes of the public key id carried by tokens and link signatures. */
@@ -109,4 +109,9 @@ export function loadKeyRing(opts: { secret?: string | undefined; dataDir?: strin
     throw new SecretError(`${file} is readable by other users: chmod 600 it`);
   }
   return { ring: keyRing(parseSecrets(readFileSync(file, 'utf8'), file)), source: 'file', file };
+}
+
+/** The keys of the collector whose database is `db`: the key file sits next to it. */
+export function keysForDatabase(db: string, secret: string | undefined): LoadedKeys {
+  return loadKeyRing({ secret, dataDir: db === ':memory:' ? undefined : dirname(resolve(db)) });
 }

@@ -93,3 +93,11 @@ export function verifyIdentityToken(ring: KeyRing, token: string, site: string, 
   if (now >= exp) return { ok: false, reason: 'expired' };
   return { ok: true, contact, exp };
 }
+
+/**
+ * A contact's profile lives in `profiles` under this reserved id: visitor ids are letters, digits,
+ * `-` and `_` only, so no visitor can ever collide with a contact.
+ */
+export function contactKey(contact: string): string {
+  return `c:${contact}`;
+}

@@ -1,0 +1,33 @@
+/**
+ * Where an email link may send a browser: an absolute http(s) URL on one of the site's origins
+ * (or the collector's own, e.g. the demo). Checked when a link is made and again at `/r`, so a
+ * leaked key or a changed config can never turn the collector into an open redirect.
+ */
+import { LIMITS } from '../../shared/limits.ts';
+import type { SiteConfig } from '../config.ts';
+import { originAllowed } from '../origins.ts';
+
+export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string };
+
+/**
+ * Parses with WHATWG URL rules (those of browsers) and without a base, so a relative or
+ * scheme-relative target never resolves against anything. Inputs that browsers "repair"
+ * (backslashes, tabs, newlines, other controls) are refused rather than normalized.
+ */
+export function checkTarget(site: SiteConfig, raw: unknown, selfOrigin: string): TargetCheck {
+  if (typeof raw !== 'string' || raw.length === 0) return { ok: false, reason: 'the target is missing' };
+  if (raw.length > LIMITS.urlLength) return { ok: false, reason: `the target is longer than ${LIMITS.urlLength} characters` };
+  if (/[\u0000-\u0020\u007f\\]/.test(raw)) return { ok: false, reason: 'the target holds spaces, control characters or backslashes' };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: 'the target is not an absolute URL' };
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'the target is not an http(s) URL' };
+  if (url.username || url.password) return { ok: false, reason: 'the target carries a user name or password' };
+  if (!originAllowed(site, url.origin, selfOrigin)) {
+    return { ok: false, reason: `${url.origin} is not one of site "${site.id}"'s origins` };
+  }
+  return { ok: true, url };
+}

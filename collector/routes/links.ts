@@ -1,0 +1,66 @@
+/**
+ * `POST /v1/links` (API key): signed or plain email links in bulk, for an email tool that
+ * fills one link per recipient. Each link succeeds or fails on its own, with its reason.
+ */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { LIMITS } from '../../shared/limits.ts';
+import type { Deps } from '../app.ts';
+import { requireApiKey, type AuthEnv } from '../auth.ts';
+import { fail } from '../errors.ts';
+import { linkInput, makeLink } from '../identity/links.ts';
+import { describe } from '../validate.ts';
+
+const requestSchema = z
+  .object({
+    site: z.string().min(1).max(LIMITS.idLength),
+    /** Plain links (the target with parameters) instead of `/r` redirects. */
+    plain: z.boolean().optional(),
+    links: z.array(z.unknown()).min(1, 'at least one link').max(LIMITS.linksPerRequest, `at most ${LIMITS.linksPerRequest} links`),
+  })
+  .strict();
+
+export type LinkResult = { index: number; url: string } | { index: number; error: string; message: string };
+
+/** The collector's public address: configured, or the one this request came to. */
+export function collectorUrl(deps: Deps, requestUrl: string): string {
+  return deps.publicUrl ?? new URL(requestUrl).origin;
+}
+
+export function linkRoutes(deps: Deps) {
+  const app = new Hono<AuthEnv>();
+  app.post(
+    '/v1/links',
+    requireApiKey(deps.config),
+    bodyLimit({
+      maxSize: LIMITS.serverBodyBytes,
+      onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.serverBodyBytes} bytes`),
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
+      }
+      const parsed = requestSchema.safeParse(body);
+      if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
+      const { site: siteId, plain, links } = parsed.data;
+      if (!c.var.apiSites.has(siteId)) return fail(c, 403, 'forbidden', `the API key is not valid for site "${siteId}"`);
+      const site = deps.config.sites.get(siteId);
+      if (!site) return fail(c, 404, 'unknown_site', `no site "${siteId}" in the collector's config`);
+
+      const base = collectorUrl(deps, c.req.url);
+      const now = deps.now();
+      const results: LinkResult[] = links.map((item, index) => {
+        const input = linkInput.safeParse(item);
+        if (!input.success) return { index, error: 'invalid_link', message: describe(input.error) };
+        const made = makeLink(deps.keys!, site, base, input.data, now, plain);
+        return made.ok ? { index, url: made.url } : { index, error: made.error, message: made.message };
+      });
+      return c.json({ links: results });
+    },
+  );
+  return app;
+}
