@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LIMITS } from '../shared/limits.ts';
-import { DEFAULT_ENGINE, type EngineConfig } from './engine/index.ts';
+import { compileRules, DEFAULT_ENGINE, type EngineConfig } from './engine/index.ts';
 
 const siteId = z
   .string()
@@ -27,6 +27,10 @@ const categoryRule = z.object({
   category: z.string().min(1).max(LIMITS.categoryLength),
 });
 
+const fourAscending = z
+  .tuple([z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative()])
+  .refine((t) => t[0] < t[1] && t[1] < t[2] && t[2] < t[3], 'four thresholds in ascending order');
+
 const engineSchema = z
   .object({
     halfLifeDays: z.number().positive(),
@@ -38,10 +42,34 @@ const engineSchema = z
     activeDays: z.number().positive(),
     warmDays: z.number().positive(),
     newbieDays: z.number().positive(),
+    maxCategories: z.number().int().positive().max(1000),
+    atRiskDays: z.number().positive(),
+    lapsedDays: z.number().positive(),
+    highEndValue: z.number().nonnegative().nullable(),
+    cooldownDays: z.number().nonnegative(),
+    intentDays: z.number().positive(),
+    intentEvents: z.array(z.string().min(1).max(LIMITS.typeLength)),
+    rfm: z
+      .object({
+        minCustomers: z.number().int().min(5, 'quintiles need at least 5 customers'),
+        recencyDays: fourAscending,
+        frequency: fourAscending,
+        monetary: fourAscending,
+      })
+      .partial()
+      .strict(),
     windowDays: z.number().positive(),
     windowCap: z.number().int().positive().max(10_000),
   })
   .partial()
+  .strict();
+
+/** A custom segment: `when` is a condition tree, compiled (and checked) by the engine. */
+const ruleSchema = z
+  .object({
+    when: z.unknown().refine((v) => v !== undefined, 'a condition: { "all": [...] }, { "fact": ... }, { "count": ... }, …'),
+    description: z.string().max(500).optional(),
+  })
   .strict();
 
 const siteSchema = z
@@ -61,6 +89,8 @@ const siteSchema = z
     apiKeys: z.array(z.string().min(16, 'an API key has at least 16 characters')).default([]),
     /** Segment engine thresholds; each omitted one takes its default. */
     segment: engineSchema.default({}),
+    /** Custom segments by name (docs/segments.md): `{ "camera-intent": { "when": { … } } }`. */
+    rules: z.record(z.string(), ruleSchema).default({}),
   })
   .strict();
 
@@ -117,12 +147,19 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
     throw new ConfigError(`invalid site config in ${source}:\n${lines.join('\n')}`);
   }
   const sites = new Map<string, SiteConfig>();
+  const problems: string[] = [];
   for (const [id, s] of Object.entries(result.data.sites)) {
     const engine: EngineConfig = {
       ...DEFAULT_ENGINE,
       ...s.segment,
       weights: { ...DEFAULT_ENGINE.weights, ...s.segment.weights },
+      rfm: { ...DEFAULT_ENGINE.rfm, ...s.segment.rfm },
     } as EngineConfig;
+    problems.push(...engineProblems(engine).map((p) => `  sites.${id}.segment.${p}`));
+    const compiled = compileRules(s.rules, engine.windowDays);
+    problems.push(...compiled.problems.map((p) => `  sites.${id}.rules.${p.path}: ${p.message}`));
+    engine.rules = compiled.rules;
+    engine.windowProps = compiled.props;
     sites.set(id, {
       id,
       origins: s.origins,
@@ -133,7 +170,19 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       engine,
     });
   }
+  if (problems.length > 0) throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);
   return { sites };
+}
+
+/** Thresholds that are fine one by one but contradict each other. */
+function engineProblems(e: EngineConfig): string[] {
+  const out: string[] = [];
+  for (const k of ['hotDays', 'intentDays'] as const) {
+    if (e[k] > e.windowDays) out.push(`windowDays: ${e.windowDays} is shorter than ${k} (${e[k]}); the window log must cover it`);
+  }
+  if (e.warmDays < e.activeDays) out.push(`warmDays: ${e.warmDays} is shorter than activeDays (${e.activeDays})`);
+  if (e.lapsedDays <= e.atRiskDays) out.push(`lapsedDays: ${e.lapsedDays} must be longer than atRiskDays (${e.atRiskDays})`);
+  return out;
 }
 
 /** Reads the config file at `path` (JSON), or the zero-config default without one. */

@@ -18,7 +18,7 @@ export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
 export function segmentFor(storage: Storage, site: SiteConfig, visitor: string, now: number): Segment {
   const stored = storage.profile(site.id, visitor);
   const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
-  return evaluate(profile, { site: site.id, visitor, known: false }, site.engine, now);
+  return evaluate(profile, { site: site.id, visitor, known: false }, site.engine, now, { rfm: storage.rfmBreakpoints(site.id) });
 }
 
 /**

@@ -2,10 +2,22 @@
  * Every query of the collector lives here, so a second backend (PostgreSQL) is an added
  * module, not a rewrite. Hot paths use prepared statements.
  */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { openDb, type Db } from './db/open.ts';
-import { events, profiles } from './db/schema.ts';
-import { applyEvent, emptyProfile, evaluate, type EngineConfig, type Profile } from './engine/index.ts';
+import { events, profiles, rfmBreakpoints, segmentChanges } from './db/schema.ts';
+import { quarantineStore } from './quarantine.ts';
+import {
+  applyEvent,
+  diffSegments,
+  emptyProfile,
+  evaluate,
+  quintileRanks,
+  type EngineConfig,
+  type Extras,
+  type Profile,
+  type RfmBreakpoints,
+  type SegmentChange,
+} from './engine/index.ts';
 import type { Segment } from '../shared/segment.ts';
 import type { Props, Utm } from '../shared/wire.ts';
 
@@ -25,12 +37,26 @@ export interface NewEvent {
   currency?: string | undefined;
   props?: Props | undefined;
   utm?: Utm | undefined;
+  /** From a bot or automation: stored, but kept out of the profile. */
+  bot?: boolean | undefined;
 }
 
 export interface IngestResult {
   accepted: number;
   duplicates: number;
   segment: Segment;
+  /** The key and custom segments stored before this batch (null key: a new visitor). */
+  before: { key: string | null; segments: string[] };
+  /** What this batch changed, as recorded in `segment_changes` (same transaction). */
+  changes: SegmentChange[];
+}
+
+/** One row of a visitor's segment history. */
+export interface HistoryEntry extends SegmentChange {
+  seq: number;
+  at: number;
+  /** Id of the last event of the batch that caused the change. */
+  event: string | null;
 }
 
 export interface StoredProfile {
@@ -39,11 +65,22 @@ export interface StoredProfile {
 }
 
 export interface Storage {
-  /** Stores the events and folds the new ones into the visitor's profile, in one transaction. */
-  ingest(site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number): IngestResult;
+  /**
+   * Stores the events, folds the new ones into the visitor's profile and records any segment
+   * change, in one transaction. `extras.traits` reach custom rules (`trait.<name>`).
+   */
+  ingest(site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): IngestResult;
   profile(site: string, visitor: string): StoredProfile | undefined;
+  /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
+  segmentHistory(site: string, visitor: string, opts?: { after?: number; limit?: number }): HistoryEntry[];
+  /** The site's RFM quintiles (cached in memory; null until enough customers). */
+  rfmBreakpoints(site: string): RfmBreakpoints | null;
+  /** Recomputes the site's quintiles from its customers; null (fixed thresholds) under `minCustomers`. */
+  recomputeRfm(site: string, minCustomers: number, now: number): RfmBreakpoints | null;
   /** Event count of a site (or of one visitor). */
   countEvents(site: string, visitor?: string): number;
+  /** Refused events kept with their reason. */
+  readonly quarantine: ReturnType<typeof quarantineStore>;
   readonly db: Db;
   close(): void;
 }
@@ -74,12 +111,13 @@ export function openStorage(file: string): Storage {
       currency: p('currency'),
       props: p('props'),
       utm: p('utm'),
+      bot: p('bot'),
     })
     .onConflictDoNothing()
     .prepare();
 
   const selectProfile = db
-    .select({ data: profiles.data, updated: profiles.updated })
+    .select({ data: profiles.data, updated: profiles.updated, segment: profiles.segment, segments: profiles.segments })
     .from(profiles)
     .where(and(eq(profiles.site, p('site')), eq(profiles.visitor, p('visitor'))))
     .prepare();
@@ -94,6 +132,10 @@ export function openStorage(file: string): Storage {
       updated: p('updated'),
       segment: p('segment'),
       data: p('data'),
+      segments: p('segments'),
+      purchases: p('purchases'),
+      monetary: p('monetary'),
+      lastPurchase: p('lastPurchase'),
     })
     .onConflictDoUpdate({
       target: [profiles.site, profiles.visitor],
@@ -103,20 +145,140 @@ export function openStorage(file: string): Storage {
         updated: sql`excluded.updated`,
         segment: sql`excluded.segment`,
         data: sql`excluded.data`,
+        segments: sql`excluded.segments`,
+        purchases: sql`excluded.purchases`,
+        monetary: sql`excluded.monetary`,
+        lastPurchase: sql`excluded.last_purchase`,
       },
     })
     .prepare();
 
-  function readProfile(site: string, visitor: string): StoredProfile | undefined {
+  const insertChange = db
+    .insert(segmentChanges)
+    .values({
+      site: p('site'),
+      visitor: p('visitor'),
+      at: p('at'),
+      kind: p('kind'),
+      name: p('name'),
+      previous: p('previous'),
+      event: p('event'),
+    })
+    .prepare();
+
+  const selectHistory = db
+    .select({
+      seq: segmentChanges.seq,
+      at: segmentChanges.at,
+      kind: segmentChanges.kind,
+      name: segmentChanges.name,
+      previous: segmentChanges.previous,
+      event: segmentChanges.event,
+    })
+    .from(segmentChanges)
+    .where(and(eq(segmentChanges.site, p('site')), eq(segmentChanges.visitor, p('visitor')), gt(segmentChanges.seq, p('after'))))
+    .orderBy(asc(segmentChanges.seq))
+    .limit(p('limit'))
+    .prepare();
+
+  // RFM quintiles: the breakpoint at a rank is one step down a partial index of customers.
+  const countCustomers = db.$client.prepare<[string], { n: number }>('SELECT count(*) AS n FROM profiles WHERE site = ? AND purchases > 0');
+  const rankOf = (column: string, dir: 'ASC' | 'DESC') =>
+    db.$client.prepare<[string, number], { v: number }>(
+      `SELECT ${column} AS v FROM profiles WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`,
+    );
+  const frequencyAt = rankOf('purchases', 'ASC');
+  const monetaryAt = rankOf('monetary', 'ASC');
+  const lastPurchaseAt = rankOf('last_purchase', 'DESC');
+  const upsertBreakpoints = db
+    .insert(rfmBreakpoints)
+    .values({
+      site: p('site'),
+      computed: p('computed'),
+      customers: p('customers'),
+      recency: p('recency'),
+      frequency: p('frequency'),
+      monetary: p('monetary'),
+    })
+    .onConflictDoUpdate({
+      target: rfmBreakpoints.site,
+      set: {
+        computed: sql`excluded.computed`,
+        customers: sql`excluded.customers`,
+        recency: sql`excluded.recency`,
+        frequency: sql`excluded.frequency`,
+        monetary: sql`excluded.monetary`,
+      },
+    })
+    .prepare();
+  const selectBreakpoints = db.select().from(rfmBreakpoints).where(eq(rfmBreakpoints.site, p('site'))).prepare();
+  const deleteBreakpoints = db.delete(rfmBreakpoints).where(eq(rfmBreakpoints.site, p('site'))).prepare();
+
+  /** Site → quintiles, so a segment read stays one primary-key lookup (the job refreshes it). */
+  const rfmCache = new Map<string, RfmBreakpoints | null>();
+  function breakpointsFor(site: string): RfmBreakpoints | null {
+    let bp = rfmCache.get(site);
+    if (bp === undefined) {
+      const row = selectBreakpoints.get({ site });
+      bp = row
+        ? { recencyMs: JSON.parse(row.recency), frequency: JSON.parse(row.frequency), monetary: JSON.parse(row.monetary), customers: row.customers, computed: row.computed }
+        : null;
+      rfmCache.set(site, bp);
+    }
+    return bp;
+  }
+
+  function recomputeRfm(site: string, minCustomers: number, now: number): RfmBreakpoints | null {
+    const n = countCustomers.get(site)?.n ?? 0;
+    if (n < minCustomers || n === 0) {
+      deleteBreakpoints.run({ site });
+      rfmCache.set(site, null);
+      return null;
+    }
+    const ranks = quintileRanks(n);
+    const bp: RfmBreakpoints = {
+      recencyMs: ranks.map((r) => Math.max(0, now - lastPurchaseAt.get(site, r)!.v)) as RfmBreakpoints['recencyMs'],
+      frequency: ranks.map((r) => frequencyAt.get(site, r)!.v) as RfmBreakpoints['frequency'],
+      monetary: ranks.map((r) => monetaryAt.get(site, r)!.v) as RfmBreakpoints['monetary'],
+      customers: n,
+      computed: now,
+    };
+    upsertBreakpoints.run({
+      site,
+      computed: now,
+      customers: n,
+      recency: JSON.stringify(bp.recencyMs),
+      frequency: JSON.stringify(bp.frequency),
+      monetary: JSON.stringify(bp.monetary),
+    });
+    rfmCache.set(site, bp);
+    return bp;
+  }
+
+  interface ProfileRow extends StoredProfile {
+    key: string;
+    segments: string[];
+  }
+
+  function readRow(site: string, visitor: string): ProfileRow | undefined {
     const row = selectProfile.get({ site, visitor });
-    return row ? { profile: JSON.parse(row.data) as Profile, updated: row.updated } : undefined;
+    return row
+      ? { profile: JSON.parse(row.data) as Profile, updated: row.updated, key: row.segment, segments: JSON.parse(row.segments) as string[] }
+      : undefined;
+  }
+
+  function readProfile(site: string, visitor: string): StoredProfile | undefined {
+    const row = readRow(site, visitor);
+    return row && { profile: row.profile, updated: row.updated };
   }
 
   const ingest = db.$client.transaction(
-    (site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number): IngestResult => {
-      const stored = readProfile(site, visitor);
+    (site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras: Pick<Extras, 'traits'> = {}): IngestResult => {
+      const stored = readRow(site, visitor);
       let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
       let accepted = 0;
+      let applied = 0;
+      let cause: string | null = null;
       for (const e of batch) {
         const res = insertEvent.run({
           site,
@@ -136,14 +298,22 @@ export function openStorage(file: string): Storage {
           currency: e.currency ?? null,
           props: json(e.props),
           utm: json(e.utm),
+          bot: e.bot ? 1 : 0,
         });
         // A duplicate id changes no row: the event was counted when it first arrived.
         if (res.changes === 0) continue;
         accepted++;
+        if (e.bot) continue;
+        applied++;
+        cause = e.id;
         profile = applyEvent(profile, e, engine);
       }
-      const segment = evaluate(profile, { site, visitor, known: false }, engine, now);
-      if (accepted > 0 || !stored) {
+      const segment = evaluate(profile, { site, visitor, known: false }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+      const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
+      // Compared with the state stored at the last write: a change made by time alone shows here.
+      const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
+      for (const ch of changes) insertChange.run({ site, visitor, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
+      if (applied > 0) {
         upsertProfile.run({
           site,
           visitor,
@@ -152,16 +322,25 @@ export function openStorage(file: string): Storage {
           updated: now,
           segment: segment.segment,
           data: JSON.stringify(profile),
+          segments: JSON.stringify(segment.segments),
+          purchases: profile.purchases.n,
+          monetary: profile.purchases.total,
+          lastPurchase: profile.purchases.last,
         });
       }
-      return { accepted, duplicates: batch.length - accepted, segment };
+      return { accepted, duplicates: batch.length - accepted, segment, before, changes };
     },
   );
 
   return {
     db,
-    ingest: (site, visitor, batch, engine, now) => ingest(site, visitor, batch, engine, now),
+    quarantine: quarantineStore(db),
+    ingest: (site, visitor, batch, engine, now, extras) => ingest(site, visitor, batch, engine, now, extras),
     profile: readProfile,
+    segmentHistory: (site, visitor, opts = {}) =>
+      selectHistory.all({ site, visitor, after: opts.after ?? 0, limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000) }),
+    rfmBreakpoints: breakpointsFor,
+    recomputeRfm,
     countEvents(site, visitor) {
       const where = visitor ? and(eq(events.site, site), eq(events.visitor, visitor)) : eq(events.site, site);
       return db.select({ n: sql<number>`count(*)` }).from(events).where(where).get()?.n ?? 0;

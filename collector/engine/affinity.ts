@@ -2,6 +2,11 @@
 import { DAY, type EngineConfig } from './config.ts';
 import type { Score } from './profile.ts';
 
+/** Sets an own property even for a key like `__proto__` (categories are free text from the wire). */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function decayRate(config: EngineConfig): number {
   return Math.LN2 / (config.halfLifeDays * DAY);
 }
@@ -33,6 +38,19 @@ export function shares(scores: Record<string, Score>, now: number, lambda: numbe
   const out: Record<string, number> = {};
   if (total <= 0) return out;
   decayed.sort((a, b) => b[1] - a[1]);
-  for (const [cat, s] of decayed) out[cat] = Math.round((s / total) * 100) / 100;
+  for (const [cat, s] of decayed) setOwn(out, cat, Math.round((s / total) * 100) / 100);
+  return out;
+}
+
+/**
+ * Keeps the `max` strongest scores (decayed to `at`), so a visitor who touches thousands of
+ * categories still has a bounded profile. The dropped ones are the smallest shares.
+ */
+export function boundScores(scores: Record<string, Score>, max: number, at: number, lambda: number): Record<string, Score> {
+  const keys = Object.keys(scores);
+  if (keys.length <= max) return scores;
+  const ranked = keys.map((k) => [k, decayTo(scores[k]!, at, lambda)] as const).sort((a, b) => b[1] - a[1]);
+  const out: Record<string, Score> = {};
+  for (const [k] of ranked.slice(0, max)) setOwn(out, k, scores[k]!);
   return out;
 }

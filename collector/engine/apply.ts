@@ -1,25 +1,61 @@
 /** The write path: fold one event into a profile. Pure: no I/O, no clock. */
 import { DAY, type EngineConfig } from './config.ts';
-import { addWeight, decayRate } from './affinity.ts';
-import type { EngineEvent, Profile, WindowEntry } from './profile.ts';
+import { addWeight, boundScores, decayRate, setOwn } from './affinity.ts';
+import { upgradeProfile, type EngineEvent, type Profile, type Purchases, type WindowEntry } from './profile.ts';
+import type { PropValue } from '../../shared/wire.ts';
 
 export function weightOf(type: string, config: EngineConfig): number {
-  return config.weights[type] ?? config.defaultWeight;
+  return Object.hasOwn(config.weights, type) ? config.weights[type]! : config.defaultWeight;
 }
 
 /** Returns a new profile with `event` applied; `profile` is left untouched. */
 export function applyEvent(profile: Profile, event: EngineEvent, config: EngineConfig): Profile {
+  const p = upgradeProfile(profile);
   const t = event.ts;
   const category = event.category || null;
-  const scores = { ...profile.scores };
-  if (category) scores[category] = addWeight(scores[category], weightOf(event.type, config), t, decayRate(config));
+  const lambda = decayRate(config);
+  let scores = p.scores;
+  if (category) {
+    scores = { ...scores };
+    setOwn(scores, category, addWeight(Object.hasOwn(scores, category) ? scores[category] : undefined, weightOf(event.type, config), t, lambda));
+    scores = boundScores(scores, config.maxCategories, t, lambda);
+  }
   return {
-    ...profile,
-    firstSeen: Math.min(profile.firstSeen, t),
-    lastSeen: Math.max(profile.lastSeen, t),
-    count: profile.count + 1,
+    ...p,
+    firstSeen: p.count === 0 ? t : Math.min(p.firstSeen, t),
+    lastSeen: p.count === 0 ? t : Math.max(p.lastSeen, t),
+    count: p.count + 1,
     scores,
-    window: addToWindow(profile.window, [t, event.type, category], config),
+    window: addToWindow(p.window, windowEntry(event, config), config),
+    purchases: event.type === 'purchase' ? addPurchase(p.purchases, t, event.value ?? 0, config) : p.purchases,
+  };
+}
+
+/** The compact log entry of an event: value and the props rules read only when present. */
+export function windowEntry(event: EngineEvent, config: EngineConfig): WindowEntry {
+  const entry: WindowEntry = [event.ts, event.type, event.category || null, event.id ?? null];
+  let props: Record<string, PropValue> | undefined;
+  if (event.props && config.windowProps.length > 0) {
+    for (const k of config.windowProps) {
+      if (Object.hasOwn(event.props, k)) setOwn((props ??= {}), k, event.props[k]!);
+    }
+  }
+  const value = typeof event.value === 'number' ? event.value : null;
+  if (value !== null || props) entry.push(value);
+  if (props) entry.push(props);
+  return entry;
+}
+
+export function addPurchase(p: Purchases, t: number, value: number, config: EngineConfig): Purchases {
+  const latest = p.last === null || t >= p.last;
+  const highEnd = config.highEndValue !== null && value >= config.highEndValue;
+  return {
+    n: p.n + 1,
+    total: p.total + value,
+    first: p.first === null ? t : Math.min(p.first, t),
+    last: latest ? t : p.last,
+    lastValue: latest ? value : p.lastValue,
+    highEndAt: highEnd ? Math.max(p.highEndAt ?? t, t) : p.highEndAt,
   };
 }
 
@@ -29,10 +65,19 @@ export function addToWindow(window: WindowEntry[], entry: WindowEntry, config: E
   let i = out.length;
   while (i > 0 && out[i - 1]![0] > entry[0]) i--;
   out.splice(i, 0, entry);
-  const newest = out[out.length - 1]![0];
+  return trimWindow(out, config);
+}
+
+/**
+ * Drops entries at or before `newest − windowDays` (no window a rule may use reaches them),
+ * then the oldest beyond `windowCap`. Mutation-free for the caller: returns a slice.
+ */
+export function trimWindow(window: WindowEntry[], config: EngineConfig): WindowEntry[] {
+  if (window.length === 0) return window;
+  const newest = window[window.length - 1]![0];
   const horizon = newest - config.windowDays * DAY;
   let drop = 0;
-  while (drop < out.length && out[drop]![0] <= horizon) drop++;
-  drop = Math.max(drop, out.length - config.windowCap);
-  return drop > 0 ? out.slice(drop) : out;
+  while (drop < window.length && window[drop]![0] <= horizon) drop++;
+  drop = Math.max(drop, window.length - config.windowCap);
+  return drop > 0 ? window.slice(drop) : window;
 }

@@ -1,8 +1,15 @@
-/** The read path: profile + config + now → Segment. Pure arithmetic over one profile. */
-import { MIXED, segmentKey, type Engagement, type Lifecycle, type Segment } from '../../shared/segment.ts';
+/**
+ * The read path: profile + config + now → Segment. Pure arithmetic over one profile.
+ *
+ * "Within N days" means strictly younger than N days everywhere: an event exactly 7 days old
+ * has left a 7-day window, and a visitor unseen exactly 60 days is at risk.
+ */
+import { MIXED, segmentKey, type Engagement, type Intent, type Lifecycle, type Segment } from '../../shared/segment.ts';
 import { DAY, type EngineConfig } from './config.ts';
 import { decayRate, shares } from './affinity.ts';
-import type { Profile, WindowEntry } from './profile.ts';
+import { upgradeProfile, type Profile, type WindowEntry } from './profile.ts';
+import { rfmOf, type RfmBreakpoints } from './rfm.ts';
+import { countMatching, type RuleContext } from './rules.ts';
 
 /** Who the segment is for; the engine itself knows nothing of ids. */
 export interface Subject {
@@ -11,17 +18,15 @@ export interface Subject {
   known: boolean;
 }
 
+/** What the read path may know besides the profile: a contact's traits, the site's RFM quintiles. */
+export interface Extras {
+  traits?: Record<string, unknown> | undefined;
+  rfm?: RfmBreakpoints | null | undefined;
+}
+
 /** Events in `window` matching `match` with time in (now − ms, now]. */
 export function countWithin(window: WindowEntry[], now: number, ms: number, match: (e: WindowEntry) => boolean): number {
-  const from = now - ms;
-  let n = 0;
-  for (let i = window.length - 1; i >= 0; i--) {
-    const e = window[i]!;
-    if (e[0] > now) continue;
-    if (e[0] <= from) break;
-    if (match(e)) n++;
-  }
-  return n;
+  return countMatching(window, now, ms, match);
 }
 
 export function dominantCategory(affinity: Record<string, number>, config: EngineConfig): string | null {
@@ -32,37 +37,110 @@ export function dominantCategory(affinity: Record<string, number>, config: Engin
 }
 
 export function engagementOf(profile: Profile, top: string | null, config: EngineConfig, now: number): Engagement {
+  if (profile.count === 0) return 'cold';
   const idle = now - profile.lastSeen;
   if (top && countWithin(profile.window, now, config.hotDays * DAY, (e) => e[2] === top) >= config.hotEvents) return 'hot';
-  if (idle <= config.activeDays * DAY) return 'active';
-  if (idle <= config.warmDays * DAY) return 'warm';
+  if (idle < config.activeDays * DAY) return 'active';
+  if (idle < config.warmDays * DAY) return 'warm';
   return 'cold';
 }
 
+/**
+ * No purchase: newbie, then prospect by age. A customer: new_customer (one purchase) or
+ * loyalist (repeat), at_risk when unseen atRiskDays, lapsed when unseen lapsedDays. Seen
+ * again, an at-risk or lapsed customer moves back to new_customer or loyalist.
+ */
 export function lifecycleOf(profile: Profile, config: EngineConfig, now: number): Lifecycle {
-  return now - profile.firstSeen <= config.newbieDays * DAY ? 'newbie' : 'prospect';
+  const p = upgradeProfile(profile).purchases;
+  if (p.n === 0) return now - profile.firstSeen < config.newbieDays * DAY ? 'newbie' : 'prospect';
+  const idle = now - profile.lastSeen;
+  if (idle >= config.lapsedDays * DAY) return 'lapsed';
+  if (idle >= config.atRiskDays * DAY) return 'at_risk';
+  return p.n >= 2 ? 'loyalist' : 'new_customer';
 }
 
-export function evaluate(profile: Profile, subject: Subject, config: EngineConfig, now: number): Segment {
-  const affinity = shares(profile.scores, now, decayRate(config));
+export function cooldownOf(profile: Profile, config: EngineConfig, now: number): boolean {
+  const at = upgradeProfile(profile).purchases.highEndAt;
+  return at !== null && now - at < config.cooldownDays * DAY;
+}
+
+/**
+ * First match wins: cooldown → least_likely (don't push); a cart or checkout within
+ * intentDays with no purchase since → most_likely; hot → most_likely for an active customer,
+ * moderately_likely otherwise; an active customer → moderately_likely; else least_likely.
+ */
+export function intentOf(profile: Profile, lifecycle: Lifecycle, engagement: Engagement, cooldown: boolean, config: EngineConfig, now: number): Intent {
+  if (cooldown) return 'least_likely';
+  let lastIntent = -Infinity;
+  let lastPurchase = -Infinity;
+  countWithin(profile.window, now, config.intentDays * DAY, (e) => {
+    if (e[1] === 'purchase') lastPurchase = Math.max(lastPurchase, e[0]);
+    else if (config.intentEvents.includes(e[1])) lastIntent = Math.max(lastIntent, e[0]);
+    return false;
+  });
+  if (lastIntent > lastPurchase) return 'most_likely';
+  const customer = lifecycle === 'new_customer' || lifecycle === 'loyalist';
+  if (engagement === 'hot') return customer ? 'most_likely' : 'moderately_likely';
+  if (engagement === 'active' && customer) return 'moderately_likely';
+  return 'least_likely';
+}
+
+export function evaluate(profile: Profile, subject: Subject, config: EngineConfig, now: number, extras: Extras = {}): Segment {
+  const p = upgradeProfile(profile);
+  const affinity = shares(p.scores, now, decayRate(config));
   const category = dominantCategory(affinity, config);
   // The hot test looks at the top category even when no category dominates.
   const top = Object.keys(affinity)[0] ?? null;
-  const engagement = engagementOf(profile, top, config, now);
-  const lifecycle = lifecycleOf(profile, config, now);
-  return {
+  const engagement = engagementOf(p, top, config, now);
+  const lifecycle = lifecycleOf(p, config, now);
+  const cooldown = cooldownOf(p, config, now);
+  const rfm = rfmOf(p.purchases, now, config.rfm, extras.rfm);
+  const intent = intentOf(p, lifecycle, engagement, cooldown, config, now);
+  const key = segmentKey(lifecycle, category, engagement);
+  const segment: Segment = {
     site: subject.site,
     visitor: subject.visitor,
     known: subject.known,
-    segment: segmentKey(lifecycle, category, engagement),
+    segment: key,
     lifecycle,
     category,
     engagement,
     affinity,
-    cooldown: false,
-    rfm: null,
-    intent: engagement === 'hot' ? 'moderately_likely' : 'least_likely',
+    cooldown,
+    rfm,
+    intent,
     segments: [],
-    updated: profile.lastSeen,
+    updated: p.lastSeen,
   };
+  if (config.rules.length > 0) {
+    const days = (t: number | null) => (t === null || p.count === 0 ? null : (now - t) / DAY);
+    const ctx: RuleContext = {
+      facts: {
+        lifecycle,
+        category,
+        engagement,
+        intent,
+        segment: key,
+        cooldown,
+        known: subject.known,
+        'rfm.r': rfm?.r ?? null,
+        'rfm.f': rfm?.f ?? null,
+        'rfm.m': rfm?.m ?? null,
+        'rfm.label': rfm?.label ?? null,
+        'purchases.count': p.purchases.n,
+        'purchases.total': p.purchases.total,
+        'purchases.lastValue': p.purchases.lastValue,
+        'days.sinceFirstSeen': days(p.firstSeen),
+        'days.sinceLastSeen': days(p.lastSeen),
+        'days.sinceLastPurchase': days(p.purchases.last),
+        'events.count': p.count,
+      },
+      affinity,
+      traits: extras.traits,
+      window: p.window,
+      now,
+    };
+    for (const rule of config.rules) if (rule.test(ctx)) segment.segments.push(rule.name);
+  }
+  return segment;
 }
