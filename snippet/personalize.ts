@@ -1,0 +1,49 @@
+// Personalization in plain HTML: the segment as data-ms-* attributes on <html> (for CSS), and
+// elements shown or hidden by `data-ms-show` / `data-ms-hide` rules.
+import type { Segment } from '../shared/segment.ts';
+
+const root = document.documentElement;
+/** What the visitor is, as rule conditions: `lifecycle=newbie`, `segment=camera-intent`, `camera-intent`, … */
+let facts: string[] | undefined;
+let last: string | undefined;
+
+/**
+ * Whether the visitor matches a rule: alternatives separated by `,` (or), each a list of conditions
+ * separated by spaces (and). An empty alternative matches nobody.
+ */
+const matches = (rule: string): boolean =>
+  rule.split(',').some((alt) => !!(alt = alt.trim()) && alt.split(/\s+/).every((c) => facts!.includes(c)));
+
+/** Shows and hides rule-carrying elements; runs on each change and whenever elements are added. */
+const showHide = (): void => {
+  if (facts)
+    document.querySelectorAll<HTMLElement>('[data-ms-show],[data-ms-hide]').forEach((el) => {
+      const { msShow, msHide } = el.dataset;
+      el.hidden = !!((msShow && !matches(msShow)) || (msHide && matches(msHide)));
+    });
+};
+
+/**
+ * Applies a segment to the page; returns whether anything a rule or a CSS selector can see changed
+ * (so `microseg:segment` fires once per change, not on every collector answer).
+ */
+export const personalize = (s: Segment): boolean => {
+  const next = s.segments.concat(s.segments.map((n) => 'segment=' + n));
+  for (const k of ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const) {
+    // No category reads `none`, as in the segment key.
+    const v = k + '=' + (s[k] == null ? 'none' : s[k]);
+    root.setAttribute('data-ms-' + k, v.slice(k.length + 1));
+    next.push(v);
+  }
+  const key = next.join(' ');
+  if (key == last) return false;
+  last = key;
+  facts = next;
+  // The optional anti-flicker style hides rule-carrying elements while <html> has this class.
+  root.classList.remove('ms-pending');
+  showHide();
+  return true;
+};
+
+// Elements rendered later (SPA routes, lazy content) get their rule applied before they paint.
+export const startPersonalize = (): void => new MutationObserver(showHide).observe(root, { childList: true, subtree: true });

@@ -1,0 +1,248 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Segment } from '../../shared/segment.ts';
+import { closeAll, collectOk, open, type Page, type Responder, sleep } from './harness.ts';
+
+afterEach(closeAll);
+
+const base: Segment = {
+  site: 'demo',
+  visitor: 'v1',
+  known: false,
+  segment: 'newbie:cameras:hot',
+  lifecycle: 'newbie',
+  category: 'cameras',
+  engagement: 'hot',
+  affinity: { cameras: 0.72, sports: 0.28 },
+  cooldown: false,
+  rfm: null,
+  intent: 'moderately_likely',
+  segments: ['camera-intent'],
+  updated: 1732262400000,
+};
+const seg = (o: Partial<Segment> = {}): Segment => ({ ...base, ...o });
+
+/** A collector answering every collect with `collect` and every segment GET with `get`. */
+const collector =
+  (collect: Segment | null, get: Segment | null = collect): Responder =>
+  (url) =>
+    url.includes('/v1/collect')
+      ? new Response(JSON.stringify(collectOk(collect)))
+      : get
+        ? new Response(JSON.stringify(get))
+        : new Response('{"error":"not_found","message":"no"}', { status: 404 });
+
+/** A collector that holds every answer until released; collect answers a loyalist. */
+function held() {
+  const pending: (() => void)[] = [];
+  const loyalist = seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' });
+  const respond: Responder = (url) =>
+    new Promise((resolve) => {
+      const body = JSON.stringify(url.includes('collect') ? collectOk(loyalist) : base);
+      pending.push(() => resolve(new Response(body)));
+    });
+  return { respond, release: () => pending.splice(0).forEach((f) => f()) };
+}
+
+const cached = (s: Segment, age = 0) => ({ ms_v: 'v1', ms_seg: JSON.stringify([Date.now() - age, s]) });
+
+const hidden = (p: Page, id: string) => (p.document.getElementById(id) as unknown as HTMLElement).hidden;
+const html = (p: Page, name: string) => p.document.documentElement.getAttribute(`data-ms-${name}`);
+
+describe('data-ms-show / data-ms-hide', () => {
+  const cases: [rule: string, visible: boolean][] = [
+    ['lifecycle=newbie', true],
+    ['lifecycle=loyalist', false],
+    ['category=cameras', true],
+    ['category=lenses', false],
+    ['engagement=hot', true],
+    ['engagement=cold', false],
+    ['intent=moderately_likely', true],
+    ['intent=most_likely', false],
+    ['segment=newbie:cameras:hot', true],
+    ['segment=newbie:cameras:warm', false],
+    ['segment=camera-intent', true], // a custom segment name, as DESIGN.md writes it
+    ['camera-intent', true], // the bare custom segment name
+    ['lens-intent', false],
+    ['segment=lens-intent', false],
+    ['known=false', true],
+    ['known=true', false],
+    ['cooldown=false', true],
+    ['lifecycle=loyalist, category=cameras', true], // or
+    ['lifecycle=loyalist,lifecycle=lapsed', false],
+    ['category=cameras engagement=hot', true], // and
+    ['category=cameras  engagement=cold', false],
+    ['lifecycle=loyalist, category=cameras engagement=hot', true],
+    ['', true], // no rule: untouched (shown)
+    ['Lifecycle=newbie', false], // case matters
+  ];
+
+  it.each(cases)('data-ms-show="%s" → visible: %s', async (rule, visible) => {
+    const p = await open({ storage: cached(base), body: `<p id="x" data-ms-show="${rule}">x</p><p id="y" data-ms-hide="${rule}">y</p>`, wait: false });
+    await sleep(30);
+    expect(hidden(p, 'x')).toBe(!visible);
+    // data-ms-hide is the reverse, except that an empty rule leaves the element alone too.
+    expect(hidden(p, 'y')).toBe(rule === '' ? false : visible);
+  });
+
+  it('treats "category=none" as no categorized activity', async () => {
+    const none = seg({ category: null, segment: 'newbie:none:cold', engagement: 'cold', segments: [] });
+    const p = await open({ storage: cached(none), body: `<p id="a" data-ms-show="category=none">a</p><p id="b" data-ms-show="category=cameras">b</p>` });
+    expect([hidden(p, 'a'), hidden(p, 'b')]).toEqual([false, true]);
+    expect(html(p, 'category')).toBe('none');
+  });
+
+  it('leaves elements alone while no segment is known', async () => {
+    const p = await open({ respond: collector(null), body: `<p id="a" data-ms-show="lifecycle=loyalist">a</p><p id="b" hidden data-ms-show="lifecycle=newbie">b</p>` });
+    expect([hidden(p, 'a'), hidden(p, 'b')]).toEqual([false, true]);
+  });
+
+  it('applies rules to elements added later (SPA routes, lazy content) before they paint', async () => {
+    const p = await open({ storage: cached(base) });
+    p.run(`
+      const el = document.createElement('div');
+      el.innerHTML = '<p id="late-yes" data-ms-show="engagement=hot">y</p><p id="late-no" data-ms-show="engagement=cold">n</p>';
+      history.pushState({}, '', '/other');
+      document.body.append(el);`);
+    await Promise.resolve(); // a microtask: MutationObserver callbacks run before the next paint
+    await sleep(0);
+    expect([hidden(p, 'late-yes'), hidden(p, 'late-no')]).toEqual([false, true]);
+  });
+});
+
+describe('the segment on <html>', () => {
+  it('sets data-ms-* attributes for CSS', async () => {
+    const p = await open({ respond: collector(seg({ known: true })) });
+    expect(html(p, 'lifecycle')).toBe('newbie');
+    expect(html(p, 'category')).toBe('cameras');
+    expect(html(p, 'engagement')).toBe('hot');
+    expect(html(p, 'segment')).toBe('newbie:cameras:hot');
+    expect(html(p, 'intent')).toBe('moderately_likely');
+    expect(html(p, 'known')).toBe('true');
+    expect(html(p, 'cooldown')).toBe('false');
+  });
+
+  it('applies the cached segment synchronously at script start, before any network answer', async () => {
+    const h = held();
+    const p = await open({
+      storage: cached(seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' })),
+      respond: h.respond,
+      head: `<script>document.documentElement.classList.add('ms-pending')</script>`,
+      body: `<p id="loyal" data-ms-show="lifecycle=loyalist">welcome back</p><p id="new" data-ms-show="lifecycle=newbie">hello</p>`,
+      wait: false,
+    });
+    // Observe the DOM in the same task the script ran in: wait for the load batch to be sent.
+    for (let i = 0; i < 100 && p.sent.length === 0; i++) await sleep(5);
+    expect(p.sent).toHaveLength(1); // the collect is out, its answer held
+    expect(html(p, 'lifecycle')).toBe('loyalist');
+    expect([hidden(p, 'loyal'), hidden(p, 'new')]).toEqual([false, true]);
+    expect(p.document.documentElement.classList.contains('ms-pending')).toBe(false);
+    h.release();
+  });
+
+  it('keeps ms-pending until the first segment arrives for a first-time visitor', async () => {
+    const h = held();
+    const p = await open({
+      respond: h.respond,
+      head: `<script>document.documentElement.classList.add('ms-pending')</script>`,
+      body: `<p id="loyal" data-ms-show="lifecycle=loyalist">welcome back</p>`,
+      wait: false,
+    });
+    for (let i = 0; i < 100 && p.sent.length === 0; i++) await sleep(5);
+    const root = p.document.documentElement;
+    expect(root.classList.contains('ms-pending')).toBe(true);
+    expect(root.hasAttribute('data-ms-lifecycle')).toBe(false);
+    h.release();
+    await sleep(20);
+    expect(root.classList.contains('ms-pending')).toBe(false);
+    expect(html(p, 'lifecycle')).toBe('loyalist');
+    expect(hidden(p, 'loyal')).toBe(false);
+  });
+
+  it('replaces the cached segment with the fresh one from the collect answer, without a second request', async () => {
+    const p = await open({
+      storage: cached(base),
+      respond: collector(seg({ engagement: 'active', segment: 'newbie:cameras:active' }), null),
+      body: `<p id="hot" data-ms-show="engagement=hot">hot</p>`,
+    });
+    expect(html(p, 'engagement')).toBe('active');
+    expect(hidden(p, 'hot')).toBe(true);
+    expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect']);
+    // …and remembers it for the next page.
+    const [t, stored] = JSON.parse(p.window.localStorage.getItem('ms_seg')!);
+    expect(stored.engagement).toBe('active');
+    expect(Math.abs(t - Date.now())).toBeLessThan(5000);
+  });
+});
+
+describe('the microseg:segment event', () => {
+  const listen = `<script>window.got = []; document.addEventListener('microseg:segment', (e) => got.push(e.detail.segment + '|' + e.detail.segments.join('+')))</script>`;
+
+  it('fires once per change, not once per answer', async () => {
+    let answer = base;
+    const p = await open({ head: listen, respond: (url) => new Response(JSON.stringify(url.includes('collect') ? collectOk(answer) : answer)) });
+    expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent']);
+    // Same segment, other affinity and updated time: no event.
+    answer = seg({ affinity: { cameras: 0.9, sports: 0.1 }, updated: base.updated + 5000 });
+    p.run(`microseg.track('a')`);
+    await p.settle();
+    expect(p.run('got')).toHaveLength(1);
+    // A custom segment joins: one event.
+    answer = seg({ segments: ['camera-intent', 'big-spender'] });
+    p.run(`microseg.track('b')`);
+    await p.settle();
+    p.run(`microseg.track('c')`);
+    await p.settle();
+    expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent', 'newbie:cameras:hot|camera-intent+big-spender']);
+    expect(p.batches()).toHaveLength(4);
+  });
+
+  it('fires at start for a cached segment, and not again when the fresh one is the same', async () => {
+    const p = await open({ head: listen, storage: cached(base), respond: collector(seg({ updated: 2 })) });
+    expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent']);
+  });
+
+  it('has the segment as detail', async () => {
+    const p = await open({
+      head: `<script>document.addEventListener('microseg:segment', (e) => window.detail = e.detail)</script>`,
+      respond: collector(base),
+    });
+    expect(p.run('detail')).toEqual(base);
+  });
+});
+
+describe('microseg.segment() with a cache', () => {
+  it('resolves a fresh cached segment at once, with no request', async () => {
+    const h = held();
+    const p = await open({ storage: cached(base, 60e3), respond: h.respond, wait: false });
+    for (let i = 0; i < 100 && p.sent.length === 0; i++) await sleep(5);
+    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(base);
+    expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect']);
+    h.release();
+  });
+
+  it('asks again when the cache is old (over 5 minutes)', async () => {
+    const fresh = seg({ lifecycle: 'prospect', segment: 'prospect:cameras:hot' });
+    const p = await open({ storage: cached(base, 6 * 60e3), respond: collector(null, fresh) });
+    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(fresh);
+    expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect', '/v1/segment']);
+  });
+
+  it('resolves the old cached segment when the collector is down (rejects or 500), never throwing', async () => {
+    const down = await open({ storage: cached(base, 24 * 3600e3), respond: () => Promise.reject(new TypeError('Failed to fetch')) });
+    await expect(down.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(base);
+    expect(html(down, 'segment')).toBe('newbie:cameras:hot');
+    const failing = await open({ storage: cached(base, 24 * 3600e3), respond: () => new Response('{}', { status: 500 }) });
+    await expect(failing.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(base);
+  });
+
+  it('resolves null with the collector down and nothing cached', async () => {
+    const p = await open({ respond: () => new Response('oops', { status: 503 }) });
+    await expect(p.run<Promise<unknown>>('microseg.segment()')).resolves.toBeNull();
+    expect(p.document.documentElement.hasAttribute('data-ms-segment')).toBe(false);
+  });
+
+  it('ignores a corrupt cache', async () => {
+    const p = await open({ storage: { ms_seg: '{not json' }, respond: collector(base) });
+    expect(html(p, 'segment')).toBe('newbie:cameras:hot');
+  });
+});
