@@ -87,8 +87,9 @@ export function viewFor(path: string): View | undefined {
   return VIEWS.find((v) => v.path === p);
 }
 
-// Personalization in plain HTML (docs/snippet.md): the snippet shows or hides these by segment.
-const anyCategory = CATEGORIES.map((c) => `category=${c.id}`).join(' or ');
+// Personalization in plain HTML (docs/snippet.md): the snippet shows or hides these by segment;
+// `,` separates alternatives. Without a dominant category the visitor gets the generic version.
+const noFocus = 'category=none, category=mixed';
 
 const BANNERS: Record<string, { title: string; text: string; offer: string }> = {
   cameras: { title: 'Made for your next shot', text: 'New this week: the Aurora X100 kit with a free 35 mm prime.', offer: 'FOCUS10' },
@@ -104,7 +105,7 @@ function banner(): string {
 <p class="offer" data-ms-show="engagement=hot">You keep coming back: code <b>${b.offer}</b> takes 10% off today.</p></div>`;
   }).join('');
   return `<section class="banners" aria-label="Offers">
-<div class="banner banner-default" data-ms-hide="${anyCategory}" data-banner="default"><div><p class="kicker">Welcome to the demo shop</p>
+<div class="banner banner-default" data-ms-show="${noFocus}" data-banner="default"><div><p class="kicker">Welcome to the demo shop</p>
 <h2>This banner is about you</h2><p>Browse a category or two: the shop notices, and this space changes to match. Your live segment is on the right.</p></div></div>
 ${personal}</section>`;
 }
@@ -115,7 +116,7 @@ function pickedRow(): string {
   ).join('');
   const bestsellers = CATEGORIES.map((c) => productsOf(c.id)[0]!);
   return `<section class="picked" aria-label="Recommendations">
-<div data-ms-hide="${anyCategory}" data-row="default"><h2>Bestsellers</h2>${grid(bestsellers)}</div>${rows}</section>`;
+<div data-ms-show="${noFocus}" data-row="default"><h2>Bestsellers</h2>${grid(bestsellers)}</div>${rows}</section>`;
 }
 
 const panel = `<aside class="panel" id="segment-panel" aria-live="polite">
@@ -168,7 +169,7 @@ ${sections}
 ${pickedRow()}
 </main>${panel}</div>
 <footer><div class="wrap">A demo of <b>microseg</b>: every view, click and cart above is an event on this collector.
-<a href="https://en.wikipedia.org/wiki/Market_segmentation" rel="noopener">What is market segmentation?</a></div></footer>
+<a href="https://en.wikipedia.org/wiki/Market_segmentation" target="_blank" rel="noopener">What is market segmentation?</a></div></footer>
 <p class="toast" id="toast" hidden></p>
 <script>${DEMO_SCRIPT}</script>
 </body></html>`;
