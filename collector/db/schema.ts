@@ -168,3 +168,39 @@ export const quarantine = sqliteTable(
   },
   (t) => [index('quarantine_site').on(t.site, t.seq), index('quarantine_person').on(t.site, t.visitor)],
 );
+
+/**
+ * Which known contact a browser's visitor id belongs to (identify, `ms_t`). Linked visitors
+ * share the contact's profile, stored in `profiles` under the reserved id `c:<contact>`; that
+ * id has a link row to its own contact too, so a contact's rows are found (and erased) by the
+ * `site` + `contact` convention.
+ */
+export const links = sqliteTable(
+  'links',
+  {
+    site: text('site').notNull(),
+    visitor: text('visitor').notNull(),
+    contact: text('contact').notNull(),
+    linkedAt: integer('linked_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.visitor] }), index('links_contact').on(t.site, t.contact)],
+);
+
+/**
+ * What a profile knows beyond its events, by profile id (a visitor id, or `c:<contact>`):
+ * traits (backend, public browser traits, proxy country) and campaign attribution.
+ */
+export const profileMeta = sqliteTable(
+  'profile_meta',
+  {
+    site: text('site').notNull(),
+    visitor: text('visitor').notNull(),
+    /** JSON object: trait name → string, number or boolean. */
+    traits: text('traits').notNull().default('{}'),
+    /** JSON `Touch` of the first and of the latest event that carried a campaign. */
+    firstTouch: text('first_touch'),
+    lastTouch: text('last_touch'),
+    updated: integer('updated').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.visitor] })],
+);
