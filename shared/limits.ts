@@ -29,6 +29,8 @@ export const LIMITS = {
   currencyLength: 3,
   /** Raw payload kept of one refused event in the quarantine table. */
   quarantinePayloadBytes: 2048,
+  /** Traits of one profile (names are at most `propKeyLength`, values `propValueLength`). */
+  traitsKeys: 50,
   /** Links made by one `POST /v1/links` request. */
   linksPerRequest: 1000,
 } as const;
