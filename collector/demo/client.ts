@@ -64,8 +64,10 @@ export const DEMO_SCRIPT = `(function () {
     if (!s) return;
     var key = $('seg-key');
     if (key.textContent !== s.segment) {
+      // Flash a change, not the first segment of the page.
+      if (key.dataset.shown) key.classList.add('flash');
+      key.dataset.shown = '1';
       key.textContent = s.segment;
-      key.classList.add('flash');
       setTimeout(function () { key.classList.remove('flash'); }, 600);
     }
     $('seg-lifecycle').textContent = label(s.lifecycle);
@@ -98,4 +100,7 @@ export const DEMO_SCRIPT = `(function () {
   // The snippet fires this on every change, from its cache at start and from each collect answer.
   document.addEventListener('microseg:segment', function (e) { paint(e.detail); });
   microseg.segment().then(paint, function () {});
+  // The event fires when the key changes; affinity shares move on every batch, so look again now and then
+  // (segment() answers from the snippet's memory while fresh: no request).
+  setInterval(function () { microseg.segment().then(paint, function () {}); }, 2000);
 })();`;

@@ -88,7 +88,8 @@ export function viewFor(path: string): View | undefined {
 }
 
 // Personalization in plain HTML (docs/snippet.md): the snippet shows or hides these by segment;
-// `,` separates alternatives. Without a dominant category the visitor gets the generic version.
+// `,` separates alternatives. Variants start `hidden`, so a first visit sees the generic version.
+// (CATEGORIES drive both the variants and the nav, so a new category gets its banner and row.)
 const noFocus = 'category=none, category=mixed';
 
 const BANNERS: Record<string, { title: string; text: string; offer: string }> = {
@@ -100,9 +101,9 @@ const BANNERS: Record<string, { title: string; text: string; offer: string }> = 
 function banner(): string {
   const personal = CATEGORIES.map((c) => {
     const b = BANNERS[c.id]!;
-    return `<div class="banner" style="--h:${c.hue}" data-ms-show="category=${c.id}" data-banner="${c.id}">
+    return `<div class="banner" style="--h:${c.hue}" hidden data-ms-show="category=${c.id}" data-banner="${c.id}">
 <div><p class="kicker">Picked for you · ${esc(c.title)}</p><h2>${esc(b.title)}</h2><p>${esc(b.text)}</p></div>
-<p class="offer" data-ms-show="engagement=hot">You keep coming back: code <b>${b.offer}</b> takes 10% off today.</p></div>`;
+<p class="offer" hidden data-ms-show="engagement=hot">You keep coming back: code <b>${b.offer}</b> takes 10% off today.</p></div>`;
   }).join('');
   return `<section class="banners" aria-label="Offers">
 <div class="banner banner-default" data-ms-show="${noFocus}" data-banner="default"><div><p class="kicker">Welcome to the demo shop</p>
@@ -112,7 +113,7 @@ ${personal}</section>`;
 
 function pickedRow(): string {
   const rows = CATEGORIES.map(
-    (c) => `<div data-ms-show="category=${c.id}" data-row="${c.id}"><h2>More ${esc(c.title.toLowerCase())} for you</h2>${grid(productsOf(c.id))}</div>`,
+    (c) => `<div hidden data-ms-show="category=${c.id}" data-row="${c.id}"><h2>More ${esc(c.title.toLowerCase())} for you</h2>${grid(productsOf(c.id))}</div>`,
   ).join('');
   const bestsellers = CATEGORIES.map((c) => productsOf(c.id)[0]!);
   return `<section class="picked" aria-label="Recommendations">
@@ -133,6 +134,11 @@ const panel = `<aside class="panel" id="segment-panel" aria-live="polite">
 <p class="muted small" id="seg-visitor"></p>
 <button class="btn btn-ghost" id="reset">Start over as a new visitor</button>
 </aside>`;
+
+/** The optional anti-flicker style of docs/snippet.md, with its hard timeout. */
+const ANTI_FLICKER_CSS = '.ms-pending [data-ms-show], .ms-pending [data-ms-hide] { visibility: hidden; }';
+const ANTI_FLICKER = `document.documentElement.classList.add('ms-pending');
+setTimeout(function () { document.documentElement.classList.remove('ms-pending'); }, 1500);`;
 
 /** The pre-load stub of docs/snippet.md: calls made before ms.js arrives are queued, not lost. */
 const STUB = `window.microseg=window.microseg||{q:[]};"track page segment identify optOut".split(" ").forEach(function(m){
@@ -155,6 +161,8 @@ export function demoPage(path: string): { status: 200 | 404; html: string } {
 <link rel="icon" href="data:,">
 <meta name="microseg:category" content="${shown.category}">
 <script>${STUB}</script>
+<style>${ANTI_FLICKER_CSS}</style>
+<script>${ANTI_FLICKER}</script>
 <script defer src="/ms.js" data-site="demo"></script>
 <style>${DEMO_CSS}</style>
 </head><body>
