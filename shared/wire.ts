@@ -55,6 +55,8 @@ export interface CollectBatch {
   webdriver?: boolean;
   /** A signed identity token (`ms_t` on an email link, or `microseg.identify(token)`). */
   token?: string;
+  /** Traits set from the page (a value sets, null removes); only those the site config lists as public. */
+  traits?: Props;
   /** Events the snippet's bounded retry queue had to drop since the last batch it sent. */
   dropped?: number;
 }
@@ -72,11 +74,20 @@ export interface CollectResponse {
   accepted: number;
   duplicates: number;
   refused: RefusedEvent[];
+  /** Present when the batch carried a `token`: whether it linked the visitor to its contact. */
+  identify?: { ok: true } | ({ ok: false } & ApiError);
+  /** Trait names of the batch the browser may not set (not public in the site config); ignored. */
+  refusedTraits?: string[];
   /**
    * Present when the batch came from a bot (`user_agent`) or automation (`automation`) and
    * the site does not allow those: the events are stored, flagged, and kept out of segments.
    */
   bot?: 'user_agent' | 'automation';
+  /**
+   * Present when the request carried Do-Not-Track (`dnt`) or Global Privacy Control (`gpc`) and
+   * the site config does not state consent: nothing was stored.
+   */
+  privacy?: 'dnt' | 'gpc';
   segment: Segment | null;
 }
 

@@ -21,6 +21,13 @@ export function allowOrigin(c: Context, origin: string | undefined) {
   if (origin) c.header('Access-Control-Allow-Origin', origin);
 }
 
+/** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
+export function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {
+  if (gpc === '1') return 'gpc';
+  if (dnt === '1') return 'dnt';
+  return undefined;
+}
+
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
@@ -78,6 +85,10 @@ export function collectRoutes(deps: Deps) {
         metrics.rateLimited.inc({ scope: 'visitor' });
         return tooMany(c, wait, 'visitor');
       }
+
+      // The snippet honors DNT/GPC itself; this catches any other sender, and old snippets.
+      const privacy = site.consent ? undefined : privacySignal(c.req.header('sec-gpc'), c.req.header('dnt'));
+      if (privacy) return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], privacy, segment: null });
 
       // Sites that allow automation (the demo, test sites) count everything.
       const bot = site.allowAutomation ? null : botReason(c.req.header('user-agent'), batch.webdriver);

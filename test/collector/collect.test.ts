@@ -107,6 +107,21 @@ describe('POST /v1/collect — valid batches', () => {
     expect(kept.body.segment.visitor).toBe('v1');
   });
 
+  it('honors Do-Not-Track and Global Privacy Control unless the site config states consent', async () => {
+    const gpc = await collect({ site: 'shop', visitor: 'p1', events: [ev()] }, { 'sec-gpc': '1' });
+    expect(gpc.body).toMatchObject({ accepted: 0, privacy: 'gpc', segment: null });
+    const dnt = await collect({ site: 'shop', visitor: 'p1', events: [ev()] }, { dnt: '1' });
+    expect(dnt.body.privacy).toBe('dnt');
+    expect(t.storage.countEvents('shop')).toBe(0);
+    const consented = testApp({ config: { sites: { s: { consent: true } } } });
+    try {
+      const res = await consented.app.request(collectRequest({ site: 's', visitor: 'p1', events: [ev()] }, { 'sec-gpc': '1', dnt: '1' }));
+      expect(((await res.json()) as any).accepted).toBe(1);
+    } finally {
+      consented.close();
+    }
+  });
+
   it('keeps refused events in quarantine with reason and capped raw payload', async () => {
     const huge = { ...ev(), type: 'x y', props: { a: 'p'.repeat(200) }, url: 'u'.repeat(3000) };
     await collect({ site: 'demo', visitor: 'v1', events: [ev(), { id: 'bad1', type: 5 }, huge] });
