@@ -19,6 +19,7 @@ import { assetRoutes } from './routes/assets.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { redirectRoutes } from './routes/redirect.ts';
 import { linkRoutes } from './routes/links.ts';
+import { eventsRoutes } from './routes/events.ts';
 import { ephemeralKeyRing, type KeyRing } from './identity/keys.ts';
 
 export interface Deps {
@@ -68,6 +69,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/', segmentRoutes(deps));
   app.route('/', redirectRoutes(deps));
   app.route('/', linkRoutes(deps));
+  app.route('/', eventsRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo !== false) app.route('/', demoRoutes(deps));
 

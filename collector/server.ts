@@ -2,7 +2,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { jsonLogger, type Level, type Logger } from './log.ts';
 import { createMetrics } from './metrics.ts';
 import { writeQueue } from './write-queue.ts';
@@ -26,6 +26,8 @@ export interface ServeOptions {
   limits: RateLimits;
   /** How long shutdown waits for requests in flight before cutting connections. */
   shutdownGraceMs?: number;
+  /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
+  rfmEveryMs?: number;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {
@@ -55,6 +57,30 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
   };
 }
 
+/** How often the RFM quintiles are recomputed by default. */
+export const RFM_EVERY_MS = 10 * 60_000;
+
+/**
+ * Recomputes every site's RFM quintiles now and then every `everyMs`, off the request path.
+ * The timer is unref'd (it never holds the process open) and stopped on close.
+ */
+export function startRfmJob(storage: Storage, config: Config, everyMs: number, now: () => number, log: Logger): { run(): void; stop(): void } {
+  const run = () => {
+    for (const site of config.sites.values()) {
+      try {
+        const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
+        log('info', 'rfm quintiles', { site: site.id, customers: bp?.customers ?? 0, quintiles: bp !== null });
+      } catch (err) {
+        log('error', 'rfm recompute failed', { site: site.id, err: String(err) });
+      }
+    }
+  };
+  run();
+  const timer = setInterval(run, everyMs);
+  timer.unref();
+  return { run, stop: () => clearInterval(timer) };
+}
+
 export interface Running {
   server: ServerType;
   storage: Storage;
@@ -73,6 +99,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
   const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl });
+  const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   const server = await new Promise<ServerType>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);
@@ -89,6 +116,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     // answered), drain the write queue, then close the database.
     close: () =>
       new Promise<void>((done) => {
+        rfm.stop();
         const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
         const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000);
         server.close(() => {

@@ -1,0 +1,135 @@
+/**
+ * `POST /v1/events` (API key): server-side events — purchases from a backend, app screens,
+ * imports of history. Unlike browser events, timestamps are trusted (no 7-day clamp), so a
+ * site can import years of past events; each event succeeds or fails on its own.
+ */
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { z } from 'zod';
+import { CLOCK, LIMITS } from '../../shared/limits.ts';
+import type { EventsResponse } from '../../shared/server-events.ts';
+import type { RefusedEvent } from '../../shared/wire.ts';
+import type { Deps } from '../app.ts';
+import { requireApiKey, type AuthEnv } from '../auth.ts';
+import { fail } from '../errors.ts';
+import { categorize } from '../ingest.ts';
+import type { NewEvent } from '../storage.ts';
+import { describe, eventSchema } from '../validate.ts';
+
+const visitorId = eventSchema.shape.id;
+
+export const serverEventSchema = eventSchema
+  .omit({ id: true, ts: true })
+  .extend({
+    site: z.string().min(1).max(LIMITS.idLength),
+    visitor: visitorId,
+    id: visitorId.optional(),
+    ts: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+const envelope = z.object({ events: z.array(z.unknown()).min(1, 'at least one event') }).strict();
+
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The id of an event sent without one: a hash of its content, so re-sending the same import
+ * counts it once. Two identical events in the same millisecond need their own ids.
+ */
+export function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id'> & { ts: number }): string {
+  const { site, visitor, type, ts, url, category, value, currency, props } = e;
+  const text = JSON.stringify([site, visitor, type, ts, url ?? null, category ?? null, value ?? null, currency ?? null, props ?? null]);
+  return 'h_' + createHash('sha256').update(text).digest('base64url').slice(0, 24);
+}
+
+export function eventsRoutes(deps: Deps) {
+  const app = new Hono<AuthEnv>();
+  app.post(
+    '/v1/events',
+    requireApiKey(deps.config),
+    bodyLimit({
+      maxSize: LIMITS.serverBodyBytes,
+      onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.serverBodyBytes} bytes`),
+    }),
+    async (c) => {
+      const now = deps.now();
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch {
+        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
+      }
+      const raw = (body as { events?: unknown } | null)?.events;
+      if (Array.isArray(raw) && raw.length > LIMITS.serverBatchEvents) {
+        return fail(c, 413, 'batch_too_large', `at most ${LIMITS.serverBatchEvents} events per request`);
+      }
+      const parsed = envelope.safeParse(body);
+      if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
+      const items = parsed.data.events;
+
+      const refused: RefusedEvent[] = [];
+      const ids: (string | null)[] = items.map(() => null);
+      const groups = new Map<string, { site: string; visitor: string; events: NewEvent[]; seen: Set<string> }>();
+      items.forEach((item, index) => {
+        const given = (item as { id?: unknown } | null)?.id;
+        const refuse = (error: string, message: string) =>
+          refused.push({ index, ...(typeof given === 'string' && given.length <= LIMITS.idLength ? { id: given } : {}), error, message });
+        const props = (item as { props?: unknown } | null)?.props;
+        const reserved = props && typeof props === 'object' ? Object.keys(props).find((k) => RESERVED.has(k)) : undefined;
+        if (reserved) return refuse('invalid_event', `props.${reserved}: reserved prop name`);
+        if (item && typeof item === 'object' && 'contact' in item) {
+          return refuse('unsupported', 'contact: events for a known contact are not supported yet; send the visitor id');
+        }
+        const r = serverEventSchema.safeParse(item);
+        if (!r.success) return refuse('invalid_event', describe(r.error));
+        const { site: siteId, visitor, id, ...rest } = r.data;
+        const site = deps.config.sites.get(siteId);
+        if (!site || !c.var.apiSites.has(siteId)) return refuse('forbidden_site', `the API key is not valid for site "${siteId}"`);
+        const ts = rest.ts ?? now;
+        if (ts > now + CLOCK.maxClockSkewMs) return refuse('invalid_event', `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`);
+        const eventId = id ?? contentId({ ...r.data, ts });
+        ids[index] = eventId;
+        const key = `${siteId}\0${visitor}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { site: siteId, visitor, events: [], seen: new Set() }));
+        // The same id twice in one request is one event.
+        if (g.seen.has(eventId)) return;
+        g.seen.add(eventId);
+        g.events.push(categorize(site, { ...rest, id: eventId, ts }));
+      });
+
+      const results = await deps.writes!.run(() => {
+        for (const r of refused) {
+          const item = items[r.index] as { site?: unknown; visitor?: unknown } | null;
+          // Only sites this key opens keep quarantined events: a key cannot fill another site's.
+          if (typeof item?.site === 'string' && c.var.apiSites.has(item.site)) {
+            const visitor = typeof item.visitor === 'string' ? item.visitor.slice(0, LIMITS.idLength) : null;
+            deps.storage.quarantine.keep(item.site, visitor, 'events', [r], items, now);
+          }
+        }
+        return [...groups.values()].map((g) => ({
+          site: g.site,
+          ...deps.storage.ingest(g.site, g.visitor, g.events, deps.config.sites.get(g.site)!.engine, now),
+        }));
+      });
+      const res: EventsResponse = {
+        accepted: results.reduce((n, r) => n + r.accepted, 0),
+        duplicates: items.length - refused.length - results.reduce((n, r) => n + r.accepted, 0),
+        refused,
+        ids,
+      };
+      const metrics = deps.metrics!;
+      for (const r of results) {
+        metrics.eventsAccepted.inc({ site: r.site }, r.accepted);
+        metrics.eventsDuplicate.inc({ site: r.site }, r.duplicates);
+      }
+      for (const r of refused) metrics.eventsRefused.inc({ reason: r.error });
+      if (res.accepted === 0 && res.duplicates === 0) {
+        return c.json({ error: 'invalid_events', message: 'no event of the request is valid', ...res }, 400);
+      }
+      return c.json(res);
+    },
+  );
+  return app;
+}
