@@ -4,7 +4,7 @@ import { segment } from './segment.ts';
 import { track } from './track.ts';
 
 /** A call the pre-load stub queued: method name, its arguments, and the resolve of the promise it returned. */
-type Queued = [string, ArrayLike<unknown>, ((v: unknown) => void)?];
+type Queued = [string, ArrayLike<unknown>, (v: unknown) => void];
 
 export interface Microseg {
   track: typeof track;
@@ -34,13 +34,12 @@ export const startApi = (): void => {
   const ms = (window.microseg ||= {} as Microseg);
   const queued = (ms.q || []) as Queued[];
   const api = { track, page, segment };
-  Object.assign(ms, api, { _on: 1 });
+  Object.assign(ms, api)._on = 1;
   // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
   // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
   const run = ([m, args, resolve]: Queued) => {
     const f = (api as Record<string, Function>)[m];
-    const r = f && f(...(args as unknown[]));
-    resolve && resolve(r);
+    resolve(f && f(...(args as unknown[])));
   };
   ms.q = { push: run };
   queued.forEach(run);

@@ -1,10 +1,8 @@
 // Both return null or '' for "no category"; track() turns that into an absent field.
 
 /** The page's category from `<meta name="microseg:category">`, read when asked so SPA routes can change it. */
-export const pageCategory = (): string | null | undefined => {
-  const m = document.querySelector<HTMLMetaElement>('meta[name="microseg:category"]');
-  return m && m.content;
-};
+export const pageCategory = (): string | undefined =>
+  (document.querySelector<HTMLMetaElement>('meta[name="microseg:category"]') || ({} as HTMLMetaElement)).content;
 
 /** The category of an element: its own `data-ms-category` or its nearest ancestor's. */
 export const elementCategory = (el: Element): string | null | undefined => {

@@ -5,7 +5,7 @@ import { load, save } from './store.ts';
 export const visitor = load('ms_v') || save('ms_v', nanoid());
 
 /** A session ends after 30 minutes without events, as in common analytics tools. */
-const IDLE = 30 * 60e3;
+const IDLE = 18e5;
 
 /**
  * The session id for an event at `now`. Stored as `id.lastActivity` in localStorage, so tabs of

@@ -19,7 +19,7 @@ const showHide = (): void => {
   if (facts)
     document.querySelectorAll<HTMLElement>('[data-ms-show],[data-ms-hide]').forEach((el) => {
       const { msShow, msHide } = el.dataset;
-      el.hidden = !!((msShow && !matches(msShow)) || (msHide && matches(msHide)));
+      el.hidden = ((msShow && !matches(msShow)) || (msHide && matches(msHide))) as boolean;
     });
 };
 
@@ -31,9 +31,9 @@ export const personalize = (s: Segment): boolean => {
   const next = s.segments.concat(s.segments.map((n) => 'segment=' + n));
   for (const k of ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const) {
     // No category reads `none`, as in the segment key.
-    const v = k + '=' + (s[k] == null ? 'none' : s[k]);
-    root.setAttribute('data-ms-' + k, v.slice(k.length + 1));
-    next.push(v);
+    const v = s[k] == null ? 'none' : '' + s[k];
+    root.setAttribute('data-ms-' + k, v);
+    next.push(k + '=' + v);
   }
   const key = next.join(' ');
   if (key == last) return false;

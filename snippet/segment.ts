@@ -4,8 +4,8 @@ import { visitor } from './ids.ts';
 import { personalize } from './personalize.ts';
 import { load, save } from './store.ts';
 
-/** A segment this recent answers `segment()` at once; older ones are asked for again. */
-const FRESH = 5 * 60e3;
+/** A segment this recent (5 minutes) answers `segment()` at once; older ones are asked for again. */
+const FRESH = 3e5;
 
 let latest: Segment | null = null;
 /** When `latest` came from the collector. */

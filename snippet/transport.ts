@@ -4,7 +4,8 @@ import { api, site } from './config.ts';
 import { visitor } from './ids.ts';
 import { setSegment } from './segment.ts';
 
-let buffer: WireEvent[] = [];
+const collect = api + '/v1/collect';
+const buffer: WireEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 
 /**
@@ -15,19 +16,21 @@ let timer: ReturnType<typeof setTimeout> | 0 = 0;
 export const flush = (leaving?: boolean): void => {
   clearTimeout(timer);
   timer = 0;
-  if (!buffer.length) return;
-  const url = api + '/v1/collect';
-  const batch: CollectBatch = { site: site!, visitor, events: buffer };
-  // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
-  if (navigator.webdriver) batch.webdriver = true;
-  const body = JSON.stringify(batch);
-  buffer = [];
-  // sendBeacon refuses (returns false) when its queue is full: then try fetch anyway.
-  if (leaving && navigator.sendBeacon(url, body)) return;
-  fetch(url, { method: 'POST', body, keepalive: true, credentials: 'omit' })
-    .then((r) => r.json())
-    .then((r: CollectResponse) => r.segment && setSegment(r.segment))
-    .catch(() => {});
+  if (buffer.length) {
+    const body = JSON.stringify({
+      site: site!,
+      visitor,
+      events: buffer.splice(0),
+      // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
+      webdriver: navigator.webdriver || undefined,
+    } satisfies CollectBatch);
+    // sendBeacon refuses (returns false) when its queue is full: then try fetch anyway.
+    (leaving && navigator.sendBeacon(collect, body)) ||
+      fetch(collect, { method: 'POST', body, keepalive: true, credentials: 'omit' })
+        .then((r) => r.json())
+        .then((r: CollectResponse) => r.segment && setSegment(r.segment))
+        .catch(() => {});
+  }
 };
 
 /** Buffers one event; a full buffer goes at once, otherwise within a second of the first event. */

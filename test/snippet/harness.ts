@@ -2,7 +2,7 @@
 // <script src> tag so document.currentScript is the tag, as in a browser. fetch and sendBeacon are
 // the network boundary: both are replaced by recorders (real network is the Chromium suite's job).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Window } from 'happy-dom';
@@ -36,6 +36,9 @@ async function code(): Promise<string> {
       mkdirSync(lock);
       break;
     } catch {
+      // A lock left by a killed run would block every later run.
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 30_000) rmSync(lock, { recursive: true, force: true });
       await sleep(50);
     }
   }
