@@ -1,7 +1,6 @@
-// The browser snippet: wires the modules together. Order matters: personalization listens before
-// the cached segment is applied (synchronously, so a returning visitor sees no flicker); the page
-// view of this load goes
-// before calls queued by the stub, and the first batch leaves at once so a first-time visitor's
+// The browser snippet: wires the modules together. Order matters: the cached segment is applied
+// first and synchronously (a returning visitor sees no flicker); the page view of this load goes
+// before the calls the stub queued; the first batch leaves at once, so a first-time visitor's
 // segment arrives without waiting for the batch timer.
 import { loaded, startApi } from './api.ts';
 import { startClicks } from './clicks.ts';
