@@ -16,7 +16,7 @@ async function buildSnippet() {
     bundle: true,
     minify: true,
     format: 'iife',
-    target: ['es2019'],
+    target: ['es2020'],
     legalComments: 'none',
     mangleProps: /^_/,
     define: { 'process.env.NODE_ENV': '"production"' },
