@@ -44,3 +44,42 @@ describe('fuzzing POST /v1/collect', () => {
     expect(tables.map((r) => r.name)).toContain('events');
   });
 });
+
+describe('fuzzing POST /v1/events', () => {
+  const KEY = 'fuzz-api-key-0123456789';
+  let t: ReturnType<typeof testApp>;
+  beforeAll(() => {
+    // Server events trust their timestamps: the payloads carry the real time, so the clock must too.
+    t = testApp({ config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } }, now: Date.now() });
+  });
+  afterAll(() => t.close());
+
+  /** Browser-shaped payloads turned into server batches where they parse: site and visitor move into each event. */
+  function asServerBody(body: string | Uint8Array): string | Uint8Array<ArrayBuffer> {
+    if (typeof body !== 'string') return new Uint8Array(body);
+    try {
+      const b = JSON.parse(body);
+      if (b && Array.isArray(b.events)) {
+        return JSON.stringify({ events: b.events.map((e: unknown) => (e && typeof e === 'object' ? { site: b.site, visitor: b.visitor, ...e } : e)) });
+      }
+    } catch {}
+    return body;
+  }
+
+  it(`answers ${N} hostile payloads with 2xx/4xx; stored events match the acknowledged count`, async () => {
+    const payloads = fuzzPayloads(prng(7), N).map(asServerBody);
+    let accepted = 0;
+    for (const [i, body] of payloads.entries()) {
+      const res = await t.app.request(
+        new Request('http://localhost:8787/v1/events', { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body }),
+      );
+      expect(res.status, `payload ${i}: ${String(body).slice(0, 80)}`).toBeLessThan(500);
+      const json = (await res.json()) as any;
+      if (res.status < 300) accepted += json.accepted;
+      else expect(typeof json.error).toBe('string');
+    }
+    expect(accepted).toBeGreaterThan(N / 20);
+    expect(t.storage.countEvents('demo')).toBe(accepted);
+    expect(({} as any).polluted).toBeUndefined();
+  });
+});
