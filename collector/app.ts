@@ -19,6 +19,7 @@ import { assetRoutes } from './routes/assets.ts';
 import { demoRoutes } from './routes/demo.ts';
 import { redirectRoutes } from './routes/redirect.ts';
 import { linkRoutes } from './routes/links.ts';
+import { contactRoutes } from './routes/contacts.ts';
 import { eventsRoutes } from './routes/events.ts';
 import { ephemeralKeyRing, type KeyRing } from './identity/keys.ts';
 
@@ -69,6 +70,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/', segmentRoutes(deps));
   app.route('/', redirectRoutes(deps));
   app.route('/', linkRoutes(deps));
+  app.route('/', contactRoutes(deps));
   app.route('/', eventsRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo !== false) app.route('/', demoRoutes(deps));

@@ -89,6 +89,10 @@ const siteSchema = z
     apiKeys: z.array(z.string().min(16, 'an API key has at least 16 characters')).default([]),
     /** Segment engine thresholds; each omitted one takes its default. */
     segment: engineSchema.default({}),
+    /** Traits the browser may set (`traits` in a collect batch); all others only with the API key. */
+    publicTraits: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _')).default([]),
+    /** A request header set by a trusted proxy with the visitor's country (e.g. `cf-ipcountry`): trait `country`. */
+    countryHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').toLowerCase().optional(),
     /** Custom segments by name (docs/segments.md): `{ "camera-intent": { "when": { … } } }`. */
     rules: z.record(z.string(), ruleSchema).default({}),
   })
@@ -110,6 +114,8 @@ export interface SiteConfig {
   apiKeys: string[];
   categories: { path: string; category: string; re: RegExp }[];
   engine: EngineConfig;
+  publicTraits: string[];
+  countryHeader: string | undefined;
 }
 
 export interface Config {
@@ -168,6 +174,8 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       apiKeys: s.apiKeys.length > 0 ? s.apiKeys : env.apiKey ? [env.apiKey] : [],
       categories: s.categories.map((r) => ({ ...r, re: pathPattern(r.path) })),
       engine,
+      publicTraits: s.publicTraits,
+      countryHeader: s.countryHeader,
     });
   }
   if (problems.length > 0) throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);

@@ -1,7 +1,7 @@
 /** From a parsed browser batch to stored events and a fresh segment: no HTTP here. */
 import type { CollectResponse } from '../shared/wire.ts';
 import { categoryForUrl, type SiteConfig } from './config.ts';
-import { emptyProfile, evaluate } from './engine/index.ts';
+import { ingestAs, segmentOf } from './identify.ts';
 import type { NewEvent, Storage } from './storage.ts';
 import { validateEvents } from './validate.ts';
 import type { BotReason } from './bots.ts';
@@ -14,11 +14,12 @@ export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
   return category ? { ...e, category } : e;
 }
 
-/** The visitor's segment now; a visitor never seen gets the segment of an empty profile. */
+/**
+ * The visitor's segment now (its contact's, `known: true`, once linked); a visitor never seen
+ * gets the segment of an empty profile.
+ */
 export function segmentFor(storage: Storage, site: SiteConfig, visitor: string, now: number): Segment {
-  const stored = storage.profile(site.id, visitor);
-  const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
-  return evaluate(profile, { site: site.id, visitor, known: false }, site.engine, now, { rfm: storage.rfmBreakpoints(site.id) });
+  return segmentOf(storage, site, { visitor }, now);
 }
 
 /**
@@ -40,6 +41,6 @@ export function ingestBatch(
     return { accepted: 0, duplicates: 0, refused, ...flags, segment: bot ? null : segmentFor(storage, site, visitor, now) };
   }
   const batch = valid.map((e) => (bot ? { ...categorize(site, e), bot: true } : categorize(site, e)));
-  const res = storage.ingest(site.id, visitor, batch, site.engine, now);
+  const res = ingestAs(storage, site, { visitor }, batch, now);
   return { accepted: res.accepted, duplicates: res.duplicates, refused, ...flags, segment: bot ? null : res.segment };
 }

@@ -183,13 +183,14 @@ export function openStorage(file: string): Storage {
 
   // RFM quintiles: the breakpoint at a rank is one step down a partial index of customers.
   const countCustomers = db.$client.prepare<[string], { n: number }>('SELECT count(*) AS n FROM profiles WHERE site = ? AND purchases > 0');
-  const rankOf = (column: string, dir: 'ASC' | 'DESC') =>
+  // INDEXED BY: without statistics the planner may pick another customer index and sort.
+  const rankOf = (column: string, index: string, dir: 'ASC' | 'DESC') =>
     db.$client.prepare<[string, number], { v: number }>(
-      `SELECT ${column} AS v FROM profiles WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`,
+      `SELECT ${column} AS v FROM profiles INDEXED BY ${index} WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`,
     );
-  const frequencyAt = rankOf('purchases', 'ASC');
-  const monetaryAt = rankOf('monetary', 'ASC');
-  const lastPurchaseAt = rankOf('last_purchase', 'DESC');
+  const frequencyAt = rankOf('purchases', 'profiles_rfm_f', 'ASC');
+  const monetaryAt = rankOf('monetary', 'profiles_rfm_m', 'ASC');
+  const lastPurchaseAt = rankOf('last_purchase', 'profiles_rfm_r', 'DESC');
   const upsertBreakpoints = db
     .insert(rfmBreakpoints)
     .values({

@@ -64,6 +64,7 @@ export const batchSchema = z
     events: z.array(z.unknown()).min(1, 'at least one event'),
     webdriver: z.boolean().optional(),
     token: z.string().max(1024).optional(),
+    traits: z.record(z.string(), z.unknown()).optional(),
     dropped: z.number().int().nonnegative().optional(),
   })
   .strict();

@@ -6,6 +6,8 @@ import type { CollectResponse } from '../../shared/wire.ts';
 import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
+import { browserIdentity } from './identity.ts';
+import { identifyBrowser } from '../identify.ts';
 import { botReason } from '../bots.ts';
 import { originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
@@ -92,7 +94,15 @@ export function collectRoutes(deps: Deps) {
 
       // Sites that allow automation (the demo, test sites) count everything.
       const bot = site.allowAutomation ? null : botReason(c.req.header('user-agent'), batch.webdriver);
-      const res = await writes.run(() => ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot));
+      const identity = browserIdentity(c, deps, site, batch, now);
+      if ('error' in identity) return refuse(c, 400, identity.error, identity.message);
+      const res: CollectResponse = await writes.run(() => {
+        // Bot traffic is never linked to a contact nor sets traits.
+        if (!bot) identifyBrowser(deps.storage, site, batch.visitor, identity.contact, identity.patch, now);
+        return ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot);
+      });
+      if (identity.outcome) res.identify = bot ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' } : identity.outcome;
+      if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });

@@ -9,7 +9,8 @@ import { nanoid } from 'nanoid';
 import type { Deps } from '../app.ts';
 import { ARRIVAL_TOKEN_TTL_MS, arrivalUrl, readLinkQuery, verifyLinkSignature } from '../identity/links.ts';
 import { checkTarget } from '../identity/targets.ts';
-import { contactKey, issueIdentityToken, verifyIdentityToken } from '../identity/token.ts';
+import { issueIdentityToken, verifyIdentityToken } from '../identity/token.ts';
+import { ingestAs } from '../identify.ts';
 import { selfOrigin } from './collect.ts';
 
 const escapeHtml = (s: string) =>
@@ -65,7 +66,7 @@ export function redirectRoutes(deps: Deps) {
         utm: Object.values(utm).some((v) => v !== undefined) ? utm : undefined,
       };
       // Redirect only after the click is committed, like every acknowledged event.
-      await deps.writes!.run(() => deps.storage.ingest(site.id, contactKey(identity.contact), [click], site.engine, now));
+      await deps.writes!.run(() => ingestAs(deps.storage, site, { contact: identity.contact }, [click], now));
     }
     const token = issueIdentityToken(keys, { site: site.id, contact: identity.contact, exp: now + ARRIVAL_TOKEN_TTL_MS });
     c.header('Cache-Control', 'no-store');

@@ -1,0 +1,48 @@
+/**
+ * The identity part of a browser batch, read from the request before anything is stored: the
+ * token (a forged one refuses the whole batch; an expired one only skips the link), the public
+ * traits and the trusted proxy's country header.
+ */
+import type { Context } from 'hono';
+import type { CollectResponse } from '../../shared/wire.ts';
+import type { Deps } from '../app.ts';
+import type { SiteConfig } from '../config.ts';
+import { checkToken } from '../identify.ts';
+import { countryFromHeader, publicPatch, traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
+import { describe } from '../validate.ts';
+
+export interface BrowserIdentity {
+  contact: string | null;
+  patch: TraitPatch;
+  refusedTraits: string[];
+  outcome: CollectResponse['identify'];
+}
+
+export function browserIdentity(
+  c: Context,
+  deps: Deps,
+  site: SiteConfig,
+  batch: { token?: string | undefined; traits?: Record<string, unknown> | undefined },
+  now: number,
+): BrowserIdentity | { error: string; message: string } {
+  let contact: string | null = null;
+  let outcome: CollectResponse['identify'];
+  if (batch.token !== undefined) {
+    const id = checkToken(deps.keys!, site, batch.token, now);
+    // Forged, edited or for another site: nothing of the batch is trusted or stored.
+    if (!id.ok && id.reason !== 'expired') return { error: id.error, message: `${id.message}; nothing of the batch was stored` };
+    if (id.ok) contact = id.contact;
+    outcome = id.ok ? { ok: true } : { ok: false, error: id.error, message: id.message };
+  }
+  let patch: TraitPatch = {};
+  let refusedTraits: string[] = [];
+  if (batch.traits !== undefined) {
+    const parsed = traitPatchSchema.safeParse(batch.traits);
+    if (!parsed.success) return { error: 'invalid_traits', message: describe(parsed.error) };
+    ({ patch, refused: refusedTraits } = publicPatch(site.publicTraits, parsed.data));
+  }
+  // After the browser's own traits: the proxy's word on the country wins.
+  const country = site.countryHeader ? countryFromHeader(c.req.header(site.countryHeader)) : undefined;
+  if (country) patch = { ...patch, country };
+  return { contact, patch, refusedTraits, outcome };
+}
