@@ -80,6 +80,11 @@ const siteSchema = z
     allowLocalhost: z.boolean().default(false),
     /** Accept events from pages run by automation (`navigator.webdriver`). */
     allowAutomation: z.boolean().default(false),
+    /**
+     * The site has its visitors' consent (e.g. from its consent banner), so Do-Not-Track and
+     * Global Privacy Control signals do not stop collection. Off by default: they are honored.
+     */
+    consent: z.boolean().default(false),
     /** URL path rules that give a page view a category when the page names none. */
     categories: z.array(categoryRule).default([]),
     /**
@@ -111,6 +116,7 @@ export interface SiteConfig {
   origins: string[];
   allowLocalhost: boolean;
   allowAutomation: boolean;
+  consent: boolean;
   apiKeys: string[];
   categories: { path: string; category: string; re: RegExp }[];
   engine: EngineConfig;
@@ -171,6 +177,7 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       origins: s.origins,
       allowLocalhost: s.allowLocalhost,
       allowAutomation: s.allowAutomation,
+      consent: s.consent,
       apiKeys: s.apiKeys.length > 0 ? s.apiKeys : env.apiKey ? [env.apiKey] : [],
       categories: s.categories.map((r) => ({ ...r, re: pathPattern(r.path) })),
       engine,

@@ -6,11 +6,13 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { openDb, type Db } from './db/open.ts';
 import { events, profiles, rfmBreakpoints, segmentChanges } from './db/schema.ts';
 import { quarantineStore } from './quarantine.ts';
+import { identityStore, type IdentityStore } from './identity-store.ts';
 import {
   applyEvent,
   diffSegments,
   emptyProfile,
   evaluate,
+  mergeProfiles,
   quintileRanks,
   type EngineConfig,
   type Extras,
@@ -59,6 +61,11 @@ export interface HistoryEntry extends SegmentChange {
   event: string | null;
 }
 
+export interface IngestExtras extends Pick<Extras, 'traits'> {
+  /** The profile the events fold into when not the visitor's own (a linked contact's `c:<contact>`). */
+  profile?: string | undefined;
+}
+
 export interface StoredProfile {
   profile: Profile;
   updated: number;
@@ -69,7 +76,12 @@ export interface Storage {
    * Stores the events, folds the new ones into the visitor's profile and records any segment
    * change, in one transaction. `extras.traits` reach custom rules (`trait.<name>`).
    */
-  ingest(site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): IngestResult;
+  ingest(site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras?: IngestExtras): IngestResult;
+  /**
+   * Folds profile `from` into profile `into` (identify: an anonymous visitor into its contact)
+   * with the engine's `mergeProfiles`, and deletes `from`, in one transaction: merged once only.
+   */
+  mergeProfile(site: string, from: string, into: string, engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): Segment | null;
   profile(site: string, visitor: string): StoredProfile | undefined;
   /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
   segmentHistory(site: string, visitor: string, opts?: { after?: number; limit?: number }): HistoryEntry[];
@@ -81,6 +93,8 @@ export interface Storage {
   countEvents(site: string, visitor?: string): number;
   /** Refused events kept with their reason. */
   readonly quarantine: ReturnType<typeof quarantineStore>;
+  /** Visitor → contact links, traits and campaign attribution. */
+  readonly identity: IdentityStore;
   readonly db: Db;
   close(): void;
 }
@@ -274,8 +288,10 @@ export function openStorage(file: string): Storage {
   }
 
   const ingest = db.$client.transaction(
-    (site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras: Pick<Extras, 'traits'> = {}): IngestResult => {
-      const stored = readRow(site, visitor);
+    (site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, { profile: into, ...extras }: IngestExtras = {}): IngestResult => {
+      // Events are stored under the visitor that sent them; the profile may be its contact's.
+      const key = into ?? visitor;
+      const stored = readRow(site, key);
       let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
       let accepted = 0;
       let applied = 0;
@@ -313,11 +329,11 @@ export function openStorage(file: string): Storage {
       const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
       // Compared with the state stored at the last write: a change made by time alone shows here.
       const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
-      for (const ch of changes) insertChange.run({ site, visitor, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
+      for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
       if (applied > 0) {
         upsertProfile.run({
           site,
-          visitor,
+          visitor: key,
           firstSeen: profile.firstSeen,
           lastSeen: profile.lastSeen,
           updated: now,
@@ -333,8 +349,40 @@ export function openStorage(file: string): Storage {
     },
   );
 
+  const deleteProfile = db.$client.prepare<[string, string]>('DELETE FROM profiles WHERE site = ? AND visitor = ?');
+
+  const mergeProfile = db.$client.transaction(
+    (site: string, from: string, into: string, engine: EngineConfig, now: number, extras: Pick<Extras, 'traits'> = {}): Segment | null => {
+      const source = readRow(site, from);
+      if (!source) return null;
+      const target = readRow(site, into);
+      const profile = target ? mergeProfiles(target.profile, source.profile, engine) : source.profile;
+      const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+      const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
+      const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
+      for (const ch of changes) insertChange.run({ site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+      upsertProfile.run({
+        site,
+        visitor: into,
+        firstSeen: profile.firstSeen,
+        lastSeen: profile.lastSeen,
+        updated: now,
+        segment: segment.segment,
+        data: JSON.stringify(profile),
+        segments: JSON.stringify(segment.segments),
+        purchases: profile.purchases.n,
+        monetary: profile.purchases.total,
+        lastPurchase: profile.purchases.last,
+      });
+      deleteProfile.run(site, from);
+      return segment;
+    },
+  );
+
   return {
     db,
+    identity: identityStore(db),
+    mergeProfile: (site, from, into, engine, now, extras) => mergeProfile(site, from, into, engine, now, extras),
     quarantine: quarantineStore(db),
     ingest: (site, visitor, batch, engine, now, extras) => ingest(site, visitor, batch, engine, now, extras),
     profile: readProfile,
