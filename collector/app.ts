@@ -21,6 +21,7 @@ import { redirectRoutes } from './routes/redirect.ts';
 import { linkRoutes } from './routes/links.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { eventsRoutes } from './routes/events.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { ephemeralKeyRing, type KeyRing } from './identity/keys.ts';
 
 export interface Deps {
@@ -72,6 +73,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/', linkRoutes(deps));
   app.route('/', contactRoutes(deps));
   app.route('/', eventsRoutes(deps));
+  app.route('/', adminRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo !== false) app.route('/', demoRoutes(deps));
 

@@ -5,8 +5,9 @@ import { optionsFromEnv, start } from './server.ts';
 import { keysForDatabase, SecretError } from './identity/keys.ts';
 import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from './identity/links.ts';
 import { describe } from './validate.ts';
+import { deliveriesCommand, exportCommand, forgetCommand } from './cli-data.ts';
 
-interface Command {
+export interface Command {
   summary: string;
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
@@ -136,6 +137,9 @@ Options (each overrides its environment variable):
     },
   },
   link: linkCommand,
+  export: exportCommand,
+  forget: forgetCommand,
+  deliveries: deliveriesCommand,
 };
 
 function mainHelp(): string {

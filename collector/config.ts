@@ -6,6 +6,15 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LIMITS } from '../shared/limits.ts';
 import { compileRules, DEFAULT_ENGINE, type EngineConfig } from './engine/index.ts';
+import {
+  compileWebhooks,
+  DEFAULT_DELIVERY,
+  deliverySchema,
+  webhookSchema,
+  webhookSecretSchema,
+  type DeliveryPolicy,
+  type Webhook,
+} from './webhooks/config.ts';
 
 const siteId = z
   .string()
@@ -100,12 +109,20 @@ const siteSchema = z
     countryHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').toLowerCase().optional(),
     /** Custom segments by name (docs/segments.md): `{ "camera-intent": { "when": { … } } }`. */
     rules: z.record(z.string(), ruleSchema).default({}),
+    /** Webhooks on segment changes (docs/triggers.md). */
+    webhooks: z.array(webhookSchema).default([]),
+    /** Signing secret of the site's webhooks that name none (else MICROSEG_WEBHOOK_SECRET). */
+    webhookSecret: webhookSecretSchema.optional(),
+    /** Events older than this many days are deleted in the background; profiles are kept. Unset: kept forever. */
+    retentionDays: z.number().positive().optional(),
   })
   .strict();
 
 export const configSchema = z
   .object({
     sites: z.record(siteId, siteSchema).refine((s) => Object.keys(s).length > 0, 'at least one site'),
+    /** Webhook delivery: attempts, backoff, timeout, concurrency (docs/triggers.md). */
+    delivery: deliverySchema.default({}),
   })
   .strict();
 
@@ -122,10 +139,14 @@ export interface SiteConfig {
   engine: EngineConfig;
   publicTraits: string[];
   countryHeader: string | undefined;
+  webhooks: Webhook[];
+  /** Days events are kept; null: forever. */
+  retentionDays: number | null;
 }
 
 export interface Config {
   sites: Map<string, SiteConfig>;
+  delivery: DeliveryPolicy;
 }
 
 /** Zero config: the `demo` site, open to localhost pages and automation so the demo and tests just work. */
@@ -145,6 +166,8 @@ function pathPattern(path: string): RegExp {
 export interface ConfigEnv {
   /** API key for every site whose config names none (MICROSEG_API_KEY). */
   apiKey?: string | undefined;
+  /** Signing secret of webhooks whose site config names none (MICROSEG_WEBHOOK_SECRET). */
+  webhookSecret?: string | undefined;
 }
 
 /** Validates a parsed config object; throws a ConfigError listing every problem with its path. */
@@ -172,6 +195,12 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
     problems.push(...compiled.problems.map((p) => `  sites.${id}.rules.${p.path}: ${p.message}`));
     engine.rules = compiled.rules;
     engine.windowProps = compiled.props;
+    const hooks = compileWebhooks(id, s.webhooks, {
+      customSegments: Object.keys(s.rules),
+      siteSecret: s.webhookSecret,
+      envSecret: env.webhookSecret,
+    });
+    problems.push(...hooks.problems.map((p) => `  ${p}`));
     sites.set(id, {
       id,
       origins: s.origins,
@@ -183,10 +212,12 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       engine,
       publicTraits: s.publicTraits,
       countryHeader: s.countryHeader,
+      webhooks: hooks.webhooks,
+      retentionDays: s.retentionDays ?? null,
     });
   }
   if (problems.length > 0) throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);
-  return { sites };
+  return { sites, delivery: { ...DEFAULT_DELIVERY, ...result.data.delivery } };
 }
 
 /** Thresholds that are fine one by one but contradict each other. */
@@ -204,6 +235,9 @@ function engineProblems(e: EngineConfig): string[] {
 export function loadConfig(path: string | undefined, env: ConfigEnv = {}): Config {
   if (env.apiKey !== undefined && env.apiKey.length < 16) {
     throw new ConfigError('MICROSEG_API_KEY must have at least 16 characters');
+  }
+  if (env.webhookSecret !== undefined && env.webhookSecret.length < 16) {
+    throw new ConfigError('MICROSEG_WEBHOOK_SECRET must have at least 16 characters');
   }
   if (!path) return parseConfig(DEFAULT_CONFIG, 'the built-in default', env);
   let text: string;

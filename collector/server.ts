@@ -9,6 +9,8 @@ import { writeQueue } from './write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { openStorage, type Storage } from './storage.ts';
+import { startWebhooks } from './webhooks/index.ts';
+import { startRetentionJob } from './retention.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -19,6 +21,8 @@ export interface ServeOptions {
   demo: boolean;
   logLevel: Level;
   apiKey?: string | undefined;
+  /** Signing secret of webhooks whose config names none (MICROSEG_WEBHOOK_SECRET). */
+  webhookSecret?: string | undefined;
   /** Signing keys, comma-separated, newest first (MICROSEG_SECRET); else the key file next to the db. */
   secret?: string | undefined;
   /** Public URL of the collector, the base of email links (MICROSEG_PUBLIC_URL). */
@@ -47,6 +51,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     demo: env.MICROSEG_DEMO !== '0',
     logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
     apiKey: env.MICROSEG_API_KEY || undefined,
+    webhookSecret: env.MICROSEG_WEBHOOK_SECRET || undefined,
     secret: env.MICROSEG_SECRET || undefined,
     publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
     limits: {
@@ -89,7 +94,7 @@ export interface Running {
 }
 
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
-  const config = loadConfig(opts.config, { apiKey: opts.apiKey });
+  const config = loadConfig(opts.config, { apiKey: opts.apiKey, webhookSecret: opts.webhookSecret });
   if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
@@ -100,6 +105,9 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   const writes = writeQueue(storage.db.$client, metrics);
   const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
+  // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
+  const webhooks = startWebhooks(storage, config, { now: Date.now, log });
+  const retention = startRetentionJob(storage, config, { now: Date.now, log });
   const server = await new Promise<ServerType>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);
@@ -117,11 +125,13 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     close: () =>
       new Promise<void>((done) => {
         rfm.stop();
+        retention.stop();
         const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
         const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000);
         server.close(() => {
           clearTimeout(force);
-          void writes.drain().then(() => {
+          // Deliveries in flight are aborted and stay pending: the next start sends them.
+          void writes.drain().then(() => webhooks.stop()).then(() => {
             storage.close();
             log('info', 'collector closed', {});
             done();

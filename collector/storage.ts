@@ -61,6 +61,22 @@ export interface HistoryEntry extends SegmentChange {
   event: string | null;
 }
 
+/**
+ * Told of each batch's segment changes inside the ingest transaction, after they are recorded:
+ * whatever it writes commits or rolls back with them (the webhook outbox). It must not block.
+ */
+export type ChangeListener = (change: {
+  site: string;
+  /** The visitor whose events (or identify) caused the change. */
+  visitor: string;
+  /** The profile that changed: the visitor's own id, or its contact's `c:<contact>`. */
+  profile: string;
+  before: { key: string | null; segments: string[] };
+  segment: Segment;
+  changes: SegmentChange[];
+  at: number;
+}) => void;
+
 export interface IngestExtras extends Pick<Extras, 'traits'> {
   /** The profile the events fold into when not the visitor's own (a linked contact's `c:<contact>`). */
   profile?: string | undefined;
@@ -95,6 +111,8 @@ export interface Storage {
   readonly quarantine: ReturnType<typeof quarantineStore>;
   /** Visitor → contact links, traits and campaign attribution. */
   readonly identity: IdentityStore;
+  /** Adds a listener of segment changes (runs inside the ingest transaction). */
+  onChanges(listener: ChangeListener): void;
   readonly db: Db;
   close(): void;
 }
@@ -287,6 +305,8 @@ export function openStorage(file: string): Storage {
     return row && { profile: row.profile, updated: row.updated };
   }
 
+  const listeners: ChangeListener[] = [];
+
   const ingest = db.$client.transaction(
     (site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, { profile: into, ...extras }: IngestExtras = {}): IngestResult => {
       // Events are stored under the visitor that sent them; the profile may be its contact's.
@@ -330,6 +350,7 @@ export function openStorage(file: string): Storage {
       // Compared with the state stored at the last write: a change made by time alone shows here.
       const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
       for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
+      if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
       if (applied > 0) {
         upsertProfile.run({
           site,
@@ -361,6 +382,7 @@ export function openStorage(file: string): Storage {
       const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
       const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
       for (const ch of changes) insertChange.run({ site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+      if (changes.length > 0) for (const l of listeners) l({ site, visitor: from, profile: into, before, segment, changes, at: now });
       upsertProfile.run({
         site,
         visitor: into,
@@ -388,6 +410,7 @@ export function openStorage(file: string): Storage {
     profile: readProfile,
     segmentHistory: (site, visitor, opts = {}) =>
       selectHistory.all({ site, visitor, after: opts.after ?? 0, limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000) }),
+    onChanges: (l) => void listeners.push(l),
     rfmBreakpoints: breakpointsFor,
     recomputeRfm,
     countEvents(site, visitor) {

@@ -1,0 +1,160 @@
+/**
+ * CLI commands that work on the collector's SQLite file directly (it may be running: WAL lets
+ * both go on): `export`, `forget`, `deliveries`. Entries of `commands` in cli.ts.
+ */
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { audienceOf, countMembers, openMemberCursor } from './audience.ts';
+import type { Command } from './cli.ts';
+import { eraseContact, eraseVisitor } from './erasure.ts';
+import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.ts';
+import { validContactId } from './identity/token.ts';
+import { optionsFromEnv } from './server.ts';
+import { openStorage, type Storage } from './storage.ts';
+import { batchSchema } from './validate.ts';
+import { openOutbox } from './webhooks/outbox.ts';
+import type { DeliveryStatus } from '../shared/webhook.ts';
+
+const help = { type: 'boolean', short: 'h' } as const;
+const dbOption = `  --db FILE         the collector's SQLite file (MICROSEG_DB, default ./data/microseg.db)`;
+
+function fail(cmd: string, msg: string): number {
+  console.error(`microseg ${cmd}: ${msg}`);
+  return 2;
+}
+
+async function withStorage<T>(v: Record<string, unknown>, fn: (s: Storage) => Promise<T> | T): Promise<T> {
+  const storage = openStorage(typeof v.db === 'string' ? v.db : optionsFromEnv().db);
+  try {
+    return await fn(storage);
+  } finally {
+    storage.close();
+  }
+}
+
+export const exportCommand: Command = {
+  summary: "export a segment's members as CSV or NDJSON (for an email tool's import)",
+  usage: `microseg export --site S --segment NAME [--format csv|ndjson] [--out FILE] [--db FILE]
+
+NAME is a custom segment ("camera-intent") or a microsegment key, "*" matching any part
+("newbie:cameras:hot", "*:cameras:*"). Columns: visitor, contact, segment, lifecycle, category,
+engagement, segments, purchases, monetary, first_seen, last_seen. Streams: any size, flat memory.
+
+Options:
+  --site S          site id
+  --segment NAME    custom segment name or microsegment key pattern
+  --format F        csv (default) or ndjson
+  --out FILE        write to FILE instead of standard output
+${dbOption}
+  -h, --help        this help`,
+  options: { site: { type: 'string' }, segment: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, db: { type: 'string' }, help },
+  async run(v) {
+    if (typeof v.site !== 'string') return fail('export', '--site is required');
+    if (typeof v.segment !== 'string') return fail('export', '--segment is required');
+    const format = (v.format ?? 'csv') as ExportFormat;
+    if (!EXPORT_FORMATS.includes(format)) return fail('export', '--format is csv or ndjson');
+    return withStorage(v, async (storage) => {
+      const audience = audienceOf(v.segment as string);
+      const members = countMembers(storage.db, v.site as string, audience);
+      const stream = exportStream(openMemberCursor(storage.db, v.site as string, audience), format);
+      const out = typeof v.out === 'string' ? createWriteStream(v.out) : process.stdout;
+      await pipeline(Readable.fromWeb(stream as NodeReadableStream<Uint8Array>), out, { end: out !== process.stdout });
+      console.error(`${members} members of "${v.segment}" (site ${v.site})${typeof v.out === 'string' ? ` written to ${v.out}` : ''}`);
+      return 0;
+    });
+  },
+};
+
+export const forgetCommand: Command = {
+  summary: 'erase a visitor or a contact: every row of theirs in every table',
+  usage: `microseg forget --site S (--visitor V | --contact C) [--db FILE]
+
+Deletes the person's events, profile, segment history, webhook deliveries and links, and
+prints what was removed (JSON). A contact takes its linked visitors with it.
+
+Options:
+  --site S          site id
+  --visitor V       a visitor id (the snippet's anonymous id)
+  --contact C       a contact id (your email tool's or CRM's)
+${dbOption}
+  -h, --help        this help`,
+  options: { site: { type: 'string' }, visitor: { type: 'string' }, contact: { type: 'string' }, db: { type: 'string' }, help },
+  async run(v) {
+    if (typeof v.site !== 'string') return fail('forget', '--site is required');
+    if ((typeof v.visitor === 'string') === (typeof v.contact === 'string')) return fail('forget', 'give one of --visitor or --contact');
+    if (typeof v.visitor === 'string' && !batchSchema.shape.visitor.safeParse(v.visitor).success) {
+      return fail('forget', 'a visitor id has letters, digits, - and _ only');
+    }
+    if (typeof v.contact === 'string' && !validContactId(v.contact)) return fail('forget', 'a contact id has 1–64 characters, no control characters');
+    return withStorage(v, (storage) => {
+      const site = v.site as string;
+      const res = typeof v.visitor === 'string' ? eraseVisitor(storage.db, site, v.visitor) : eraseContact(storage.db, site, v.contact as string);
+      console.log(JSON.stringify(res, null, 2));
+      return 0;
+    });
+  },
+};
+
+const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
+const iso = (t: number | null) => (t === null ? '-' : new Date(t).toISOString());
+
+export const deliveriesCommand: Command = {
+  summary: 'list webhook deliveries (pending, delivered, failed) or replay a failed one',
+  usage: `microseg deliveries [list] --site S [--status pending|delivered|failed] [--limit N] [--json]
+microseg deliveries show ID --site S
+microseg deliveries replay ID --site S
+
+A replayed delivery keeps its id (receivers de-duplicate on it) and starts its attempts over;
+a running collector sends it within its poll interval.
+
+Options:
+  --site S          site id
+  --status X        only deliveries in this state
+  --limit N         newest N (default 50, at most 1000)
+  --json            one JSON object per line instead of a table
+${dbOption}
+  -h, --help        this help`,
+  options: { site: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, db: { type: 'string' }, help },
+  async run(v, positionals) {
+    const [action = 'list', id] = positionals;
+    if (typeof v.site !== 'string') return fail('deliveries', '--site is required');
+    const site = v.site;
+    if (action === 'list') {
+      const status = v.status as DeliveryStatus | undefined;
+      if (status !== undefined && !STATUSES.includes(status)) return fail('deliveries', `--status is one of ${STATUSES.join(', ')}`);
+      const limit = Number(v.limit ?? 50);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail('deliveries', '--limit is a whole number from 1 to 1000');
+      return withStorage(v, (storage) => {
+        const rows = openOutbox(storage.db).list(site, { status, limit });
+        if (v.json) {
+          for (const { seq: _s, ...d } of rows) console.log(JSON.stringify(d));
+          return 0;
+        }
+        if (rows.length === 0) console.log(`no deliveries${status ? ` ${status}` : ''} for site ${site}`);
+        for (const d of rows) {
+          const last = d.lastStatus ?? d.lastError ?? '';
+          console.log(`${d.id}  ${d.status.padEnd(9)} ${d.change.padEnd(5)} ${d.segment}  visitor=${d.visitor}  attempts=${d.attempts}  ${iso(d.created)}  ${last}`);
+        }
+        return 0;
+      });
+    }
+    if (action !== 'show' && action !== 'replay') return fail('deliveries', `unknown action "${action}": list, show or replay`);
+    if (!id) return fail('deliveries', `${action} needs a delivery id`);
+    return withStorage(v, (storage) => {
+      const outbox = openOutbox(storage.db);
+      if (action === 'replay') {
+        const res = outbox.replay(site, id, Date.now());
+        if (res === 'not_found') return fail('deliveries', `no delivery "${id}" for site ${site}`);
+        if (res === 'not_failed') return fail('deliveries', `delivery "${id}" has not failed: only a failed delivery is replayed`);
+        console.log(`replaying ${id}`);
+        return 0;
+      }
+      const d = outbox.get(site, id);
+      if (!d) return fail('deliveries', `no delivery "${id}" for site ${site}`);
+      console.log(JSON.stringify(d, null, 2));
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,87 @@
+/**
+ * The retention job: per site with `retentionDays`, deletes events (and refused events and
+ * segment history) older than that, in small batches with a turn of the event loop between them
+ * so ingest interleaves. Profiles are aggregates updated as events arrive, so deleting the events
+ * they came from changes no segment. Finished webhook deliveries go after DELIVERY_KEEP_DAYS.
+ */
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Config } from './config.ts';
+import { DAY } from './engine/index.ts';
+import { AGING, pruneBatch } from './erasure.ts';
+import type { Logger } from './log.ts';
+import type { Storage } from './storage.ts';
+import { openOutbox } from './webhooks/outbox.ts';
+
+export const RETENTION_EVERY_MS = 60 * 60_000;
+/** Delivered and failed webhook deliveries are listed for this long, whatever the site's retention. */
+export const DELIVERY_KEEP_DAYS = 30;
+const BATCH = 2000;
+
+/** Table → rows deleted, per site. */
+export type Pruned = Record<string, Record<string, number>>;
+
+export async function runRetention(storage: Storage, config: Config, now: number, batch = BATCH): Promise<Pruned> {
+  const out: Pruned = {};
+  for (const site of config.sites.values()) {
+    if (site.retentionDays === null) continue;
+    const cutoff = now - site.retentionDays * DAY;
+    const counts: Record<string, number> = {};
+    for (const aging of AGING) {
+      let total = 0;
+      for (;;) {
+        const n = pruneBatch(storage.db, aging, site.id, cutoff, batch);
+        total += n;
+        if (n < batch) break;
+        await nextTurn();
+      }
+      if (total > 0) counts[aging.table] = total;
+    }
+    out[site.id] = counts;
+  }
+  const outbox = openOutbox(storage.db);
+  let deliveries = 0;
+  for (let n = batch; n === batch; deliveries += n) {
+    n = outbox.prune(now - DELIVERY_KEEP_DAYS * DAY, batch);
+    if (n === batch) await nextTurn();
+  }
+  if (deliveries > 0) out['*'] = { webhook_deliveries: deliveries };
+  return out;
+}
+
+/** Runs retention now and every `everyMs`; the timer never holds the process open. */
+export function startRetentionJob(
+  storage: Storage,
+  config: Config,
+  opts: { now: () => number; log: Logger; everyMs?: number },
+): { run(): Promise<Pruned>; stop(): void } {
+  let running: Promise<Pruned> | null = null;
+  let stopped = false;
+  const run = () => {
+    // One run at a time; a slow run is not stacked on by the next tick.
+    running ??= runRetention(storage, config, opts.now())
+      .then((pruned) => {
+        for (const [site, counts] of Object.entries(pruned)) {
+          if (Object.keys(counts).length > 0) opts.log('info', 'retention pruned', { site, ...counts });
+        }
+        return pruned;
+      })
+      .catch((err) => {
+        if (!stopped) opts.log('error', 'retention failed', { err: String(err) });
+        return {};
+      })
+      .finally(() => (running = null));
+    return running;
+  };
+  const first = setTimeout(run, 5_000);
+  const timer = setInterval(run, opts.everyMs ?? RETENTION_EVERY_MS);
+  first.unref();
+  timer.unref();
+  return {
+    run,
+    stop() {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(timer);
+    },
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Webhooks in the site config: which segment transitions call which URL, with which secret, and
+ * the delivery policy (retries, backoff, timeouts). Validated at start; pure, no I/O.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { SegmentChangeKind } from '../../shared/webhook.ts';
+
+const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
+
+export const webhookSchema = z
+  .object({
+    /** Stable name of the webhook (deliveries record it); derived from segment, on and url when omitted. */
+    id: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, dash and underscore only')
+      .optional(),
+    /** A custom segment's name (`camera-intent`), or `key:<pattern>` over the microsegment key, `*` matching anything (`key:*:cameras:hot`). */
+    segment: z.string().min(1).max(200),
+    on: z.enum(['enter', 'exit']),
+    url: z.string().refine((s) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'https:' || u.protocol === 'http:') && !u.username && !u.password;
+      } catch {
+        return false;
+      }
+    }, 'an http(s) URL without credentials'),
+    /** Signing secret of this webhook; else the site's `webhookSecret`, else MICROSEG_WEBHOOK_SECRET. */
+    secret: secret.optional(),
+  })
+  .strict();
+
+export { secret as webhookSecretSchema };
+
+export const deliverySchema = z
+  .object({
+    /** Attempts before a delivery is marked failed (a replay starts over). */
+    attempts: z.number().int().min(1).max(50),
+    /** First retry delay; doubles per attempt up to `maxBackoffMs`, with jitter. */
+    backoffMs: z.number().int().min(1),
+    maxBackoffMs: z.number().int().min(1),
+    /** A receiver that has not answered within this is a failed attempt. */
+    timeoutMs: z.number().int().min(1).max(120_000),
+    /** Deliveries in flight at once, over all receivers. */
+    concurrency: z.number().int().min(1).max(64),
+    /** How often the worker looks for due retries (new deliveries wake it at once). */
+    pollMs: z.number().int().min(10),
+  })
+  .partial()
+  .strict();
+
+export interface DeliveryPolicy {
+  attempts: number;
+  backoffMs: number;
+  maxBackoffMs: number;
+  timeoutMs: number;
+  concurrency: number;
+  pollMs: number;
+}
+
+/** Defaults: 8 attempts over about 4 hours (1 s, 2 s, … capped at 1 h), 10 s timeout, 4 in flight. */
+export const DEFAULT_DELIVERY: DeliveryPolicy = {
+  attempts: 8,
+  backoffMs: 1000,
+  maxBackoffMs: 3_600_000,
+  timeoutMs: 10_000,
+  concurrency: 4,
+  pollMs: 1000,
+};
+
+export type WebhookMatch = { kind: 'custom'; name: string } | { kind: 'key'; pattern: RegExp };
+
+export interface Webhook {
+  id: string;
+  segment: string;
+  on: SegmentChangeKind;
+  url: string;
+  secret: string;
+  match: WebhookMatch;
+}
+
+export type WebhookInput = z.infer<typeof webhookSchema>;
+
+function keyPattern(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${escaped}$`);
+}
+
+/**
+ * Compiles a site's webhooks. Returns the problems (with their config path) instead of
+ * throwing, so the config loader reports them together with the others.
+ */
+export function compileWebhooks(
+  site: string,
+  inputs: WebhookInput[],
+  opts: { customSegments: string[] | null; siteSecret?: string | undefined; envSecret?: string | undefined },
+): { webhooks: Webhook[]; problems: string[] } {
+  const webhooks: Webhook[] = [];
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  inputs.forEach((w, i) => {
+    const path = `sites.${site}.webhooks.${i}`;
+    let match: WebhookMatch;
+    if (w.segment.startsWith('key:')) {
+      const pattern = w.segment.slice(4);
+      if (!pattern) problems.push(`${path}.segment: "key:" needs a pattern, e.g. "key:*:cameras:hot"`);
+      match = { kind: 'key', pattern: keyPattern(pattern) };
+    } else {
+      if (opts.customSegments && !opts.customSegments.includes(w.segment)) {
+        const known = opts.customSegments.length ? opts.customSegments.join(', ') : 'none';
+        problems.push(`${path}.segment: "${w.segment}" is not a custom segment of site "${site}" (custom segments: ${known}; use "key:<pattern>" for microsegment keys)`);
+      }
+      match = { kind: 'custom', name: w.segment };
+    }
+    const key = w.secret ?? opts.siteSecret ?? opts.envSecret;
+    if (!key) problems.push(`${path}: no signing secret: set "secret", the site's "webhookSecret" or MICROSEG_WEBHOOK_SECRET`);
+    const id = w.id ?? 'wh_' + createHash('sha256').update(`${w.segment}\0${w.on}\0${w.url}`).digest('base64url').slice(0, 10);
+    if (seen.has(id)) problems.push(`${path}.id: "${id}" is used by another webhook of this site`);
+    seen.add(id);
+    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match });
+  });
+  return { webhooks, problems };
+}
+
+/** A visitor's segment state before and after one change: the key and the custom segments. */
+export interface SegmentState {
+  key: string | null;
+  segments: readonly string[];
+}
+
+/** The webhooks a state change fires, each with the direction it crossed. */
+export function firedBy(webhooks: readonly Webhook[], before: SegmentState, after: SegmentState): { hook: Webhook; change: SegmentChangeKind }[] {
+  const out: { hook: Webhook; change: SegmentChangeKind }[] = [];
+  for (const hook of webhooks) {
+    const inSet = (s: SegmentState) =>
+      hook.match.kind === 'custom' ? s.segments.includes(hook.match.name) : s.key !== null && hook.match.pattern.test(s.key);
+    const was = inSet(before);
+    const is = inSet(after);
+    // A key pattern is a set of keys: moving between two keys it matches is no transition.
+    if (!was && is && hook.on === 'enter') out.push({ hook, change: 'enter' });
+    if (was && !is && hook.on === 'exit') out.push({ hook, change: 'exit' });
+  }
+  return out;
+}
+
+/** Delay before attempt `attempt + 1` after `attempt` failures: exponential, capped, with jitter in [½, 1] of it. */
+export function backoffDelay(attempt: number, policy: DeliveryPolicy, random: () => number = Math.random): number {
+  const exp = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** Math.max(0, attempt - 1));
+  // Equal jitter: never less than half the step (keeps backoff), spreads a burst of retries.
+  return Math.round(exp / 2 + random() * (exp / 2));
+}

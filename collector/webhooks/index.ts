@@ -1,0 +1,75 @@
+/**
+ * Webhooks wired to a storage: segment changes enqueue deliveries in the ingest transaction, and
+ * the worker sends them. `startWebhooks` is called once per collector (server start, tests).
+ */
+import type { Config } from '../config.ts';
+import type { Logger } from '../log.ts';
+import type { ChangeListener, Storage } from '../storage.ts';
+import type { WebhookPayload } from '../../shared/webhook.ts';
+import { firedBy } from './config.ts';
+import { openOutbox, type NewDelivery, type Outbox } from './outbox.ts';
+import { startDeliveryWorker, type DeliveryWorker, type WorkerDeps } from './worker.ts';
+
+export { openOutbox, type Outbox } from './outbox.ts';
+export { signBody, verifySignature } from './sign.ts';
+
+/** The outbox rows one batch's changes call for (pure but for the ids the outbox assigns). */
+export function deliveriesFor(config: Config, change: Parameters<ChangeListener>[0]): NewDelivery[] {
+  const site = config.sites.get(change.site);
+  if (!site || site.webhooks.length === 0) return [];
+  const after = { key: change.segment.segment, segments: change.segment.segments };
+  // A known contact's profile id is `c:<contact>` (visitor ids cannot hold a colon).
+  const contact = change.profile.startsWith('c:') ? change.profile.slice(2) : null;
+  return firedBy(site.webhooks, change.before, after).map(({ hook, change: kind }) => ({
+    site: change.site,
+    visitor: change.visitor,
+    contact,
+    hook: hook.id,
+    url: hook.url,
+    segment: hook.segment,
+    change: kind,
+    body: (id: string) =>
+      JSON.stringify({
+        id,
+        type: `segment.${kind}`,
+        site: change.site,
+        visitor: change.visitor,
+        contact,
+        segment: hook.segment,
+        change: kind,
+        at: change.at,
+        profile: change.segment,
+      } satisfies WebhookPayload),
+  }));
+}
+
+export interface Webhooks {
+  outbox: Outbox;
+  worker: DeliveryWorker;
+  stop(): Promise<void>;
+}
+
+export function startWebhooks(
+  storage: Storage,
+  config: Config,
+  opts: { now: () => number; log?: Logger; fetch?: typeof fetch; onAttempt?: WorkerDeps['onAttempt'] },
+): Webhooks {
+  const outbox = openOutbox(storage.db);
+  const worker = startDeliveryWorker({
+    outbox,
+    policy: config.delivery,
+    now: opts.now,
+    ...(opts.log ? { log: opts.log } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.onAttempt ? { onAttempt: opts.onAttempt } : {}),
+    secretFor: (site, hook) => config.sites.get(site)?.webhooks.find((h) => h.id === hook)?.secret,
+  });
+  storage.onChanges((change) => {
+    const rows = deliveriesFor(config, change);
+    if (rows.length === 0) return;
+    outbox.enqueue(rows, change.at);
+    // Runs on a later turn, after the transaction that holds these rows has committed.
+    worker.wake();
+  });
+  return { outbox, worker, stop: () => worker.stop() };
+}

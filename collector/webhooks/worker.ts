@@ -1,0 +1,181 @@
+/**
+ * The delivery worker: sends pending outbox rows in the background, with a cap on requests in
+ * flight, a timeout per request and exponential backoff with jitter between attempts. Ingest
+ * only inserts rows and wakes it, so a slow or dead receiver never slows a request.
+ */
+import type { Logger } from '../log.ts';
+import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
+import { backoffDelay, type DeliveryPolicy } from './config.ts';
+import type { DueDelivery, Outbox } from './outbox.ts';
+import { signBody } from './sign.ts';
+
+export interface WorkerDeps {
+  outbox: Outbox;
+  /** The signing secret of a site's webhook; undefined once the webhook left the config. */
+  secretFor(site: string, hook: string): string | undefined;
+  policy: DeliveryPolicy;
+  now: () => number;
+  log?: Logger;
+  fetch?: typeof fetch;
+  random?: () => number;
+  /** Called after each attempt (tests and metrics). */
+  onAttempt?: (d: DueDelivery, outcome: 'delivered' | 'retry' | 'failed', status: number | null) => void;
+}
+
+export interface DeliveryWorker {
+  /** Look for due deliveries now (after an ingest enqueued some). */
+  wake(): void;
+  /** Stops polling and aborts requests in flight; their rows stay pending for the next start. */
+  stop(): Promise<void>;
+  readonly inFlight: number;
+}
+
+export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
+  const { outbox, policy } = deps;
+  const send = deps.fetch ?? fetch;
+  const log = deps.log ?? (() => {});
+  const inflight = new Map<string, Promise<void>>();
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let woken = false;
+  let stopped = false;
+
+  function schedule(delay: number) {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, Math.max(0, delay));
+    // The worker must not keep a CLI or a test process alive on its own.
+    timer.unref();
+  }
+
+  function tick() {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    woken = false;
+    if (stopped) return;
+    const now = deps.now();
+    let free = policy.concurrency - inflight.size;
+    if (free > 0) {
+      let rows: DueDelivery[] = [];
+      try {
+        // Rows in flight are still pending and come back first: ask for enough to see past them.
+        rows = outbox.due(now, free + inflight.size);
+      } catch (err) {
+        log('error', 'webhook outbox read failed', { err: String(err) });
+      }
+      for (const row of rows) {
+        if (free === 0) break;
+        if (inflight.has(row.id)) continue;
+        free--;
+        const p = attempt(row).finally(() => {
+          inflight.delete(row.id);
+          wake();
+        });
+        inflight.set(row.id, p);
+      }
+    }
+    const next = safeNextDue();
+    schedule(next !== null && next > now ? Math.min(policy.pollMs, next - now) : policy.pollMs);
+  }
+
+  function safeNextDue(): number | null {
+    try {
+      return outbox.nextDue();
+    } catch {
+      return null;
+    }
+  }
+
+  async function attempt(row: DueDelivery): Promise<void> {
+    const attempts = row.attempts + 1;
+    const secret = deps.secretFor(row.site, row.hook);
+    if (secret === undefined) {
+      record(row, attempts, null, `webhook "${row.hook}" is no longer in site "${row.site}"'s config`, true);
+      return;
+    }
+    const timestamp = deps.now();
+    let status: number | null = null;
+    let error = '';
+    try {
+      const res = await send(row.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'microseg-webhooks/1',
+          [WEBHOOK_HEADERS.delivery]: row.id,
+          [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+          [WEBHOOK_HEADERS.signature]: signBody(secret, timestamp, row.body),
+        },
+        body: row.body,
+        // A redirect could point anywhere; a receiver answers itself or the attempt fails.
+        redirect: 'manual',
+        signal: AbortSignal.any([AbortSignal.timeout(policy.timeoutMs), abort.signal]),
+      });
+      status = res.status;
+      // Drain (bounded by the timeout) so the connection can be reused.
+      await res.arrayBuffer().catch(() => {});
+      if (res.ok) {
+        outbox.delivered(row.id, attempts, res.status, deps.now());
+        deps.onAttempt?.(row, 'delivered', status);
+        return;
+      }
+      error = `HTTP ${res.status}`;
+    } catch (err) {
+      // Shutting down is not the receiver's fault: the row stays pending, attempt uncounted.
+      if (abort.signal.aborted) return;
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      error = e.name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+    }
+    record(row, attempts, status, error, attempts >= policy.attempts);
+  }
+
+  function record(row: DueDelivery, attempts: number, status: number | null, error: string, final: boolean) {
+    const now = deps.now();
+    const next = final ? null : now + backoffDelay(attempts, policy, deps.random);
+    try {
+      outbox.attemptFailed(row.id, attempts, status, error, now, next);
+    } catch (err) {
+      log('error', 'webhook outbox write failed', { delivery: row.id, err: String(err) });
+    }
+    // The URL may carry a receiver's token in its query: log the origin only.
+    log(final ? 'error' : 'warn', final ? 'webhook delivery failed' : 'webhook delivery will be retried', {
+      delivery: row.id,
+      site: row.site,
+      hook: row.hook,
+      to: safeOrigin(row.url),
+      attempts,
+      status,
+      error,
+      ...(next !== null ? { retryInMs: next - now } : {}),
+    });
+    deps.onAttempt?.(row, final ? 'failed' : 'retry', status);
+  }
+
+  function wake() {
+    if (stopped || woken) return;
+    woken = true;
+    setImmediate(tick);
+  }
+
+  schedule(0);
+  return {
+    wake,
+    get inFlight() {
+      return inflight.size;
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      abort.abort();
+      await Promise.allSettled([...inflight.values()]);
+    },
+  };
+}
+
+function safeOrigin(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '?';
+  }
+}

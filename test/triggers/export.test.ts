@@ -1,0 +1,169 @@
+/** Segment listing and streamed exports: 100k members in flat memory. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MemberCursor, MemberRow } from '../../collector/audience.ts';
+import { exportStream } from '../../collector/export.ts';
+import { T0 } from '../helpers.ts';
+import { API_KEY, shopConfig, triggersApp } from './setup.ts';
+
+const MEMBERS = 100_000;
+// Live memory is what a leak or a buffered export would grow: collect garbage before sampling it.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+let t: ReturnType<typeof triggersApp>;
+
+beforeAll(() => {
+  t = triggersApp(shopConfig('http://127.0.0.1:9/unused'));
+  // Seeded straight into the profiles table: the export reads stored state, not the engine.
+  const insert = t.storage.db.$client.prepare(
+    `insert into profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
+     values ('shop', ?, ?, ?, ?, ?, '{}', ?, ?, ?, null)`,
+  );
+  t.storage.db.$client.transaction(() => {
+    for (let i = 0; i < MEMBERS; i++) {
+      insert.run(`visitor_${String(i).padStart(6, '0')}_abcdefghij`, T0 - i, T0, T0, i % 2 ? 'newbie:cameras:hot' : 'prospect:cameras:active', '["camera-intent"]', i % 3, (i % 3) * 49.5);
+    }
+    for (let i = 0; i < 1000; i++) insert.run(`other_${i}`, T0, T0, T0, 'newbie:none:active', '[]', 0, 0);
+  })();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('GET /v1/segments', () => {
+  it('lists every key and custom segment with member counts', async () => {
+    const res = await t.api('/v1/segments?site=shop');
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.segments).toEqual([
+      { name: 'camera-intent', kind: 'custom', members: MEMBERS },
+      { name: 'newbie:cameras:hot', kind: 'key', members: MEMBERS / 2 },
+      { name: 'prospect:cameras:active', kind: 'key', members: MEMBERS / 2 },
+      { name: 'newbie:none:active', kind: 'key', members: 1000 },
+    ]);
+  });
+
+  it('refuses without a key, for another site, or without a site', async () => {
+    expect((await t.app.request('/v1/segments?site=shop')).status).toBe(401);
+    expect((await t.api('/v1/segments?site=nope')).status).toBe(403);
+    const res = await t.api('/v1/segments');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'missing_site' });
+  });
+});
+
+describe('GET /v1/segments/:name/members', () => {
+  it(`streams ${MEMBERS} members as CSV in bounded memory`, async () => {
+    gc();
+    const rss0 = process.memoryUsage().rss;
+    const heap0 = process.memoryUsage().heapUsed;
+    let peak = rss0;
+    let heapPeak = heap0;
+    const started = performance.now();
+    const res = await t.api('/v1/segments/camera-intent/members?site=shop&format=csv');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toContain('shop-camera-intent.csv');
+    const reader = res.body!.getReader();
+    let bytes = 0;
+    let lines = 0;
+    let head = '';
+    let chunks = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+      chunks++;
+      if (chunks === 1) head = new TextDecoder().decode(value.subarray(0, 400));
+      for (let i = value.indexOf(10); i !== -1; i = value.indexOf(10, i + 1)) lines++;
+      if (chunks % 25 === 0) {
+        peak = Math.max(peak, process.memoryUsage().rss);
+        gc();
+        heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
+      }
+    }
+    const ms = performance.now() - started;
+    peak = Math.max(peak, process.memoryUsage().rss);
+    expect(lines).toBe(MEMBERS + 1);
+    expect(head.split('\r\n')[0]).toBe('visitor,contact,segment,lifecycle,category,engagement,segments,purchases,monetary,first_seen,last_seen');
+    expect(head.split('\r\n')[1]).toMatch(/^visitor_\d{6}_abcdefghij,,(newbie|prospect):cameras:(hot|active),(newbie|prospect),cameras,(hot|active),camera-intent,\d,[\d.]+,2026-11-01T[\d:.]+Z,2026-11-01T12:00:00.000Z$/);
+    const growth = (peak - rss0) / 2 ** 20;
+    const live = (heapPeak - heap0) / 2 ** 20;
+    console.log(
+      `export: ${MEMBERS} members, ${(bytes / 2 ** 20).toFixed(1)} MiB CSV in ${ms.toFixed(0)} ms ` +
+        `(${Math.round(MEMBERS / (ms / 1000))} rows/s, gc sampling included), ${chunks} chunks, ` +
+        `RSS growth ${growth.toFixed(1)} MiB, live heap growth ${live.toFixed(1)} MiB`,
+    );
+    // The export is ~13 MiB of text: buffering it would hold all of it live at once.
+    expect(live).toBeLessThan(4);
+    expect(growth).toBeLessThan(64);
+    expect(ms).toBeLessThan(8000);
+  });
+
+  it('streams NDJSON, selects by key pattern, and the members carry the segment fields', async () => {
+    const res = await t.api('/v1/segments/key:newbie:*:*/members?site=shop&format=ndjson');
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
+    const rows = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(MEMBERS / 2 + 1000);
+    expect(rows.find((r) => r.visitor === 'visitor_000001_abcdefghij')).toEqual({
+      visitor: 'visitor_000001_abcdefghij',
+      contact: null,
+      segment: 'newbie:cameras:hot',
+      lifecycle: 'newbie',
+      category: 'cameras',
+      engagement: 'hot',
+      segments: ['camera-intent'],
+      purchases: 1,
+      monetary: 49.5,
+      first_seen: new Date(T0 - 1).toISOString(),
+      last_seen: new Date(T0).toISOString(),
+    });
+    const none = await (await t.api('/v1/segments/newbie:none:active/members?site=shop&format=ndjson')).text();
+    expect(none.trimEnd().split('\n').map((l) => JSON.parse(l).category)).toEqual(Array(1000).fill(null));
+  });
+
+  it('a client that stops reading holds a snapshot; cancelling releases it', async () => {
+    const sqlite = t.storage.db.$client;
+    sqlite.pragma('busy_timeout = 0'); // a blocked checkpoint answers at once
+    sqlite.prepare(`update profiles set updated = updated + 1 where visitor = 'other_1'`).run(); // something in the WAL
+    const res = await t.api('/v1/segments/camera-intent/members?site=shop');
+    const reader = res.body!.getReader();
+    await reader.read();
+    sqlite.prepare(`update profiles set updated = updated + 1 where visitor = 'other_2'`).run();
+    expect((sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]!.busy).toBe(1);
+    await reader.cancel();
+    expect((sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[])[0]!.busy).toBe(0);
+    sqlite.pragma('busy_timeout = 5000');
+  });
+
+  it('pulls rows only as the reader asks (backpressure)', async () => {
+    let pulled = 0;
+    const rows = (function* () {
+      for (let i = 0; i < MEMBERS; i++) {
+        pulled++;
+        yield { visitor: `v${i}`, segment: 'newbie:none:active', segments: '[]', firstSeen: T0, lastSeen: T0, purchases: 0, monetary: 0 } as MemberRow;
+      }
+    })();
+    let closed = false;
+    const cursor: MemberCursor = { rows, close: () => void (closed = true) };
+    const reader = exportStream(cursor, 'ndjson').getReader();
+    for (let i = 0; i < 3; i++) await reader.read();
+    await new Promise((r) => setTimeout(r, 20));
+    // Three chunks read, at most one more produced ahead (the stream's high-water mark): 500 rows each.
+    expect(pulled).toBeLessThanOrEqual(4 * 500);
+    await reader.cancel();
+    expect(closed).toBe(true);
+  });
+
+  it('answers 4xx for an unknown custom segment or format', async () => {
+    const unknown = await t.api('/v1/segments/no-such-segment/members?site=shop');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ error: 'unknown_segment' });
+    const format = await t.api('/v1/segments/camera-intent/members?site=shop&format=xml');
+    expect(format.status).toBe(400);
+    expect(await format.json()).toMatchObject({ error: 'invalid_format' });
+    expect((await t.app.request('/v1/segments/camera-intent/members?site=shop', { headers: { authorization: `Bearer wrong-${API_KEY}` } })).status).toBe(401);
+  });
+});
