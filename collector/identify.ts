@@ -126,3 +126,9 @@ export function identifyBrowser(storage: Storage, site: SiteConfig, visitor: str
   const key = storage.identity.subject(site.id, visitor).key;
   patchTraits(storage, site.id, key, patch, now);
 }
+
+/** Applies a trait patch (server events) to the profile of a visitor (its contact's when linked) or of a contact. */
+export function setTraitsOf(storage: Storage, site: SiteConfig, who: Who, patch: TraitPatch, now: number): Traits | undefined {
+  if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
+  return patchTraits(storage, site.id, profileKey(storage, site.id, who).key, patch, now);
+}

@@ -4,7 +4,11 @@ import type { Props, RefusedEvent } from './wire.ts';
 /** One event from a backend: a purchase, an app screen, an imported page view. */
 export interface ServerEvent {
   site: string;
-  visitor: string;
+  /** Exactly one of `visitor` (a browser's id) and `contact` (a known contact: its profile, across devices). */
+  visitor?: string;
+  contact?: string;
+  /** Traits set on the event's profile (the contact's when linked): a value sets, null removes. */
+  traits?: Record<string, string | number | boolean | null>;
   type: string;
   /** Event time, epoch ms; any past time (imports), at most a few minutes ahead; default: now. */
   ts?: number;

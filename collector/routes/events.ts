@@ -14,6 +14,9 @@ import type { Deps } from '../app.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { categorize } from '../ingest.ts';
+import { ingestAs, setTraitsOf, type Who } from '../identify.ts';
+import { contactKey, validContactId } from '../identity/token.ts';
+import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
 import type { NewEvent } from '../storage.ts';
 import { describe, eventSchema } from '../validate.ts';
 
@@ -23,7 +26,11 @@ export const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
   .extend({
     site: z.string().min(1).max(LIMITS.idLength),
-    visitor: visitorId,
+    /** Exactly one of `visitor` and `contact` (a known contact's id, as in identity tokens). */
+    visitor: visitorId.optional(),
+    contact: z.string().refine(validContactId, `1–${LIMITS.idLength} characters, no control characters`).optional(),
+    /** Traits of the profile the event lands in (a value sets, null removes). */
+    traits: traitPatchSchema.optional(),
     id: visitorId.optional(),
     ts: z.number().int().nonnegative().optional(),
   })
@@ -37,8 +44,9 @@ const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
  * The id of an event sent without one: a hash of its content, so re-sending the same import
  * counts it once. Two identical events in the same millisecond need their own ids.
  */
-export function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id'> & { ts: number }): string {
-  const { site, visitor, type, ts, url, category, value, currency, props } = e;
+export function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id' | 'traits'> & { ts: number }): string {
+  const { site, type, ts, url, category, value, currency, props } = e;
+  const visitor = e.visitor ?? contactKey(e.contact ?? '');
   const text = JSON.stringify([site, visitor, type, ts, url ?? null, category ?? null, value ?? null, currency ?? null, props ?? null]);
   return 'h_' + createHash('sha256').update(text).digest('base64url').slice(0, 24);
 }
@@ -70,7 +78,7 @@ export function eventsRoutes(deps: Deps) {
 
       const refused: RefusedEvent[] = [];
       const ids: (string | null)[] = items.map(() => null);
-      const groups = new Map<string, { site: string; visitor: string; events: NewEvent[]; seen: Set<string> }>();
+      const groups = new Map<string, { site: string; who: Who; events: NewEvent[]; seen: Set<string>; traits: TraitPatch }>();
       items.forEach((item, index) => {
         const given = (item as { id?: unknown } | null)?.id;
         const refuse = (error: string, message: string) =>
@@ -78,21 +86,21 @@ export function eventsRoutes(deps: Deps) {
         const props = (item as { props?: unknown } | null)?.props;
         const reserved = props && typeof props === 'object' ? Object.keys(props).find((k) => RESERVED.has(k)) : undefined;
         if (reserved) return refuse('invalid_event', `props.${reserved}: reserved prop name`);
-        if (item && typeof item === 'object' && 'contact' in item) {
-          return refuse('unsupported', 'contact: events for a known contact are not supported yet; send the visitor id');
-        }
         const r = serverEventSchema.safeParse(item);
         if (!r.success) return refuse('invalid_event', describe(r.error));
-        const { site: siteId, visitor, id, ...rest } = r.data;
+        const { site: siteId, visitor, contact, traits, id, ...rest } = r.data;
+        if ((visitor === undefined) === (contact === undefined)) return refuse('invalid_event', 'exactly one of visitor and contact');
+        const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };
         const site = deps.config.sites.get(siteId);
         if (!site || !c.var.apiSites.has(siteId)) return refuse('forbidden_site', `the API key is not valid for site "${siteId}"`);
         const ts = rest.ts ?? now;
         if (ts > now + CLOCK.maxClockSkewMs) return refuse('invalid_event', `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`);
         const eventId = id ?? contentId({ ...r.data, ts });
         ids[index] = eventId;
-        const key = `${siteId}\0${visitor}`;
+        const key = `${siteId}\0${visitor ?? contactKey(contact!)}`;
         let g = groups.get(key);
-        if (!g) groups.set(key, (g = { site: siteId, visitor, events: [], seen: new Set() }));
+        if (!g) groups.set(key, (g = { site: siteId, who, events: [], seen: new Set(), traits: {} }));
+        if (traits) Object.assign(g.traits, traits);
         // The same id twice in one request is one event.
         if (g.seen.has(eventId)) return;
         g.seen.add(eventId);
@@ -108,10 +116,12 @@ export function eventsRoutes(deps: Deps) {
             deps.storage.quarantine.keep(item.site, visitor, 'events', [r], items, now);
           }
         }
-        return [...groups.values()].map((g) => ({
-          site: g.site,
-          ...deps.storage.ingest(g.site, g.visitor, g.events, deps.config.sites.get(g.site)!.engine, now),
-        }));
+        return [...groups.values()].map((g) => {
+          const site = deps.config.sites.get(g.site)!;
+          // A linked visitor's or a contact's events land in the contact's profile.
+          if (Object.keys(g.traits).length > 0) setTraitsOf(deps.storage, site, g.who, g.traits, now);
+          return { site: g.site, ...ingestAs(deps.storage, site, g.who, g.events, now) };
+        });
       });
       const res: EventsResponse = {
         accepted: results.reduce((n, r) => n + r.accepted, 0),

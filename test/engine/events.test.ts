@@ -101,7 +101,7 @@ describe('POST /v1/events', () => {
       [5, 'invalid_event'],
       [6, 'invalid_event'],
       [7, 'invalid_event'],
-      [8, 'unsupported'],
+      [8, 'invalid_event'], // both a visitor and a contact
       [9, 'invalid_event'],
       [10, 'invalid_event'],
       [11, 'invalid_event'],

@@ -267,3 +267,34 @@ describe('browser traits, proxy country and attribution', () => {
     expect(c.body.lastTouch).toEqual({ campaign: 'spring', medium: 'email', ts: T0 });
   });
 });
+
+describe('server events for a contact', () => {
+  async function events(body: unknown) {
+    const res = await t.app.request(`${BASE}/v1/events`, { method: 'POST', headers: auth(), body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as { accepted: number; refused: { index: number; error: string; message: string }[] } };
+  }
+
+  it('lands events and traits naming a contact, or a linked visitor, in the contact\'s profile', async () => {
+    await collect('vK', [pv({ category: 'cameras' })], { token: await tokenFor('kim') });
+    const r = await events({
+      events: [
+        { site: 'shop', contact: 'kim', type: 'purchase', value: 120, category: 'cameras', ts: T0, traits: { region: 'MD' } },
+        { site: 'shop', visitor: 'vK', type: 'add_to_cart', category: 'cameras', ts: T0 + 1000 },
+        { site: 'shop', type: 'purchase', ts: T0 },
+        { site: 'shop', visitor: 'vK', contact: 'kim', type: 'purchase', ts: T0 },
+      ],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.accepted).toBe(2);
+    expect(r.body.refused.map((x) => [x.index, x.message])).toEqual([
+      [2, 'exactly one of visitor and contact'],
+      [3, 'exactly one of visitor and contact'],
+    ]);
+    const c = await contact('kim');
+    expect(c.body).toMatchObject({ lifecycle: 'new_customer', traits: { region: 'MD' } });
+    expect(c.body.segments).toContain('md-buyers');
+    expect(t.storage.profile('shop', 'c:kim')!.profile.count).toBe(3);
+    expect(t.storage.profile('shop', 'vK')).toBeUndefined();
+    expect(await segment('vK')).toMatchObject({ known: true, lifecycle: 'new_customer' });
+  });
+});
