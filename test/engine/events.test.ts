@@ -85,7 +85,7 @@ describe('POST /v1/events', () => {
       { ...good, id: 'b5', visitor: undefined },
       { ...good, id: 'b6', value: 'a lot' },
       { ...good, id: 'b7', extra: 1 },
-      { ...good, id: 'b8', contact: 'c-1' },
+      { ...good, id: 'b8', currency: 'euros' },
       { ...good, id: 'b9', props: { nested: { x: 1 } } },
       { ...good, id: 'b10', ts: -5 },
       7,
