@@ -1,0 +1,136 @@
+/** Erasure leaves no row of the person in any table; retention deletes old events and keeps profiles. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type Database from 'better-sqlite3';
+import { main } from '../../collector/cli.ts';
+import { linkVisitor } from '../../collector/identify.ts';
+import { runRetention } from '../../collector/retention.ts';
+import { DAY, T0 } from '../helpers.ts';
+import { shopConfig, triggersApp } from './setup.ts';
+
+let t: ReturnType<typeof triggersApp>;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await t?.close();
+});
+
+/** Every table of the database (from sqlite_master, so tables added later are covered) → rows whose any column holds `needle`. */
+function rowsMentioning(sqlite: Database.Database, needle: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const tables = sqlite.prepare(`select name from sqlite_master where type = 'table'`).pluck().all() as string[];
+  for (const table of tables) {
+    const cols = (sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
+    const where = cols.map((c) => `instr(cast("${c}" as text), @needle) > 0`).join(' or ');
+    const n = (sqlite.prepare(`select count(*) as n from "${table}" where ${where}`).get({ needle }) as { n: number }).n;
+    if (n > 0) out[table] = n;
+  }
+  return out;
+}
+
+const camera = (n: number) => ({ url: `http://localhost:8787/cameras/${n}` });
+const DEAD = 'http://127.0.0.1:9/hook'; // nothing listens: deliveries stay in the outbox
+
+async function person(visitor: string) {
+  for (let i = 0; i < 3; i++) await t.collect(visitor, camera(i));
+  // One refused event, kept in quarantine with the visitor's id.
+  await t.app.request(
+    new Request('http://localhost:8787/v1/collect', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ site: 'shop', visitor, events: [{ id: `${visitor}-bad`, type: 'page_view', ts: 'yesterday' }] }),
+    }),
+  );
+}
+
+describe('erasure', () => {
+  it('DELETE /v1/contacts/:id removes the contact, its linked visitors and every row of theirs in every table', async () => {
+    t = triggersApp(shopConfig(DEAD));
+    const site = t.config.sites.get('shop')!;
+    await person('victim');
+    await person('bystander');
+    linkVisitor(t.storage, site, 'victim', 'alice@example.com', t.clock.now);
+    await t.collect('victim', camera(9));
+    linkVisitor(t.storage, site, 'victimphone', 'alice@example.com', t.clock.now);
+    await t.collect('victimphone', camera(10));
+    expect((await t.api('/v1/contacts/alice@example.com/traits?site=shop', { method: 'PUT', body: '{"age_band":"25-50"}', headers: { 'content-type': 'application/json' } })).status).toBe(200);
+
+    const sqlite = t.storage.db.$client;
+    const before = { ...rowsMentioning(sqlite, 'victim'), ...rowsMentioning(sqlite, 'alice@example.com') };
+    // The person really is in every kind of table first, or the check below would prove nothing.
+    for (const table of ['events', 'profiles', 'segment_changes', 'webhook_deliveries', 'quarantine', 'links', 'profile_meta']) {
+      expect(before[table], table).toBeGreaterThan(0);
+    }
+    const bystander = rowsMentioning(sqlite, 'bystander');
+
+    const res = await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.contact).toBe('alice@example.com');
+    expect(body.visitors.sort()).toEqual(['c:alice@example.com', 'victim', 'victimphone']);
+    expect(body.removed.events).toBe(5);
+    expect(body.removed.links).toBe(3);
+    expect(body.total).toBe(Object.values(body.removed as Record<string, number>).reduce((a, b) => a + b, 0));
+
+    expect(rowsMentioning(sqlite, 'victim')).toEqual({});
+    expect(rowsMentioning(sqlite, 'alice@example.com')).toEqual({});
+    expect(rowsMentioning(sqlite, 'bystander')).toEqual(bystander);
+    // Idempotent: a second erasure finds nothing.
+    expect((await (await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' })).json()).total).toBe(0);
+  });
+
+  it('DELETE /v1/visitors/:id and `microseg forget` remove one visitor everywhere', async () => {
+    t = triggersApp(shopConfig(DEAD));
+    await person('erased');
+    await person('cliforgot');
+    await person('stays');
+    const sqlite = t.storage.db.$client;
+    const stays = rowsMentioning(sqlite, 'stays');
+    expect(Object.keys(stays).sort()).toEqual(['events', 'profiles', 'quarantine', 'segment_changes', 'webhook_deliveries']);
+
+    const res = await t.api('/v1/visitors/erased?site=shop', { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toMatchObject({ site: 'shop', visitors: ['erased'], contact: null, removed: { events: 3, profiles: 1, quarantine: 1, webhook_deliveries: 1 } });
+    expect(rowsMentioning(sqlite, 'erased')).toEqual({});
+
+    const out = vi.spyOn(console, 'log').mockImplementation(() => {});
+    expect(await main(['forget', '--db', sqlite.name, '--site', 'shop', '--visitor', 'cliforgot'])).toBe(0);
+    expect(JSON.parse(out.mock.calls[0]![0] as string)).toMatchObject({ visitors: ['cliforgot'], removed: { events: 3, profiles: 1 } });
+    expect(rowsMentioning(sqlite, 'cliforgot')).toEqual({});
+    expect(rowsMentioning(sqlite, 'stays')).toEqual(stays);
+
+    expect((await t.api('/v1/visitors/bad%20id?site=shop', { method: 'DELETE' })).status).toBe(400);
+    expect((await t.app.request('/v1/visitors/stays?site=shop', { method: 'DELETE' })).status).toBe(401);
+    expect(await main(['forget', '--db', sqlite.name, '--site', 'shop'])).toBe(2);
+  });
+});
+
+describe('retention', () => {
+  it('deletes events older than retentionDays in the background and leaves profiles and segments as they were', async () => {
+    t = triggersApp(shopConfig(DEAD, { retentionDays: 30 }), { now: T0 - 40 * DAY });
+    await person('old'); // 40 days ago: three events, one refused, segment history
+    t.clock.now = T0 - 10 * DAY;
+    await t.collect('old', camera(5));
+    // An import of old history that arrived recently stays until it is as old on arrival too.
+    t.storage.ingest('shop', 'imported', [{ id: 'imp1', type: 'page_view', ts: T0 - 60 * DAY, category: 'cameras' }], t.config.sites.get('shop')!.engine, T0 - DAY);
+    t.clock.now = T0;
+
+    const sqlite = t.storage.db.$client;
+    const profiles = () => sqlite.prepare(`select * from profiles order by visitor`).all();
+    const segment = async () => (await t.app.request('/v1/segment?site=shop&visitor=old')).json();
+    const profilesBefore = profiles();
+    const segmentBefore = await segment();
+    expect(t.storage.countEvents('shop')).toBe(5);
+
+    const pruned = await runRetention(t.storage, t.config, T0, 2); // tiny batches: several rounds
+    expect(pruned.shop).toMatchObject({ events: 3, quarantine: 1 });
+    expect(pruned.shop!.segment_changes).toBeGreaterThan(0);
+    expect(sqlite.prepare(`select visitor, id from events order by visitor`).all()).toEqual([
+      { visitor: 'imported', id: 'imp1' },
+      expect.objectContaining({ visitor: 'old' }),
+    ]);
+    expect(profiles()).toEqual(profilesBefore);
+    expect(await segment()).toEqual(segmentBefore);
+    // Sites without retentionDays are left alone.
+    expect((await runRetention(t.storage, t.config, T0 + 365 * DAY)).shop).toMatchObject({ events: 2 });
+  });
+});
