@@ -53,7 +53,8 @@ describe('soak', () => {
     const late = Math.max(...samples.slice(3 * q));
     const peak = Math.max(...samples);
     console.log(`soak: ${requests} requests in ${SECONDS} s, RSS ${samples[0]!.toFixed(0)} → peak ${peak.toFixed(0)} MB (2nd quarter max ${early.toFixed(0)}, last quarter max ${late.toFixed(0)})`);
-    expect(requests).toBeGreaterThan(500);
+    // Load happened (how much depends on the machine: throughput belongs in `npm run bench`).
+    expect(requests).toBeGreaterThan(100);
     expect(peak).toBeLessThan(200);
     // Flat: the last quarter grows at most a little over the second.
     expect(late - early).toBeLessThan(25);
