@@ -13,12 +13,18 @@ export function ensureBuilt() {
   if (!existsSync('dist/collector.mjs') || !existsSync('dist/ms.js')) execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
 }
 
+// A test that fails or times out must not leave its collector running.
+const children = new Set<ChildProcess>();
+process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+
 export async function startCollector(env: Record<string, string>, args: string[] = []): Promise<CollectorProcess> {
   ensureBuilt();
   const child = spawn(process.execPath, ['dist/collector.mjs', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
     env: { ...process.env, MICROSEG_RATE_IP: '0', MICROSEG_RATE_VISITOR: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
