@@ -11,6 +11,7 @@ import { loadSnippet } from './snippet-asset.ts';
 import { openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
+import { startSegmentSweep } from './sweep.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -108,6 +109,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
   const retention = startRetentionJob(storage, config, { now: Date.now, log });
+  const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
   const server = await new Promise<ServerType>((ok, fail) => {
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);
@@ -126,6 +128,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
       new Promise<void>((done) => {
         rfm.stop();
         retention.stop();
+        sweep.stop();
         const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
         const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000);
         server.close(() => {

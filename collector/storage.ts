@@ -113,6 +113,20 @@ export interface Storage {
   readonly identity: IdentityStore;
   /** Adds a listener of segment changes (runs inside the ingest transaction). */
   onChanges(listener: ChangeListener): void;
+  /**
+   * Re-evaluates up to `limit` stored profiles of a site after the `after` profile id, at `now`,
+   * and records what time alone changed (a window emptied, a customer lapsed) as a write would:
+   * segment history, change listeners, the stored key and custom segments. Returns the cursor
+   * to go on from (null at the end) and how many profiles changed.
+   */
+  refreshSegments(
+    site: string,
+    engine: EngineConfig,
+    now: number,
+    after: string,
+    limit: number,
+    traitsOf?: (profile: string) => Extras['traits'],
+  ): { next: string | null; changed: number };
   readonly db: Db;
   close(): void;
 }
@@ -401,6 +415,32 @@ export function openStorage(file: string): Storage {
     },
   );
 
+  const selectPage = db.$client.prepare<[string, string, number], { visitor: string; data: string; segment: string; segments: string }>(
+    'SELECT visitor, data, segment, segments FROM profiles WHERE site = ? AND visitor > ? ORDER BY visitor LIMIT ?',
+  );
+  const updateSegments = db.$client.prepare<[string, string, string, string]>('UPDATE profiles SET segment = ?, segments = ? WHERE site = ? AND visitor = ?');
+
+  const refreshSegments = db.$client.transaction(
+    (site: string, engine: EngineConfig, now: number, after: string, limit: number, traitsOf?: (profile: string) => Extras['traits']) => {
+      const rows = selectPage.all(site, after, limit);
+      const rfm = breakpointsFor(site);
+      let changed = 0;
+      for (const row of rows) {
+        const key = row.visitor;
+        const profile = JSON.parse(row.data) as Profile;
+        const segment = evaluate(profile, { site, visitor: key, known: key.startsWith('c:') }, engine, now, { traits: traitsOf?.(key), rfm });
+        const before = { key: row.segment, segments: JSON.parse(row.segments) as string[] };
+        const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
+        if (changes.length === 0) continue;
+        changed++;
+        for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+        for (const l of listeners) l({ site, visitor: key, profile: key, before, segment, changes, at: now });
+        updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
+      }
+      return { next: rows.length === limit ? rows[rows.length - 1]!.visitor : null, changed };
+    },
+  );
+
   return {
     db,
     identity: identityStore(db),
@@ -411,6 +451,7 @@ export function openStorage(file: string): Storage {
     segmentHistory: (site, visitor, opts = {}) =>
       selectHistory.all({ site, visitor, after: opts.after ?? 0, limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000) }),
     onChanges: (l) => void listeners.push(l),
+    refreshSegments: (site, engine, now, after, limit, traitsOf) => refreshSegments(site, engine, now, after, limit, traitsOf),
     rfmBreakpoints: breakpointsFor,
     recomputeRfm,
     countEvents(site, visitor) {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
+import { sweepAll } from '../../collector/sweep.ts';
 import { DAY } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';
 import { SECRET, shopConfig, triggersApp } from './setup.ts';
@@ -77,6 +78,32 @@ describe('camera-intent webhooks against a local receiver', () => {
     expect(list.deliveries.every((d: { attempts: number }) => d.attempts === 1)).toBe(true);
     console.log(`webhook delivery latency (enter → receiver, in-process): ${latency} ms`);
     expect(latency).toBeLessThan(500);
+  });
+
+  it('time alone: the sweep records the exit when the window empties, with no new event', async () => {
+    const rx = await startReceiver(SECRET);
+    cleanups.push(rx.close);
+    const t = triggersApp(shopConfig(rx.url));
+    cleanups.push(t.close);
+    for (let i = 0; i < 3; i++) await t.collect('quiet', camera(i));
+    await t.collect('other', camera(0));
+    await rx.waitFor(1);
+    expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // nothing changed yet
+
+    t.clock.now += 7 * DAY - 60_000; // the oldest view is still inside the window
+    expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0);
+    t.clock.now += 2 * 60_000; // now it has fallen out
+    // Both keys moved on (hot/active → warm); only 'quiet' leaves camera-intent.
+    expect(sweepAll(t.storage, t.config, t.clock.now, 1)).toBe(2);
+    const [, exit] = await rx.waitFor(2);
+    expect(exit!.body).toMatchObject({ visitor: 'quiet', segment: 'camera-intent', change: 'exit', at: t.clock.now });
+    expect(exit!.valid).toBe(true);
+    expect(t.storage.segmentHistory('shop', 'quiet').at(-1)).toMatchObject({ kind: 'exited', name: 'camera-intent', event: null });
+    const counts = (await (await t.api('/v1/segments?site=shop')).json()).segments;
+    expect(counts.find((s: { name: string }) => s.name === 'camera-intent').members).toBe(0);
+    expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // recorded once
+    await new Promise((r) => setTimeout(r, 150));
+    expect(rx.got).toHaveLength(2);
   });
 
   it('a receiver that fails twice gets the delivery on the third attempt, same id each time', async () => {
