@@ -2,7 +2,6 @@
  * End-to-end support: Debian's Chromium driven by playwright-core, a real collector (`start()`)
  * on a temp SQLite file, and tiny static servers standing in for customer sites.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import type { ConfigFile } from '../../collector/config.ts';
 import { optionsFromEnv, start, type Running } from '../../collector/server.ts';
 import { tempDir } from '../helpers.ts';
+import { snippetCode } from '../snippet/harness.ts';
 
 const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
 
@@ -29,9 +29,12 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
-/** `npm test` builds first; a lone `vitest run test/e2e` must still find the snippet the collector serves. */
-export function ensureSnippet(): void {
-  if (!existsSync('dist/ms.js')) execFileSync(process.execPath, ['build.mjs', '--snippet'], { stdio: 'inherit' });
+/**
+ * `npm test` builds first; a lone `vitest run test/e2e` (or one after a snippet edit) must still
+ * serve the current snippet: the snippet suite's builder rebuilds a missing or stale bundle under a lock.
+ */
+export async function ensureSnippet(): Promise<void> {
+  await snippetCode();
 }
 
 export interface Collector extends Running {
@@ -56,7 +59,7 @@ export interface EventRow {
 
 /** A real collector on 127.0.0.1, a free port and a temp SQLite file; `config` is written to a file as in production. */
 export async function startCollector(config?: ConfigFile): Promise<Collector> {
-  ensureSnippet();
+  await ensureSnippet();
   const tmp = tempDir();
   const opts = optionsFromEnv({});
   opts.port = 0;
