@@ -359,7 +359,8 @@ export function openStorage(file: string): Storage {
         cause = e.id;
         profile = applyEvent(profile, e, engine);
       }
-      const segment = evaluate(profile, { site, visitor, known: false }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+      // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
+      const segment = evaluate(profile, { site, visitor, known: key.startsWith('c:') }, engine, now, { ...extras, rfm: breakpointsFor(site) });
       const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
       // Compared with the state stored at the last write: a change made by time alone shows here.
       const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];

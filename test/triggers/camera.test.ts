@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { sweepAll } from '../../collector/sweep.ts';
+import { main } from '../../collector/cli.ts';
+import { vi } from 'vitest';
 import { DAY } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';
 import { SECRET, shopConfig, triggersApp } from './setup.ts';
@@ -143,6 +145,13 @@ describe('camera-intent webhooks against a local receiver', () => {
     expect(failed[0]).toMatchObject({ attempts: 2, lastStatus: 500 });
     expect(rx.got).toHaveLength(2);
 
+    // The CLI on the same database file lists the failure.
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    const db = t.storage.db.$client.name;
+    expect(await main(['deliveries', '--db', db, '--site', 'shop', '--status', 'failed', '--json'])).toBe(0);
+    expect(log.mock.calls.map((c) => JSON.parse(c[0] as string).id)).toEqual([failed[0]!.id]);
+    log.mockRestore();
+
     const pending = await t.api(`/v1/deliveries/${rx.got[0]!.body.id}/replay?site=shop`, { method: 'POST' });
     expect(pending.status).toBe(202);
     up = true;
@@ -154,6 +163,28 @@ describe('camera-intent webhooks against a local receiver', () => {
     expect(await again.json()).toMatchObject({ error: 'not_failed' });
     expect((await t.api('/v1/deliveries/dlv_nope/replay?site=shop', { method: 'POST' })).status).toBe(404);
     expect((await t.api('/v1/deliveries?site=shop&status=lost')).status).toBe(400);
+    const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
+    expect(await main(['deliveries', 'replay', failed[0]!.id, '--db', db, '--site', 'shop'])).toBe(2); // delivered now: nothing to replay
+    quiet.mockRestore();
+  });
+
+  it('measures delivery latency: enter → receiver, over 20 transitions', async () => {
+    const rx = await startReceiver(SECRET);
+    cleanups.push(rx.close);
+    const t = triggersApp(shopConfig(rx.url));
+    cleanups.push(t.close);
+    const latencies: number[] = [];
+    for (let v = 0; v < 20; v++) {
+      for (let i = 0; i < 2; i++) await t.collect(`m${v}`, camera(i));
+      const sent = performance.timeOrigin + performance.now();
+      await t.collect(`m${v}`, camera(2));
+      const got = await rx.waitFor(v + 1);
+      latencies.push(got[v]!.at - sent);
+    }
+    latencies.sort((a, b) => a - b);
+    const median = latencies[10]!;
+    console.log(`webhook delivery latency over 20 enters: median ${median.toFixed(1)} ms, max ${latencies[19]!.toFixed(1)} ms`);
+    expect(median).toBeLessThan(200);
   });
 
   it('a receiver that never answers does not slow ingest', async () => {

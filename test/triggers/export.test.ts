@@ -1,10 +1,13 @@
 /** Segment listing and streamed exports: 100k members in flat memory. */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../collector/cli.ts';
 import type { MemberCursor, MemberRow } from '../../collector/audience.ts';
 import { exportStream } from '../../collector/export.ts';
-import { T0 } from '../helpers.ts';
+import { T0, tempDir } from '../helpers.ts';
 import { API_KEY, shopConfig, triggersApp } from './setup.ts';
 
 const MEMBERS = 100_000;
@@ -155,6 +158,23 @@ describe('GET /v1/segments/:name/members', () => {
     expect(pulled).toBeLessThanOrEqual(4 * 500);
     await reader.cancel();
     expect(closed).toBe(true);
+  });
+
+  it('`microseg export` writes the same export from the database file', async () => {
+    const tmp = tempDir();
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      const out = join(tmp.dir, 'none.ndjson');
+      expect(await main(['export', '--db', t.storage.db.$client.name, '--site', 'shop', '--segment', 'newbie:none:*', '--format', 'ndjson', '--out', out])).toBe(0);
+      const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect(rows).toHaveLength(1000);
+      expect(rows[0]).toMatchObject({ segment: 'newbie:none:active', contact: null, segments: [] });
+      expect(err.mock.calls[0]![0]).toContain('1000 members of "newbie:none:*"');
+      expect(await main(['export', '--site', 'shop', '--segment', 'x', '--format', 'xml'])).toBe(2);
+    } finally {
+      err.mockRestore();
+      tmp.cleanup();
+    }
   });
 
   it('answers 4xx for an unknown custom segment or format', async () => {

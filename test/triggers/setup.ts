@@ -6,12 +6,12 @@ import { collectRequest, ev, testApp } from '../helpers.ts';
 export const SECRET = 'test-webhook-secret-0123456789';
 export const API_KEY = 'test-api-key-0123456789';
 
-/** "≥ 3 camera page views within 7 days and no purchase" — the marketer's camera-intent audience. */
+/** "≥ 3 camera page views and no purchase within 7 days" — the camera-intent audience of docs/triggers.md. */
 export const CAMERA_INTENT = {
   when: {
     all: [
       { count: { type: 'page_view', category: 'cameras', within: '7d' }, gte: 3 },
-      { fact: 'purchases.count', eq: 0 },
+      { count: { type: 'purchase', within: '7d' }, eq: 0 },
     ],
   },
 };
