@@ -1,0 +1,29 @@
+/**
+ * The collector's storage layer and config as one ESM file for the seeder: the same code the
+ * collector runs (queries, engine, migrations), bundled from source by esbuild.
+ */
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+export const STORAGE_BUNDLE = fileURLToPath(new URL('../results/build/storage.mjs', import.meta.url));
+
+export async function buildStorageBundle() {
+  await build({
+    stdin: {
+      contents: `export { openStorage } from './collector/storage.ts';
+export { loadConfig } from './collector/config.ts';`,
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: 'bench-storage.ts',
+    },
+    outfile: STORAGE_BUNDLE,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ['node20'],
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return STORAGE_BUNDLE;
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+/**
+ * The load generator, in its own process so the server under test never shares an event loop
+ * with the load. Forked by run.mjs; receives one job per message, answers with its figures:
+ *   { url, kind: 'post' | 'get', batch, visitors, connections, duration, warmup }
+ * `post` sends browser batches of `batch` fresh events for random existing visitors;
+ * `get` asks `/v1/segment` for random existing visitors. Every request is generated the same
+ * way whatever the target, so the baseline and the collector see the same bytes.
+ * Latencies are recorded per response at sub-millisecond resolution (autocannon's own
+ * histogram keeps whole milliseconds only).
+ */
+import autocannon from 'autocannon';
+import { collectBody, idGenerator, prng, SITE, visitorId } from './lib/workload.mjs';
+import { summarize } from './lib/stats.mjs';
+
+function requestFor(job) {
+  const rnd = prng(job.seed ?? 7);
+  const nextId = idGenerator();
+  const ids = Array.from({ length: job.visitors }, (_, i) => visitorId(i));
+  const visitor = () => ids[Math.floor(rnd() * ids.length)];
+  if (job.kind === 'post') {
+    return {
+      method: 'POST',
+      path: job.path,
+      // What the snippet sends: a text/plain body (no preflight) from an allowed page origin.
+      headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://localhost:3000' },
+      setupRequest: (req) => ({ ...req, body: collectBody(nextId, rnd, visitor(), job.batch, Date.now()) }),
+    };
+  }
+  return {
+    method: 'GET',
+    path: job.path,
+    headers: { origin: 'http://localhost:3000' },
+    setupRequest: (req) => ({ ...req, path: `${job.path}?site=${SITE}&visitor=${visitor()}` }),
+  };
+}
+
+function run(job, duration, record) {
+  return new Promise((resolve, reject) => {
+    const latencies = [];
+    const statuses = {};
+    const instance = autocannon(
+      { url: job.url, connections: job.connections, duration, requests: [requestFor(job)], timeout: 10 },
+      (err, result) => (err ? reject(err) : resolve({ result, latencies, statuses })),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (record && status < 400) latencies.push(ms);
+    });
+  });
+}
+
+process.on('message', async (job) => {
+  try {
+    const warm = job.warmup > 0 ? await run(job, job.warmup, false) : null;
+    const { result, latencies, statuses } = await run(job, job.duration, true);
+    const sent = (r) => (r ? Object.values(r.statuses).reduce((a, b) => a + b, 0) : 0);
+    process.send({
+      ok: true,
+      ...summarize(latencies, result.duration),
+      statuses,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      // Every answered request, warm-up included: the denominator of a profile's time per request.
+      answered: sent(warm) + sent({ statuses }),
+    });
+  } catch (err) {
+    process.send({ ok: false, error: String(err?.stack ?? err) });
+  }
+});

@@ -1,0 +1,399 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the collector's throughput and latency as ratios to a bare Hono app measured in
+ * the same run, what stored history costs, the snippet's size and start cost, and peak memory.
+ * Every server is its own process on 127.0.0.1; the load comes from another process (autocannon).
+ * Prints a table with PASS/MISS per target and writes bench/results/latest.json.
+ */
+import { fork, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildStorageBundle } from './lib/storage-bundle.mjs';
+import { formatReport, ratio, verdicts } from './lib/stats.mjs';
+import { CHROMIUM, measureSnippetStart, snippetSizes } from './lib/snippet.mjs';
+import { summarizeProfile, formatProfile } from './lib/cpuprofile.mjs';
+import { collectBody, idGenerator, prng, SITE, visitorId } from './lib/workload.mjs';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const ROOT = here('..');
+const PHASES = ['baseline', 'small', 'large', 'snippet'];
+
+const USAGE = `node bench/run.mjs [options]     (npm run bench builds first, then runs this)
+
+Phases (all by default, in this order):
+  baseline   bare Hono on @hono/node-server (POST → 204, GET → small JSON), its own process for
+             the whole run; each baseline load runs right before the collector load it is compared
+             with, so both meet the same machine
+  small      collector on a fresh SQLite file seeded with --small events:
+             segment reads, ingest of 1 event/request, ingest of 10 events/request
+  large      collector on a file seeded with --large events: segment reads, ingest of 1 event/request
+  snippet    dist/ms.js minified and gzip bytes; its start cost in Chromium (Performance API)
+
+Options:
+  --only LIST        comma-separated phases to run, e.g. --only baseline,small
+  --load LIST        which collector loads to run: reads,ingest1,ingest10 (default all)
+  --duration S       measured seconds per load phase (default 10)
+  --warmup S         warm-up seconds before each (default 2)
+  --connections N    concurrent connections (default 50)
+  --small N          stored events of the small history (default 10000)
+  --large N          stored events of the large history (default 1000000)
+  --loads N          page loads per snippet measurement (default 30)
+  --quick            a smoke run: 1 s phases, 2k/20k events, 6 page loads
+  --profile          run the collector under node --cpu-prof; print its hottest functions
+  --json FILE        where to write the results (default bench/results/latest.json)
+  -h, --help         this help`;
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    load: { type: 'string' },
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    small: { type: 'string' },
+    large: { type: 'string' },
+    loads: { type: 'string' },
+    quick: { type: 'boolean' },
+    profile: { type: 'boolean' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (args.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+
+const num = (v, fallback, name) => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`bench: --${name} must be a positive number\n\n${USAGE}`);
+    process.exit(2);
+  }
+  return n;
+};
+const quick = !!args.quick;
+const opts = {
+  duration: num(args.duration, quick ? 1 : 10, 'duration'),
+  warmup: num(args.warmup, quick ? 0.5 : 2, 'warmup'),
+  connections: num(args.connections, 50, 'connections'),
+  small: num(args.small, quick ? 2_000 : 10_000, 'small'),
+  large: num(args.large, quick ? 20_000 : 1_000_000, 'large'),
+  loads: num(args.loads, quick ? 6 : 30, 'loads'),
+  profile: !!args.profile,
+};
+const only = args.only ? args.only.split(',').map((s) => s.trim()) : PHASES;
+for (const p of only) {
+  if (!PHASES.includes(p)) {
+    console.error(`bench: unknown phase "${p}" (phases: ${PHASES.join(', ')})`);
+    process.exit(2);
+  }
+}
+const LOADS = ['reads', 'ingest1', 'ingest10'];
+const loads = args.load ? args.load.split(',').map((s) => s.trim()) : LOADS;
+for (const l of loads) {
+  if (!LOADS.includes(l)) {
+    console.error(`bench: unknown load "${l}" (loads: ${LOADS.join(', ')})`);
+    process.exit(2);
+  }
+}
+const COLLECTOR = join(ROOT, 'dist', 'collector.mjs');
+const SNIPPET = join(ROOT, 'dist', 'ms.js');
+for (const f of [COLLECTOR, SNIPPET]) {
+  if (!existsSync(f)) {
+    console.error(`bench: ${f} is missing; run \`npm run build\` (npm run bench builds first)`);
+    process.exit(1);
+  }
+}
+
+// Read once: what is measured is the snippet built for this run, even if dist/ is rebuilt meanwhile.
+const snippetCode = readFileSync(SNIPPET);
+const RESULTS = here('./results');
+const PROFILES = join(RESULTS, 'profiles');
+const tmp = mkdtempSync(join(tmpdir(), 'microseg-bench-'));
+const children = new Set();
+const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+    s.on('error', fail);
+  });
+}
+
+async function waitFor(url, child, seconds = 20) {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`${url}: the server exited with code ${child.exitCode}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${seconds} s`);
+}
+
+/** Starts a server process; its stderr is kept for the error message should it die. */
+function startServer(nodeArgs, env) {
+  const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
+  child.lastStderr = () => err;
+  children.add(child);
+  return child;
+}
+
+async function stopServer(child) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((ok) => child.once('exit', ok));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+  children.delete(child);
+}
+
+/** Resident set size of a live process now and at its peak (the kernel's high-water mark), in MB. */
+function memoryMB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+/** V8 heap and off-heap memory of a collector, from its Prometheus default metrics, in MB. */
+async function heapMB(url) {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const metric = (name) => Number(new RegExp(`^microseg_${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return { heapUsed: metric('nodejs_heap_size_used_bytes'), heapTotal: metric('nodejs_heap_size_total_bytes'), external: metric('nodejs_external_memory_bytes') };
+  } catch {
+    return {};
+  }
+}
+
+/** Requests each server process answered, warm-ups included: profiles are divided by it. */
+const answered = {};
+
+// The load generator: one long-lived process, one job at a time.
+const loader = fork(here('./load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+children.add(loader);
+function load(job) {
+  return new Promise((ok, fail) => {
+    loader.once('message', (m) => (m.ok ? ok(m) : fail(new Error(m.error))));
+    loader.send({ connections: opts.connections, duration: opts.duration, warmup: opts.warmup, ...job });
+  });
+}
+async function phase(name, job, server) {
+  log(`${name}: ${opts.warmup} s warm-up + ${opts.duration} s at ${opts.connections} connections`);
+  const r = await load(job);
+  answered[server.label] = (answered[server.label] ?? 0) + r.answered;
+  if (server.pid) r.memoryMB = { ...memoryMB(server.pid), ...(await heapMB(server.url)) };
+  const bad = Object.entries(r.statuses).filter(([s]) => Number(s) >= 400);
+  if (bad.length || r.errors) log(`  ${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
+  log(`  ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+  return r;
+}
+
+/** The bare Hono app, alive for the whole run; `measure` loads it like the collector. */
+async function startBaseline() {
+  const port = await freePort();
+  const child = startServer([...profileArgs('baseline'), here('./baseline.mjs')], { PORT: String(port), HOST: '127.0.0.1' });
+  const server = { label: 'baseline' };
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(url, child);
+  return {
+    post: (visitors) => phase('baseline POST', { url, path: '/v1/collect', kind: 'post', batch: 1, visitors }, server),
+    get: (visitors) => phase('baseline GET', { url, path: '/v1/segment', kind: 'get', visitors }, server),
+    stop: () => stopServer(child),
+  };
+}
+
+function seed(db, events, bundle) {
+  return new Promise((ok, fail) => {
+    log(`seeding ${events} events through the storage layer`);
+    const child = spawn(process.execPath, [here('./seed.mjs'), '--db', db, '--events', String(events), '--bundle', bundle], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return fail(new Error(`seed exited with code ${code}`));
+      const r = JSON.parse(out.trim().split('\n').pop());
+      log(`  ${r.events} events, ${r.visitors} visitors in ${r.seconds.toFixed(1)} s`);
+      ok(r);
+    });
+  });
+}
+
+/** The real collector, `microseg serve`, on its own seeded SQLite file. */
+function profileArgs(label) {
+  return opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${label}.cpuprofile`] : [];
+}
+
+async function startCollector(label, db) {
+  const port = await freePort();
+  const child = startServer([...profileArgs(`collector-${label}`), COLLECTOR, 'serve', '--port', String(port), '--db', db, '--no-demo'], {
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    // The limiters stay on (their cost is part of every request) but cannot trip: the whole load
+    // comes from one address.
+    MICROSEG_RATE_IP: '1000000000',
+    MICROSEG_RATE_VISITOR: '1000000000',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`${url}/healthz`, child);
+    await probe(url);
+  } catch (err) {
+    throw new Error(`${err.message}\ncollector stderr:\n${child.lastStderr()}`);
+  }
+  return { url, label: `collector-${label}`, pid: child.pid, stop: () => stopServer(child) };
+}
+
+/** One real batch before the load: stored, and answered with a segment (not refused, not limited). */
+async function probe(url) {
+  const body = collectBody(idGenerator(), prng(1), visitorId(0), 1, Date.now());
+  const res = await fetch(`${url}/v1/collect`, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+  const json = await res.json();
+  if (res.status !== 200 || json.accepted !== 1 || !json.segment) {
+    throw new Error(`probe POST /v1/collect answered ${res.status} ${JSON.stringify(json)}`);
+  }
+}
+
+/**
+ * Both histories are seeded first and both collectors stay up (the idle one costs nothing), so
+ * every comparison is of two loads run back to back: baseline GET, reads on the small history,
+ * reads on the large one; baseline POST, ingest on each. Reads go first, while the histories are
+ * exactly the seeded ones.
+ */
+async function runCollectors(bundle, baseline) {
+  const sizes = [];
+  if (only.includes('small')) sizes.push(['small', opts.small]);
+  if (only.includes('large')) sizes.push(['large', opts.large]);
+  const runs = [];
+  const base = {};
+  try {
+    for (const [label, events] of sizes) {
+      const db = join(tmp, `${label}.db`);
+      const seeded = await seed(db, events, bundle);
+      runs.push({ label, seeded, out: { stored: seeded.events, visitors: seeded.visitors, seedSeconds: seeded.seconds } });
+    }
+    for (const r of runs) r.server = await startCollector(r.label, join(tmp, `${r.label}.db`));
+    const each = async (key, name, job, filter = () => true) => {
+      for (const r of runs.filter(filter)) {
+        r.out[key] = await phase(`${name} (${r.label})`, { url: r.server.url, visitors: r.seeded.visitors, ...job }, r.server);
+      }
+    };
+    const v = runs[0]?.seeded.visitors ?? 1000;
+    if (loads.includes('reads') || runs.length === 0) {
+      if (baseline) base.get = await baseline.get(v);
+      await each('reads', 'segment reads', { path: '/v1/segment', kind: 'get' });
+    }
+    if (loads.includes('ingest1') || runs.length === 0) {
+      if (baseline) base.post = await baseline.post(v);
+      await each('ingest1', 'ingest 1 event/request', { path: '/v1/collect', kind: 'post', batch: 1 });
+    }
+    if (loads.includes('ingest10')) {
+      await each('ingest10', 'ingest 10 events/request', { path: '/v1/collect', kind: 'post', batch: 10 }, (r) => r.label === 'small');
+    }
+    for (const r of runs) r.out.peakRssMB = memoryMB(r.server.pid).peak;
+  } finally {
+    for (const r of runs) await r.server?.stop();
+  }
+  return { ...Object.fromEntries(runs.map((r) => [r.label, r.out])), ...(baseline ? { baseline: base } : {}) };
+}
+
+function machine() {
+  const c = cpus();
+  return {
+    cores: c.length,
+    cpu: c[0]?.model?.trim() ?? 'unknown',
+    memGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+const started = Date.now();
+const report = { date: new Date().toISOString(), machine: machine(), options: { ...opts, phases: only, loads } };
+try {
+  mkdirSync(RESULTS, { recursive: true });
+  if (opts.profile) rmSync(PROFILES, { recursive: true, force: true });
+  const bundle = await buildStorageBundle();
+  const baseline = only.includes('baseline') ? await startBaseline() : null;
+  Object.assign(report, await runCollectors(bundle, baseline));
+  await baseline?.stop();
+  if (only.includes('snippet')) {
+    report.snippet = snippetSizes(snippetCode);
+    if (existsSync(CHROMIUM)) {
+      log(`snippet: ${opts.loads} page loads each way in Chromium`);
+      report.snippet.page = await measureSnippetStart(snippetCode, opts.loads);
+    } else log(`snippet: ${CHROMIUM} not found, start cost not measured`);
+  }
+} catch (err) {
+  console.error(`bench failed: ${err.stack ?? err}`);
+  process.exit(1);
+} finally {
+  loader.kill();
+}
+
+const s = report.small;
+const b = report.baseline;
+const l = report.large;
+report.ratios = {
+  ingest1: ratio(s?.ingest1?.rps, b?.post?.rps),
+  ingest10: ratio(s?.ingest10?.rps, b?.post?.rps),
+  reads: ratio(s?.reads?.rps, b?.get?.rps),
+  readsLarge: ratio(l?.reads?.rps, b?.get?.rps),
+  ingest1Large: ratio(l?.ingest1?.rps, b?.post?.rps),
+};
+if (s?.reads && l?.reads) {
+  // Costs of the larger history: positive is slower.
+  const cost = (x) => (x == null ? null : x - 1);
+  const g = {
+    readsRps: cost(ratio(s.reads.rps, l.reads.rps)),
+    readsP50: cost(ratio(l.reads.p50, s.reads.p50)),
+    readsP99: cost(ratio(l.reads.p99, s.reads.p99)),
+    ingestRps: cost(ratio(s.ingest1?.rps, l.ingest1?.rps)),
+  };
+  g.readsCost = g.readsRps == null || g.readsP50 == null ? null : Math.max(g.readsRps, g.readsP50);
+  report.growth = g;
+}
+const rss = [s?.peakRssMB, l?.peakRssMB].filter((x) => x != null);
+report.peakRssMB = rss.length ? Math.max(...rss) : null;
+report.targets = verdicts(report);
+report.seconds = (Date.now() - started) / 1000;
+
+if (opts.profile && existsSync(PROFILES)) {
+  report.profiles = {};
+  for (const f of readdirSync(PROFILES).filter((f) => f.endsWith('.cpuprofile'))) {
+    const summary = summarizeProfile(JSON.parse(readFileSync(join(PROFILES, f), 'utf8')));
+    summary.requests = answered[f.replace('.cpuprofile', '')] ?? null;
+    report.profiles[f] = summary;
+    console.log(`\nprofile ${join('bench/results/profiles', f)}\n${formatProfile(summary, 25)}`);
+  }
+}
+
+const jsonFile = args.json ?? join(RESULTS, 'latest.json');
+writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
+console.log('\n' + formatReport(report));
+console.log(`\n${report.seconds.toFixed(0)} s in all; results in ${jsonFile}`);
