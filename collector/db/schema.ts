@@ -23,7 +23,8 @@ export const events = sqliteTable(
     category: text('category'),
     nav: text('nav'),
     target: text('target'),
-    outbound: integer('outbound', { mode: 'boolean' }),
+    /** Clicks: 1 when the link leaves the page's origin, 0 when not; null for other events. A plain integer: drizzle's boolean mode stores null as 0. */
+    outbound: integer('outbound'),
     value: real('value'),
     currency: text('currency'),
     /** JSON object of custom props. */

@@ -197,3 +197,19 @@ describe('POST /v1/collect — bad input', () => {
     expect(t.storage.countEvents('demo')).toBe(1);
   });
 });
+
+describe('stored columns', () => {
+  it('stores outbound only for clicks: null on other events', async () => {
+    const t2 = testApp();
+    try {
+      const pv = ev();
+      const click = ev({ type: 'click', target: 'http://localhost:8787/x', outbound: false });
+      await t2.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [pv, click] }));
+      const outbound = t2.storage.db.$client.prepare('select outbound from events where id=?').pluck();
+      expect(outbound.get(pv.id)).toBeNull();
+      expect(outbound.get(click.id)).toBe(0);
+    } finally {
+      t2.close();
+    }
+  });
+});
