@@ -43,7 +43,7 @@ export const deliverySchema = z
     maxBackoffMs: z.number().int().min(1),
     /** A receiver that has not answered within this is a failed attempt. */
     timeoutMs: z.number().int().min(1).max(120_000),
-    /** Deliveries in flight at once, over all receivers. */
+    /** Deliveries in flight at once, over all receivers; one webhook gets at most half of them. */
     concurrency: z.number().int().min(1).max(64),
     /** How often the worker looks for due retries (new deliveries wake it at once). */
     pollMs: z.number().int().min(10),

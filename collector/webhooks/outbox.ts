@@ -39,8 +39,9 @@ export interface Outbox {
   /**
    * Pending deliveries due at `now`, oldest first, at most one per (visitor, webhook): a later
    * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
+   * `skip` leaves out deliveries already in flight and webhooks (`site/hook`) at their share.
    */
-  due(now: number, limit: number): DueDelivery[];
+  due(now: number, limit: number, skip?: { ids: string[]; hooks: string[] }): DueDelivery[];
   delivered(id: string, attempts: number, status: number, now: number): void;
   /** Records a failed attempt: retried at `next`, or failed for good when `next` is null. */
   attemptFailed(id: string, attempts: number, status: number | null, error: string, now: number, next: number | null): void;
@@ -102,6 +103,8 @@ export function openOutbox(db: Db): Outbox {
       and(
         eq(d.status, 'pending'),
         lte(d.nextAttempt, p('now')),
+        sql`${d.id} not in (select value from json_each(${p('ids')}))`,
+        sql`(${d.site} || '/' || ${d.hook}) not in (select value from json_each(${p('hooks')}))`,
         sql`not exists (select 1 from ${d} as e where e.site = ${d.site} and e.visitor = ${d.visitor}
               and e.hook = ${d.hook} and e.status = 'pending' and e.seq < ${d.seq})`,
       ),
@@ -147,7 +150,7 @@ export function openOutbox(db: Db): Outbox {
         return id;
       });
     },
-    due: (now, limit) => dueQuery.all({ now, limit }),
+    due: (now, limit, skip) => dueQuery.all({ now, limit, ids: JSON.stringify(skip?.ids ?? []), hooks: JSON.stringify(skip?.hooks ?? []) }),
     delivered(id, attempts, status, now) {
       markDelivered.run({ id, attempts, status, now });
     },

@@ -35,6 +35,9 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const send = deps.fetch ?? fetch;
   const log = deps.log ?? (() => {});
   const inflight = new Map<string, Promise<void>>();
+  // A dead receiver must not take every slot from the healthy ones: each webhook gets at most half.
+  const perHook = Math.max(1, Math.ceil(policy.concurrency / 2));
+  const hookLoad = new Map<string, number>();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let woken = false;
@@ -55,24 +58,35 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     if (stopped) return;
     const now = deps.now();
     let free = policy.concurrency - inflight.size;
-    if (free > 0) {
+    // Each round leaves out what is in flight and webhooks at their share, so it never
+    // returns a row it cannot start twice; bounded by the free slots.
+    while (free > 0) {
       let rows: DueDelivery[] = [];
       try {
-        // Rows in flight are still pending and come back first: ask for enough to see past them.
-        rows = outbox.due(now, free + inflight.size);
+        const full = [...hookLoad].filter(([, n]) => n >= perHook).map(([hook]) => hook);
+        rows = outbox.due(now, free, { ids: [...inflight.keys()], hooks: full });
       } catch (err) {
         log('error', 'webhook outbox read failed', { err: String(err) });
       }
+      let started = 0;
       for (const row of rows) {
         if (free === 0) break;
-        if (inflight.has(row.id)) continue;
+        const hook = `${row.site}/${row.hook}`;
+        const load = hookLoad.get(hook) ?? 0;
+        if (load >= perHook) continue;
+        hookLoad.set(hook, load + 1);
         free--;
+        started++;
         const p = attempt(row).finally(() => {
           inflight.delete(row.id);
+          const left = (hookLoad.get(hook) ?? 1) - 1;
+          if (left > 0) hookLoad.set(hook, left);
+          else hookLoad.delete(hook);
           wake();
         });
         inflight.set(row.id, p);
       }
+      if (started === 0) break;
     }
     const next = safeNextDue();
     schedule(next !== null && next > now ? Math.min(policy.pollMs, next - now) : policy.pollMs);
