@@ -60,10 +60,13 @@ export interface DeliveryPolicy {
   pollMs: number;
 }
 
-/** Defaults: 8 attempts over about 4 hours (1 s, 2 s, … capped at 1 h), 10 s timeout, 4 in flight. */
+/**
+ * Defaults: 15 attempts, waits of 5 s, 10 s, 20 s … capped at 1 h (each ½–1 of its step), so a
+ * receiver may be down for about 3 to 5 hours before a delivery fails; 10 s timeout, 4 in flight.
+ */
 export const DEFAULT_DELIVERY: DeliveryPolicy = {
-  attempts: 8,
-  backoffMs: 1000,
+  attempts: 15,
+  backoffMs: 5000,
   maxBackoffMs: 3_600_000,
   timeoutMs: 10_000,
   concurrency: 4,
