@@ -10,14 +10,24 @@ export interface Metrics {
   commitSeconds: Histogram;
   writeQueueDepth: Gauge;
   rateLimited: Counter<'scope'>;
+  webhookDeliveries: Gauge<'status'>;
+  /** Read at scrape time; the app fills them in from its storage. */
+  sources: MetricSources;
 }
 
-export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
+export interface MetricSources {
+  /** Webhook deliveries per status, read at scrape time. */
+  deliveries?: () => Record<string, number>;
+}
+
+export function createMetrics(opts: { defaults?: boolean; sources?: MetricSources } = {}): Metrics {
+  const sources: MetricSources = opts.sources ?? {};
   const registry = new Registry();
   if (opts.defaults) collectDefaultMetrics({ register: registry, prefix: 'microseg_' });
   const registers = [registry];
   return {
     registry,
+    sources,
     requests: new Counter({
       name: 'microseg_http_requests_total',
       help: 'HTTP requests by route and status code',
@@ -44,6 +54,16 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
       registers,
     }),
     writeQueueDepth: new Gauge({ name: 'microseg_write_queue_depth', help: 'Batches waiting for the next group commit', registers }),
+    webhookDeliveries: new Gauge({
+      name: 'microseg_webhook_deliveries',
+      help: 'Webhook deliveries by status: pending is the backlog, failed awaits a replay',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const counts = sources.deliveries?.();
+        if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+      },
+    }),
     rateLimited: new Counter({
       name: 'microseg_rate_limited_total',
       help: 'Requests answered 429, by limit',

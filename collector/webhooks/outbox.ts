@@ -53,6 +53,8 @@ export interface Outbox {
   prune(before: number, limit: number): number;
   /** Earliest `next_attempt` of a pending delivery, for the worker's next wake-up. */
   nextDue(): number | null;
+  /** Deliveries per status, all sites: the backlog `/metrics` reports. */
+  counts(): Record<DeliveryStatus, number>;
 }
 
 const view = {
@@ -140,6 +142,13 @@ export function openOutbox(db: Db): Outbox {
     .where(eq(d.status, 'pending'))
     .prepare();
 
+  // Uses the (status, next_attempt) index: a count per status, no table scan of payloads.
+  const countsQuery = db
+    .select({ status: d.status, n: sql<number>`count(*)` })
+    .from(d)
+    .groupBy(d.status)
+    .prepare();
+
   const strip = ({ seq: _seq, ...rest }: Delivery & { seq: number }): Delivery => rest;
 
   return {
@@ -197,6 +206,11 @@ export function openOutbox(db: Db): Outbox {
       return db.delete(d).where(sql`${d.seq} in ${old}`).run().changes;
     },
     nextDue: () => nextDueQuery.get()?.at ?? null,
+    counts() {
+      const out: Record<DeliveryStatus, number> = { pending: 0, delivered: 0, failed: 0 };
+      for (const r of countsQuery.all()) out[r.status] = r.n;
+      return out;
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedWindow } from '../../collector/rate-limit.ts';
-import { collectRequest, ev, testApp } from '../helpers.ts';
+import { openOutbox } from '../../collector/webhooks/outbox.ts';
+import { collectRequest, ev, T0, testApp } from '../helpers.ts';
 
 let t: ReturnType<typeof testApp> | undefined;
 afterEach(() => {
@@ -59,6 +60,19 @@ describe('metrics and headers', () => {
     expect(text).toMatch(/microseg_events_refused_total\{reason="invalid_event"\} 1/);
     expect(text).toMatch(/microseg_events_refused_total\{reason="invalid_json"\} 1/);
     expect(text).toMatch(/microseg_http_requests_total\{route="\/v1\/collect",status="200"\} 2/);
+    expect(text).toMatch(/microseg_webhook_deliveries\{status="pending"\} 0/);
+    expect(text).toMatch(/microseg_write_queue_depth 0/);
+    expect(text).toMatch(/microseg_commit_seconds_count \d+/);
+  });
+
+  it('reports the webhook backlog by status', async () => {
+    t = testApp();
+    const outbox = openOutbox(t!.storage.db);
+    const row = { site: 'demo', visitor: 'v1', contact: null, hook: 'h', url: 'http://127.0.0.1:9/', segment: 'camera-intent', change: 'enter' as const, body: () => '{}' };
+    outbox.enqueue([row, row], T0);
+    const text = await (await t!.app.request('/metrics')).text();
+    expect(text).toMatch(/microseg_webhook_deliveries\{status="pending"\} 2/);
+    expect(text).toMatch(/microseg_webhook_deliveries\{status="failed"\} 0/);
   });
 
   it('sets security headers on every response, cross-origin resources allowed', async () => {
