@@ -16,6 +16,7 @@ import { openStorage, type Storage } from './storage.ts';
 import { batchSchema } from './validate.ts';
 import { openOutbox } from './webhooks/outbox.ts';
 import type { DeliveryStatus } from '../shared/webhook.ts';
+import { LIMITS } from '../shared/limits.ts';
 
 const help = { type: 'boolean', short: 'h' } as const;
 const dbOption = `  --db FILE         the collector's SQLite file (MICROSEG_DB, default ./data/microseg.db)`;
@@ -154,6 +155,42 @@ ${dbOption}
       const d = outbox.get(site, id);
       if (!d) return fail('deliveries', `no delivery "${id}" for site ${site}`);
       console.log(JSON.stringify(d, null, 2));
+      return 0;
+    });
+  },
+};
+
+export const quarantineCommand: Command = {
+  summary: 'list refused events kept with their reason and raw payload',
+  usage: `microseg quarantine --site S [--limit N] [--before SEQ] [--json] [--db FILE]
+
+Events the collector refused (a wrong type, a field over its limit, …) are kept, not dropped:
+newest first, with the reason and the raw event (cut at ${LIMITS.quarantinePayloadBytes} bytes).
+
+Options:
+  --site S          site id
+  --limit N         newest N (default 50, at most 1000)
+  --before SEQ      page back: only rows older than this sequence number
+  --json            one JSON object per line instead of a table
+${dbOption}
+  -h, --help        this help`,
+  options: { site: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' }, json: { type: 'boolean' }, db: { type: 'string' }, help },
+  async run(v) {
+    if (typeof v.site !== 'string') return fail('quarantine', '--site is required');
+    const limit = Number(v.limit ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail('quarantine', '--limit is a whole number from 1 to 1000');
+    const before = v.before === undefined ? undefined : Number(v.before);
+    if (before !== undefined && (!Number.isInteger(before) || before < 1)) return fail('quarantine', '--before is a sequence number');
+    return withStorage(v, (storage) => {
+      const rows = storage.quarantine.list(v.site as string, limit, before);
+      if (v.json) {
+        for (const r of rows) console.log(JSON.stringify(r));
+        return 0;
+      }
+      if (rows.length === 0) console.log(`no refused events for site ${v.site}`);
+      for (const r of rows) {
+        console.log(`#${r.seq}  ${iso(r.received)}  ${r.source}  ${r.error}  visitor=${r.visitor ?? '-'}  event=${r.eventId ?? '-'}\n    ${r.message}\n    ${r.payload}`);
+      }
       return 0;
     });
   },

@@ -5,7 +5,7 @@ import { optionsFromEnv, start } from './server.ts';
 import { keysForDatabase, SecretError } from './identity/keys.ts';
 import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from './identity/links.ts';
 import { describe } from './validate.ts';
-import { deliveriesCommand, exportCommand, forgetCommand } from './cli-data.ts';
+import { deliveriesCommand, exportCommand, forgetCommand, quarantineCommand } from './cli-data.ts';
 
 export interface Command {
   summary: string;
@@ -140,6 +140,7 @@ Options (each overrides its environment variable):
   export: exportCommand,
   forget: forgetCommand,
   deliveries: deliveriesCommand,
+  quarantine: quarantineCommand,
 };
 
 function mainHelp(): string {
