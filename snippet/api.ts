@@ -1,7 +1,9 @@
 import type { Segment } from '../shared/segment.ts';
 import { page } from './pageviews.ts';
 import { segment } from './segment.ts';
+import { optOut } from './store.ts';
 import { track } from './track.ts';
+import { identify } from './transport.ts';
 
 /** A call the pre-load stub queued: method name, its arguments, and the resolve of the promise it returned. */
 type Queued = [string, ArrayLike<unknown>, (v: unknown) => void];
@@ -10,6 +12,8 @@ export interface Microseg {
   track: typeof track;
   page: typeof page;
   segment: () => Promise<Segment | null>;
+  identify: typeof identify;
+  optOut: typeof optOut;
   /** The stub's queue; once loaded, pushing runs the call at once. */
   q?: { push: (c: Queued) => void } | Queued[];
   /** Set once the real script runs, so a second copy of the tag stays inert. */
@@ -23,7 +27,7 @@ declare global {
 }
 
 /** Whether another copy of the snippet already runs on this page. */
-export const loaded = (): boolean => !!(window.microseg && window.microseg._on);
+export const loaded = (): boolean => !!window.microseg?._on;
 
 /**
  * Installs `window.microseg` onto the stub object itself (code may hold a reference to it), then
@@ -33,13 +37,13 @@ export const loaded = (): boolean => !!(window.microseg && window.microseg._on);
 export const startApi = (): void => {
   const ms = (window.microseg ||= {} as Microseg);
   const queued = (ms.q || []) as Queued[];
-  const api = { track, page, segment };
+  const api = { track, page, segment, identify, optOut };
   Object.assign(ms, api)._on = 1;
   // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
   // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
   const run = ([m, args, resolve]: Queued) => {
     const f = (api as Record<string, Function>)[m];
-    resolve(f && f(...(args as unknown[])));
+    resolve(f?.(...(args as unknown[])));
   };
   ms.q = { push: run };
   queued.forEach(run);

@@ -2,10 +2,7 @@
 
 /** The page's category from `<meta name="microseg:category">`, read when asked so SPA routes can change it. */
 export const pageCategory = (): string | undefined =>
-  (document.querySelector<HTMLMetaElement>('meta[name="microseg:category"]') || ({} as HTMLMetaElement)).content;
+  document.querySelector<HTMLMetaElement>('meta[name="microseg:category"]')?.content;
 
 /** The category of an element: its own `data-ms-category` or its nearest ancestor's. */
-export const elementCategory = (el: Element): string | null | undefined => {
-  const c = el.closest<HTMLElement>('[data-ms-category]');
-  return c && c.dataset.msCategory;
-};
+export const elementCategory = (el: Element): string | undefined => el.closest<HTMLElement>('[data-ms-category]')?.dataset.msCategory;

@@ -2,8 +2,22 @@
 // `currentScript` is only set while the script first runs, so read it once, at load.
 const tag = document.currentScript as HTMLScriptElement;
 
+/**
+ * Listens on window in the capture phase: it sees the window's own events and, first of all, every
+ * event of the document (even one whose handlers stop propagation, or that does not bubble).
+ */
+export const on = (type: string, f: (e: any) => unknown): void => addEventListener(type, f, true);
+
 /** The site id (`data-site`); without it the snippet stays inert. */
-export const site = tag.getAttribute('data-site');
+export const site = tag.dataset.site;
 
 /** The collector's origin: `data-api`, else the origin the script was served from. */
-export const api = (tag.getAttribute('data-api') || new URL(tag.src).origin).replace(/\/$/, '');
+export const api = (tag.dataset.api || new URL(tag.src).origin).replace(/\/$/, '');
+
+/**
+ * Do-Not-Track or Global Privacy Control is on and the site does not state consent (`data-consent`):
+ * then the snippet sends and stores nothing.
+ */
+export const dnt =
+  tag.dataset.consent == null &&
+  ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl || (navigator.doNotTrack as unknown) == 1);

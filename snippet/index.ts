@@ -1,8 +1,11 @@
 // The browser snippet: wires the modules together. Order matters: the cached segment is applied
 // first and synchronously (a returning visitor sees no flicker); the page view of this load goes
 // before the calls the stub queued; the first batch leaves at once, so a first-time visitor's
-// segment arrives without waiting for the batch timer.
+// segment arrives without waiting for the batch timer. An email link's token leaves the address bar
+// before anything (page view, SPA tracking) sees the URL. Under an opt-out or DNT/GPC everything runs
+// as usual, but storage refuses writes and the transport drops what it would send (store.ts).
 import { loaded, startApi } from './api.ts';
+import { cleanUrl } from './arrival.ts';
 import { startClicks } from './clicks.ts';
 import { site } from './config.ts';
 import { startPageviews } from './pageviews.ts';
@@ -11,6 +14,7 @@ import { startSegment } from './segment.ts';
 import { flush, startTransport } from './transport.ts';
 
 if (site && !loaded()) {
+  cleanUrl();
   startPersonalize();
   startSegment();
   startTransport();

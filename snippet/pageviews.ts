@@ -1,14 +1,16 @@
 import type { Navigation } from '../shared/events.ts';
+import { arrivalCategory, utm } from './arrival.ts';
 import { pageCategory } from './category.ts';
-import { track, type TrackProps } from './track.ts';
+import { on } from './config.ts';
+import { track, type Extra, type TrackProps } from './track.ts';
 
 /** The URL of the last counted page view: a route change counts only when the URL differs. */
 let last = '';
 let timer: ReturnType<typeof setTimeout>;
 
-const view = (nav: Navigation, ref?: string, props?: TrackProps): void => {
+const view = (nav: Navigation, extra?: Extra, props?: TrackProps): void => {
   last = location.href;
-  track('page_view', { category: pageCategory(), ...props }, { nav, ref });
+  track('page_view', { category: pageCategory(), ...props }, { nav, ...extra });
 };
 
 // Routers often replace then push the same URL, or replace without changing it, and render the new
@@ -19,10 +21,11 @@ const changed = (): void => {
 };
 
 /** `microseg.page(props?)`: a page view the app announces itself. */
-export const page = (props?: TrackProps): void => view('spa', undefined, props);
+export const page = (props?: TrackProps): void => view('spa', {}, props);
 
 export const startPageviews = (): void => {
-  view('load', document.referrer || undefined);
+  // An email link's campaign and category belong to the view it lands on.
+  view('load', { ref: document.referrer || undefined, utm }, { category: arrivalCategory || pageCategory() });
   for (const m of ['pushState', 'replaceState'] as const) {
     const original = history[m];
     history[m] = function (this: History, ...args: Parameters<History['pushState']>) {
@@ -30,8 +33,8 @@ export const startPageviews = (): void => {
       changed();
     };
   }
-  addEventListener('popstate', changed);
-  addEventListener('hashchange', changed);
+  on('popstate', changed);
+  on('hashchange', changed);
   // A page restored from the back/forward cache runs no script again, yet it is a new view.
-  addEventListener('pageshow', (e) => e.persisted && view('load'));
+  on('pageshow', (e: PageTransitionEvent) => e.persisted && view('load'));
 };

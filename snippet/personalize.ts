@@ -12,7 +12,7 @@ let last: string | undefined;
  * separated by spaces (and). An empty alternative matches nobody.
  */
 const matches = (rule: string): boolean =>
-  rule.split(',').some((alt) => !!(alt = alt.trim()) && alt.split(/\s+/).every((c) => facts!.includes(c)));
+  rule.split(',').some((alt) => (alt = alt.trim()) && alt.split(/\s+/).every((c) => facts!.includes(c)));
 
 /** Shows and hides rule-carrying elements; runs on each change and whenever elements are added. */
 const showHide = (): void => {
@@ -31,7 +31,7 @@ export const personalize = (s: Segment): boolean => {
   const next = s.segments.concat(s.segments.map((n) => 'segment=' + n));
   for (const k of ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const) {
     // No category reads `none`, as in the segment key.
-    const v = s[k] == null ? 'none' : '' + s[k];
+    const v = '' + (s[k] ?? 'none');
     root.setAttribute('data-ms-' + k, v);
     next.push(k + '=' + v);
   }

@@ -1,17 +1,53 @@
-// localStorage throws on access in some privacy modes and sandboxed frames, and on writes when
-// full: then a plain object keeps ids for this page's life instead of breaking the page.
-let store: Record<string, string> = {};
+// Everything the snippet keeps is one JSON record in localStorage `ms`, so an opt-out clears it with
+// one write and nothing else is left behind. It is read afresh on each use: tabs share the session
+// and see another tab's opt-out at once. localStorage throws on access in some
+// privacy modes and sandboxed frames, and on writes when full: then the record lives in memory for
+// the page's life instead of breaking the page.
+import type { Segment } from '../shared/segment.ts';
+import { dnt } from './config.ts';
+
+export interface Rec {
+  /** Visitor id. */
+  v?: string;
+  /** Session id and the time of its last event. */
+  s?: [string, number];
+  /** The last segment and when it came from the collector. */
+  g?: [Segment, number];
+  /** Opted out (or, in memory only, DNT/GPC). */
+  o?: unknown;
+}
+
+let ls: Storage | 0 = 0;
+// Under DNT/GPC without consent the record is never read nor written: it lives in memory, marked off.
 try {
-  store = localStorage;
+  dnt || (ls = localStorage);
 } catch {}
+let mem: Rec = { o: dnt };
 
-export const load = (k: string): string | undefined => store[k];
-
-export const save = (k: string, v: string): string => {
+export const load = (): Rec => {
   try {
-    store[k] = v;
+    mem = JSON.parse((ls as Storage).ms);
+  } catch {}
+  return mem;
+};
+
+const write = (r: Rec): void => {
+  try {
+    (ls as Storage).ms = JSON.stringify(r);
   } catch {
-    (store = {} as Record<string, string>)[k] = v;
+    ls = 0;
   }
+};
+
+/** Whether the snippet must send and store nothing: opted out, or DNT/GPC without stated consent. */
+export const off = (): unknown => load().o;
+
+export const save = <K extends keyof Rec>(k: K, v?: Rec[K]): Rec[K] => {
+  const r = load();
+  r[k] = v;
+  if (!r.o) write(r);
   return v;
 };
+
+/** `microseg.optOut()`: forgets the ids and the cached segment, and keeps only the opt-out, for good. */
+export const optOut = (): void => write((mem = { o: 1 }));

@@ -1,6 +1,5 @@
-import { nanoid } from 'nanoid';
 import type { PropValue, WireEvent } from '../shared/wire.ts';
-import { session } from './ids.ts';
+import { newId, session } from './ids.ts';
 import { send } from './transport.ts';
 
 /** What `microseg.track(type, props)` takes: `value`, `currency` and `category` are wire fields. */
@@ -11,7 +10,7 @@ export type TrackProps = Record<string, PropValue | undefined> & {
 };
 
 /** Wire fields only the snippet itself sets (navigation, link target, …). */
-export type Extra = Pick<WireEvent, 'nav' | 'ref' | 'target' | 'outbound'>;
+export type Extra = Pick<WireEvent, 'nav' | 'ref' | 'target' | 'outbound' | 'utm'>;
 
 /** The collector refuses longer URLs (LIMITS.urlLength); a long query string must not cost the event. */
 export const cut = (u: string): string => u.slice(0, 2048);
@@ -21,7 +20,7 @@ export const track = (type: string, p: TrackProps = {}, extra?: Extra): void => 
   const { value, currency, category, ...props } = p;
   const ts = Date.now();
   send({
-    id: nanoid(),
+    id: newId(),
     type,
     ts,
     session: session(ts),

@@ -91,6 +91,7 @@ describe('the pre-load stub', () => {
           microseg.track('early2', { n: 3 });
           window.idResult = microseg.identify('tok');
           window.heldTrack = heldTrack;
+          window.missing = new Promise((r) => microseg.q.push(['notYetAMethod', [], r]));
         </script>`,
       respond: (url) => new Response(JSON.stringify(url.includes('/v1/collect') ? collectOk(SEG) : SEG)),
     });
@@ -100,12 +101,15 @@ describe('the pre-load stub', () => {
       ['early', undefined, { n: 1 }],
       ['page_view', 'spa', { step: 2 }],
       ['early2', undefined, { n: 3 }],
+      ['identify', undefined, undefined],
     ]);
     // The first batch leaves at once with the page view and the replayed calls together.
     expect(p.batches()).toHaveLength(1);
+    expect(p.batches()[0]!.token).toBe('tok');
     await expect(p.run<Promise<Segment>>('window.seg')).resolves.toEqual(SEG);
-    // A method this version may lack resolves instead of breaking the replay.
     await expect(p.run<Promise<unknown>>('window.idResult')).resolves.toBeUndefined();
+    // A method this version lacks resolves instead of breaking the replay.
+    await expect(p.run<Promise<unknown>>('window.missing')).resolves.toBeUndefined();
     // The stub object became the API: a function captured from the stub still works after load.
     p.run(`window.heldTrack('late')`);
     await p.settle();

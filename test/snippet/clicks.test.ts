@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, open } from './harness.ts';
+import { closeAll, open, ID } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -34,7 +34,7 @@ describe('link clicks', () => {
       category: 'cameras',
       url: 'https://shop.test/products/cameras',
     });
-    expect(c!.id).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    expect(c!.id).toMatch(ID);
     expect(c!.session).toBe(p.events()[0]!.session);
   });
 

@@ -76,6 +76,8 @@ export interface OpenOptions {
   storage?: Record<string, string> | false;
   /** navigator.webdriver as the page sees it (happy-dom says true). */
   webdriver?: boolean;
+  /** Other navigator properties as the page sees them (`doNotTrack`, `globalPrivacyControl`). */
+  navigator?: Record<string, unknown>;
   /** Answers of the fake collector; default: collect → accepted, no segment; anything else → 404. */
   respond?: Responder;
   /** What navigator.sendBeacon returns. */
@@ -144,6 +146,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     return true;
   };
   if (o.webdriver !== undefined) Object.defineProperty(w.navigator, 'webdriver', { value: o.webdriver, configurable: true });
+  for (const [k, value] of Object.entries(o.navigator ?? {})) Object.defineProperty(w.navigator, k, { value, configurable: true });
   if (o.storage === false) {
     Object.defineProperty(w, 'localStorage', {
       get() {
@@ -199,5 +202,17 @@ export function stubFromDocs(): string {
   if (!m) throw new Error('docs/snippet.md has no <!-- stub --> block');
   return m[1]!;
 }
+
+/**
+ * Ids the snippet makes: 24 URL-safe characters (18 random bytes in base64, `+` and `/` as `_`).
+ * A stored record may hold other ids (tests set `v1`).
+ */
+export const ID = /^[A-Za-z0-9_]{24}$/;
+
+/** localStorage content holding the snippet's record (`ms`: v visitor, s session, g segment, b retry, o opt-out). */
+export const stored = (rec: Record<string, unknown>): Record<string, string> => ({ ms: JSON.stringify(rec) });
+
+/** The snippet's stored record, parsed ({} when there is none). */
+export const record = (p: Page): Record<string, any> => JSON.parse(p.window.localStorage.getItem('ms') ?? '{}');
 
 export { sleep };

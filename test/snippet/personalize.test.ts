@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
-import { closeAll, collectOk, open, type Page, type Responder, sleep } from './harness.ts';
+import { closeAll, collectOk, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -43,7 +43,7 @@ function held() {
   return { respond, release: () => pending.splice(0).forEach((f) => f()) };
 }
 
-const cached = (s: Segment, age = 0) => ({ ms_v: 'v1', ms_seg: JSON.stringify([Date.now() - age, s]) });
+const cached = (s: Segment, age = 0) => stored({ v: 'v1', g: [s, Date.now() - age] });
 
 const hidden = (p: Page, id: string) => (p.document.getElementById(id) as unknown as HTMLElement).hidden;
 const html = (p: Page, name: string) => p.document.documentElement.getAttribute(`data-ms-${name}`);
@@ -168,7 +168,7 @@ describe('the segment on <html>', () => {
     expect(hidden(p, 'hot')).toBe(true);
     expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect']);
     // …and remembers it for the next page.
-    const [t, stored] = JSON.parse(p.window.localStorage.getItem('ms_seg')!);
+    const [stored, t] = record(p).g;
     expect(stored.engagement).toBe('active');
     expect(Math.abs(t - Date.now())).toBeLessThan(5000);
   });
@@ -242,7 +242,7 @@ describe('microseg.segment() with a cache', () => {
   });
 
   it('ignores a corrupt cache', async () => {
-    const p = await open({ storage: { ms_seg: '{not json' }, respond: collector(base) });
+    const p = await open({ storage: { ms: '{not json' }, respond: collector(base) });
     expect(html(p, 'segment')).toBe('newbie:cameras:hot');
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CollectBatch } from '../../shared/wire.ts';
 import { SNIPPET_BATCH } from '../../shared/limits.ts';
-import { closeAll, open, sleep } from './harness.ts';
+import { closeAll, open, sleep, ID, record, stored } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -61,6 +61,7 @@ describe('batching and delivery', () => {
   it('uses sendBeacon when the page becomes hidden, and sends nothing when nothing is buffered', async () => {
     const p = await open();
     Object.defineProperty(p.document, 'visibilityState', { value: 'hidden', configurable: true });
+    Object.defineProperty(p.document, 'hidden', { value: true, configurable: true });
     p.run(`document.dispatchEvent(new Event('visibilitychange'))`);
     expect(p.sent).toHaveLength(1); // nothing buffered: no empty beacon
     p.run(`microseg.track('bye'); document.dispatchEvent(new Event('visibilitychange'))`);
@@ -110,8 +111,8 @@ describe('ids and sessions', () => {
   it('keeps the visitor id in localStorage across page loads', async () => {
     const first = await open();
     const visitor = first.batches()[0]!.visitor;
-    expect(first.window.localStorage.getItem('ms_v')).toBe(visitor);
-    const again = await open({ storage: { ms_v: visitor } });
+    expect(record(first).v).toBe(visitor);
+    const again = await open({ storage: stored({ v: visitor }) });
     expect(again.batches()[0]!.visitor).toBe(visitor);
   });
 
@@ -120,7 +121,7 @@ describe('ids and sessions', () => {
     p.run(`microseg.track('a')`);
     await p.settle();
     const [load, next] = p.batches();
-    expect(load!.visitor).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    expect(load!.visitor).toMatch(ID);
     expect(next!.visitor).toBe(load!.visitor);
     expect(next!.events[0]!.session).toBe(load!.events[0]!.session);
   });
@@ -138,15 +139,16 @@ describe('ids and sessions', () => {
     const sessions = p.events().map((e) => e.session);
     expect(sessions.slice(0, 3)).toEqual([s1, s1, s1]);
     expect(sessions[3]).not.toBe(s1);
-    expect(sessions[3]).toMatch(/^[A-Za-z0-9_-]{21}$/);
+    expect(sessions[3]).toMatch(ID);
   });
 
   it('continues a stored session from another page or tab, and replaces an expired one', async () => {
     const now = Date.now();
-    const recent = await open({ storage: { ms_v: 'v1', ms_s: `S1.${now - 10 * 60e3}` } });
+    const recent = await open({ storage: stored({ v: 'v1', s: ['S1', now - 10 * 60e3] }) });
     expect(recent.events()[0]!.session).toBe('S1');
-    expect(recent.window.localStorage.getItem('ms_s')).toMatch(/^S1\.\d+$/);
-    const old = await open({ storage: { ms_v: 'v1', ms_s: `S1.${now - 31 * 60e3}` } });
+    expect(record(recent).s).toEqual(['S1', expect.any(Number)]);
+    expect(record(recent).s[1]).toBeGreaterThanOrEqual(now);
+    const old = await open({ storage: stored({ v: 'v1', s: ['S1', now - 31 * 60e3] }) });
     expect(old.events()[0]!.session).not.toBe('S1');
   });
 });
