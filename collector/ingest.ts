@@ -1,5 +1,6 @@
 /** From a parsed browser batch to stored events and a fresh segment: no HTTP here. */
 import type { CollectResponse } from '../shared/wire.ts';
+import { arrivalOf } from './arrival.ts';
 import { categoryForUrl, type SiteConfig } from './config.ts';
 import { ingestAs, segmentOf } from './identify.ts';
 import type { NewEvent, Storage } from './storage.ts';
@@ -7,9 +8,16 @@ import { validateEvents } from './validate.ts';
 import type { BotReason } from './bots.ts';
 import type { Segment } from '../shared/segment.ts';
 
-/** Page views without a category take one from the site's URL rules. */
+/**
+ * Page views take their campaign (`utm_*`) and an email link's category (`ms_cat`, which wins
+ * over the page's own) from their URL; without a category, one from the site's URL rules.
+ */
 export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
-  if (e.category || (e.type !== 'page_view' && e.type !== 'screen_view')) return e;
+  if (e.type !== 'page_view' && e.type !== 'screen_view') return e;
+  const arrival = arrivalOf(e.url);
+  if (arrival.utm && !e.utm) e = { ...e, utm: arrival.utm };
+  if (arrival.category) return { ...e, category: arrival.category };
+  if (e.category) return e;
   const category = categoryForUrl(site, e.url);
   return category ? { ...e, category } : e;
 }

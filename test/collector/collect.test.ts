@@ -213,3 +213,29 @@ describe('stored columns', () => {
     }
   });
 });
+
+describe('arrival parameters from the page URL', () => {
+  it('stores utm_* as the campaign and lets ms_cat set the landing page category', async () => {
+    const t3 = testApp();
+    try {
+      const landing = ev({ category: 'home', url: 'http://localhost:8787/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=spring%20sale&ms_cat=cameras&x=1' });
+      const plain = ev({ category: 'sports', url: 'http://localhost:8787/demo/sports' });
+      const given = ev({ url: 'http://localhost:8787/?utm_source=ignored', utm: { source: 'explicit' } });
+      const res = await t3.app.request(collectRequest({ site: 'demo', visitor: 'a1', events: [landing, plain, given] }));
+      expect(res.status).toBe(200);
+      const row = t3.storage.db.$client.prepare('select category, utm from events where id=?');
+      expect(row.get(landing.id)).toEqual({ category: 'cameras', utm: JSON.stringify({ source: 'newsletter', medium: 'email', campaign: 'spring sale' }) });
+      expect(row.get(plain.id)).toEqual({ category: 'sports', utm: null });
+      expect((row.get(given.id) as any).utm).toBe(JSON.stringify({ source: 'explicit' }));
+    } finally {
+      t3.close();
+    }
+  });
+
+  it('ignores an over-long ms_cat and non-URLs', async () => {
+    const { arrivalOf } = await import('../../collector/arrival.ts');
+    expect(arrivalOf(`http://x.example/?ms_cat=${'c'.repeat(65)}`)).toEqual({});
+    expect(arrivalOf('not a url utm_source=x')).toEqual({});
+    expect(arrivalOf(undefined)).toEqual({});
+  });
+});
