@@ -97,21 +97,10 @@ export function ingestAs(storage: Storage, site: SiteConfig, who: Who, batch: Ne
 
 /** The current segment of a visitor (its contact's when linked) or of a contact. */
 export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segment {
-  let key: string;
-  let traits: Traits | undefined;
-  let known: boolean;
-  let visitor: string;
-  if ('contact' in who) {
-    key = visitor = contactKey(who.contact);
-    traits = storage.identity.meta(site.id, key)?.traits;
-    known = true;
-  } else {
-    const subject = storage.identity.subject(site.id, who.visitor);
-    ({ key, traits } = subject);
-    known = subject.contact !== null;
-    visitor = who.visitor;
-  }
-  const stored = storage.profile(site.id, key);
+  // A contact's own `c:` id reads its own profile (linked to itself or not at all).
+  const visitor = 'contact' in who ? contactKey(who.contact) : who.visitor;
+  const { stored, traits, contact } = storage.segmentInputs(site.id, visitor);
+  const known = 'contact' in who || contact !== null;
   const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
   return evaluate(profile, { site: site.id, visitor, known }, site.engine, now, { traits, rfm: storage.rfmBreakpoints(site.id) });
 }

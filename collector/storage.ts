@@ -7,6 +7,9 @@ import { openDb, type Db } from './db/open.ts';
 import { events, profiles, rfmBreakpoints, segmentChanges } from './db/schema.ts';
 import { quarantineStore } from './quarantine.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
+import { Lru } from './read-cache.ts';
+import { contactKey } from './identity/token.ts';
+import type { Traits } from './identity/traits.ts';
 import {
   applyEvent,
   diffSegments,
@@ -87,6 +90,24 @@ export interface StoredProfile {
   updated: number;
 }
 
+/** What a segment read needs: the visitor's link, and the profile and traits it reads from. */
+export interface SegmentInputs {
+  /** The profile read: the visitor's own id, or its contact's `c:<contact>`. */
+  key: string;
+  contact: string | null;
+  /** Shared with the read cache: never mutate it (the engine does not). */
+  stored: StoredProfile | undefined;
+  traits: Traits | undefined;
+}
+
+export interface StorageOptions {
+  /** Profiles kept parsed in memory for segment reads (0: none); DEFAULT_PROFILE_CACHE when omitted. */
+  profileCache?: number | undefined;
+}
+
+/** About 3 KB each at most (a full event window): ~30 MB of heap at worst. */
+export const DEFAULT_PROFILE_CACHE = 10_000;
+
 export interface Storage {
   /**
    * Stores the events, folds the new ones into the visitor's profile and records any segment
@@ -99,6 +120,11 @@ export interface Storage {
    */
   mergeProfile(site: string, from: string, into: string, engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): Segment | null;
   profile(site: string, visitor: string): StoredProfile | undefined;
+  /**
+   * The segment read path: the visitor's link, its profile and traits — one statement of
+   * primary-key lookups, or none when the read cache holds them.
+   */
+  segmentInputs(site: string, visitor: string): SegmentInputs;
   /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
   segmentHistory(site: string, visitor: string, opts?: { after?: number; limit?: number }): HistoryEntry[];
   /** The site's RFM quintiles (cached in memory; null until enough customers). */
@@ -133,8 +159,9 @@ export interface Storage {
 
 const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify(v));
 
-export function openStorage(file: string): Storage {
+export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const db = openDb(file);
+  const sqlite = db.$client;
   const p = sql.placeholder;
 
   const insertEvent = db
@@ -162,11 +189,23 @@ export function openStorage(file: string): Storage {
     .onConflictDoNothing()
     .prepare();
 
-  const selectProfile = db
-    .select({ data: profiles.data, updated: profiles.updated, segment: profiles.segment, segments: profiles.segments })
-    .from(profiles)
-    .where(and(eq(profiles.site, p('site')), eq(profiles.visitor, p('visitor'))))
-    .prepare();
+  // Raw statements on the read paths: drizzle's per-call mapping cost as much as the lookup.
+  const selectProfile = sqlite
+    .prepare<[string, string], [data: string, updated: number, segment: string, segments: string]>(
+      'SELECT data, updated, segment, segments FROM profiles WHERE site = ? AND visitor = ?',
+    )
+    .raw();
+  // The segment read: the visitor's link, then the profile and traits of whichever profile it
+  // reads (its contact's once linked). Always one row: the constant row is left-joined.
+  const selectReadPath = sqlite
+    .prepare<[string, string], [contact: string | null, data: string | null, updated: number | null, traits: string | null]>(
+      `SELECT l.contact, p.data, p.updated, m.traits
+         FROM (SELECT ? AS site, ? AS visitor) q
+         LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
+         LEFT JOIN profiles p ON p.site = q.site AND p.visitor = coalesce('c:' || l.contact, q.visitor)
+         LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = coalesce('c:' || l.contact, q.visitor)`,
+    )
+    .raw();
 
   const upsertProfile = db
     .insert(profiles)
@@ -308,10 +347,82 @@ export function openStorage(file: string): Storage {
   }
 
   function readRow(site: string, visitor: string): ProfileRow | undefined {
-    const row = selectProfile.get({ site, visitor });
-    return row
-      ? { profile: JSON.parse(row.data) as Profile, updated: row.updated, key: row.segment, segments: JSON.parse(row.segments) as string[] }
-      : undefined;
+    const row = selectProfile.get(site, visitor);
+    return row ? { profile: JSON.parse(row[0]) as Profile, updated: row[1], key: row[2], segments: JSON.parse(row[3]) as string[] } : undefined;
+  }
+
+  /*
+   * The read cache. Segment reads outnumber writes, and a read is otherwise a statement plus a
+   * JSON.parse of the profile. Correctness rests on three rules:
+   * - every write to `profiles`, `profile_meta` or `links` through this connection drops the
+   *   entries it touches, from TEMP triggers (per connection, not in the schema), so no write
+   *   path — ingest, merge, sweep, erasure, retention, one added later — can forget to;
+   * - entries are filled only outside a transaction, i.e. from committed rows: a rollback leaves
+   *   nothing behind (what it wrote was dropped, nothing it read was kept);
+   * - a commit by another connection (the CLI's `forget`, a second process on the same file)
+   *   changes `PRAGMA data_version`, checked by the first read of each event-loop turn (a
+   *   statement: the price of a cache hit): everything is dropped. Such a commit is seen by
+   *   the reads of the next turn, as it would be had it come a moment later.
+   * One collector process owning the SQLite file is the design; with several collectors on a
+   * shared database (PostgreSQL, later) each needs the other's writes: a change feed
+   * (LISTEN/NOTIFY) to drop entries, or the cache off (profileCache: 0).
+   */
+  const cacheSize = Math.max(0, opts.profileCache ?? DEFAULT_PROFILE_CACHE);
+  const cached = new Lru<{ stored: StoredProfile | undefined; traits: Traits | undefined }>(cacheSize); // site, profile id
+  const linkCached = new Lru<string | null>(cacheSize); // site, visitor id → contact
+  const cacheKey = (site: string, id: string) => `${site}\n${id}`;
+  const dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck();
+  let seenVersion = 0;
+  let versionChecked = false;
+  const nextTurn = () => {
+    versionChecked = false;
+  };
+  /** Drops every cached entry when another connection committed since the last turn. */
+  function dropIfWrittenElsewhere() {
+    if (versionChecked) return;
+    versionChecked = true;
+    setImmediate(nextTurn).unref();
+    const version = dataVersion.get()!;
+    if (version === seenVersion) return;
+    seenVersion = version;
+    cached.clear();
+    linkCached.clear();
+    rfmCache.clear();
+  }
+  if (cacheSize > 0) {
+    sqlite.function('microseg_uncache', { varargs: false }, (links: unknown, site: unknown, id: unknown) => {
+      (links ? linkCached : cached).delete(cacheKey(String(site), String(id)));
+      return null;
+    });
+    for (const [table, links] of [['profiles', 0], ['profile_meta', 0], ['links', 1]] as const) {
+      const drop = (row: 'new' | 'old') => `SELECT microseg_uncache(${links}, ${row}.site, ${row}.visitor);`;
+      sqlite.exec(`
+        CREATE TEMP TRIGGER microseg_uncache_${table}_insert AFTER INSERT ON main.${table} BEGIN ${drop('new')} END;
+        CREATE TEMP TRIGGER microseg_uncache_${table}_update AFTER UPDATE ON main.${table} BEGIN ${drop('old')} ${drop('new')} END;
+        CREATE TEMP TRIGGER microseg_uncache_${table}_delete AFTER DELETE ON main.${table} BEGIN ${drop('old')} END;`);
+    }
+    seenVersion = dataVersion.get()!;
+  }
+
+  function segmentInputs(site: string, visitor: string): SegmentInputs {
+    if (cacheSize > 0) {
+      dropIfWrittenElsewhere();
+      const contact = linkCached.get(cacheKey(site, visitor));
+      if (contact !== undefined) {
+        const key = contact === null ? visitor : contactKey(contact);
+        const hit = cached.get(cacheKey(site, key));
+        if (hit) return { key, contact, stored: hit.stored, traits: hit.traits };
+      }
+    }
+    const [contact, data, updated, traitsText] = selectReadPath.get(site, visitor)!;
+    const key = contact === null ? visitor : contactKey(contact);
+    const stored = data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
+    const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
+    if (cacheSize > 0 && !sqlite.inTransaction) {
+      linkCached.set(cacheKey(site, visitor), contact);
+      cached.set(cacheKey(site, key), { stored, traits });
+    }
+    return { key, contact, stored, traits };
   }
 
   function readProfile(site: string, visitor: string): StoredProfile | undefined {
@@ -449,6 +560,7 @@ export function openStorage(file: string): Storage {
     quarantine: quarantineStore(db),
     ingest: (site, visitor, batch, engine, now, extras) => ingest(site, visitor, batch, engine, now, extras),
     profile: readProfile,
+    segmentInputs,
     segmentHistory: (site, visitor, opts = {}) =>
       selectHistory.all({ site, visitor, after: opts.after ?? 0, limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000) }),
     onChanges: (l) => void listeners.push(l),

@@ -1,0 +1,210 @@
+/**
+ * The segment read cache never answers with a stale segment: every kind of write is followed by
+ * a read that was cached just before it, on a real SQLite file through the real app.
+ */
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../collector/app.ts';
+import { parseConfig, type Config, type ConfigFile } from '../../collector/config.ts';
+import { Lru } from '../../collector/read-cache.ts';
+import { snippetAsset } from '../../collector/snippet-asset.ts';
+import { openStorage, type Storage } from '../../collector/storage.ts';
+import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
+import type { Segment } from '../../shared/segment.ts';
+import { collectRequest, ev, T0, tempDir } from '../helpers.ts';
+
+const KEY = 'shop-api-key-0123456789';
+const BASE = 'http://collect.test';
+const CONFIG: ConfigFile = {
+  sites: {
+    shop: {
+      origins: ['https://site.example'],
+      apiKeys: [KEY],
+      rules: { 'md-buyers': { when: { fact: 'trait.region', eq: 'MD' } } },
+    },
+  },
+};
+const auth = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
+
+let tmp: ReturnType<typeof tempDir>;
+let storage: Storage;
+let config: Config;
+let app: ReturnType<typeof createApp>;
+let file: string;
+const clock = { now: T0 };
+
+beforeEach(() => {
+  tmp = tempDir();
+  file = join(tmp.dir, 'cache.db');
+  storage = openStorage(file);
+  config = parseConfig(CONFIG);
+  clock.now = T0;
+  app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/') });
+});
+afterEach(() => {
+  storage.close();
+  tmp.cleanup();
+});
+
+const pv = (category: string) => ev({ url: 'https://site.example/p', category });
+
+async function collect(visitor: string, events: unknown[], extra: Record<string, unknown> = {}) {
+  const res = await app.request(collectRequest({ site: 'shop', visitor, events, ...extra }));
+  expect(res.status).toBe(200);
+  return res.json();
+}
+
+async function segment(visitor: string): Promise<Segment> {
+  const res = await app.request(`${BASE}/v1/segment?site=shop&visitor=${visitor}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as Segment;
+}
+
+/** Reads twice, so the second read is served by the cache. */
+async function cachedSegment(visitor: string): Promise<Segment> {
+  await segment(visitor);
+  return segment(visitor);
+}
+
+describe('segment read cache', () => {
+  it('serves a repeated read without SQLite, and a write is seen by the next read', async () => {
+    await collect('v1', [pv('cameras')]);
+    expect((await cachedSegment('v1')).affinity).toEqual({ cameras: 1 });
+    // Served from memory: the profile row changed behind the connection's back is not read...
+    const inputs = storage.segmentInputs('shop', 'v1');
+    expect(storage.segmentInputs('shop', 'v1').stored).toBe(inputs.stored);
+    // ...but any write through the collector drops it.
+    await collect('v1', [pv('sports')]);
+    expect((await segment('v1')).affinity).toEqual({ cameras: 0.5, sports: 0.5 });
+  });
+
+  it('a never-seen visitor, cached as such, is seen once it sends events', async () => {
+    expect((await cachedSegment('fresh')).category).toBeNull();
+    await collect('fresh', [pv('lenses')]);
+    expect((await segment('fresh')).category).toBe('lenses');
+  });
+
+  it('erasure: the next read is of an empty profile', async () => {
+    await collect('gone', [pv('cameras'), pv('cameras')]);
+    expect((await cachedSegment('gone')).category).toBe('cameras');
+    const del = await app.request(`${BASE}/v1/visitors/gone?site=shop`, { method: 'DELETE', headers: auth });
+    expect(del.status).toBe(200);
+    expect(await segment('gone')).toMatchObject({ category: null, affinity: {}, known: false });
+  });
+
+  it('identify and merge: a cached anonymous visitor reads its contact\'s merged profile once linked', async () => {
+    await collect('anon', [pv('cameras')]);
+    expect(await cachedSegment('anon')).toMatchObject({ known: false, affinity: { cameras: 1 } });
+    const links = await app.request(`${BASE}/v1/links`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ site: 'shop', plain: true, links: [{ contact: 'ann', to: 'https://site.example/' }] }),
+    });
+    const token = new URL(((await links.json()) as { links: { url: string }[] }).links[0]!.url).searchParams.get('ms_t')!;
+    await collect('anon', [pv('sports')], { token });
+    expect(await segment('anon')).toMatchObject({ known: true, affinity: { cameras: 0.5, sports: 0.5 } });
+    // The anonymous profile is gone; the contact's own reads agree.
+    expect(storage.profile('shop', 'anon')).toBeUndefined();
+    const c = await app.request(`${BASE}/v1/contacts/ann/segment?site=shop`, { headers: auth });
+    expect(await c.json()).toMatchObject({ known: true, affinity: { cameras: 0.5, sports: 0.5 } });
+  });
+
+  it('traits: a change reaches rules on the next read of the contact and of its linked visitors', async () => {
+    await app.request(`${BASE}/v1/events`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ events: [{ site: 'shop', contact: 'md', type: 'page_view', ts: T0, category: 'home' }] }),
+    });
+    const links = await app.request(`${BASE}/v1/links`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ site: 'shop', plain: true, links: [{ contact: 'md', to: 'https://site.example/' }] }),
+    });
+    const token = new URL(((await links.json()) as { links: { url: string }[] }).links[0]!.url).searchParams.get('ms_t')!;
+    await collect('mdv', [pv('home')], { token });
+    expect((await cachedSegment('mdv')).segments).toEqual([]);
+    const contactSegment = async () => (await (await app.request(`${BASE}/v1/contacts/md/segment?site=shop`, { headers: auth })).json()) as Segment;
+    expect((await contactSegment()).segments).toEqual([]);
+    const put = await app.request(`${BASE}/v1/contacts/md/traits?site=shop`, { method: 'PUT', headers: auth, body: JSON.stringify({ region: 'MD' }) });
+    expect(put.status).toBe(200);
+    expect(((await put.json()) as { segment: Segment }).segment.segments).toEqual(['md-buyers']);
+    expect((await segment('mdv')).segments).toEqual(['md-buyers']);
+    expect((await contactSegment()).segments).toEqual(['md-buyers']);
+  });
+
+  it('config: a changed site config applies to the very next read (the cache holds inputs, not answers)', async () => {
+    await collect('v2', [pv('cameras'), pv('cameras'), pv('sports')]);
+    expect((await cachedSegment('v2')).category).toBe('cameras');
+    config.sites.set('shop', { ...config.sites.get('shop')!, engine: { ...DEFAULT_ENGINE, dominantShare: 0.9 } });
+    expect((await segment('v2')).category).toBe('mixed');
+  });
+
+  it('a commit by another connection on the same file (the CLI, a second process) drops the cache by the next turn', async () => {
+    await collect('v3', [pv('cameras')]);
+    expect((await cachedSegment('v3')).affinity).toEqual({ cameras: 1 });
+    const other = openStorage(file);
+    try {
+      other.ingest('shop', 'v3', [{ id: 'ext1', type: 'page_view', ts: T0, category: 'books' }], config.sites.get('shop')!.engine, T0);
+    } finally {
+      other.close();
+    }
+    await new Promise((turn) => setImmediate(turn));
+    expect((await segment('v3')).affinity).toEqual({ books: 0.5, cameras: 0.5 });
+  });
+
+  it('a rolled-back write leaves nothing in the cache: reads inside a transaction do not fill it', () => {
+    const engine = config.sites.get('shop')!.engine;
+    storage.ingest('shop', 'v4', [{ id: 'a1', type: 'page_view', ts: T0, category: 'cameras' }], engine, T0);
+    expect(storage.segmentInputs('shop', 'v4').stored!.profile.count).toBe(1);
+    const sqlite = storage.db.$client;
+    expect(() =>
+      sqlite.transaction(() => {
+        storage.ingest('shop', 'v4', [{ id: 'a2', type: 'page_view', ts: T0, category: 'sports' }], engine, T0);
+        // Inside the transaction the uncommitted write is visible...
+        expect(storage.segmentInputs('shop', 'v4').stored!.profile.count).toBe(2);
+        throw new Error('roll back');
+      })(),
+    ).toThrow('roll back');
+    // ...and after the rollback it is not served.
+    expect(storage.segmentInputs('shop', 'v4').stored!.profile.count).toBe(1);
+  });
+
+  it('the sweep and a profile written directly in SQL are seen too (triggers, not call sites)', async () => {
+    await collect('v5', [pv('cameras')]);
+    await cachedSegment('v5');
+    storage.db.$client.prepare(`UPDATE profiles SET data = json_set(data, '$.count', 41) WHERE site = 'shop' AND visitor = 'v5'`).run();
+    expect(storage.segmentInputs('shop', 'v5').stored!.profile.count).toBe(41);
+  });
+
+  it('profileCache: 0 turns the cache off', async () => {
+    const off = openStorage(join(tmp.dir, 'off.db'), { profileCache: 0 });
+    try {
+      const engine = config.sites.get('shop')!.engine;
+      off.ingest('shop', 'v', [{ id: 'b1', type: 'page_view', ts: T0, category: 'cameras' }], engine, T0);
+      const a = off.segmentInputs('shop', 'v');
+      expect(off.segmentInputs('shop', 'v').stored).not.toBe(a.stored);
+      expect(a.stored!.profile.count).toBe(1);
+    } finally {
+      off.close();
+    }
+  });
+});
+
+describe('Lru', () => {
+  it('evicts the least recently used entry beyond its size', () => {
+    const lru = new Lru<number>(2);
+    lru.set('a', 1);
+    lru.set('b', 2);
+    expect(lru.get('a')).toBe(1); // a is now the most recent
+    lru.set('c', 3);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.get('a')).toBe(1);
+    expect(lru.get('c')).toBe(3);
+    expect(lru.size).toBe(2);
+    lru.delete('a');
+    expect(lru.get('a')).toBeUndefined();
+    const none = new Lru<number>(0);
+    none.set('x', 1);
+    expect(none.size).toBe(0);
+  });
+});
