@@ -5,8 +5,8 @@
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
-import { secureHeaders } from 'hono/secure-headers';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { securityHeaders } from './secure-headers.ts';
 import { openOutbox } from './webhooks/outbox.ts';
 import { writeQueue, type WriteQueue } from './write-queue.ts';
 import { browserLimits, type RateLimits } from './routes/limits.ts';
@@ -61,9 +61,7 @@ export function createApp(deps: Deps): Hono {
     await next();
     metrics.requests.inc({ route: routePath(c, -1), status: String(c.res.status) });
   });
-  // The snippet, the API and the demo are loaded cross-origin by design, so resources are
-  // `cross-origin`; everything else keeps Hono's secure defaults (nosniff, frame and referrer policy…).
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin', crossOriginOpenerPolicy: false }));
+  app.use('*', securityHeaders());
   if (deps.limits) {
     const limit = browserLimits(deps.limits, metrics);
     app.use('/v1/collect', limit);

@@ -2,7 +2,7 @@
  * The client's address, used only as an input to a salted hash that rotates daily (as
  * Plausible does): the raw IP is never stored or logged.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 
 /** The socket's address, or the first X-Forwarded-For hop when the operator trusts a proxy. */
@@ -18,13 +18,15 @@ export function clientIp(c: Context, trustProxy: boolean): string {
 /** Hashes with a random salt that is replaced every UTC day and never leaves memory. */
 export function dailyHasher() {
   let day = -1;
-  let salt = randomBytes(16);
+  let salt = '';
   return (value: string, now: number): string => {
     const today = Math.floor(now / 86_400_000);
     if (today !== day) {
       day = today;
-      salt = randomBytes(16);
+      salt = randomBytes(16).toString('base64url');
     }
-    return createHash('sha256').update(salt).update(value).digest('base64url').slice(0, 16);
+    // On every browser request: `crypto.hash` (Node ≥ 20.12) skips the Hash object.
+    const salted = `${salt}:${value}`;
+    return (typeof hash === 'function' ? hash('sha256', salted, 'base64url') : createHash('sha256').update(salted).digest('base64url')).slice(0, 16);
   };
 }

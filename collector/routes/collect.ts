@@ -12,15 +12,25 @@ import { botReason } from '../bots.ts';
 import { originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
+import { respond } from '../secure-headers.ts';
 
+/** The request's origin. Its URL is already normalized (`scheme://host[:port]/…`): no URL parse, unless it names a user. */
 export function selfOrigin(c: Context): string {
-  return new URL(c.req.url).origin;
+  const url = c.req.url;
+  const path = url.indexOf('/', url.indexOf('//') + 2);
+  const origin = path === -1 ? url : url.slice(0, path);
+  return origin.includes('@') ? new URL(url).origin : origin;
 }
 
 /** CORS for a simple (text/plain) request: echo an allowed origin, vary on it. */
 export function allowOrigin(c: Context, origin: string | undefined) {
   c.header('Vary', 'Origin', { append: true });
   if (origin) c.header('Access-Control-Allow-Origin', origin);
+}
+
+/** The same, as headers of a `respond` answer. */
+export function corsHeaders(origin: string | undefined): Record<string, string> {
+  return origin ? { vary: 'Origin', 'access-control-allow-origin': origin } : { vary: 'Origin' };
 }
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
@@ -81,21 +91,30 @@ export function collectRoutes(deps: Deps) {
       if (origin && !originAllowed(site, origin, selfOrigin(c))) {
         return refuse(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
       }
-      allowOrigin(c, origin);
+      // From here every answer is for an allowed origin: CORS on each (the success one is built
+      // with its headers in one object, see respond()).
+      const cors = () => allowOrigin(c, origin);
       const wait = perVisitor?.hit(`${site.id}/${batch.visitor}`, now) ?? 0;
       if (wait > 0) {
         metrics.rateLimited.inc({ scope: 'visitor' });
+        cors();
         return tooMany(c, wait, 'visitor');
       }
 
       // The snippet honors DNT/GPC itself; this catches any other sender, and old snippets.
       const privacy = site.consent ? undefined : privacySignal(c.req.header('sec-gpc'), c.req.header('dnt'));
-      if (privacy) return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], privacy, segment: null });
+      if (privacy) {
+        cors();
+        return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], privacy, segment: null });
+      }
 
       // Sites that allow automation (the demo, test sites) count everything.
       const bot = site.allowAutomation ? null : botReason(c.req.header('user-agent'), batch.webdriver);
       const identity = browserIdentity(c, deps, site, batch, now);
-      if ('error' in identity) return refuse(c, 400, identity.error, identity.message);
+      if ('error' in identity) {
+        cors();
+        return refuse(c, 400, identity.error, identity.message);
+      }
       const res: CollectResponse = await writes.run(() => {
         // Bot traffic is never linked to a contact nor sets traits.
         if (!bot) identifyBrowser(deps.storage, site, batch.visitor, identity.contact, identity.patch, now);
@@ -107,9 +126,10 @@ export function collectRoutes(deps: Deps) {
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
       if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {
+        cors();
         return c.json({ error: 'invalid_events', message: 'no event of the batch is valid', ...res }, 400);
       }
-      return c.json<CollectResponse>(res);
+      return respond(JSON.stringify(res), 200, { ...corsHeaders(origin), 'content-type': 'application/json' });
     },
   );
   return app;

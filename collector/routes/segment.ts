@@ -1,14 +1,19 @@
 /** `GET /v1/segment?site=S&visitor=V`: the visitor's current segment, for the site's pages. */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { segmentFor } from '../ingest.ts';
 import { originAllowed } from '../origins.ts';
-import { allowOrigin, selfOrigin } from './collect.ts';
+import { corsHeaders, selfOrigin } from './collect.ts';
+import { respond } from '../secure-headers.ts';
 import { batchSchema } from '../validate.ts';
 
 const visitorId = batchSchema.shape.visitor;
+
+/** SHA-1, base64url: `crypto.hash` (Node ≥ 20.12) skips the Hash object of `createHash`. */
+const sha1: (text: string) => string =
+  typeof hash === 'function' ? (text) => hash('sha1', text, 'base64url') : (text) => createHash('sha1').update(text).digest('base64url');
 
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
@@ -27,16 +32,13 @@ export function segmentRoutes(deps: Deps) {
       c.header('Vary', 'Origin');
       return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
     }
-    allowOrigin(c, origin);
 
     const body = JSON.stringify(segmentFor(deps.storage, site, visitor, deps.now()));
     // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
-    c.header('ETag', etag);
-    c.header('Cache-Control', 'private, no-cache');
-    if (c.req.header('if-none-match') === etag) return c.body(null, 304);
-    c.header('Content-Type', 'application/json; charset=utf-8');
-    return c.body(body);
+    const etag = `"${sha1(body)}"`;
+    const headers = { ...corsHeaders(origin), etag, 'cache-control': 'private, no-cache' };
+    if (c.req.header('if-none-match') === etag) return respond(null, 304, headers);
+    return respond(body, 200, { ...headers, 'content-type': 'application/json; charset=utf-8' });
   });
   return app;
 }
