@@ -1,6 +1,5 @@
 /** `POST /v1/collect`: the browser's batches, as a text/plain (or JSON) body. */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { LIMITS } from '../../shared/limits.ts';
 import type { CollectResponse } from '../../shared/wire.ts';
 import type { Deps } from '../app.ts';
@@ -13,6 +12,7 @@ import { originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
 import { respond } from '../secure-headers.ts';
+import { readText } from '../body.ts';
 
 /** The request's origin. Its URL is already normalized (`scheme://host[:port]/…`): no URL parse, unless it names a user. */
 export function selfOrigin(c: Context): string {
@@ -64,13 +64,10 @@ export function collectRoutes(deps: Deps) {
 
   app.post(
     '/v1/collect',
-    bodyLimit({
-      maxSize: LIMITS.bodyBytes,
-      onError: (c) => refuse(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`),
-    }),
     async (c) => {
       const now = deps.now();
-      const text = await c.req.text();
+      const text = await readText(c, LIMITS.bodyBytes);
+      if (text === null) return refuse(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`);
       let body: unknown;
       try {
         body = JSON.parse(text);
