@@ -30,17 +30,30 @@ function readIncoming(incoming: IncomingMessage, max: number): Promise<string | 
   return new Promise((ok, fail) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      // Over the limit, the server drains the rest after the answer. The error listener stays:
+      // an error without one would throw.
+      incoming.off('data', onData).off('end', onEnd).off('close', cut);
+    };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size <= max) return void chunks.push(chunk);
-      // Over the limit: stop keeping it; the server drains the rest after the answer.
-      incoming.off('data', onData).off('end', onEnd);
+      settle();
       ok(null);
     };
-    const onEnd = () => ok(decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    // Once settled, a later error or close changes nothing; before, the client went away.
-    const cut = () => fail(new HTTPException(400, { message: 'the request body ended early' }));
-    incoming.on('data', onData).once('end', onEnd).once('error', cut).once('close', cut);
+    const onEnd = () => {
+      settle();
+      ok(decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    };
+    // Before the end: the client went away.
+    const cut = () => {
+      if (settled) return;
+      settle();
+      fail(new HTTPException(400, { message: 'the request body ended early' }));
+    };
+    incoming.on('data', onData).on('end', onEnd).on('error', cut).on('close', cut);
   });
 }
 

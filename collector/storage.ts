@@ -4,7 +4,7 @@
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { openDb, type Db } from './db/open.ts';
-import { events, profiles, rfmBreakpoints, segmentChanges } from './db/schema.ts';
+import { events, rfmBreakpoints, segmentChanges } from './db/schema.ts';
 import { quarantineStore } from './quarantine.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
 import { Lru } from './read-cache.ts';
@@ -111,7 +111,8 @@ export const DEFAULT_PROFILE_CACHE = 10_000;
 export interface Storage {
   /**
    * Stores the events, folds the new ones into the visitor's profile and records any segment
-   * change, in one transaction. `extras.traits` reach custom rules (`trait.<name>`).
+   * change, in one transaction (the caller's when it is in one: a throw must roll that back).
+   * `extras.traits` reach custom rules (`trait.<name>`).
    */
   ingest(site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras?: IngestExtras): IngestResult;
   /**
@@ -164,30 +165,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const sqlite = db.$client;
   const p = sql.placeholder;
 
-  const insertEvent = db
-    .insert(events)
-    .values({
-      site: p('site'),
-      id: p('id'),
-      visitor: p('visitor'),
-      session: p('session'),
-      type: p('type'),
-      ts: p('ts'),
-      received: p('received'),
-      url: p('url'),
-      ref: p('ref'),
-      category: p('category'),
-      nav: p('nav'),
-      target: p('target'),
-      outbound: p('outbound'),
-      value: p('value'),
-      currency: p('currency'),
-      props: p('props'),
-      utm: p('utm'),
-      bot: p('bot'),
-    })
-    .onConflictDoNothing()
-    .prepare();
+  // The ingest statements are plain better-sqlite3 ones: drizzle's per-call parameter mapping
+  // cost about as much as SQLite's own work on these small rows.
+  const insertEvent = sqlite.prepare(
+    `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot)
+     VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound, @value, @currency, @props, @utm, @bot)
+     ON CONFLICT DO NOTHING`,
+  );
 
   // Raw statements on the read paths: drizzle's per-call mapping cost as much as the lookup.
   const selectProfile = sqlite
@@ -207,49 +191,18 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     )
     .raw();
 
-  const upsertProfile = db
-    .insert(profiles)
-    .values({
-      site: p('site'),
-      visitor: p('visitor'),
-      firstSeen: p('firstSeen'),
-      lastSeen: p('lastSeen'),
-      updated: p('updated'),
-      segment: p('segment'),
-      data: p('data'),
-      segments: p('segments'),
-      purchases: p('purchases'),
-      monetary: p('monetary'),
-      lastPurchase: p('lastPurchase'),
-    })
-    .onConflictDoUpdate({
-      target: [profiles.site, profiles.visitor],
-      set: {
-        firstSeen: sql`excluded.first_seen`,
-        lastSeen: sql`excluded.last_seen`,
-        updated: sql`excluded.updated`,
-        segment: sql`excluded.segment`,
-        data: sql`excluded.data`,
-        segments: sql`excluded.segments`,
-        purchases: sql`excluded.purchases`,
-        monetary: sql`excluded.monetary`,
-        lastPurchase: sql`excluded.last_purchase`,
-      },
-    })
-    .prepare();
+  const upsertProfile = sqlite.prepare(
+    `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
+     VALUES (@site, @visitor, @firstSeen, @lastSeen, @updated, @segment, @data, @segments, @purchases, @monetary, @lastPurchase)
+     ON CONFLICT (site, visitor) DO UPDATE SET
+       first_seen = excluded.first_seen, last_seen = excluded.last_seen, updated = excluded.updated,
+       segment = excluded.segment, data = excluded.data, segments = excluded.segments,
+       purchases = excluded.purchases, monetary = excluded.monetary, last_purchase = excluded.last_purchase`,
+  );
 
-  const insertChange = db
-    .insert(segmentChanges)
-    .values({
-      site: p('site'),
-      visitor: p('visitor'),
-      at: p('at'),
-      kind: p('kind'),
-      name: p('name'),
-      previous: p('previous'),
-      event: p('event'),
-    })
-    .prepare();
+  const insertChange = sqlite.prepare(
+    'INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event) VALUES (@site, @visitor, @at, @kind, @name, @previous, @event)',
+  );
 
   const selectHistory = db
     .select({
@@ -432,69 +385,75 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
 
   const listeners: ChangeListener[] = [];
 
-  const ingest = db.$client.transaction(
-    (site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, { profile: into, ...extras }: IngestExtras = {}): IngestResult => {
-      // Events are stored under the visitor that sent them; the profile may be its contact's.
-      const key = into ?? visitor;
-      const stored = readRow(site, key);
-      let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
-      let accepted = 0;
-      let applied = 0;
-      let cause: string | null = null;
-      for (const e of batch) {
-        const res = insertEvent.run({
-          site,
-          id: e.id,
-          visitor,
-          session: e.session ?? null,
-          type: e.type,
-          ts: e.ts,
-          received: now,
-          url: e.url ?? null,
-          ref: e.ref ?? null,
-          category: e.category ?? null,
-          nav: e.nav ?? null,
-          target: e.target ?? null,
-          outbound: e.outbound === undefined ? null : e.outbound ? 1 : 0,
-          value: e.value ?? null,
-          currency: e.currency ?? null,
-          props: json(e.props),
-          utm: json(e.utm),
-          bot: e.bot ? 1 : 0,
-        });
-        // A duplicate id changes no row: the event was counted when it first arrived.
-        if (res.changes === 0) continue;
-        accepted++;
-        if (e.bot) continue;
-        applied++;
-        cause = e.id;
-        profile = applyEvent(profile, e, engine);
-      }
-      // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
-      const segment = evaluate(profile, { site, visitor, known: key.startsWith('c:') }, engine, now, { ...extras, rfm: breakpointsFor(site) });
-      const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
-      // Compared with the state stored at the last write: a change made by time alone shows here.
-      const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
-      for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
-      if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
-      if (applied > 0) {
-        upsertProfile.run({
-          site,
-          visitor: key,
-          firstSeen: profile.firstSeen,
-          lastSeen: profile.lastSeen,
-          updated: now,
-          segment: segment.segment,
-          data: JSON.stringify(profile),
-          segments: JSON.stringify(segment.segments),
-          purchases: profile.purchases.n,
-          monetary: profile.purchases.total,
-          lastPurchase: profile.purchases.last,
-        });
-      }
-      return { accepted, duplicates: batch.length - accepted, segment, before, changes };
-    },
-  );
+  const ingestRows = (
+    site: string,
+    visitor: string,
+    batch: NewEvent[],
+    engine: EngineConfig,
+    now: number,
+    { profile: into, ...extras }: IngestExtras = {},
+  ): IngestResult => {
+    // Events are stored under the visitor that sent them; the profile may be its contact's.
+    const key = into ?? visitor;
+    const stored = readRow(site, key);
+    let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
+    let accepted = 0;
+    let applied = 0;
+    let cause: string | null = null;
+    for (const e of batch) {
+      const res = insertEvent.run({
+        site,
+        id: e.id,
+        visitor,
+        session: e.session ?? null,
+        type: e.type,
+        ts: e.ts,
+        received: now,
+        url: e.url ?? null,
+        ref: e.ref ?? null,
+        category: e.category ?? null,
+        nav: e.nav ?? null,
+        target: e.target ?? null,
+        outbound: e.outbound === undefined ? null : e.outbound ? 1 : 0,
+        value: e.value ?? null,
+        currency: e.currency ?? null,
+        props: json(e.props),
+        utm: json(e.utm),
+        bot: e.bot ? 1 : 0,
+      });
+      // A duplicate id changes no row: the event was counted when it first arrived.
+      if (res.changes === 0) continue;
+      accepted++;
+      if (e.bot) continue;
+      applied++;
+      cause = e.id;
+      profile = applyEvent(profile, e, engine);
+    }
+    // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
+    const segment = evaluate(profile, { site, visitor, known: key.startsWith('c:') }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+    const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
+    // Compared with the state stored at the last write: a change made by time alone shows here.
+    const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
+    for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
+    if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
+    if (applied > 0) {
+      upsertProfile.run({
+        site,
+        visitor: key,
+        firstSeen: profile.firstSeen,
+        lastSeen: profile.lastSeen,
+        updated: now,
+        segment: segment.segment,
+        data: JSON.stringify(profile),
+        segments: JSON.stringify(segment.segments),
+        purchases: profile.purchases.n,
+        monetary: profile.purchases.total,
+        lastPurchase: profile.purchases.last,
+      });
+    }
+    return { accepted, duplicates: batch.length - accepted, segment, before, changes };
+  };
+  const ingestTx = sqlite.transaction(ingestRows);
 
   const deleteProfile = db.$client.prepare<[string, string]>('DELETE FROM profiles WHERE site = ? AND visitor = ?');
 
@@ -558,7 +517,9 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     identity: identityStore(db),
     mergeProfile: (site, from, into, engine, now, extras) => mergeProfile(site, from, into, engine, now, extras),
     quarantine: quarantineStore(db),
-    ingest: (site, visitor, batch, engine, now, extras) => ingest(site, visitor, batch, engine, now, extras),
+    // Inside a caller's transaction (a write-queue job) a savepoint of its own would only add two
+    // statements: the caller's rolls the batch back with the rest of the job.
+    ingest: (site, visitor, batch, engine, now, extras) => (sqlite.inTransaction ? ingestRows : ingestTx)(site, visitor, batch, engine, now, extras),
     profile: readProfile,
     segmentInputs,
     segmentHistory: (site, visitor, opts = {}) =>
