@@ -5,25 +5,26 @@
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
 import type { Utm } from '../../shared/wire.ts';
+import { RESERVED_KEYS, reservedKeyOf } from '../reserved-keys.ts';
 
 export type TraitValue = string | number | boolean;
 export type Traits = Record<string, TraitValue>;
 /** A change of traits: a value sets, `null` removes. */
 export type TraitPatch = Record<string, TraitValue | null>;
 
-const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
-
 export const traitName = z
   .string()
   .min(1)
   .max(LIMITS.propKeyLength)
   .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _')
-  .refine((k) => !RESERVED.has(k), 'reserved name');
+  .refine((k) => !RESERVED_KEYS.has(k), 'reserved name');
 
 const traitValue = z.union([z.string().max(LIMITS.propValueLength), z.number().finite(), z.boolean(), z.null()]);
 
+/** The raw object is checked first: the record alone would drop a `__proto__` key without a word. */
 export const traitPatchSchema = z
-  .record(traitName, traitValue)
+  .custom<unknown>((o) => reservedKeyOf(o) === undefined, { error: (iss) => `${reservedKeyOf(iss.input)}: reserved name` })
+  .pipe(z.record(traitName, traitValue))
   .refine((o) => Object.keys(o).length <= LIMITS.traitsKeys, `at most ${LIMITS.traitsKeys} traits`);
 
 /** Applies a patch; the result is a fresh object without a prototype-bearing key. */

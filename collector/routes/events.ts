@@ -17,6 +17,7 @@ import { categorize } from '../ingest.ts';
 import { ingestAs, setTraitsOf, type Who } from '../identify.ts';
 import { contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
+import { reservedPropKey } from '../reserved-keys.ts';
 import type { NewEvent } from '../storage.ts';
 import { describe, eventSchema } from '../validate.ts';
 
@@ -37,8 +38,6 @@ export const serverEventSchema = eventSchema
   .strict();
 
 const envelope = z.object({ events: z.array(z.unknown()).min(1, 'at least one event') }).strict();
-
-const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * The id of an event sent without one: a hash of its content, so re-sending the same import
@@ -83,8 +82,7 @@ export function eventsRoutes(deps: Deps) {
         const given = (item as { id?: unknown } | null)?.id;
         const refuse = (error: string, message: string) =>
           refused.push({ index, ...(typeof given === 'string' && given.length <= LIMITS.idLength ? { id: given } : {}), error, message });
-        const props = (item as { props?: unknown } | null)?.props;
-        const reserved = props && typeof props === 'object' ? Object.keys(props).find((k) => RESERVED.has(k)) : undefined;
+        const reserved = reservedPropKey(item);
         if (reserved) return refuse('invalid_event', `props.${reserved}: reserved prop name`);
         const r = serverEventSchema.safeParse(item);
         if (!r.success) return refuse('invalid_event', describe(r.error));
@@ -109,10 +107,14 @@ export function eventsRoutes(deps: Deps) {
 
       const results = await deps.writes!.run(() => {
         for (const r of refused) {
-          const item = items[r.index] as { site?: unknown; visitor?: unknown } | null;
+          const item = items[r.index] as { site?: unknown; visitor?: unknown; contact?: unknown } | null;
           // Only sites this key opens keep quarantined events: a key cannot fill another site's.
           if (typeof item?.site === 'string' && c.var.apiSites.has(item.site)) {
-            const visitor = typeof item.visitor === 'string' ? item.visitor.slice(0, LIMITS.idLength) : null;
+            // A contact's refused event is kept under its `c:<contact>` profile id, so erasing the contact removes it.
+            const visitor =
+              typeof item.visitor === 'string' ? item.visitor.slice(0, LIMITS.idLength)
+              : typeof item.contact === 'string' && validContactId(item.contact) ? contactKey(item.contact)
+              : null;
             deps.storage.quarantine.keep(item.site, visitor, 'events', [r], items, now);
           }
         }

@@ -231,6 +231,16 @@ describe('contacts API', () => {
     expect(res.status).toBe(400);
     expect((await contact('h')).status).toBe(404);
   });
+
+  it('refuses a reserved trait name instead of dropping it: a PUT of {"__proto__": …} does not wipe the traits', async () => {
+    expect((await putTraits('k@example.com', { region: 'MD' })).status).toBe(200);
+    for (const body of ['{"__proto__":{"region":"VA"}}', '{"region":"VA","constructor":"x"}']) {
+      const res = await t.app.request(`${BASE}/v1/contacts/k%40example.com/traits?site=shop`, { method: 'PUT', headers: auth(), body });
+      expect(res.status, body).toBe(400);
+      expect(await res.json()).toMatchObject({ error: 'invalid_traits', message: expect.stringMatching(/reserved name/) });
+    }
+    expect((await contact('k@example.com')).body.traits).toEqual({ region: 'MD' });
+  });
 });
 
 describe('browser traits, proxy country and attribution', () => {

@@ -77,6 +77,20 @@ describe('erasure', () => {
     expect((await (await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' })).json()).total).toBe(0);
   });
 
+  it('DELETE /v1/contacts/:id also removes the refused server events that named the contact', async () => {
+    t = triggersApp(shopConfig(DEAD));
+    const send = (events: unknown[]) => t.api('/v1/events', { method: 'POST', body: JSON.stringify({ events }), headers: { 'content-type': 'application/json' } });
+    expect((await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 20 }])).status).toBe(200);
+    // Refused (bad value), so it is kept in quarantine, its payload naming the contact.
+    expect((await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 'lots' }])).status).toBe(400);
+    const sqlite = t.storage.db.$client;
+    expect(rowsMentioning(sqlite, 'bob@example.com').quarantine).toBe(1);
+
+    const res = await t.api('/v1/contacts/bob@example.com?site=shop', { method: 'DELETE' });
+    expect((await res.json()).removed.quarantine).toBe(1);
+    expect(rowsMentioning(sqlite, 'bob@example.com')).toEqual({});
+  });
+
   it('DELETE /v1/visitors/:id and `microseg forget` remove one visitor everywhere', async () => {
     t = triggersApp(shopConfig(DEAD));
     await person('erased');
