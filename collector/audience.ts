@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { and, count, eq, sql } from 'drizzle-orm';
+import type { SiteConfig } from './config.ts';
 import type { Db } from './db/open.ts';
 import { profiles } from './db/schema.ts';
 
@@ -37,6 +38,17 @@ export type Audience = { kind: 'custom'; name: string } | { kind: 'key'; pattern
 export function audienceOf(name: string): Audience {
   if (name.startsWith('key:')) return { kind: 'key', pattern: name.slice(4) };
   return name.includes(':') ? { kind: 'key', pattern: name } : { kind: 'custom', name };
+}
+
+/** The custom segments (rule names) of a site's config. */
+export function customSegmentNames(site: SiteConfig): string[] {
+  return site.engine.rules.map((r) => r.name);
+}
+
+/** Why an audience cannot be exported from this site, or null: a custom segment must be one of the site's rules. */
+export function unknownAudience(site: SiteConfig, name: string, audience: Audience): string | null {
+  if (audience.kind !== 'custom' || customSegmentNames(site).includes(audience.name)) return null;
+  return `"${name}" is not a custom segment of site "${site.id}"; a microsegment key looks like "newbie:cameras:hot" (* matches any part)`;
 }
 
 export interface MemberRow {

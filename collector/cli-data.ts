@@ -6,7 +6,8 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { audienceOf, countMembers, openMemberCursor } from './audience.ts';
+import { audienceOf, countMembers, openMemberCursor, unknownAudience } from './audience.ts';
+import { loadConfig } from './config.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from './erasure.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.ts';
@@ -37,7 +38,7 @@ async function withStorage<T>(v: Record<string, unknown>, fn: (s: Storage) => Pr
 
 export const exportCommand: Command = {
   summary: "export a segment's members as CSV or NDJSON (for an email tool's import)",
-  usage: `microseg export --site S --segment NAME [--format csv|ndjson] [--out FILE] [--db FILE]
+  usage: `microseg export --site S --segment NAME [--format csv|ndjson] [--out FILE] [--config FILE] [--db FILE]
 
 NAME is a custom segment ("camera-intent") or a microsegment key, "*" matching any part
 ("newbie:cameras:hot", "*:cameras:*"). Columns: visitor, contact, segment, lifecycle, category,
@@ -48,16 +49,26 @@ Options:
   --segment NAME    custom segment name or microsegment key pattern
   --format F        csv (default) or ndjson
   --out FILE        write to FILE instead of standard output
+  --config FILE     site config JSON (MICROSEG_CONFIG): a custom segment must be one of its rules
 ${dbOption}
   -h, --help        this help`,
-  options: { site: { type: 'string' }, segment: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, db: { type: 'string' }, help },
+  options: { site: { type: 'string' }, segment: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, db: { type: 'string' }, help },
   async run(v) {
     if (typeof v.site !== 'string') return fail('export', '--site is required');
     if (typeof v.segment !== 'string') return fail('export', '--segment is required');
     const format = (v.format ?? 'csv') as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) return fail('export', '--format is csv or ndjson');
+    const audience = audienceOf(v.segment);
+    // A misspelt custom segment would export nobody without a word: check it against the config, as the API does.
+    if (audience.kind === 'custom') {
+      const opts = optionsFromEnv();
+      const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config);
+      const site = config.sites.get(v.site);
+      if (!site) return fail('export', `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}); a custom segment is checked against it: --config FILE`);
+      const unknown = unknownAudience(site, v.segment, audience);
+      if (unknown) return fail('export', unknown);
+    }
     return withStorage(v, async (storage) => {
-      const audience = audienceOf(v.segment as string);
       const members = countMembers(storage.db, v.site as string, audience);
       const stream = exportStream(openMemberCursor(storage.db, v.site as string, audience), format);
       const out = typeof v.out === 'string' ? createWriteStream(v.out) : process.stdout;
@@ -72,8 +83,8 @@ export const forgetCommand: Command = {
   summary: 'erase a visitor or a contact: every row of theirs in every table',
   usage: `microseg forget --site S (--visitor V | --contact C) [--db FILE]
 
-Deletes the person's events, profile, segment history, webhook deliveries and links, and
-prints what was removed (JSON). A contact takes its linked visitors with it.
+Deletes every row of the person in every table (events, profile, traits, segment history,
+webhook deliveries, quarantined events, links) and prints what was removed (JSON). A contact takes its linked visitors with it.
 
 Options:
   --site S          site id

@@ -60,11 +60,16 @@ export function exportedMember(row: MemberRow): ExportedMember {
   };
 }
 
-/** RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading apostrophe. */
+/**
+ * RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading apostrophe. A
+ * leading `-` counts too (categories are visitor-supplied text: `-2+3+cmd|…`) unless the cell is
+ * id-shaped — a number or letters, digits, `_ . -` only — which can call nothing, so visitor
+ * ids and amounts are exported unchanged.
+ */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   let s = Array.isArray(value) ? value.join(';') : String(value);
-  if (/^[=+@\t\r]/.test(s)) s = `'${s}`;
+  if (/^[=+@\t\r]/.test(s) || (s.startsWith('-') && /[^\w.-]/.test(s))) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

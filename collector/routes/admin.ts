@@ -4,7 +4,7 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Deps } from '../app.ts';
-import { audienceOf, openMemberCursor, segmentCounts } from '../audience.ts';
+import { audienceOf, customSegmentNames, openMemberCursor, segmentCounts, unknownAudience } from '../audience.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import type { SiteConfig } from '../config.ts';
 import { eraseContact, eraseVisitor, type ErasureResult } from '../erasure.ts';
@@ -33,10 +33,6 @@ function siteOf(c: Context, deps: Deps): SiteConfig | Response {
   const site = deps.config.sites.get(id);
   if (!site) return fail(c, 404, 'unknown_site', `no site "${id}" in the collector's config`);
   return site;
-}
-
-export function customSegmentNames(site: SiteConfig): string[] {
-  return (site.engine as { rules?: { name: string }[] }).rules?.map((r) => r.name) ?? [];
 }
 
 function erased(c: Context, result: ErasureResult) {
@@ -69,9 +65,8 @@ export function adminRoutes(deps: Deps) {
     if (!EXPORT_FORMATS.includes(format)) return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
     const name = c.req.param('name');
     const audience = audienceOf(name);
-    if (audience.kind === 'custom' && !customSegmentNames(site).includes(audience.name)) {
-      return fail(c, 404, 'unknown_segment', `"${name}" is not a custom segment of site "${site.id}"; a microsegment key looks like "newbie:cameras:hot" (* matches any part)`);
-    }
+    const unknown = unknownAudience(site, name, audience);
+    if (unknown) return fail(c, 404, 'unknown_segment', unknown);
     const stream = exportStream(openMemberCursor(deps.storage.db, site.id, audience), format);
     const file = `${site.id}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
     c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');

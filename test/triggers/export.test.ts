@@ -1,7 +1,7 @@
 /** Segment listing and streamed exports: 100k members in flat memory. */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../collector/cli.ts';
@@ -171,6 +171,18 @@ describe('GET /v1/segments/:name/members', () => {
       expect(rows[0]).toMatchObject({ segment: 'newbie:none:active', contact: null, segments: [] });
       expect(err.mock.calls[0]![0]).toContain('1000 members of "newbie:none:*"');
       expect(await main(['export', '--site', 'shop', '--segment', 'x', '--format', 'xml'])).toBe(2);
+
+      // A custom segment is checked against the site config, as the API's 404: a typo exports nobody silently otherwise.
+      const config = join(tmp.dir, 'sites.json');
+      writeFileSync(config, JSON.stringify(shopConfig('http://127.0.0.1:9/unused')));
+      const db = ['--db', t.storage.db.$client.name, '--site', 'shop'];
+      err.mockClear();
+      expect(await main(['export', ...db, '--config', config, '--segment', 'camera-intnet', '--out', join(tmp.dir, 'typo.csv')])).toBe(2);
+      expect(err.mock.calls[0]![0]).toMatch(/"camera-intnet" is not a custom segment of site "shop"/);
+      expect(await main(['export', ...db, '--segment', 'camera-intent', '--out', join(tmp.dir, 'noconfig.csv')])).toBe(2);
+      expect(err.mock.calls[1]![0]).toMatch(/no site "shop" in the site config/);
+      expect(await main(['export', ...db, '--config', config, '--segment', 'camera-intent', '--out', join(tmp.dir, 'ok.csv')])).toBe(0);
+      expect(readFileSync(join(tmp.dir, 'ok.csv'), 'utf8')).toMatch(/^visitor,contact,segment,/);
     } finally {
       err.mockRestore();
       tmp.cleanup();
