@@ -8,7 +8,7 @@ import { createMetrics } from './metrics.ts';
 import { writeQueue } from './write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
-import { openStorage, type Storage } from './storage.ts';
+import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
 import { startSegmentSweep } from './sweep.ts';
@@ -33,6 +33,8 @@ export interface ServeOptions {
   shutdownGraceMs?: number;
   /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
   rfmEveryMs?: number;
+  /** Parsed profiles kept in memory for segment reads (MICROSEG_PROFILE_CACHE; 0: none). */
+  profileCache?: number | undefined;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {
@@ -55,6 +57,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     webhookSecret: env.MICROSEG_WEBHOOK_SECRET || undefined,
     secret: env.MICROSEG_SECRET || undefined,
     publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
+    profileCache: count(env.MICROSEG_PROFILE_CACHE, DEFAULT_PROFILE_CACHE, 'MICROSEG_PROFILE_CACHE'),
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
@@ -99,7 +102,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
-  const storage = openStorage(opts.db);
+  const storage = openStorage(opts.db, { profileCache: opts.profileCache });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });

@@ -105,8 +105,8 @@ export interface StorageOptions {
   profileCache?: number | undefined;
 }
 
-/** About 3 KB each at most (a full event window): ~30 MB of heap at worst. */
-export const DEFAULT_PROFILE_CACHE = 10_000;
+/** About 2.4 KB of heap each for a profile of ten events: ~12 MB, more for long windows. */
+export const DEFAULT_PROFILE_CACHE = 5_000;
 
 export interface Storage {
   /**

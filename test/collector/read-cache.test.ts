@@ -8,7 +8,8 @@ import { createApp } from '../../collector/app.ts';
 import { parseConfig, type Config, type ConfigFile } from '../../collector/config.ts';
 import { Lru } from '../../collector/read-cache.ts';
 import { snippetAsset } from '../../collector/snippet-asset.ts';
-import { openStorage, type Storage } from '../../collector/storage.ts';
+import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../../collector/storage.ts';
+import { optionsFromEnv } from '../../collector/server.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
 import { collectRequest, ev, T0, tempDir } from '../helpers.ts';
@@ -187,6 +188,15 @@ describe('segment read cache', () => {
     } finally {
       off.close();
     }
+  });
+});
+
+describe('MICROSEG_PROFILE_CACHE', () => {
+  it('sizes the cache: a whole number, 0 for none, the default when unset', () => {
+    expect(optionsFromEnv({}).profileCache).toBe(DEFAULT_PROFILE_CACHE);
+    expect(optionsFromEnv({ MICROSEG_PROFILE_CACHE: '0' }).profileCache).toBe(0);
+    expect(optionsFromEnv({ MICROSEG_PROFILE_CACHE: '20000' }).profileCache).toBe(20_000);
+    expect(() => optionsFromEnv({ MICROSEG_PROFILE_CACHE: 'lots' })).toThrow('MICROSEG_PROFILE_CACHE');
   });
 });
 
