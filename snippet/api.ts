@@ -26,9 +26,6 @@ declare global {
   }
 }
 
-/** Whether another copy of the snippet already runs on this page. */
-export const loaded = (): boolean => !!window.microseg?._on;
-
 /**
  * Installs `window.microseg` onto the stub object itself (code may hold a reference to it), then
  * replays the stub's queue in call order. Functions the stub made keep working: they push to `q`,
@@ -41,10 +38,7 @@ export const startApi = (): void => {
   Object.assign(ms, api)._on = 1;
   // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
   // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
-  const run = ([m, args, resolve]: Queued) => {
-    const f = (api as Record<string, Function>)[m];
-    resolve(f?.(...(args as unknown[])));
-  };
+  const run = ([m, args, resolve]: Queued) => resolve((api as Record<string, Function>)[m]?.(...(args as unknown[])));
   ms.q = { push: run };
   queued.forEach(run);
 };

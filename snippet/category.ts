@@ -4,5 +4,10 @@
 export const pageCategory = (): string | undefined =>
   document.querySelector<HTMLMetaElement>('meta[name="microseg:category"]')?.content;
 
-/** The category of an element: its own `data-ms-category` or its nearest ancestor's. */
-export const elementCategory = (el: Element): string | undefined => el.closest<HTMLElement>('[data-ms-category]')?.dataset.msCategory;
+/**
+ * The category of an element: its own `data-ms-category` or its nearest ancestor's, `<html>` aside:
+ * there the snippet writes the visitor's segment category (personalize.ts), and reading it back
+ * would tag every untagged click with the segment's own category, a feedback loop.
+ */
+export const elementCategory = (el: Element): string | undefined =>
+  el.closest<HTMLElement>('[data-ms-category]:not(html)')?.dataset.msCategory;

@@ -11,8 +11,11 @@ export const on = (type: string, f: (e: any) => unknown): void => addEventListen
 /** The site id (`data-site`); without it the snippet stays inert. */
 export const site = tag.dataset.site;
 
-/** The collector's origin: `data-api`, else the origin the script was served from. */
-export const api = (tag.dataset.api || new URL(tag.src).origin).replace(/\/$/, '');
+/**
+ * The collector's endpoints, e.g. `endpoint('v1/collect')`: relative to `data-api` (an origin, or a base
+ * URL ending in `/`), else to the script's own URL, so `/ms.js` served by the collector needs no setting.
+ */
+export const endpoint = (path: string): URL => new URL(path, tag.dataset.api || tag.src);
 
 /**
  * Do-Not-Track or Global Privacy Control is on and the site does not state consent (`data-consent`):

@@ -1,10 +1,11 @@
 // The browser snippet: wires the modules together. Order matters: the cached segment is applied
 // first and synchronously (a returning visitor sees no flicker); the page view of this load goes
 // before the calls the stub queued; the first batch leaves at once, so a first-time visitor's
-// segment arrives without waiting for the batch timer. An email link's token leaves the address bar
+// segment arrives without waiting for the batch timer; it also takes along the events an earlier
+// page could not deliver (the retry queue, transport.ts). An email link's token leaves the address bar
 // before anything (page view, SPA tracking) sees the URL. Under an opt-out or DNT/GPC everything runs
 // as usual, but storage refuses writes and the transport drops what it would send (store.ts).
-import { loaded, startApi } from './api.ts';
+import { startApi } from './api.ts';
 import { cleanUrl } from './arrival.ts';
 import { startClicks } from './clicks.ts';
 import { site } from './config.ts';
@@ -13,7 +14,8 @@ import { startPersonalize } from './personalize.ts';
 import { startSegment } from './segment.ts';
 import { flush, startTransport } from './transport.ts';
 
-if (site && !loaded()) {
+// `_on` is set once a copy of the snippet runs on this page: a second copy stays inert.
+if (site && !window.microseg?._on) {
   cleanUrl();
   startPersonalize();
   startSegment();

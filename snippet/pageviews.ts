@@ -1,31 +1,31 @@
 import type { Navigation } from '../shared/events.ts';
-import { arrivalCategory, utm } from './arrival.ts';
 import { pageCategory } from './category.ts';
 import { on } from './config.ts';
-import { track, type Extra, type TrackProps } from './track.ts';
+import { track, type TrackProps } from './track.ts';
 
 /** The URL of the last counted page view: a route change counts only when the URL differs. */
 let last = '';
 let timer: ReturnType<typeof setTimeout>;
 
-const view = (nav: Navigation, extra?: Extra, props?: TrackProps): void => {
+/**
+ * Records a page view with the page's meta category (a `category` prop overrides it). As
+ * `microseg.page(props?)` it is a page view the app announces itself.
+ */
+export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string): void => {
   last = location.href;
-  track('page_view', { category: pageCategory(), ...props }, { nav, ...extra });
+  track('page_view', { category: pageCategory(), ...props }, { nav, ref });
 };
 
 // Routers often replace then push the same URL, or replace without changing it, and render the new
 // route (and its category meta) a moment after the URL changes: so look once things have settled.
 const changed = (): void => {
   clearTimeout(timer);
-  timer = setTimeout(() => location.href != last && view('spa'), 100);
+  timer = setTimeout(() => location.href != last && page(), 100);
 };
 
-/** `microseg.page(props?)`: a page view the app announces itself. */
-export const page = (props?: TrackProps): void => view('spa', {}, props);
-
 export const startPageviews = (): void => {
-  // An email link's campaign and category belong to the view it lands on.
-  view('load', { ref: document.referrer || undefined, utm }, { category: arrivalCategory || pageCategory() });
+  // An email link's `utm_*` and `ms_cat` reach the collector in this view's `url` (read after cleanUrl).
+  page({}, 'load', document.referrer || undefined);
   for (const m of ['pushState', 'replaceState'] as const) {
     const original = history[m];
     history[m] = function (this: History, ...args: Parameters<History['pushState']>) {
@@ -36,5 +36,5 @@ export const startPageviews = (): void => {
   on('popstate', changed);
   on('hashchange', changed);
   // A page restored from the back/forward cache runs no script again, yet it is a new view.
-  on('pageshow', (e: PageTransitionEvent) => e.persisted && view('load'));
+  on('pageshow', (e: PageTransitionEvent) => e.persisted && page({}, 'load'));
 };

@@ -12,7 +12,7 @@ let last: string | undefined;
  * separated by spaces (and). An empty alternative matches nobody.
  */
 const matches = (rule: string): boolean =>
-  rule.split(',').some((alt) => (alt = alt.trim()) && alt.split(/\s+/).every((c) => facts!.includes(c)));
+  rule.split(',').some((alt) => alt.match(/\S+/g)?.every((c) => facts!.includes(c)));
 
 /** Shows and hides rule-carrying elements; runs on each change and whenever elements are added. */
 const showHide = (): void => {
@@ -24,10 +24,10 @@ const showHide = (): void => {
 };
 
 /**
- * Applies a segment to the page; returns whether anything a rule or a CSS selector can see changed
- * (so `microseg:segment` fires once per change, not on every collector answer).
+ * Applies a segment to the page. When anything a rule or a CSS selector can see changed, fires
+ * `microseg:segment` (once per change, not on every collector answer), after the page is updated.
  */
-export const personalize = (s: Segment): boolean => {
+export const personalize = (s: Segment): void => {
   const next = s.segments.concat(s.segments.map((n) => 'segment=' + n));
   for (const k of ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const) {
     // No category reads `none`, as in the segment key.
@@ -36,13 +36,14 @@ export const personalize = (s: Segment): boolean => {
     next.push(k + '=' + v);
   }
   const key = next.join(' ');
-  if (key == last) return false;
-  last = key;
-  facts = next;
-  // The optional anti-flicker style hides rule-carrying elements while <html> has this class.
-  root.classList.remove('ms-pending');
-  showHide();
-  return true;
+  if (key != last) {
+    last = key;
+    facts = next;
+    // The optional anti-flicker style hides rule-carrying elements while <html> has this class.
+    root.classList.remove('ms-pending');
+    showHide();
+    document.dispatchEvent(new CustomEvent('microseg:segment', { detail: s }));
+  }
 };
 
 // Elements rendered later (SPA routes, lazy content) get their rule applied before they paint.

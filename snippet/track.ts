@@ -10,7 +10,7 @@ export type TrackProps = Record<string, PropValue | undefined> & {
 };
 
 /** Wire fields only the snippet itself sets (navigation, link target, …). */
-export type Extra = Pick<WireEvent, 'nav' | 'ref' | 'target' | 'outbound' | 'utm'>;
+export type Extra = Pick<WireEvent, 'nav' | 'ref' | 'target' | 'outbound'>;
 
 /** The collector refuses longer URLs (LIMITS.urlLength); a long query string must not cost the event. */
 export const cut = (u: string): string => u.slice(0, 2048);

@@ -41,12 +41,16 @@ describe('email link end to end', () => {
     const firstBatch = page.waitForResponse((r) => r.url().endsWith('/v1/collect') && r.request().method() === 'POST');
     await page.goto(link);
     const res = await firstBatch;
-    const sent = JSON.parse(res.request().postData() ?? '{}') as { token?: string; visitor: string; events: { type: string; category?: string; utm?: object }[] };
+    const sent = JSON.parse(res.request().postData() ?? '{}') as { token?: string; visitor: string; events: { type: string; url: string }[] };
     const body = (await res.json()) as CollectResponse;
 
     expect(res.status()).toBe(200);
     expect(sent.token).toMatch(/^[A-Za-z0-9_-]+$/);
-    expect(sent.events[0]).toMatchObject({ type: 'page_view', category: 'cameras', utm: { campaign: 'spring', medium: 'email' } });
+    // The campaign and the link's category travel in the page view's url; the collector reads them.
+    expect(sent.events[0]!.type).toBe('page_view');
+    const viewed = new URL(sent.events[0]!.url);
+    expect(viewed.searchParams.get('utm_campaign')).toBe('spring');
+    expect(viewed.searchParams.get('ms_cat')).toBe('cameras');
     expect(body.identify).toEqual({ ok: true });
     expect(body.segment).toMatchObject({ known: true, category: 'cameras' });
 
@@ -69,6 +73,9 @@ describe('email link end to end', () => {
     const views = collector.events('demo').filter((e) => e.type === 'page_view' && e.visitor === sent.visitor);
     expect(views.map((e) => e.nav)).toEqual(['load']);
     expect(views[0]!.url).not.toContain('ms_t');
+    expect(views[0]!.category).toBe('cameras');
+    const utm = collector.storage.db.$client.prepare('select utm from events where site = ? and visitor = ? and type = ?');
+    expect(JSON.parse((utm.get('demo', sent.visitor, 'page_view') as { utm: string }).utm)).toMatchObject({ campaign: 'spring', medium: 'email' });
     expect(errors).toEqual([]);
   });
 });

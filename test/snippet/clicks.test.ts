@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, open, ID } from './harness.ts';
+import type { Segment } from '../../shared/segment.ts';
+import { closeAll, open, ID, stored } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -81,5 +82,30 @@ describe('link clicks', () => {
     fire(p, 'late');
     await p.settle();
     expect(clicks(p)).toMatchObject([{ target: 'https://shop.test/late', category: 'sale', outbound: false }]);
+  });
+});
+
+describe('the category of a click is the page markup\'s, never the visitor\'s segment', () => {
+  const SEG: Segment = {
+    site: 'demo', visitor: 'v1', known: false, segment: 'newbie:cameras:hot', lifecycle: 'newbie', category: 'cameras',
+    engagement: 'hot', affinity: { cameras: 1 }, cooldown: false, rfm: null, intent: 'moderately_likely', segments: [], updated: 1,
+  };
+
+  it('ignores data-ms-category on <html> (the segment, written by the snippet): an untagged link has no category', async () => {
+    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: `<a id="a" href="/x">x</a>` });
+    expect(p.document.documentElement.getAttribute('data-ms-category')).toBe('cameras');
+    fire(p, 'a');
+    await p.settle();
+    const [c] = clicks(p);
+    expect(c).toMatchObject({ type: 'click', target: 'https://shop.test/x' });
+    expect('category' in c!).toBe(false);
+  });
+
+  it('still reads it from <body>', async () => {
+    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: `<a id="a" href="/x">x</a>` });
+    p.run(`document.body.setAttribute('data-ms-category', 'sale')`);
+    fire(p, 'a');
+    await p.settle();
+    expect(clicks(p).map((c) => c.category)).toEqual(['sale']);
   });
 });
