@@ -10,7 +10,7 @@ export type Props = Record<string, PropValue>;
 
 /** One event as the browser sends it. */
 export interface WireEvent {
-  /** Unique per event (nanoid), so a retried batch is never counted twice. */
+  /** Unique per event (the snippet makes 24 random URL-safe characters), so a retried batch is never counted twice. */
   id: string;
   /** `page_view`, `click`, `purchase`, … or any custom name. */
   type: string;
