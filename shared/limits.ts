@@ -33,6 +33,8 @@ export const LIMITS = {
   traitsKeys: 50,
   /** Links made by one `POST /v1/links` request. */
   linksPerRequest: 1000,
+  /** Largest magnitude of an event's `value` (site currency): a profile's sums stay finite. */
+  maxValue: 1e12,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */

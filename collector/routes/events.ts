@@ -19,6 +19,7 @@ import { contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
 import { reservedPropKey } from '../reserved-keys.ts';
 import type { NewEvent } from '../storage.ts';
+import { eventValue } from '../event-value.ts';
 import { describe, eventSchema } from '../validate.ts';
 
 const visitorId = eventSchema.shape.id;
@@ -34,6 +35,7 @@ export const serverEventSchema = eventSchema
     traits: traitPatchSchema.optional(),
     id: visitorId.optional(),
     ts: z.number().int().nonnegative().optional(),
+    value: eventValue.optional(),
   })
   .strict();
 

@@ -135,6 +135,18 @@ describe('POST /v1/events', () => {
     expect(t.storage.countEvents('shop') + t.storage.countEvents('blog')).toBe(0);
   });
 
+  it('refuses a value beyond ±LIMITS.maxValue: two huge purchases would sum to Infinity and the total drop to null', async () => {
+    const huge = { site: 'shop', visitor: 'v9', type: 'purchase' };
+    const { body } = await post({ events: [{ ...huge, id: 'h1', value: 1e308 }, { ...huge, id: 'h2', value: -1e308 }, { ...huge, id: 'ok', value: LIMITS.maxValue }] });
+    expect(body.accepted).toBe(1);
+    expect(body.refused.map((r: { id: string; message: string }) => [r.id, r.message])).toEqual([
+      ['h1', `value: at most ${LIMITS.maxValue}`],
+      ['h2', `value: at least -${LIMITS.maxValue}`],
+    ]);
+    await post({ events: [{ ...huge, id: 'ok2', value: LIMITS.maxValue }] });
+    expect(t.storage.profile('shop', 'v9')!.profile.purchases).toMatchObject({ n: 2, total: 2 * LIMITS.maxValue });
+  });
+
   it('refuses more events than the server batch limit, and bodies over the size limit', async () => {
     const many = Array.from({ length: LIMITS.serverBatchEvents + 1 }, () => ({ site: 'shop', visitor: 'v', type: 'x' }));
     expect(await post({ events: many })).toMatchObject({ status: 413, body: { error: 'batch_too_large' } });
