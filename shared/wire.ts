@@ -33,7 +33,10 @@ export interface WireEvent {
   value?: number;
   currency?: string;
   props?: Props;
-  /** Campaign parameters read from the landing URL, sent with the first page view of a load. */
+  /**
+   * Campaign parameters. The snippet leaves this out: the collector reads `utm_*` (and `ms_cat`)
+   * from a page view's `url`. A sender that knows them otherwise may set them here.
+   */
   utm?: Utm;
 }
 
