@@ -7,6 +7,7 @@
 import { Hono, type Context } from 'hono';
 import { nanoid } from 'nanoid';
 import type { Deps } from '../app.ts';
+import { botReason } from '../bots.ts';
 import { ARRIVAL_TOKEN_TTL_MS, arrivalUrl, readLinkQuery, verifyLinkSignature } from '../identity/links.ts';
 import { checkTarget } from '../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../identity/token.ts';
@@ -64,6 +65,9 @@ export function redirectRoutes(deps: Deps) {
         category: fields.category,
         target: target.url.href,
         utm: Object.values(utm).some((v) => v !== undefined) ? utm : undefined,
+        // A mail scanner or link-preview bot that follows the link is stored flagged, out of the
+        // profile, its segment and its webhooks, as on /v1/collect.
+        bot: !site.allowAutomation && botReason(c.req.header('user-agent'), undefined) !== null,
       };
       // Redirect only after the click is committed, like every acknowledged event.
       await deps.writes!.run(() => ingestAs(deps.storage, site, { contact: identity.contact }, [click], now));

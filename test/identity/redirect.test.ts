@@ -109,6 +109,17 @@ describe('GET /r', () => {
     expect(clicks('c1')).toBe(2);
   });
 
+  it('stores a click from a scanner or bot user agent flagged, out of the contact\'s profile', async () => {
+    const link = await oneLink({ contact: 'c2', to: 'https://site.example/', category: 'cameras' });
+    const res = await t.app.request(link, { headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' } });
+    expect(res.status).toBe(302);
+    const row = t.storage.db.$client.prepare("select type, bot from events where site = 'shop' and visitor = 'c:c2'").get();
+    expect(row).toEqual({ type: 'email_click', bot: 1 });
+    expect(t.storage.profile('shop', 'c:c2')?.profile.scores ?? {}).toEqual({});
+    await get(link);
+    expect(Object.keys(t.storage.profile('shop', 'c:c2')!.profile.scores)).toEqual(['cameras']);
+  });
+
   async function expectRefused(url: string, error: string) {
     const res = await get(url);
     expect(res.status, url).toBe(400);
