@@ -11,7 +11,7 @@ import { botReason } from '../bots.ts';
 import { originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
-import { respond } from '../secure-headers.ts';
+import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { readText } from '../body.ts';
 
 /** The request's origin. Its URL is already normalized (`scheme://host[:port]/…`): no URL parse, unless it names a user. */
@@ -28,9 +28,11 @@ export function allowOrigin(c: Context, origin: string | undefined) {
   if (origin) c.header('Access-Control-Allow-Origin', origin);
 }
 
-/** The same, as headers of a `respond` answer. */
-export function corsHeaders(origin: string | undefined): Record<string, string> {
-  return origin ? { vary: 'Origin', 'access-control-allow-origin': origin } : { vary: 'Origin' };
+/** The same, on the header object of a `respond` answer. */
+export function addCors(headers: Record<string, string>, origin: string | undefined): Record<string, string> {
+  headers.vary = 'Origin';
+  if (origin) headers['access-control-allow-origin'] = origin;
+  return headers;
 }
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
@@ -126,7 +128,9 @@ export function collectRoutes(deps: Deps) {
         cors();
         return c.json({ error: 'invalid_events', message: 'no event of the batch is valid', ...res }, 400);
       }
-      return respond(JSON.stringify(res), 200, { ...corsHeaders(origin), 'content-type': 'application/json' });
+      const headers = addCors(secureHeaderSet(), origin);
+      headers['content-type'] = 'application/json';
+      return respond(JSON.stringify(res), 200, headers);
     },
   );
   return app;

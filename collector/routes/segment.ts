@@ -5,8 +5,8 @@ import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { segmentFor } from '../ingest.ts';
 import { originAllowed } from '../origins.ts';
-import { corsHeaders, selfOrigin } from './collect.ts';
-import { respond } from '../secure-headers.ts';
+import { addCors, selfOrigin } from './collect.ts';
+import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { batchSchema } from '../validate.ts';
 
 const visitorId = batchSchema.shape.visitor;
@@ -36,9 +36,12 @@ export function segmentRoutes(deps: Deps) {
     const body = JSON.stringify(segmentFor(deps.storage, site, visitor, deps.now()));
     // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
     const etag = `"${sha1(body)}"`;
-    const headers = { ...corsHeaders(origin), etag, 'cache-control': 'private, no-cache' };
+    const headers = addCors(secureHeaderSet(), origin);
+    headers.etag = etag;
+    headers['cache-control'] = 'private, no-cache';
     if (c.req.header('if-none-match') === etag) return respond(null, 304, headers);
-    return respond(body, 200, { ...headers, 'content-type': 'application/json; charset=utf-8' });
+    headers['content-type'] = 'application/json; charset=utf-8';
+    return respond(body, 200, headers);
   });
   return app;
 }
