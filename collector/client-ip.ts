@@ -5,11 +5,16 @@
 import { createHash, hash, randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 
-/** The socket's address, or the first X-Forwarded-For hop when the operator trusts a proxy. */
-export function clientIp(c: Context, trustProxy: boolean): string {
-  if (trustProxy) {
-    const xff = c.req.header('x-forwarded-for');
-    if (xff) return xff.split(',')[0]!.trim();
+/**
+ * The socket's address or, behind `trustedProxies` proxies, the X-Forwarded-For hop the outermost
+ * of them appended: counted from the right, because every hop left of it is whatever the client
+ * sent — taking the first would let anyone pick a fresh address per request past the rate limit.
+ */
+export function clientIp(c: Context, trustedProxies: number): string {
+  if (trustedProxies > 0) {
+    const hops = c.req.header('x-forwarded-for')?.split(',');
+    const hop = hops?.[hops.length - trustedProxies]?.trim();
+    if (hop) return hop;
   }
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
   return incoming?.socket?.remoteAddress ?? 'unknown';

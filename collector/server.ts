@@ -44,6 +44,13 @@ function count(value: string | undefined, fallback: number, name: string): numbe
   return n;
 }
 
+/** MICROSEG_TRUST_PROXY: how many reverse proxies stand in front (`true`: one; unset, `0`, `false`: none). */
+function trustedProxies(value: string | undefined): number {
+  if (value === 'true') return 1;
+  if (value === 'false') return 0;
+  return count(value, 0, 'MICROSEG_TRUST_PROXY');
+}
+
 /** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
   return {
@@ -61,7 +68,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
-      trustProxy: env.MICROSEG_TRUST_PROXY === '1' || env.MICROSEG_TRUST_PROXY === 'true',
+      trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
     },
   };
 }

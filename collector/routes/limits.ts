@@ -10,13 +10,13 @@ export interface RateLimits {
   ipPerMinute: number;
   /** Batches per minute from one visitor id (0: no limit). */
   visitorPerMinute: number;
-  /** Take the client address from X-Forwarded-For (behind a reverse proxy). */
-  trustProxy: boolean;
+  /** Reverse proxies in front: the client address is X-Forwarded-For's hop that many from the right (0: the socket's). */
+  trustProxy: number;
   now?: () => number;
 }
 
 /** The defaults: generous for an office behind one NAT, tight for one visitor's tab. */
-export const DEFAULT_LIMITS: RateLimits = { ipPerMinute: 1200, visitorPerMinute: 120, trustProxy: false };
+export const DEFAULT_LIMITS: RateLimits = { ipPerMinute: 1200, visitorPerMinute: 120, trustProxy: 0 };
 
 export function tooMany(c: Context, retryAfter: number, what: string) {
   c.header('Retry-After', String(retryAfter));

@@ -31,7 +31,7 @@ describe('a real listening collector', () => {
       db: join(tmp.dir, 'server.db'),
       demo: true,
       logLevel: 'error',
-      limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: false },
+      limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
     });
   });
   afterAll(async () => {
