@@ -4,9 +4,32 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { Segment } from '../../shared/segment.ts';
 import type { SegmentChangeKind } from '../../shared/webhook.ts';
 
 const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
+
+/** Segment fields a webhook filter may test; `segments` and `rfm` test membership and the RFM label. */
+export const FILTER_FIELDS = ['lifecycle', 'category', 'engagement', 'intent', 'known', 'cooldown', 'segment', 'segments', 'rfm'] as const;
+type FilterField = (typeof FILTER_FIELDS)[number];
+const filterValue = z.union([z.string().max(200), z.boolean(), z.null()]);
+type FilterValue = z.infer<typeof filterValue>;
+
+/**
+ * A filter as a predicate over the segment after the change: every field must match one of its
+ * values (a list means "any of"); `segments` matches when the visitor is in one of the named
+ * custom segments, `rfm` compares the RFM label (`null`: no RFM yet).
+ */
+export function compileFilter(filter: Partial<Record<FilterField, FilterValue | FilterValue[]>> | undefined): (s: Segment) => boolean {
+  if (!filter) return () => true;
+  const tests = Object.entries(filter).map(([field, want]) => {
+    const values = Array.isArray(want) ? want : [want];
+    if (field === 'segments') return (s: Segment) => values.some((v) => typeof v === 'string' && s.segments.includes(v));
+    if (field === 'rfm') return (s: Segment) => values.includes(s.rfm?.label ?? null);
+    return (s: Segment) => values.includes(s[field as Exclude<FilterField, 'segments' | 'rfm'>] as FilterValue);
+  });
+  return (s) => tests.every((t) => t(s));
+}
 
 export const webhookSchema = z
   .object({
@@ -29,6 +52,11 @@ export const webhookSchema = z
     }, 'an http(s) URL without credentials'),
     /** Signing secret of this webhook; else the site's `webhookSecret`, else MICROSEG_WEBHOOK_SECRET. */
     secret: secret.optional(),
+    /** Only for visitors whose segment after the change matches every field (docs/triggers.md). */
+    filter: z
+      .partialRecord(z.enum(FILTER_FIELDS), z.union([filterValue, z.array(filterValue).min(1)]))
+      .refine((f) => Object.keys(f).length > 0, 'a filter names at least one field')
+      .optional(),
   })
   .strict();
 
@@ -82,6 +110,8 @@ export interface Webhook {
   url: string;
   secret: string;
   match: WebhookMatch;
+  /** The optional filter, compiled; true without one. */
+  accepts: (segment: Segment) => boolean;
 }
 
 export type WebhookInput = z.infer<typeof webhookSchema>;
@@ -122,7 +152,7 @@ export function compileWebhooks(
     const id = w.id ?? 'wh_' + createHash('sha256').update(`${w.segment}\0${w.on}\0${w.url}`).digest('base64url').slice(0, 10);
     if (seen.has(id)) problems.push(`${path}.id: "${id}" is used by another webhook of this site`);
     seen.add(id);
-    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match });
+    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match, accepts: compileFilter(w.filter) });
   });
   return { webhooks, problems };
 }
@@ -133,10 +163,19 @@ export interface SegmentState {
   segments: readonly string[];
 }
 
-/** The webhooks a state change fires, each with the direction it crossed. */
-export function firedBy(webhooks: readonly Webhook[], before: SegmentState, after: SegmentState): { hook: Webhook; change: SegmentChangeKind }[] {
+/**
+ * The webhooks a state change fires, each with the direction it crossed. `segment` is the full
+ * segment after the change, for webhook filters (none given: filters are not applied).
+ */
+export function firedBy(
+  webhooks: readonly Webhook[],
+  before: SegmentState,
+  after: SegmentState,
+  segment?: Segment,
+): { hook: Webhook; change: SegmentChangeKind }[] {
   const out: { hook: Webhook; change: SegmentChangeKind }[] = [];
   for (const hook of webhooks) {
+    if (segment && !hook.accepts(segment)) continue;
     const inSet = (s: SegmentState) =>
       hook.match.kind === 'custom' ? s.segments.includes(hook.match.name) : s.key !== null && hook.match.pattern.test(s.key);
     const was = inSet(before);

@@ -20,7 +20,7 @@ export function deliveriesFor(config: Config, change: Parameters<ChangeListener>
   const after = { key: change.segment.segment, segments: change.segment.segments };
   // A known contact's profile id is `c:<contact>` (visitor ids cannot hold a colon).
   const contact = change.profile.startsWith('c:') ? change.profile.slice(2) : null;
-  return firedBy(site.webhooks, change.before, after).map(({ hook, change: kind }) => ({
+  return firedBy(site.webhooks, change.before, after, change.segment).map(({ hook, change: kind }) => ({
     site: change.site,
     visitor: change.visitor,
     contact,
