@@ -71,12 +71,20 @@ describe('segment read cache', () => {
   it('serves a repeated read without SQLite, and a write is seen by the next read', async () => {
     await collect('v1', [pv('cameras')]);
     expect((await cachedSegment('v1')).affinity).toEqual({ cameras: 1 });
-    // Served from memory: the profile row changed behind the connection's back is not read...
+    // Admitted on its second read (cachedSegment), then served from memory...
     const inputs = storage.segmentInputs('shop', 'v1');
     expect(storage.segmentInputs('shop', 'v1').stored).toBe(inputs.stored);
     // ...but any write through the collector drops it.
     await collect('v1', [pv('sports')]);
     expect((await segment('v1')).affinity).toEqual({ cameras: 0.5, sports: 0.5 });
+  });
+
+  it('admits a visitor on its second read, so reads spread over many visitors do not churn it', async () => {
+    await collect('once', [pv('cameras')]);
+    const first = storage.segmentInputs('shop', 'once');
+    const second = storage.segmentInputs('shop', 'once');
+    expect(second.stored).not.toBe(first.stored);
+    expect(storage.segmentInputs('shop', 'once').stored).toBe(second.stored);
   });
 
   it('a never-seen visitor, cached as such, is seen once it sends events', async () => {
@@ -126,6 +134,7 @@ describe('segment read cache', () => {
     expect((await cachedSegment('mdv')).segments).toEqual([]);
     const contactSegment = async () => (await (await app.request(`${BASE}/v1/contacts/md/segment?site=shop`, { headers: auth })).json()) as Segment;
     expect((await contactSegment()).segments).toEqual([]);
+    expect((await contactSegment()).segments).toEqual([]); // now cached too
     const put = await app.request(`${BASE}/v1/contacts/md/traits?site=shop`, { method: 'PUT', headers: auth, body: JSON.stringify({ region: 'MD' }) });
     expect(put.status).toBe(200);
     expect(((await put.json()) as { segment: Segment }).segment.segments).toEqual(['md-buyers']);
@@ -156,6 +165,7 @@ describe('segment read cache', () => {
   it('a rolled-back write leaves nothing in the cache: reads inside a transaction do not fill it', () => {
     const engine = config.sites.get('shop')!.engine;
     storage.ingest('shop', 'v4', [{ id: 'a1', type: 'page_view', ts: T0, category: 'cameras' }], engine, T0);
+    storage.segmentInputs('shop', 'v4');
     expect(storage.segmentInputs('shop', 'v4').stored!.profile.count).toBe(1);
     const sqlite = storage.db.$client;
     expect(() =>
