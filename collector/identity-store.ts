@@ -53,7 +53,7 @@ export function identityStore(db: Db) {
     .from(links)
     .where(and(eq(links.site, p('site')), eq(links.contact, p('contact'))))
     .prepare();
-  // Read on every ingested batch: a plain statement (drizzle's row mapping cost more than the lookup).
+  // Read on every ingested batch: a plain statement, no per-call row mapping.
   const selectMeta = sqlite
     .prepare<[string, string], [traits: string, firstTouch: string | null, lastTouch: string | null]>(
       'SELECT traits, first_touch, last_touch FROM profile_meta WHERE site = ? AND visitor = ?',

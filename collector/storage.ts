@@ -166,14 +166,14 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const p = sql.placeholder;
 
   // The ingest statements are plain better-sqlite3 ones: drizzle's per-call parameter mapping
-  // cost about as much as SQLite's own work on these small rows.
+  // showed in the ingest profile (with the rest of that change: 0.64× → 0.78× of the baseline).
   const insertEvent = sqlite.prepare(
     `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot)
      VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound, @value, @currency, @props, @utm, @bot)
      ON CONFLICT DO NOTHING`,
   );
 
-  // Raw statements on the read paths: drizzle's per-call mapping cost as much as the lookup.
+  // Plain statements on the read paths: drizzle maps every row and parameter on each call.
   const selectProfile = sqlite
     .prepare<[string, string], [data: string, updated: number, segment: string, segments: string]>(
       'SELECT data, updated, segment, segments FROM profiles WHERE site = ? AND visitor = ?',
