@@ -66,6 +66,8 @@ export function createApp(deps: Deps): Hono {
     const limit = browserLimits(deps.limits, metrics);
     app.use('/v1/collect', limit);
     app.use('/v1/segment', limit);
+    // Each email-link click writes an event: a link replayed in a loop is held like a browser.
+    app.use('/r', limit);
   }
 
   app.route('/', collectRoutes(deps));

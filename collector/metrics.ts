@@ -7,6 +7,7 @@ export interface Metrics {
   eventsAccepted: Counter<'site'>;
   eventsDuplicate: Counter<'site'>;
   eventsRefused: Counter<'reason'>;
+  snippetDropped: Counter<'site'>;
   commitSeconds: Histogram;
   writeQueueDepth: Gauge;
   rateLimited: Counter<'scope'>;
@@ -45,6 +46,12 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       name: 'microseg_events_refused_total',
       help: 'Events or batches refused, by reason code',
       labelNames: ['reason'],
+      registers,
+    }),
+    snippetDropped: new Counter({
+      name: 'microseg_snippet_dropped_events_total',
+      help: "Events browsers dropped from their full retry queue, as they reported with the next batch",
+      labelNames: ['site'],
       registers,
     }),
     commitSeconds: new Histogram({

@@ -3,6 +3,8 @@
  * its own, so one bad event is refused with its reason while the rest are accepted.
  */
 import { z } from 'zod';
+import { eventValue, purchaseValueProblem } from './event-value.ts';
+import { reservedPropKey } from './reserved-keys.ts';
 import { CLOCK, LIMITS } from '../shared/limits.ts';
 import type { RefusedEvent } from '../shared/wire.ts';
 import type { NewEvent } from './storage.ts';
@@ -18,14 +20,6 @@ const props = z
   )
   .refine((o) => Object.keys(o).length <= LIMITS.propsKeys, `at most ${LIMITS.propsKeys} props`);
 
-const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** Checked on the raw JSON: a parsed `__proto__` key would otherwise vanish into the prototype. */
-function reservedKey(item: unknown): string | undefined {
-  const props = (item as { props?: unknown } | null)?.props;
-  if (!props || typeof props !== 'object') return undefined;
-  return Object.keys(props).find((k) => RESERVED.has(k));
-}
 
 const utm = z
   .object({
@@ -50,7 +44,7 @@ export const eventSchema = z
     nav: z.enum(['load', 'spa']).optional(),
     target: url.optional(),
     outbound: z.boolean().optional(),
-    value: z.number().finite().optional(),
+    value: eventValue.optional(),
     currency: z.string().regex(/^[A-Za-z]{3}$/, 'an ISO 4217 code such as "EUR"').optional(),
     props: props.optional(),
     utm: utm.optional(),
@@ -99,10 +93,12 @@ export function validateEvents(raw: unknown[], now: number): { valid: NewEvent[]
         message,
       });
     };
-    const reserved = reservedKey(item);
+    const reserved = reservedPropKey(item);
     if (reserved) return refuse(`props.${reserved}: reserved prop name`);
     const r = eventSchema.safeParse(item);
     if (!r.success) return refuse(describe(r.error));
+    const purchase = purchaseValueProblem(r.data);
+    if (purchase) return refuse(purchase);
     // The same id twice in one batch is one event.
     if (seen.has(r.data.id)) return;
     seen.add(r.data.id);

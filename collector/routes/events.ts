@@ -19,7 +19,7 @@ import { contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
 import { reservedPropKey } from '../reserved-keys.ts';
 import type { NewEvent } from '../storage.ts';
-import { eventValue } from '../event-value.ts';
+import { eventValue, purchaseValueProblem } from '../event-value.ts';
 import { describe, eventSchema } from '../validate.ts';
 
 const visitorId = eventSchema.shape.id;
@@ -88,6 +88,8 @@ export function eventsRoutes(deps: Deps) {
         if (reserved) return refuse('invalid_event', `props.${reserved}: reserved prop name`);
         const r = serverEventSchema.safeParse(item);
         if (!r.success) return refuse('invalid_event', describe(r.error));
+        const purchase = purchaseValueProblem(r.data);
+        if (purchase) return refuse('invalid_event', purchase);
         const { site: siteId, visitor, contact, traits, id, ...rest } = r.data;
         if ((visitor === undefined) === (contact === undefined)) return refuse('invalid_event', 'exactly one of visitor and contact');
         const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };

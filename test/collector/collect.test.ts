@@ -239,3 +239,34 @@ describe('arrival parameters from the page URL', () => {
     expect(arrivalOf(undefined)).toEqual({});
   });
 });
+
+describe('purchase values', () => {
+  it('refuses a negative purchase and an overflowing value, from the browser and from a backend', async () => {
+    const KEY = 'purchase-test-key-0123456789';
+    const t4 = testApp({ config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } } });
+    try {
+      const refund = ev({ type: 'purchase', value: -20, currency: 'EUR' });
+      const huge = ev({ type: 'purchase', value: 1e308, currency: 'EUR' });
+      const ok = ev({ type: 'purchase', value: 20, currency: 'EUR' });
+      const custom = ev({ type: 'refund', value: -20, currency: 'EUR' });
+      const res = await t4.app.request(collectRequest({ site: 'demo', visitor: 'b1', events: [refund, huge, ok, custom] }));
+      const body = (await res.json()) as any;
+      expect(body.accepted).toBe(2);
+      expect(body.refused.map((r: any) => [r.index, r.message.slice(0, 6)])).toEqual([
+        [0, 'value:'],
+        [1, 'value:'],
+      ]);
+      expect(t4.storage.profile('demo', 'b1')!.profile.purchases).toMatchObject({ n: 1, total: 20 });
+
+      const server = await t4.app.request('/v1/events', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ events: [{ site: 'demo', visitor: 'b2', type: 'purchase', ts: T0, value: -5 }] }),
+      });
+      expect(server.status).toBe(400);
+      expect(((await server.json()) as any).refused[0].message).toContain('refund');
+    } finally {
+      t4.close();
+    }
+  });
+});

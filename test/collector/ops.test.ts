@@ -35,6 +35,14 @@ describe('rate limits', () => {
     expect(metrics).toMatch(/microseg_rate_limited_total\{scope="visitor"\} 1/);
   });
 
+  it('per IP holds email-link clicks too (/r writes an event per request)', async () => {
+    t = testApp({ limits: { ipPerMinute: 2, visitorPerMinute: 0, trustProxy: 0 } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await t!.app.request('/r?site=demo')).status);
+    expect(statuses.slice(0, 2).every((s) => s === 400)).toBe(true);
+    expect(statuses[2]).toBe(429);
+  });
+
   it('per IP behind a trusted proxy: the forwarded address is limited, reads included', async () => {
     t = testApp({ limits: { ipPerMinute: 3, visitorPerMinute: 0, trustProxy: 1 } });
     // The client's own X-Forwarded-For is kept by the proxy, which appends the address it saw: a new forged hop each time changes nothing.
@@ -51,13 +59,14 @@ describe('metrics and headers', () => {
   it('exposes Prometheus metrics: accepted, duplicates, refusals by reason, requests by route', async () => {
     t = testApp();
     const e = ev();
-    await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }] }));
+    await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }], dropped: 7 }));
     await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e] }));
     await t!.app.request(collectRequest('nope'));
     const res = await t!.app.request('/metrics');
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
     expect(text).toMatch(/microseg_events_accepted_total\{site="demo"\} 1/);
+    expect(text).toMatch(/microseg_snippet_dropped_events_total\{site="demo"\} 7/);
     expect(text).toMatch(/microseg_events_duplicate_total\{site="demo"\} 1/);
     expect(text).toMatch(/microseg_events_refused_total\{reason="invalid_event"\} 1/);
     expect(text).toMatch(/microseg_events_refused_total\{reason="invalid_json"\} 1/);
