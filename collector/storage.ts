@@ -160,6 +160,18 @@ export interface Storage {
 
 const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify(v));
 
+/**
+ * The segment read: the visitor's link, then the profile and traits of whichever profile it reads
+ * (its contact's once linked) — three primary-key lookups in one statement, whatever the history
+ * (the query plan is asserted in test/engine/storage.test.ts). Always one row: the constant row is
+ * left-joined.
+ */
+export const READ_PATH_SQL = `SELECT l.contact, p.data, p.updated, m.traits
+         FROM (SELECT ? AS site, ? AS visitor) q
+         LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
+         LEFT JOIN profiles p ON p.site = q.site AND p.visitor = coalesce('c:' || l.contact, q.visitor)
+         LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = coalesce('c:' || l.contact, q.visitor)`;
+
 export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const db = openDb(file);
   const sqlite = db.$client;
@@ -182,13 +194,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   // The segment read: the visitor's link, then the profile and traits of whichever profile it
   // reads (its contact's once linked). Always one row: the constant row is left-joined.
   const selectReadPath = sqlite
-    .prepare<[string, string], [contact: string | null, data: string | null, updated: number | null, traits: string | null]>(
-      `SELECT l.contact, p.data, p.updated, m.traits
-         FROM (SELECT ? AS site, ? AS visitor) q
-         LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
-         LEFT JOIN profiles p ON p.site = q.site AND p.visitor = coalesce('c:' || l.contact, q.visitor)
-         LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = coalesce('c:' || l.contact, q.visitor)`,
-    )
+    .prepare<[string, string], [contact: string | null, data: string | null, updated: number | null, traits: string | null]>(READ_PATH_SQL)
     .raw();
 
   const upsertProfile = sqlite.prepare(

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config.ts';
 import { startRfmJob } from '../../collector/server.ts';
-import { openStorage, type NewEvent, type Storage } from '../../collector/storage.ts';
+import { openStorage, READ_PATH_SQL, type NewEvent, type Storage } from '../../collector/storage.ts';
 import { evaluate } from '../../collector/engine/index.ts';
 import { DAY, tempDir, T0 } from '../helpers.ts';
 
@@ -117,6 +117,18 @@ describe('query plans', () => {
   it('a segment read is one primary-key lookup', () => {
     expect(plan('SELECT data, updated, segment, segments FROM profiles WHERE site = ? AND visitor = ?', 's', 'v')).toEqual([
       'SEARCH profiles USING INDEX sqlite_autoindex_profiles_1 (site=? AND visitor=?)',
+    ]);
+  });
+
+  it('the segment read path (link, profile, traits) is three primary-key lookups in one statement', () => {
+    // The constant row of the two parameters, then one index search per table: no scan of any table.
+    expect(plan(READ_PATH_SQL, 's', 'v')).toEqual([
+      'CO-ROUTINE q',
+      'SCAN CONSTANT ROW',
+      'SCAN q',
+      'SEARCH l USING INDEX sqlite_autoindex_links_1 (site=? AND visitor=?) LEFT-JOIN',
+      'SEARCH p USING INDEX sqlite_autoindex_profiles_1 (site=? AND visitor=?) LEFT-JOIN',
+      'SEARCH m USING INDEX sqlite_autoindex_profile_meta_1 (site=? AND visitor=?) LEFT-JOIN',
     ]);
   });
 
