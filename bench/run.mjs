@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildStorageBundle } from './lib/storage-bundle.mjs';
-import { formatReport, ratio, verdicts } from './lib/stats.mjs';
+import { formatReport, historyCost, ratio, verdicts } from './lib/stats.mjs';
 import { CHROMIUM, measureSnippetStart, snippetSizes } from './lib/snippet.mjs';
 import { summarizeProfile, formatProfile } from './lib/cpuprofile.mjs';
-import { collectBody, idGenerator, prng, SITE, visitorId } from './lib/workload.mjs';
+import { collectBody, idGenerator, prng, visitorId, visitorsFor } from './lib/workload.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROOT = here('..');
-const PHASES = ['baseline', 'small', 'large', 'snippet'];
+const PHASES = ['baseline', 'small', 'deep', 'large', 'snippet'];
 
 const USAGE = `node bench/run.mjs [options]     (npm run bench builds first, then runs this)
 
@@ -28,21 +28,28 @@ Phases (all by default, in this order):
   baseline   bare Hono on @hono/node-server (POST → 204, GET → small JSON), its own process for
              the whole run; each baseline load runs right before the collector load it is compared
              with, so both meet the same machine
-  small      collector on a fresh SQLite file seeded with --small events:
-             segment reads, ingest of 1 event/request, ingest of 10 events/request
-  large      collector on a file seeded with --large events: segment reads, ingest of 1 event/request
+  small      collector on a fresh SQLite file seeded with --small events, ~1k visitors of 1–20
+             events: segment reads, ingest of 1 event/request, ingest of 10 events/request
+  deep       --deep events over the SAME visitors as small (~1,000 events each at 1M): reads and
+             ingest; small → deep is what a longer history per visitor costs (the target)
+  large      --large events, visitors of 1–20 events as in small (~95k visitors at 1M): reads and
+             ingest; small → large is what 100× the visitors costs (the read cache's working set)
+  (the three are seeded in parallel processes, then loaded one after another)
   snippet    dist/ms.js minified and gzip bytes; its start cost in Chromium (Performance API)
 
 Options:
   --only LIST        comma-separated phases to run, e.g. --only baseline,small
-  --load LIST        which collector loads to run: reads,ingest1,ingest10 (default all)
+  --load LIST        which collector loads to run: reads,uncached,ingest1,ingest10 (default all);
+                     uncached = reads from a second collector on the same file with
+                     MICROSEG_PROFILE_CACHE=0 (every read a SQLite lookup)
   --duration S       measured seconds per load phase (default 10)
   --warmup S         warm-up seconds before each (default 2)
   --connections N    concurrent connections (default 50)
   --small N          stored events of the small history (default 10000)
+  --deep N           stored events of the deep history (default: --large)
   --large N          stored events of the large history (default 1000000)
   --loads N          page loads per snippet measurement (default 30)
-  --quick            a smoke run: 1 s phases, 2k/20k events, 6 page loads
+  --quick            a smoke run: 1 s phases, 2k/20k/20k events, 6 page loads
   --profile          run the collector under node --cpu-prof; print its hottest functions
   --json FILE        where to write the results (default bench/results/latest.json)
   -h, --help         this help`;
@@ -55,6 +62,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string' },
     connections: { type: 'string' },
     small: { type: 'string' },
+    deep: { type: 'string' },
     large: { type: 'string' },
     loads: { type: 'string' },
     quick: { type: 'boolean' },
@@ -84,6 +92,7 @@ const opts = {
   connections: num(args.connections, 50, 'connections'),
   small: num(args.small, quick ? 2_000 : 10_000, 'small'),
   large: num(args.large, quick ? 20_000 : 1_000_000, 'large'),
+  deep: num(args.deep ?? args.large, quick ? 20_000 : 1_000_000, 'deep'),
   loads: num(args.loads, quick ? 6 : 30, 'loads'),
   profile: !!args.profile,
 };
@@ -94,7 +103,7 @@ for (const p of only) {
     process.exit(2);
   }
 }
-const LOADS = ['reads', 'ingest1', 'ingest10'];
+const LOADS = ['reads', 'uncached', 'ingest1', 'ingest10'];
 const loads = args.load ? args.load.split(',').map((s) => s.trim()) : LOADS;
 for (const l of loads) {
   if (!LOADS.includes(l)) {
@@ -223,10 +232,11 @@ async function startBaseline() {
   };
 }
 
-function seed(db, events, bundle) {
+function seed(label, db, events, visitors, bundle) {
   return new Promise((ok, fail) => {
-    log(`seeding ${events} events through the storage layer`);
-    const child = spawn(process.execPath, [here('./seed.mjs'), '--db', db, '--events', String(events), '--bundle', bundle], {
+    log(`${label}: seeding ${events} events${visitors ? ` over ${visitors} visitors` : ''} through the storage layer`);
+    const spread = visitors ? ['--visitors', String(visitors)] : [];
+    const child = spawn(process.execPath, [here('./seed.mjs'), '--db', db, '--events', String(events), ...spread, '--bundle', bundle], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -237,7 +247,7 @@ function seed(db, events, bundle) {
       children.delete(child);
       if (code !== 0) return fail(new Error(`seed exited with code ${code}`));
       const r = JSON.parse(out.trim().split('\n').pop());
-      log(`  ${r.events} events, ${r.visitors} visitors in ${r.seconds.toFixed(1)} s`);
+      log(`  ${label}: ${r.events} events, ${r.visitors} visitors in ${r.seconds.toFixed(1)} s`);
       ok(r);
     });
   });
@@ -248,7 +258,7 @@ function profileArgs(label) {
   return opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${label}.cpuprofile`] : [];
 }
 
-async function startCollector(label, db) {
+async function startCollector(label, db, env = {}) {
   const port = await freePort();
   const child = startServer([...profileArgs(`collector-${label}`), COLLECTOR, 'serve', '--port', String(port), '--db', db, '--no-demo'], {
     HOST: '127.0.0.1',
@@ -257,6 +267,7 @@ async function startCollector(label, db) {
     // comes from one address.
     MICROSEG_RATE_IP: '1000000000',
     MICROSEG_RATE_VISITOR: '1000000000',
+    ...env,
   });
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -279,33 +290,45 @@ async function probe(url) {
 }
 
 /**
- * Both histories are seeded first and both collectors stay up (the idle one costs nothing), so
- * every comparison is of two loads run back to back: baseline GET, reads on the small history,
- * reads on the large one; baseline POST, ingest on each. Reads go first, while the histories are
- * exactly the seeded ones.
+ * All histories are seeded first (in parallel processes: nothing is measured meanwhile) and their
+ * collectors stay up (an idle one costs nothing), so every comparison is of loads run back to
+ * back: baseline GET, reads on small, deep and large; the same reads with the profile cache off;
+ * baseline POST, ingest on each. Reads go first, while the histories are exactly the seeded ones.
  */
 async function runCollectors(bundle, baseline) {
   const sizes = [];
-  if (only.includes('small')) sizes.push(['small', opts.small]);
-  if (only.includes('large')) sizes.push(['large', opts.large]);
-  const runs = [];
+  // deep spreads its events over exactly the visitors small has, so only history length differs.
+  if (only.includes('small')) sizes.push(['small', opts.small, null]);
+  if (only.includes('deep')) sizes.push(['deep', opts.deep, visitorsFor(opts.small)]);
+  if (only.includes('large')) sizes.push(['large', opts.large, null]);
+  const runs = sizes.map(([label]) => ({ label, db: join(tmp, `${label}.db`) }));
   const base = {};
   try {
-    for (const [label, events] of sizes) {
-      const db = join(tmp, `${label}.db`);
-      const seeded = await seed(db, events, bundle);
-      runs.push({ label, seeded, out: { stored: seeded.events, visitors: seeded.visitors, seedSeconds: seeded.seconds } });
-    }
-    for (const r of runs) r.server = await startCollector(r.label, join(tmp, `${r.label}.db`));
-    const each = async (key, name, job, filter = () => true) => {
+    const seeded = await Promise.all(sizes.map(([label, events, visitors], i) => seed(label, runs[i].db, events, visitors, bundle)));
+    runs.forEach((r, i) => {
+      r.seeded = seeded[i];
+      r.out = { stored: seeded[i].events, visitors: seeded[i].visitors, seedSeconds: seeded[i].seconds };
+    });
+    for (const r of runs) r.server = await startCollector(r.label, r.db);
+    const each = async (key, name, job, filter = () => true, server = (r) => r.server) => {
       for (const r of runs.filter(filter)) {
-        r.out[key] = await phase(`${name} (${r.label})`, { url: r.server.url, visitors: r.seeded.visitors, ...job }, r.server);
+        r.out[key] = await phase(`${name} (${r.label})`, { url: server(r).url, visitors: r.seeded.visitors, ...job }, server(r));
       }
     };
     const v = runs[0]?.seeded.visitors ?? 1000;
+    const reads = { path: '/v1/segment', kind: 'get' };
     if (loads.includes('reads') || runs.length === 0) {
       if (baseline) base.get = await baseline.get(v);
-      await each('reads', 'segment reads', { path: '/v1/segment', kind: 'get' });
+      await each('reads', 'segment reads', reads);
+    }
+    if (loads.includes('uncached') && runs.length) {
+      // A second collector on the same file, reads only: what SQLite (and JSON.parse) cost per read.
+      for (const r of runs) r.uncachedServer = await startCollector(`${r.label}-nocache`, r.db, { MICROSEG_PROFILE_CACHE: '0' });
+      try {
+        await each('uncached', 'segment reads, profile cache off', reads, undefined, (r) => r.uncachedServer);
+      } finally {
+        for (const r of runs) await r.uncachedServer?.stop();
+      }
     }
     if (loads.includes('ingest1') || runs.length === 0) {
       if (baseline) base.post = await baseline.post(v);
@@ -356,29 +379,27 @@ try {
   loader.kill();
 }
 
-const s = report.small;
-const b = report.baseline;
-const l = report.large;
+const { small: s, deep: d, large: l, baseline: b } = report;
 report.ratios = {
   ingest1: ratio(s?.ingest1?.rps, b?.post?.rps),
   ingest10: ratio(s?.ingest10?.rps, b?.post?.rps),
   reads: ratio(s?.reads?.rps, b?.get?.rps),
+  readsDeep: ratio(d?.reads?.rps, b?.get?.rps),
   readsLarge: ratio(l?.reads?.rps, b?.get?.rps),
+  uncached: ratio(s?.uncached?.rps, b?.get?.rps),
+  uncachedDeep: ratio(d?.uncached?.rps, b?.get?.rps),
+  uncachedLarge: ratio(l?.uncached?.rps, b?.get?.rps),
+  ingest1Deep: ratio(d?.ingest1?.rps, b?.post?.rps),
   ingest1Large: ratio(l?.ingest1?.rps, b?.post?.rps),
 };
-if (s?.reads && l?.reads) {
-  // Costs of the larger history: positive is slower.
-  const cost = (x) => (x == null ? null : x - 1);
-  const g = {
-    readsRps: cost(ratio(s.reads.rps, l.reads.rps)),
-    readsP50: cost(ratio(l.reads.p50, s.reads.p50)),
-    readsP99: cost(ratio(l.reads.p99, s.reads.p99)),
-    ingestRps: cost(ratio(s.ingest1?.rps, l.ingest1?.rps)),
-  };
-  g.readsCost = g.readsRps == null || g.readsP50 == null ? null : Math.max(g.readsRps, g.readsP50);
-  report.growth = g;
-}
-const rss = [s?.peakRssMB, l?.peakRssMB].filter((x) => x != null);
+// Positive is slower. depth: same visitors, longer histories (the target); breadth: same short
+// histories, 100× the visitors; the uncached pairs are the same with the profile cache off.
+report.depth = historyCost(s, d);
+report.breadth = historyCost(s, l);
+report.depthUncached = historyCost(s && { reads: s.uncached }, d && { reads: d.uncached });
+report.breadthUncached = historyCost(s && { reads: s.uncached }, l && { reads: l.uncached });
+// The RSS target is of the collector as configured by default (the cache-off ones are extra).
+const rss = [s?.peakRssMB, d?.peakRssMB, l?.peakRssMB].filter((x) => x != null);
 report.peakRssMB = rss.length ? Math.max(...rss) : null;
 report.targets = verdicts(report);
 report.seconds = (Date.now() - started) / 1000;

@@ -5,41 +5,53 @@
  * profile is exactly what the collector would have built from these events. Many visitors'
  * batches share one outer transaction (SAVEPOINTs inside) to skip per-batch commits.
  *
- * Usage: node bench/seed.mjs --db FILE --events N [--bundle FILE]
+ * Without --visitors, visitors get 1–20 events each (`eventsOfVisitor`), as many visitors as the
+ * total needs: a short history per visitor. With --visitors N the events are spread evenly over
+ * exactly N visitors (the same first N ids), a long history per visitor, ingested in browser-sized
+ * batches (LIMITS.batchEvents) as a returning visitor's snippet would have sent them.
+ *
+ * Usage: node bench/seed.mjs --db FILE --events N [--visitors N] [--days D] [--bundle FILE]
  * Prints one JSON line: {events, visitors, seconds}.
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { idGenerator, prng, seededHistory, SITE, visitorId, visitorsFor } from './lib/workload.mjs';
+import { eventsOfVisitor, eventsSpread, idGenerator, prng, seededHistory, SITE, visitorId, visitorsFor } from './lib/workload.mjs';
 import { buildStorageBundle, STORAGE_BUNDLE } from './lib/storage-bundle.mjs';
 
+const USAGE = 'usage: node bench/seed.mjs --db FILE --events N [--visitors N] [--days D] [--bundle FILE]';
 const { values } = parseArgs({
-  options: { db: { type: 'string' }, events: { type: 'string' }, bundle: { type: 'string' } },
+  options: { db: { type: 'string' }, events: { type: 'string' }, visitors: { type: 'string' }, days: { type: 'string' }, bundle: { type: 'string' } },
 });
-if (!values.db || !values.events) {
-  console.error('usage: node bench/seed.mjs --db FILE --events N [--bundle FILE]');
+const positive = (v) => v === undefined || (Number.isInteger(Number(v)) && Number(v) > 0);
+if (!values.db || !values.events || !positive(values.events) || !positive(values.visitors) || !positive(values.days)) {
+  console.error(USAGE);
   process.exit(2);
 }
 const total = Number(values.events);
+const days = Number(values.days ?? 7);
 const bundle = values.bundle ?? (await buildStorageBundle(), STORAGE_BUNDLE);
-const { openStorage, loadConfig } = await import(pathToFileURL(bundle).href);
+const { openStorage, loadConfig, LIMITS } = await import(pathToFileURL(bundle).href);
 
 const started = performance.now();
 const engine = loadConfig(undefined).sites.get(SITE).engine;
 const storage = openStorage(values.db);
-const visitors = visitorsFor(total);
+const visitors = values.visitors ? Number(values.visitors) : visitorsFor(total);
+const eventsOf = values.visitors ? (i) => eventsSpread(i, total, visitors) : eventsOfVisitor;
 const nextId = idGenerator();
 const rnd = prng(42);
 const now = Date.now();
-const PER_COMMIT = 2_000; // visitors per outer transaction
+// Visitors per outer transaction: about 20k events each, whatever the history per visitor.
+const perCommit = Math.max(1, Math.floor(20_000 / Math.max(1, Math.round(total / visitors))));
 let events = 0;
 const chunk = storage.db.$client.transaction((from, to) => {
   for (let i = from; i < to; i++) {
-    const history = seededHistory(nextId, rnd, i, now);
-    events += storage.ingest(SITE, visitorId(i), history, engine, now).accepted;
+    const history = seededHistory(nextId, rnd, i, now, eventsOf(i), days);
+    for (let k = 0; k < history.length; k += LIMITS.batchEvents) {
+      events += storage.ingest(SITE, visitorId(i), history.slice(k, k + LIMITS.batchEvents), engine, now).accepted;
+    }
   }
 });
-for (let i = 0; i < visitors; i += PER_COMMIT) chunk(i, Math.min(visitors, i + PER_COMMIT));
+for (let i = 0; i < visitors; i += perCommit) chunk(i, Math.min(visitors, i + perCommit));
 storage.db.$client.pragma('wal_checkpoint(TRUNCATE)');
 storage.close();
 console.log(JSON.stringify({ events, visitors, seconds: (performance.now() - started) / 1000 }));

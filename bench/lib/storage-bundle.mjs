@@ -1,5 +1,5 @@
 /**
- * The collector's storage layer and config as one ESM file for the seeder: the same code the
+ * The collector's storage layer, config and limits as one ESM file for the seeder: the same code the
  * collector runs (queries, engine, migrations), bundled from source by esbuild.
  */
 import { build } from 'esbuild';
@@ -12,7 +12,8 @@ export async function buildStorageBundle() {
   await build({
     stdin: {
       contents: `export { openStorage } from './collector/storage.ts';
-export { loadConfig } from './collector/config.ts';`,
+export { loadConfig } from './collector/config.ts';
+export { LIMITS } from './shared/limits.ts';`,
       resolveDir: root,
       loader: 'ts',
       sourcefile: 'bench-storage.ts',

@@ -19,11 +19,16 @@ export function eventsOfVisitor(i) {
   return 1 + ((i * 7919) % 20);
 }
 
-/** Visitors the seeder needs for `total` events. */
+/** Visitors the seeder needs for `total` events of `eventsOfVisitor` each. */
 export function visitorsFor(total) {
   let n = 0;
   for (let sum = 0; sum < total; n++) sum += eventsOfVisitor(n);
   return n;
+}
+
+/** Visitor `i`'s events when `total` events are spread evenly over `visitors` (the deep history). */
+export function eventsSpread(i, total, visitors) {
+  return Math.floor(total / visitors) + (i < total % visitors ? 1 : 0);
 }
 
 /** Unique event ids: a random prefix per generator, then a counter. */
@@ -75,13 +80,14 @@ export function collectBody(nextId, rnd, visitor, size, now) {
 }
 
 /**
- * Visitor `i`'s seeded history: `eventsOfVisitor(i)` events spread over the last 7 days (the
- * collector clamps older client times anyway), oldest first, in visits of up to 5 events.
+ * Visitor `i`'s seeded history: `n` events (by default `eventsOfVisitor(i)`) spread over the last
+ * `days` days (the collector clamps older client times anyway), oldest first, in visits of up to
+ * 5 events. A long history is bounded in the profile all the same: its window log by `windowCap`
+ * (200 entries; `windowDays` is 30) and its scores by `maxCategories`.
  */
-export function seededHistory(nextId, rnd, i, now) {
-  const n = eventsOfVisitor(i);
+export function seededHistory(nextId, rnd, i, now, n = eventsOfVisitor(i), days = 7) {
   const times = [];
-  for (let k = 0; k < n; k++) times.push(now - Math.floor(rnd() * 7 * DAY));
+  for (let k = 0; k < n; k++) times.push(now - Math.floor(rnd() * days * DAY));
   times.sort((a, b) => a - b);
   const out = [];
   let session = nextId();

@@ -3,7 +3,11 @@
  * computed right, its profile reader adds up, and its synthetic traffic is traffic the collector
  * accepts, so a bench run measures the real ingest path and not refusals.
  */
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batchSchema, validateEvents } from '../../collector/validate.ts';
 
@@ -23,13 +27,67 @@ describe('bench figures', () => {
     const { verdicts } = await lib('stats');
     const v = verdicts({
       ratios: { ingest1: 0.79, reads: 0.9 },
-      small: { stored: 10_000, reads: { p99: 9.5 } },
-      large: { stored: 1_000_000 },
-      growth: { readsCost: 0.21 },
+      small: { stored: 10_000, visitors: 949, reads: { p99: 9.5 } },
+      deep: { stored: 1_000_000, visitors: 949 },
+      large: { stored: 1_000_000, visitors: 95_235 },
+      depth: { readsCost: 0.21 },
+      breadth: { readsCost: 0.6 },
       peakRssMB: null,
     });
-    expect(v.map((x: { pass: boolean | null }) => x.pass)).toEqual([false, true, true, false, null]);
-    expect(v[3].name).toContain('10k → 1M');
+    expect(v.map((x: { pass: boolean | null }) => x.pass)).toEqual([false, true, true, false, null, null, null]);
+    // The growth target is history per visitor (small → deep); more visitors is informational.
+    expect(v[3].name).toContain('10k → 1M stored events, history per visitor ~11 → ~1054 (same visitors)');
+    expect(v[5]).toMatchObject({ op: 'info', value: 0.6 });
+    expect(v[5].name).toContain('100× the visitors (cache working set)');
+    expect(v[6]).toMatchObject({ op: 'info', value: null });
+  });
+
+  it('costs a history as the slowdown per request, reads judged by the worse of req/s and p50', async () => {
+    const { historyCost } = await lib('stats');
+    const a = { reads: { rps: 10_000, p50: 4, p99: 10 }, ingest1: { rps: 5_000 } };
+    const g = historyCost(a, { reads: { rps: 8_000, p50: 6, p99: 10 }, ingest1: { rps: 4_000 } });
+    expect(g.readsRps).toBeCloseTo(0.25);
+    expect(g.readsP50).toBeCloseTo(0.5);
+    expect(g.readsP99).toBeCloseTo(0);
+    expect(g.ingestRps).toBeCloseTo(0.25);
+    expect(g.readsCost).toBeCloseTo(0.5);
+    // Faster is a negative cost; a pair without ingest (the cache-off reads) costs reads only.
+    const h = historyCost({ reads: a.reads }, { reads: { rps: 12_500, p50: 3.9, p99: 9 } });
+    expect(h.readsCost).toBeCloseTo(-0.025);
+    expect(h.ingestRps).toBeNull();
+    expect(historyCost(a, { ingest1: a.ingest1 })).toBeNull();
+    expect(historyCost(undefined, a)).toBeNull();
+  });
+
+  it('prints each history with its visitors, the depth and breadth costs and info rows without a verdict', async () => {
+    const { formatReport, historyCost, verdicts } = await lib('stats');
+    const phase = (rps: number, p50: number) => ({ rps, p50, p99: p50 * 3 });
+    const small = { stored: 10_000, visitors: 949, reads: phase(10_000, 4), uncached: phase(6_000, 7), ingest1: phase(5_000, 9), peakRssMB: 120 };
+    const deep = { stored: 1_000_000, visitors: 949, reads: phase(9_000, 4.2), ingest1: phase(4_000, 11), peakRssMB: 130 };
+    const large = { stored: 1_000_000, visitors: 95_235, reads: phase(6_000, 7), uncached: phase(5_000, 8), peakRssMB: 150, ingest1: phase(4_500, 10) };
+    const r: any = {
+      machine: { cores: 2, cpu: 'x', memGB: 1, node: 'v20', platform: 'linux' },
+      options: { connections: 50, warmup: 2, duration: 10 },
+      small,
+      deep,
+      large,
+      ratios: {},
+      depth: historyCost(small, deep),
+      breadth: historyCost(small, large),
+      breadthUncached: historyCost({ reads: small.uncached }, { reads: large.uncached }),
+      peakRssMB: 150,
+    };
+    r.targets = verdicts(r);
+    const out = formatReport(r);
+    expect(out).toContain('| segment reads | deep | 1M | 949 | 9000 |');
+    expect(out).toContain('| segment reads, profile cache off | large | 1M | 95.2k | 5000 |');
+    expect(out).toContain('history depth (the target): 10k → 1M events on the same 949 visitors (~11 → ~1054 each)');
+    expect(out).toContain('reads time per request +11.1%');
+    expect(out).toContain('visitor breadth (informational): 949 → 95.2k visitors');
+    expect(out).toContain('PASS  reads cost of 10k → 1M stored events');
+    expect(out).toMatch(/info {2}reads with 100× the visitors \(cache working set\), 10k → 1M stored events: \+75\.0%\n/);
+    expect(out).toContain('info  reads with 100× the visitors, profile cache off (SQLite alone): +20.0%');
+    expect(out).toContain('collector peak RSS (VmHWM): 150.0 MB (small 120.0, deep 130.0, large 150.0)');
   });
 
   it('reads a cpuprofile: self time, and total time counted once per stack', async () => {
@@ -83,6 +141,20 @@ describe('bench workload', () => {
     const history = seededHistory(nextId, rnd, 19, now);
     expect(validateEvents(history, now).refused).toEqual([]);
     expect(new Set(history.map((e: { id: string }) => e.id)).size).toBe(history.length);
+    // A deep history: the count asked for, oldest first, within the days asked for.
+    const deep = seededHistory(nextId, rnd, 3, now, 250, 30);
+    expect(deep).toHaveLength(250);
+    expect(validateEvents(deep.slice(0, 100), now).refused).toEqual([]);
+    const ts = deep.map((e: { ts: number }) => e.ts);
+    expect(ts).toEqual([...ts].sort((x, y) => x - y));
+    expect(ts[0]).toBeGreaterThan(now - 30 * 86_400_000);
+  });
+
+  it('spreads a deep history evenly over exactly the visitors asked for', async () => {
+    const { eventsSpread } = await lib('workload');
+    const counts = Array.from({ length: 949 }, (_, i) => eventsSpread(i, 1_000_000, 949));
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(1_000_000);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
   });
 });
 
@@ -91,8 +163,27 @@ describe('bench/run.mjs', () => {
     const help = spawnSync(process.execPath, ['bench/run.mjs', '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--only LIST');
+    expect(help.stdout).toContain('deep ');
     const bad = spawnSync(process.execPath, ['bench/run.mjs', '--only', 'nope'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('unknown phase "nope"');
+  });
+
+  it('seeds a deep history through the storage layer: the events spread over exactly --visitors profiles', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'microseg-seed-'));
+    try {
+      const db = join(dir, 'deep.db');
+      const seeded = spawnSync(process.execPath, ['bench/seed.mjs', '--db', db, '--events', '450', '--visitors', '3'], { encoding: 'utf8' });
+      expect(seeded.status, seeded.stderr).toBe(0);
+      expect(JSON.parse(seeded.stdout)).toMatchObject({ events: 450, visitors: 3 });
+      const sqlite = new Database(db, { readonly: true });
+      const counts = sqlite.prepare('SELECT json_extract(data, \'$.count\') FROM profiles ORDER BY 1').pluck().all();
+      sqlite.close();
+      expect(counts).toEqual([150, 150, 150]);
+      const bad = spawnSync(process.execPath, ['bench/seed.mjs', '--db', db, '--events', '10', '--visitors', '0'], { encoding: 'utf8' });
+      expect(bad.status).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
