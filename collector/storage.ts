@@ -206,6 +206,22 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
        purchases = excluded.purchases, monetary = excluded.monetary, last_purchase = excluded.last_purchase`,
   );
 
+  /** Writes a profile with the columns derived from it (segment key, RFM inputs) for listing. */
+  const saveProfile = (site: string, key: string, profile: Profile, segment: Segment, now: number) =>
+    upsertProfile.run({
+      site,
+      visitor: key,
+      firstSeen: profile.firstSeen,
+      lastSeen: profile.lastSeen,
+      updated: now,
+      segment: segment.segment,
+      data: JSON.stringify(profile),
+      segments: JSON.stringify(segment.segments),
+      purchases: profile.purchases.n,
+      monetary: profile.purchases.total,
+      lastPurchase: profile.purchases.last,
+    });
+
   const insertChange = sqlite.prepare(
     'INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event) VALUES (@site, @visitor, @at, @kind, @name, @previous, @event)',
   );
@@ -466,19 +482,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
     if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
-      upsertProfile.run({
-        site,
-        visitor: key,
-        firstSeen: profile.firstSeen,
-        lastSeen: profile.lastSeen,
-        updated: now,
-        segment: segment.segment,
-        data: JSON.stringify(profile),
-        segments: JSON.stringify(segment.segments),
-        purchases: profile.purchases.n,
-        monetary: profile.purchases.total,
-        lastPurchase: profile.purchases.last,
-      });
+      saveProfile(site, key, profile, segment, now);
     }
     return { accepted, duplicates: batch.length - accepted, segment, before, changes };
   };
@@ -497,19 +501,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
       for (const ch of changes) insertChange.run({ site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
       if (changes.length > 0) for (const l of listeners) l({ site, visitor: from, profile: into, before, segment, changes, at: now });
-      upsertProfile.run({
-        site,
-        visitor: into,
-        firstSeen: profile.firstSeen,
-        lastSeen: profile.lastSeen,
-        updated: now,
-        segment: segment.segment,
-        data: JSON.stringify(profile),
-        segments: JSON.stringify(segment.segments),
-        purchases: profile.purchases.n,
-        monetary: profile.purchases.total,
-        lastPurchase: profile.purchases.last,
-      });
+      saveProfile(site, into, profile, segment, now);
       deleteProfile.run(site, from);
       return segment;
     },

@@ -9,14 +9,8 @@ import type { Db } from '../db/open.ts';
 import { webhookDeliveries as d } from '../db/schema.ts';
 import type { Delivery, DeliveryStatus, SegmentChangeKind } from '../../shared/webhook.ts';
 
-export interface NewDelivery {
-  site: string;
-  visitor: string;
-  contact: string | null;
-  hook: string;
-  url: string;
-  segment: string;
-  change: SegmentChangeKind;
+/** A delivery to enqueue: who, which webhook, which transition, and its body. */
+export interface NewDelivery extends Pick<Delivery, 'site' | 'visitor' | 'contact' | 'hook' | 'url' | 'segment' | 'change'> {
   /** Builds the JSON body from the delivery id, which is only known here. */
   body(id: string): string;
 }
