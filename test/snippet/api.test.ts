@@ -1,24 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
+import { SAMPLE_SEGMENT } from '../fixtures.ts';
 import { closeAll, COLLECTOR, collectOk, open, SCRIPT_SRC, stubFromDocs } from './harness.ts';
 
 afterEach(closeAll);
 
-export const SEG: Segment = {
-  site: 'demo',
-  visitor: 'v1',
-  known: false,
-  segment: 'newbie:cameras:hot',
-  lifecycle: 'newbie',
-  category: 'cameras',
-  engagement: 'hot',
-  affinity: { cameras: 0.72, sports: 0.28 },
-  cooldown: false,
-  rfm: null,
-  intent: 'moderately_likely',
-  segments: ['camera-intent'],
-  updated: 1732262400000,
-};
+export const SEG: Segment = SAMPLE_SEGMENT;
 
 describe('microseg.track', () => {
   it('maps value, currency and category to wire fields and the rest to props', async () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
+import { segmentWith } from '../fixtures.ts';
 import { closeAll, open, ID, stored } from './harness.ts';
 
 afterEach(closeAll);
@@ -86,10 +87,7 @@ describe('link clicks', () => {
 });
 
 describe('the category of a click is the page markup\'s, never the visitor\'s segment', () => {
-  const SEG: Segment = {
-    site: 'demo', visitor: 'v1', known: false, segment: 'newbie:cameras:hot', lifecycle: 'newbie', category: 'cameras',
-    engagement: 'hot', affinity: { cameras: 1 }, cooldown: false, rfm: null, intent: 'moderately_likely', segments: [], updated: 1,
-  };
+  const SEG: Segment = segmentWith({ affinity: { cameras: 1 }, segments: [], updated: 1 });
 
   it('ignores data-ms-category on <html> (the segment, written by the snippet): an untagged link has no category', async () => {
     const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: `<a id="a" href="/x">x</a>` });

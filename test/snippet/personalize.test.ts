@@ -1,25 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
+import { SAMPLE_SEGMENT, segmentWith } from '../fixtures.ts';
 import { closeAll, collectOk, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
 
 afterEach(closeAll);
 
-const base: Segment = {
-  site: 'demo',
-  visitor: 'v1',
-  known: false,
-  segment: 'newbie:cameras:hot',
-  lifecycle: 'newbie',
-  category: 'cameras',
-  engagement: 'hot',
-  affinity: { cameras: 0.72, sports: 0.28 },
-  cooldown: false,
-  rfm: null,
-  intent: 'moderately_likely',
-  segments: ['camera-intent'],
-  updated: 1732262400000,
-};
-const seg = (o: Partial<Segment> = {}): Segment => ({ ...base, ...o });
+const base = SAMPLE_SEGMENT;
+const seg = segmentWith;
 
 /** A collector answering every collect with `collect` and every segment GET with `get`. */
 const collector =

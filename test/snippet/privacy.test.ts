@@ -1,13 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
+import { segmentWith } from '../fixtures.ts';
 import { closeAll, collectOk, open, record, sleep, stored, stubFromDocs } from './harness.ts';
 
 afterEach(closeAll);
 
-const SEG: Segment = {
-  site: 'demo', visitor: 'v1', known: false, segment: 'newbie:cameras:hot', lifecycle: 'newbie', category: 'cameras',
-  engagement: 'hot', affinity: { cameras: 1 }, cooldown: false, rfm: null, intent: 'moderately_likely', segments: [], updated: 1,
-};
+const SEG: Segment = segmentWith({ affinity: { cameras: 1 }, segments: [], updated: 1 });
 
 const collector = () => new Response(JSON.stringify(collectOk(SEG)));
 

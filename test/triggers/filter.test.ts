@@ -3,23 +3,9 @@ import { parseConfig, ConfigError } from '../../collector/config.ts';
 import { compileFilter } from '../../collector/webhooks/config.ts';
 import { deliveriesFor } from '../../collector/webhooks/index.ts';
 import type { Segment } from '../../shared/segment.ts';
+import { segmentWith } from '../fixtures.ts';
 
-const seg = (over: Partial<Segment> = {}): Segment => ({
-  site: 'shop',
-  visitor: 'v1',
-  known: false,
-  segment: 'newbie:cameras:hot',
-  lifecycle: 'newbie',
-  category: 'cameras',
-  engagement: 'hot',
-  affinity: { cameras: 1 },
-  cooldown: false,
-  rfm: null,
-  intent: 'moderately_likely',
-  segments: ['camera-intent'],
-  updated: 0,
-  ...over,
-});
+const seg = (over: Partial<Segment> = {}): Segment => segmentWith({ site: 'shop', affinity: { cameras: 1 }, updated: 0, ...over });
 
 describe('webhook filters', () => {
   it.each([
