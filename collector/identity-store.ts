@@ -17,7 +17,6 @@ export interface Subject {
   /** The profile the visitor's events fold into: its own id, or its contact's `c:<contact>`. */
   key: string;
   contact: string | null;
-  traits: Traits | undefined;
 }
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -26,13 +25,6 @@ export function identityStore(db: Db) {
   const p = sql.placeholder;
   const sqlite = db.$client;
 
-  // The read path: a visitor's link and its profile's traits in one statement of two key lookups.
-  const selectSubject = sqlite.prepare<{ site: string; visitor: string }, { contact: string | null; traits: string | null }>(
-    `SELECT l.contact AS contact, m.traits AS traits
-       FROM (SELECT :site AS site, :visitor AS visitor) q
-       LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
-       LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = coalesce('c:' || l.contact, q.visitor)`,
-  );
   const selectLink = db
     .select({ contact: links.contact })
     .from(links)
@@ -79,14 +71,10 @@ export function identityStore(db: Db) {
   }
 
   return {
+    /** The profile a visitor's events fold into (reads are served by storage's READ_PATH_SQL). */
     subject(site: string, visitor: string): Subject {
-      const row = selectSubject.get({ site, visitor });
-      const contact = row?.contact ?? null;
-      return {
-        key: contact === null ? visitor : contactKey(contact),
-        contact,
-        traits: row?.traits ? (JSON.parse(row.traits) as Traits) : undefined,
-      };
+      const contact = selectLink.get({ site, visitor })?.contact ?? null;
+      return { key: contact === null ? visitor : contactKey(contact), contact };
     },
     contactOf(site: string, visitor: string): string | null {
       return selectLink.get({ site, visitor })?.contact ?? null;
