@@ -1,7 +1,6 @@
 /** Runs the built collector (`dist/collector.mjs serve`) as a child process, as an operator would. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { freshBuild } from './build.ts';
 
 export interface CollectorProcess {
   child: ChildProcess;
@@ -9,8 +8,9 @@ export interface CollectorProcess {
   output(): string;
 }
 
-export function ensureBuilt() {
-  if (!existsSync('dist/collector.mjs') || !existsSync('dist/ms.js')) execFileSync(process.execPath, ['build.mjs'], { stdio: 'ignore' });
+/** Both bundles current: the collector runs `dist/collector.mjs` and serves `dist/ms.js`. */
+export async function ensureBuilt(): Promise<void> {
+  await Promise.all([freshBuild('collector'), freshBuild('snippet')]);
 }
 
 // A test that fails or times out must not leave its collector running.
@@ -18,7 +18,7 @@ const children = new Set<ChildProcess>();
 process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
 export async function startCollector(env: Record<string, string>, args: string[] = []): Promise<CollectorProcess> {
-  ensureBuilt();
+  await ensureBuilt();
   const child = spawn(process.execPath, ['dist/collector.mjs', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
     env: { ...process.env, MICROSEG_RATE_IP: '0', MICROSEG_RATE_VISITOR: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

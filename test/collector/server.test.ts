@@ -24,7 +24,7 @@ describe('a real listening collector', () => {
   const tmp = tempDir();
   let running: Running;
   beforeAll(async () => {
-    ensureBuilt();
+    await ensureBuilt();
     running = await start({
       port: 0,
       host: '127.0.0.1',

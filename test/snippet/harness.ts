@@ -1,11 +1,11 @@
 // Loads the built snippet (dist/ms.js) into a fresh happy-dom window per test, through a real
 // <script src> tag so document.currentScript is the tag, as in a browser. fetch and sendBeacon are
 // the network boundary: both are replaced by recorders (real network is the Chromium suite's job).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Window } from 'happy-dom';
+import { freshBuild } from '../build.ts';
 import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';
 
@@ -16,40 +16,10 @@ export const SCRIPT_SRC = `${COLLECTOR}/ms.js`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function newestSource(): number {
-  let newest = 0;
-  for (const dir of ['snippet', 'shared']) {
-    for (const f of readdirSync(join(root, dir))) newest = Math.max(newest, statSync(join(root, dir, f)).mtimeMs);
-  }
-  return newest;
-}
-
-/**
- * The bundle under test. `npm test` builds first; when run alone (or after an edit) this builds it,
- * under a lock directory because vitest runs test files in parallel workers.
- */
+/** The bundle under test, rebuilt when missing or stale (see test/build.ts). */
 async function code(): Promise<string> {
-  const lock = join(root, 'dist/.snippet-build-lock');
-  mkdirSync(join(root, 'dist'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock left by a killed run would block every later run.
-      const held = statSync(lock, { throwIfNoEntry: false });
-      if (held && Date.now() - held.mtimeMs > 30_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(50);
-    }
-  }
-  try {
-    if (!existsSync(bundle) || statSync(bundle).mtimeMs < newestSource()) {
-      execFileSync(process.execPath, ['build.mjs', '--snippet'], { cwd: root, stdio: 'pipe' });
-    }
-    return readFileSync(bundle, 'utf8');
-  } finally {
-    rmdirSync(lock);
-  }
+  await freshBuild('snippet');
+  return readFileSync(bundle, 'utf8');
 }
 
 let cached: Promise<string> | undefined;

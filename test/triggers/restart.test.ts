@@ -1,8 +1,7 @@
 /** The collector SIGKILLed between a segment change and its delivery still delivers after a restart. */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startCollector, stopped, type CollectorProcess } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';
@@ -10,10 +9,6 @@ import { API_KEY, SECRET, shopConfig } from './setup.ts';
 
 const tmp = tempDir();
 const children: CollectorProcess[] = [];
-beforeAll(() => {
-  // The child runs the built bundle: build it from the current source.
-  execFileSync(process.execPath, ['build.mjs', '--collector'], { stdio: 'ignore' });
-});
 afterAll(() => {
   for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
   tmp.cleanup();
