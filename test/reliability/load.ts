@@ -1,0 +1,56 @@
+/** Load of acknowledged batches against a collector process, for the crash and shutdown tests. */
+import type { Storage } from '../../collector/storage.ts';
+
+export interface AckedLoad {
+  /** Ids of events in batches answered 200 with every event accepted. */
+  acked: string[];
+  /** Events sent, answered or not. */
+  readonly sent: number;
+  /** Batches answered 200 that did not accept every event (should be none). */
+  partial: number[];
+  /** Stops the senders and resolves once each has returned. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `workers` senders, each posting batches of `size` page views with unique ids as fast as
+ * answers come back, until stopped or the collector goes away.
+ */
+export function ackedLoad(url: string, opts: { workers: number; size: number; prefix: string; category?: string }): AckedLoad {
+  let stopped = false;
+  const load: AckedLoad = { acked: [], sent: 0, partial: [], stop: async () => {} };
+  let sent = 0;
+  const sender = async (w: number) => {
+    for (let i = 0; !stopped; i++) {
+      const events = Array.from({ length: opts.size }, (_, k) => ({
+        id: `${opts.prefix}${w}b${i}e${k}`,
+        type: 'page_view',
+        ts: Date.now(),
+        ...(opts.category ? { category: opts.category } : {}),
+      }));
+      sent += events.length;
+      try {
+        const res = await fetch(`${url}/v1/collect`, { method: 'POST', body: JSON.stringify({ site: 'demo', visitor: `${opts.prefix}${w}`, events }) });
+        if (res.status !== 200) continue;
+        const { accepted } = (await res.json()) as { accepted: number };
+        if (accepted === opts.size) load.acked.push(...events.map((e) => e.id));
+        else load.partial.push(accepted);
+      } catch {
+        return; // the collector is gone
+      }
+    }
+  };
+  const workers = Array.from({ length: opts.workers }, (_, w) => sender(w));
+  Object.defineProperty(load, 'sent', { get: () => sent });
+  load.stop = async () => {
+    stopped = true;
+    await Promise.all(workers);
+  };
+  return load;
+}
+
+/** The acknowledged ids that are not in the events table. */
+export function missingIds(storage: Storage, ids: string[]): string[] {
+  const has = storage.db.$client.prepare("select 1 from events where site='demo' and id=?").pluck();
+  return ids.filter((id) => !has.get(id));
+}
