@@ -15,6 +15,7 @@ import {
   type DeliveryPolicy,
   type Webhook,
 } from './webhooks/config.ts';
+import { wildcardRegExp } from './wildcard.ts';
 
 const siteId = z
   .string()
@@ -158,11 +159,6 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-function pathPattern(path: string): RegExp {
-  const escaped = path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
-}
-
 export interface ConfigEnv {
   /** API key for every site whose config names none (MICROSEG_API_KEY). */
   apiKey?: string | undefined;
@@ -208,7 +204,7 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       allowAutomation: s.allowAutomation,
       consent: s.consent,
       apiKeys: s.apiKeys.length > 0 ? s.apiKeys : env.apiKey ? [env.apiKey] : [],
-      categories: s.categories.map((r) => ({ ...r, re: pathPattern(r.path) })),
+      categories: s.categories.map((r) => ({ ...r, re: wildcardRegExp(r.path) })),
       engine,
       publicTraits: s.publicTraits,
       countryHeader: s.countryHeader,

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Segment } from '../../shared/segment.ts';
 import type { SegmentChangeKind } from '../../shared/webhook.ts';
+import { wildcardRegExp } from '../wildcard.ts';
 
 const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
 
@@ -116,11 +117,6 @@ export interface Webhook {
 
 export type WebhookInput = z.infer<typeof webhookSchema>;
 
-function keyPattern(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
-}
-
 /**
  * Compiles a site's webhooks. Returns the problems (with their config path) instead of
  * throwing, so the config loader reports them together with the others.
@@ -139,7 +135,7 @@ export function compileWebhooks(
     if (w.segment.startsWith('key:')) {
       const pattern = w.segment.slice(4);
       if (!pattern) problems.push(`${path}.segment: "key:" needs a pattern, e.g. "key:*:cameras:hot"`);
-      match = { kind: 'key', pattern: keyPattern(pattern) };
+      match = { kind: 'key', pattern: wildcardRegExp(pattern) };
     } else {
       if (opts.customSegments && !opts.customSegments.includes(w.segment)) {
         const known = opts.customSegments.length ? opts.customSegments.join(', ') : 'none';
