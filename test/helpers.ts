@@ -46,10 +46,11 @@ export function ev(over: Partial<WireEvent> = {}): WireEvent {
   return { id: `e${seq}_${Math.random().toString(36).slice(2, 10)}`, type: 'page_view', ts: T0, url: 'http://localhost:8787/demo/', ...over };
 }
 
+/** A browser-style `POST /v1/collect`: a string or raw bytes go as they are, anything else as JSON. */
 export function collectRequest(body: unknown, headers: Record<string, string> = {}) {
   return new Request('http://localhost:8787/v1/collect', {
     method: 'POST',
     headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
   });
 }

@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { main } from '../../collector/cli.ts';
 import { linkVisitor } from '../../collector/identify.ts';
 import { runRetention } from '../../collector/retention.ts';
-import { DAY, T0 } from '../helpers.ts';
+import { collectRequest, DAY, T0 } from '../helpers.ts';
 import { shopConfig, triggersApp } from './setup.ts';
 
 let t: ReturnType<typeof triggersApp>;
@@ -32,13 +32,7 @@ const DEAD = 'http://127.0.0.1:9/hook'; // nothing listens: deliveries stay in t
 async function person(visitor: string) {
   for (let i = 0; i < 3; i++) await t.collect(visitor, camera(i));
   // One refused event, kept in quarantine with the visitor's id.
-  await t.app.request(
-    new Request('http://localhost:8787/v1/collect', {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain' },
-      body: JSON.stringify({ site: 'shop', visitor, events: [{ id: `${visitor}-bad`, type: 'page_view', ts: 'yesterday' }] }),
-    }),
-  );
+  await t.app.request(collectRequest({ site: 'shop', visitor, events: [{ id: `${visitor}-bad`, type: 'page_view', ts: 'yesterday' }] }));
 }
 
 describe('erasure', () => {
