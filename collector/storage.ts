@@ -152,7 +152,6 @@ export interface Storage {
     now: number,
     after: string,
     limit: number,
-    traitsOf?: (profile: string) => Extras['traits'],
   ): { next: string | null; changed: number };
   readonly db: Db;
   close(): void;
@@ -507,20 +506,23 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     },
   );
 
-  const selectPage = db.$client.prepare<[string, string, number], { visitor: string; data: string; segment: string; segments: string }>(
-    'SELECT visitor, data, segment, segments FROM profiles WHERE site = ? AND visitor > ? ORDER BY visitor LIMIT ?',
+  // Traits ride along in the page (a contact's profile has them): no lookup per profile.
+  const selectPage = db.$client.prepare<[string, string, number], { visitor: string; data: string; segment: string; segments: string; traits: string | null }>(
+    `SELECT p.visitor, p.data, p.segment, p.segments, m.traits FROM profiles p
+     LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
+     WHERE p.site = ? AND p.visitor > ? ORDER BY p.visitor LIMIT ?`,
   );
   const updateSegments = db.$client.prepare<[string, string, string, string]>('UPDATE profiles SET segment = ?, segments = ? WHERE site = ? AND visitor = ?');
 
   const refreshSegments = db.$client.transaction(
-    (site: string, engine: EngineConfig, now: number, after: string, limit: number, traitsOf?: (profile: string) => Extras['traits']) => {
+    (site: string, engine: EngineConfig, now: number, after: string, limit: number) => {
       const rows = selectPage.all(site, after, limit);
       const rfm = breakpointsFor(site);
       let changed = 0;
       for (const row of rows) {
         const key = row.visitor;
         const profile = JSON.parse(row.data) as Profile;
-        const segment = evaluate(profile, { site, visitor: key, known: key.startsWith('c:') }, engine, now, { traits: traitsOf?.(key), rfm });
+        const segment = evaluate(profile, { site, visitor: key, known: key.startsWith('c:') }, engine, now, { traits: row.traits === null ? undefined : (JSON.parse(row.traits) as Traits), rfm });
         const before = { key: row.segment, segments: JSON.parse(row.segments) as string[] };
         const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
         if (changes.length === 0) continue;
@@ -546,7 +548,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     segmentHistory: (site, visitor, opts = {}) =>
       selectHistory.all({ site, visitor, after: opts.after ?? 0, limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000) }),
     onChanges: (l) => void listeners.push(l),
-    refreshSegments: (site, engine, now, after, limit, traitsOf) => refreshSegments(site, engine, now, after, limit, traitsOf),
+    refreshSegments: (site, engine, now, after, limit) => refreshSegments(site, engine, now, after, limit),
     rfmBreakpoints: breakpointsFor,
     recomputeRfm,
     countEvents(site, visitor) {

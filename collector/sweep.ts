@@ -21,7 +21,7 @@ export function sweepAll(storage: Storage, config: Config, now: number, batch = 
   for (const site of config.sites.values()) {
     let after: string | null = '';
     while (after !== null) {
-      const res = storage.refreshSegments(site.id, site.engine, now, after, batch, (key) => storage.identity.meta(site.id, key)?.traits);
+      const res = storage.refreshSegments(site.id, site.engine, now, after, batch);
       changed += res.changed;
       after = res.next;
     }
@@ -47,7 +47,7 @@ export function startSegmentSweep(
     const site = sites[index];
     if (site) {
       try {
-        const res = storage.refreshSegments(site.id, site.engine, opts.now(), after, batch, (key) => storage.identity.meta(site.id, key)?.traits);
+        const res = storage.refreshSegments(site.id, site.engine, opts.now(), after, batch);
         changed += res.changed;
         if (res.next !== null) after = res.next;
         else {
