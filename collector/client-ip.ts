@@ -2,8 +2,9 @@
  * The client's address, used only as an input to a salted hash that rotates daily (as
  * Plausible does): the raw IP is never stored or logged.
  */
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
+import { digest } from './digest.ts';
 
 /**
  * The socket's address or, behind `trustedProxies` proxies, the X-Forwarded-For hop the outermost
@@ -30,8 +31,6 @@ export function dailyHasher() {
       day = today;
       salt = randomBytes(16).toString('base64url');
     }
-    // On every browser request: `crypto.hash` (Node ≥ 20.12) skips the Hash object.
-    const salted = `${salt}:${value}`;
-    return (typeof hash === 'function' ? hash('sha256', salted, 'base64url') : createHash('sha256').update(salted).digest('base64url')).slice(0, 16);
+    return digest('sha256', `${salt}:${value}`).slice(0, 16);
   };
 }

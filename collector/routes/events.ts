@@ -3,7 +3,6 @@
  * imports of history. Unlike browser events, timestamps are trusted (no 7-day clamp), so a
  * site can import years of past events; each event succeeds or fails on its own.
  */
-import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { EventsResponse } from '../../shared/server-events.ts';
 import type { RefusedEvent } from '../../shared/wire.ts';
 import type { Deps } from '../app.ts';
+import { digest } from '../digest.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { categorize } from '../ingest.ts';
@@ -49,7 +49,7 @@ export function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id' | 'tra
   const { site, type, ts, url, category, value, currency, props } = e;
   const visitor = e.visitor ?? contactKey(e.contact ?? '');
   const text = JSON.stringify([site, visitor, type, ts, url ?? null, category ?? null, value ?? null, currency ?? null, props ?? null]);
-  return 'h_' + createHash('sha256').update(text).digest('base64url').slice(0, 24);
+  return 'h_' + digest('sha256', text).slice(0, 24);
 }
 
 export function eventsRoutes(deps: Deps) {

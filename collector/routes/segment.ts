@@ -1,7 +1,7 @@
 /** `GET /v1/segment?site=S&visitor=V`: the visitor's current segment, for the site's pages. */
-import { createHash, hash } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
+import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
 import { segmentFor } from '../ingest.ts';
 import { originAllowed } from '../origins.ts';
@@ -10,10 +10,6 @@ import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { batchSchema } from '../validate.ts';
 
 const visitorId = batchSchema.shape.visitor;
-
-/** SHA-1, base64url: `crypto.hash` (Node ≥ 20.12) skips the Hash object of `createHash`. */
-const sha1: (text: string) => string =
-  typeof hash === 'function' ? (text) => hash('sha1', text, 'base64url') : (text) => createHash('sha1').update(text).digest('base64url');
 
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
@@ -35,7 +31,7 @@ export function segmentRoutes(deps: Deps) {
 
     const body = JSON.stringify(segmentFor(deps.storage, site, visitor, deps.now()));
     // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
-    const etag = `"${sha1(body)}"`;
+    const etag = `"${digest('sha1', body)}"`;
     const headers = addCors(secureHeaderSet(), origin);
     headers.etag = etag;
     headers['cache-control'] = 'private, no-cache';
