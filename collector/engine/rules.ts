@@ -10,6 +10,7 @@
  * with OP one of eq, ne, gt, gte, lt, lte, in, exists (docs/segments.md has the full format).
  */
 import type { PropValue } from '../../shared/wire.ts';
+import { DAY } from './config.ts';
 import type { WindowEntry } from './profile.ts';
 
 export const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
@@ -30,10 +31,6 @@ export interface CompiledRule {
   name: string;
   description?: string | undefined;
   test: Test;
-  /** Longest `within` of the rule's counts, ms. */
-  longestWindowMs: number;
-  /** Prop keys its counts filter on. */
-  props: string[];
 }
 
 export interface RuleProblem {
@@ -79,7 +76,7 @@ export const FACTS: Record<string, { kind: Kind; values?: string[] }> = {
   'events.count': { kind: 'number' },
 };
 
-const UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 };
+const UNITS: Record<string, number> = { d: DAY, h: 3_600_000, m: 60_000, s: 1000 };
 const RULE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_NODES = 100;
 
@@ -120,8 +117,8 @@ export function compare(op: Op, actual: unknown, expected: unknown): boolean {
 
 interface Compiler {
   problems: RuleProblem[];
+  /** Prop keys the counts of every rule filter on. */
   props: Set<string>;
-  longest: number;
   nodes: number;
   windowMs: number;
 }
@@ -223,7 +220,7 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
   const within = parseDuration(spec.within);
   if (within === undefined) return problem(c, `${at}.within`, 'a duration like "7d", "12h", "30m" or "90s"');
   if (within > c.windowMs) {
-    return problem(c, `${at}.within`, `${spec.within as string} is longer than the window log (segment.windowDays = ${c.windowMs / 86_400_000}); raise windowDays`);
+    return problem(c, `${at}.within`, `${spec.within as string} is longer than the window log (segment.windowDays = ${c.windowMs / DAY}); raise windowDays`);
   }
   let props: [string, PropValue][] = [];
   if (spec.props !== undefined) {
@@ -247,7 +244,6 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
     op !== 'exists' && typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'a count compares with a whole number ≥ 0',
   );
   if (!cmp) return () => false;
-  c.longest = Math.max(c.longest, within);
   const match = (e: WindowEntry) =>
     (!types || types.includes(e[1])) &&
     (!cats || (e[2] !== null && cats.includes(e[2]))) &&
@@ -270,7 +266,7 @@ export function countMatching(window: WindowEntry[], now: number, ms: number, ma
   return n;
 }
 
-function compileCondition(c: Compiler, node: unknown, path: string, depth: number): Test {
+function compileCondition(c: Compiler, node: unknown, path: string): Test {
   if (++c.nodes > MAX_NODES) return problem(c, path, `a rule has at most ${MAX_NODES} conditions`);
   if (!isObject(node)) return problem(c, path, 'a condition object: all, any, not, fact or count');
   const kinds = ['all', 'any', 'not', 'fact', 'count'].filter((k) => k in node);
@@ -283,12 +279,12 @@ function compileCondition(c: Compiler, node: unknown, path: string, depth: numbe
   const extra = Object.keys(node).filter((k) => k !== kind);
   if (extra.length) return problem(c, `${path}.${extra[0]}`, `unknown key beside "${kind}"`);
   if (kind === 'not') {
-    const inner = compileCondition(c, node.not, `${path}.not`, depth + 1);
+    const inner = compileCondition(c, node.not, `${path}.not`);
     return (ctx) => !inner(ctx);
   }
   const items = node[kind];
   if (!Array.isArray(items) || items.length === 0) return problem(c, `${path}.${kind}`, 'a non-empty list of conditions');
-  const tests = items.map((item, i) => compileCondition(c, item, `${path}.${kind}.${i}`, depth + 1));
+  const tests = items.map((item, i) => compileCondition(c, item, `${path}.${kind}.${i}`));
   return kind === 'all' ? (ctx) => tests.every((t) => t(ctx)) : (ctx) => tests.some((t) => t(ctx));
 }
 
@@ -315,10 +311,9 @@ export function compileRules(
       problems.push({ path: name, message: 'a rule name has 1–64 letters, digits, dot, dash and underscore' });
       continue;
     }
-    const c: Compiler = { problems, props: new Set(), longest: 0, nodes: 0, windowMs: windowDays * 86_400_000 };
-    const test = compileCondition(c, when, `${name}.when`, 0);
-    for (const p of c.props) allProps.add(p);
-    compiled.push({ name, description, test, longestWindowMs: c.longest, props: [...c.props] });
+    const c: Compiler = { problems, props: allProps, nodes: 0, windowMs: windowDays * DAY };
+    const test = compileCondition(c, when, `${name}.when`);
+    compiled.push({ name, description, test });
   }
   return { rules: compiled, problems, props: [...allProps].sort() };
 }
