@@ -8,32 +8,11 @@ import { ingestBatch } from '../ingest.ts';
 import { browserIdentity } from './identity.ts';
 import { identifyBrowser } from '../identify.ts';
 import { botReason } from '../bots.ts';
-import { originAllowed, originAllowedByAnySite } from '../origins.ts';
+import { addCors, allowOrigin, originAllowed, originAllowedByAnySite, selfOrigin } from '../origins.ts';
 import { batchSchema, describe } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { readText } from '../body.ts';
-
-/** The request's origin. Its URL is already normalized (`scheme://host[:port]/…`): no URL parse, unless it names a user. */
-export function selfOrigin(c: Context): string {
-  const url = c.req.url;
-  const path = url.indexOf('/', url.indexOf('//') + 2);
-  const origin = path === -1 ? url : url.slice(0, path);
-  return origin.includes('@') ? new URL(url).origin : origin;
-}
-
-/** CORS for a simple (text/plain) request: echo an allowed origin, vary on it. */
-export function allowOrigin(c: Context, origin: string | undefined) {
-  c.header('Vary', 'Origin', { append: true });
-  if (origin) c.header('Access-Control-Allow-Origin', origin);
-}
-
-/** The same, on the header object of a `respond` answer. */
-export function addCors(headers: Record<string, string>, origin: string | undefined): Record<string, string> {
-  headers.vary = 'Origin';
-  if (origin) headers['access-control-allow-origin'] = origin;
-  return headers;
-}
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
 export function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {

@@ -10,6 +10,7 @@ import type { Deps } from '../app.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { linkInput, makeLink } from '../identity/links.ts';
+import { selfOrigin } from '../origins.ts';
 import { describe } from '../validate.ts';
 
 const requestSchema = z
@@ -22,11 +23,6 @@ const requestSchema = z
   .strict();
 
 export type LinkResult = { index: number; url: string } | { index: number; error: string; message: string };
-
-/** The collector's public address: configured, or the one this request came to. */
-export function collectorUrl(deps: Deps, requestUrl: string): string {
-  return deps.publicUrl ?? new URL(requestUrl).origin;
-}
 
 export function linkRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
@@ -51,7 +47,8 @@ export function linkRoutes(deps: Deps) {
       const site = deps.config.sites.get(siteId);
       if (!site) return fail(c, 404, 'unknown_site', `no site "${siteId}" in the collector's config`);
 
-      const base = collectorUrl(deps, c.req.url);
+      // The collector's public address: configured, or the one this request came to.
+      const base = deps.publicUrl ?? selfOrigin(c);
       const now = deps.now();
       const results: LinkResult[] = links.map((item, index) => {
         const input = linkInput.safeParse(item);

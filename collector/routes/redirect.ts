@@ -12,7 +12,7 @@ import { ARRIVAL_TOKEN_TTL_MS, arrivalUrl, readLinkQuery, verifyLinkSignature } 
 import { checkTarget } from '../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../identity/token.ts';
 import { ingestAs } from '../identify.ts';
-import { selfOrigin } from './collect.ts';
+import { selfOrigin } from '../origins.ts';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);

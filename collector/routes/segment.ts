@@ -4,8 +4,7 @@ import type { Deps } from '../app.ts';
 import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
 import { segmentFor } from '../ingest.ts';
-import { originAllowed } from '../origins.ts';
-import { addCors, selfOrigin } from './collect.ts';
+import { addCors, originAllowed, selfOrigin } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { batchSchema } from '../validate.ts';
 
