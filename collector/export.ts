@@ -4,6 +4,7 @@
  */
 import { NO_CATEGORY } from '../shared/segment.ts';
 import type { MemberCursor, MemberRow } from './audience.ts';
+import { contactOfKey } from './identity/token.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
 export const EXPORT_FORMATS: readonly ExportFormat[] = ['csv', 'ndjson'];
@@ -40,14 +41,14 @@ export const CSV_COLUMNS: (keyof ExportedMember)[] = [
 ];
 
 export function exportedMember(row: MemberRow): ExportedMember {
-  const known = row.visitor.startsWith('c:');
+  const contact = contactOfKey(row.visitor);
   // `lifecycle:category:engagement`; a category may itself hold a colon, so split at the ends.
   const first = row.segment.indexOf(':');
   const last = row.segment.lastIndexOf(':');
   const category = first >= 0 && last > first ? row.segment.slice(first + 1, last) : null;
   return {
-    visitor: known ? null : row.visitor,
-    contact: known ? row.visitor.slice(2) : null,
+    visitor: contact === null ? row.visitor : null,
+    contact,
     segment: row.segment,
     lifecycle: first >= 0 ? row.segment.slice(0, first) : row.segment,
     category: category === NO_CATEGORY ? null : category,

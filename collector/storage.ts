@@ -8,7 +8,7 @@ import { events, rfmBreakpoints, segmentChanges } from './db/schema.ts';
 import { quarantineStore } from './quarantine.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
 import { Lru } from './read-cache.ts';
-import { contactKey } from './identity/token.ts';
+import { contactKey, contactOfKey } from './identity/token.ts';
 import type { Traits } from './identity/traits.ts';
 import {
   applyEvent,
@@ -474,7 +474,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       profile = applyEvent(profile, e, engine);
     }
     // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
-    const segment = evaluate(profile, { site, visitor, known: key.startsWith('c:') }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+    const segment = evaluate(profile, { site, visitor, known: contactOfKey(key) !== null }, engine, now, { ...extras, rfm: breakpointsFor(site) });
     const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
     // Compared with the state stored at the last write: a change made by time alone shows here.
     const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
@@ -522,7 +522,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       for (const row of rows) {
         const key = row.visitor;
         const profile = JSON.parse(row.data) as Profile;
-        const segment = evaluate(profile, { site, visitor: key, known: key.startsWith('c:') }, engine, now, { traits: row.traits === null ? undefined : (JSON.parse(row.traits) as Traits), rfm });
+        const segment = evaluate(profile, { site, visitor: key, known: contactOfKey(key) !== null }, engine, now, { traits: row.traits === null ? undefined : (JSON.parse(row.traits) as Traits), rfm });
         const before = { key: row.segment, segments: JSON.parse(row.segments) as string[] };
         const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
         if (changes.length === 0) continue;

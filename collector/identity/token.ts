@@ -101,3 +101,8 @@ export function verifyIdentityToken(ring: KeyRing, token: string, site: string, 
 export function contactKey(contact: string): string {
   return `c:${contact}`;
 }
+
+/** The contact whose profile id this is; null for a visitor's own profile. */
+export function contactOfKey(key: string): string | null {
+  return key.startsWith('c:') ? key.slice(2) : null;
+}

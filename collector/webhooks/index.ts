@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeListener, Storage } from '../storage.ts';
 import type { WebhookPayload } from '../../shared/webhook.ts';
+import { contactOfKey } from '../identity/token.ts';
 import { firedBy } from './config.ts';
 import { openOutbox, type NewDelivery, type Outbox } from './outbox.ts';
 import { startDeliveryWorker, type DeliveryWorker, type WorkerDeps } from './worker.ts';
@@ -18,8 +19,7 @@ export function deliveriesFor(config: Config, change: Parameters<ChangeListener>
   const site = config.sites.get(change.site);
   if (!site || site.webhooks.length === 0) return [];
   const after = { key: change.segment.segment, segments: change.segment.segments };
-  // A known contact's profile id is `c:<contact>` (visitor ids cannot hold a colon).
-  const contact = change.profile.startsWith('c:') ? change.profile.slice(2) : null;
+  const contact = contactOfKey(change.profile);
   return firedBy(site.webhooks, change.before, after, change.segment).map(({ hook, change: kind }) => ({
     site: change.site,
     visitor: change.visitor,
