@@ -20,7 +20,6 @@ const escapeHtml = (s: string) =>
 /** A small human page: the reader of a broken link is a person in a browser, not a program. */
 function refuse(c: Context, reason: string, detail: string) {
   c.header('Cache-Control', 'no-store');
-  c.header('Referrer-Policy', 'no-referrer');
   c.header('X-Microseg-Error', reason);
   return c.html(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
@@ -74,7 +73,6 @@ export function redirectRoutes(deps: Deps) {
     }
     const token = issueIdentityToken(keys, { site: site.id, contact: identity.contact, exp: now + ARRIVAL_TOKEN_TTL_MS });
     c.header('Cache-Control', 'no-store');
-    c.header('Referrer-Policy', 'no-referrer');
     return c.redirect(arrivalUrl(target.url, token, fields), 302);
   });
   return app;

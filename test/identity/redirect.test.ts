@@ -92,6 +92,8 @@ describe('GET /r', () => {
     expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(token).not.toBe(new URL(link).searchParams.get('t'));
     expect(res.headers.get('cache-control')).toBe('no-store');
+    // The token in the target's URL must not leak onward (the global security headers set it).
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
 
     expect(clicks('c1')).toBe(1);
     const profile = t.storage.profile('shop', 'c:c1')!.profile;
@@ -126,6 +128,7 @@ describe('GET /r', () => {
     expect(res.headers.get('location')).toBeNull();
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     expect(res.headers.get('x-microseg-error')).toBe(error);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(await res.text()).toContain('This link is not valid');
   }
 
