@@ -78,31 +78,42 @@ export function clampTs(ts: number, now: number): number {
   return Math.min(Math.max(ts, now - CLOCK.maxEventAgeMs), now + CLOCK.maxClockSkewMs);
 }
 
+/** A refused event: its index, and its `id` when that is one the sender could look it up by. */
+export function refusal(index: number, item: unknown, error: string, message: string): RefusedEvent {
+  const id = (item as { id?: unknown } | null)?.id;
+  return { index, ...(typeof id === 'string' && id.length <= LIMITS.idLength ? { id } : {}), error, message };
+}
+
+/**
+ * One event against `schema` (browser or server): a reserved prop name first (the record would
+ * drop a `__proto__` key without a word), then the schema, then a purchase's value.
+ */
+export function checkEvent<S extends z.ZodType<{ type: string; value?: number | undefined }>>(
+  schema: S,
+  item: unknown,
+): { data: z.infer<S> } | { problem: string } {
+  const reserved = reservedPropKey(item);
+  if (reserved) return { problem: `props.${reserved}: reserved prop name` };
+  const r = schema.safeParse(item);
+  if (!r.success) return { problem: describe(r.error) };
+  const purchase = purchaseValueProblem(r.data);
+  if (purchase) return { problem: purchase };
+  return { data: r.data };
+}
+
 /** Splits raw events into valid ones (clamped) and refusals with reasons. */
 export function validateEvents(raw: unknown[], now: number): { valid: NewEvent[]; refused: RefusedEvent[] } {
   const valid: NewEvent[] = [];
   const refused: RefusedEvent[] = [];
   const seen = new Set<string>();
   raw.forEach((item, index) => {
-    const refuse = (message: string) => {
-      const maybeId = (item as { id?: unknown } | null)?.id;
-      refused.push({
-        index,
-        ...(typeof maybeId === 'string' && maybeId.length <= LIMITS.idLength ? { id: maybeId } : {}),
-        error: 'invalid_event',
-        message,
-      });
-    };
-    const reserved = reservedPropKey(item);
-    if (reserved) return refuse(`props.${reserved}: reserved prop name`);
-    const r = eventSchema.safeParse(item);
-    if (!r.success) return refuse(describe(r.error));
-    const purchase = purchaseValueProblem(r.data);
-    if (purchase) return refuse(purchase);
+    const checked = checkEvent(eventSchema, item);
+    if ('problem' in checked) return void refused.push(refusal(index, item, 'invalid_event', checked.problem));
+    const e = checked.data;
     // The same id twice in one batch is one event.
-    if (seen.has(r.data.id)) return;
-    seen.add(r.data.id);
-    valid.push({ ...r.data, ts: clampTs(r.data.ts, now) });
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    valid.push({ ...e, ts: clampTs(e.ts, now) });
   });
   return { valid, refused };
 }

@@ -17,10 +17,9 @@ import { categorize } from '../ingest.ts';
 import { ingestAs, setTraitsOf, type Who } from '../identify.ts';
 import { contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
-import { reservedPropKey } from '../reserved-keys.ts';
 import type { NewEvent } from '../storage.ts';
-import { eventValue, purchaseValueProblem } from '../event-value.ts';
-import { describe, eventSchema } from '../validate.ts';
+import { eventValue } from '../event-value.ts';
+import { checkEvent, describe, eventSchema, refusal } from '../validate.ts';
 
 const visitorId = eventSchema.shape.id;
 
@@ -81,23 +80,17 @@ export function eventsRoutes(deps: Deps) {
       const ids: (string | null)[] = items.map(() => null);
       const groups = new Map<string, { site: string; who: Who; events: NewEvent[]; seen: Set<string>; traits: TraitPatch }>();
       items.forEach((item, index) => {
-        const given = (item as { id?: unknown } | null)?.id;
-        const refuse = (error: string, message: string) =>
-          refused.push({ index, ...(typeof given === 'string' && given.length <= LIMITS.idLength ? { id: given } : {}), error, message });
-        const reserved = reservedPropKey(item);
-        if (reserved) return refuse('invalid_event', `props.${reserved}: reserved prop name`);
-        const r = serverEventSchema.safeParse(item);
-        if (!r.success) return refuse('invalid_event', describe(r.error));
-        const purchase = purchaseValueProblem(r.data);
-        if (purchase) return refuse('invalid_event', purchase);
-        const { site: siteId, visitor, contact, traits, id, ...rest } = r.data;
+        const refuse = (error: string, message: string) => void refused.push(refusal(index, item, error, message));
+        const checked = checkEvent(serverEventSchema, item);
+        if ('problem' in checked) return refuse('invalid_event', checked.problem);
+        const { site: siteId, visitor, contact, traits, id, ...rest } = checked.data;
         if ((visitor === undefined) === (contact === undefined)) return refuse('invalid_event', 'exactly one of visitor and contact');
         const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };
         const site = deps.config.sites.get(siteId);
         if (!site || !c.var.apiSites.has(siteId)) return refuse('forbidden_site', `the API key is not valid for site "${siteId}"`);
         const ts = rest.ts ?? now;
         if (ts > now + CLOCK.maxClockSkewMs) return refuse('invalid_event', `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`);
-        const eventId = id ?? contentId({ ...r.data, ts });
+        const eventId = id ?? contentId({ ...checked.data, ts });
         ids[index] = eventId;
         const key = `${siteId}\0${visitor ?? contactKey(contact!)}`;
         let g = groups.get(key);
