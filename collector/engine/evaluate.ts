@@ -7,7 +7,7 @@
 import { MIXED, segmentKey, type Engagement, type Intent, type Lifecycle, type Segment } from '../../shared/segment.ts';
 import { DAY, type EngineConfig } from './config.ts';
 import { decayRate, shares } from './affinity.ts';
-import { upgradeProfile, type Profile, type WindowEntry } from './profile.ts';
+import { upgradeProfile, type Profile } from './profile.ts';
 import { rfmOf, type RfmBreakpoints } from './rfm.ts';
 import { countMatching, type RuleContext } from './rules.ts';
 
@@ -24,22 +24,17 @@ export interface Extras {
   rfm?: RfmBreakpoints | null | undefined;
 }
 
-/** Events in `window` matching `match` with time in (now − ms, now]. */
-export function countWithin(window: WindowEntry[], now: number, ms: number, match: (e: WindowEntry) => boolean): number {
-  return countMatching(window, now, ms, match);
-}
-
-export function dominantCategory(affinity: Record<string, number>, config: EngineConfig): string | null {
+function dominantCategory(affinity: Record<string, number>, config: EngineConfig): string | null {
   const entries = Object.entries(affinity);
   if (entries.length === 0) return null;
   const [top, share] = entries[0]!;
   return share >= config.dominantShare ? top : MIXED;
 }
 
-export function engagementOf(profile: Profile, top: string | null, config: EngineConfig, now: number): Engagement {
+function engagementOf(profile: Profile, top: string | null, config: EngineConfig, now: number): Engagement {
   if (profile.count === 0) return 'cold';
   const idle = now - profile.lastSeen;
-  if (top && countWithin(profile.window, now, config.hotDays * DAY, (e) => e[2] === top) >= config.hotEvents) return 'hot';
+  if (top && countMatching(profile.window, now, config.hotDays * DAY, (e) => e[2] === top) >= config.hotEvents) return 'hot';
   if (idle < config.activeDays * DAY) return 'active';
   if (idle < config.warmDays * DAY) return 'warm';
   return 'cold';
@@ -50,8 +45,8 @@ export function engagementOf(profile: Profile, top: string | null, config: Engin
  * loyalist (repeat), at_risk when unseen atRiskDays, lapsed when unseen lapsedDays. Seen
  * again, an at-risk or lapsed customer moves back to new_customer or loyalist.
  */
-export function lifecycleOf(profile: Profile, config: EngineConfig, now: number): Lifecycle {
-  const p = upgradeProfile(profile).purchases;
+function lifecycleOf(profile: Profile, config: EngineConfig, now: number): Lifecycle {
+  const p = profile.purchases;
   if (p.n === 0) return now - profile.firstSeen < config.newbieDays * DAY ? 'newbie' : 'prospect';
   const idle = now - profile.lastSeen;
   if (idle >= config.lapsedDays * DAY) return 'lapsed';
@@ -59,8 +54,8 @@ export function lifecycleOf(profile: Profile, config: EngineConfig, now: number)
   return p.n >= 2 ? 'loyalist' : 'new_customer';
 }
 
-export function cooldownOf(profile: Profile, config: EngineConfig, now: number): boolean {
-  const at = upgradeProfile(profile).purchases.highEndAt;
+function cooldownOf(profile: Profile, config: EngineConfig, now: number): boolean {
+  const at = profile.purchases.highEndAt;
   return at !== null && now - at < config.cooldownDays * DAY;
 }
 
@@ -69,15 +64,19 @@ export function cooldownOf(profile: Profile, config: EngineConfig, now: number):
  * intentDays with no purchase since → most_likely; hot → most_likely for an active customer,
  * moderately_likely otherwise; an active customer → moderately_likely; else least_likely.
  */
-export function intentOf(profile: Profile, lifecycle: Lifecycle, engagement: Engagement, cooldown: boolean, config: EngineConfig, now: number): Intent {
+function intentOf(profile: Profile, lifecycle: Lifecycle, engagement: Engagement, cooldown: boolean, config: EngineConfig, now: number): Intent {
   if (cooldown) return 'least_likely';
   let lastIntent = -Infinity;
   let lastPurchase = -Infinity;
-  countWithin(profile.window, now, config.intentDays * DAY, (e) => {
+  const from = now - config.intentDays * DAY;
+  // The window log is in time order: walk back from the newest entry to the window's start.
+  for (let i = profile.window.length - 1; i >= 0; i--) {
+    const e = profile.window[i]!;
+    if (e[0] > now) continue;
+    if (e[0] <= from) break;
     if (e[1] === 'purchase') lastPurchase = Math.max(lastPurchase, e[0]);
     else if (config.intentEvents.includes(e[1])) lastIntent = Math.max(lastIntent, e[0]);
-    return false;
-  });
+  }
   if (lastIntent > lastPurchase) return 'most_likely';
   const customer = lifecycle === 'new_customer' || lifecycle === 'loyalist';
   if (engagement === 'hot') return customer ? 'most_likely' : 'moderately_likely';

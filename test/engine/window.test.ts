@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addToWindow, applyEvent } from '../../collector/engine/apply.ts';
-import { countWithin } from '../../collector/engine/evaluate.ts';
+import { countMatching as countWithin } from '../../collector/engine/rules.ts';
 import { emptyProfile, evaluate } from '../../collector/engine/index.ts';
 import { build, DAY, e, engine, MIN, subject, T0 } from './fixtures.ts';
 
