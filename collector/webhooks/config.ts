@@ -124,7 +124,7 @@ export type WebhookInput = z.infer<typeof webhookSchema>;
 export function compileWebhooks(
   site: string,
   inputs: WebhookInput[],
-  opts: { customSegments: string[] | null; siteSecret?: string | undefined; envSecret?: string | undefined },
+  opts: { customSegments: string[]; siteSecret?: string | undefined; envSecret?: string | undefined },
 ): { webhooks: Webhook[]; problems: string[] } {
   const webhooks: Webhook[] = [];
   const problems: string[] = [];
@@ -137,7 +137,7 @@ export function compileWebhooks(
       if (!pattern) problems.push(`${path}.segment: "key:" needs a pattern, e.g. "key:*:cameras:hot"`);
       match = { kind: 'key', pattern: wildcardRegExp(pattern) };
     } else {
-      if (opts.customSegments && !opts.customSegments.includes(w.segment)) {
+      if (!opts.customSegments.includes(w.segment)) {
         const known = opts.customSegments.length ? opts.customSegments.join(', ') : 'none';
         problems.push(`${path}.segment: "${w.segment}" is not a custom segment of site "${site}" (custom segments: ${known}; use "key:<pattern>" for microsegment keys)`);
       }
