@@ -12,7 +12,7 @@ import { LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config.ts';
 import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
 import { checkTarget } from './targets.ts';
-import { issueIdentityToken, validContactId } from './token.ts';
+import { contactIdSchema, issueIdentityToken, validContactId } from './token.ts';
 
 const DAY = 86_400_000;
 /** Lifetime of a link's identity token when none is asked for: emails are opened weeks later. */
@@ -39,7 +39,7 @@ const utmValue = z.string().min(1).max(LIMITS.propValueLength);
 /** One link request, as the CLI and `POST /v1/links` take it. */
 export const linkInput = z
   .object({
-    contact: z.string().refine(validContactId, `1–${LIMITS.idLength} characters, no control characters`),
+    contact: contactIdSchema,
     to: z.string().min(1).max(LIMITS.urlLength),
     category: z.string().min(1).max(LIMITS.categoryLength).optional(),
     campaign: utmValue.optional(),

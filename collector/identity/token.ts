@@ -9,6 +9,7 @@
  * A random 96-bit IV per token is safe far beyond any email volume (NIST: 2^32 messages per key).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
 import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
 
@@ -40,6 +41,12 @@ export const VERIFY_MESSAGES: Record<VerifyFailure, string> = {
 export function validContactId(s: unknown): s is string {
   return typeof s === 'string' && s.length > 0 && s.length <= LIMITS.idLength && !/[\u0000-\u001f\u007f]/.test(s);
 }
+
+/** What a contact id must be, for refusals. */
+export const CONTACT_ID_RULE = `1–${LIMITS.idLength} characters, no control characters`;
+
+/** A contact id in a request body (`/v1/events`, `/v1/links`, the CLI's links). */
+export const contactIdSchema = z.string().refine(validContactId, CONTACT_ID_RULE);
 
 export function issueIdentityToken(ring: KeyRing, claims: IdentityClaims): string {
   const site = Buffer.from(claims.site, 'utf8');

@@ -6,16 +6,15 @@ import { Hono, type Context } from 'hono';
 import type { Deps } from '../app.ts';
 import { audienceOf, customSegmentNames, openMemberCursor, segmentCounts, unknownAudience } from '../audience.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
-import type { SiteConfig } from '../config.ts';
 import { eraseContact, eraseVisitor, type ErasureResult } from '../erasure.ts';
 import { fail } from '../errors.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../export.ts';
-import { validContactId } from '../identity/token.ts';
-import { batchSchema } from '../validate.ts';
+import { CONTACT_ID_RULE, validContactId } from '../identity/token.ts';
+import { ID_PATTERN } from '../validate.ts';
 import { openOutbox } from '../webhooks/outbox.ts';
+import { siteOf } from './site-query.ts';
 import type { DeliveryStatus } from '../../shared/webhook.ts';
 
-const visitorId = batchSchema.shape.visitor;
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
 /** One segment of `GET /v1/segments`. */
@@ -24,15 +23,6 @@ export interface SegmentSummary {
   name: string;
   kind: 'key' | 'custom';
   members: number;
-}
-
-/** `?site=` is required here, and the key must open it (requireApiKey checked the latter). */
-function siteOf(c: Context, deps: Deps): SiteConfig | Response {
-  const id = c.req.query('site');
-  if (!id) return fail(c, 400, 'missing_site', 'the site query parameter is required');
-  const site = deps.config.sites.get(id);
-  if (!site) return fail(c, 404, 'unknown_site', `no site "${id}" in the collector's config`);
-  return site;
 }
 
 function erased(c: Context, result: ErasureResult) {
@@ -46,7 +36,7 @@ export function adminRoutes(deps: Deps) {
   const outbox = openOutbox(deps.storage.db);
 
   app.get('/v1/segments', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const counts = segmentCounts(deps.storage.db, site.id);
     const custom = new Map(customSegmentNames(site).map((n) => [n, 0]));
@@ -59,7 +49,7 @@ export function adminRoutes(deps: Deps) {
   });
 
   app.get('/v1/segments/:name/members', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const format = (c.req.query('format') ?? 'csv') as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
@@ -76,7 +66,7 @@ export function adminRoutes(deps: Deps) {
   });
 
   app.get('/v1/deliveries', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const status = c.req.query('status');
     if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
@@ -92,14 +82,14 @@ export function adminRoutes(deps: Deps) {
   });
 
   app.get('/v1/deliveries/:id', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const d = outbox.get(site.id, c.req.param('id'));
     return d ? c.json(d) : fail(c, 404, 'unknown_delivery', `no delivery "${c.req.param('id')}" for site "${site.id}"`);
   });
 
   app.post('/v1/deliveries/:id/replay', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
     const res = outbox.replay(site.id, id, deps.now());
@@ -109,18 +99,18 @@ export function adminRoutes(deps: Deps) {
   });
 
   app.delete('/v1/visitors/:id', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
-    if (!visitorId.safeParse(id).success) return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
+    if (!ID_PATTERN.test(id)) return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
     return erased(c, eraseVisitor(deps.storage.db, site.id, id));
   });
 
   app.delete('/v1/contacts/:id', auth, (c) => {
-    const site = siteOf(c, deps);
+    const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
-    if (!validContactId(id)) return fail(c, 400, 'invalid_contact', 'a contact id has 1–64 characters, no control characters');
+    if (!validContactId(id)) return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);
     return erased(c, eraseContact(deps.storage.db, site.id, id));
   });
 

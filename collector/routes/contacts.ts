@@ -13,14 +13,13 @@ import { patchTraits, segmentOf } from '../identify.ts';
 import { contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema } from '../identity/traits.ts';
 import { describe } from '../validate.ts';
+import { siteOf } from './site-query.ts';
 
 type Resolved = { site: SiteConfig; contact: string } | Response;
 
 function resolve(c: Context<AuthEnv>, deps: Deps): Resolved {
-  const siteId = c.req.query('site');
-  if (!siteId) return fail(c, 400, 'missing_site', 'the site query parameter is required');
-  const site = deps.config.sites.get(siteId);
-  if (!site) return fail(c, 404, 'unknown_site', `no site "${siteId}" in the collector's config`);
+  const site = siteOf(c, deps.config);
+  if (site instanceof Response) return site;
   const contact = c.req.param('id');
   if (!validContactId(contact)) {
     return fail(c, 400, 'invalid_contact', `a contact id has 1–${LIMITS.idLength} characters and no control characters`);

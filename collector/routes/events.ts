@@ -15,24 +15,22 @@ import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { categorize } from '../ingest.ts';
 import { ingestAs, setTraitsOf, type Who } from '../identify.ts';
-import { contactKey, validContactId } from '../identity/token.ts';
+import { contactIdSchema, contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
 import type { NewEvent } from '../storage.ts';
 import { eventValue } from '../event-value.ts';
-import { checkEvent, describe, eventSchema, refusal } from '../validate.ts';
-
-const visitorId = eventSchema.shape.id;
+import { checkEvent, describe, eventSchema, idSchema, refusal } from '../validate.ts';
 
 export const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
   .extend({
     site: z.string().min(1).max(LIMITS.idLength),
     /** Exactly one of `visitor` and `contact` (a known contact's id, as in identity tokens). */
-    visitor: visitorId.optional(),
-    contact: z.string().refine(validContactId, `1–${LIMITS.idLength} characters, no control characters`).optional(),
+    visitor: idSchema.optional(),
+    contact: contactIdSchema.optional(),
     /** Traits of the profile the event lands in (a value sets, null removes). */
     traits: traitPatchSchema.optional(),
-    id: visitorId.optional(),
+    id: idSchema.optional(),
     ts: z.number().int().nonnegative().optional(),
     value: eventValue.optional(),
   })

@@ -12,6 +12,7 @@ import { fail } from '../errors.ts';
 import { linkInput, makeLink } from '../identity/links.ts';
 import { selfOrigin } from '../origins.ts';
 import { describe } from '../validate.ts';
+import { unknownSite } from './site-query.ts';
 
 const requestSchema = z
   .object({
@@ -45,7 +46,7 @@ export function linkRoutes(deps: Deps) {
       const { site: siteId, plain, links } = parsed.data;
       if (!c.var.apiSites.has(siteId)) return fail(c, 403, 'forbidden', `the API key is not valid for site "${siteId}"`);
       const site = deps.config.sites.get(siteId);
-      if (!site) return fail(c, 404, 'unknown_site', `no site "${siteId}" in the collector's config`);
+      if (!site) return unknownSite(c, siteId);
 
       // The collector's public address: configured, or the one this request came to.
       const base = deps.publicUrl ?? selfOrigin(c);

@@ -6,9 +6,8 @@ import { fail } from '../errors.ts';
 import { segmentFor } from '../ingest.ts';
 import { addCors, originAllowed, selfOrigin } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
-import { batchSchema } from '../validate.ts';
-
-const visitorId = batchSchema.shape.visitor;
+import { ID_PATTERN } from '../validate.ts';
+import { missingSite, unknownSite } from './site-query.ts';
 
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
@@ -16,12 +15,12 @@ export function segmentRoutes(deps: Deps) {
   app.get('/v1/segment', (c) => {
     const siteId = c.req.query('site');
     const visitor = c.req.query('visitor');
-    if (!siteId) return fail(c, 400, 'missing_site', 'the site query parameter is required');
-    if (!visitor || !visitorId.safeParse(visitor).success) {
+    if (!siteId) return missingSite(c);
+    if (!visitor || !ID_PATTERN.test(visitor)) {
       return fail(c, 400, 'invalid_visitor', 'the visitor query parameter must be a visitor id (letters, digits, - and _)');
     }
     const site = deps.config.sites.get(siteId);
-    if (!site) return fail(c, 404, 'unknown_site', `no site "${siteId}" in the collector's config`);
+    if (!site) return unknownSite(c, siteId);
     const origin = c.req.header('origin');
     if (origin && !originAllowed(site, origin, selfOrigin(c))) {
       c.header('Vary', 'Origin');
