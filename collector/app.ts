@@ -7,7 +7,6 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { securityHeaders } from './secure-headers.ts';
-import { openOutbox } from './webhooks/outbox.ts';
 import { writeQueue, type WriteQueue } from './write-queue.ts';
 import { browserLimits, type RateLimits } from './routes/limits.ts';
 import type { Config } from './config.ts';
@@ -52,7 +51,7 @@ export function createApp(deps: Deps): Hono {
   const app = new Hono();
   const log = deps.log ?? (() => {});
   const metrics = (deps.metrics ??= createMetrics());
-  const outbox = openOutbox(deps.storage.db);
+  const outbox = deps.storage.outbox;
   metrics.sources.deliveries ??= () => outbox.counts();
   deps.keys ??= ephemeralKeyRing();
   deps.writes ??= writeQueue(deps.storage.db.$client, metrics);

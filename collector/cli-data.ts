@@ -15,7 +15,6 @@ import { validContactId } from './identity/token.ts';
 import { optionsFromEnv } from './server.ts';
 import { openStorage, type Storage } from './storage.ts';
 import { batchSchema } from './validate.ts';
-import { openOutbox } from './webhooks/outbox.ts';
 import type { DeliveryStatus } from '../shared/webhook.ts';
 import { LIMITS } from '../shared/limits.ts';
 
@@ -139,7 +138,7 @@ ${dbOption}
       const limit = Number(v.limit ?? 50);
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail('deliveries', '--limit is a whole number from 1 to 1000');
       return withStorage(v, (storage) => {
-        const rows = openOutbox(storage.db).list(site, { status, limit });
+        const rows = storage.outbox.list(site, { status, limit });
         if (v.json) {
           for (const { seq: _s, ...d } of rows) console.log(JSON.stringify(d));
           return 0;
@@ -155,7 +154,7 @@ ${dbOption}
     if (action !== 'show' && action !== 'replay') return fail('deliveries', `unknown action "${action}": list, show or replay`);
     if (!id) return fail('deliveries', `${action} needs a delivery id`);
     return withStorage(v, (storage) => {
-      const outbox = openOutbox(storage.db);
+      const outbox = storage.outbox;
       if (action === 'replay') {
         const res = outbox.replay(site, id, Date.now());
         if (res === 'not_found') return fail('deliveries', `no delivery "${id}" for site ${site}`);

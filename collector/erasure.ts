@@ -123,8 +123,6 @@ export const AGING: Aging[] = [
  */
 export function pruneBatch(db: Db, aging: Aging, site: string, cutoff: number, limit: number): number {
   const sqlite = db.$client;
-  const exists = sqlite.prepare(`select 1 from sqlite_master where type = 'table' and name = ?`).get(aging.table);
-  if (!exists) return 0;
   const [first, ...rest] = aging.columns;
   const extra = rest.map((c) => ` and ${quote(c)} < @cutoff`).join('');
   return sqlite

@@ -10,12 +10,25 @@ import { DAY } from './engine/index.ts';
 import { AGING, pruneBatch } from './erasure.ts';
 import type { Logger } from './log.ts';
 import type { Storage } from './storage.ts';
-import { openOutbox } from './webhooks/outbox.ts';
 
 export const RETENTION_EVERY_MS = 60 * 60_000;
 /** Delivered and failed webhook deliveries are listed for this long, whatever the site's retention. */
 export const DELIVERY_KEEP_DAYS = 30;
 const BATCH = 2000;
+
+/**
+ * Runs `deleteBatch` until it deletes fewer than `batch` rows, a turn of the event loop between
+ * batches so ingest interleaves; returns the rows deleted.
+ */
+async function drain(batch: number, deleteBatch: () => number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = deleteBatch();
+    total += n;
+    if (n < batch) return total;
+    await nextTurn();
+  }
+}
 
 /** Table → rows deleted, per site. */
 export type Pruned = Record<string, Record<string, number>>;
@@ -27,23 +40,12 @@ export async function runRetention(storage: Storage, config: Config, now: number
     const cutoff = now - site.retentionDays * DAY;
     const counts: Record<string, number> = {};
     for (const aging of AGING) {
-      let total = 0;
-      for (;;) {
-        const n = pruneBatch(storage.db, aging, site.id, cutoff, batch);
-        total += n;
-        if (n < batch) break;
-        await nextTurn();
-      }
+      const total = await drain(batch, () => pruneBatch(storage.db, aging, site.id, cutoff, batch));
       if (total > 0) counts[aging.table] = total;
     }
     out[site.id] = counts;
   }
-  const outbox = openOutbox(storage.db);
-  let deliveries = 0;
-  for (let n = batch; n === batch; deliveries += n) {
-    n = outbox.prune(now - DELIVERY_KEEP_DAYS * DAY, batch);
-    if (n === batch) await nextTurn();
-  }
+  const deliveries = await drain(batch, () => storage.outbox.prune(now - DELIVERY_KEEP_DAYS * DAY, batch));
   if (deliveries > 0) out['*'] = { webhook_deliveries: deliveries };
   return out;
 }

@@ -6,6 +6,7 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { openDb, type Db } from './db/open.ts';
 import { events, rfmBreakpoints, segmentChanges } from './db/schema.ts';
 import { quarantineStore } from './quarantine.ts';
+import { openOutbox, type Outbox } from './webhooks/outbox.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
 import { Lru } from './read-cache.ts';
 import { contactKey, contactOfKey } from './identity/token.ts';
@@ -136,6 +137,8 @@ export interface Storage {
   countEvents(site: string, visitor?: string): number;
   /** Refused events kept with their reason. */
   readonly quarantine: ReturnType<typeof quarantineStore>;
+  /** The webhook outbox (its statements prepared once, shared by the worker, the admin API and retention). */
+  readonly outbox: Outbox;
   /** Visitor → contact links, traits and campaign attribution. */
   readonly identity: IdentityStore;
   /** Adds a listener of segment changes (runs inside the ingest transaction). */
@@ -540,6 +543,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     identity: identityStore(db),
     mergeProfile: (site, from, into, engine, now, extras) => mergeProfile(site, from, into, engine, now, extras),
     quarantine: quarantineStore(db),
+    outbox: openOutbox(db),
     // Inside a caller's transaction (a write-queue job) a savepoint of its own would only add two
     // statements: the caller's rolls the batch back with the rest of the job.
     ingest: (site, visitor, batch, engine, now, extras) => (sqlite.inTransaction ? ingestRows : ingestTx)(site, visitor, batch, engine, now, extras),

@@ -8,7 +8,7 @@ import type { ChangeListener, Storage } from '../storage.ts';
 import type { WebhookPayload } from '../../shared/webhook.ts';
 import { contactOfKey } from '../identity/token.ts';
 import { firedBy } from './config.ts';
-import { openOutbox, type NewDelivery, type Outbox } from './outbox.ts';
+import type { NewDelivery, Outbox } from './outbox.ts';
 import { startDeliveryWorker, type DeliveryWorker, type WorkerDeps } from './worker.ts';
 
 export { openOutbox, type Outbox } from './outbox.ts';
@@ -54,7 +54,7 @@ export function startWebhooks(
   config: Config,
   opts: { now: () => number; log?: Logger; fetch?: typeof fetch; onAttempt?: WorkerDeps['onAttempt'] },
 ): Webhooks {
-  const outbox = openOutbox(storage.db);
+  const outbox = storage.outbox;
   const worker = startDeliveryWorker({
     outbox,
     policy: config.delivery,
