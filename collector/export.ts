@@ -2,7 +2,7 @@
  * Segment exports as CSV or NDJSON, streamed: rows are pulled from a cursor only as fast as the
  * client reads, so memory stays flat whatever the audience size.
  */
-import { NO_CATEGORY } from '../shared/segment.ts';
+import { parseSegmentKey } from '../shared/segment.ts';
 import type { MemberCursor, MemberRow } from './audience.ts';
 import { contactOfKey } from './identity/token.ts';
 
@@ -42,17 +42,11 @@ export const CSV_COLUMNS: (keyof ExportedMember)[] = [
 
 export function exportedMember(row: MemberRow): ExportedMember {
   const contact = contactOfKey(row.visitor);
-  // `lifecycle:category:engagement`; a category may itself hold a colon, so split at the ends.
-  const first = row.segment.indexOf(':');
-  const last = row.segment.lastIndexOf(':');
-  const category = first >= 0 && last > first ? row.segment.slice(first + 1, last) : null;
   return {
     visitor: contact === null ? row.visitor : null,
     contact,
     segment: row.segment,
-    lifecycle: first >= 0 ? row.segment.slice(0, first) : row.segment,
-    category: category === NO_CATEGORY ? null : category,
-    engagement: last >= 0 ? row.segment.slice(last + 1) : '',
+    ...parseSegmentKey(row.segment),
     segments: JSON.parse(row.segments) as string[],
     purchases: row.purchases,
     monetary: row.monetary,

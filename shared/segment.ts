@@ -52,3 +52,18 @@ export const MIXED = 'mixed';
 export function segmentKey(lifecycle: Lifecycle, category: string | null, engagement: Engagement): string {
   return `${lifecycle}:${category ?? NO_CATEGORY}:${engagement}`;
 }
+
+/**
+ * The parts of a stored key (category null for NO_CATEGORY). A category may itself hold a colon,
+ * so the key is split at its first and last colon; a malformed key keeps what it has.
+ */
+export function parseSegmentKey(key: string): { lifecycle: string; category: string | null; engagement: string } {
+  const first = key.indexOf(':');
+  const last = key.lastIndexOf(':');
+  const category = first >= 0 && last > first ? key.slice(first + 1, last) : null;
+  return {
+    lifecycle: first >= 0 ? key.slice(0, first) : key,
+    category: category === NO_CATEGORY ? null : category,
+    engagement: last >= 0 ? key.slice(last + 1) : '',
+  };
+}
