@@ -13,15 +13,18 @@ import { eraseContact, eraseVisitor } from './erasure.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.ts';
 import { validContactId } from './identity/token.ts';
 import { optionsFromEnv } from './server.ts';
+import { MAX_PAGE, parsePageLimit } from './page-limit.ts';
 import { openStorage, type Storage } from './storage.ts';
 import { batchSchema } from './validate.ts';
 import type { DeliveryStatus } from '../shared/webhook.ts';
 import { LIMITS } from '../shared/limits.ts';
 
-const help = { type: 'boolean', short: 'h' } as const;
+/** Every command's `-h, --help`. */
+export const help = { type: 'boolean', short: 'h' } as const;
 const dbOption = `  --db FILE         the collector's SQLite file (MICROSEG_DB, default ./data/microseg.db)`;
 
-function fail(cmd: string, msg: string): number {
+/** A usage error: the message on stderr, exit code 2. */
+export function fail(cmd: string, msg: string): number {
   console.error(`microseg ${cmd}: ${msg}`);
   return 2;
 }
@@ -135,8 +138,8 @@ ${dbOption}
     if (action === 'list') {
       const status = v.status as DeliveryStatus | undefined;
       if (status !== undefined && !STATUSES.includes(status)) return fail('deliveries', `--status is one of ${STATUSES.join(', ')}`);
-      const limit = Number(v.limit ?? 50);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail('deliveries', '--limit is a whole number from 1 to 1000');
+      const limit = parsePageLimit(v.limit, 50);
+      if (limit === null) return fail('deliveries', `--limit is a whole number from 1 to ${MAX_PAGE}`);
       return withStorage(v, (storage) => {
         const rows = storage.outbox.list(site, { status, limit });
         if (v.json) {
@@ -187,8 +190,8 @@ ${dbOption}
   options: { site: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' }, json: { type: 'boolean' }, db: { type: 'string' }, help },
   async run(v) {
     if (typeof v.site !== 'string') return fail('quarantine', '--site is required');
-    const limit = Number(v.limit ?? 50);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail('quarantine', '--limit is a whole number from 1 to 1000');
+    const limit = parsePageLimit(v.limit, 50);
+    if (limit === null) return fail('quarantine', `--limit is a whole number from 1 to ${MAX_PAGE}`);
     const before = v.before === undefined ? undefined : Number(v.before);
     if (before !== undefined && (!Number.isInteger(before) || before < 1)) return fail('quarantine', '--before is a sequence number');
     return withStorage(v, (storage) => {

@@ -5,7 +5,7 @@ import { optionsFromEnv, start } from './server.ts';
 import { keysForDatabase, SecretError } from './identity/keys.ts';
 import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from './identity/links.ts';
 import { describe } from './validate.ts';
-import { deliveriesCommand, exportCommand, forgetCommand, quarantineCommand } from './cli-data.ts';
+import { deliveriesCommand, exportCommand, fail, forgetCommand, help, quarantineCommand } from './cli-data.ts';
 
 export interface Command {
   summary: string;
@@ -13,8 +13,6 @@ export interface Command {
   options: NonNullable<ParseArgsConfig['options']>;
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
-
-const help = { type: 'boolean', short: 'h' } as const;
 
 /** `microseg link`: one email link for one contact, signed (through /r) or plain. */
 const linkCommand: Command = {
@@ -59,17 +57,13 @@ so run this where the collector runs, with the same environment.`,
     help,
   },
   async run(v) {
-    const err = (msg: string) => {
-      console.error(`microseg link: ${msg}`);
-      return 2;
-    };
-    for (const name of ['site', 'contact', 'to'] as const) if (typeof v[name] !== 'string') return err(`--${name} is required`);
+    for (const name of ['site', 'contact', 'to'] as const) if (typeof v[name] !== 'string') return fail('link', `--${name} is required`);
     const opts = optionsFromEnv();
     const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config, { apiKey: opts.apiKey });
     const site = config.sites.get(v.site as string);
-    if (!site) return err(`no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`);
+    if (!site) return fail('link', `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`);
     const collector = typeof v.collector === 'string' ? v.collector : (opts.publicUrl ?? `http://localhost:${opts.port}`);
-    if (!URL.canParse(collector)) return err(`--collector ${collector} is not a URL`);
+    if (!URL.canParse(collector)) return fail('link', `--collector ${collector} is not a URL`);
     const ttl = v.ttl === undefined ? undefined : Number(v.ttl);
     const input = linkInput.safeParse({
       contact: v.contact,
@@ -80,10 +74,10 @@ so run this where the collector runs, with the same environment.`,
       source: v.source,
       ttlDays: ttl,
     });
-    if (!input.success) return err(describe(input.error));
+    if (!input.success) return fail('link', describe(input.error));
     const keys = keysForDatabase(typeof v.db === 'string' ? v.db : opts.db, opts.secret);
     const made = makeLink(keys.ring, site, collector, input.data, Date.now(), v.plain === true);
-    if (!made.ok) return err(made.message);
+    if (!made.ok) return fail('link', made.message);
     console.log(made.url);
     return 0;
   },
@@ -112,10 +106,7 @@ Options (each overrides its environment variable):
     async run(v) {
       const opts = optionsFromEnv();
       if (v.port !== undefined) opts.port = Number(v.port);
-      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
-        console.error(`microseg serve: invalid port ${v.port ?? process.env.PORT}`);
-        return 2;
-      }
+      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) return fail('serve', `invalid port ${v.port ?? process.env.PORT}`);
       if (typeof v.host === 'string') opts.host = v.host;
       if (typeof v.db === 'string') opts.db = v.db;
       if (typeof v.config === 'string') opts.config = v.config;
