@@ -19,6 +19,24 @@ export async function readText(c: Context, max: number): Promise<string | null> 
   return readStandard(c.req.raw, max);
 }
 
+/** A body that cannot be read as JSON: too large (413) or not JSON (400). */
+export interface BodyRefusal {
+  status: 400 | 413;
+  error: 'body_too_large' | 'invalid_json';
+  message: string;
+}
+
+/** The body parsed as JSON (at most `max` bytes), or why not. */
+export async function readJson(c: Context, max: number): Promise<{ body: unknown } | BodyRefusal> {
+  const text = await readText(c, max);
+  if (text === null) return { status: 413, error: 'body_too_large', message: `the body is larger than ${max} bytes` };
+  try {
+    return { body: JSON.parse(text) };
+  } catch {
+    return { status: 400, error: 'invalid_json', message: 'the body is not valid JSON' };
+  }
+}
+
 function decode(bytes: Uint8Array): string {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

@@ -75,6 +75,12 @@ export const batchSchema = z
 
 export type Batch = z.infer<typeof batchSchema>;
 
+/** More than `max` events: the whole request is refused (413) before the schema looks at each one. */
+export function tooManyEvents(body: unknown, max: number): boolean {
+  const events = (body as { events?: unknown } | null)?.events;
+  return Array.isArray(events) && events.length > max;
+}
+
 /** "field: reason" for the first few problems, as one sentence. */
 export function describe(error: z.ZodError): string {
   return error.issues

@@ -9,10 +9,10 @@ import { browserIdentity } from './identity.ts';
 import { identifyBrowser } from '../identify.ts';
 import { botReason } from '../bots.ts';
 import { addCors, allowOrigin, originAllowed, originAllowedByAnySite, selfOrigin } from '../origins.ts';
-import { batchSchema, describe } from '../validate.ts';
+import { batchSchema, describe, tooManyEvents } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
-import { readText } from '../body.ts';
+import { readJson } from '../body.ts';
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
 export function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {
@@ -47,19 +47,12 @@ export function collectRoutes(deps: Deps) {
     '/v1/collect',
     async (c) => {
       const now = deps.now();
-      const text = await readText(c, LIMITS.bodyBytes);
-      if (text === null) return refuse(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return refuse(c, 400, 'invalid_json', 'the body is not valid JSON');
-      }
-      const events = (body as { events?: unknown } | null)?.events;
-      if (Array.isArray(events) && events.length > LIMITS.batchEvents) {
+      const read = await readJson(c, LIMITS.bodyBytes);
+      if (!('body' in read)) return refuse(c, read.status, read.error, read.message);
+      if (tooManyEvents(read.body, LIMITS.batchEvents)) {
         return refuse(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
       }
-      const parsed = batchSchema.safeParse(body);
+      const parsed = batchSchema.safeParse(read.body);
       if (!parsed.success) return refuse(c, 400, 'invalid_batch', describe(parsed.error));
       const batch = parsed.data;
 

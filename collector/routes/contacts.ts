@@ -3,9 +3,9 @@
  * `GET /v1/contacts/:id/segment?site=S` and `PUT /v1/contacts/:id/traits?site=S`.
  */
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { LIMITS } from '../../shared/limits.ts';
 import type { Deps } from '../app.ts';
+import { readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import type { SiteConfig } from '../config.ts';
 import { fail } from '../errors.ts';
@@ -53,17 +53,15 @@ export function contactRoutes(deps: Deps) {
   app.put(
     '/v1/contacts/:id/traits',
     auth,
-    bodyLimit({ maxSize: LIMITS.bodyBytes, onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.bodyBytes} bytes`) }),
     async (c) => {
+      // An oversized body is refused before the site and contact are looked at, as before.
+      const read = await readJson(c, LIMITS.bodyBytes);
+      if (!('body' in read) && read.status === 413) return fail(c, read.status, read.error, read.message);
       const r = resolve(c, deps);
       if (r instanceof Response) return r;
       const { site, contact } = r;
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
-      }
+      if (!('body' in read)) return fail(c, read.status, read.error, read.message);
+      const body = read.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         return fail(c, 400, 'invalid_traits', 'the body is a JSON object of traits, e.g. {"age_band":"25-50"}');
       }

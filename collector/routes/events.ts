@@ -4,12 +4,12 @@
  * site can import years of past events; each event succeeds or fails on its own.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { EventsResponse } from '../../shared/server-events.ts';
 import type { RefusedEvent } from '../../shared/wire.ts';
 import type { Deps } from '../app.ts';
+import { readJson } from '../body.ts';
 import { digest } from '../digest.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
@@ -19,7 +19,7 @@ import { contactIdSchema, contactKey, validContactId } from '../identity/token.t
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
 import type { NewEvent } from '../storage.ts';
 import { eventValue } from '../event-value.ts';
-import { checkEvent, describe, eventSchema, idSchema, refusal } from '../validate.ts';
+import { checkEvent, describe, eventSchema, idSchema, refusal, tooManyEvents } from '../validate.ts';
 
 export const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
@@ -54,23 +54,14 @@ export function eventsRoutes(deps: Deps) {
   app.post(
     '/v1/events',
     requireApiKey(deps.config),
-    bodyLimit({
-      maxSize: LIMITS.serverBodyBytes,
-      onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.serverBodyBytes} bytes`),
-    }),
     async (c) => {
       const now = deps.now();
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch {
-        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
-      }
-      const raw = (body as { events?: unknown } | null)?.events;
-      if (Array.isArray(raw) && raw.length > LIMITS.serverBatchEvents) {
+      const read = await readJson(c, LIMITS.serverBodyBytes);
+      if (!('body' in read)) return fail(c, read.status, read.error, read.message);
+      if (tooManyEvents(read.body, LIMITS.serverBatchEvents)) {
         return fail(c, 413, 'batch_too_large', `at most ${LIMITS.serverBatchEvents} events per request`);
       }
-      const parsed = envelope.safeParse(body);
+      const parsed = envelope.safeParse(read.body);
       if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
       const items = parsed.data.events;
 

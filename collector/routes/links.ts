@@ -3,10 +3,10 @@
  * fills one link per recipient. Each link succeeds or fails on its own, with its reason.
  */
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
 import type { Deps } from '../app.ts';
+import { readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { linkInput, makeLink } from '../identity/links.ts';
@@ -30,18 +30,10 @@ export function linkRoutes(deps: Deps) {
   app.post(
     '/v1/links',
     requireApiKey(deps.config),
-    bodyLimit({
-      maxSize: LIMITS.serverBodyBytes,
-      onError: (c) => fail(c, 413, 'body_too_large', `the body is larger than ${LIMITS.serverBodyBytes} bytes`),
-    }),
     async (c) => {
-      let body: unknown;
-      try {
-        body = await c.req.json();
-      } catch {
-        return fail(c, 400, 'invalid_json', 'the body is not valid JSON');
-      }
-      const parsed = requestSchema.safeParse(body);
+      const read = await readJson(c, LIMITS.serverBodyBytes);
+      if (!('body' in read)) return fail(c, read.status, read.error, read.message);
+      const parsed = requestSchema.safeParse(read.body);
       if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
       const { site: siteId, plain, links } = parsed.data;
       if (!c.var.apiSites.has(siteId)) return fail(c, 403, 'forbidden', `the API key is not valid for site "${siteId}"`);

@@ -4,6 +4,7 @@ import { parseConfig, type ConfigFile } from '../../collector/config.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';
 import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
+import { LIMITS } from '../../shared/limits.ts';
 
 const KEY = 'shop-api-key-0123456789';
 const OTHER_KEY = 'other-api-key-0123456789';
@@ -230,6 +231,19 @@ describe('contacts API', () => {
     const res = await t.app.request(`${BASE}/v1/contacts/h/traits?site=shop`, { method: 'PUT', headers: auth(), body: '{' });
     expect(res.status).toBe(400);
     expect((await contact('h')).status).toBe(404);
+  });
+
+  it('refuses an oversized traits body with 413 (before the site is looked at) and a broken one as invalid_json', async () => {
+    const big = 'x'.repeat(LIMITS.bodyBytes + 1);
+    for (const path of ['/v1/contacts/h/traits?site=shop', '/v1/contacts/h/traits']) {
+      const res = await t.app.request(`${BASE}${path}`, { method: 'PUT', headers: auth(), body: big });
+      expect(res.status, path).toBe(413);
+      expect(await res.json()).toEqual({ error: 'body_too_large', message: `the body is larger than ${LIMITS.bodyBytes} bytes` });
+    }
+    const broken = await t.app.request(`${BASE}/v1/contacts/h/traits?site=shop`, { method: 'PUT', headers: auth(), body: '{' });
+    expect(await broken.json()).toEqual({ error: 'invalid_json', message: 'the body is not valid JSON' });
+    const noSite = await t.app.request(`${BASE}/v1/contacts/h/traits`, { method: 'PUT', headers: auth(), body: '{' });
+    expect((await noSite.json()).error).toBe('missing_site');
   });
 
   it('refuses a reserved trait name instead of dropping it: a PUT of {"__proto__": …} does not wipe the traits', async () => {

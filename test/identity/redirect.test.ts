@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY, testApp } from '../helpers.ts';
+import { LIMITS } from '../../shared/limits.ts';
 
 const KEY = 'shop-api-key-0123456789';
 const OTHER_KEY = 'other-api-key-0123456789';
@@ -77,6 +78,13 @@ describe('POST /v1/links', () => {
     const many = Array.from({ length: 1001 }, (_, i) => ({ contact: `c${i}`, to: 'https://site.example/' }));
     expect((await links({ site: 'shop', links: many })).status).toBe(400);
     expect((await links({ site: 'shop', links: [{}], extra: 1 })).status).toBe(400);
+    const big = await t.app.request(`${BASE}/v1/links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}` },
+      body: 'x'.repeat(LIMITS.serverBodyBytes + 1),
+    });
+    expect(big.status).toBe(413);
+    expect(await big.json()).toEqual({ error: 'body_too_large', message: `the body is larger than ${LIMITS.serverBodyBytes} bytes` });
   });
 });
 
