@@ -20,7 +20,7 @@ export async function readText(c: Context, max: number): Promise<string | null> 
 }
 
 /** A body that cannot be read as JSON: too large (413) or not JSON (400). */
-export interface BodyRefusal {
+interface BodyRefusal {
   status: 400 | 413;
   error: 'body_too_large' | 'invalid_json';
   message: string;

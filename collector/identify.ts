@@ -22,7 +22,7 @@ import type { IngestResult, NewEvent, Storage } from './storage.ts';
 /** Whose events: a browser's visitor id, or a known contact (email clicks, backends). */
 export type Who = { visitor: string } | { contact: string };
 
-export type Identified = { ok: true; contact: string } | { ok: false; reason: VerifyFailure; error: string; message: string };
+type Identified = { ok: true; contact: string } | { ok: false; reason: VerifyFailure; error: string; message: string };
 
 export function checkToken(keys: KeyRing, site: SiteConfig, token: string, now: number): Identified {
   const v = verifyIdentityToken(keys, token, site.id, now);

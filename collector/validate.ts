@@ -73,8 +73,6 @@ export const batchSchema = z
   })
   .strict();
 
-export type Batch = z.infer<typeof batchSchema>;
-
 /** More than `max` events: the whole request is refused (413) before the schema looks at each one. */
 export function tooManyEvents(body: unknown, max: number): boolean {
   const events = (body as { events?: unknown } | null)?.events;
@@ -90,7 +88,7 @@ export function describe(error: z.ZodError): string {
 }
 
 /** Clamps a client timestamp into the sane window around server time. */
-export function clampTs(ts: number, now: number): number {
+function clampTs(ts: number, now: number): number {
   return Math.min(Math.max(ts, now - CLOCK.maxEventAgeMs), now + CLOCK.maxClockSkewMs);
 }
 

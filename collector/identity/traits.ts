@@ -7,12 +7,12 @@ import { LIMITS } from '../../shared/limits.ts';
 import type { Utm } from '../../shared/wire.ts';
 import { RESERVED_KEYS, reservedKeyOf } from '../reserved-keys.ts';
 
-export type TraitValue = string | number | boolean;
+type TraitValue = string | number | boolean;
 export type Traits = Record<string, TraitValue>;
 /** A change of traits: a value sets, `null` removes. */
 export type TraitPatch = Record<string, TraitValue | null>;
 
-export const traitName = z
+const traitName = z
   .string()
   .min(1)
   .max(LIMITS.propKeyLength)
@@ -40,9 +40,13 @@ export function tooManyTraits(traits: Traits): boolean {
   return Object.keys(traits).length > LIMITS.traitsKeys;
 }
 
+/** A site's public trait names as a Set, built once per config (a reload brings new arrays). */
+const publicSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
 /** Splits a browser's patch into the traits the site marks public and the refused names. */
 export function publicPatch(publicTraits: readonly string[], patch: TraitPatch): { patch: TraitPatch; refused: string[] } {
-  const allowed = new Set(publicTraits);
+  let allowed = publicSets.get(publicTraits);
+  if (!allowed) publicSets.set(publicTraits, (allowed = new Set(publicTraits)));
   const out: TraitPatch = {};
   const refused: string[] = [];
   for (const [k, v] of Object.entries(patch)) {

@@ -18,7 +18,7 @@ import type { DeliveryStatus } from '../../shared/webhook.ts';
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
 /** One segment of `GET /v1/segments`. */
-export interface SegmentSummary {
+interface SegmentSummary {
   /** The microsegment key, or the custom segment's name. */
   name: string;
   kind: 'key' | 'custom';

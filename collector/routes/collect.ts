@@ -5,7 +5,7 @@ import type { CollectResponse } from '../../shared/wire.ts';
 import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
-import { browserIdentity } from './identity.ts';
+import { browserIdentity } from '../browser-identity.ts';
 import { identifyBrowser } from '../identify.ts';
 import { botReason } from '../bots.ts';
 import { addCors, allowOrigin, originAllowed, originAllowedByAnySite, selfOrigin } from '../origins.ts';
@@ -15,7 +15,7 @@ import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { readJson } from '../body.ts';
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
-export function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {
+function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {
   if (gpc === '1') return 'gpc';
   if (dnt === '1') return 'dnt';
   return undefined;

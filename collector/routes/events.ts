@@ -21,7 +21,7 @@ import type { NewEvent } from '../storage.ts';
 import { eventValue } from '../event-value.ts';
 import { checkEvent, describe, eventSchema, idSchema, refusal, tooManyEvents } from '../validate.ts';
 
-export const serverEventSchema = eventSchema
+const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
   .extend({
     site: z.string().min(1).max(LIMITS.idLength),
@@ -42,7 +42,7 @@ const envelope = z.object({ events: z.array(z.unknown()).min(1, 'at least one ev
  * The id of an event sent without one: a hash of its content, so re-sending the same import
  * counts it once. Two identical events in the same millisecond need their own ids.
  */
-export function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id' | 'traits'> & { ts: number }): string {
+function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id' | 'traits'> & { ts: number }): string {
   const { site, type, ts, url, category, value, currency, props } = e;
   const visitor = e.visitor ?? contactKey(e.contact ?? '');
   const text = JSON.stringify([site, visitor, type, ts, url ?? null, category ?? null, value ?? null, currency ?? null, props ?? null]);
@@ -111,12 +111,8 @@ export function eventsRoutes(deps: Deps) {
           return { site: g.site, ...ingestAs(deps.storage, site, g.who, g.events, now) };
         });
       });
-      const res: EventsResponse = {
-        accepted: results.reduce((n, r) => n + r.accepted, 0),
-        duplicates: items.length - refused.length - results.reduce((n, r) => n + r.accepted, 0),
-        refused,
-        ids,
-      };
+      const accepted = results.reduce((n, r) => n + r.accepted, 0);
+      const res: EventsResponse = { accepted, duplicates: items.length - refused.length - accepted, refused, ids };
       const metrics = deps.metrics!;
       for (const r of results) {
         metrics.eventsAccepted.inc({ site: r.site }, r.accepted);

@@ -23,7 +23,7 @@ const requestSchema = z
   })
   .strict();
 
-export type LinkResult = { index: number; url: string } | { index: number; error: string; message: string };
+type LinkResult = { index: number; url: string } | { index: number; error: string; message: string };
 
 export function linkRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();

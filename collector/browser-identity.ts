@@ -4,14 +4,14 @@
  * traits and the trusted proxy's country header.
  */
 import type { Context } from 'hono';
-import type { CollectResponse } from '../../shared/wire.ts';
-import type { Deps } from '../app.ts';
-import type { SiteConfig } from '../config.ts';
-import { checkToken } from '../identify.ts';
-import { countryFromHeader, publicPatch, traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
-import { describe } from '../validate.ts';
+import type { CollectResponse } from '../shared/wire.ts';
+import type { Deps } from './app.ts';
+import type { SiteConfig } from './config.ts';
+import { checkToken } from './identify.ts';
+import { countryFromHeader, publicPatch, traitPatchSchema, type TraitPatch } from './identity/traits.ts';
+import { describe } from './validate.ts';
 
-export interface BrowserIdentity {
+interface BrowserIdentity {
   contact: string | null;
   patch: TraitPatch;
   refusedTraits: string[];
