@@ -119,7 +119,7 @@ const siteSchema = z
   })
   .strict();
 
-export const configSchema = z
+const configSchema = z
   .object({
     sites: z.record(siteId, siteSchema).refine((s) => Object.keys(s).length > 0, 'at least one site'),
     /** Webhook delivery: attempts, backoff, timeout, concurrency (docs/triggers.md). */

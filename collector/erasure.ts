@@ -31,7 +31,7 @@ interface PersonTable {
 const quote = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
 /** Tables with a `site` column and a `visitor` or `contact` column: where a person's rows live. */
-export function personTables(sqlite: Database.Database): PersonTable[] {
+function personTables(sqlite: Database.Database): PersonTable[] {
   const tables = sqlite
     .prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '\\_\\_%' escape '\\'`)
     .pluck()

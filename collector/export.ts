@@ -26,7 +26,7 @@ export interface ExportedMember {
   last_seen: string;
 }
 
-export const CSV_COLUMNS: (keyof ExportedMember)[] = [
+const CSV_COLUMNS: (keyof ExportedMember)[] = [
   'visitor',
   'contact',
   'segment',
@@ -40,7 +40,7 @@ export const CSV_COLUMNS: (keyof ExportedMember)[] = [
   'last_seen',
 ];
 
-export function exportedMember(row: MemberRow): ExportedMember {
+function exportedMember(row: MemberRow): ExportedMember {
   const contact = contactOfKey(row.visitor);
   return {
     visitor: contact === null ? row.visitor : null,
@@ -68,7 +68,7 @@ export function csvCell(value: unknown): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function formatMember(m: ExportedMember, format: ExportFormat): string {
+function formatMember(m: ExportedMember, format: ExportFormat): string {
   return format === 'ndjson' ? JSON.stringify(m) + '\n' : CSV_COLUMNS.map((c) => csvCell(m[c])).join(',') + '\r\n';
 }
 

@@ -11,9 +11,9 @@ import { AGING, pruneBatch } from './erasure.ts';
 import type { Logger } from './log.ts';
 import type { Storage } from './storage.ts';
 
-export const RETENTION_EVERY_MS = 60 * 60_000;
+const RETENTION_EVERY_MS = 60 * 60_000;
 /** Delivered and failed webhook deliveries are listed for this long, whatever the site's retention. */
-export const DELIVERY_KEEP_DAYS = 30;
+const DELIVERY_KEEP_DAYS = 30;
 const BATCH = 2000;
 
 /**

@@ -13,7 +13,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import type { Storage } from './storage.ts';
 
-export const SWEEP_DEFAULTS = { batch: 200, tickMs: 250, passMs: 60_000 };
+const SWEEP_DEFAULTS = { batch: 200, tickMs: 250, passMs: 60_000 };
 
 /** One full pass over every site, now (tests and tools); returns the profiles changed. */
 export function sweepAll(storage: Storage, config: Config, now: number, batch = SWEEP_DEFAULTS.batch): number {

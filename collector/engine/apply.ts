@@ -32,7 +32,7 @@ export function applyEvent(profile: Profile, event: EngineEvent, config: EngineC
 }
 
 /** The compact log entry of an event: value and the props rules read only when present. */
-export function windowEntry(event: EngineEvent, config: EngineConfig): WindowEntry {
+function windowEntry(event: EngineEvent, config: EngineConfig): WindowEntry {
   const entry: WindowEntry = [event.ts, event.type, event.category || null, event.id ?? null];
   let props: Record<string, PropValue> | undefined;
   if (event.props && config.windowProps.length > 0) {
@@ -46,7 +46,7 @@ export function windowEntry(event: EngineEvent, config: EngineConfig): WindowEnt
   return entry;
 }
 
-export function addPurchase(p: Purchases, t: number, value: number, config: EngineConfig): Purchases {
+function addPurchase(p: Purchases, t: number, value: number, config: EngineConfig): Purchases {
   const latest = p.last === null || t >= p.last;
   const highEnd = config.highEndValue !== null && value >= config.highEndValue;
   return {

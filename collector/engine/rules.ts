@@ -13,8 +13,8 @@ import type { PropValue } from '../../shared/wire.ts';
 import { DAY } from './config.ts';
 import type { WindowEntry } from './profile.ts';
 
-export const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
-export type Op = (typeof OPS)[number];
+const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
+type Op = (typeof OPS)[number];
 
 /** What a rule sees: the evaluated dimensions as facts, the window log and the clock. */
 export interface RuleContext {
@@ -94,7 +94,7 @@ const isScalar = (v: unknown): v is PropValue =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 
 /** Compares with SQL-like nulls: a missing fact matches nothing but `exists: false`. */
-export function compare(op: Op, actual: unknown, expected: unknown): boolean {
+function compare(op: Op, actual: unknown, expected: unknown): boolean {
   if (op === 'exists') return (actual !== null && actual !== undefined) === expected;
   if (actual === null || actual === undefined) return false;
   switch (op) {

@@ -11,7 +11,7 @@ import { wildcardRegExp } from '../wildcard.ts';
 const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
 
 /** Segment fields a webhook filter may test; `segments` and `rfm` test membership and the RFM label. */
-export const FILTER_FIELDS = ['lifecycle', 'category', 'engagement', 'intent', 'known', 'cooldown', 'segment', 'segments', 'rfm'] as const;
+const FILTER_FIELDS = ['lifecycle', 'category', 'engagement', 'intent', 'known', 'cooldown', 'segment', 'segments', 'rfm'] as const;
 type FilterField = (typeof FILTER_FIELDS)[number];
 const filterValue = z.union([z.string().max(200), z.boolean(), z.null()]);
 type FilterValue = z.infer<typeof filterValue>;

@@ -11,9 +11,6 @@ import { firedBy } from './config.ts';
 import type { NewDelivery, Outbox } from './outbox.ts';
 import { startDeliveryWorker, type DeliveryWorker, type WorkerDeps } from './worker.ts';
 
-export { openOutbox, type Outbox } from './outbox.ts';
-export { signBody, verifySignature } from './sign.ts';
-
 /** The outbox rows one batch's changes call for (pure but for the ids the outbox assigns). */
 export function deliveriesFor(config: Config, change: Parameters<ChangeListener>[0]): NewDelivery[] {
   const site = config.sites.get(change.site);
