@@ -15,11 +15,14 @@ import type { Segment } from '../shared/segment.ts';
 export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
   if (e.type !== 'page_view' && e.type !== 'screen_view') return e;
   const arrival = arrivalOf(e.url);
-  if (arrival.utm && !e.utm) e = { ...e, utm: arrival.utm };
-  if (arrival.category) return { ...e, category: arrival.category };
-  if (e.category) return e;
-  const category = categoryForUrl(site, e.url);
-  return category ? { ...e, category } : e;
+  const utm = e.utm ? undefined : arrival.utm;
+  const category = arrival.category || (e.category ? undefined : categoryForUrl(site, e.url));
+  if (!utm && !category) return e;
+  // One copy, however many fields change.
+  const out = { ...e };
+  if (utm) out.utm = utm;
+  if (category) out.category = category;
+  return out;
 }
 
 /**
