@@ -11,11 +11,11 @@ import { loadConfig } from './config.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from './erasure.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from './export.ts';
-import { validContactId } from './identity/token.ts';
+import { CONTACT_ID_RULE, validContactId } from './identity/token.ts';
 import { optionsFromEnv } from './server.ts';
 import { MAX_PAGE, parsePageLimit } from './page-limit.ts';
 import { openStorage, type Storage } from './storage.ts';
-import { batchSchema } from './validate.ts';
+import { ID_PATTERN } from './validate.ts';
 import type { DeliveryStatus } from '../shared/webhook.ts';
 import { LIMITS } from '../shared/limits.ts';
 
@@ -98,10 +98,10 @@ ${dbOption}
   async run(v) {
     if (typeof v.site !== 'string') return fail('forget', '--site is required');
     if ((typeof v.visitor === 'string') === (typeof v.contact === 'string')) return fail('forget', 'give one of --visitor or --contact');
-    if (typeof v.visitor === 'string' && !batchSchema.shape.visitor.safeParse(v.visitor).success) {
+    if (typeof v.visitor === 'string' && !ID_PATTERN.test(v.visitor)) {
       return fail('forget', 'a visitor id has letters, digits, - and _ only');
     }
-    if (typeof v.contact === 'string' && !validContactId(v.contact)) return fail('forget', 'a contact id has 1–64 characters, no control characters');
+    if (typeof v.contact === 'string' && !validContactId(v.contact)) return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
     return withStorage(v, (storage) => {
       const site = v.site as string;
       const res = typeof v.visitor === 'string' ? eraseVisitor(storage.db, site, v.visitor) : eraseContact(storage.db, site, v.contact as string);

@@ -11,7 +11,7 @@ import { fail } from '../errors.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../identity/token.ts';
 import { ID_PATTERN } from '../validate.ts';
-import { openOutbox } from '../webhooks/outbox.ts';
+import { MAX_PAGE, parsePageLimit } from '../page-limit.ts';
 import { siteOf } from './site-query.ts';
 import type { DeliveryStatus } from '../../shared/webhook.ts';
 
@@ -33,7 +33,7 @@ function erased(c: Context, result: ErasureResult) {
 export function adminRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
   const auth = requireApiKey(deps.config);
-  const outbox = openOutbox(deps.storage.db);
+  const outbox = deps.storage.outbox;
 
   app.get('/v1/segments', auth, (c) => {
     const site = siteOf(c, deps.config);
@@ -72,9 +72,9 @@ export function adminRoutes(deps: Deps) {
     if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
       return fail(c, 400, 'invalid_status', `status is one of ${STATUSES.join(', ')}`);
     }
-    const limit = Number(c.req.query('limit') ?? 100);
+    const limit = parsePageLimit(c.req.query('limit'), 100);
     const before = c.req.query('before') === undefined ? undefined : Number(c.req.query('before'));
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return fail(c, 400, 'invalid_limit', 'limit is a whole number from 1 to 1000');
+    if (limit === null) return fail(c, 400, 'invalid_limit', `limit is a whole number from 1 to ${MAX_PAGE}`);
     if (before !== undefined && !Number.isInteger(before)) return fail(c, 400, 'invalid_cursor', 'before is the "next" value of a previous page');
     const rows = outbox.list(site.id, { status: status as DeliveryStatus | undefined, limit, before });
     const next = rows.length === limit ? rows[rows.length - 1]!.seq : null;
