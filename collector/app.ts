@@ -9,6 +9,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { securityHeaders } from './secure-headers.ts';
 import { writeQueue, type WriteQueue } from './write-queue.ts';
 import { browserLimits, type RateLimits } from './routes/limits.ts';
+import { allowOriginOfAnySite, writerOrigin } from './origins.ts';
 import type { Config } from './config.ts';
 import type { Storage } from './storage.ts';
 import type { SnippetAsset } from './snippet-asset.ts';
@@ -62,7 +63,8 @@ export function createApp(deps: Deps): Hono {
   });
   app.use('*', securityHeaders());
   if (deps.limits) {
-    const limit = browserLimits(deps.limits, metrics);
+    // The site is not known yet: the 429 is readable by an origin some site allows.
+    const limit = browserLimits(deps.limits, metrics, (c) => allowOriginOfAnySite(c, deps.config, writerOrigin(c)));
     app.use('/v1/collect', limit);
     app.use('/v1/segment', limit);
     // Each email-link click writes an event: a link replayed in a loop is held like a browser.

@@ -17,6 +17,28 @@ export function originAllowedByAnySite(config: Config, origin: string, selfOrigi
   return false;
 }
 
+/**
+ * The origin a write (`POST /v1/collect`) is checked against. `Origin: null` counts as no Origin:
+ * Firefox sends it on a beacon when the page's referrer policy hides the origin (`no-referrer`,
+ * or `same-origin` towards another origin), and a write with no Origin at all is what any
+ * non-browser client sends. Either way the answer carries no CORS grant, so the page reads
+ * nothing back. Reads (`GET /v1/segment`) do not use this: `null` is no origin of any site there.
+ */
+export function writerOrigin(c: Context): string | undefined {
+  const origin = c.req.header('origin');
+  return origin === 'null' ? undefined : origin;
+}
+
+/**
+ * CORS for an answer given before the request's site is known (a body that is too large, not
+ * JSON, not a batch, of an unknown site, or over the address's rate limit): the origin is
+ * granted when some site allows it. The snippet must read a refusal to drop the batch; without
+ * the grant it sees a network error and keeps retrying.
+ */
+export function allowOriginOfAnySite(c: Context, config: Config, origin: string | undefined) {
+  allowOrigin(c, origin && originAllowedByAnySite(config, origin, selfOrigin(c)) ? origin : undefined);
+}
+
 /** The request's origin. Its URL is already normalized (`scheme://host[:port]/…`): no URL parse, unless it names a user. */
 export function selfOrigin(c: Context): string {
   const url = c.req.url;

@@ -8,7 +8,15 @@ import { ingestBatch } from '../ingest.ts';
 import { browserIdentity } from '../browser-identity.ts';
 import { identifyBrowser } from '../identify.ts';
 import { botReason } from '../bots.ts';
-import { addCors, allowOrigin, originAllowed, originAllowedByAnySite, selfOrigin } from '../origins.ts';
+import {
+  addCors,
+  allowOrigin,
+  allowOriginOfAnySite,
+  originAllowed,
+  originAllowedByAnySite,
+  selfOrigin,
+  writerOrigin,
+} from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
@@ -47,19 +55,27 @@ export function collectRoutes(deps: Deps) {
     '/v1/collect',
     async (c) => {
       const now = deps.now();
+      const origin = writerOrigin(c);
+      // A refusal the page must be able to read (to drop the batch, not retry it): before the
+      // site is known, CORS for an origin some site allows.
+      const refuseEarly = (status: 400 | 413, error: string, message: string) => {
+        allowOriginOfAnySite(c, deps.config, origin);
+        return refuse(c, status, error, message);
+      };
       const read = await readJson(c, LIMITS.bodyBytes);
-      if (!('body' in read)) return refuse(c, read.status, read.error, read.message);
+      if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
       if (tooManyEvents(read.body, LIMITS.batchEvents)) {
-        return refuse(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
+        return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
       }
       const parsed = batchSchema.safeParse(read.body);
-      if (!parsed.success) return refuse(c, 400, 'invalid_batch', describe(parsed.error));
+      if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error));
       const batch = parsed.data;
 
       const site = deps.config.sites.get(batch.site);
-      if (!site) return refuse(c, 400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
-      const origin = c.req.header('origin');
+      if (!site) return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
       if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+        // No grant: a page of another origin learns nothing, not even the refusal.
+        allowOrigin(c, undefined);
         return refuse(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
       }
       // From here every answer is for an allowed origin: CORS on each (the success one is built

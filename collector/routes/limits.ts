@@ -23,7 +23,8 @@ export function tooMany(c: Context, retryAfter: number, what: string) {
   return fail(c, 429, 'rate_limited', `too many requests from this ${what}; retry after ${retryAfter} s`);
 }
 
-export function browserLimits(limits: RateLimits, metrics: Metrics): MiddlewareHandler {
+/** `cors` grants the page its answer: a 429 it can read makes the snippet wait, not retry at once. */
+export function browserLimits(limits: RateLimits, metrics: Metrics, cors: (c: Context) => void): MiddlewareHandler {
   const now = limits.now ?? Date.now;
   const hash = dailyHasher();
   const perIp: Limiter | null = limits.ipPerMinute > 0 ? fixedWindow(limits.ipPerMinute, 60_000) : null;
@@ -33,6 +34,7 @@ export function browserLimits(limits: RateLimits, metrics: Metrics): MiddlewareH
       const wait = perIp.hit(hash(clientIp(c, limits.trustProxy), t), t);
       if (wait > 0) {
         metrics.rateLimited.inc({ scope: 'ip' });
+        cors(c);
         return tooMany(c, wait, 'address');
       }
     }
