@@ -1,33 +1,69 @@
 // Builds the browser snippet (one minified IIFE, gzip budget enforced) and the collector
-// (one ESM file, dependencies left external). `node build.mjs [--snippet|--collector]`.
+// (one ESM file, dependencies left external). `node build.mjs [--snippet|--collector|--sizes]`;
+// `--sizes` prints what each snippet module costs, for the byte plan in docs/snippet.md.
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 /** DESIGN.md quality bar: the snippet, all features in, stays within this many gzip bytes. */
 export const SNIPPET_BUDGET = 2048;
 
 const only = process.argv[2];
 
+const snippetOptions = {
+  entryPoints: ['snippet/index.ts'],
+  outfile: 'dist/ms.js',
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['es2020'],
+  legalComments: 'none',
+  mangleProps: /^_/,
+  define: { 'process.env.NODE_ENV': '"production"' },
+};
+
+const gzip = (code) => gzipSync(code, { level: 9 }).length;
+
 async function buildSnippet() {
-  await build({
-    entryPoints: ['snippet/index.ts'],
-    outfile: 'dist/ms.js',
-    bundle: true,
-    minify: true,
-    format: 'iife',
-    target: ['es2020'],
-    legalComments: 'none',
-    mangleProps: /^_/,
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
+  await build(snippetOptions);
   const code = readFileSync('dist/ms.js');
-  const gz = gzipSync(code, { level: 9 }).length;
+  const gz = gzip(code);
   console.log(`snippet dist/ms.js: ${code.length} bytes, ${gz} bytes gzip (budget ${SNIPPET_BUDGET})`);
   if (gz > SNIPPET_BUDGET) {
     console.error(`snippet over budget by ${gz - SNIPPET_BUDGET} bytes gzip`);
     process.exit(1);
   }
+}
+
+/**
+ * Per module: its minified bytes (esbuild's `bytesInOutput`) and its gzip share, the bundle's gzip
+ * size minus that of the bundle with the module's characters (found through the source map) taken
+ * out. Shares do not add up to the total: gzip also pays for context between modules.
+ */
+async function snippetSizes() {
+  const { decode } = createRequire(import.meta.url)('@jridgewell/sourcemap-codec');
+  const r = await build({ ...snippetOptions, write: false, metafile: true, sourcemap: 'external' });
+  const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
+  const map = JSON.parse(r.outputFiles.find((f) => f.path.endsWith('.map')).text);
+  const inputs = r.metafile.outputs['dist/ms.js'].inputs;
+  const lines = js.split('\n');
+  // The source index of every output character (-1: no source, e.g. the IIFE wrapper).
+  const owner = decode(map.mappings).map((segs, i) => {
+    const o = new Array(lines[i].length).fill(-1);
+    segs.forEach((s, j) => o.fill(s.length > 1 ? s[1] : -1, s[0], segs[j + 1]?.[0] ?? o.length));
+    return o;
+  });
+  const total = gzip(js);
+  const rows = map.sources.map((src, si) => {
+    const without = lines.map((l, i) => [...l].filter((_, c) => owner[i][c] !== si).join('')).join('\n');
+    const name = src.replace(/^(\.\.\/)+/, '');
+    return [name, inputs[name]?.bytesInOutput ?? 0, total - gzip(without)];
+  });
+  rows.sort((a, b) => b[2] - a[2]);
+  const row = (name, min, gz) => `${name.padEnd(24)} ${String(min).padStart(5)} min ${String(gz).padStart(5)} gzip`;
+  for (const r of rows) console.log(row(...r));
+  console.log(row('total', js.length, total));
 }
 
 async function buildCollector() {
@@ -46,5 +82,8 @@ async function buildCollector() {
 }
 
 mkdirSync('dist', { recursive: true });
-if (only !== '--collector') await buildSnippet();
-if (only !== '--snippet') await buildCollector();
+if (only === '--sizes') await snippetSizes();
+else {
+  if (only !== '--collector') await buildSnippet();
+  if (only !== '--snippet') await buildCollector();
+}

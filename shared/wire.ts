@@ -1,6 +1,9 @@
 /**
- * The browser wire format of `POST /v1/collect`. The snippet sends a batch as a
- * `text/plain` body (no CORS preflight) holding this JSON.
+ * The browser wire format of `POST /v1/collect`: a `text/plain` body (no CORS preflight) holding a
+ * batch as JSON, in one of two forms. The long form (`CollectBatch`) is the contract for any sender.
+ * The compact form (`CompactBatch`), which the snippet sends because every byte of its code ships to
+ * every visitor, has one-letter keys; the collector turns it into the long form before validating
+ * it (collector/wire-compact.ts), so both forms meet the same rules.
  */
 import type { Navigation } from './events.ts';
 import type { Segment } from './segment.ts';
@@ -98,4 +101,53 @@ export interface CollectResponse {
 export interface ApiError {
   error: string;
   message: string;
+}
+
+/**
+ * One event in the compact form. Each key stands for a long-form field; the collector fills in
+ * what the snippet leaves to it (see `CompactBatch`).
+ */
+export interface CompactEvent {
+  /** `id` */
+  i: string;
+  /** `type` */
+  y: string;
+  /** `ts` */
+  t: number;
+  /** `session` */
+  s?: string;
+  /** `url` */
+  u?: string;
+  /** `ref` */
+  r?: string;
+  /** `nav` */
+  n?: Navigation;
+  /**
+   * `target` as the link's `href` (or SVG `xlink:href`) attribute is written: the collector
+   * resolves it against `u` and sets `outbound` from the two origins.
+   */
+  h?: string;
+  /** `props`, with `value`, `currency` and `category` among them: the collector moves those to their fields. */
+  p?: Record<string, PropValue | undefined>;
+}
+
+/**
+ * The compact body of `POST /v1/collect`, told from the long form by `e` (and no `events`).
+ * Besides the key names it differs in what the collector does for the sender: an absent field may
+ * also be written null, `''`, `false`, `0` or `{}` (props), and URLs (`u`, `r`, `h`) longer than
+ * `LIMITS.urlLength` are cut instead of refused.
+ */
+export interface CompactBatch {
+  /** `site` */
+  s: string;
+  /** `visitor` */
+  v: string;
+  /** `events` */
+  e: CompactEvent[];
+  /** `token` */
+  k?: string;
+  /** `webdriver` */
+  w?: boolean;
+  /** `dropped` */
+  d?: number;
 }

@@ -21,6 +21,7 @@ import { batchSchema, describe, tooManyEvents } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { readJson } from '../body.ts';
+import { expandCompact } from '../wire-compact.ts';
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
 function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {
@@ -64,10 +65,12 @@ export function collectRoutes(deps: Deps) {
       };
       const read = await readJson(c, LIMITS.bodyBytes);
       if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
-      if (tooManyEvents(read.body, LIMITS.batchEvents)) {
+      // The snippet's compact form becomes the long form here, so one schema judges both.
+      const body = expandCompact(read.body);
+      if (tooManyEvents(body, LIMITS.batchEvents)) {
         return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
       }
-      const parsed = batchSchema.safeParse(read.body);
+      const parsed = batchSchema.safeParse(body);
       if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error));
       const batch = parsed.data;
 
