@@ -1,33 +1,202 @@
 /**
- * End-to-end support: Debian's Chromium driven by playwright-core, a real collector (`start()`)
- * on a temp SQLite file, and tiny static servers standing in for customer sites.
+ * End-to-end support: the same scenarios in Debian's Chromium (playwright-core, CDP) and Debian's
+ * firefox-esr (puppeteer-core, WebDriver BiDi) behind one small page API; a real collector
+ * (`start()`) on a temp SQLite file; a recording proxy in front of it that can fail or hold
+ * requests; and tiny static servers standing in for customer sites. No request interception in the
+ * browsers: what a test needs to see or change on the wire, the proxy sees and changes, the same
+ * way for both engines.
  */
-import { existsSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser as PwBrowser, type Page as PwPage } from 'playwright-core';
+import puppeteer, { type Browser as PpBrowser, type Page as PpPage } from 'puppeteer-core';
 import type { ConfigFile } from '../../collector/config.ts';
 import { optionsFromEnv, start, type Running } from '../../collector/server.ts';
 import { tempDir } from '../helpers.ts';
 import { snippetCode } from '../snippet/harness.ts';
 
 const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
+const FIREFOX = ['/usr/bin/firefox-esr', '/usr/lib/firefox-esr/firefox-esr'].find((p) => existsSync(p));
 
-export function launchChromium(): Promise<Browser> {
-  if (!CHROMIUM) throw new Error('Chromium not found: apt-get install -y chromium (.ci/run does it)');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-  });
+// ---------------------------------------------------------------------------------------------
+// Browsers
+
+export type EngineName = 'chromium' | 'firefox';
+
+export interface Engine {
+  name: EngineName;
+  launch(): Promise<TestBrowser>;
 }
+
+export interface TestBrowser {
+  /** A new context: its own storage (a new visitor), its own pages. */
+  newContext(): Promise<TestContext>;
+  close(): Promise<void>;
+}
+
+export interface TestContext {
+  newPage(): Promise<TestPage>;
+  close(): Promise<void>;
+}
+
+export interface TestPage {
+  /** Uncaught errors of the page's scripts, in order. */
+  readonly errors: string[];
+  /** Navigates and waits for `load`; the main document's status. */
+  goto(url: string): Promise<number | null>;
+  /** A real mouse click on the first element matching `selector` (scrolled into view). */
+  click(selector: string): Promise<void>;
+  evaluate<R, A = undefined>(fn: (arg: A) => R | Promise<R>, arg?: A): Promise<R>;
+  /** Waits until an element matches `selector` (in the DOM, shown or not). */
+  waitForSelector(selector: string, ms?: number): Promise<void>;
+  /** Waits until `fn` returns something truthy in the page. */
+  waitForFunction(fn: () => unknown, ms?: number): Promise<void>;
+  url(): string;
+  /** Runs `fn` in every document of this page before its own scripts. */
+  addInitScript(fn: () => void): Promise<void>;
+  /** The next popup this page opens; close it to leave the test offline. */
+  nextPopup(): Promise<{ close(): Promise<void> }>;
+  reload(): Promise<void>;
+  screenshot(path: string): Promise<void>;
+  /** Closes the tab as a user would: `pagehide` and `beforeunload` run. */
+  close(): Promise<void>;
+}
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+
+export function launchChromium(): Promise<PwBrowser> {
+  if (!CHROMIUM) throw new Error('Chromium not found: apt-get install -y chromium (.ci/run does it)');
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** Debian's firefox-esr over WebDriver BiDi; puppeteer-core downloads no browser. */
+export function launchFirefox(): Promise<PpBrowser> {
+  if (!FIREFOX) throw new Error('Firefox not found: apt-get install -y firefox-esr (.ci/run does it)');
+  return puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
+}
+
+function playwrightPage(page: PwPage): TestPage {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return {
+    errors,
+    goto: async (url) => (await page.goto(url))?.status() ?? null,
+    click: (selector) => page.click(selector),
+    evaluate: (fn, arg) => page.evaluate(fn, arg as never),
+    waitForSelector: async (selector, ms = 5000) => {
+      await page.waitForSelector(selector, { state: 'attached', timeout: ms });
+    },
+    waitForFunction: async (fn, ms = 5000) => {
+      await page.waitForFunction(fn, undefined, { timeout: ms, polling: 50 });
+    },
+    url: () => page.url(),
+    addInitScript: async (fn) => {
+      await page.addInitScript(fn);
+    },
+    nextPopup: () => page.waitForEvent('popup'),
+    reload: async () => {
+      await page.reload();
+    },
+    screenshot: async (path) => {
+      await page.screenshot({ path });
+    },
+    close: () => page.close({ runBeforeUnload: true }),
+  };
+}
+
+function puppeteerPage(page: PpPage): TestPage {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e instanceof Error ? e.message : String(e)));
+  return {
+    errors,
+    goto: async (url) => (await page.goto(url))?.status() ?? null,
+    click: (selector) => page.click(selector),
+    evaluate: (fn, arg) => page.evaluate(fn as (a: unknown) => unknown, arg) as never,
+    waitForSelector: async (selector, ms = 5000) => {
+      await page.waitForSelector(selector, { timeout: ms });
+    },
+    waitForFunction: async (fn, ms = 5000) => {
+      await page.waitForFunction(fn, { timeout: ms, polling: 50 });
+    },
+    url: () => page.url(),
+    addInitScript: async (fn) => {
+      await page.evaluateOnNewDocument(fn);
+    },
+    nextPopup: () =>
+      new Promise((ok) => page.once('popup', (p) => ok({ close: () => (p ? p.close() : Promise.resolve()) }))),
+    reload: async () => {
+      await page.reload();
+    },
+    screenshot: async (path) => {
+      await page.screenshot({ path: path as `${string}.png` });
+    },
+    close: () => page.close({ runBeforeUnload: true }),
+  };
+}
+
+export const chromiumEngine: Engine = {
+  name: 'chromium',
+  async launch() {
+    const browser = await launchChromium();
+    return {
+      async newContext() {
+        const context = await browser.newContext();
+        return { newPage: async () => playwrightPage(await context.newPage()), close: () => context.close() };
+      },
+      close: () => browser.close(),
+    };
+  },
+};
+
+export const firefoxEngine: Engine = {
+  name: 'firefox',
+  async launch() {
+    const browser = await launchFirefox();
+    return {
+      async newContext() {
+        const context = await browser.createBrowserContext();
+        return { newPage: async () => puppeteerPage(await context.newPage()), close: () => context.close() };
+      },
+      close: () => browser.close(),
+    };
+  },
+};
+
+/** Every scenario runs in both: `describe.each(engines)('%s', …)` (the name prints through toString). */
+export const engines: Engine[] = [chromiumEngine, firefoxEngine].map((e) => ({ ...e, toString: () => e.name }));
+
+// Page helpers over evaluate: the same DOM reads in both engines.
+
+/** Whether `selector` matches an element a visitor can see: displayed, not hidden, with a box. */
+export const isVisible = (page: TestPage, selector: string) =>
+  page.evaluate((s) => {
+    const el = document.querySelector(s);
+    if (!el) return false;
+    const style = getComputedStyle(el);
+    return style.display !== 'none' && style.visibility !== 'hidden' && el.getClientRects().length > 0;
+  }, selector);
+
+export const textOf = (page: TestPage, selector: string) =>
+  page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
+
+export const attributeOf = (page: TestPage, selector: string, name: string) =>
+  page.evaluate(([s, n]) => document.querySelector(s)?.getAttribute(n) ?? null, [selector, name] as const);
+
+/** Waits until the page's address is `url` (a navigation or a history entry). */
+export const waitForURL = (page: TestPage, url: string, ms = 5000) => waitUntil(() => page.url() === url, ms);
+
+// ---------------------------------------------------------------------------------------------
+// The collector and the servers around it
 
 /**
  * `npm test` builds first; a lone `vitest run test/e2e` (or one after a snippet edit) must still
@@ -40,10 +209,13 @@ export async function ensureSnippet(): Promise<void> {
 export interface Collector extends Running {
   /** Rows of the events table, in arrival order. */
   events(site: string): EventRow[];
+  /** Every row of the visitors who sent an event whose url contains `tag`, in arrival order. */
+  visitRows(site: string, tag: string): EventRow[];
   stop(): Promise<void>;
 }
 
 export interface EventRow {
+  id: string;
   type: string;
   visitor: string;
   session: string | null;
@@ -71,12 +243,17 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
     writeFileSync(opts.config, JSON.stringify(config));
   }
   const running = await start(opts, () => {});
-  const events = running.storage.db.$client.prepare(
-    'select type, visitor, session, url, category, nav, target, outbound, value, currency, props from events where site = ? order by rowid',
-  );
+  const columns = 'id, type, visitor, session, url, category, nav, target, outbound, value, currency, props';
+  const events = running.storage.db.$client.prepare(`select ${columns} from events where site = ? order by rowid`);
+  const all = (site: string) => events.all(site) as EventRow[];
   return {
     ...running,
-    events: (site) => events.all(site) as EventRow[],
+    events: all,
+    visitRows(site, tag) {
+      const rows = all(site);
+      const visitors = new Set(rows.filter((r) => r.url?.includes(tag)).map((r) => r.visitor));
+      return rows.filter((r) => visitors.has(r.visitor));
+    },
     async stop() {
       await running.close();
       tmp.cleanup();
@@ -84,25 +261,136 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
   };
 }
 
-/** A static site on its own 127.0.0.1 port (its own origin) answering every path with `html`. */
-export async function serveHtml(html: (origin: string) => string): Promise<{ origin: string; close(): Promise<void> }> {
+export interface Page {
+  html: string;
+  headers?: Record<string, string>;
+}
+
+export interface Site {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/** A static site on its own 127.0.0.1 port (its own origin): `page(path, origin)` answers each path. */
+export async function serveSite(page: (path: string, origin: string) => Page | string): Promise<Site> {
   let origin = '';
-  const server: Server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(html(origin));
+  const server: Server = createServer((req, res) => {
+    const answer = page(req.url ?? '/', origin);
+    const { html, headers } = typeof answer === 'string' ? { html: answer, headers: {} } : answer;
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', ...headers });
+    res.end(html);
   });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const addr = server.address();
-  origin = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  origin = await listen(server);
+  return { origin, close: () => closeServer(server) };
+}
+
+/** A static site answering every path with `html`. */
+export const serveHtml = (html: (origin: string) => string) => serveSite((_path, origin) => html(origin));
+
+export interface Exchange {
+  method: string;
+  path: string;
+  /** The request's Origin header (`'null'` as sent), undefined without one. */
+  origin: string | undefined;
+  body: string;
+  /** The answer's status; 0 when the proxy cut the connection instead. */
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** Milliseconds since the proxy started, when the request arrived. */
+  at: number;
+}
+
+export type ProxyMode = 'pass' | 'unavailable' | 'unreachable' | 'hold';
+
+export interface Proxy {
+  url: string;
+  /** Every request and its answer, in arrival order (a held one appears once answered). */
+  exchanges: Exchange[];
+  /**
+   * `pass` forwards; `unavailable` answers browser endpoints 503 (Retry-After: 1); `unreachable`
+   * cuts their connections, as a collector that is down; `hold` keeps them until the mode changes.
+   */
+  mode(m: ProxyMode): void;
+  /** Milliseconds since the proxy started. */
+  now(): number;
+  close(): Promise<void>;
+}
+
+const BROWSER_API = /^\/v1\/(collect|segment)/;
+
+/**
+ * A recording proxy in front of the collector: pages load the snippet from it, so every batch and
+ * segment read of both browsers passes here. The Host header goes through unchanged, so the
+ * collector sees the proxy's origin as its own (the demo stays same-origin).
+ */
+export async function startProxy(target: string): Promise<Proxy> {
+  const t0 = Date.now();
+  const { hostname, port } = new URL(target);
+  const exchanges: Exchange[] = [];
+  let current: ProxyMode = 'pass';
+  const held: (() => void)[] = [];
+  const sockets = new Set<Socket>();
+
+  const forward = (req: IncomingMessage, body: Buffer, at: number, res: import('node:http').ServerResponse) => {
+    const base = { method: req.method!, path: req.url!, origin: req.headers.origin, body: body.toString(), at };
+    if (BROWSER_API.test(req.url!) && current === 'unreachable') {
+      exchanges.push({ ...base, status: 0, headers: {} });
+      return void req.socket.destroy();
+    }
+    if (BROWSER_API.test(req.url!) && current === 'unavailable') {
+      exchanges.push({ ...base, status: 503, headers: {} });
+      res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' });
+      return void res.end('unavailable');
+    }
+    const out = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      exchanges.push({ ...base, status: up.statusCode ?? 0, headers: up.headers });
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    out.end(body);
+  };
+
+  const server = createServer((req, res) => {
+    const at = Date.now() - t0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (BROWSER_API.test(req.url!) && current === 'hold') held.push(() => forward(req, body, at, res));
+      else forward(req, body, at, res);
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  const url = await listen(server);
   return {
-    origin,
-    close: () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
+    url,
+    exchanges,
+    mode(m) {
+      current = m;
+      // A collector going down also drops its open connections.
+      if (m === 'unreachable') for (const s of sockets) s.destroy();
+      if (m !== 'hold') held.splice(0).forEach((go) => go());
+    },
+    now: () => Date.now() - t0,
+    close: () => closeServer(server),
   };
 }
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const addr = server.address();
+  return `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+}
+
+const closeServer = (server: Server) =>
+  new Promise<void>((ok) => {
+    server.closeAllConnections();
+    server.close(() => ok());
+  });
 
 /** Polls `read` until `done` holds, for at most `ms`; returns the last value either way. */
 export async function waitFor<T>(read: () => T, done: (v: T) => boolean, ms = 5000): Promise<T> {
@@ -113,4 +401,44 @@ export async function waitFor<T>(read: () => T, done: (v: T) => boolean, ms = 50
     v = read();
   }
   return v;
+}
+
+/** Polls `check` (sync or async) until it holds; throws after `ms`. */
+export async function waitUntil(check: () => unknown, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms: ${check.toString()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events generated vs stored, per scenario and engine
+
+export interface Count {
+  scenario: string;
+  engine: EngineName;
+  generated: number;
+  stored: number;
+}
+
+const counts: Count[] = [];
+
+/**
+ * Notes one scenario's count (printed by `printCounts` after the file, and appended to
+ * test-results/e2e-counts.jsonl for the record).
+ */
+export function noteCount(c: Count): void {
+  counts.push(c);
+  mkdirSync('test-results', { recursive: true });
+  appendFileSync('test-results/e2e-counts.jsonl', `${JSON.stringify({ ...c, when: new Date().toISOString() })}\n`);
+}
+
+export function printCounts(): void {
+  if (counts.length === 0) return;
+  const w = Math.max(...counts.map((c) => c.scenario.length));
+  const lines = counts.map(
+    (c) => `${c.scenario.padEnd(w)}  ${c.engine.padEnd(8)}  ${String(c.generated).padStart(9)}  ${String(c.stored).padStart(6)}`,
+  );
+  console.log(['events generated vs stored', `${'scenario'.padEnd(w)}  engine    generated  stored`, ...lines].join('\n'));
 }
