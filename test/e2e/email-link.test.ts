@@ -1,58 +1,68 @@
 /**
- * A signed email link in real Chromium: the collector's /r records the click and redirects to the
- * demo shop with `ms_t`; the snippet sends the token with the first page view, removes it from the
- * address bar, and the page's segment is the contact's: `known: true`, the link's category.
+ * A signed email link in real Chromium and Firefox: the collector's /r records the click and
+ * redirects to the demo shop with `ms_t`; the snippet sends the token with the first page view,
+ * removes it from the address bar, and the page's segment is the contact's: `known: true`, the
+ * link's category.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
 import type { CollectResponse } from '../../shared/wire.ts';
-import { launchChromium, startCollector, waitFor, type Collector } from './support.ts';
+import {
+  engines,
+  startCollector,
+  startProxy,
+  waitFor,
+  type Collector,
+  type Proxy,
+  type TestBrowser,
+} from './support.ts';
 
 const KEY = 'e2e-api-key-0123456789';
-let browser: Browser;
 let collector: Collector;
+let proxy: Proxy;
 
 beforeAll(async () => {
-  [browser, collector] = await Promise.all([
-    launchChromium(),
-    startCollector({ sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } }),
-  ]);
+  const demo = { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] };
+  collector = await startCollector({ sites: { demo } });
+  proxy = await startProxy(collector.url);
 });
 afterAll(async () => {
-  await browser?.close();
+  await proxy?.close();
   await collector?.stop();
 });
 
-describe('email link end to end', () => {
+describe.each(engines)('email link end to end in %s', (engine) => {
+  let browser: TestBrowser;
+  beforeAll(async () => {
+    browser = await engine.launch();
+  });
+  afterAll(() => browser?.close());
+
   it('opens a signed link, lands on the demo identified, with the category of the link', async () => {
+    const contact = `crm-e2e-${engine.name}`;
+    const to = `${proxy.url}/demo/?run=${engine.name}`;
     const made = await fetch(`${collector.url}/v1/links`, {
       method: 'POST',
       headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         site: 'demo',
-        links: [{ contact: 'crm-e2e', to: `${collector.url}/demo/`, category: 'cameras', campaign: 'spring', medium: 'email' }],
+        links: [{ contact, to, category: 'cameras', campaign: 'spring', medium: 'email' }],
       }),
     });
     const link = ((await made.json()) as { links: { url: string }[] }).links[0]!.url;
 
-    const page = await (await browser.newContext()).newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    const firstBatch = page.waitForResponse((r) => r.url().endsWith('/v1/collect') && r.request().method() === 'POST');
+    const context = await browser.newContext();
+    const page = await context.newPage();
     await page.goto(link);
-    const res = await firstBatch;
-    const sent = JSON.parse(res.request().postData() ?? '{}') as { token?: string; visitor: string; events: { type: string; url: string }[] };
-    const body = (await res.json()) as CollectResponse;
-
-    expect(res.status()).toBe(200);
-    expect(sent.token).toMatch(/^[A-Za-z0-9_-]+$/);
-    // The campaign and the link's category travel in the page view's url; the collector reads them.
-    expect(sent.events[0]!.type).toBe('page_view');
-    const viewed = new URL(sent.events[0]!.url);
-    expect(viewed.searchParams.get('utm_campaign')).toBe('spring');
-    expect(viewed.searchParams.get('ms_cat')).toBe('cameras');
+    const [first] = await waitFor(
+      () => proxy.exchanges.filter((x) => x.path === '/v1/collect' && x.body.includes(`run=${engine.name}`)),
+      (x) => x.length > 0,
+    );
+    expect(first?.status).toBe(200);
+    // The token went with the first batch: the collector identified the visitor from it.
+    const body = JSON.parse(first!.answer) as CollectResponse;
     expect(body.identify).toEqual({ ok: true });
     expect(body.segment).toMatchObject({ known: true, category: 'cameras' });
+    const visitor = body.segment!.visitor;
 
     // The token is gone from the address bar; the campaign and category stay.
     const landed = new URL(page.url());
@@ -63,19 +73,29 @@ describe('email link end to end', () => {
 
     // The click (from /r) and the arrival are one profile: the contact's.
     const profile = await waitFor(
-      () => collector.storage.profile('demo', 'c:crm-e2e')?.profile,
+      () => collector.storage.profile('demo', `c:${contact}`)?.profile,
       (p) => (p?.count ?? 0) >= 2,
     );
     expect(profile!.window.map((e) => e[1]).slice(0, 2)).toEqual(['email_click', 'page_view']);
-    const seg = await (await fetch(`${collector.url}/v1/segment?site=demo&visitor=${sent.visitor}`)).json();
+    const seg = await (await fetch(`${collector.url}/v1/segment?site=demo&visitor=${visitor}`)).json();
     expect(seg).toMatchObject({ known: true, category: 'cameras' });
+    // The campaign and the link's category travel in the page view's url; the collector reads them.
     // Cleaning the URL was no navigation: one page view, a full load.
-    const views = collector.events('demo').filter((e) => e.type === 'page_view' && e.visitor === sent.visitor);
+    const views = collector.events('demo').filter((e) => e.type === 'page_view' && e.visitor === visitor);
     expect(views.map((e) => e.nav)).toEqual(['load']);
-    expect(views[0]!.url).not.toContain('ms_t');
+    const viewed = new URL(views[0]!.url!);
+    expect(viewed.searchParams.has('ms_t')).toBe(false);
+    expect(viewed.searchParams.get('utm_campaign')).toBe('spring');
+    expect(viewed.searchParams.get('ms_cat')).toBe('cameras');
     expect(views[0]!.category).toBe('cameras');
-    const utm = collector.storage.db.$client.prepare('select utm from events where site = ? and visitor = ? and type = ?');
-    expect(JSON.parse((utm.get('demo', sent.visitor, 'page_view') as { utm: string }).utm)).toMatchObject({ campaign: 'spring', medium: 'email' });
-    expect(errors).toEqual([]);
+    const utm = collector.storage.db.$client.prepare(
+      'select utm from events where site = ? and visitor = ? and type = ?',
+    );
+    expect(JSON.parse((utm.get('demo', visitor, 'page_view') as { utm: string }).utm)).toMatchObject({
+      campaign: 'spring',
+      medium: 'email',
+    });
+    expect(page.errors).toEqual([]);
+    await context.close();
   });
 });

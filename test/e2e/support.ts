@@ -229,7 +229,10 @@ export interface EventRow {
   props: string | null;
 }
 
-/** A real collector on 127.0.0.1, a free port and a temp SQLite file; `config` is written to a file as in production. */
+/**
+ * A real collector on 127.0.0.1, a free port and a temp SQLite file; `config` is written to a file
+ * as in production.
+ */
 export async function startCollector(config?: ConfigFile): Promise<Collector> {
   await ensureSnippet();
   const tmp = tempDir();
@@ -296,6 +299,8 @@ export interface Exchange {
   /** The answer's status; 0 when the proxy cut the connection instead. */
   status: number;
   headers: Record<string, string | string[] | undefined>;
+  /** The answer's body as text. */
+  answer: string;
   /** Milliseconds since the proxy started, when the request arrived. */
   at: number;
 }
@@ -311,6 +316,8 @@ export interface Proxy {
    * cuts their connections, as a collector that is down; `hold` keeps them until the mode changes.
    */
   mode(m: ProxyMode): void;
+  /** Paths of the requests held now. */
+  held(): string[];
   /** Milliseconds since the proxy started. */
   now(): number;
   close(): Promise<void>;
@@ -328,24 +335,29 @@ export async function startProxy(target: string): Promise<Proxy> {
   const { hostname, port } = new URL(target);
   const exchanges: Exchange[] = [];
   let current: ProxyMode = 'pass';
-  const held: (() => void)[] = [];
+  const held: { path: string; go: () => void }[] = [];
   const sockets = new Set<Socket>();
 
   const forward = (req: IncomingMessage, body: Buffer, at: number, res: import('node:http').ServerResponse) => {
     const base = { method: req.method!, path: req.url!, origin: req.headers.origin, body: body.toString(), at };
     if (BROWSER_API.test(req.url!) && current === 'unreachable') {
-      exchanges.push({ ...base, status: 0, headers: {} });
+      exchanges.push({ ...base, status: 0, headers: {}, answer: '' });
       return void req.socket.destroy();
     }
     if (BROWSER_API.test(req.url!) && current === 'unavailable') {
-      exchanges.push({ ...base, status: 503, headers: {} });
+      exchanges.push({ ...base, status: 503, headers: {}, answer: 'unavailable' });
       res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' });
       return void res.end('unavailable');
     }
     const out = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      exchanges.push({ ...base, status: up.statusCode ?? 0, headers: up.headers });
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        const answer = Buffer.concat(chunks);
+        exchanges.push({ ...base, status: up.statusCode ?? 0, headers: up.headers, answer: answer.toString() });
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        res.end(answer);
+      });
     });
     out.on('error', () => res.destroy());
     out.end(body);
@@ -357,8 +369,9 @@ export async function startProxy(target: string): Promise<Proxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (BROWSER_API.test(req.url!) && current === 'hold') held.push(() => forward(req, body, at, res));
-      else forward(req, body, at, res);
+      const go = () => forward(req, body, at, res);
+      if (BROWSER_API.test(req.url!) && current === 'hold') held.push({ path: req.url!, go });
+      else go();
     });
   });
   server.on('connection', (s) => {
@@ -373,8 +386,9 @@ export async function startProxy(target: string): Promise<Proxy> {
       current = m;
       // A collector going down also drops its open connections.
       if (m === 'unreachable') for (const s of sockets) s.destroy();
-      if (m !== 'hold') held.splice(0).forEach((go) => go());
+      if (m !== 'hold') for (const h of held.splice(0)) h.go();
     },
+    held: () => held.map((h) => h.path),
     now: () => Date.now() - t0,
     close: () => closeServer(server),
   };
@@ -437,8 +451,8 @@ export function noteCount(c: Count): void {
 export function printCounts(): void {
   if (counts.length === 0) return;
   const w = Math.max(...counts.map((c) => c.scenario.length));
-  const lines = counts.map(
-    (c) => `${c.scenario.padEnd(w)}  ${c.engine.padEnd(8)}  ${String(c.generated).padStart(9)}  ${String(c.stored).padStart(6)}`,
-  );
-  console.log(['events generated vs stored', `${'scenario'.padEnd(w)}  engine    generated  stored`, ...lines].join('\n'));
+  const row = (scenario: string, engine: string, generated: string, stored: string) =>
+    `${scenario.padEnd(w)}  ${engine.padEnd(8)}  ${generated.padStart(9)}  ${stored.padStart(6)}`;
+  const lines = counts.map((c) => row(c.scenario, c.engine, String(c.generated), String(c.stored)));
+  console.log(['events generated vs stored', row('scenario', 'engine', 'generated', 'stored'), ...lines].join('\n'));
 }
