@@ -312,7 +312,7 @@ export interface Proxy {
   /** Every request and its answer, in arrival order (a held one appears once answered). */
   exchanges: Exchange[];
   /**
-   * `pass` forwards; `unavailable` answers browser endpoints 503 (Retry-After: 1); `unreachable`
+   * `pass` forwards; `unavailable` answers browser endpoints 503 (Retry-After: 1, CORS); `unreachable`
    * cuts their connections, as a collector that is down; `hold` keeps them until the mode changes.
    */
   mode(m: ProxyMode): void;
@@ -346,7 +346,9 @@ export async function startProxy(target: string): Promise<Proxy> {
     }
     if (BROWSER_API.test(req.url!) && current === 'unavailable') {
       exchanges.push({ ...base, status: 503, headers: {}, answer: 'unavailable' });
-      res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain' });
+      // With the page's CORS grant, so the snippet reads a 503 (without it, it sees what `unreachable` gives).
+      const cors = req.headers.origin ? { 'access-control-allow-origin': req.headers.origin } : {};
+      res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain', ...cors });
       return void res.end('unavailable');
     }
     const out = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
@@ -434,6 +436,8 @@ export interface Count {
   engine: EngineName;
   generated: number;
   stored: number;
+  /** The batches seen, as `Origin:status` (e.g. `null:200`, a Firefox beacon under no-referrer). */
+  batches?: string[];
 }
 
 const counts: Count[] = [];
@@ -451,8 +455,26 @@ export function noteCount(c: Count): void {
 export function printCounts(): void {
   if (counts.length === 0) return;
   const w = Math.max(...counts.map((c) => c.scenario.length));
-  const row = (scenario: string, engine: string, generated: string, stored: string) =>
-    `${scenario.padEnd(w)}  ${engine.padEnd(8)}  ${generated.padStart(9)}  ${stored.padStart(6)}`;
-  const lines = counts.map((c) => row(c.scenario, c.engine, String(c.generated), String(c.stored)));
-  console.log(['events generated vs stored', row('scenario', 'engine', 'generated', 'stored'), ...lines].join('\n'));
+  const row = (scenario: string, engine: string, generated: string, stored: string, batches: string) =>
+    `${scenario.padEnd(w)}  ${engine.padEnd(8)}  ${generated.padStart(9)}  ${stored.padStart(6)}  ${batches}`;
+  const lines = counts.map((c) =>
+    row(c.scenario, c.engine, String(c.generated), String(c.stored), (c.batches ?? []).join(' ')),
+  );
+  const head = row('scenario', 'engine', 'generated', 'stored', 'batches (Origin:status)');
+  console.log(['events generated vs stored', head, ...lines].join('\n'));
 }
+
+/**
+ * An init script that keeps the snippet's batch timer (1 s) from firing, so every event of a page
+ * leaves with the page, as it would when the visitor leaves within a second, however slow the
+ * machine running the test. Shorter timers (the 100 ms route settle) run as usual.
+ */
+export function holdBatchTimer(): void {
+  const set = window.setTimeout;
+  window.setTimeout = ((f: TimerHandler, ms?: number, ...args: unknown[]) =>
+    ms !== undefined && ms >= 1000 ? 0 : set(f, ms, ...args)) as typeof setTimeout;
+}
+
+/** The Origin headers of the batches whose body holds `tag` (a page URL), in arrival order. */
+export const originsOfBatches = (proxy: Proxy, tag: string) =>
+  proxy.exchanges.filter((x) => x.path === '/v1/collect' && x.body.includes(tag)).map((x) => `${x.origin}:${x.status}`);
