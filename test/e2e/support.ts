@@ -192,8 +192,13 @@ export const textOf = (page: TestPage, selector: string) =>
 export const attributeOf = (page: TestPage, selector: string, name: string) =>
   page.evaluate(([s, n]) => document.querySelector(s)?.getAttribute(n) ?? null, [selector, name] as const);
 
-/** Waits until the page's address is `url` (a navigation or a history entry). */
-export const waitForURL = (page: TestPage, url: string, ms = 5000) => waitUntil(() => page.url() === url, ms);
+/**
+ * Waits until the page's document is at `url` (a navigation or a history entry). Asked of the page
+ * itself: puppeteer's `page.url()` misses a Firefox back/forward cache restore. During a navigation
+ * the question may find no document: then ask again.
+ */
+export const waitForURL = (page: TestPage, url: string, ms = 5000) =>
+  waitUntil(() => page.evaluate(() => location.href).then((href) => href === url, () => false), ms);
 
 // ---------------------------------------------------------------------------------------------
 // The collector and the servers around it
