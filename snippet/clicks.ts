@@ -7,10 +7,13 @@ import { cut, track } from './track.ts';
 // right click (button 2, the context menu) is no visit.
 const onClick = (e: MouseEvent): void => {
   const t = e.target as Element;
-  // A click dispatched on the document itself has no closest().
-  const a = t.closest?.<HTMLAnchorElement>('a[href]');
-  if (a && e.button < 2)
-    track('click', { category: elementCategory(t) }, { target: cut(a.href), outbound: a.origin != location.origin });
+  // A click dispatched on the document itself has no closest(). The href is read as written, not
+  // as `a.href`: in an SVG link that is an SVGAnimatedString (and there is no `a.origin`), and
+  // SVG 1.1 links have `xlink:href`. The collector resolves it against the page URL and tells
+  // outbound links by origin.
+  const a = t.closest?.('a');
+  const href = a && (a.getAttribute('href') ?? a.getAttribute('xlink:href'));
+  if (href != null && e.button < 2) track('click', { category: elementCategory(t) }, { h: cut(href) });
 };
 
 export const startClicks = (): void => {

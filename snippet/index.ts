@@ -8,20 +8,33 @@
 import { startApi } from './api.ts';
 import { cleanUrl } from './arrival.ts';
 import { startClicks } from './clicks.ts';
-import { site } from './config.ts';
-import { startPageviews } from './pageviews.ts';
+import { on, site } from './config.ts';
+import { checkRoute, startPageviews } from './pageviews.ts';
 import { startPersonalize } from './personalize.ts';
 import { startSegment } from './segment.ts';
-import { flush, startTransport } from './transport.ts';
+import { flush } from './transport.ts';
+
+/**
+ * The page goes away: pagehide covers navigation and closing; a hidden page counts too, as mobile
+ * may kill a hidden tab without ever firing pagehide. A route change still settling (less than
+ * 100 ms old) is counted first, so that the leaving batch takes it along.
+ */
+const leave = (): void => {
+  checkRoute();
+  flush(true);
+};
 
 // `_on` is set once a copy of the snippet runs on this page: a second copy stays inert.
 if (site && !window.microseg?._on) {
   cleanUrl();
   startPersonalize();
   startSegment();
-  startTransport();
   startPageviews();
   startClicks();
   startApi();
+  on('pagehide', leave);
+  on('visibilitychange', () => document.hidden && leave());
+  // When the network returns, the retry queue goes at once.
+  on('online', () => flush());
   flush();
 }

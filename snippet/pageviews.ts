@@ -13,19 +13,26 @@ let timer: ReturnType<typeof setTimeout>;
  */
 export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string): void => {
   last = location.href;
-  track('page_view', { category: pageCategory(), ...props }, { nav, ref });
+  track('page_view', { category: pageCategory(), ...props }, { n: nav, r: ref });
+};
+
+/** Counts the route the page shows now, unless it was counted already. */
+export const checkRoute = (): void => {
+  clearTimeout(timer);
+  location.href != last && page();
 };
 
 // Routers often replace then push the same URL, or replace without changing it, and render the new
 // route (and its category meta) a moment after the URL changes: so look once things have settled.
 const changed = (): void => {
   clearTimeout(timer);
-  timer = setTimeout(() => location.href != last && page(), 100);
+  timer = setTimeout(checkRoute, 100);
 };
 
 export const startPageviews = (): void => {
-  // An email link's `utm_*` and `ms_cat` reach the collector in this view's `url` (read after cleanUrl).
-  page({}, 'load', document.referrer || undefined);
+  // An email link's `utm_*` and `ms_cat` reach the collector in this view's `url` (read after
+  // cleanUrl); no referrer is '', which the collector takes as absent.
+  page({}, 'load', document.referrer);
   for (const m of ['pushState', 'replaceState'] as const) {
     const original = history[m];
     history[m] = function (this: History, ...args: Parameters<History['pushState']>) {

@@ -4,7 +4,7 @@
 // privacy modes and sandboxed frames, and on writes when full: then the record lives in memory for
 // the page's life instead of breaking the page.
 import type { Segment } from '../shared/segment.ts';
-import type { WireEvent } from '../shared/wire.ts';
+import type { CompactBatch } from '../shared/wire.ts';
 import { dnt } from './config.ts';
 
 export interface Rec {
@@ -14,8 +14,12 @@ export interface Rec {
   s?: [string, number];
   /** The last segment and when it came from the collector. */
   g?: [Segment, number];
-  /** The retry queue: events of failed batches (oldest first), how many it dropped, their token. */
-  b?: [WireEvent[], number, string?];
+  /**
+   * The retry queue, as the part of a batch it becomes: events of failed batches (oldest first),
+   * how many events were dropped since the last batch that got through, their token. (v1 kept an
+   * array under `b`; a queue left by v1 is not read.)
+   */
+  q?: Pick<CompactBatch, 'e' | 'd' | 'k'>;
   /** Opted out (or, in memory only, DNT/GPC). */
   o?: unknown;
 }

@@ -1,34 +1,25 @@
-import type { PropValue, WireEvent } from '../shared/wire.ts';
+import type { CompactEvent, PropValue } from '../shared/wire.ts';
 import { newId, session } from './ids.ts';
 import { send } from './transport.ts';
 
-/** What `microseg.track(type, props)` takes: `value`, `currency` and `category` are wire fields. */
+/**
+ * What `microseg.track(type, props)` takes. The props go on the wire as they are: the collector
+ * makes `value`, `currency` and `category` event fields and takes a null or empty one as absent.
+ */
 export type TrackProps = Record<string, PropValue | undefined> & {
   value?: number;
   currency?: string;
   category?: string | null;
 };
 
-/** Wire fields only the snippet itself sets (navigation, link target, …). */
-export type Extra = Pick<WireEvent, 'nav' | 'ref' | 'target' | 'outbound'>;
+/** Fields only the snippet itself sets: navigation and referrer of a page view, a link's href. */
+export type Extra = Pick<CompactEvent, 'n' | 'r' | 'h'>;
 
-/** The collector refuses longer URLs (LIMITS.urlLength); a long query string must not cost the event. */
+/** The collector cuts longer URLs (LIMITS.urlLength), but a long one must not swell a batch past its body limit. */
 export const cut = (u: string): string => u.slice(0, 2048);
 
-/** Builds one event (unique id, client time, session, page) and hands it to the transport. */
-export const track = (type: string, p: TrackProps = {}, extra?: Extra): void => {
-  const { value, currency, category, ...props } = p;
-  const ts = Date.now();
-  send({
-    id: newId(),
-    type,
-    ts,
-    session: session(ts),
-    url: cut(location.href),
-    value,
-    currency,
-    category: category || undefined,
-    props: Object.keys(props).length ? (props as Record<string, PropValue>) : undefined,
-    ...extra,
-  });
+/** Builds one event (unique id, client time, session, page) in the compact form, for the transport. */
+export const track = (type: string, props?: TrackProps, extra?: Extra): void => {
+  const t = Date.now();
+  send({ ...extra, i: newId(), y: type, t, s: session(t), u: cut(location.href), p: props });
 };

@@ -1,14 +1,14 @@
-import type { CollectBatch, CollectResponse, WireEvent } from '../shared/wire.ts';
-import { SNIPPET_BATCH } from '../shared/limits.ts';
+import type { CollectResponse, CompactBatch, CompactEvent } from '../shared/wire.ts';
+import { MAX_EVENT_AGE_MS, SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
-import { endpoint, on, site } from './config.ts';
+import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
 import { setSegment } from './segment.ts';
 import { load, off, save } from './store.ts';
 import { track } from './track.ts';
 
 const collect = endpoint('v1/collect');
-const buffer: WireEvent[] = [];
+const buffer: CompactEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 /** The identity token for the next batch: `ms_t` of an email-link arrival, or `identify()`. */
 let token = arrivalToken;
@@ -23,66 +23,75 @@ export const identify = (t: string): void => {
 };
 
 /**
- * Puts the events of a batch that failed (network error, 429, 5xx) back into the stored retry
- * queue, after any kept meanwhile, with its token. Bounded, so a collector down for days cannot fill
- * the visitor's storage: the newest 50 stay (with a full buffer, 70 events a batch, under the
- * collector's 100), older ones are dropped and counted for the collector.
+ * After a batch failed: a network error, 429 or 5xx puts its events back into the stored retry
+ * queue, after any kept meanwhile, with its token and its dropped count. A refusal (any other 4xx)
+ * would come again for the same batch: its events are only counted as dropped, and its token
+ * (maybe the reason) is forgotten. Bounded, so a collector down for days cannot fill the visitor's
+ * storage: the newest 50 stay (with a full buffer, 70 events a batch, under the collector's 100),
+ * older ones are dropped and counted. (`~~` makes an absent count 0; `d` is computed first: the
+ * splice trims `e` in place.)
  */
-const keep = (b: CollectBatch): void => {
-  const [kept = [], dropped = 0, t] = load().b || [];
-  const events = kept.concat(b.events);
-  save('b', [events, dropped + ~~b.dropped! + events.splice(0, events.length - 50).length, t || b.token]);
+const keep = (b: CompactBatch, refused?: boolean): void => {
+  const q = load().q || { e: [] };
+  const e = q.e.concat(refused ? [] : b.e);
+  save('q', {
+    d: ~~q.d! + ~~b.d! + (refused ? b.e.length : 0) + e.splice(0, e.length - 50).length,
+    e,
+    k: q.k || (refused ? undefined : b.k),
+  });
 };
 
 /**
- * Sends what is buffered. While the page lives, `fetch` with `keepalive` so the answer (the fresh
- * segment) comes back; it takes the retry queue along (same event ids: the collector counts a
- * retried event once), so the page load and the `online` event are the backoff. When the page is
- * going away, `sendBeacon`, which the browser delivers even after the page is gone; a beacon's fate
- * is unknown, so the queue stays stored for the next load. A string body is sent as `text/plain`: no
- * CORS preflight. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
+ * Sends what is buffered, with `fetch` and `keepalive`, which outlives the page and, unlike a
+ * beacon, carries the page's origin in every browser (Firefox sends a beacon with `Origin: null`
+ * under `Referrer-Policy: no-referrer`, and the collector refuses it); while the page lives, its
+ * answer brings the fresh segment. It takes the retry queue along (same event ids: the collector
+ * counts a retried event once), so the page load and the `online` event are the backoff; events
+ * older than the collector's max event age are dropped from it and counted (the collector would
+ * clamp their time), so nothing is retried forever. When the page is going away the queue stays
+ * stored, as the answer may never be seen; should the fetch fail then (the 64 KiB keepalive quota
+ * is shared by the page's requests), a beacon is the fallback and the events are kept as well:
+ * a beacon's fate is unknown, and an event sent twice is counted once. A string body is sent as
+ * `text/plain`: no CORS preflight. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
  */
 export const flush = (leaving?: boolean): void => {
   clearTimeout(timer);
   timer = 0;
-  const [kept = [], dropped, t] = (!leaving && load().b) || [];
-  const b: CollectBatch = {
-    site: site!,
-    visitor,
-    events: kept.concat(buffer.splice(0)),
-    token: token || t,
+  const q = (!leaving && load().q) || { e: [] };
+  const now = Date.now();
+  const e = q.e.filter((x) => now - x.t < MAX_EVENT_AGE_MS);
+  const b: CompactBatch = {
+    s: site!,
+    v: visitor,
+    e: e.concat(buffer.splice(0)),
+    k: token || q.k,
     // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
-    webdriver: navigator.webdriver || undefined,
-    dropped: dropped || undefined,
+    w: navigator.webdriver,
+    d: ~~q.d! + q.e.length - e.length,
   };
-  if (b.events[0] && !off()) {
+  if (b.e[0] && !off()) {
     const body = JSON.stringify(b);
     token = undefined;
     // Out of storage while in flight, back on failure: were the page closed before a failure could
     // be seen, those events would be lost (a narrow window; keeping them until an answer would count
     // nothing twice but cost bytes to remove them after).
-    leaving || save('b');
-    // sendBeacon refuses (returns false) when its queue is full: then try fetch anyway.
-    (leaving && navigator.sendBeacon(collect, body)) ||
-      fetch(collect, { method: 'POST', body, keepalive: true, credentials: 'omit' })
-        // Any other 4xx is final: sent again, it would be refused again. (After keep() there is no
-        // answer to read: the next step throws, and catch ends the chain quietly.)
-        .then((r) => (r.status > 499 || r.status == 429 ? keep(b) : r.json()), () => keep(b))
-        .then((r: CollectResponse) => r.segment && setSegment(r.segment))
-        .catch(() => {});
+    leaving || save('q');
+    fetch(collect, { method: 'POST', body, keepalive: true, credentials: 'omit' })
+      .then(
+        // (After keep() there is no answer to read: the next step throws, and catch ends the chain quietly.)
+        (r) => (r.ok ? r.json() : keep(b, r.status < 500 && r.status != 429)),
+        () => {
+          leaving && navigator.sendBeacon(collect, body);
+          keep(b);
+        },
+      )
+      .then((r: CollectResponse) => r.segment && setSegment(r.segment))
+      .catch(() => {});
   }
 };
 
 /** Buffers one event; a full buffer goes at once, otherwise within a second of the first event. */
-export const send = (e: WireEvent): void => {
+export const send = (e: CompactEvent): void => {
   if (buffer.push(e) >= SNIPPET_BATCH) flush();
   else timer ||= setTimeout(flush, 1000);
-};
-
-// pagehide covers navigation and closing; visibilitychange covers mobile, where a hidden tab may be
-// killed without ever firing pagehide. When the network returns, the retry queue goes at once.
-export const startTransport = (): void => {
-  on('pagehide', () => flush(true));
-  on('visibilitychange', () => document.hidden && flush(true));
-  on('online', () => flush());
 };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { SAMPLE_SEGMENT } from '../fixtures.ts';
-import { closeAll, COLLECTOR, collectOk, open, SCRIPT_SRC, stubFromDocs } from './harness.ts';
+import { answering, closeAll, COLLECTOR, open, SCRIPT_SRC, stubFromDocs, token } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -28,21 +28,21 @@ describe('microseg.track', () => {
 
 describe('microseg.segment', () => {
   it('resolves the segment the last collect answer carried, without another request', async () => {
-    const p = await open({
-      respond: (url) => new Response(JSON.stringify(url.includes('/v1/collect') ? collectOk(SEG) : { no: 1 })),
-    });
+    const p = await open();
     const s = await p.run<Promise<Segment>>(`microseg.segment()`);
-    expect(s).toEqual(SEG);
+    expect(s).toEqual(p.sent[0]!.answer!.body.segment);
+    expect(s).toMatchObject({ site: 'demo', visitor: p.batches()[0]!.visitor, lifecycle: 'newbie' });
     expect(p.sent.map((r) => new URL(r.url).pathname)).toEqual(['/v1/collect']);
   });
 
   it('asks GET /v1/segment?site&visitor when no collect answer carried one', async () => {
     const p = await open({
-      respond: (url) => new Response(JSON.stringify(url.includes('/v1/segment') ? SEG : collectOk(null))),
+      respond: (url, init, real) => (url.includes('/v1/collect') ? answering(null)(url, init, real) : real()),
     });
     const s = await p.run<Promise<Segment>>(`microseg.segment()`);
-    expect(s).toEqual(SEG);
     const get = p.sent.at(-1)!;
+    expect(s).toEqual(get.answer!.body);
+    expect(s).toMatchObject({ site: 'demo', visitor: p.batches()[0]!.visitor });
     const visitor = p.batches()[0]!.visitor;
     expect(get.url).toBe(`${COLLECTOR}/v1/segment?site=demo&visitor=${visitor}`);
     expect(get.init).toMatchObject({ credentials: 'omit' });
@@ -67,6 +67,7 @@ describe('the pre-load stub', () => {
   });
 
   it('queues calls made before ms.js loads and replays them in order after the load page view', async () => {
+    const TOKEN = token();
     const p = await open({
       head:
         stubFromDocs() +
@@ -76,11 +77,11 @@ describe('the pre-load stub', () => {
           microseg.page({ step: 2 });
           window.seg = microseg.segment();
           microseg.track('early2', { n: 3 });
-          window.idResult = microseg.identify('tok');
+          window.idResult = microseg.identify('${TOKEN}');
           window.heldTrack = heldTrack;
           window.missing = new Promise((r) => microseg.q.push(['notYetAMethod', [], r]));
         </script>`,
-      respond: (url) => new Response(JSON.stringify(url.includes('/v1/collect') ? collectOk(SEG) : SEG)),
+      respond: answering(SEG),
     });
     const events = p.events();
     expect(events.map((e) => [e.type, e.nav, e.props])).toEqual([
@@ -92,7 +93,7 @@ describe('the pre-load stub', () => {
     ]);
     // The first batch leaves at once with the page view and the replayed calls together.
     expect(p.batches()).toHaveLength(1);
-    expect(p.batches()[0]!.token).toBe('tok');
+    expect(p.batches()[0]!.token).toBe(TOKEN);
     await expect(p.run<Promise<Segment>>('window.seg')).resolves.toEqual(SEG);
     await expect(p.run<Promise<unknown>>('window.idResult')).resolves.toBeUndefined();
     // A method this version lacks resolves instead of breaking the replay.

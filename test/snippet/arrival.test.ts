@@ -1,13 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { arrivalOf } from '../../collector/arrival.ts';
-import { closeAll, open, sleep } from './harness.ts';
+import { closeAll, open, sleep, token } from './harness.ts';
 
 afterEach(closeAll);
 
 const META = '<meta name="microseg:category" content="cameras">';
+/** A signed token, as a plain email link carries it. */
+const TOKEN = token();
 const LINK =
   'https://shop.test/products/cameras?utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=lens&utm_content=hero' +
-  '&ms_cat=lenses&ms_t=TOKEN-abc_123&x=1#top';
+  `&ms_cat=lenses&ms_t=${TOKEN}&x=1#top`;
 
 describe('an email-link arrival (plain link)', () => {
   it('sends the token with the first page view, removes only ms_t, and leaves utm_* and ms_cat to the collector in the url', async () => {
@@ -15,7 +17,7 @@ describe('an email-link arrival (plain link)', () => {
     const clean = 'https://shop.test/products/cameras?utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=lens&utm_content=hero&ms_cat=lenses&x=1#top';
     expect(p.window.location.href).toBe(clean);
     const [b] = p.batches();
-    expect(b!.token).toBe('TOKEN-abc_123');
+    expect(b!.token).toBe(TOKEN);
     // The collector reads the campaign and ms_cat from this url (collector/arrival.ts): the snippet
     // parses neither, and the view carries the page's own category.
     expect(b!.events[0]).toEqual({
@@ -47,14 +49,14 @@ describe('an email-link arrival (plain link)', () => {
       ['page_view', 'spa'],
     ]);
     expect(events[2]).toMatchObject({ url: 'https://shop.test/next', category: 'cameras' });
-    expect(p.batches().map((b) => b.token)).toEqual(['TOKEN-abc_123', undefined]);
+    expect(p.batches().map((b) => b.token)).toEqual([TOKEN, undefined]);
   });
 
   it('leaves no "?" behind when ms_t was the only parameter, and keeps the history state', async () => {
-    const p = await open({ url: 'https://shop.test/a?ms_t=T1#h', head: `<script>history.replaceState({ k: 1 }, '')</script>` });
+    const p = await open({ url: `https://shop.test/a?ms_t=${TOKEN}#h`, head: `<script>history.replaceState({ k: 1 }, '')</script>` });
     expect(p.window.location.href).toBe('https://shop.test/a#h');
     expect(p.run('history.state')).toEqual({ k: 1 });
-    expect(p.batches()[0]!.token).toBe('T1');
+    expect(p.batches()[0]!.token).toBe(TOKEN);
   });
 
   it('leaves the URL alone and sends no token without one', async () => {
@@ -84,23 +86,23 @@ describe('an email-link arrival (plain link)', () => {
 describe('microseg.identify(token)', () => {
   it('sends the token with the next batch (within a second), on an identify event, and only once', async () => {
     const p = await open();
-    p.run(`microseg.identify('SIGNED')`);
+    p.run(`microseg.identify('${TOKEN}')`);
     await sleep(1100);
     await p.settle();
     p.run(`microseg.track('after')`);
     await sleep(1100);
     await p.settle();
     const [, withToken, after] = p.batches();
-    expect(withToken!.token).toBe('SIGNED');
+    expect(withToken!.token).toBe(TOKEN);
     expect(withToken!.events.map((e) => e.type)).toEqual(['identify']);
     expect('token' in after!).toBe(false);
   });
 
-  it('goes by beacon when the page is left first', async () => {
+  it('goes with the leaving batch when the page is left first', async () => {
     const p = await open();
-    p.run(`microseg.identify('SIGNED'); dispatchEvent(new Event('pagehide'))`);
-    const beacon = p.batches().at(-1)!;
-    expect(beacon.via).toBe('beacon');
-    expect(beacon.token).toBe('SIGNED');
+    p.run(`microseg.identify('${TOKEN}'); dispatchEvent(new Event('pagehide'))`);
+    const leaving = p.batches().at(-1)!;
+    expect(leaving.events.map((e) => e.type)).toEqual(['identify']);
+    expect(leaving.token).toBe(TOKEN);
   });
 });

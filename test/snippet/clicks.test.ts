@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { segmentWith } from '../fixtures.ts';
-import { closeAll, open, ID, stored } from './harness.ts';
+import { answering, closeAll, collector, open, ID, stored } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -88,9 +88,10 @@ describe('link clicks', () => {
 
 describe('the category of a click is the page markup\'s, never the visitor\'s segment', () => {
   const SEG: Segment = segmentWith({ affinity: { cameras: 1 }, segments: [], updated: 1 });
+  const LINK = `<a id="a" href="/x">x</a>`;
 
   it('ignores data-ms-category on <html> (the segment, written by the snippet): an untagged link has no category', async () => {
-    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: `<a id="a" href="/x">x</a>` });
+    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: LINK, respond: answering(null) });
     expect(p.document.documentElement.getAttribute('data-ms-category')).toBe('cameras');
     fire(p, 'a');
     await p.settle();
@@ -100,10 +101,50 @@ describe('the category of a click is the page markup\'s, never the visitor\'s se
   });
 
   it('still reads it from <body>', async () => {
-    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: `<a id="a" href="/x">x</a>` });
+    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: LINK, respond: answering(null) });
     p.run(`document.body.setAttribute('data-ms-category', 'sale')`);
     fire(p, 'a');
     await p.settle();
     expect(clicks(p).map((c) => c.category)).toEqual(['sale']);
+  });
+});
+
+describe('issue 11: links in SVG', () => {
+  // An SVG 2 link (`href`), an SVG 1.1 link (`xlink:href`), and an SVG <a> that links nowhere.
+  const SVG = `<svg data-ms-category="maps">
+      <a id="svg2" href="/stores/berlin"><text id="in2">Berlin</text></a>
+      <a id="svg1" xlink:href="https://maps.example/x"><rect id="in1" width="9" height="9"/></a>
+      <a id="svg0"><text id="in0">no link</text></a>
+    </svg>`;
+
+  /**
+   * happy-dom makes SVG <a> plain elements; a browser's has `href` as an SVGAnimatedString (the
+   * attribute, `href` or `xlink:href`, as `baseVal`) and no `origin`: give them that, as a browser does.
+   */
+  const asInBrowsers = (p: Awaited<ReturnType<typeof open>>) =>
+    p.run(`for (const a of document.querySelectorAll('svg a')) {
+      const v = a.getAttribute('href') ?? a.getAttribute('xlink:href') ?? '';
+      Object.defineProperty(a, 'href', { value: { baseVal: v, animVal: v } });
+    }`);
+
+  it('records clicks on SVG links (href, xlink:href): resolved, outbound, category, and throws nothing', async () => {
+    const p = await open({ body: SVG });
+    asInBrowsers(p);
+    const errors: string[] = [];
+    p.window.addEventListener('error', (e: any) => errors.push(String(e.error ?? e.message)));
+    fire(p, 'in2');
+    fire(p, 'in1');
+    fire(p, 'in0');
+    await p.settle();
+    expect(errors).toEqual([]);
+    expect(clicks(p).map((c) => [c.target, c.outbound, c.category])).toEqual([
+      ['https://shop.test/stores/berlin', false, 'maps'],
+      ['https://maps.example/x', true, 'maps'],
+    ]);
+    const stored = collector().events().filter((e) => e.type === 'click');
+    expect(stored.map((e) => [e.target, e.outbound])).toEqual([
+      ['https://shop.test/stores/berlin', 0],
+      ['https://maps.example/x', 1],
+    ]);
   });
 });

@@ -1,11 +1,23 @@
 // Loads the built snippet (dist/ms.js) into a fresh happy-dom window per test, through a real
 // <script src> tag so document.currentScript is the tag, as in a browser. fetch and sendBeacon are
-// the network boundary: both are replaced by recorders (real network is the Chromium suite's job).
+// the network boundary: both are recorded and delivered to a REAL collector app (createApp over a
+// temp SQLite file, through app.request()), so a batch the collector would refuse fails the test.
+// A test may put a responder in front of it to fail requests (503, network error) or hold them.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Window } from 'happy-dom';
+import type { Hono } from 'hono';
 import { freshBuild } from '../build.ts';
+import { tempDir } from '../helpers.ts';
+import { createApp } from '../../collector/app.ts';
+import { parseConfig } from '../../collector/config.ts';
+import { keyRing } from '../../collector/identity/keys.ts';
+import { issueIdentityToken } from '../../collector/identity/token.ts';
+import { snippetAsset } from '../../collector/snippet-asset.ts';
+import { openStorage, type Storage } from '../../collector/storage.ts';
+import { batchSchema, describe as problemOf, validateEvents } from '../../collector/validate.ts';
+import { expandCompact } from '../../collector/wire-compact.ts';
 import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';
 
@@ -13,6 +25,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const bundle = join(root, 'dist/ms.js');
 export const COLLECTOR = 'http://collector.test';
 export const SCRIPT_SRC = `${COLLECTOR}/ms.js`;
+/** The origin of the pages the tests open (unless `url` says otherwise). */
+export const PAGE_ORIGIN = 'https://shop.test';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,14 +39,73 @@ async function code(): Promise<string> {
 let cached: Promise<string> | undefined;
 export const snippetCode = () => (cached ??= code());
 
+/** Sites of the test collector: the pages' origin may send, automation (happy-dom) counts. */
+const SITES = { origins: [PAGE_ORIGIN], allowAutomation: true };
+/** One key ring for every test collector, so `token()` makes tokens any of them accepts. */
+const KEYS = keyRing(['harness-secret-of-at-least-32-characters']);
+
+export interface Collector {
+  app: Hono;
+  storage: Storage;
+  /** Added to the real clock: pages of the test move it with `advance()`. */
+  offset: number;
+  /** Every event the collector stored, in arrival order. */
+  events: () => Record<string, any>[];
+  close: () => void;
+}
+
+let collector_: Collector | undefined;
+
+/** The test's collector, shared by the pages a test opens (closed by closeAll). */
+export function collector(): Collector {
+  if (collector_) return collector_;
+  const tmp = tempDir();
+  const storage = openStorage(join(tmp.dir, 'snippet.db'));
+  const c: Collector = {
+    storage,
+    offset: 0,
+    app: createApp({
+      storage,
+      config: parseConfig({ sites: { demo: SITES, shop: SITES } }),
+      now: () => Date.now() + c.offset,
+      snippet: snippetAsset('/*ms*/'),
+      keys: KEYS,
+      demo: false,
+    }),
+    events: () => storage.db.$client.prepare('SELECT * FROM events ORDER BY rowid').all() as Record<string, any>[],
+    close: () => {
+      storage.close();
+      tmp.cleanup();
+    },
+  };
+  return (collector_ = c);
+}
+
+/** A signed identity token for `contact` on site `demo`, as an email link or a backend makes one. */
+export const token = (contact = 'c1'): string =>
+  issueIdentityToken(KEYS, { site: 'demo', contact, exp: Date.now() + 86_400_000 });
+
 export interface Sent {
   via: 'fetch' | 'beacon';
   url: string;
   init?: RequestInit;
   body: string;
+  /** The status of the answer the page got (none: a network error, or a beacon). */
+  status?: number;
+  /** The collector's own answer, when the request reached it. */
+  answer?: { status: number; body: any };
 }
 
-export type Responder = (url: string, init?: RequestInit) => Response | Promise<Response>;
+/**
+ * Stands in front of the collector: `real()` delivers the request to it and resolves its answer
+ * (a cross-origin answer without CORS rejects, as a browser's fetch does). A responder may answer
+ * otherwise instead (a status, a rejection for a network error) or change the collector's answer.
+ */
+export type Responder = (
+  url: string,
+  init: RequestInit | undefined,
+  real: () => Promise<Response>,
+) => Response | Promise<Response>;
 
 export interface OpenOptions {
   /** Page URL. */
@@ -48,10 +121,17 @@ export interface OpenOptions {
   webdriver?: boolean;
   /** Other navigator properties as the page sees them (`doNotTrack`, `globalPrivacyControl`). */
   navigator?: Record<string, unknown>;
-  /** Answers of the fake collector; default: collect → accepted, no segment; anything else → 404. */
+  /** In front of the collector; default: the collector answers. */
   respond?: Responder;
   /** What navigator.sendBeacon returns. */
   beaconResult?: boolean;
+  /**
+   * The Origin header of beacons; default the page's. Firefox sends `null` when the page's
+   * Referrer-Policy hides the origin (`no-referrer`; `same-origin` to another origin).
+   */
+  beaconOrigin?: string;
+  /** The collector may refuse a batch in this test (else a refusal fails it, see closeAll). */
+  refusals?: boolean;
   referrer?: string;
   /** Wait for the script and the first batch. */
   wait?: boolean;
@@ -61,9 +141,11 @@ export interface Page {
   window: Window;
   document: Window['document'];
   sent: Sent[];
-  /** Every collect batch, parsed, in send order. */
+  /** Every collect batch, parsed and in the long form (as the collector reads it), in send order. */
   batches: () => (CollectBatch & { via: Sent['via'] })[];
   events: () => CollectBatch['events'];
+  /** Collect requests the collector refused (4xx but 429), or would have, had a responder let them through. */
+  refused: { body: string; problem: string }[];
   /** Advances the page's clock by `ms` (Date.now only; timers keep running in real time). */
   advance: (ms: number) => void;
   /** Runs pending timers and requests. */
@@ -73,19 +155,45 @@ export interface Page {
   run: <T = unknown>(js: string) => T;
 }
 
-export const collectOk = (segment: Segment | null = null): CollectResponse => ({
-  accepted: 1,
-  duplicates: 0,
-  refused: [],
-  segment,
-});
+/**
+ * The collector, with the segment of its answers replaced: `collect` in every collect answer,
+ * `get` as every `GET /v1/segment` answer (null: a 404). The batches still reach the collector,
+ * so they are still checked. For tests of what the page does with a given segment.
+ */
+export const answering =
+  (collect: Segment | null, get: Segment | null = collect): Responder =>
+  async (url, _init, real) => {
+    const res = await real();
+    if (!res.ok) return res;
+    if (isCollect(url)) return Response.json({ ...((await res.json()) as CollectResponse), segment: collect });
+    return get ? Response.json(get) : Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+  };
 
-const open_: Page[] = [];
+const open_: { page: Page; refusals: boolean }[] = [];
+
+const isCollect = (url: string) => new URL(url).pathname === '/v1/collect';
+
+/** Why the collector would refuse a collect body, or undefined: for batches a responder kept from it. */
+function problem(body: string): string | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return 'not JSON';
+  }
+  const parsed = batchSchema.safeParse(expandCompact(json));
+  if (!parsed.success) return problemOf(parsed.error);
+  const { refused } = validateEvents(parsed.data.events, Date.now() + collector().offset);
+  return refused.length ? refused.map((r) => `events.${r.index}: ${r.message}`).join('; ') : undefined;
+}
 
 export async function open(o: OpenOptions = {}): Promise<Page> {
   const js = await snippetCode();
+  const url = o.url ?? `${PAGE_ORIGIN}/products/cameras`;
+  const origin = new URL(url).origin;
+  const c = collector();
   const window = new Window({
-    url: o.url ?? 'https://shop.test/products/cameras',
+    url,
     settings: {
       enableJavaScriptEvaluation: true,
       suppressInsecureJavaScriptEnvironmentWarning: true,
@@ -100,19 +208,61 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
   });
   const w = window as any;
   const sent: Sent[] = [];
-  const respond: Responder =
-    o.respond ??
-    ((url) =>
-      url.startsWith(`${COLLECTOR}/v1/collect`)
-        ? new w.Response(JSON.stringify(collectOk()))
-        : new w.Response('{"error":"not_found","message":"no"}', { status: 404 }));
-  w.fetch = async (url: string, init?: RequestInit) => {
-    sent.push({ via: 'fetch', url: String(url), init, body: String(init?.body ?? '') });
-    return respond(String(url), init);
+  const refused: Page['refused'] = [];
+  const inflight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p);
+    const done = () => inflight.delete(p);
+    p.then(done, done);
+    return p;
   };
-  w.navigator.sendBeacon = (url: string, body: string) => {
+
+  /** The request as the browser sends it to the collector, and the collector's answer. */
+  const deliver = async (s: Sent, from: string): Promise<Response> => {
+    const cross = from !== new URL(s.url).origin;
+    const headers: Record<string, string> = cross ? { origin: from } : {};
+    const method = s.init?.method ?? (s.via === 'beacon' ? 'POST' : 'GET');
+    const res = await c.app.request(s.url, { method, body: s.body || undefined, headers });
+    const text = await res.text();
+    s.answer = { status: res.status, body: text ? JSON.parse(text) : null };
+    if (isCollect(s.url) && res.status >= 400 && res.status < 500 && res.status !== 429) {
+      refused.push({ body: s.body, problem: `${res.status} ${text}` });
+    }
+    // A cross-origin answer the page may not read is a network error to it.
+    const allowed = res.headers.get('access-control-allow-origin');
+    if (cross && allowed !== from && allowed !== '*') throw new TypeError('Failed to fetch (CORS)');
+    const empty = res.status === 204 || res.status === 304;
+    return new Response(empty ? null : text, { status: res.status, headers: res.headers });
+  };
+
+  const respond: Responder = o.respond ?? ((_url, _init, real) => real());
+  w.fetch = (u: string, init?: RequestInit) => {
+    const s: Sent = { via: 'fetch', url: String(u), init, body: String(init?.body ?? '') };
+    sent.push(s);
+    let reached = false;
+    const real = () => {
+      reached = true;
+      return deliver(s, origin);
+    };
+    return track(
+      (async () => {
+        try {
+          const res = await respond(s.url, init, real);
+          s.status = res.status;
+          return res;
+        } finally {
+          const why = !reached && isCollect(s.url) ? problem(s.body) : undefined;
+          if (why) refused.push({ body: s.body, problem: why });
+        }
+      })(),
+    );
+  };
+  w.navigator.sendBeacon = (u: string, body: string) => {
     if (o.beaconResult === false) return false;
-    sent.push({ via: 'beacon', url: String(url), body: String(body) });
+    const s: Sent = { via: 'beacon', url: String(u), body: String(body) };
+    sent.push(s);
+    // The page never learns a beacon's fate.
+    track(deliver(s, o.beaconOrigin ?? origin).catch(() => {}));
     return true;
   };
   if (o.webdriver !== undefined) Object.defineProperty(w.navigator, 'webdriver', { value: o.webdriver, configurable: true });
@@ -140,29 +290,49 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     window,
     document: window.document,
     sent,
+    refused,
     batches: () =>
       sent
-        .filter((s) => new URL(s.url).pathname === '/v1/collect')
-        .map((s) => ({ ...(JSON.parse(s.body) as CollectBatch), via: s.via })),
+        .filter((s) => isCollect(s.url))
+        .map((s) => ({ ...(expandCompact(JSON.parse(s.body)) as CollectBatch), via: s.via })),
     events: () => page.batches().flatMap((b) => b.events),
     advance: (ms) => {
       offset += ms;
+      c.offset = offset;
     },
     settle: async () => {
       await window.happyDOM.waitUntilComplete();
+      while (inflight.size > 0) {
+        await Promise.allSettled([...inflight]);
+        await sleep(0);
+        await window.happyDOM.waitUntilComplete();
+      }
       await sleep(0);
     },
     close: () => window.happyDOM.close(),
     run: (src) => w.eval(src),
   };
-  open_.push(page);
+  open_.push({ page, refusals: !!o.refusals });
   if (o.wait !== false) await page.settle();
   return page;
 }
 
-/** Closes every window a test opened (call in afterEach). */
+/**
+ * Closes every window a test opened and the test's collector (call in afterEach). Fails the test
+ * when the collector refused a batch of a page that did not expect it: the snippet must never
+ * send what the collector refuses.
+ */
 export async function closeAll(): Promise<void> {
-  await Promise.all(open_.splice(0).map((p) => p.close()));
+  const pages = open_.splice(0);
+  await Promise.all(pages.map(({ page }) => page.settle().catch(() => {})));
+  await Promise.all(pages.map(({ page }) => page.close()));
+  collector_?.close();
+  collector_ = undefined;
+  const refused = pages.flatMap(({ page, refusals }) => (refusals ? [] : page.refused));
+  if (refused.length > 0) {
+    const list = refused.map((r) => `${r.problem} ← ${r.body}`).join('\n');
+    throw new Error(`the collector refused ${refused.length} batch(es):\n${list}`);
+  }
 }
 
 /** The two-line stub, read from the docs so the documented one is the one tested. */

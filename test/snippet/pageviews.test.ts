@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, COLLECTOR, open, sleep, ID } from './harness.ts';
+import { closeAll, collector, COLLECTOR, open, sleep, ID } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -162,5 +162,48 @@ describe('single-page app navigation', () => {
     await p.settle();
     const e = p.events()[1]!;
     expect(e).toMatchObject({ type: 'page_view', nav: 'spa', category: 'bags', props: { variant: 'B' } });
+  });
+});
+
+describe('issue 11: leaving the page', () => {
+  const hide = (p: Awaited<ReturnType<typeof open>>) => {
+    Object.defineProperty(p.document, 'visibilityState', { value: 'hidden', configurable: true });
+    Object.defineProperty(p.document, 'hidden', { value: true, configurable: true });
+  };
+
+  for (const [name, leave] of [
+    ['pagehide', `dispatchEvent(new Event('pagehide'))`],
+    ['visibilitychange', `document.dispatchEvent(new Event('visibilitychange'))`],
+  ] as const) {
+    it(`records a route change made less than 100 ms before ${name}, in the leaving request`, async () => {
+      const p = await open();
+      hide(p);
+      p.run(`history.pushState({}, '', '/checkout'); ${leave}`);
+      // What left while the page was leaving, before any timer could run.
+      const leaving = p.batches().at(-1)!;
+      const views = leaving.events.map((e) => [e.type, e.nav, e.url]);
+      expect(views).toEqual([['page_view', 'spa', 'https://shop.test/checkout']]);
+      await routeSettles();
+      await p.settle();
+      expect(collector().events().map((e) => [e.nav, e.url])).toEqual([
+        ['load', 'https://shop.test/products/cameras'],
+        ['spa', 'https://shop.test/checkout'],
+      ]);
+    });
+  }
+
+  it('bfcache: the buffer leaves on pagehide, the restore is a page view, a second pagehide sends again', async () => {
+    const p = await open({ head: META });
+    const pagehide = `dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }))`;
+    p.run(`microseg.track('a'); ${pagehide}`);
+    expect(p.batches().at(-1)!.events.map((e) => e.type)).toEqual(['a']);
+    p.run(`dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true })); microseg.track('b'); ${pagehide}`);
+    expect(p.batches().at(-1)!.events.map((e) => [e.type, e.nav])).toEqual([
+      ['page_view', 'load'],
+      ['b', undefined],
+    ]);
+    await p.settle();
+    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'a', 'page_view', 'b']);
+    expect(p.batches()).toHaveLength(3);
   });
 });

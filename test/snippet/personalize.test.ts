@@ -1,32 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { SAMPLE_SEGMENT, segmentWith } from '../fixtures.ts';
-import { closeAll, collectOk, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
+import { answering, closeAll, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
 
 afterEach(closeAll);
 
 const base = SAMPLE_SEGMENT;
 const seg = segmentWith;
 
-/** A collector answering every collect with `collect` and every segment GET with `get`. */
-const collector =
-  (collect: Segment | null, get: Segment | null = collect): Responder =>
-  (url) =>
-    url.includes('/v1/collect')
-      ? new Response(JSON.stringify(collectOk(collect)))
-      : get
-        ? new Response(JSON.stringify(get))
-        : new Response('{"error":"not_found","message":"no"}', { status: 404 });
+/** The collector, answering every collect with `collect` and every segment GET with `get`. */
+const collector = answering;
 
-/** A collector that holds every answer until released; collect answers a loyalist. */
+/** The collector, its answers held until released; collect answers a loyalist, a segment GET the base. */
 function held() {
   const pending: (() => void)[] = [];
   const loyalist = seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' });
-  const respond: Responder = (url) =>
-    new Promise((resolve) => {
-      const body = JSON.stringify(url.includes('collect') ? collectOk(loyalist) : base);
-      pending.push(() => resolve(new Response(body)));
-    });
+  const respond: Responder = (url, init, real) =>
+    new Promise((resolve) => pending.push(() => resolve(answering(loyalist, base)(url, init, real))));
   return { respond, release: () => pending.splice(0).forEach((f) => f()) };
 }
 
@@ -64,7 +54,8 @@ describe('data-ms-show / data-ms-hide', () => {
   ];
 
   it.each(cases)('data-ms-show="%s" → visible: %s', async (rule, visible) => {
-    const p = await open({ storage: cached(base), body: `<p id="x" data-ms-show="${rule}">x</p><p id="y" data-ms-hide="${rule}">y</p>`, wait: false });
+    const body = `<p id="x" data-ms-show="${rule}">x</p><p id="y" data-ms-hide="${rule}">y</p>`;
+    const p = await open({ storage: cached(base), body, respond: collector(null), wait: false });
     await sleep(30);
     expect(hidden(p, 'x')).toBe(!visible);
     // data-ms-hide is the reverse, except that an empty rule leaves the element alone too.
@@ -73,7 +64,7 @@ describe('data-ms-show / data-ms-hide', () => {
 
   it('treats "category=none" as no categorized activity', async () => {
     const none = seg({ category: null, segment: 'newbie:none:cold', engagement: 'cold', segments: [] });
-    const p = await open({ storage: cached(none), body: `<p id="a" data-ms-show="category=none">a</p><p id="b" data-ms-show="category=cameras">b</p>` });
+    const p = await open({ storage: cached(none), respond: collector(null), body: `<p id="a" data-ms-show="category=none">a</p><p id="b" data-ms-show="category=cameras">b</p>` });
     expect([hidden(p, 'a'), hidden(p, 'b')]).toEqual([false, true]);
     expect(html(p, 'category')).toBe('none');
   });
@@ -84,7 +75,7 @@ describe('data-ms-show / data-ms-hide', () => {
   });
 
   it('applies rules to elements added later (SPA routes, lazy content) before they paint', async () => {
-    const p = await open({ storage: cached(base) });
+    const p = await open({ storage: cached(base), respond: collector(null) });
     p.run(`
       const el = document.createElement('div');
       el.innerHTML = '<p id="late-yes" data-ms-show="engagement=hot">y</p><p id="late-no" data-ms-show="engagement=cold">n</p>';
@@ -166,7 +157,7 @@ describe('the microseg:segment event', () => {
 
   it('fires once per change, not once per answer', async () => {
     let answer = base;
-    const p = await open({ head: listen, respond: (url) => new Response(JSON.stringify(url.includes('collect') ? collectOk(answer) : answer)) });
+    const p = await open({ head: listen, respond: (url, init, real) => collector(answer)(url, init, real) });
     expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent']);
     // Same segment, other affinity and updated time: no event.
     answer = seg({ affinity: { cameras: 0.9, sports: 0.1 }, updated: base.updated + 5000 });

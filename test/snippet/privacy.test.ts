@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { segmentWith } from '../fixtures.ts';
-import { closeAll, collectOk, open, record, sleep, stored, stubFromDocs } from './harness.ts';
+import { answering, closeAll, open, record, sleep, stored, stubFromDocs } from './harness.ts';
 
 afterEach(closeAll);
 
 const SEG: Segment = segmentWith({ affinity: { cameras: 1 }, segments: [], updated: 1 });
 
-const collector = () => new Response(JSON.stringify(collectOk(SEG)));
+const collector = answering(SEG);
 
 describe('microseg.optOut()', () => {
   it('forgets the ids, the cached segment and the queue, and sends nothing from then on', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CollectBatch } from '../../shared/wire.ts';
 import { SNIPPET_BATCH } from '../../shared/limits.ts';
-import { closeAll, open, sleep, ID, record, stored } from './harness.ts';
+import { closeAll, collector, open, sleep, ID, record, stored } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -45,37 +45,41 @@ describe('batching and delivery', () => {
     expect(p.batches()[2]!.events.map((e) => e.type)).toEqual([`e${SNIPPET_BATCH}`]);
   });
 
-  it('hands the buffer to sendBeacon on pagehide, not to fetch', async () => {
+  it('hands the buffer to fetch keepalive on pagehide, at once', async () => {
     const p = await open();
     p.run(`microseg.track('a'); microseg.track('b'); dispatchEvent(new Event('pagehide'))`);
-    const beacons = p.sent.filter((s) => s.via === 'beacon');
-    expect(beacons).toHaveLength(1);
-    expect(beacons[0]!.url).toBe('http://collector.test/v1/collect');
-    const body = JSON.parse(beacons[0]!.body) as CollectBatch;
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch']);
+    const leaving = p.sent[1]!;
+    expect(leaving.url).toBe('http://collector.test/v1/collect');
+    expect(leaving.init).toMatchObject({ method: 'POST', keepalive: true, credentials: 'omit' });
+    const body = p.batches()[1]!;
     expectBatch(body);
     expect(body.events.map((e) => e.type)).toEqual(['a', 'b']);
     await p.settle();
-    expect(p.sent.filter((s) => s.via === 'fetch')).toHaveLength(1); // the load batch only
+    expect(p.sent).toHaveLength(2); // nothing left for the batch timer
   });
 
-  it('uses sendBeacon when the page becomes hidden, and sends nothing when nothing is buffered', async () => {
+  it('sends when the page becomes hidden, and sends nothing when nothing is buffered', async () => {
     const p = await open();
     Object.defineProperty(p.document, 'visibilityState', { value: 'hidden', configurable: true });
     Object.defineProperty(p.document, 'hidden', { value: true, configurable: true });
     p.run(`document.dispatchEvent(new Event('visibilitychange'))`);
     expect(p.sent).toHaveLength(1); // nothing buffered: no empty beacon
     p.run(`microseg.track('bye'); document.dispatchEvent(new Event('visibilitychange'))`);
-    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'beacon']);
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch']);
     expect(p.batches()[1]!.events.map((e) => e.type)).toEqual(['bye']);
   });
 
-  it('falls back to fetch keepalive when sendBeacon refuses', async () => {
-    const p = await open({ beaconResult: false });
+  it('keeps the leaving events for the next load when fetch fails and sendBeacon refuses', async () => {
+    let calls = 0;
+    const p = await open({
+      beaconResult: false,
+      respond: (url, init, real) => (calls++ === 1 ? Promise.reject(new TypeError('Failed to fetch')) : real()),
+    });
     p.run(`microseg.track('a'); dispatchEvent(new Event('pagehide'))`);
-    const last = p.sent.at(-1)!;
-    expect(last.via).toBe('fetch');
-    expect(last.init).toMatchObject({ keepalive: true });
-    expect(JSON.parse(last.body).events.map((e: { type: string }) => e.type)).toEqual(['a']);
+    await p.settle();
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch']);
+    expect(record(p).q.e.map((e: { y: string }) => e.y)).toEqual(['a']);
   });
 
   it('flags automation with webdriver: true, and leaves the field out otherwise', async () => {
@@ -150,5 +154,31 @@ describe('ids and sessions', () => {
     expect(record(recent).s[1]).toBeGreaterThanOrEqual(now);
     const old = await open({ storage: stored({ v: 'v1', s: ['S1', now - 31 * 60e3] }) });
     expect(old.events()[0]!.session).not.toBe('S1');
+  });
+});
+
+describe('issue 11: the batch sent while leaving', () => {
+  it('goes by fetch keepalive, which carries the page origin where Firefox beacons say Origin: null', async () => {
+    // Referrer-Policy: no-referrer in Firefox: a beacon would reach the collector with Origin: null.
+    const p = await open({ beaconOrigin: 'null' });
+    p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
+    const last = p.sent.at(-1)!;
+    expect(last.via).toBe('fetch');
+    expect(last.init).toMatchObject({ method: 'POST', keepalive: true, credentials: 'omit' });
+    await p.settle();
+    expect(last.answer?.status).toBe(200);
+    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
+  });
+
+  it('falls back to sendBeacon when fetch keepalive fails (e.g. over the 64 KiB keepalive quota)', async () => {
+    let calls = 0;
+    const p = await open({
+      respond: (url, init, real) => (calls++ === 1 ? Promise.reject(new TypeError('keepalive quota')) : real()),
+    });
+    p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
+    await p.settle();
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch', 'beacon']);
+    expect(p.batches()[2]!.events.map((e) => e.type)).toEqual(['bye']);
+    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
   });
 });
