@@ -61,7 +61,13 @@ beforeAll(async () => {
     serveSite((path) => shopPage(path)),
     serveSite(() => '<!doctype html><title>away</title><p>Another site, no snippet.'),
   ]);
-  collector = await startCollector({ sites: { shop: { origins: [shop.origin], allowAutomation: true } } });
+  collector = await startCollector({
+    sites: {
+      shop: { origins: [shop.origin], allowAutomation: true },
+      // The demo shop: the collector's own pages, which send `Referrer-Policy: no-referrer`.
+      demo: { allowLocalhost: true, allowAutomation: true },
+    },
+  });
   proxy = await startProxy(collector.url);
 });
 afterAll(async () => {
@@ -132,6 +138,40 @@ describe.each(engines)('leaving a page in %s', (engine) => {
       expect(page.errors).toEqual([]);
       await done();
     });
+  });
+
+  it('demo shop (same origin, no-referrer): browse, add to cart, close within 300 ms', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.addInitScript(holdBatchTimer);
+    const start = `${proxy.url}/demo/cameras?run=${engine.name}-leave`;
+    const product = `${proxy.url}/demo/cameras/aurora-x100`;
+    await page.goto(start);
+    await page.waitForFunction(() => window.microseg !== undefined);
+    await page.click('section[data-view="/demo/cameras"] a[href="/demo/cameras/aurora-x100"]');
+    await page.waitForSelector('section[data-view="/demo/cameras/aurora-x100"]:not([hidden])');
+    await page.click('section[data-view="/demo/cameras/aurora-x100"] button[data-track="add_to_cart"]');
+    await page.close();
+    let rows = await waitFor(() => collector.visitRows('demo', start), (r) => r.length >= 4);
+    await new Promise((r) => setTimeout(r, 300));
+    rows = collector.visitRows('demo', start);
+    noteCount({
+      scenario: 'demo: browse, add to cart, close',
+      engine: engine.name,
+      generated: 4,
+      stored: rows.length,
+      batches: originsOfBatches(proxy, start),
+    });
+    // The route's page view waits 100 ms for the route to settle: a cart click within that time is
+    // recorded first, so the order is not the point here.
+    const byType = (a: { type: string }, b: { type: string }) => a.type.localeCompare(b.type);
+    expect(shape(rows).sort(byType), originsOfBatches(proxy, start).join(' ')).toEqual([
+      { type: 'add_to_cart', url: product, nav: null, target: null },
+      { type: 'click', url: start, nav: null, target: product },
+      { type: 'page_view', url: start, nav: 'load', target: null },
+      { type: 'page_view', url: product, nav: 'spa', target: null },
+    ]);
+    await context.close();
   });
 
   it('records an SVG link click, and the page it leads to', async () => {
