@@ -5,7 +5,7 @@
 const url = new URL(location.href);
 const q = url.searchParams;
 
-export const arrivalToken = q.get('ms_t') || undefined;
+export const arrivalToken = q.get('ms_t');
 
 /**
  * Removes `ms_t` from the address bar: the token must not stay in the URL (bookmarks, shared links,

@@ -1,6 +1,8 @@
 // The snippet configures itself from its own <script> tag, so installing it is one line of HTML.
 // `currentScript` is only set while the script first runs, so read it once, at load.
 const tag = document.currentScript as HTMLScriptElement;
+/** Its settings: `data-site`, `data-api`, `data-consent`. */
+const data = tag.dataset;
 
 /**
  * Listens on window in the capture phase: it sees the window's own events and, first of all, every
@@ -9,18 +11,18 @@ const tag = document.currentScript as HTMLScriptElement;
 export const on = (type: string, f: (e: any) => unknown): void => addEventListener(type, f, true);
 
 /** The site id (`data-site`); without it the snippet stays inert. */
-export const site = tag.dataset.site;
+export const site = data.site;
 
 /**
  * The collector's endpoints, e.g. `endpoint('v1/collect')`: relative to `data-api` (an origin, or a base
  * URL ending in `/`), else to the script's own URL, so `/ms.js` served by the collector needs no setting.
  */
-export const endpoint = (path: string): URL => new URL(path, tag.dataset.api || tag.src);
+export const endpoint = (path: string): URL => new URL(path, data.api || tag.src);
 
 /**
  * Do-Not-Track or Global Privacy Control is on and the site does not state consent (`data-consent`):
  * then the snippet sends and stores nothing.
  */
 export const dnt =
-  tag.dataset.consent == null &&
+  data.consent == null &&
   ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl || (navigator.doNotTrack as unknown) == 1);

@@ -18,7 +18,6 @@ export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string):
 
 /** Counts the route the page shows now, unless it was counted already. */
 export const checkRoute = (): void => {
-  clearTimeout(timer);
   location.href != last && page();
 };
 

@@ -4,29 +4,21 @@ import { visitor } from './ids.ts';
 import { personalize } from './personalize.ts';
 import { load, off, save } from './store.ts';
 
-let latest: Segment | null = null;
-/** When `latest` came from the collector. */
-let at = 0;
+/** The last known segment: the stored record keeps it (`g`), in memory too when storage fails. */
+const current = (): Segment | null => load().g?.[0] || null;
 
-/**
- * Keeps the newest segment (from a collect answer, a segment request, or the cache when `t` is the
- * time it was cached), remembers it for the next page, and applies it to the page.
- */
-export const setSegment = (s: Segment, t?: number): void => {
-  if (!t) save('g', [s, (t = Date.now())]);
-  latest = s;
-  at = t;
+/** Keeps a segment from the collector, with its time, for this page and the next, and applies it. */
+export const setSegment = (s: Segment): void => {
+  save('g', [s, Date.now()]);
   personalize(s);
 };
 
 /** Applies the last page's segment at once, so a returning visitor's page is personalized before any answer. */
 export const startSegment = (): void => {
   try {
-    setSegment(...load().g!);
+    personalize(load().g![0]);
   } catch {}
 };
-
-const current = () => latest;
 
 /**
  * The visitor's segment: at once when fresh (the last collect answer, or a cache younger than 5 minutes),
@@ -35,12 +27,14 @@ const current = () => latest;
  * last known segment, however old, or null. After an opt-out (or under DNT/GPC) it asks nothing and
  * resolves null.
  */
-export const segment = async (): Promise<Segment | null> =>
-  off()
+export const segment = async (): Promise<Segment | null> => {
+  const [s, at] = load().g || [];
+  return off()
     ? null
-    : latest && Date.now() - at < 3e5
-    ? latest
-    : fetch(endpoint(`v1/segment?site=${site}&visitor=${visitor}`), { credentials: 'omit' })
+    : s && Date.now() - at! < 3e5
+    ? s
+    : fetch(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
         .then((r) => r.ok && r.json())
         .then((s: Segment | false) => s && setSegment(s))
         .then(current, current);
+};

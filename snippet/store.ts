@@ -7,6 +7,9 @@ import type { Segment } from '../shared/segment.ts';
 import type { CompactBatch } from '../shared/wire.ts';
 import { dnt } from './config.ts';
 
+/** The retry queue, as the part of a batch it becomes. */
+export type Retry = Pick<CompactBatch, 'e' | 'd' | 'k'>;
+
 export interface Rec {
   /** Visitor id. */
   v?: string;
@@ -15,11 +18,11 @@ export interface Rec {
   /** The last segment and when it came from the collector. */
   g?: [Segment, number];
   /**
-   * The retry queue, as the part of a batch it becomes: events of failed batches (oldest first),
+   * The retry queue: events of failed batches (oldest first),
    * how many events were dropped since the last batch that got through, their token. (v1 kept an
    * array under `b`; a queue left by v1 is not read.)
    */
-  q?: Pick<CompactBatch, 'e' | 'd' | 'k'>;
+  q?: Retry;
   /** Opted out (or, in memory only, DNT/GPC). */
   o?: unknown;
 }

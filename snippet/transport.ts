@@ -1,4 +1,5 @@
 import type { CollectResponse, CompactBatch, CompactEvent } from '../shared/wire.ts';
+import type { Retry } from './store.ts';
 import { MAX_EVENT_AGE_MS, SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
 import { endpoint, site } from './config.ts';
@@ -11,7 +12,7 @@ const collect = endpoint('v1/collect');
 const buffer: CompactEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 /** The identity token for the next batch: `ms_t` of an email-link arrival, or `identify()`. */
-let token = arrivalToken;
+let token: string | null = arrivalToken;
 
 /**
  * `microseg.identify(token)`: a signed identity token from the site's backend goes with the next
@@ -23,22 +24,16 @@ export const identify = (t: string): void => {
 };
 
 /**
- * After a batch failed: a network error, 429 or 5xx puts its events back into the stored retry
- * queue, after any kept meanwhile, with its token and its dropped count. A refusal (any other 4xx)
- * would come again for the same batch: its events are only counted as dropped, and its token
- * (maybe the reason) is forgotten. Bounded, so a collector down for days cannot fill the visitor's
- * storage: the newest 50 stay (with a full buffer, 70 events a batch, under the collector's 100),
- * older ones are dropped and counted. (`~~` makes an absent count 0; `d` is computed first: the
- * splice trims `e` in place.)
+ * Puts the events of a batch that failed (a network error, 429, 5xx) back into the stored retry
+ * queue, after any kept meanwhile, with its token and dropped count. Bounded, so a collector down
+ * for days cannot fill the visitor's storage: the newest 50 stay (with a full buffer, 70 events a
+ * batch, under the collector's 100), older ones are dropped and counted for the collector. (`~~`
+ * makes an absent count 0; `d` is computed first: the splice trims `e` in place.)
  */
-const keep = (b: CompactBatch, refused?: boolean): void => {
+const keep = (b: Retry): void => {
   const q = load().q || { e: [] };
-  const e = q.e.concat(refused ? [] : b.e);
-  save('q', {
-    d: ~~q.d! + ~~b.d! + (refused ? b.e.length : 0) + e.splice(0, e.length - 50).length,
-    e,
-    k: q.k || (refused ? undefined : b.k),
-  });
+  const e = q.e.concat(b.e);
+  save('q', { d: ~~q.d! + ~~b.d! + e.splice(0, e.length - 50).length, e, k: q.k || b.k });
 };
 
 /**
@@ -48,18 +43,20 @@ const keep = (b: CompactBatch, refused?: boolean): void => {
  * answer brings the fresh segment. It takes the retry queue along (same event ids: the collector
  * counts a retried event once), so the page load and the `online` event are the backoff; events
  * older than the collector's max event age are dropped from it and counted (the collector would
- * clamp their time), so nothing is retried forever. When the page is going away the queue stays
- * stored, as the answer may never be seen; should the fetch fail then (the 64 KiB keepalive quota
- * is shared by the page's requests), a beacon is the fallback and the events are kept as well:
- * a beacon's fate is unknown, and an event sent twice is counted once. A string body is sent as
- * `text/plain`: no CORS preflight. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
+ * take them as that old), so no event is retried forever. When the
+ * page is going away the queue stays stored, as the answer may never be seen; should the fetch
+ * fail then (the 64 KiB keepalive quota is shared by the page's requests), a beacon is the fallback
+ * and the events are kept as well: a beacon's fate is unknown, and an event sent twice is counted
+ * once. A refusal (4xx but 429) would come again for the same batch: it is dropped, counted, token
+ * and all (the token may be the reason). A string body is sent as `text/plain`: no CORS preflight;
+ * without `credentials` a collector on another origin gets no cookies. After an opt-out (or under
+ * DNT/GPC) the buffer is dropped unsent.
  */
 export const flush = (leaving?: boolean): void => {
   clearTimeout(timer);
   timer = 0;
   const q = (!leaving && load().q) || { e: [] };
-  const now = Date.now();
-  const e = q.e.filter((x) => now - x.t < MAX_EVENT_AGE_MS);
+  const e = q.e.filter((x) => Date.now() - x.t < MAX_EVENT_AGE_MS);
   const b: CompactBatch = {
     s: site!,
     v: visitor,
@@ -71,15 +68,15 @@ export const flush = (leaving?: boolean): void => {
   };
   if (b.e[0] && !off()) {
     const body = JSON.stringify(b);
-    token = undefined;
+    token = null;
     // Out of storage while in flight, back on failure: were the page closed before a failure could
     // be seen, those events would be lost (a narrow window; keeping them until an answer would count
     // nothing twice but cost bytes to remove them after).
     leaving || save('q');
-    fetch(collect, { method: 'POST', body, keepalive: true, credentials: 'omit' })
+    fetch(collect, { method: 'POST', body, keepalive: true })
       .then(
         // (After keep() there is no answer to read: the next step throws, and catch ends the chain quietly.)
-        (r) => (r.ok ? r.json() : keep(b, r.status < 500 && r.status != 429)),
+        (r) => (r.ok ? r.json() : keep(r.status < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b)),
         () => {
           leaving && navigator.sendBeacon(collect, body);
           keep(b);

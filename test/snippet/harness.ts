@@ -344,12 +344,12 @@ export function stubFromDocs(): string {
 }
 
 /**
- * Ids the snippet makes: 24 URL-safe characters (18 random bytes in base64, `+` and `/` as `_`).
- * A stored record may hold other ids (tests set `v1`).
+ * Ids the snippet makes: four random 32-bit numbers in decimal, joined by `_`. A stored record may
+ * hold other ids (tests set `v1`).
  */
-export const ID = /^[A-Za-z0-9_]{24}$/;
+export const ID = /^\d{1,10}(_\d{1,10}){3}$/;
 
-/** localStorage content holding the snippet's record (`ms`: v visitor, s session, g segment, b retry, o opt-out). */
+/** localStorage content holding the snippet's record (`ms`: v visitor, s session, g segment, q retry, o opt-out). */
 export const stored = (rec: Record<string, unknown>): Record<string, string> => ({ ms: JSON.stringify(rec) });
 
 /** The snippet's stored record, parsed ({} when there is none). */
