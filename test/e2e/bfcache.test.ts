@@ -1,11 +1,14 @@
 /**
  * Back to a page: Firefox restores it from the back/forward cache (no script runs again, `pageshow`
- * with `persisted`), Chromium under automation loads it again (playwright turns its bfcache off).
- * Either way the return is a page view, and nothing the page sent before it went is counted twice.
+ * with `persisted`), Chromium under automation loads it again (playwright turns its bfcache off);
+ * Chromium with its bfcache kept on restores it too. Either way the return is a page view, and
+ * nothing the page sent before it went is counted twice.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  engines,
+  chromiumBfcacheEngine,
+  chromiumEngine,
+  firefoxEngine,
   noteCount,
   originsOfBatches,
   printCounts,
@@ -42,17 +45,21 @@ afterAll(async () => {
   await collector?.stop();
 });
 
-/** How each engine comes back under automation. */
-const EXPECTED_PATH = { chromium: 'reloaded', firefox: 'restored' } as const;
+/** How each browser comes back under automation. */
+const browsers = [
+  { label: 'chromium', engine: chromiumEngine, expected: 'reloaded' },
+  { label: 'firefox', engine: firefoxEngine, expected: 'restored' },
+  { label: 'chromium-bfcache', engine: chromiumBfcacheEngine, expected: 'restored' },
+] as const;
 
-describe.each(engines)('back/forward in %s', (engine) => {
+describe.each(browsers)('back/forward in $label', ({ label, engine, expected }) => {
   let browser: TestBrowser;
   beforeAll(async () => {
     browser = await engine.launch();
   });
   afterAll(() => browser?.close());
 
-  it(`counts the return to a page once (${EXPECTED_PATH[engine.name]}), and nothing twice`, async () => {
+  it(`counts the return to a page once (${expected}), and nothing twice`, async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     // Each pageshow of the document: `persisted` is true when it came back from the cache.
@@ -61,8 +68,8 @@ describe.each(engines)('back/forward in %s', (engine) => {
       (window as unknown as { shows: boolean[] }).shows = shows;
       addEventListener('pageshow', (e) => shows.push(e.persisted));
     });
-    const a = `${shop.origin}/bf/${engine.name}/a`;
-    const b = `${shop.origin}/bf/${engine.name}/b`;
+    const a = `${shop.origin}/bf/${label}/a`;
+    const b = `${shop.origin}/bf/${label}/b`;
     await page.goto(a);
     await page.waitForFunction(() => window.microseg !== undefined);
     await page.click('#cart');
@@ -81,8 +88,8 @@ describe.each(engines)('back/forward in %s', (engine) => {
     await new Promise((r) => setTimeout(r, 300));
     rows = collector.visitRows('shop', a);
     noteCount({ scenario: `back to a page (${path})`, engine: engine.name, generated: 5, stored: rows.length,
-      batches: originsOfBatches(proxy, `/bf/${engine.name}/`) });
-    expect(path).toBe(EXPECTED_PATH[engine.name]);
+      batches: originsOfBatches(proxy, `/bf/${label}/`) });
+    expect(path).toBe(expected);
     expect(shows).toEqual(path === 'restored' ? [false, true] : [false]);
     expect(rows.map((r) => `${r.type} ${r.url} ${r.nav ?? ''}`).sort()).toEqual(
       [

@@ -74,9 +74,11 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-export function launchChromium(): Promise<PwBrowser> {
+/** `bfcache`: keep Chromium's back/forward cache, which playwright turns off by default. */
+export function launchChromium(opts: { bfcache?: boolean } = {}): Promise<PwBrowser> {
   if (!CHROMIUM) throw new Error('Chromium not found: apt-get install -y chromium (.ci/run does it)');
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  const keep = opts.bfcache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {};
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...keep });
 }
 
 /** Debian's firefox-esr over WebDriver BiDi; puppeteer-core downloads no browser. */
@@ -146,17 +148,25 @@ function puppeteerPage(page: PpPage): TestPage {
 
 export const chromiumEngine: Engine = {
   name: 'chromium',
-  async launch() {
-    const browser = await launchChromium();
-    return {
-      async newContext() {
-        const context = await browser.newContext();
-        return { newPage: async () => playwrightPage(await context.newPage()), close: () => context.close() };
-      },
-      close: () => browser.close(),
-    };
-  },
+  launch: () => chromiumWith(),
 };
+
+/** Chromium with its back/forward cache on, as for people (playwright turns it off). */
+export const chromiumBfcacheEngine: Engine = {
+  name: 'chromium',
+  launch: () => chromiumWith({ bfcache: true }),
+};
+
+async function chromiumWith(opts: { bfcache?: boolean } = {}): Promise<TestBrowser> {
+  const browser = await launchChromium(opts);
+  return {
+    async newContext() {
+      const context = await browser.newContext();
+      return { newPage: async () => playwrightPage(await context.newPage()), close: () => context.close() };
+    },
+    close: () => browser.close(),
+  };
+}
 
 export const firefoxEngine: Engine = {
   name: 'firefox',
