@@ -6,8 +6,12 @@ import { gzipSync } from 'node:zlib';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-/** DESIGN.md quality bar: the snippet, all features in, stays within this many gzip bytes. */
-export const SNIPPET_BUDGET = 2048;
+/**
+ * The snippet, all features in, stays within this many gzip bytes: the size it reached, so that no
+ * change adds bytes unnoticed. DESIGN.md's bar is 1,536; the byte plan in docs/snippet.md says what
+ * is left to get there.
+ */
+export const SNIPPET_BUDGET = 1984;
 
 const only = process.argv[2];
 

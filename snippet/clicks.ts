@@ -12,7 +12,7 @@ const onClick = (e: MouseEvent): void => {
   // SVG 1.1 links have `xlink:href`. The collector resolves it against the page URL and tells
   // outbound links by origin.
   const a = t.closest?.('a');
-  const href = a && (a.getAttribute('href') ?? a.getAttribute('xlink:href'));
+  const href = a?.getAttribute('href') ?? a?.getAttribute('xlink:href');
   if (href != null && e.button < 2) track('click', { category: elementCategory(t) }, { h: cut(href) });
 };
 
