@@ -47,4 +47,5 @@ export const personalize = (s: Segment): void => {
 };
 
 // Elements rendered later (SPA routes, lazy content) get their rule applied before they paint.
-export const startPersonalize = (): void => new MutationObserver(showHide).observe(root, { childList: true, subtree: true });
+export const startPersonalize = (): void =>
+  new MutationObserver(showHide).observe(root, { childList: true, subtree: true });

@@ -18,9 +18,9 @@ export interface Rec {
   /** The last segment and when it came from the collector. */
   g?: [Segment, number];
   /**
-   * The retry queue: events of failed batches (oldest first),
-   * how many events were dropped since the last batch that got through, their token. (v1 kept an
-   * array under `b`; a queue left by v1 is not read.)
+   * The retry queue: events of failed batches (oldest first), how many events were dropped since
+   * the last batch that got through, their token. (v1 kept an array under `b`; a queue left by v1
+   * is not read.)
    */
   q?: Retry;
   /** Opted out (or, in memory only, DNT/GPC). */

@@ -39,18 +39,20 @@ const keep = (b: Retry): void => {
 /**
  * Sends what is buffered, with `fetch` and `keepalive`, which outlives the page and, unlike a
  * beacon, carries the page's origin in every browser (Firefox sends a beacon with `Origin: null`
- * under `Referrer-Policy: no-referrer`, and the collector refuses it); while the page lives, its
- * answer brings the fresh segment. It takes the retry queue along (same event ids: the collector
- * counts a retried event once), so the page load and the `online` event are the backoff; events
- * older than the collector's max event age are dropped from it and counted (the collector would
- * take them as that old), so no event is retried forever. When the
- * page is going away the queue stays stored, as the answer may never be seen; should the fetch
- * fail then (the 64 KiB keepalive quota is shared by the page's requests), a beacon is the fallback
- * and the events are kept as well: a beacon's fate is unknown, and an event sent twice is counted
- * once. A refusal (4xx but 429) would come again for the same batch: it is dropped, counted, token
- * and all (the token may be the reason). A string body is sent as `text/plain`: no CORS preflight;
- * without `credentials` a collector on another origin gets no cookies. After an opt-out (or under
- * DNT/GPC) the buffer is dropped unsent.
+ * when the page's referrer policy hides its origin); while the page lives, its answer brings the
+ * fresh segment.
+ *
+ * It takes the retry queue along (same event ids: the collector counts a retried event once), so
+ * the page load and the `online` event are the backoff. Queued events older than the collector's
+ * max event age are dropped and counted (the collector would take them as that old): no event is
+ * retried forever. When the page is going away the queue stays stored, as the answer may never be
+ * seen; should the fetch fail then (the 64 KiB keepalive quota is shared by the page's requests),
+ * a beacon is the fallback and the events are kept as well: a beacon's fate is unknown, and an
+ * event sent twice is counted once. A refusal (4xx but 429) would come again for the same batch:
+ * it is dropped and counted, token and all (the token may be the reason).
+ *
+ * A string body is sent as `text/plain`: no CORS preflight; without `credentials` a collector on
+ * another origin gets no cookies. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
  */
 export const flush = (leaving?: boolean): void => {
   clearTimeout(timer);
