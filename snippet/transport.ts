@@ -45,11 +45,14 @@ const keep = (b: Retry): void => {
  * It takes the retry queue along (same event ids: the collector counts a retried event once), so
  * the page load and the `online` event are the backoff. Queued events older than the collector's
  * max event age are dropped and counted (the collector would take them as that old): no event is
- * retried forever. When the page is going away the queue stays stored, as the answer may never be
- * seen; should the fetch fail then (the 64 KiB keepalive quota is shared by the page's requests),
- * a beacon is the fallback and the events are kept as well: a beacon's fate is unknown, and an
- * event sent twice is counted once. A refusal (4xx but 429) would come again for the same batch:
- * it is dropped and counted, token and all (the token may be the reason).
+ * retried forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
+ * counted, token and all (the token may be the reason).
+ *
+ * When the page is going away its answer may never be seen, nor a failure (a tab closed while the
+ * collector is down): so the batch goes into the retry queue before it is sent, and the queue stays
+ * stored; the next page load sends those events again, and the collector counts them once. Should
+ * the fetch fail while the page still runs (the 64 KiB keepalive quota is shared by the page's
+ * requests), a beacon is the fallback.
  *
  * A string body is sent as `text/plain`: no CORS preflight; without `credentials` a collector on
  * another origin gets no cookies. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
@@ -71,18 +74,17 @@ export const flush = (leaving?: boolean): void => {
   if (b.e[0] && !off()) {
     const body = JSON.stringify(b);
     token = null;
-    // Out of storage while in flight, back on failure: were the page closed before a failure could
-    // be seen, those events would be lost (a narrow window; keeping them until an answer would count
-    // nothing twice but cost bytes to remove them after).
-    leaving || save('q');
+    // While the page lives, the queue is out of storage while in flight, back on failure: were the
+    // page closed before a failure could be seen, those events would be lost (a narrow window;
+    // keeping them until an answer would count nothing twice but cost bytes to remove them after).
+    leaving ? keep(b) : save('q');
     fetch(collect, { method: 'POST', body, keepalive: true })
       .then(
-        // (After keep() there is no answer to read: the next step throws, and catch ends the chain quietly.)
-        (r) => (r.ok ? r.json() : keep(r.status < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b)),
-        () => {
-          leaving && navigator.sendBeacon(collect, body);
-          keep(b);
-        },
+        // A leaving batch is kept already. (After keep() there is no answer to read: the next step
+        // throws, and catch ends the chain quietly.)
+        (r) =>
+          r.ok ? r.json() : leaving || keep(r.status < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
+        () => (leaving ? navigator.sendBeacon(collect, body) : keep(b)),
       )
       .then((r: CollectResponse) => r.segment && setSegment(r.segment))
       .catch(() => {});

@@ -123,7 +123,22 @@ describe('the retry queue', () => {
     p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
     const leaving = p.batches().at(-1)!;
     expect(leaving.events.map((e) => e.type)).toEqual(['bye']);
-    expect(keptIds(record(p).q.e)).toEqual([...keptIds(kept(2)), p.events()[2]!.id]);
+    // The load batch failed and was kept; the leaving one was kept before it went.
+    expect(keptIds(record(p).q.e)).toEqual([...keptIds(kept(2)), p.events()[2]!.id, leaving.events[0]!.id]);
+  });
+
+  it('keeps a leaving batch before it goes: a tab closed while the collector is down sends it with the next visit', async () => {
+    // The leaving request gets no answer while the test looks: the page is gone before a failure
+    // could be seen (it fails at the end, so that the page can be closed).
+    let calls = 0;
+    let fail = () => {};
+    const held = new Promise<Response>((_, reject) => (fail = () => reject(new TypeError('Failed to fetch'))));
+    const first = await open({ respond: (url, init, real) => (calls++ === 0 ? real() : held) });
+    first.run(`microseg.track('add_to_cart'); dispatchEvent(new Event('pagehide'))`);
+    const next = await open({ storage: { ms: first.window.localStorage.getItem('ms')! } });
+    expect(next.batches()[0]!.events.map((e) => e.type)).toEqual(['add_to_cart', 'page_view']);
+    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'add_to_cart', 'page_view']);
+    fail();
   });
 
   it('works in memory for the page when localStorage throws', async () => {
