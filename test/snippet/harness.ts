@@ -155,6 +155,8 @@ export interface Page {
   run: <T = unknown>(js: string) => T;
 }
 
+const isCollect = (url: string) => new URL(url).pathname === '/v1/collect';
+
 /**
  * The collector, with the segment of its answers replaced: `collect` in every collect answer,
  * `get` as every `GET /v1/segment` answer (null: a 404). The batches still reach the collector,
@@ -170,8 +172,6 @@ export const answering =
   };
 
 const open_: { page: Page; refusals: boolean }[] = [];
-
-const isCollect = (url: string) => new URL(url).pathname === '/v1/collect';
 
 /** Why the collector would refuse a collect body, or undefined: for batches a responder kept from it. */
 function problem(body: string): string | undefined {
