@@ -17,17 +17,46 @@ export interface QuarantineRow {
   payload: string;
 }
 
-/** The raw event as JSON, cut to the cap (a cut payload ends with "…"). */
+/** Levels of a refused event written out in quarantine; deeper values are kept as "…". */
+const PAYLOAD_DEPTH = 8;
+
+/**
+ * The raw event as JSON, cut to the cap (a cut payload ends with "…"). Written by hand, with a
+ * depth and a size bound, because the event can be any shape a client sent: JSON.stringify (and
+ * String() of an array) recurse once per level and throw a RangeError on a 12,000-deep array,
+ * which turned a refusal into a 500 and lost the batch's valid events.
+ */
 export function capPayload(raw: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(raw) ?? String(raw);
-  } catch {
-    text = String(raw);
-  }
   const max = LIMITS.quarantinePayloadBytes;
+  const text = boundedJson(raw, max);
   if (Buffer.byteLength(text) <= max) return text;
   return Buffer.from(text).subarray(0, max - 3).toString('utf8').replace(/\uFFFD$/, '') + '…';
+}
+
+/** JSON of `value` down to PAYLOAD_DEPTH levels, stopping soon after `budget` characters. */
+function boundedJson(value: unknown, budget: number): string {
+  let out = '';
+  const write = (v: unknown, depth: number): void => {
+    if (out.length > budget) return;
+    if (v === null || typeof v === 'boolean') return void (out += String(v));
+    if (typeof v === 'number') return void (out += Number.isFinite(v) ? String(v) : 'null');
+    if (typeof v === 'string') return void (out += JSON.stringify(v.length > budget ? v.slice(0, budget) : v));
+    if (typeof v !== 'object') return void (out += 'null');
+    if (depth >= PAYLOAD_DEPTH) return void (out += '"…"');
+    const array = Array.isArray(v);
+    out += array ? '[' : '{';
+    let first = true;
+    for (const key of array ? v.keys() : Object.keys(v)) {
+      if (out.length > budget) break;
+      if (!first) out += ',';
+      first = false;
+      if (!array) out += JSON.stringify(key) + ':';
+      write((v as Record<string | number, unknown>)[key], depth + 1);
+    }
+    out += array ? ']' : '}';
+  };
+  write(value, 0);
+  return out;
 }
 
 export function quarantineStore(db: Db) {
