@@ -113,8 +113,8 @@ Options (each overrides its environment variable):
       if (v['no-demo']) opts.demo = false;
       const running = await start(opts);
       const base = running.url;
-      console.log(`microseg collector on ${base}
-  demo shop:  ${base}/demo/
+      const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
+      console.log(`microseg collector on ${base}${demo}
   snippet:    ${base}/ms.js
   health:     ${base}/healthz
   database:   ${opts.db}`);

@@ -12,6 +12,7 @@ import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
 import { startSegmentSweep } from './sweep.ts';
+import { ownOrigins } from './origins.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -101,12 +102,14 @@ export interface Running {
   server: ServerType;
   storage: Storage;
   url: string;
+  /** `/demo/` is served: on (`--no-demo` not given) and the config has a `demo` site. */
+  demo: boolean;
   close(): Promise<void>;
 }
 
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
   const config = loadConfig(opts.config, { apiKey: opts.apiKey, webhookSecret: opts.webhookSecret });
-  if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
+  if (opts.publicUrl && !(/^https?:\/\//.test(opts.publicUrl) && URL.canParse(opts.publicUrl))) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
   const storage = openStorage(opts.db, { profileCache: opts.profileCache });
@@ -114,7 +117,12 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl });
+  // Filled once the port is known (port 0 picks one); no request arrives before that.
+  const selfOrigins = new Set<string>();
+  const app = createApp({
+    storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes,
+    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, selfOrigins,
+  });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
@@ -126,12 +134,14 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  for (const o of ownOrigins(opts.publicUrl, opts.host, port)) selfOrigins.add(o);
   const url = `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}`;
   log('info', 'collector listening', { url, db: opts.db, sites: [...config.sites.keys()] });
   return {
     server,
     storage,
     url,
+    demo: opts.demo && config.sites.has('demo'),
     // Graceful: stop accepting, let requests in flight finish (their writes commit and are
     // answered), drain the write queue, then close the database.
     close: () =>

@@ -17,7 +17,7 @@ export function tempDir(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits } = {}) {
+export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {}) {
   const tmp = tempDir();
   const storage = openStorage(join(tmp.dir, 'test.db'));
   const clock = { now: opts.now ?? T0 };
@@ -28,6 +28,7 @@ export function testApp(opts: { config?: ConfigFile; now?: number; limits?: Rate
     now: () => clock.now,
     snippet: snippetAsset('/*ms*/'),
     ...(opts.limits ? { limits: { ...opts.limits, now: () => clock.now } } : {}),
+    ...(opts.selfOrigins ? { selfOrigins: new Set(opts.selfOrigins) } : {}),
   });
   return {
     app,
