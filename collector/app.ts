@@ -58,6 +58,7 @@ export function createApp(deps: Deps): Hono {
   const metrics = (deps.metrics ??= createMetrics());
   const outbox = deps.storage.outbox;
   metrics.sources.deliveries ??= () => outbox.counts();
+  deps.storage.quarantine.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
   deps.keys ??= ephemeralKeyRing();
   deps.writes ??= writeQueue(deps.storage.db.$client, metrics);
 

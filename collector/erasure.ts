@@ -8,6 +8,7 @@
  * file. The erasure test checks every column of every table for the erased ids.
  */
 import type Database from 'better-sqlite3';
+import type { SiteConfig } from './config.ts';
 import type { Db } from './db/open.ts';
 import { contactKey } from './identity/token.ts';
 
@@ -104,6 +105,8 @@ interface Aging {
   table: string;
   /** Rows go when every one of these columns is older than the cutoff. */
   columns: string[];
+  /** Days a site keeps these rows; null: forever. The site's `retentionDays` when omitted. */
+  keepDays?: (site: SiteConfig) => number | null;
 }
 
 /**
@@ -113,7 +116,12 @@ interface Aging {
  */
 export const AGING: Aging[] = [
   { table: 'events', columns: ['ts', 'received'] },
-  { table: 'quarantine', columns: ['received'] },
+  // Refused events are for diagnosis, kept `quarantine.keepDays` (30) even without a retention.
+  {
+    table: 'quarantine',
+    columns: ['received'],
+    keepDays: (s) => Math.min(s.quarantine.keepDays, s.retentionDays ?? Infinity),
+  },
   { table: 'segment_changes', columns: ['at'] },
 ];
 

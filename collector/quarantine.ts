@@ -59,25 +59,72 @@ function boundedJson(value: unknown, budget: number): string {
   return out;
 }
 
+/** How much of a site's refused traffic is kept (site config `quarantine`, docs/operations.md). */
+export interface QuarantinePolicy {
+  /** Rows kept per site and UTC day; refusals beyond it are only counted. */
+  rowsPerDay: number;
+  /** Days a row is kept (a site's shorter `retentionDays` wins). */
+  keepDays: number;
+}
+
+export const DEFAULT_QUARANTINE: QuarantinePolicy = { rowsPerDay: 1000, keepDays: 30 };
+
+/** One refused event to keep: whose (the sender's visitor id, if any), why, and as sent. */
+export interface Refusal {
+  visitor: string | null;
+  refused: RefusedEvent;
+  raw: unknown;
+}
+
+const DAY_MS = 86_400_000;
+
 export function quarantineStore(db: Db) {
+  const sqlite = db.$client;
+  const countSince = sqlite
+    .prepare<[string, number], number>('SELECT count(*) FROM quarantine WHERE site = ? AND received >= ?')
+    .pluck();
+  /** Rows written today per site: read from the table at a site's first write of a UTC day. */
+  const today = new Map<string, { day: number; rows: number }>();
+  const skippedListeners: ((site: string, n: number) => void)[] = [];
+
   return {
-    /** Keeps each refused event of a batch with its raw form. */
-    keep(site: string, visitor: string | null, source: 'collect' | 'events', refused: RefusedEvent[], raw: unknown[], now: number) {
-      if (refused.length === 0) return;
-      db.insert(quarantine)
-        .values(
-          refused.map((r) => ({
-            site,
-            visitor,
-            eventId: r.id ?? null,
-            source,
-            received: now,
-            error: r.error,
-            message: r.message,
-            payload: capPayload(raw[r.index]),
-          })),
-        )
-        .run();
+    /**
+     * Keeps refused events of one request for one site, at most `LIMITS.quarantinePerRequest`
+     * and the site's `rowsPerDay` a day: a refusal costs a row of up to 2 KiB, so without a bound
+     * a few bytes of hostile batch wrote a hundred rows. Returns how many were not kept (counted
+     * in `microseg_quarantine_skipped_total`).
+     */
+    keep(site: string, source: 'collect' | 'events', rows: Refusal[], now: number, policy: QuarantinePolicy): number {
+      if (rows.length === 0) return 0;
+      const day = Math.floor(now / DAY_MS);
+      let count = today.get(site);
+      if (!count || count.day !== day) today.set(site, (count = { day, rows: countSince.get(site, day * DAY_MS) ?? 0 }));
+      const room = Math.max(0, Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows));
+      const kept = rows.slice(0, room);
+      if (kept.length > 0) {
+        db.insert(quarantine)
+          .values(
+            kept.map((r) => ({
+              site,
+              visitor: r.visitor,
+              eventId: r.refused.id ?? null,
+              source,
+              received: now,
+              error: r.refused.error,
+              message: r.refused.message,
+              payload: capPayload(r.raw),
+            })),
+          )
+          .run();
+        count.rows += kept.length;
+      }
+      const skipped = rows.length - kept.length;
+      if (skipped > 0) for (const l of skippedListeners) l(site, skipped);
+      return skipped;
+    },
+    /** Called with the refusals of each request that were counted but not kept. */
+    onSkipped(listener: (site: string, n: number) => void) {
+      skippedListeners.push(listener);
     },
     /** The newest refused events of a site, newest first; `before` pages back by seq. */
     list(site: string, limit = 50, before?: number): QuarantineRow[] {
