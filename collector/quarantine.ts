@@ -4,9 +4,11 @@ import { LIMITS } from '../shared/limits.ts';
 import type { RefusedEvent } from '../shared/wire.ts';
 import type { Db } from './db/open.ts';
 import { quarantine } from './db/schema.ts';
+import { contactOfKey } from './identity/token.ts';
 
 export interface QuarantineRow {
   seq: number;
+  contact: string | null;
   site: string;
   visitor: string | null;
   eventId: string | null;
@@ -85,6 +87,12 @@ export function quarantineStore(db: Db) {
     .pluck();
   /** Rows written today per site: read from the table at a site's first write of a UTC day. */
   const today = new Map<string, { day: number; rows: number }>();
+  const linkOf = sqlite
+    .prepare<[string, string], string>('SELECT contact FROM links WHERE site = ? AND visitor = ?')
+    .pluck();
+  /** Whose row it is, as on events: a `c:<contact>` id's contact, or the contact the visitor is linked to. */
+  const ownerOf = (site: string, visitor: string | null) =>
+    visitor === null ? null : (contactOfKey(visitor) ?? linkOf.get(site, visitor) ?? null);
   const skippedListeners: ((site: string, n: number) => void)[] = [];
 
   return {
@@ -98,7 +106,9 @@ export function quarantineStore(db: Db) {
       if (rows.length === 0) return 0;
       const day = Math.floor(now / DAY_MS);
       let count = today.get(site);
-      if (!count || count.day !== day) today.set(site, (count = { day, rows: countSince.get(site, day * DAY_MS) ?? 0 }));
+      if (!count || count.day !== day) {
+        today.set(site, (count = { day, rows: countSince.get(site, day * DAY_MS) ?? 0 }));
+      }
       const room = Math.max(0, Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows));
       const kept = rows.slice(0, room);
       if (kept.length > 0) {
@@ -113,6 +123,7 @@ export function quarantineStore(db: Db) {
               error: r.refused.error,
               message: r.refused.message,
               payload: capPayload(r.raw),
+              contact: ownerOf(site, r.visitor),
             })),
           )
           .run();

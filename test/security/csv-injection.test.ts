@@ -39,8 +39,8 @@ let c: Collector;
 beforeAll(async () => {
   c = await collector({ sites: { shop: { apiKeys: [API_KEY] } } });
   const events = [
-    ...VISITORS.map((visitor, i) => ({ site: 'shop', visitor, type: 'page_view', category: CATEGORIES[i % CATEGORIES.length] })),
-    ...CONTACTS.map((contact, i) => ({ site: 'shop', contact, type: 'page_view', category: CATEGORIES[i % CATEGORIES.length] })),
+    ...VISITORS.map((visitor, i) => ({ site: 'shop', visitor, type: 'page_view', category: CATEGORIES[i % 4] })),
+    ...CONTACTS.map((contact, i) => ({ site: 'shop', contact, type: 'page_view', category: CATEGORIES[i % 4] })),
   ];
   const res = await c.api('POST', '/v1/events', { events });
   expect(res.json()).toMatchObject({ accepted: events.length });

@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(() => c.close());
 
 const stored = (id: string) =>
-  (c.running.storage.db.$client.prepare('select count(*) from events where site = ? and id = ?').pluck().get('shop', id));
+  c.running.storage.db.$client.prepare('select count(*) from events where site = ? and id = ?').pluck().get('shop', id);
 
 /** A hostile event, given the placeholder that becomes the deep JSON text. */
 const browserCases: [string, string, (hole: string) => unknown][] = [
@@ -43,14 +43,16 @@ describe('POST /v1/collect with a hostile event beside a valid one', () => {
   }
 
   it('answers a batch of only a deep event with a 400, not a 500', async () => {
-    const res = await c.http('POST', '/v1/collect', withDeep((h) => ({ site: 'shop', visitor: 'deep2', events: [h] }), deepArray(DEPTH)));
+    const body = withDeep((h) => ({ site: 'shop', visitor: 'deep2', events: [h] }), deepArray(DEPTH));
+    const res = await c.http('POST', '/v1/collect', body);
     expect(res.status).toBe(400);
     expect(res.json().error).toBe('invalid_events');
   });
 
   it('refuses a deep browser trait by name, as any bad trait (traits are the batch\'s, not an event\'s)', async () => {
     const valid = event();
-    const body = withDeep((h) => ({ site: 'shop', visitor: 'deep3', events: [valid], traits: { plan: h } }), deepArray(DEPTH));
+    const batch = (h: string) => ({ site: 'shop', visitor: 'deep3', events: [valid], traits: { plan: h } });
+    const body = withDeep(batch, deepArray(DEPTH));
     const res = await c.http('POST', '/v1/collect', body);
     expect(res.status).toBe(400);
     expect(res.json()).toMatchObject({ error: 'invalid_traits', message: expect.stringContaining('plan') });
@@ -58,7 +60,8 @@ describe('POST /v1/collect with a hostile event beside a valid one', () => {
 });
 
 describe('POST /v1/events with a hostile event beside a valid one', () => {
-  const server = (over: Record<string, unknown> = {}) => ({ site: 'shop', visitor: 'srvdeep', type: 'purchase', value: 5, ...over });
+  const server = (over: Record<string, unknown> = {}) =>
+    ({ site: 'shop', visitor: 'srvdeep', type: 'purchase', value: 5, ...over });
   const cases: [string, string, (hole: string) => unknown][] = [
     ['a 12,000-deep array', deepArray(DEPTH), (h) => h],
     ['a 12,000-deep object', deepObject(DEPTH), (h) => h],
@@ -76,12 +79,14 @@ describe('POST /v1/events with a hostile event beside a valid one', () => {
   }
 
   it('answers a deep trait value on PUT /v1/contacts/:id/traits with a 400', async () => {
-    const res = await c.api('PUT', '/v1/contacts/deep-contact/traits?site=shop', withDeep((h) => ({ plan: h }), deepArray(DEPTH)));
+    const body = withDeep((h) => ({ plan: h }), deepArray(DEPTH));
+    const res = await c.api('PUT', '/v1/contacts/deep-contact/traits?site=shop', body);
     expect(res.status).toBe(400);
   });
 
   it('keeps a bounded payload of each refused deep event in quarantine', () => {
-    const rows = c.running.storage.db.$client.prepare(`select payload from quarantine where site = 'shop'`).pluck().all() as string[];
+    const sqlite = c.running.storage.db.$client;
+    const rows = sqlite.prepare(`select payload from quarantine where site = 'shop'`).pluck().all() as string[];
     expect(rows.length).toBeGreaterThan(0);
     for (const p of rows) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(LIMITS.quarantinePayloadBytes);
   });
@@ -89,7 +94,7 @@ describe('POST /v1/events with a hostile event beside a valid one', () => {
 
 describe('every JSON body, a deep value in any top-level place', () => {
   const routes: [string, string, Record<string, unknown>, boolean][] = [
-    ['POST', '/v1/collect', { site: 'shop', visitor: 'deep4', events: [event()], traits: {}, token: 'x', dropped: 0 }, false],
+    ['POST', '/v1/collect', { site: 'shop', visitor: 'deep4', events: [event()], traits: {}, token: 'x' }, false],
     ['POST', '/v1/events', { events: [{ site: 'shop', visitor: 'deep4', type: 'page_view' }] }, true],
     ['POST', '/v1/links', { site: 'shop', links: [{ contact: 'c1', to: 'http://localhost/' }] }, true],
     ['PUT', '/v1/contacts/deep-contact/traits?site=shop', { plan: 'pro' }, true],

@@ -13,7 +13,9 @@ import { LIMITS } from '../../shared/limits.ts';
 import { API_KEY, collector, event, type Collector } from './support.ts';
 
 const DAY = 86_400_000;
-const CONFIG = { sites: { shop: { allowAutomation: true, apiKeys: [API_KEY] }, small: { quarantine: { rowsPerDay: 25 } } } };
+const CONFIG = {
+  sites: { shop: { allowAutomation: true, apiKeys: [API_KEY] }, small: { quarantine: { rowsPerDay: 25 } } },
+};
 const hostile = (site: string, i: number) =>
   `{"site":"${site}","visitor":"v${i.toString(36)}","events":[${Array(LIMITS.batchEvents).fill(1).join(',')}]}`;
 
@@ -21,7 +23,10 @@ let c: Collector;
 const rows = (site: string) =>
   c.running.storage.db.$client.prepare('select count(*) from quarantine where site = ?').pluck().get(site) as number;
 const bytes = (site: string) =>
-  c.running.storage.db.$client.prepare('select coalesce(sum(length(payload)), 0) from quarantine where site = ?').pluck().get(site);
+  c.running.storage.db.$client
+    .prepare('select coalesce(sum(length(payload)), 0) from quarantine where site = ?')
+    .pluck()
+    .get(site) as number;
 async function skipped(site: string): Promise<number> {
   const text = (await c.http('GET', '/metrics')).text;
   const m = new RegExp(`^microseg_quarantine_skipped_total\\{site="${site}"\\} (\\d+)`, 'm').exec(text);
@@ -65,7 +70,8 @@ describe('quarantine bounds', () => {
     const before = rows('shop');
     const c2 = await collector(CONFIG);
     try {
-      const events = Array.from({ length: 500 }, (_, i) => ({ site: 'shop', visitor: `s${i}`, type: 'purchase', value: 'x' }));
+      const bad = (i: number) => ({ site: 'shop', visitor: `s${i}`, type: 'purchase', value: 'x' });
+      const events = Array.from({ length: 500 }, (_, i) => bad(i));
       const res = await c2.api('POST', '/v1/events', { events });
       expect(res.json().refused).toHaveLength(500);
       const n = c2.running.storage.db.$client.prepare(`select count(*) from quarantine`).pluck().get();
@@ -76,7 +82,7 @@ describe('quarantine bounds', () => {
     expect(rows('shop')).toBe(before);
   });
 
-  it('prunes refused events after quarantine.keepDays without retentionDays, and a new day has room again', async () => {
+  it('prunes refused events after keepDays without retentionDays; a new day has room again', async () => {
     const config = parseConfig(CONFIG);
     expect(config.sites.get('shop')!.retentionDays).toBeNull();
     const storage = c.running.storage;

@@ -59,7 +59,8 @@ export async function collector(config?: unknown, opts: Partial<ServeOptions> = 
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     new Promise<Answer>((ok, fail) => {
-      const data = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+      const raw = body === undefined || typeof body === 'string' || Buffer.isBuffer(body);
+      const data = raw ? (body as string | Buffer | undefined) : JSON.stringify(body);
       const req = httpRequest(
         { host: '127.0.0.1', port, path, method, headers: { 'content-type': 'text/plain', ...headers } },
         (res) => {
@@ -93,7 +94,8 @@ let seq = 0;
 /** A valid browser event. */
 export function event(over: Record<string, unknown> = {}) {
   seq++;
-  return { id: `sec${seq}_${Math.random().toString(36).slice(2, 8)}`, type: 'page_view', ts: Date.now(), url: 'http://localhost/p', ...over };
+  const id = `sec${seq}_${Math.random().toString(36).slice(2, 8)}`;
+  return { id, type: 'page_view', ts: Date.now(), url: 'http://localhost/p', ...over };
 }
 
 /** JSON text of `[[[…]]]`, `depth` levels deep (JSON.stringify itself cannot write it). */

@@ -12,7 +12,8 @@ const traitsText = (name: string) => `{${JSON.stringify(name)}:"pro","plan":"bas
 
 let c: Collector;
 beforeAll(async () => {
-  c = await collector({ sites: { shop: { allowLocalhost: true, allowAutomation: true, apiKeys: [API_KEY], publicTraits: ['plan'] } } });
+  const shop = { allowLocalhost: true, allowAutomation: true, apiKeys: [API_KEY], publicTraits: ['plan'] };
+  c = await collector({ sites: { shop } });
 });
 afterAll(() => c.close());
 
@@ -20,7 +21,8 @@ describe('reserved trait names', () => {
   for (const name of RESERVED) {
     it(`refuses "${name}" from the browser, naming it`, async () => {
       const valid = event();
-      const body = `{"site":"shop","visitor":"tn_${name.length}","events":[${JSON.stringify(valid)}],"traits":${traitsText(name)}}`;
+      const events = JSON.stringify([valid]);
+      const body = `{"site":"shop","visitor":"tn_${name.length}","events":${events},"traits":${traitsText(name)}}`;
       const res = await c.http('POST', '/v1/collect', body);
       expect(res.status).toBe(400);
       expect(res.json()).toEqual({ error: 'invalid_traits', message: `traits.${name}: reserved name` });
@@ -33,10 +35,12 @@ describe('reserved trait names', () => {
     });
 
     it(`refuses "${name}" in a server event's traits, naming it`, async () => {
-      const body = `{"events":[{"site":"shop","contact":"tn-contact","type":"page_view","traits":${traitsText(name)}}]}`;
+      const item = `{"site":"shop","contact":"tn-contact","type":"page_view","traits":${traitsText(name)}}`;
+      const body = `{"events":[${item}]}`;
       const res = await c.api('POST', '/v1/events', body);
       expect(res.status).toBe(400);
-      expect(res.json().refused).toEqual([{ index: 0, error: 'invalid_event', message: `traits.${name}: reserved name` }]);
+      const message = `traits.${name}: reserved name`;
+      expect(res.json().refused).toEqual([{ index: 0, error: 'invalid_event', message }]);
     });
   }
 
