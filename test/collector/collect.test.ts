@@ -83,7 +83,8 @@ describe('POST /v1/collect — valid batches', () => {
     // Not the Host header: a request to evil.example from an evil.example page is not "own".
     const body = JSON.stringify({ site: 'shop', visitor: 'v1', events: [ev()] });
     const headers = { origin: 'http://evil.example' };
-    const forged = await t.app.request(new Request('http://evil.example/v1/collect', { method: 'POST', headers, body }));
+    const evil = new Request('http://evil.example/v1/collect', { method: 'POST', headers, body });
+    const forged = await t.app.request(evil);
     expect(forged.status).toBe(403);
   });
 
