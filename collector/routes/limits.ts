@@ -1,5 +1,6 @@
 /** Per-IP request limits of the browser endpoints: 429 with Retry-After. */
 import type { Context, MiddlewareHandler } from 'hono';
+import { addressGroup } from '../address-group.ts';
 import { clientIp, dailyHasher } from '../client-ip.ts';
 import { fail } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -30,7 +31,8 @@ export function browserLimits(limits: RateLimits, metrics: Metrics): MiddlewareH
   return async (c, next) => {
     if (perIp && c.req.method !== 'OPTIONS') {
       const t = now();
-      const wait = perIp.hit(hash(clientIp(c, limits.trustProxy), t), t);
+      // IPv6 by /64: one subscriber's prefix is one client.
+      const wait = perIp.hit(hash(addressGroup(clientIp(c, limits.trustProxy)), t), t);
       if (wait > 0) {
         metrics.rateLimited.inc({ scope: 'ip' });
         return tooMany(c, wait, 'address');
