@@ -22,6 +22,7 @@ import { linkRoutes } from './routes/links.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ephemeralKeyRing, type KeyRing } from './identity/keys.ts';
 
 export interface Deps {
@@ -43,6 +44,8 @@ export interface Deps {
   writes?: WriteQueue;
   /** Per-IP and per-visitor request limits of the browser endpoints; none when omitted. */
   limits?: RateLimits;
+  /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); none: not here. */
+  metricsToken?: string | undefined;
 }
 
 export type Env = { Variables: Record<string, never> };
@@ -84,10 +87,8 @@ export function createApp(deps: Deps): Hono {
     return c.json({ ok: true });
   });
 
-  app.get('/metrics', async (c) => {
-    c.header('Content-Type', metrics.registry.contentType);
-    return c.body(await metrics.registry.metrics());
-  });
+  // Off the public port unless a token is set; the metrics listener serves it (server.ts).
+  app.route('/', publicMetricsRoutes(metrics, deps.metricsToken));
 
   app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
   app.onError((err, c) => {

@@ -8,6 +8,7 @@ import { createMetrics } from './metrics.ts';
 import { writeQueue } from './write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
+import { metricsApp } from './routes/metrics.ts';
 import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
@@ -35,6 +36,12 @@ export interface ServeOptions {
   rfmEveryMs?: number;
   /** Parsed profiles kept in memory for segment reads (MICROSEG_PROFILE_CACHE; 0: none). */
   profileCache?: number | undefined;
+  /** Port of the metrics listener (MICROSEG_METRICS_PORT; 0: any free one); none when undefined. */
+  metricsPort?: number | undefined;
+  /** Address of the metrics listener (MICROSEG_METRICS_HOST, default loopback). */
+  metricsHost?: string | undefined;
+  /** Serves `/metrics` on the public port too, behind this Bearer token (MICROSEG_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {
@@ -51,6 +58,13 @@ function trustedProxies(value: string | undefined): number {
   return count(value, 0, 'MICROSEG_TRUST_PROXY');
 }
 
+function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0–65535)`);
+  return n;
+}
+
 /** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
   return {
@@ -65,6 +79,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     secret: env.MICROSEG_SECRET || undefined,
     publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
     profileCache: count(env.MICROSEG_PROFILE_CACHE, DEFAULT_PROFILE_CACHE, 'MICROSEG_PROFILE_CACHE'),
+    metricsPort: port(env.MICROSEG_METRICS_PORT, 'MICROSEG_METRICS_PORT'),
+    metricsHost: env.MICROSEG_METRICS_HOST || undefined,
+    metricsToken: env.MICROSEG_METRICS_TOKEN || undefined,
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
@@ -97,10 +114,18 @@ export function startRfmJob(storage: Storage, config: Config, everyMs: number, n
   return { run, stop: () => clearInterval(timer) };
 }
 
+function baseUrl(server: ServerType, host: string, fallback: number): string {
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : fallback;
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+}
+
 export interface Running {
   server: ServerType;
   storage: Storage;
   url: string;
+  /** The metrics listener's base URL, when there is one. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -109,12 +134,15 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
+  if (opts.metricsToken !== undefined && opts.metricsToken.length < 16) {
+    throw new ConfigError('MICROSEG_METRICS_TOKEN must have at least 16 characters');
+  }
   const storage = openStorage(opts.db, { profileCache: opts.profileCache });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl });
+  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, metricsToken: opts.metricsToken });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
@@ -124,19 +152,32 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
     s.once('error', fail);
   });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const url = `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}`;
-  log('info', 'collector listening', { url, db: opts.db, sites: [...config.sites.keys()] });
+  const url = baseUrl(server, opts.host, opts.port);
+  // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
+  let metricsServer: ServerType | undefined;
+  let metricsUrl: string | undefined;
+  if (opts.metricsPort !== undefined) {
+    const host = opts.metricsHost ?? '127.0.0.1';
+    const m = metricsApp(metrics);
+    metricsServer = await new Promise<ServerType>((ok, fail) => {
+      const s = serve({ fetch: m.fetch, port: opts.metricsPort, hostname: host }, () => ok(s));
+      s.once('error', fail);
+    });
+    metricsUrl = baseUrl(metricsServer, host, opts.metricsPort);
+  }
+  log('info', 'collector listening', { url, db: opts.db, sites: [...config.sites.keys()], ...(metricsUrl ? { metrics: metricsUrl } : {}) });
   return {
     server,
     storage,
     url,
+    ...(metricsUrl ? { metricsUrl } : {}),
     // Graceful: stop accepting, let requests in flight finish (their writes commit and are
     // answered), drain the write queue, then close the database.
     close: () =>
       new Promise<void>((done) => {
         rfm.stop();
+        metricsServer?.close();
+        (metricsServer as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
         retention.stop();
         sweep.stop();
         const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };

@@ -94,8 +94,9 @@ export function collectRoutes(deps: Deps) {
       if (identity.outcome) res.identify = bot ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' } : identity.outcome;
       if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
-      // Events a browser's retry queue had to give up (full while the collector was unreachable).
-      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, batch.dropped);
+      // Events a browser's retry queue had to give up (full while the collector was unreachable);
+      // a figure the client states, so bounded.
+      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, Math.min(batch.dropped, LIMITS.droppedEvents));
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
       if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {
