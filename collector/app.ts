@@ -13,6 +13,7 @@ import type { Config } from './config.ts';
 import type { Storage } from './storage.ts';
 import type { SnippetAsset } from './snippet-asset.ts';
 import { fail } from './errors.ts';
+import { checkHealth, storageFailure } from './health.ts';
 import { collectRoutes } from './routes/collect.ts';
 import { segmentRoutes } from './routes/segment.ts';
 import { assetRoutes } from './routes/assets.ts';
@@ -82,9 +83,12 @@ export function createApp(deps: Deps): Hono {
   app.route('/', assetRoutes(deps));
   if (deps.demo !== false) app.route('/', demoRoutes(deps));
 
+  // 503 while writes fail (a full or broken disk) or the database does not answer: a load
+  // balancer or orchestrator then sees what clients see.
+  const writes = deps.writes;
   app.get('/healthz', (c) => {
-    deps.storage.db.$client.prepare('select 1').get();
-    return c.json({ ok: true });
+    const health = checkHealth(deps.storage.db.$client, writes, Date.now());
+    return c.json(health, health.ok ? 200 : 503);
   });
 
   // Off the public port unless a token is set; the metrics listener serves it (server.ts).
@@ -95,6 +99,12 @@ export function createApp(deps: Deps): Hono {
     if (err instanceof HTTPException) {
       const res = err.getResponse();
       return fail(c, res.status as 400, 'bad_request', err.message || 'bad request');
+    }
+    const storage = storageFailure(err);
+    if (storage) {
+      log('error', 'write failed', { path: c.req.path, code: storage.code });
+      c.header('Retry-After', String(storage.retryAfter));
+      return fail(c, 503, storage.error, storage.message);
     }
     log('error', 'unhandled error', { path: c.req.path, err: String(err?.stack ?? err) });
     return fail(c, 500, 'internal', 'the collector failed to handle this request');
