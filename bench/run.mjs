@@ -270,6 +270,7 @@ async function startCollector(label, db, env = {}) {
     // comes from one address.
     MICROSEG_RATE_IP: '1000000000',
     MICROSEG_RATE_VISITOR: '1000000000',
+    MICROSEG_CONNECTIONS_PER_IP: '1000000000',
     MICROSEG_METRICS_TOKEN: METRICS_TOKEN,
     ...env,
   });

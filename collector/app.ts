@@ -8,7 +8,7 @@ import { routePath } from 'hono/route';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { securityHeaders } from './secure-headers.ts';
 import { writeQueue, type WriteQueue } from './write-queue.ts';
-import { browserLimits, type RateLimits } from './routes/limits.ts';
+import { browserLimits, connectionCap, type RateLimits } from './routes/limits.ts';
 import type { Config } from './config.ts';
 import type { Storage } from './storage.ts';
 import type { SnippetAsset } from './snippet-asset.ts';
@@ -45,6 +45,8 @@ export interface Deps {
   writes?: WriteQueue;
   /** Per-IP and per-visitor request limits of the browser endpoints; none when omitted. */
   limits?: RateLimits;
+  /** A browser request's body must arrive in full within this (MICROSEG_BODY_TIMEOUT_MS); 0 or none: no limit. */
+  bodyTimeoutMs?: number | undefined;
   /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); none: not here. */
   metricsToken?: string | undefined;
 }
@@ -67,6 +69,10 @@ export function createApp(deps: Deps): Hono {
   app.use('*', securityHeaders());
   if (deps.limits) {
     const limit = browserLimits(deps.limits, metrics);
+    // One address may hold only so many browser requests open at once (slow bodies included),
+    // so it cannot take the server from everyone else.
+    const cap = connectionCap(deps.limits, metrics);
+    for (const path of ['/v1/collect', '/v1/segment', '/r']) app.use(path, cap);
     app.use('/v1/collect', limit);
     app.use('/v1/segment', limit);
     // Each email-link click writes an event: a link replayed in a loop is held like a browser.

@@ -30,6 +30,8 @@ export interface ServeOptions {
   /** Public URL of the collector, the base of email links (MICROSEG_PUBLIC_URL). */
   publicUrl?: string | undefined;
   limits: RateLimits;
+  /** How long a client may take to send a request; defaults DEFAULT_TIMEOUTS. */
+  timeouts?: Timeouts | undefined;
   /** How long shutdown waits for requests in flight before cutting connections. */
   shutdownGraceMs?: number;
   /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
@@ -58,6 +60,36 @@ function trustedProxies(value: string | undefined): number {
   return count(value, 0, 'MICROSEG_TRUST_PROXY');
 }
 
+/** How long a client may take to send its request (ms; 0: no limit). */
+export interface Timeouts {
+  /** The request line and headers (Node's `headersTimeout`; MICROSEG_HEADERS_TIMEOUT_MS). */
+  headersMs: number;
+  /** The whole request, body included, on every route (Node's `requestTimeout`; MICROSEG_REQUEST_TIMEOUT_MS). */
+  requestMs: number;
+  /** The body of a browser request, from its headers on (`/v1/collect`: 408 body_timeout; MICROSEG_BODY_TIMEOUT_MS). */
+  bodyMs: number;
+}
+
+/**
+ * Node's defaults (60 s for headers, 300 s for a request) let a client trickling a byte a second
+ * hold a connection for minutes. A browser's batch is at most 64 KiB and usually a few hundred
+ * bytes: 10 s is far more than it needs; server imports (`/v1/events`, up to 1 MiB) get 30 s.
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, bodyMs: 10_000 };
+
+function timeouts(env: NodeJS.ProcessEnv): Timeouts {
+  const t = {
+    headersMs: count(env.MICROSEG_HEADERS_TIMEOUT_MS, DEFAULT_TIMEOUTS.headersMs, 'MICROSEG_HEADERS_TIMEOUT_MS'),
+    requestMs: count(env.MICROSEG_REQUEST_TIMEOUT_MS, DEFAULT_TIMEOUTS.requestMs, 'MICROSEG_REQUEST_TIMEOUT_MS'),
+    bodyMs: count(env.MICROSEG_BODY_TIMEOUT_MS, DEFAULT_TIMEOUTS.bodyMs, 'MICROSEG_BODY_TIMEOUT_MS'),
+  };
+  // Node refuses a headers timeout longer than the request's.
+  if (t.requestMs > 0 && t.headersMs > t.requestMs) {
+    throw new Error('MICROSEG_HEADERS_TIMEOUT_MS must not be longer than MICROSEG_REQUEST_TIMEOUT_MS');
+  }
+  return t;
+}
+
 function port(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
@@ -82,10 +114,12 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     metricsPort: port(env.MICROSEG_METRICS_PORT, 'MICROSEG_METRICS_PORT'),
     metricsHost: env.MICROSEG_METRICS_HOST || undefined,
     metricsToken: env.MICROSEG_METRICS_TOKEN || undefined,
+    timeouts: timeouts(env),
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
       trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
+      connectionsPerIp: count(env.MICROSEG_CONNECTIONS_PER_IP, DEFAULT_LIMITS.connectionsPerIp!, 'MICROSEG_CONNECTIONS_PER_IP'),
     },
   };
 }
@@ -137,19 +171,27 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   if (opts.metricsToken !== undefined && opts.metricsToken.length < 16) {
     throw new ConfigError('MICROSEG_METRICS_TOKEN must have at least 16 characters');
   }
+  const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const storage = openStorage(opts.db, { profileCache: opts.profileCache });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, metricsToken: opts.metricsToken });
+  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
   const retention = startRetentionJob(storage, config, { now: Date.now, log });
   const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+  const serverOptions = {
+    headersTimeout: time.headersMs,
+    requestTimeout: time.requestMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would let one
+    // run up to 30 s late).
+    connectionsCheckingInterval: 1000,
+  };
   const server = await new Promise<ServerType>((ok, fail) => {
-    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions }, () => ok(s));
     s.once('error', fail);
   });
   const url = baseUrl(server, opts.host, opts.port);

@@ -26,7 +26,7 @@ export function collectRoutes(deps: Deps) {
   const perVisitor = visitorLimiter(deps.limits);
   const metrics = deps.metrics!;
   const writes = deps.writes!;
-  const refuse = (c: Context, status: 400 | 403 | 413, error: string, message: string) => {
+  const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
   };
@@ -47,7 +47,7 @@ export function collectRoutes(deps: Deps) {
     '/v1/collect',
     async (c) => {
       const now = deps.now();
-      const read = await readJson(c, LIMITS.bodyBytes);
+      const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
       if (!('body' in read)) return refuse(c, read.status, read.error, read.message);
       if (tooManyEvents(read.body, LIMITS.batchEvents)) {
         return refuse(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
