@@ -190,7 +190,8 @@ const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 /** V8 heap and off-heap memory of a collector, from its Prometheus default metrics, in MB. */
 async function heapMB(url) {
   try {
-    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
+    const headers = { authorization: `Bearer ${METRICS_TOKEN}` };
+    const text = await (await fetch(`${url}/metrics`, { headers })).text();
     const metric = (name) => Number(new RegExp(`^microseg_${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
     return { heapUsed: metric('nodejs_heap_size_used_bytes'), heapTotal: metric('nodejs_heap_size_total_bytes'), external: metric('nodejs_external_memory_bytes') };
   } catch {

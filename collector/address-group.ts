@@ -17,7 +17,8 @@ export function addressGroup(ip: string): string {
   const right = tail === undefined || tail === '' ? [] : tail.split(':');
   // An embedded IPv4 tail (…:1.2.3.4) stands for two groups; it only ever lands in the last 64 bits.
   const width = right.reduce((w, g) => w + (g.includes('.') ? 2 : 1), 0);
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - width)).fill('0'), ...right];
+  const zeros = Array<string>(Math.max(0, 8 - left.length - width)).fill('0');
+  const groups = tail === undefined ? left : [...left, ...zeros, ...right];
   return groups
     .slice(0, 4)
     .map((g) => (g.includes('.') ? g : g.replace(/^0+(?=.)/, '')))

@@ -116,7 +116,9 @@ Options (each overrides its environment variable):
       if (v['no-demo']) opts.demo = false;
       if (typeof v['metrics-port'] === 'string') {
         const n = Number(v['metrics-port']);
-        if (!Number.isInteger(n) || n < 0 || n > 65535) return fail('serve', `invalid metrics port ${v['metrics-port']}`);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) {
+          return fail('serve', `invalid metrics port ${v['metrics-port']}`);
+        }
         opts.metricsPort = n;
       }
       const running = await start(opts);

@@ -28,13 +28,16 @@ export function storageFailure(err: unknown): StorageFailure | null {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !code.startsWith('SQLITE_')) return null;
   if (code === 'SQLITE_FULL') {
-    return { error: 'storage_full', message: "the collector's disk is full; the batch was not stored, send it again later", retryAfter: 30, code };
+    const message = "the collector's disk is full; the batch was not stored, send it again later";
+    return { error: 'storage_full', message, retryAfter: 30, code };
   }
   if (/^SQLITE_(BUSY|LOCKED)/.test(code)) {
-    return { error: 'storage_busy', message: "the collector's database is busy; the batch was not stored, send it again", retryAfter: 5, code };
+    const message = "the collector's database is busy; the batch was not stored, send it again";
+    return { error: 'storage_busy', message, retryAfter: 5, code };
   }
   if (/^SQLITE_(IOERR|READONLY|CANTOPEN|PROTOCOL|NOLFS)/.test(code)) {
-    return { error: 'storage_unavailable', message: "the collector cannot write to its database; the batch was not stored, send it again later", retryAfter: 30, code };
+    const message = 'the collector cannot write to its database; the batch was not stored, send it again later';
+    return { error: 'storage_unavailable', message, retryAfter: 30, code };
   }
   return null;
 }
@@ -56,11 +59,13 @@ export function checkHealth(sqlite: Database.Database, writes: WriteHealth, now:
   try {
     sqlite.prepare('select 1').get();
   } catch (err) {
-    return { ok: false, error: 'database_unavailable', message: `the database does not answer: ${String((err as Error).message)}` };
+    const message = `the database does not answer: ${String((err as Error).message)}`;
+    return { ok: false, error: 'database_unavailable', message };
   }
   const failing = writes.failing;
   if (failing && now - failing.at < WRITE_FAILURE_HOLD_MS) {
-    return { ok: false, error: 'writes_failing', message: `the last write failed (${failing.code}) and none succeeded since` };
+    const message = `the last write failed (${failing.code}) and none succeeded since`;
+    return { ok: false, error: 'writes_failing', message };
   }
   const pages = sqlite.pragma('page_count', { simple: true }) as number;
   const max = sqlite.pragma('max_page_count', { simple: true }) as number;
@@ -72,7 +77,8 @@ export function checkHealth(sqlite: Database.Database, writes: WriteHealth, now:
     try {
       const fs = statfsSync(dirname(sqlite.name));
       if (fs.bavail * fs.bsize < MIN_FREE_BYTES) {
-        return { ok: false, error: 'storage_full', message: `less than ${MIN_FREE_BYTES} bytes free beside the database` };
+        const message = `less than ${MIN_FREE_BYTES} bytes free beside the database`;
+        return { ok: false, error: 'storage_full', message };
       }
     } catch {
       // A file system that cannot say (statfs unsupported) is not a failure of its own.

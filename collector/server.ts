@@ -119,7 +119,11 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
       trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
-      connectionsPerIp: count(env.MICROSEG_CONNECTIONS_PER_IP, DEFAULT_LIMITS.connectionsPerIp!, 'MICROSEG_CONNECTIONS_PER_IP'),
+      connectionsPerIp: count(
+        env.MICROSEG_CONNECTIONS_PER_IP,
+        DEFAULT_LIMITS.connectionsPerIp!,
+        'MICROSEG_CONNECTIONS_PER_IP',
+      ),
     },
   };
 }
@@ -177,7 +181,11 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs });
+  const app = createApp({
+    storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes,
+    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl,
+    metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs,
+  });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
@@ -207,7 +215,8 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     });
     metricsUrl = baseUrl(metricsServer, host, opts.metricsPort);
   }
-  log('info', 'collector listening', { url, db: opts.db, sites: [...config.sites.keys()], ...(metricsUrl ? { metrics: metricsUrl } : {}) });
+  const sites = [...config.sites.keys()];
+  log('info', 'collector listening', { url, db: opts.db, sites, ...(metricsUrl ? { metrics: metricsUrl } : {}) });
   return {
     server,
     storage,

@@ -19,7 +19,12 @@ export interface RateLimits {
 }
 
 /** The defaults: generous for an office behind one NAT, tight for one visitor's tab. */
-export const DEFAULT_LIMITS: RateLimits = { ipPerMinute: 1200, visitorPerMinute: 120, trustProxy: 0, connectionsPerIp: 64 };
+export const DEFAULT_LIMITS: RateLimits = {
+  ipPerMinute: 1200,
+  visitorPerMinute: 120,
+  trustProxy: 0,
+  connectionsPerIp: 64,
+};
 
 export function tooMany(c: Context, retryAfter: number, what: string) {
   c.header('Retry-After', String(retryAfter));

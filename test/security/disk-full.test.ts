@@ -32,8 +32,10 @@ afterAll(async () => {
 
 /** A batch of 20 events with long URLs: several pages of rows and index entries. */
 function batch(n: number) {
-  const events = Array.from({ length: 20 }, (_, i) => ev({ url: `http://localhost:8787/demo/${n}/${i}/${'p'.repeat(1500)}` }));
-  return fetch(`${running.url}/v1/collect`, { method: 'POST', body: JSON.stringify({ site: 'demo', visitor: `full${n}`, events }) });
+  const url = (i: number) => `http://localhost:8787/demo/${n}/${i}/${'p'.repeat(1500)}`;
+  const events = Array.from({ length: 20 }, (_, i) => ev({ url: url(i) }));
+  const body = JSON.stringify({ site: 'demo', visitor: `full${n}`, events });
+  return fetch(`${running.url}/v1/collect`, { method: 'POST', body });
 }
 
 describe('a full disk', () => {
@@ -64,7 +66,7 @@ describe('a full disk', () => {
     expect(await ok.json()).toEqual({ ok: true });
   });
 
-  it('a group commit that hits a full disk acknowledges only what is stored; /healthz sees no room before any write', async () => {
+  it('a group commit on a full disk acknowledges only what is stored; /healthz sees no room', async () => {
     const sqlite = running.storage.db.$client;
     sqlite.pragma(`max_page_count = ${sqlite.pragma('page_count', { simple: true }) as number}`);
     // Before any write fails: no page left to grow into is reported as it is.

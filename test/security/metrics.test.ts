@@ -40,7 +40,8 @@ afterEach(async () => {
 describe('/metrics access', () => {
   it('is not served on the public port by default', async () => {
     const r = await collector();
-    await fetch(`${r.url}/v1/collect`, { method: 'POST', body: JSON.stringify({ site: 'demo', visitor: 'v1', events: [ev()] }) });
+    const body = JSON.stringify({ site: 'demo', visitor: 'v1', events: [ev()] });
+    await fetch(`${r.url}/v1/collect`, { method: 'POST', body });
     const res = await fetch(`${r.url}/metrics`);
     expect(res.status).toBe(404);
     expect(await res.text()).not.toContain('microseg_events_accepted_total');
@@ -52,7 +53,8 @@ describe('/metrics access', () => {
     const none = await fetch(`${r.url}/metrics`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toContain('Bearer');
-    expect((await fetch(`${r.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    const wrong = { headers: { authorization: 'Bearer wrong-token-0123456789' } };
+    expect((await fetch(`${r.url}/metrics`, wrong)).status).toBe(401);
     const ok = await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('microseg_http_requests_total');

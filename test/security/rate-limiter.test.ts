@@ -48,12 +48,14 @@ describe('IPv6 clients are one client per /64', () => {
     const from = (ip: string) => ({ 'x-forwarded-for': ip });
     const statuses: number[] = [];
     for (let i = 1; i <= 5; i++) {
-      const res = await t.app.request(collectRequest({ site: 'demo', visitor: `v${i}`, events: [ev()] }, from(`2001:db8:1:2::${i}`)));
+      const batch = { site: 'demo', visitor: `v${i}`, events: [ev()] };
+      const res = await t.app.request(collectRequest(batch, from(`2001:db8:1:2::${i}`)));
       statuses.push(res.status);
     }
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     // Another /64 is another client.
-    const other = await t.app.request(collectRequest({ site: 'demo', visitor: 'w', events: [ev()] }, from('2001:db8:1:3::1')));
+    const batch = { site: 'demo', visitor: 'w', events: [ev()] };
+    const other = await t.app.request(collectRequest(batch, from('2001:db8:1:3::1')));
     expect(other.status).toBe(200);
   });
 });

@@ -53,18 +53,20 @@ function trickle(url: string, head: string, rest: string, everyMs = 1000): Slow 
   return s;
 }
 
-const body = JSON.stringify({ site: 'demo', visitor: 'slow', events: [{ id: 'e1', type: 'page_view', ts: 1, url: 'http://localhost/' }] });
+const event = { id: 'e1', type: 'page_view', ts: 1, url: 'http://localhost/' };
+const body = JSON.stringify({ site: 'demo', visitor: 'slow', events: [event] });
 const post = (path: string, extra = '') =>
-  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${extra}\r\n`;
+  `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n` +
+  `Content-Length: ${body.length}\r\n${extra}\r\n`;
 
 describe('slow clients', () => {
-  it('trickled bodies and headers are cut after their timeouts; one address holds at most its cap; /healthz answers', async () => {
+  it('trickled bodies and headers are cut after their timeouts; an address holds at most its cap', async () => {
     const t0 = Date.now();
     const browser = Array.from({ length: 200 }, () => trickle(collector.url, post('/v1/collect'), body));
-    const server = Array.from({ length: 5 }, () =>
-      trickle(collector.url, post('/v1/events', 'Authorization: Bearer slow-test-api-key-0123456789\r\n'), body),
-    );
-    const headers = Array.from({ length: 20 }, () => trickle(collector.url, 'GET /v1/segment?site=demo&visitor=v HTTP/1.1\r\n', 'Host: x\r\n\r\n'));
+    const auth = 'Authorization: Bearer slow-test-api-key-0123456789\r\n';
+    const server = Array.from({ length: 5 }, () => trickle(collector.url, post('/v1/events', auth), body));
+    const line = 'GET /v1/segment?site=demo&visitor=v HTTP/1.1\r\n';
+    const headers = Array.from({ length: 20 }, () => trickle(collector.url, line, 'Host: x\r\n\r\n'));
     const all = [...browser, ...server, ...headers];
 
     // /healthz all along, from the same address.
@@ -79,10 +81,15 @@ describe('slow clients', () => {
 
     const after = (s: Slow) => ((s.closedAt ?? Infinity) - t0) / 1000;
     const worst = (list: Slow[]) => Math.max(...list.map(after));
-    const statuses = (list: Slow[]) => list.reduce<Record<string, number>>((m, s) => ((m[String(s.status)] = (m[String(s.status)] ?? 0) + 1), m), {});
+    const statuses = (list: Slow[]) => {
+      const by: Record<string, number> = {};
+      for (const s of list) by[String(s.status)] = (by[String(s.status)] ?? 0) + 1;
+      return by;
+    };
     console.log(
       `browser bodies: ${JSON.stringify(statuses(browser))}, all closed after ${worst(browser).toFixed(1)} s;`,
-      `server bodies closed after ${worst(server).toFixed(1)} s; slow headers closed after ${worst(headers).toFixed(1)} s;`,
+      `server bodies closed after ${worst(server).toFixed(1)} s;`,
+      `slow headers closed after ${worst(headers).toFixed(1)} s;`,
       `/healthz ${health.length}× max ${Math.max(...health.map((h) => h.ms))} ms`,
     );
     // Past the cap: refused at once. Within it: 408 body_timeout once the body timeout passed.

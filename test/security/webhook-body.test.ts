@@ -62,14 +62,19 @@ async function hugeReceiver(status: number, bytes: number) {
 async function collect(base: string, visitor: string, n: number) {
   const res = await fetch(`${base}/v1/collect`, {
     method: 'POST',
-    body: JSON.stringify({ site: 'shop', visitor, events: [{ id: `${visitor}-${n}`, type: 'page_view', ts: Date.now(), url: `http://localhost/cameras/${n}` }] }),
+    body: JSON.stringify({
+      site: 'shop',
+      visitor,
+      events: [{ id: `${visitor}-${n}`, type: 'page_view', ts: Date.now(), url: `http://localhost/cameras/${n}` }],
+    }),
   });
   expect(res.status).toBe(200);
 }
 
 async function deliveries(base: string) {
   const res = await fetch(`${base}/v1/deliveries?site=shop`, { headers: { authorization: `Bearer ${API_KEY}` } });
-  return ((await res.json()) as { deliveries: { status: string; lastStatus: number | null; lastError: string | null }[] }).deliveries;
+  type Delivery = { status: string; lastStatus: number | null; lastError: string | null };
+  return ((await res.json()) as { deliveries: Delivery[] }).deliveries;
 }
 
 describe('a receiver answering 200 MB', () => {
@@ -80,7 +85,8 @@ describe('a receiver answering 200 MB', () => {
     const config = shopConfig(rx.url);
     (config as { delivery: Record<string, number> }).delivery.timeoutMs = 30_000;
     writeFileSync(file, JSON.stringify(config));
-    collector = await startCollector({ MICROSEG_DB: join(tmp.dir, 'c.db'), MICROSEG_CONFIG: file, MICROSEG_API_KEY: API_KEY });
+    const env = { MICROSEG_DB: join(tmp.dir, 'c.db'), MICROSEG_CONFIG: file, MICROSEG_API_KEY: API_KEY };
+    collector = await startCollector(env);
     const pid = collector.child.pid!;
     // Warm up the paths the delivery takes (ingest, the deliveries API), then take the baseline.
     await collect(collector.url, 'warm', 1);
@@ -95,7 +101,10 @@ describe('a receiver answering 200 MB', () => {
     }
     expect(list[0]).toMatchObject({ status: 'delivered', lastStatus: 200 });
     const after = memory(pid);
-    console.log(`collector VmHWM ${before.peak.toFixed(0)} → ${after.peak.toFixed(0)} MB, VmRSS ${after.rss.toFixed(0)} MB;`, `receiver wrote ${(rx.seen.sent / MB).toFixed(1)} of 200 MB`);
+    console.log(
+      `collector VmHWM ${before.peak.toFixed(0)} → ${after.peak.toFixed(0)} MB, VmRSS ${after.rss.toFixed(0)} MB;`,
+      `receiver wrote ${(rx.seen.sent / MB).toFixed(1)} of 200 MB`,
+    );
     expect(rx.seen.requests).toBe(1);
     expect(after.peak - before.peak).toBeLessThan(40);
     // The rest was not read: the receiver could write no more than the sockets' buffers hold.
@@ -127,7 +136,8 @@ describe('reading an answer', () => {
     });
     servers.push(server);
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { signal: AbortSignal.timeout(500) });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(500) });
     const t0 = Date.now();
     await expect(readCapped(res)).rejects.toThrow();
     expect(Date.now() - t0).toBeLessThan(5000);
