@@ -1,5 +1,7 @@
 /** Starts the collector: config, storage, app and a real HTTP server. */
 import { serve, type ServerType } from '@hono/node-server';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -202,6 +204,12 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions }, () => ok(s));
     s.once('error', fail);
   });
+  if (time.headersMs > 0) {
+    // Node's headersTimeout runs from a request's first byte: a connection that never sends one
+    // would stay open for good. Until its first request, an idle socket gets the same time.
+    server.on('connection', (socket: Socket) => socket.setTimeout(time.headersMs));
+    server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+  }
   const url = baseUrl(server, opts.host, opts.port);
   // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
   let metricsServer: ServerType | undefined;

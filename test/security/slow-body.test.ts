@@ -43,7 +43,7 @@ function trickle(url: string, head: string, rest: string, everyMs = 1000): Slow 
   const timer = setInterval(() => {
     if (i < rest.length && !s.socket.destroyed) s.socket.write(rest[i++]!);
   }, everyMs);
-  s.socket.on('connect', () => s.socket.write(head));
+  s.socket.on('connect', () => head && s.socket.write(head));
   s.socket.on('data', (d) => (s.status ??= Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 0)));
   s.socket.on('error', () => {});
   s.socket.on('close', () => {
@@ -67,7 +67,9 @@ describe('slow clients', () => {
     const server = Array.from({ length: 5 }, () => trickle(collector.url, post('/v1/events', auth), body));
     const line = 'GET /v1/segment?site=demo&visitor=v HTTP/1.1\r\n';
     const headers = Array.from({ length: 20 }, () => trickle(collector.url, line, 'Host: x\r\n\r\n'));
-    const all = [...browser, ...server, ...headers];
+    // Connected, then silent: not a byte of a request.
+    const silent = Array.from({ length: 10 }, () => trickle(collector.url, '', ''));
+    const all = [...browser, ...server, ...headers, ...silent];
 
     // /healthz all along, from the same address.
     const health: { status: number; ms: number }[] = [];
@@ -89,7 +91,7 @@ describe('slow clients', () => {
     console.log(
       `browser bodies: ${JSON.stringify(statuses(browser))}, all closed after ${worst(browser).toFixed(1)} s;`,
       `server bodies closed after ${worst(server).toFixed(1)} s;`,
-      `slow headers closed after ${worst(headers).toFixed(1)} s;`,
+      `slow headers closed after ${worst(headers).toFixed(1)} s; silent ones after ${worst(silent).toFixed(1)} s;`,
       `/healthz ${health.length}× max ${Math.max(...health.map((h) => h.ms))} ms`,
     );
     // Past the cap: refused at once. Within it: 408 body_timeout once the body timeout passed.
@@ -98,6 +100,7 @@ describe('slow clients', () => {
     expect(worst(browser)).toBeLessThan(8);
     expect(worst(server)).toBeLessThan(8);
     expect(worst(headers)).toBeLessThan(8);
+    expect(worst(silent)).toBeLessThan(8);
     expect(health.length).toBeGreaterThan(0);
     expect(health.every((h) => h.status === 200)).toBe(true);
   });
