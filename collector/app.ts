@@ -101,6 +101,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/', publicMetricsRoutes(metrics, deps.metricsToken));
 
   app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  let lastStorageLog = 0;
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
       const res = err.getResponse();
@@ -108,7 +109,12 @@ export function createApp(deps: Deps): Hono {
     }
     const storage = storageFailure(err);
     if (storage) {
-      log('error', 'write failed', { path: c.req.path, code: storage.code });
+      // Once a second at most: every request fails alike, and the log may sit on the full disk.
+      const t = Date.now();
+      if (t - lastStorageLog >= 1000) {
+        lastStorageLog = t;
+        log('error', 'write failed', { path: c.req.path, code: storage.code });
+      }
       c.header('Retry-After', String(storage.retryAfter));
       return fail(c, 503, storage.error, storage.message);
     }
