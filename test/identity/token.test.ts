@@ -24,7 +24,13 @@ describe('identity tokens', () => {
     const token = issueIdentityToken(ring, claims);
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(token.length).toBeLessThan(120);
-    expect(verifyIdentityToken(ring, token, 'shop', T0)).toEqual({ ok: true, contact: claims.contact, exp: T0 + DAY });
+    expect(verifyIdentityToken(ring, token, 'shop', T0)).toEqual({
+      ok: true,
+      contact: claims.contact,
+      exp: T0 + DAY,
+      purpose: 'identify',
+      grant: expect.stringMatching(/^[A-Za-z0-9_-]{11}$/),
+    });
   });
 
   it('does not show the contact id, and two tokens for the same claims differ', () => {
