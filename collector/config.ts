@@ -246,7 +246,9 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
         rfm: s.browserReveals.includes('rfm'),
         cooldown: s.browserReveals.includes('cooldown'),
         hiddenSegments: new Set(
-          compiled.rules.filter((r) => !s.rules[r.name]?.public && r.reads.some((f) => privateFact(f, s.publicTraits))).map((r) => r.name),
+          compiled.rules
+            .filter((r) => !s.rules[r.name]?.public && r.reads.some((f) => privateFact(f, s.publicTraits)))
+            .map((r) => r.name),
         ),
       },
       webhooks: hooks.webhooks,
@@ -264,7 +266,8 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
  */
 function privateFact(fact: string, publicTraits: string[]): boolean {
   if (fact.startsWith('trait.')) return !publicTraits.includes(fact.slice(6));
-  return fact === 'purchases.total' || fact === 'purchases.lastValue' || fact === 'cooldown' || fact.startsWith('rfm.') || fact === 'count.value';
+  const money = ['purchases.total', 'purchases.lastValue', 'cooldown', 'count.value'];
+  return money.includes(fact) || fact.startsWith('rfm.');
 }
 
 /** Thresholds that are fine one by one but contradict each other. */

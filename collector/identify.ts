@@ -21,6 +21,8 @@ import type { IngestResult, NewEvent, Storage } from './storage.ts';
 
 const DAY = 86_400_000;
 
+type ProfileKey = { key: string; eventsAs: string; known: boolean };
+
 /** Whose events: a browser's visitor id, or a known contact (email clicks, backends). */
 export type Who = { visitor: string } | { contact: string };
 
@@ -65,12 +67,20 @@ const EMPTY_META: Meta = { traits: {}, first: null, last: null };
  *   deleted, so nothing is counted twice;
  * - a visitor linked to this contact already is renewed: its link runs `linkDays` from now.
  */
-export function linkVisitor(storage: Storage, site: SiteConfig, visitor: string, contact: string, grant: string, now: number): LinkOutcome {
+export function linkVisitor(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  contact: string,
+  grant: string,
+  now: number,
+): LinkOutcome {
   const ids = storage.identity;
   const before = ids.linkOf(site.id, visitor);
   const inForce = before !== null && before.expires > now;
   if (inForce && before.contact !== contact) return 'linked_elsewhere';
-  if (before?.grant !== grant && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink) return 'device_limit';
+  const newDevice = before?.grant !== grant;
+  if (newDevice && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink) return 'device_limit';
   ids.ensureContact(site.id, contact, now);
   const key = contactKey(contact);
   if (!inForce) {
@@ -101,7 +111,7 @@ export function patchTraits(storage: Storage, site: string, key: string, patch: 
   return traits;
 }
 
-function profileKey(storage: Storage, site: string, who: Who, now: number): { key: string; eventsAs: string; known: boolean } {
+function profileKey(storage: Storage, site: string, who: Who, now: number): ProfileKey {
   if ('contact' in who) return { key: contactKey(who.contact), eventsAs: contactKey(who.contact), known: true };
   const subject = storage.identity.subject(site, who.visitor, now);
   return { key: subject.key, eventsAs: who.visitor, known: subject.contact !== null };

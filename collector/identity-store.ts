@@ -43,10 +43,22 @@ export function identityStore(db: Db) {
     .prepare();
   const upsertLink = db
     .insert(links)
-    .values({ site: p('site'), visitor: p('visitor'), contact: p('contact'), linkedAt: p('at'), expires: p('expires'), grantId: p('grant') })
+    .values({
+      site: p('site'),
+      visitor: p('visitor'),
+      contact: p('contact'),
+      linkedAt: p('at'),
+      expires: p('expires'),
+      grantId: p('grant'),
+    })
     .onConflictDoUpdate({
       target: [links.site, links.visitor],
-      set: { contact: sql`excluded.contact`, linkedAt: sql`excluded.linked_at`, expires: sql`excluded.expires`, grantId: sql`excluded.grant_id` },
+      set: {
+        contact: sql`excluded.contact`,
+        linkedAt: sql`excluded.linked_at`,
+        expires: sql`excluded.expires`,
+        grantId: sql`excluded.grant_id`,
+      },
     })
     .prepare();
   const insertSelfLink = db

@@ -172,8 +172,10 @@ const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify
 export const READ_PATH_SQL = `SELECT l.contact, l.expires, p.data, p.updated, m.traits
          FROM (SELECT ? AS site, ? AS visitor, ? AS now) q
          LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
-         LEFT JOIN profiles p ON p.site = q.site AND p.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)
-         LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)`;
+         LEFT JOIN profiles p
+           ON p.site = q.site AND p.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)
+         LEFT JOIN profile_meta m
+           ON m.site = q.site AND m.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)`;
 
 export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const db = openDb(file);
@@ -196,7 +198,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     .raw();
   // The segment read: the visitor's link, then the profile and traits of whichever profile it
   // reads (its contact's once linked). Always one row: the constant row is left-joined.
-  type ReadRow = [contact: string | null, expires: number | null, data: string | null, updated: number | null, traits: string | null];
+  type ReadRow = [
+    contact: string | null,
+    expires: number | null,
+    data: string | null,
+    updated: number | null,
+    traits: string | null,
+  ];
   const selectReadPath = sqlite.prepare<[string, string, number], ReadRow>(READ_PATH_SQL).raw();
 
   const upsertProfile = sqlite.prepare(

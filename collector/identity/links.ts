@@ -129,7 +129,8 @@ export function makeLink(
   if (!target.ok) return { ok: false, error: 'target_not_allowed', message: target.reason };
   const exp = now + (input.ttlDays ?? DEFAULT_LINK_TTL_DAYS) * DAY;
   // A plain link's token goes straight to the page (identify); a signed link's only to `/r`.
-  const token = issueIdentityToken(ring, { site: site.id, contact: input.contact, exp, purpose: plain ? 'identify' : 'link' });
+  const purpose = plain ? 'identify' : 'link';
+  const token = issueIdentityToken(ring, { site: site.id, contact: input.contact, exp, purpose });
   if (plain) return { ok: true, url: arrivalUrl(target.url, token, input) };
 
   const fields: LinkFields = {

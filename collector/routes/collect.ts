@@ -88,7 +88,8 @@ export function collectRoutes(deps: Deps) {
       }
       const { res, linked } = await writes.run(() => {
         // Bot traffic is never linked to a contact nor sets traits.
-        const linked = bot ? null : identifyBrowser(deps.storage, site, batch.visitor, identity.id, identity.patch, now);
+        const { id, patch } = identity;
+        const linked = bot ? null : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
         return { res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot), linked };
       });
       if (identity.outcome) {

@@ -51,7 +51,9 @@ export function redirectRoutes(deps: Deps) {
         : refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
     // A signed link carries a link token (or a version-1 one, made before purposes).
-    if (identity.purpose === 'identify') return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
+    if (identity.purpose === 'identify') {
+      return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
+    }
     const target = checkTarget(site, fields.to, selfOrigin(c));
     if (!target.ok) return refuse(c, 'target_not_allowed', 'The link points to an address this site does not allow.');
 

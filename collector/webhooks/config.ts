@@ -160,7 +160,8 @@ export function compileWebhooks(
     if (seen.has(id)) problems.push(`${path}.id: "${id}" is used by another webhook of this site`);
     seen.add(id);
     const cooldownMs = (w.cooldownMinutes ?? DEFAULT_COOLDOWN_MINUTES) * 60_000;
-    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match, cooldownMs, accepts: compileFilter(w.filter) });
+    const accepts = compileFilter(w.filter);
+    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match, cooldownMs, accepts });
   });
   return { webhooks, problems };
 }

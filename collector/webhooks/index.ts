@@ -68,7 +68,9 @@ export function startWebhooks(
   });
   storage.onChanges((change) => {
     // A webhook fires for a person at most once per its cooldown: no flapping (docs/triggers.md).
-    const rows = deliveriesFor(config, change).filter((r) => outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at));
+    const rows = deliveriesFor(config, change).filter((r) =>
+      outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at),
+    );
     if (rows.length === 0) return;
     outbox.enqueue(rows, change.at);
     // Runs on a later turn, after the transaction that holds these rows has committed.

@@ -138,7 +138,11 @@ export function openOutbox(db: Db): Outbox {
   const upsertTurn = db
     .insert(cool)
     .values({ site: p('site'), visitor: p('profile'), hook: p('hook'), at: p('now') })
-    .onConflictDoUpdate({ target: [cool.site, cool.visitor, cool.hook], set: { at: sql`excluded.at` }, setWhere: sql`${cool.at} <= ${p('since')}` })
+    .onConflictDoUpdate({
+      target: [cool.site, cool.visitor, cool.hook],
+      set: { at: sql`excluded.at` },
+      setWhere: sql`${cool.at} <= ${p('since')}`,
+    })
     .prepare();
 
   const byId = db.select(view).from(d).where(and(eq(d.site, p('site')), eq(d.id, p('id')))).prepare();

@@ -187,7 +187,7 @@ describe('merge', () => {
     expect(profile.window.map((e) => e[1]).sort()).toEqual(['email_click', 'page_view', 'page_view']);
   });
 
-  it('does not move a device linked to one contact to another while the link is in force; after it lapses, it may', async () => {
+  it('does not move a device linked to one contact to another while the link is in force; later it may', async () => {
     await collect('vS', [pv({ category: 'cameras' })], { token: await tokenFor('erin') });
     const r = await collect('vS', [pv({ category: 'sports' })], { token: await tokenFor('frank') });
     expect(r.body.identify).toMatchObject({ ok: false, error: 'linked_elsewhere' });

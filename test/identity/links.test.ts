@@ -132,7 +132,8 @@ describe('makeLink', () => {
     const p = new URL(plain.url);
     expect(p.origin + p.pathname).toBe('https://site.example/cameras');
     expect(Object.fromEntries(p.searchParams)).toMatchObject({ ref: 'nl', utm_campaign: 'spring', utm_medium: 'email', ms_cat: 'cameras' });
-    expect(verifyIdentityToken(ring, p.searchParams.get('ms_t')!, 'shop', T0)).toMatchObject({ ok: true, purpose: 'identify' });
+    const msT = verifyIdentityToken(ring, p.searchParams.get('ms_t')!, 'shop', T0);
+    expect(msT).toMatchObject({ ok: true, purpose: 'identify' });
   });
 
   it('refuses a target outside the site', () => {

@@ -24,8 +24,9 @@ describe('device hijack', () => {
     expect((await t.collect('victim-laptop', { token: victimToken })).body.segment!.known).toBe(true);
     // The attacker, with their own link and the victim's browser id.
     const attackerToken = await t.click(await t.link('attacker', { to: `${ORIGIN}/garden/`, category: 'garden' }));
-    await t.collect('attacker-phone', { token: attackerToken, events: [{ url: `${ORIGIN}/garden/rake`, category: 'garden' }] });
-    const hijack = await t.collect('victim-laptop', { token: attackerToken, events: [{ url: `${ORIGIN}/garden/x`, category: 'garden' }] });
+    const garden = [{ url: `${ORIGIN}/garden/rake`, category: 'garden' }];
+    await t.collect('attacker-phone', { token: attackerToken, events: garden });
+    const hijack = await t.collect('victim-laptop', { token: attackerToken, events: garden });
     expect(hijack.status).toBe(200);
     expect(hijack.body.identify).toMatchObject({ ok: false, error: 'linked_elsewhere' });
     expect(t.storage.identity.linkOf('shop', 'victim-laptop')!.contact).toBe('victim');

@@ -17,11 +17,14 @@ beforeEach(async () => {
     }),
   );
   // The site owner's CRM: private traits and a 1,500 purchase for the contact.
-  const traits = await t.api('/v1/contacts/victim/traits?site=shop', { method: 'PUT', body: JSON.stringify({ gender: 'f', region: 'MD' }) });
+  const body = JSON.stringify({ gender: 'f', region: 'MD' });
+  const traits = await t.api('/v1/contacts/victim/traits?site=shop', { method: 'PUT', body });
   expect(traits.status).toBe(200);
   const purchase = await t.api('/v1/events', {
     method: 'POST',
-    body: JSON.stringify({ events: [{ site: 'shop', contact: 'victim', type: 'purchase', value: 1500, currency: 'EUR', id: 'order-1' }] }),
+    body: JSON.stringify({
+      events: [{ site: 'shop', contact: 'victim', type: 'purchase', value: 1500, currency: 'EUR', id: 'order-1' }],
+    }),
   });
   expect(purchase.status).toBe(200);
 });
@@ -48,7 +51,9 @@ describe('a leaked email link', () => {
     const first = await t.click(link);
     let known = 0;
     for (let i = 0; i < 10; i++) if ((await t.collect(`shared${i}`, { token: first })).body.segment!.known) known++;
-    for (let i = 0; i < 10; i++) if ((await t.collect(`replay${i}`, { token: await t.click(link) })).body.segment!.known) known++;
+    for (let i = 0; i < 10; i++) {
+      if ((await t.collect(`replay${i}`, { token: await t.click(link) })).body.segment!.known) known++;
+    }
     expect(known).toBe(3);
     const refused = await t.collect('one-more', { token: await t.click(link) });
     expect(refused.body.identify).toMatchObject({ ok: false, error: 'device_limit' });
@@ -79,7 +84,7 @@ describe('a leaked email link', () => {
     expect(full.rfm).toMatchObject({ m: 5 });
   });
 
-  it('lapses: after linkDays the browser is anonymous, its events stay its own and fire no contact webhook', async () => {
+  it('lapses after linkDays: the browser is anonymous, its events stay its own, no contact webhook', async () => {
     const token = await t.click(await t.link('victim'));
     expect((await t.collect('attacker3', { token })).body.segment!.known).toBe(true);
     await rx.waitFor(t.outboxed());

@@ -47,7 +47,10 @@ export async function securityApp(file: ConfigFile) {
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   let n = 0;
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(base + path, { ...init, headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...init.headers } });
+    fetch(base + path, {
+      ...init,
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...init.headers },
+    });
 
   return {
     ...t,
@@ -62,7 +65,11 @@ export async function securityApp(file: ConfigFile) {
         ...e,
       }));
       const body = { site: 'shop', visitor, events, ...(extra.token ? { token: extra.token } : {}) };
-      const res = await fetch(`${base}/v1/collect`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) });
+      const res = await fetch(`${base}/v1/collect`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: JSON.stringify(body),
+      });
       return { status: res.status, body: (await res.json()) as CollectResponse };
     },
     async segment(visitor: string): Promise<Segment> {
@@ -70,13 +77,13 @@ export async function securityApp(file: ConfigFile) {
     },
     api,
     /** A signed `/r` link (or a plain link) for the contact, made through the API as an email tool would. */
-    async link(contact: string, opts: { plain?: boolean; to?: string; category?: string; ttlDays?: number } = {}): Promise<string> {
+    async link(contact: string, opts: { plain?: boolean; to?: string; category?: string } = {}): Promise<string> {
       const res = await api('/v1/links', {
         method: 'POST',
         body: JSON.stringify({
           site: 'shop',
           plain: opts.plain ?? false,
-          links: [{ contact, to: opts.to ?? `${ORIGIN}/cameras/`, category: opts.category ?? 'cameras', ...(opts.ttlDays ? { ttlDays: opts.ttlDays } : {}) }],
+          links: [{ contact, to: opts.to ?? `${ORIGIN}/cameras/`, category: opts.category ?? 'cameras' }],
         }),
       });
       const made = (await res.json()) as { links: { url: string }[] };
@@ -84,13 +91,16 @@ export async function securityApp(file: ConfigFile) {
     },
     /** Follows a `/r` link without following the redirect: the `ms_t` the landing page gets. */
     async click(link: string, method: 'GET' | 'HEAD' = 'GET'): Promise<string> {
-      const res = await fetch(link, { method, redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 Firefox/128.0' } });
+      const headers = { 'user-agent': 'Mozilla/5.0 Firefox/128.0' };
+      const res = await fetch(link, { method, redirect: 'manual', headers });
       if (res.status !== 302) throw new Error(`/r answered ${res.status}`);
       return new URL(res.headers.get('location')!).searchParams.get('ms_t')!;
     },
     /** Deliveries written to the outbox for the site (the receiver gets exactly these). */
     outboxed(): number {
-      return (t.storage.db.$client.prepare("SELECT count(*) AS n FROM webhook_deliveries WHERE site = 'shop'").get() as { n: number }).n;
+      const sql = "SELECT count(*) AS n FROM webhook_deliveries WHERE site = 'shop'";
+      const row = t.storage.db.$client.prepare(sql).get();
+      return (row as { n: number }).n;
     },
     async close() {
       await hooks.stop();

@@ -14,7 +14,9 @@ beforeEach(async () => {
   rx = await startReceiver(SECRET);
   t = await securityApp(
     shopConfig({
-      rules: { 'just-saw-cameras': { when: { count: { type: 'page_view', category: 'cameras', within: '1m' }, gte: 1 } } },
+      rules: {
+        'just-saw-cameras': { when: { count: { type: 'page_view', category: 'cameras', within: '1m' }, gte: 1 } },
+      },
       webhooks: [
         { segment: 'just-saw-cameras', on: 'enter', url: rx.url, secret: SECRET },
         { segment: 'just-saw-cameras', on: 'exit', url: rx.url, secret: SECRET },
@@ -30,7 +32,8 @@ afterEach(async () => {
 describe('webhook flapping', () => {
   it('30 requests flipping a contact in and out give one enter and one exit per cooldown (default 24 h)', async () => {
     const token = await t.click(await t.link('victim'));
-    expect((await t.collect('flapper', { token, events: [{ url: `${ORIGIN}/about` }] })).body.segment!.known).toBe(true);
+    const linked = await t.collect('flapper', { token, events: [{ url: `${ORIGIN}/about` }] });
+    expect(linked.body.segment!.known).toBe(true);
     for (let i = 0; i < 30; i++) {
       t.clock.now += 2 * MIN; // the 1-minute window has emptied: every request is a transition
       const url = i % 2 === 0 ? `${ORIGIN}/cameras/c${i}` : `${ORIGIN}/about`;
@@ -38,7 +41,9 @@ describe('webhook flapping', () => {
       expect(r.body.segment!.segments.includes('just-saw-cameras')).toBe(i % 2 === 0);
     }
     // Every transition is in the contact's history; the receiver gets the first enter and exit.
-    const history = t.storage.segmentHistory('shop', 'c:victim', { limit: 1000 }).filter((h) => h.name === 'just-saw-cameras');
+    const history = t.storage
+      .segmentHistory('shop', 'c:victim', { limit: 1000 })
+      .filter((h) => h.name === 'just-saw-cameras');
     expect(history).toHaveLength(30);
     expect(t.outboxed()).toBe(2);
     const got = await rx.waitFor(2);

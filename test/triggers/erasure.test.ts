@@ -92,7 +92,14 @@ describe('erasure', () => {
     await person('stays');
     const sqlite = t.storage.db.$client;
     const stays = rowsMentioning(sqlite, 'stays');
-    expect(Object.keys(stays).sort()).toEqual(['events', 'profiles', 'quarantine', 'segment_changes', 'webhook_cooldowns', 'webhook_deliveries']);
+    expect(Object.keys(stays).sort()).toEqual([
+      'events',
+      'profiles',
+      'quarantine',
+      'segment_changes',
+      'webhook_cooldowns',
+      'webhook_deliveries',
+    ]);
 
     const res = await t.api('/v1/visitors/erased?site=shop', { method: 'DELETE' });
     expect(res.status).toBe(200);
