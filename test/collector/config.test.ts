@@ -61,7 +61,7 @@ describe('site config', () => {
 });
 
 describe('identity, browser and webhook cooldown settings', () => {
-  it('defaults: 30-day links, 3 devices per link, one click per 24 h, 24 h webhook cooldown, nothing private shown', () => {
+  it('defaults: 30-day links, 3 devices a link, a click a day, 24 h webhook cooldown, nothing private shown', () => {
     const site = parseConfig({
       sites: {
         s: {
@@ -74,7 +74,7 @@ describe('identity, browser and webhook cooldown settings', () => {
             shown: { when: { fact: 'trait.region', eq: 'MD' }, public: true },
             views: { when: { fact: 'lifecycle', eq: 'newbie' } },
           },
-          webhooks: [{ segment: 'views', on: 'enter', url: 'https://hooks.example/x', secret: 'a-webhook-secret-0123' }],
+          webhooks: [{ segment: 'views', on: 'enter', url: 'https://h.example/', secret: 'a-webhook-secret-0123' }],
         },
       },
     }).sites.get('s')!;
@@ -90,7 +90,9 @@ describe('identity, browser and webhook cooldown settings', () => {
           identity: { linkDays: 0, devicesPerLink: 1.5, clickWindowHours: -1, other: 1 },
           browserReveals: ['traits'],
           rules: { r: { when: { fact: 'lifecycle', eq: 'newbie' }, public: 'yes' } },
-          webhooks: [{ segment: 'r', on: 'enter', url: 'https://h.example/', secret: 'a-webhook-secret-0123', cooldownMinutes: -5 }],
+          webhooks: [
+            { segment: 'r', on: 'enter', url: 'https://h.example/', secret: 'a-webhook-secret-0123', cooldownMinutes: -5 },
+          ],
         },
       },
     };

@@ -151,7 +151,8 @@ describe('token purposes', () => {
     if (!v.ok) throw new Error(v.reason);
     expect(v.purpose).toBe('link');
     const arrival = issueIdentityToken(ring, { ...claims, grant: v.grant });
-    expect(verifyIdentityToken(ring, arrival, 'shop', T0)).toMatchObject({ ok: true, purpose: 'identify', grant: v.grant });
+    const opened = verifyIdentityToken(ring, arrival, 'shop', T0);
+    expect(opened).toMatchObject({ ok: true, purpose: 'identify', grant: v.grant });
     expect(() => issueIdentityToken(ring, { ...claims, grant: 'short' })).toThrow(RangeError);
   });
 
