@@ -91,7 +91,7 @@ describe('identity, browser and webhook cooldown settings', () => {
           browserReveals: ['traits'],
           rules: { r: { when: { fact: 'lifecycle', eq: 'newbie' }, public: 'yes' } },
           webhooks: [
-            { segment: 'r', on: 'enter', url: 'https://h.example/', secret: 'a-secret-0123456789', cooldownMinutes: -5 },
+            { segment: 'r', on: 'enter', url: 'https://h.example/', secret: 'a-secret-012345678', cooldownMinutes: -5 },
           ],
         },
       },
