@@ -3,9 +3,24 @@
  * HTTP: the link's own `t` is no identity token, one link identifies a bounded number of
  * browsers, a browser never reads private-trait segments or money, and a link lapses.
  */
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signLink } from '../../collector/identity/links.ts';
 import { startReceiver } from '../triggers/receiver.ts';
-import { DAY, SECRET, securityApp, shopConfig } from './setup.ts';
+import { DAY, ORIGIN, ring, SECRET, securityApp, shopConfig } from './setup.ts';
+
+/** A version-1 token (before purposes), as links sent before the upgrade carry. */
+function legacyToken(contact: string, exp: number): string {
+  const plain = Buffer.concat([Buffer.alloc(5), Buffer.from('shop'), Buffer.from(contact)]);
+  plain.writeUInt32BE(Math.floor(exp / 1000), 0);
+  plain.writeUInt8(4, 4);
+  const header = Buffer.concat([Buffer.from([1]), ring.current.id]);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', ring.current.token, iv, { authTagLength: 16 });
+  cipher.setAAD(header);
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64url');
+}
 
 let t: Awaited<ReturnType<typeof securityApp>>;
 let rx: Awaited<ReturnType<typeof startReceiver>>;
@@ -105,5 +120,20 @@ describe('a leaked email link', () => {
     await rx.waitFor(t.outboxed());
     expect(rx.got.filter((g) => g.body.contact === 'victim')).toHaveLength(contactDeliveries);
     expect(rx.got.at(-1)!.body).toMatchObject({ visitor: 'attacker3', contact: null, change: 'enter' });
+  });
+
+  it('made before the upgrade (version-1 token): /r still works, bounded; its t identifies nobody', async () => {
+    const old = legacyToken('victim', t.clock.now + 10 * DAY);
+    const fields = { site: 'shop', to: `${ORIGIN}/cameras/`, token: old, category: 'cameras' };
+    const sig = signLink(ring, fields);
+    const query = new URLSearchParams({ site: 'shop', to: fields.to, ms_cat: 'cameras', t: old, sig });
+    const link = `${t.base}/r?${query}`;
+    const direct = await t.collect('old1', { token: old });
+    expect(direct.body.identify).toMatchObject({ ok: false, error: 'wrong_purpose' });
+    let known = 0;
+    for (let i = 0; i < 5; i++) {
+      if ((await t.collect(`old-replay${i}`, { token: await t.click(link) })).body.segment!.known) known++;
+    }
+    expect(known).toBe(3);
   });
 });

@@ -3,16 +3,23 @@
  * webhooks on, a settable clock (links lapse without waiting), and an API key for the site owner.
  */
 import { serve, type ServerType } from '@hono/node-server';
+import { join } from 'node:path';
+import { createApp } from '../../collector/app.ts';
 import { parseConfig, type ConfigFile } from '../../collector/config.ts';
+import { keyRing } from '../../collector/identity/keys.ts';
+import { snippetAsset } from '../../collector/snippet-asset.ts';
+import { openStorage } from '../../collector/storage.ts';
 import { startWebhooks } from '../../collector/webhooks/index.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';
-import { testApp } from '../helpers.ts';
+import { tempDir } from '../helpers.ts';
 
 export const KEY = 'security-api-key-0123456789';
 export const SECRET = 'security-webhook-secret-0123456789';
 export const ORIGIN = 'https://shop.example';
 export const DAY = 86_400_000;
+/** The collector's signing keys, known to the test so it can make what an older version made. */
+export const ring = keyRing(['security-test-secret-security-test-secret']);
 
 /** Segments built on private traits and money, next to a public one; a camera audience for webhooks. */
 export function shopConfig(extra: Record<string, unknown> = {}): ConfigFile {
@@ -39,8 +46,13 @@ export function shopConfig(extra: Record<string, unknown> = {}): ConfigFile {
 export async function securityApp(file: ConfigFile) {
   // The app's clock starts in the past: the worker sends a delivery when the wall clock reaches
   // its (app clock) creation time, so a test may move the app's clock ahead by up to 60 days.
-  const t = testApp({ config: file, now: Date.now() - 60 * DAY });
-  const hooks = startWebhooks(t.storage, parseConfig(file), { now: Date.now });
+  const tmp = tempDir();
+  const storage = openStorage(join(tmp.dir, 'security.db'));
+  const clock = { now: Date.now() - 60 * DAY };
+  const config = parseConfig(file);
+  const app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/'), keys: ring });
+  const t = { app, storage, clock, close: () => (storage.close(), tmp.cleanup()) };
+  const hooks = startWebhooks(storage, config, { now: Date.now });
   const server = await new Promise<ServerType>((ok) => {
     const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => ok(s));
   });
