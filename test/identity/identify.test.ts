@@ -187,6 +187,20 @@ describe('merge', () => {
     expect(profile.window.map((e) => e[1]).sort()).toEqual(['email_click', 'page_view', 'page_view']);
   });
 
+  it('a link lapses linkDays after the last valid token; browsing does not renew it, a fresh token does', async () => {
+    const first = await collect('vR', [pv()], { token: await tokenFor('rita') });
+    expect(first.body.identify).toEqual({ ok: true });
+    t.clock.now += 20 * DAY;
+    expect((await collect('vR', [pv({ ts: t.clock.now })])).body.segment!.known).toBe(true);
+    const renewed = await collect('vR', [pv({ ts: t.clock.now })], { token: await tokenFor('rita') });
+    expect(renewed.body.identify).toEqual({ ok: true });
+    t.clock.now += 29 * DAY; // 49 days after the first token, 29 after the renewal
+    expect((await segment('vR')).known).toBe(true);
+    t.clock.now += DAY;
+    expect((await segment('vR')).known).toBe(false);
+    expect(t.storage.identity.linkOf('shop', 'vR')!.contact).toBe('rita'); // kept, lapsed
+  });
+
   it('does not move a device linked to one contact to another while the link is in force; later it may', async () => {
     await collect('vS', [pv({ category: 'cameras' })], { token: await tokenFor('erin') });
     const r = await collect('vS', [pv({ category: 'sports' })], { token: await tokenFor('frank') });
