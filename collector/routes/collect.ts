@@ -6,7 +6,7 @@ import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
 import { browserIdentity } from '../browser-identity.ts';
-import { identifyBrowser } from '../identify.ts';
+import { forBrowser, identifyBrowser, LINK_REFUSALS } from '../identify.ts';
 import { botReason } from '../bots.ts';
 import { addCors, allowOrigin, originAllowed, originAllowedByAnySite, selfOrigin } from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../validate.ts';
@@ -86,12 +86,21 @@ export function collectRoutes(deps: Deps) {
         cors();
         return refuse(c, 400, identity.error, identity.message);
       }
-      const res: CollectResponse = await writes.run(() => {
+      const { res, linked } = await writes.run(() => {
         // Bot traffic is never linked to a contact nor sets traits.
-        if (!bot) identifyBrowser(deps.storage, site, batch.visitor, identity.contact, identity.patch, now);
-        return ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot);
+        const { id, patch } = identity;
+        const linked = bot ? null : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
+        return { res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot), linked };
       });
-      if (identity.outcome) res.identify = bot ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' } : identity.outcome;
+      if (identity.outcome) {
+        res.identify = bot
+          ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' }
+          : linked === 'linked_elsewhere' || linked === 'device_limit'
+            ? { ok: false, error: linked, message: LINK_REFUSALS[linked](site) }
+            : identity.outcome;
+      }
+      // What a page may see: no private-trait segments, no money (docs/segments.md).
+      if (res.segment) res.segment = forBrowser(site, res.segment);
       if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
       // Events a browser's retry queue had to give up (full while the collector was unreachable);
