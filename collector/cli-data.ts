@@ -106,7 +106,10 @@ ${dbOption}
     if (typeof v.contact === 'string' && !validContactId(v.contact)) return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
     return withStorage(v, (storage) => {
       const site = v.site as string;
-      const res = typeof v.visitor === 'string' ? eraseVisitor(storage.db, site, v.visitor) : eraseContact(storage.db, site, v.contact as string);
+      const res =
+        typeof v.visitor === 'string'
+          ? eraseVisitor(storage.db, site, v.visitor)
+          : eraseContact(storage.db, site, v.contact as string, Date.now());
       console.log(JSON.stringify(res, null, 2));
       return 0;
     });

@@ -89,11 +89,11 @@ export function eraseVisitor(db: Db, site: string, visitor: string): ErasureResu
 
 /**
  * Removes a contact and nothing of anyone else: every row that is the contact's (`contact` = it),
- * its own `c:<contact>` profile id's rows, and, of each device linked to it now, the rows that
- * name no owner (its anonymous past, merged into the contact, and rows older than the owner
- * column). A device that moved on to another contact keeps that contact's rows and link.
+ * its own `c:<contact>` profile id's rows, and, of each device linked to it now (a link in force
+ * at `now`), the rows that name no owner. A device whose link lapsed writes as anonymous, and one
+ * that moved on to another contact keeps that contact's rows and link.
  */
-export function eraseContact(db: Db, site: string, contact: string): ErasureResult {
+export function eraseContact(db: Db, site: string, contact: string, now: number): ErasureResult {
   const sqlite = db.$client;
   const removed: Removed = {};
   const self = contactKey(contact);
@@ -101,8 +101,8 @@ export function eraseContact(db: Db, site: string, contact: string): ErasureResu
   withSecureDelete(sqlite, () => {
     const tables = personTables(sqlite);
     // Found before anything goes: the devices linked now, and every visitor id with a row of the contact's.
-    const linkedSql = 'select visitor from links where site = ? and contact = ?';
-    const linked = sqlite.prepare(linkedSql).pluck().all(site, contact) as string[];
+    const linkedSql = 'select visitor from links where site = ? and contact = ? and expires > ?';
+    const linked = sqlite.prepare(linkedSql).pluck().all(site, contact, now) as string[];
     for (const t of tables) {
       if (!(t.visitor && t.contact)) continue;
       const sql = `select distinct visitor from ${quote(t.name)} where site = ? and contact = ?`;

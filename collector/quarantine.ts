@@ -88,11 +88,13 @@ export function quarantineStore(db: Db) {
   /** Rows written today per site: read from the table at a site's first write of a UTC day. */
   const today = new Map<string, { day: number; rows: number }>();
   const linkOf = sqlite
-    .prepare<[string, string], string>('SELECT contact FROM links WHERE site = ? AND visitor = ?')
+    .prepare<[string, string, number], string>(
+      'SELECT contact FROM links WHERE site = ? AND visitor = ? AND expires > ?',
+    )
     .pluck();
-  /** Whose row it is, as on events: a `c:<contact>` id's contact, or the contact the visitor is linked to. */
-  const ownerOf = (site: string, visitor: string | null) =>
-    visitor === null ? null : (contactOfKey(visitor) ?? linkOf.get(site, visitor) ?? null);
+  /** Whose row it is, as on events: a `c:<contact>` id's contact, or the one the visitor is linked to now. */
+  const ownerOf = (site: string, visitor: string | null, now: number) =>
+    visitor === null ? null : (contactOfKey(visitor) ?? linkOf.get(site, visitor, now) ?? null);
   const skippedListeners: ((site: string, n: number) => void)[] = [];
 
   return {
@@ -123,7 +125,7 @@ export function quarantineStore(db: Db) {
               error: r.refused.error,
               message: r.refused.message,
               payload: capPayload(r.raw),
-              contact: ownerOf(site, r.visitor),
+              contact: ownerOf(site, r.visitor, now),
             })),
           )
           .run();

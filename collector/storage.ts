@@ -123,10 +123,11 @@ export interface Storage {
   mergeProfile(site: string, from: string, into: string, engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): Segment | null;
   profile(site: string, visitor: string): StoredProfile | undefined;
   /**
-   * The segment read path: the visitor's link, its profile and traits — one statement of
-   * primary-key lookups, or none when the read cache holds them.
+   * The segment read path at `now` (default: the wall clock): the visitor's link when in force,
+   * its profile and traits — one statement of primary-key lookups, or none when the read cache
+   * holds them.
    */
-  segmentInputs(site: string, visitor: string): SegmentInputs;
+  segmentInputs(site: string, visitor: string, now?: number): SegmentInputs;
   /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
   segmentHistory(site: string, visitor: string, opts?: { after?: number; limit?: number }): HistoryEntry[];
   /** The site's RFM quintiles (cached in memory; null until enough customers). */
@@ -164,15 +165,17 @@ const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify
 
 /**
  * The segment read: the visitor's link, then the profile and traits of whichever profile it reads
- * (its contact's once linked) — three primary-key lookups in one statement, whatever the history
- * (the query plan is asserted in test/engine/storage.test.ts). Always one row: the constant row is
- * left-joined.
+ * (its contact's while the link is in force at `now`, the third parameter) — three primary-key
+ * lookups in one statement, whatever the history (the query plan is asserted in
+ * test/engine/storage.test.ts). Always one row: the constant row is left-joined.
  */
-export const READ_PATH_SQL = `SELECT l.contact, p.data, p.updated, m.traits
-         FROM (SELECT ? AS site, ? AS visitor) q
+export const READ_PATH_SQL = `SELECT l.contact, l.expires, p.data, p.updated, m.traits
+         FROM (SELECT ? AS site, ? AS visitor, ? AS now) q
          LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
-         LEFT JOIN profiles p ON p.site = q.site AND p.visitor = coalesce('c:' || l.contact, q.visitor)
-         LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = coalesce('c:' || l.contact, q.visitor)`;
+         LEFT JOIN profiles p
+           ON p.site = q.site AND p.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)
+         LEFT JOIN profile_meta m
+           ON m.site = q.site AND m.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)`;
 
 export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const db = openDb(file);
@@ -197,9 +200,14 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     .raw();
   // The segment read: the visitor's link, then the profile and traits of whichever profile it
   // reads (its contact's once linked). Always one row: the constant row is left-joined.
-  const selectReadPath = sqlite
-    .prepare<[string, string], [contact: string | null, data: string | null, updated: number | null, traits: string | null]>(READ_PATH_SQL)
-    .raw();
+  type ReadRow = [
+    contact: string | null,
+    expires: number | null,
+    data: string | null,
+    updated: number | null,
+    traits: string | null,
+  ];
+  const selectReadPath = sqlite.prepare<[string, string, number], ReadRow>(READ_PATH_SQL).raw();
 
   const upsertProfile = sqlite.prepare(
     `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
@@ -349,7 +357,8 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
    */
   const cacheSize = Math.max(0, opts.profileCache ?? DEFAULT_PROFILE_CACHE);
   const cached = new Lru<{ stored: StoredProfile | undefined; traits: Traits | undefined }>(cacheSize); // site, profile id
-  const linkCached = new Lru<string | null>(cacheSize); // site, visitor id → contact
+  // site, visitor id → its link (in force or not: checked at each read, so a lapse needs no write)
+  const linkCached = new Lru<{ contact: string; expires: number } | null>(cacheSize);
   const cacheKey = (site: string, id: string) => `${site}\n${id}`;
   const dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck();
   let seenVersion = 0;
@@ -407,22 +416,24 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     return false;
   }
 
-  function segmentInputs(site: string, visitor: string): SegmentInputs {
+  function segmentInputs(site: string, visitor: string, now = Date.now()): SegmentInputs {
     if (cacheSize > 0) {
       dropIfWrittenElsewhere();
-      const contact = linkCached.get(cacheKey(site, visitor));
-      if (contact !== undefined) {
+      const link = linkCached.get(cacheKey(site, visitor));
+      if (link !== undefined) {
+        const contact = link !== null && link.expires > now ? link.contact : null;
         const key = contact === null ? visitor : contactKey(contact);
         const hit = cached.get(cacheKey(site, key));
         if (hit) return { key, contact, stored: hit.stored, traits: hit.traits };
       }
     }
-    const [contact, data, updated, traitsText] = selectReadPath.get(site, visitor)!;
+    const [linked, expires, data, updated, traitsText] = selectReadPath.get(site, visitor, now)!;
+    const contact = linked !== null && expires! > now ? linked : null;
     const key = contact === null ? visitor : contactKey(contact);
     const stored = data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
-      linkCached.set(cacheKey(site, visitor), contact);
+      linkCached.set(cacheKey(site, visitor), linked === null ? null : { contact: linked, expires: expires! });
       cached.set(cacheKey(site, key), { stored, traits });
     }
     return { key, contact, stored, traits };

@@ -37,6 +37,13 @@ export const LIMITS = {
   linksPerRequest: 1000,
   /** Largest magnitude of an event's `value` (site currency): a profile's sums stay finite. */
   maxValue: 1e12,
+  /**
+   * Most `dropped` events one browser batch is counted for. The snippet's retry queue keeps the
+   * newest 50 events and counts the older ones it gives up until a batch gets through, so an
+   * outage over many page loads can report hundreds; a larger figure is clamped to this, so
+   * one request cannot push the counter anywhere it likes.
+   */
+  droppedEvents: 1000,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */

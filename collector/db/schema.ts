@@ -202,8 +202,35 @@ export const links = sqliteTable(
     visitor: text('visitor').notNull(),
     contact: text('contact').notNull(),
     linkedAt: integer('linked_at').notNull(),
+    /**
+     * The link is in force until this time (epoch ms): a device link lapses `identity.linkDays`
+     * after the token that made or last renewed it; a contact's own row never does. A lapsed row
+     * is kept (its grant still counts) but the visitor reads and writes as anonymous.
+     */
+    expires: integer('expires').notNull().default(0),
+    /** The email link (token grant) that identified this device: at most `devicesPerLink` per grant. */
+    grantId: text('grant_id'),
   },
-  (t) => [primaryKey({ columns: [t.site, t.visitor] }), index('links_contact').on(t.site, t.contact)],
+  (t) => [
+    primaryKey({ columns: [t.site, t.visitor] }),
+    index('links_contact').on(t.site, t.contact),
+    index('links_grant').on(t.site, t.grantId),
+  ],
+);
+
+/**
+ * The last delivery enqueued per profile (a visitor id or `c:<contact>`) and webhook: a webhook
+ * does not fire again for the same person within its `cooldownMinutes` (no flapping).
+ */
+export const webhookCooldowns = sqliteTable(
+  'webhook_cooldowns',
+  {
+    site: text('site').notNull(),
+    visitor: text('visitor').notNull(),
+    hook: text('hook').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.visitor, t.hook] })],
 );
 
 /**

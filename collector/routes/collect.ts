@@ -6,7 +6,7 @@ import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
 import { browserIdentity } from '../browser-identity.ts';
-import { identifyBrowser } from '../identify.ts';
+import { forBrowser, identifyBrowser, LINK_REFUSALS } from '../identify.ts';
 import { botReason } from '../bots.ts';
 import { addCors, allowOrigin, NO_ORIGINS, originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../validate.ts';
@@ -27,7 +27,7 @@ export function collectRoutes(deps: Deps) {
   const metrics = deps.metrics!;
   const writes = deps.writes!;
   const self = deps.selfOrigins ?? NO_ORIGINS;
-  const refuse = (c: Context, status: 400 | 403 | 413, error: string, message: string) => {
+  const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
   };
@@ -48,7 +48,7 @@ export function collectRoutes(deps: Deps) {
     '/v1/collect',
     async (c) => {
       const now = deps.now();
-      const read = await readJson(c, LIMITS.bodyBytes);
+      const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
       if (!('body' in read)) return refuse(c, read.status, read.error, read.message);
       if (tooManyEvents(read.body, LIMITS.batchEvents)) {
         return refuse(c, 413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
@@ -87,16 +87,26 @@ export function collectRoutes(deps: Deps) {
         cors();
         return refuse(c, 400, identity.error, identity.message);
       }
-      const res: CollectResponse = await writes.run(() => {
+      const { res, linked } = await writes.run(() => {
         // Bot traffic is never linked to a contact nor sets traits.
-        if (!bot) identifyBrowser(deps.storage, site, batch.visitor, identity.contact, identity.patch, now);
-        return ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot);
+        const { id, patch } = identity;
+        const linked = bot ? null : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
+        return { res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot), linked };
       });
-      if (identity.outcome) res.identify = bot ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' } : identity.outcome;
+      if (identity.outcome) {
+        res.identify = bot
+          ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' }
+          : linked === 'linked_elsewhere' || linked === 'device_limit'
+            ? { ok: false, error: linked, message: LINK_REFUSALS[linked](site) }
+            : identity.outcome;
+      }
+      // What a page may see: no private-trait segments, no money (docs/segments.md).
+      if (res.segment) res.segment = forBrowser(site, res.segment);
       if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
-      // Events a browser's retry queue had to give up (full while the collector was unreachable).
-      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, batch.dropped);
+      // Events a browser's retry queue had to give up (full while the collector was unreachable);
+      // a figure the client states, so bounded.
+      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, Math.min(batch.dropped, LIMITS.droppedEvents));
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
       if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {

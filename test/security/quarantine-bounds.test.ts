@@ -10,7 +10,7 @@ import { parseConfig } from '../../collector/config.ts';
 import { DEFAULT_QUARANTINE } from '../../collector/quarantine.ts';
 import { runRetention } from '../../collector/retention.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import { API_KEY, collector, event, type Collector } from './support.ts';
+import { API_KEY, collector, event, METRICS_TOKEN, type Collector } from './support.ts';
 
 const DAY = 86_400_000;
 const CONFIG = {
@@ -28,7 +28,7 @@ const bytes = (site: string) =>
     .pluck()
     .get(site) as number;
 async function skipped(site: string): Promise<number> {
-  const text = (await c.http('GET', '/metrics')).text;
+  const text = (await c.http('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` })).text;
   const m = new RegExp(`^microseg_quarantine_skipped_total\\{site="${site}"\\} (\\d+)`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }

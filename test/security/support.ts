@@ -11,6 +11,8 @@ import { ensureBuilt } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 
 export const API_KEY = 'security-test-key-0123456789';
+/** `/metrics` on the public port, behind this Bearer token. */
+export const METRICS_TOKEN = 'security-metrics-token-0123456789';
 
 export interface Collector {
   running: Running;
@@ -51,6 +53,7 @@ export async function collector(config?: unknown, opts: Partial<ServeOptions> = 
       logLevel: 'error',
       limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
       apiKey: API_KEY,
+      metricsToken: METRICS_TOKEN,
       ...opts,
     },
     () => {},
