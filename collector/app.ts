@@ -38,6 +38,11 @@ export interface Deps {
   keys?: KeyRing;
   /** The collector's public URL, the base of email links (MICROSEG_PUBLIC_URL); else the request's origin. */
   publicUrl?: string | undefined;
+  /**
+   * The collector's own origins, always allowed as page origins (`ownOrigins`: the public URL's,
+   * else the listen address's); none when omitted. Never derived from a request's `Host`.
+   */
+  selfOrigins?: ReadonlySet<string>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
   /** Prometheus metrics; a fresh registry when omitted. */
   metrics?: Metrics;
@@ -59,6 +64,7 @@ export function createApp(deps: Deps): Hono {
   const metrics = (deps.metrics ??= createMetrics());
   const outbox = deps.storage.outbox;
   metrics.sources.deliveries ??= () => outbox.counts();
+  deps.storage.quarantine.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
   deps.keys ??= ephemeralKeyRing();
   deps.writes ??= writeQueue(deps.storage.db.$client, metrics);
 

@@ -23,7 +23,7 @@ export function browserIdentity(
   c: Context,
   deps: Deps,
   site: SiteConfig,
-  batch: { token?: string | undefined; traits?: Record<string, unknown> | undefined },
+  batch: { token?: string | undefined; traits?: unknown },
   now: number,
 ): BrowserIdentity | { error: string; message: string } {
   let id: BrowserIdentity['id'] = null;
@@ -42,7 +42,7 @@ export function browserIdentity(
   let refusedTraits: string[] = [];
   if (batch.traits !== undefined) {
     const parsed = traitPatchSchema.safeParse(batch.traits);
-    if (!parsed.success) return { error: 'invalid_traits', message: describe(parsed.error) };
+    if (!parsed.success) return { error: 'invalid_traits', message: describe(parsed.error, 'traits') };
     ({ patch, refused: refusedTraits } = publicPatch(site.publicTraits, parsed.data));
   }
   // After the browser's own traits: the proxy's word on the country wins.

@@ -123,8 +123,8 @@ Options (each overrides its environment variable):
       }
       const running = await start(opts);
       const base = running.url;
-      console.log(`microseg collector on ${base}
-  demo shop:  ${base}/demo/
+      const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
+      console.log(`microseg collector on ${base}${demo}
   snippet:    ${base}/ms.js
   health:     ${base}/healthz
   database:   ${opts.db}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);

@@ -16,6 +16,7 @@ import {
   type Webhook,
 } from './webhooks/config.ts';
 import { wildcardRegExp } from './wildcard.ts';
+import { DEFAULT_QUARANTINE, type QuarantinePolicy } from './quarantine.ts';
 
 const siteId = z
   .string()
@@ -146,6 +147,12 @@ const siteSchema = z
     webhookSecret: webhookSecretSchema.optional(),
     /** Events older than this many days are deleted in the background; profiles are kept. Unset: kept forever. */
     retentionDays: z.number().positive().optional(),
+    /** Refused events kept for diagnosis: rows per UTC day, and days kept (docs/operations.md). */
+    quarantine: z
+      .object({ rowsPerDay: z.number().int().nonnegative(), keepDays: z.number().positive() })
+      .partial()
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -176,6 +183,8 @@ export interface SiteConfig {
   webhooks: Webhook[];
   /** Days events are kept; null: forever. */
   retentionDays: number | null;
+  /** Refused events kept per day, and for how long. */
+  quarantine: QuarantinePolicy;
 }
 
 export interface Config {
@@ -253,6 +262,7 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       },
       webhooks: hooks.webhooks,
       retentionDays: s.retentionDays ?? null,
+      quarantine: { ...DEFAULT_QUARANTINE, ...s.quarantine },
     });
   }
   if (problems.length > 0) throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);

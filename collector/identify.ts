@@ -6,6 +6,7 @@
 import type { Segment } from '../shared/segment.ts';
 import type { SiteConfig } from './config.ts';
 import { emptyProfile, evaluate } from './engine/index.ts';
+import { claimAnonymousRows } from './erasure.ts';
 import type { Meta } from './identity-store.ts';
 import type { KeyRing } from './identity/keys.ts';
 import { contactKey, verifyIdentityToken, VERIFY_MESSAGES, type VerifyFailure } from './identity/token.ts';
@@ -94,6 +95,7 @@ export function linkVisitor(
       ids.deleteMeta(site.id, visitor);
     }
     storage.mergeProfile(site.id, visitor, key, site.engine, now, { traits: merged.traits });
+    claimAnonymousRows(storage.db, site.id, visitor, contact);
   }
   ids.link(site.id, visitor, contact, grant, now + site.identity.linkDays * DAY, now);
   return inForce ? 'renewed' : 'linked';

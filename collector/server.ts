@@ -15,6 +15,7 @@ import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
 import { startSegmentSweep } from './sweep.ts';
+import { ownOrigins } from './origins.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -164,6 +165,8 @@ export interface Running {
   server: ServerType;
   storage: Storage;
   url: string;
+  /** `/demo/` is served: on (`--no-demo` not given) and the config has a `demo` site. */
+  demo: boolean;
   /** The metrics listener's base URL, when there is one. */
   metricsUrl?: string;
   close(): Promise<void>;
@@ -171,7 +174,7 @@ export interface Running {
 
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
   const config = loadConfig(opts.config, { apiKey: opts.apiKey, webhookSecret: opts.webhookSecret });
-  if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
+  if (opts.publicUrl && !(/^https?:\/\//.test(opts.publicUrl) && URL.canParse(opts.publicUrl))) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
   if (opts.metricsToken !== undefined && opts.metricsToken.length < 16) {
@@ -183,9 +186,11 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
+  // Filled once the port is known (port 0 picks one); no request arrives before that.
+  const selfOrigins = new Set<string>();
   const app = createApp({
     storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes,
-    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl,
+    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, selfOrigins,
     metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs,
   });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
@@ -211,6 +216,9 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
   }
   const url = baseUrl(server, opts.host, opts.port);
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  for (const o of ownOrigins(opts.publicUrl, opts.host, port)) selfOrigins.add(o);
   // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
   let metricsServer: ServerType | undefined;
   let metricsUrl: string | undefined;
@@ -229,6 +237,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     server,
     storage,
     url,
+    demo: opts.demo && config.sites.has('demo'),
     ...(metricsUrl ? { metricsUrl } : {}),
     // Graceful: stop accepting, let requests in flight finish (their writes commit and are
     // answered), drain the write queue, then close the database.

@@ -185,8 +185,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   // The ingest statements are plain better-sqlite3 ones: drizzle's per-call parameter mapping
   // showed in the ingest profile (with the rest of that change: 0.64× → 0.78× of the baseline).
   const insertEvent = sqlite.prepare(
-    `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot)
-     VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound, @value, @currency, @props, @utm, @bot)
+    `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound,
+       value, currency, props, utm, bot, contact)
+     VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound,
+       @value, @currency, @props, @utm, @bot, @contact)
      ON CONFLICT DO NOTHING`,
   );
 
@@ -233,7 +235,8 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     });
 
   const insertChange = sqlite.prepare(
-    'INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event) VALUES (@site, @visitor, @at, @kind, @name, @previous, @event)',
+    `INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event, contact)
+     VALUES (@site, @visitor, @at, @kind, @name, @previous, @event, @contact)`,
   );
 
   const selectHistory = db
@@ -451,8 +454,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     now: number,
     { profile: into, ...extras }: IngestExtras = {},
   ): IngestResult => {
-    // Events are stored under the visitor that sent them; the profile may be its contact's.
+    // Events are stored under the visitor that sent them; the profile may be its contact's, whose
+    // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
     const key = into ?? visitor;
+    const contact = contactOfKey(key);
     const stored = readRow(site, key);
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
     let accepted = 0;
@@ -478,6 +483,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         props: json(e.props),
         utm: json(e.utm),
         bot: e.bot ? 1 : 0,
+        contact,
       });
       // A duplicate id changes no row: the event was counted when it first arrived.
       if (res.changes === 0) continue;
@@ -492,7 +498,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
     // Compared with the state stored at the last write: a change made by time alone shows here.
     const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
-    for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
+    for (const ch of changes) {
+      const row = { site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause };
+      insertChange.run({ ...row, contact });
+    }
     if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
       saveProfile(site, key, profile, segment, now);
@@ -512,7 +521,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, { ...extras, rfm: breakpointsFor(site) });
       const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
       const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
-      for (const ch of changes) insertChange.run({ site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+      for (const ch of changes) {
+        const row = { site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null };
+        insertChange.run({ ...row, contact: contactOfKey(into) });
+      }
       if (changes.length > 0) for (const l of listeners) l({ site, visitor: from, profile: into, before, segment, changes, at: now });
       saveProfile(site, into, profile, segment, now);
       deleteProfile.run(site, from);
@@ -541,7 +553,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
         if (changes.length === 0) continue;
         changed++;
-        for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+        for (const ch of changes) {
+          const row = { site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null };
+          insertChange.run({ ...row, contact: contactOfKey(key) });
+        }
         for (const l of listeners) l({ site, visitor: key, profile: key, before, segment, changes, at: now });
         updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
       }

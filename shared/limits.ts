@@ -29,6 +29,8 @@ export const LIMITS = {
   currencyLength: 3,
   /** Raw payload kept of one refused event in the quarantine table. */
   quarantinePayloadBytes: 2048,
+  /** Refused events of one request kept in the quarantine table (per site); the rest are only counted. */
+  quarantinePerRequest: 10,
   /** Traits of one profile (names are at most `propKeyLength`, values `propValueLength`). */
   traitsKeys: 50,
   /** Links made by one `POST /v1/links` request. */

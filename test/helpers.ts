@@ -20,7 +20,7 @@ export function tempDir(): { dir: string; cleanup(): void } {
 /** The Bearer token of `/metrics` on test apps (off the public app unless one is set). */
 export const METRICS_TOKEN = 'test-metrics-token-0123456789';
 
-export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits } = {}) {
+export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {}) {
   const tmp = tempDir();
   const storage = openStorage(join(tmp.dir, 'test.db'));
   const clock = { now: opts.now ?? T0 };
@@ -32,6 +32,7 @@ export function testApp(opts: { config?: ConfigFile; now?: number; limits?: Rate
     snippet: snippetAsset('/*ms*/'),
     metricsToken: METRICS_TOKEN,
     ...(opts.limits ? { limits: { ...opts.limits, now: () => clock.now } } : {}),
+    ...(opts.selfOrigins ? { selfOrigins: new Set(opts.selfOrigins) } : {}),
   });
   return {
     app,

@@ -8,7 +8,7 @@ import { ingestBatch } from '../ingest.ts';
 import { browserIdentity } from '../browser-identity.ts';
 import { forBrowser, identifyBrowser, LINK_REFUSALS } from '../identify.ts';
 import { botReason } from '../bots.ts';
-import { addCors, allowOrigin, originAllowed, originAllowedByAnySite, selfOrigin } from '../origins.ts';
+import { addCors, allowOrigin, NO_ORIGINS, originAllowed, originAllowedByAnySite } from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
@@ -26,6 +26,7 @@ export function collectRoutes(deps: Deps) {
   const perVisitor = visitorLimiter(deps.limits);
   const metrics = deps.metrics!;
   const writes = deps.writes!;
+  const self = deps.selfOrigins ?? NO_ORIGINS;
   const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
@@ -35,7 +36,7 @@ export function collectRoutes(deps: Deps) {
   app.options('/v1/collect', (c) => {
     const origin = c.req.header('origin');
     c.header('Vary', 'Origin');
-    if (!origin || !originAllowedByAnySite(deps.config, origin, selfOrigin(c))) return c.body(null, 204);
+    if (!origin || !originAllowedByAnySite(deps.config, origin, self)) return c.body(null, 204);
     c.header('Access-Control-Allow-Origin', origin);
     c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
     c.header('Access-Control-Allow-Headers', 'Content-Type');
@@ -59,7 +60,7 @@ export function collectRoutes(deps: Deps) {
       const site = deps.config.sites.get(batch.site);
       if (!site) return refuse(c, 400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
       const origin = c.req.header('origin');
-      if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+      if (origin && !originAllowed(site, origin, self)) {
         return refuse(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
       }
       // From here every answer is for an allowed origin: CORS on each (the success one is built

@@ -5,7 +5,7 @@ import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
 import { forBrowser } from '../identify.ts';
 import { segmentFor } from '../ingest.ts';
-import { addCors, originAllowed, selfOrigin } from '../origins.ts';
+import { addCors, NO_ORIGINS, originAllowed } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../validate.ts';
 import { missingSite, unknownSite } from './site-query.ts';
@@ -23,7 +23,7 @@ export function segmentRoutes(deps: Deps) {
     const site = deps.config.sites.get(siteId);
     if (!site) return unknownSite(c, siteId);
     const origin = c.req.header('origin');
-    if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+    if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
       c.header('Vary', 'Origin');
       return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
     }
