@@ -184,10 +184,14 @@ function memoryMB(pid) {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** /metrics is off the public port unless a token is set: the bench sets one for its collectors. */
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
 /** V8 heap and off-heap memory of a collector, from its Prometheus default metrics, in MB. */
 async function heapMB(url) {
   try {
-    const text = await (await fetch(`${url}/metrics`)).text();
+    const headers = { authorization: `Bearer ${METRICS_TOKEN}` };
+    const text = await (await fetch(`${url}/metrics`, { headers })).text();
     const metric = (name) => Number(new RegExp(`^microseg_${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
     return { heapUsed: metric('nodejs_heap_size_used_bytes'), heapTotal: metric('nodejs_heap_size_total_bytes'), external: metric('nodejs_external_memory_bytes') };
   } catch {
@@ -267,6 +271,8 @@ async function startCollector(label, db, env = {}) {
     // comes from one address.
     MICROSEG_RATE_IP: '1000000000',
     MICROSEG_RATE_VISITOR: '1000000000',
+    MICROSEG_CONNECTIONS_PER_IP: '1000000000',
+    MICROSEG_METRICS_TOKEN: METRICS_TOKEN,
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;

@@ -9,26 +9,41 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 
-/** The body, or null when it is larger than `max` bytes (declared or sent). */
-export async function readText(c: Context, max: number): Promise<string | null> {
+/** The body did not arrive in full within its deadline. */
+export class BodyTimeout extends Error {}
+
+/**
+ * The body, or null when it is larger than `max` bytes (declared or sent). With `timeoutMs`
+ * (> 0), a body still incomplete that long after reading began throws BodyTimeout: a client
+ * trickling a byte a second must not hold a connection, and its share of the server, for minutes.
+ */
+export async function readText(c: Context, max: number, timeoutMs = 0): Promise<string | null> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   // Untouched so far: nothing (a middleware, a Request built from it) has started reading it.
   if (incoming && typeof incoming.on === 'function' && incoming.readableFlowing === null && !incoming.readableEnded) {
-    return readIncoming(incoming, max);
+    return readIncoming(incoming, max, timeoutMs);
   }
   return readStandard(c.req.raw, max);
 }
 
 /** A body that cannot be read as JSON: too large (413) or not JSON (400). */
 interface BodyRefusal {
-  status: 400 | 413;
-  error: 'body_too_large' | 'invalid_json';
+  status: 400 | 408 | 413;
+  error: 'body_too_large' | 'invalid_json' | 'body_timeout';
   message: string;
 }
 
-/** The body parsed as JSON (at most `max` bytes), or why not. */
-export async function readJson(c: Context, max: number): Promise<{ body: unknown } | BodyRefusal> {
-  const text = await readText(c, max);
+/** The body parsed as JSON (at most `max` bytes, within `timeoutMs` when > 0), or why not. */
+export async function readJson(c: Context, max: number, timeoutMs = 0): Promise<{ body: unknown } | BodyRefusal> {
+  let text: string | null;
+  try {
+    text = await readText(c, max, timeoutMs);
+  } catch (err) {
+    if (!(err instanceof BodyTimeout)) throw err;
+    // Closed after the answer: kept open, the server would go on reading the trickle to reuse it.
+    c.header('Connection', 'close');
+    return { status: 408, error: 'body_timeout', message: err.message };
+  }
   if (text === null) return { status: 413, error: 'body_too_large', message: `the body is larger than ${max} bytes` };
   try {
     return { body: JSON.parse(text) };
@@ -42,15 +57,23 @@ function decode(bytes: Uint8Array): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-function readIncoming(incoming: IncomingMessage, max: number): Promise<string | null> {
+function readIncoming(incoming: IncomingMessage, max: number, timeoutMs: number): Promise<string | null> {
   const declared = Number(incoming.headers['content-length']);
   if (declared > max) return Promise.resolve(null);
   return new Promise((ok, fail) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            settle();
+            fail(new BodyTimeout(`the request body did not arrive within ${timeoutMs} ms`));
+          }, timeoutMs)
+        : undefined;
     const settle = () => {
       settled = true;
+      clearTimeout(timer);
       // Over the limit, the server drains the rest after the answer. The error listener stays:
       // an error without one would throw.
       incoming.off('data', onData).off('end', onEnd).off('close', cut);

@@ -1,7 +1,7 @@
 /**
  * The identity part of a browser batch, read from the request before anything is stored: the
- * token (a forged one refuses the whole batch; an expired one only skips the link), the public
- * traits and the trusted proxy's country header.
+ * token (a forged one refuses the whole batch; an expired one, or a link's `t`, only skips the
+ * link), the public traits and the trusted proxy's country header.
  */
 import type { Context } from 'hono';
 import type { CollectResponse } from '../shared/wire.ts';
@@ -12,7 +12,8 @@ import { countryFromHeader, publicPatch, traitPatchSchema, type TraitPatch } fro
 import { describe } from './validate.ts';
 
 interface BrowserIdentity {
-  contact: string | null;
+  /** The contact a valid identify token names, and the email link it comes from. */
+  id: { contact: string; grant: string } | null;
   patch: TraitPatch;
   refusedTraits: string[];
   outcome: CollectResponse['identify'];
@@ -22,27 +23,30 @@ export function browserIdentity(
   c: Context,
   deps: Deps,
   site: SiteConfig,
-  batch: { token?: string | undefined; traits?: Record<string, unknown> | undefined },
+  batch: { token?: string | undefined; traits?: unknown },
   now: number,
 ): BrowserIdentity | { error: string; message: string } {
-  let contact: string | null = null;
+  let id: BrowserIdentity['id'] = null;
   let outcome: CollectResponse['identify'];
   if (batch.token !== undefined) {
-    const id = checkToken(deps.keys!, site, batch.token, now);
-    // Forged, edited or for another site: nothing of the batch is trusted or stored.
-    if (!id.ok && id.reason !== 'expired') return { error: id.error, message: `${id.message}; nothing of the batch was stored` };
-    if (id.ok) contact = id.contact;
-    outcome = id.ok ? { ok: true } : { ok: false, error: id.error, message: id.message };
+    const checked = checkToken(deps.keys!, site, batch.token, now);
+    // Forged, edited or for another site: nothing of the batch is trusted or stored. Expired or
+    // for another purpose: authentic, so the events are stored, but nobody is linked.
+    if (!checked.ok && checked.reason !== 'expired' && checked.reason !== 'wrong_purpose') {
+      return { error: checked.error, message: `${checked.message}; nothing of the batch was stored` };
+    }
+    if (checked.ok) id = { contact: checked.contact, grant: checked.grant };
+    outcome = checked.ok ? { ok: true } : { ok: false, error: checked.error, message: checked.message };
   }
   let patch: TraitPatch = {};
   let refusedTraits: string[] = [];
   if (batch.traits !== undefined) {
     const parsed = traitPatchSchema.safeParse(batch.traits);
-    if (!parsed.success) return { error: 'invalid_traits', message: describe(parsed.error) };
+    if (!parsed.success) return { error: 'invalid_traits', message: describe(parsed.error, 'traits') };
     ({ patch, refused: refusedTraits } = publicPatch(site.publicTraits, parsed.data));
   }
   // After the browser's own traits: the proxy's word on the country wins.
   const country = site.countryHeader ? countryFromHeader(c.req.header(site.countryHeader)) : undefined;
   if (country) patch = { ...patch, country };
-  return { contact, patch, refusedTraits, outcome };
+  return { id, patch, refusedTraits, outcome };
 }

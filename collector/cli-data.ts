@@ -86,7 +86,9 @@ export const forgetCommand: Command = {
   usage: `microseg forget --site S (--visitor V | --contact C) [--db FILE]
 
 Deletes every row of the person in every table (events, profile, traits, segment history,
-webhook deliveries, quarantined events, links) and prints what was removed (JSON). A contact takes its linked visitors with it.
+webhook deliveries, quarantined events, links) and prints what was removed (JSON). A contact
+takes its rows on every device linked to it, and nothing of another contact's (a device that
+moved on to someone else keeps that person's rows).
 
 Options:
   --site S          site id
@@ -104,7 +106,10 @@ ${dbOption}
     if (typeof v.contact === 'string' && !validContactId(v.contact)) return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
     return withStorage(v, (storage) => {
       const site = v.site as string;
-      const res = typeof v.visitor === 'string' ? eraseVisitor(storage.db, site, v.visitor) : eraseContact(storage.db, site, v.contact as string);
+      const res =
+        typeof v.visitor === 'string'
+          ? eraseVisitor(storage.db, site, v.visitor)
+          : eraseContact(storage.db, site, v.contact as string, Date.now());
       console.log(JSON.stringify(res, null, 2));
       return 0;
     });

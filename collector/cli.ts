@@ -86,7 +86,7 @@ so run this where the collector runs, with the same environment.`,
 export const commands: Record<string, Command> = {
   serve: {
     summary: 'run the collector (HTTP server on one SQLite file)',
-    usage: `microseg serve [--port N] [--host H] [--db FILE] [--config FILE] [--no-demo]
+    usage: `microseg serve [--port N] [--host H] [--db FILE] [--config FILE] [--no-demo] [--metrics-port N]
 
 Options (each overrides its environment variable):
   --port N        listen port (PORT, default 8787)
@@ -94,6 +94,8 @@ Options (each overrides its environment variable):
   --db FILE       SQLite file (MICROSEG_DB, default ./data/microseg.db)
   --config FILE   site config JSON (MICROSEG_CONFIG, default: the built-in "demo" site)
   --no-demo       do not serve /demo (MICROSEG_DEMO=0)
+  --metrics-port N  serve /metrics on this port of MICROSEG_METRICS_HOST (default 127.0.0.1)
+                    (MICROSEG_METRICS_PORT, default: no metrics listener)
   -h, --help      this help`,
     options: {
       port: { type: 'string' },
@@ -101,6 +103,7 @@ Options (each overrides its environment variable):
       db: { type: 'string' },
       config: { type: 'string' },
       'no-demo': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
       help,
     },
     async run(v) {
@@ -111,13 +114,20 @@ Options (each overrides its environment variable):
       if (typeof v.db === 'string') opts.db = v.db;
       if (typeof v.config === 'string') opts.config = v.config;
       if (v['no-demo']) opts.demo = false;
+      if (typeof v['metrics-port'] === 'string') {
+        const n = Number(v['metrics-port']);
+        if (!Number.isInteger(n) || n < 0 || n > 65535) {
+          return fail('serve', `invalid metrics port ${v['metrics-port']}`);
+        }
+        opts.metricsPort = n;
+      }
       const running = await start(opts);
       const base = running.url;
-      console.log(`microseg collector on ${base}
-  demo shop:  ${base}/demo/
+      const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
+      console.log(`microseg collector on ${base}${demo}
   snippet:    ${base}/ms.js
   health:     ${base}/healthz
-  database:   ${opts.db}`);
+  database:   ${opts.db}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);
       const stop = (signal: string) => {
         console.log(`${signal}: closing`);
         void running.close().then(() => process.exit(0));

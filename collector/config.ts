@@ -16,6 +16,7 @@ import {
   type Webhook,
 } from './webhooks/config.ts';
 import { wildcardRegExp } from './wildcard.ts';
+import { DEFAULT_QUARANTINE, type QuarantinePolicy } from './quarantine.ts';
 
 const siteId = z
   .string()
@@ -79,8 +80,34 @@ const ruleSchema = z
   .object({
     when: z.unknown().refine((v) => v !== undefined, 'a condition: { "all": [...] }, { "fact": ... }, { "count": ... }, …'),
     description: z.string().max(500).optional(),
+    /**
+     * Shown in a browser's answer even though it reads private facts (a trait not in
+     * `publicTraits`, money spent, RFM, cooldown). Without it such a segment is for the API only.
+     */
+    public: z.boolean().optional(),
   })
   .strict();
+
+/** How long and for how many devices an email link identifies a browser (docs/email-links.md). */
+const identitySchema = z
+  .object({
+    /** A device link lapses this many days after the token that made or last renewed it. */
+    linkDays: z.number().positive().max(365),
+    /** Devices one email link (all the `ms_t`s of its redirects) may identify. */
+    devicesPerLink: z.number().int().min(1).max(100),
+    /** Replays of one `/r` link within this many hours count one `email_click`. */
+    clickWindowHours: z.number().positive().max(24 * 365),
+  })
+  .partial()
+  .strict();
+
+export interface IdentityPolicy {
+  linkDays: number;
+  devicesPerLink: number;
+  clickWindowHours: number;
+}
+
+export const DEFAULT_IDENTITY: IdentityPolicy = { linkDays: 30, devicesPerLink: 3, clickWindowHours: 24 };
 
 const siteSchema = z
   .object({
@@ -108,6 +135,10 @@ const siteSchema = z
     publicTraits: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _')).default([]),
     /** A request header set by a trusted proxy with the visitor's country (e.g. `cf-ipcountry`): trait `country`. */
     countryHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').toLowerCase().optional(),
+    /** Identity links: lifetime, devices per email link, click de-duplication. */
+    identity: identitySchema.default({}),
+    /** Purchase-revealing fields a browser's answer may carry (`rfm`, `cooldown`); none by default. */
+    browserReveals: z.array(z.enum(['rfm', 'cooldown'])).default([]),
     /** Custom segments by name (docs/segments.md): `{ "camera-intent": { "when": { … } } }`. */
     rules: z.record(z.string(), ruleSchema).default({}),
     /** Webhooks on segment changes (docs/triggers.md). */
@@ -116,6 +147,12 @@ const siteSchema = z
     webhookSecret: webhookSecretSchema.optional(),
     /** Events older than this many days are deleted in the background; profiles are kept. Unset: kept forever. */
     retentionDays: z.number().positive().optional(),
+    /** Refused events kept for diagnosis: rows per UTC day, and days kept (docs/operations.md). */
+    quarantine: z
+      .object({ rowsPerDay: z.number().int().nonnegative(), keepDays: z.number().positive() })
+      .partial()
+      .strict()
+      .default({}),
   })
   .strict();
 
@@ -140,9 +177,14 @@ export interface SiteConfig {
   engine: EngineConfig;
   publicTraits: string[];
   countryHeader: string | undefined;
+  identity: IdentityPolicy;
+  /** What a browser may see: the purchase-revealing fields it may keep, the custom segments it may not. */
+  browser: { rfm: boolean; cooldown: boolean; hiddenSegments: Set<string> };
   webhooks: Webhook[];
   /** Days events are kept; null: forever. */
   retentionDays: number | null;
+  /** Refused events kept per day, and for how long. */
+  quarantine: QuarantinePolicy;
 }
 
 export interface Config {
@@ -208,12 +250,34 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       engine,
       publicTraits: s.publicTraits,
       countryHeader: s.countryHeader,
+      identity: { ...DEFAULT_IDENTITY, ...s.identity },
+      browser: {
+        rfm: s.browserReveals.includes('rfm'),
+        cooldown: s.browserReveals.includes('cooldown'),
+        hiddenSegments: new Set(
+          compiled.rules
+            .filter((r) => !s.rules[r.name]?.public && r.reads.some((f) => privateFact(f, s.publicTraits)))
+            .map((r) => r.name),
+        ),
+      },
       webhooks: hooks.webhooks,
       retentionDays: s.retentionDays ?? null,
+      quarantine: { ...DEFAULT_QUARANTINE, ...s.quarantine },
     });
   }
   if (problems.length > 0) throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);
   return { sites, delivery: { ...DEFAULT_DELIVERY, ...result.data.delivery } };
+}
+
+/**
+ * Facts a browser's answer must not reveal through a segment's name: traits the browser may not
+ * set itself (a backend's gender, region, plan), and money (totals, last value, RFM, cooldown,
+ * counts filtered on an event's value).
+ */
+function privateFact(fact: string, publicTraits: string[]): boolean {
+  if (fact.startsWith('trait.')) return !publicTraits.includes(fact.slice(6));
+  const money = ['purchases.total', 'purchases.lastValue', 'cooldown', 'count.value'];
+  return money.includes(fact) || fact.startsWith('rfm.');
 }
 
 /** Thresholds that are fine one by one but contradict each other. */

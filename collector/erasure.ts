@@ -3,11 +3,15 @@
  *
  * Erasure goes by convention rather than by a list, so a table added later is covered without
  * touching this file: every table that holds a person's data has a `site` column and a `visitor`
- * and/or `contact` column naming them. Erasing deletes every such row, in one transaction, with
- * SQLite's `secure_delete` on so the freed pages are overwritten rather than left readable in the
- * file. The erasure test checks every column of every table for the erased ids.
+ * and/or `contact` column naming them. A `contact` column says whose row it is — the contact
+ * whose profile it belongs to, null while anonymous — so a device identified as one contact and
+ * later as another holds rows of both under one visitor id, and erasing either takes exactly its
+ * own. Erasing deletes in one transaction, with SQLite's `secure_delete` on so the freed pages
+ * are overwritten rather than left readable in the file. The erasure tests check every column of
+ * every table for the erased ids, and that another person's rows are untouched.
  */
 import type Database from 'better-sqlite3';
+import type { SiteConfig } from './config.ts';
 import type { Db } from './db/open.ts';
 import { contactKey } from './identity/token.ts';
 
@@ -16,7 +20,7 @@ export type Removed = Record<string, number>;
 
 export interface ErasureResult {
   site: string;
-  /** Every visitor id erased (a contact's linked visitors included). */
+  /** Every visitor id with rows erased (a contact's own `c:` id and its devices included). */
   visitors: string[];
   contact: string | null;
   removed: Removed;
@@ -30,8 +34,13 @@ interface PersonTable {
 
 const quote = (id: string) => `"${id.replace(/"/g, '""')}"`;
 
+/** Per database: the schema is fixed once migrations ran at open. */
+const tablesOf = new WeakMap<Database.Database, PersonTable[]>();
+
 /** Tables with a `site` column and a `visitor` or `contact` column: where a person's rows live. */
 function personTables(sqlite: Database.Database): PersonTable[] {
+  const known = tablesOf.get(sqlite);
+  if (known) return known;
   const tables = sqlite
     .prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '\\_\\_%' escape '\\'`)
     .pluck()
@@ -43,6 +52,7 @@ function personTables(sqlite: Database.Database): PersonTable[] {
     const t = { name, visitor: cols.has('visitor'), contact: cols.has('contact') };
     if (t.visitor || t.contact) out.push(t);
   }
+  tablesOf.set(sqlite, out);
   return out;
 }
 
@@ -60,43 +70,74 @@ function add(removed: Removed, table: string, n: number) {
   if (n > 0) removed[table] = (removed[table] ?? 0) + n;
 }
 
-function eraseVisitorRows(sqlite: Database.Database, tables: PersonTable[], site: string, visitor: string, removed: Removed) {
-  for (const t of tables) {
-    if (!t.visitor) continue;
-    add(removed, t.name, sqlite.prepare(`delete from ${quote(t.name)} where site = ? and visitor = ?`).run(site, visitor).changes);
-  }
+function run(sqlite: Database.Database, sql: string, ...params: string[]): number {
+  return sqlite.prepare(sql).run(...params).changes;
 }
 
 /** Removes every row of one visitor id. A linked contact keeps its own rows (erase the contact to remove the person). */
 export function eraseVisitor(db: Db, site: string, visitor: string): ErasureResult {
   const sqlite = db.$client;
   const removed: Removed = {};
-  withSecureDelete(sqlite, () => eraseVisitorRows(sqlite, personTables(sqlite), site, visitor, removed));
+  withSecureDelete(sqlite, () => {
+    for (const t of personTables(sqlite)) {
+      if (!t.visitor) continue;
+      add(removed, t.name, run(sqlite, `delete from ${quote(t.name)} where site = ? and visitor = ?`, site, visitor));
+    }
+  });
   return { site, visitors: [visitor], contact: null, removed };
 }
 
-/** Removes a contact: its own rows (its `c:<contact>` profile too), and every visitor linked to it with all of theirs. */
-export function eraseContact(db: Db, site: string, contact: string): ErasureResult {
+/**
+ * Removes a contact and nothing of anyone else: every row that is the contact's (`contact` = it),
+ * its own `c:<contact>` profile id's rows, and, of each device linked to it now (a link in force
+ * at `now`), the rows that name no owner. A device whose link lapsed writes as anonymous, and one
+ * that moved on to another contact keeps that contact's rows and link.
+ */
+export function eraseContact(db: Db, site: string, contact: string, now: number): ErasureResult {
   const sqlite = db.$client;
   const removed: Removed = {};
-  // A known contact's own profile is stored under `c:<contact>`, like a visitor's.
-  const visitors = new Set<string>([contactKey(contact)]);
+  const self = contactKey(contact);
+  const visitors = new Set<string>([self]);
   withSecureDelete(sqlite, () => {
     const tables = personTables(sqlite);
-    // Linked visitors are found in any table naming both (links, outbox rows, …) before anything goes.
+    // Found before anything goes: the devices linked now, and every visitor id with a row of the contact's.
+    const linkedSql = 'select visitor from links where site = ? and contact = ? and expires > ?';
+    const linked = sqlite.prepare(linkedSql).pluck().all(site, contact, now) as string[];
     for (const t of tables) {
       if (!(t.visitor && t.contact)) continue;
-      for (const v of sqlite.prepare(`select distinct visitor from ${quote(t.name)} where site = ? and contact = ?`).pluck().all(site, contact)) {
-        if (typeof v === 'string') visitors.add(v);
-      }
+      const sql = `select distinct visitor from ${quote(t.name)} where site = ? and contact = ?`;
+      for (const v of sqlite.prepare(sql).pluck().all(site, contact)) if (typeof v === 'string') visitors.add(v);
     }
     for (const t of tables) {
-      if (!t.contact) continue;
-      add(removed, t.name, sqlite.prepare(`delete from ${quote(t.name)} where site = ? and contact = ?`).run(site, contact).changes);
+      const table = quote(t.name);
+      if (t.contact) {
+        add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and contact = ?`, site, contact));
+      }
+      if (!t.visitor) continue;
+      add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and visitor = ?`, site, self));
+      const unowned = t.contact ? ' and contact is null' : '';
+      for (const v of linked) {
+        if (v === self) continue;
+        visitors.add(v);
+        add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and visitor = ?${unowned}`, site, v));
+      }
     }
-    for (const v of visitors) eraseVisitorRows(sqlite, tables, site, v, removed);
   });
   return { site, visitors: [...visitors], contact, removed };
+}
+
+/**
+ * At a device's first link: its anonymous rows (events, history, deliveries, refusals) become
+ * the contact's, as its profile just did, so erasing the contact takes them even after the
+ * device moves on to someone else. Runs in the link's transaction.
+ */
+export function claimAnonymousRows(db: Db, site: string, visitor: string, contact: string): void {
+  const sqlite = db.$client;
+  for (const t of personTables(sqlite)) {
+    if (!(t.visitor && t.contact)) continue;
+    const sql = `update ${quote(t.name)} set contact = ? where site = ? and visitor = ? and contact is null`;
+    run(sqlite, sql, contact, site, visitor);
+  }
 }
 
 /** A table whose rows age out with the site's retention, and the time column they age by. */
@@ -104,6 +145,8 @@ interface Aging {
   table: string;
   /** Rows go when every one of these columns is older than the cutoff. */
   columns: string[];
+  /** Days a site keeps these rows; null: forever. The site's `retentionDays` when omitted. */
+  keepDays?: (site: SiteConfig) => number | null;
 }
 
 /**
@@ -113,7 +156,12 @@ interface Aging {
  */
 export const AGING: Aging[] = [
   { table: 'events', columns: ['ts', 'received'] },
-  { table: 'quarantine', columns: ['received'] },
+  // Refused events are for diagnosis, kept `quarantine.keepDays` (30) even without a retention.
+  {
+    table: 'quarantine',
+    columns: ['received'],
+    keepDays: (s) => Math.min(s.quarantine.keepDays, s.retentionDays ?? Infinity),
+  },
   { table: 'segment_changes', columns: ['at'] },
 ];
 

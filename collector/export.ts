@@ -56,15 +56,22 @@ function exportedMember(row: MemberRow): ExportedMember {
 }
 
 /**
- * RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading apostrophe. A
- * leading `-` counts too (categories are visitor-supplied text: `-2+3+cmd|…`) unless the cell is
- * id-shaped — a number or letters, digits, `_ . -` only — which can call nothing, so visitor
- * ids and amounts are exported unchanged.
+ * What a spreadsheet may read as the start of a formula: `=`, `+`, `-`, `@` (or their full-width
+ * forms, which some spreadsheets fold to ASCII), also after leading whitespace, and a leading tab
+ * or CR. No exception for id-shaped text: `-A1` is "minus cell A1" and `-B2-C3` a sum.
+ */
+const SPREADSHEET_ACTIVE = /^(?:\s*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|[\t\r])/;
+
+/**
+ * RFC 4180 quoting; a text cell a spreadsheet could run gets a leading apostrophe (shown by none,
+ * and the rest of the value stays readable). Numbers are the export's own numeric columns and
+ * stay numbers.
  */
 export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return String(value);
   let s = Array.isArray(value) ? value.join(';') : String(value);
-  if (/^[=+@\t\r]/.test(s) || (s.startsWith('-') && /[^\w.-]/.test(s))) s = `'${s}`;
+  if (SPREADSHEET_ACTIVE.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

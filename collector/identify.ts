@@ -6,6 +6,7 @@
 import type { Segment } from '../shared/segment.ts';
 import type { SiteConfig } from './config.ts';
 import { emptyProfile, evaluate } from './engine/index.ts';
+import { claimAnonymousRows } from './erasure.ts';
 import type { Meta } from './identity-store.ts';
 import type { KeyRing } from './identity/keys.ts';
 import { contactKey, verifyIdentityToken, VERIFY_MESSAGES, type VerifyFailure } from './identity/token.ts';
@@ -19,32 +20,71 @@ import {
 } from './identity/traits.ts';
 import type { IngestResult, NewEvent, Storage } from './storage.ts';
 
+const DAY = 86_400_000;
+
+type ProfileKey = { key: string; eventsAs: string; known: boolean };
+
 /** Whose events: a browser's visitor id, or a known contact (email clicks, backends). */
 export type Who = { visitor: string } | { contact: string };
 
-type Identified = { ok: true; contact: string } | { ok: false; reason: VerifyFailure; error: string; message: string };
+type Identified =
+  | { ok: true; contact: string; grant: string }
+  | { ok: false; reason: VerifyFailure | 'wrong_purpose'; error: string; message: string };
 
+/**
+ * Checks a token a browser sent to identify itself. Only an `identify` token (an `ms_t`) does: a
+ * signed link's `t` is good at `/r` only, and a version-1 token cannot say which of the two it
+ * is, so neither links anyone (`wrong_purpose`; the batch is stored, as with an expired token).
+ */
 export function checkToken(keys: KeyRing, site: SiteConfig, token: string, now: number): Identified {
   const v = verifyIdentityToken(keys, token, site.id, now);
-  if (v.ok) return { ok: true, contact: v.contact };
+  if (v.ok && v.purpose === 'identify') return { ok: true, contact: v.contact, grant: v.grant };
+  if (v.ok) {
+    const message =
+      v.purpose === 'link'
+        ? "the token is an email link's own (t), good at /r only; the page's token is the ms_t /r hands it"
+        : 'the token was made before tokens carried their purpose; follow a newer link';
+    return { ok: false, reason: 'wrong_purpose', error: 'wrong_purpose', message };
+  }
   return { ok: false, reason: v.reason, error: v.reason === 'expired' ? 'expired_token' : 'invalid_token', message: VERIFY_MESSAGES[v.reason] };
 }
+
+/** What identify did with a valid token. */
+export type LinkOutcome = 'linked' | 'renewed' | 'linked_elsewhere' | 'device_limit';
+
+export const LINK_REFUSALS: Record<'linked_elsewhere' | 'device_limit', (site: SiteConfig) => string> = {
+  linked_elsewhere: () => 'this browser is linked to another contact until its link lapses; it was not moved',
+  device_limit: (site) => `this email link has already identified ${site.identity.devicesPerLink} browsers`,
+};
 
 const EMPTY_META: Meta = { traits: {}, first: null, last: null };
 
 /**
- * Links `visitor` to `contact`. The first time, the visitor's anonymous profile, traits and
- * attribution fold into the contact's (the contact's own traits win), and the anonymous profile
- * is deleted, so nothing is counted twice. A visitor linked to another contact before (a shared
- * device) moves to the new one; what it did before stays with the old contact.
+ * Links `visitor` to `contact` for `identity.linkDays`, by the email link `grant` (docs/email-links.md):
+ * - a visitor linked (in force) to another contact is not moved (`linked_elsewhere`);
+ * - one grant identifies at most `identity.devicesPerLink` visitors (`device_limit`);
+ * - a visitor not linked in force (never, or lapsed) folds its anonymous profile, traits and
+ *   attribution into the contact's (the contact's own traits win), and the anonymous profile is
+ *   deleted, so nothing is counted twice;
+ * - a visitor linked to this contact already is renewed: its link runs `linkDays` from now.
  */
-export function linkVisitor(storage: Storage, site: SiteConfig, visitor: string, contact: string, now: number): void {
+export function linkVisitor(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  contact: string,
+  grant: string,
+  now: number,
+): LinkOutcome {
   const ids = storage.identity;
+  const before = ids.linkOf(site.id, visitor);
+  const inForce = before !== null && before.expires > now;
+  if (inForce && before.contact !== contact) return 'linked_elsewhere';
+  const newDevice = before?.grant !== grant;
+  if (newDevice && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink) return 'device_limit';
   ids.ensureContact(site.id, contact, now);
-  const before = ids.contactOf(site.id, visitor);
-  if (before === contact) return;
   const key = contactKey(contact);
-  if (before === null) {
+  if (!inForce) {
     const anon = ids.meta(site.id, visitor);
     const mine = ids.meta(site.id, key) ?? EMPTY_META;
     const merged: Meta = anon
@@ -55,9 +95,12 @@ export function linkVisitor(storage: Storage, site: SiteConfig, visitor: string,
       ids.deleteMeta(site.id, visitor);
     }
     storage.mergeProfile(site.id, visitor, key, site.engine, now, { traits: merged.traits });
+    claimAnonymousRows(storage.db, site.id, visitor, contact);
   }
-  ids.link(site.id, visitor, contact, now);
+  ids.link(site.id, visitor, contact, grant, now + site.identity.linkDays * DAY, now);
+  return inForce ? 'renewed' : 'linked';
 }
+
 
 /** Applies a trait patch (or, with `replace`, sets all traits); undefined (nothing written) over the cap. */
 export function patchTraits(storage: Storage, site: string, key: string, patch: TraitPatch, now: number, replace = false): Traits | undefined {
@@ -70,9 +113,9 @@ export function patchTraits(storage: Storage, site: string, key: string, patch: 
   return traits;
 }
 
-function profileKey(storage: Storage, site: string, who: Who): { key: string; eventsAs: string; known: boolean } {
+function profileKey(storage: Storage, site: string, who: Who, now: number): ProfileKey {
   if ('contact' in who) return { key: contactKey(who.contact), eventsAs: contactKey(who.contact), known: true };
-  const subject = storage.identity.subject(site, who.visitor);
+  const subject = storage.identity.subject(site, who.visitor, now);
   return { key: subject.key, eventsAs: who.visitor, known: subject.contact !== null };
 }
 
@@ -82,7 +125,7 @@ function profileKey(storage: Storage, site: string, who: Who): { key: string; ev
  */
 export function ingestAs(storage: Storage, site: SiteConfig, who: Who, batch: NewEvent[], now: number): IngestResult {
   if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
-  const { key, eventsAs, known } = profileKey(storage, site.id, who);
+  const { key, eventsAs, known } = profileKey(storage, site.id, who, now);
   const meta = storage.identity.meta(site.id, key);
   const res = storage.ingest(site.id, eventsAs, batch, site.engine, now, { traits: meta?.traits, profile: key });
   if (res.accepted > 0) {
@@ -99,7 +142,7 @@ export function ingestAs(storage: Storage, site: SiteConfig, who: Who, batch: Ne
 export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segment {
   // A contact's own `c:` id reads its own profile (linked to itself or not at all).
   const visitor = 'contact' in who ? contactKey(who.contact) : who.visitor;
-  const { stored, traits, contact } = storage.segmentInputs(site.id, visitor);
+  const { stored, traits, contact } = storage.segmentInputs(site.id, visitor, now);
   const known = 'contact' in who || contact !== null;
   const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
   return evaluate(profile, { site: site.id, visitor, known }, site.engine, now, { traits, rfm: storage.rfmBreakpoints(site.id) });
@@ -109,15 +152,41 @@ export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: num
  * A browser batch's identity work, before its events are stored (same write job): link the
  * visitor when the batch carried a valid token, then apply its public traits and proxy country.
  */
-export function identifyBrowser(storage: Storage, site: SiteConfig, visitor: string, contact: string | null, patch: TraitPatch, now: number): void {
-  if (contact !== null) linkVisitor(storage, site, visitor, contact, now);
-  if (Object.keys(patch).length === 0) return;
-  const key = storage.identity.subject(site.id, visitor).key;
+export function identifyBrowser(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  id: { contact: string; grant: string } | null,
+  patch: TraitPatch,
+  now: number,
+): LinkOutcome | null {
+  const outcome = id === null ? null : linkVisitor(storage, site, visitor, id.contact, id.grant, now);
+  if (Object.keys(patch).length === 0) return outcome;
+  const key = storage.identity.subject(site.id, visitor, now).key;
   patchTraits(storage, site.id, key, patch, now);
+  return outcome;
 }
 
 /** Applies a trait patch (server events) to the profile of a visitor (its contact's when linked) or of a contact. */
 export function setTraitsOf(storage: Storage, site: SiteConfig, who: Who, patch: TraitPatch, now: number): Traits | undefined {
   if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
-  return patchTraits(storage, site.id, profileKey(storage, site.id, who).key, patch, now);
+  return patchTraits(storage, site.id, profileKey(storage, site.id, who, now).key, patch, now);
+}
+
+/**
+ * A segment as a browser may see it (`/v1/collect`'s answer, `GET /v1/segment`): without the
+ * custom segments that read private facts (unless the rule is `public`), and without `rfm` and
+ * `cooldown` (they tell what a contact spent) unless the site lists them in `browserReveals`.
+ * The API-key endpoints and webhooks keep the full segment.
+ */
+export function forBrowser(site: SiteConfig, segment: Segment): Segment {
+  const hidden = site.browser.hiddenSegments;
+  const segments = hidden.size > 0 ? segment.segments.filter((s) => !hidden.has(s)) : segment.segments;
+  if (site.browser.rfm && site.browser.cooldown && segments === segment.segments) return segment;
+  return {
+    ...segment,
+    rfm: site.browser.rfm ? segment.rfm : null,
+    cooldown: site.browser.cooldown ? segment.cooldown : false,
+    segments,
+  };
 }

@@ -13,6 +13,17 @@ export interface Meta extends Attribution {
   traits: Traits;
 }
 
+/** A visitor's link row, in force or lapsed. */
+export interface LinkRow {
+  contact: string;
+  /** In force while `expires > now`. */
+  expires: number;
+  grant: string | null;
+}
+
+/** `expires` of a contact's own row: never. */
+export const NEVER = 8_640_000_000_000_000;
+
 export interface Subject {
   /** The profile the visitor's events fold into: its own id, or its contact's `c:<contact>`. */
   key: string;
@@ -26,20 +37,39 @@ export function identityStore(db: Db) {
   const sqlite = db.$client;
 
   const selectLink = db
-    .select({ contact: links.contact })
+    .select({ contact: links.contact, expires: links.expires, grant: links.grantId })
     .from(links)
     .where(and(eq(links.site, p('site')), eq(links.visitor, p('visitor'))))
     .prepare();
   const upsertLink = db
     .insert(links)
-    .values({ site: p('site'), visitor: p('visitor'), contact: p('contact'), linkedAt: p('at') })
-    .onConflictDoUpdate({ target: [links.site, links.visitor], set: { contact: sql`excluded.contact`, linkedAt: sql`excluded.linked_at` } })
+    .values({
+      site: p('site'),
+      visitor: p('visitor'),
+      contact: p('contact'),
+      linkedAt: p('at'),
+      expires: p('expires'),
+      grantId: p('grant'),
+    })
+    .onConflictDoUpdate({
+      target: [links.site, links.visitor],
+      set: {
+        contact: sql`excluded.contact`,
+        linkedAt: sql`excluded.linked_at`,
+        expires: sql`excluded.expires`,
+        grantId: sql`excluded.grant_id`,
+      },
+    })
     .prepare();
   const insertSelfLink = db
     .insert(links)
-    .values({ site: p('site'), visitor: p('visitor'), contact: p('contact'), linkedAt: p('at') })
+    .values({ site: p('site'), visitor: p('visitor'), contact: p('contact'), linkedAt: p('at'), expires: NEVER })
     .onConflictDoNothing()
     .prepare();
+  // Along links_grant: the devices one email link has identified (lapsed ones still count).
+  const countGrant = sqlite.prepare<[string, string, string], number>(
+    'SELECT count(*) FROM links WHERE site = ? AND grant_id = ? AND visitor <> ?',
+  ).pluck();
   const selectLinked = db
     .select({ visitor: links.visitor })
     .from(links)
@@ -71,13 +101,22 @@ export function identityStore(db: Db) {
   }
 
   return {
-    /** The profile a visitor's events fold into (reads are served by storage's READ_PATH_SQL). */
-    subject(site: string, visitor: string): Subject {
-      const contact = selectLink.get({ site, visitor })?.contact ?? null;
+    /**
+     * The profile a visitor's events fold into at `now` (reads are served by storage's
+     * READ_PATH_SQL): its contact's while the link is in force, else its own.
+     */
+    subject(site: string, visitor: string, now: number): Subject {
+      const row = selectLink.get({ site, visitor });
+      const contact = row && row.expires > now ? row.contact : null;
       return { key: contact === null ? visitor : contactKey(contact), contact };
     },
-    contactOf(site: string, visitor: string): string | null {
-      return selectLink.get({ site, visitor })?.contact ?? null;
+    /** The visitor's link row, in force or lapsed; null when never linked. */
+    linkOf(site: string, visitor: string): LinkRow | null {
+      return selectLink.get({ site, visitor }) ?? null;
+    },
+    /** Visitors other than `except` the grant (one email link) has linked, lapsed ones included. */
+    grantDevices(site: string, grant: string, except: string): number {
+      return countGrant.get(site, grant, except)!;
     },
     /** A contact exists once a link, a click or a trait named it. */
     contactExists(site: string, contact: string): boolean {
@@ -87,8 +126,9 @@ export function identityStore(db: Db) {
     ensureContact(site: string, contact: string, now: number) {
       insertSelfLink.run({ site, visitor: contactKey(contact), contact, at: now });
     },
-    link(site: string, visitor: string, contact: string, now: number) {
-      upsertLink.run({ site, visitor, contact, at: now });
+    /** Links (or renews) the visitor to the contact until `expires`, recording the email link that did. */
+    link(site: string, visitor: string, contact: string, grant: string, expires: number, now: number) {
+      upsertLink.run({ site, visitor, contact, at: now, expires, grant });
     },
     /** Visitor ids linked to the contact (its own `c:` id included). */
     linkedVisitors(site: string, contact: string): string[] {

@@ -46,7 +46,8 @@ export function ingestBatch(
   bot: BotReason = null,
 ): CollectResponse {
   const { valid, refused } = validateEvents(rawEvents, now);
-  storage.quarantine.keep(site.id, visitor, 'collect', refused, rawEvents, now);
+  const rows = refused.map((r) => ({ visitor, refused: r, raw: rawEvents[r.index] }));
+  storage.quarantine.keep(site.id, 'collect', rows, now, site.quarantine);
   const flags = bot ? { bot } : {};
   if (valid.length === 0) {
     return { accepted: 0, duplicates: 0, refused, ...flags, segment: bot ? null : segmentFor(storage, site, visitor, now) };

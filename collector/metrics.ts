@@ -8,6 +8,7 @@ export interface Metrics {
   eventsDuplicate: Counter<'site'>;
   eventsRefused: Counter<'reason'>;
   snippetDropped: Counter<'site'>;
+  quarantineSkipped: Counter<'site'>;
   commitSeconds: Histogram;
   writeQueueDepth: Gauge;
   rateLimited: Counter<'scope'>;
@@ -51,6 +52,12 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
     snippetDropped: new Counter({
       name: 'microseg_snippet_dropped_events_total',
       help: "Events browsers dropped from their full retry queue, as they reported with the next batch",
+      labelNames: ['site'],
+      registers,
+    }),
+    quarantineSkipped: new Counter({
+      name: 'microseg_quarantine_skipped_total',
+      help: 'Refused events not kept in quarantine: over the per-request or per-site daily cap',
       labelNames: ['site'],
       registers,
     }),

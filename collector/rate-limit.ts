@@ -8,7 +8,10 @@ export interface Limiter {
   readonly size: number;
 }
 
-export function fixedWindow(limit: number, windowMs: number, maxKeys = 100_000): Limiter {
+/** Keys one limiter holds at most; past it the least recently seen key is forgotten. */
+export const LIMITER_MAX_KEYS = 100_000;
+
+export function fixedWindow(limit: number, windowMs: number, maxKeys = LIMITER_MAX_KEYS): Limiter {
   let windowStart = 0;
   let counts = new Map<string, number>();
   return {
@@ -18,11 +21,14 @@ export function fixedWindow(limit: number, windowMs: number, maxKeys = 100_000):
         windowStart = now - (now % windowMs);
         counts = new Map();
       }
-      const n = (counts.get(key) ?? 0) + 1;
-      if (n > limit) return Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000));
-      if (counts.size >= maxKeys && !counts.has(key)) return 0; // Under a flood of keys, fail open.
+      const n = Math.min((counts.get(key) ?? 0) + 1, limit + 1);
+      // Re-inserted on every hit, so the Map's order is least recently seen first. A full map
+      // forgets that one: it never stops counting (failing open would let a flood of fresh keys
+      // switch the limit off), and a key still hammering is the most recent, never the evicted.
+      counts.delete(key);
       counts.set(key, n);
-      return 0;
+      if (counts.size > maxKeys) counts.delete(counts.keys().next().value!);
+      return n > limit ? Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000)) : 0;
     },
     get size() {
       return counts.size;

@@ -1,8 +1,9 @@
 /**
  * The retention job: per site with `retentionDays`, deletes events (and refused events and
- * segment history) older than that, in small batches with a turn of the event loop between them
- * so ingest interleaves. Profiles are aggregates updated as events arrive, so deleting the events
- * they came from changes no segment. Finished webhook deliveries go after DELIVERY_KEEP_DAYS.
+ * segment history) older than that, and refused events after `quarantine.keepDays` (30) anyway,
+ * in small batches with a turn of the event loop between them so ingest interleaves. Profiles are
+ * aggregates updated as events arrive, so deleting the events they came from changes no segment.
+ * Finished webhook deliveries go after DELIVERY_KEEP_DAYS.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Config } from './config.ts';
@@ -36,10 +37,11 @@ export type Pruned = Record<string, Record<string, number>>;
 export async function runRetention(storage: Storage, config: Config, now: number, batch = BATCH): Promise<Pruned> {
   const out: Pruned = {};
   for (const site of config.sites.values()) {
-    if (site.retentionDays === null) continue;
-    const cutoff = now - site.retentionDays * DAY;
     const counts: Record<string, number> = {};
     for (const aging of AGING) {
+      const days = aging.keepDays ? aging.keepDays(site) : site.retentionDays;
+      if (days === null) continue;
+      const cutoff = now - days * DAY;
       const total = await drain(batch, () => pruneBatch(storage.db, aging, site.id, cutoff, batch));
       if (total > 0) counts[aging.table] = total;
     }

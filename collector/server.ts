@@ -1,5 +1,7 @@
 /** Starts the collector: config, storage, app and a real HTTP server. */
 import { serve, type ServerType } from '@hono/node-server';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -8,10 +10,12 @@ import { createMetrics } from './metrics.ts';
 import { writeQueue } from './write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
+import { metricsApp } from './routes/metrics.ts';
 import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
 import { startSegmentSweep } from './sweep.ts';
+import { ownOrigins } from './origins.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -29,12 +33,20 @@ export interface ServeOptions {
   /** Public URL of the collector, the base of email links (MICROSEG_PUBLIC_URL). */
   publicUrl?: string | undefined;
   limits: RateLimits;
+  /** How long a client may take to send a request; defaults DEFAULT_TIMEOUTS. */
+  timeouts?: Timeouts | undefined;
   /** How long shutdown waits for requests in flight before cutting connections. */
   shutdownGraceMs?: number;
   /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
   rfmEveryMs?: number;
   /** Parsed profiles kept in memory for segment reads (MICROSEG_PROFILE_CACHE; 0: none). */
   profileCache?: number | undefined;
+  /** Port of the metrics listener (MICROSEG_METRICS_PORT; 0: any free one); none when undefined. */
+  metricsPort?: number | undefined;
+  /** Address of the metrics listener (MICROSEG_METRICS_HOST, default loopback). */
+  metricsHost?: string | undefined;
+  /** Serves `/metrics` on the public port too, behind this Bearer token (MICROSEG_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
 }
 
 function count(value: string | undefined, fallback: number, name: string): number {
@@ -51,6 +63,43 @@ function trustedProxies(value: string | undefined): number {
   return count(value, 0, 'MICROSEG_TRUST_PROXY');
 }
 
+/** How long a client may take to send its request (ms; 0: no limit). */
+export interface Timeouts {
+  /** The request line and headers (Node's `headersTimeout`; MICROSEG_HEADERS_TIMEOUT_MS). */
+  headersMs: number;
+  /** The whole request, body included, on every route (Node's `requestTimeout`; MICROSEG_REQUEST_TIMEOUT_MS). */
+  requestMs: number;
+  /** The body of a browser request, from its headers on (`/v1/collect`: 408 body_timeout; MICROSEG_BODY_TIMEOUT_MS). */
+  bodyMs: number;
+}
+
+/**
+ * Node's defaults (60 s for headers, 300 s for a request) let a client trickling a byte a second
+ * hold a connection for minutes. A browser's batch is at most 64 KiB and usually a few hundred
+ * bytes: 10 s is far more than it needs; server imports (`/v1/events`, up to 1 MiB) get 30 s.
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, bodyMs: 10_000 };
+
+function timeouts(env: NodeJS.ProcessEnv): Timeouts {
+  const t = {
+    headersMs: count(env.MICROSEG_HEADERS_TIMEOUT_MS, DEFAULT_TIMEOUTS.headersMs, 'MICROSEG_HEADERS_TIMEOUT_MS'),
+    requestMs: count(env.MICROSEG_REQUEST_TIMEOUT_MS, DEFAULT_TIMEOUTS.requestMs, 'MICROSEG_REQUEST_TIMEOUT_MS'),
+    bodyMs: count(env.MICROSEG_BODY_TIMEOUT_MS, DEFAULT_TIMEOUTS.bodyMs, 'MICROSEG_BODY_TIMEOUT_MS'),
+  };
+  // Node refuses a headers timeout longer than the request's.
+  if (t.requestMs > 0 && t.headersMs > t.requestMs) {
+    throw new Error('MICROSEG_HEADERS_TIMEOUT_MS must not be longer than MICROSEG_REQUEST_TIMEOUT_MS');
+  }
+  return t;
+}
+
+function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0–65535)`);
+  return n;
+}
+
 /** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
   return {
@@ -65,10 +114,19 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     secret: env.MICROSEG_SECRET || undefined,
     publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
     profileCache: count(env.MICROSEG_PROFILE_CACHE, DEFAULT_PROFILE_CACHE, 'MICROSEG_PROFILE_CACHE'),
+    metricsPort: port(env.MICROSEG_METRICS_PORT, 'MICROSEG_METRICS_PORT'),
+    metricsHost: env.MICROSEG_METRICS_HOST || undefined,
+    metricsToken: env.MICROSEG_METRICS_TOKEN || undefined,
+    timeouts: timeouts(env),
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
       visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
       trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
+      connectionsPerIp: count(
+        env.MICROSEG_CONNECTIONS_PER_IP,
+        DEFAULT_LIMITS.connectionsPerIp!,
+        'MICROSEG_CONNECTIONS_PER_IP',
+      ),
     },
   };
 }
@@ -97,46 +155,97 @@ export function startRfmJob(storage: Storage, config: Config, everyMs: number, n
   return { run, stop: () => clearInterval(timer) };
 }
 
+function baseUrl(server: ServerType, host: string, fallback: number): string {
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : fallback;
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+}
+
 export interface Running {
   server: ServerType;
   storage: Storage;
   url: string;
+  /** `/demo/` is served: on (`--no-demo` not given) and the config has a `demo` site. */
+  demo: boolean;
+  /** The metrics listener's base URL, when there is one. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
 export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
   const config = loadConfig(opts.config, { apiKey: opts.apiKey, webhookSecret: opts.webhookSecret });
-  if (opts.publicUrl && !/^https?:\/\//.test(opts.publicUrl)) {
+  if (opts.publicUrl && !(/^https?:\/\//.test(opts.publicUrl) && URL.canParse(opts.publicUrl))) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
+  if (opts.metricsToken !== undefined && opts.metricsToken.length < 16) {
+    throw new ConfigError('MICROSEG_METRICS_TOKEN must have at least 16 characters');
+  }
+  const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const storage = openStorage(opts.db, { profileCache: opts.profileCache });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
-  const app = createApp({ storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes, limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl });
+  // Filled once the port is known (port 0 picks one); no request arrives before that.
+  const selfOrigins = new Set<string>();
+  const app = createApp({
+    storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes,
+    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, selfOrigins,
+    metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs,
+  });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
   const retention = startRetentionJob(storage, config, { now: Date.now, log });
   const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+  const serverOptions = {
+    headersTimeout: time.headersMs,
+    requestTimeout: time.requestMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would let one
+    // run up to 30 s late).
+    connectionsCheckingInterval: 1000,
+  };
   const server = await new Promise<ServerType>((ok, fail) => {
-    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host }, () => ok(s));
+    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions }, () => ok(s));
     s.once('error', fail);
   });
+  if (time.headersMs > 0) {
+    // Node's headersTimeout runs from a request's first byte: a connection that never sends one
+    // would stay open for good. Until its first request, an idle socket gets the same time.
+    server.on('connection', (socket: Socket) => socket.setTimeout(time.headersMs));
+    server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+  }
+  const url = baseUrl(server, opts.host, opts.port);
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const url = `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}`;
-  log('info', 'collector listening', { url, db: opts.db, sites: [...config.sites.keys()] });
+  for (const o of ownOrigins(opts.publicUrl, opts.host, port)) selfOrigins.add(o);
+  // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
+  let metricsServer: ServerType | undefined;
+  let metricsUrl: string | undefined;
+  if (opts.metricsPort !== undefined) {
+    const host = opts.metricsHost ?? '127.0.0.1';
+    const m = metricsApp(metrics);
+    metricsServer = await new Promise<ServerType>((ok, fail) => {
+      const s = serve({ fetch: m.fetch, port: opts.metricsPort, hostname: host }, () => ok(s));
+      s.once('error', fail);
+    });
+    metricsUrl = baseUrl(metricsServer, host, opts.metricsPort);
+  }
+  const sites = [...config.sites.keys()];
+  log('info', 'collector listening', { url, db: opts.db, sites, ...(metricsUrl ? { metrics: metricsUrl } : {}) });
   return {
     server,
     storage,
     url,
+    demo: opts.demo && config.sites.has('demo'),
+    ...(metricsUrl ? { metricsUrl } : {}),
     // Graceful: stop accepting, let requests in flight finish (their writes commit and are
     // answered), drain the write queue, then close the database.
     close: () =>
       new Promise<void>((done) => {
         rfm.stop();
+        metricsServer?.close();
+        (metricsServer as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
         retention.stop();
         sweep.stop();
         const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };

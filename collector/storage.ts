@@ -123,10 +123,11 @@ export interface Storage {
   mergeProfile(site: string, from: string, into: string, engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): Segment | null;
   profile(site: string, visitor: string): StoredProfile | undefined;
   /**
-   * The segment read path: the visitor's link, its profile and traits — one statement of
-   * primary-key lookups, or none when the read cache holds them.
+   * The segment read path at `now` (default: the wall clock): the visitor's link when in force,
+   * its profile and traits — one statement of primary-key lookups, or none when the read cache
+   * holds them.
    */
-  segmentInputs(site: string, visitor: string): SegmentInputs;
+  segmentInputs(site: string, visitor: string, now?: number): SegmentInputs;
   /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
   segmentHistory(site: string, visitor: string, opts?: { after?: number; limit?: number }): HistoryEntry[];
   /** The site's RFM quintiles (cached in memory; null until enough customers). */
@@ -164,15 +165,17 @@ const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify
 
 /**
  * The segment read: the visitor's link, then the profile and traits of whichever profile it reads
- * (its contact's once linked) — three primary-key lookups in one statement, whatever the history
- * (the query plan is asserted in test/engine/storage.test.ts). Always one row: the constant row is
- * left-joined.
+ * (its contact's while the link is in force at `now`, the third parameter) — three primary-key
+ * lookups in one statement, whatever the history (the query plan is asserted in
+ * test/engine/storage.test.ts). Always one row: the constant row is left-joined.
  */
-export const READ_PATH_SQL = `SELECT l.contact, p.data, p.updated, m.traits
-         FROM (SELECT ? AS site, ? AS visitor) q
+export const READ_PATH_SQL = `SELECT l.contact, l.expires, p.data, p.updated, m.traits
+         FROM (SELECT ? AS site, ? AS visitor, ? AS now) q
          LEFT JOIN links l ON l.site = q.site AND l.visitor = q.visitor
-         LEFT JOIN profiles p ON p.site = q.site AND p.visitor = coalesce('c:' || l.contact, q.visitor)
-         LEFT JOIN profile_meta m ON m.site = q.site AND m.visitor = coalesce('c:' || l.contact, q.visitor)`;
+         LEFT JOIN profiles p
+           ON p.site = q.site AND p.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)
+         LEFT JOIN profile_meta m
+           ON m.site = q.site AND m.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)`;
 
 export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   const db = openDb(file);
@@ -182,8 +185,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   // The ingest statements are plain better-sqlite3 ones: drizzle's per-call parameter mapping
   // showed in the ingest profile (with the rest of that change: 0.64× → 0.78× of the baseline).
   const insertEvent = sqlite.prepare(
-    `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot)
-     VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound, @value, @currency, @props, @utm, @bot)
+    `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound,
+       value, currency, props, utm, bot, contact)
+     VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound,
+       @value, @currency, @props, @utm, @bot, @contact)
      ON CONFLICT DO NOTHING`,
   );
 
@@ -195,9 +200,14 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     .raw();
   // The segment read: the visitor's link, then the profile and traits of whichever profile it
   // reads (its contact's once linked). Always one row: the constant row is left-joined.
-  const selectReadPath = sqlite
-    .prepare<[string, string], [contact: string | null, data: string | null, updated: number | null, traits: string | null]>(READ_PATH_SQL)
-    .raw();
+  type ReadRow = [
+    contact: string | null,
+    expires: number | null,
+    data: string | null,
+    updated: number | null,
+    traits: string | null,
+  ];
+  const selectReadPath = sqlite.prepare<[string, string, number], ReadRow>(READ_PATH_SQL).raw();
 
   const upsertProfile = sqlite.prepare(
     `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
@@ -225,7 +235,8 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     });
 
   const insertChange = sqlite.prepare(
-    'INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event) VALUES (@site, @visitor, @at, @kind, @name, @previous, @event)',
+    `INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event, contact)
+     VALUES (@site, @visitor, @at, @kind, @name, @previous, @event, @contact)`,
   );
 
   const selectHistory = db
@@ -346,7 +357,8 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
    */
   const cacheSize = Math.max(0, opts.profileCache ?? DEFAULT_PROFILE_CACHE);
   const cached = new Lru<{ stored: StoredProfile | undefined; traits: Traits | undefined }>(cacheSize); // site, profile id
-  const linkCached = new Lru<string | null>(cacheSize); // site, visitor id → contact
+  // site, visitor id → its link (in force or not: checked at each read, so a lapse needs no write)
+  const linkCached = new Lru<{ contact: string; expires: number } | null>(cacheSize);
   const cacheKey = (site: string, id: string) => `${site}\n${id}`;
   const dataVersion = sqlite.prepare<[], number>('PRAGMA data_version').pluck();
   let seenVersion = 0;
@@ -404,22 +416,24 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     return false;
   }
 
-  function segmentInputs(site: string, visitor: string): SegmentInputs {
+  function segmentInputs(site: string, visitor: string, now = Date.now()): SegmentInputs {
     if (cacheSize > 0) {
       dropIfWrittenElsewhere();
-      const contact = linkCached.get(cacheKey(site, visitor));
-      if (contact !== undefined) {
+      const link = linkCached.get(cacheKey(site, visitor));
+      if (link !== undefined) {
+        const contact = link !== null && link.expires > now ? link.contact : null;
         const key = contact === null ? visitor : contactKey(contact);
         const hit = cached.get(cacheKey(site, key));
         if (hit) return { key, contact, stored: hit.stored, traits: hit.traits };
       }
     }
-    const [contact, data, updated, traitsText] = selectReadPath.get(site, visitor)!;
+    const [linked, expires, data, updated, traitsText] = selectReadPath.get(site, visitor, now)!;
+    const contact = linked !== null && expires! > now ? linked : null;
     const key = contact === null ? visitor : contactKey(contact);
     const stored = data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
-      linkCached.set(cacheKey(site, visitor), contact);
+      linkCached.set(cacheKey(site, visitor), linked === null ? null : { contact: linked, expires: expires! });
       cached.set(cacheKey(site, key), { stored, traits });
     }
     return { key, contact, stored, traits };
@@ -440,8 +454,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     now: number,
     { profile: into, ...extras }: IngestExtras = {},
   ): IngestResult => {
-    // Events are stored under the visitor that sent them; the profile may be its contact's.
+    // Events are stored under the visitor that sent them; the profile may be its contact's, whose
+    // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
     const key = into ?? visitor;
+    const contact = contactOfKey(key);
     const stored = readRow(site, key);
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
     let accepted = 0;
@@ -467,6 +483,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         props: json(e.props),
         utm: json(e.utm),
         bot: e.bot ? 1 : 0,
+        contact,
       });
       // A duplicate id changes no row: the event was counted when it first arrived.
       if (res.changes === 0) continue;
@@ -481,7 +498,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
     // Compared with the state stored at the last write: a change made by time alone shows here.
     const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
-    for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause });
+    for (const ch of changes) {
+      const row = { site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause };
+      insertChange.run({ ...row, contact });
+    }
     if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
       saveProfile(site, key, profile, segment, now);
@@ -501,7 +521,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, { ...extras, rfm: breakpointsFor(site) });
       const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
       const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
-      for (const ch of changes) insertChange.run({ site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+      for (const ch of changes) {
+        const row = { site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null };
+        insertChange.run({ ...row, contact: contactOfKey(into) });
+      }
       if (changes.length > 0) for (const l of listeners) l({ site, visitor: from, profile: into, before, segment, changes, at: now });
       saveProfile(site, into, profile, segment, now);
       deleteProfile.run(site, from);
@@ -530,7 +553,10 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
         if (changes.length === 0) continue;
         changed++;
-        for (const ch of changes) insertChange.run({ site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null });
+        for (const ch of changes) {
+          const row = { site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null };
+          insertChange.run({ ...row, contact: contactOfKey(key) });
+        }
         for (const l of listeners) l({ site, visitor: key, profile: key, before, segment, changes, at: now });
         updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
       }

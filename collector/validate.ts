@@ -68,7 +68,8 @@ export const batchSchema = z
     events: z.array(z.unknown()).min(1, 'at least one event'),
     webdriver: z.boolean().optional(),
     token: z.string().max(1024).optional(),
-    traits: z.record(z.string(), z.unknown()).optional(),
+    // Raw: a record here would drop a `__proto__` key before traitPatchSchema could refuse it.
+    traits: z.unknown().optional(),
     dropped: z.number().int().nonnegative().optional(),
   })
   .strict();
@@ -79,11 +80,14 @@ export function tooManyEvents(body: unknown, max: number): boolean {
   return Array.isArray(events) && events.length > max;
 }
 
-/** "field: reason" for the first few problems, as one sentence. */
-export function describe(error: z.ZodError): string {
+/** "field: reason" for the first few problems, as one sentence; `within` prefixes each path. */
+export function describe(error: z.ZodError, within?: string): string {
   return error.issues
     .slice(0, 3)
-    .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
+    .map((i) => {
+      const path = within ? [within, ...i.path] : i.path;
+      return path.length ? `${path.join('.')}: ${i.message}` : i.message;
+    })
     .join('; ');
 }
 

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Metrics } from './metrics.ts';
+import { storageFailure, type WriteHealth } from './health.ts';
 
 interface Job {
   run: () => unknown;
@@ -13,7 +14,7 @@ interface Job {
   fail: (e: unknown) => void;
 }
 
-export interface WriteQueue {
+export interface WriteQueue extends WriteHealth {
   /** Runs `job` inside the next group transaction; resolves once it is committed. */
   run<T>(job: () => T): Promise<T>;
   /** Resolves when every queued job has been committed (graceful shutdown). */
@@ -25,6 +26,11 @@ export function writeQueue(sqlite: Database.Database, metrics?: Metrics, maxGrou
   let queue: Job[] = [];
   let scheduled = false;
   let idle: (() => void)[] = [];
+  let failing: WriteHealth['failing'] = null;
+  const failed = (err: unknown) => {
+    const storage = storageFailure(err);
+    if (storage) failing = { code: storage.code, at: Date.now() };
+  };
 
   const flush = () => {
     scheduled = false;
@@ -40,13 +46,21 @@ export function writeQueue(sqlite: Database.Database, metrics?: Metrics, maxGrou
           try {
             results.push({ ok: true, value: sqlite.transaction(job.run)() });
           } catch (err) {
+            // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the job's
+            // savepoint: then the group's earlier jobs are gone too, and later ones would run in
+            // autocommit. Fail the whole group with the cause.
+            if (!sqlite.inTransaction) throw err;
             results.push({ ok: false, value: err });
           }
         }
       })();
+      // Committed: writes work again, unless a job of this group failed for a storage reason.
+      failing = null;
+      for (const r of results) if (!r.ok) failed(r.value);
       group.forEach((job, i) => (results[i]!.ok ? job.ok(results[i]!.value) : job.fail(results[i]!.value)));
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nobody in the group is acknowledged.
+      failed(err);
       for (const job of group) job.fail(err);
     } finally {
       end?.();
@@ -78,6 +92,9 @@ export function writeQueue(sqlite: Database.Database, metrics?: Metrics, maxGrou
     },
     get depth() {
       return queue.length;
+    },
+    get failing() {
+      return failing;
     },
   };
 }

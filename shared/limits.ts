@@ -29,12 +29,21 @@ export const LIMITS = {
   currencyLength: 3,
   /** Raw payload kept of one refused event in the quarantine table. */
   quarantinePayloadBytes: 2048,
+  /** Refused events of one request kept in the quarantine table (per site); the rest are only counted. */
+  quarantinePerRequest: 10,
   /** Traits of one profile (names are at most `propKeyLength`, values `propValueLength`). */
   traitsKeys: 50,
   /** Links made by one `POST /v1/links` request. */
   linksPerRequest: 1000,
   /** Largest magnitude of an event's `value` (site currency): a profile's sums stay finite. */
   maxValue: 1e12,
+  /**
+   * Most `dropped` events one browser batch is counted for. The snippet's retry queue keeps the
+   * newest 50 events and counts the older ones it gives up until a batch gets through, so an
+   * outage over many page loads can report hundreds; a larger figure is clamped to this, so
+   * one request cannot push the counter anywhere it likes.
+   */
+  droppedEvents: 1000,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */

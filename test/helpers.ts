@@ -17,7 +17,10 @@ export function tempDir(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits } = {}) {
+/** The Bearer token of `/metrics` on test apps (off the public app unless one is set). */
+export const METRICS_TOKEN = 'test-metrics-token-0123456789';
+
+export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {}) {
   const tmp = tempDir();
   const storage = openStorage(join(tmp.dir, 'test.db'));
   const clock = { now: opts.now ?? T0 };
@@ -27,7 +30,9 @@ export function testApp(opts: { config?: ConfigFile; now?: number; limits?: Rate
     config,
     now: () => clock.now,
     snippet: snippetAsset('/*ms*/'),
+    metricsToken: METRICS_TOKEN,
     ...(opts.limits ? { limits: { ...opts.limits, now: () => clock.now } } : {}),
+    ...(opts.selfOrigins ? { selfOrigins: new Set(opts.selfOrigins) } : {}),
   });
   return {
     app,

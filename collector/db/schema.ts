@@ -33,9 +33,16 @@ export const events = sqliteTable(
     utm: text('utm'),
     /** Sent by a bot or automation: stored for the record, kept out of profiles and segments. */
     bot: integer('bot', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * The contact whose profile the event folded into (null: anonymous). A device identified as
+     * one contact, then another, has events of both under one visitor id: erasure goes by this.
+     */
+    contact: text('contact'),
   },
   (t) => [
     primaryKey({ columns: [t.site, t.id] }),
+    // Partial: only known contacts' events, for erasing one contact without a scan.
+    index('events_contact').on(t.site, t.contact).where(sql`contact IS NOT NULL`),
     index('events_visitor').on(t.site, t.visitor, t.ts),
     // The retention job deletes a site's oldest events in small batches; without this index each
     // batch would scan the table and stall the (synchronous) event loop.
@@ -94,8 +101,14 @@ export const segmentChanges = sqliteTable(
     previous: text('previous'),
     /** Id of the last event of the batch that caused the change. */
     event: text('event'),
+    /** The contact whose profile changed (null: anonymous), as on events. */
+    contact: text('contact'),
   },
-  (t) => [index('segment_changes_visitor').on(t.site, t.visitor, t.seq), index('segment_changes_site').on(t.site, t.seq)],
+  (t) => [
+    index('segment_changes_visitor').on(t.site, t.visitor, t.seq),
+    index('segment_changes_site').on(t.site, t.seq),
+    index('segment_changes_contact').on(t.site, t.contact).where(sql`contact IS NOT NULL`),
+  ],
 );
 
 /** A site's RFM quintile breakpoints, recomputed in the background from its customers. */
@@ -166,8 +179,14 @@ export const quarantine = sqliteTable(
     message: text('message').notNull(),
     /** The raw event as JSON, cut at LIMITS.quarantinePayloadBytes. */
     payload: text('payload').notNull(),
+    /** The contact the sender was linked to (null: anonymous), as on events. */
+    contact: text('contact'),
   },
-  (t) => [index('quarantine_site').on(t.site, t.seq), index('quarantine_person').on(t.site, t.visitor)],
+  (t) => [
+    index('quarantine_site').on(t.site, t.seq),
+    index('quarantine_person').on(t.site, t.visitor),
+    index('quarantine_contact').on(t.site, t.contact).where(sql`contact IS NOT NULL`),
+  ],
 );
 
 /**
@@ -183,8 +202,35 @@ export const links = sqliteTable(
     visitor: text('visitor').notNull(),
     contact: text('contact').notNull(),
     linkedAt: integer('linked_at').notNull(),
+    /**
+     * The link is in force until this time (epoch ms): a device link lapses `identity.linkDays`
+     * after the token that made or last renewed it; a contact's own row never does. A lapsed row
+     * is kept (its grant still counts) but the visitor reads and writes as anonymous.
+     */
+    expires: integer('expires').notNull().default(0),
+    /** The email link (token grant) that identified this device: at most `devicesPerLink` per grant. */
+    grantId: text('grant_id'),
   },
-  (t) => [primaryKey({ columns: [t.site, t.visitor] }), index('links_contact').on(t.site, t.contact)],
+  (t) => [
+    primaryKey({ columns: [t.site, t.visitor] }),
+    index('links_contact').on(t.site, t.contact),
+    index('links_grant').on(t.site, t.grantId),
+  ],
+);
+
+/**
+ * The last delivery enqueued per profile (a visitor id or `c:<contact>`) and webhook: a webhook
+ * does not fire again for the same person within its `cooldownMinutes` (no flapping).
+ */
+export const webhookCooldowns = sqliteTable(
+  'webhook_cooldowns',
+  {
+    site: text('site').notNull(),
+    visitor: text('visitor').notNull(),
+    hook: text('hook').notNull(),
+    at: integer('at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.visitor, t.hook] })],
 );
 
 /**

@@ -31,6 +31,8 @@ export interface CompiledRule {
   name: string;
   description?: string | undefined;
   test: Test;
+  /** Facts the rule reads (`trait.<name>` included), and `count.value` for a count on event values. */
+  reads: string[];
 }
 
 export interface RuleProblem {
@@ -121,6 +123,8 @@ interface Compiler {
   props: Set<string>;
   nodes: number;
   windowMs: number;
+  /** Facts this rule reads (see CompiledRule.reads). */
+  reads: Set<string>;
 }
 
 function problem(c: Compiler, path: string, message: string): Test {
@@ -197,6 +201,7 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
   }
   const cmp = comparison(c, node, path, checkFactValue(kind, values, name));
   if (!cmp) return () => false;
+  c.reads.add(name);
   const { op, value } = cmp;
   return (ctx) => compare(op, read(ctx), value);
 }
@@ -239,6 +244,7 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
     const cmp = comparison(c, spec.value, `${at}.value`, checkFactValue('number', undefined, 'value'));
     if (!cmp) return () => false;
     valueTest = (v) => compare(cmp.op, v ?? null, cmp.value);
+    c.reads.add('count.value');
   }
   const cmp = comparison(c, node, path, (op, v) =>
     op !== 'exists' && typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'a count compares with a whole number ≥ 0',
@@ -311,9 +317,9 @@ export function compileRules(
       problems.push({ path: name, message: 'a rule name has 1–64 letters, digits, dot, dash and underscore' });
       continue;
     }
-    const c: Compiler = { problems, props: allProps, nodes: 0, windowMs: windowDays * DAY };
+    const c: Compiler = { problems, props: allProps, nodes: 0, windowMs: windowDays * DAY, reads: new Set() };
     const test = compileCondition(c, when, `${name}.when`);
-    compiled.push({ name, description, test });
+    compiled.push({ name, description, test, reads: [...c.reads].sort() });
   }
   return { rules: compiled, problems, props: [...allProps].sort() };
 }

@@ -125,10 +125,12 @@ export function makeLink(
   now: number,
   plain = false,
 ): MadeLink {
-  const target = checkTarget(site, input.to, new URL(collectorUrl).origin);
+  const target = checkTarget(site, input.to, new Set([new URL(collectorUrl).origin]));
   if (!target.ok) return { ok: false, error: 'target_not_allowed', message: target.reason };
   const exp = now + (input.ttlDays ?? DEFAULT_LINK_TTL_DAYS) * DAY;
-  const token = issueIdentityToken(ring, { site: site.id, contact: input.contact, exp });
+  // A plain link's token goes straight to the page (identify); a signed link's only to `/r`.
+  const purpose = plain ? 'identify' : 'link';
+  const token = issueIdentityToken(ring, { site: site.id, contact: input.contact, exp, purpose });
   if (plain) return { ok: true, url: arrivalUrl(target.url, token, input) };
 
   const fields: LinkFields = {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
 import type { Utm } from '../../shared/wire.ts';
-import { RESERVED_KEYS, reservedKeyOf } from '../reserved-keys.ts';
+import { reservedKeyOf } from '../reserved-keys.ts';
 
 type TraitValue = string | number | boolean;
 export type Traits = Record<string, TraitValue>;
@@ -16,14 +16,21 @@ const traitName = z
   .string()
   .min(1)
   .max(LIMITS.propKeyLength)
-  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _')
-  .refine((k) => !RESERVED_KEYS.has(k), 'reserved name');
+  .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _');
 
 const traitValue = z.union([z.string().max(LIMITS.propValueLength), z.number().finite(), z.boolean(), z.null()]);
 
-/** The raw object is checked first: the record alone would drop a `__proto__` key without a word. */
+/**
+ * The raw object is checked first: the record alone would drop a `__proto__` key without a word
+ * (and `constructor` would be refused by the name rule), so every reserved name is refused here,
+ * the same way, with the key as the issue's path.
+ */
 export const traitPatchSchema = z
-  .custom<unknown>((o) => reservedKeyOf(o) === undefined, { error: (iss) => `${reservedKeyOf(iss.input)}: reserved name` })
+  .unknown()
+  .superRefine((o, ctx) => {
+    const reserved = reservedKeyOf(o);
+    if (reserved !== undefined) ctx.addIssue({ code: 'custom', path: [reserved], message: 'reserved name' });
+  })
   .pipe(z.record(traitName, traitValue))
   .refine((o) => Object.keys(o).length <= LIMITS.traitsKeys, `at most ${LIMITS.traitsKeys} traits`);
 

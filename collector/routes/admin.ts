@@ -111,7 +111,7 @@ export function adminRoutes(deps: Deps) {
     if (site instanceof Response) return site;
     const id = c.req.param('id');
     if (!validContactId(id)) return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);
-    return erased(c, eraseContact(deps.storage.db, site.id, id));
+    return erased(c, eraseContact(deps.storage.db, site.id, id, deps.now()));
   });
 
   return app;

@@ -6,15 +6,15 @@ import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { ingestBatch } from '../ingest.ts';
 import { browserIdentity } from '../browser-identity.ts';
-import { identifyBrowser } from '../identify.ts';
+import { forBrowser, identifyBrowser, LINK_REFUSALS } from '../identify.ts';
 import { botReason } from '../bots.ts';
 import {
   addCors,
   allowOrigin,
   allowOriginOfAnySite,
+  NO_ORIGINS,
   originAllowed,
   originAllowedByAnySite,
-  selfOrigin,
   writerOrigin,
 } from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../validate.ts';
@@ -35,7 +35,8 @@ export function collectRoutes(deps: Deps) {
   const perVisitor = visitorLimiter(deps.limits);
   const metrics = deps.metrics!;
   const writes = deps.writes!;
-  const refuse = (c: Context, status: 400 | 403 | 413, error: string, message: string) => {
+  const self = deps.selfOrigins ?? NO_ORIGINS;
+  const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
   };
@@ -44,7 +45,7 @@ export function collectRoutes(deps: Deps) {
   app.options('/v1/collect', (c) => {
     const origin = c.req.header('origin');
     c.header('Vary', 'Origin');
-    if (!origin || !originAllowedByAnySite(deps.config, origin, selfOrigin(c))) return c.body(null, 204);
+    if (!origin || !originAllowedByAnySite(deps.config, origin, self)) return c.body(null, 204);
     c.header('Access-Control-Allow-Origin', origin);
     c.header('Access-Control-Allow-Methods', 'POST, OPTIONS');
     c.header('Access-Control-Allow-Headers', 'Content-Type');
@@ -59,11 +60,11 @@ export function collectRoutes(deps: Deps) {
       const origin = writerOrigin(c);
       // A refusal the page must be able to read (to drop the batch, not retry it): before the
       // site is known, CORS for an origin some site allows.
-      const refuseEarly = (status: 400 | 413, error: string, message: string) => {
-        allowOriginOfAnySite(c, deps.config, origin);
+      const refuseEarly = (status: 400 | 408 | 413, error: string, message: string) => {
+        allowOriginOfAnySite(c, deps.config, self, origin);
         return refuse(c, status, error, message);
       };
-      const read = await readJson(c, LIMITS.bodyBytes);
+      const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
       if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
       // The snippet's compact form becomes the long form here, so one schema judges both.
       const body = expandCompact(read.body);
@@ -76,7 +77,7 @@ export function collectRoutes(deps: Deps) {
 
       const site = deps.config.sites.get(batch.site);
       if (!site) return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
-      if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+      if (origin && !originAllowed(site, origin, self)) {
         // No grant: a page of another origin learns nothing, not even the refusal.
         allowOrigin(c, undefined);
         return refuse(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
@@ -105,16 +106,26 @@ export function collectRoutes(deps: Deps) {
         cors();
         return refuse(c, 400, identity.error, identity.message);
       }
-      const res: CollectResponse = await writes.run(() => {
+      const { res, linked } = await writes.run(() => {
         // Bot traffic is never linked to a contact nor sets traits.
-        if (!bot) identifyBrowser(deps.storage, site, batch.visitor, identity.contact, identity.patch, now);
-        return ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot);
+        const { id, patch } = identity;
+        const linked = bot ? null : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
+        return { res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot), linked };
       });
-      if (identity.outcome) res.identify = bot ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' } : identity.outcome;
+      if (identity.outcome) {
+        res.identify = bot
+          ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' }
+          : linked === 'linked_elsewhere' || linked === 'device_limit'
+            ? { ok: false, error: linked, message: LINK_REFUSALS[linked](site) }
+            : identity.outcome;
+      }
+      // What a page may see: no private-trait segments, no money (docs/segments.md).
+      if (res.segment) res.segment = forBrowser(site, res.segment);
       if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
       metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
-      // Events a browser's retry queue had to give up (full while the collector was unreachable).
-      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, batch.dropped);
+      // Events a browser's retry queue had to give up (full while the collector was unreachable);
+      // a figure the client states, so bounded.
+      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, Math.min(batch.dropped, LIMITS.droppedEvents));
       metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
       for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
       if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {

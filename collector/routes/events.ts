@@ -18,6 +18,7 @@ import { ingestAs, setTraitsOf, type Who } from '../identify.ts';
 import { contactIdSchema, contactKey, validContactId } from '../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
 import type { NewEvent } from '../storage.ts';
+import type { Refusal } from '../quarantine.ts';
 import { eventValue } from '../event-value.ts';
 import { checkEvent, describe, eventSchema, idSchema, refusal, tooManyEvents } from '../validate.ts';
 
@@ -92,17 +93,23 @@ export function eventsRoutes(deps: Deps) {
       });
 
       const results = await deps.writes!.run(() => {
+        const quarantined = new Map<string, Refusal[]>();
         for (const r of refused) {
           const item = items[r.index] as { site?: unknown; visitor?: unknown; contact?: unknown } | null;
           // Only sites this key opens keep quarantined events: a key cannot fill another site's.
-          if (typeof item?.site === 'string' && c.var.apiSites.has(item.site)) {
+          if (typeof item?.site === 'string' && c.var.apiSites.has(item.site) && deps.config.sites.has(item.site)) {
             // A contact's refused event is kept under its `c:<contact>` profile id, so erasing the contact removes it.
             const visitor =
               typeof item.visitor === 'string' ? item.visitor.slice(0, LIMITS.idLength)
               : typeof item.contact === 'string' && validContactId(item.contact) ? contactKey(item.contact)
               : null;
-            deps.storage.quarantine.keep(item.site, visitor, 'events', [r], items, now);
+            const rows = quarantined.get(item.site) ?? [];
+            quarantined.set(item.site, rows);
+            rows.push({ visitor, refused: r, raw: items[r.index] });
           }
+        }
+        for (const [site, rows] of quarantined) {
+          deps.storage.quarantine.keep(site, 'events', rows, now, deps.config.sites.get(site)!.quarantine);
         }
         return [...groups.values()].map((g) => {
           const site = deps.config.sites.get(g.site)!;

@@ -1,5 +1,6 @@
 /** Per-IP request limits of the browser endpoints: 429 with Retry-After. */
 import type { Context, MiddlewareHandler } from 'hono';
+import { addressGroup } from '../address-group.ts';
 import { clientIp, dailyHasher } from '../client-ip.ts';
 import { fail } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -12,11 +13,18 @@ export interface RateLimits {
   visitorPerMinute: number;
   /** Reverse proxies in front: the client address is X-Forwarded-For's hop that many from the right (0: the socket's). */
   trustProxy: number;
+  /** Browser requests in flight at once from one address, IPv6 by /64 (0 or none: no limit). */
+  connectionsPerIp?: number;
   now?: () => number;
 }
 
 /** The defaults: generous for an office behind one NAT, tight for one visitor's tab. */
-export const DEFAULT_LIMITS: RateLimits = { ipPerMinute: 1200, visitorPerMinute: 120, trustProxy: 0 };
+export const DEFAULT_LIMITS: RateLimits = {
+  ipPerMinute: 1200,
+  visitorPerMinute: 120,
+  trustProxy: 0,
+  connectionsPerIp: 64,
+};
 
 export function tooMany(c: Context, retryAfter: number, what: string) {
   c.header('Retry-After', String(retryAfter));
@@ -31,7 +39,8 @@ export function browserLimits(limits: RateLimits, metrics: Metrics, cors: (c: Co
   return async (c, next) => {
     if (perIp && c.req.method !== 'OPTIONS') {
       const t = now();
-      const wait = perIp.hit(hash(clientIp(c, limits.trustProxy), t), t);
+      // IPv6 by /64: one subscriber's prefix is one client.
+      const wait = perIp.hit(hash(addressGroup(clientIp(c, limits.trustProxy)), t), t);
       if (wait > 0) {
         metrics.rateLimited.inc({ scope: 'ip' });
         cors(c);
@@ -39,6 +48,35 @@ export function browserLimits(limits: RateLimits, metrics: Metrics, cors: (c: Co
       }
     }
     await next();
+  };
+}
+
+/**
+ * At most `connectionsPerIp` browser requests in flight per address (IPv6 by /64): a request past
+ * it is answered 429 at once and its connection closed, before its body is read. The count lives
+ * only while requests are open, so the map is bounded by the requests in flight.
+ */
+export function connectionCap(limits: RateLimits, metrics: Metrics): MiddlewareHandler {
+  const cap = limits.connectionsPerIp ?? 0;
+  const open = new Map<string, number>();
+  return async (c, next) => {
+    if (cap <= 0) return next();
+    const key = addressGroup(clientIp(c, limits.trustProxy));
+    const n = open.get(key) ?? 0;
+    if (n >= cap) {
+      metrics.rateLimited.inc({ scope: 'connections' });
+      c.header('Connection', 'close');
+      c.header('Retry-After', '1');
+      return fail(c, 429, 'too_many_connections', `at most ${cap} requests at once from one address; retry after 1 s`);
+    }
+    open.set(key, n + 1);
+    try {
+      await next();
+    } finally {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    }
   };
 }
 

@@ -10,7 +10,7 @@ import { readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { linkInput, makeLink } from '../identity/links.ts';
-import { selfOrigin } from '../origins.ts';
+import { requestOrigin } from '../origins.ts';
 import { describe } from '../validate.ts';
 import { unknownSite } from './site-query.ts';
 
@@ -40,8 +40,9 @@ export function linkRoutes(deps: Deps) {
       const site = deps.config.sites.get(siteId);
       if (!site) return unknownSite(c, siteId);
 
-      // The collector's public address: configured, or the one this request came to.
-      const base = deps.publicUrl ?? selfOrigin(c);
+      // The collector's public address: configured, else its own (listen) address; the one this
+      // request came to only for an app that knows neither.
+      const base = deps.publicUrl ?? deps.selfOrigins?.values().next().value ?? requestOrigin(c);
       const now = deps.now();
       const results: LinkResult[] = links.map((item, index) => {
         const input = linkInput.safeParse(item);

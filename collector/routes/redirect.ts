@@ -5,14 +5,13 @@
  * 400 page and no redirect: the collector is never an open redirect.
  */
 import { Hono, type Context } from 'hono';
-import { nanoid } from 'nanoid';
 import type { Deps } from '../app.ts';
 import { botReason } from '../bots.ts';
 import { ARRIVAL_TOKEN_TTL_MS, arrivalUrl, readLinkQuery, verifyLinkSignature } from '../identity/links.ts';
 import { checkTarget } from '../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../identity/token.ts';
 import { ingestAs } from '../identify.ts';
-import { selfOrigin } from '../origins.ts';
+import { NO_ORIGINS } from '../origins.ts';
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
@@ -51,14 +50,23 @@ export function redirectRoutes(deps: Deps) {
         ? refuse(c, 'expired_link', 'The link has expired.')
         : refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
-    const target = checkTarget(site, fields.to, selfOrigin(c));
+    // A signed link carries a link token (or a version-1 one, made before purposes).
+    if (identity.purpose === 'identify') {
+      return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
+    }
+    const target = checkTarget(site, fields.to, deps.selfOrigins ?? NO_ORIGINS);
     if (!target.ok) return refuse(c, 'target_not_allowed', 'The link points to an address this site does not allow.');
 
     // A HEAD (link checkers, mail scanners) sees where the link goes but records no click.
     if (c.req.method === 'GET') {
       const utm = { campaign: fields.campaign, medium: fields.medium, source: fields.source };
+      // Replays of one link by one contact within the click window are one click: the id is the
+      // link's grant and the window's number, so a replay is a duplicate the store ignores. A bot's
+      // click (a mail scanner, usually first) has an id of its own and cannot hide a person's.
+      const bot = !site.allowAutomation && botReason(c.req.header('user-agent'), undefined) !== null;
+      const window = Math.floor(now / (site.identity.clickWindowHours * 3_600_000));
       const click = {
-        id: nanoid(),
+        id: `ec_${identity.grant}_${window}${bot ? '_b' : ''}`,
         type: 'email_click',
         ts: now,
         category: fields.category,
@@ -66,12 +74,20 @@ export function redirectRoutes(deps: Deps) {
         utm: Object.values(utm).some((v) => v !== undefined) ? utm : undefined,
         // A mail scanner or link-preview bot that follows the link is stored flagged, out of the
         // profile, its segment and its webhooks, as on /v1/collect.
-        bot: !site.allowAutomation && botReason(c.req.header('user-agent'), undefined) !== null,
+        bot,
       };
       // Redirect only after the click is committed, like every acknowledged event.
       await deps.writes!.run(() => ingestAs(deps.storage, site, { contact: identity.contact }, [click], now));
     }
-    const token = issueIdentityToken(keys, { site: site.id, contact: identity.contact, exp: now + ARRIVAL_TOKEN_TTL_MS });
+    // The page's token names the same link (grant): however often the link is replayed, the
+    // browsers it identifies are counted together (identity.devicesPerLink).
+    const token = issueIdentityToken(keys, {
+      site: site.id,
+      contact: identity.contact,
+      exp: now + ARRIVAL_TOKEN_TTL_MS,
+      purpose: 'identify',
+      grant: identity.grant,
+    });
     c.header('Cache-Control', 'no-store');
     return c.redirect(arrivalUrl(target.url, token, fields), 302);
   });

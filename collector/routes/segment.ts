@@ -3,8 +3,9 @@ import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
 import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
+import { forBrowser } from '../identify.ts';
 import { segmentFor } from '../ingest.ts';
-import { addCors, originAllowed, selfOrigin } from '../origins.ts';
+import { addCors, NO_ORIGINS, originAllowed } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../validate.ts';
 import { missingSite, unknownSite } from './site-query.ts';
@@ -22,12 +23,13 @@ export function segmentRoutes(deps: Deps) {
     const site = deps.config.sites.get(siteId);
     if (!site) return unknownSite(c, siteId);
     const origin = c.req.header('origin');
-    if (origin && !originAllowed(site, origin, selfOrigin(c))) {
+    if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
       c.header('Vary', 'Origin');
       return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
     }
 
-    const body = JSON.stringify(segmentFor(deps.storage, site, visitor, deps.now()));
+    // What a page may see: no private-trait segments, no money (docs/segments.md).
+    const body = JSON.stringify(forBrowser(site, segmentFor(deps.storage, site, visitor, deps.now())));
     // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
     const etag = `"${digest('sha1', body)}"`;
     const headers = addCors(secureHeaderSet(), origin);

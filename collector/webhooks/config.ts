@@ -58,8 +58,17 @@ export const webhookSchema = z
       .partialRecord(z.enum(FILTER_FIELDS), z.union([filterValue, z.array(filterValue).min(1)]))
       .refine((f) => Object.keys(f).length > 0, 'a filter names at least one field')
       .optional(),
+    /**
+     * After a delivery, this webhook does not fire again for the same person (visitor or contact)
+     * for this many minutes: transitions in between are recorded in the segment history but not
+     * sent, so a segment made to flap cannot flood the receiver. 0: every transition is sent.
+     */
+    cooldownMinutes: z.number().nonnegative().max(30 * 24 * 60).optional(),
   })
   .strict();
+
+/** Minutes a webhook stays quiet for one person after a delivery, when its config says nothing. */
+export const DEFAULT_COOLDOWN_MINUTES = 24 * 60;
 
 export { secret as webhookSecretSchema };
 
@@ -111,6 +120,8 @@ export interface Webhook {
   url: string;
   secret: string;
   match: WebhookMatch;
+  /** Quiet time per person after a delivery, ms (`cooldownMinutes`). */
+  cooldownMs: number;
   /** The optional filter, compiled; true without one. */
   accepts: (segment: Segment) => boolean;
 }
@@ -148,7 +159,9 @@ export function compileWebhooks(
     const id = w.id ?? 'wh_' + createHash('sha256').update(`${w.segment}\0${w.on}\0${w.url}`).digest('base64url').slice(0, 10);
     if (seen.has(id)) problems.push(`${path}.id: "${id}" is used by another webhook of this site`);
     seen.add(id);
-    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match, accepts: compileFilter(w.filter) });
+    const cooldownMs = (w.cooldownMinutes ?? DEFAULT_COOLDOWN_MINUTES) * 60_000;
+    const accepts = compileFilter(w.filter);
+    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match, cooldownMs, accepts });
   });
   return { webhooks, problems };
 }

@@ -11,8 +11,11 @@ import { firedBy } from './config.ts';
 import type { NewDelivery, Outbox } from './outbox.ts';
 import { startDeliveryWorker, type DeliveryWorker, type WorkerDeps } from './worker.ts';
 
+/** A delivery with what its cooldown needs: the profile it is about and the webhook's quiet time. */
+type Fired = NewDelivery & { profile: string; cooldownMs: number };
+
 /** The outbox rows one batch's changes call for (pure but for the ids the outbox assigns). */
-export function deliveriesFor(config: Config, change: Parameters<ChangeListener>[0]): NewDelivery[] {
+export function deliveriesFor(config: Config, change: Parameters<ChangeListener>[0]): Fired[] {
   const site = config.sites.get(change.site);
   if (!site || site.webhooks.length === 0) return [];
   const after = { key: change.segment.segment, segments: change.segment.segments };
@@ -21,6 +24,8 @@ export function deliveriesFor(config: Config, change: Parameters<ChangeListener>
     site: change.site,
     visitor: change.visitor,
     contact,
+    profile: change.profile,
+    cooldownMs: hook.cooldownMs,
     hook: hook.id,
     url: hook.url,
     segment: hook.segment,
@@ -62,7 +67,10 @@ export function startWebhooks(
     secretFor: (site, hook) => config.sites.get(site)?.webhooks.find((h) => h.id === hook)?.secret,
   });
   storage.onChanges((change) => {
-    const rows = deliveriesFor(config, change);
+    // A webhook fires for a person at most once per its cooldown: no flapping (docs/triggers.md).
+    const rows = deliveriesFor(config, change).filter((r) =>
+      outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at),
+    );
     if (rows.length === 0) return;
     outbox.enqueue(rows, change.at);
     // Runs on a later turn, after the transaction that holds these rows has committed.

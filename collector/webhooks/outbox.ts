@@ -6,7 +6,7 @@
 import { and, asc, desc, eq, lt, lte, or, sql } from 'drizzle-orm';
 import { nanoid } from 'nanoid';
 import type { Db } from '../db/open.ts';
-import { webhookDeliveries as d } from '../db/schema.ts';
+import { webhookCooldowns as cool, webhookDeliveries as d } from '../db/schema.ts';
 import type { Delivery, DeliveryStatus, SegmentChangeKind } from '../../shared/webhook.ts';
 
 /** A delivery to enqueue: who, which webhook, which transition, and its body. */
@@ -30,6 +30,12 @@ export interface DueDelivery {
 export interface Outbox {
   /** Inserts deliveries; call it inside the transaction that records the change. Returns their ids. */
   enqueue(rows: NewDelivery[], now: number): string[];
+  /**
+   * The webhook's turn to fire for this profile (a visitor id or `c:<contact>`) at `now`: true,
+   * and the turn is taken, when it last fired `cooldownMs` or longer ago (or never); false inside
+   * the cooldown. Call it inside the transaction that enqueues.
+   */
+  takeTurn(site: string, profile: string, hook: string, cooldownMs: number, now: number): boolean;
   /**
    * Pending deliveries due at `now`, oldest first, at most one per (visitor, webhook): a later
    * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
@@ -128,6 +134,17 @@ export function openOutbox(db: Db): Outbox {
     .where(and(eq(d.id, p('id')), eq(d.status, 'pending')))
     .prepare();
 
+  // One statement decides and records the turn: inserted (never fired) or updated (cooldown over).
+  const upsertTurn = db
+    .insert(cool)
+    .values({ site: p('site'), visitor: p('profile'), hook: p('hook'), at: p('now') })
+    .onConflictDoUpdate({
+      target: [cool.site, cool.visitor, cool.hook],
+      set: { at: sql`excluded.at` },
+      setWhere: sql`${cool.at} <= ${p('since')}`,
+    })
+    .prepare();
+
   const byId = db.select(view).from(d).where(and(eq(d.site, p('site')), eq(d.id, p('id')))).prepare();
 
   const nextDueQuery = db
@@ -152,6 +169,9 @@ export function openOutbox(db: Db): Outbox {
         insert.run({ id, site: r.site, visitor: r.visitor, contact: r.contact, hook: r.hook, url: r.url, segment: r.segment, change: r.change, body: r.body(id), now });
         return id;
       });
+    },
+    takeTurn(site, profile, hook, cooldownMs, now) {
+      return upsertTurn.run({ site, profile, hook, now, since: now - cooldownMs }).changes > 0;
     },
     due: (now, limit, skip) => dueQuery.all({ now, limit, ids: JSON.stringify(skip?.ids ?? []), hooks: JSON.stringify(skip?.hooks ?? []) }),
     delivered(id, attempts, status, now) {

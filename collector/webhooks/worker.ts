@@ -8,6 +8,7 @@ import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { backoffDelay, type DeliveryPolicy } from './config.ts';
 import type { DueDelivery, Outbox } from './outbox.ts';
 import { signBody } from './sign.ts';
+import { excerpt, readCapped } from './response.ts';
 
 export interface WorkerDeps {
   outbox: Outbox;
@@ -126,14 +127,15 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         signal: AbortSignal.any([AbortSignal.timeout(policy.timeoutMs), abort.signal]),
       });
       status = res.status;
-      // Drain (bounded by the timeout) so the connection can be reused.
-      await res.arrayBuffer().catch(() => {});
+      // A few KiB at most, within the same timeout: the receiver chooses the body's size and pace.
+      const answer = await readCapped(res).catch(() => '');
       if (res.ok) {
         outbox.delivered(row.id, attempts, res.status, deps.now());
         deps.onAttempt?.(row, 'delivered', status);
         return;
       }
-      error = `HTTP ${res.status}`;
+      const text = excerpt(answer);
+      error = text ? `HTTP ${res.status}: ${text}` : `HTTP ${res.status}`;
     } catch (err) {
       // Shutting down is not the receiver's fault: the row stays pending, attempt uncounted.
       if (abort.signal.aborted) return;

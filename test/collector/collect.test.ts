@@ -11,6 +11,8 @@ beforeEach(() => {
         shop: { origins: ['https://shop.example'], categories: [{ path: '/cameras/*', category: 'cameras' }] },
       },
     },
+    // The collector's own origin comes from its configuration (server.ts: the listen address).
+    selfOrigins: ['http://localhost:8787'],
   });
 });
 afterEach(() => t.close());
@@ -78,6 +80,12 @@ describe('POST /v1/collect — valid batches', () => {
     expect(demoLocal.status).toBe(200);
     const self = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:8787' });
     expect(self.status).toBe(200);
+    // Not the Host header: a request to evil.example from an evil.example page is not "own".
+    const body = JSON.stringify({ site: 'shop', visitor: 'v1', events: [ev()] });
+    const headers = { origin: 'http://evil.example' };
+    const evil = new Request('http://evil.example/v1/collect', { method: 'POST', headers, body });
+    const forged = await t.app.request(evil);
+    expect(forged.status).toBe(403);
   });
 
   it('answers a preflight only for origins some site allows', async () => {

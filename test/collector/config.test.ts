@@ -59,3 +59,59 @@ describe('site config', () => {
     expect(categoryForUrl(site, 'not a url')).toBeUndefined();
   });
 });
+
+describe('identity, browser and webhook cooldown settings', () => {
+  it('defaults: 30-day links, 3 devices a link, a click a day, 24 h webhook cooldown, nothing private shown', () => {
+    const site = parseConfig({
+      sites: {
+        s: {
+          publicTraits: ['newsletter'],
+          rules: {
+            region: { when: { fact: 'trait.region', eq: 'MD' } },
+            news: { when: { fact: 'trait.newsletter', eq: true } },
+            spent: { when: { count: { type: 'purchase', within: '7d', value: { gte: 100 } }, gte: 1 } },
+            vip: { when: { fact: 'rfm.label', eq: 'champions' } },
+            shown: { when: { fact: 'trait.region', eq: 'MD' }, public: true },
+            views: { when: { fact: 'lifecycle', eq: 'newbie' } },
+          },
+          webhooks: [{ segment: 'views', on: 'enter', url: 'https://h.example/', secret: 'a-webhook-secret-0123' }],
+        },
+      },
+    }).sites.get('s')!;
+    expect(site.identity).toEqual({ linkDays: 30, devicesPerLink: 3, clickWindowHours: 24 });
+    expect(site.browser).toEqual({ rfm: false, cooldown: false, hiddenSegments: new Set(['region', 'spent', 'vip']) });
+    expect(site.webhooks[0]!.cooldownMs).toBe(24 * 3_600_000);
+  });
+
+  it('refuses bad values, each by its path', () => {
+    const bad = {
+      sites: {
+        s: {
+          identity: { linkDays: 0, devicesPerLink: 1.5, clickWindowHours: -1, other: 1 },
+          browserReveals: ['traits'],
+          rules: { r: { when: { fact: 'lifecycle', eq: 'newbie' }, public: 'yes' } },
+          webhooks: [
+            { segment: 'r', on: 'enter', url: 'https://h.example/', secret: 'a-secret-012345678', cooldownMinutes: -5 },
+          ],
+        },
+      },
+    };
+    let message = '';
+    try {
+      parseConfig(bad);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const path of [
+      'sites.s.identity.linkDays',
+      'sites.s.identity.devicesPerLink',
+      'sites.s.identity.clickWindowHours',
+      'sites.s.identity',
+      'sites.s.browserReveals.0',
+      'sites.s.rules.r.public',
+      'sites.s.webhooks.0.cooldownMinutes',
+    ]) {
+      expect(message).toContain(`${path}:`);
+    }
+  });
+});

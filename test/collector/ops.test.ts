@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedWindow } from '../../collector/rate-limit.ts';
 import { openOutbox } from '../../collector/webhooks/outbox.ts';
-import { collectRequest, ev, T0, testApp } from '../helpers.ts';
+import { collectRequest, ev, METRICS_TOKEN, T0, testApp } from '../helpers.ts';
+
+const scrape = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
 
 let t: ReturnType<typeof testApp> | undefined;
 afterEach(() => {
@@ -31,7 +33,7 @@ describe('rate limits', () => {
     expect(((await limited.json()) as any).error).toBe('rate_limited');
     const other = await t!.app.request(collectRequest({ site: 'demo', visitor: 'v2', events: [ev()] }));
     expect(other.status).toBe(200);
-    const metrics = await (await t!.app.request('/metrics')).text();
+    const metrics = await (await t!.app.request('/metrics', scrape)).text();
     expect(metrics).toMatch(/microseg_rate_limited_total\{scope="visitor"\} 1/);
   });
 
@@ -62,7 +64,7 @@ describe('metrics and headers', () => {
     await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }], dropped: 7 }));
     await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e] }));
     await t!.app.request(collectRequest('nope'));
-    const res = await t!.app.request('/metrics');
+    const res = await t!.app.request('/metrics', scrape);
     expect(res.headers.get('content-type')).toContain('text/plain');
     const text = await res.text();
     expect(text).toMatch(/microseg_events_accepted_total\{site="demo"\} 1/);
@@ -81,7 +83,7 @@ describe('metrics and headers', () => {
     const outbox = openOutbox(t!.storage.db);
     const row = { site: 'demo', visitor: 'v1', contact: null, hook: 'h', url: 'http://127.0.0.1:9/', segment: 'camera-intent', change: 'enter' as const, body: () => '{}' };
     outbox.enqueue([row, row], T0);
-    const text = await (await t!.app.request('/metrics')).text();
+    const text = await (await t!.app.request('/metrics', scrape)).text();
     expect(text).toMatch(/microseg_webhook_deliveries\{status="pending"\} 2/);
     expect(text).toMatch(/microseg_webhook_deliveries\{status="failed"\} 0/);
   });

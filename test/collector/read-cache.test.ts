@@ -21,7 +21,8 @@ const CONFIG: ConfigFile = {
     shop: {
       origins: ['https://site.example'],
       apiKeys: [KEY],
-      rules: { 'md-buyers': { when: { fact: 'trait.region', eq: 'MD' } } },
+      // Public: the browser's answer (`segment(…)` below) may name it though region is not a public trait.
+      rules: { 'md-buyers': { when: { fact: 'trait.region', eq: 'MD' }, public: true } },
     },
   },
 };

@@ -18,6 +18,8 @@ beforeEach(() => {
           origins: ['https://shop.example'],
           apiKeys: [KEY],
           categories: [{ path: '/cameras/*', category: 'cameras' }],
+          // These scenarios read RFM and cooldown through GET /v1/segment: a site opts in to that.
+          browserReveals: ['rfm', 'cooldown'],
           rules: {
             'camera-intent': {
               description: '≥ 3 camera page views within 7 days and no purchase: send the coupon',

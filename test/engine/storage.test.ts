@@ -122,7 +122,7 @@ describe('query plans', () => {
 
   it('the segment read path (link, profile, traits) is three primary-key lookups in one statement', () => {
     // The constant row of the two parameters, then one index search per table: no scan of any table.
-    expect(plan(READ_PATH_SQL, 's', 'v')).toEqual([
+    expect(plan(READ_PATH_SQL, 's', 'v', T0)).toEqual([
       'CO-ROUTINE q',
       'SCAN CONSTANT ROW',
       'SCAN q',

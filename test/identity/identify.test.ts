@@ -18,8 +18,10 @@ const CONFIG: ConfigFile = {
       countryHeader: 'CF-IPCountry',
       rules: {
         'md-buyers': { when: { fact: 'trait.region', eq: 'MD' } },
+        // The same audience, marked public: a browser's answer may name it.
+        'md-public': { when: { fact: 'trait.region', eq: 'MD' }, public: true },
         subscribers: { when: { fact: 'trait.newsletter', eq: true } },
-        'in-us': { when: { fact: 'trait.country', eq: 'US' } },
+        'in-us': { when: { fact: 'trait.country', eq: 'US' }, public: true },
       },
     },
     other: { origins: ['https://other.example'], apiKeys: [OTHER_KEY] },
@@ -185,11 +187,30 @@ describe('merge', () => {
     expect(profile.window.map((e) => e[1]).sort()).toEqual(['email_click', 'page_view', 'page_view']);
   });
 
-  it('moves a shared device to the contact who identified last, leaving the past with the first', async () => {
+  it('a link lapses linkDays after the last valid token; browsing does not renew it, a fresh token does', async () => {
+    const first = await collect('vR', [pv()], { token: await tokenFor('rita') });
+    expect(first.body.identify).toEqual({ ok: true });
+    t.clock.now += 20 * DAY;
+    expect((await collect('vR', [pv({ ts: t.clock.now })])).body.segment!.known).toBe(true);
+    const renewed = await collect('vR', [pv({ ts: t.clock.now })], { token: await tokenFor('rita') });
+    expect(renewed.body.identify).toEqual({ ok: true });
+    t.clock.now += 29 * DAY; // 49 days after the first token, 29 after the renewal
+    expect((await segment('vR')).known).toBe(true);
+    t.clock.now += DAY;
+    expect((await segment('vR')).known).toBe(false);
+    expect(t.storage.identity.linkOf('shop', 'vR')!.contact).toBe('rita'); // kept, lapsed
+  });
+
+  it('does not move a device linked to one contact to another while the link is in force; later it may', async () => {
     await collect('vS', [pv({ category: 'cameras' })], { token: await tokenFor('erin') });
-    await collect('vS', [pv({ category: 'sports' })], { token: await tokenFor('frank') });
-    expect(t.storage.identity.contactOf('shop', 'vS')).toBe('frank');
-    expect((await contact('erin')).body.category).toBe('cameras');
+    const r = await collect('vS', [pv({ category: 'sports' })], { token: await tokenFor('frank') });
+    expect(r.body.identify).toMatchObject({ ok: false, error: 'linked_elsewhere' });
+    expect(t.storage.identity.linkOf('shop', 'vS')!.contact).toBe('erin');
+    expect((await contact('frank')).status).toBe(404);
+    t.clock.now += 31 * DAY;
+    await collect('vS', [pv({ category: 'sports', ts: t.clock.now })], { token: await tokenFor('frank') });
+    expect(t.storage.identity.linkOf('shop', 'vS')!.contact).toBe('frank');
+    expect((await contact('erin')).body.affinity).toMatchObject({ cameras: expect.any(Number) });
     expect((await contact('frank')).body.category).toBe('sports');
   });
 });
@@ -213,10 +234,11 @@ describe('contacts API', () => {
     expect(put.body.traits).toEqual({ region: 'MD', age_band: '25-50' });
     expect(put.body.segment!.segments).toContain('md-buyers');
     await collect('vG', [pv()], { token: await tokenFor('gina@example.com') });
-    expect((await segment('vG')).segments).toContain('md-buyers');
+    // A browser sees the public one only: region is not a public trait.
+    expect((await segment('vG')).segments).toEqual(['md-public']);
     // PUT replaces the whole set.
     expect((await putTraits('gina@example.com', { age_band: '25-50' })).body.traits).toEqual({ age_band: '25-50' });
-    expect((await segment('vG')).segments).not.toContain('md-buyers');
+    expect((await segment('vG')).segments).not.toContain('md-public');
     expect((await contact('gina@example.com')).body.traits).toEqual({ age_band: '25-50' });
   });
 

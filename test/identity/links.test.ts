@@ -24,7 +24,7 @@ describe('target allow-list', () => {
     'http://shop.test:8080/p',
     `${SELF}/demo/`,
   ])('allows %s', (to) => {
-    expect(checkTarget(shop, to, SELF).ok).toBe(true);
+    expect(checkTarget(shop, to, new Set([SELF])).ok).toBe(true);
   });
 
   it.each([
@@ -59,12 +59,12 @@ describe('target allow-list', () => {
     '',
     'x'.repeat(3000),
   ])('refuses %s', (to) => {
-    expect(checkTarget(shop, to, SELF).ok).toBe(false);
+    expect(checkTarget(shop, to, new Set([SELF])).ok).toBe(false);
   });
 
   it('allows localhost only for a site that allows it', () => {
-    expect(checkTarget(config.sites.get('dev')!, 'http://localhost:3000/x', SELF).ok).toBe(true);
-    expect(checkTarget(shop, 'http://localhost:3000/x', SELF).ok).toBe(false);
+    expect(checkTarget(config.sites.get('dev')!, 'http://localhost:3000/x', new Set([SELF])).ok).toBe(true);
+    expect(checkTarget(shop, 'http://localhost:3000/x', new Set([SELF])).ok).toBe(false);
   });
 });
 
@@ -125,14 +125,15 @@ describe('makeLink', () => {
     expect(url.searchParams.get('to')).toBe('https://site.example/cameras?ref=nl');
     expect(signed.url).not.toContain('c-42');
     const id = verifyIdentityToken(ring, url.searchParams.get('t')!, 'shop', T0);
-    expect(id).toEqual({ ok: true, contact: 'c-42', exp: T0 + 2 * 86_400_000 });
+    expect(id).toMatchObject({ ok: true, contact: 'c-42', exp: T0 + 2 * 86_400_000, purpose: 'link' });
 
     const plain = makeLink(ring, shop, SELF, input, T0, true);
     if (!plain.ok) throw new Error(plain.message);
     const p = new URL(plain.url);
     expect(p.origin + p.pathname).toBe('https://site.example/cameras');
     expect(Object.fromEntries(p.searchParams)).toMatchObject({ ref: 'nl', utm_campaign: 'spring', utm_medium: 'email', ms_cat: 'cameras' });
-    expect(verifyIdentityToken(ring, p.searchParams.get('ms_t')!, 'shop', T0).ok).toBe(true);
+    const msT = verifyIdentityToken(ring, p.searchParams.get('ms_t')!, 'shop', T0);
+    expect(msT).toMatchObject({ ok: true, purpose: 'identify' });
   });
 
   it('refuses a target outside the site', () => {

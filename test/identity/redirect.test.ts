@@ -110,12 +110,15 @@ describe('GET /r', () => {
     expect(row).toEqual({ type: 'email_click', category: 'cameras', utm: JSON.stringify({ campaign: 'spring', medium: 'email', source: 'nl' }) });
   });
 
-  it('records every click, but a HEAD (mail scanner) redirects without recording', async () => {
+  it('records one click per link and click window, but a HEAD (mail scanner) redirects without recording', async () => {
     const link = await oneLink({ contact: 'c1', to: 'https://site.example/' });
     expect((await get(link, 'HEAD')).status).toBe(302);
     expect(clicks('c1')).toBe(0);
     await get(link);
     await get(link);
+    expect(clicks('c1')).toBe(1);
+    // Another link to the same contact is another click.
+    await get(await oneLink({ contact: 'c1', to: 'https://site.example/other' }));
     expect(clicks('c1')).toBe(2);
   });
 

@@ -1,5 +1,6 @@
 import { statSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyRing, loadKeyRing, parseSecrets, SecretError, SECRET_FILE } from '../../collector/identity/keys.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../collector/identity/token.ts';
@@ -24,7 +25,13 @@ describe('identity tokens', () => {
     const token = issueIdentityToken(ring, claims);
     expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(token.length).toBeLessThan(120);
-    expect(verifyIdentityToken(ring, token, 'shop', T0)).toEqual({ ok: true, contact: claims.contact, exp: T0 + DAY });
+    expect(verifyIdentityToken(ring, token, 'shop', T0)).toEqual({
+      ok: true,
+      contact: claims.contact,
+      exp: T0 + DAY,
+      purpose: 'identify',
+      grant: expect.stringMatching(/^[A-Za-z0-9_-]{11}$/),
+    });
   });
 
   it('does not show the contact id, and two tokens for the same claims differ', () => {
@@ -120,5 +127,39 @@ describe('key file', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+/** A version-1 token, laid out as before purposes: what links sent before the upgrade carry. */
+function legacyToken(contact: string, exp: number): string {
+  const site = Buffer.from('shop');
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(Math.floor(exp / 1000), 0);
+  head.writeUInt8(site.length, 4);
+  const header = Buffer.concat([Buffer.from([1]), ring.current.id]);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', ring.current.token, iv, { authTagLength: 16 });
+  cipher.setAAD(header);
+  const body = Buffer.concat([cipher.update(Buffer.concat([head, site, Buffer.from(contact)])), cipher.final()]);
+  return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+describe('token purposes', () => {
+  it('a token says what it is for and which link (grant) it comes from', () => {
+    const link = issueIdentityToken(ring, { ...claims, purpose: 'link' });
+    const v = verifyIdentityToken(ring, link, 'shop', T0);
+    if (!v.ok) throw new Error(v.reason);
+    expect(v.purpose).toBe('link');
+    const arrival = issueIdentityToken(ring, { ...claims, grant: v.grant });
+    const opened = verifyIdentityToken(ring, arrival, 'shop', T0);
+    expect(opened).toMatchObject({ ok: true, purpose: 'identify', grant: v.grant });
+    expect(() => issueIdentityToken(ring, { ...claims, grant: 'short' })).toThrow(RangeError);
+  });
+
+  it('a version-1 token still verifies, as legacy, with its IV as grant', () => {
+    const old = legacyToken('c-1', T0 + DAY);
+    expect(verifyIdentityToken(ring, old, 'shop', T0)).toMatchObject({ ok: true, contact: 'c-1', purpose: 'legacy' });
+    expect(verifyIdentityToken(ring, old, 'shop', T0 + DAY)).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyIdentityToken(ring, old, 'other', T0)).toEqual({ ok: false, reason: 'wrong_site' });
   });
 });

@@ -41,9 +41,9 @@ describe('erasure', () => {
     const site = t.config.sites.get('shop')!;
     await person('victim');
     await person('bystander');
-    linkVisitor(t.storage, site, 'victim', 'alice@example.com', t.clock.now);
+    linkVisitor(t.storage, site, 'victim', 'alice@example.com', 'grantAAAAAA', t.clock.now);
     await t.collect('victim', camera(9));
-    linkVisitor(t.storage, site, 'victimphone', 'alice@example.com', t.clock.now);
+    linkVisitor(t.storage, site, 'victimphone', 'alice@example.com', 'grantAAAAAA', t.clock.now);
     await t.collect('victimphone', camera(10));
     expect((await t.api('/v1/contacts/alice@example.com/traits?site=shop', { method: 'PUT', body: '{"age_band":"25-50"}', headers: { 'content-type': 'application/json' } })).status).toBe(200);
 
@@ -92,7 +92,14 @@ describe('erasure', () => {
     await person('stays');
     const sqlite = t.storage.db.$client;
     const stays = rowsMentioning(sqlite, 'stays');
-    expect(Object.keys(stays).sort()).toEqual(['events', 'profiles', 'quarantine', 'segment_changes', 'webhook_deliveries']);
+    expect(Object.keys(stays).sort()).toEqual([
+      'events',
+      'profiles',
+      'quarantine',
+      'segment_changes',
+      'webhook_cooldowns',
+      'webhook_deliveries',
+    ]);
 
     const res = await t.api('/v1/visitors/erased?site=shop', { method: 'DELETE' });
     expect(res.status).toBe(200);

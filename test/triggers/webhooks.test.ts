@@ -105,10 +105,11 @@ describe('CSV cells', () => {
     expect(csvCell('a,"b"')).toBe('"a,""b"""');
     expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
     expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
-    // A leading minus runs as a formula too (a category is visitor-supplied); ids and amounts stay as they are.
+    // A leading minus runs as a formula too (a category is visitor-supplied); so does an id-shaped
+    // `-A1` ("minus cell A1"): every text cell is defused, only numbers stay as they are.
     expect(csvCell("-2+3+cmd|' /C calc'!A0")).toBe("'-2+3+cmd|' /C calc'!A0");
     expect(csvCell('-1+SUM(A1:A9)')).toBe("'-1+SUM(A1:A9)");
-    expect(csvCell('-x1_Ab-9')).toBe('-x1_Ab-9');
+    expect(csvCell('-x1_Ab-9')).toBe("'-x1_Ab-9");
     expect(csvCell(-12.5)).toBe('-12.5');
   });
 });

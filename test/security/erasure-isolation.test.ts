@@ -1,0 +1,158 @@
+/**
+ * Issue 12, defect 9: a device identified as contact X, then as Y, lost its link to Y and Y's
+ * events when X was erased (X's old webhook delivery named the device, and erasure took every row
+ * of it). Now erasing a contact removes every row that is the contact's — its anonymous past
+ * included — and nothing else: every row that does not name X is untouched, byte for byte.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type Database from 'better-sqlite3';
+import { main } from '../../collector/cli.ts';
+import { API_KEY, collector, event, type Collector } from './support.ts';
+
+const X = 'crm-xavier';
+const Y = 'crm-yolanda';
+const DEAD = 'http://127.0.0.1:9/hook'; // nothing listens: deliveries stay in the outbox
+const CONFIG = {
+  sites: {
+    shop: {
+      origins: ['https://shop.example'],
+      allowAutomation: true,
+      apiKeys: [API_KEY],
+      webhookSecret: 'erasure-test-secret-0123456789',
+      // Every key change writes a delivery naming the visitor and its contact.
+      webhooks: [{ segment: 'key:*:*:*', on: 'enter', url: DEAD }],
+    },
+  },
+  delivery: { backoffMs: 3_600_000, maxBackoffMs: 3_600_000 },
+};
+
+/** Columns a background worker may change while the test runs (delivery attempts). */
+const VOLATILE = new Set([
+  'status', 'attempts', 'next_attempt', 'last_attempt', 'last_status', 'last_error', 'delivered_at',
+]);
+
+/** Every row of every table as text, volatile columns left out. */
+function snapshot(sqlite: Database.Database): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const tablesSql = `select name from sqlite_master where type = 'table' and name not like '%migrations%'`;
+  const tables = sqlite.prepare(tablesSql).pluck().all() as string[];
+  for (const table of tables) {
+    const info = sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[];
+    const cols = info.map((c) => `"${c.name}"`).filter((c) => !VOLATILE.has(c.slice(1, -1)));
+    const rows = sqlite.prepare(`select ${cols.join(',')} from "${table}"`).raw().all() as unknown[][];
+    out.set(table, rows.map((r) => JSON.stringify(r)).sort());
+  }
+  return out;
+}
+
+/** The rows of `before` that do not mention `id`, per table: what erasing `id` must leave exactly. */
+function without(before: Map<string, string[]>, id: string): Map<string, string[]> {
+  return new Map([...before].map(([t, rows]) => [t, rows.filter((r) => !r.includes(id))]));
+}
+
+/** Table → rows mentioning `id`, tables without any left out. */
+const mentions = (snap: Map<string, string[]>, id: string) =>
+  Object.fromEntries(
+    [...snap].map(([t, rows]) => [t, rows.filter((r) => r.includes(id)).length] as const).filter(([, n]) => n !== 0),
+  );
+
+/** Events of the shared device that are `contact`'s. */
+const sharedEvents = (sqlite: Database.Database, contact: string) =>
+  sqlite.prepare(`select count(*) from events where visitor = 'shared' and contact = ?`).pluck().get(contact) as number;
+
+let c: Collector;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await c?.close();
+});
+
+async function token(contact: string): Promise<string> {
+  const links = [{ contact, to: 'https://shop.example/' }];
+  const res = await c.api('POST', '/v1/links', { site: 'shop', plain: true, links });
+  return new URL(res.json().links[0].url).searchParams.get('ms_t')!;
+}
+
+async function send(visitor: string, extra: Record<string, unknown> = {}, category = 'cameras') {
+  const batch = { site: 'shop', visitor, events: [event({ category }), 7], ...extra };
+  const res = await c.http('POST', '/v1/collect', batch);
+  expect(res.status).toBe(200);
+}
+
+/**
+ * A shared device `shared`: anonymous first, then identified as X; X's link lapses (as it does
+ * `identity.linkDays` after its token) and the device, anonymous again, is identified as Y. Y also
+ * has a phone; `bystander` is anonymous. Each step writes events, segment history, a webhook
+ * delivery and a refused event (the `7`).
+ */
+async function story() {
+  c = await collector(CONFIG);
+  const sqlite = c.running.storage.db.$client;
+  await send('shared');
+  await send('shared', { token: await token(X) }, 'sports');
+  await send('shared', {}, 'books');
+  sqlite.prepare(`update links set expires = 1 where visitor = 'shared'`).run();
+  await send('shared', {}, 'lapsed');
+  await send('shared', { token: await token(Y) }, 'garden');
+  await send('shared', {}, 'toys');
+  await send('yphone', { token: await token(Y) }, 'music');
+  await send('bystander');
+  // Both people really have rows on the shared device, in every kind of table.
+  const events = (contact: string) => sharedEvents(sqlite, contact);
+  expect(events(X)).toBe(3); // the anonymous event, claimed at X's link, and two as X
+  expect(events(Y)).toBe(3); // the one after X's link lapsed, claimed at Y's link, and two as Y
+  return sqlite;
+}
+
+describe('erasing one contact of a shared device', () => {
+  it('DELETE /v1/contacts/X removes every row of X and nothing of Y or anyone else', async () => {
+    const sqlite = await story();
+    const before = snapshot(sqlite);
+    for (const table of ['events', 'profiles', 'segment_changes', 'webhook_deliveries', 'quarantine', 'links']) {
+      expect(mentions(before, X)[table], table).toBeGreaterThan(0);
+    }
+    const res = await c.api('DELETE', `/v1/contacts/${X}?site=shop`);
+    expect(res.status).toBe(200);
+    expect(res.json().visitors.sort()).toEqual([`c:${X}`, 'shared']);
+    const after = snapshot(sqlite);
+    expect(mentions(after, X)).toEqual({});
+    expect(after).toEqual(without(before, X));
+    // The device is still Y's.
+    const seg = await c.http('GET', '/v1/segment?site=shop&visitor=shared');
+    expect(seg.json()).toMatchObject({ known: true, category: expect.any(String) });
+    expect(sqlite.prepare(`select contact from links where visitor = 'shared'`).pluck().get()).toBe(Y);
+  });
+
+  it('DELETE /v1/contacts/Y (the device\'s owner now) leaves X\'s past on the device', async () => {
+    const sqlite = await story();
+    const before = snapshot(sqlite);
+    const res = await c.api('DELETE', `/v1/contacts/${Y}?site=shop`);
+    expect(res.json().visitors.sort()).toEqual([`c:${Y}`, 'shared', 'yphone']);
+    const after = snapshot(sqlite);
+    expect(mentions(after, Y)).toEqual({});
+    // Y's phone is Y's through and through: none of its rows names anyone else.
+    expect(mentions(after, 'yphone')).toEqual({});
+    // A table without an owner column (webhook_cooldowns: per-profile state) has the device's
+    // anonymous-profile rows; they go with the contact the device is linked to now.
+    const expected = without(without(before, Y), 'yphone');
+    expected.set('webhook_cooldowns', expected.get('webhook_cooldowns')!.filter((r) => !r.includes('"shared"')));
+    expect(after).toEqual(expected);
+    expect(sharedEvents(sqlite, X)).toBe(3);
+  });
+
+  it('`microseg forget --contact` does the same on the database file', async () => {
+    const sqlite = await story();
+    const before = snapshot(sqlite);
+    const out = vi.spyOn(console, 'log').mockImplementation(() => {});
+    expect(await main(['forget', '--db', c.db, '--site', 'shop', '--contact', X])).toBe(0);
+    expect(JSON.parse(out.mock.calls[0]![0] as string).contact).toBe(X);
+    expect(snapshot(sqlite)).toEqual(without(before, X));
+  });
+
+  it('DELETE /v1/visitors/:id removes that visitor id\'s rows and nothing else', async () => {
+    const sqlite = await story();
+    const before = snapshot(sqlite);
+    const res = await c.api('DELETE', '/v1/visitors/bystander?site=shop');
+    expect(res.json().total).toBeGreaterThan(0);
+    expect(snapshot(sqlite)).toEqual(without(before, 'bystander'));
+  });
+});
