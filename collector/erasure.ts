@@ -127,9 +127,9 @@ export function eraseContact(db: Db, site: string, contact: string, now: number)
 }
 
 /**
- * At a device's first link: its anonymous rows (events, history, deliveries, refusals) become
- * the contact's, as its profile just did, so erasing the contact takes them even after the
- * device moves on to someone else. Runs in the link's transaction.
+ * At a device's first link: its anonymous rows (events, history, deliveries, refusals, webhook
+ * cooldown turns) become the contact's, as its profile just did, so erasing the contact takes
+ * them even after the device moves on to someone else. Runs in the link's transaction.
  */
 export function claimAnonymousRows(db: Db, site: string, visitor: string, contact: string): void {
   const sqlite = db.$client;
