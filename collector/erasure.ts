@@ -163,6 +163,13 @@ export const AGING: Aging[] = [
     keepDays: (s) => Math.min(s.quarantine.keepDays, s.retentionDays ?? Infinity),
   },
   { table: 'segment_changes', columns: ['at'] },
+  // A webhook's cooldown turn older than the site's longest cooldown holds nothing back (the next
+  // turn replaces it anyway): without this, every person a webhook ever fired for left a row for good.
+  {
+    table: 'webhook_cooldowns',
+    columns: ['at'],
+    keepDays: (s) => Math.max(0, ...s.webhooks.map((w) => w.cooldownMs)) / 86_400_000,
+  },
 ];
 
 /**
