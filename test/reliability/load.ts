@@ -55,7 +55,8 @@ export function ackedLoad(url: string, opts: { workers: number; size: number; pr
   };
   const workers = Array.from({ length: opts.workers }, (_, w) => sender(w));
   void Promise.all(workers).then(() => {
-    for (const w of waiting) w.fail(new Error(`the load ended with ${load.acked.length} of ${w.n} events acknowledged`));
+    const ended = (n: number) => new Error(`the load ended with ${load.acked.length} of ${n} events acknowledged`);
+    for (const w of waiting) w.fail(ended(w.n));
     waiting = [];
   });
   Object.defineProperty(load, 'sent', { get: () => sent });
