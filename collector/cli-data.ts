@@ -86,7 +86,7 @@ export const forgetCommand: Command = {
   usage: `microseg forget --site S (--visitor V | --contact C) [--db FILE]
 
 Deletes every row of the person in every table (events, profile, traits, segment history,
-webhook deliveries, quarantined events, links) and prints what was removed (JSON). A contact
+webhook deliveries and cooldowns, quarantined events, links) and prints what was removed (JSON). A contact
 takes its rows on every device linked to it, and nothing of another contact's (a device that
 moved on to someone else keeps that person's rows).
 

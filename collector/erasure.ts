@@ -127,9 +127,9 @@ export function eraseContact(db: Db, site: string, contact: string, now: number)
 }
 
 /**
- * At a device's first link: its anonymous rows (events, history, deliveries, refusals) become
- * the contact's, as its profile just did, so erasing the contact takes them even after the
- * device moves on to someone else. Runs in the link's transaction.
+ * At a device's first link: its anonymous rows (events, history, deliveries, refusals, webhook
+ * cooldown turns) become the contact's, as its profile just did, so erasing the contact takes
+ * them even after the device moves on to someone else. Runs in the link's transaction.
  */
 export function claimAnonymousRows(db: Db, site: string, visitor: string, contact: string): void {
   const sqlite = db.$client;
@@ -163,6 +163,13 @@ export const AGING: Aging[] = [
     keepDays: (s) => Math.min(s.quarantine.keepDays, s.retentionDays ?? Infinity),
   },
   { table: 'segment_changes', columns: ['at'] },
+  // A webhook's cooldown turn older than the site's longest cooldown holds nothing back (the next
+  // turn replaces it anyway): without this, every person a webhook ever fired for left a row for good.
+  {
+    table: 'webhook_cooldowns',
+    columns: ['at'],
+    keepDays: (s) => Math.max(0, ...s.webhooks.map((w) => w.cooldownMs)) / 86_400_000,
+  },
 ];
 
 /**

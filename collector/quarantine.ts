@@ -85,8 +85,17 @@ export function quarantineStore(db: Db) {
   const countSince = sqlite
     .prepare<[string, number], number>('SELECT count(*) FROM quarantine WHERE site = ? AND received >= ?')
     .pluck();
-  /** Rows written today per site: read from the table at a site's first write of a UTC day. */
-  const today = new Map<string, { day: number; rows: number }>();
+  /**
+   * Rows written today per site, and the seq of the last one: read from the table at a site's
+   * first write of a UTC day, and again whenever that last row is gone. The count is advanced
+   * inside a write job, which may still roll back (a full disk answers 503 and stores nothing,
+   * a group fails whole): a counter that kept those rows would fill the day's cap with refusals
+   * that were never kept. Their last row being absent is how a rollback (or an erasure) shows.
+   */
+  const today = new Map<string, { day: number; rows: number; last: number | null }>();
+  const hasRow = sqlite
+    .prepare<[number, string], number>('SELECT 1 FROM quarantine WHERE seq = ? AND site = ?')
+    .pluck();
   const linkOf = sqlite
     .prepare<[string, string, number], string>(
       'SELECT contact FROM links WHERE site = ? AND visitor = ? AND expires > ?',
@@ -108,13 +117,14 @@ export function quarantineStore(db: Db) {
       if (rows.length === 0) return 0;
       const day = Math.floor(now / DAY_MS);
       let count = today.get(site);
-      if (!count || count.day !== day) {
-        today.set(site, (count = { day, rows: countSince.get(site, day * DAY_MS) ?? 0 }));
+      if (!count || count.day !== day || (count.last !== null && hasRow.get(count.last, site) === undefined)) {
+        today.set(site, (count = { day, rows: countSince.get(site, day * DAY_MS) ?? 0, last: null }));
       }
       const room = Math.max(0, Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows));
       const kept = rows.slice(0, room);
       if (kept.length > 0) {
-        db.insert(quarantine)
+        const res = db
+          .insert(quarantine)
           .values(
             kept.map((r) => ({
               site,
@@ -130,6 +140,7 @@ export function quarantineStore(db: Db) {
           )
           .run();
         count.rows += kept.length;
+        count.last = Number(res.lastInsertRowid);
       }
       const skipped = rows.length - kept.length;
       if (skipped > 0) for (const l of skippedListeners) l(site, skipped);

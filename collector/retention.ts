@@ -1,9 +1,10 @@
 /**
  * The retention job: per site with `retentionDays`, deletes events (and refused events and
  * segment history) older than that, and refused events after `quarantine.keepDays` (30) anyway,
- * in small batches with a turn of the event loop between them so ingest interleaves. Profiles are
- * aggregates updated as events arrive, so deleting the events they came from changes no segment.
- * Finished webhook deliveries go after DELIVERY_KEEP_DAYS.
+ * and webhook cooldown turns past the site's longest cooldown, in small batches with a turn of
+ * the event loop between them so ingest interleaves. Profiles are aggregates updated as events
+ * arrive, so deleting the events they came from changes no segment. Finished webhook deliveries
+ * go after DELIVERY_KEEP_DAYS.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Config } from './config.ts';

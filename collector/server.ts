@@ -219,6 +219,14 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   for (const o of ownOrigins(opts.publicUrl, opts.host, port)) selfOrigins.add(o);
+  // On every interface, the collector is meant to be reached by a name this process cannot know:
+  // without a public URL, the links POST /v1/links makes point at localhost (the Host header,
+  // which a client chooses, is no longer trusted for it).
+  if (!opts.publicUrl && ['0.0.0.0', '::', '[::]', ''].includes(opts.host)) {
+    const base = selfOrigins.values().next().value;
+    const message = `MICROSEG_PUBLIC_URL is not set: email links made by POST /v1/links start with ${base}`;
+    log('warn', message, { host: opts.host });
+  }
   // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
   let metricsServer: ServerType | undefined;
   let metricsUrl: string | undefined;

@@ -229,8 +229,16 @@ export const webhookCooldowns = sqliteTable(
     visitor: text('visitor').notNull(),
     hook: text('hook').notNull(),
     at: integer('at').notNull(),
+    /**
+     * Whose row it is, as on events: the contact of a `c:<contact>` profile; null for an
+     * anonymous visitor's, until its first link claims it. Erasure goes by this.
+     */
+    contact: text('contact'),
   },
-  (t) => [primaryKey({ columns: [t.site, t.visitor, t.hook] })],
+  (t) => [
+    primaryKey({ columns: [t.site, t.visitor, t.hook] }),
+    index('webhook_cooldowns_contact').on(t.site, t.contact).where(sql`contact IS NOT NULL`),
+  ],
 );
 
 /**

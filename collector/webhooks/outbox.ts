@@ -6,6 +6,7 @@
 import { and, asc, desc, eq, lt, lte, or, sql } from 'drizzle-orm';
 import { nanoid } from 'nanoid';
 import type { Db } from '../db/open.ts';
+import { contactOfKey } from '../identity/token.ts';
 import { webhookCooldowns as cool, webhookDeliveries as d } from '../db/schema.ts';
 import type { Delivery, DeliveryStatus, SegmentChangeKind } from '../../shared/webhook.ts';
 
@@ -135,12 +136,14 @@ export function openOutbox(db: Db): Outbox {
     .prepare();
 
   // One statement decides and records the turn: inserted (never fired) or updated (cooldown over).
+  // The row names its owner like an event: a new turn is the current owner's (an anonymous
+  // device's row a lapsed link's contact had claimed becomes anonymous again).
   const upsertTurn = db
     .insert(cool)
-    .values({ site: p('site'), visitor: p('profile'), hook: p('hook'), at: p('now') })
+    .values({ site: p('site'), visitor: p('profile'), hook: p('hook'), at: p('now'), contact: p('contact') })
     .onConflictDoUpdate({
       target: [cool.site, cool.visitor, cool.hook],
-      set: { at: sql`excluded.at` },
+      set: { at: sql`excluded.at`, contact: sql`excluded.contact` },
       setWhere: sql`${cool.at} <= ${p('since')}`,
     })
     .prepare();
@@ -171,7 +174,8 @@ export function openOutbox(db: Db): Outbox {
       });
     },
     takeTurn(site, profile, hook, cooldownMs, now) {
-      return upsertTurn.run({ site, profile, hook, now, since: now - cooldownMs }).changes > 0;
+      const contact = contactOfKey(profile);
+      return upsertTurn.run({ site, profile, hook, now, since: now - cooldownMs, contact }).changes > 0;
     },
     due: (now, limit, skip) => dueQuery.all({ now, limit, ids: JSON.stringify(skip?.ids ?? []), hooks: JSON.stringify(skip?.hooks ?? []) }),
     delivered(id, attempts, status, now) {

@@ -10,6 +10,12 @@ export interface AckedLoad {
   partial: number[];
   /** Stops the senders and resolves once each has returned. */
   stop(): Promise<void>;
+  /**
+   * Resolves once at least `n` events are acknowledged: a test waits for an amount of work, not a
+   * fixed time, so a slow or loaded machine makes it slower, never wrong. Rejects if every sender
+   * has stopped first.
+   */
+  acknowledged(n: number): Promise<void>;
 }
 
 /**
@@ -18,8 +24,14 @@ export interface AckedLoad {
  */
 export function ackedLoad(url: string, opts: { workers: number; size: number; prefix: string; category?: string }): AckedLoad {
   let stopped = false;
-  const load: AckedLoad = { acked: [], sent: 0, partial: [], stop: async () => {} };
+  const load: AckedLoad = { acked: [], sent: 0, partial: [], stop: async () => {}, acknowledged: async () => {} };
   let sent = 0;
+  let waiting: { n: number; ok: () => void; fail: (e: Error) => void }[] = [];
+  const check = () => {
+    const ready = waiting.filter((w) => load.acked.length >= w.n);
+    waiting = waiting.filter((w) => load.acked.length < w.n);
+    for (const w of ready) w.ok();
+  };
   const sender = async (w: number) => {
     for (let i = 0; !stopped; i++) {
       const events = Array.from({ length: opts.size }, (_, k) => ({
@@ -35,13 +47,21 @@ export function ackedLoad(url: string, opts: { workers: number; size: number; pr
         const { accepted } = (await res.json()) as { accepted: number };
         if (accepted === opts.size) load.acked.push(...events.map((e) => e.id));
         else load.partial.push(accepted);
+        check();
       } catch {
         return; // the collector is gone
       }
     }
   };
   const workers = Array.from({ length: opts.workers }, (_, w) => sender(w));
+  void Promise.all(workers).then(() => {
+    const ended = (n: number) => new Error(`the load ended with ${load.acked.length} of ${n} events acknowledged`);
+    for (const w of waiting) w.fail(ended(w.n));
+    waiting = [];
+  });
   Object.defineProperty(load, 'sent', { get: () => sent });
+  load.acknowledged = (n) =>
+    load.acked.length >= n ? Promise.resolve() : new Promise((ok, fail) => waiting.push({ n, ok, fail }));
   load.stop = async () => {
     stopped = true;
     await Promise.all(workers);

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../collector/storage.ts';
 import { startCollector, stopped } from '../collector-process.ts';
@@ -14,7 +13,8 @@ describe('graceful shutdown', () => {
     const db = join(tmp.dir, 'term.db');
     const collector = await startCollector({ MICROSEG_DB: db });
     const load = ackedLoad(collector.url, { workers: 8, size: 3, prefix: 't' });
-    await sleep(800);
+    // Under load: enough batches acknowledged (however long that takes on a busy machine).
+    await load.acknowledged(150);
     collector.child.kill('SIGTERM');
     const code = await stopped(collector.child);
     await load.stop();

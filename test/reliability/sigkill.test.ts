@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../collector/storage.ts';
 import { startCollector, stopped } from '../collector-process.ts';
@@ -14,7 +13,8 @@ describe('durability under SIGKILL', () => {
     const db = join(tmp.dir, 'kill.db');
     const collector = await startCollector({ MICROSEG_DB: db });
     const load = ackedLoad(collector.url, { workers: 16, size: 5, prefix: 'w', category: 'cameras' });
-    await sleep(1500);
+    // Mid-load: enough batches acknowledged (however long that takes on a busy machine).
+    await load.acknowledged(600);
     collector.child.kill('SIGKILL');
     await load.stop();
     await stopped(collector.child);

@@ -19,8 +19,13 @@ const CONFIG = {
       allowAutomation: true,
       apiKeys: [API_KEY],
       webhookSecret: 'erasure-test-secret-0123456789',
-      // Every key change writes a delivery naming the visitor and its contact.
-      webhooks: [{ segment: 'key:*:*:*', on: 'enter', url: DEAD }],
+      // Every key change writes a delivery naming the visitor and its contact, and a cooldown
+      // turn: the first webhook's lasts a day (an anonymous device's turn outlives its link), the
+      // second's none (each turn is taken anew, by whoever owns the device's profile then).
+      webhooks: [
+        { segment: 'key:*:*:*', on: 'enter', url: DEAD },
+        { segment: 'key:*:*:*', on: 'enter', url: `${DEAD}/again`, cooldownMinutes: 0 },
+      ],
     },
   },
   delivery: { backoffMs: 3_600_000, maxBackoffMs: 3_600_000 },
@@ -107,7 +112,10 @@ describe('erasing one contact of a shared device', () => {
   it('DELETE /v1/contacts/X removes every row of X and nothing of Y or anyone else', async () => {
     const sqlite = await story();
     const before = snapshot(sqlite);
-    for (const table of ['events', 'profiles', 'segment_changes', 'webhook_deliveries', 'quarantine', 'links']) {
+    const tables = [
+      'events', 'profiles', 'segment_changes', 'webhook_deliveries', 'webhook_cooldowns', 'quarantine', 'links',
+    ];
+    for (const table of tables) {
       expect(mentions(before, X)[table], table).toBeGreaterThan(0);
     }
     const res = await c.api('DELETE', `/v1/contacts/${X}?site=shop`);
@@ -131,11 +139,13 @@ describe('erasing one contact of a shared device', () => {
     expect(mentions(after, Y)).toEqual({});
     // Y's phone is Y's through and through: none of its rows names anyone else.
     expect(mentions(after, 'yphone')).toEqual({});
-    // A table without an owner column (webhook_cooldowns: per-profile state) has the device's
-    // anonymous-profile rows; they go with the contact the device is linked to now.
-    const expected = without(without(before, Y), 'yphone');
-    expected.set('webhook_cooldowns', expected.get('webhook_cooldowns')!.filter((r) => !r.includes('"shared"')));
-    expect(after).toEqual(expected);
+    // The device's anonymous cooldown turn taken before X's link is X's (claimed with its other
+    // anonymous rows) and stays; the one taken after X's link lapsed is Y's and goes.
+    const cooldowns = (snap: Map<string, string[]>) =>
+      snap.get('webhook_cooldowns')!.filter((r) => r.includes('"shared"'));
+    expect(cooldowns(before).map((r) => JSON.parse(r).at(-1)).sort()).toEqual([X, Y]);
+    expect(cooldowns(after).map((r) => JSON.parse(r).at(-1))).toEqual([X]);
+    expect(after).toEqual(without(without(before, Y), 'yphone'));
     expect(sharedEvents(sqlite, X)).toBe(3);
   });
 

@@ -57,6 +57,22 @@ describe('MICROSEG_PUBLIC_URL names the own origin', () => {
     expect((await c.http('POST', '/v1/collect', batch('pub3'), forged)).status).toBe(403);
   });
 });
+describe('without MICROSEG_PUBLIC_URL on every interface', () => {
+  it('says at start that email links made by the API point at localhost', async () => {
+    const logged: [string, string][] = [];
+    const c = await collector(SITES, { host: '0.0.0.0' }, (level, msg) => void logged.push([level, msg]));
+    try {
+      const warning = logged.find(([level, msg]) => level === 'warn' && msg.includes('MICROSEG_PUBLIC_URL'));
+      expect(warning?.[1]).toContain(`http://localhost:${c.port}`);
+    } finally {
+      await c.close();
+    }
+    const quiet: string[] = [];
+    const d = await collector(SITES, { publicUrl: 'https://collect.example' }, (level) => void quiet.push(level));
+    await d.close();
+    expect(quiet).not.toContain('warn');
+  });
+});
 
 describe('ownOrigins', () => {
   it('the public URL alone when set', () => {

@@ -82,6 +82,33 @@ describe('quarantine bounds', () => {
     expect(rows('shop')).toBe(before);
   });
 
+  it('a refusal whose write was rolled back (503 on a full disk) does not count against the daily cap', async () => {
+    const c3 = await collector({ sites: { full: { allowAutomation: true, quarantine: { rowsPerDay: 5 } } } });
+    try {
+      const sqlite = c3.running.storage.db.$client;
+      const kept = () => sqlite.prepare(`select count(*) from quarantine where site = 'full'`).pluck().get();
+      // One refusal (`7`, a row that fits the quarantine's last page) beside events that need new pages.
+      const url = (i: number) => `http://localhost/${i}/${'p'.repeat(1500)}`;
+      const batch = (n: number) => ({
+        site: 'full',
+        visitor: `d${n}`,
+        events: [7, ...Array.from({ length: 20 }, (_, i) => event({ url: url(i) }))],
+      });
+      expect((await c3.http('POST', '/v1/collect', batch(0))).status).toBe(200);
+      expect(kept()).toBe(1);
+      // The disk is full: nothing of these batches is stored, their refusals included.
+      sqlite.pragma(`max_page_count = ${sqlite.pragma('page_count', { simple: true }) as number}`);
+      for (let n = 1; n <= 8; n++) expect((await c3.http('POST', '/v1/collect', batch(n))).status).toBe(503);
+      expect(kept()).toBe(1);
+      // Room again: the day has kept 1 of its 5 rows, so the next refusals are kept.
+      sqlite.pragma('max_page_count = 1073741823');
+      expect((await c3.http('POST', '/v1/collect', batch(9))).status).toBe(200);
+      expect(kept()).toBe(2);
+    } finally {
+      await c3.close();
+    }
+  });
+
   it('prunes refused events after keepDays without retentionDays; a new day has room again', async () => {
     const config = parseConfig(CONFIG);
     expect(config.sites.get('shop')!.retentionDays).toBeNull();

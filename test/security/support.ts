@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '../../collector/log.ts';
 import { start, type Running, type ServeOptions } from '../../collector/server.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
@@ -34,7 +35,11 @@ export interface Answer {
 }
 
 /** A collector on 127.0.0.1:0 with `config` (a config file object; none: the zero-config default). */
-export async function collector(config?: unknown, opts: Partial<ServeOptions> = {}): Promise<Collector> {
+export async function collector(
+  config?: unknown,
+  opts: Partial<ServeOptions> = {},
+  log: Logger = () => {},
+): Promise<Collector> {
   await ensureBuilt();
   const tmp = tempDir();
   const db = join(tmp.dir, 'sec.db');
@@ -56,7 +61,7 @@ export async function collector(config?: unknown, opts: Partial<ServeOptions> = 
       metricsToken: METRICS_TOKEN,
       ...opts,
     },
-    () => {},
+    log,
   );
   const addr = running.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;

@@ -4,6 +4,8 @@
  * segment give one enter and one exit per cooldown; 10 replays of one `/r` link count one click.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../collector/config.ts';
+import { runRetention } from '../../collector/retention.ts';
 import { startReceiver } from '../triggers/receiver.ts';
 import { DAY, ORIGIN, SECRET, securityApp, shopConfig } from './setup.ts';
 
@@ -12,18 +14,18 @@ let t: Awaited<ReturnType<typeof securityApp>>;
 let rx: Awaited<ReturnType<typeof startReceiver>>;
 beforeEach(async () => {
   rx = await startReceiver(SECRET);
-  t = await securityApp(
-    shopConfig({
-      rules: {
-        'just-saw-cameras': { when: { count: { type: 'page_view', category: 'cameras', within: '1m' }, gte: 1 } },
-      },
-      webhooks: [
-        { segment: 'just-saw-cameras', on: 'enter', url: rx.url, secret: SECRET },
-        { segment: 'just-saw-cameras', on: 'exit', url: rx.url, secret: SECRET },
-      ],
-    }),
-  );
+  t = await securityApp(flapConfig());
 });
+const flapConfig = () =>
+  shopConfig({
+    rules: {
+      'just-saw-cameras': { when: { count: { type: 'page_view', category: 'cameras', within: '1m' }, gte: 1 } },
+    },
+    webhooks: [
+      { segment: 'just-saw-cameras', on: 'enter', url: rx.url, secret: SECRET },
+      { segment: 'just-saw-cameras', on: 'exit', url: rx.url, secret: SECRET },
+    ],
+  });
 afterEach(async () => {
   await t.close();
   await rx.close();
@@ -64,6 +66,24 @@ describe('webhook flapping', () => {
     }
     expect(t.outboxed()).toBe(2);
     expect((await rx.waitFor(2)).map((g) => g.body.contact).sort()).toEqual(['alice', 'bob']);
+  });
+});
+
+describe('cooldown turns', () => {
+  it('are pruned by retention once older than the longest cooldown, when they can hold nothing back', async () => {
+    const turns = () => t.storage.db.$client.prepare('SELECT count(*) FROM webhook_cooldowns').pluck().get();
+    for (const v of ['anon1', 'anon2']) await t.collect(v, { events: [{ url: `${ORIGIN}/cameras/x` }] });
+    expect(turns()).toBe(2);
+    const config = parseConfig(flapConfig());
+    await runRetention(t.storage, config, t.clock.now + DAY - MIN);
+    expect(turns()).toBe(2);
+    // Was: kept for good (one row per anonymous visitor a webhook ever fired for).
+    await runRetention(t.storage, config, t.clock.now + DAY + MIN);
+    expect(turns()).toBe(0);
+    // The webhooks fire on as before.
+    t.clock.now += DAY + 2 * MIN;
+    await t.collect('anon1', { events: [{ url: `${ORIGIN}/about` }] });
+    expect(t.outboxed()).toBe(3);
   });
 });
 
