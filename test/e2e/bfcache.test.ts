@@ -12,13 +12,12 @@ import {
   noteCount,
   originsOfBatches,
   printCounts,
-  serveSite,
-  startCollector,
-  startProxy,
+  startShop,
   waitFor,
   waitForURL,
   type Collector,
   type Proxy,
+  type Shop,
   type Site,
   type TestBrowser,
 } from './support.ts';
@@ -27,22 +26,22 @@ let collector: Collector;
 let proxy: Proxy;
 let shop: Site;
 
-const shopPage = () => `<!doctype html><html><head><meta charset="utf-8">
-<script defer src="${proxy.url}/ms.js" data-site="shop"></script></head>
+const shopPage = (proxyUrl: string) => `<!doctype html><html><head><meta charset="utf-8">
+<script defer src="${proxyUrl}/ms.js" data-site="shop"></script></head>
 <body>
 <button id="cart" onclick="microseg.track('add_to_cart', { value: 5, currency: 'EUR' })">Add to cart</button>
 <a id="to-b" href="b">Page B</a>
 </body></html>`;
 
+let rig: Shop;
+
 beforeAll(async () => {
-  shop = await serveSite(shopPage);
-  collector = await startCollector({ sites: { shop: { origins: [shop.origin], allowAutomation: true } } });
-  proxy = await startProxy(collector.url);
+  rig = await startShop(shopPage);
+  ({ collector, proxy, site: shop } = rig);
 });
 afterAll(async () => {
   printCounts();
-  await Promise.all([proxy?.close(), shop?.close()]);
-  await collector?.stop();
+  await rig?.close();
 });
 
 /** How each browser comes back under automation. */

@@ -279,6 +279,35 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
   };
 }
 
+/** A shop on its own origin (site `shop`, automation allowed) that loads the snippet through a proxy. */
+export interface Shop {
+  collector: Collector;
+  proxy: Proxy;
+  site: Site;
+  close(): Promise<void>;
+}
+
+/**
+ * The usual rig: a shop whose pages (`page(proxyUrl)`) load the snippet from a recording proxy in
+ * front of a real collector that lists the shop's origin.
+ */
+export async function startShop(page: (proxyUrl: string) => string): Promise<Shop> {
+  let proxyUrl = '';
+  const site = await serveSite(() => page(proxyUrl));
+  const collector = await startCollector({ sites: { shop: { origins: [site.origin], allowAutomation: true } } });
+  const proxy = await startProxy(collector.url);
+  proxyUrl = proxy.url;
+  return {
+    collector,
+    proxy,
+    site,
+    async close() {
+      await Promise.all([proxy.close(), site.close()]);
+      await collector.stop();
+    },
+  };
+}
+
 export interface Page {
   html: string;
   headers?: Record<string, string>;
