@@ -6,7 +6,7 @@
  * it (collector/wire-compact.ts), so both forms meet the same rules.
  */
 import type { Navigation } from './events.ts';
-import type { Segment } from './segment.ts';
+import type { BrowserSegment, Segment } from './segment.ts';
 
 export type PropValue = string | number | boolean | null;
 export type Props = Record<string, PropValue>;
@@ -94,7 +94,8 @@ export interface CollectResponse {
    * the site config does not state consent: nothing was stored.
    */
   privacy?: 'dnt' | 'gpc';
-  segment: Segment | null;
+  /** To a browser (every answer of this endpoint), a `BrowserSegment`: with the page facts. */
+  segment: Segment | BrowserSegment | null;
 }
 
 /** Every 4xx/5xx body: a machine-readable code and a human sentence. */

@@ -1,14 +1,14 @@
-import type { Segment } from '../shared/segment.ts';
+import type { BrowserSegment } from '../shared/segment.ts';
 import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
 import { personalize } from './personalize.ts';
 import { load, off, save } from './store.ts';
 
 /** The last known segment: the stored record keeps it (`g`), in memory too when storage fails. */
-const current = (): Segment | null => load().g?.[0] || null;
+const current = (): BrowserSegment | null => load().g?.[0] || null;
 
 /** Keeps a segment from the collector, with its time, for this page and the next, and applies it. */
-export const setSegment = (s: Segment): void => {
+export const setSegment = (s: BrowserSegment): void => {
   save('g', [s, Date.now()]);
   personalize(s);
 };
@@ -27,7 +27,7 @@ export const startSegment = (): void => {
  * last known segment, however old, or null. After an opt-out (or under DNT/GPC) it asks nothing and
  * resolves null.
  */
-export const segment = async (): Promise<Segment | null> => {
+export const segment = async (): Promise<BrowserSegment | null> => {
   const [s, at] = load().g || [];
   return off()
     ? null
@@ -35,6 +35,6 @@ export const segment = async (): Promise<Segment | null> => {
     ? s
     : fetch(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
         .then((r) => r.ok && r.json())
-        .then((s: Segment | false) => s && setSegment(s))
+        .then((s: BrowserSegment | false) => s && setSegment(s))
         .then(current, current);
 };

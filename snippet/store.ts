@@ -3,7 +3,7 @@
 // and see another tab's opt-out at once. localStorage throws on access in some
 // privacy modes and sandboxed frames, and on writes when full: then the record lives in memory for
 // the page's life instead of breaking the page.
-import type { Segment } from '../shared/segment.ts';
+import type { BrowserSegment } from '../shared/segment.ts';
 import type { CompactBatch } from '../shared/wire.ts';
 import { dnt } from './config.ts';
 
@@ -16,7 +16,7 @@ export interface Rec {
   /** Session id and the time of its last event. */
   s?: [string, number];
   /** The last segment and when it came from the collector. */
-  g?: [Segment, number];
+  g?: [BrowserSegment, number];
   /**
    * The retry queue: events of failed batches (oldest first), how many events were dropped since
    * the last batch that got through, their token. (v1 kept an array under `b`; a queue left by v1

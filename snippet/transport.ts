@@ -1,4 +1,5 @@
 import type { CollectResponse, CompactBatch, CompactEvent } from '../shared/wire.ts';
+import type { BrowserSegment } from '../shared/segment.ts';
 import type { Retry } from './store.ts';
 import { MAX_EVENT_AGE_MS, SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
@@ -86,7 +87,7 @@ export const flush = (leaving?: boolean): void => {
           r.ok ? r.json() : leaving || keep(r.status < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
         () => (leaving ? navigator.sendBeacon(collect, body) : keep(b)),
       )
-      .then((r: CollectResponse) => r.segment && setSegment(r.segment))
+      .then((r: CollectResponse) => r.segment && setSegment(r.segment as BrowserSegment))
       .catch(() => {});
   }
 };

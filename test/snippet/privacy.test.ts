@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { segmentWith } from '../fixtures.ts';
-import { answering, closeAll, open, record, sleep, stored, stubFromDocs } from './harness.ts';
+import { answering, browserView, closeAll, open, record, sleep, stored, stubFromDocs } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -64,7 +64,7 @@ describe('Do-Not-Track and Global Privacy Control', () => {
       await expect(p.run<Promise<unknown>>('microseg.segment()')).resolves.toBeNull();
       expect(p.sent).toEqual([]);
       // What an earlier visit stored is neither read nor changed.
-      expect(record(p)).toEqual({ v: 'old', g: [SEG, expect.any(Number)] });
+      expect(record(p)).toEqual({ v: 'old', g: [browserView(SEG), expect.any(Number)] });
       expect(p.document.documentElement.hasAttribute('data-ms-segment')).toBe(false);
     });
   }
