@@ -22,7 +22,7 @@ describe('microseg.track', () => {
       props: { sku: 'X100', gift: true },
       url: 'https://shop.test/products/cameras',
     });
-    expect(Object.keys(signup!).sort()).toEqual(['id', 'session', 'ts', 'type', 'url']);
+    expect(Object.keys(signup!).sort()).toEqual(['id', 'ts', 'type', 'url']);
   });
 });
 

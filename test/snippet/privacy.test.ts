@@ -12,7 +12,7 @@ const collector = answering(SEG);
 describe('microseg.optOut()', () => {
   it('forgets the ids, the cached segment and the queue, and sends nothing from then on', async () => {
     const p = await open({ respond: collector });
-    expect(record(p)).toMatchObject({ v: expect.any(String), s: expect.any(Array), g: expect.any(Array) });
+    expect(record(p)).toMatchObject({ v: expect.any(String), g: expect.any(Array) });
     p.run(`microseg.track('before')`); // buffered, not yet sent
     p.run(`microseg.optOut()`);
     expect(record(p)).toEqual({ o: 1 });
