@@ -76,10 +76,12 @@ export function parseSegmentKey(key: string): { lifecycle: string; category: str
  */
 export interface PageFacts {
   /**
-   * The `<html>` attributes, without their `data-ms-` prefix: `lifecycle`, `category`
-   * (`none` without categorized activity), `engagement`, `segment`, `intent`, `known`, `cooldown`.
+   * The `<html>` attributes as entries of the element's `dataset` (`msLifecycle` is
+   * `data-ms-lifecycle`), so the snippet assigns them in one step: `msLifecycle`, `msCategory`
+   * (`none` without categorized activity), `msEngagement`, `msSegment`, `msIntent`, `msKnown`,
+   * `msCooldown`.
    */
-  attrs: Record<string, string>;
+  dataset: Record<string, string>;
   /**
    * What the visitor is, as `data-ms-show`/`-hide` conditions: `name=value` for each attribute,
    * then per custom segment `segment=NAME` and `NAME`. A change in this list is what fires
@@ -96,9 +98,13 @@ const PAGE_ATTRS = ['lifecycle', 'category', 'engagement', 'segment', 'intent', 
 
 /** The page facts of a segment (after what a browser may not see is taken out of it). */
 export function pageFacts(s: Segment): PageFacts {
-  const attrs: Record<string, string> = {};
-  for (const k of PAGE_ATTRS) attrs[k] = String(s[k] ?? NO_CATEGORY);
-  const facts = Object.entries(attrs).map(([k, v]) => `${k}=${v}`);
+  const dataset: Record<string, string> = {};
+  const facts: string[] = [];
+  for (const k of PAGE_ATTRS) {
+    const v = String(s[k] ?? NO_CATEGORY);
+    dataset[`ms${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+    facts.push(`${k}=${v}`);
+  }
   for (const name of s.segments) facts.push(`segment=${name}`, name);
-  return { attrs, facts };
+  return { dataset, facts };
 }

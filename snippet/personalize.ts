@@ -29,7 +29,7 @@ const showHide = (): void => {
  * is updated. The lists are compared as strings: a fact holds no comma (it separates alternatives).
  */
 export const personalize = (s: BrowserSegment): void => {
-  for (const k in s.attrs) root.setAttribute('data-ms-' + k, s.attrs[k]!);
+  Object.assign(root.dataset, s.dataset);
   if ('' + s.facts != '' + facts) {
     facts = s.facts;
     // The optional anti-flicker style hides rule-carrying elements while <html> has this class.

@@ -8,14 +8,14 @@ import { collectRequest, ev, testApp } from '../helpers.ts';
 describe('pageFacts', () => {
   it('writes the <html> attributes and the rule facts of a segment', () => {
     expect(pageFacts({ ...SAMPLE_SEGMENT, segments: ['camera-intent'] })).toEqual({
-      attrs: {
-        lifecycle: 'newbie',
-        category: 'cameras',
-        engagement: 'hot',
-        segment: 'newbie:cameras:hot',
-        intent: 'moderately_likely',
-        known: 'false',
-        cooldown: 'false',
+      dataset: {
+        msLifecycle: 'newbie',
+        msCategory: 'cameras',
+        msEngagement: 'hot',
+        msSegment: 'newbie:cameras:hot',
+        msIntent: 'moderately_likely',
+        msKnown: 'false',
+        msCooldown: 'false',
       },
       facts: [
         'lifecycle=newbie',
@@ -32,8 +32,8 @@ describe('pageFacts', () => {
   });
 
   it('reads no categorized activity as category=none, as the segment key does', () => {
-    const { attrs, facts } = pageFacts(segmentWith({ category: null, segment: 'newbie:none:cold', segments: [] }));
-    expect(attrs.category).toBe('none');
+    const { dataset, facts } = pageFacts(segmentWith({ category: null, segment: 'newbie:none:cold', segments: [] }));
+    expect(dataset.msCategory).toBe('none');
     expect(facts).toContain('category=none');
     expect(facts).toContain('segment=newbie:none:cold');
   });
@@ -58,13 +58,13 @@ describe('browser answers carry the page facts of what the browser may see', () 
   it('in the collect answer and in GET /v1/segment, equal to pageFacts of the public fields', async () => {
     const res = await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev({ category: 'cameras' })] }));
     const { segment } = (await res.json()) as any;
-    const { attrs, facts, ...pub } = segment;
-    expect({ attrs, facts }).toEqual(pageFacts(pub));
+    const { dataset, facts, ...pub } = segment;
+    expect({ dataset, facts }).toEqual(pageFacts(pub));
     expect(facts).toContain('camera-fans');
     expect(facts).toContain('segment=camera-fans');
-    expect(attrs.category).toBe('cameras');
+    expect(dataset.msCategory).toBe('cameras');
     const read = (await (await t.app.request('/v1/segment?site=demo&visitor=v1')).json()) as any;
     expect(read.facts).toEqual(facts);
-    expect(read.attrs).toEqual(attrs);
+    expect(read.dataset).toEqual(dataset);
   });
 });
