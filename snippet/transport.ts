@@ -1,7 +1,7 @@
 import type { CollectResponse, CompactBatch, CompactEvent } from '../shared/wire.ts';
 import type { BrowserSegment } from '../shared/segment.ts';
 import type { Retry } from './store.ts';
-import { MAX_EVENT_AGE_MS, SNIPPET_BATCH } from '../shared/limits.ts';
+import { SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
 import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
@@ -44,9 +44,9 @@ const keep = (b: Retry): void => {
  * fresh segment.
  *
  * It takes the retry queue along (same event ids: the collector counts a retried event once), so
- * the page load and the `online` event are the backoff. Queued events older than the collector's
- * max event age are dropped and counted (the collector would take them as that old): no event is
- * retried forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
+ * the page load and the `online` event are the backoff. Queued events older than the max event
+ * age are dropped and counted by the collector (collector/wire-compact.ts): no event is retried
+ * forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
  * counted, token and all (the token may be the reason).
  *
  * When the page is going away its answer may never be seen, nor a failure (a tab closed while the
@@ -62,15 +62,14 @@ export const flush = (leaving?: boolean): void => {
   clearTimeout(timer);
   timer = 0;
   const q = (!leaving && load().q) || { e: [] };
-  const e = q.e.filter((x) => Date.now() - x.t < MAX_EVENT_AGE_MS);
   const b: CompactBatch = {
     s: site!,
     v: visitor,
-    e: e.concat(buffer.splice(0)),
+    e: q.e.concat(buffer.splice(0)),
     k: token || q.k,
     // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
     w: navigator.webdriver,
-    d: ~~q.d! + q.e.length - e.length,
+    d: q.d,
   };
   if (b.e[0] && !off()) {
     const body = JSON.stringify(b);

@@ -182,7 +182,7 @@ function problem(body: string): string | undefined {
   } catch {
     return 'not JSON';
   }
-  const parsed = batchSchema.safeParse(expandCompact(json));
+  const parsed = batchSchema.safeParse(expandCompact(json, Date.now() + collector().offset));
   if (!parsed.success) return problemOf(parsed.error);
   const { refused } = validateEvents(parsed.data.events, Date.now() + collector().offset);
   return refused.length ? refused.map((r) => `events.${r.index}: ${r.message}`).join('; ') : undefined;
@@ -295,7 +295,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     batches: () =>
       sent
         .filter((s) => isCollect(s.url))
-        .map((s) => ({ ...(expandCompact(JSON.parse(s.body)) as CollectBatch), via: s.via })),
+        .map((s) => ({ ...(expandCompact(JSON.parse(s.body), Date.now() + collector().offset) as CollectBatch), via: s.via })),
     events: () => page.batches().flatMap((b) => b.events),
     advance: (ms) => {
       offset += ms;
