@@ -5,6 +5,7 @@ import { SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
 import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
+import { ask } from './request.ts';
 import { setSegment } from './segment.ts';
 import { load, off, save } from './store.ts';
 import { track } from './track.ts';
@@ -78,16 +79,15 @@ export const flush = (leaving?: boolean): void => {
     // page closed before a failure could be seen, those events would be lost (a narrow window;
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
-    fetch(collect, { method: 'POST', body, keepalive: true })
-      .then(
-        // A leaving batch is kept already. (After keep() there is no answer to read: the next step
-        // throws, and catch ends the chain quietly.)
-        (r) =>
-          r.ok ? r.json() : leaving || keep(r.status < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
-        () => (leaving ? navigator.sendBeacon(collect, body) : keep(b)),
-      )
-      .then((r: CollectResponse) => r.segment && setSegment(r.segment as BrowserSegment))
-      .catch(() => {});
+    ask(collect, { method: 'POST', body, keepalive: true }).then(
+      (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
+      // A leaving batch is kept already: only a network error (no status) tries the beacon. A
+      // refusal (a status below 500 but 429) is counted; anything else (no status, 429, 5xx) is kept.
+      (r: Partial<Response>) =>
+        leaving
+          ? r.status || navigator.sendBeacon(collect, body)
+          : keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
+    );
   }
 };
 
