@@ -68,7 +68,8 @@ async function buildSnippet() {
 
 /**
  * Per module: its minified bytes (the output characters the source map gives it) and its gzip share,
- * the bundle's gzip size minus that of the bundle with the module's characters taken out. Shares do not add up to the total: gzip also pays for context between modules.
+ * the bundle's gzip size minus that of the bundle with the module's characters taken out. Shares
+ * do not add up to the total: gzip also pays for context between modules.
  */
 async function snippetSizes() {
   const { decode } = createRequire(import.meta.url)('@jridgewell/sourcemap-codec');

@@ -56,7 +56,8 @@ describe('browser answers carry the page facts of what the browser may see', () 
   afterEach(() => t.close());
 
   it('in the collect answer and in GET /v1/segment, equal to pageFacts of the public fields', async () => {
-    const res = await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev({ category: 'cameras' })] }));
+    const batch = { site: 'demo', visitor: 'v1', events: [ev({ category: 'cameras' })] };
+    const res = await t.app.request(collectRequest(batch));
     const { segment } = (await res.json()) as any;
     const { dataset, facts, ...pub } = segment;
     expect({ dataset, facts }).toEqual(pageFacts(pub));

@@ -169,7 +169,8 @@ export const answering =
     if (!res.ok) return res;
     const segment = collect && browserView(collect);
     if (isCollect(url)) return Response.json({ ...((await res.json()) as CollectResponse), segment });
-    return get ? Response.json(browserView(get)) : Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+    if (!get) return Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+    return Response.json(browserView(get));
   };
 
 const open_: { page: Page; refusals: boolean }[] = [];
@@ -295,7 +296,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     batches: () =>
       sent
         .filter((s) => isCollect(s.url))
-        .map((s) => ({ ...(expandCompact(JSON.parse(s.body), Date.now() + collector().offset) as CollectBatch), via: s.via })),
+        .map((s) => ({ ...(expandCompact(JSON.parse(s.body), Date.now() + c.offset) as CollectBatch), via: s.via })),
     events: () => page.batches().flatMap((b) => b.events),
     advance: (ms) => {
       offset += ms;
