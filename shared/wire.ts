@@ -19,7 +19,10 @@ export interface WireEvent {
   type: string;
   /** Client clock, epoch milliseconds. */
   ts: number;
-  /** Session id; rotates after 30 minutes idle. */
+  /**
+   * Session id. The snippet sends none: when absent the collector assigns it at ingest, a new one
+   * after 30 minutes idle (collector/sessions.ts).
+   */
   session?: string;
   /** Page URL. */
   url?: string;
@@ -115,7 +118,7 @@ export interface CompactEvent {
   y: string;
   /** `ts` */
   t: number;
-  /** `session` */
+  /** `session`: the snippet sends none (the collector assigns it). */
   s?: string;
   /** `url` */
   u?: string;
