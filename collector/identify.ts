@@ -3,7 +3,7 @@
  * once), ingesting for a visitor or a contact into the right profile with its traits, and
  * campaign attribution. No HTTP here; every write function runs inside one write-queue job.
  */
-import type { Segment } from '../shared/segment.ts';
+import { type BrowserSegment, pageFacts, type Segment } from '../shared/segment.ts';
 import type { SiteConfig } from './config.ts';
 import { emptyProfile, evaluate } from './engine/index.ts';
 import { claimAnonymousRows } from './erasure.ts';
@@ -177,16 +177,18 @@ export function setTraitsOf(storage: Storage, site: SiteConfig, who: Who, patch:
  * A segment as a browser may see it (`/v1/collect`'s answer, `GET /v1/segment`): without the
  * custom segments that read private facts (unless the rule is `public`), and without `rfm` and
  * `cooldown` (they tell what a contact spent) unless the site lists them in `browserReveals`.
- * The API-key endpoints and webhooks keep the full segment.
+ * The API-key endpoints and webhooks keep the full segment. With the page facts the snippet applies
+ * as they are (`PageFacts`).
  */
-export function forBrowser(site: SiteConfig, segment: Segment): Segment {
+export function forBrowser(site: SiteConfig, segment: Segment): BrowserSegment {
   const hidden = site.browser.hiddenSegments;
   const segments = hidden.size > 0 ? segment.segments.filter((s) => !hidden.has(s)) : segment.segments;
-  if (site.browser.rfm && site.browser.cooldown && segments === segment.segments) return segment;
-  return {
+  const seen: Segment = {
     ...segment,
     rfm: site.browser.rfm ? segment.rfm : null,
     cooldown: site.browser.cooldown ? segment.cooldown : false,
     segments,
   };
+  // The page facts come from what the browser may see, so they reveal nothing more.
+  return { ...seen, ...pageFacts(seen) };
 }

@@ -6,6 +6,7 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { openDb, type Db } from './db/open.ts';
 import { events, rfmBreakpoints, segmentChanges } from './db/schema.ts';
 import { quarantineStore } from './quarantine.ts';
+import { sessionAssigner } from './sessions.ts';
 import { openOutbox, type Outbox } from './webhooks/outbox.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
 import { Lru } from './read-cache.ts';
@@ -191,6 +192,8 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
        @value, @currency, @props, @utm, @bot, @contact)
      ON CONFLICT DO NOTHING`,
   );
+  // Browser events come without a session: it is assigned here (collector/sessions.ts).
+  const sessionOf = sessionAssigner(sqlite);
 
   // Plain statements on the read paths: drizzle maps every row and parameter on each call.
   const selectProfile = sqlite
@@ -468,7 +471,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         site,
         id: e.id,
         visitor,
-        session: e.session ?? null,
+        session: e.session ?? sessionOf(site, visitor, e.ts, e.id),
         type: e.type,
         ts: e.ts,
         received: now,

@@ -5,7 +5,7 @@
  * came and the schema refuses it with its reason, and keys it does not know go on unchanged so the
  * strict schema names them.
  */
-import { LIMITS } from '../shared/limits.ts';
+import { CLOCK, LIMITS } from '../shared/limits.ts';
 
 type Json = Record<string, unknown>;
 
@@ -74,11 +74,34 @@ function expandEvent(raw: unknown): unknown {
   return out;
 }
 
-/** The long form of a compact batch (`CollectBatch` once the schema has accepted it); any other body as it is. */
-export function expandCompact(body: unknown): unknown {
+/**
+ * The snippet's retry queue gives up no event for its age: its events come here, and one older
+ * than the max event age (which a long-form sender would see stored as that old) is dropped and
+ * counted with the batch's `dropped`, so nothing is retried forever nor stored with a wrong time.
+ * Older by both clocks: the server's `now`, and the batch's own newest event, so a browser whose
+ * clock is days behind loses nothing (its events are clamped as any sender's). A batch of old
+ * events alone (sent on `online` with nothing new) is kept as well, clamped.
+ */
+function dropStale(body: Json, now: number): void {
+  const events = body.e;
+  if (!Array.isArray(events)) return;
+  const ts = (e: unknown) => (isObject(e) && typeof e.t === 'number' ? e.t : NaN);
+  const newest = Math.max(...events.map(ts));
+  const fresh = events.filter((e) => !(Math.min(now, newest) - ts(e) > CLOCK.maxEventAgeMs));
+  if (fresh.length === events.length) return;
+  const dropped = typeof body.d === 'number' ? body.d : 0;
+  Object.assign(body, { e: fresh, d: dropped + events.length - fresh.length });
+}
+
+/**
+ * The long form of a compact batch (`CollectBatch` once the schema has accepted it); any other body
+ * as it is. With the collector's clock (`now`), stale events are dropped and counted (`dropStale`).
+ */
+export function expandCompact(body: unknown, now?: number): unknown {
   if (!isCompact(body)) return body;
+  if (now !== undefined) dropStale((body = { ...body }), now);
   const out: Json = {};
-  for (const [k, v] of Object.entries(body)) {
+  for (const [k, v] of Object.entries(body as Json)) {
     if (absent(v)) continue;
     const name = BATCH_KEYS[k] ?? k;
     out[name] = name === 'events' && Array.isArray(v) ? v.map(expandEvent) : v;

@@ -50,8 +50,9 @@ export const LIMITS = {
 export const SNIPPET_BATCH = 20;
 
 /**
- * 7 days: the collector takes an older client timestamp as this old. The snippet imports this
- * constant, not `CLOCK`: esbuild inlines no object property, so the object would ship whole.
+ * 7 days: the collector takes an older client timestamp as this old, and drops an older event of
+ * the snippet's compact batches (collector/wire-compact.ts). A constant of its own so that a bundle
+ * can import it without `CLOCK`: esbuild inlines no object property, so the object would ship whole.
  */
 export const MAX_EVENT_AGE_MS = 604_800_000;
 

@@ -67,3 +67,44 @@ export function parseSegmentKey(key: string): { lifecycle: string; category: str
     engagement: last >= 0 ? key.slice(last + 1) : '',
   };
 }
+
+/**
+ * What a page needs to apply a segment, ready-made by the collector so the snippet repeats no
+ * thinking (every byte of it ships to every visitor). Browser answers (`POST /v1/collect`,
+ * `GET /v1/segment`) carry it beside the public fields; the snippet keeps it with the segment, so
+ * the cached segment applies at the next page's start as it is.
+ */
+export interface PageFacts {
+  /**
+   * The `<html>` attributes as entries of the element's `dataset` (`msLifecycle` is
+   * `data-ms-lifecycle`), so the snippet assigns them in one step: `msLifecycle`, `msCategory`
+   * (`none` without categorized activity), `msEngagement`, `msSegment`, `msIntent`, `msKnown`,
+   * `msCooldown`.
+   */
+  dataset: Record<string, string>;
+  /**
+   * What the visitor is, as `data-ms-show`/`-hide` conditions: `name=value` for each attribute,
+   * then per custom segment `segment=NAME` and `NAME`. A change in this list is what fires
+   * `microseg:segment` (a new affinity share or `updated` time alone does not).
+   */
+  facts: string[];
+}
+
+/** A segment as a browser receives it. */
+export type BrowserSegment = Segment & PageFacts;
+
+/** The `<html>` attributes a page gets, in this order. */
+const PAGE_ATTRS = ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const;
+
+/** The page facts of a segment (after what a browser may not see is taken out of it). */
+export function pageFacts(s: Segment): PageFacts {
+  const dataset: Record<string, string> = {};
+  const facts: string[] = [];
+  for (const k of PAGE_ATTRS) {
+    const v = String(s[k] ?? NO_CATEGORY);
+    dataset[`ms${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+    facts.push(`${k}=${v}`);
+  }
+  for (const name of s.segments) facts.push(`segment=${name}`, name);
+  return { dataset, facts };
+}

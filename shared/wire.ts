@@ -6,7 +6,7 @@
  * it (collector/wire-compact.ts), so both forms meet the same rules.
  */
 import type { Navigation } from './events.ts';
-import type { Segment } from './segment.ts';
+import type { BrowserSegment, Segment } from './segment.ts';
 
 export type PropValue = string | number | boolean | null;
 export type Props = Record<string, PropValue>;
@@ -19,7 +19,10 @@ export interface WireEvent {
   type: string;
   /** Client clock, epoch milliseconds. */
   ts: number;
-  /** Session id; rotates after 30 minutes idle. */
+  /**
+   * Session id. The snippet sends none: when absent the collector assigns it at ingest, a new one
+   * after 30 minutes idle (collector/sessions.ts).
+   */
   session?: string;
   /** Page URL. */
   url?: string;
@@ -94,7 +97,8 @@ export interface CollectResponse {
    * the site config does not state consent: nothing was stored.
    */
   privacy?: 'dnt' | 'gpc';
-  segment: Segment | null;
+  /** To a browser (every answer of this endpoint), a `BrowserSegment`: with the page facts. */
+  segment: Segment | BrowserSegment | null;
 }
 
 /** Every 4xx/5xx body: a machine-readable code and a human sentence. */
@@ -114,7 +118,7 @@ export interface CompactEvent {
   y: string;
   /** `ts` */
   t: number;
-  /** `session` */
+  /** `session`: the snippet sends none (the collector assigns it). */
   s?: string;
   /** `url` */
   u?: string;

@@ -34,8 +34,8 @@ export const startPageviews = (): void => {
   page({}, 'load', document.referrer);
   for (const m of ['pushState', 'replaceState'] as const) {
     const original = history[m];
-    history[m] = function (this: History, ...args: Parameters<History['pushState']>) {
-      original.apply(this, args);
+    history[m] = (...args: Parameters<History['pushState']>) => {
+      original.apply(history, args);
       changed();
     };
   }

@@ -1,11 +1,11 @@
 // Personalization in plain HTML: the segment as data-ms-* attributes on <html> (for CSS), and
-// elements shown or hidden by `data-ms-show` / `data-ms-hide` rules.
-import type { Segment } from '../shared/segment.ts';
+// elements shown or hidden by `data-ms-show` / `data-ms-hide` rules. The collector sends both
+// ready-made with the segment (`PageFacts` in shared/segment.ts): the snippet only applies them.
+import type { BrowserSegment } from '../shared/segment.ts';
 
 const root = document.documentElement;
 /** What the visitor is, as rule conditions: `lifecycle=newbie`, `segment=camera-intent`, `camera-intent`, … */
 let facts: string[] | undefined;
-let last: string | undefined;
 
 /**
  * Whether the visitor matches a rule: alternatives separated by `,` (or), each a list of conditions
@@ -24,21 +24,14 @@ const showHide = (): void => {
 };
 
 /**
- * Applies a segment to the page. When anything a rule or a CSS selector can see changed, fires
- * `microseg:segment` (once per change, not on every collector answer), after the page is updated.
+ * Applies a segment to the page. When its facts changed (anything a rule or a CSS selector can
+ * see), fires `microseg:segment` (once per change, not on every collector answer), after the page
+ * is updated. The lists are compared as strings: a fact holds no comma (it separates alternatives).
  */
-export const personalize = (s: Segment): void => {
-  const next = s.segments.concat(s.segments.map((n) => 'segment=' + n));
-  for (const k of ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const) {
-    // No category reads `none`, as in the segment key.
-    const v = '' + (s[k] ?? 'none');
-    root.setAttribute('data-ms-' + k, v);
-    next.push(k + '=' + v);
-  }
-  const key = next.join(' ');
-  if (key != last) {
-    last = key;
-    facts = next;
+export const personalize = (s: BrowserSegment): void => {
+  Object.assign(root.dataset, s.dataset);
+  if ('' + s.facts != '' + facts) {
+    facts = s.facts;
     // The optional anti-flicker style hides rule-carrying elements while <html> has this class.
     root.classList.remove('ms-pending');
     showHide();

@@ -1,23 +1,31 @@
-import type { Segment } from '../shared/segment.ts';
+import type { BrowserSegment } from '../shared/segment.ts';
 import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
 import { personalize } from './personalize.ts';
+import { ask } from './request.ts';
 import { load, off, save } from './store.ts';
 
 /** The last known segment: the stored record keeps it (`g`), in memory too when storage fails. */
-const current = (): Segment | null => load().g?.[0] || null;
+const current = (): BrowserSegment | null => load().g?.[0] || null;
 
-/** Keeps a segment from the collector, with its time, for this page and the next, and applies it. */
-export const setSegment = (s: Segment): void => {
-  save('g', [s, Date.now()]);
-  personalize(s);
+/**
+ * Keeps a segment from the collector, with its time, for this page and the next, and applies it.
+ * A collect answer without one (a bot, DNT/GPC on the collector's side) carries null: nothing.
+ */
+export const setSegment = (s: BrowserSegment | null): void => {
+  if (s) {
+    save('g', [s, Date.now()]);
+    personalize(s);
+  }
 };
 
-/** Applies the last page's segment at once, so a returning visitor's page is personalized before any answer. */
+/**
+ * Applies the last page's segment at once, so a returning visitor's page is personalized before any
+ * answer. (One cached by an older snippet, without page facts, applies nothing: the answer will.)
+ */
 export const startSegment = (): void => {
-  try {
-    personalize(load().g![0]);
-  } catch {}
+  const g = load().g;
+  g && personalize(g[0]);
 };
 
 /**
@@ -27,14 +35,13 @@ export const startSegment = (): void => {
  * last known segment, however old, or null. After an opt-out (or under DNT/GPC) it asks nothing and
  * resolves null.
  */
-export const segment = async (): Promise<Segment | null> => {
+export const segment = async (): Promise<BrowserSegment | null> => {
   const [s, at] = load().g || [];
   return off()
     ? null
     : s && Date.now() - at! < 3e5
     ? s
-    : fetch(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
-        .then((r) => r.ok && r.json())
-        .then((s: Segment | false) => s && setSegment(s))
+    : ask(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
+        .then(setSegment)
         .then(current, current);
 };

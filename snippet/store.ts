@@ -1,9 +1,9 @@
 // Everything the snippet keeps is one JSON record in localStorage `ms`, so an opt-out clears it with
-// one write and nothing else is left behind. It is read afresh on each use: tabs share the session
-// and see another tab's opt-out at once. localStorage throws on access in some
+// one write and nothing else is left behind. It is read afresh on each use: tabs share the retry
+// queue and see another tab's opt-out at once. localStorage throws on access in some
 // privacy modes and sandboxed frames, and on writes when full: then the record lives in memory for
 // the page's life instead of breaking the page.
-import type { Segment } from '../shared/segment.ts';
+import type { BrowserSegment } from '../shared/segment.ts';
 import type { CompactBatch } from '../shared/wire.ts';
 import { dnt } from './config.ts';
 
@@ -13,10 +13,8 @@ export type Retry = Pick<CompactBatch, 'e' | 'd' | 'k'>;
 export interface Rec {
   /** Visitor id. */
   v?: string;
-  /** Session id and the time of its last event. */
-  s?: [string, number];
   /** The last segment and when it came from the collector. */
-  g?: [Segment, number];
+  g?: [BrowserSegment, number];
   /**
    * The retry queue: events of failed batches (oldest first), how many events were dropped since
    * the last batch that got through, their token. (v1 kept an array under `b`; a queue left by v1

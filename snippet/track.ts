@@ -1,5 +1,5 @@
 import type { CompactEvent, PropValue } from '../shared/wire.ts';
-import { newId, session } from './ids.ts';
+import { newId } from './ids.ts';
 import { send } from './transport.ts';
 
 /**
@@ -18,8 +18,9 @@ export type Extra = Pick<CompactEvent, 'n' | 'r' | 'h'>;
 /** The collector cuts longer URLs (LIMITS.urlLength), but a long one must not swell a batch past its body limit. */
 export const cut = (u: string): string => u.slice(0, 2048);
 
-/** Builds one event (unique id, client time, session, page) in the compact form, for the transport. */
-export const track = (type: string, props?: TrackProps, extra?: Extra): void => {
-  const t = Date.now();
-  send({ ...extra, i: newId(), y: type, t, s: session(t), u: cut(location.href), p: props });
-};
+/**
+ * Builds one event (unique id, client time, page) in the compact form, for the transport. No
+ * session: the collector assigns it at ingest (collector/sessions.ts).
+ */
+export const track = (type: string, props?: TrackProps, extra?: Extra): void =>
+  send({ ...extra, i: newId(), y: type, t: Date.now(), u: cut(location.href), p: props });

@@ -1,9 +1,11 @@
 import type { CollectResponse, CompactBatch, CompactEvent } from '../shared/wire.ts';
+import type { BrowserSegment } from '../shared/segment.ts';
 import type { Retry } from './store.ts';
-import { MAX_EVENT_AGE_MS, SNIPPET_BATCH } from '../shared/limits.ts';
+import { SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
 import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
+import { ask } from './request.ts';
 import { setSegment } from './segment.ts';
 import { load, off, save } from './store.ts';
 import { track } from './track.ts';
@@ -43,9 +45,9 @@ const keep = (b: Retry): void => {
  * fresh segment.
  *
  * It takes the retry queue along (same event ids: the collector counts a retried event once), so
- * the page load and the `online` event are the backoff. Queued events older than the collector's
- * max event age are dropped and counted (the collector would take them as that old): no event is
- * retried forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
+ * the page load and the `online` event are the backoff. Queued events older than the max event
+ * age are dropped and counted by the collector (collector/wire-compact.ts): no event is retried
+ * forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
  * counted, token and all (the token may be the reason).
  *
  * When the page is going away its answer may never be seen, nor a failure (a tab closed while the
@@ -61,15 +63,14 @@ export const flush = (leaving?: boolean): void => {
   clearTimeout(timer);
   timer = 0;
   const q = (!leaving && load().q) || { e: [] };
-  const e = q.e.filter((x) => Date.now() - x.t < MAX_EVENT_AGE_MS);
   const b: CompactBatch = {
     s: site!,
     v: visitor,
-    e: e.concat(buffer.splice(0)),
+    e: q.e.concat(buffer.splice(0)),
     k: token || q.k,
     // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
     w: navigator.webdriver,
-    d: ~~q.d! + q.e.length - e.length,
+    d: q.d,
   };
   if (b.e[0] && !off()) {
     const body = JSON.stringify(b);
@@ -78,16 +79,15 @@ export const flush = (leaving?: boolean): void => {
     // page closed before a failure could be seen, those events would be lost (a narrow window;
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
-    fetch(collect, { method: 'POST', body, keepalive: true })
-      .then(
-        // A leaving batch is kept already. (After keep() there is no answer to read: the next step
-        // throws, and catch ends the chain quietly.)
-        (r) =>
-          r.ok ? r.json() : leaving || keep(r.status < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
-        () => (leaving ? navigator.sendBeacon(collect, body) : keep(b)),
-      )
-      .then((r: CollectResponse) => r.segment && setSegment(r.segment))
-      .catch(() => {});
+    ask(collect, { method: 'POST', body, keepalive: true }).then(
+      (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
+      // A leaving batch is kept already: only a network error (no status) tries the beacon. A
+      // refusal (a status below 500 but 429) is counted; anything else (no status, 429, 5xx) is kept.
+      (r: Partial<Response>) =>
+        leaving
+          ? r.status || navigator.sendBeacon(collect, body)
+          : keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
+    );
   }
 };
 

@@ -67,7 +67,7 @@ export function collectRoutes(deps: Deps) {
       const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
       if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
       // The snippet's compact form becomes the long form here, so one schema judges both.
-      const body = expandCompact(read.body);
+      const body = expandCompact(read.body, now);
       if (tooManyEvents(body, LIMITS.batchEvents)) {
         return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
       }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expandCompact } from '../../collector/wire-compact.ts';
-import { LIMITS } from '../../shared/limits.ts';
+import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { CompactBatch, CollectResponse } from '../../shared/wire.ts';
 import { collectRequest, T0, testApp } from '../helpers.ts';
 
@@ -89,6 +89,33 @@ describe('expandCompact', () => {
       q: 2,
       events: [{ id: 'e', type: 'x', ts: T0, zz: 1 }],
     });
+  });
+});
+
+describe('stale events of a compact batch: the retry queue age limit', () => {
+  const AGE = CLOCK.maxEventAgeMs;
+  const e = (i: string, t: number) => ({ i, y: 'x', t });
+  const ids = (b: unknown) => (b as { events: { id: string }[] }).events.map((x) => x.id);
+
+  it('drops events older than the max event age by both clocks, and counts them with dropped', () => {
+    const now = T0 + 10 * AGE;
+    const out = expandCompact({ s: 'demo', v: 'v', d: 2, e: [e('old', now - AGE - 1), e('new', now)] }, now) as any;
+    expect(ids(out)).toEqual(['new']);
+    expect(out.dropped).toBe(3);
+  });
+
+  it('keeps everything of a browser whose clock is more than the max age behind (clamped as usual)', () => {
+    const now = T0 + 10 * AGE;
+    const out = expandCompact({ s: 'demo', v: 'v', e: [e('a', now - 2 * AGE), e('b', now - 2 * AGE + 5)] }, now);
+    expect(ids(out)).toEqual(['a', 'b']);
+    expect((out as any).dropped).toBeUndefined();
+  });
+
+  it('drops nothing without the collector clock, nor from a long-form batch', () => {
+    const now = T0 + 10 * AGE;
+    expect(ids(expandCompact({ s: 'demo', v: 'v', e: [e('old', T0), e('new', now)] }))).toEqual(['old', 'new']);
+    const long = { site: 'demo', visitor: 'v', events: [{ id: 'old', type: 'x', ts: T0 }] };
+    expect(expandCompact(long, now)).toBe(long);
   });
 });
 

@@ -24,7 +24,6 @@ describe('an email-link arrival (plain link)', () => {
       id: expect.any(String),
       type: 'page_view',
       ts: expect.any(Number),
-      session: expect.any(String),
       nav: 'load',
       url: clean,
       category: 'cameras',

@@ -37,7 +37,6 @@ describe('link clicks', () => {
       url: 'https://shop.test/products/cameras',
     });
     expect(c!.id).toMatch(ID);
-    expect(c!.session).toBe(p.events()[0]!.session);
   });
 
   it('takes the nearest category: the link own attribute, else the closest section', async () => {

@@ -19,7 +19,7 @@ import { openStorage, type Storage } from '../../collector/storage.ts';
 import { batchSchema, describe as problemOf, validateEvents } from '../../collector/validate.ts';
 import { expandCompact } from '../../collector/wire-compact.ts';
 import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
-import type { Segment } from '../../shared/segment.ts';
+import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const bundle = join(root, 'dist/ms.js');
@@ -167,8 +167,10 @@ export const answering =
   async (url, _init, real) => {
     const res = await real();
     if (!res.ok) return res;
-    if (isCollect(url)) return Response.json({ ...((await res.json()) as CollectResponse), segment: collect });
-    return get ? Response.json(get) : Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+    const segment = collect && browserView(collect);
+    if (isCollect(url)) return Response.json({ ...((await res.json()) as CollectResponse), segment });
+    if (!get) return Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
+    return Response.json(browserView(get));
   };
 
 const open_: { page: Page; refusals: boolean }[] = [];
@@ -181,7 +183,7 @@ function problem(body: string): string | undefined {
   } catch {
     return 'not JSON';
   }
-  const parsed = batchSchema.safeParse(expandCompact(json));
+  const parsed = batchSchema.safeParse(expandCompact(json, Date.now() + collector().offset));
   if (!parsed.success) return problemOf(parsed.error);
   const { refused } = validateEvents(parsed.data.events, Date.now() + collector().offset);
   return refused.length ? refused.map((r) => `events.${r.index}: ${r.message}`).join('; ') : undefined;
@@ -294,7 +296,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     batches: () =>
       sent
         .filter((s) => isCollect(s.url))
-        .map((s) => ({ ...(expandCompact(JSON.parse(s.body)) as CollectBatch), via: s.via })),
+        .map((s) => ({ ...(expandCompact(JSON.parse(s.body), Date.now() + c.offset) as CollectBatch), via: s.via })),
     events: () => page.batches().flatMap((b) => b.events),
     advance: (ms) => {
       offset += ms;
@@ -350,7 +352,14 @@ export function stubFromDocs(): string {
 export const ID = /^\d{1,10}(_\d{1,10}){3}$/;
 
 /** localStorage content holding the snippet's record (`ms`: v visitor, s session, g segment, q retry, o opt-out). */
-export const stored = (rec: Record<string, unknown>): Record<string, string> => ({ ms: JSON.stringify(rec) });
+export const stored = (rec: Record<string, unknown>): Record<string, string> => {
+  // A cached segment is kept as the collector sent it: with its page facts.
+  const g = rec.g as [Segment, number] | undefined;
+  return { ms: JSON.stringify(g ? { ...rec, g: [browserView(g[0]), g[1]] } : rec) };
+};
+
+/** A segment as the collector answers a browser (`forBrowser`): with its page facts. */
+export const browserView = (s: Segment): BrowserSegment => ({ ...s, ...pageFacts(s) });
 
 /** The snippet's stored record, parsed ({} when there is none). */
 export const record = (p: Page): Record<string, any> => JSON.parse(p.window.localStorage.getItem('ms') ?? '{}');

@@ -26,10 +26,9 @@ describe('page view on load', () => {
       category: 'cameras',
     });
     expect(e.id).toMatch(ID);
-    expect(e.session).toMatch(ID);
     expect(Math.abs(e.ts - Date.now())).toBeLessThan(5000);
     // Absent, not null: the collector's schema has no nulls.
-    expect(Object.keys(e).sort()).toEqual(['category', 'id', 'nav', 'ref', 'session', 'ts', 'type', 'url']);
+    expect(Object.keys(e).sort()).toEqual(['category', 'id', 'nav', 'ref', 'ts', 'type', 'url']);
   });
 
   it('omits category and ref when the page has none', async () => {

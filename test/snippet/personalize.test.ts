@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { SAMPLE_SEGMENT, segmentWith } from '../fixtures.ts';
-import { answering, closeAll, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
+import { answering, browserView, closeAll, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
 
 afterEach(closeAll);
 
@@ -184,7 +184,7 @@ describe('the microseg:segment event', () => {
       head: `<script>document.addEventListener('microseg:segment', (e) => window.detail = e.detail)</script>`,
       respond: collector(base),
     });
-    expect(p.run('detail')).toEqual(base);
+    expect(p.run('detail')).toEqual(browserView(base));
   });
 });
 
@@ -193,7 +193,7 @@ describe('microseg.segment() with a cache', () => {
     const h = held();
     const p = await open({ storage: cached(base, 60e3), respond: h.respond, wait: false });
     for (let i = 0; i < 100 && p.sent.length === 0; i++) await sleep(5);
-    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(base);
+    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(base));
     expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect']);
     h.release();
   });
@@ -201,16 +201,16 @@ describe('microseg.segment() with a cache', () => {
   it('asks again when the cache is old (over 5 minutes)', async () => {
     const fresh = seg({ lifecycle: 'prospect', segment: 'prospect:cameras:hot' });
     const p = await open({ storage: cached(base, 6 * 60e3), respond: collector(null, fresh) });
-    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(fresh);
+    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(fresh));
     expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect', '/v1/segment']);
   });
 
   it('resolves the old cached segment when the collector is down (rejects or 500), never throwing', async () => {
     const down = await open({ storage: cached(base, 24 * 3600e3), respond: () => Promise.reject(new TypeError('Failed to fetch')) });
-    await expect(down.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(base);
+    await expect(down.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(base));
     expect(html(down, 'segment')).toBe('newbie:cameras:hot');
     const failing = await open({ storage: cached(base, 24 * 3600e3), respond: () => new Response('{}', { status: 500 }) });
-    await expect(failing.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(base);
+    await expect(failing.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(base));
   });
 
   it('resolves null with the collector down and nothing cached', async () => {

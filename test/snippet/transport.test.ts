@@ -120,40 +120,32 @@ describe('ids and sessions', () => {
     expect(again.batches()[0]!.visitor).toBe(visitor);
   });
 
-  it('falls back to an in-memory visitor and session when localStorage throws', async () => {
+  it('falls back to an in-memory visitor when localStorage throws', async () => {
     const p = await open({ storage: false });
     p.run(`microseg.track('a')`);
     await p.settle();
     const [load, next] = p.batches();
     expect(load!.visitor).toMatch(ID);
     expect(next!.visitor).toBe(load!.visitor);
-    expect(next!.events[0]!.session).toBe(load!.events[0]!.session);
   });
 
-  it('keeps the session while active and rotates it after 30 minutes idle', async () => {
+  it('sends no session: the collector assigns it, one while active, a new one after 30 minutes idle', async () => {
     const p = await open();
-    const s1 = p.events()[0]!.session;
     p.advance(29 * 60e3);
     p.run(`microseg.track('still')`);
+    await p.settle();
     p.advance(29 * 60e3); // 58 minutes after load, but only 29 idle
     p.run(`microseg.track('still2')`);
+    await p.settle();
     p.advance(30 * 60e3 + 1);
     p.run(`microseg.track('new')`);
     await p.settle();
-    const sessions = p.events().map((e) => e.session);
-    expect(sessions.slice(0, 3)).toEqual([s1, s1, s1]);
-    expect(sessions[3]).not.toBe(s1);
-    expect(sessions[3]).toMatch(ID);
-  });
-
-  it('continues a stored session from another page or tab, and replaces an expired one', async () => {
-    const now = Date.now();
-    const recent = await open({ storage: stored({ v: 'v1', s: ['S1', now - 10 * 60e3] }) });
-    expect(recent.events()[0]!.session).toBe('S1');
-    expect(record(recent).s).toEqual(['S1', expect.any(Number)]);
-    expect(record(recent).s[1]).toBeGreaterThanOrEqual(now);
-    const old = await open({ storage: stored({ v: 'v1', s: ['S1', now - 31 * 60e3] }) });
-    expect(old.events()[0]!.session).not.toBe('S1');
+    expect(p.events().every((e) => e.session === undefined)).toBe(true);
+    const stored = collector().events().map((e) => e.session);
+    expect(stored).toHaveLength(4);
+    expect(stored.slice(0, 3)).toEqual([p.events()[0]!.id, p.events()[0]!.id, p.events()[0]!.id]);
+    expect(stored[3]).toBe(p.events()[3]!.id);
+    expect(record(p).s).toBeUndefined();
   });
 });
 
