@@ -39,10 +39,8 @@ const keep = (b: Retry): void => {
 };
 
 /**
- * Sends what is buffered, with `fetch` and `keepalive`, which outlives the page and, unlike a
- * beacon, carries the page's origin in every browser (Firefox sends a beacon with `Origin: null`
- * when the page's referrer policy hides its origin); while the page lives, its answer brings the
- * fresh segment.
+ * Sends what is buffered. While the page lives, by `fetch` (`keepalive`, so it outlives a quick
+ * navigation): its answer brings the fresh segment, and its status tells a refusal from a failure.
  *
  * It takes the retry queue along (same event ids: the collector counts a retried event once), so
  * the page load and the `online` event are the backoff. Queued events older than the max event
@@ -50,11 +48,14 @@ const keep = (b: Retry): void => {
  * forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
  * counted, token and all (the token may be the reason).
  *
- * When the page is going away its answer may never be seen, nor a failure (a tab closed while the
- * collector is down): so the batch goes into the retry queue before it is sent, and the queue stays
- * stored; the next page load sends those events again, and the collector counts them once. Should
- * the fetch fail while the page still runs (the 64 KiB keepalive quota is shared by the page's
- * requests), a beacon is the fallback.
+ * When the page is going away, by `sendBeacon`, which the browser queues at once and delivers
+ * after the page is gone: in Firefox a keepalive `fetch` started as a tab closes was lost under
+ * load (test/e2e/leave.test.ts), a beacon never. Firefox sends that beacon with `Origin: null` when
+ * the page's referrer policy hides its origin; the collector stores such a write like one without
+ * an Origin (docs/security.md). Should `sendBeacon` refuse (its queue is full), a keepalive `fetch`
+ * goes instead. The answer of a leaving batch may never be seen, nor a failure (a tab closed while
+ * the collector is down): so the batch goes into the retry queue before it is sent, and the queue
+ * stays stored; the next page load sends those events again, and the collector counts them once.
  *
  * A string body is sent as `text/plain`: no CORS preflight; without `credentials` a collector on
  * another origin gets no cookies. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
@@ -79,15 +80,14 @@ export const flush = (leaving?: boolean): void => {
     // page closed before a failure could be seen, those events would be lost (a narrow window;
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
-    ask(collect, { method: 'POST', body, keepalive: true }).then(
-      (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
-      // A leaving batch is kept already: only a network error (no status) tries the beacon. A
-      // refusal (a status below 500 but 429) is counted; anything else (no status, 429, 5xx) is kept.
-      (r: Partial<Response>) =>
-        leaving
-          ? r.status || navigator.sendBeacon(collect, body)
-          : keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
-    );
+    (leaving && navigator.sendBeacon(collect, body)) ||
+      ask(collect, { method: 'POST', body, keepalive: true }).then(
+        (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
+        // A leaving batch is kept already. A refusal (a status below 500 but 429) is counted;
+        // anything else (no status: a network error, 429, 5xx) is kept for a retry.
+        (r: Partial<Response>) =>
+          leaving || keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
+      );
   }
 };
 

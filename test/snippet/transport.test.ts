@@ -45,13 +45,12 @@ describe('batching and delivery', () => {
     expect(p.batches()[2]!.events.map((e) => e.type)).toEqual([`e${SNIPPET_BATCH}`]);
   });
 
-  it('hands the buffer to fetch keepalive on pagehide, at once', async () => {
+  it('hands the buffer to sendBeacon on pagehide, at once', async () => {
     const p = await open();
     p.run(`microseg.track('a'); microseg.track('b'); dispatchEvent(new Event('pagehide'))`);
-    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch']);
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'beacon']);
     const leaving = p.sent[1]!;
     expect(leaving.url).toBe('http://collector.test/v1/collect');
-    expect(leaving.init).toMatchObject({ method: 'POST', keepalive: true });
     const body = p.batches()[1]!;
     expectBatch(body);
     expect(body.events.map((e) => e.type)).toEqual(['a', 'b']);
@@ -66,7 +65,7 @@ describe('batching and delivery', () => {
     p.run(`document.dispatchEvent(new Event('visibilitychange'))`);
     expect(p.sent).toHaveLength(1); // nothing buffered: no empty beacon
     p.run(`microseg.track('bye'); document.dispatchEvent(new Event('visibilitychange'))`);
-    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch']);
+    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'beacon']);
     expect(p.batches()[1]!.events.map((e) => e.type)).toEqual(['bye']);
   });
 
@@ -150,27 +149,24 @@ describe('ids and sessions', () => {
 });
 
 describe('issue 11: the batch sent while leaving', () => {
-  it('goes by fetch keepalive, which carries the page origin where Firefox beacons say Origin: null', async () => {
-    // Referrer-Policy: no-referrer in Firefox: a beacon would reach the collector with Origin: null.
+  it('is stored when it goes as a beacon with Origin: null (Firefox, Referrer-Policy: no-referrer)', async () => {
+    // A beacon reaches the collector with Origin: null when the page's referrer policy hides its
+    // origin, in Firefox; the collector stores such a write (it answered 403 before issue 11).
     const p = await open({ beaconOrigin: 'null' });
+    p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
+    expect(p.sent.at(-1)!.via).toBe('beacon');
+    await p.settle();
+    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
+  });
+
+  it('goes by fetch keepalive when sendBeacon refuses (its queue is full)', async () => {
+    const p = await open({ beaconResult: false });
     p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
     const last = p.sent.at(-1)!;
     expect(last.via).toBe('fetch');
     expect(last.init).toMatchObject({ method: 'POST', keepalive: true });
     await p.settle();
-    expect(last.answer?.status).toBe(200);
-    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
-  });
-
-  it('falls back to sendBeacon when fetch keepalive fails (e.g. over the 64 KiB keepalive quota)', async () => {
-    let calls = 0;
-    const p = await open({
-      respond: (url, init, real) => (calls++ === 1 ? Promise.reject(new TypeError('keepalive quota')) : real()),
-    });
-    p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
-    await p.settle();
-    expect(p.sent.map((s) => s.via)).toEqual(['fetch', 'fetch', 'beacon']);
-    expect(p.batches()[2]!.events.map((e) => e.type)).toEqual(['bye']);
+    expect(p.batches().at(-1)!.events.map((e) => e.type)).toEqual(['bye']);
     expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
   });
 });
