@@ -5,6 +5,7 @@
  */
 import { type BrowserSegment, pageFacts, type Segment } from '../shared/segment.ts';
 import type { SiteConfig } from './config.ts';
+import { DAY } from './engine/config.ts';
 import { emptyProfile, evaluate } from './engine/index.ts';
 import { claimAnonymousRows } from './erasure.ts';
 import type { Meta } from './identity-store.ts';
@@ -19,8 +20,6 @@ import {
   type Traits,
 } from './identity/traits.ts';
 import type { IngestResult, NewEvent, Storage } from './storage.ts';
-
-const DAY = 86_400_000;
 
 type ProfileKey = { key: string; eventsAs: string; known: boolean };
 
@@ -100,7 +99,6 @@ export function linkVisitor(
   ids.link(site.id, visitor, contact, grant, now + site.identity.linkDays * DAY, now);
   return inForce ? 'renewed' : 'linked';
 }
-
 
 /** Applies a trait patch (or, with `replace`, sets all traits); undefined (nothing written) over the cap. */
 export function patchTraits(storage: Storage, site: string, key: string, patch: TraitPatch, now: number, replace = false): Traits | undefined {

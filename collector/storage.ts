@@ -241,6 +241,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     `INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event, contact)
      VALUES (@site, @visitor, @at, @kind, @name, @previous, @event, @contact)`,
   );
+  /** Records a profile's segment changes; each row names the contact whose profile it is (erasure). */
+  const recordChanges = (site: string, key: string, changes: SegmentChange[], at: number, event: string | null) => {
+    const contact = contactOfKey(key);
+    for (const { kind, name, previous } of changes) {
+      insertChange.run({ site, visitor: key, at, kind, name, previous, event, contact });
+    }
+  };
 
   const selectHistory = db
     .select({
@@ -497,14 +504,11 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       profile = applyEvent(profile, e, engine);
     }
     // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
-    const segment = evaluate(profile, { site, visitor, known: contactOfKey(key) !== null }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+    const segment = evaluate(profile, { site, visitor, known: contact !== null }, engine, now, { ...extras, rfm: breakpointsFor(site) });
     const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
     // Compared with the state stored at the last write: a change made by time alone shows here.
     const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
-    for (const ch of changes) {
-      const row = { site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: cause };
-      insertChange.run({ ...row, contact });
-    }
+    recordChanges(site, key, changes, now, cause);
     if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
       saveProfile(site, key, profile, segment, now);
@@ -524,10 +528,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, { ...extras, rfm: breakpointsFor(site) });
       const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
       const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
-      for (const ch of changes) {
-        const row = { site, visitor: into, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null };
-        insertChange.run({ ...row, contact: contactOfKey(into) });
-      }
+      recordChanges(site, into, changes, now, null);
       if (changes.length > 0) for (const l of listeners) l({ site, visitor: from, profile: into, before, segment, changes, at: now });
       saveProfile(site, into, profile, segment, now);
       deleteProfile.run(site, from);
@@ -556,10 +557,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
         if (changes.length === 0) continue;
         changed++;
-        for (const ch of changes) {
-          const row = { site, visitor: key, at: now, kind: ch.kind, name: ch.name, previous: ch.previous, event: null };
-          insertChange.run({ ...row, contact: contactOfKey(key) });
-        }
+        recordChanges(site, key, changes, now, null);
         for (const l of listeners) l({ site, visitor: key, profile: key, before, segment, changes, at: now });
         updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
       }

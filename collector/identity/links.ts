@@ -13,8 +13,8 @@ import type { SiteConfig } from '../config.ts';
 import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
 import { checkTarget } from './targets.ts';
 import { contactIdSchema, issueIdentityToken, validContactId } from './token.ts';
+import { DAY } from '../engine/config.ts';
 
-const DAY = 86_400_000;
 /** Lifetime of a link's identity token when none is asked for: emails are opened weeks later. */
 export const DEFAULT_LINK_TTL_DAYS = 30;
 export const MAX_LINK_TTL_DAYS = 365;
