@@ -49,18 +49,15 @@ export const LIMITS = {
 /** Events the snippet may hold in its own buffer before it sends them. */
 export const SNIPPET_BATCH = 20;
 
-/**
- * 7 days: the collector takes an older client timestamp as this old, and drops an older event of
- * the snippet's compact batches (collector/wire-compact.ts). A constant of its own so that a bundle
- * can import it without `CLOCK`: esbuild inlines no object property, so the object would ship whole.
- */
-export const MAX_EVENT_AGE_MS = 604_800_000;
-
 /** Client timestamps are clamped into [server time − maxEventAgeMs, server time + maxClockSkewMs]. */
 export const CLOCK = {
   // Literals, not products: esbuild keeps an unused object whose values are computed, and
   // every byte counts in the snippet that imports this module.
   /** 5 minutes. */
   maxClockSkewMs: 300_000,
-  maxEventAgeMs: MAX_EVENT_AGE_MS,
+  /**
+   * 7 days: an older client timestamp is taken as this old, and an older event of the snippet's
+   * compact batches is dropped and counted (collector/wire-compact.ts).
+   */
+  maxEventAgeMs: 604_800_000,
 } as const;
