@@ -15,7 +15,7 @@ import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
 import { startSegmentSweep } from './sweep.ts';
-import { ownOrigins } from './origins.ts';
+import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -225,7 +225,7 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   // On every interface, the collector is meant to be reached by a name this process cannot know:
   // without a public URL, the links POST /v1/links makes point at localhost (the Host header,
   // which a client chooses, is no longer trusted for it).
-  if (!opts.publicUrl && ['0.0.0.0', '::', '[::]', ''].includes(opts.host)) {
+  if (!opts.publicUrl && isWildcardHost(opts.host)) {
     const base = selfOrigins.values().next().value;
     const message = `MICROSEG_PUBLIC_URL is not set: email links made by POST /v1/links start with ${base}`;
     log('warn', message, { host: opts.host });
