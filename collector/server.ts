@@ -93,10 +93,15 @@ function timeouts(env: NodeJS.ProcessEnv): Timeouts {
   return t;
 }
 
+/** A TCP port to listen on (0: any free one). */
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 65535;
+}
+
 function port(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0–65535)`);
+  if (!isPort(n)) throw new Error(`${name} must be a port number (0–65535)`);
   return n;
 }
 
