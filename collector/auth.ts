@@ -1,6 +1,6 @@
 /** API-key auth of the server endpoints: `Authorization: Bearer KEY`, compared in constant time. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Config } from './config.ts';
 import { fail } from './errors.ts';
 
@@ -22,6 +22,11 @@ export function sitesForKey(config: Config, key: string): Set<string> {
   return sites;
 }
 
+/** The token of `Authorization: Bearer TOKEN`, or undefined when the header does not carry one. */
+export function bearerToken(c: Context): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+}
+
 export type AuthEnv = { Variables: { apiSites: Set<string> } };
 
 /**
@@ -30,13 +35,12 @@ export type AuthEnv = { Variables: { apiSites: Set<string> } };
  */
 export function requireApiKey(config: Config): MiddlewareHandler<AuthEnv> {
   return async (c, next) => {
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!m) {
+    const key = bearerToken(c);
+    if (key === undefined) {
       c.header('WWW-Authenticate', 'Bearer realm="microseg"');
       return fail(c, 401, 'unauthorized', 'an API key is required: Authorization: Bearer KEY');
     }
-    const sites = sitesForKey(config, m[1]!);
+    const sites = sitesForKey(config, key);
     if (sites.size === 0) return fail(c, 401, 'unauthorized', 'the API key is not valid for any site');
     const site = c.req.query('site');
     if (site !== undefined && !sites.has(site)) {

@@ -1,7 +1,7 @@
 /** The `microseg` command line: one function per command, each with its own `--help`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
-import { optionsFromEnv, start } from './server.ts';
+import { isPort, optionsFromEnv, start } from './server.ts';
 import { keysForDatabase, SecretError } from './identity/keys.ts';
 import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from './identity/links.ts';
 import { describe } from './validate.ts';
@@ -109,16 +109,14 @@ Options (each overrides its environment variable):
     async run(v) {
       const opts = optionsFromEnv();
       if (v.port !== undefined) opts.port = Number(v.port);
-      if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) return fail('serve', `invalid port ${v.port ?? process.env.PORT}`);
+      if (!isPort(opts.port)) return fail('serve', `invalid port ${v.port ?? process.env.PORT}`);
       if (typeof v.host === 'string') opts.host = v.host;
       if (typeof v.db === 'string') opts.db = v.db;
       if (typeof v.config === 'string') opts.config = v.config;
       if (v['no-demo']) opts.demo = false;
       if (typeof v['metrics-port'] === 'string') {
         const n = Number(v['metrics-port']);
-        if (!Number.isInteger(n) || n < 0 || n > 65535) {
-          return fail('serve', `invalid metrics port ${v['metrics-port']}`);
-        }
+        if (!isPort(n)) return fail('serve', `invalid metrics port ${v['metrics-port']}`);
         opts.metricsPort = n;
       }
       const running = await start(opts);

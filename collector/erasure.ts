@@ -103,11 +103,13 @@ export function eraseContact(db: Db, site: string, contact: string, now: number)
     // Found before anything goes: the devices linked now, and every visitor id with a row of the contact's.
     const linkedSql = 'select visitor from links where site = ? and contact = ? and expires > ?';
     const linked = sqlite.prepare(linkedSql).pluck().all(site, contact, now) as string[];
+    const devices = linked.filter((v) => v !== self);
     for (const t of tables) {
       if (!(t.visitor && t.contact)) continue;
       const sql = `select distinct visitor from ${quote(t.name)} where site = ? and contact = ?`;
       for (const v of sqlite.prepare(sql).pluck().all(site, contact)) if (typeof v === 'string') visitors.add(v);
     }
+    for (const v of devices) visitors.add(v);
     for (const t of tables) {
       const table = quote(t.name);
       if (t.contact) {
@@ -116,9 +118,7 @@ export function eraseContact(db: Db, site: string, contact: string, now: number)
       if (!t.visitor) continue;
       add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and visitor = ?`, site, self));
       const unowned = t.contact ? ' and contact is null' : '';
-      for (const v of linked) {
-        if (v === self) continue;
-        visitors.add(v);
+      for (const v of devices) {
         add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and visitor = ?${unowned}`, site, v));
       }
     }

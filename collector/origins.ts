@@ -9,6 +9,12 @@ const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 /** No own origin (an app built without a listen address or public URL, as in tests). */
 export const NO_ORIGINS: ReadonlySet<string> = new Set();
 
+/** A listen address on every interface (`0.0.0.0`, `::`, `[::]`, or none). */
+export function isWildcardHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === '' || bare === '0.0.0.0' || bare === '::';
+}
+
 /**
  * The collector's own origins (pages it serves itself, such as the demo, are always allowed):
  * MICROSEG_PUBLIC_URL's origin when set; else those of the listen address — a loopback address
@@ -21,7 +27,7 @@ export function ownOrigins(publicUrl: string | undefined, host: string, port: nu
   if (publicUrl) return [new URL(publicUrl).origin];
   const origin = (h: string) => new URL(`http://${h}:${port}`).origin;
   const bare = host.replace(/^\[|\]$/g, '');
-  const wildcard = bare === '' || bare === '0.0.0.0' || bare === '::';
+  const wildcard = isWildcardHost(host);
   const loopback = wildcard || bare === 'localhost' || bare.startsWith('127.') || bare === '::1';
   const hosts = new Set<string>();
   if (!wildcard) hosts.add(bare.includes(':') ? `[${bare}]` : bare);

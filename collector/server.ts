@@ -15,7 +15,7 @@ import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from './storage.ts';
 import { startWebhooks } from './webhooks/index.ts';
 import { startRetentionJob } from './retention.ts';
 import { startSegmentSweep } from './sweep.ts';
-import { ownOrigins } from './origins.ts';
+import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from './identity/keys.ts';
 
 export interface ServeOptions {
@@ -93,10 +93,15 @@ function timeouts(env: NodeJS.ProcessEnv): Timeouts {
   return t;
 }
 
+/** A TCP port to listen on (0: any free one). */
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 65535;
+}
+
 function port(value: string | undefined, name: string): number | undefined {
   if (value === undefined || value === '') return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0–65535)`);
+  if (!isPort(n)) throw new Error(`${name} must be a port number (0–65535)`);
   return n;
 }
 
@@ -155,9 +160,17 @@ export function startRfmJob(storage: Storage, config: Config, everyMs: number, n
   return { run, stop: () => clearInterval(timer) };
 }
 
-function baseUrl(server: ServerType, host: string, fallback: number): string {
+/** Starts one HTTP listener; resolves with it and the port it got (port 0 picks a free one). */
+async function listen(options: Parameters<typeof serve>[0] & { port: number; hostname: string }) {
+  const server = await new Promise<ServerType>((ok, fail) => {
+    const s = serve(options, () => ok(s));
+    s.once('error', fail);
+  });
   const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : fallback;
+  return { server, port: typeof addr === 'object' && addr ? addr.port : options.port };
+}
+
+function baseUrl(host: string, port: number): string {
   return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
 }
 
@@ -205,24 +218,19 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     // run up to 30 s late).
     connectionsCheckingInterval: 1000,
   };
-  const server = await new Promise<ServerType>((ok, fail) => {
-    const s = serve({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions }, () => ok(s));
-    s.once('error', fail);
-  });
+  const { server, port } = await listen({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions });
   if (time.headersMs > 0) {
     // Node's headersTimeout runs from a request's first byte: a connection that never sends one
     // would stay open for good. Until its first request, an idle socket gets the same time.
     server.on('connection', (socket: Socket) => socket.setTimeout(time.headersMs));
     server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
   }
-  const url = baseUrl(server, opts.host, opts.port);
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = baseUrl(opts.host, port);
   for (const o of ownOrigins(opts.publicUrl, opts.host, port)) selfOrigins.add(o);
   // On every interface, the collector is meant to be reached by a name this process cannot know:
   // without a public URL, the links POST /v1/links makes point at localhost (the Host header,
   // which a client chooses, is no longer trusted for it).
-  if (!opts.publicUrl && ['0.0.0.0', '::', '[::]', ''].includes(opts.host)) {
+  if (!opts.publicUrl && isWildcardHost(opts.host)) {
     const base = selfOrigins.values().next().value;
     const message = `MICROSEG_PUBLIC_URL is not set: email links made by POST /v1/links start with ${base}`;
     log('warn', message, { host: opts.host });
@@ -232,12 +240,9 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   let metricsUrl: string | undefined;
   if (opts.metricsPort !== undefined) {
     const host = opts.metricsHost ?? '127.0.0.1';
-    const m = metricsApp(metrics);
-    metricsServer = await new Promise<ServerType>((ok, fail) => {
-      const s = serve({ fetch: m.fetch, port: opts.metricsPort, hostname: host }, () => ok(s));
-      s.once('error', fail);
-    });
-    metricsUrl = baseUrl(metricsServer, host, opts.metricsPort);
+    const listening = await listen({ fetch: metricsApp(metrics).fetch, port: opts.metricsPort, hostname: host });
+    metricsServer = listening.server;
+    metricsUrl = baseUrl(host, listening.port);
   }
   const sites = [...config.sites.keys()];
   log('info', 'collector listening', { url, db: opts.db, sites, ...(metricsUrl ? { metrics: metricsUrl } : {}) });

@@ -5,7 +5,7 @@
  * set, on the public port behind `Authorization: Bearer TOKEN`.
  */
 import { Hono, type Handler } from 'hono';
-import { keyMatches } from '../auth.ts';
+import { bearerToken, keyMatches } from '../auth.ts';
 import { fail } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -43,8 +43,8 @@ export function publicMetricsRoutes(metrics: Metrics, token: string | undefined)
   if (!token) return app;
   const render = metricsHandler(metrics);
   app.get('/metrics', (c, next) => {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
-    if (!m || !keyMatches(m[1]!, token)) {
+    const given = bearerToken(c);
+    if (given === undefined || !keyMatches(given, token)) {
       c.header('WWW-Authenticate', 'Bearer realm="microseg-metrics"');
       return fail(c, 401, 'unauthorized', 'the metrics token is required: Authorization: Bearer TOKEN');
     }
