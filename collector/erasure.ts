@@ -14,6 +14,7 @@ import type Database from 'better-sqlite3';
 import type { SiteConfig } from './config.ts';
 import type { Db } from './db/open.ts';
 import { contactKey } from './identity/token.ts';
+import { DAY } from './engine/config.ts';
 
 /** Table → rows removed. */
 export type Removed = Record<string, number>;
@@ -168,7 +169,7 @@ export const AGING: Aging[] = [
   {
     table: 'webhook_cooldowns',
     columns: ['at'],
-    keepDays: (s) => Math.max(0, ...s.webhooks.map((w) => w.cooldownMs)) / 86_400_000,
+    keepDays: (s) => Math.max(0, ...s.webhooks.map((w) => w.cooldownMs)) / DAY,
   },
 ];
 

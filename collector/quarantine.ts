@@ -5,6 +5,7 @@ import type { RefusedEvent } from '../shared/wire.ts';
 import type { Db } from './db/open.ts';
 import { quarantine } from './db/schema.ts';
 import { contactOfKey } from './identity/token.ts';
+import { DAY } from './engine/config.ts';
 
 export interface QuarantineRow {
   seq: number;
@@ -78,8 +79,6 @@ export interface Refusal {
   raw: unknown;
 }
 
-const DAY_MS = 86_400_000;
-
 export function quarantineStore(db: Db) {
   const sqlite = db.$client;
   const countSince = sqlite
@@ -115,10 +114,10 @@ export function quarantineStore(db: Db) {
      */
     keep(site: string, source: 'collect' | 'events', rows: Refusal[], now: number, policy: QuarantinePolicy): number {
       if (rows.length === 0) return 0;
-      const day = Math.floor(now / DAY_MS);
+      const day = Math.floor(now / DAY);
       let count = today.get(site);
       if (!count || count.day !== day || (count.last !== null && hasRow.get(count.last, site) === undefined)) {
-        today.set(site, (count = { day, rows: countSince.get(site, day * DAY_MS) ?? 0, last: null }));
+        today.set(site, (count = { day, rows: countSince.get(site, day * DAY) ?? 0, last: null }));
       }
       const room = Math.max(0, Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows));
       const kept = rows.slice(0, room);
