@@ -14,10 +14,11 @@ import {
   noteCount,
   originsOfBatches,
   printCounts,
+  REVISIT,
+  rowsAfterLeaving,
   serveSite,
   startCollector,
   startProxy,
-  waitFor,
   waitForURL,
   type Collector,
   type EventRow,
@@ -86,33 +87,44 @@ describe.each(engines)('leaving a page in %s', (engine) => {
   afterAll(() => browser?.close());
 
   /** A fresh visitor on `path` of the shop, with the batch timer held. */
-  async function open(path: string): Promise<{ page: TestPage; url: string; done(): Promise<void> }> {
+  interface Visit {
+    page: TestPage;
+    url: string;
+    /** Loads a next page in the same browser profile (see `rowsAfterLeaving`). */
+    revisit(): Promise<void>;
+    done(): Promise<void>;
+  }
+
+  async function open(path: string): Promise<Visit> {
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.addInitScript(holdBatchTimer);
     const url = `${shop.origin}${path}`;
     await page.goto(url);
     await page.waitForFunction(() => window.microseg !== undefined);
-    return { page, url, done: () => context.close() };
+    const revisit = async () => {
+      await (await context.newPage()).goto(`${shop.origin}${REVISIT}`);
+    };
+    return { page, url, revisit, done: () => context.close() };
   }
 
-  /** Waits for `expected.length` rows of the visit (and no more arrive late), notes the count, returns them. */
-  async function stored(scenario: string, url: string, generated: number): Promise<EventRow[]> {
-    let rows = await waitFor(() => collector.visitRows('shop', url), (r) => r.length >= generated);
-    // A retry or a second sender would add rows after the expected ones: give them a moment to show.
-    await new Promise((r) => setTimeout(r, 300));
-    rows = collector.visitRows('shop', url);
-    noteCount({ scenario, engine: engine.name, generated, stored: rows.length, batches: originsOfBatches(proxy, url) });
+  /** Waits for the `generated` rows of the visit (and no more arrive late), notes the count, returns them. */
+  async function stored(scenario: string, { url, revisit }: Visit, generated: number): Promise<EventRow[]> {
+    const read = () => collector.visitRows('shop', url);
+    const { rows, late } = await rowsAfterLeaving(engine.name, read, generated, revisit);
+    const batches = originsOfBatches(proxy, url);
+    noteCount({ scenario, engine: engine.name, generated, stored: rows.length, batches, late });
     return rows;
   }
 
   describe.each(Object.entries(POLICIES))('%s', (policy, { label }) => {
     it(`closed within 300 ms of the last action: ${label}`, async () => {
-      const { page, url, done } = await open(`/p/${policy}/${engine.name}-close`);
+      const visit = await open(`/p/${policy}/${engine.name}-close`);
+      const { page, url, done } = visit;
       await page.click('#cart');
       await page.click('#checkout');
       await page.close();
-      const rows = await stored(`close, ${label}`, url, 3);
+      const rows = await stored(`close, ${label}`, visit, 3);
       expect(shape(rows), originsOfBatches(proxy, url).join(' ')).toEqual([
         { type: 'page_view', url, nav: 'load', target: null },
         { type: 'add_to_cart', url, nav: null, target: null },
@@ -122,12 +134,13 @@ describe.each(engines)('leaving a page in %s', (engine) => {
     });
 
     it(`navigated to another site right after the last action: ${label}`, async () => {
-      const { page, url, done } = await open(`/p/${policy}/${engine.name}-navigate`);
+      const visit = await open(`/p/${policy}/${engine.name}-navigate`);
+      const { page, url, done } = visit;
       await page.click('#cart');
       await page.click('#checkout');
       await page.click('#away');
       await waitForURL(page, `${away.origin}/away`);
-      const rows = await stored(`navigate away, ${label}`, url, 4);
+      const rows = await stored(`navigate away, ${label}`, visit, 4);
       expect(shape(rows), originsOfBatches(proxy, url).join(' ')).toEqual([
         { type: 'page_view', url, nav: 'load', target: null },
         { type: 'add_to_cart', url, nav: null, target: null },
@@ -152,15 +165,18 @@ describe.each(engines)('leaving a page in %s', (engine) => {
     await page.waitForSelector('section[data-view="/demo/cameras/aurora-x100"]:not([hidden])');
     await page.click('section[data-view="/demo/cameras/aurora-x100"] button[data-track="add_to_cart"]');
     await page.close();
-    let rows = await waitFor(() => collector.visitRows('demo', start), (r) => r.length >= 4);
-    await new Promise((r) => setTimeout(r, 300));
-    rows = collector.visitRows('demo', start);
+    const revisit = async () => {
+      await (await context.newPage()).goto(`${proxy.url}/demo${REVISIT}`);
+    };
+    const read = () => collector.visitRows('demo', start);
+    const { rows, late } = await rowsAfterLeaving(engine.name, read, 4, revisit);
     noteCount({
       scenario: 'demo: browse, add to cart, close',
       engine: engine.name,
       generated: 4,
       stored: rows.length,
       batches: originsOfBatches(proxy, start),
+      late,
     });
     // The route's page view waits 100 ms for the route to settle: a cart click within that time is
     // recorded first, so the order is not the point here.
@@ -175,14 +191,15 @@ describe.each(engines)('leaving a page in %s', (engine) => {
   });
 
   it('records an SVG link click, and the page it leads to', async () => {
-    const { page, url, done } = await open(`/p/default/${engine.name}-svg`);
+    const visit = await open(`/p/default/${engine.name}-svg`);
+    const { page, url, done } = visit;
     const next = `${shop.origin}/p/default/next`;
     await page.click('#svg-link text');
     await waitForURL(page, next);
     await page.waitForFunction(() => window.microseg !== undefined);
     const errors = [...page.errors];
     await page.close();
-    const rows = await stored('SVG link click, then close', url, 3);
+    const rows = await stored('SVG link click, then close', visit, 3);
     expect(shape(rows)).toEqual([
       { type: 'page_view', url, nav: 'load', target: null },
       { type: 'click', url, nav: null, target: next },
@@ -194,13 +211,14 @@ describe.each(engines)('leaving a page in %s', (engine) => {
   });
 
   it('records an SPA route change made just before the tab closes', async () => {
-    const { page, url, done } = await open(`/p/default/${engine.name}-spa-close`);
+    const visit = await open(`/p/default/${engine.name}-spa-close`);
+    const { page, url, done } = visit;
     await page.click('#route');
     // The route change must have happened before the close (else no event was made): under load
     // Firefox can close the tab before it runs a click whose dispatch the driver already reported.
     await page.waitForFunction(() => location.pathname.endsWith('/next'));
     await page.close();
-    const rows = await stored('SPA route, close at once', url, 2);
+    const rows = await stored('SPA route, close at once', visit, 2);
     expect(shape(rows)).toEqual([
       { type: 'page_view', url, nav: 'load', target: null },
       { type: 'page_view', url: `${url}/next`, nav: 'spa', target: null },
@@ -209,13 +227,14 @@ describe.each(engines)('leaving a page in %s', (engine) => {
   });
 
   it('records an SPA route change made in the same task as a navigation away', async () => {
-    const { page, url, done } = await open(`/p/default/${engine.name}-spa-navigate`);
+    const visit = await open(`/p/default/${engine.name}-spa-navigate`);
+    const { page, url, done } = visit;
     await page.evaluate((to) => {
       history.pushState({}, '', `${location.pathname}/next`);
       location.href = to;
     }, `${away.origin}/away`);
     await waitForURL(page, `${away.origin}/away`);
-    const rows = await stored('SPA route, navigate away at once', url, 2);
+    const rows = await stored('SPA route, navigate away at once', visit, 2);
     expect(shape(rows)).toEqual([
       { type: 'page_view', url, nav: 'load', target: null },
       { type: 'page_view', url: `${url}/next`, nav: 'spa', target: null },

@@ -125,6 +125,8 @@ export interface OpenOptions {
   respond?: Responder;
   /** What navigator.sendBeacon returns. */
   beaconResult?: boolean;
+  /** Beacons are taken (`sendBeacon` says true) but never reach the collector: it is down, or the tab closed. */
+  beaconLost?: boolean;
   /**
    * The Origin header of beacons; default the page's. Firefox sends `null` when the page's
    * Referrer-Policy hides the origin (`no-referrer`; `same-origin` to another origin).
@@ -263,8 +265,8 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     if (o.beaconResult === false) return false;
     const s: Sent = { via: 'beacon', url: String(u), body: String(body) };
     sent.push(s);
-    // The page never learns a beacon's fate.
-    track(deliver(s, o.beaconOrigin ?? origin).catch(() => {}));
+    // The page never learns a beacon's fate (nor that it was lost, with `beaconLost`).
+    if (!o.beaconLost) track(deliver(s, o.beaconOrigin ?? origin).catch(() => {}));
     return true;
   };
   if (o.webdriver !== undefined) Object.defineProperty(w.navigator, 'webdriver', { value: o.webdriver, configurable: true });
