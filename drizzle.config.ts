@@ -2,6 +2,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './collector/db/schema.ts',
+  schema: './collector/storage/db/schema.ts',
   out: './drizzle',
 });

@@ -57,7 +57,7 @@ export const CLOCK = {
   maxClockSkewMs: 300_000,
   /**
    * 7 days: an older client timestamp is taken as this old, and an older event of the snippet's
-   * compact batches is dropped and counted (collector/wire-compact.ts).
+   * compact batches is dropped and counted (collector/ingest/wire-compact.ts).
    */
   maxEventAgeMs: 604_800_000,
 } as const;

@@ -3,7 +3,7 @@
  * batch as JSON, in one of two forms. The long form (`CollectBatch`) is the contract for any sender.
  * The compact form (`CompactBatch`), which the snippet sends because every byte of its code ships to
  * every visitor, has one-letter keys; the collector turns it into the long form before validating
- * it (collector/wire-compact.ts), so both forms meet the same rules.
+ * it (collector/ingest/wire-compact.ts), so both forms meet the same rules.
  */
 import type { Navigation } from './events.ts';
 import type { BrowserSegment, Segment } from './segment.ts';
@@ -21,7 +21,7 @@ export interface WireEvent {
   ts: number;
   /**
    * Session id. The snippet sends none: when absent the collector assigns it at ingest, a new one
-   * after 30 minutes idle (collector/sessions.ts).
+   * after 30 minutes idle (collector/storage/sessions.ts).
    */
   session?: string;
   /** Page URL. */

@@ -1,6 +1,6 @@
 // An arrival from a plain email link: `ms_t` is a signed identity token for the first batch. The
 // link's `utm_*` and `ms_cat` need nothing here: they stay in the address bar, so the first page
-// view's `url` carries them and the collector reads them from it (collector/arrival.ts).
+// view's `url` carries them and the collector reads them from it (collector/ingest/arrival.ts).
 
 const url = new URL(location.href);
 const q = url.searchParams;

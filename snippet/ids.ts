@@ -11,4 +11,4 @@ export const newId = (): string => crypto.getRandomValues(new Uint32Array(4)).jo
 export const visitor = load().v || save('v', newId())!;
 
 // No session id: the collector assigns sessions at ingest from the time between events
-// (collector/sessions.ts), so nothing here keeps the time of the last event.
+// (collector/storage/sessions.ts), so nothing here keeps the time of the last event.

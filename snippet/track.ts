@@ -20,7 +20,7 @@ export const cut = (u: string): string => u.slice(0, 2048);
 
 /**
  * Builds one event (unique id, client time, page) in the compact form, for the transport. No
- * session: the collector assigns it at ingest (collector/sessions.ts).
+ * session: the collector assigns it at ingest (collector/storage/sessions.ts).
  */
 export const track = (type: string, props?: TrackProps, extra?: Extra): void =>
   send({ ...extra, i: newId(), y: type, t: Date.now(), u: cut(location.href), p: props });

@@ -44,7 +44,7 @@ const keep = (b: Retry): void => {
  *
  * It takes the retry queue along (same event ids: the collector counts a retried event once), so
  * the page load and the `online` event are the backoff. Queued events older than the max event
- * age are dropped and counted by the collector (collector/wire-compact.ts): no event is retried
+ * age are dropped and counted by the collector (collector/ingest/wire-compact.ts): no event is retried
  * forever. A refusal (4xx but 429) would come again for the same batch: it is dropped and
  * counted, token and all (the token may be the reason).
  *

@@ -2,11 +2,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../collector/app.ts';
-import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config.ts';
-import { snippetAsset } from '../collector/snippet-asset.ts';
-import { openStorage } from '../collector/storage.ts';
-import type { RateLimits } from '../collector/routes/limits.ts';
+import { createApp } from '../collector/http/app.ts';
+import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config/config.ts';
+import { snippetAsset } from '../collector/http/snippet-asset.ts';
+import { openStorage } from '../collector/storage/storage.ts';
+import type { RateLimits } from '../collector/http/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
 
 export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);

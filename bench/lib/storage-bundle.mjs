@@ -11,8 +11,8 @@ export const STORAGE_BUNDLE = fileURLToPath(new URL('../results/build/storage.mj
 export async function buildStorageBundle() {
   await build({
     stdin: {
-      contents: `export { openStorage } from './collector/storage.ts';
-export { loadConfig } from './collector/config.ts';
+      contents: `export { openStorage } from './collector/storage/storage.ts';
+export { loadConfig } from './collector/config/config.ts';
 export { LIMITS } from './shared/limits.ts';`,
       resolveDir: root,
       loader: 'ts',

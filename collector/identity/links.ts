@@ -9,7 +9,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
-import type { SiteConfig } from '../config.ts';
+import type { SiteConfig } from '../config/config.ts';
 import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
 import { checkTarget } from './targets.ts';
 import { contactIdSchema, issueIdentityToken, validContactId } from './token.ts';

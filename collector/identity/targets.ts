@@ -4,8 +4,8 @@
  * leaked key or a changed config can never turn the collector into an open redirect.
  */
 import { LIMITS } from '../../shared/limits.ts';
-import type { SiteConfig } from '../config.ts';
-import { originAllowed } from '../origins.ts';
+import type { SiteConfig } from '../config/config.ts';
+import { originAllowed } from '../http/origins.ts';
 
 export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string };
 

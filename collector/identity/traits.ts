@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
 import type { Utm } from '../../shared/wire.ts';
-import { reservedKeyOf } from '../reserved-keys.ts';
+import { reservedKeyOf } from '../ingest/reserved-keys.ts';
 
 type TraitValue = string | number | boolean;
 export type Traits = Record<string, TraitValue>;

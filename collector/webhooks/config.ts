@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { Segment } from '../../shared/segment.ts';
 import type { SegmentChangeKind } from '../../shared/webhook.ts';
-import { wildcardRegExp } from '../wildcard.ts';
+import { wildcardRegExp } from '../config/wildcard.ts';
 
 const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
 

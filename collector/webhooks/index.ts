@@ -2,9 +2,9 @@
  * Webhooks wired to a storage: segment changes enqueue deliveries in the ingest transaction, and
  * the worker sends them. `startWebhooks` is called once per collector (server start, tests).
  */
-import type { Config } from '../config.ts';
+import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { ChangeListener, Storage } from '../storage.ts';
+import type { ChangeListener, Storage } from '../storage/storage.ts';
 import type { WebhookPayload } from '../../shared/webhook.ts';
 import { contactOfKey } from '../identity/token.ts';
 import { firedBy } from './config.ts';

@@ -5,9 +5,9 @@
  */
 import { and, asc, desc, eq, lt, lte, or, sql } from 'drizzle-orm';
 import { nanoid } from 'nanoid';
-import type { Db } from '../db/open.ts';
+import type { Db } from '../storage/db/open.ts';
 import { contactOfKey } from '../identity/token.ts';
-import { webhookCooldowns as cool, webhookDeliveries as d } from '../db/schema.ts';
+import { webhookCooldowns as cool, webhookDeliveries as d } from '../storage/db/schema.ts';
 import type { Delivery, DeliveryStatus, SegmentChangeKind } from '../../shared/webhook.ts';
 
 /** A delivery to enqueue: who, which webhook, which transition, and its body. */

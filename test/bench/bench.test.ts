@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchSchema, validateEvents } from '../../collector/validate.ts';
+import { batchSchema, validateEvents } from '../../collector/ingest/validate.ts';
 
 // The bench is plain ESM JavaScript; a computed specifier keeps the type checker out of it.
 const lib = (name: string): Promise<any> => import(`../../bench/lib/${name}.mjs`);

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { keyMatches, requireApiKey, sitesForKey, type AuthEnv } from '../../collector/auth.ts';
-import { ConfigError, loadConfig, parseConfig } from '../../collector/config.ts';
+import { keyMatches, requireApiKey, sitesForKey, type AuthEnv } from '../../collector/http/auth.ts';
+import { ConfigError, loadConfig, parseConfig } from '../../collector/config/config.ts';
 
 const config = parseConfig(
   { sites: { a: { apiKeys: ['key-for-site-a-0001', 'key-for-site-a-0002'] }, b: { apiKeys: ['key-for-site-b-0001'] }, c: {} } },

@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readText } from '../../collector/body.ts';
+import { readText } from '../../collector/http/body.ts';
 
 const MAX = 64;
 const app = new Hono();

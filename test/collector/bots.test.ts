@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { botReason } from '../../collector/bots.ts';
+import { botReason } from '../../collector/ingest/bots.ts';
 
 describe('bot detection', () => {
   it.each([

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli.ts';
+import { main } from '../../collector/cli/cli.ts';
 import { collectRequest, ev, tempDir, testApp } from '../helpers.ts';
 
 describe('microseg CLI', () => {

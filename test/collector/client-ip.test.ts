@@ -1,8 +1,8 @@
 /** The client address behind a trusted proxy: the hop the proxy appended, never one the client sent. */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { clientIp } from '../../collector/client-ip.ts';
-import { optionsFromEnv } from '../../collector/server.ts';
+import { clientIp } from '../../collector/http/client-ip.ts';
+import { optionsFromEnv } from '../../collector/http/server.ts';
 
 const app = (trust: number) => new Hono().get('/', (c) => c.text(clientIp(c, trust)));
 const ip = async (trust: number, xff?: string) =>

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
-import type { RateLimits } from '../../collector/routes/limits.ts';
+import type { RateLimits } from '../../collector/http/routes/limits.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
 const SHOP = 'https://shop.example';

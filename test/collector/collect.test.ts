@@ -241,7 +241,7 @@ describe('arrival parameters from the page URL', () => {
   });
 
   it('ignores an over-long ms_cat and non-URLs', async () => {
-    const { arrivalOf } = await import('../../collector/arrival.ts');
+    const { arrivalOf } = await import('../../collector/ingest/arrival.ts');
     expect(arrivalOf(`http://x.example/?ms_cat=${'c'.repeat(65)}`)).toEqual({});
     expect(arrivalOf('not a url utm_source=x')).toEqual({});
     expect(arrivalOf(undefined)).toEqual({});

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, categoryForUrl, loadConfig, parseConfig } from '../../collector/config.ts';
+import { ConfigError, DEFAULT_CONFIG, categoryForUrl, loadConfig, parseConfig } from '../../collector/config/config.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import { tempDir } from '../helpers.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixedWindow } from '../../collector/rate-limit.ts';
+import { fixedWindow } from '../../collector/http/rate-limit.ts';
 import { openOutbox } from '../../collector/webhooks/outbox.ts';
 import { collectRequest, ev, METRICS_TOKEN, T0, testApp } from '../helpers.ts';
 

@@ -4,12 +4,12 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../collector/app.ts';
-import { parseConfig, type Config, type ConfigFile } from '../../collector/config.ts';
-import { Lru } from '../../collector/read-cache.ts';
-import { snippetAsset } from '../../collector/snippet-asset.ts';
-import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../../collector/storage.ts';
-import { optionsFromEnv } from '../../collector/server.ts';
+import { createApp } from '../../collector/http/app.ts';
+import { parseConfig, type Config, type ConfigFile } from '../../collector/config/config.ts';
+import { Lru } from '../../collector/storage/read-cache.ts';
+import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../../collector/storage/storage.ts';
+import { optionsFromEnv } from '../../collector/http/server.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
 import { collectRequest, ev, T0, tempDir } from '../helpers.ts';

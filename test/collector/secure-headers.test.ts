@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../collector/secure-headers.ts';
+import { SECURITY_HEADERS } from '../../collector/http/secure-headers.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
 let t: ReturnType<typeof testApp>;

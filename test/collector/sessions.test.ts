@@ -1,4 +1,4 @@
-// Sessions assigned at ingest (collector/sessions.ts): the snippet sends none.
+// Sessions assigned at ingest (collector/storage/sessions.ts): the snippet sends none.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectRequest, ev, T0, testApp } from '../helpers.ts';
 

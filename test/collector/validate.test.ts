@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
-import { ID_PATTERN, idSchema } from '../../collector/validate.ts';
+import { ID_PATTERN, idSchema } from '../../collector/ingest/validate.ts';
 
 describe('ids', () => {
   it('ID_PATTERN (GET /v1/segment, no zod) accepts exactly what idSchema accepts', () => {

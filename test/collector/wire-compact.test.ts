@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expandCompact } from '../../collector/wire-compact.ts';
+import { expandCompact } from '../../collector/ingest/wire-compact.ts';
 import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { CompactBatch, CollectResponse } from '../../shared/wire.ts';
 import { collectRequest, T0, testApp } from '../helpers.ts';

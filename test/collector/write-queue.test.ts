@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { createMetrics } from '../../collector/metrics.ts';
-import { writeQueue } from '../../collector/write-queue.ts';
+import { createMetrics } from '../../collector/http/metrics.ts';
+import { writeQueue } from '../../collector/storage/write-queue.ts';
 
 function db() {
   const d = new Database(':memory:');

@@ -12,8 +12,8 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Browser as PwBrowser, type Page as PwPage } from 'playwright-core';
 import puppeteer, { type Browser as PpBrowser, type Page as PpPage } from 'puppeteer-core';
-import type { ConfigFile } from '../../collector/config.ts';
-import { optionsFromEnv, start, type Running } from '../../collector/server.ts';
+import type { ConfigFile } from '../../collector/config/config.ts';
+import { optionsFromEnv, start, type Running } from '../../collector/http/server.ts';
 import { tempDir } from '../helpers.ts';
 import { snippetCode } from '../snippet/harness.ts';
 

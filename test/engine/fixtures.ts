@@ -1,6 +1,6 @@
 /** Engine test fixtures: a fixed clock, a config builder and a profile built from events. */
 import { applyEvent, DEFAULT_ENGINE, emptyProfile, type EngineConfig, type EngineEvent, type Profile } from '../../collector/engine/index.ts';
-import { parseConfig } from '../../collector/config.ts';
+import { parseConfig } from '../../collector/config/config.ts';
 
 export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
 export const MIN = 60_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../collector/config.ts';
+import { ConfigError, parseConfig } from '../../collector/config/config.ts';
 import { evaluate, type EngineEvent } from '../../collector/engine/index.ts';
 import { parseDuration } from '../../collector/engine/rules.ts';
 import { build, DAY, e, MIN, subject, T0, withRules } from './fixtures.ts';

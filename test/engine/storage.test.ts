@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config.ts';
-import { startRfmJob } from '../../collector/server.ts';
-import { openStorage, READ_PATH_SQL, type NewEvent, type Storage } from '../../collector/storage.ts';
+import { parseConfig } from '../../collector/config/config.ts';
+import { startRfmJob } from '../../collector/http/server.ts';
+import { openStorage, READ_PATH_SQL, type NewEvent, type Storage } from '../../collector/storage/storage.ts';
 import { evaluate } from '../../collector/engine/index.ts';
 import { DAY, tempDir, T0 } from '../helpers.ts';
 

@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli.ts';
-import { optionsFromEnv, start, type Running } from '../../collector/server.ts';
+import { main } from '../../collector/cli/cli.ts';
+import { optionsFromEnv, start, type Running } from '../../collector/http/server.ts';
 import { tempDir } from '../helpers.ts';
 
 // The CLI and a real collector share the key file next to the database: a link printed by

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEvent, emptyProfile, evaluate, type Profile } from '../../collector/engine/index.ts';
-import { parseConfig, type ConfigFile } from '../../collector/config.ts';
+import { parseConfig, type ConfigFile } from '../../collector/config/config.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';
 import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';

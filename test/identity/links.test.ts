@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config.ts';
+import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { makeLink, readLinkQuery, signLink, verifyLinkSignature, type LinkFields } from '../../collector/identity/links.ts';
 import { checkTarget } from '../../collector/identity/targets.ts';

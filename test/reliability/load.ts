@@ -1,5 +1,5 @@
 /** Load of acknowledged batches against a collector process, for the crash and shutdown tests. */
-import type { Storage } from '../../collector/storage.ts';
+import type { Storage } from '../../collector/storage/storage.ts';
 
 export interface AckedLoad {
   /** Ids of events in batches answered 200 with every event accepted. */

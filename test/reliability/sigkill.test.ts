@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStorage } from '../../collector/storage.ts';
+import { openStorage } from '../../collector/storage/storage.ts';
 import { startCollector, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 import { ackedLoad, missingIds } from './load.ts';

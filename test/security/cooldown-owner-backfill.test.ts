@@ -11,8 +11,8 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrationsFolder, openDb } from '../../collector/db/open.ts';
-import { NEVER } from '../../collector/identity-store.ts';
+import { migrationsFolder, openDb } from '../../collector/storage/db/open.ts';
+import { NEVER } from '../../collector/storage/identity-store.ts';
 import { tempDir } from '../helpers.ts';
 
 const tmp = tempDir();

@@ -5,7 +5,7 @@
  * also after leading whitespace — gets a leading apostrophe, ids included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvCell } from '../../collector/export.ts';
+import { csvCell } from '../../collector/storage/export.ts';
 import { API_KEY, collector, type Collector } from './support.ts';
 
 /** RFC 4180 rows of a CSV text. */

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start, type Running } from '../../collector/server.ts';
+import { start, type Running } from '../../collector/http/server.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { ev, tempDir } from '../helpers.ts';
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type Database from 'better-sqlite3';
-import { main } from '../../collector/cli.ts';
+import { main } from '../../collector/cli/cli.ts';
 import { API_KEY, collector, event, type Collector } from './support.ts';
 
 const X = 'crm-xavier';

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
-import { start, type Running, type ServeOptions } from '../../collector/server.ts';
-import { createMetrics } from '../../collector/metrics.ts';
-import { metricsHandler } from '../../collector/routes/metrics.ts';
+import { start, type Running, type ServeOptions } from '../../collector/http/server.ts';
+import { createMetrics } from '../../collector/http/metrics.ts';
+import { metricsHandler } from '../../collector/http/routes/metrics.ts';
 import { Hono } from 'hono';
 import { ensureBuilt } from '../collector-process.ts';
 import { ev, tempDir } from '../helpers.ts';

@@ -5,7 +5,7 @@
  * listen address's.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownOrigins } from '../../collector/origins.ts';
+import { ownOrigins } from '../../collector/http/origins.ts';
 import { collector, event, type Collector } from './support.ts';
 
 const SITES = { sites: { shop: { origins: ['https://shop.example'] } } };

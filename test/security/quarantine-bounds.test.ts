@@ -6,9 +6,9 @@
  * `quarantine.keepDays` (30) whatever the site's retention.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config.ts';
-import { DEFAULT_QUARANTINE } from '../../collector/quarantine.ts';
-import { runRetention } from '../../collector/retention.ts';
+import { parseConfig } from '../../collector/config/config.ts';
+import { DEFAULT_QUARANTINE } from '../../collector/storage/quarantine.ts';
+import { runRetention } from '../../collector/jobs/retention.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { API_KEY, collector, event, METRICS_TOKEN, type Collector } from './support.ts';
 

@@ -1,7 +1,7 @@
 /** Issue 12, defect 11: the rate limiter must keep limiting past its key bound, IPv6 by /64. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { addressGroup } from '../../collector/address-group.ts';
-import { fixedWindow } from '../../collector/rate-limit.ts';
+import { addressGroup } from '../../collector/http/address-group.ts';
+import { fixedWindow } from '../../collector/http/rate-limit.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
 // The bound of the limiters the collector builds (LIMITER_MAX_KEYS; a literal so this runs on the old code too).

@@ -4,11 +4,11 @@
  */
 import { serve, type ServerType } from '@hono/node-server';
 import { join } from 'node:path';
-import { createApp } from '../../collector/app.ts';
-import { parseConfig, type ConfigFile } from '../../collector/config.ts';
+import { createApp } from '../../collector/http/app.ts';
+import { parseConfig, type ConfigFile } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
-import { snippetAsset } from '../../collector/snippet-asset.ts';
-import { openStorage } from '../../collector/storage.ts';
+import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { openStorage } from '../../collector/storage/storage.ts';
 import { startWebhooks } from '../../collector/webhooks/index.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';

@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../collector/log.ts';
-import { start, type Running, type ServeOptions } from '../../collector/server.ts';
+import { start, type Running, type ServeOptions } from '../../collector/http/server.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 

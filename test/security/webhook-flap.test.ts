@@ -4,8 +4,8 @@
  * segment give one enter and one exit per cooldown; 10 replays of one `/r` link count one click.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../collector/config.ts';
-import { runRetention } from '../../collector/retention.ts';
+import { parseConfig } from '../../collector/config/config.ts';
+import { runRetention } from '../../collector/jobs/retention.ts';
 import { startReceiver } from '../triggers/receiver.ts';
 import { DAY, ORIGIN, SECRET, securityApp, shopConfig } from './setup.ts';
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { arrivalOf } from '../../collector/arrival.ts';
+import { arrivalOf } from '../../collector/ingest/arrival.ts';
 import { closeAll, open, sleep, token } from './harness.ts';
 
 afterEach(closeAll);
@@ -18,7 +18,7 @@ describe('an email-link arrival (plain link)', () => {
     expect(p.window.location.href).toBe(clean);
     const [b] = p.batches();
     expect(b!.token).toBe(TOKEN);
-    // The collector reads the campaign and ms_cat from this url (collector/arrival.ts): the snippet
+    // The collector reads the campaign and ms_cat from this url (collector/ingest/arrival.ts): the snippet
     // parses neither, and the view carries the page's own category.
     expect(b!.events[0]).toEqual({
       id: expect.any(String),

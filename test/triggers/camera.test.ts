@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
-import { sweepAll } from '../../collector/sweep.ts';
-import { main } from '../../collector/cli.ts';
+import { sweepAll } from '../../collector/jobs/sweep.ts';
+import { main } from '../../collector/cli/cli.ts';
 import { vi } from 'vitest';
 import { DAY } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';

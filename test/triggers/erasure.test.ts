@@ -1,9 +1,9 @@
 /** Erasure leaves no row of the person in any table; retention deletes old events and keeps profiles. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type Database from 'better-sqlite3';
-import { main } from '../../collector/cli.ts';
-import { linkVisitor } from '../../collector/identify.ts';
-import { runRetention } from '../../collector/retention.ts';
+import { main } from '../../collector/cli/cli.ts';
+import { linkVisitor } from '../../collector/identity/identify.ts';
+import { runRetention } from '../../collector/jobs/retention.ts';
 import { collectRequest, DAY, T0 } from '../helpers.ts';
 import { shopConfig, triggersApp } from './setup.ts';
 

@@ -4,9 +4,9 @@ import { runInNewContext } from 'node:vm';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli.ts';
-import type { MemberCursor, MemberRow } from '../../collector/audience.ts';
-import { exportStream } from '../../collector/export.ts';
+import { main } from '../../collector/cli/cli.ts';
+import type { MemberCursor, MemberRow } from '../../collector/storage/audience.ts';
+import { exportStream } from '../../collector/storage/export.ts';
 import { T0, tempDir } from '../helpers.ts';
 import { API_KEY, shopConfig, triggersApp } from './setup.ts';
 

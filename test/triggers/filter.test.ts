@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, ConfigError } from '../../collector/config.ts';
+import { parseConfig, ConfigError } from '../../collector/config/config.ts';
 import { compileFilter } from '../../collector/webhooks/config.ts';
 import { deliveriesFor } from '../../collector/webhooks/index.ts';
 import type { Segment } from '../../shared/segment.ts';

@@ -1,5 +1,5 @@
 /** A collector app with webhooks on, on a real SQLite file, and the camera-intent site config. */
-import { parseConfig, type ConfigFile } from '../../collector/config.ts';
+import { parseConfig, type ConfigFile } from '../../collector/config/config.ts';
 import { startWebhooks, type Webhooks } from '../../collector/webhooks/index.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 

@@ -1,7 +1,7 @@
 /** The pure parts: webhook config, which transitions fire, backoff, signatures, CSV cells. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../collector/config.ts';
-import { csvCell } from '../../collector/export.ts';
+import { ConfigError, parseConfig } from '../../collector/config/config.ts';
+import { csvCell } from '../../collector/storage/export.ts';
 import { backoffDelay, compileWebhooks, DEFAULT_DELIVERY, firedBy } from '../../collector/webhooks/config.ts';
 import { signBody, verifySignature } from '../../collector/webhooks/sign.ts';
 import { CAMERA_INTENT, SECRET } from './setup.ts';

@@ -1,0 +1,191 @@
+/** The `microseg` command line: one function per command, each with its own `--help`. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { isPort, optionsFromEnv, start } from '../http/server.ts';
+import { keysForDatabase, SecretError } from '../identity/keys.ts';
+import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from '../identity/links.ts';
+import { describe } from '../ingest/validate.ts';
+import { deliveriesCommand, exportCommand, fail, forgetCommand, help, quarantineCommand } from './cli-data.ts';
+
+export interface Command {
+  summary: string;
+  usage: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+/** `microseg link`: one email link for one contact, signed (through /r) or plain. */
+const linkCommand: Command = {
+  summary: 'print a signed email link (or a plain one) that identifies a contact',
+  usage: `microseg link --site S --contact C --to URL [--campaign X] [--category Y]
+              [--medium email] [--source S] [--ttl DAYS] [--plain]
+
+Prints COLLECTOR/r?… : the collector checks the signature, records an email_click for the
+contact and redirects to URL with ms_t (identity token), utm_* and ms_cat appended. With
+--plain, prints URL itself with those parameters (no redirect, no click recorded).
+
+Options:
+  --site S          site id from the site config
+  --contact C       the contact's id in your email tool or CRM (encrypted in the link)
+  --to URL          target page; its origin must be one of the site's origins
+  --campaign X      utm_campaign
+  --category Y      ms_cat: the category the click tags
+  --medium M        utm_medium (default email)
+  --source S        utm_source
+  --ttl DAYS        link lifetime in days (default ${DEFAULT_LINK_TTL_DAYS}, at most ${MAX_LINK_TTL_DAYS})
+  --plain           a plain link instead of a /r redirect
+  --collector URL   the collector's public URL (MICROSEG_PUBLIC_URL, default http://localhost:PORT)
+  --config FILE     site config JSON (MICROSEG_CONFIG)
+  --db FILE         the collector's SQLite file, whose folder holds the key file (MICROSEG_DB)
+  -h, --help        this help
+
+Keys: MICROSEG_SECRET when set, else the key file next to the database (created on first use),
+so run this where the collector runs, with the same environment.`,
+  options: {
+    site: { type: 'string' },
+    contact: { type: 'string' },
+    to: { type: 'string' },
+    campaign: { type: 'string' },
+    category: { type: 'string' },
+    medium: { type: 'string' },
+    source: { type: 'string' },
+    ttl: { type: 'string' },
+    plain: { type: 'boolean' },
+    collector: { type: 'string' },
+    config: { type: 'string' },
+    db: { type: 'string' },
+    help,
+  },
+  async run(v) {
+    for (const name of ['site', 'contact', 'to'] as const) if (typeof v[name] !== 'string') return fail('link', `--${name} is required`);
+    const opts = optionsFromEnv();
+    const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config, { apiKey: opts.apiKey });
+    const site = config.sites.get(v.site as string);
+    if (!site) return fail('link', `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`);
+    const collector = typeof v.collector === 'string' ? v.collector : (opts.publicUrl ?? `http://localhost:${opts.port}`);
+    if (!URL.canParse(collector)) return fail('link', `--collector ${collector} is not a URL`);
+    const ttl = v.ttl === undefined ? undefined : Number(v.ttl);
+    const input = linkInput.safeParse({
+      contact: v.contact,
+      to: v.to,
+      campaign: v.campaign,
+      category: v.category,
+      medium: v.medium ?? 'email',
+      source: v.source,
+      ttlDays: ttl,
+    });
+    if (!input.success) return fail('link', describe(input.error));
+    const keys = keysForDatabase(typeof v.db === 'string' ? v.db : opts.db, opts.secret);
+    const made = makeLink(keys.ring, site, collector, input.data, Date.now(), v.plain === true);
+    if (!made.ok) return fail('link', made.message);
+    console.log(made.url);
+    return 0;
+  },
+};
+
+export const commands: Record<string, Command> = {
+  serve: {
+    summary: 'run the collector (HTTP server on one SQLite file)',
+    usage: `microseg serve [--port N] [--host H] [--db FILE] [--config FILE] [--no-demo] [--metrics-port N]
+
+Options (each overrides its environment variable):
+  --port N        listen port (PORT, default 8787)
+  --host H        listen address (HOST, default 0.0.0.0)
+  --db FILE       SQLite file (MICROSEG_DB, default ./data/microseg.db)
+  --config FILE   site config JSON (MICROSEG_CONFIG, default: the built-in "demo" site)
+  --no-demo       do not serve /demo (MICROSEG_DEMO=0)
+  --metrics-port N  serve /metrics on this port of MICROSEG_METRICS_HOST (default 127.0.0.1)
+                    (MICROSEG_METRICS_PORT, default: no metrics listener)
+  -h, --help      this help`,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      config: { type: 'string' },
+      'no-demo': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+      help,
+    },
+    async run(v) {
+      const opts = optionsFromEnv();
+      if (v.port !== undefined) opts.port = Number(v.port);
+      if (!isPort(opts.port)) return fail('serve', `invalid port ${v.port ?? process.env.PORT}`);
+      if (typeof v.host === 'string') opts.host = v.host;
+      if (typeof v.db === 'string') opts.db = v.db;
+      if (typeof v.config === 'string') opts.config = v.config;
+      if (v['no-demo']) opts.demo = false;
+      if (typeof v['metrics-port'] === 'string') {
+        const n = Number(v['metrics-port']);
+        if (!isPort(n)) return fail('serve', `invalid metrics port ${v['metrics-port']}`);
+        opts.metricsPort = n;
+      }
+      const running = await start(opts);
+      const base = running.url;
+      const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
+      console.log(`microseg collector on ${base}${demo}
+  snippet:    ${base}/ms.js
+  health:     ${base}/healthz
+  database:   ${opts.db}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);
+      const stop = (signal: string) => {
+        console.log(`${signal}: closing`);
+        void running.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      return await new Promise<number>(() => {});
+    },
+  },
+  link: linkCommand,
+  export: exportCommand,
+  forget: forgetCommand,
+  deliveries: deliveriesCommand,
+  quarantine: quarantineCommand,
+};
+
+function mainHelp(): string {
+  const width = Math.max(...Object.keys(commands).map((k) => k.length));
+  const list = Object.entries(commands)
+    .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+    .join('\n');
+  return `microseg — an audience of one: snippet, collector and live microsegments
+
+Usage: microseg <command> [options]
+
+Commands:
+${list}
+
+Run "microseg <command> --help" for a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    console.log(mainHelp());
+    return 0;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`microseg: unknown command "${name}"\n\n${mainHelp()}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+  } catch (err) {
+    console.error(`microseg ${name}: ${(err as Error).message}\n\n${cmd.usage}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    console.log(cmd.usage);
+    return 0;
+  }
+  try {
+    return await cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof SecretError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}

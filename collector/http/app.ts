@@ -1,0 +1,136 @@
+/**
+ * The collector's HTTP app. `createApp(deps)` takes its storage, config and clock, so a test
+ * builds one in a line and runs it under `app.request()` or a real server alike.
+ */
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { routePath } from 'hono/route';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { securityHeaders } from './secure-headers.ts';
+import { writeQueue, type WriteQueue } from '../storage/write-queue.ts';
+import { browserLimits, connectionCap, type RateLimits } from './routes/limits.ts';
+import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
+import type { Config } from '../config/config.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { SnippetAsset } from './snippet-asset.ts';
+import { fail } from './errors.ts';
+import { checkHealth, storageFailure } from './health.ts';
+import { collectRoutes } from './routes/collect.ts';
+import { segmentRoutes } from './routes/segment.ts';
+import { assetRoutes } from './routes/assets.ts';
+import { demoRoutes } from './routes/demo.ts';
+import { redirectRoutes } from './routes/redirect.ts';
+import { linkRoutes } from './routes/links.ts';
+import { contactRoutes } from './routes/contacts.ts';
+import { eventsRoutes } from './routes/events.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { publicMetricsRoutes } from './routes/metrics.ts';
+import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
+
+export interface Deps {
+  storage: Storage;
+  config: Config;
+  /** Epoch ms; tests pass a fixed clock. */
+  now: () => number;
+  snippet: SnippetAsset;
+  /** Serve `GET /demo` (default on). */
+  demo?: boolean;
+  /** Keys of identity tokens and email links; a key living only in this process when omitted. */
+  keys?: KeyRing;
+  /** The collector's public URL, the base of email links (MICROSEG_PUBLIC_URL); else the request's origin. */
+  publicUrl?: string | undefined;
+  /**
+   * The collector's own origins, always allowed as page origins (`ownOrigins`: the public URL's,
+   * else the listen address's); none when omitted. Never derived from a request's `Host`.
+   */
+  selfOrigins?: ReadonlySet<string>;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Prometheus metrics; a fresh registry when omitted. */
+  metrics?: Metrics;
+  /** The group-commit queue every write goes through; one over `storage` when omitted. */
+  writes?: WriteQueue;
+  /** Per-IP and per-visitor request limits of the browser endpoints; none when omitted. */
+  limits?: RateLimits;
+  /** A browser request's body must arrive in full within this (MICROSEG_BODY_TIMEOUT_MS); 0 or none: no limit. */
+  bodyTimeoutMs?: number | undefined;
+  /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); none: not here. */
+  metricsToken?: string | undefined;
+}
+
+export type Env = { Variables: Record<string, never> };
+
+export function createApp(deps: Deps): Hono {
+  const app = new Hono();
+  const log = deps.log ?? (() => {});
+  const metrics = (deps.metrics ??= createMetrics());
+  const outbox = deps.storage.outbox;
+  metrics.sources.deliveries ??= () => outbox.counts();
+  deps.storage.quarantine.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
+  deps.keys ??= ephemeralKeyRing();
+  deps.writes ??= writeQueue(deps.storage.db.$client, metrics);
+
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.requests.inc({ route: routePath(c, -1), status: String(c.res.status) });
+  });
+  app.use('*', securityHeaders());
+  if (deps.limits) {
+    // The site is not known yet: the 429 is readable by an origin some site allows.
+    const self = deps.selfOrigins ?? NO_ORIGINS;
+    const limit = browserLimits(deps.limits, metrics, (c) =>
+      allowOriginOfAnySite(c, deps.config, self, writerOrigin(c)),
+    );
+    // One address may hold only so many browser requests open at once (slow bodies included),
+    // so it cannot take the server from everyone else.
+    const cap = connectionCap(deps.limits, metrics);
+    for (const path of ['/v1/collect', '/v1/segment', '/r']) app.use(path, cap);
+    app.use('/v1/collect', limit);
+    app.use('/v1/segment', limit);
+    // Each email-link click writes an event: a link replayed in a loop is held like a browser.
+    app.use('/r', limit);
+  }
+
+  app.route('/', collectRoutes(deps));
+  app.route('/', segmentRoutes(deps));
+  app.route('/', redirectRoutes(deps));
+  app.route('/', linkRoutes(deps));
+  app.route('/', contactRoutes(deps));
+  app.route('/', eventsRoutes(deps));
+  app.route('/', adminRoutes(deps));
+  app.route('/', assetRoutes(deps));
+  if (deps.demo !== false) app.route('/', demoRoutes(deps));
+
+  // 503 while writes fail (a full or broken disk) or the database does not answer: a load
+  // balancer or orchestrator then sees what clients see.
+  const writes = deps.writes;
+  app.get('/healthz', (c) => {
+    const health = checkHealth(deps.storage.db.$client, writes, Date.now());
+    return c.json(health, health.ok ? 200 : 503);
+  });
+
+  // Off the public port unless a token is set; the metrics listener serves it (server.ts).
+  app.route('/', publicMetricsRoutes(metrics, deps.metricsToken));
+
+  app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  let lastStorageLog = 0;
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const res = err.getResponse();
+      return fail(c, res.status as 400, 'bad_request', err.message || 'bad request');
+    }
+    const storage = storageFailure(err);
+    if (storage) {
+      // Once a second at most: every request fails alike, and the log may sit on the full disk.
+      const t = Date.now();
+      if (t - lastStorageLog >= 1000) {
+        lastStorageLog = t;
+        log('error', 'write failed', { path: c.req.path, code: storage.code });
+      }
+      c.header('Retry-After', String(storage.retryAfter));
+      return fail(c, 503, storage.error, storage.message);
+    }
+    log('error', 'unhandled error', { path: c.req.path, err: String(err?.stack ?? err) });
+    return fail(c, 500, 'internal', 'the collector failed to handle this request');
+  });
+  return app;
+}

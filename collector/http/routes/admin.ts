@@ -1,0 +1,118 @@
+/**
+ * API-key endpoints for email tools and operators: segment member counts, streamed member exports,
+ * webhook deliveries (list, replay) and erasure. Routes stay thin: parse, call a storage module, answer.
+ */
+import { Hono, type Context } from 'hono';
+import type { Deps } from '../app.ts';
+import { audienceOf, customSegmentNames, openMemberCursor, segmentCounts, unknownAudience } from '../../storage/audience.ts';
+import { requireApiKey, type AuthEnv } from '../auth.ts';
+import { eraseContact, eraseVisitor, type ErasureResult } from '../../storage/erasure.ts';
+import { fail } from '../errors.ts';
+import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../../storage/export.ts';
+import { CONTACT_ID_RULE, validContactId } from '../../identity/token.ts';
+import { ID_PATTERN } from '../../ingest/validate.ts';
+import { MAX_PAGE, parsePageLimit } from '../page-limit.ts';
+import { siteOf } from './site-query.ts';
+import type { DeliveryStatus } from '../../../shared/webhook.ts';
+
+const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
+
+/** One segment of `GET /v1/segments`. */
+interface SegmentSummary {
+  /** The microsegment key, or the custom segment's name. */
+  name: string;
+  kind: 'key' | 'custom';
+  members: number;
+}
+
+function erased(c: Context, result: ErasureResult) {
+  const total = Object.values(result.removed).reduce((a, b) => a + b, 0);
+  return c.json({ ...result, total });
+}
+
+export function adminRoutes(deps: Deps) {
+  const app = new Hono<AuthEnv>();
+  const auth = requireApiKey(deps.config);
+  const outbox = deps.storage.outbox;
+
+  app.get('/v1/segments', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const counts = segmentCounts(deps.storage.db, site.id);
+    const custom = new Map(customSegmentNames(site).map((n) => [n, 0]));
+    for (const [n, members] of Object.entries(counts.custom)) custom.set(n, members);
+    const segments: SegmentSummary[] = [
+      ...Object.entries(counts.keys).map(([name, members]) => ({ name, kind: 'key' as const, members })),
+      ...[...custom].map(([name, members]) => ({ name, kind: 'custom' as const, members })),
+    ].sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
+    return c.json({ site: site.id, segments });
+  });
+
+  app.get('/v1/segments/:name/members', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const format = (c.req.query('format') ?? 'csv') as ExportFormat;
+    if (!EXPORT_FORMATS.includes(format)) return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
+    const name = c.req.param('name');
+    const audience = audienceOf(name);
+    const unknown = unknownAudience(site, name, audience);
+    if (unknown) return fail(c, 404, 'unknown_segment', unknown);
+    const stream = exportStream(openMemberCursor(deps.storage.db, site.id, audience), format);
+    const file = `${site.id}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+    c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    c.header('Content-Disposition', `attachment; filename="${file}.${format}"`);
+    c.header('Cache-Control', 'no-store');
+    return c.body(stream);
+  });
+
+  app.get('/v1/deliveries', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const status = c.req.query('status');
+    if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
+      return fail(c, 400, 'invalid_status', `status is one of ${STATUSES.join(', ')}`);
+    }
+    const limit = parsePageLimit(c.req.query('limit'), 100);
+    const before = c.req.query('before') === undefined ? undefined : Number(c.req.query('before'));
+    if (limit === null) return fail(c, 400, 'invalid_limit', `limit is a whole number from 1 to ${MAX_PAGE}`);
+    if (before !== undefined && !Number.isInteger(before)) return fail(c, 400, 'invalid_cursor', 'before is the "next" value of a previous page');
+    const rows = outbox.list(site.id, { status: status as DeliveryStatus | undefined, limit, before });
+    const next = rows.length === limit ? rows[rows.length - 1]!.seq : null;
+    return c.json({ site: site.id, deliveries: rows.map(({ seq: _seq, ...d }) => d), next });
+  });
+
+  app.get('/v1/deliveries/:id', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const d = outbox.get(site.id, c.req.param('id'));
+    return d ? c.json(d) : fail(c, 404, 'unknown_delivery', `no delivery "${c.req.param('id')}" for site "${site.id}"`);
+  });
+
+  app.post('/v1/deliveries/:id/replay', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const id = c.req.param('id');
+    const res = outbox.replay(site.id, id, deps.now());
+    if (res === 'not_found') return fail(c, 404, 'unknown_delivery', `no delivery "${id}" for site "${site.id}"`);
+    if (res === 'not_failed') return fail(c, 409, 'not_failed', `delivery "${id}" has not failed: only a failed delivery is replayed`);
+    return c.json(outbox.get(site.id, id), 202);
+  });
+
+  app.delete('/v1/visitors/:id', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const id = c.req.param('id');
+    if (!ID_PATTERN.test(id)) return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
+    return erased(c, eraseVisitor(deps.storage.db, site.id, id));
+  });
+
+  app.delete('/v1/contacts/:id', auth, (c) => {
+    const site = siteOf(c, deps.config);
+    if (site instanceof Response) return site;
+    const id = c.req.param('id');
+    if (!validContactId(id)) return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);
+    return erased(c, eraseContact(deps.storage.db, site.id, id, deps.now()));
+  });
+
+  return app;
+}

@@ -1,0 +1,43 @@
+/** `GET /v1/segment?site=S&visitor=V`: the visitor's current segment, for the site's pages. */
+import { Hono } from 'hono';
+import type { Deps } from '../app.ts';
+import { digest } from '../digest.ts';
+import { fail } from '../errors.ts';
+import { forBrowser } from '../../identity/identify.ts';
+import { segmentFor } from '../../ingest/ingest.ts';
+import { addCors, NO_ORIGINS, originAllowed } from '../origins.ts';
+import { respond, secureHeaderSet } from '../secure-headers.ts';
+import { ID_PATTERN } from '../../ingest/validate.ts';
+import { missingSite, unknownSite } from './site-query.ts';
+
+export function segmentRoutes(deps: Deps) {
+  const app = new Hono();
+
+  app.get('/v1/segment', (c) => {
+    const siteId = c.req.query('site');
+    const visitor = c.req.query('visitor');
+    if (!siteId) return missingSite(c);
+    if (!visitor || !ID_PATTERN.test(visitor)) {
+      return fail(c, 400, 'invalid_visitor', 'the visitor query parameter must be a visitor id (letters, digits, - and _)');
+    }
+    const site = deps.config.sites.get(siteId);
+    if (!site) return unknownSite(c, siteId);
+    const origin = c.req.header('origin');
+    if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
+      c.header('Vary', 'Origin');
+      return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
+    }
+
+    // What a page may see: no private-trait segments, no money (docs/segments.md).
+    const body = JSON.stringify(forBrowser(site, segmentFor(deps.storage, site, visitor, deps.now())));
+    // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
+    const etag = `"${digest('sha1', body)}"`;
+    const headers = addCors(secureHeaderSet(), origin);
+    headers.etag = etag;
+    headers['cache-control'] = 'private, no-cache';
+    if (c.req.header('if-none-match') === etag) return respond(null, 304, headers);
+    headers['content-type'] = 'application/json; charset=utf-8';
+    return respond(body, 200, headers);
+  });
+  return app;
+}

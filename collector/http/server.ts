@@ -1,0 +1,278 @@
+/** Starts the collector: config, storage, app and a real HTTP server. */
+import { serve, type ServerType } from '@hono/node-server';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { resolve } from 'node:path';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { jsonLogger, type Level, type Logger } from '../log.ts';
+import { createMetrics } from './metrics.ts';
+import { writeQueue } from '../storage/write-queue.ts';
+import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
+import { loadSnippet } from './snippet-asset.ts';
+import { metricsApp } from './routes/metrics.ts';
+import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../storage/storage.ts';
+import { startWebhooks } from '../webhooks/index.ts';
+import { startRetentionJob } from '../jobs/retention.ts';
+import { startSegmentSweep } from '../jobs/sweep.ts';
+import { isWildcardHost, ownOrigins } from './origins.ts';
+import { keysForDatabase } from '../identity/keys.ts';
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  db: string;
+  config?: string | undefined;
+  demo: boolean;
+  logLevel: Level;
+  apiKey?: string | undefined;
+  /** Signing secret of webhooks whose config names none (MICROSEG_WEBHOOK_SECRET). */
+  webhookSecret?: string | undefined;
+  /** Signing keys, comma-separated, newest first (MICROSEG_SECRET); else the key file next to the db. */
+  secret?: string | undefined;
+  /** Public URL of the collector, the base of email links (MICROSEG_PUBLIC_URL). */
+  publicUrl?: string | undefined;
+  limits: RateLimits;
+  /** How long a client may take to send a request; defaults DEFAULT_TIMEOUTS. */
+  timeouts?: Timeouts | undefined;
+  /** How long shutdown waits for requests in flight before cutting connections. */
+  shutdownGraceMs?: number;
+  /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
+  rfmEveryMs?: number;
+  /** Parsed profiles kept in memory for segment reads (MICROSEG_PROFILE_CACHE; 0: none). */
+  profileCache?: number | undefined;
+  /** Port of the metrics listener (MICROSEG_METRICS_PORT; 0: any free one); none when undefined. */
+  metricsPort?: number | undefined;
+  /** Address of the metrics listener (MICROSEG_METRICS_HOST, default loopback). */
+  metricsHost?: string | undefined;
+  /** Serves `/metrics` on the public port too, behind this Bearer token (MICROSEG_METRICS_TOKEN). */
+  metricsToken?: string | undefined;
+}
+
+function count(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0 (0 turns the limit off)`);
+  return n;
+}
+
+/** MICROSEG_TRUST_PROXY: how many reverse proxies stand in front (`true`: one; unset, `0`, `false`: none). */
+function trustedProxies(value: string | undefined): number {
+  if (value === 'true') return 1;
+  if (value === 'false') return 0;
+  return count(value, 0, 'MICROSEG_TRUST_PROXY');
+}
+
+/** How long a client may take to send its request (ms; 0: no limit). */
+export interface Timeouts {
+  /** The request line and headers (Node's `headersTimeout`; MICROSEG_HEADERS_TIMEOUT_MS). */
+  headersMs: number;
+  /** The whole request, body included, on every route (Node's `requestTimeout`; MICROSEG_REQUEST_TIMEOUT_MS). */
+  requestMs: number;
+  /** The body of a browser request, from its headers on (`/v1/collect`: 408 body_timeout; MICROSEG_BODY_TIMEOUT_MS). */
+  bodyMs: number;
+}
+
+/**
+ * Node's defaults (60 s for headers, 300 s for a request) let a client trickling a byte a second
+ * hold a connection for minutes. A browser's batch is at most 64 KiB and usually a few hundred
+ * bytes: 10 s is far more than it needs; server imports (`/v1/events`, up to 1 MiB) get 30 s.
+ */
+export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, bodyMs: 10_000 };
+
+function timeouts(env: NodeJS.ProcessEnv): Timeouts {
+  const t = {
+    headersMs: count(env.MICROSEG_HEADERS_TIMEOUT_MS, DEFAULT_TIMEOUTS.headersMs, 'MICROSEG_HEADERS_TIMEOUT_MS'),
+    requestMs: count(env.MICROSEG_REQUEST_TIMEOUT_MS, DEFAULT_TIMEOUTS.requestMs, 'MICROSEG_REQUEST_TIMEOUT_MS'),
+    bodyMs: count(env.MICROSEG_BODY_TIMEOUT_MS, DEFAULT_TIMEOUTS.bodyMs, 'MICROSEG_BODY_TIMEOUT_MS'),
+  };
+  // Node refuses a headers timeout longer than the request's.
+  if (t.requestMs > 0 && t.headersMs > t.requestMs) {
+    throw new Error('MICROSEG_HEADERS_TIMEOUT_MS must not be longer than MICROSEG_REQUEST_TIMEOUT_MS');
+  }
+  return t;
+}
+
+/** A TCP port to listen on (0: any free one). */
+export function isPort(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 65535;
+}
+
+function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!isPort(n)) throw new Error(`${name} must be a port number (0–65535)`);
+  return n;
+}
+
+/** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  return {
+    port: Number(env.PORT ?? 8787),
+    host: env.HOST ?? '0.0.0.0',
+    db: env.MICROSEG_DB ?? resolve('data', 'microseg.db'),
+    config: env.MICROSEG_CONFIG || undefined,
+    demo: env.MICROSEG_DEMO !== '0',
+    logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
+    apiKey: env.MICROSEG_API_KEY || undefined,
+    webhookSecret: env.MICROSEG_WEBHOOK_SECRET || undefined,
+    secret: env.MICROSEG_SECRET || undefined,
+    publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
+    profileCache: count(env.MICROSEG_PROFILE_CACHE, DEFAULT_PROFILE_CACHE, 'MICROSEG_PROFILE_CACHE'),
+    metricsPort: port(env.MICROSEG_METRICS_PORT, 'MICROSEG_METRICS_PORT'),
+    metricsHost: env.MICROSEG_METRICS_HOST || undefined,
+    metricsToken: env.MICROSEG_METRICS_TOKEN || undefined,
+    timeouts: timeouts(env),
+    limits: {
+      ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
+      visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
+      trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
+      connectionsPerIp: count(
+        env.MICROSEG_CONNECTIONS_PER_IP,
+        DEFAULT_LIMITS.connectionsPerIp!,
+        'MICROSEG_CONNECTIONS_PER_IP',
+      ),
+    },
+  };
+}
+
+/** How often the RFM quintiles are recomputed by default. */
+export const RFM_EVERY_MS = 10 * 60_000;
+
+/**
+ * Recomputes every site's RFM quintiles now and then every `everyMs`, off the request path.
+ * The timer is unref'd (it never holds the process open) and stopped on close.
+ */
+export function startRfmJob(storage: Storage, config: Config, everyMs: number, now: () => number, log: Logger): { run(): void; stop(): void } {
+  const run = () => {
+    for (const site of config.sites.values()) {
+      try {
+        const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
+        log('info', 'rfm quintiles', { site: site.id, customers: bp?.customers ?? 0, quintiles: bp !== null });
+      } catch (err) {
+        log('error', 'rfm recompute failed', { site: site.id, err: String(err) });
+      }
+    }
+  };
+  run();
+  const timer = setInterval(run, everyMs);
+  timer.unref();
+  return { run, stop: () => clearInterval(timer) };
+}
+
+/** Starts one HTTP listener; resolves with it and the port it got (port 0 picks a free one). */
+async function listen(options: Parameters<typeof serve>[0] & { port: number; hostname: string }) {
+  const server = await new Promise<ServerType>((ok, fail) => {
+    const s = serve(options, () => ok(s));
+    s.once('error', fail);
+  });
+  const addr = server.address();
+  return { server, port: typeof addr === 'object' && addr ? addr.port : options.port };
+}
+
+function baseUrl(host: string, port: number): string {
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+}
+
+export interface Running {
+  server: ServerType;
+  storage: Storage;
+  url: string;
+  /** `/demo/` is served: on (`--no-demo` not given) and the config has a `demo` site. */
+  demo: boolean;
+  /** The metrics listener's base URL, when there is one. */
+  metricsUrl?: string;
+  close(): Promise<void>;
+}
+
+export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
+  const config = loadConfig(opts.config, { apiKey: opts.apiKey, webhookSecret: opts.webhookSecret });
+  if (opts.publicUrl && !(/^https?:\/\//.test(opts.publicUrl) && URL.canParse(opts.publicUrl))) {
+    throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
+  }
+  if (opts.metricsToken !== undefined && opts.metricsToken.length < 16) {
+    throw new ConfigError('MICROSEG_METRICS_TOKEN must have at least 16 characters');
+  }
+  const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
+  const storage = openStorage(opts.db, { profileCache: opts.profileCache });
+  const keys = keysForDatabase(opts.db, opts.secret);
+  log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
+  const metrics = createMetrics({ defaults: true });
+  const writes = writeQueue(storage.db.$client, metrics);
+  // Filled once the port is known (port 0 picks one); no request arrives before that.
+  const selfOrigins = new Set<string>();
+  const app = createApp({
+    storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes,
+    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, selfOrigins,
+    metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs,
+  });
+  const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
+  // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
+  const webhooks = startWebhooks(storage, config, { now: Date.now, log });
+  const retention = startRetentionJob(storage, config, { now: Date.now, log });
+  const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+  const serverOptions = {
+    headersTimeout: time.headersMs,
+    requestTimeout: time.requestMs,
+    // How often Node looks for requests past those timeouts (its default, 30 s, would let one
+    // run up to 30 s late).
+    connectionsCheckingInterval: 1000,
+  };
+  const { server, port } = await listen({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions });
+  if (time.headersMs > 0) {
+    // Node's headersTimeout runs from a request's first byte: a connection that never sends one
+    // would stay open for good. Until its first request, an idle socket gets the same time.
+    server.on('connection', (socket: Socket) => socket.setTimeout(time.headersMs));
+    server.on('request', (req: IncomingMessage) => req.socket.setTimeout(0));
+  }
+  const url = baseUrl(opts.host, port);
+  for (const o of ownOrigins(opts.publicUrl, opts.host, port)) selfOrigins.add(o);
+  // On every interface, the collector is meant to be reached by a name this process cannot know:
+  // without a public URL, the links POST /v1/links makes point at localhost (the Host header,
+  // which a client chooses, is no longer trusted for it).
+  if (!opts.publicUrl && isWildcardHost(opts.host)) {
+    const base = selfOrigins.values().next().value;
+    const message = `MICROSEG_PUBLIC_URL is not set: email links made by POST /v1/links start with ${base}`;
+    log('warn', message, { host: opts.host });
+  }
+  // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
+  let metricsServer: ServerType | undefined;
+  let metricsUrl: string | undefined;
+  if (opts.metricsPort !== undefined) {
+    const host = opts.metricsHost ?? '127.0.0.1';
+    const listening = await listen({ fetch: metricsApp(metrics).fetch, port: opts.metricsPort, hostname: host });
+    metricsServer = listening.server;
+    metricsUrl = baseUrl(host, listening.port);
+  }
+  const sites = [...config.sites.keys()];
+  log('info', 'collector listening', { url, db: opts.db, sites, ...(metricsUrl ? { metrics: metricsUrl } : {}) });
+  return {
+    server,
+    storage,
+    url,
+    demo: opts.demo && config.sites.has('demo'),
+    ...(metricsUrl ? { metricsUrl } : {}),
+    // Graceful: stop accepting, let requests in flight finish (their writes commit and are
+    // answered), drain the write queue, then close the database.
+    close: () =>
+      new Promise<void>((done) => {
+        rfm.stop();
+        metricsServer?.close();
+        (metricsServer as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
+        retention.stop();
+        sweep.stop();
+        const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+        const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000);
+        server.close(() => {
+          clearTimeout(force);
+          // Deliveries in flight are aborted and stay pending: the next start sends them.
+          void writes.drain().then(() => webhooks.stop()).then(() => {
+            storage.close();
+            log('info', 'collector closed', {});
+            done();
+          });
+        });
+        http.closeIdleConnections?.();
+      }),
+  };
+}

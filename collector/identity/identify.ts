@@ -1,0 +1,192 @@
+/**
+ * Identity at the storage edge: linking a visitor to a contact (merging its anonymous profile
+ * once), ingesting for a visitor or a contact into the right profile with its traits, and
+ * campaign attribution. No HTTP here; every write function runs inside one write-queue job.
+ */
+import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
+import type { SiteConfig } from '../config/config.ts';
+import { DAY } from '../engine/config.ts';
+import { emptyProfile, evaluate } from '../engine/index.ts';
+import { claimAnonymousRows } from '../storage/erasure.ts';
+import type { Meta } from '../storage/identity-store.ts';
+import type { KeyRing } from './keys.ts';
+import { contactKey, verifyIdentityToken, VERIFY_MESSAGES, type VerifyFailure } from './token.ts';
+import {
+  applyTraitPatch,
+  mergeAttribution,
+  tooManyTraits,
+  touchesOf,
+  type TraitPatch,
+  type Traits,
+} from './traits.ts';
+import type { IngestResult, NewEvent, Storage } from '../storage/storage.ts';
+
+type ProfileKey = { key: string; eventsAs: string; known: boolean };
+
+/** Whose events: a browser's visitor id, or a known contact (email clicks, backends). */
+export type Who = { visitor: string } | { contact: string };
+
+type Identified =
+  | { ok: true; contact: string; grant: string }
+  | { ok: false; reason: VerifyFailure | 'wrong_purpose'; error: string; message: string };
+
+/**
+ * Checks a token a browser sent to identify itself. Only an `identify` token (an `ms_t`) does: a
+ * signed link's `t` is good at `/r` only, and a version-1 token cannot say which of the two it
+ * is, so neither links anyone (`wrong_purpose`; the batch is stored, as with an expired token).
+ */
+export function checkToken(keys: KeyRing, site: SiteConfig, token: string, now: number): Identified {
+  const v = verifyIdentityToken(keys, token, site.id, now);
+  if (v.ok && v.purpose === 'identify') return { ok: true, contact: v.contact, grant: v.grant };
+  if (v.ok) {
+    const message =
+      v.purpose === 'link'
+        ? "the token is an email link's own (t), good at /r only; the page's token is the ms_t /r hands it"
+        : 'the token was made before tokens carried their purpose; follow a newer link';
+    return { ok: false, reason: 'wrong_purpose', error: 'wrong_purpose', message };
+  }
+  return { ok: false, reason: v.reason, error: v.reason === 'expired' ? 'expired_token' : 'invalid_token', message: VERIFY_MESSAGES[v.reason] };
+}
+
+/** What identify did with a valid token. */
+export type LinkOutcome = 'linked' | 'renewed' | 'linked_elsewhere' | 'device_limit';
+
+export const LINK_REFUSALS: Record<'linked_elsewhere' | 'device_limit', (site: SiteConfig) => string> = {
+  linked_elsewhere: () => 'this browser is linked to another contact until its link lapses; it was not moved',
+  device_limit: (site) => `this email link has already identified ${site.identity.devicesPerLink} browsers`,
+};
+
+const EMPTY_META: Meta = { traits: {}, first: null, last: null };
+
+/**
+ * Links `visitor` to `contact` for `identity.linkDays`, by the email link `grant` (docs/email-links.md):
+ * - a visitor linked (in force) to another contact is not moved (`linked_elsewhere`);
+ * - one grant identifies at most `identity.devicesPerLink` visitors (`device_limit`);
+ * - a visitor not linked in force (never, or lapsed) folds its anonymous profile, traits and
+ *   attribution into the contact's (the contact's own traits win), and the anonymous profile is
+ *   deleted, so nothing is counted twice;
+ * - a visitor linked to this contact already is renewed: its link runs `linkDays` from now.
+ */
+export function linkVisitor(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  contact: string,
+  grant: string,
+  now: number,
+): LinkOutcome {
+  const ids = storage.identity;
+  const before = ids.linkOf(site.id, visitor);
+  const inForce = before !== null && before.expires > now;
+  if (inForce && before.contact !== contact) return 'linked_elsewhere';
+  const newDevice = before?.grant !== grant;
+  if (newDevice && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink) return 'device_limit';
+  ids.ensureContact(site.id, contact, now);
+  const key = contactKey(contact);
+  if (!inForce) {
+    const anon = ids.meta(site.id, visitor);
+    const mine = ids.meta(site.id, key) ?? EMPTY_META;
+    const merged: Meta = anon
+      ? { traits: { ...anon.traits, ...mine.traits }, ...mergeAttribution(mine, anon) }
+      : mine;
+    if (anon) {
+      ids.setMeta(site.id, key, merged, now);
+      ids.deleteMeta(site.id, visitor);
+    }
+    storage.mergeProfile(site.id, visitor, key, site.engine, now, { traits: merged.traits });
+    claimAnonymousRows(storage.db, site.id, visitor, contact);
+  }
+  ids.link(site.id, visitor, contact, grant, now + site.identity.linkDays * DAY, now);
+  return inForce ? 'renewed' : 'linked';
+}
+
+/** Applies a trait patch (or, with `replace`, sets all traits); undefined (nothing written) over the cap. */
+export function patchTraits(storage: Storage, site: string, key: string, patch: TraitPatch, now: number, replace = false): Traits | undefined {
+  const meta = storage.identity.meta(site, key) ?? EMPTY_META;
+  const traits = applyTraitPatch(replace ? {} : meta.traits, patch);
+  if (tooManyTraits(traits)) return undefined;
+  // A proxy country on every batch: write only what changes.
+  if (JSON.stringify(traits) === JSON.stringify(meta.traits)) return traits;
+  storage.identity.setMeta(site, key, { ...meta, traits }, now);
+  return traits;
+}
+
+function profileKey(storage: Storage, site: string, who: Who, now: number): ProfileKey {
+  if ('contact' in who) return { key: contactKey(who.contact), eventsAs: contactKey(who.contact), known: true };
+  const subject = storage.identity.subject(site, who.visitor, now);
+  return { key: subject.key, eventsAs: who.visitor, known: subject.contact !== null };
+}
+
+/**
+ * Stores a batch for a visitor or a contact: into the linked contact's profile when there is one,
+ * with the profile's traits for the rules, and updates first/last-touch attribution.
+ */
+export function ingestAs(storage: Storage, site: SiteConfig, who: Who, batch: NewEvent[], now: number): IngestResult {
+  if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
+  const { key, eventsAs, known } = profileKey(storage, site.id, who, now);
+  const meta = storage.identity.meta(site.id, key);
+  const res = storage.ingest(site.id, eventsAs, batch, site.engine, now, { traits: meta?.traits, profile: key });
+  if (res.accepted > 0) {
+    const touches = touchesOf(batch);
+    if (touches.first) {
+      const m = meta ?? EMPTY_META;
+      storage.identity.setMeta(site.id, key, { ...m, ...mergeAttribution(m, touches) }, now);
+    }
+  }
+  return { ...res, segment: { ...res.segment, known } };
+}
+
+/** The current segment of a visitor (its contact's when linked) or of a contact. */
+export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segment {
+  // A contact's own `c:` id reads its own profile (linked to itself or not at all).
+  const visitor = 'contact' in who ? contactKey(who.contact) : who.visitor;
+  const { stored, traits, contact } = storage.segmentInputs(site.id, visitor, now);
+  const known = 'contact' in who || contact !== null;
+  const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
+  return evaluate(profile, { site: site.id, visitor, known }, site.engine, now, { traits, rfm: storage.rfmBreakpoints(site.id) });
+}
+
+/**
+ * A browser batch's identity work, before its events are stored (same write job): link the
+ * visitor when the batch carried a valid token, then apply its public traits and proxy country.
+ */
+export function identifyBrowser(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  id: { contact: string; grant: string } | null,
+  patch: TraitPatch,
+  now: number,
+): LinkOutcome | null {
+  const outcome = id === null ? null : linkVisitor(storage, site, visitor, id.contact, id.grant, now);
+  if (Object.keys(patch).length === 0) return outcome;
+  const key = storage.identity.subject(site.id, visitor, now).key;
+  patchTraits(storage, site.id, key, patch, now);
+  return outcome;
+}
+
+/** Applies a trait patch (server events) to the profile of a visitor (its contact's when linked) or of a contact. */
+export function setTraitsOf(storage: Storage, site: SiteConfig, who: Who, patch: TraitPatch, now: number): Traits | undefined {
+  if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
+  return patchTraits(storage, site.id, profileKey(storage, site.id, who, now).key, patch, now);
+}
+
+/**
+ * A segment as a browser may see it (`/v1/collect`'s answer, `GET /v1/segment`): without the
+ * custom segments that read private facts (unless the rule is `public`), and without `rfm` and
+ * `cooldown` (they tell what a contact spent) unless the site lists them in `browserReveals`.
+ * The API-key endpoints and webhooks keep the full segment. With the page facts the snippet applies
+ * as they are (`PageFacts`).
+ */
+export function forBrowser(site: SiteConfig, segment: Segment): BrowserSegment {
+  const hidden = site.browser.hiddenSegments;
+  const segments = hidden.size > 0 ? segment.segments.filter((s) => !hidden.has(s)) : segment.segments;
+  const seen: Segment = {
+    ...segment,
+    rfm: site.browser.rfm ? segment.rfm : null,
+    cooldown: site.browser.cooldown ? segment.cooldown : false,
+    segments,
+  };
+  // The page facts come from what the browser may see, so they reveal nothing more.
+  return { ...seen, ...pageFacts(seen) };
+}

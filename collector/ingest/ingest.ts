@@ -1,0 +1,58 @@
+/** From a parsed browser batch to stored events and a fresh segment: no HTTP here. */
+import type { CollectResponse } from '../../shared/wire.ts';
+import { arrivalOf } from './arrival.ts';
+import { categoryForUrl, type SiteConfig } from '../config/config.ts';
+import { ingestAs, segmentOf } from '../identity/identify.ts';
+import type { NewEvent, Storage } from '../storage/storage.ts';
+import { validateEvents } from './validate.ts';
+import type { BotReason } from './bots.ts';
+import type { Segment } from '../../shared/segment.ts';
+
+/**
+ * Page views take their campaign (`utm_*`) and an email link's category (`ms_cat`, which wins
+ * over the page's own) from their URL; without a category, one from the site's URL rules.
+ */
+export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
+  if (e.type !== 'page_view' && e.type !== 'screen_view') return e;
+  const arrival = arrivalOf(e.url);
+  const utm = e.utm ? undefined : arrival.utm;
+  const category = arrival.category || (e.category ? undefined : categoryForUrl(site, e.url));
+  if (!utm && !category) return e;
+  // One copy, however many fields change.
+  const out = { ...e };
+  if (utm) out.utm = utm;
+  if (category) out.category = category;
+  return out;
+}
+
+/**
+ * The visitor's segment now (its contact's, `known: true`, once linked); a visitor never seen
+ * gets the segment of an empty profile.
+ */
+export function segmentFor(storage: Storage, site: SiteConfig, visitor: string, now: number): Segment {
+  return segmentOf(storage, site, { visitor }, now);
+}
+
+/**
+ * Validates, quarantines what is refused, stores the rest. Bot traffic is stored flagged and
+ * answered without a segment: it never shapes one. Runs inside one write-queue job.
+ */
+export function ingestBatch(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  rawEvents: unknown[],
+  now: number,
+  bot: BotReason = null,
+): CollectResponse {
+  const { valid, refused } = validateEvents(rawEvents, now);
+  const rows = refused.map((r) => ({ visitor, refused: r, raw: rawEvents[r.index] }));
+  storage.quarantine.keep(site.id, 'collect', rows, now, site.quarantine);
+  const flags = bot ? { bot } : {};
+  if (valid.length === 0) {
+    return { accepted: 0, duplicates: 0, refused, ...flags, segment: bot ? null : segmentFor(storage, site, visitor, now) };
+  }
+  const batch = valid.map((e) => (bot ? { ...categorize(site, e), bot: true } : categorize(site, e)));
+  const res = ingestAs(storage, site, { visitor }, batch, now);
+  return { accepted: res.accepted, duplicates: res.duplicates, refused, ...flags, segment: bot ? null : res.segment };
+}

@@ -1,0 +1,100 @@
+/**
+ * Group commit: writes that arrive while the event loop is busy are run together in ONE
+ * SQLite transaction on the next turn, and each caller is answered only after that commit.
+ * Every job runs in its own savepoint (better-sqlite3 nests transactions that way), so a job
+ * that throws rolls back alone and the rest of the group still commits.
+ */
+import type Database from 'better-sqlite3';
+import type { Metrics } from '../http/metrics.ts';
+import { storageFailure, type WriteHealth } from '../http/health.ts';
+
+interface Job {
+  run: () => unknown;
+  ok: (v: unknown) => void;
+  fail: (e: unknown) => void;
+}
+
+export interface WriteQueue extends WriteHealth {
+  /** Runs `job` inside the next group transaction; resolves once it is committed. */
+  run<T>(job: () => T): Promise<T>;
+  /** Resolves when every queued job has been committed (graceful shutdown). */
+  drain(): Promise<void>;
+  readonly depth: number;
+}
+
+export function writeQueue(sqlite: Database.Database, metrics?: Metrics, maxGroup = 500): WriteQueue {
+  let queue: Job[] = [];
+  let scheduled = false;
+  let idle: (() => void)[] = [];
+  let failing: WriteHealth['failing'] = null;
+  const failed = (err: unknown) => {
+    const storage = storageFailure(err);
+    if (storage) failing = { code: storage.code, at: Date.now() };
+  };
+
+  const flush = () => {
+    scheduled = false;
+    const group = queue.slice(0, maxGroup);
+    queue = queue.slice(group.length);
+    if (queue.length > 0) schedule();
+    metrics?.writeQueueDepth.set(queue.length);
+    const results: { ok: boolean; value: unknown }[] = [];
+    const end = metrics?.commitSeconds.startTimer();
+    try {
+      sqlite.transaction(() => {
+        for (const job of group) {
+          try {
+            results.push({ ok: true, value: sqlite.transaction(job.run)() });
+          } catch (err) {
+            // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the job's
+            // savepoint: then the group's earlier jobs are gone too, and later ones would run in
+            // autocommit. Fail the whole group with the cause.
+            if (!sqlite.inTransaction) throw err;
+            results.push({ ok: false, value: err });
+          }
+        }
+      })();
+      // Committed: writes work again, unless a job of this group failed for a storage reason.
+      failing = null;
+      for (const r of results) if (!r.ok) failed(r.value);
+      group.forEach((job, i) => (results[i]!.ok ? job.ok(results[i]!.value) : job.fail(results[i]!.value)));
+    } catch (err) {
+      // The commit itself failed (disk full, I/O error): nobody in the group is acknowledged.
+      failed(err);
+      for (const job of group) job.fail(err);
+    } finally {
+      end?.();
+    }
+    if (queue.length === 0) {
+      const waiting = idle;
+      idle = [];
+      for (const done of waiting) done();
+    }
+  };
+
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
+  };
+
+  return {
+    run<T>(run: () => T) {
+      return new Promise<T>((ok, fail) => {
+        queue.push({ run, ok: ok as (v: unknown) => void, fail });
+        metrics?.writeQueueDepth.set(queue.length);
+        schedule();
+      });
+    },
+    drain() {
+      if (queue.length === 0 && !scheduled) return Promise.resolve();
+      return new Promise<void>((done) => idle.push(done));
+    },
+    get depth() {
+      return queue.length;
+    },
+    get failing() {
+      return failing;
+    },
+  };
+}
