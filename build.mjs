@@ -59,7 +59,9 @@ async function buildSnippet() {
   const { code } = await bundleSnippet(false);
   writeFileSync('dist/ms.js', code);
   const gz = gzip(code);
-  console.log(`snippet dist/ms.js: ${code.length} bytes, ${gz} bytes gzip (budget ${SNIPPET_BUDGET})`);
+  console.log(
+    `snippet dist/ms.js: ${code.length} bytes, ${gz} bytes gzip (budget ${SNIPPET_BUDGET})`,
+  );
   if (gz > SNIPPET_BUDGET) {
     console.error(`snippet over budget by ${gz - SNIPPET_BUDGET} bytes gzip`);
     process.exit(1);
@@ -83,13 +85,16 @@ async function snippetSizes() {
   });
   const total = gzip(js);
   const rows = map.sources.map((src, si) => {
-    const without = lines.map((l, i) => [...l].filter((_, c) => owner[i][c] !== si).join('')).join('\n');
+    const without = lines
+      .map((l, i) => [...l].filter((_, c) => owner[i][c] !== si).join(''))
+      .join('\n');
     const name = src.replace(/^(\.\.\/)+/, '');
     const min = owner.reduce((n, o) => n + o.filter((x) => x === si).length, 0);
     return [name, min, total - gzip(without)];
   });
   rows.sort((a, b) => b[2] - a[2]);
-  const row = (name, min, gz) => `${name.padEnd(24)} ${String(min).padStart(5)} min ${String(gz).padStart(5)} gzip`;
+  const row = (name, min, gz) =>
+    `${name.padEnd(24)} ${String(min).padStart(5)} min ${String(gz).padStart(5)} gzip`;
   for (const r of rows) console.log(row(...r));
   console.log(row('total', js.length, total));
 }

@@ -7,7 +7,10 @@ export default defineConfig({
     // Two cores: keep files from piling up.
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] } },
+      {
+        extends: true,
+        test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] },
+      },
       // The real browsers run last and one file at a time: a Firefox closing a tab on a machine
       // that other suites keep busy was seen to drop the page's last request (docs/snippet.md), which
       // would make the suite's result depend on the machine's load, not on the code.

@@ -30,9 +30,16 @@ app.post('*', async (c) => {
 });
 app.get('*', (c) => c.json(segment));
 
-serve({ fetch: app.fetch, port: Number(process.env.PORT ?? 0), hostname: process.env.HOST ?? '127.0.0.1' }, (info) => {
-  console.log(`baseline on http://127.0.0.1:${info.port}`);
-});
+serve(
+  {
+    fetch: app.fetch,
+    port: Number(process.env.PORT ?? 0),
+    hostname: process.env.HOST ?? '127.0.0.1',
+  },
+  (info) => {
+    console.log(`baseline on http://127.0.0.1:${info.port}`);
+  },
+);
 
 // A clean exit on SIGTERM, so `node --cpu-prof` writes its profile.
 process.once('SIGTERM', () => process.exit(0));

@@ -24,7 +24,10 @@ function requestFor(job) {
       path: job.path,
       // What the snippet sends: a text/plain body (no preflight) from an allowed page origin.
       headers: { 'content-type': 'text/plain;charset=UTF-8', origin: 'http://localhost:3000' },
-      setupRequest: (req) => ({ ...req, body: collectBody(nextId, rnd, visitor(), job.batch, Date.now()) }),
+      setupRequest: (req) => ({
+        ...req,
+        body: collectBody(nextId, rnd, visitor(), job.batch, Date.now()),
+      }),
     };
   }
   return {
@@ -40,7 +43,13 @@ function run(job, duration, record) {
     const latencies = [];
     const statuses = {};
     const instance = autocannon(
-      { url: job.url, connections: job.connections, duration, requests: [requestFor(job)], timeout: 10 },
+      {
+        url: job.url,
+        connections: job.connections,
+        duration,
+        requests: [requestFor(job)],
+        timeout: 10,
+      },
       (err, result) => (err ? reject(err) : resolve({ result, latencies, statuses })),
     );
     instance.on('response', (_client, status, _bytes, ms) => {

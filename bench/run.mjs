@@ -6,7 +6,15 @@
  * Prints a table with PASS/MISS per target and writes bench/results/latest.json.
  */
 import { fork, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +134,8 @@ const RESULTS = here('./results');
 const PROFILES = join(RESULTS, 'profiles');
 const tmp = mkdtempSync(join(tmpdir(), 'microseg-bench-'));
 const children = new Set();
-const log = (msg) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const log = (msg) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 function cleanup() {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -148,7 +157,8 @@ function freePort() {
 async function waitFor(url, child, seconds = 20) {
   const until = Date.now() + seconds * 1000;
   while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`${url}: the server exited with code ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new Error(`${url}: the server exited with code ${child.exitCode}`);
     try {
       if ((await fetch(url)).ok) return;
     } catch {}
@@ -159,7 +169,11 @@ async function waitFor(url, child, seconds = 20) {
 
 /** Starts a server process; its stderr is kept for the error message should it die. */
 function startServer(nodeArgs, env) {
-  const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, nodeArgs, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let err = '';
   child.stderr.on('data', (d) => (err = (err + d).slice(-4000)));
   child.lastStderr = () => err;
@@ -180,7 +194,8 @@ async function stopServer(child) {
 /** Resident set size of a live process now and at its peak (the kernel's high-water mark), in MB. */
 function memoryMB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  const kb = (field) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
@@ -192,8 +207,13 @@ async function heapMB(url) {
   try {
     const headers = { authorization: `Bearer ${METRICS_TOKEN}` };
     const text = await (await fetch(`${url}/metrics`, { headers })).text();
-    const metric = (name) => Number(new RegExp(`^microseg_${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
-    return { heapUsed: metric('nodejs_heap_size_used_bytes'), heapTotal: metric('nodejs_heap_size_total_bytes'), external: metric('nodejs_external_memory_bytes') };
+    const metric = (name) =>
+      Number(new RegExp(`^microseg_${name} ([0-9.e+]+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    return {
+      heapUsed: metric('nodejs_heap_size_used_bytes'),
+      heapTotal: metric('nodejs_heap_size_total_bytes'),
+      external: metric('nodejs_external_memory_bytes'),
+    };
   } catch {
     return {};
   }
@@ -208,7 +228,12 @@ children.add(loader);
 function load(job) {
   return new Promise((ok, fail) => {
     loader.once('message', (m) => (m.ok ? ok(m) : fail(new Error(m.error))));
-    loader.send({ connections: opts.connections, duration: opts.duration, warmup: opts.warmup, ...job });
+    loader.send({
+      connections: opts.connections,
+      duration: opts.duration,
+      warmup: opts.warmup,
+      ...job,
+    });
   });
 }
 async function phase(name, job, server) {
@@ -217,7 +242,8 @@ async function phase(name, job, server) {
   answered[server.label] = (answered[server.label] ?? 0) + r.answered;
   if (server.pid) r.memoryMB = { ...memoryMB(server.pid), ...(await heapMB(server.url)) };
   const bad = Object.entries(r.statuses).filter(([s]) => Number(s) >= 400);
-  if (bad.length || r.errors) log(`  ${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
+  if (bad.length || r.errors)
+    log(`  ${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
   log(`  ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
   return r;
 }
@@ -225,25 +251,40 @@ async function phase(name, job, server) {
 /** The bare Hono app, alive for the whole run; `measure` loads it like the collector. */
 async function startBaseline() {
   const port = await freePort();
-  const child = startServer([...profileArgs('baseline'), here('./baseline.mjs')], { PORT: String(port), HOST: '127.0.0.1' });
+  const child = startServer([...profileArgs('baseline'), here('./baseline.mjs')], {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  });
   const server = { label: 'baseline' };
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url, child);
   return {
-    post: (visitors) => phase('baseline POST', { url, path: '/v1/collect', kind: 'post', batch: 1, visitors }, server),
-    get: (visitors) => phase('baseline GET', { url, path: '/v1/segment', kind: 'get', visitors }, server),
+    post: (visitors) =>
+      phase(
+        'baseline POST',
+        { url, path: '/v1/collect', kind: 'post', batch: 1, visitors },
+        server,
+      ),
+    get: (visitors) =>
+      phase('baseline GET', { url, path: '/v1/segment', kind: 'get', visitors }, server),
     stop: () => stopServer(child),
   };
 }
 
 function seed(label, db, events, visitors, bundle) {
   return new Promise((ok, fail) => {
-    log(`${label}: seeding ${events} events${visitors ? ` over ${visitors} visitors` : ''} through the storage layer`);
+    log(
+      `${label}: seeding ${events} events${visitors ? ` over ${visitors} visitors` : ''} through the storage layer`,
+    );
     const spread = visitors ? ['--visitors', String(visitors)] : [];
-    const child = spawn(process.execPath, [here('./seed.mjs'), '--db', db, '--events', String(events), ...spread, '--bundle', bundle], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [here('./seed.mjs'), '--db', db, '--events', String(events), ...spread, '--bundle', bundle],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     children.add(child);
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -259,22 +300,36 @@ function seed(label, db, events, visitors, bundle) {
 
 /** The real collector, `microseg serve`, on its own seeded SQLite file. */
 function profileArgs(label) {
-  return opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${label}.cpuprofile`] : [];
+  return opts.profile
+    ? ['--cpu-prof', '--cpu-prof-dir', PROFILES, '--cpu-prof-name', `${label}.cpuprofile`]
+    : [];
 }
 
 async function startCollector(label, db, env = {}) {
   const port = await freePort();
-  const child = startServer([...profileArgs(`collector-${label}`), COLLECTOR, 'serve', '--port', String(port), '--db', db, '--no-demo'], {
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    // The limiters stay on (their cost is part of every request) but cannot trip: the whole load
-    // comes from one address.
-    MICROSEG_RATE_IP: '1000000000',
-    MICROSEG_RATE_VISITOR: '1000000000',
-    MICROSEG_CONNECTIONS_PER_IP: '1000000000',
-    MICROSEG_METRICS_TOKEN: METRICS_TOKEN,
-    ...env,
-  });
+  const child = startServer(
+    [
+      ...profileArgs(`collector-${label}`),
+      COLLECTOR,
+      'serve',
+      '--port',
+      String(port),
+      '--db',
+      db,
+      '--no-demo',
+    ],
+    {
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      // The limiters stay on (their cost is part of every request) but cannot trip: the whole load
+      // comes from one address.
+      MICROSEG_RATE_IP: '1000000000',
+      MICROSEG_RATE_VISITOR: '1000000000',
+      MICROSEG_CONNECTIONS_PER_IP: '1000000000',
+      MICROSEG_METRICS_TOKEN: METRICS_TOKEN,
+      ...env,
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(`${url}/healthz`, child);
@@ -288,7 +343,11 @@ async function startCollector(label, db, env = {}) {
 /** One real batch before the load: stored, and answered with a segment (not refused, not limited). */
 async function probe(url) {
   const body = collectBody(idGenerator(), prng(1), visitorId(0), 1, Date.now());
-  const res = await fetch(`${url}/v1/collect`, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+  const res = await fetch(`${url}/v1/collect`, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+  });
   const json = await res.json();
   if (res.status !== 200 || json.accepted !== 1 || !json.segment) {
     throw new Error(`probe POST /v1/collect answered ${res.status} ${JSON.stringify(json)}`);
@@ -310,15 +369,27 @@ async function runCollectors(bundle, baseline) {
   const runs = sizes.map(([label]) => ({ label, db: join(tmp, `${label}.db`) }));
   const base = {};
   try {
-    const seeded = await Promise.all(sizes.map(([label, events, visitors], i) => seed(label, runs[i].db, events, visitors, bundle)));
+    const seeded = await Promise.all(
+      sizes.map(([label, events, visitors], i) =>
+        seed(label, runs[i].db, events, visitors, bundle),
+      ),
+    );
     runs.forEach((r, i) => {
       r.seeded = seeded[i];
-      r.out = { stored: seeded[i].events, visitors: seeded[i].visitors, seedSeconds: seeded[i].seconds };
+      r.out = {
+        stored: seeded[i].events,
+        visitors: seeded[i].visitors,
+        seedSeconds: seeded[i].seconds,
+      };
     });
     for (const r of runs) r.server = await startCollector(r.label, r.db);
     const each = async (key, name, job, filter = () => true, server = (r) => r.server) => {
       for (const r of runs.filter(filter)) {
-        r.out[key] = await phase(`${name} (${r.label})`, { url: server(r).url, visitors: r.seeded.visitors, ...job }, server(r));
+        r.out[key] = await phase(
+          `${name} (${r.label})`,
+          { url: server(r).url, visitors: r.seeded.visitors, ...job },
+          server(r),
+        );
       }
     };
     const v = runs[0]?.seeded.visitors ?? 1000;
@@ -329,25 +400,46 @@ async function runCollectors(bundle, baseline) {
     }
     if (loads.includes('uncached') && runs.length) {
       // A second collector on the same file, reads only: what SQLite (and JSON.parse) cost per read.
-      for (const r of runs) r.uncachedServer = await startCollector(`${r.label}-nocache`, r.db, { MICROSEG_PROFILE_CACHE: '0' });
+      for (const r of runs)
+        r.uncachedServer = await startCollector(`${r.label}-nocache`, r.db, {
+          MICROSEG_PROFILE_CACHE: '0',
+        });
       try {
-        await each('uncached', 'segment reads, profile cache off', reads, undefined, (r) => r.uncachedServer);
+        await each(
+          'uncached',
+          'segment reads, profile cache off',
+          reads,
+          undefined,
+          (r) => r.uncachedServer,
+        );
       } finally {
         for (const r of runs) await r.uncachedServer?.stop();
       }
     }
     if (loads.includes('ingest1') || runs.length === 0) {
       if (baseline) base.post = await baseline.post(v);
-      await each('ingest1', 'ingest 1 event/request', { path: '/v1/collect', kind: 'post', batch: 1 });
+      await each('ingest1', 'ingest 1 event/request', {
+        path: '/v1/collect',
+        kind: 'post',
+        batch: 1,
+      });
     }
     if (loads.includes('ingest10')) {
-      await each('ingest10', 'ingest 10 events/request', { path: '/v1/collect', kind: 'post', batch: 10 }, (r) => r.label === 'small');
+      await each(
+        'ingest10',
+        'ingest 10 events/request',
+        { path: '/v1/collect', kind: 'post', batch: 10 },
+        (r) => r.label === 'small',
+      );
     }
     for (const r of runs) r.out.peakRssMB = memoryMB(r.server.pid).peak;
   } finally {
     for (const r of runs) await r.server?.stop();
   }
-  return { ...Object.fromEntries(runs.map((r) => [r.label, r.out])), ...(baseline ? { baseline: base } : {}) };
+  return {
+    ...Object.fromEntries(runs.map((r) => [r.label, r.out])),
+    ...(baseline ? { baseline: base } : {}),
+  };
 }
 
 function machine() {
@@ -363,7 +455,11 @@ function machine() {
 }
 
 const started = Date.now();
-const report = { date: new Date().toISOString(), machine: machine(), options: { ...opts, phases: only, loads } };
+const report = {
+  date: new Date().toISOString(),
+  machine: machine(),
+  options: { ...opts, phases: only, loads },
+};
 try {
   mkdirSync(RESULTS, { recursive: true });
   if (opts.profile) rmSync(PROFILES, { recursive: true, force: true });
@@ -421,6 +517,6 @@ if (opts.profile && existsSync(PROFILES)) {
 }
 
 const jsonFile = args.json ?? join(RESULTS, 'latest.json');
-writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
-console.log('\n' + formatReport(report));
+writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\n${formatReport(report)}`);
 console.log(`\n${report.seconds.toFixed(0)} s in all; results in ${jsonFile}`);

@@ -15,15 +15,37 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { eventsOfVisitor, eventsSpread, idGenerator, prng, seededHistory, SITE, visitorId, visitorsFor } from './lib/workload.mjs';
+import {
+  eventsOfVisitor,
+  eventsSpread,
+  idGenerator,
+  prng,
+  seededHistory,
+  SITE,
+  visitorId,
+  visitorsFor,
+} from './lib/workload.mjs';
 import { buildStorageBundle, STORAGE_BUNDLE } from './lib/storage-bundle.mjs';
 
-const USAGE = 'usage: node bench/seed.mjs --db FILE --events N [--visitors N] [--days D] [--bundle FILE]';
+const USAGE =
+  'usage: node bench/seed.mjs --db FILE --events N [--visitors N] [--days D] [--bundle FILE]';
 const { values } = parseArgs({
-  options: { db: { type: 'string' }, events: { type: 'string' }, visitors: { type: 'string' }, days: { type: 'string' }, bundle: { type: 'string' } },
+  options: {
+    db: { type: 'string' },
+    events: { type: 'string' },
+    visitors: { type: 'string' },
+    days: { type: 'string' },
+    bundle: { type: 'string' },
+  },
 });
 const positive = (v) => v === undefined || (Number.isInteger(Number(v)) && Number(v) > 0);
-if (!values.db || !values.events || !positive(values.events) || !positive(values.visitors) || !positive(values.days)) {
+if (
+  !values.db ||
+  !values.events ||
+  !positive(values.events) ||
+  !positive(values.visitors) ||
+  !positive(values.days)
+) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -47,7 +69,13 @@ const chunk = storage.db.$client.transaction((from, to) => {
   for (let i = from; i < to; i++) {
     const history = seededHistory(nextId, rnd, i, now, eventsOf(i), days);
     for (let k = 0; k < history.length; k += LIMITS.batchEvents) {
-      events += storage.ingest(SITE, visitorId(i), history.slice(k, k + LIMITS.batchEvents), engine, now).accepted;
+      events += storage.ingest(
+        SITE,
+        visitorId(i),
+        history.slice(k, k + LIMITS.batchEvents),
+        engine,
+        now,
+      ).accepted;
     }
   }
 });

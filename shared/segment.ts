@@ -49,7 +49,11 @@ export interface Segment {
 export const NO_CATEGORY = 'none';
 export const MIXED = 'mixed';
 
-export function segmentKey(lifecycle: Lifecycle, category: string | null, engagement: Engagement): string {
+export function segmentKey(
+  lifecycle: Lifecycle,
+  category: string | null,
+  engagement: Engagement,
+): string {
   return `${lifecycle}:${category ?? NO_CATEGORY}:${engagement}`;
 }
 
@@ -57,7 +61,11 @@ export function segmentKey(lifecycle: Lifecycle, category: string | null, engage
  * The parts of a stored key (category null for NO_CATEGORY). A category may itself hold a colon,
  * so the key is split at its first and last colon; a malformed key keeps what it has.
  */
-export function parseSegmentKey(key: string): { lifecycle: string; category: string | null; engagement: string } {
+export function parseSegmentKey(key: string): {
+  lifecycle: string;
+  category: string | null;
+  engagement: string;
+} {
   const first = key.indexOf(':');
   const last = key.lastIndexOf(':');
   const category = first >= 0 && last > first ? key.slice(first + 1, last) : null;
@@ -94,7 +102,15 @@ export interface PageFacts {
 export type BrowserSegment = Segment & PageFacts;
 
 /** The `<html>` attributes a page gets, in this order. */
-const PAGE_ATTRS = ['lifecycle', 'category', 'engagement', 'segment', 'intent', 'known', 'cooldown'] as const;
+const PAGE_ATTRS = [
+  'lifecycle',
+  'category',
+  'engagement',
+  'segment',
+  'intent',
+  'known',
+  'cooldown',
+] as const;
 
 /** The page facts of a segment (after what a browser may not see is taken out of it). */
 export function pageFacts(s: Segment): PageFacts {

@@ -13,7 +13,8 @@ const onClick = (e: MouseEvent): void => {
   // outbound links by origin.
   const a = t.closest?.('a');
   const href = a?.getAttribute('href') ?? a?.getAttribute('xlink:href');
-  if (href != null && e.button < 2) track('click', { category: elementCategory(t) }, { h: cut(href) });
+  if (href != null && e.button < 2)
+    track('click', { category: elementCategory(t) }, { h: cut(href) });
 };
 
 export const startClicks = (): void => {

@@ -25,4 +25,5 @@ export const endpoint = (path: string): URL => new URL(path, data.api || tag.src
  */
 export const dnt =
   data.consent == null &&
-  ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl || (navigator.doNotTrack as unknown) == 1);
+  ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl ||
+    (navigator.doNotTrack as unknown) == 1);

@@ -40,8 +40,8 @@ export const segment = async (): Promise<BrowserSegment | null> => {
   return off()
     ? null
     : s && Date.now() - at! < 3e5
-    ? s
-    : ask(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
-        .then(setSegment)
-        .then(current, current);
+      ? s
+      : ask(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
+          .then(setSegment)
+          .then(current, current);
 };

@@ -86,7 +86,8 @@ export const flush = (leaving?: boolean): void => {
         // A leaving batch is kept already. A refusal (a status below 500 but 429) is counted;
         // anything else (no status: a network error, 429, 5xx) is kept for a retry.
         (r: Partial<Response>) =>
-          leaving || keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
+          leaving ||
+          keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
       );
   }
 };

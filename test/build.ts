@@ -40,14 +40,18 @@ async function build(target: Target): Promise<void> {
     } catch {
       // A lock left by a killed run would block every later run.
       const held = statSync(lock, { throwIfNoEntry: false });
-      if (held && Date.now() - held.mtimeMs > 30_000) rmSync(lock, { recursive: true, force: true });
+      if (held && Date.now() - held.mtimeMs > 30_000)
+        rmSync(lock, { recursive: true, force: true });
       await sleep(50);
     }
   }
   try {
     const file = join(root, bundle);
-    const stale = !existsSync(file) || statSync(file).mtimeMs < Math.max(...sources.map((d) => newest(join(root, d))));
-    if (stale) execFileSync(process.execPath, ['build.mjs', `--${target}`], { cwd: root, stdio: 'pipe' });
+    const stale =
+      !existsSync(file) ||
+      statSync(file).mtimeMs < Math.max(...sources.map((d) => newest(join(root, d))));
+    if (stale)
+      execFileSync(process.execPath, ['build.mjs', `--${target}`], { cwd: root, stdio: 'pipe' });
   } finally {
     rmdirSync(lock);
   }

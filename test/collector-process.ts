@@ -17,12 +17,25 @@ export async function ensureBuilt(): Promise<void> {
 const children = new Set<ChildProcess>();
 process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 
-export async function startCollector(env: Record<string, string>, args: string[] = []): Promise<CollectorProcess> {
+export async function startCollector(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<CollectorProcess> {
   await ensureBuilt();
-  const child = spawn(process.execPath, ['dist/collector.mjs', 'serve', '--port', '0', '--host', '127.0.0.1', ...args], {
-    env: { ...process.env, MICROSEG_RATE_IP: '0', MICROSEG_RATE_VISITOR: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['dist/collector.mjs', 'serve', '--port', '0', '--host', '127.0.0.1', ...args],
+    {
+      env: {
+        ...process.env,
+        MICROSEG_RATE_IP: '0',
+        MICROSEG_RATE_VISITOR: '0',
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.add(child);
   child.once('exit', () => children.delete(child));
   let out = '';

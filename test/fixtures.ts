@@ -17,4 +17,7 @@ export const SAMPLE_SEGMENT: Segment = {
   updated: 1732262400000,
 };
 
-export const segmentWith = (over: Partial<Segment> = {}): Segment => ({ ...SAMPLE_SEGMENT, ...over });
+export const segmentWith = (over: Partial<Segment> = {}): Segment => ({
+  ...SAMPLE_SEGMENT,
+  ...over,
+});

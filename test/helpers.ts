@@ -20,7 +20,9 @@ export function tempDir(): { dir: string; cleanup(): void } {
 /** The Bearer token of `/metrics` on test apps (off the public app unless one is set). */
 export const METRICS_TOKEN = 'test-metrics-token-0123456789';
 
-export function testApp(opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {}) {
+export function testApp(
+  opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {},
+) {
   const tmp = tempDir();
   const storage = openStorage(join(tmp.dir, 'test.db'));
   const clock = { now: opts.now ?? T0 };
@@ -48,7 +50,13 @@ export function testApp(opts: { config?: ConfigFile; now?: number; limits?: Rate
 let seq = 0;
 export function ev(over: Partial<WireEvent> = {}): WireEvent {
   seq++;
-  return { id: `e${seq}_${Math.random().toString(36).slice(2, 10)}`, type: 'page_view', ts: T0, url: 'http://localhost:8787/demo/', ...over };
+  return {
+    id: `e${seq}_${Math.random().toString(36).slice(2, 10)}`,
+    type: 'page_view',
+    ts: T0,
+    url: 'http://localhost:8787/demo/',
+    ...over,
+  };
 }
 
 /** A browser-style `POST /v1/collect`: a string or raw bytes go as they are, anything else as JSON. */
@@ -56,6 +64,9 @@ export function collectRequest(body: unknown, headers: Record<string, string> = 
   return new Request('http://localhost:8787/v1/collect', {
     method: 'POST',
     headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
-    body: typeof body === 'string' || body instanceof Uint8Array ? (body as BodyInit) : JSON.stringify(body),
+    body:
+      typeof body === 'string' || body instanceof Uint8Array
+        ? (body as BodyInit)
+        : JSON.stringify(body),
   });
 }

@@ -12,10 +12,14 @@ import { fileURLToPath } from 'node:url';
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const [n = '1000', secs = '15'] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'h4-slow-'));
-const child = spawn(process.execPath, [join(repo, 'dist/collector.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--no-demo'], {
-  env: { ...process.env, MICROSEG_DB: join(dir, 'c.db'), LOG_LEVEL: 'error' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const child = spawn(
+  process.execPath,
+  [join(repo, 'dist/collector.mjs'), 'serve', '--port', '0', '--host', '127.0.0.1', '--no-demo'],
+  {
+    env: { ...process.env, MICROSEG_DB: join(dir, 'c.db'), LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const url = await new Promise((ok) => {
   let out = '';
   child.stdout.on('data', (d) => {
@@ -25,19 +29,33 @@ const url = await new Promise((ok) => {
   });
 });
 const { port } = new URL(url);
-const body = JSON.stringify({ site: 'demo', visitor: 'slow', events: [{ id: 'e1', type: 'page_view', ts: 1, url: 'http://localhost/' }] });
+const body = JSON.stringify({
+  site: 'demo',
+  visitor: 'slow',
+  events: [{ id: 'e1', type: 'page_view', ts: 1, url: 'http://localhost/' }],
+});
 const socks = [];
 const statuses = {};
 const t0 = Date.now();
 for (let i = 0; i < Number(n); i++) {
   const s = connect(Number(port), '127.0.0.1');
   const st = { open: true };
-  s.on('connect', () => s.write(`POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n`));
+  s.on('connect', () =>
+    s.write(
+      `POST /v1/collect HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n`,
+    ),
+  );
   let j = 0;
   const timer = setInterval(() => j < body.length && !s.destroyed && s.write(body[j++]), 1000);
-  s.on('data', (d) => { const c = /^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1]; if (c) statuses[c] = (statuses[c] ?? 0) + 1; });
+  s.on('data', (d) => {
+    const c = /^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1];
+    if (c) statuses[c] = (statuses[c] ?? 0) + 1;
+  });
   s.on('error', () => {});
-  s.on('close', () => { st.open = false; clearInterval(timer); });
+  s.on('close', () => {
+    st.open = false;
+    clearInterval(timer);
+  });
   socks.push({ s, st });
 }
 const health = [];
@@ -48,7 +66,9 @@ let stop = false;
     try {
       const r = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5000) });
       health.push({ ms: Date.now() - t, status: r.status });
-    } catch (e) { health.push({ ms: Date.now() - t, status: String(e.name) }); }
+    } catch (e) {
+      health.push({ ms: Date.now() - t, status: String(e.name) });
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
 })();
@@ -59,7 +79,9 @@ for (let sec = 1; sec <= Number(secs); sec++) {
 stop = true;
 const ms = health.map((h) => h.ms).sort((a, b) => a - b);
 console.log('answers to the attack:', JSON.stringify(statuses));
-console.log(`/healthz: ${health.length} probes, statuses ${JSON.stringify([...new Set(health.map((h) => h.status))])}, p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms`);
+console.log(
+  `/healthz: ${health.length} probes, statuses ${JSON.stringify([...new Set(health.map((h) => h.status))])}, p50 ${ms[Math.floor(ms.length / 2)]} ms, max ${ms.at(-1)} ms`,
+);
 for (const x of socks) x.s.destroy();
 child.kill('SIGKILL');
 rmSync(dir, { recursive: true, force: true });

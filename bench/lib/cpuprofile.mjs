@@ -22,7 +22,8 @@ export function areaOf(frame) {
   return 'other';
 }
 
-const keyOf = (f) => `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*\/(dist|collector)\//, '$1/')}:${f.lineNumber + 1}`;
+const keyOf = (f) =>
+  `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*\/(dist|collector)\//, '$1/')}:${f.lineNumber + 1}`;
 
 export function summarizeProfile(profile, top = 40) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -60,11 +61,19 @@ export function summarizeProfile(profile, top = 40) {
       .filter(([k]) => !k.startsWith('(root)') && !k.startsWith('(idle)'))
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([fn, ms]) => ({ fn, ms: +ms.toFixed(1), busyPct: busy > 0 ? +((100 * ms) / busy).toFixed(1) : 0 }));
+      .map(([fn, ms]) => ({
+        fn,
+        ms: +ms.toFixed(1),
+        busyPct: busy > 0 ? +((100 * ms) / busy).toFixed(1) : 0,
+      }));
   return {
     ms: +all.toFixed(1),
     busyMs: +busy.toFixed(1),
-    areas: Object.fromEntries(Object.entries(areas).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, +v.toFixed(1)])),
+    areas: Object.fromEntries(
+      Object.entries(areas)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => [k, +v.toFixed(1)]),
+    ),
     self: list(selfMs),
     total: list(totalMs),
   };
@@ -73,12 +82,23 @@ export function summarizeProfile(profile, top = 40) {
 /** Text report; with `s.requests` (requests the process answered) each line also shows µs per request. */
 export function formatProfile(s, top = 20) {
   const pct = (ms) => `${((100 * ms) / (s.busyMs || 1)).toFixed(1)}%`;
-  const per = (ms) => (s.requests ? `${((ms * 1000) / s.requests).toFixed(1).padStart(6)} µs/req ` : '');
-  const out = [`sampled ${s.ms.toFixed(0)} ms, busy (not idle) ${s.busyMs.toFixed(0)} ms${s.requests ? ` over ${s.requests} requests: ${per(s.busyMs).trim()}` : ''}`];
-  out.push('areas (share of busy time): ' + Object.entries(s.areas).filter(([k]) => k !== 'idle').map(([k, v]) => `${k} ${pct(v)}`).join(', '));
+  const per = (ms) =>
+    s.requests ? `${((ms * 1000) / s.requests).toFixed(1).padStart(6)} µs/req ` : '';
+  const out = [
+    `sampled ${s.ms.toFixed(0)} ms, busy (not idle) ${s.busyMs.toFixed(0)} ms${s.requests ? ` over ${s.requests} requests: ${per(s.busyMs).trim()}` : ''}`,
+  ];
+  out.push(
+    'areas (share of busy time): ' +
+      Object.entries(s.areas)
+        .filter(([k]) => k !== 'idle')
+        .map(([k, v]) => `${k} ${pct(v)}`)
+        .join(', '),
+  );
   out.push('self time:');
-  for (const f of s.self.slice(0, top)) out.push(`  ${String(f.busyPct).padStart(5)}%  ${per(f.ms)}${f.fn}`);
+  for (const f of s.self.slice(0, top))
+    out.push(`  ${String(f.busyPct).padStart(5)}%  ${per(f.ms)}${f.fn}`);
   out.push('total time (with callees):');
-  for (const f of s.total.slice(0, top)) out.push(`  ${String(f.busyPct).padStart(5)}%  ${per(f.ms)}${f.fn}`);
+  for (const f of s.total.slice(0, top))
+    out.push(`  ${String(f.busyPct).padStart(5)}%  ${per(f.ms)}${f.fn}`);
   return out.join('\n');
 }

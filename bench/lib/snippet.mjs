@@ -17,7 +17,14 @@ import { gzipSync } from 'node:zlib';
 import { quantile } from './stats.mjs';
 
 export const CHROMIUM = '/usr/lib/chromium/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Sizes of the snippet's code (a Buffer, read once at the start of a run). */
 export function snippetSizes(code) {
@@ -32,8 +39,24 @@ ${withSnippet ? '<script defer src="/ms.js" data-site="demo"></script>' : ''}
 </head><body><h1>A product page</h1><a href="/cameras/" data-ms-category="cameras">cameras</a></body></html>`;
 
 const SEGMENT = JSON.stringify({
-  accepted: 1, duplicates: 0, refused: [],
-  segment: { site: 'demo', visitor: 'x', known: false, segment: 'newbie:cameras:active', lifecycle: 'newbie', category: 'cameras', engagement: 'active', affinity: { cameras: 1 }, cooldown: false, rfm: null, intent: 'least_likely', segments: [], updated: 0 },
+  accepted: 1,
+  duplicates: 0,
+  refused: [],
+  segment: {
+    site: 'demo',
+    visitor: 'x',
+    known: false,
+    segment: 'newbie:cameras:active',
+    lifecycle: 'newbie',
+    category: 'cameras',
+    engagement: 'active',
+    affinity: { cameras: 1 },
+    cooldown: false,
+    rfm: null,
+    intent: 'least_likely',
+    segments: [],
+    updated: 0,
+  },
 });
 
 function pageServer(snippetCode) {
@@ -41,13 +64,18 @@ function pageServer(snippetCode) {
   return createServer((req, res) => {
     const path = req.url.split('?')[0];
     if (path === '/ms.js') return res.writeHead(200, cacheable).end(snippetCode);
-    if (path === '/before.js') return res.writeHead(200, cacheable).end("performance.mark('ms:before')");
-    if (path === '/after.js') return res.writeHead(200, cacheable).end("performance.measure('ms:start','ms:before')");
+    if (path === '/before.js')
+      return res.writeHead(200, cacheable).end("performance.mark('ms:before')");
+    if (path === '/after.js')
+      return res.writeHead(200, cacheable).end("performance.measure('ms:start','ms:before')");
     if (path === '/v1/collect') {
       req.resume();
-      return req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(SEGMENT));
+      return req.on('end', () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(SEGMENT),
+      );
     }
-    if (path === '/with' || path === '/without') return res.writeHead(200, { 'content-type': 'text/html' }).end(page(path === '/with'));
+    if (path === '/with' || path === '/without')
+      return res.writeHead(200, { 'content-type': 'text/html' }).end(page(path === '/with'));
     res.writeHead(404).end();
   });
 }
@@ -72,7 +100,10 @@ export async function measureSnippetStart(code, loads, executablePath = CHROMIUM
     const cold = [];
     const coldControl = [];
     for (let i = 0; i < Math.ceil(loads / 3); i++) {
-      for (const [path, into] of [['/with', cold], ['/without', coldControl]]) {
+      for (const [path, into] of [
+        ['/with', cold],
+        ['/without', coldControl],
+      ]) {
         const ctx = await browser.newContext();
         into.push(await measure(await ctx.newPage(), path));
         await ctx.close();
@@ -89,7 +120,13 @@ export async function measureSnippetStart(code, loads, executablePath = CHROMIUM
       control.push(await measure(p, '/without'));
     }
     await ctx.close();
-    return { loads, cold: stats(cold), coldControl: stats(coldControl), warm: stats(warm), control: stats(control) };
+    return {
+      loads,
+      cold: stats(cold),
+      coldControl: stats(coldControl),
+      warm: stats(warm),
+      control: stats(control),
+    };
   } finally {
     await browser.close();
     server.close();

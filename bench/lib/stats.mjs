@@ -23,12 +23,20 @@ export function summarize(latencies, seconds) {
 
 /** 949 → "949", 10000 → "10k", 1000000 → "1M". */
 export function count(n) {
-  return n == null ? '' : n >= 1e6 ? `${+(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${+(n / 1e3).toFixed(1)}k` : String(n);
+  return n == null
+    ? ''
+    : n >= 1e6
+      ? `${+(n / 1e6).toFixed(2)}M`
+      : n >= 1e3
+        ? `${+(n / 1e3).toFixed(1)}k`
+        : String(n);
 }
 
 /** a / b, or null when either side is missing. */
 export function ratio(a, b) {
-  return a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : a / b;
+  return a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0
+    ? null
+    : a / b;
 }
 
 /**
@@ -50,7 +58,8 @@ export function historyCost(a, b) {
 }
 
 /** Events per visitor of a seeded history, e.g. "~11". */
-const perVisitor = (h) => (h?.stored && h?.visitors ? `~${Math.round(h.stored / h.visitors)}` : '?');
+const perVisitor = (h) =>
+  h?.stored && h?.visitors ? `~${Math.round(h.stored / h.visitors)}` : '?';
 
 /**
  * The issue's targets, each with its measured value and a verdict (null: not measured this run),
@@ -69,7 +78,10 @@ export function verdicts(r) {
     pass: value == null || op === 'info' ? null : op === '>=' ? value >= limit : value <= limit,
   });
   const k = (h, fallback) => count(h?.stored) || fallback;
-  const times = r.small?.visitors && r.large?.visitors ? `${Math.round(r.large.visitors / r.small.visitors)}×` : '100×';
+  const times =
+    r.small?.visitors && r.large?.visitors
+      ? `${Math.round(r.large.visitors / r.small.visitors)}×`
+      : '100×';
   return [
     t('ingest (1 event/request) req/s vs baseline POST', r.ratios?.ingest1, '>=', 0.8, '×'),
     t('segment reads req/s vs baseline GET', r.ratios?.reads, '>=', 0.85, '×'),
@@ -82,8 +94,20 @@ export function verdicts(r) {
       '%',
     ),
     t('collector peak RSS', r.peakRssMB, '<=', 200, ' MB'),
-    t(`reads with ${times} the visitors (cache working set), ${k(r.small, '10k')} → ${k(r.large, '1M')} stored events`, r.breadth?.readsCost, 'info', null, '%'),
-    t(`reads with ${times} the visitors, profile cache off (SQLite alone)`, r.breadthUncached?.readsCost, 'info', null, '%'),
+    t(
+      `reads with ${times} the visitors (cache working set), ${k(r.small, '10k')} → ${k(r.large, '1M')} stored events`,
+      r.breadth?.readsCost,
+      'info',
+      null,
+      '%',
+    ),
+    t(
+      `reads with ${times} the visitors, profile cache off (SQLite alone)`,
+      r.breadthUncached?.readsCost,
+      'info',
+      null,
+      '%',
+    ),
   ];
 }
 
@@ -100,17 +124,23 @@ function costLine(g) {
 export function formatReport(r) {
   const lines = [];
   const m = r.machine;
-  lines.push(`microseg bench — ${m.cores} cores (${m.cpu}), ${m.memGB} GB, node ${m.node}, ${m.platform}`);
-  lines.push(`${r.options.connections} connections, ${r.options.warmup} s warm-up + ${r.options.duration} s per phase, load from a separate process, 127.0.0.1 only`);
+  lines.push(
+    `microseg bench — ${m.cores} cores (${m.cpu}), ${m.memGB} GB, node ${m.node}, ${m.platform}`,
+  );
+  lines.push(
+    `${r.options.connections} connections, ${r.options.warmup} s warm-up + ${r.options.duration} s per phase, load from a separate process, 127.0.0.1 only`,
+  );
   lines.push('');
-  lines.push('| phase | history | stored events | visitors | req/s | events/s | p50 ms | p99 ms | vs baseline |');
+  lines.push(
+    '| phase | history | stored events | visitors | req/s | events/s | p50 ms | p99 ms | vs baseline |',
+  );
   lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   const row = (name, label, h, x, events, vs) => {
     if (!x) return;
     const stored = h ? count(h.stored) : '';
     const visitors = h?.visitors ? count(h.visitors) : '';
     lines.push(
-      `| ${name} | ${label} | ${stored} | ${visitors} | ${fmt(x.rps)} | ${events ? fmt(x.rps * events) : ''} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)} | ${vs == null ? '' : fmt(vs, 2) + '×'} |`,
+      `| ${name} | ${label} | ${stored} | ${visitors} | ${fmt(x.rps)} | ${events ? fmt(x.rps * events) : ''} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)} | ${vs == null ? '' : `${fmt(vs, 2)}×`} |`,
     );
   };
   const { small, deep, large, ratios: q = {} } = r;
@@ -133,14 +163,16 @@ export function formatReport(r) {
         `(${perVisitor(small)} → ${perVisitor(deep)} each), cost (+ is slower): ${costLine(r.depth)}`,
     );
   }
-  if (r.depthUncached) costs.push(`  the same with the profile cache off: ${costLine(r.depthUncached)}`);
+  if (r.depthUncached)
+    costs.push(`  the same with the profile cache off: ${costLine(r.depthUncached)}`);
   if (r.breadth) {
     costs.push(
       `visitor breadth (informational): ${count(small.visitors)} → ${count(large.visitors)} visitors of ${perVisitor(small)} events ` +
         `(${count(small.stored)} → ${count(large.stored)} events), cost: ${costLine(r.breadth)}`,
     );
   }
-  if (r.breadthUncached) costs.push(`  the same with the profile cache off: ${costLine(r.breadthUncached)}`);
+  if (r.breadthUncached)
+    costs.push(`  the same with the profile cache off: ${costLine(r.breadthUncached)}`);
   if (costs.length) lines.push('', ...costs);
   if (r.snippet) {
     const s = r.snippet;
@@ -155,15 +187,30 @@ export function formatReport(r) {
     }
   }
   if (r.peakRssMB != null) {
-    const each = ['small', 'deep', 'large'].filter((h) => r[h]?.peakRssMB != null).map((h) => `${h} ${fmt(r[h].peakRssMB, 1)}`);
-    const off = ['small', 'deep', 'large'].filter((h) => r[h]?.uncached?.memoryMB?.peak != null).map((h) => `${h} ${fmt(r[h].uncached.memoryMB.peak, 1)}`);
-    lines.push('', `collector peak RSS (VmHWM): ${fmt(r.peakRssMB, 1)} MB (${each.join(', ')}${off.length ? `; profile cache off: ${off.join(', ')}` : ''})`);
+    const each = ['small', 'deep', 'large']
+      .filter((h) => r[h]?.peakRssMB != null)
+      .map((h) => `${h} ${fmt(r[h].peakRssMB, 1)}`);
+    const off = ['small', 'deep', 'large']
+      .filter((h) => r[h]?.uncached?.memoryMB?.peak != null)
+      .map((h) => `${h} ${fmt(r[h].uncached.memoryMB.peak, 1)}`);
+    lines.push(
+      '',
+      `collector peak RSS (VmHWM): ${fmt(r.peakRssMB, 1)} MB (${each.join(', ')}${off.length ? `; profile cache off: ${off.join(', ')}` : ''})`,
+    );
   }
   lines.push('', 'targets:');
   for (const v of r.targets) {
     const verdict = v.op === 'info' ? 'info' : v.pass == null ? 'n/a ' : v.pass ? 'PASS' : 'MISS';
-    const shown = v.value == null ? 'not measured' : v.unit === '%' ? pct(v.value) : `${fmt(v.value, 2)}${v.unit}`;
-    const limit = v.op === 'info' ? '' : ` (target ${v.op} ${v.unit === '%' ? pct(v.limit) : `${v.limit}${v.unit}`})`;
+    const shown =
+      v.value == null
+        ? 'not measured'
+        : v.unit === '%'
+          ? pct(v.value)
+          : `${fmt(v.value, 2)}${v.unit}`;
+    const limit =
+      v.op === 'info'
+        ? ''
+        : ` (target ${v.op} ${v.unit === '%' ? pct(v.limit) : `${v.limit}${v.unit}`})`;
     lines.push(`  ${verdict}  ${v.name}: ${shown}${limit}`);
   }
   return lines.join('\n');

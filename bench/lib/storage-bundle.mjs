@@ -6,7 +6,9 @@ import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-export const STORAGE_BUNDLE = fileURLToPath(new URL('../results/build/storage.mjs', import.meta.url));
+export const STORAGE_BUNDLE = fileURLToPath(
+  new URL('../results/build/storage.mjs', import.meta.url),
+);
 
 export async function buildStorageBundle() {
   await build({

@@ -6,7 +6,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 export const SITE = 'demo';
-export const CATEGORIES = ['cameras', 'lenses', 'sports', 'womens-apparel', 'mens-apparel', 'home', 'books', 'toys'];
+export const CATEGORIES = [
+  'cameras',
+  'lenses',
+  'sports',
+  'womens-apparel',
+  'mens-apparel',
+  'home',
+  'books',
+  'toys',
+];
 const DAY = 86_400_000;
 
 /** Visitor `i`'s id: 21 url-safe characters, like the snippet's nanoid. */
@@ -61,14 +70,40 @@ export function wireEvent(nextId, rnd, ts, session, k) {
   const url = `https://shop.example/${category}/item-${Math.floor(rnd() * 5000)}?color=black`;
   const r = k === 0 ? 0 : rnd();
   if (r < 0.7) {
-    const e = { id: nextId(), type: 'page_view', ts, session, url, category, nav: k === 0 ? 'load' : 'spa' };
+    const e = {
+      id: nextId(),
+      type: 'page_view',
+      ts,
+      session,
+      url,
+      category,
+      nav: k === 0 ? 'load' : 'spa',
+    };
     if (k === 0) e.ref = 'https://www.google.com/';
     return e;
   }
   if (r < 0.93) {
-    return { id: nextId(), type: 'click', ts, session, url, category, target: `https://shop.example/${category}/`, outbound: false };
+    return {
+      id: nextId(),
+      type: 'click',
+      ts,
+      session,
+      url,
+      category,
+      target: `https://shop.example/${category}/`,
+      outbound: false,
+    };
   }
-  return { id: nextId(), type: 'add_to_cart', ts, session, url, category, value: Math.round(rnd() * 50000) / 100, currency: 'EUR' };
+  return {
+    id: nextId(),
+    type: 'add_to_cart',
+    ts,
+    session,
+    url,
+    category,
+    value: Math.round(rnd() * 50000) / 100,
+    currency: 'EUR',
+  };
 }
 
 /** A browser batch body (`POST /v1/collect`) of `size` events for `visitor`, at time `now`. */

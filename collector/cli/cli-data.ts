@@ -6,7 +6,12 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { audienceOf, countMembers, openMemberCursor, unknownAudience } from '../storage/audience.ts';
+import {
+  audienceOf,
+  countMembers,
+  openMemberCursor,
+  unknownAudience,
+} from '../storage/audience.ts';
 import { loadConfig } from '../config/config.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from '../storage/erasure.ts';
@@ -29,7 +34,10 @@ export function fail(cmd: string, msg: string): number {
   return 2;
 }
 
-async function withStorage<T>(v: Record<string, unknown>, fn: (s: Storage) => Promise<T> | T): Promise<T> {
+async function withStorage<T>(
+  v: Record<string, unknown>,
+  fn: (s: Storage) => Promise<T> | T,
+): Promise<T> {
   const storage = openStorage(typeof v.db === 'string' ? v.db : optionsFromEnv().db);
   try {
     return await fn(storage);
@@ -54,7 +62,15 @@ Options:
   --config FILE     site config JSON (MICROSEG_CONFIG): a custom segment must be one of its rules
 ${dbOption}
   -h, --help        this help`,
-  options: { site: { type: 'string' }, segment: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, config: { type: 'string' }, db: { type: 'string' }, help },
+  options: {
+    site: { type: 'string' },
+    segment: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    config: { type: 'string' },
+    db: { type: 'string' },
+    help,
+  },
   async run(v) {
     if (typeof v.site !== 'string') return fail('export', '--site is required');
     if (typeof v.segment !== 'string') return fail('export', '--segment is required');
@@ -66,7 +82,11 @@ ${dbOption}
       const opts = optionsFromEnv();
       const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config);
       const site = config.sites.get(v.site);
-      if (!site) return fail('export', `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}); a custom segment is checked against it: --config FILE`);
+      if (!site)
+        return fail(
+          'export',
+          `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}); a custom segment is checked against it: --config FILE`,
+        );
       const unknown = unknownAudience(site, v.segment, audience);
       if (unknown) return fail('export', unknown);
     }
@@ -74,8 +94,12 @@ ${dbOption}
       const members = countMembers(storage.db, v.site as string, audience);
       const stream = exportStream(openMemberCursor(storage.db, v.site as string, audience), format);
       const out = typeof v.out === 'string' ? createWriteStream(v.out) : process.stdout;
-      await pipeline(Readable.fromWeb(stream as NodeReadableStream<Uint8Array>), out, { end: out !== process.stdout });
-      console.error(`${members} members of "${v.segment}" (site ${v.site})${typeof v.out === 'string' ? ` written to ${v.out}` : ''}`);
+      await pipeline(Readable.fromWeb(stream as NodeReadableStream<Uint8Array>), out, {
+        end: out !== process.stdout,
+      });
+      console.error(
+        `${members} members of "${v.segment}" (site ${v.site})${typeof v.out === 'string' ? ` written to ${v.out}` : ''}`,
+      );
       return 0;
     });
   },
@@ -96,14 +120,22 @@ Options:
   --contact C       a contact id (your email tool's or CRM's)
 ${dbOption}
   -h, --help        this help`,
-  options: { site: { type: 'string' }, visitor: { type: 'string' }, contact: { type: 'string' }, db: { type: 'string' }, help },
+  options: {
+    site: { type: 'string' },
+    visitor: { type: 'string' },
+    contact: { type: 'string' },
+    db: { type: 'string' },
+    help,
+  },
   async run(v) {
     if (typeof v.site !== 'string') return fail('forget', '--site is required');
-    if ((typeof v.visitor === 'string') === (typeof v.contact === 'string')) return fail('forget', 'give one of --visitor or --contact');
+    if ((typeof v.visitor === 'string') === (typeof v.contact === 'string'))
+      return fail('forget', 'give one of --visitor or --contact');
     if (typeof v.visitor === 'string' && !ID_PATTERN.test(v.visitor)) {
       return fail('forget', 'a visitor id has letters, digits, - and _ only');
     }
-    if (typeof v.contact === 'string' && !validContactId(v.contact)) return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
+    if (typeof v.contact === 'string' && !validContactId(v.contact))
+      return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
     return withStorage(v, (storage) => {
       const site = v.site as string;
       const res =
@@ -135,38 +167,55 @@ Options:
   --json            one JSON object per line instead of a table
 ${dbOption}
   -h, --help        this help`,
-  options: { site: { type: 'string' }, status: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, db: { type: 'string' }, help },
+  options: {
+    site: { type: 'string' },
+    status: { type: 'string' },
+    limit: { type: 'string' },
+    json: { type: 'boolean' },
+    db: { type: 'string' },
+    help,
+  },
   async run(v, positionals) {
     const [action = 'list', id] = positionals;
     if (typeof v.site !== 'string') return fail('deliveries', '--site is required');
     const site = v.site;
     if (action === 'list') {
       const status = v.status as DeliveryStatus | undefined;
-      if (status !== undefined && !STATUSES.includes(status)) return fail('deliveries', `--status is one of ${STATUSES.join(', ')}`);
+      if (status !== undefined && !STATUSES.includes(status))
+        return fail('deliveries', `--status is one of ${STATUSES.join(', ')}`);
       const limit = parsePageLimit(v.limit, 50);
-      if (limit === null) return fail('deliveries', `--limit is a whole number from 1 to ${MAX_PAGE}`);
+      if (limit === null)
+        return fail('deliveries', `--limit is a whole number from 1 to ${MAX_PAGE}`);
       return withStorage(v, (storage) => {
         const rows = storage.outbox.list(site, { status, limit });
         if (v.json) {
           for (const { seq: _s, ...d } of rows) console.log(JSON.stringify(d));
           return 0;
         }
-        if (rows.length === 0) console.log(`no deliveries${status ? ` ${status}` : ''} for site ${site}`);
+        if (rows.length === 0)
+          console.log(`no deliveries${status ? ` ${status}` : ''} for site ${site}`);
         for (const d of rows) {
           const last = d.lastStatus ?? d.lastError ?? '';
-          console.log(`${d.id}  ${d.status.padEnd(9)} ${d.change.padEnd(5)} ${d.segment}  visitor=${d.visitor}  attempts=${d.attempts}  ${iso(d.created)}  ${last}`);
+          console.log(
+            `${d.id}  ${d.status.padEnd(9)} ${d.change.padEnd(5)} ${d.segment}  visitor=${d.visitor}  attempts=${d.attempts}  ${iso(d.created)}  ${last}`,
+          );
         }
         return 0;
       });
     }
-    if (action !== 'show' && action !== 'replay') return fail('deliveries', `unknown action "${action}": list, show or replay`);
+    if (action !== 'show' && action !== 'replay')
+      return fail('deliveries', `unknown action "${action}": list, show or replay`);
     if (!id) return fail('deliveries', `${action} needs a delivery id`);
     return withStorage(v, (storage) => {
       const outbox = storage.outbox;
       if (action === 'replay') {
         const res = outbox.replay(site, id, Date.now());
         if (res === 'not_found') return fail('deliveries', `no delivery "${id}" for site ${site}`);
-        if (res === 'not_failed') return fail('deliveries', `delivery "${id}" has not failed: only a failed delivery is replayed`);
+        if (res === 'not_failed')
+          return fail(
+            'deliveries',
+            `delivery "${id}" has not failed: only a failed delivery is replayed`,
+          );
         console.log(`replaying ${id}`);
         return 0;
       }
@@ -192,13 +241,22 @@ Options:
   --json            one JSON object per line instead of a table
 ${dbOption}
   -h, --help        this help`,
-  options: { site: { type: 'string' }, limit: { type: 'string' }, before: { type: 'string' }, json: { type: 'boolean' }, db: { type: 'string' }, help },
+  options: {
+    site: { type: 'string' },
+    limit: { type: 'string' },
+    before: { type: 'string' },
+    json: { type: 'boolean' },
+    db: { type: 'string' },
+    help,
+  },
   async run(v) {
     if (typeof v.site !== 'string') return fail('quarantine', '--site is required');
     const limit = parsePageLimit(v.limit, 50);
-    if (limit === null) return fail('quarantine', `--limit is a whole number from 1 to ${MAX_PAGE}`);
+    if (limit === null)
+      return fail('quarantine', `--limit is a whole number from 1 to ${MAX_PAGE}`);
     const before = v.before === undefined ? undefined : Number(v.before);
-    if (before !== undefined && (!Number.isInteger(before) || before < 1)) return fail('quarantine', '--before is a sequence number');
+    if (before !== undefined && (!Number.isInteger(before) || before < 1))
+      return fail('quarantine', '--before is a sequence number');
     return withStorage(v, (storage) => {
       const rows = storage.quarantine.list(v.site as string, limit, before);
       if (v.json) {
@@ -207,7 +265,9 @@ ${dbOption}
       }
       if (rows.length === 0) console.log(`no refused events for site ${v.site}`);
       for (const r of rows) {
-        console.log(`#${r.seq}  ${iso(r.received)}  ${r.source}  ${r.error}  visitor=${r.visitor ?? '-'}  event=${r.eventId ?? '-'}\n    ${r.message}\n    ${r.payload}`);
+        console.log(
+          `#${r.seq}  ${iso(r.received)}  ${r.source}  ${r.error}  visitor=${r.visitor ?? '-'}  event=${r.eventId ?? '-'}\n    ${r.message}\n    ${r.payload}`,
+        );
       }
       return 0;
     });

@@ -3,9 +3,21 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { isPort, optionsFromEnv, start } from '../http/server.ts';
 import { keysForDatabase, SecretError } from '../identity/keys.ts';
-import { DEFAULT_LINK_TTL_DAYS, linkInput, makeLink, MAX_LINK_TTL_DAYS } from '../identity/links.ts';
+import {
+  DEFAULT_LINK_TTL_DAYS,
+  linkInput,
+  makeLink,
+  MAX_LINK_TTL_DAYS,
+} from '../identity/links.ts';
 import { describe } from '../ingest/validate.ts';
-import { deliveriesCommand, exportCommand, fail, forgetCommand, help, quarantineCommand } from './cli-data.ts';
+import {
+  deliveriesCommand,
+  exportCommand,
+  fail,
+  forgetCommand,
+  help,
+  quarantineCommand,
+} from './cli-data.ts';
 
 export interface Command {
   summary: string;
@@ -57,12 +69,22 @@ so run this where the collector runs, with the same environment.`,
     help,
   },
   async run(v) {
-    for (const name of ['site', 'contact', 'to'] as const) if (typeof v[name] !== 'string') return fail('link', `--${name} is required`);
+    for (const name of ['site', 'contact', 'to'] as const)
+      if (typeof v[name] !== 'string') return fail('link', `--${name} is required`);
     const opts = optionsFromEnv();
-    const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config, { apiKey: opts.apiKey });
+    const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config, {
+      apiKey: opts.apiKey,
+    });
     const site = config.sites.get(v.site as string);
-    if (!site) return fail('link', `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`);
-    const collector = typeof v.collector === 'string' ? v.collector : (opts.publicUrl ?? `http://localhost:${opts.port}`);
+    if (!site)
+      return fail(
+        'link',
+        `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`,
+      );
+    const collector =
+      typeof v.collector === 'string'
+        ? v.collector
+        : (opts.publicUrl ?? `http://localhost:${opts.port}`);
     if (!URL.canParse(collector)) return fail('link', `--collector ${collector} is not a URL`);
     const ttl = v.ttl === undefined ? undefined : Number(v.ttl);
     const input = linkInput.safeParse({
@@ -180,7 +202,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+    return await cmd.run(
+      parsed.values as Record<string, string | boolean | undefined>,
+      parsed.positionals,
+    );
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SecretError) {
       console.error(err.message);

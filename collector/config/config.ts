@@ -39,7 +39,12 @@ const categoryRule = z.object({
 });
 
 const fourAscending = z
-  .tuple([z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative(), z.number().nonnegative()])
+  .tuple([
+    z.number().nonnegative(),
+    z.number().nonnegative(),
+    z.number().nonnegative(),
+    z.number().nonnegative(),
+  ])
   .refine((t) => t[0] < t[1] && t[1] < t[2] && t[2] < t[3], 'four thresholds in ascending order');
 
 const engineSchema = z
@@ -78,7 +83,12 @@ const engineSchema = z
 /** A custom segment: `when` is a condition tree, compiled (and checked) by the engine. */
 const ruleSchema = z
   .object({
-    when: z.unknown().refine((v) => v !== undefined, 'a condition: { "all": [...] }, { "fact": ... }, { "count": ... }, …'),
+    when: z
+      .unknown()
+      .refine(
+        (v) => v !== undefined,
+        'a condition: { "all": [...] }, { "fact": ... }, { "count": ... }, …',
+      ),
     description: z.string().max(500).optional(),
     /**
      * Shown in a browser's answer even though it reads private facts (a trait not in
@@ -96,7 +106,10 @@ const identitySchema = z
     /** Devices one email link (all the `ms_t`s of its redirects) may identify. */
     devicesPerLink: z.number().int().min(1).max(100),
     /** Replays of one `/r` link within this many hours count one `email_click`. */
-    clickWindowHours: z.number().positive().max(24 * 365),
+    clickWindowHours: z
+      .number()
+      .positive()
+      .max(24 * 365),
   })
   .partial()
   .strict();
@@ -107,7 +120,11 @@ export interface IdentityPolicy {
   clickWindowHours: number;
 }
 
-export const DEFAULT_IDENTITY: IdentityPolicy = { linkDays: 30, devicesPerLink: 3, clickWindowHours: 24 };
+export const DEFAULT_IDENTITY: IdentityPolicy = {
+  linkDays: 30,
+  devicesPerLink: 3,
+  clickWindowHours: 24,
+};
 
 const siteSchema = z
   .object({
@@ -132,9 +149,15 @@ const siteSchema = z
     /** Segment engine thresholds; each omitted one takes its default. */
     segment: engineSchema.default({}),
     /** Traits the browser may set (`traits` in a collect batch); all others only with the API key. */
-    publicTraits: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _')).default([]),
+    publicTraits: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _'))
+      .default([]),
     /** A request header set by a trusted proxy with the visitor's country (e.g. `cf-ipcountry`): trait `country`. */
-    countryHeader: z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name').toLowerCase().optional(),
+    countryHeader: z
+      .string()
+      .regex(/^[A-Za-z0-9-]+$/, 'a header name')
+      .toLowerCase()
+      .optional(),
     /** Identity links: lifetime, devices per email link, click de-duplication. */
     identity: identitySchema.default({}),
     /** Purchase-revealing fields a browser's answer may carry (`rfm`, `cooldown`); none by default. */
@@ -158,7 +181,9 @@ const siteSchema = z
 
 const configSchema = z
   .object({
-    sites: z.record(siteId, siteSchema).refine((s) => Object.keys(s).length > 0, 'at least one site'),
+    sites: z
+      .record(siteId, siteSchema)
+      .refine((s) => Object.keys(s).length > 0, 'at least one site'),
     /** Webhook delivery: attempts, backoff, timeout, concurrency (docs/triggers.md). */
     delivery: deliverySchema.default({}),
   })
@@ -214,7 +239,10 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
   if (!result.success) {
     const lines = result.error.issues.map((i) => {
       // Zod reports a bad record key without the key's own rule; say it.
-      const message = i.code === 'invalid_key' ? 'a site id has letters, digits, dot, dash and underscore only' : i.message;
+      const message =
+        i.code === 'invalid_key'
+          ? 'a site id has letters, digits, dot, dash and underscore only'
+          : i.message;
       return `  ${i.path.join('.') || '(root)'}: ${message}`;
     });
     throw new ConfigError(`invalid site config in ${source}:\n${lines.join('\n')}`);
@@ -256,7 +284,10 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
         cooldown: s.browserReveals.includes('cooldown'),
         hiddenSegments: new Set(
           compiled.rules
-            .filter((r) => !s.rules[r.name]?.public && r.reads.some((f) => privateFact(f, s.publicTraits)))
+            .filter(
+              (r) =>
+                !s.rules[r.name]?.public && r.reads.some((f) => privateFact(f, s.publicTraits)),
+            )
             .map((r) => r.name),
         ),
       },
@@ -265,7 +296,8 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       quarantine: { ...DEFAULT_QUARANTINE, ...s.quarantine },
     });
   }
-  if (problems.length > 0) throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);
+  if (problems.length > 0)
+    throw new ConfigError(`invalid site config in ${source}:\n${problems.join('\n')}`);
   return { sites, delivery: { ...DEFAULT_DELIVERY, ...result.data.delivery } };
 }
 
@@ -284,10 +316,15 @@ function privateFact(fact: string, publicTraits: string[]): boolean {
 function engineProblems(e: EngineConfig): string[] {
   const out: string[] = [];
   for (const k of ['hotDays', 'intentDays'] as const) {
-    if (e[k] > e.windowDays) out.push(`windowDays: ${e.windowDays} is shorter than ${k} (${e[k]}); the window log must cover it`);
+    if (e[k] > e.windowDays)
+      out.push(
+        `windowDays: ${e.windowDays} is shorter than ${k} (${e[k]}); the window log must cover it`,
+      );
   }
-  if (e.warmDays < e.activeDays) out.push(`warmDays: ${e.warmDays} is shorter than activeDays (${e.activeDays})`);
-  if (e.lapsedDays <= e.atRiskDays) out.push(`lapsedDays: ${e.lapsedDays} must be longer than atRiskDays (${e.atRiskDays})`);
+  if (e.warmDays < e.activeDays)
+    out.push(`warmDays: ${e.warmDays} is shorter than activeDays (${e.activeDays})`);
+  if (e.lapsedDays <= e.atRiskDays)
+    out.push(`lapsedDays: ${e.lapsedDays} must be longer than atRiskDays (${e.atRiskDays})`);
   return out;
 }
 

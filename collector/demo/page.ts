@@ -3,12 +3,22 @@
  * under /demo/. Every view is rendered here and toggled by a small inline script, so the shop
  * needs no assets beyond the snippet itself.
  */
-import { CATEGORIES, PRODUCTS, categoryById, productsOf, type Category, type Product } from './catalog.ts';
+import {
+  CATEGORIES,
+  PRODUCTS,
+  categoryById,
+  productsOf,
+  type Category,
+  type Product,
+} from './catalog.ts';
 import { DEMO_CSS } from './style.ts';
 import { DEMO_SCRIPT } from './client.ts';
 
 const esc = (s: string): string =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+  s.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
 
 const euros = (n: number): string => `€${n.toLocaleString('en-US')}`;
 
@@ -79,7 +89,12 @@ function views(): View[] {
 }
 
 const VIEWS = views();
-const notFound: View = { path: '', title: 'Not found · microseg demo shop', category: '', html: '<h2>Not found</h2><p><a href="/demo/">Back to the shop</a></p>' };
+const notFound: View = {
+  path: '',
+  title: 'Not found · microseg demo shop',
+  category: '',
+  html: '<h2>Not found</h2><p><a href="/demo/">Back to the shop</a></p>',
+};
 
 /** The view for a request path; unknown paths get the not-found view (and a 404). */
 export function viewFor(path: string): View | undefined {
@@ -93,9 +108,21 @@ export function viewFor(path: string): View | undefined {
 const noFocus = 'category=none, category=mixed';
 
 const BANNERS: Record<string, { title: string; text: string; offer: string }> = {
-  cameras: { title: 'Made for your next shot', text: 'New this week: the Aurora X100 kit with a free 35 mm prime.', offer: 'FOCUS10' },
-  sports: { title: 'Ready for race season?', text: 'Trail Runner 2 restocked in every size, free returns.', offer: 'PACE10' },
-  womens_apparel: { title: 'The linen edit is here', text: 'Light layers for warm days, cut from washed European linen.', offer: 'LINEN10' },
+  cameras: {
+    title: 'Made for your next shot',
+    text: 'New this week: the Aurora X100 kit with a free 35 mm prime.',
+    offer: 'FOCUS10',
+  },
+  sports: {
+    title: 'Ready for race season?',
+    text: 'Trail Runner 2 restocked in every size, free returns.',
+    offer: 'PACE10',
+  },
+  womens_apparel: {
+    title: 'The linen edit is here',
+    text: 'Light layers for warm days, cut from washed European linen.',
+    offer: 'LINEN10',
+  },
 };
 
 function banner(): string {
@@ -113,7 +140,8 @@ ${personal}</section>`;
 
 function pickedRow(): string {
   const rows = CATEGORIES.map(
-    (c) => `<div hidden data-ms-show="category=${c.id}" data-row="${c.id}"><h2>More ${esc(c.title.toLowerCase())} for you</h2>${grid(productsOf(c.id))}</div>`,
+    (c) =>
+      `<div hidden data-ms-show="category=${c.id}" data-row="${c.id}"><h2>More ${esc(c.title.toLowerCase())} for you</h2>${grid(productsOf(c.id))}</div>`,
   ).join('');
   const bestsellers = CATEGORIES.map((c) => productsOf(c.id)[0]!);
   return `<section class="picked" aria-label="Recommendations">
@@ -136,7 +164,8 @@ const panel = `<aside class="panel" id="segment-panel" aria-live="polite">
 </aside>`;
 
 /** The optional anti-flicker style of docs/snippet.md, with its hard timeout. */
-const ANTI_FLICKER_CSS = '.ms-pending [data-ms-show], .ms-pending [data-ms-hide] { visibility: hidden; }';
+const ANTI_FLICKER_CSS =
+  '.ms-pending [data-ms-show], .ms-pending [data-ms-hide] { visibility: hidden; }';
 const ANTI_FLICKER = `document.documentElement.classList.add('ms-pending');
 setTimeout(function () { document.documentElement.classList.remove('ms-pending'); }, 1500);`;
 
@@ -153,7 +182,9 @@ export function demoPage(path: string): { status: 200 | 404; html: string } {
         `<section class="view" data-view="${v.path}" data-category="${v.category}" data-title="${esc(v.title)}"${v === shown ? '' : ' hidden'}>${v.html}</section>`,
     )
     .join('\n');
-  const nav = CATEGORIES.map((c) => `<a href="/demo/${c.id}" data-ms-category="${c.id}">${esc(c.title)}</a>`).join('');
+  const nav = CATEGORIES.map(
+    (c) => `<a href="/demo/${c.id}" data-ms-category="${c.id}">${esc(c.title)}</a>`,
+  ).join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>${esc(shown.title)}</title>

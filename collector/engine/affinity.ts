@@ -5,7 +5,13 @@ import type { Score } from './profile.ts';
 /** Sets an own property even for a key like `__proto__` (categories are free text from the wire). */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   // Only `__proto__` is special to assignment; defining every key cost ~5 µs per segment read.
-  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   else obj[key] = value;
 }
 
@@ -27,7 +33,11 @@ export function addWeight(score: Score | undefined, w: number, t: number, lambda
 }
 
 /** Shares of the decayed scores at `now`, rounded to 2 decimals; empty with no score. */
-export function shares(scores: Record<string, Score>, now: number, lambda: number): Record<string, number> {
+export function shares(
+  scores: Record<string, Score>,
+  now: number,
+  lambda: number,
+): Record<string, number> {
   const decayed: [string, number][] = [];
   let total = 0;
   for (const [cat, score] of Object.entries(scores)) {
@@ -48,10 +58,17 @@ export function shares(scores: Record<string, Score>, now: number, lambda: numbe
  * Keeps the `max` strongest scores (decayed to `at`), so a visitor who touches thousands of
  * categories still has a bounded profile. The dropped ones are the smallest shares.
  */
-export function boundScores(scores: Record<string, Score>, max: number, at: number, lambda: number): Record<string, Score> {
+export function boundScores(
+  scores: Record<string, Score>,
+  max: number,
+  at: number,
+  lambda: number,
+): Record<string, Score> {
   const keys = Object.keys(scores);
   if (keys.length <= max) return scores;
-  const ranked = keys.map((k) => [k, decayTo(scores[k]!, at, lambda)] as const).sort((a, b) => b[1] - a[1]);
+  const ranked = keys
+    .map((k) => [k, decayTo(scores[k]!, at, lambda)] as const)
+    .sort((a, b) => b[1] - a[1]);
   const out: Record<string, Score> = {};
   for (const [k] of ranked.slice(0, max)) setOwn(out, k, scores[k]!);
   return out;

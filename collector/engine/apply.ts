@@ -1,7 +1,13 @@
 /** The write path: fold one event into a profile. Pure: no I/O, no clock. */
 import { DAY, type EngineConfig } from './config.ts';
 import { addWeight, boundScores, decayRate, setOwn } from './affinity.ts';
-import { upgradeProfile, type EngineEvent, type Profile, type Purchases, type WindowEntry } from './profile.ts';
+import {
+  upgradeProfile,
+  type EngineEvent,
+  type Profile,
+  type Purchases,
+  type WindowEntry,
+} from './profile.ts';
 import type { PropValue } from '../../shared/wire.ts';
 
 export function weightOf(type: string, config: EngineConfig): number {
@@ -17,7 +23,16 @@ export function applyEvent(profile: Profile, event: EngineEvent, config: EngineC
   let scores = p.scores;
   if (category) {
     scores = { ...scores };
-    setOwn(scores, category, addWeight(Object.hasOwn(scores, category) ? scores[category] : undefined, weightOf(event.type, config), t, lambda));
+    setOwn(
+      scores,
+      category,
+      addWeight(
+        Object.hasOwn(scores, category) ? scores[category] : undefined,
+        weightOf(event.type, config),
+        t,
+        lambda,
+      ),
+    );
     scores = boundScores(scores, config.maxCategories, t, lambda);
   }
   return {
@@ -27,7 +42,10 @@ export function applyEvent(profile: Profile, event: EngineEvent, config: EngineC
     count: p.count + 1,
     scores,
     window: addToWindow(p.window, windowEntry(event, config), config),
-    purchases: event.type === 'purchase' ? addPurchase(p.purchases, t, event.value ?? 0, config) : p.purchases,
+    purchases:
+      event.type === 'purchase'
+        ? addPurchase(p.purchases, t, event.value ?? 0, config)
+        : p.purchases,
   };
 }
 
@@ -60,7 +78,11 @@ function addPurchase(p: Purchases, t: number, value: number, config: EngineConfi
 }
 
 /** Inserts in time order, then trims to the window length and the entry cap. */
-export function addToWindow(window: WindowEntry[], entry: WindowEntry, config: EngineConfig): WindowEntry[] {
+export function addToWindow(
+  window: WindowEntry[],
+  entry: WindowEntry,
+  config: EngineConfig,
+): WindowEntry[] {
   const out = window.slice();
   let i = out.length;
   while (i > 0 && out[i - 1]![0] > entry[0]) i--;

@@ -4,7 +4,14 @@
  * "Within N days" means strictly younger than N days everywhere: an event exactly 7 days old
  * has left a 7-day window, and a visitor unseen exactly 60 days is at risk.
  */
-import { MIXED, segmentKey, type Engagement, type Intent, type Lifecycle, type Segment } from '../../shared/segment.ts';
+import {
+  MIXED,
+  segmentKey,
+  type Engagement,
+  type Intent,
+  type Lifecycle,
+  type Segment,
+} from '../../shared/segment.ts';
 import { DAY, type EngineConfig } from './config.ts';
 import { decayRate, shares } from './affinity.ts';
 import { upgradeProfile, type Profile } from './profile.ts';
@@ -31,10 +38,20 @@ function dominantCategory(affinity: Record<string, number>, config: EngineConfig
   return share >= config.dominantShare ? top : MIXED;
 }
 
-function engagementOf(profile: Profile, top: string | null, config: EngineConfig, now: number): Engagement {
+function engagementOf(
+  profile: Profile,
+  top: string | null,
+  config: EngineConfig,
+  now: number,
+): Engagement {
   if (profile.count === 0) return 'cold';
   const idle = now - profile.lastSeen;
-  if (top && countMatching(profile.window, now, config.hotDays * DAY, (e) => e[2] === top) >= config.hotEvents) return 'hot';
+  if (
+    top &&
+    countMatching(profile.window, now, config.hotDays * DAY, (e) => e[2] === top) >=
+      config.hotEvents
+  )
+    return 'hot';
   if (idle < config.activeDays * DAY) return 'active';
   if (idle < config.warmDays * DAY) return 'warm';
   return 'cold';
@@ -64,7 +81,14 @@ function cooldownOf(profile: Profile, config: EngineConfig, now: number): boolea
  * intentDays with no purchase since → most_likely; hot → most_likely for an active customer,
  * moderately_likely otherwise; an active customer → moderately_likely; else least_likely.
  */
-function intentOf(profile: Profile, lifecycle: Lifecycle, engagement: Engagement, cooldown: boolean, config: EngineConfig, now: number): Intent {
+function intentOf(
+  profile: Profile,
+  lifecycle: Lifecycle,
+  engagement: Engagement,
+  cooldown: boolean,
+  config: EngineConfig,
+  now: number,
+): Intent {
   if (cooldown) return 'least_likely';
   let lastIntent = -Infinity;
   let lastPurchase = -Infinity;
@@ -84,7 +108,13 @@ function intentOf(profile: Profile, lifecycle: Lifecycle, engagement: Engagement
   return 'least_likely';
 }
 
-export function evaluate(profile: Profile, subject: Subject, config: EngineConfig, now: number, extras: Extras = {}): Segment {
+export function evaluate(
+  profile: Profile,
+  subject: Subject,
+  config: EngineConfig,
+  now: number,
+  extras: Extras = {},
+): Segment {
   const p = upgradeProfile(profile);
   const affinity = shares(p.scores, now, decayRate(config));
   const category = dominantCategory(affinity, config);

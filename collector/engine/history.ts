@@ -14,8 +14,11 @@ export function diffSegments(
   after: { key: string; segments: readonly string[] },
 ): SegmentChange[] {
   const changes: SegmentChange[] = [];
-  if (before.key !== after.key) changes.push({ kind: 'key', name: after.key, previous: before.key });
-  for (const s of before.segments) if (!after.segments.includes(s)) changes.push({ kind: 'exited', name: s, previous: null });
-  for (const s of after.segments) if (!before.segments.includes(s)) changes.push({ kind: 'entered', name: s, previous: null });
+  if (before.key !== after.key)
+    changes.push({ kind: 'key', name: after.key, previous: before.key });
+  for (const s of before.segments)
+    if (!after.segments.includes(s)) changes.push({ kind: 'exited', name: s, previous: null });
+  for (const s of after.segments)
+    if (!before.segments.includes(s)) changes.push({ kind: 'entered', name: s, previous: null });
   return changes;
 }

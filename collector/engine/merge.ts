@@ -17,22 +17,40 @@
 import { addWeight, boundScores, decayRate, decayTo, setOwn } from './affinity.ts';
 import { trimWindow, weightOf } from './apply.ts';
 import type { EngineConfig } from './config.ts';
-import { upgradeProfile, type Profile, type Purchases, type Score, type WindowEntry } from './profile.ts';
+import {
+  upgradeProfile,
+  type Profile,
+  type Purchases,
+  type Score,
+  type WindowEntry,
+} from './profile.ts';
 
-function mergeScores(a: Record<string, Score>, b: Record<string, Score>, lambda: number): Record<string, Score> {
+function mergeScores(
+  a: Record<string, Score>,
+  b: Record<string, Score>,
+  lambda: number,
+): Record<string, Score> {
   const out: Record<string, Score> = {};
   for (const [cat, s] of Object.entries(a)) setOwn(out, cat, s);
   for (const [cat, s] of Object.entries(b)) {
     const mine = Object.hasOwn(out, cat) ? out[cat] : undefined;
-    setOwn(out, cat, mine ? addWeight(mine, decayTo(s, Math.max(s.t, mine.t), lambda), Math.max(s.t, mine.t), lambda) : s);
+    setOwn(
+      out,
+      cat,
+      mine
+        ? addWeight(mine, decayTo(s, Math.max(s.t, mine.t), lambda), Math.max(s.t, mine.t), lambda)
+        : s,
+    );
   }
   return out;
 }
 
 function mergePurchases(a: Purchases, b: Purchases): Purchases {
   const later = (b.last ?? -Infinity) > (a.last ?? -Infinity) ? b : a;
-  const min = (x: number | null, y: number | null) => (x === null ? y : y === null ? x : Math.min(x, y));
-  const max = (x: number | null, y: number | null) => (x === null ? y : y === null ? x : Math.max(x, y));
+  const min = (x: number | null, y: number | null) =>
+    x === null ? y : y === null ? x : Math.min(x, y);
+  const max = (x: number | null, y: number | null) =>
+    x === null ? y : y === null ? x : Math.max(x, y);
   return {
     n: a.n + b.n,
     total: a.total + b.total,
@@ -44,7 +62,10 @@ function mergePurchases(a: Purchases, b: Purchases): Purchases {
 }
 
 /** Time-ordered union; on equal times `a`'s entries come first. Returns the duplicates apart. */
-function unionWindows(a: WindowEntry[], b: WindowEntry[]): { window: WindowEntry[]; duplicates: WindowEntry[] } {
+function unionWindows(
+  a: WindowEntry[],
+  b: WindowEntry[],
+): { window: WindowEntry[]; duplicates: WindowEntry[] } {
   const ids = new Set<string>();
   for (const e of a) if (e[3]) ids.add(e[3]);
   const window: WindowEntry[] = [];

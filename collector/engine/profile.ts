@@ -66,10 +66,24 @@ export interface EngineEvent {
   props?: Record<string, PropValue> | null;
 }
 
-export const NO_PURCHASES: Purchases = { n: 0, total: 0, first: null, last: null, lastValue: null, highEndAt: null };
+export const NO_PURCHASES: Purchases = {
+  n: 0,
+  total: 0,
+  first: null,
+  last: null,
+  lastValue: null,
+  highEndAt: null,
+};
 
 export function emptyProfile(now: number): Profile {
-  return { firstSeen: now, lastSeen: now, count: 0, scores: {}, window: [], purchases: { ...NO_PURCHASES } };
+  return {
+    firstSeen: now,
+    lastSeen: now,
+    count: 0,
+    scores: {},
+    window: [],
+    purchases: { ...NO_PURCHASES },
+  };
 }
 
 /** A profile stored by an older version lacks the later fields: fill them in. */

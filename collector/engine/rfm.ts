@@ -57,7 +57,12 @@ export function rfmLabel(r: number, f: number): RfmLabel {
   return r === 5 ? 'new_customer' : 'promising';
 }
 
-export function rfmOf(p: Purchases, now: number, config: RfmConfig, bp?: RfmBreakpoints | null): Rfm | null {
+export function rfmOf(
+  p: Purchases,
+  now: number,
+  config: RfmConfig,
+  bp?: RfmBreakpoints | null,
+): Rfm | null {
   if (p.n === 0 || p.last === null) return null;
   const recency: Four = bp ? bp.recencyMs : (config.recencyDays.map((d) => d * DAY) as Four);
   const r = scoreRecency(Math.max(0, now - p.last), recency);

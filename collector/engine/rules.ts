@@ -91,9 +91,13 @@ export function parseDuration(s: unknown): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isScalar = (v: unknown): v is PropValue =>
-  v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  v === null ||
+  typeof v === 'string' ||
+  typeof v === 'boolean' ||
+  (typeof v === 'number' && Number.isFinite(v));
 
 /** Compares with SQL-like nulls: a missing fact matches nothing but `exists: false`. */
 function compare(op: Op, actual: unknown, expected: unknown): boolean {
@@ -141,7 +145,11 @@ function comparison(
 ): { op: Op; value: unknown } | undefined {
   const ops = Object.keys(node).filter((k) => (OPS as readonly string[]).includes(k)) as Op[];
   if (ops.length !== 1) {
-    problem(c, path, `needs exactly one comparison (${OPS.join(', ')}), found ${ops.length ? ops.join(', ') : 'none'}`);
+    problem(
+      c,
+      path,
+      `needs exactly one comparison (${OPS.join(', ')}), found ${ops.length ? ops.join(', ') : 'none'}`,
+    );
     return undefined;
   }
   const op = ops[0]!;
@@ -152,7 +160,8 @@ function comparison(
     return { op, value };
   }
   if (op === 'in') {
-    if (!Array.isArray(value) || value.length === 0) return void problem(c, at, 'in takes a non-empty list');
+    if (!Array.isArray(value) || value.length === 0)
+      return void problem(c, at, 'in takes a non-empty list');
     for (let i = 0; i < value.length; i++) {
       const bad = check('eq', value[i], `${at}.${i}`);
       if (bad) return void problem(c, `${at}.${i}`, bad);
@@ -167,12 +176,23 @@ function comparison(
 function checkFactValue(kind: Kind, values: string[] | undefined, name: string) {
   return (op: Op, value: unknown): string | undefined => {
     const ordered = op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte';
-    if (kind === 'number') return typeof value === 'number' && Number.isFinite(value) ? undefined : `${name} compares with a number`;
+    if (kind === 'number')
+      return typeof value === 'number' && Number.isFinite(value)
+        ? undefined
+        : `${name} compares with a number`;
     if (ordered && kind !== 'any') return `${op} needs a number; ${name} is not one`;
-    if (ordered) return typeof value === 'number' && Number.isFinite(value) ? undefined : `${op} needs a number`;
-    if (kind === 'boolean') return typeof value === 'boolean' ? undefined : `${name} is true or false`;
-    if (kind === 'enum') return values!.includes(value as string) ? undefined : `${name} is one of ${values!.join(', ')}`;
-    if (kind === 'string') return typeof value === 'string' ? undefined : `${name} compares with a string`;
+    if (ordered)
+      return typeof value === 'number' && Number.isFinite(value)
+        ? undefined
+        : `${op} needs a number`;
+    if (kind === 'boolean')
+      return typeof value === 'boolean' ? undefined : `${name} is true or false`;
+    if (kind === 'enum')
+      return values!.includes(value as string)
+        ? undefined
+        : `${name} is one of ${values!.join(', ')}`;
+    if (kind === 'string')
+      return typeof value === 'string' ? undefined : `${name} compares with a string`;
     return isScalar(value) ? undefined : 'compares with a string, number, boolean or null';
   };
 }
@@ -180,7 +200,9 @@ function checkFactValue(kind: Kind, values: string[] | undefined, name: string) 
 function compileFact(c: Compiler, node: Record<string, unknown>, path: string): Test {
   const name = node.fact;
   if (typeof name !== 'string') return problem(c, `${path}.fact`, 'a fact name (string)');
-  const extra = Object.keys(node).filter((k) => k !== 'fact' && !(OPS as readonly string[]).includes(k));
+  const extra = Object.keys(node).filter(
+    (k) => k !== 'fact' && !(OPS as readonly string[]).includes(k),
+  );
   if (extra.length) return problem(c, `${path}.${extra[0]}`, 'unknown key in a fact condition');
   let read: (ctx: RuleContext) => unknown;
   let kind: Kind;
@@ -197,7 +219,11 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
     ({ kind, values } = FACTS[name]!);
     read = (ctx) => ctx.facts[name];
   } else {
-    return problem(c, `${path}.fact`, `unknown fact "${name}"; facts are ${Object.keys(FACTS).join(', ')}, affinity.<category>, trait.<name>`);
+    return problem(
+      c,
+      `${path}.fact`,
+      `unknown fact "${name}"; facts are ${Object.keys(FACTS).join(', ')}, affinity.<category>, trait.<name>`,
+    );
   }
   const cmp = comparison(c, node, path, checkFactValue(kind, values, name));
   if (!cmp) return () => false;
@@ -207,29 +233,53 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
 }
 
 const list = (v: unknown): string[] | undefined =>
-  typeof v === 'string' && v.length > 0 ? [v] : Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0) ? (v as string[]) : undefined;
+  typeof v === 'string' && v.length > 0
+    ? [v]
+    : Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && x.length > 0)
+      ? (v as string[])
+      : undefined;
 
 function compileCount(c: Compiler, node: Record<string, unknown>, path: string): Test {
   const spec = node.count;
   const at = `${path}.count`;
-  if (!isObject(spec)) return problem(c, at, 'an object like { "type": "page_view", "category": "cameras", "within": "7d" }');
-  const extra = Object.keys(node).filter((k) => k !== 'count' && !(OPS as readonly string[]).includes(k));
+  if (!isObject(spec))
+    return problem(
+      c,
+      at,
+      'an object like { "type": "page_view", "category": "cameras", "within": "7d" }',
+    );
+  const extra = Object.keys(node).filter(
+    (k) => k !== 'count' && !(OPS as readonly string[]).includes(k),
+  );
   if (extra.length) return problem(c, `${path}.${extra[0]}`, 'unknown key in a count condition');
   for (const k of Object.keys(spec)) {
-    if (!['type', 'category', 'within', 'props', 'value'].includes(k)) return problem(c, `${at}.${k}`, 'unknown key; a count has type, category, within, props, value');
+    if (!['type', 'category', 'within', 'props', 'value'].includes(k))
+      return problem(
+        c,
+        `${at}.${k}`,
+        'unknown key; a count has type, category, within, props, value',
+      );
   }
   const types = spec.type === undefined ? undefined : list(spec.type);
-  if (spec.type !== undefined && !types) return problem(c, `${at}.type`, 'an event type or a list of them');
+  if (spec.type !== undefined && !types)
+    return problem(c, `${at}.type`, 'an event type or a list of them');
   const cats = spec.category === undefined ? undefined : list(spec.category);
-  if (spec.category !== undefined && !cats) return problem(c, `${at}.category`, 'a category or a list of them');
+  if (spec.category !== undefined && !cats)
+    return problem(c, `${at}.category`, 'a category or a list of them');
   const within = parseDuration(spec.within);
-  if (within === undefined) return problem(c, `${at}.within`, 'a duration like "7d", "12h", "30m" or "90s"');
+  if (within === undefined)
+    return problem(c, `${at}.within`, 'a duration like "7d", "12h", "30m" or "90s"');
   if (within > c.windowMs) {
-    return problem(c, `${at}.within`, `${spec.within as string} is longer than the window log (segment.windowDays = ${c.windowMs / DAY}); raise windowDays`);
+    return problem(
+      c,
+      `${at}.within`,
+      `${spec.within as string} is longer than the window log (segment.windowDays = ${c.windowMs / DAY}); raise windowDays`,
+    );
   }
   let props: [string, PropValue][] = [];
   if (spec.props !== undefined) {
-    if (!isObject(spec.props) || Object.keys(spec.props).length === 0) return problem(c, `${at}.props`, 'an object of prop values to match, e.g. { "plan": "pro" }');
+    if (!isObject(spec.props) || Object.keys(spec.props).length === 0)
+      return problem(c, `${at}.props`, 'an object of prop values to match, e.g. { "plan": "pro" }');
     for (const [k, v] of Object.entries(spec.props)) {
       if (!isScalar(v)) return problem(c, `${at}.props.${k}`, 'a string, number, boolean or null');
     }
@@ -240,14 +290,26 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
   if (spec.value !== undefined) {
     if (!isObject(spec.value)) return problem(c, `${at}.value`, 'a comparison like { "gte": 100 }');
     const extraV = Object.keys(spec.value).filter((k) => !(OPS as readonly string[]).includes(k));
-    if (extraV.length) return problem(c, `${at}.value.${extraV[0]}`, `unknown comparison; use one of ${OPS.join(', ')}`);
-    const cmp = comparison(c, spec.value, `${at}.value`, checkFactValue('number', undefined, 'value'));
+    if (extraV.length)
+      return problem(
+        c,
+        `${at}.value.${extraV[0]}`,
+        `unknown comparison; use one of ${OPS.join(', ')}`,
+      );
+    const cmp = comparison(
+      c,
+      spec.value,
+      `${at}.value`,
+      checkFactValue('number', undefined, 'value'),
+    );
     if (!cmp) return () => false;
     valueTest = (v) => compare(cmp.op, v ?? null, cmp.value);
     c.reads.add('count.value');
   }
   const cmp = comparison(c, node, path, (op, v) =>
-    op !== 'exists' && typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'a count compares with a whole number ≥ 0',
+    op !== 'exists' && typeof v === 'number' && Number.isInteger(v) && v >= 0
+      ? undefined
+      : 'a count compares with a whole number ≥ 0',
   );
   if (!cmp) return () => false;
   const match = (e: WindowEntry) =>
@@ -260,7 +322,12 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
 }
 
 /** Events in (now − ms, now]: an event exactly `ms` old has left the window. */
-export function countMatching(window: WindowEntry[], now: number, ms: number, match: (e: WindowEntry) => boolean): number {
+export function countMatching(
+  window: WindowEntry[],
+  now: number,
+  ms: number,
+  match: (e: WindowEntry) => boolean,
+): number {
   const from = now - ms;
   let n = 0;
   for (let i = window.length - 1; i >= 0; i--) {
@@ -277,7 +344,13 @@ function compileCondition(c: Compiler, node: unknown, path: string): Test {
   if (!isObject(node)) return problem(c, path, 'a condition object: all, any, not, fact or count');
   const kinds = ['all', 'any', 'not', 'fact', 'count'].filter((k) => k in node);
   if (kinds.length !== 1) {
-    return problem(c, path, kinds.length ? `one of all/any/not/fact/count per condition, found ${kinds.join(' and ')}` : 'a condition needs one of all, any, not, fact, count');
+    return problem(
+      c,
+      path,
+      kinds.length
+        ? `one of all/any/not/fact/count per condition, found ${kinds.join(' and ')}`
+        : 'a condition needs one of all, any, not, fact, count',
+    );
   }
   const kind = kinds[0]!;
   if (kind === 'fact') return compileFact(c, node, path);
@@ -289,7 +362,8 @@ function compileCondition(c: Compiler, node: unknown, path: string): Test {
     return (ctx) => !inner(ctx);
   }
   const items = node[kind];
-  if (!Array.isArray(items) || items.length === 0) return problem(c, `${path}.${kind}`, 'a non-empty list of conditions');
+  if (!Array.isArray(items) || items.length === 0)
+    return problem(c, `${path}.${kind}`, 'a non-empty list of conditions');
   const tests = items.map((item, i) => compileCondition(c, item, `${path}.${kind}.${i}`));
   return kind === 'all' ? (ctx) => tests.every((t) => t(ctx)) : (ctx) => tests.some((t) => t(ctx));
 }
@@ -314,10 +388,19 @@ export function compileRules(
   const allProps = new Set<string>();
   for (const [name, { when, description }] of Object.entries(rules)) {
     if (!RULE_NAME.test(name)) {
-      problems.push({ path: name, message: 'a rule name has 1–64 letters, digits, dot, dash and underscore' });
+      problems.push({
+        path: name,
+        message: 'a rule name has 1–64 letters, digits, dot, dash and underscore',
+      });
       continue;
     }
-    const c: Compiler = { problems, props: allProps, nodes: 0, windowMs: windowDays * DAY, reads: new Set() };
+    const c: Compiler = {
+      problems,
+      props: allProps,
+      nodes: 0,
+      windowMs: windowDays * DAY,
+      reads: new Set(),
+    };
     const test = compileCondition(c, when, `${name}.when`);
     compiled.push({ name, description, test, reads: [...c.reads].sort() });
   }

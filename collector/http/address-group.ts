@@ -19,8 +19,8 @@ export function addressGroup(ip: string): string {
   const width = right.reduce((w, g) => w + (g.includes('.') ? 2 : 1), 0);
   const zeros = Array<string>(Math.max(0, 8 - left.length - width)).fill('0');
   const groups = tail === undefined ? left : [...left, ...zeros, ...right];
-  return groups
+  return `${groups
     .slice(0, 4)
     .map((g) => (g.includes('.') ? g : g.replace(/^0+(?=.)/, '')))
-    .join(':') + '::/64';
+    .join(':')}::/64`;
 }

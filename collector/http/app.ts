@@ -111,7 +111,9 @@ export function createApp(deps: Deps): Hono {
   // Off the public port unless a token is set; the metrics listener serves it (server.ts).
   app.route('/', publicMetricsRoutes(metrics, deps.metricsToken));
 
-  app.notFound((c) => fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`));
+  app.notFound((c) =>
+    fail(c, 404, 'not_found', `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+  );
   let lastStorageLog = 0;
   app.onError((err, c) => {
     if (err instanceof HTTPException) {

@@ -41,7 +41,8 @@ export function requireApiKey(config: Config): MiddlewareHandler<AuthEnv> {
       return fail(c, 401, 'unauthorized', 'an API key is required: Authorization: Bearer KEY');
     }
     const sites = sitesForKey(config, key);
-    if (sites.size === 0) return fail(c, 401, 'unauthorized', 'the API key is not valid for any site');
+    if (sites.size === 0)
+      return fail(c, 401, 'unauthorized', 'the API key is not valid for any site');
     const site = c.req.query('site');
     if (site !== undefined && !sites.has(site)) {
       return fail(c, 403, 'forbidden', `the API key is not valid for site "${site}"`);

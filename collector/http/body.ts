@@ -20,7 +20,12 @@ export class BodyTimeout extends Error {}
 export async function readText(c: Context, max: number, timeoutMs = 0): Promise<string | null> {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   // Untouched so far: nothing (a middleware, a Request built from it) has started reading it.
-  if (incoming && typeof incoming.on === 'function' && incoming.readableFlowing === null && !incoming.readableEnded) {
+  if (
+    incoming &&
+    typeof incoming.on === 'function' &&
+    incoming.readableFlowing === null &&
+    !incoming.readableEnded
+  ) {
     return readIncoming(incoming, max, timeoutMs);
   }
   return readStandard(c.req.raw, max);
@@ -34,7 +39,11 @@ interface BodyRefusal {
 }
 
 /** The body parsed as JSON (at most `max` bytes, within `timeoutMs` when > 0), or why not. */
-export async function readJson(c: Context, max: number, timeoutMs = 0): Promise<{ body: unknown } | BodyRefusal> {
+export async function readJson(
+  c: Context,
+  max: number,
+  timeoutMs = 0,
+): Promise<{ body: unknown } | BodyRefusal> {
   let text: string | null;
   try {
     text = await readText(c, max, timeoutMs);
@@ -44,7 +53,12 @@ export async function readJson(c: Context, max: number, timeoutMs = 0): Promise<
     c.header('Connection', 'close');
     return { status: 408, error: 'body_timeout', message: err.message };
   }
-  if (text === null) return { status: 413, error: 'body_too_large', message: `the body is larger than ${max} bytes` };
+  if (text === null)
+    return {
+      status: 413,
+      error: 'body_too_large',
+      message: `the body is larger than ${max} bytes`,
+    };
   try {
     return { body: JSON.parse(text) };
   } catch {
@@ -57,7 +71,11 @@ function decode(bytes: Uint8Array): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-function readIncoming(incoming: IncomingMessage, max: number, timeoutMs: number): Promise<string | null> {
+function readIncoming(
+  incoming: IncomingMessage,
+  max: number,
+  timeoutMs: number,
+): Promise<string | null> {
   const declared = Number(incoming.headers['content-length']);
   if (declared > max) return Promise.resolve(null);
   return new Promise((ok, fail) => {

@@ -17,7 +17,8 @@ export function clientIp(c: Context, trustedProxies: number): string {
     const hop = hops?.[hops.length - trustedProxies]?.trim();
     if (hop) return hop;
   }
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+    ?.incoming;
   return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 

@@ -36,7 +36,8 @@ export function storageFailure(err: unknown): StorageFailure | null {
     return { error: 'storage_busy', message, retryAfter: 5, code };
   }
   if (/^SQLITE_(IOERR|READONLY|CANTOPEN|PROTOCOL|NOLFS)/.test(code)) {
-    const message = 'the collector cannot write to its database; the batch was not stored, send it again later';
+    const message =
+      'the collector cannot write to its database; the batch was not stored, send it again later';
     return { error: 'storage_unavailable', message, retryAfter: 30, code };
   }
   return null;
@@ -71,7 +72,11 @@ export function checkHealth(sqlite: Database.Database, writes: WriteHealth, now:
   const max = sqlite.pragma('max_page_count', { simple: true }) as number;
   const free = sqlite.pragma('freelist_count', { simple: true }) as number;
   if (pages >= max && free === 0) {
-    return { ok: false, error: 'storage_full', message: `the database is at its max_page_count (${max} pages)` };
+    return {
+      ok: false,
+      error: 'storage_full',
+      message: `the database is at its max_page_count (${max} pages)`,
+    };
   }
   if (!sqlite.memory) {
     try {

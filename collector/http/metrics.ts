@@ -36,7 +36,12 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       labelNames: ['route', 'status'],
       registers,
     }),
-    eventsAccepted: new Counter({ name: 'microseg_events_accepted_total', help: 'Events stored', labelNames: ['site'], registers }),
+    eventsAccepted: new Counter({
+      name: 'microseg_events_accepted_total',
+      help: 'Events stored',
+      labelNames: ['site'],
+      registers,
+    }),
     eventsDuplicate: new Counter({
       name: 'microseg_events_duplicate_total',
       help: 'Events already stored (retries), counted once',
@@ -51,7 +56,7 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
     }),
     snippetDropped: new Counter({
       name: 'microseg_snippet_dropped_events_total',
-      help: "Events browsers dropped from their full retry queue, as they reported with the next batch",
+      help: 'Events browsers dropped from their full retry queue, as they reported with the next batch',
       labelNames: ['site'],
       registers,
     }),
@@ -67,7 +72,11 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
-    writeQueueDepth: new Gauge({ name: 'microseg_write_queue_depth', help: 'Batches waiting for the next group commit', registers }),
+    writeQueueDepth: new Gauge({
+      name: 'microseg_write_queue_depth',
+      help: 'Batches waiting for the next group commit',
+      registers,
+    }),
     webhookDeliveries: new Gauge({
       name: 'microseg_webhook_deliveries',
       help: 'Webhook deliveries by status: pending is the backlog, failed awaits a replay',

@@ -45,14 +45,22 @@ export function ownOrigins(publicUrl: string | undefined, host: string, port: nu
 }
 
 /** One of the site's origins, one of the collector's own, or (with `allowLocalhost`) a localhost page. */
-export function originAllowed(site: SiteConfig, origin: string, self: ReadonlySet<string>): boolean {
+export function originAllowed(
+  site: SiteConfig,
+  origin: string,
+  self: ReadonlySet<string>,
+): boolean {
   if (self.has(origin)) return true;
   if (site.origins.includes(origin)) return true;
   return site.allowLocalhost && LOCALHOST.test(origin);
 }
 
 /** For a preflight, which names no site: allowed by at least one site. */
-export function originAllowedByAnySite(config: Config, origin: string, self: ReadonlySet<string>): boolean {
+export function originAllowedByAnySite(
+  config: Config,
+  origin: string,
+  self: ReadonlySet<string>,
+): boolean {
   for (const site of config.sites.values()) if (originAllowed(site, origin, self)) return true;
   return false;
 }
@@ -103,7 +111,10 @@ export function allowOrigin(c: Context, origin: string | undefined) {
 }
 
 /** The same, on the header object of a `respond` answer. */
-export function addCors(headers: Record<string, string>, origin: string | undefined): Record<string, string> {
+export function addCors(
+  headers: Record<string, string>,
+  origin: string | undefined,
+): Record<string, string> {
   headers.vary = 'Origin';
   if (origin) headers['access-control-allow-origin'] = origin;
   return headers;

@@ -34,7 +34,11 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 const complete = new WeakSet<Response>();
 
 /** A response whose headers are `headers`: a `secureHeaderSet()` the route added its own to. */
-export function respond(body: string | null, status: number, headers: Record<string, string>): Response {
+export function respond(
+  body: string | null,
+  status: number,
+  headers: Record<string, string>,
+): Response {
   const res = new Response(body, { status, headers });
   complete.add(res);
   return res;

@@ -52,7 +52,8 @@ export interface ServeOptions {
 function count(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number ≥ 0 (0 turns the limit off)`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new Error(`${name} must be a whole number ≥ 0 (0 turns the limit off)`);
   return n;
 }
 
@@ -82,13 +83,27 @@ export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000
 
 function timeouts(env: NodeJS.ProcessEnv): Timeouts {
   const t = {
-    headersMs: count(env.MICROSEG_HEADERS_TIMEOUT_MS, DEFAULT_TIMEOUTS.headersMs, 'MICROSEG_HEADERS_TIMEOUT_MS'),
-    requestMs: count(env.MICROSEG_REQUEST_TIMEOUT_MS, DEFAULT_TIMEOUTS.requestMs, 'MICROSEG_REQUEST_TIMEOUT_MS'),
-    bodyMs: count(env.MICROSEG_BODY_TIMEOUT_MS, DEFAULT_TIMEOUTS.bodyMs, 'MICROSEG_BODY_TIMEOUT_MS'),
+    headersMs: count(
+      env.MICROSEG_HEADERS_TIMEOUT_MS,
+      DEFAULT_TIMEOUTS.headersMs,
+      'MICROSEG_HEADERS_TIMEOUT_MS',
+    ),
+    requestMs: count(
+      env.MICROSEG_REQUEST_TIMEOUT_MS,
+      DEFAULT_TIMEOUTS.requestMs,
+      'MICROSEG_REQUEST_TIMEOUT_MS',
+    ),
+    bodyMs: count(
+      env.MICROSEG_BODY_TIMEOUT_MS,
+      DEFAULT_TIMEOUTS.bodyMs,
+      'MICROSEG_BODY_TIMEOUT_MS',
+    ),
   };
   // Node refuses a headers timeout longer than the request's.
   if (t.requestMs > 0 && t.headersMs > t.requestMs) {
-    throw new Error('MICROSEG_HEADERS_TIMEOUT_MS must not be longer than MICROSEG_REQUEST_TIMEOUT_MS');
+    throw new Error(
+      'MICROSEG_HEADERS_TIMEOUT_MS must not be longer than MICROSEG_REQUEST_TIMEOUT_MS',
+    );
   }
   return t;
 }
@@ -118,14 +133,22 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
     webhookSecret: env.MICROSEG_WEBHOOK_SECRET || undefined,
     secret: env.MICROSEG_SECRET || undefined,
     publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
-    profileCache: count(env.MICROSEG_PROFILE_CACHE, DEFAULT_PROFILE_CACHE, 'MICROSEG_PROFILE_CACHE'),
+    profileCache: count(
+      env.MICROSEG_PROFILE_CACHE,
+      DEFAULT_PROFILE_CACHE,
+      'MICROSEG_PROFILE_CACHE',
+    ),
     metricsPort: port(env.MICROSEG_METRICS_PORT, 'MICROSEG_METRICS_PORT'),
     metricsHost: env.MICROSEG_METRICS_HOST || undefined,
     metricsToken: env.MICROSEG_METRICS_TOKEN || undefined,
     timeouts: timeouts(env),
     limits: {
       ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
-      visitorPerMinute: count(env.MICROSEG_RATE_VISITOR, DEFAULT_LIMITS.visitorPerMinute, 'MICROSEG_RATE_VISITOR'),
+      visitorPerMinute: count(
+        env.MICROSEG_RATE_VISITOR,
+        DEFAULT_LIMITS.visitorPerMinute,
+        'MICROSEG_RATE_VISITOR',
+      ),
       trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
       connectionsPerIp: count(
         env.MICROSEG_CONNECTIONS_PER_IP,
@@ -143,12 +166,22 @@ export const RFM_EVERY_MS = 10 * 60_000;
  * Recomputes every site's RFM quintiles now and then every `everyMs`, off the request path.
  * The timer is unref'd (it never holds the process open) and stopped on close.
  */
-export function startRfmJob(storage: Storage, config: Config, everyMs: number, now: () => number, log: Logger): { run(): void; stop(): void } {
+export function startRfmJob(
+  storage: Storage,
+  config: Config,
+  everyMs: number,
+  now: () => number,
+  log: Logger,
+): { run(): void; stop(): void } {
   const run = () => {
     for (const site of config.sites.values()) {
       try {
         const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
-        log('info', 'rfm quintiles', { site: site.id, customers: bp?.customers ?? 0, quintiles: bp !== null });
+        log('info', 'rfm quintiles', {
+          site: site.id,
+          customers: bp?.customers ?? 0,
+          quintiles: bp !== null,
+        });
       } catch (err) {
         log('error', 'rfm recompute failed', { site: site.id, err: String(err) });
       }
@@ -185,8 +218,14 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.logLevel)): Promise<Running> {
-  const config = loadConfig(opts.config, { apiKey: opts.apiKey, webhookSecret: opts.webhookSecret });
+export async function start(
+  opts: ServeOptions,
+  log: Logger = jsonLogger(opts.logLevel),
+): Promise<Running> {
+  const config = loadConfig(opts.config, {
+    apiKey: opts.apiKey,
+    webhookSecret: opts.webhookSecret,
+  });
   if (opts.publicUrl && !(/^https?:\/\//.test(opts.publicUrl) && URL.canParse(opts.publicUrl))) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }
@@ -196,15 +235,30 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
   const storage = openStorage(opts.db, { profileCache: opts.profileCache });
   const keys = keysForDatabase(opts.db, opts.secret);
-  log('info', 'signing keys', { source: keys.source, keys: keys.ring.all.length, ...(keys.file ? { file: keys.file } : {}) });
+  log('info', 'signing keys', {
+    source: keys.source,
+    keys: keys.ring.all.length,
+    ...(keys.file ? { file: keys.file } : {}),
+  });
   const metrics = createMetrics({ defaults: true });
   const writes = writeQueue(storage.db.$client, metrics);
   // Filled once the port is known (port 0 picks one); no request arrives before that.
   const selfOrigins = new Set<string>();
   const app = createApp({
-    storage, config, now: Date.now, snippet: loadSnippet(), demo: opts.demo, log, metrics, writes,
-    limits: opts.limits, keys: keys.ring, publicUrl: opts.publicUrl, selfOrigins,
-    metricsToken: opts.metricsToken, bodyTimeoutMs: time.bodyMs,
+    storage,
+    config,
+    now: Date.now,
+    snippet: loadSnippet(),
+    demo: opts.demo,
+    log,
+    metrics,
+    writes,
+    limits: opts.limits,
+    keys: keys.ring,
+    publicUrl: opts.publicUrl,
+    selfOrigins,
+    metricsToken: opts.metricsToken,
+    bodyTimeoutMs: time.bodyMs,
   });
   const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
@@ -218,7 +272,12 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
     // run up to 30 s late).
     connectionsCheckingInterval: 1000,
   };
-  const { server, port } = await listen({ fetch: app.fetch, port: opts.port, hostname: opts.host, serverOptions });
+  const { server, port } = await listen({
+    fetch: app.fetch,
+    port: opts.port,
+    hostname: opts.host,
+    serverOptions,
+  });
   if (time.headersMs > 0) {
     // Node's headersTimeout runs from a request's first byte: a connection that never sends one
     // would stay open for good. Until its first request, an idle socket gets the same time.
@@ -240,12 +299,21 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
   let metricsUrl: string | undefined;
   if (opts.metricsPort !== undefined) {
     const host = opts.metricsHost ?? '127.0.0.1';
-    const listening = await listen({ fetch: metricsApp(metrics).fetch, port: opts.metricsPort, hostname: host });
+    const listening = await listen({
+      fetch: metricsApp(metrics).fetch,
+      port: opts.metricsPort,
+      hostname: host,
+    });
     metricsServer = listening.server;
     metricsUrl = baseUrl(host, listening.port);
   }
   const sites = [...config.sites.keys()];
-  log('info', 'collector listening', { url, db: opts.db, sites, ...(metricsUrl ? { metrics: metricsUrl } : {}) });
+  log('info', 'collector listening', {
+    url,
+    db: opts.db,
+    sites,
+    ...(metricsUrl ? { metrics: metricsUrl } : {}),
+  });
   return {
     server,
     storage,
@@ -258,19 +326,30 @@ export async function start(opts: ServeOptions, log: Logger = jsonLogger(opts.lo
       new Promise<void>((done) => {
         rfm.stop();
         metricsServer?.close();
-        (metricsServer as { closeAllConnections?: () => void } | undefined)?.closeAllConnections?.();
+        (
+          metricsServer as { closeAllConnections?: () => void } | undefined
+        )?.closeAllConnections?.();
         retention.stop();
         sweep.stop();
-        const http = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
-        const force = setTimeout(() => http.closeAllConnections?.(), opts.shutdownGraceMs ?? 10_000);
+        const http = server as unknown as {
+          closeIdleConnections?: () => void;
+          closeAllConnections?: () => void;
+        };
+        const force = setTimeout(
+          () => http.closeAllConnections?.(),
+          opts.shutdownGraceMs ?? 10_000,
+        );
         server.close(() => {
           clearTimeout(force);
           // Deliveries in flight are aborted and stay pending: the next start sends them.
-          void writes.drain().then(() => webhooks.stop()).then(() => {
-            storage.close();
-            log('info', 'collector closed', {});
-            done();
-          });
+          void writes
+            .drain()
+            .then(() => webhooks.stop())
+            .then(() => {
+              storage.close();
+              log('info', 'collector closed', {});
+              done();
+            });
         });
         http.closeIdleConnections?.();
       }),

@@ -35,7 +35,12 @@ type Identified =
  * signed link's `t` is good at `/r` only, and a version-1 token cannot say which of the two it
  * is, so neither links anyone (`wrong_purpose`; the batch is stored, as with an expired token).
  */
-export function checkToken(keys: KeyRing, site: SiteConfig, token: string, now: number): Identified {
+export function checkToken(
+  keys: KeyRing,
+  site: SiteConfig,
+  token: string,
+  now: number,
+): Identified {
   const v = verifyIdentityToken(keys, token, site.id, now);
   if (v.ok && v.purpose === 'identify') return { ok: true, contact: v.contact, grant: v.grant };
   if (v.ok) {
@@ -45,15 +50,25 @@ export function checkToken(keys: KeyRing, site: SiteConfig, token: string, now: 
         : 'the token was made before tokens carried their purpose; follow a newer link';
     return { ok: false, reason: 'wrong_purpose', error: 'wrong_purpose', message };
   }
-  return { ok: false, reason: v.reason, error: v.reason === 'expired' ? 'expired_token' : 'invalid_token', message: VERIFY_MESSAGES[v.reason] };
+  return {
+    ok: false,
+    reason: v.reason,
+    error: v.reason === 'expired' ? 'expired_token' : 'invalid_token',
+    message: VERIFY_MESSAGES[v.reason],
+  };
 }
 
 /** What identify did with a valid token. */
 export type LinkOutcome = 'linked' | 'renewed' | 'linked_elsewhere' | 'device_limit';
 
-export const LINK_REFUSALS: Record<'linked_elsewhere' | 'device_limit', (site: SiteConfig) => string> = {
-  linked_elsewhere: () => 'this browser is linked to another contact until its link lapses; it was not moved',
-  device_limit: (site) => `this email link has already identified ${site.identity.devicesPerLink} browsers`,
+export const LINK_REFUSALS: Record<
+  'linked_elsewhere' | 'device_limit',
+  (site: SiteConfig) => string
+> = {
+  linked_elsewhere: () =>
+    'this browser is linked to another contact until its link lapses; it was not moved',
+  device_limit: (site) =>
+    `this email link has already identified ${site.identity.devicesPerLink} browsers`,
 };
 
 const EMPTY_META: Meta = { traits: {}, first: null, last: null };
@@ -80,7 +95,8 @@ export function linkVisitor(
   const inForce = before !== null && before.expires > now;
   if (inForce && before.contact !== contact) return 'linked_elsewhere';
   const newDevice = before?.grant !== grant;
-  if (newDevice && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink) return 'device_limit';
+  if (newDevice && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink)
+    return 'device_limit';
   ids.ensureContact(site.id, contact, now);
   const key = contactKey(contact);
   if (!inForce) {
@@ -101,7 +117,14 @@ export function linkVisitor(
 }
 
 /** Applies a trait patch (or, with `replace`, sets all traits); undefined (nothing written) over the cap. */
-export function patchTraits(storage: Storage, site: string, key: string, patch: TraitPatch, now: number, replace = false): Traits | undefined {
+export function patchTraits(
+  storage: Storage,
+  site: string,
+  key: string,
+  patch: TraitPatch,
+  now: number,
+  replace = false,
+): Traits | undefined {
   const meta = storage.identity.meta(site, key) ?? EMPTY_META;
   const traits = applyTraitPatch(replace ? {} : meta.traits, patch);
   if (tooManyTraits(traits)) return undefined;
@@ -112,7 +135,8 @@ export function patchTraits(storage: Storage, site: string, key: string, patch: 
 }
 
 function profileKey(storage: Storage, site: string, who: Who, now: number): ProfileKey {
-  if ('contact' in who) return { key: contactKey(who.contact), eventsAs: contactKey(who.contact), known: true };
+  if ('contact' in who)
+    return { key: contactKey(who.contact), eventsAs: contactKey(who.contact), known: true };
   const subject = storage.identity.subject(site, who.visitor, now);
   return { key: subject.key, eventsAs: who.visitor, known: subject.contact !== null };
 }
@@ -121,11 +145,20 @@ function profileKey(storage: Storage, site: string, who: Who, now: number): Prof
  * Stores a batch for a visitor or a contact: into the linked contact's profile when there is one,
  * with the profile's traits for the rules, and updates first/last-touch attribution.
  */
-export function ingestAs(storage: Storage, site: SiteConfig, who: Who, batch: NewEvent[], now: number): IngestResult {
+export function ingestAs(
+  storage: Storage,
+  site: SiteConfig,
+  who: Who,
+  batch: NewEvent[],
+  now: number,
+): IngestResult {
   if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
   const { key, eventsAs, known } = profileKey(storage, site.id, who, now);
   const meta = storage.identity.meta(site.id, key);
-  const res = storage.ingest(site.id, eventsAs, batch, site.engine, now, { traits: meta?.traits, profile: key });
+  const res = storage.ingest(site.id, eventsAs, batch, site.engine, now, {
+    traits: meta?.traits,
+    profile: key,
+  });
   if (res.accepted > 0) {
     const touches = touchesOf(batch);
     if (touches.first) {
@@ -143,7 +176,10 @@ export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: num
   const { stored, traits, contact } = storage.segmentInputs(site.id, visitor, now);
   const known = 'contact' in who || contact !== null;
   const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
-  return evaluate(profile, { site: site.id, visitor, known }, site.engine, now, { traits, rfm: storage.rfmBreakpoints(site.id) });
+  return evaluate(profile, { site: site.id, visitor, known }, site.engine, now, {
+    traits,
+    rfm: storage.rfmBreakpoints(site.id),
+  });
 }
 
 /**
@@ -158,7 +194,8 @@ export function identifyBrowser(
   patch: TraitPatch,
   now: number,
 ): LinkOutcome | null {
-  const outcome = id === null ? null : linkVisitor(storage, site, visitor, id.contact, id.grant, now);
+  const outcome =
+    id === null ? null : linkVisitor(storage, site, visitor, id.contact, id.grant, now);
   if (Object.keys(patch).length === 0) return outcome;
   const key = storage.identity.subject(site.id, visitor, now).key;
   patchTraits(storage, site.id, key, patch, now);
@@ -166,7 +203,13 @@ export function identifyBrowser(
 }
 
 /** Applies a trait patch (server events) to the profile of a visitor (its contact's when linked) or of a contact. */
-export function setTraitsOf(storage: Storage, site: SiteConfig, who: Who, patch: TraitPatch, now: number): Traits | undefined {
+export function setTraitsOf(
+  storage: Storage,
+  site: SiteConfig,
+  who: Who,
+  patch: TraitPatch,
+  now: number,
+): Traits | undefined {
   if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
   return patchTraits(storage, site.id, profileKey(storage, site.id, who, now).key, patch, now);
 }
@@ -180,7 +223,8 @@ export function setTraitsOf(storage: Storage, site: SiteConfig, who: Who, patch:
  */
 export function forBrowser(site: SiteConfig, segment: Segment): BrowserSegment {
   const hidden = site.browser.hiddenSegments;
-  const segments = hidden.size > 0 ? segment.segments.filter((s) => !hidden.has(s)) : segment.segments;
+  const segments =
+    hidden.size > 0 ? segment.segments.filter((s) => !hidden.has(s)) : segment.segments;
   const seen: Segment = {
     ...segment,
     rfm: site.browser.rfm ? segment.rfm : null,

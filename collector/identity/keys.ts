@@ -57,7 +57,9 @@ export function parseSecrets(text: string, source: string): string[] {
   secrets.forEach((s, i) => {
     // The position only: a secret is never echoed, not even in an error.
     if (s.length < MIN_SECRET_LENGTH) {
-      throw new SecretError(`${source}: secret #${i + 1} is shorter than ${MIN_SECRET_LENGTH} characters`);
+      throw new SecretError(
+        `${source}: secret #${i + 1} is shorter than ${MIN_SECRET_LENGTH} characters`,
+      );
     }
   });
   return secrets;
@@ -93,15 +95,23 @@ export interface LoadedKeys {
  * The key ring of a collector or CLI: MICROSEG_SECRET when set, else the key file in the data
  * directory (next to the database), created with mode 0600 on first use.
  */
-export function loadKeyRing(opts: { secret?: string | undefined; dataDir?: string | undefined }): LoadedKeys {
-  if (opts.secret) return { ring: keyRing(parseSecrets(opts.secret, 'MICROSEG_SECRET')), source: 'env' };
+export function loadKeyRing(opts: {
+  secret?: string | undefined;
+  dataDir?: string | undefined;
+}): LoadedKeys {
+  if (opts.secret)
+    return { ring: keyRing(parseSecrets(opts.secret, 'MICROSEG_SECRET')), source: 'env' };
   if (!opts.dataDir) return { ring: ephemeralKeyRing(), source: 'ephemeral' };
   const file = join(opts.dataDir, SECRET_FILE);
   mkdirSync(opts.dataDir, { recursive: true });
   try {
     // `wx`: when two processes start at once, one creates the file and the other reads it.
-    writeFileSync(file, newSecret() + '\n', { mode: 0o600, flag: 'wx' });
-    return { ring: keyRing(parseSecrets(readFileSync(file, 'utf8'), file)), source: 'generated', file };
+    writeFileSync(file, `${newSecret()}\n`, { mode: 0o600, flag: 'wx' });
+    return {
+      ring: keyRing(parseSecrets(readFileSync(file, 'utf8'), file)),
+      source: 'generated',
+      file,
+    };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }

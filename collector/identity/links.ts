@@ -12,7 +12,7 @@ import { LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
 import { checkTarget } from './targets.ts';
-import { contactIdSchema, issueIdentityToken, validContactId } from './token.ts';
+import { contactIdSchema, issueIdentityToken } from './token.ts';
 import { DAY } from '../engine/config.ts';
 
 /** Lifetime of a link's identity token when none is asked for: emails are opened weeks later. */
@@ -64,7 +64,16 @@ export interface LinkFields {
 
 function mac(key: Buffer, f: LinkFields): Buffer {
   // A JSON array: no two different field lists encode alike.
-  const text = JSON.stringify(['microseg-link-v1', f.site, f.to, f.token, f.category ?? '', f.campaign ?? '', f.medium ?? '', f.source ?? '']);
+  const text = JSON.stringify([
+    'microseg-link-v1',
+    f.site,
+    f.to,
+    f.token,
+    f.category ?? '',
+    f.campaign ?? '',
+    f.medium ?? '',
+    f.source ?? '',
+  ]);
   return createHmac('sha256', key).update(text).digest().subarray(0, MAC_BYTES);
 }
 
@@ -159,7 +168,12 @@ export function makeLink(
 export function arrivalUrl(
   target: URL,
   token: string,
-  f: { category?: string | undefined; campaign?: string | undefined; medium?: string | undefined; source?: string | undefined },
+  f: {
+    category?: string | undefined;
+    campaign?: string | undefined;
+    medium?: string | undefined;
+    source?: string | undefined;
+  },
 ): string {
   const url = new URL(target.href);
   if (f.source) url.searchParams.set('utm_source', f.source);

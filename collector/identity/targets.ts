@@ -14,18 +14,27 @@ export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string }
  * scheme-relative target never resolves against anything. Inputs that browsers "repair"
  * (backslashes, tabs, newlines, other controls) are refused rather than normalized.
  */
-export function checkTarget(site: SiteConfig, raw: unknown, self: ReadonlySet<string>): TargetCheck {
-  if (typeof raw !== 'string' || raw.length === 0) return { ok: false, reason: 'the target is missing' };
-  if (raw.length > LIMITS.urlLength) return { ok: false, reason: `the target is longer than ${LIMITS.urlLength} characters` };
-  if (/[\u0000-\u0020\u007f\\]/.test(raw)) return { ok: false, reason: 'the target holds spaces, control characters or backslashes' };
+export function checkTarget(
+  site: SiteConfig,
+  raw: unknown,
+  self: ReadonlySet<string>,
+): TargetCheck {
+  if (typeof raw !== 'string' || raw.length === 0)
+    return { ok: false, reason: 'the target is missing' };
+  if (raw.length > LIMITS.urlLength)
+    return { ok: false, reason: `the target is longer than ${LIMITS.urlLength} characters` };
+  if (/[\u0000-\u0020\u007f\\]/.test(raw))
+    return { ok: false, reason: 'the target holds spaces, control characters or backslashes' };
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     return { ok: false, reason: 'the target is not an absolute URL' };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { ok: false, reason: 'the target is not an http(s) URL' };
-  if (url.username || url.password) return { ok: false, reason: 'the target carries a user name or password' };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { ok: false, reason: 'the target is not an http(s) URL' };
+  if (url.username || url.password)
+    return { ok: false, reason: 'the target carries a user name or password' };
   if (!originAllowed(site, url.origin, self)) {
     return { ok: false, reason: `${url.origin} is not one of site "${site.id}"'s origins` };
   }

@@ -62,7 +62,12 @@ export const VERIFY_MESSAGES: Record<VerifyFailure, string> = {
 
 /** A contact id: 1–64 characters, no control characters (emails and CRM ids fit). */
 export function validContactId(s: unknown): s is string {
-  return typeof s === 'string' && s.length > 0 && s.length <= LIMITS.idLength && !/[\u0000-\u001f\u007f]/.test(s);
+  return (
+    typeof s === 'string' &&
+    s.length > 0 &&
+    s.length <= LIMITS.idLength &&
+    !/[\u0000-\u001f\u007f]/.test(s)
+  );
 }
 
 /** What a contact id must be, for refusals. */
@@ -77,7 +82,8 @@ export function issueIdentityToken(ring: KeyRing, claims: IdentityClaims): strin
   if (!validContactId(claims.contact)) throw new RangeError('invalid contact id');
   const expSeconds = Math.floor(claims.exp / 1000);
   if (!(expSeconds > 0 && expSeconds <= 0xffffffff)) throw new RangeError('expiry out of range');
-  const grant = claims.grant === undefined ? randomBytes(GRANT_BYTES) : Buffer.from(claims.grant, 'base64url');
+  const grant =
+    claims.grant === undefined ? randomBytes(GRANT_BYTES) : Buffer.from(claims.grant, 'base64url');
   if (grant.length !== GRANT_BYTES) throw new RangeError('grant must be 8 bytes');
   const head = Buffer.alloc(4 + 1 + GRANT_BYTES + 1);
   head.writeUInt32BE(expSeconds, 0);
@@ -96,8 +102,17 @@ export function issueIdentityToken(ring: KeyRing, claims: IdentityClaims): strin
 }
 
 /** Opens a token for `site` at time `now`; fails closed with a reason on anything else. */
-export function verifyIdentityToken(ring: KeyRing, token: string, site: string, now: number): VerifiedIdentity {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) {
+export function verifyIdentityToken(
+  ring: KeyRing,
+  token: string,
+  site: string,
+  now: number,
+): VerifiedIdentity {
+  if (
+    typeof token !== 'string' ||
+    token.length > MAX_TOKEN_LENGTH ||
+    !/^[A-Za-z0-9_-]+$/.test(token)
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   const raw = Buffer.from(token, 'base64url');
@@ -105,7 +120,10 @@ export function verifyIdentityToken(ring: KeyRing, token: string, site: string, 
   if (raw.toString('base64url') !== token) return { ok: false, reason: 'malformed' };
   const version = raw[0];
   const fixed = version === VERSION ? 4 + 1 + GRANT_BYTES + 1 : 4 + 1;
-  if ((version !== VERSION && version !== LEGACY_VERSION) || raw.length < HEADER + IV_BYTES + fixed + 1 + TAG_BYTES) {
+  if (
+    (version !== VERSION && version !== LEGACY_VERSION) ||
+    raw.length < HEADER + IV_BYTES + fixed + 1 + TAG_BYTES
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   const key = findKey(ring, raw.subarray(1, HEADER));
@@ -113,12 +131,20 @@ export function verifyIdentityToken(ring: KeyRing, token: string, site: string, 
 
   let plain: Buffer;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.token, raw.subarray(HEADER, HEADER + IV_BYTES), {
-      authTagLength: TAG_BYTES,
-    });
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      key.token,
+      raw.subarray(HEADER, HEADER + IV_BYTES),
+      {
+        authTagLength: TAG_BYTES,
+      },
+    );
     decipher.setAAD(raw.subarray(0, HEADER));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-    plain = Buffer.concat([decipher.update(raw.subarray(HEADER + IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
+    plain = Buffer.concat([
+      decipher.update(raw.subarray(HEADER + IV_BYTES, raw.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
   } catch {
     return { ok: false, reason: 'invalid' };
   }

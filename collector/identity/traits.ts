@@ -18,7 +18,12 @@ const traitName = z
   .max(LIMITS.propKeyLength)
   .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'a letter, then letters, digits and _');
 
-const traitValue = z.union([z.string().max(LIMITS.propValueLength), z.number().finite(), z.boolean(), z.null()]);
+const traitValue = z.union([
+  z.string().max(LIMITS.propValueLength),
+  z.number().finite(),
+  z.boolean(),
+  z.null(),
+]);
 
 /**
  * The raw object is checked first: the record alone would drop a `__proto__` key without a word
@@ -29,7 +34,8 @@ export const traitPatchSchema = z
   .unknown()
   .superRefine((o, ctx) => {
     const reserved = reservedKeyOf(o);
-    if (reserved !== undefined) ctx.addIssue({ code: 'custom', path: [reserved], message: 'reserved name' });
+    if (reserved !== undefined)
+      ctx.addIssue({ code: 'custom', path: [reserved], message: 'reserved name' });
   })
   .pipe(z.record(traitName, traitValue))
   .refine((o) => Object.keys(o).length <= LIMITS.traitsKeys, `at most ${LIMITS.traitsKeys} traits`);
@@ -51,7 +57,10 @@ export function tooManyTraits(traits: Traits): boolean {
 const publicSets = new WeakMap<readonly string[], ReadonlySet<string>>();
 
 /** Splits a browser's patch into the traits the site marks public and the refused names. */
-export function publicPatch(publicTraits: readonly string[], patch: TraitPatch): { patch: TraitPatch; refused: string[] } {
+export function publicPatch(
+  publicTraits: readonly string[],
+  patch: TraitPatch,
+): { patch: TraitPatch; refused: string[] } {
   let allowed = publicSets.get(publicTraits);
   if (!allowed) publicSets.set(publicTraits, (allowed = new Set(publicTraits)));
   const out: TraitPatch = {};
@@ -84,7 +93,9 @@ export interface Attribution {
 }
 
 /** First and last campaign touches of a batch (events with a `utm_campaign` or `utm_source`). */
-export function touchesOf(events: readonly { ts: number; utm?: Utm | undefined; bot?: boolean | undefined }[]): Attribution {
+export function touchesOf(
+  events: readonly { ts: number; utm?: Utm | undefined; bot?: boolean | undefined }[],
+): Attribution {
   let first: Touch | null = null;
   let last: Touch | null = null;
   for (const e of events) {

@@ -8,7 +8,10 @@ const BOT_UA =
 
 export type BotReason = 'user_agent' | 'automation' | null;
 
-export function botReason(userAgent: string | undefined, webdriver: boolean | undefined): BotReason {
+export function botReason(
+  userAgent: string | undefined,
+  webdriver: boolean | undefined,
+): BotReason {
   if (webdriver) return 'automation';
   if (userAgent && BOT_UA.test(userAgent)) return 'user_agent';
   return null;

@@ -8,7 +8,12 @@ import type { CollectResponse } from '../../shared/wire.ts';
 import type { Deps } from '../http/app.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { checkToken } from '../identity/identify.ts';
-import { countryFromHeader, publicPatch, traitPatchSchema, type TraitPatch } from '../identity/traits.ts';
+import {
+  countryFromHeader,
+  publicPatch,
+  traitPatchSchema,
+  type TraitPatch,
+} from '../identity/traits.ts';
 import { describe } from './validate.ts';
 
 interface BrowserIdentity {
@@ -33,20 +38,28 @@ export function browserIdentity(
     // Forged, edited or for another site: nothing of the batch is trusted or stored. Expired or
     // for another purpose: authentic, so the events are stored, but nobody is linked.
     if (!checked.ok && checked.reason !== 'expired' && checked.reason !== 'wrong_purpose') {
-      return { error: checked.error, message: `${checked.message}; nothing of the batch was stored` };
+      return {
+        error: checked.error,
+        message: `${checked.message}; nothing of the batch was stored`,
+      };
     }
     if (checked.ok) id = { contact: checked.contact, grant: checked.grant };
-    outcome = checked.ok ? { ok: true } : { ok: false, error: checked.error, message: checked.message };
+    outcome = checked.ok
+      ? { ok: true }
+      : { ok: false, error: checked.error, message: checked.message };
   }
   let patch: TraitPatch = {};
   let refusedTraits: string[] = [];
   if (batch.traits !== undefined) {
     const parsed = traitPatchSchema.safeParse(batch.traits);
-    if (!parsed.success) return { error: 'invalid_traits', message: describe(parsed.error, 'traits') };
+    if (!parsed.success)
+      return { error: 'invalid_traits', message: describe(parsed.error, 'traits') };
     ({ patch, refused: refusedTraits } = publicPatch(site.publicTraits, parsed.data));
   }
   // After the browser's own traits: the proxy's word on the country wins.
-  const country = site.countryHeader ? countryFromHeader(c.req.header(site.countryHeader)) : undefined;
+  const country = site.countryHeader
+    ? countryFromHeader(c.req.header(site.countryHeader))
+    : undefined;
   if (country) patch = { ...patch, country };
   return { id, patch, refusedTraits, outcome };
 }

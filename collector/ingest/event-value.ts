@@ -16,7 +16,10 @@ export const eventValue = z
  * A purchase adds to a customer's count and total, so a negative amount would count a refund as
  * one more purchase. Refunds are their own event type (e.g. `refund`), which the engine leaves alone.
  */
-export function purchaseValueProblem(e: { type: string; value?: number | undefined }): string | undefined {
+export function purchaseValueProblem(e: {
+  type: string;
+  value?: number | undefined;
+}): string | undefined {
   if (e.type === 'purchase' && e.value !== undefined && e.value < 0) {
     return 'value: a purchase value is at least 0; send a refund as its own event type (e.g. "refund")';
   }

@@ -29,7 +29,12 @@ export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
  * The visitor's segment now (its contact's, `known: true`, once linked); a visitor never seen
  * gets the segment of an empty profile.
  */
-export function segmentFor(storage: Storage, site: SiteConfig, visitor: string, now: number): Segment {
+export function segmentFor(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  now: number,
+): Segment {
   return segmentOf(storage, site, { visitor }, now);
 }
 
@@ -50,9 +55,23 @@ export function ingestBatch(
   storage.quarantine.keep(site.id, 'collect', rows, now, site.quarantine);
   const flags = bot ? { bot } : {};
   if (valid.length === 0) {
-    return { accepted: 0, duplicates: 0, refused, ...flags, segment: bot ? null : segmentFor(storage, site, visitor, now) };
+    return {
+      accepted: 0,
+      duplicates: 0,
+      refused,
+      ...flags,
+      segment: bot ? null : segmentFor(storage, site, visitor, now),
+    };
   }
-  const batch = valid.map((e) => (bot ? { ...categorize(site, e), bot: true } : categorize(site, e)));
+  const batch = valid.map((e) =>
+    bot ? { ...categorize(site, e), bot: true } : categorize(site, e),
+  );
   const res = ingestAs(storage, site, { visitor }, batch, now);
-  return { accepted: res.accepted, duplicates: res.duplicates, refused, ...flags, segment: bot ? null : res.segment };
+  return {
+    accepted: res.accepted,
+    duplicates: res.duplicates,
+    refused,
+    ...flags,
+    segment: bot ? null : res.segment,
+  };
 }

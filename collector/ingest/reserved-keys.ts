@@ -3,7 +3,11 @@
  * prototype. Checked on the raw JSON, because a zod record drops a `__proto__` key silently — a
  * PUT of `{"__proto__": …}` would otherwise pass as an empty object.
  */
-export const RESERVED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
 
 /** The first reserved own key of a raw JSON object, if any. */
 export function reservedKeyOf(obj: unknown): string | undefined {

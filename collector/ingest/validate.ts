@@ -30,7 +30,6 @@ const props = z
   )
   .refine((o) => Object.keys(o).length <= LIMITS.propsKeys, `at most ${LIMITS.propsKeys} props`);
 
-
 const utm = z
   .object({
     source: shortText(LIMITS.propValueLength),
@@ -45,7 +44,11 @@ const utm = z
 export const eventSchema = z
   .object({
     id: idSchema,
-    type: z.string().min(1).max(LIMITS.typeLength).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only'),
+    type: z
+      .string()
+      .min(1)
+      .max(LIMITS.typeLength)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : - only'),
     ts: z.number().int().nonnegative(),
     session: idSchema.optional(),
     url: url.optional(),
@@ -55,7 +58,10 @@ export const eventSchema = z
     target: url.optional(),
     outbound: z.boolean().optional(),
     value: eventValue.optional(),
-    currency: z.string().regex(/^[A-Za-z]{3}$/, 'an ISO 4217 code such as "EUR"').optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Za-z]{3}$/, 'an ISO 4217 code such as "EUR"')
+      .optional(),
     props: props.optional(),
     utm: utm.optional(),
   })
@@ -97,9 +103,19 @@ function clampTs(ts: number, now: number): number {
 }
 
 /** A refused event: its index, and its `id` when that is one the sender could look it up by. */
-export function refusal(index: number, item: unknown, error: string, message: string): RefusedEvent {
+export function refusal(
+  index: number,
+  item: unknown,
+  error: string,
+  message: string,
+): RefusedEvent {
   const id = (item as { id?: unknown } | null)?.id;
-  return { index, ...(typeof id === 'string' && id.length <= LIMITS.idLength ? { id } : {}), error, message };
+  return {
+    index,
+    ...(typeof id === 'string' && id.length <= LIMITS.idLength ? { id } : {}),
+    error,
+    message,
+  };
 }
 
 /**
@@ -120,13 +136,17 @@ export function checkEvent<S extends z.ZodType<{ type: string; value?: number | 
 }
 
 /** Splits raw events into valid ones (clamped) and refusals with reasons. */
-export function validateEvents(raw: unknown[], now: number): { valid: NewEvent[]; refused: RefusedEvent[] } {
+export function validateEvents(
+  raw: unknown[],
+  now: number,
+): { valid: NewEvent[]; refused: RefusedEvent[] } {
   const valid: NewEvent[] = [];
   const refused: RefusedEvent[] = [];
   const seen = new Set<string>();
   raw.forEach((item, index) => {
     const checked = checkEvent(eventSchema, item);
-    if ('problem' in checked) return void refused.push(refusal(index, item, 'invalid_event', checked.problem));
+    if ('problem' in checked)
+      return void refused.push(refusal(index, item, 'invalid_event', checked.problem));
     const e = checked.data;
     // The same id twice in one batch is one event.
     if (seen.has(e.id)) return;

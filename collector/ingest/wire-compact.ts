@@ -10,22 +10,37 @@ import { CLOCK, LIMITS } from '../../shared/limits.ts';
 type Json = Record<string, unknown>;
 
 const BATCH_KEYS: Record<string, string> = {
-  s: 'site', v: 'visitor', e: 'events', k: 'token', w: 'webdriver', d: 'dropped',
+  s: 'site',
+  v: 'visitor',
+  e: 'events',
+  k: 'token',
+  w: 'webdriver',
+  d: 'dropped',
 };
 const EVENT_KEYS: Record<string, string> = {
-  i: 'id', y: 'type', t: 'ts', s: 'session', u: 'url', r: 'ref', n: 'nav', h: 'target', p: 'props',
+  i: 'id',
+  y: 'type',
+  t: 'ts',
+  s: 'session',
+  u: 'url',
+  r: 'ref',
+  n: 'nav',
+  h: 'target',
+  p: 'props',
 };
 /** Props that are wire fields of their own (`microseg.track(type, { value, currency, category })`). */
 const FIELD_PROPS = ['value', 'currency', 'category'];
 
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Json =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The compact form says "absent" in whatever way is shortest for the snippet to write. */
 const absent = (v: unknown) =>
   v == null || v === '' || v === false || v === 0 || (isObject(v) && Object.keys(v).length === 0);
 
 /** A compact body (`CompactBatch`): `e` and no `events`. Anything else is left to the long form's schema. */
-const isCompact = (body: unknown): body is Json => isObject(body) && 'e' in body && !('events' in body);
+const isCompact = (body: unknown): body is Json =>
+  isObject(body) && 'e' in body && !('events' in body);
 
 /** The snippet cannot know the collector's URL limit costs the event; the collector cuts instead. */
 const cut = (v: unknown) => (typeof v === 'string' ? v.slice(0, LIMITS.urlLength) : v);
@@ -58,7 +73,8 @@ function expandEvent(raw: unknown): unknown {
     if (absent(v) && k !== 'h') continue;
     const name = EVENT_KEYS[k] ?? k;
     if (name === 'url' || name === 'ref') out[name] = cut(v);
-    else if (name === 'target' && typeof v === 'string') Object.assign(out, resolveTarget(v, raw.u));
+    else if (name === 'target' && typeof v === 'string')
+      Object.assign(out, resolveTarget(v, raw.u));
     else if (name === 'props' && isObject(v)) {
       const props: Json = {};
       for (const [pk, pv] of Object.entries(v)) {

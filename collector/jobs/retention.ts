@@ -35,7 +35,12 @@ async function drain(batch: number, deleteBatch: () => number): Promise<number> 
 /** Table → rows deleted, per site. */
 export type Pruned = Record<string, Record<string, number>>;
 
-export async function runRetention(storage: Storage, config: Config, now: number, batch = BATCH): Promise<Pruned> {
+export async function runRetention(
+  storage: Storage,
+  config: Config,
+  now: number,
+  batch = BATCH,
+): Promise<Pruned> {
   const out: Pruned = {};
   for (const site of config.sites.values()) {
     const counts: Record<string, number> = {};
@@ -48,7 +53,9 @@ export async function runRetention(storage: Storage, config: Config, now: number
     }
     out[site.id] = counts;
   }
-  const deliveries = await drain(batch, () => storage.outbox.prune(now - DELIVERY_KEEP_DAYS * DAY, batch));
+  const deliveries = await drain(batch, () =>
+    storage.outbox.prune(now - DELIVERY_KEEP_DAYS * DAY, batch),
+  );
   if (deliveries > 0) out['*'] = { webhook_deliveries: deliveries };
   return out;
 }
@@ -66,7 +73,8 @@ export function startRetentionJob(
     running ??= runRetention(storage, config, opts.now())
       .then((pruned) => {
         for (const [site, counts] of Object.entries(pruned)) {
-          if (Object.keys(counts).length > 0) opts.log('info', 'retention pruned', { site, ...counts });
+          if (Object.keys(counts).length > 0)
+            opts.log('info', 'retention pruned', { site, ...counts });
         }
         return pruned;
       })

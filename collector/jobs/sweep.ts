@@ -16,7 +16,12 @@ import type { Storage } from '../storage/storage.ts';
 const SWEEP_DEFAULTS = { batch: 200, tickMs: 250, passMs: 60_000 };
 
 /** One full pass over every site, now (tests and tools); returns the profiles changed. */
-export function sweepAll(storage: Storage, config: Config, now: number, batch = SWEEP_DEFAULTS.batch): number {
+export function sweepAll(
+  storage: Storage,
+  config: Config,
+  now: number,
+  batch = SWEEP_DEFAULTS.batch,
+): number {
   let changed = 0;
   for (const site of config.sites.values()) {
     let after: string | null = '';
@@ -60,7 +65,8 @@ export function startSegmentSweep(
         index++;
       }
       if (index >= sites.length) {
-        if (changed > 0) opts.log('info', 'segment sweep recorded time-driven changes', { profiles: changed });
+        if (changed > 0)
+          opts.log('info', 'segment sweep recorded time-driven changes', { profiles: changed });
         index = 0;
         changed = 0;
         delay = Math.max(tickMs, passStarted + passMs - opts.now());

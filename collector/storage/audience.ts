@@ -19,7 +19,12 @@ export interface SegmentCounts {
 
 export function segmentCounts(db: Db, site: string): SegmentCounts {
   const keys: Record<string, number> = {};
-  for (const r of db.select({ key: profiles.segment, n: count() }).from(profiles).where(eq(profiles.site, site)).groupBy(profiles.segment).all()) {
+  for (const r of db
+    .select({ key: profiles.segment, n: count() })
+    .from(profiles)
+    .where(eq(profiles.site, site))
+    .groupBy(profiles.segment)
+    .all()) {
     keys[r.key] = r.n;
   }
   const custom: Record<string, number> = {};
@@ -108,7 +113,15 @@ export function openMemberCursor(db: Db, site: string, audience: Audience): Memb
 /** Members of an audience, counted (for tests and the CLI's summary). */
 export function countMembers(db: Db, site: string, audience: Audience): number {
   if (audience.kind === 'key') {
-    return db.select({ n: count() }).from(profiles).where(and(eq(profiles.site, site), sql`${profiles.segment} glob ${globOf(audience.pattern)}`)).get()?.n ?? 0;
+    return (
+      db
+        .select({ n: count() })
+        .from(profiles)
+        .where(
+          and(eq(profiles.site, site), sql`${profiles.segment} glob ${globOf(audience.pattern)}`),
+        )
+        .get()?.n ?? 0
+    );
   }
   return (
     db.get<{ n: number }>(

@@ -43,12 +43,18 @@ function personTables(sqlite: Database.Database): PersonTable[] {
   const known = tablesOf.get(sqlite);
   if (known) return known;
   const tables = sqlite
-    .prepare(`select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '\\_\\_%' escape '\\'`)
+    .prepare(
+      `select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '\\_\\_%' escape '\\'`,
+    )
     .pluck()
     .all() as string[];
   const out: PersonTable[] = [];
   for (const name of tables) {
-    const cols = new Set((sqlite.prepare(`pragma table_info(${quote(name)})`).all() as { name: string }[]).map((c) => c.name));
+    const cols = new Set(
+      (sqlite.prepare(`pragma table_info(${quote(name)})`).all() as { name: string }[]).map(
+        (c) => c.name,
+      ),
+    );
     if (!cols.has('site')) continue;
     const t = { name, visitor: cols.has('visitor'), contact: cols.has('contact') };
     if (t.visitor || t.contact) out.push(t);
@@ -82,7 +88,11 @@ export function eraseVisitor(db: Db, site: string, visitor: string): ErasureResu
   withSecureDelete(sqlite, () => {
     for (const t of personTables(sqlite)) {
       if (!t.visitor) continue;
-      add(removed, t.name, run(sqlite, `delete from ${quote(t.name)} where site = ? and visitor = ?`, site, visitor));
+      add(
+        removed,
+        t.name,
+        run(sqlite, `delete from ${quote(t.name)} where site = ? and visitor = ?`, site, visitor),
+      );
     }
   });
   return { site, visitors: [visitor], contact: null, removed };
@@ -108,19 +118,32 @@ export function eraseContact(db: Db, site: string, contact: string, now: number)
     for (const t of tables) {
       if (!(t.visitor && t.contact)) continue;
       const sql = `select distinct visitor from ${quote(t.name)} where site = ? and contact = ?`;
-      for (const v of sqlite.prepare(sql).pluck().all(site, contact)) if (typeof v === 'string') visitors.add(v);
+      for (const v of sqlite.prepare(sql).pluck().all(site, contact))
+        if (typeof v === 'string') visitors.add(v);
     }
     for (const v of devices) visitors.add(v);
     for (const t of tables) {
       const table = quote(t.name);
       if (t.contact) {
-        add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and contact = ?`, site, contact));
+        add(
+          removed,
+          t.name,
+          run(sqlite, `delete from ${table} where site = ? and contact = ?`, site, contact),
+        );
       }
       if (!t.visitor) continue;
-      add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and visitor = ?`, site, self));
+      add(
+        removed,
+        t.name,
+        run(sqlite, `delete from ${table} where site = ? and visitor = ?`, site, self),
+      );
       const unowned = t.contact ? ' and contact is null' : '';
       for (const v of devices) {
-        add(removed, t.name, run(sqlite, `delete from ${table} where site = ? and visitor = ?${unowned}`, site, v));
+        add(
+          removed,
+          t.name,
+          run(sqlite, `delete from ${table} where site = ? and visitor = ?${unowned}`, site, v),
+        );
       }
     }
   });
@@ -177,7 +200,13 @@ export const AGING: Aging[] = [
  * Deletes at most `limit` rows of one site older than `cutoff` from one aging table; returns how
  * many. Small batches keep each write transaction short, so ingest never waits long behind it.
  */
-export function pruneBatch(db: Db, aging: Aging, site: string, cutoff: number, limit: number): number {
+export function pruneBatch(
+  db: Db,
+  aging: Aging,
+  site: string,
+  cutoff: number,
+  limit: number,
+): number {
   const sqlite = db.$client;
   const [first, ...rest] = aging.columns;
   const extra = rest.map((c) => ` and ${quote(c)} < @cutoff`).join('');

@@ -76,7 +76,9 @@ export function csvCell(value: unknown): string {
 }
 
 function formatMember(m: ExportedMember, format: ExportFormat): string {
-  return format === 'ndjson' ? JSON.stringify(m) + '\n' : CSV_COLUMNS.map((c) => csvCell(m[c])).join(',') + '\r\n';
+  return format === 'ndjson'
+    ? `${JSON.stringify(m)}\n`
+    : `${CSV_COLUMNS.map((c) => csvCell(m[c])).join(',')}\r\n`;
 }
 
 /** Rows per chunk: big enough to amortize the stream's overhead, small enough to stay a few tens of KB. */
@@ -87,7 +89,10 @@ const CHUNK_ROWS = 500;
  * default high-water mark of one chunk), which is the backpressure; a cancel (client gone)
  * closes the cursor and its connection.
  */
-export function exportStream(cursor: MemberCursor, format: ExportFormat): ReadableStream<Uint8Array> {
+export function exportStream(
+  cursor: MemberCursor,
+  format: ExportFormat,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let header = format === 'csv';
   return new ReadableStream<Uint8Array>({
@@ -95,7 +100,7 @@ export function exportStream(cursor: MemberCursor, format: ExportFormat): Readab
       try {
         let text = '';
         if (header) {
-          text = CSV_COLUMNS.join(',') + '\r\n';
+          text = `${CSV_COLUMNS.join(',')}\r\n`;
           header = false;
         }
         for (let i = 0; i < CHUNK_ROWS; i++) {

@@ -30,7 +30,8 @@ export interface Subject {
   contact: string | null;
 }
 
-const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+const parse = <T>(text: string | null): T | null =>
+  text === null ? null : (JSON.parse(text) as T);
 
 export function identityStore(db: Db) {
   const p = sql.placeholder;
@@ -63,13 +64,21 @@ export function identityStore(db: Db) {
     .prepare();
   const insertSelfLink = db
     .insert(links)
-    .values({ site: p('site'), visitor: p('visitor'), contact: p('contact'), linkedAt: p('at'), expires: NEVER })
+    .values({
+      site: p('site'),
+      visitor: p('visitor'),
+      contact: p('contact'),
+      linkedAt: p('at'),
+      expires: NEVER,
+    })
     .onConflictDoNothing()
     .prepare();
   // Along links_grant: the devices one email link has identified (lapsed ones still count).
-  const countGrant = sqlite.prepare<[string, string, string], number>(
-    'SELECT count(*) FROM links WHERE site = ? AND grant_id = ? AND visitor <> ?',
-  ).pluck();
+  const countGrant = sqlite
+    .prepare<[string, string, string], number>(
+      'SELECT count(*) FROM links WHERE site = ? AND grant_id = ? AND visitor <> ?',
+    )
+    .pluck();
   const selectLinked = db
     .select({ visitor: links.visitor })
     .from(links)
@@ -77,16 +86,29 @@ export function identityStore(db: Db) {
     .prepare();
   // Read on every ingested batch: a plain statement, no per-call row mapping.
   const selectMeta = sqlite
-    .prepare<[string, string], [traits: string, firstTouch: string | null, lastTouch: string | null]>(
-      'SELECT traits, first_touch, last_touch FROM profile_meta WHERE site = ? AND visitor = ?',
-    )
+    .prepare<
+      [string, string],
+      [traits: string, firstTouch: string | null, lastTouch: string | null]
+    >('SELECT traits, first_touch, last_touch FROM profile_meta WHERE site = ? AND visitor = ?')
     .raw();
   const upsertMeta = db
     .insert(profileMeta)
-    .values({ site: p('site'), visitor: p('visitor'), traits: p('traits'), firstTouch: p('first'), lastTouch: p('last'), updated: p('at') })
+    .values({
+      site: p('site'),
+      visitor: p('visitor'),
+      traits: p('traits'),
+      firstTouch: p('first'),
+      lastTouch: p('last'),
+      updated: p('at'),
+    })
     .onConflictDoUpdate({
       target: [profileMeta.site, profileMeta.visitor],
-      set: { traits: sql`excluded.traits`, firstTouch: sql`excluded.first_touch`, lastTouch: sql`excluded.last_touch`, updated: sql`excluded.updated` },
+      set: {
+        traits: sql`excluded.traits`,
+        firstTouch: sql`excluded.first_touch`,
+        lastTouch: sql`excluded.last_touch`,
+        updated: sql`excluded.updated`,
+      },
     })
     .prepare();
   const deleteMeta = db
@@ -127,7 +149,14 @@ export function identityStore(db: Db) {
       insertSelfLink.run({ site, visitor: contactKey(contact), contact, at: now });
     },
     /** Links (or renews) the visitor to the contact until `expires`, recording the email link that did. */
-    link(site: string, visitor: string, contact: string, grant: string, expires: number, now: number) {
+    link(
+      site: string,
+      visitor: string,
+      contact: string,
+      grant: string,
+      expires: number,
+      now: number,
+    ) {
       upsertLink.run({ site, visitor, contact, at: now, expires, grant });
     },
     /** Visitor ids linked to the contact (its own `c:` id included). */

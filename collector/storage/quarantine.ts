@@ -33,7 +33,10 @@ export function capPayload(raw: unknown): string {
   const max = LIMITS.quarantinePayloadBytes;
   const text = boundedJson(raw, max);
   if (Buffer.byteLength(text) <= max) return text;
-  return Buffer.from(text).subarray(0, max - 3).toString('utf8').replace(/\uFFFD$/, '') + '…';
+  return `${Buffer.from(text)
+    .subarray(0, max - 3)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}…`;
 }
 
 /** JSON of `value` down to PAYLOAD_DEPTH levels, stopping soon after `budget` characters. */
@@ -43,7 +46,8 @@ function boundedJson(value: unknown, budget: number): string {
     if (out.length > budget) return;
     if (v === null || typeof v === 'boolean') return void (out += String(v));
     if (typeof v === 'number') return void (out += Number.isFinite(v) ? String(v) : 'null');
-    if (typeof v === 'string') return void (out += JSON.stringify(v.length > budget ? v.slice(0, budget) : v));
+    if (typeof v === 'string')
+      return void (out += JSON.stringify(v.length > budget ? v.slice(0, budget) : v));
     if (typeof v !== 'object') return void (out += 'null');
     if (depth >= PAYLOAD_DEPTH) return void (out += '"…"');
     const array = Array.isArray(v);
@@ -53,7 +57,7 @@ function boundedJson(value: unknown, budget: number): string {
       if (out.length > budget) break;
       if (!first) out += ',';
       first = false;
-      if (!array) out += JSON.stringify(key) + ':';
+      if (!array) out += `${JSON.stringify(key)}:`;
       write((v as Record<string | number, unknown>)[key], depth + 1);
     }
     out += array ? ']' : '}';
@@ -82,7 +86,9 @@ export interface Refusal {
 export function quarantineStore(db: Db) {
   const sqlite = db.$client;
   const countSince = sqlite
-    .prepare<[string, number], number>('SELECT count(*) FROM quarantine WHERE site = ? AND received >= ?')
+    .prepare<[string, number], number>(
+      'SELECT count(*) FROM quarantine WHERE site = ? AND received >= ?',
+    )
     .pluck();
   /**
    * Rows written today per site, and the seq of the last one: read from the table at a site's
@@ -112,14 +118,27 @@ export function quarantineStore(db: Db) {
      * a few bytes of hostile batch wrote a hundred rows. Returns how many were not kept (counted
      * in `microseg_quarantine_skipped_total`).
      */
-    keep(site: string, source: 'collect' | 'events', rows: Refusal[], now: number, policy: QuarantinePolicy): number {
+    keep(
+      site: string,
+      source: 'collect' | 'events',
+      rows: Refusal[],
+      now: number,
+      policy: QuarantinePolicy,
+    ): number {
       if (rows.length === 0) return 0;
       const day = Math.floor(now / DAY);
       let count = today.get(site);
-      if (!count || count.day !== day || (count.last !== null && hasRow.get(count.last, site) === undefined)) {
+      if (
+        !count ||
+        count.day !== day ||
+        (count.last !== null && hasRow.get(count.last, site) === undefined)
+      ) {
         today.set(site, (count = { day, rows: countSince.get(site, day * DAY) ?? 0, last: null }));
       }
-      const room = Math.max(0, Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows));
+      const room = Math.max(
+        0,
+        Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows),
+      );
       const kept = rows.slice(0, room);
       if (kept.length > 0) {
         const res = db
@@ -151,8 +170,16 @@ export function quarantineStore(db: Db) {
     },
     /** The newest refused events of a site, newest first; `before` pages back by seq. */
     list(site: string, limit = 50, before?: number): QuarantineRow[] {
-      const where = before ? and(eq(quarantine.site, site), lt(quarantine.seq, before)) : eq(quarantine.site, site);
-      return db.select().from(quarantine).where(where).orderBy(desc(quarantine.seq)).limit(limit).all();
+      const where = before
+        ? and(eq(quarantine.site, site), lt(quarantine.seq, before))
+        : eq(quarantine.site, site);
+      return db
+        .select()
+        .from(quarantine)
+        .where(where)
+        .orderBy(desc(quarantine.seq))
+        .limit(limit)
+        .all();
     },
   };
 }

@@ -116,12 +116,26 @@ export interface Storage {
    * change, in one transaction (the caller's when it is in one: a throw must roll that back).
    * `extras.traits` reach custom rules (`trait.<name>`).
    */
-  ingest(site: string, visitor: string, batch: NewEvent[], engine: EngineConfig, now: number, extras?: IngestExtras): IngestResult;
+  ingest(
+    site: string,
+    visitor: string,
+    batch: NewEvent[],
+    engine: EngineConfig,
+    now: number,
+    extras?: IngestExtras,
+  ): IngestResult;
   /**
    * Folds profile `from` into profile `into` (identify: an anonymous visitor into its contact)
    * with the engine's `mergeProfiles`, and deletes `from`, in one transaction: merged once only.
    */
-  mergeProfile(site: string, from: string, into: string, engine: EngineConfig, now: number, extras?: Pick<Extras, 'traits'>): Segment | null;
+  mergeProfile(
+    site: string,
+    from: string,
+    into: string,
+    engine: EngineConfig,
+    now: number,
+    extras?: Pick<Extras, 'traits'>,
+  ): Segment | null;
   profile(site: string, visitor: string): StoredProfile | undefined;
   /**
    * The segment read path at `now` (default: the wall clock): the visitor's link when in force,
@@ -130,7 +144,11 @@ export interface Storage {
    */
   segmentInputs(site: string, visitor: string, now?: number): SegmentInputs;
   /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
-  segmentHistory(site: string, visitor: string, opts?: { after?: number; limit?: number }): HistoryEntry[];
+  segmentHistory(
+    site: string,
+    visitor: string,
+    opts?: { after?: number; limit?: number },
+  ): HistoryEntry[];
   /** The site's RFM quintiles (cached in memory; null until enough customers). */
   rfmBreakpoints(site: string): RfmBreakpoints | null;
   /** Recomputes the site's quintiles from its customers; null (fixed thresholds) under `minCustomers`. */
@@ -222,7 +240,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   );
 
   /** Writes a profile with the columns derived from it (segment key, RFM inputs) for listing. */
-  const saveProfile = (site: string, key: string, profile: Profile, segment: Segment, now: number) =>
+  const saveProfile = (
+    site: string,
+    key: string,
+    profile: Profile,
+    segment: Segment,
+    now: number,
+  ) =>
     upsertProfile.run({
       site,
       visitor: key,
@@ -242,7 +266,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
      VALUES (@site, @visitor, @at, @kind, @name, @previous, @event, @contact)`,
   );
   /** Records a profile's segment changes; each row names the contact whose profile it is (erasure). */
-  const recordChanges = (site: string, key: string, changes: SegmentChange[], at: number, event: string | null) => {
+  const recordChanges = (
+    site: string,
+    key: string,
+    changes: SegmentChange[],
+    at: number,
+    event: string | null,
+  ) => {
     const contact = contactOfKey(key);
     for (const { kind, name, previous } of changes) {
       insertChange.run({ site, visitor: key, at, kind, name, previous, event, contact });
@@ -259,13 +289,21 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       event: segmentChanges.event,
     })
     .from(segmentChanges)
-    .where(and(eq(segmentChanges.site, p('site')), eq(segmentChanges.visitor, p('visitor')), gt(segmentChanges.seq, p('after'))))
+    .where(
+      and(
+        eq(segmentChanges.site, p('site')),
+        eq(segmentChanges.visitor, p('visitor')),
+        gt(segmentChanges.seq, p('after')),
+      ),
+    )
     .orderBy(asc(segmentChanges.seq))
     .limit(p('limit'))
     .prepare();
 
   // RFM quintiles: the breakpoint at a rank is one step down a partial index of customers.
-  const countCustomers = db.$client.prepare<[string], { n: number }>('SELECT count(*) AS n FROM profiles WHERE site = ? AND purchases > 0');
+  const countCustomers = db.$client.prepare<[string], { n: number }>(
+    'SELECT count(*) AS n FROM profiles WHERE site = ? AND purchases > 0',
+  );
   // INDEXED BY: without statistics the planner may pick another customer index and sort.
   const rankOf = (column: string, index: string, dir: 'ASC' | 'DESC') =>
     db.$client.prepare<[string, number], { v: number }>(
@@ -295,8 +333,15 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       },
     })
     .prepare();
-  const selectBreakpoints = db.select().from(rfmBreakpoints).where(eq(rfmBreakpoints.site, p('site'))).prepare();
-  const deleteBreakpoints = db.delete(rfmBreakpoints).where(eq(rfmBreakpoints.site, p('site'))).prepare();
+  const selectBreakpoints = db
+    .select()
+    .from(rfmBreakpoints)
+    .where(eq(rfmBreakpoints.site, p('site')))
+    .prepare();
+  const deleteBreakpoints = db
+    .delete(rfmBreakpoints)
+    .where(eq(rfmBreakpoints.site, p('site')))
+    .prepare();
 
   /** Site → quintiles, so a segment read stays one primary-key lookup (the job refreshes it). */
   const rfmCache = new Map<string, RfmBreakpoints | null>();
@@ -305,7 +350,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     if (bp === undefined) {
       const row = selectBreakpoints.get({ site });
       bp = row
-        ? { recencyMs: JSON.parse(row.recency), frequency: JSON.parse(row.frequency), monetary: JSON.parse(row.monetary), customers: row.customers, computed: row.computed }
+        ? {
+            recencyMs: JSON.parse(row.recency),
+            frequency: JSON.parse(row.frequency),
+            monetary: JSON.parse(row.monetary),
+            customers: row.customers,
+            computed: row.computed,
+          }
         : null;
       rfmCache.set(site, bp);
     }
@@ -321,7 +372,9 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     }
     const ranks = quintileRanks(n);
     const bp: RfmBreakpoints = {
-      recencyMs: ranks.map((r) => Math.max(0, now - lastPurchaseAt.get(site, r)!.v)) as RfmBreakpoints['recencyMs'],
+      recencyMs: ranks.map((r) =>
+        Math.max(0, now - lastPurchaseAt.get(site, r)!.v),
+      ) as RfmBreakpoints['recencyMs'],
       frequency: ranks.map((r) => frequencyAt.get(site, r)!.v) as RfmBreakpoints['frequency'],
       monetary: ranks.map((r) => monetaryAt.get(site, r)!.v) as RfmBreakpoints['monetary'],
       customers: n,
@@ -346,7 +399,14 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
 
   function readRow(site: string, visitor: string): ProfileRow | undefined {
     const row = selectProfile.get(site, visitor);
-    return row ? { profile: JSON.parse(row[0]) as Profile, updated: row[1], key: row[2], segments: JSON.parse(row[3]) as string[] } : undefined;
+    return row
+      ? {
+          profile: JSON.parse(row[0]) as Profile,
+          updated: row[1],
+          key: row[2],
+          segments: JSON.parse(row[3]) as string[],
+        }
+      : undefined;
   }
 
   /*
@@ -366,7 +426,9 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
    * (LISTEN/NOTIFY) to drop entries, or the cache off (profileCache: 0).
    */
   const cacheSize = Math.max(0, opts.profileCache ?? DEFAULT_PROFILE_CACHE);
-  const cached = new Lru<{ stored: StoredProfile | undefined; traits: Traits | undefined }>(cacheSize); // site, profile id
+  const cached = new Lru<{ stored: StoredProfile | undefined; traits: Traits | undefined }>(
+    cacheSize,
+  ); // site, profile id
   // site, visitor id → its link (in force or not: checked at each read, so a lapse needs no write)
   const linkCached = new Lru<{ contact: string; expires: number } | null>(cacheSize);
   const cacheKey = (site: string, id: string) => `${site}\n${id}`;
@@ -389,12 +451,21 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     rfmCache.clear();
   }
   if (cacheSize > 0) {
-    sqlite.function('microseg_uncache', { varargs: false }, (links: unknown, site: unknown, id: unknown) => {
-      (links ? linkCached : cached).delete(cacheKey(String(site), String(id)));
-      return null;
-    });
-    for (const [table, links] of [['profiles', 0], ['profile_meta', 0], ['links', 1]] as const) {
-      const drop = (row: 'new' | 'old') => `SELECT microseg_uncache(${links}, ${row}.site, ${row}.visitor);`;
+    sqlite.function(
+      'microseg_uncache',
+      { varargs: false },
+      (links: unknown, site: unknown, id: unknown) => {
+        (links ? linkCached : cached).delete(cacheKey(String(site), String(id)));
+        return null;
+      },
+    );
+    for (const [table, links] of [
+      ['profiles', 0],
+      ['profile_meta', 0],
+      ['links', 1],
+    ] as const) {
+      const drop = (row: 'new' | 'old') =>
+        `SELECT microseg_uncache(${links}, ${row}.site, ${row}.visitor);`;
       sqlite.exec(`
         CREATE TEMP TRIGGER microseg_uncache_${table}_insert AFTER INSERT ON main.${table} BEGIN ${drop('new')} END;
         CREATE TEMP TRIGGER microseg_uncache_${table}_update AFTER UPDATE ON main.${table} BEGIN ${drop('old')} ${drop('new')} END;
@@ -440,10 +511,14 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     const [linked, expires, data, updated, traitsText] = selectReadPath.get(site, visitor, now)!;
     const contact = linked !== null && expires! > now ? linked : null;
     const key = contact === null ? visitor : contactKey(contact);
-    const stored = data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
+    const stored =
+      data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
-      linkCached.set(cacheKey(site, visitor), linked === null ? null : { contact: linked, expires: expires! });
+      linkCached.set(
+        cacheKey(site, visitor),
+        linked === null ? null : { contact: linked, expires: expires! },
+      );
       cached.set(cacheKey(site, key), { stored, traits });
     }
     return { key, contact, stored, traits };
@@ -504,12 +579,18 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       profile = applyEvent(profile, e, engine);
     }
     // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
-    const segment = evaluate(profile, { site, visitor, known: contact !== null }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+    const segment = evaluate(profile, { site, visitor, known: contact !== null }, engine, now, {
+      ...extras,
+      rfm: breakpointsFor(site),
+    });
     const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
     // Compared with the state stored at the last write: a change made by time alone shows here.
-    const changes = applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
+    const changes =
+      applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
     recordChanges(site, key, changes, now, cause);
-    if (changes.length > 0) for (const l of listeners) l({ site, visitor, profile: key, before, segment, changes, at: now });
+    if (changes.length > 0)
+      for (const l of listeners)
+        l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
       saveProfile(site, key, profile, segment, now);
     }
@@ -517,19 +598,35 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   };
   const ingestTx = sqlite.transaction(ingestRows);
 
-  const deleteProfile = db.$client.prepare<[string, string]>('DELETE FROM profiles WHERE site = ? AND visitor = ?');
+  const deleteProfile = db.$client.prepare<[string, string]>(
+    'DELETE FROM profiles WHERE site = ? AND visitor = ?',
+  );
 
   const mergeProfile = db.$client.transaction(
-    (site: string, from: string, into: string, engine: EngineConfig, now: number, extras: Pick<Extras, 'traits'> = {}): Segment | null => {
+    (
+      site: string,
+      from: string,
+      into: string,
+      engine: EngineConfig,
+      now: number,
+      extras: Pick<Extras, 'traits'> = {},
+    ): Segment | null => {
       const source = readRow(site, from);
       if (!source) return null;
       const target = readRow(site, into);
-      const profile = target ? mergeProfiles(target.profile, source.profile, engine) : source.profile;
-      const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, { ...extras, rfm: breakpointsFor(site) });
+      const profile = target
+        ? mergeProfiles(target.profile, source.profile, engine)
+        : source.profile;
+      const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, {
+        ...extras,
+        rfm: breakpointsFor(site),
+      });
       const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
       const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
       recordChanges(site, into, changes, now, null);
-      if (changes.length > 0) for (const l of listeners) l({ site, visitor: from, profile: into, before, segment, changes, at: now });
+      if (changes.length > 0)
+        for (const l of listeners)
+          l({ site, visitor: from, profile: into, before, segment, changes, at: now });
       saveProfile(site, into, profile, segment, now);
       deleteProfile.run(site, from);
       return segment;
@@ -537,12 +634,17 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   );
 
   // Traits ride along in the page (a contact's profile has them): no lookup per profile.
-  const selectPage = db.$client.prepare<[string, string, number], { visitor: string; data: string; segment: string; segments: string; traits: string | null }>(
+  const selectPage = db.$client.prepare<
+    [string, string, number],
+    { visitor: string; data: string; segment: string; segments: string; traits: string | null }
+  >(
     `SELECT p.visitor, p.data, p.segment, p.segments, m.traits FROM profiles p
      LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
      WHERE p.site = ? AND p.visitor > ? ORDER BY p.visitor LIMIT ?`,
   );
-  const updateSegments = db.$client.prepare<[string, string, string, string]>('UPDATE profiles SET segment = ?, segments = ? WHERE site = ? AND visitor = ?');
+  const updateSegments = db.$client.prepare<[string, string, string, string]>(
+    'UPDATE profiles SET segment = ?, segments = ? WHERE site = ? AND visitor = ?',
+  );
 
   const refreshSegments = db.$client.transaction(
     (site: string, engine: EngineConfig, now: number, after: string, limit: number) => {
@@ -552,13 +654,20 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       for (const row of rows) {
         const key = row.visitor;
         const profile = JSON.parse(row.data) as Profile;
-        const segment = evaluate(profile, { site, visitor: key, known: contactOfKey(key) !== null }, engine, now, { traits: row.traits === null ? undefined : (JSON.parse(row.traits) as Traits), rfm });
+        const segment = evaluate(
+          profile,
+          { site, visitor: key, known: contactOfKey(key) !== null },
+          engine,
+          now,
+          { traits: row.traits === null ? undefined : (JSON.parse(row.traits) as Traits), rfm },
+        );
         const before = { key: row.segment, segments: JSON.parse(row.segments) as string[] };
         const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
         if (changes.length === 0) continue;
         changed++;
         recordChanges(site, key, changes, now, null);
-        for (const l of listeners) l({ site, visitor: key, profile: key, before, segment, changes, at: now });
+        for (const l of listeners)
+          l({ site, visitor: key, profile: key, before, segment, changes, at: now });
         updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
       }
       return { next: rows.length === limit ? rows[rows.length - 1]!.visitor : null, changed };
@@ -568,22 +677,32 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
   return {
     db,
     identity: identityStore(db),
-    mergeProfile: (site, from, into, engine, now, extras) => mergeProfile(site, from, into, engine, now, extras),
+    mergeProfile: (site, from, into, engine, now, extras) =>
+      mergeProfile(site, from, into, engine, now, extras),
     quarantine: quarantineStore(db),
     outbox: openOutbox(db),
     // Inside a caller's transaction (a write-queue job) a savepoint of its own would only add two
     // statements: the caller's rolls the batch back with the rest of the job.
-    ingest: (site, visitor, batch, engine, now, extras) => (sqlite.inTransaction ? ingestRows : ingestTx)(site, visitor, batch, engine, now, extras),
+    ingest: (site, visitor, batch, engine, now, extras) =>
+      (sqlite.inTransaction ? ingestRows : ingestTx)(site, visitor, batch, engine, now, extras),
     profile: readProfile,
     segmentInputs,
     segmentHistory: (site, visitor, opts = {}) =>
-      selectHistory.all({ site, visitor, after: opts.after ?? 0, limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000) }),
+      selectHistory.all({
+        site,
+        visitor,
+        after: opts.after ?? 0,
+        limit: Math.min(Math.max(opts.limit ?? 100, 1), 1000),
+      }),
     onChanges: (l) => void listeners.push(l),
-    refreshSegments: (site, engine, now, after, limit) => refreshSegments(site, engine, now, after, limit),
+    refreshSegments: (site, engine, now, after, limit) =>
+      refreshSegments(site, engine, now, after, limit),
     rfmBreakpoints: breakpointsFor,
     recomputeRfm,
     countEvents(site, visitor) {
-      const where = visitor ? and(eq(events.site, site), eq(events.visitor, visitor)) : eq(events.site, site);
+      const where = visitor
+        ? and(eq(events.site, site), eq(events.visitor, visitor))
+        : eq(events.site, site);
       return db.select({ n: sql<number>`count(*)` }).from(events).where(where).get()?.n ?? 0;
     },
     close: () => db.$client.close(),

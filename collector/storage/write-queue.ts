@@ -22,7 +22,11 @@ export interface WriteQueue extends WriteHealth {
   readonly depth: number;
 }
 
-export function writeQueue(sqlite: Database.Database, metrics?: Metrics, maxGroup = 500): WriteQueue {
+export function writeQueue(
+  sqlite: Database.Database,
+  metrics?: Metrics,
+  maxGroup = 500,
+): WriteQueue {
   let queue: Job[] = [];
   let scheduled = false;
   let idle: (() => void)[] = [];
@@ -57,7 +61,9 @@ export function writeQueue(sqlite: Database.Database, metrics?: Metrics, maxGrou
       // Committed: writes work again, unless a job of this group failed for a storage reason.
       failing = null;
       for (const r of results) if (!r.ok) failed(r.value);
-      group.forEach((job, i) => (results[i]!.ok ? job.ok(results[i]!.value) : job.fail(results[i]!.value)));
+      group.forEach((job, i) =>
+        results[i]!.ok ? job.ok(results[i]!.value) : job.fail(results[i]!.value),
+      );
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nobody in the group is acknowledged.
       failed(err);

@@ -11,7 +11,17 @@ import { wildcardRegExp } from '../config/wildcard.ts';
 const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
 
 /** Segment fields a webhook filter may test; `segments` and `rfm` test membership and the RFM label. */
-const FILTER_FIELDS = ['lifecycle', 'category', 'engagement', 'intent', 'known', 'cooldown', 'segment', 'segments', 'rfm'] as const;
+const FILTER_FIELDS = [
+  'lifecycle',
+  'category',
+  'engagement',
+  'intent',
+  'known',
+  'cooldown',
+  'segment',
+  'segments',
+  'rfm',
+] as const;
 type FilterField = (typeof FILTER_FIELDS)[number];
 const filterValue = z.union([z.string().max(200), z.boolean(), z.null()]);
 type FilterValue = z.infer<typeof filterValue>;
@@ -21,13 +31,17 @@ type FilterValue = z.infer<typeof filterValue>;
  * values (a list means "any of"); `segments` matches when the visitor is in one of the named
  * custom segments, `rfm` compares the RFM label (`null`: no RFM yet).
  */
-export function compileFilter(filter: Partial<Record<FilterField, FilterValue | FilterValue[]>> | undefined): (s: Segment) => boolean {
+export function compileFilter(
+  filter: Partial<Record<FilterField, FilterValue | FilterValue[]>> | undefined,
+): (s: Segment) => boolean {
   if (!filter) return () => true;
   const tests = Object.entries(filter).map(([field, want]) => {
     const values = Array.isArray(want) ? want : [want];
-    if (field === 'segments') return (s: Segment) => values.some((v) => typeof v === 'string' && s.segments.includes(v));
+    if (field === 'segments')
+      return (s: Segment) => values.some((v) => typeof v === 'string' && s.segments.includes(v));
     if (field === 'rfm') return (s: Segment) => values.includes(s.rfm?.label ?? null);
-    return (s: Segment) => values.includes(s[field as Exclude<FilterField, 'segments' | 'rfm'>] as FilterValue);
+    return (s: Segment) =>
+      values.includes(s[field as Exclude<FilterField, 'segments' | 'rfm'>] as FilterValue);
   });
   return (s) => tests.every((t) => t(s));
 }
@@ -63,7 +77,11 @@ export const webhookSchema = z
      * for this many minutes: transitions in between are recorded in the segment history but not
      * sent, so a segment made to flap cannot flood the receiver. 0: every transition is sent.
      */
-    cooldownMinutes: z.number().nonnegative().max(30 * 24 * 60).optional(),
+    cooldownMinutes: z
+      .number()
+      .nonnegative()
+      .max(30 * 24 * 60)
+      .optional(),
   })
   .strict();
 
@@ -135,7 +153,11 @@ export type WebhookInput = z.infer<typeof webhookSchema>;
 export function compileWebhooks(
   site: string,
   inputs: WebhookInput[],
-  opts: { customSegments: string[]; siteSecret?: string | undefined; envSecret?: string | undefined },
+  opts: {
+    customSegments: string[];
+    siteSecret?: string | undefined;
+    envSecret?: string | undefined;
+  },
 ): { webhooks: Webhook[]; problems: string[] } {
   const webhooks: Webhook[] = [];
   const problems: string[] = [];
@@ -145,23 +167,44 @@ export function compileWebhooks(
     let match: WebhookMatch;
     if (w.segment.startsWith('key:')) {
       const pattern = w.segment.slice(4);
-      if (!pattern) problems.push(`${path}.segment: "key:" needs a pattern, e.g. "key:*:cameras:hot"`);
+      if (!pattern)
+        problems.push(`${path}.segment: "key:" needs a pattern, e.g. "key:*:cameras:hot"`);
       match = { kind: 'key', pattern: wildcardRegExp(pattern) };
     } else {
       if (!opts.customSegments.includes(w.segment)) {
         const known = opts.customSegments.length ? opts.customSegments.join(', ') : 'none';
-        problems.push(`${path}.segment: "${w.segment}" is not a custom segment of site "${site}" (custom segments: ${known}; use "key:<pattern>" for microsegment keys)`);
+        problems.push(
+          `${path}.segment: "${w.segment}" is not a custom segment of site "${site}" (custom segments: ${known}; use "key:<pattern>" for microsegment keys)`,
+        );
       }
       match = { kind: 'custom', name: w.segment };
     }
     const key = w.secret ?? opts.siteSecret ?? opts.envSecret;
-    if (!key) problems.push(`${path}: no signing secret: set "secret", the site's "webhookSecret" or MICROSEG_WEBHOOK_SECRET`);
-    const id = w.id ?? 'wh_' + createHash('sha256').update(`${w.segment}\0${w.on}\0${w.url}`).digest('base64url').slice(0, 10);
+    if (!key)
+      problems.push(
+        `${path}: no signing secret: set "secret", the site's "webhookSecret" or MICROSEG_WEBHOOK_SECRET`,
+      );
+    const id =
+      w.id ??
+      'wh_' +
+        createHash('sha256')
+          .update(`${w.segment}\0${w.on}\0${w.url}`)
+          .digest('base64url')
+          .slice(0, 10);
     if (seen.has(id)) problems.push(`${path}.id: "${id}" is used by another webhook of this site`);
     seen.add(id);
     const cooldownMs = (w.cooldownMinutes ?? DEFAULT_COOLDOWN_MINUTES) * 60_000;
     const accepts = compileFilter(w.filter);
-    webhooks.push({ id, segment: w.segment, on: w.on, url: w.url, secret: key ?? '', match, cooldownMs, accepts });
+    webhooks.push({
+      id,
+      segment: w.segment,
+      on: w.on,
+      url: w.url,
+      secret: key ?? '',
+      match,
+      cooldownMs,
+      accepts,
+    });
   });
   return { webhooks, problems };
 }
@@ -186,7 +229,9 @@ export function firedBy(
   for (const hook of webhooks) {
     if (segment && !hook.accepts(segment)) continue;
     const inSet = (s: SegmentState) =>
-      hook.match.kind === 'custom' ? s.segments.includes(hook.match.name) : s.key !== null && hook.match.pattern.test(s.key);
+      hook.match.kind === 'custom'
+        ? s.segments.includes(hook.match.name)
+        : s.key !== null && hook.match.pattern.test(s.key);
     const was = inSet(before);
     const is = inSet(after);
     // A key pattern is a set of keys: moving between two keys it matches is no transition.
@@ -197,7 +242,11 @@ export function firedBy(
 }
 
 /** Delay before attempt `attempt + 1` after `attempt` failures: exponential, capped, with jitter in [½, 1] of it. */
-export function backoffDelay(attempt: number, policy: DeliveryPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: DeliveryPolicy,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(policy.maxBackoffMs, policy.backoffMs * 2 ** Math.max(0, attempt - 1));
   // Equal jitter: never less than half the step (keeps backoff), spreads a burst of retries.
   return Math.round(exp / 2 + random() * (exp / 2));

@@ -20,29 +20,31 @@ export function deliveriesFor(config: Config, change: Parameters<ChangeListener>
   if (!site || site.webhooks.length === 0) return [];
   const after = { key: change.segment.segment, segments: change.segment.segments };
   const contact = contactOfKey(change.profile);
-  return firedBy(site.webhooks, change.before, after, change.segment).map(({ hook, change: kind }) => ({
-    site: change.site,
-    visitor: change.visitor,
-    contact,
-    profile: change.profile,
-    cooldownMs: hook.cooldownMs,
-    hook: hook.id,
-    url: hook.url,
-    segment: hook.segment,
-    change: kind,
-    body: (id: string) =>
-      JSON.stringify({
-        id,
-        type: `segment.${kind}`,
-        site: change.site,
-        visitor: change.visitor,
-        contact,
-        segment: hook.segment,
-        change: kind,
-        at: change.at,
-        profile: change.segment,
-      } satisfies WebhookPayload),
-  }));
+  return firedBy(site.webhooks, change.before, after, change.segment).map(
+    ({ hook, change: kind }) => ({
+      site: change.site,
+      visitor: change.visitor,
+      contact,
+      profile: change.profile,
+      cooldownMs: hook.cooldownMs,
+      hook: hook.id,
+      url: hook.url,
+      segment: hook.segment,
+      change: kind,
+      body: (id: string) =>
+        JSON.stringify({
+          id,
+          type: `segment.${kind}`,
+          site: change.site,
+          visitor: change.visitor,
+          contact,
+          segment: hook.segment,
+          change: kind,
+          at: change.at,
+          profile: change.segment,
+        } satisfies WebhookPayload),
+    }),
+  );
 }
 
 export interface Webhooks {
@@ -54,7 +56,12 @@ export interface Webhooks {
 export function startWebhooks(
   storage: Storage,
   config: Config,
-  opts: { now: () => number; log?: Logger; fetch?: typeof fetch; onAttempt?: WorkerDeps['onAttempt'] },
+  opts: {
+    now: () => number;
+    log?: Logger;
+    fetch?: typeof fetch;
+    onAttempt?: WorkerDeps['onAttempt'];
+  },
 ): Webhooks {
   const outbox = storage.outbox;
   const worker = startDeliveryWorker({

@@ -8,10 +8,11 @@ import { nanoid } from 'nanoid';
 import type { Db } from '../storage/db/open.ts';
 import { contactOfKey } from '../identity/token.ts';
 import { webhookCooldowns as cool, webhookDeliveries as d } from '../storage/db/schema.ts';
-import type { Delivery, DeliveryStatus, SegmentChangeKind } from '../../shared/webhook.ts';
+import type { Delivery, DeliveryStatus } from '../../shared/webhook.ts';
 
 /** A delivery to enqueue: who, which webhook, which transition, and its body. */
-export interface NewDelivery extends Pick<Delivery, 'site' | 'visitor' | 'contact' | 'hook' | 'url' | 'segment' | 'change'> {
+export interface NewDelivery
+  extends Pick<Delivery, 'site' | 'visitor' | 'contact' | 'hook' | 'url' | 'segment' | 'change'> {
   /** Builds the JSON body from the delivery id, which is only known here. */
   body(id: string): string;
 }
@@ -45,8 +46,18 @@ export interface Outbox {
   due(now: number, limit: number, skip?: { ids: string[]; hooks: string[] }): DueDelivery[];
   delivered(id: string, attempts: number, status: number, now: number): void;
   /** Records a failed attempt: retried at `next`, or failed for good when `next` is null. */
-  attemptFailed(id: string, attempts: number, status: number | null, error: string, now: number, next: number | null): void;
-  list(site: string, opts?: { status?: DeliveryStatus | undefined; limit?: number; before?: number | undefined }): (Delivery & { seq: number })[];
+  attemptFailed(
+    id: string,
+    attempts: number,
+    status: number | null,
+    error: string,
+    now: number,
+    next: number | null,
+  ): void;
+  list(
+    site: string,
+    opts?: { status?: DeliveryStatus | undefined; limit?: number; before?: number | undefined },
+  ): (Delivery & { seq: number })[];
   get(site: string, id: string): Delivery | undefined;
   /** Puts a failed delivery back in the queue with the same id and fresh attempts. */
   replay(site: string, id: string, now: number): 'replayed' | 'not_found' | 'not_failed';
@@ -100,7 +111,16 @@ export function openOutbox(db: Db): Outbox {
     .prepare();
 
   const dueQuery = db
-    .select({ seq: d.seq, id: d.id, site: d.site, visitor: d.visitor, hook: d.hook, url: d.url, body: d.body, attempts: d.attempts })
+    .select({
+      seq: d.seq,
+      id: d.id,
+      site: d.site,
+      visitor: d.visitor,
+      hook: d.hook,
+      url: d.url,
+      body: d.body,
+      attempts: d.attempts,
+    })
     .from(d)
     .where(
       and(
@@ -118,7 +138,14 @@ export function openOutbox(db: Db): Outbox {
 
   const markDelivered = db
     .update(d)
-    .set({ status: 'delivered', attempts: p('attempts') as never, lastAttempt: p('now') as never, lastStatus: p('status') as never, lastError: null, deliveredAt: p('now') as never })
+    .set({
+      status: 'delivered',
+      attempts: p('attempts') as never,
+      lastAttempt: p('now') as never,
+      lastStatus: p('status') as never,
+      lastError: null,
+      deliveredAt: p('now') as never,
+    })
     .where(and(eq(d.id, p('id')), eq(d.status, 'pending')))
     .prepare();
 
@@ -140,7 +167,13 @@ export function openOutbox(db: Db): Outbox {
   // device's row a lapsed link's contact had claimed becomes anonymous again).
   const upsertTurn = db
     .insert(cool)
-    .values({ site: p('site'), visitor: p('profile'), hook: p('hook'), at: p('now'), contact: p('contact') })
+    .values({
+      site: p('site'),
+      visitor: p('profile'),
+      hook: p('hook'),
+      at: p('now'),
+      contact: p('contact'),
+    })
     .onConflictDoUpdate({
       target: [cool.site, cool.visitor, cool.hook],
       set: { at: sql`excluded.at`, contact: sql`excluded.contact` },
@@ -148,7 +181,11 @@ export function openOutbox(db: Db): Outbox {
     })
     .prepare();
 
-  const byId = db.select(view).from(d).where(and(eq(d.site, p('site')), eq(d.id, p('id')))).prepare();
+  const byId = db
+    .select(view)
+    .from(d)
+    .where(and(eq(d.site, p('site')), eq(d.id, p('id'))))
+    .prepare();
 
   const nextDueQuery = db
     .select({ at: sql<number | null>`min(${d.nextAttempt})` })
@@ -168,16 +205,35 @@ export function openOutbox(db: Db): Outbox {
   return {
     enqueue(rows, now) {
       return rows.map((r) => {
-        const id = 'dlv_' + nanoid();
-        insert.run({ id, site: r.site, visitor: r.visitor, contact: r.contact, hook: r.hook, url: r.url, segment: r.segment, change: r.change, body: r.body(id), now });
+        const id = `dlv_${nanoid()}`;
+        insert.run({
+          id,
+          site: r.site,
+          visitor: r.visitor,
+          contact: r.contact,
+          hook: r.hook,
+          url: r.url,
+          segment: r.segment,
+          change: r.change,
+          body: r.body(id),
+          now,
+        });
         return id;
       });
     },
     takeTurn(site, profile, hook, cooldownMs, now) {
       const contact = contactOfKey(profile);
-      return upsertTurn.run({ site, profile, hook, now, since: now - cooldownMs, contact }).changes > 0;
+      return (
+        upsertTurn.run({ site, profile, hook, now, since: now - cooldownMs, contact }).changes > 0
+      );
     },
-    due: (now, limit, skip) => dueQuery.all({ now, limit, ids: JSON.stringify(skip?.ids ?? []), hooks: JSON.stringify(skip?.hooks ?? []) }),
+    due: (now, limit, skip) =>
+      dueQuery.all({
+        now,
+        limit,
+        ids: JSON.stringify(skip?.ids ?? []),
+        hooks: JSON.stringify(skip?.hooks ?? []),
+      }),
     delivered(id, attempts, status, now) {
       markDelivered.run({ id, attempts, status, now });
     },
@@ -231,4 +287,3 @@ export function openOutbox(db: Db): Outbox {
     },
   };
 }
-

@@ -20,7 +20,11 @@ export interface WorkerDeps {
   fetch?: typeof fetch;
   random?: () => number;
   /** Called after each attempt (tests and metrics). */
-  onAttempt?: (d: DueDelivery, outcome: 'delivered' | 'retry' | 'failed', status: number | null) => void;
+  onAttempt?: (
+    d: DueDelivery,
+    outcome: 'delivered' | 'retry' | 'failed',
+    status: number | null,
+  ) => void;
 }
 
 export interface DeliveryWorker {
@@ -105,7 +109,13 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     const attempts = row.attempts + 1;
     const secret = deps.secretFor(row.site, row.hook);
     if (secret === undefined) {
-      record(row, attempts, null, `webhook "${row.hook}" is no longer in site "${row.site}"'s config`, true);
+      record(
+        row,
+        attempts,
+        null,
+        `webhook "${row.hook}" is no longer in site "${row.site}"'s config`,
+        true,
+      );
       return;
     }
     const timestamp = deps.now();
@@ -140,12 +150,21 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       // Shutting down is not the receiver's fault: the row stays pending, attempt uncounted.
       if (abort.signal.aborted) return;
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      error = e.name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message);
+      error =
+        e.name === 'TimeoutError'
+          ? `no answer within ${policy.timeoutMs} ms`
+          : (e.cause?.code ?? e.cause?.message ?? e.message);
     }
     record(row, attempts, status, error, attempts >= policy.attempts);
   }
 
-  function record(row: DueDelivery, attempts: number, status: number | null, error: string, final: boolean) {
+  function record(
+    row: DueDelivery,
+    attempts: number,
+    status: number | null,
+    error: string,
+    final: boolean,
+  ) {
     const now = deps.now();
     const next = final ? null : now + backoffDelay(attempts, policy, deps.random);
     try {
@@ -154,16 +173,20 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       log('error', 'webhook outbox write failed', { delivery: row.id, err: String(err) });
     }
     // The URL may carry a receiver's token in its query: log the origin only.
-    log(final ? 'error' : 'warn', final ? 'webhook delivery failed' : 'webhook delivery will be retried', {
-      delivery: row.id,
-      site: row.site,
-      hook: row.hook,
-      to: safeOrigin(row.url),
-      attempts,
-      status,
-      error,
-      ...(next !== null ? { retryInMs: next - now } : {}),
-    });
+    log(
+      final ? 'error' : 'warn',
+      final ? 'webhook delivery failed' : 'webhook delivery will be retried',
+      {
+        delivery: row.id,
+        site: row.site,
+        hook: row.hook,
+        to: safeOrigin(row.url),
+        attempts,
+        status,
+        error,
+        ...(next !== null ? { retryInMs: next - now } : {}),
+      },
+    );
     deps.onAttempt?.(row, final ? 'failed' : 'retry', status);
   }
 

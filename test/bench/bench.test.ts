@@ -34,9 +34,19 @@ describe('bench figures', () => {
       breadth: { readsCost: 0.6 },
       peakRssMB: null,
     });
-    expect(v.map((x: { pass: boolean | null }) => x.pass)).toEqual([false, true, true, false, null, null, null]);
+    expect(v.map((x: { pass: boolean | null }) => x.pass)).toEqual([
+      false,
+      true,
+      true,
+      false,
+      null,
+      null,
+      null,
+    ]);
     // The growth target is history per visitor (small → deep); more visitors is informational.
-    expect(v[3].name).toContain('10k → 1M stored events, history per visitor ~11 → ~1054 (same visitors)');
+    expect(v[3].name).toContain(
+      '10k → 1M stored events, history per visitor ~11 → ~1054 (same visitors)',
+    );
     expect(v[5]).toMatchObject({ op: 'info', value: 0.6 });
     expect(v[5].name).toContain('100× the visitors (cache working set)');
     expect(v[6]).toMatchObject({ op: 'info', value: null });
@@ -62,9 +72,29 @@ describe('bench figures', () => {
   it('prints each history with its visitors, the depth and breadth costs and info rows without a verdict', async () => {
     const { formatReport, historyCost, verdicts } = await lib('stats');
     const phase = (rps: number, p50: number) => ({ rps, p50, p99: p50 * 3 });
-    const small = { stored: 10_000, visitors: 949, reads: phase(10_000, 4), uncached: phase(6_000, 7), ingest1: phase(5_000, 9), peakRssMB: 120 };
-    const deep = { stored: 1_000_000, visitors: 949, reads: phase(9_000, 4.2), ingest1: phase(4_000, 11), peakRssMB: 130 };
-    const large = { stored: 1_000_000, visitors: 95_235, reads: phase(6_000, 7), uncached: phase(5_000, 8), peakRssMB: 150, ingest1: phase(4_500, 10) };
+    const small = {
+      stored: 10_000,
+      visitors: 949,
+      reads: phase(10_000, 4),
+      uncached: phase(6_000, 7),
+      ingest1: phase(5_000, 9),
+      peakRssMB: 120,
+    };
+    const deep = {
+      stored: 1_000_000,
+      visitors: 949,
+      reads: phase(9_000, 4.2),
+      ingest1: phase(4_000, 11),
+      peakRssMB: 130,
+    };
+    const large = {
+      stored: 1_000_000,
+      visitors: 95_235,
+      reads: phase(6_000, 7),
+      uncached: phase(5_000, 8),
+      peakRssMB: 150,
+      ingest1: phase(4_500, 10),
+    };
     const r: any = {
       machine: { cores: 2, cpu: 'x', memGB: 1, node: 'v20', platform: 'linux' },
       options: { connections: 50, warmup: 2, duration: 10 },
@@ -81,18 +111,32 @@ describe('bench figures', () => {
     const out = formatReport(r);
     expect(out).toContain('| segment reads | deep | 1M | 949 | 9000 |');
     expect(out).toContain('| segment reads, profile cache off | large | 1M | 95.2k | 5000 |');
-    expect(out).toContain('history depth (the target): 10k → 1M events on the same 949 visitors (~11 → ~1054 each)');
+    expect(out).toContain(
+      'history depth (the target): 10k → 1M events on the same 949 visitors (~11 → ~1054 each)',
+    );
     expect(out).toContain('reads time per request +11.1%');
     expect(out).toContain('visitor breadth (informational): 949 → 95.2k visitors');
     expect(out).toContain('PASS  reads cost of 10k → 1M stored events');
-    expect(out).toMatch(/info {2}reads with 100× the visitors \(cache working set\), 10k → 1M stored events: \+75\.0%\n/);
-    expect(out).toContain('info  reads with 100× the visitors, profile cache off (SQLite alone): +20.0%');
-    expect(out).toContain('collector peak RSS (VmHWM): 150.0 MB (small 120.0, deep 130.0, large 150.0)');
+    expect(out).toMatch(
+      /info {2}reads with 100× the visitors \(cache working set\), 10k → 1M stored events: \+75\.0%\n/,
+    );
+    expect(out).toContain(
+      'info  reads with 100× the visitors, profile cache off (SQLite alone): +20.0%',
+    );
+    expect(out).toContain(
+      'collector peak RSS (VmHWM): 150.0 MB (small 120.0, deep 130.0, large 150.0)',
+    );
   });
 
   it('reads a cpuprofile: self time, and total time counted once per stack', async () => {
     const { summarizeProfile } = await lib('cpuprofile');
-    const frame = (functionName: string, url = 'file:///x/dist/collector.mjs') => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '1' });
+    const frame = (functionName: string, url = 'file:///x/dist/collector.mjs') => ({
+      functionName,
+      url,
+      lineNumber: 0,
+      columnNumber: 0,
+      scriptId: '1',
+    });
     const profile = {
       nodes: [
         { id: 1, callFrame: frame('(root)', ''), children: [2, 4] },
@@ -109,7 +153,10 @@ describe('bench figures', () => {
     expect(s.areas).toMatchObject({ sqlite: 3, collector: 1, idle: 6 });
     expect(s.self[0]).toMatchObject({ ms: 3, busyPct: 75 });
     expect(s.self[0].fn).toContain('better-sqlite3');
-    expect(s.total.find((f: { fn: string }) => f.fn.startsWith('handler'))).toMatchObject({ ms: 4, busyPct: 100 });
+    expect(s.total.find((f: { fn: string }) => f.fn.startsWith('handler'))).toMatchObject({
+      ms: 4,
+      busyPct: 100,
+    });
   });
 });
 
@@ -164,7 +211,9 @@ describe('bench/run.mjs', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--only LIST');
     expect(help.stdout).toContain('deep ');
-    const bad = spawnSync(process.execPath, ['bench/run.mjs', '--only', 'nope'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['bench/run.mjs', '--only', 'nope'], {
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('unknown phase "nope"');
   });
@@ -173,14 +222,25 @@ describe('bench/run.mjs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'microseg-seed-'));
     try {
       const db = join(dir, 'deep.db');
-      const seeded = spawnSync(process.execPath, ['bench/seed.mjs', '--db', db, '--events', '450', '--visitors', '3'], { encoding: 'utf8' });
+      const seeded = spawnSync(
+        process.execPath,
+        ['bench/seed.mjs', '--db', db, '--events', '450', '--visitors', '3'],
+        { encoding: 'utf8' },
+      );
       expect(seeded.status, seeded.stderr).toBe(0);
       expect(JSON.parse(seeded.stdout)).toMatchObject({ events: 450, visitors: 3 });
       const sqlite = new Database(db, { readonly: true });
-      const counts = sqlite.prepare('SELECT json_extract(data, \'$.count\') FROM profiles ORDER BY 1').pluck().all();
+      const counts = sqlite
+        .prepare("SELECT json_extract(data, '$.count') FROM profiles ORDER BY 1")
+        .pluck()
+        .all();
       sqlite.close();
       expect(counts).toEqual([150, 150, 150]);
-      const bad = spawnSync(process.execPath, ['bench/seed.mjs', '--db', db, '--events', '10', '--visitors', '0'], { encoding: 'utf8' });
+      const bad = spawnSync(
+        process.execPath,
+        ['bench/seed.mjs', '--db', db, '--events', '10', '--visitors', '0'],
+        { encoding: 'utf8' },
+      );
       expect(bad.status).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -4,7 +4,13 @@ import { keyMatches, requireApiKey, sitesForKey, type AuthEnv } from '../../coll
 import { ConfigError, loadConfig, parseConfig } from '../../collector/config/config.ts';
 
 const config = parseConfig(
-  { sites: { a: { apiKeys: ['key-for-site-a-0001', 'key-for-site-a-0002'] }, b: { apiKeys: ['key-for-site-b-0001'] }, c: {} } },
+  {
+    sites: {
+      a: { apiKeys: ['key-for-site-a-0001', 'key-for-site-a-0002'] },
+      b: { apiKeys: ['key-for-site-b-0001'] },
+      c: {},
+    },
+  },
   'test',
   { apiKey: 'env-key-for-the-rest' },
 );
@@ -30,7 +36,8 @@ describe('API keys', () => {
     const app = new Hono<AuthEnv>();
     app.use('/x', requireApiKey(config));
     app.get('/x', (c) => c.json([...c.var.apiSites]));
-    const get = (auth?: string, q = '') => app.request(`/x${q}`, { headers: auth ? { authorization: auth } : {} });
+    const get = (auth?: string, q = '') =>
+      app.request(`/x${q}`, { headers: auth ? { authorization: auth } : {} });
     const none = await get();
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toContain('Bearer');

@@ -29,11 +29,20 @@ afterAll(() => new Promise<void>((done) => server.close(() => done())));
 /** A raw request: chunks written one by one, chunked unless a length is given. */
 function post(chunks: Buffer[], headers: Record<string, string | number> = {}) {
   return new Promise<{ status: number; body: any }>((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { 'content-type': 'text/plain', ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => ok({ status: res.statusCode!, body: JSON.parse(body) }));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/echo',
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', ...headers },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode!, body: JSON.parse(body) }));
+      },
+    );
     req.on('error', fail);
     for (const c of chunks) req.write(c);
     req.end();
@@ -43,7 +52,12 @@ function post(chunks: Buffer[], headers: Record<string, string | number> = {}) {
 describe('readText under @hono/node-server (from the Node request)', () => {
   it('joins chunks, a multi-byte character split between two of them included', async () => {
     const euro = Buffer.from('€'); // 3 bytes
-    const res = await post([Buffer.from('a'), euro.subarray(0, 1), euro.subarray(1), Buffer.from('b')]);
+    const res = await post([
+      Buffer.from('a'),
+      euro.subarray(0, 1),
+      euro.subarray(1),
+      Buffer.from('b'),
+    ]);
     expect(res).toEqual({ status: 200, body: { text: 'a€b' } });
   });
 
@@ -62,7 +76,13 @@ describe('readText under @hono/node-server (from the Node request)', () => {
 
   it('answers nothing to a client that goes away mid-body, and keeps serving', async () => {
     await new Promise<void>((done) => {
-      const req = request({ host: '127.0.0.1', port, path: '/echo', method: 'POST', headers: { 'content-length': 50 } });
+      const req = request({
+        host: '127.0.0.1',
+        port,
+        path: '/echo',
+        method: 'POST',
+        headers: { 'content-length': 50 },
+      });
       req.on('error', () => done());
       req.write('only part of it');
       setTimeout(() => {
@@ -89,7 +109,11 @@ describe('readText under app.request() (the standard body)', () => {
         c.close();
       },
     });
-    const res = await app.request('/echo', { method: 'POST', body: chunked, duplex: 'half' } as RequestInit);
+    const res = await app.request('/echo', {
+      method: 'POST',
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(413);
   });
 });

@@ -16,8 +16,10 @@ describe('microseg CLI', () => {
 
   it('prints help for itself and for every command', async () => {
     expect(await main(['--help'])).toBe(0);
-    const names = [...out.join('\n').matchAll(/^  ([a-z]+)  /gm)].map((m) => m[1]!);
-    expect(names).toEqual(expect.arrayContaining(['serve', 'link', 'export', 'forget', 'deliveries', 'quarantine']));
+    const names = [...out.join('\n').matchAll(/^ {2}([a-z]+) {2}/gm)].map((m) => m[1]!);
+    expect(names).toEqual(
+      expect.arrayContaining(['serve', 'link', 'export', 'forget', 'deliveries', 'quarantine']),
+    );
     for (const name of names) {
       out = [];
       expect(await main([name, '--help'])).toBe(0);
@@ -37,18 +39,33 @@ describe('microseg CLI', () => {
     const t = testApp();
     const tmp = tempDir();
     try {
-      await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev(), { id: 'bad1', type: 7 }, { id: 'bad2' }] }));
+      await t.app.request(
+        collectRequest({
+          site: 'demo',
+          visitor: 'v1',
+          events: [ev(), { id: 'bad1', type: 7 }, { id: 'bad2' }],
+        }),
+      );
       const db = t.storage.db.$client.name;
       expect(await main(['quarantine', '--site', 'demo', '--db', db])).toBe(0);
       const text = out.join('\n');
       expect(text.indexOf('event=bad2')).toBeLessThan(text.indexOf('event=bad1'));
       expect(text).toContain('invalid_event');
       out = [];
-      expect(await main(['quarantine', '--site', 'demo', '--db', db, '--json', '--limit', '1'])).toBe(0);
+      expect(
+        await main(['quarantine', '--site', 'demo', '--db', db, '--json', '--limit', '1']),
+      ).toBe(0);
       expect(out).toHaveLength(1);
-      expect(JSON.parse(out[0]!)).toMatchObject({ site: 'demo', eventId: 'bad2', error: 'invalid_event', payload: '{"id":"bad2"}' });
+      expect(JSON.parse(out[0]!)).toMatchObject({
+        site: 'demo',
+        eventId: 'bad2',
+        error: 'invalid_event',
+        payload: '{"id":"bad2"}',
+      });
       out = [];
-      expect(await main(['quarantine', '--site', 'other', '--db', join(tmp.dir, 'empty.db')])).toBe(0);
+      expect(await main(['quarantine', '--site', 'other', '--db', join(tmp.dir, 'empty.db')])).toBe(
+        0,
+      );
       expect(out.join('\n')).toContain('no refused events');
     } finally {
       t.close();

@@ -6,7 +6,9 @@ import { optionsFromEnv } from '../../collector/http/server.ts';
 
 const app = (trust: number) => new Hono().get('/', (c) => c.text(clientIp(c, trust)));
 const ip = async (trust: number, xff?: string) =>
-  (await app(trust).request('/', { headers: xff === undefined ? {} : { 'x-forwarded-for': xff } })).text();
+  (
+    await app(trust).request('/', { headers: xff === undefined ? {} : { 'x-forwarded-for': xff } })
+  ).text();
 
 describe('clientIp', () => {
   it('takes the last X-Forwarded-For hop: a client cannot choose its address by sending the header itself', async () => {
@@ -27,8 +29,11 @@ describe('clientIp', () => {
 
 describe('MICROSEG_TRUST_PROXY', () => {
   it('is a count of proxies; 1 and true mean one', () => {
-    const trust = (v?: string) => optionsFromEnv(v === undefined ? {} : { MICROSEG_TRUST_PROXY: v }).limits.trustProxy;
-    expect([trust(), trust('0'), trust('false'), trust('1'), trust('true'), trust('2')]).toEqual([0, 0, 0, 1, 1, 2]);
+    const trust = (v?: string) =>
+      optionsFromEnv(v === undefined ? {} : { MICROSEG_TRUST_PROXY: v }).limits.trustProxy;
+    expect([trust(), trust('0'), trust('false'), trust('1'), trust('true'), trust('2')]).toEqual([
+      0, 0, 0, 1, 1, 2,
+    ]);
     expect(() => trust('yes')).toThrow(/MICROSEG_TRUST_PROXY must be a whole number/);
   });
 });

@@ -21,17 +21,33 @@ afterEach(() => t?.close());
 async function collect(body: unknown, origin?: string) {
   const res = await t.app.request(collectRequest(body, origin ? { origin } : {}));
   const json = (await res.json()) as { error?: string; accepted?: number };
-  return { status: res.status, error: json.error, json, cors: res.headers.get('access-control-allow-origin'), res };
+  return {
+    status: res.status,
+    error: json.error,
+    json,
+    cors: res.headers.get('access-control-allow-origin'),
+    res,
+  };
 }
 
-const batch = (over: Record<string, unknown> = {}) => ({ site: 'shop', visitor: 'v1', events: [ev()], ...over });
+const batch = (over: Record<string, unknown> = {}) => ({
+  site: 'shop',
+  visitor: 'v1',
+  events: [ev()],
+  ...over,
+});
 
 describe('POST /v1/collect — refusals carry CORS for an allowed origin', () => {
   // Each answered before the site is known, or for a site that allows the origin.
   const cases: [string, number, string, unknown][] = [
     ['not JSON', 400, 'invalid_json', '{"site":'],
     ['a body over the size limit', 413, 'body_too_large', 'x'.repeat(LIMITS.bodyBytes + 1)],
-    ['too many events', 413, 'batch_too_large', batch({ events: Array.from({ length: LIMITS.batchEvents + 1 }, ev) })],
+    [
+      'too many events',
+      413,
+      'batch_too_large',
+      batch({ events: Array.from({ length: LIMITS.batchEvents + 1 }, ev) }),
+    ],
     // What an older snippet's retry sent after a 503.
     ['a null token', 400, 'invalid_batch', batch({ token: null })],
     ['no visitor', 400, 'invalid_batch', { site: 'shop', events: [ev()] }],
@@ -47,13 +63,16 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
     expect(res.res.headers.get('vary')).toContain('Origin');
   });
 
-  it.each(cases)('%s → no grant for an origin no site allows', async (_name, status, _error, body) => {
-    app();
-    const res = await collect(body, EVIL);
-    // Once the site is known, its origin check answers first.
-    expect([status, 403]).toContain(res.status);
-    expect(res.cors).toBeNull();
-  });
+  it.each(cases)(
+    '%s → no grant for an origin no site allows',
+    async (_name, status, _error, body) => {
+      app();
+      const res = await collect(body, EVIL);
+      // Once the site is known, its origin check answers first.
+      expect([status, 403]).toContain(res.status);
+      expect(res.cors).toBeNull();
+    },
+  );
 
   it('grants a refusal given before the site is known to an origin of another site', async () => {
     app();
@@ -101,7 +120,10 @@ describe('Origin: null', () => {
 
   it('gets no preflight grant (the snippet sends text/plain, which needs none)', async () => {
     app();
-    const res = await t.app.request('/v1/collect', { method: 'OPTIONS', headers: { origin: 'null' } });
+    const res = await t.app.request('/v1/collect', {
+      method: 'OPTIONS',
+      headers: { origin: 'null' },
+    });
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
   });
 

@@ -8,7 +8,10 @@ beforeEach(() => {
     config: {
       sites: {
         demo: { allowLocalhost: true, allowAutomation: true },
-        shop: { origins: ['https://shop.example'], categories: [{ path: '/cameras/*', category: 'cameras' }] },
+        shop: {
+          origins: ['https://shop.example'],
+          categories: [{ path: '/cameras/*', category: 'cameras' }],
+        },
       },
     },
     // The collector's own origin comes from its configuration (server.ts: the listen address).
@@ -24,15 +27,34 @@ async function collect(body: unknown, headers?: Record<string, string>) {
 
 describe('POST /v1/collect — valid batches', () => {
   it('stores the events and answers with the fresh segment', async () => {
-    const events = [ev({ category: 'cameras' }), ev({ type: 'click', category: 'cameras', target: 'https://x.example/', outbound: true })];
+    const events = [
+      ev({ category: 'cameras' }),
+      ev({ type: 'click', category: 'cameras', target: 'https://x.example/', outbound: true }),
+    ];
     const { status, body } = await collect({ site: 'demo', visitor: 'v1', events });
     expect(status).toBe(200);
     expect(body).toMatchObject({ accepted: 2, duplicates: 0, refused: [] });
-    expect(body.segment).toMatchObject({ site: 'demo', visitor: 'v1', category: 'cameras', lifecycle: 'newbie', engagement: 'active', known: false });
+    expect(body.segment).toMatchObject({
+      site: 'demo',
+      visitor: 'v1',
+      category: 'cameras',
+      lifecycle: 'newbie',
+      engagement: 'active',
+      known: false,
+    });
     expect(body.segment.affinity).toEqual({ cameras: 1 });
     expect(t.storage.countEvents('demo', 'v1')).toBe(2);
-    const row = t.storage.db.$client.prepare("select * from events where site='demo' and id=?").get(events[1]!.id) as any;
-    expect(row).toMatchObject({ type: 'click', category: 'cameras', target: 'https://x.example/', outbound: 1, visitor: 'v1', received: T0 });
+    const row = t.storage.db.$client
+      .prepare("select * from events where site='demo' and id=?")
+      .get(events[1]!.id) as any;
+    expect(row).toMatchObject({
+      type: 'click',
+      category: 'cameras',
+      target: 'https://x.example/',
+      outbound: 1,
+      visitor: 'v1',
+      received: T0,
+    });
   });
 
   it('counts a retried batch once, profile included', async () => {
@@ -54,7 +76,11 @@ describe('POST /v1/collect — valid batches', () => {
   });
 
   it('categorizes page views by the site URL rules when the page names none', async () => {
-    const { body } = await collect({ site: 'shop', visitor: 'v1', events: [ev({ url: 'https://shop.example/cameras/x100' })] });
+    const { body } = await collect({
+      site: 'shop',
+      visitor: 'v1',
+      events: [ev({ url: 'https://shop.example/cameras/x100' })],
+    });
     expect(body.segment.category).toBe('cameras');
   });
 
@@ -62,23 +88,39 @@ describe('POST /v1/collect — valid batches', () => {
     const e1 = ev({ ts: T0 + 365 * DAY });
     const e2 = ev({ ts: 0 });
     await collect({ site: 'demo', visitor: 'v1', events: [e1, e2] });
-    const ts = (id: string) => (t.storage.db.$client.prepare('select ts from events where id=?').get(id) as any).ts;
+    const ts = (id: string) =>
+      (t.storage.db.$client.prepare('select ts from events where id=?').get(id) as any).ts;
     expect(ts(e1.id)).toBe(T0 + 5 * 60_000);
     expect(ts(e2.id)).toBe(T0 - 7 * DAY);
   });
 
   it('echoes an allowed origin for CORS and refuses others', async () => {
-    const ok = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'https://shop.example' });
+    const ok = await collect(
+      { site: 'shop', visitor: 'v1', events: [ev()] },
+      { origin: 'https://shop.example' },
+    );
     expect(ok.status).toBe(200);
     expect(ok.res.headers.get('access-control-allow-origin')).toBe('https://shop.example');
-    const bad = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'https://evil.example' });
+    const bad = await collect(
+      { site: 'shop', visitor: 'v1', events: [ev()] },
+      { origin: 'https://evil.example' },
+    );
     expect(bad.status).toBe(403);
     expect(bad.body.error).toBe('origin_not_allowed');
-    const local = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:3000' });
+    const local = await collect(
+      { site: 'shop', visitor: 'v1', events: [ev()] },
+      { origin: 'http://localhost:3000' },
+    );
     expect(local.status).toBe(403);
-    const demoLocal = await collect({ site: 'demo', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:3000' });
+    const demoLocal = await collect(
+      { site: 'demo', visitor: 'v1', events: [ev()] },
+      { origin: 'http://localhost:3000' },
+    );
     expect(demoLocal.status).toBe(200);
-    const self = await collect({ site: 'shop', visitor: 'v1', events: [ev()] }, { origin: 'http://localhost:8787' });
+    const self = await collect(
+      { site: 'shop', visitor: 'v1', events: [ev()] },
+      { origin: 'http://localhost:8787' },
+    );
     expect(self.status).toBe(200);
     // Not the Host header: a request to evil.example from an evil.example page is not "own".
     const body = JSON.stringify({ site: 'shop', visitor: 'v1', events: [ev()] });
@@ -89,25 +131,50 @@ describe('POST /v1/collect — valid batches', () => {
   });
 
   it('answers a preflight only for origins some site allows', async () => {
-    const ok = await t.app.request('/v1/collect', { method: 'OPTIONS', headers: { origin: 'https://shop.example' } });
+    const ok = await t.app.request('/v1/collect', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://shop.example' },
+    });
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example');
-    const bad = await t.app.request('/v1/collect', { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    const bad = await t.app.request('/v1/collect', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example' },
+    });
     expect(bad.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('stores bot and automation traffic flagged, out of segments, unless the site allows it', async () => {
-    const auto = await collect({ site: 'shop', visitor: 'v1', webdriver: true, events: [ev({ category: 'cameras' })] });
+    const auto = await collect({
+      site: 'shop',
+      visitor: 'v1',
+      webdriver: true,
+      events: [ev({ category: 'cameras' })],
+    });
     expect(auto.status).toBe(200);
     expect(auto.body).toMatchObject({ accepted: 1, bot: 'automation', segment: null });
-    const crawler = await collect({ site: 'shop', visitor: 'v2', events: [ev()] }, { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)' });
+    const crawler = await collect(
+      { site: 'shop', visitor: 'v2', events: [ev()] },
+      { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1)' },
+    );
     expect(crawler.body).toMatchObject({ accepted: 1, bot: 'user_agent', segment: null });
-    const headless = await collect({ site: 'shop', visitor: 'v3', events: [ev()] }, { 'user-agent': 'Mozilla/5.0 HeadlessChrome/120.0' });
+    const headless = await collect(
+      { site: 'shop', visitor: 'v3', events: [ev()] },
+      { 'user-agent': 'Mozilla/5.0 HeadlessChrome/120.0' },
+    );
     expect(headless.body.bot).toBe('user_agent');
     expect(t.storage.countEvents('shop')).toBe(3);
-    expect(t.storage.db.$client.prepare("select count(*) from events where site='shop' and bot=1").pluck().get()).toBe(3);
+    expect(
+      t.storage.db.$client
+        .prepare("select count(*) from events where site='shop' and bot=1")
+        .pluck()
+        .get(),
+    ).toBe(3);
     expect(t.storage.profile('shop', 'v1')).toBeUndefined();
-    const person = await collect({ site: 'shop', visitor: 'v4', events: [ev()] }, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' });
+    const person = await collect(
+      { site: 'shop', visitor: 'v4', events: [ev()] },
+      { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' },
+    );
     expect(person.body.bot).toBeUndefined();
     expect(person.body.segment.visitor).toBe('v4');
     const kept = await collect({ site: 'demo', visitor: 'v1', webdriver: true, events: [ev()] });
@@ -123,7 +190,9 @@ describe('POST /v1/collect — valid batches', () => {
     expect(t.storage.countEvents('shop')).toBe(0);
     const consented = testApp({ config: { sites: { s: { consent: true } } } });
     try {
-      const res = await consented.app.request(collectRequest({ site: 's', visitor: 'p1', events: [ev()] }, { 'sec-gpc': '1', dnt: '1' }));
+      const res = await consented.app.request(
+        collectRequest({ site: 's', visitor: 'p1', events: [ev()] }, { 'sec-gpc': '1', dnt: '1' }),
+      );
       expect(((await res.json()) as any).accepted).toBe(1);
     } finally {
       consented.close();
@@ -135,7 +204,14 @@ describe('POST /v1/collect — valid batches', () => {
     await collect({ site: 'demo', visitor: 'v1', events: [ev(), { id: 'bad1', type: 5 }, huge] });
     const rows = t.storage.quarantine.list('demo');
     expect(rows).toHaveLength(2);
-    expect(rows[1]).toMatchObject({ site: 'demo', visitor: 'v1', eventId: 'bad1', source: 'collect', error: 'invalid_event', received: T0 });
+    expect(rows[1]).toMatchObject({
+      site: 'demo',
+      visitor: 'v1',
+      eventId: 'bad1',
+      source: 'collect',
+      error: 'invalid_event',
+      received: T0,
+    });
     expect(JSON.parse(rows[1]!.payload)).toEqual({ id: 'bad1', type: 5 });
     expect(Buffer.byteLength(rows[0]!.payload)).toBeLessThanOrEqual(2048);
     expect(rows[0]!.payload.endsWith('…')).toBe(true);
@@ -152,11 +228,31 @@ describe('POST /v1/collect — bad input', () => {
     ['empty events', { site: 'demo', visitor: 'v1', events: [] }, 400, 'invalid_batch'],
     ['events not an array', { site: 'demo', visitor: 'v1', events: 'x' }, 400, 'invalid_batch'],
     ['visitor with a slash', { site: 'demo', visitor: 'a/b', events: [{}] }, 400, 'invalid_batch'],
-    ['visitor too long', { site: 'demo', visitor: 'v'.repeat(65), events: [{}] }, 400, 'invalid_batch'],
+    [
+      'visitor too long',
+      { site: 'demo', visitor: 'v'.repeat(65), events: [{}] },
+      400,
+      'invalid_batch',
+    ],
     ['site a number', { site: 7, visitor: 'v1', events: [{}] }, 400, 'invalid_batch'],
-    ['unknown field', { site: 'demo', visitor: 'v1', events: [{}], admin: true }, 400, 'invalid_batch'],
-    ['unknown site', { site: 'nope', visitor: 'v1', events: [{ id: 'a', type: 'page_view', ts: 1 }] }, 400, 'unknown_site'],
-    ['every event bad', { site: 'demo', visitor: 'v1', events: [{ id: 'a' }, 5] }, 400, 'invalid_events'],
+    [
+      'unknown field',
+      { site: 'demo', visitor: 'v1', events: [{}], admin: true },
+      400,
+      'invalid_batch',
+    ],
+    [
+      'unknown site',
+      { site: 'nope', visitor: 'v1', events: [{ id: 'a', type: 'page_view', ts: 1 }] },
+      400,
+      'unknown_site',
+    ],
+    [
+      'every event bad',
+      { site: 'demo', visitor: 'v1', events: [{ id: 'a' }, 5] },
+      400,
+      'invalid_events',
+    ],
   ];
   it.each(cases)('%s → %s %s', async (_name, body, status, error) => {
     const res = await collect(body);
@@ -190,11 +286,21 @@ describe('POST /v1/collect — bad input', () => {
       { ...ev(), value: 'NaN' },
       { ...ev(), currency: 'euros' },
       { ...ev(), props: { ['__proto__']: 1 } },
-      { ...ev(), props: Object.fromEntries(Array.from({ length: LIMITS.propsKeys + 1 }, (_, i) => [`k${i}`, i])) },
+      {
+        ...ev(),
+        props: Object.fromEntries(
+          Array.from({ length: LIMITS.propsKeys + 1 }, (_, i) => [`k${i}`, i]),
+        ),
+      },
       { ...ev(), props: { nested: { deep: true } } },
       { ...ev(), extra: 1 },
     ];
-    const res = await collect(JSON.stringify({ site: 'demo', visitor: 'v1', events }).replace('"props":{}', '"props":{"__proto__":1}'));
+    const res = await collect(
+      JSON.stringify({ site: 'demo', visitor: 'v1', events }).replace(
+        '"props":{}',
+        '"props":{"__proto__":1}',
+      ),
+    );
     expect(res.status).toBe(200);
     expect(res.body.accepted).toBe(1);
     expect(res.body.refused.map((r: any) => r.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -213,7 +319,9 @@ describe('stored columns', () => {
       const pv = ev();
       const click = ev({ type: 'click', target: 'http://localhost:8787/x', outbound: false });
       await t2.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [pv, click] }));
-      const outbound = t2.storage.db.$client.prepare('select outbound from events where id=?').pluck();
+      const outbound = t2.storage.db.$client
+        .prepare('select outbound from events where id=?')
+        .pluck();
       expect(outbound.get(pv.id)).toBeNull();
       expect(outbound.get(click.id)).toBe(0);
     } finally {
@@ -226,13 +334,24 @@ describe('arrival parameters from the page URL', () => {
   it('stores utm_* as the campaign and lets ms_cat set the landing page category', async () => {
     const t3 = testApp();
     try {
-      const landing = ev({ category: 'home', url: 'http://localhost:8787/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=spring%20sale&ms_cat=cameras&x=1' });
+      const landing = ev({
+        category: 'home',
+        url: 'http://localhost:8787/demo/?utm_source=newsletter&utm_medium=email&utm_campaign=spring%20sale&ms_cat=cameras&x=1',
+      });
       const plain = ev({ category: 'sports', url: 'http://localhost:8787/demo/sports' });
-      const given = ev({ url: 'http://localhost:8787/?utm_source=ignored', utm: { source: 'explicit' } });
-      const res = await t3.app.request(collectRequest({ site: 'demo', visitor: 'a1', events: [landing, plain, given] }));
+      const given = ev({
+        url: 'http://localhost:8787/?utm_source=ignored',
+        utm: { source: 'explicit' },
+      });
+      const res = await t3.app.request(
+        collectRequest({ site: 'demo', visitor: 'a1', events: [landing, plain, given] }),
+      );
       expect(res.status).toBe(200);
       const row = t3.storage.db.$client.prepare('select category, utm from events where id=?');
-      expect(row.get(landing.id)).toEqual({ category: 'cameras', utm: JSON.stringify({ source: 'newsletter', medium: 'email', campaign: 'spring sale' }) });
+      expect(row.get(landing.id)).toEqual({
+        category: 'cameras',
+        utm: JSON.stringify({ source: 'newsletter', medium: 'email', campaign: 'spring sale' }),
+      });
       expect(row.get(plain.id)).toEqual({ category: 'sports', utm: null });
       expect((row.get(given.id) as any).utm).toBe(JSON.stringify({ source: 'explicit' }));
     } finally {
@@ -251,25 +370,34 @@ describe('arrival parameters from the page URL', () => {
 describe('purchase values', () => {
   it('refuses a negative purchase and an overflowing value, from the browser and from a backend', async () => {
     const KEY = 'purchase-test-key-0123456789';
-    const t4 = testApp({ config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } } });
+    const t4 = testApp({
+      config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } },
+    });
     try {
       const refund = ev({ type: 'purchase', value: -20, currency: 'EUR' });
       const huge = ev({ type: 'purchase', value: 1e308, currency: 'EUR' });
       const ok = ev({ type: 'purchase', value: 20, currency: 'EUR' });
       const custom = ev({ type: 'refund', value: -20, currency: 'EUR' });
-      const res = await t4.app.request(collectRequest({ site: 'demo', visitor: 'b1', events: [refund, huge, ok, custom] }));
+      const res = await t4.app.request(
+        collectRequest({ site: 'demo', visitor: 'b1', events: [refund, huge, ok, custom] }),
+      );
       const body = (await res.json()) as any;
       expect(body.accepted).toBe(2);
       expect(body.refused.map((r: any) => [r.index, r.message.slice(0, 6)])).toEqual([
         [0, 'value:'],
         [1, 'value:'],
       ]);
-      expect(t4.storage.profile('demo', 'b1')!.profile.purchases).toMatchObject({ n: 1, total: 20 });
+      expect(t4.storage.profile('demo', 'b1')!.profile.purchases).toMatchObject({
+        n: 1,
+        total: 20,
+      });
 
       const server = await t4.app.request('/v1/events', {
         method: 'POST',
         headers: { authorization: `Bearer ${KEY}` },
-        body: JSON.stringify({ events: [{ site: 'demo', visitor: 'b2', type: 'purchase', ts: T0, value: -5 }] }),
+        body: JSON.stringify({
+          events: [{ site: 'demo', visitor: 'b2', type: 'purchase', ts: T0, value: -5 }],
+        }),
       });
       expect(server.status).toBe(400);
       expect(((await server.json()) as any).refused[0].message).toContain('refund');

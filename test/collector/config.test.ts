@@ -1,7 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_CONFIG, categoryForUrl, loadConfig, parseConfig } from '../../collector/config/config.ts';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  categoryForUrl,
+  loadConfig,
+  parseConfig,
+} from '../../collector/config/config.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -14,7 +20,9 @@ describe('site config', () => {
   });
 
   it('merges per-site thresholds over the defaults', () => {
-    const c = parseConfig({ sites: { s: { segment: { halfLifeDays: 7, weights: { click: 3 } } } } });
+    const c = parseConfig({
+      sites: { s: { segment: { halfLifeDays: 7, weights: { click: 3 } } } },
+    });
     const e = c.sites.get('s')!.engine;
     expect(e.halfLifeDays).toBe(7);
     expect(e.weights.click).toBe(3);
@@ -29,7 +37,10 @@ describe('site config', () => {
     [{ sites: { s: { origins: ['a.example'] } } }, 'an origin like'],
     [{ sites: { s: { segment: { halfLifeDays: -1 } } } }, 'sites.s.segment.halfLifeDays'],
     [{ sites: { s: { segment: { halfLife: 3 } } } }, 'halfLife'],
-    [{ sites: { s: { categories: [{ path: 'cameras', category: 'c' }] } } }, 'sites.s.categories.0.path'],
+    [
+      { sites: { s: { categories: [{ path: 'cameras', category: 'c' }] } } },
+      'sites.s.categories.0.path',
+    ],
     [{ sites: { s: { typo: true } } }, 'typo'],
   ])('rejects %j naming %s', (input, needle) => {
     expect(() => parseConfig(input)).toThrow(ConfigError);
@@ -40,7 +51,10 @@ describe('site config', () => {
     const tmp = tempDir();
     try {
       const good = join(tmp.dir, 'good.json');
-      writeFileSync(good, JSON.stringify({ sites: { shop: { origins: ['https://shop.example'] } } }));
+      writeFileSync(
+        good,
+        JSON.stringify({ sites: { shop: { origins: ['https://shop.example'] } } }),
+      );
       expect(loadConfig(good).sites.get('shop')!.origins).toEqual(['https://shop.example']);
       const bad = join(tmp.dir, 'bad.json');
       writeFileSync(bad, '{ sites: ');
@@ -52,7 +66,16 @@ describe('site config', () => {
   });
 
   it('URL rules match paths with wildcards', () => {
-    const site = parseConfig({ sites: { s: { categories: [{ path: '/cameras/*', category: 'cameras' }, { path: '/shoes', category: 'shoes' }] } } }).sites.get('s')!;
+    const site = parseConfig({
+      sites: {
+        s: {
+          categories: [
+            { path: '/cameras/*', category: 'cameras' },
+            { path: '/shoes', category: 'shoes' },
+          ],
+        },
+      },
+    }).sites.get('s')!;
     expect(categoryForUrl(site, 'https://s.example/cameras/x?y=1')).toBe('cameras');
     expect(categoryForUrl(site, 'https://s.example/shoes')).toBe('shoes');
     expect(categoryForUrl(site, 'https://s.example/shoes/red')).toBeUndefined();
@@ -69,17 +92,30 @@ describe('identity, browser and webhook cooldown settings', () => {
           rules: {
             region: { when: { fact: 'trait.region', eq: 'MD' } },
             news: { when: { fact: 'trait.newsletter', eq: true } },
-            spent: { when: { count: { type: 'purchase', within: '7d', value: { gte: 100 } }, gte: 1 } },
+            spent: {
+              when: { count: { type: 'purchase', within: '7d', value: { gte: 100 } }, gte: 1 },
+            },
             vip: { when: { fact: 'rfm.label', eq: 'champions' } },
             shown: { when: { fact: 'trait.region', eq: 'MD' }, public: true },
             views: { when: { fact: 'lifecycle', eq: 'newbie' } },
           },
-          webhooks: [{ segment: 'views', on: 'enter', url: 'https://h.example/', secret: 'a-webhook-secret-0123' }],
+          webhooks: [
+            {
+              segment: 'views',
+              on: 'enter',
+              url: 'https://h.example/',
+              secret: 'a-webhook-secret-0123',
+            },
+          ],
         },
       },
     }).sites.get('s')!;
     expect(site.identity).toEqual({ linkDays: 30, devicesPerLink: 3, clickWindowHours: 24 });
-    expect(site.browser).toEqual({ rfm: false, cooldown: false, hiddenSegments: new Set(['region', 'spent', 'vip']) });
+    expect(site.browser).toEqual({
+      rfm: false,
+      cooldown: false,
+      hiddenSegments: new Set(['region', 'spent', 'vip']),
+    });
     expect(site.webhooks[0]!.cooldownMs).toBe(24 * 3_600_000);
   });
 
@@ -91,7 +127,13 @@ describe('identity, browser and webhook cooldown settings', () => {
           browserReveals: ['traits'],
           rules: { r: { when: { fact: 'lifecycle', eq: 'newbie' }, public: 'yes' } },
           webhooks: [
-            { segment: 'r', on: 'enter', url: 'https://h.example/', secret: 'a-secret-012345678', cooldownMinutes: -5 },
+            {
+              segment: 'r',
+              on: 'enter',
+              url: 'https://h.example/',
+              secret: 'a-secret-012345678',
+              cooldownMinutes: -5,
+            },
           ],
         },
       },

@@ -24,14 +24,17 @@ describe('rate limits', () => {
 
   it('per visitor: 429 with Retry-After, counted in /metrics', async () => {
     t = testApp({ limits: { ipPerMinute: 0, visitorPerMinute: 2, trustProxy: 0 } });
-    const send = () => t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }));
+    const send = () =>
+      t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }));
     expect((await send()).status).toBe(200);
     expect((await send()).status).toBe(200);
     const limited = await send();
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await limited.json()) as any).error).toBe('rate_limited');
-    const other = await t!.app.request(collectRequest({ site: 'demo', visitor: 'v2', events: [ev()] }));
+    const other = await t!.app.request(
+      collectRequest({ site: 'demo', visitor: 'v2', events: [ev()] }),
+    );
     expect(other.status).toBe(200);
     const metrics = await (await t!.app.request('/metrics', scrape)).text();
     expect(metrics).toMatch(/microseg_rate_limited_total\{scope="visitor"\} 1/);
@@ -50,10 +53,19 @@ describe('rate limits', () => {
     // The client's own X-Forwarded-For is kept by the proxy, which appends the address it saw: a new forged hop each time changes nothing.
     let n = 0;
     const from = (ip: string) => ({ 'x-forwarded-for': `10.9.9.${n++}, ${ip}` });
-    for (let i = 0; i < 3; i++) expect((await t!.app.request('/v1/segment?site=demo&visitor=v1', { headers: from('203.0.113.9') })).status).toBe(200);
-    const limited = await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }, from('203.0.113.9')));
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await t!.app.request('/v1/segment?site=demo&visitor=v1', { headers: from('203.0.113.9') }))
+          .status,
+      ).toBe(200);
+    const limited = await t!.app.request(
+      collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }, from('203.0.113.9')),
+    );
     expect(limited.status).toBe(429);
-    expect((await t!.app.request('/v1/segment?site=demo&visitor=v1', { headers: from('198.51.100.7') })).status).toBe(200);
+    expect(
+      (await t!.app.request('/v1/segment?site=demo&visitor=v1', { headers: from('198.51.100.7') }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -61,7 +73,9 @@ describe('metrics and headers', () => {
   it('exposes Prometheus metrics: accepted, duplicates, refusals by reason, requests by route', async () => {
     t = testApp();
     const e = ev();
-    await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }], dropped: 7 }));
+    await t!.app.request(
+      collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }], dropped: 7 }),
+    );
     await t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [e] }));
     await t!.app.request(collectRequest('nope'));
     const res = await t!.app.request('/metrics', scrape);
@@ -81,7 +95,16 @@ describe('metrics and headers', () => {
   it('reports the webhook backlog by status', async () => {
     t = testApp();
     const outbox = openOutbox(t!.storage.db);
-    const row = { site: 'demo', visitor: 'v1', contact: null, hook: 'h', url: 'http://127.0.0.1:9/', segment: 'camera-intent', change: 'enter' as const, body: () => '{}' };
+    const row = {
+      site: 'demo',
+      visitor: 'v1',
+      contact: null,
+      hook: 'h',
+      url: 'http://127.0.0.1:9/',
+      segment: 'camera-intent',
+      change: 'enter' as const,
+      body: () => '{}',
+    };
     outbox.enqueue([row, row], T0);
     const text = await (await t!.app.request('/metrics', scrape)).text();
     expect(text).toMatch(/microseg_webhook_deliveries\{status="pending"\} 2/);

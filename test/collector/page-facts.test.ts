@@ -32,7 +32,9 @@ describe('pageFacts', () => {
   });
 
   it('reads no categorized activity as category=none, as the segment key does', () => {
-    const { dataset, facts } = pageFacts(segmentWith({ category: null, segment: 'newbie:none:cold', segments: [] }));
+    const { dataset, facts } = pageFacts(
+      segmentWith({ category: null, segment: 'newbie:none:cold', segments: [] }),
+    );
     expect(dataset.msCategory).toBe('none');
     expect(facts).toContain('category=none');
     expect(facts).toContain('segment=newbie:none:cold');

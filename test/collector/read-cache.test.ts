@@ -8,7 +8,11 @@ import { createApp } from '../../collector/http/app.ts';
 import { parseConfig, type Config, type ConfigFile } from '../../collector/config/config.ts';
 import { Lru } from '../../collector/storage/read-cache.ts';
 import { snippetAsset } from '../../collector/http/snippet-asset.ts';
-import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../../collector/storage/storage.ts';
+import {
+  DEFAULT_PROFILE_CACHE,
+  openStorage,
+  type Storage,
+} from '../../collector/storage/storage.ts';
 import { optionsFromEnv } from '../../collector/http/server.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
@@ -97,22 +101,34 @@ describe('segment read cache', () => {
   it('erasure: the next read is of an empty profile', async () => {
     await collect('gone', [pv('cameras'), pv('cameras')]);
     expect((await cachedSegment('gone')).category).toBe('cameras');
-    const del = await app.request(`${BASE}/v1/visitors/gone?site=shop`, { method: 'DELETE', headers: auth });
+    const del = await app.request(`${BASE}/v1/visitors/gone?site=shop`, {
+      method: 'DELETE',
+      headers: auth,
+    });
     expect(del.status).toBe(200);
     expect(await segment('gone')).toMatchObject({ category: null, affinity: {}, known: false });
   });
 
-  it('identify and merge: a cached anonymous visitor reads its contact\'s merged profile once linked', async () => {
+  it("identify and merge: a cached anonymous visitor reads its contact's merged profile once linked", async () => {
     await collect('anon', [pv('cameras')]);
     expect(await cachedSegment('anon')).toMatchObject({ known: false, affinity: { cameras: 1 } });
     const links = await app.request(`${BASE}/v1/links`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ site: 'shop', plain: true, links: [{ contact: 'ann', to: 'https://site.example/' }] }),
+      body: JSON.stringify({
+        site: 'shop',
+        plain: true,
+        links: [{ contact: 'ann', to: 'https://site.example/' }],
+      }),
     });
-    const token = new URL(((await links.json()) as { links: { url: string }[] }).links[0]!.url).searchParams.get('ms_t')!;
+    const token = new URL(
+      ((await links.json()) as { links: { url: string }[] }).links[0]!.url,
+    ).searchParams.get('ms_t')!;
     await collect('anon', [pv('sports')], { token });
-    expect(await segment('anon')).toMatchObject({ known: true, affinity: { cameras: 0.5, sports: 0.5 } });
+    expect(await segment('anon')).toMatchObject({
+      known: true,
+      affinity: { cameras: 0.5, sports: 0.5 },
+    });
     // The anonymous profile is gone; the contact's own reads agree.
     expect(storage.profile('shop', 'anon')).toBeUndefined();
     const c = await app.request(`${BASE}/v1/contacts/ann/segment?site=shop`, { headers: auth });
@@ -123,20 +139,35 @@ describe('segment read cache', () => {
     await app.request(`${BASE}/v1/events`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ events: [{ site: 'shop', contact: 'md', type: 'page_view', ts: T0, category: 'home' }] }),
+      body: JSON.stringify({
+        events: [{ site: 'shop', contact: 'md', type: 'page_view', ts: T0, category: 'home' }],
+      }),
     });
     const links = await app.request(`${BASE}/v1/links`, {
       method: 'POST',
       headers: auth,
-      body: JSON.stringify({ site: 'shop', plain: true, links: [{ contact: 'md', to: 'https://site.example/' }] }),
+      body: JSON.stringify({
+        site: 'shop',
+        plain: true,
+        links: [{ contact: 'md', to: 'https://site.example/' }],
+      }),
     });
-    const token = new URL(((await links.json()) as { links: { url: string }[] }).links[0]!.url).searchParams.get('ms_t')!;
+    const token = new URL(
+      ((await links.json()) as { links: { url: string }[] }).links[0]!.url,
+    ).searchParams.get('ms_t')!;
     await collect('mdv', [pv('home')], { token });
     expect((await cachedSegment('mdv')).segments).toEqual([]);
-    const contactSegment = async () => (await (await app.request(`${BASE}/v1/contacts/md/segment?site=shop`, { headers: auth })).json()) as Segment;
+    const contactSegment = async () =>
+      (await (
+        await app.request(`${BASE}/v1/contacts/md/segment?site=shop`, { headers: auth })
+      ).json()) as Segment;
     expect((await contactSegment()).segments).toEqual([]);
     expect((await contactSegment()).segments).toEqual([]); // now cached too
-    const put = await app.request(`${BASE}/v1/contacts/md/traits?site=shop`, { method: 'PUT', headers: auth, body: JSON.stringify({ region: 'MD' }) });
+    const put = await app.request(`${BASE}/v1/contacts/md/traits?site=shop`, {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify({ region: 'MD' }),
+    });
     expect(put.status).toBe(200);
     expect(((await put.json()) as { segment: Segment }).segment.segments).toEqual(['md-buyers']);
     expect((await segment('mdv')).segments).toEqual(['md-buyers']);
@@ -146,7 +177,10 @@ describe('segment read cache', () => {
   it('config: a changed site config applies to the very next read (the cache holds inputs, not answers)', async () => {
     await collect('v2', [pv('cameras'), pv('cameras'), pv('sports')]);
     expect((await cachedSegment('v2')).category).toBe('cameras');
-    config.sites.set('shop', { ...config.sites.get('shop')!, engine: { ...DEFAULT_ENGINE, dominantShare: 0.9 } });
+    config.sites.set('shop', {
+      ...config.sites.get('shop')!,
+      engine: { ...DEFAULT_ENGINE, dominantShare: 0.9 },
+    });
     expect((await segment('v2')).category).toBe('mixed');
   });
 
@@ -155,7 +189,13 @@ describe('segment read cache', () => {
     expect((await cachedSegment('v3')).affinity).toEqual({ cameras: 1 });
     const other = openStorage(file);
     try {
-      other.ingest('shop', 'v3', [{ id: 'ext1', type: 'page_view', ts: T0, category: 'books' }], config.sites.get('shop')!.engine, T0);
+      other.ingest(
+        'shop',
+        'v3',
+        [{ id: 'ext1', type: 'page_view', ts: T0, category: 'books' }],
+        config.sites.get('shop')!.engine,
+        T0,
+      );
     } finally {
       other.close();
     }
@@ -165,13 +205,25 @@ describe('segment read cache', () => {
 
   it('a rolled-back write leaves nothing in the cache: reads inside a transaction do not fill it', () => {
     const engine = config.sites.get('shop')!.engine;
-    storage.ingest('shop', 'v4', [{ id: 'a1', type: 'page_view', ts: T0, category: 'cameras' }], engine, T0);
+    storage.ingest(
+      'shop',
+      'v4',
+      [{ id: 'a1', type: 'page_view', ts: T0, category: 'cameras' }],
+      engine,
+      T0,
+    );
     storage.segmentInputs('shop', 'v4');
     expect(storage.segmentInputs('shop', 'v4').stored!.profile.count).toBe(1);
     const sqlite = storage.db.$client;
     expect(() =>
       sqlite.transaction(() => {
-        storage.ingest('shop', 'v4', [{ id: 'a2', type: 'page_view', ts: T0, category: 'sports' }], engine, T0);
+        storage.ingest(
+          'shop',
+          'v4',
+          [{ id: 'a2', type: 'page_view', ts: T0, category: 'sports' }],
+          engine,
+          T0,
+        );
         // Inside the transaction the uncommitted write is visible...
         expect(storage.segmentInputs('shop', 'v4').stored!.profile.count).toBe(2);
         throw new Error('roll back');
@@ -184,7 +236,11 @@ describe('segment read cache', () => {
   it('the sweep and a profile written directly in SQL are seen too (triggers, not call sites)', async () => {
     await collect('v5', [pv('cameras')]);
     await cachedSegment('v5');
-    storage.db.$client.prepare(`UPDATE profiles SET data = json_set(data, '$.count', 41) WHERE site = 'shop' AND visitor = 'v5'`).run();
+    storage.db.$client
+      .prepare(
+        `UPDATE profiles SET data = json_set(data, '$.count', 41) WHERE site = 'shop' AND visitor = 'v5'`,
+      )
+      .run();
     expect(storage.segmentInputs('shop', 'v5').stored!.profile.count).toBe(41);
   });
 
@@ -192,7 +248,13 @@ describe('segment read cache', () => {
     const off = openStorage(join(tmp.dir, 'off.db'), { profileCache: 0 });
     try {
       const engine = config.sites.get('shop')!.engine;
-      off.ingest('shop', 'v', [{ id: 'b1', type: 'page_view', ts: T0, category: 'cameras' }], engine, T0);
+      off.ingest(
+        'shop',
+        'v',
+        [{ id: 'b1', type: 'page_view', ts: T0, category: 'cameras' }],
+        engine,
+        T0,
+      );
       const a = off.segmentInputs('shop', 'v');
       expect(off.segmentInputs('shop', 'v').stored).not.toBe(a.stored);
       expect(a.stored!.profile.count).toBe(1);
@@ -207,7 +269,9 @@ describe('MICROSEG_PROFILE_CACHE', () => {
     expect(optionsFromEnv({}).profileCache).toBe(DEFAULT_PROFILE_CACHE);
     expect(optionsFromEnv({ MICROSEG_PROFILE_CACHE: '0' }).profileCache).toBe(0);
     expect(optionsFromEnv({ MICROSEG_PROFILE_CACHE: '20000' }).profileCache).toBe(20_000);
-    expect(() => optionsFromEnv({ MICROSEG_PROFILE_CACHE: 'lots' })).toThrow('MICROSEG_PROFILE_CACHE');
+    expect(() => optionsFromEnv({ MICROSEG_PROFILE_CACHE: 'lots' })).toThrow(
+      'MICROSEG_PROFILE_CACHE',
+    );
   });
 });
 

@@ -3,18 +3,33 @@ import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
 
 let t: ReturnType<typeof testApp>;
 beforeEach(() => {
-  t = testApp({ config: { sites: { demo: { allowLocalhost: true }, shop: { origins: ['https://shop.example'] } } } });
+  t = testApp({
+    config: {
+      sites: { demo: { allowLocalhost: true }, shop: { origins: ['https://shop.example'] } },
+    },
+  });
 });
 afterEach(() => t.close());
 
 describe('GET /v1/segment', () => {
   it('answers the segment of a stored visitor, moving with the clock', async () => {
-    await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [1, 2, 3].map(() => ev({ category: 'cameras' })) }));
+    await t.app.request(
+      collectRequest({
+        site: 'demo',
+        visitor: 'v1',
+        events: [1, 2, 3].map(() => ev({ category: 'cameras' })),
+      }),
+    );
     const res = await t.app.request('/v1/segment?site=demo&visitor=v1');
     expect(res.status).toBe(200);
     expect(res.headers.get('cache-control')).toBe('private, no-cache');
     const seg = (await res.json()) as any;
-    expect(seg).toMatchObject({ segment: 'newbie:cameras:hot', category: 'cameras', engagement: 'hot', lifecycle: 'newbie' });
+    expect(seg).toMatchObject({
+      segment: 'newbie:cameras:hot',
+      category: 'cameras',
+      engagement: 'hot',
+      lifecycle: 'newbie',
+    });
     t.clock.now = T0 + 8 * DAY;
     const later = (await (await t.app.request('/v1/segment?site=demo&visitor=v1')).json()) as any;
     expect(later.segment).toBe('newbie:cameras:warm');
@@ -25,25 +40,41 @@ describe('GET /v1/segment', () => {
 
   it('answers a never-seen visitor with an empty segment', async () => {
     const seg = (await (await t.app.request('/v1/segment?site=demo&visitor=nobody')).json()) as any;
-    expect(seg).toMatchObject({ visitor: 'nobody', segment: 'newbie:none:cold', category: null, affinity: {}, known: false });
+    expect(seg).toMatchObject({
+      visitor: 'nobody',
+      segment: 'newbie:none:cold',
+      category: null,
+      affinity: {},
+      known: false,
+    });
   });
 
   it('revalidates with ETag and answers 304 while nothing changed', async () => {
     const first = await t.app.request('/v1/segment?site=demo&visitor=v1');
     const etag = first.headers.get('etag')!;
     expect(etag).toMatch(/^".+"$/);
-    const again = await t.app.request('/v1/segment?site=demo&visitor=v1', { headers: { 'if-none-match': etag } });
+    const again = await t.app.request('/v1/segment?site=demo&visitor=v1', {
+      headers: { 'if-none-match': etag },
+    });
     expect(again.status).toBe(304);
-    await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev({ category: 'sports' })] }));
-    const changed = await t.app.request('/v1/segment?site=demo&visitor=v1', { headers: { 'if-none-match': etag } });
+    await t.app.request(
+      collectRequest({ site: 'demo', visitor: 'v1', events: [ev({ category: 'sports' })] }),
+    );
+    const changed = await t.app.request('/v1/segment?site=demo&visitor=v1', {
+      headers: { 'if-none-match': etag },
+    });
     expect(changed.status).toBe(200);
   });
 
   it('allows only the site origins (CORS) and varies on Origin', async () => {
-    const ok = await t.app.request('/v1/segment?site=shop&visitor=v1', { headers: { origin: 'https://shop.example' } });
+    const ok = await t.app.request('/v1/segment?site=shop&visitor=v1', {
+      headers: { origin: 'https://shop.example' },
+    });
     expect(ok.headers.get('access-control-allow-origin')).toBe('https://shop.example');
     expect(ok.headers.get('vary')).toContain('Origin');
-    const bad = await t.app.request('/v1/segment?site=shop&visitor=v1', { headers: { origin: 'https://evil.example' } });
+    const bad = await t.app.request('/v1/segment?site=shop&visitor=v1', {
+      headers: { origin: 'https://evil.example' },
+    });
     expect(bad.status).toBe(403);
     expect(bad.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -68,7 +99,9 @@ describe('assets and health', () => {
     expect(res.headers.get('cache-control')).toContain('max-age=86400');
     expect(await res.text()).toBe('/*ms*/');
     const etag = res.headers.get('etag')!;
-    expect((await t.app.request('/ms.js', { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await t.app.request('/ms.js', { headers: { 'if-none-match': etag } })).status).toBe(
+      304,
+    );
     const gz = await t.app.request('/ms.js', { headers: { 'accept-encoding': 'gzip, br' } });
     expect(gz.headers.get('content-encoding')).toBe('gzip');
   });

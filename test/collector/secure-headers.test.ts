@@ -12,13 +12,17 @@ beforeEach(() => {
 afterEach(() => t.close());
 
 function expectSecure(res: Response) {
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name), name).toBe(value);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS))
+    expect(res.headers.get(name), name).toBe(value);
 }
 
 describe('security headers', () => {
-  it('are exactly what Hono secureHeaders sets with the collector\'s options', async () => {
+  it("are exactly what Hono secureHeaders sets with the collector's options", async () => {
     const hono = new Hono();
-    hono.use('*', secureHeaders({ crossOriginResourcePolicy: 'cross-origin', crossOriginOpenerPolicy: false }));
+    hono.use(
+      '*',
+      secureHeaders({ crossOriginResourcePolicy: 'cross-origin', crossOriginOpenerPolicy: false }),
+    );
     hono.get('/', (c) => c.body(null, 204));
     const res = await hono.request('/');
     expect(Object.fromEntries(res.headers)).toEqual(SECURITY_HEADERS);
@@ -26,7 +30,9 @@ describe('security headers', () => {
 
   it('are on the fast answers (segment 200 and 304, collect) with their own headers intact', async () => {
     const origin = { origin: 'http://localhost:3000' };
-    const collect = await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }, origin));
+    const collect = await t.app.request(
+      collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }, origin),
+    );
     expect(collect.status).toBe(200);
     expectSecure(collect);
     expect(collect.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
@@ -40,14 +46,17 @@ describe('security headers', () => {
     expect(seg.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
     expect(seg.headers.get('content-type')).toBe('application/json; charset=utf-8');
     const etag = seg.headers.get('etag')!;
-    const same = await t.app.request('/v1/segment?site=demo&visitor=v1', { headers: { 'if-none-match': etag } });
+    const same = await t.app.request('/v1/segment?site=demo&visitor=v1', {
+      headers: { 'if-none-match': etag },
+    });
     expect(same.status).toBe(304);
     expect(same.headers.get('etag')).toBe(etag);
     expectSecure(same);
   });
 
   it('are on every other answer: errors, 404, the snippet', async () => {
-    for (const path of ['/v1/segment?site=demo', '/nope', '/ms.js', '/healthz']) expectSecure(await t.app.request(path));
+    for (const path of ['/v1/segment?site=demo', '/nope', '/ms.js', '/healthz'])
+      expectSecure(await t.app.request(path));
     const refused = await t.app.request(collectRequest('{'));
     expect(refused.status).toBe(400);
     expectSecure(refused);

@@ -7,13 +7,22 @@ import { ensureBuilt } from '../collector-process.ts';
 import { ev, tempDir } from '../helpers.ts';
 
 /** A raw HTTP request, so bodies can be chunked or broken as no fetch would send them. */
-function raw(url: string, path: string, chunks: (string | Buffer)[], headers: Record<string, string> = {}) {
+function raw(
+  url: string,
+  path: string,
+  chunks: (string | Buffer)[],
+  headers: Record<string, string> = {},
+) {
   return new Promise<{ status: number; body: string }>((ok, fail) => {
-    const req = request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'text/plain', ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => ok({ status: res.statusCode!, body }));
-    });
+    const req = request(
+      `${url}${path}`,
+      { method: 'POST', headers: { 'content-type': 'text/plain', ...headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode!, body }));
+      },
+    );
     req.on('error', fail);
     for (const c of chunks) req.write(c);
     req.end();
@@ -42,18 +51,28 @@ describe('a real listening collector', () => {
   it('takes a text/plain batch over HTTP and serves the segment back', async () => {
     const res = await fetch(`${running.url}/v1/collect`, {
       method: 'POST',
-      body: JSON.stringify({ site: 'demo', visitor: 'srv1', events: [ev({ category: 'cameras' }), ev({ category: 'cameras' })] }),
+      body: JSON.stringify({
+        site: 'demo',
+        visitor: 'srv1',
+        events: [ev({ category: 'cameras' }), ev({ category: 'cameras' })],
+      }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/json');
-    const seg = (await (await fetch(`${running.url}/v1/segment?site=demo&visitor=srv1`)).json()) as any;
+    const seg = (await (
+      await fetch(`${running.url}/v1/segment?site=demo&visitor=srv1`)
+    ).json()) as any;
     expect(seg.category).toBe('cameras');
     expect(running.storage.countEvents('demo', 'srv1')).toBe(2);
   });
 
   it('refuses a chunked body over the limit with 413 and stays up', async () => {
     const chunk = 'x'.repeat(16 * 1024);
-    const res = await raw(running.url, '/v1/collect', Array.from({ length: LIMITS.bodyBytes / chunk.length + 2 }, () => chunk));
+    const res = await raw(
+      running.url,
+      '/v1/collect',
+      Array.from({ length: LIMITS.bodyBytes / chunk.length + 2 }, () => chunk),
+    );
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).error).toBe('body_too_large');
     expect((await fetch(`${running.url}/healthz`)).status).toBe(200);
@@ -61,13 +80,18 @@ describe('a real listening collector', () => {
 
   it('stores invalid UTF-8 as replacement characters, never a crash', async () => {
     const body = Buffer.concat([
-      Buffer.from(`{"site":"demo","visitor":"utf","events":[{"id":"u1","type":"page_view","ts":${Date.now()},"category":"`),
+      Buffer.from(
+        `{"site":"demo","visitor":"utf","events":[{"id":"u1","type":"page_view","ts":${Date.now()},"category":"`,
+      ),
       Buffer.from([0xff, 0xc3, 0x28]),
       Buffer.from('"}]}'),
     ]);
     const res = await raw(running.url, '/v1/collect', [body]);
     expect(res.status).toBe(200);
-    const cat = running.storage.db.$client.prepare("select category from events where id='u1'").pluck().get() as string;
+    const cat = running.storage.db.$client
+      .prepare("select category from events where id='u1'")
+      .pluck()
+      .get() as string;
     expect(cat).toContain('\ufffd');
   });
 

@@ -16,7 +16,10 @@ const collect = (events: ReturnType<typeof ev>[], visitor = 'v1') =>
 /** Each stored event's session, by event id. */
 const sessions = (): Record<string, string | null> =>
   Object.fromEntries(
-    t.storage.db.$client.prepare("SELECT id, session FROM events WHERE site = 'demo'").raw().all() as string[][],
+    t.storage.db.$client
+      .prepare("SELECT id, session FROM events WHERE site = 'demo'")
+      .raw()
+      .all() as string[][],
   );
 
 const at = (id: string, minutes: number) => ev({ id, ts: T0 + minutes * MIN });

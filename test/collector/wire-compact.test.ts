@@ -7,7 +7,8 @@ import { collectRequest, T0, testApp } from '../helpers.ts';
 const PAGE = 'https://shop.test/products/cameras';
 const REF = 'https://search.example/';
 /** The one event of a compact batch, expanded. */
-const expandOne = (e: Record<string, unknown>) => (expandCompact({ s: 'demo', v: 'v', e: [e] }) as any).events[0];
+const expandOne = (e: Record<string, unknown>) =>
+  (expandCompact({ s: 'demo', v: 'v', e: [e] }) as any).events[0];
 
 describe('expandCompact', () => {
   it('renames every key of a batch and its events, and moves value, currency and category out of props', () => {
@@ -18,8 +19,24 @@ describe('expandCompact', () => {
       w: true,
       d: 3,
       e: [
-        { i: 'e1', y: 'page_view', t: T0, s: 'S1', u: PAGE, r: REF, n: 'load', p: { category: 'cameras' } },
-        { i: 'e2', y: 'purchase', t: T0, s: 'S1', u: PAGE, p: { value: 129.9, currency: 'EUR', sku: 'X100', gift: 1 } },
+        {
+          i: 'e1',
+          y: 'page_view',
+          t: T0,
+          s: 'S1',
+          u: PAGE,
+          r: REF,
+          n: 'load',
+          p: { category: 'cameras' },
+        },
+        {
+          i: 'e2',
+          y: 'purchase',
+          t: T0,
+          s: 'S1',
+          u: PAGE,
+          p: { value: 129.9, currency: 'EUR', sku: 'X100', gift: 1 },
+        },
       ],
     };
     expect(expandCompact(compact)).toEqual({
@@ -29,9 +46,26 @@ describe('expandCompact', () => {
       webdriver: true,
       dropped: 3,
       events: [
-        { id: 'e1', type: 'page_view', ts: T0, session: 'S1', url: PAGE, ref: REF, nav: 'load', category: 'cameras' },
-        { id: 'e2', type: 'purchase', ts: T0, session: 'S1', url: PAGE,
-          value: 129.9, currency: 'EUR', props: { sku: 'X100', gift: 1 } },
+        {
+          id: 'e1',
+          type: 'page_view',
+          ts: T0,
+          session: 'S1',
+          url: PAGE,
+          ref: REF,
+          nav: 'load',
+          category: 'cameras',
+        },
+        {
+          id: 'e2',
+          type: 'purchase',
+          ts: T0,
+          session: 'S1',
+          url: PAGE,
+          value: 129.9,
+          currency: 'EUR',
+          props: { sku: 'X100', gift: 1 },
+        },
       ],
     });
   });
@@ -63,17 +97,34 @@ describe('expandCompact', () => {
   it('resolves a link target against the page URL and tells outbound links by origin', () => {
     const target = (h: string) => expandOne({ i: 'e', y: 'click', t: T0, u: PAGE, h });
     expect(target('/bags')).toMatchObject({ target: 'https://shop.test/bags', outbound: false });
-    expect(target('../lenses/35mm')).toMatchObject({ target: 'https://shop.test/lenses/35mm', outbound: false });
-    expect(target('https://reviews.example/x')).toMatchObject({ target: 'https://reviews.example/x', outbound: true });
-    expect(target('mailto:hi@shop.test')).toMatchObject({ target: 'mailto:hi@shop.test', outbound: true });
+    expect(target('../lenses/35mm')).toMatchObject({
+      target: 'https://shop.test/lenses/35mm',
+      outbound: false,
+    });
+    expect(target('https://reviews.example/x')).toMatchObject({
+      target: 'https://reviews.example/x',
+      outbound: true,
+    });
+    expect(target('mailto:hi@shop.test')).toMatchObject({
+      target: 'mailto:hi@shop.test',
+      outbound: true,
+    });
     // Not a URL even against the page: sent on as written, no guess at outbound.
-    expect(target('http://[')).toEqual({ id: 'e', type: 'click', ts: T0, url: PAGE, target: 'http://[' });
+    expect(target('http://[')).toEqual({
+      id: 'e',
+      type: 'click',
+      ts: T0,
+      url: PAGE,
+      target: 'http://[',
+    });
   });
 
   it('cuts URLs longer than the limit instead of losing the event', () => {
-    const long = PAGE + '?q=' + 'x'.repeat(3000);
+    const long = `${PAGE}?q=${'x'.repeat(3000)}`;
     const e = expandOne({ i: 'e', y: 'click', t: T0, u: long, r: long, h: long });
-    expect([e.url, e.ref, e.target]).toEqual([long, long, long].map((u) => u.slice(0, LIMITS.urlLength)));
+    expect([e.url, e.ref, e.target]).toEqual(
+      [long, long, long].map((u) => u.slice(0, LIMITS.urlLength)),
+    );
   });
 
   it('leaves a long-form batch, and anything else, as it is', () => {
@@ -83,7 +134,9 @@ describe('expandCompact', () => {
   });
 
   it('passes keys it does not know on unchanged, for the schema to name', () => {
-    expect(expandCompact({ s: 'demo', v: 'v', e: [{ i: 'e', y: 'x', t: T0, zz: 1 }], q: 2 })).toEqual({
+    expect(
+      expandCompact({ s: 'demo', v: 'v', e: [{ i: 'e', y: 'x', t: T0, zz: 1 }], q: 2 }),
+    ).toEqual({
       site: 'demo',
       visitor: 'v',
       q: 2,
@@ -99,21 +152,30 @@ describe('stale events of a compact batch: the retry queue age limit', () => {
 
   it('drops events older than the max event age by both clocks, and counts them with dropped', () => {
     const now = T0 + 10 * AGE;
-    const out = expandCompact({ s: 'demo', v: 'v', d: 2, e: [e('old', now - AGE - 1), e('new', now)] }, now) as any;
+    const out = expandCompact(
+      { s: 'demo', v: 'v', d: 2, e: [e('old', now - AGE - 1), e('new', now)] },
+      now,
+    ) as any;
     expect(ids(out)).toEqual(['new']);
     expect(out.dropped).toBe(3);
   });
 
   it('keeps everything of a browser whose clock is more than the max age behind (clamped as usual)', () => {
     const now = T0 + 10 * AGE;
-    const out = expandCompact({ s: 'demo', v: 'v', e: [e('a', now - 2 * AGE), e('b', now - 2 * AGE + 5)] }, now);
+    const out = expandCompact(
+      { s: 'demo', v: 'v', e: [e('a', now - 2 * AGE), e('b', now - 2 * AGE + 5)] },
+      now,
+    );
     expect(ids(out)).toEqual(['a', 'b']);
     expect((out as any).dropped).toBeUndefined();
   });
 
   it('drops nothing without the collector clock, nor from a long-form batch', () => {
     const now = T0 + 10 * AGE;
-    expect(ids(expandCompact({ s: 'demo', v: 'v', e: [e('old', T0), e('new', now)] }))).toEqual(['old', 'new']);
+    expect(ids(expandCompact({ s: 'demo', v: 'v', e: [e('old', T0), e('new', now)] }))).toEqual([
+      'old',
+      'new',
+    ]);
     const long = { site: 'demo', visitor: 'v', events: [{ id: 'old', type: 'x', ts: T0 }] };
     expect(expandCompact(long, now)).toBe(long);
   });
@@ -130,19 +192,40 @@ describe('POST /v1/collect with a compact body', () => {
     const body: CompactBatch = {
       s: 'demo',
       v: 'v1',
-      e: [{ i: 'c1', y: 'click', t: T0, u: 'http://localhost:8787/demo/', h: 'cart', p: { category: 'cameras' } }],
+      e: [
+        {
+          i: 'c1',
+          y: 'click',
+          t: T0,
+          u: 'http://localhost:8787/demo/',
+          h: 'cart',
+          p: { category: 'cameras' },
+        },
+      ],
     };
     const res = await t.app.request(collectRequest(body));
     expect(res.status).toBe(200);
     expect(((await res.json()) as CollectResponse).accepted).toBe(1);
-    const row = t.storage.db.$client.prepare('SELECT type, target, outbound, category FROM events WHERE id = ?');
+    const row = t.storage.db.$client.prepare(
+      'SELECT type, target, outbound, category FROM events WHERE id = ?',
+    );
     const cart = 'http://localhost:8787/demo/cart';
-    expect(row.get('c1')).toEqual({ type: 'click', target: cart, outbound: 0, category: 'cameras' });
+    expect(row.get('c1')).toEqual({
+      type: 'click',
+      target: cart,
+      outbound: 0,
+      category: 'cameras',
+    });
   });
 
   it('refuses what the long form would refuse, naming the long field', async () => {
-    const res = await t.app.request(collectRequest({ s: 'demo', v: 'bad visitor!', e: [{ i: 'c1', y: 'x', t: T0 }] }));
+    const res = await t.app.request(
+      collectRequest({ s: 'demo', v: 'bad visitor!', e: [{ i: 'c1', y: 'x', t: T0 }] }),
+    );
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: 'invalid_batch', message: expect.stringContaining('visitor') });
+    expect(await res.json()).toMatchObject({
+      error: 'invalid_batch',
+      message: expect.stringContaining('visitor'),
+    });
   });
 });

@@ -74,20 +74,32 @@ describe.each(browsers)('back/forward in $label', ({ label, engine, expected }) 
     await page.click('#cart');
     await page.click('#to-b');
     await waitForURL(page, b);
-    await page.waitForFunction(() => window.microseg !== undefined && document.readyState === 'complete');
+    await page.waitForFunction(
+      () => window.microseg !== undefined && document.readyState === 'complete',
+    );
     await page.evaluate(() => history.back());
     await waitForURL(page, a);
-    await page.waitForFunction(() => window.microseg !== undefined && document.readyState === 'complete');
+    await page.waitForFunction(
+      () => window.microseg !== undefined && document.readyState === 'complete',
+    );
     const shows = await page.evaluate(() => (window as unknown as { shows: boolean[] }).shows);
     const path = shows.includes(true) ? 'restored' : 'reloaded';
     await page.close();
 
-    let rows = await waitFor(() => collector.visitRows('shop', a), (r) => r.length >= 5);
+    let rows = await waitFor(
+      () => collector.visitRows('shop', a),
+      (r) => r.length >= 5,
+    );
     // A batch sent again would add rows after these: give it a moment to show.
     await new Promise((r) => setTimeout(r, 300));
     rows = collector.visitRows('shop', a);
-    noteCount({ scenario: `back to a page (${path})`, engine: engine.name, generated: 5, stored: rows.length,
-      batches: originsOfBatches(proxy, `/bf/${label}/`) });
+    noteCount({
+      scenario: `back to a page (${path})`,
+      engine: engine.name,
+      generated: 5,
+      stored: rows.length,
+      batches: originsOfBatches(proxy, `/bf/${label}/`),
+    });
     expect(path).toBe(expected);
     expect(shows).toEqual(path === 'restored' ? [false, true] : [false]);
     expect(rows.map((r) => `${r.type} ${r.url} ${r.nav ?? ''}`).sort()).toEqual(

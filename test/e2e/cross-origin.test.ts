@@ -29,9 +29,14 @@ const page = (collectorUrl: string) => `<!doctype html><html><head><meta charset
 
 beforeAll(async () => {
   // The collector needs the shop's origin in its config, so the shops start first.
-  [shop, stranger] = await Promise.all([serveHtml(() => page(proxy.url)), serveHtml(() => page(proxy.url))]);
+  [shop, stranger] = await Promise.all([
+    serveHtml(() => page(proxy.url)),
+    serveHtml(() => page(proxy.url)),
+  ]);
   // No allowLocalhost: only the listed origin counts, although every server here is on 127.0.0.1.
-  collector = await startCollector({ sites: { partner: { origins: [shop.origin], allowAutomation: true } } });
+  collector = await startCollector({
+    sites: { partner: { origins: [shop.origin], allowAutomation: true } },
+  });
   proxy = await startProxy(collector.url);
 });
 afterAll(async () => {
@@ -40,7 +45,9 @@ afterAll(async () => {
 });
 
 const batchesFrom = (origin: string, path: string) =>
-  proxy.exchanges.filter((x) => x.path === '/v1/collect' && x.origin === origin && x.body.includes(path));
+  proxy.exchanges.filter(
+    (x) => x.path === '/v1/collect' && x.origin === origin && x.body.includes(path),
+  );
 
 describe.each(engines)('cross-origin snippet in %s', (engine) => {
   let browser: TestBrowser;
@@ -54,7 +61,10 @@ describe.each(engines)('cross-origin snippet in %s', (engine) => {
     const p = await context.newPage();
     const start = `${shop.origin}/${engine.name}/sports`;
     await p.goto(start);
-    const [first] = await waitFor(() => batchesFrom(shop.origin, start), (x) => x.length > 0);
+    const [first] = await waitFor(
+      () => batchesFrom(shop.origin, start),
+      (x) => x.length > 0,
+    );
     expect(first?.status).toBe(200);
     expect(first?.headers['access-control-allow-origin']).toBe(shop.origin);
 
@@ -65,7 +75,10 @@ describe.each(engines)('cross-origin snippet in %s', (engine) => {
     const seg = await p.evaluate(() => window.microseg!.segment() as Promise<Segment | null>);
     expect(seg).toMatchObject({ site: 'partner', category: 'sports' });
 
-    const rows = await waitFor(() => collector.visitRows('partner', start), (r) => r.length >= 3);
+    const rows = await waitFor(
+      () => collector.visitRows('partner', start),
+      (r) => r.length >= 3,
+    );
     expect(rows.map((r) => [r.type, r.url, r.category, r.target])).toEqual([
       ['page_view', start, 'sports', null],
       ['click', start, 'sports', `${start}/ball`],
@@ -82,13 +95,18 @@ describe.each(engines)('cross-origin snippet in %s', (engine) => {
     const start = `${stranger.origin}/${engine.name}/sports`;
     await p.goto(start);
     // The collector refused it with a reason, and no CORS grant: the page sees a failed request.
-    const [sent] = await waitFor(() => batchesFrom(stranger.origin, start), (x) => x.length > 0);
+    const [sent] = await waitFor(
+      () => batchesFrom(stranger.origin, start),
+      (x) => x.length > 0,
+    );
     expect(sent?.status).toBe(403);
     expect(sent?.headers['access-control-allow-origin']).toBeUndefined();
     // The page gets no segment, yet nothing throws in it.
     await expect(p.evaluate(() => window.microseg!.segment())).resolves.toBeNull();
     expect(p.errors).toEqual([]);
     await context.close();
-    expect(collector.events('partner').filter((r) => r.url?.startsWith(stranger.origin))).toEqual([]);
+    expect(collector.events('partner').filter((r) => r.url?.startsWith(stranger.origin))).toEqual(
+      [],
+    );
   });
 });

@@ -57,11 +57,18 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
     const rows = () => collector.visitRows('demo', start);
     /** Waits until the SPA page view of `path` is stored (the snippet settles routes for 100 ms). */
     const spaViewStored = (p: TestPage, path: string, n = 1) =>
-      waitFor(rows, (r) => r.filter((e) => e.nav === 'spa' && e.url === at(path)).length >= n, 5000);
+      waitFor(
+        rows,
+        (r) => r.filter((e) => e.nav === 'spa' && e.url === at(path)).length >= n,
+        5000,
+      );
 
     await page.goto(start);
     await expect(page.evaluate(() => document.title)).resolves.toBe('microseg demo shop');
-    const first = await waitFor(() => proxy.exchanges.filter((x) => x.path === '/v1/collect'), (x) => x.length > 0);
+    const first = await waitFor(
+      () => proxy.exchanges.filter((x) => x.path === '/v1/collect'),
+      (x) => x.length > 0,
+    );
     expect(first[0]?.status).toBe(200);
 
     // Category-tagged links that are SPA routes: a click event, then a page view of the new route.
@@ -78,14 +85,18 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
     // Back button: popstate is a route change too.
     await page.evaluate(() => history.back());
     await spaViewStored(page, '/demo/cameras/aurora-x100', 2);
-    await expect(isVisible(page, 'section[data-view="/demo/cameras/aurora-x100"]')).resolves.toBe(true);
+    await expect(isVisible(page, 'section[data-view="/demo/cameras/aurora-x100"]')).resolves.toBe(
+      true,
+    );
 
     // An outbound link (new tab, closed before it loads: the test stays offline), then a cart
     // event, then the tab closes at once: the last events leave as the page goes.
     const popup = page.nextPopup();
     await page.click('footer a[target="_blank"]');
     await (await popup).close();
-    await page.click('section[data-view="/demo/cameras/aurora-x100"] button[data-track="add_to_cart"]');
+    await page.click(
+      'section[data-view="/demo/cameras/aurora-x100"] button[data-track="add_to_cart"]',
+    );
     await expect(textOf(page, '#cart-count')).resolves.toBe('1');
     await page.close();
 
@@ -93,12 +104,25 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
       await (await context.newPage()).goto(at(`/demo${REVISIT}`));
     };
     const { rows: stored, late } = await rowsAfterLeaving(engine.name, rows, 10, revisit);
-    const count = { scenario: 'demo: browse, cart, close', generated: 10, stored: stored.length, late };
+    const count = {
+      scenario: 'demo: browse, cart, close',
+      generated: 10,
+      stored: stored.length,
+      late,
+    };
     noteCount({ ...count, engine: engine.name });
-    expect(stored.map(({ type, url, category, nav, target }) => ({ type, url, category, nav, target }))).toEqual([
+    expect(
+      stored.map(({ type, url, category, nav, target }) => ({ type, url, category, nav, target })),
+    ).toEqual([
       { type: 'page_view', url: start, category: null, nav: 'load', target: null },
       { type: 'click', url: start, category: 'cameras', nav: null, target: at('/demo/cameras') },
-      { type: 'page_view', url: at('/demo/cameras'), category: 'cameras', nav: 'spa', target: null },
+      {
+        type: 'page_view',
+        url: at('/demo/cameras'),
+        category: 'cameras',
+        nav: 'spa',
+        target: null,
+      },
       {
         type: 'click',
         url: at('/demo/cameras'),
@@ -106,7 +130,13 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
         nav: null,
         target: at('/demo/cameras/aurora-x100'),
       },
-      { type: 'page_view', url: at('/demo/cameras/aurora-x100'), category: 'cameras', nav: 'spa', target: null },
+      {
+        type: 'page_view',
+        url: at('/demo/cameras/aurora-x100'),
+        category: 'cameras',
+        nav: 'spa',
+        target: null,
+      },
       {
         type: 'click',
         url: at('/demo/cameras/aurora-x100'),
@@ -115,7 +145,13 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
         target: at('/demo/sports'),
       },
       { type: 'page_view', url: at('/demo/sports'), category: 'sports', nav: 'spa', target: null },
-      { type: 'page_view', url: at('/demo/cameras/aurora-x100'), category: 'cameras', nav: 'spa', target: null },
+      {
+        type: 'page_view',
+        url: at('/demo/cameras/aurora-x100'),
+        category: 'cameras',
+        nav: 'spa',
+        target: null,
+      },
       {
         type: 'click',
         url: at('/demo/cameras/aurora-x100'),
@@ -123,7 +159,13 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
         nav: null,
         target: 'https://en.wikipedia.org/wiki/Market_segmentation',
       },
-      { type: 'add_to_cart', url: at('/demo/cameras/aurora-x100'), category: 'cameras', nav: null, target: null },
+      {
+        type: 'add_to_cart',
+        url: at('/demo/cameras/aurora-x100'),
+        category: 'cameras',
+        nav: null,
+        target: null,
+      },
     ]);
     const clicks = stored.filter((r) => r.type === 'click');
     expect(clicks.map((r) => r.outbound)).toEqual([0, 0, 0, 1]);
@@ -141,7 +183,13 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
     expect(res.status).toBe(200);
     const seg = (await res.json()) as Segment;
     // cameras: 2 clicks, 3 views and a cart; sports: 1 click, 1 view.
-    expect(seg).toMatchObject({ site: 'demo', visitor, category: 'cameras', engagement: 'hot', lifecycle: 'newbie' });
+    expect(seg).toMatchObject({
+      site: 'demo',
+      visitor,
+      category: 'cameras',
+      engagement: 'hot',
+      lifecycle: 'newbie',
+    });
     expect(seg.segment).toBe('newbie:cameras:hot');
     expect(seg.affinity.cameras).toBeGreaterThan(seg.affinity.sports!);
     expect(page.errors).toEqual([]);
@@ -153,9 +201,14 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
     const page = await context.newPage();
     const start = `${proxy.url}/demo/womens_apparel/silk-scarf?run=${engine.name}`;
     expect(await page.goto(start)).toBe(200);
-    const [view] = await waitFor(() => collector.visitRows('demo', start), (r) => r.length > 0);
+    const [view] = await waitFor(
+      () => collector.visitRows('demo', start),
+      (r) => r.length > 0,
+    );
     expect(view).toMatchObject({ type: 'page_view', nav: 'load', category: 'womens_apparel' });
-    await expect(isVisible(page, 'section[data-view="/demo/womens_apparel/silk-scarf"]')).resolves.toBe(true);
+    await expect(
+      isVisible(page, 'section[data-view="/demo/womens_apparel/silk-scarf"]'),
+    ).resolves.toBe(true);
     expect(await page.goto(`${proxy.url}/demo/no-such-aisle`)).toBe(404);
     await expect(isVisible(page, 'section[data-view=""]')).resolves.toBe(true);
     await context.close();

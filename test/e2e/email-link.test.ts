@@ -54,7 +54,10 @@ describe.each(engines)('email link end to end in %s', (engine) => {
     const page = await context.newPage();
     await page.goto(link);
     const [first] = await waitFor(
-      () => proxy.exchanges.filter((x) => x.path === '/v1/collect' && x.body.includes(`run=${engine.name}`)),
+      () =>
+        proxy.exchanges.filter(
+          (x) => x.path === '/v1/collect' && x.body.includes(`run=${engine.name}`),
+        ),
       (x) => x.length > 0,
     );
     expect(first?.status).toBe(200);
@@ -77,11 +80,15 @@ describe.each(engines)('email link end to end in %s', (engine) => {
       (p) => (p?.count ?? 0) >= 2,
     );
     expect(profile!.window.map((e) => e[1]).slice(0, 2)).toEqual(['email_click', 'page_view']);
-    const seg = await (await fetch(`${collector.url}/v1/segment?site=demo&visitor=${visitor}`)).json();
+    const seg = await (
+      await fetch(`${collector.url}/v1/segment?site=demo&visitor=${visitor}`)
+    ).json();
     expect(seg).toMatchObject({ known: true, category: 'cameras' });
     // The campaign and the link's category travel in the page view's url; the collector reads them.
     // Cleaning the URL was no navigation: one page view, a full load.
-    const views = collector.events('demo').filter((e) => e.type === 'page_view' && e.visitor === visitor);
+    const views = collector
+      .events('demo')
+      .filter((e) => e.type === 'page_view' && e.visitor === visitor);
     expect(views.map((e) => e.nav)).toEqual(['load']);
     const viewed = new URL(views[0]!.url!);
     expect(viewed.searchParams.has('ms_t')).toBe(false);
@@ -91,7 +98,9 @@ describe.each(engines)('email link end to end in %s', (engine) => {
     const utm = collector.storage.db.$client.prepare(
       'select utm from events where site = ? and visitor = ? and type = ?',
     );
-    expect(JSON.parse((utm.get('demo', visitor, 'page_view') as { utm: string }).utm)).toMatchObject({
+    expect(
+      JSON.parse((utm.get('demo', visitor, 'page_view') as { utm: string }).utm),
+    ).toMatchObject({
       campaign: 'spring',
       medium: 'email',
     });

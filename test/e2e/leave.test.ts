@@ -77,7 +77,8 @@ afterAll(async () => {
   await collector?.stop();
 });
 
-const shape = (rows: EventRow[]) => rows.map((r) => ({ type: r.type, url: r.url, nav: r.nav, target: r.target }));
+const shape = (rows: EventRow[]) =>
+  rows.map((r) => ({ type: r.type, url: r.url, nav: r.nav, target: r.target }));
 
 describe.each(engines)('leaving a page in %s', (engine) => {
   let browser: TestBrowser;
@@ -119,7 +120,11 @@ describe.each(engines)('leaving a page in %s', (engine) => {
   }
 
   /** Waits for the `generated` rows of the visit (and no more arrive late), notes the count, returns them. */
-  async function stored(scenario: string, { url, revisit }: Visit, generated: number): Promise<EventRow[]> {
+  async function stored(
+    scenario: string,
+    { url, revisit }: Visit,
+    generated: number,
+  ): Promise<EventRow[]> {
     const read = () => collector.visitRows('shop', url);
     const { rows, late } = await rowsAfterLeaving(engine.name, read, generated, revisit);
     const batches = originsOfBatches(proxy, url);
@@ -163,42 +168,48 @@ describe.each(engines)('leaving a page in %s', (engine) => {
     });
   });
 
-  it('demo shop (same origin, no-referrer): browse, add to cart, close within 300 ms', closing, async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    await page.addInitScript(holdBatchTimer);
-    const start = `${proxy.url}/demo/cameras?run=${engine.name}-leave-${++attempt}-`;
-    const product = `${proxy.url}/demo/cameras/aurora-x100`;
-    await page.goto(start);
-    await page.waitForFunction(() => window.microseg !== undefined);
-    await page.click('section[data-view="/demo/cameras"] a[href="/demo/cameras/aurora-x100"]');
-    await page.waitForSelector('section[data-view="/demo/cameras/aurora-x100"]:not([hidden])');
-    await page.click('section[data-view="/demo/cameras/aurora-x100"] button[data-track="add_to_cart"]');
-    await page.close();
-    const revisit = async () => {
-      await (await context.newPage()).goto(`${proxy.url}/demo${REVISIT}`);
-    };
-    const read = () => collector.visitRows('demo', start);
-    const { rows, late } = await rowsAfterLeaving(engine.name, read, 4, revisit);
-    noteCount({
-      scenario: 'demo: browse, add to cart, close',
-      engine: engine.name,
-      generated: 4,
-      stored: rows.length,
-      batches: originsOfBatches(proxy, start),
-      late,
-    });
-    // The route's page view waits 100 ms for the route to settle: a cart click within that time is
-    // recorded first, so the order is not the point here.
-    const byType = (a: { type: string }, b: { type: string }) => a.type.localeCompare(b.type);
-    expect(shape(rows).sort(byType), originsOfBatches(proxy, start).join(' ')).toEqual([
-      { type: 'add_to_cart', url: product, nav: null, target: null },
-      { type: 'click', url: start, nav: null, target: product },
-      { type: 'page_view', url: start, nav: 'load', target: null },
-      { type: 'page_view', url: product, nav: 'spa', target: null },
-    ]);
-    await context.close();
-  });
+  it(
+    'demo shop (same origin, no-referrer): browse, add to cart, close within 300 ms',
+    closing,
+    async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.addInitScript(holdBatchTimer);
+      const start = `${proxy.url}/demo/cameras?run=${engine.name}-leave-${++attempt}-`;
+      const product = `${proxy.url}/demo/cameras/aurora-x100`;
+      await page.goto(start);
+      await page.waitForFunction(() => window.microseg !== undefined);
+      await page.click('section[data-view="/demo/cameras"] a[href="/demo/cameras/aurora-x100"]');
+      await page.waitForSelector('section[data-view="/demo/cameras/aurora-x100"]:not([hidden])');
+      await page.click(
+        'section[data-view="/demo/cameras/aurora-x100"] button[data-track="add_to_cart"]',
+      );
+      await page.close();
+      const revisit = async () => {
+        await (await context.newPage()).goto(`${proxy.url}/demo${REVISIT}`);
+      };
+      const read = () => collector.visitRows('demo', start);
+      const { rows, late } = await rowsAfterLeaving(engine.name, read, 4, revisit);
+      noteCount({
+        scenario: 'demo: browse, add to cart, close',
+        engine: engine.name,
+        generated: 4,
+        stored: rows.length,
+        batches: originsOfBatches(proxy, start),
+        late,
+      });
+      // The route's page view waits 100 ms for the route to settle: a cart click within that time is
+      // recorded first, so the order is not the point here.
+      const byType = (a: { type: string }, b: { type: string }) => a.type.localeCompare(b.type);
+      expect(shape(rows).sort(byType), originsOfBatches(proxy, start).join(' ')).toEqual([
+        { type: 'add_to_cart', url: product, nav: null, target: null },
+        { type: 'click', url: start, nav: null, target: product },
+        { type: 'page_view', url: start, nav: 'load', target: null },
+        { type: 'page_view', url: product, nav: 'spa', target: null },
+      ]);
+      await context.close();
+    },
+  );
 
   it('records an SVG link click, and the page it leads to', closing, async () => {
     const visit = await open(`/p/default/${engine.name}-svg`);

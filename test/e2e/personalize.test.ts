@@ -35,7 +35,10 @@ afterAll(async () => {
 const visibleBanners = (page: TestPage) =>
   page.evaluate(() =>
     [...document.querySelectorAll<HTMLElement>('[data-banner]')]
-      .filter((el) => getComputedStyle(el).display !== 'none' && getComputedStyle(el).visibility !== 'hidden')
+      .filter(
+        (el) =>
+          getComputedStyle(el).display !== 'none' && getComputedStyle(el).visibility !== 'hidden',
+      )
       .map((el) => el.dataset.banner),
   );
 
@@ -56,7 +59,11 @@ describe.each(engines)('personalized demo in %s', (engine) => {
       let frames = 0;
       const look = () => {
         const shown = [...document.querySelectorAll<HTMLElement>('[data-banner]')]
-          .filter((el) => getComputedStyle(el).display !== 'none' && getComputedStyle(el).visibility !== 'hidden')
+          .filter(
+            (el) =>
+              getComputedStyle(el).display !== 'none' &&
+              getComputedStyle(el).visibility !== 'hidden',
+          )
           .map((el) => el.dataset.banner)
           .join(',');
         if (seen[seen.length - 1] !== shown) seen.push(shown);
@@ -94,7 +101,9 @@ describe.each(engines)('personalized demo in %s', (engine) => {
       await expect(isVisible(page, '[data-row="cameras"]')).resolves.toBe(true);
       await expect(isVisible(page, '[data-row="default"]')).resolves.toBe(false);
       // No frame of this load ever showed the generic banner.
-      const history = await page.evaluate(() => (window as unknown as { bannerHistory: string[] }).bannerHistory);
+      const history = await page.evaluate(
+        () => (window as unknown as { bannerHistory: string[] }).bannerHistory,
+      );
       expect(history.filter((s) => s !== '')).toEqual(['cameras']);
       await expect(textOf(page, '#seg-key')).resolves.toBe('newbie:cameras:hot');
 

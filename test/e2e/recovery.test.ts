@@ -58,10 +58,20 @@ describe.each(engines)('failed sends in %s', (engine) => {
 
   /** Rows of the visit once `generated` are in, plus a moment for a late duplicate; notes the count. */
   async function stored(scenario: string, tag: string, generated: number): Promise<EventRow[]> {
-    await waitFor(() => collector.visitRows('shop', tag), (r) => r.length >= generated, 8000);
+    await waitFor(
+      () => collector.visitRows('shop', tag),
+      (r) => r.length >= generated,
+      8000,
+    );
     await new Promise((r) => setTimeout(r, 300));
     const rows = collector.visitRows('shop', tag);
-    noteCount({ scenario, engine: engine.name, generated, stored: rows.length, batches: originsOfBatches(proxy, tag) });
+    noteCount({
+      scenario,
+      engine: engine.name,
+      generated,
+      stored: rows.length,
+      batches: originsOfBatches(proxy, tag),
+    });
     return rows;
   }
 
@@ -70,28 +80,33 @@ describe.each(engines)('failed sends in %s', (engine) => {
     ['down, then restarted', 'unreachable', 0],
   ] as const;
 
-  it.each(cases)('%s: the events of the live page arrive with the next page', async (label, mode, status) => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const one = `${shop.origin}/r/${engine.name}-${mode}/one`;
-    const two = `${shop.origin}/r/${engine.name}-${mode}/two`;
-    proxy.mode(mode);
-    await page.goto(one);
-    await page.click('#cart');
-    // The live batch (within a second of the first event) fails.
-    await waitUntil(() => proxy.exchanges.some((x) => x.status === status && x.body.includes('add_to_cart')));
-    proxy.mode('pass');
-    await page.click('#next');
-    await waitForURL(page, two);
-    const rows = await stored(`${label}, then the next page`, one, 4);
-    expect(kinds(rows)).toEqual(
-      [`page_view ${one}`, `add_to_cart ${one}`, `click ${one}`, `page_view ${two}`].sort(),
-    );
-    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
-    expect(page.errors).toEqual([]);
-    await page.close();
-    await context.close();
-  });
+  it.each(cases)(
+    '%s: the events of the live page arrive with the next page',
+    async (label, mode, status) => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const one = `${shop.origin}/r/${engine.name}-${mode}/one`;
+      const two = `${shop.origin}/r/${engine.name}-${mode}/two`;
+      proxy.mode(mode);
+      await page.goto(one);
+      await page.click('#cart');
+      // The live batch (within a second of the first event) fails.
+      await waitUntil(() =>
+        proxy.exchanges.some((x) => x.status === status && x.body.includes('add_to_cart')),
+      );
+      proxy.mode('pass');
+      await page.click('#next');
+      await waitForURL(page, two);
+      const rows = await stored(`${label}, then the next page`, one, 4);
+      expect(kinds(rows)).toEqual(
+        [`page_view ${one}`, `add_to_cart ${one}`, `click ${one}`, `page_view ${two}`].sort(),
+      );
+      expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+      expect(page.errors).toEqual([]);
+      await page.close();
+      await context.close();
+    },
+  );
 
   it('down as the tab closes: the events arrive with the next visit', async () => {
     const context = await browser.newContext();
@@ -103,7 +118,9 @@ describe.each(engines)('failed sends in %s', (engine) => {
     await page.goto(tag);
     await page.click('#cart');
     await page.close();
-    await waitUntil(() => proxy.exchanges.some((x) => x.status === 0 && x.body.includes('add_to_cart')));
+    await waitUntil(() =>
+      proxy.exchanges.some((x) => x.status === 0 && x.body.includes('add_to_cart')),
+    );
     proxy.mode('pass');
     // The same visitor (same storage) comes back.
     page = await context.newPage();

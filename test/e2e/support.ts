@@ -18,7 +18,9 @@ import { tempDir } from '../helpers.ts';
 import { snippetCode } from '../snippet/harness.ts';
 
 const CHROMIUM = ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((p) => existsSync(p));
-const FIREFOX = ['/usr/bin/firefox-esr', '/usr/lib/firefox-esr/firefox-esr'].find((p) => existsSync(p));
+const FIREFOX = ['/usr/bin/firefox-esr', '/usr/lib/firefox-esr/firefox-esr'].find((p) =>
+  existsSync(p),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Browsers
@@ -76,14 +78,16 @@ const CHROMIUM_ARGS = [
 
 /** `bfcache`: keep Chromium's back/forward cache, which playwright turns off by default. */
 export function launchChromium(opts: { bfcache?: boolean } = {}): Promise<PwBrowser> {
-  if (!CHROMIUM) throw new Error('Chromium not found: apt-get install -y chromium (.ci/run does it)');
+  if (!CHROMIUM)
+    throw new Error('Chromium not found: apt-get install -y chromium (.ci/run does it)');
   const keep = opts.bfcache ? { ignoreDefaultArgs: ['--disable-back-forward-cache'] } : {};
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, ...keep });
 }
 
 /** Debian's firefox-esr over WebDriver BiDi; puppeteer-core downloads no browser. */
 export function launchFirefox(): Promise<PpBrowser> {
-  if (!FIREFOX) throw new Error('Firefox not found: apt-get install -y firefox-esr (.ci/run does it)');
+  if (!FIREFOX)
+    throw new Error('Firefox not found: apt-get install -y firefox-esr (.ci/run does it)');
   return puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
 }
 
@@ -135,7 +139,9 @@ function puppeteerPage(page: PpPage): TestPage {
       await page.evaluateOnNewDocument(fn);
     },
     nextPopup: () =>
-      new Promise((ok) => page.once('popup', (p) => ok({ close: () => (p ? p.close() : Promise.resolve()) }))),
+      new Promise((ok) =>
+        page.once('popup', (p) => ok({ close: () => (p ? p.close() : Promise.resolve()) })),
+      ),
     reload: async () => {
       await page.reload();
     },
@@ -162,7 +168,10 @@ async function chromiumWith(opts: { bfcache?: boolean } = {}): Promise<TestBrows
   return {
     async newContext() {
       const context = await browser.newContext();
-      return { newPage: async () => playwrightPage(await context.newPage()), close: () => context.close() };
+      return {
+        newPage: async () => playwrightPage(await context.newPage()),
+        close: () => context.close(),
+      };
     },
     close: () => browser.close(),
   };
@@ -175,7 +184,10 @@ export const firefoxEngine: Engine = {
     return {
       async newContext() {
         const context = await browser.createBrowserContext();
-        return { newPage: async () => puppeteerPage(await context.newPage()), close: () => context.close() };
+        return {
+          newPage: async () => puppeteerPage(await context.newPage()),
+          close: () => context.close(),
+        };
       },
       close: () => browser.close(),
     };
@@ -183,7 +195,10 @@ export const firefoxEngine: Engine = {
 };
 
 /** Every scenario runs in both: `describe.each(engines)('%s', …)` (the name prints through toString). */
-export const engines: Engine[] = [chromiumEngine, firefoxEngine].map((e) => ({ ...e, toString: () => e.name }));
+export const engines: Engine[] = [chromiumEngine, firefoxEngine].map((e) => ({
+  ...e,
+  toString: () => e.name,
+}));
 
 // Page helpers over evaluate: the same DOM reads in both engines.
 
@@ -193,14 +208,19 @@ export const isVisible = (page: TestPage, selector: string) =>
     const el = document.querySelector(s);
     if (!el) return false;
     const style = getComputedStyle(el);
-    return style.display !== 'none' && style.visibility !== 'hidden' && el.getClientRects().length > 0;
+    return (
+      style.display !== 'none' && style.visibility !== 'hidden' && el.getClientRects().length > 0
+    );
   }, selector);
 
 export const textOf = (page: TestPage, selector: string) =>
   page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
 
 export const attributeOf = (page: TestPage, selector: string, name: string) =>
-  page.evaluate(([s, n]) => document.querySelector(s)?.getAttribute(n) ?? null, [selector, name] as const);
+  page.evaluate(([s, n]) => document.querySelector(s)?.getAttribute(n) ?? null, [
+    selector,
+    name,
+  ] as const);
 
 /**
  * Waits until the page's document is at `url` (a navigation or a history entry). Asked of the page
@@ -208,7 +228,16 @@ export const attributeOf = (page: TestPage, selector: string, name: string) =>
  * the question may find no document: then ask again.
  */
 export const waitForURL = (page: TestPage, url: string, ms = 5000) =>
-  waitUntil(() => page.evaluate(() => location.href).then((href) => href === url, () => false), ms);
+  waitUntil(
+    () =>
+      page
+        .evaluate(() => location.href)
+        .then(
+          (href) => href === url,
+          () => false,
+        ),
+    ms,
+  );
 
 // ---------------------------------------------------------------------------------------------
 // The collector and the servers around it
@@ -261,8 +290,11 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
     writeFileSync(opts.config, JSON.stringify(config));
   }
   const running = await start(opts, () => {});
-  const columns = 'id, type, visitor, session, url, category, nav, target, outbound, value, currency, props';
-  const events = running.storage.db.$client.prepare(`select ${columns} from events where site = ? order by rowid`);
+  const columns =
+    'id, type, visitor, session, url, category, nav, target, outbound, value, currency, props';
+  const events = running.storage.db.$client.prepare(
+    `select ${columns} from events where site = ? order by rowid`,
+  );
   const all = (site: string) => events.all(site) as EventRow[];
   return {
     ...running,
@@ -294,7 +326,9 @@ export interface Shop {
 export async function startShop(page: (proxyUrl: string) => string): Promise<Shop> {
   let proxyUrl = '';
   const site = await serveSite(() => page(proxyUrl));
-  const collector = await startCollector({ sites: { shop: { origins: [site.origin], allowAutomation: true } } });
+  const collector = await startCollector({
+    sites: { shop: { origins: [site.origin], allowAutomation: true } },
+  });
   const proxy = await startProxy(collector.url);
   proxyUrl = proxy.url;
   return {
@@ -319,7 +353,9 @@ export interface Site {
 }
 
 /** A static site on its own 127.0.0.1 port (its own origin): `page(path, origin)` answers each path. */
-export async function serveSite(page: (path: string, origin: string) => Page | string): Promise<Site> {
+export async function serveSite(
+  page: (path: string, origin: string) => Page | string,
+): Promise<Site> {
   let origin = '';
   const server: Server = createServer((req, res) => {
     const answer = page(req.url ?? '/', origin);
@@ -332,7 +368,8 @@ export async function serveSite(page: (path: string, origin: string) => Page | s
 }
 
 /** A static site answering every path with `html`. */
-export const serveHtml = (html: (origin: string) => string) => serveSite((_path, origin) => html(origin));
+export const serveHtml = (html: (origin: string) => string) =>
+  serveSite((_path, origin) => html(origin));
 
 export interface Exchange {
   method: string;
@@ -382,8 +419,19 @@ export async function startProxy(target: string): Promise<Proxy> {
   const held: { path: string; go: () => void }[] = [];
   const sockets = new Set<Socket>();
 
-  const forward = (req: IncomingMessage, body: Buffer, at: number, res: import('node:http').ServerResponse) => {
-    const base = { method: req.method!, path: req.url!, origin: req.headers.origin, body: body.toString(), at };
+  const forward = (
+    req: IncomingMessage,
+    body: Buffer,
+    at: number,
+    res: import('node:http').ServerResponse,
+  ) => {
+    const base = {
+      method: req.method!,
+      path: req.url!,
+      origin: req.headers.origin,
+      body: body.toString(),
+      at,
+    };
     if (BROWSER_API.test(req.url!) && current === 'unreachable') {
       exchanges.push({ ...base, status: 0, headers: {}, answer: '' });
       return void req.socket.destroy();
@@ -395,16 +443,24 @@ export async function startProxy(target: string): Promise<Proxy> {
       res.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain', ...cors });
       return void res.end('unavailable');
     }
-    const out = httpRequest({ host: hostname, port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      const chunks: Buffer[] = [];
-      up.on('data', (c: Buffer) => chunks.push(c));
-      up.on('end', () => {
-        const answer = Buffer.concat(chunks);
-        exchanges.push({ ...base, status: up.statusCode ?? 0, headers: up.headers, answer: answer.toString() });
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        res.end(answer);
-      });
-    });
+    const out = httpRequest(
+      { host: hostname, port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const answer = Buffer.concat(chunks);
+          exchanges.push({
+            ...base,
+            status: up.statusCode ?? 0,
+            headers: up.headers,
+            answer: answer.toString(),
+          });
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          res.end(answer);
+        });
+      },
+    );
     out.on('error', () => res.destroy());
     out.end(body);
   };
@@ -467,7 +523,8 @@ export async function waitFor<T>(read: () => T, done: (v: T) => boolean, ms = 50
 export async function waitUntil(check: () => unknown, ms = 5000): Promise<void> {
   const until = Date.now() + ms;
   while (!(await check())) {
-    if (Date.now() > until) throw new Error(`condition not met within ${ms} ms: ${check.toString()}`);
+    if (Date.now() > until)
+      throw new Error(`condition not met within ${ms} ms: ${check.toString()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -525,19 +582,36 @@ const counts: Count[] = [];
 export function noteCount(c: Count): void {
   counts.push(c);
   mkdirSync('test-results', { recursive: true });
-  appendFileSync('test-results/e2e-counts.jsonl', `${JSON.stringify({ ...c, when: new Date().toISOString() })}\n`);
+  appendFileSync(
+    'test-results/e2e-counts.jsonl',
+    `${JSON.stringify({ ...c, when: new Date().toISOString() })}\n`,
+  );
 }
 
 export function printCounts(): void {
   if (counts.length === 0) return;
   const w = Math.max(...counts.map((c) => c.scenario.length));
-  const row = (scenario: string, engine: string, generated: string, stored: string, batches: string) =>
+  const row = (
+    scenario: string,
+    engine: string,
+    generated: string,
+    stored: string,
+    batches: string,
+  ) =>
     `${scenario.padEnd(w)}  ${engine.padEnd(8)}  ${generated.padStart(9)}  ${stored.padStart(6)}  ${batches}`;
   const lines = counts.map((c) =>
-    row(c.scenario, c.engine, String(c.generated), String(c.stored) + (c.late ? '*' : ''), (c.batches ?? []).join(' ')),
+    row(
+      c.scenario,
+      c.engine,
+      String(c.generated),
+      String(c.stored) + (c.late ? '*' : ''),
+      (c.batches ?? []).join(' '),
+    ),
   );
   const head = row('scenario', 'engine', 'generated', 'stored', 'batches (Origin:status)');
-  const late = counts.some((c) => c.late) ? ['* stored with the next visit, from the retry queue'] : [];
+  const late = counts.some((c) => c.late)
+    ? ['* stored with the next visit, from the retry queue']
+    : [];
   console.log(['events generated vs stored', head, ...lines, ...late].join('\n'));
 }
 
@@ -554,4 +628,6 @@ export function holdBatchTimer(): void {
 
 /** The Origin headers of the batches whose body holds `tag` (a page URL), in arrival order. */
 export const originsOfBatches = (proxy: Proxy, tag: string) =>
-  proxy.exchanges.filter((x) => x.path === '/v1/collect' && x.body.includes(tag)).map((x) => `${x.origin}:${x.status}`);
+  proxy.exchanges
+    .filter((x) => x.path === '/v1/collect' && x.body.includes(tag))
+    .map((x) => `${x.origin}:${x.status}`);

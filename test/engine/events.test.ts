@@ -21,25 +21,57 @@ afterEach(() => t.close());
 async function post(body: unknown, key: string | null = KEY) {
   const res = await t.app.request('/v1/events', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as any };
 }
-const row = (id: string) => t.storage.db.$client.prepare("select * from events where site='shop' and id=?").get(id) as any;
+const row = (id: string) =>
+  t.storage.db.$client.prepare("select * from events where site='shop' and id=?").get(id) as any;
 
 describe('POST /v1/events', () => {
   it('stores a backend purchase with its explicit timestamp, far in the past (imports)', async () => {
     const ts = T0 - 2 * 365 * DAY;
-    const { status, body } = await post({ events: [{ site: 'shop', visitor: 'v1', type: 'purchase', ts, value: 120.5, currency: 'EUR', id: 'order-1', props: { sku: 'X100' } }] });
+    const { status, body } = await post({
+      events: [
+        {
+          site: 'shop',
+          visitor: 'v1',
+          type: 'purchase',
+          ts,
+          value: 120.5,
+          currency: 'EUR',
+          id: 'order-1',
+          props: { sku: 'X100' },
+        },
+      ],
+    });
     expect(status).toBe(200);
     expect(body).toEqual({ accepted: 1, duplicates: 0, refused: [], ids: ['order-1'] });
-    expect(row('order-1')).toMatchObject({ ts, value: 120.5, currency: 'EUR', type: 'purchase', visitor: 'v1', received: T0 });
-    expect(t.storage.profile('shop', 'v1')!.profile.purchases).toMatchObject({ n: 1, total: 120.5, last: ts });
+    expect(row('order-1')).toMatchObject({
+      ts,
+      value: 120.5,
+      currency: 'EUR',
+      type: 'purchase',
+      visitor: 'v1',
+      received: T0,
+    });
+    expect(t.storage.profile('shop', 'v1')!.profile.purchases).toMatchObject({
+      n: 1,
+      total: 120.5,
+      last: ts,
+    });
   });
 
   it('defaults ts to now and categorizes by the URL rules', async () => {
-    const { body } = await post({ events: [{ site: 'shop', visitor: 'v1', type: 'screen_view', url: 'https://shop.example/cameras/a' }] });
+    const { body } = await post({
+      events: [
+        { site: 'shop', visitor: 'v1', type: 'screen_view', url: 'https://shop.example/cameras/a' },
+      ],
+    });
     expect(row(body.ids[0])).toMatchObject({ ts: T0, category: 'cameras' });
   });
 
@@ -69,7 +101,16 @@ describe('POST /v1/events', () => {
     const multi = 'multi-site-key-0123456789';
     t.close();
     t = testApp({ config: { sites: { shop: { apiKeys: [multi] }, blog: { apiKeys: [multi] } } } });
-    const { body } = await post({ events: [{ site: 'shop', visitor: 'a', type: 'x' }, { site: 'blog', visitor: 'a', type: 'x' }, { site: 'shop', visitor: 'b', type: 'x' }] }, multi);
+    const { body } = await post(
+      {
+        events: [
+          { site: 'shop', visitor: 'a', type: 'x' },
+          { site: 'blog', visitor: 'a', type: 'x' },
+          { site: 'shop', visitor: 'b', type: 'x' },
+        ],
+      },
+      multi,
+    );
     expect(body.accepted).toBe(3);
     expect([t.storage.countEvents('shop'), t.storage.countEvents('blog')]).toEqual([2, 1]);
   });
@@ -113,7 +154,10 @@ describe('POST /v1/events', () => {
     expect(t.storage.countEvents('shop')).toBe(1);
     expect(t.storage.countEvents('blog')).toBe(0);
     // Refused events of the key's own site are kept with their reason; another site's are not.
-    const kept = t.storage.quarantine.list('shop').map((q) => q.eventId).sort();
+    const kept = t.storage.quarantine
+      .list('shop')
+      .map((q) => q.eventId)
+      .sort();
     expect(kept).toEqual(['b10', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9']);
     expect(t.storage.quarantine.list('blog')).toEqual([]);
   });
@@ -126,35 +170,69 @@ describe('POST /v1/events', () => {
     ['empty events', 400, 'invalid_request', { events: [] }, KEY],
     ['unknown envelope field', 400, 'invalid_request', { events: [{}], site: 'shop' }, KEY],
     ['every event bad', 400, 'invalid_events', { events: [{ site: 'shop' }] }, KEY],
-    ['only another site’s events', 400, 'invalid_events', { events: [{ site: 'blog', visitor: 'v', type: 'x' }] }, KEY],
-  ] as [string, number, string, unknown, string | null][])('%s → %i %s', async (_n, status, error, body, key) => {
-    const res = await post(body, key);
-    expect(res.status).toBe(status);
-    expect(res.body.error).toBe(error);
-    expect(typeof res.body.message).toBe('string');
-    expect(t.storage.countEvents('shop') + t.storage.countEvents('blog')).toBe(0);
-  });
+    [
+      'only another site’s events',
+      400,
+      'invalid_events',
+      { events: [{ site: 'blog', visitor: 'v', type: 'x' }] },
+      KEY,
+    ],
+  ] as [string, number, string, unknown, string | null][])(
+    '%s → %i %s',
+    async (_n, status, error, body, key) => {
+      const res = await post(body, key);
+      expect(res.status).toBe(status);
+      expect(res.body.error).toBe(error);
+      expect(typeof res.body.message).toBe('string');
+      expect(t.storage.countEvents('shop') + t.storage.countEvents('blog')).toBe(0);
+    },
+  );
 
   it('refuses a value beyond ±LIMITS.maxValue: two huge purchases would sum to Infinity and the total drop to null', async () => {
     const huge = { site: 'shop', visitor: 'v9', type: 'purchase' };
-    const { body } = await post({ events: [{ ...huge, id: 'h1', value: 1e308 }, { ...huge, id: 'h2', value: -1e308 }, { ...huge, id: 'ok', value: LIMITS.maxValue }] });
+    const { body } = await post({
+      events: [
+        { ...huge, id: 'h1', value: 1e308 },
+        { ...huge, id: 'h2', value: -1e308 },
+        { ...huge, id: 'ok', value: LIMITS.maxValue },
+      ],
+    });
     expect(body.accepted).toBe(1);
     expect(body.refused.map((r: { id: string; message: string }) => [r.id, r.message])).toEqual([
       ['h1', `value: at most ${LIMITS.maxValue}`],
       ['h2', `value: at least -${LIMITS.maxValue}`],
     ]);
     await post({ events: [{ ...huge, id: 'ok2', value: LIMITS.maxValue }] });
-    expect(t.storage.profile('shop', 'v9')!.profile.purchases).toMatchObject({ n: 2, total: 2 * LIMITS.maxValue });
+    expect(t.storage.profile('shop', 'v9')!.profile.purchases).toMatchObject({
+      n: 2,
+      total: 2 * LIMITS.maxValue,
+    });
   });
 
   it('refuses more events than the server batch limit, and bodies over the size limit', async () => {
-    const many = Array.from({ length: LIMITS.serverBatchEvents + 1 }, () => ({ site: 'shop', visitor: 'v', type: 'x' }));
-    expect(await post({ events: many })).toMatchObject({ status: 413, body: { error: 'batch_too_large' } });
-    expect(await post('x'.repeat(LIMITS.serverBodyBytes + 1))).toMatchObject({ status: 413, body: { error: 'body_too_large' } });
+    const many = Array.from({ length: LIMITS.serverBatchEvents + 1 }, () => ({
+      site: 'shop',
+      visitor: 'v',
+      type: 'x',
+    }));
+    expect(await post({ events: many })).toMatchObject({
+      status: 413,
+      body: { error: 'batch_too_large' },
+    });
+    expect(await post('x'.repeat(LIMITS.serverBodyBytes + 1))).toMatchObject({
+      status: 413,
+      body: { error: 'body_too_large' },
+    });
   });
 
   it('takes a full batch of the limit in one request', async () => {
-    const events = Array.from({ length: LIMITS.serverBatchEvents }, (_, i) => ({ site: 'shop', visitor: `v${i % 50}`, type: 'page_view', ts: T0 - i * 1000, category: 'c' }));
+    const events = Array.from({ length: LIMITS.serverBatchEvents }, (_, i) => ({
+      site: 'shop',
+      visitor: `v${i % 50}`,
+      type: 'page_view',
+      ts: T0 - i * 1000,
+      category: 'c',
+    }));
     const { status, body } = await post({ events });
     expect(status).toBe(200);
     expect(body.accepted).toBe(LIMITS.serverBatchEvents);

@@ -1,5 +1,12 @@
 /** Engine test fixtures: a fixed clock, a config builder and a profile built from events. */
-import { applyEvent, DEFAULT_ENGINE, emptyProfile, type EngineConfig, type EngineEvent, type Profile } from '../../collector/engine/index.ts';
+import {
+  applyEvent,
+  DEFAULT_ENGINE,
+  emptyProfile,
+  type EngineConfig,
+  type EngineEvent,
+  type Profile,
+} from '../../collector/engine/index.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 
 export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
@@ -12,7 +19,10 @@ export function engine(over: Partial<EngineConfig> = {}): EngineConfig {
 }
 
 /** An engine config with custom rules, compiled like the site config does it. */
-export function withRules(rules: Record<string, unknown>, segment: Record<string, unknown> = {}): EngineConfig {
+export function withRules(
+  rules: Record<string, unknown>,
+  segment: Record<string, unknown> = {},
+): EngineConfig {
   const wrapped = Object.fromEntries(Object.entries(rules).map(([k, when]) => [k, { when }]));
   return parseConfig({ sites: { s: { rules: wrapped, segment } } }).sites.get('s')!.engine;
 }

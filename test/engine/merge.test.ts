@@ -1,11 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { applyEvent, emptyProfile, evaluate, mergeProfiles, type EngineEvent, type Profile } from '../../collector/engine/index.ts';
+import {
+  applyEvent,
+  emptyProfile,
+  evaluate,
+  mergeProfiles,
+  type EngineEvent,
+  type Profile,
+} from '../../collector/engine/index.ts';
 import { build, DAY, e, engine, subject, T0 } from './fixtures.ts';
 
 const cfg = engine();
 
 /** What applying both streams to one profile gives, the reference a merge must match. */
-const together = (a: EngineEvent[], b: EngineEvent[]) => build([...a, ...b].sort((x, y) => x.ts - y.ts), cfg);
+const together = (a: EngineEvent[], b: EngineEvent[]) =>
+  build(
+    [...a, ...b].sort((x, y) => x.ts - y.ts),
+    cfg,
+  );
 
 function expectSameProfile(actual: Profile, expected: Profile) {
   expect(actual.count).toBe(expected.count);
@@ -16,7 +27,8 @@ function expectSameProfile(actual: Profile, expected: Profile) {
   expect(Object.keys(actual.scores).sort()).toEqual(Object.keys(expected.scores).sort());
   for (const k of Object.keys(expected.scores)) {
     const at = T0 + 100 * DAY;
-    const decay = (s: { s: number; t: number }) => s.s * Math.exp((-Math.LN2 / (14 * DAY)) * (at - s.t));
+    const decay = (s: { s: number; t: number }) =>
+      s.s * Math.exp((-Math.LN2 / (14 * DAY)) * (at - s.t));
     expect(decay(actual.scores[k]!)).toBeCloseTo(decay(expected.scores[k]!), 9);
   }
 }
@@ -28,24 +40,50 @@ const onlyB = e({ ts: T0 + 4 * DAY, category: 'tv' });
 
 describe('mergeProfiles', () => {
   it.each([
-    ['same category on two devices', [e({ ts: T0, category: 'cameras' })], [e({ ts: T0 + DAY, category: 'cameras' })]],
-    ['different categories, interleaved', [e({ ts: T0, category: 'a' }), e({ ts: T0 + 2 * DAY, category: 'b' })], [e({ ts: T0 + DAY, category: 'b' }), e({ ts: T0 + 3 * DAY, category: 'c' })]],
-    ['purchases on both', [e({ ts: T0, type: 'purchase', value: 100 })], [e({ ts: T0 + 5 * DAY, type: 'purchase', value: 2000, category: 'tv' })]],
-    ['one side before the other, weeks apart', [e({ ts: T0 - 20 * DAY, category: 'a' })], [e({ ts: T0, category: 'a' })]],
-    ['the later purchase is on the first side', [e({ ts: T0 + 9 * DAY, type: 'purchase', value: 7 })], [e({ ts: T0, type: 'purchase', value: 3 })]],
-  ] as [string, EngineEvent[], EngineEvent[]][])('%s: equals one profile fed both streams', (_n, a, b) => {
-    expectSameProfile(mergeProfiles(build(a), build(b), cfg), together(a, b));
-    expectSameProfile(mergeProfiles(build(b), build(a), cfg), together(a, b));
-  });
+    [
+      'same category on two devices',
+      [e({ ts: T0, category: 'cameras' })],
+      [e({ ts: T0 + DAY, category: 'cameras' })],
+    ],
+    [
+      'different categories, interleaved',
+      [e({ ts: T0, category: 'a' }), e({ ts: T0 + 2 * DAY, category: 'b' })],
+      [e({ ts: T0 + DAY, category: 'b' }), e({ ts: T0 + 3 * DAY, category: 'c' })],
+    ],
+    [
+      'purchases on both',
+      [e({ ts: T0, type: 'purchase', value: 100 })],
+      [e({ ts: T0 + 5 * DAY, type: 'purchase', value: 2000, category: 'tv' })],
+    ],
+    [
+      'one side before the other, weeks apart',
+      [e({ ts: T0 - 20 * DAY, category: 'a' })],
+      [e({ ts: T0, category: 'a' })],
+    ],
+    [
+      'the later purchase is on the first side',
+      [e({ ts: T0 + 9 * DAY, type: 'purchase', value: 7 })],
+      [e({ ts: T0, type: 'purchase', value: 3 })],
+    ],
+  ] as [string, EngineEvent[], EngineEvent[]][])(
+    '%s: equals one profile fed both streams',
+    (_n, a, b) => {
+      expectSameProfile(mergeProfiles(build(a), build(b), cfg), together(a, b));
+      expectSameProfile(mergeProfiles(build(b), build(a), cfg), together(a, b));
+    },
+  );
 
   it.each([
     ['one shared view', [onlyA, shared1], [shared1, onlyB], [onlyA, shared1, onlyB]],
     ['a shared purchase', [shared1, sharedBuy], [sharedBuy], [shared1, sharedBuy]],
     ['everything shared', [shared1, sharedBuy], [shared1, sharedBuy], [shared1, sharedBuy]],
-  ] as [string, EngineEvent[], EngineEvent[], EngineEvent[]][])('%s: counted once', (_n, a, b, union) => {
-    const merged = mergeProfiles(build(a), build(b), cfg);
-    expectSameProfile(merged, build(union));
-  });
+  ] as [string, EngineEvent[], EngineEvent[], EngineEvent[]][])(
+    '%s: counted once',
+    (_n, a, b, union) => {
+      const merged = mergeProfiles(build(a), build(b), cfg);
+      expectSameProfile(merged, build(union));
+    },
+  );
 
   it('merging with an empty profile changes nothing', () => {
     const p = build([e({ ts: T0, category: 'a' })]);
@@ -64,12 +102,22 @@ describe('mergeProfiles', () => {
   });
 
   it('the merged segment: the same category seen on two devices before identify', () => {
-    const phone = build([e({ ts: T0, category: 'cameras' }), e({ ts: T0 + DAY, category: 'cameras' })]);
-    const laptop = build([e({ ts: T0 + 2 * DAY, category: 'cameras' }), e({ ts: T0 + 2 * DAY, category: 'tv' })]);
+    const phone = build([
+      e({ ts: T0, category: 'cameras' }),
+      e({ ts: T0 + DAY, category: 'cameras' }),
+    ]);
+    const laptop = build([
+      e({ ts: T0 + 2 * DAY, category: 'cameras' }),
+      e({ ts: T0 + 2 * DAY, category: 'tv' }),
+    ]);
     const seg = evaluate(mergeProfiles(phone, laptop, cfg), subject, cfg, T0 + 2 * DAY);
     expect(seg).toMatchObject({ category: 'cameras', engagement: 'hot', lifecycle: 'newbie' });
     // Applying later events to the merged profile keeps working.
-    const next = applyEvent(mergeProfiles(phone, laptop, cfg), e({ ts: T0 + 3 * DAY, type: 'purchase', value: 10 }), cfg);
+    const next = applyEvent(
+      mergeProfiles(phone, laptop, cfg),
+      e({ ts: T0 + 3 * DAY, type: 'purchase', value: 10 }),
+      cfg,
+    );
     expect(next.purchases.n).toBe(1);
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { quintileRanks, rfmLabel, rfmOf, scoreAbove, scoreRecency, type RfmBreakpoints } from '../../collector/engine/rfm.ts';
+import {
+  quintileRanks,
+  rfmLabel,
+  rfmOf,
+  scoreAbove,
+  scoreRecency,
+  type RfmBreakpoints,
+} from '../../collector/engine/rfm.ts';
 import { DEFAULT_RFM, NO_PURCHASES_FOR_TEST } from './rfm-fixtures.ts';
 import { DAY, T0 } from './fixtures.ts';
 
@@ -11,7 +18,9 @@ const GRID: Record<number, string[]> = {
   2: ['hibernating', 'hibernating', 'at_risk', 'at_risk', 'cannot_lose'],
   1: ['hibernating', 'hibernating', 'at_risk', 'at_risk', 'cannot_lose'],
 };
-const cells = Object.entries(GRID).flatMap(([r, row]) => row.map((label, i) => [Number(r), i + 1, label] as const));
+const cells = Object.entries(GRID).flatMap(([r, row]) =>
+  row.map((label, i) => [Number(r), i + 1, label] as const),
+);
 
 describe('RFM grid', () => {
   it.each(cells)('R %i F %i → %s', (r, f, label) => {
@@ -20,7 +29,13 @@ describe('RFM grid', () => {
 });
 
 describe('RFM scores, fixed thresholds', () => {
-  const p = (n: number, total: number, lastAgoDays: number) => ({ ...NO_PURCHASES_FOR_TEST, n, total, first: T0, last: T0 - lastAgoDays * DAY });
+  const p = (n: number, total: number, lastAgoDays: number) => ({
+    ...NO_PURCHASES_FOR_TEST,
+    n,
+    total,
+    first: T0,
+    last: T0 - lastAgoDays * DAY,
+  });
   it.each([
     // [n, total, days since last purchase] → r, f, m
     [1, 50, 0, 5, 1, 1],
@@ -63,7 +78,13 @@ describe('RFM quintiles', () => {
   });
 
   it('uses the site breakpoints when given', () => {
-    const bp: RfmBreakpoints = { recencyMs: [DAY, 2 * DAY, 3 * DAY, 4 * DAY], frequency: [1, 2, 3, 4], monetary: [10, 20, 30, 40], customers: 100, computed: T0 };
+    const bp: RfmBreakpoints = {
+      recencyMs: [DAY, 2 * DAY, 3 * DAY, 4 * DAY],
+      frequency: [1, 2, 3, 4],
+      monetary: [10, 20, 30, 40],
+      customers: 100,
+      computed: T0,
+    };
     const p = { ...NO_PURCHASES_FOR_TEST, n: 5, total: 25, first: T0, last: T0 - 1.5 * DAY };
     expect(rfmOf(p, T0, DEFAULT_RFM, bp)).toEqual({ r: 4, f: 5, m: 3, label: 'loyal' });
   });

@@ -40,7 +40,13 @@ afterEach(() => t.close());
 
 /** A browser batch sent "now" on the test clock. */
 async function browse(visitor: string, events: Partial<Parameters<typeof ev>[0]>[]) {
-  const res = await t.app.request(collectRequest({ site: 'shop', visitor, events: events.map((e) => ev({ ts: t.clock.now, url: 'https://shop.example/', ...e })) }));
+  const res = await t.app.request(
+    collectRequest({
+      site: 'shop',
+      visitor,
+      events: events.map((e) => ev({ ts: t.clock.now, url: 'https://shop.example/', ...e })),
+    }),
+  );
   expect(res.status).toBe(200);
   return ((await res.json()) as { segment: Segment }).segment;
 }
@@ -56,12 +62,17 @@ async function backend(events: object[]) {
 }
 
 async function segment(visitor: string): Promise<Segment> {
-  return (await t.app.request(`/v1/segment?site=shop&visitor=${visitor}`)).json() as Promise<Segment>;
+  return (
+    await t.app.request(`/v1/segment?site=shop&visitor=${visitor}`)
+  ).json() as Promise<Segment>;
 }
 
 describe('the shopper who views women’s apparel 70% of the time', () => {
   it('has category womens_apparel with affinity ≈ 0.7', async () => {
-    const views = [...Array(7).fill({ category: 'womens_apparel' }), ...Array(3).fill({ category: 'shoes' })];
+    const views = [
+      ...Array(7).fill({ category: 'womens_apparel' }),
+      ...Array(3).fill({ category: 'shoes' }),
+    ];
     // Spread over an afternoon, interleaved.
     for (let i = 0; i < 10; i++) {
       t.clock.now = T0 + i * 10 * MIN;
@@ -85,7 +96,13 @@ describe('the camera buyer who visits camera pages three times in a week', () =>
     expect((await visit(T0)).segments).toEqual([]);
     expect((await visit(T0 + 2 * DAY)).engagement).toBe('active');
     const third = await visit(T0 + 4 * DAY);
-    expect(third).toMatchObject({ category: 'cameras', engagement: 'hot', segment: 'newbie:cameras:hot', intent: 'moderately_likely', segments: ['camera-intent'] });
+    expect(third).toMatchObject({
+      category: 'cameras',
+      engagement: 'hot',
+      segment: 'newbie:cameras:hot',
+      intent: 'moderately_likely',
+      segments: ['camera-intent'],
+    });
 
     t.clock.now = T0 + 7 * DAY - MIN; // 6d23h59m after the first view
     expect((await segment('cam')).segments).toEqual(['camera-intent']);
@@ -96,12 +113,24 @@ describe('the camera buyer who visits camera pages three times in a week', () =>
 
     // History: entered with the third view; the exit, caused by time alone, is recorded at the next event.
     await browse('cam', [{ url: 'https://shop.example/about' }]);
-    const history = t.storage.segmentHistory('shop', 'cam').map(({ kind, name, previous, at }) => ({ kind, name, previous, at }));
+    const history = t.storage
+      .segmentHistory('shop', 'cam')
+      .map(({ kind, name, previous, at }) => ({ kind, name, previous, at }));
     expect(history).toEqual([
       { kind: 'key', name: 'newbie:cameras:active', previous: null, at: T0 },
-      { kind: 'key', name: 'newbie:cameras:hot', previous: 'newbie:cameras:active', at: T0 + 4 * DAY },
+      {
+        kind: 'key',
+        name: 'newbie:cameras:hot',
+        previous: 'newbie:cameras:active',
+        at: T0 + 4 * DAY,
+      },
       { kind: 'entered', name: 'camera-intent', previous: null, at: T0 + 4 * DAY },
-      { kind: 'key', name: 'newbie:cameras:active', previous: 'newbie:cameras:hot', at: T0 + 7 * DAY + MIN },
+      {
+        kind: 'key',
+        name: 'newbie:cameras:active',
+        previous: 'newbie:cameras:hot',
+        at: T0 + 7 * DAY + MIN,
+      },
       { kind: 'exited', name: 'camera-intent', previous: null, at: T0 + 7 * DAY + MIN },
     ]);
   });
@@ -111,10 +140,29 @@ describe('the camera buyer who visits camera pages three times in a week', () =>
     await visit(T0 + DAY);
     expect((await visit(T0 + 2 * DAY)).segments).toEqual(['camera-intent']);
     t.clock.now = T0 + 2 * DAY + 5 * MIN;
-    expect(await backend([{ visitor: 'cam', type: 'purchase', value: 649, currency: 'EUR', category: 'cameras', id: 'order-1001' }])).toMatchObject({ accepted: 1 });
+    expect(
+      await backend([
+        {
+          visitor: 'cam',
+          type: 'purchase',
+          value: 649,
+          currency: 'EUR',
+          category: 'cameras',
+          id: 'order-1001',
+        },
+      ]),
+    ).toMatchObject({ accepted: 1 });
     const seg = await segment('cam');
-    expect(seg).toMatchObject({ segments: [], lifecycle: 'new_customer', rfm: { r: 5, f: 1, m: 4, label: 'new_customer' } });
-    expect(t.storage.segmentHistory('shop', 'cam').at(-1)).toMatchObject({ kind: 'exited', name: 'camera-intent', event: 'order-1001' });
+    expect(seg).toMatchObject({
+      segments: [],
+      lifecycle: 'new_customer',
+      rfm: { r: 5, f: 1, m: 4, label: 'new_customer' },
+    });
+    expect(t.storage.segmentHistory('shop', 'cam').at(-1)).toMatchObject({
+      kind: 'exited',
+      name: 'camera-intent',
+      event: 'order-1001',
+    });
   });
 });
 
@@ -124,24 +172,54 @@ describe('the newbie versus the loyalist', () => {
     t.clock.now = T0 - 2 * DAY;
     await browse('newbie', [{ category: 'sports' }]);
     t.clock.now = T0;
-    await browse('newbie', [1, 2, 3, 4].map(() => ({ type: 'click', category: 'sports' })));
+    await browse(
+      'newbie',
+      [1, 2, 3, 4].map(() => ({ type: 'click', category: 'sports' })),
+    );
 
     // Loyalist: history imported by the backend (timestamps far in the past are kept), a
     // high-end purchase three months ago, and visits ever since.
     await backend([
       { visitor: 'loyal', type: 'page_view', category: 'tv', ts: T0 - 400 * DAY },
-      { visitor: 'loyal', type: 'purchase', value: 300, category: 'tv', ts: T0 - 200 * DAY, id: 'o-1' },
-      { visitor: 'loyal', type: 'purchase', value: 2400, category: 'tv', ts: T0 - 85 * DAY, id: 'o-2' },
+      {
+        visitor: 'loyal',
+        type: 'purchase',
+        value: 300,
+        category: 'tv',
+        ts: T0 - 200 * DAY,
+        id: 'o-1',
+      },
+      {
+        visitor: 'loyal',
+        type: 'purchase',
+        value: 2400,
+        category: 'tv',
+        ts: T0 - 85 * DAY,
+        id: 'o-2',
+      },
       { visitor: 'loyal', type: 'page_view', category: 'audio', ts: T0 - 30 * DAY },
       { visitor: 'loyal', type: 'page_view', category: 'audio', ts: T0 - 9 * DAY },
     ]);
     await browse('loyal', [{ category: 'audio' }]);
 
     const newbie = await segment('newbie');
-    expect(newbie).toMatchObject({ lifecycle: 'newbie', category: 'sports', engagement: 'hot', cooldown: false, intent: 'moderately_likely', rfm: null, segment: 'newbie:sports:hot' });
+    expect(newbie).toMatchObject({
+      lifecycle: 'newbie',
+      category: 'sports',
+      engagement: 'hot',
+      cooldown: false,
+      intent: 'moderately_likely',
+      rfm: null,
+      segment: 'newbie:sports:hot',
+    });
 
     const loyal = await segment('loyal');
-    expect(loyal).toMatchObject({ lifecycle: 'loyalist', cooldown: true, intent: 'least_likely', segment: 'loyalist:audio:active' });
+    expect(loyal).toMatchObject({
+      lifecycle: 'loyalist',
+      cooldown: true,
+      intent: 'least_likely',
+      segment: 'loyalist:audio:active',
+    });
     expect(loyal.intent).not.toBe('most_likely');
     expect(loyal.rfm).toMatchObject({ f: 2, m: 5 });
 

@@ -2,12 +2,22 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import { startRfmJob } from '../../collector/http/server.ts';
-import { openStorage, READ_PATH_SQL, type NewEvent, type Storage } from '../../collector/storage/storage.ts';
+import {
+  openStorage,
+  READ_PATH_SQL,
+  type NewEvent,
+  type Storage,
+} from '../../collector/storage/storage.ts';
 import { evaluate } from '../../collector/engine/index.ts';
 import { DAY, tempDir, T0 } from '../helpers.ts';
 
 const config = parseConfig({
-  sites: { s: { rules: { big: { when: { fact: 'purchases.total', gte: 100 } } }, segment: { rfm: { minCustomers: 5 } } } },
+  sites: {
+    s: {
+      rules: { big: { when: { fact: 'purchases.total', gte: 100 } } },
+      segment: { rfm: { minCustomers: 5 } },
+    },
+  },
 });
 const site = config.sites.get('s')!;
 
@@ -23,8 +33,14 @@ afterEach(() => {
 });
 
 let n = 0;
-const ev = (over: Partial<NewEvent> = {}): NewEvent => ({ id: `i${++n}`, type: 'page_view', ts: T0, ...over });
-const ingest = (visitor: string, events: NewEvent[], now = T0) => storage.ingest('s', visitor, events, site.engine, now);
+const ev = (over: Partial<NewEvent> = {}): NewEvent => ({
+  id: `i${++n}`,
+  type: 'page_view',
+  ts: T0,
+  ...over,
+});
+const ingest = (visitor: string, events: NewEvent[], now = T0) =>
+  storage.ingest('s', visitor, events, site.engine, now);
 
 describe('segment history', () => {
   it('records key changes and custom segment entries/exits with the causing event', () => {
@@ -46,7 +62,9 @@ describe('segment history', () => {
       ['entered', 'big', T0 + 1000, 'order-9'],
     ]);
     // Cursor and limit.
-    expect(storage.segmentHistory('s', 'v', { after: history[0]!.seq }).map((h) => h.name)).toEqual(['new_customer:a:hot', 'big']);
+    expect(storage.segmentHistory('s', 'v', { after: history[0]!.seq }).map((h) => h.name)).toEqual(
+      ['new_customer:a:hot', 'big'],
+    );
     expect(storage.segmentHistory('s', 'v', { limit: 1 })).toHaveLength(1);
     expect(storage.segmentHistory('s', 'other')).toEqual([]);
   });
@@ -74,7 +92,9 @@ describe('segment history', () => {
 
 describe('RFM quintiles in the background', () => {
   const customer = (i: number, purchases: number, total: number, lastAgoDays: number) => {
-    const events = Array.from({ length: purchases }, (_, k) => ev({ type: 'purchase', value: total / purchases, ts: T0 - lastAgoDays * DAY - k * 1000 }));
+    const events = Array.from({ length: purchases }, (_, k) =>
+      ev({ type: 'purchase', value: total / purchases, ts: T0 - lastAgoDays * DAY - k * 1000 }),
+    );
     ingest(`c${i}`, events);
   };
 
@@ -86,11 +106,21 @@ describe('RFM quintiles in the background', () => {
     for (let i = 4; i < 10; i++) customer(i, i + 1, (i + 1) * 10, i * 10);
     const bp = storage.recomputeRfm('s', 5, T0)!;
     // 10 customers with 1..10 purchases, totals 10..100, last purchase 0..90 days ago.
-    expect(bp).toEqual({ recencyMs: [10 * DAY, 30 * DAY, 50 * DAY, 70 * DAY], frequency: [2, 4, 6, 8], monetary: [20, 40, 60, 80], customers: 10, computed: T0 });
+    expect(bp).toEqual({
+      recencyMs: [10 * DAY, 30 * DAY, 50 * DAY, 70 * DAY],
+      frequency: [2, 4, 6, 8],
+      monetary: [20, 40, 60, 80],
+      customers: 10,
+      computed: T0,
+    });
     expect(storage.rfmBreakpoints('s')).toEqual(bp);
     const c9 = storage.profile('s', 'c9')!.profile;
-    expect(evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0, { rfm: bp }).rfm).toEqual({ r: 1, f: 5, m: 5, label: 'cannot_lose' });
-    expect(evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0).rfm).toMatchObject({ r: 3, f: 5, m: 2 });
+    expect(
+      evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0, { rfm: bp }).rfm,
+    ).toEqual({ r: 1, f: 5, m: 5, label: 'cannot_lose' });
+    expect(
+      evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0).rfm,
+    ).toMatchObject({ r: 3, f: 5, m: 2 });
     // A fresh storage on the same file reads them back.
     const again = openStorage(join(tmp.dir, 'db.sqlite'));
     expect(again.rfmBreakpoints('s')).toEqual(bp);
@@ -99,7 +129,13 @@ describe('RFM quintiles in the background', () => {
 
   it('the job recomputes at start and on its timer, and stops', async () => {
     const logs: string[] = [];
-    const job = startRfmJob(storage, config, 20, () => T0, (_l, msg) => logs.push(msg));
+    const job = startRfmJob(
+      storage,
+      config,
+      20,
+      () => T0,
+      (_l, msg) => logs.push(msg),
+    );
     expect(logs).toEqual(['rfm quintiles']);
     await new Promise((r) => setTimeout(r, 70));
     job.stop();
@@ -112,12 +148,18 @@ describe('RFM quintiles in the background', () => {
 
 describe('query plans', () => {
   const plan = (sql: string, ...args: unknown[]) =>
-    (storage.db.$client.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]).map((r) => r.detail);
+    (
+      storage.db.$client.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]
+    ).map((r) => r.detail);
 
   it('a segment read is one primary-key lookup', () => {
-    expect(plan('SELECT data, updated, segment, segments FROM profiles WHERE site = ? AND visitor = ?', 's', 'v')).toEqual([
-      'SEARCH profiles USING INDEX sqlite_autoindex_profiles_1 (site=? AND visitor=?)',
-    ]);
+    expect(
+      plan(
+        'SELECT data, updated, segment, segments FROM profiles WHERE site = ? AND visitor = ?',
+        's',
+        'v',
+      ),
+    ).toEqual(['SEARCH profiles USING INDEX sqlite_autoindex_profiles_1 (site=? AND visitor=?)']);
   });
 
   it('the segment read path (link, profile, traits) is three primary-key lookups in one statement', () => {
@@ -135,12 +177,31 @@ describe('query plans', () => {
   it('the RFM job walks the partial customer indexes, and history reads use their index', () => {
     // The statements of storage.recomputeRfm: an index walk to the rank, no sort.
     const rank = (column: string, index: string, dir: string) =>
-      plan(`SELECT ${column} AS v FROM profiles INDEXED BY ${index} WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`, 's', 3);
-    expect(rank('purchases', 'profiles_rfm_f', 'ASC')).toEqual(['SEARCH profiles USING COVERING INDEX profiles_rfm_f (site=? AND purchases>?)']);
-    expect(rank('monetary', 'profiles_rfm_m', 'ASC')).toEqual([expect.stringMatching(/^SEARCH profiles USING (COVERING )?INDEX profiles_rfm_m \(site=\?\)$/)]);
-    expect(rank('last_purchase', 'profiles_rfm_r', 'DESC')).toEqual([expect.stringMatching(/^SEARCH profiles USING (COVERING )?INDEX profiles_rfm_r \(site=\?\)$/)]);
-    expect(plan('SELECT count(*) FROM profiles WHERE site = ? AND purchases > 0', 's')[0]).toMatch(/USING COVERING INDEX profiles_rfm_/);
-    expect(plan('SELECT * FROM segment_changes WHERE site = ? AND visitor = ? AND seq > ? ORDER BY seq LIMIT 100', 's', 'v', 0)).toEqual([
+      plan(
+        `SELECT ${column} AS v FROM profiles INDEXED BY ${index} WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`,
+        's',
+        3,
+      );
+    expect(rank('purchases', 'profiles_rfm_f', 'ASC')).toEqual([
+      'SEARCH profiles USING COVERING INDEX profiles_rfm_f (site=? AND purchases>?)',
+    ]);
+    expect(rank('monetary', 'profiles_rfm_m', 'ASC')).toEqual([
+      expect.stringMatching(/^SEARCH profiles USING (COVERING )?INDEX profiles_rfm_m \(site=\?\)$/),
+    ]);
+    expect(rank('last_purchase', 'profiles_rfm_r', 'DESC')).toEqual([
+      expect.stringMatching(/^SEARCH profiles USING (COVERING )?INDEX profiles_rfm_r \(site=\?\)$/),
+    ]);
+    expect(plan('SELECT count(*) FROM profiles WHERE site = ? AND purchases > 0', 's')[0]).toMatch(
+      /USING COVERING INDEX profiles_rfm_/,
+    );
+    expect(
+      plan(
+        'SELECT * FROM segment_changes WHERE site = ? AND visitor = ? AND seq > ? ORDER BY seq LIMIT 100',
+        's',
+        'v',
+        0,
+      ),
+    ).toEqual([
       'SEARCH segment_changes USING INDEX segment_changes_visitor (site=? AND visitor=? AND seq>?)',
     ]);
   });

@@ -47,7 +47,16 @@ describe('sliding windows at read time', () => {
     expect(profile.count).toBe(1000);
     // The default caps bound the stored JSON: 2000 events in 80 categories stay under 24 KB.
     let big = emptyProfile(T0);
-    for (let i = 0; i < 2000; i++) big = applyEvent(big, e({ ts: T0 + i * 1000, category: `c${i % 80}`, id: `ev_${i.toString().padStart(19, '0')}` }), cfg);
+    for (let i = 0; i < 2000; i++)
+      big = applyEvent(
+        big,
+        e({
+          ts: T0 + i * 1000,
+          category: `c${i % 80}`,
+          id: `ev_${i.toString().padStart(19, '0')}`,
+        }),
+        cfg,
+      );
     expect(big.window).toHaveLength(cfg.windowCap);
     expect(Object.keys(big.scores)).toHaveLength(cfg.maxCategories);
     expect(JSON.stringify(big).length).toBeLessThan(24_000);
@@ -57,7 +66,11 @@ describe('sliding windows at read time', () => {
     const w = addToWindow([], [T0, 'purchase', 'a', 'id1', 99], cfg);
     expect(w[0]).toEqual([T0, 'purchase', 'a', 'id1', 99]);
     const ruled = engine({ windowProps: ['plan'] });
-    const p = applyEvent(emptyProfile(T0), e({ ts: T0, id: 'i', props: { plan: 'pro', noise: 'x'.repeat(200) } }), ruled);
+    const p = applyEvent(
+      emptyProfile(T0),
+      e({ ts: T0, id: 'i', props: { plan: 'pro', noise: 'x'.repeat(200) } }),
+      ruled,
+    );
     expect(p.window[0]).toEqual([T0, 'page_view', null, 'i', null, { plan: 'pro' }]);
     const plain = applyEvent(emptyProfile(T0), e({ ts: T0, id: 'i', props: { plan: 'pro' } }), cfg);
     expect(plain.window[0]).toEqual([T0, 'page_view', null, 'i']);

@@ -14,7 +14,10 @@ let running: Running;
 const saved = { ...process.env };
 
 beforeAll(async () => {
-  writeFileSync(configFile, JSON.stringify({ sites: { shop: { origins: ['https://site.example'] } } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ sites: { shop: { origins: ['https://site.example'] } } }),
+  );
   process.env.MICROSEG_DB = db;
   process.env.MICROSEG_CONFIG = configFile;
   delete process.env.MICROSEG_SECRET;
@@ -33,7 +36,9 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   const out: string[] = [];
   const err: string[] = [];
   const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  const error = vi.spyOn(console, 'error').mockImplementation((s: unknown) => void err.push(String(s)));
+  const error = vi
+    .spyOn(console, 'error')
+    .mockImplementation((s: unknown) => void err.push(String(s)));
   try {
     const code = await main(args);
     return { code, out: out.join('\n'), err: err.join('\n') };
@@ -45,7 +50,21 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 
 describe('microseg link', () => {
   it('prints a link that the running collector redirects', async () => {
-    const r = await cli('link', '--site', 'shop', '--contact', 'crm-9', '--to', 'https://site.example/x', '--campaign', 'spring', '--category', 'cameras', '--collector', running.url);
+    const r = await cli(
+      'link',
+      '--site',
+      'shop',
+      '--contact',
+      'crm-9',
+      '--to',
+      'https://site.example/x',
+      '--campaign',
+      'spring',
+      '--category',
+      'cameras',
+      '--collector',
+      running.url,
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out.startsWith(`${running.url}/r?`)).toBe(true);
@@ -60,7 +79,18 @@ describe('microseg link', () => {
   });
 
   it('prints a plain link with --plain', async () => {
-    const r = await cli('link', '--plain', '--site', 'shop', '--contact', 'crm-9', '--to', 'https://site.example/y', '--category', 'cameras');
+    const r = await cli(
+      'link',
+      '--plain',
+      '--site',
+      'shop',
+      '--contact',
+      'crm-9',
+      '--to',
+      'https://site.example/y',
+      '--category',
+      'cameras',
+    );
     expect(r.code).toBe(0);
     const url = new URL(r.out);
     expect(url.origin + url.pathname).toBe('https://site.example/y');
@@ -69,10 +99,32 @@ describe('microseg link', () => {
   });
 
   it('explains bad input and has --help', async () => {
-    expect(await cli('link', '--help')).toMatchObject({ code: 0, out: expect.stringContaining('--contact C') });
-    expect(await cli('link', '--site', 'shop', '--contact', 'c')).toMatchObject({ code: 2, err: expect.stringContaining('--to is required') });
-    expect(await cli('link', '--site', 'nope', '--contact', 'c', '--to', 'https://site.example/')).toMatchObject({ code: 2, err: expect.stringContaining('no site "nope"') });
-    expect(await cli('link', '--site', 'shop', '--contact', 'c', '--to', 'https://evil.example/')).toMatchObject({ code: 2, err: expect.stringContaining('not one of site "shop"') });
-    expect(await cli('link', '--site', 'shop', '--contact', 'c', '--to', 'https://site.example/', '--ttl', 'abc')).toMatchObject({ code: 2, err: expect.stringContaining('ttlDays') });
+    expect(await cli('link', '--help')).toMatchObject({
+      code: 0,
+      out: expect.stringContaining('--contact C'),
+    });
+    expect(await cli('link', '--site', 'shop', '--contact', 'c')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--to is required'),
+    });
+    expect(
+      await cli('link', '--site', 'nope', '--contact', 'c', '--to', 'https://site.example/'),
+    ).toMatchObject({ code: 2, err: expect.stringContaining('no site "nope"') });
+    expect(
+      await cli('link', '--site', 'shop', '--contact', 'c', '--to', 'https://evil.example/'),
+    ).toMatchObject({ code: 2, err: expect.stringContaining('not one of site "shop"') });
+    expect(
+      await cli(
+        'link',
+        '--site',
+        'shop',
+        '--contact',
+        'c',
+        '--to',
+        'https://site.example/',
+        '--ttl',
+        'abc',
+      ),
+    ).toMatchObject({ code: 2, err: expect.stringContaining('ttlDays') });
   });
 });

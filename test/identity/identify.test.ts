@@ -35,7 +35,10 @@ beforeEach(() => {
 afterEach(() => t.close());
 
 const BASE = 'http://collect.test';
-const auth = (key = KEY) => ({ authorization: `Bearer ${key}`, 'content-type': 'application/json' });
+const auth = (key = KEY) => ({
+  authorization: `Bearer ${key}`,
+  'content-type': 'application/json',
+});
 
 /** An `ms_t` for the contact, made the way an email tool would: a plain link from the API. */
 async function tokenFor(contact: string, site = 'shop', ttlDays?: number): Promise<string> {
@@ -43,7 +46,11 @@ async function tokenFor(contact: string, site = 'shop', ttlDays?: number): Promi
   const res = await t.app.request(`${BASE}/v1/links`, {
     method: 'POST',
     headers: auth(site === 'shop' ? KEY : OTHER_KEY),
-    body: JSON.stringify({ site, plain: true, links: [{ contact, to, ...(ttlDays ? { ttlDays } : {}) }] }),
+    body: JSON.stringify({
+      site,
+      plain: true,
+      links: [{ contact, to, ...(ttlDays ? { ttlDays } : {}) }],
+    }),
   });
   const body = (await res.json()) as { links: { url: string }[] };
   return new URL(body.links[0]!.url).searchParams.get('ms_t')!;
@@ -51,31 +58,65 @@ async function tokenFor(contact: string, site = 'shop', ttlDays?: number): Promi
 
 const pv = (over: Partial<WireEvent> = {}) => ev({ url: 'https://site.example/p', ...over });
 
-async function collect(visitor: string, events: WireEvent[], extra: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const res = await t.app.request(collectRequest({ site: 'shop', visitor, events, ...extra }, headers));
-  return { status: res.status, body: (await res.json()) as CollectResponse & { error?: string; message?: string } };
+async function collect(
+  visitor: string,
+  events: WireEvent[],
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) {
+  const res = await t.app.request(
+    collectRequest({ site: 'shop', visitor, events, ...extra }, headers),
+  );
+  return {
+    status: res.status,
+    body: (await res.json()) as CollectResponse & { error?: string; message?: string },
+  };
 }
 
 async function segment(visitor: string): Promise<Segment> {
-  return (await (await t.app.request(`${BASE}/v1/segment?site=shop&visitor=${visitor}`)).json()) as Segment;
+  return (await (
+    await t.app.request(`${BASE}/v1/segment?site=shop&visitor=${visitor}`)
+  ).json()) as Segment;
 }
 
 async function contact(id: string, key = KEY, site = 'shop') {
-  const res = await t.app.request(`${BASE}/v1/contacts/${encodeURIComponent(id)}/segment?site=${site}`, { headers: auth(key) });
-  return { status: res.status, body: (await res.json()) as Segment & { contact: string; traits: Record<string, unknown>; firstTouch: unknown; lastTouch: unknown; error?: string } };
+  const res = await t.app.request(
+    `${BASE}/v1/contacts/${encodeURIComponent(id)}/segment?site=${site}`,
+    { headers: auth(key) },
+  );
+  return {
+    status: res.status,
+    body: (await res.json()) as Segment & {
+      contact: string;
+      traits: Record<string, unknown>;
+      firstTouch: unknown;
+      lastTouch: unknown;
+      error?: string;
+    },
+  };
 }
 
 async function putTraits(id: string, traits: unknown, key = KEY) {
-  const res = await t.app.request(`${BASE}/v1/contacts/${encodeURIComponent(id)}/traits?site=shop`, {
-    method: 'PUT',
-    headers: auth(key),
-    body: JSON.stringify(traits),
-  });
-  return { status: res.status, body: (await res.json()) as { traits?: Record<string, unknown>; segment?: Segment; error?: string } };
+  const res = await t.app.request(
+    `${BASE}/v1/contacts/${encodeURIComponent(id)}/traits?site=shop`,
+    {
+      method: 'PUT',
+      headers: auth(key),
+      body: JSON.stringify(traits),
+    },
+  );
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      traits?: Record<string, unknown>;
+      segment?: Segment;
+      error?: string;
+    },
+  };
 }
 
 describe('identify through /v1/collect', () => {
-  it('links the visitor: its segment is the contact\'s, known', async () => {
+  it("links the visitor: its segment is the contact's, known", async () => {
     expect((await segment('vA')).known).toBe(false);
     const token = await tokenFor('alice');
     const r = await collect('vA', [pv({ category: 'cameras' })], { token });
@@ -86,7 +127,12 @@ describe('identify through /v1/collect', () => {
     expect(s).toMatchObject({ known: true, visitor: 'vA', category: 'cameras' });
     const c = await contact('alice');
     expect(c.status).toBe(200);
-    expect(c.body).toMatchObject({ known: true, contact: 'alice', category: 'cameras', affinity: s.affinity });
+    expect(c.body).toMatchObject({
+      known: true,
+      contact: 'alice',
+      category: 'cameras',
+      affinity: s.affinity,
+    });
     // The events stay the visitor's own history; the profile is the contact's.
     expect(t.storage.countEvents('shop', 'vA')).toBe(1);
     expect(t.storage.profile('shop', 'vA')).toBeUndefined();
@@ -131,7 +177,11 @@ describe('merge', () => {
   it('merges two devices that saw the same category before identify: nothing counted twice', async () => {
     // Device A: cameras three times; device B: cameras twice and sports once, interleaved in time.
     const a = [0, 2, 4].map((h) => pv({ ts: T0 + h * HOUR, category: 'cameras' }));
-    const b = [pv({ ts: T0 + 1 * HOUR, category: 'cameras' }), pv({ ts: T0 + 3 * HOUR, category: 'sports' }), pv({ ts: T0 + 5 * HOUR, category: 'cameras' })];
+    const b = [
+      pv({ ts: T0 + 1 * HOUR, category: 'cameras' }),
+      pv({ ts: T0 + 3 * HOUR, category: 'sports' }),
+      pv({ ts: T0 + 5 * HOUR, category: 'cameras' }),
+    ];
     t.clock.now = T0 + 6 * HOUR;
     await collect('devA', a);
     await collect('devB', b);
@@ -156,35 +206,76 @@ describe('merge', () => {
     expect(merged.firstSeen).toBe(T0);
     for (const cat of ['cameras', 'sports']) {
       const now = t.clock.now;
-      const decay = (p: Profile) => p.scores[cat]!.s * Math.exp((-Math.LN2 / (engine.halfLifeDays * DAY)) * (now - p.scores[cat]!.t));
+      const decay = (p: Profile) =>
+        p.scores[cat]!.s *
+        Math.exp((-Math.LN2 / (engine.halfLifeDays * DAY)) * (now - p.scores[cat]!.t));
       expect(decay(merged)).toBeCloseTo(decay(ref), 9);
     }
-    const expected = evaluate(ref, { site: 'shop', visitor: 'devB', known: true }, engine, t.clock.now, {});
+    const expected = evaluate(
+      ref,
+      { site: 'shop', visitor: 'devB', known: true },
+      engine,
+      t.clock.now,
+      {},
+    );
     const sa = await segment('devA');
     const sb = await segment('devB');
-    expect(sb).toMatchObject({ known: true, segment: expected.segment, affinity: expected.affinity, engagement: 'hot' });
+    expect(sb).toMatchObject({
+      known: true,
+      segment: expected.segment,
+      affinity: expected.affinity,
+      engagement: 'hot',
+    });
     expect({ ...sa, visitor: 'devB' }).toEqual(sb);
     expect(t.storage.profile('shop', 'devA')).toBeUndefined();
     expect(t.storage.profile('shop', 'devB')).toBeUndefined();
-    expect(t.storage.identity.linkedVisitors('shop', 'carol').sort()).toEqual(['c:carol', 'devA', 'devB']);
+    expect(t.storage.identity.linkedVisitors('shop', 'carol').sort()).toEqual([
+      'c:carol',
+      'devA',
+      'devB',
+    ]);
   });
 
   it('joins an email click recorded before the browser arrived', async () => {
     const link = await t.app.request(`${BASE}/v1/links`, {
       method: 'POST',
       headers: auth(),
-      body: JSON.stringify({ site: 'shop', links: [{ contact: 'dave', to: 'https://site.example/cams', category: 'cameras', campaign: 'spring' }] }),
+      body: JSON.stringify({
+        site: 'shop',
+        links: [
+          {
+            contact: 'dave',
+            to: 'https://site.example/cams',
+            category: 'cameras',
+            campaign: 'spring',
+          },
+        ],
+      }),
     });
     const url = ((await link.json()) as { links: { url: string }[] }).links[0]!.url;
     const hop = await t.app.request(url);
     expect(hop.status).toBe(302);
     const landing = new URL(hop.headers.get('location')!);
     await collect('vD', [pv({ category: 'sports' })]);
-    const r = await collect('vD', [pv({ url: landing.href, category: 'cameras', utm: { campaign: 'spring', medium: 'email' } })], { token: landing.searchParams.get('ms_t') });
+    const r = await collect(
+      'vD',
+      [
+        pv({
+          url: landing.href,
+          category: 'cameras',
+          utm: { campaign: 'spring', medium: 'email' },
+        }),
+      ],
+      { token: landing.searchParams.get('ms_t') },
+    );
     expect(r.body.segment).toMatchObject({ known: true, category: 'cameras' });
     const profile = t.storage.profile('shop', 'c:dave')!.profile;
     expect(profile.count).toBe(3);
-    expect(profile.window.map((e) => e[1]).sort()).toEqual(['email_click', 'page_view', 'page_view']);
+    expect(profile.window.map((e) => e[1]).sort()).toEqual([
+      'email_click',
+      'page_view',
+      'page_view',
+    ]);
   });
 
   it('a link lapses linkDays after the last valid token; browsing does not renew it, a fresh token does', async () => {
@@ -192,7 +283,9 @@ describe('merge', () => {
     expect(first.body.identify).toEqual({ ok: true });
     t.clock.now += 20 * DAY;
     expect((await collect('vR', [pv({ ts: t.clock.now })])).body.segment!.known).toBe(true);
-    const renewed = await collect('vR', [pv({ ts: t.clock.now })], { token: await tokenFor('rita') });
+    const renewed = await collect('vR', [pv({ ts: t.clock.now })], {
+      token: await tokenFor('rita'),
+    });
     expect(renewed.body.identify).toEqual({ ok: true });
     t.clock.now += 29 * DAY; // 49 days after the first token, 29 after the renewal
     expect((await segment('vR')).known).toBe(true);
@@ -208,7 +301,9 @@ describe('merge', () => {
     expect(t.storage.identity.linkOf('shop', 'vS')!.contact).toBe('erin');
     expect((await contact('frank')).status).toBe(404);
     t.clock.now += 31 * DAY;
-    await collect('vS', [pv({ category: 'sports', ts: t.clock.now })], { token: await tokenFor('frank') });
+    await collect('vS', [pv({ category: 'sports', ts: t.clock.now })], {
+      token: await tokenFor('frank'),
+    });
     expect(t.storage.identity.linkOf('shop', 'vS')!.contact).toBe('frank');
     expect((await contact('erin')).body.affinity).toMatchObject({ cameras: expect.any(Number) });
     expect((await contact('frank')).body.category).toBe('sports');
@@ -225,7 +320,10 @@ describe('contacts API', () => {
   });
 
   it('answers 404 for a contact never seen', async () => {
-    expect(await contact('nobody')).toMatchObject({ status: 404, body: { error: 'unknown_contact' } });
+    expect(await contact('nobody')).toMatchObject({
+      status: 404,
+      body: { error: 'unknown_contact' },
+    });
   });
 
   it('sets traits that custom rules read, for the contact and every linked visitor', async () => {
@@ -237,20 +335,32 @@ describe('contacts API', () => {
     // A browser sees the public one only: region is not a public trait.
     expect((await segment('vG')).segments).toEqual(['md-public']);
     // PUT replaces the whole set.
-    expect((await putTraits('gina@example.com', { age_band: '25-50' })).body.traits).toEqual({ age_band: '25-50' });
+    expect((await putTraits('gina@example.com', { age_band: '25-50' })).body.traits).toEqual({
+      age_band: '25-50',
+    });
     expect((await segment('vG')).segments).not.toContain('md-public');
     expect((await contact('gina@example.com')).body.traits).toEqual({ age_band: '25-50' });
   });
 
   it('refuses bad traits with a clear 400', async () => {
-    for (const bad of [[1], 'x', { 'bad name': 1 }, { __proto__x: 1, ok: { nested: true } }, { long: 'x'.repeat(300) }]) {
+    for (const bad of [
+      [1],
+      'x',
+      { 'bad name': 1 },
+      { __proto__x: 1, ok: { nested: true } },
+      { long: 'x'.repeat(300) },
+    ]) {
       const r = await putTraits('h', bad);
       expect(r.status, JSON.stringify(bad)).toBe(400);
       expect(r.body.error).toBe('invalid_traits');
     }
     const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`t${i}`, i]));
     expect((await putTraits('h', many)).status).toBe(400);
-    const res = await t.app.request(`${BASE}/v1/contacts/h/traits?site=shop`, { method: 'PUT', headers: auth(), body: '{' });
+    const res = await t.app.request(`${BASE}/v1/contacts/h/traits?site=shop`, {
+      method: 'PUT',
+      headers: auth(),
+      body: '{',
+    });
     expect(res.status).toBe(400);
     expect((await contact('h')).status).toBe(404);
   });
@@ -258,22 +368,47 @@ describe('contacts API', () => {
   it('refuses an oversized traits body with 413 (before the site is looked at) and a broken one as invalid_json', async () => {
     const big = 'x'.repeat(LIMITS.bodyBytes + 1);
     for (const path of ['/v1/contacts/h/traits?site=shop', '/v1/contacts/h/traits']) {
-      const res = await t.app.request(`${BASE}${path}`, { method: 'PUT', headers: auth(), body: big });
+      const res = await t.app.request(`${BASE}${path}`, {
+        method: 'PUT',
+        headers: auth(),
+        body: big,
+      });
       expect(res.status, path).toBe(413);
-      expect(await res.json()).toEqual({ error: 'body_too_large', message: `the body is larger than ${LIMITS.bodyBytes} bytes` });
+      expect(await res.json()).toEqual({
+        error: 'body_too_large',
+        message: `the body is larger than ${LIMITS.bodyBytes} bytes`,
+      });
     }
-    const broken = await t.app.request(`${BASE}/v1/contacts/h/traits?site=shop`, { method: 'PUT', headers: auth(), body: '{' });
-    expect(await broken.json()).toEqual({ error: 'invalid_json', message: 'the body is not valid JSON' });
-    const noSite = await t.app.request(`${BASE}/v1/contacts/h/traits`, { method: 'PUT', headers: auth(), body: '{' });
+    const broken = await t.app.request(`${BASE}/v1/contacts/h/traits?site=shop`, {
+      method: 'PUT',
+      headers: auth(),
+      body: '{',
+    });
+    expect(await broken.json()).toEqual({
+      error: 'invalid_json',
+      message: 'the body is not valid JSON',
+    });
+    const noSite = await t.app.request(`${BASE}/v1/contacts/h/traits`, {
+      method: 'PUT',
+      headers: auth(),
+      body: '{',
+    });
     expect((await noSite.json()).error).toBe('missing_site');
   });
 
   it('refuses a reserved trait name instead of dropping it: a PUT of {"__proto__": …} does not wipe the traits', async () => {
     expect((await putTraits('k@example.com', { region: 'MD' })).status).toBe(200);
     for (const body of ['{"__proto__":{"region":"VA"}}', '{"region":"VA","constructor":"x"}']) {
-      const res = await t.app.request(`${BASE}/v1/contacts/k%40example.com/traits?site=shop`, { method: 'PUT', headers: auth(), body });
+      const res = await t.app.request(`${BASE}/v1/contacts/k%40example.com/traits?site=shop`, {
+        method: 'PUT',
+        headers: auth(),
+        body,
+      });
       expect(res.status, body).toBe(400);
-      expect(await res.json()).toMatchObject({ error: 'invalid_traits', message: expect.stringMatching(/reserved name/) });
+      expect(await res.json()).toMatchObject({
+        error: 'invalid_traits',
+        message: expect.stringMatching(/reserved name/),
+      });
     }
     expect((await contact('k@example.com')).body.traits).toEqual({ region: 'MD' });
   });
@@ -281,7 +416,12 @@ describe('contacts API', () => {
 
 describe('browser traits, proxy country and attribution', () => {
   it('takes public traits from the browser, refuses the others, reads the country header', async () => {
-    const r = await collect('vP', [pv()], { traits: { newsletter: true, plan: 'gold' } }, { 'cf-ipcountry': 'us' });
+    const r = await collect(
+      'vP',
+      [pv()],
+      { traits: { newsletter: true, plan: 'gold' } },
+      { 'cf-ipcountry': 'us' },
+    );
     expect(r.status).toBe(200);
     expect(r.body.refusedTraits).toEqual(['plan']);
     expect(r.body.segment!.segments.sort()).toEqual(['in-us', 'subscribers']);
@@ -291,14 +431,23 @@ describe('browser traits, proxy country and attribution', () => {
     // On identify, the anonymous traits join the contact's; the contact's own win.
     await putTraits('ida', { newsletter: false, region: 'MD' });
     await collect('vP', [pv()], { token: await tokenFor('ida') });
-    expect((await contact('ida')).body.traits).toEqual({ newsletter: false, region: 'MD', country: 'US' });
+    expect((await contact('ida')).body.traits).toEqual({
+      newsletter: false,
+      region: 'MD',
+      country: 'US',
+    });
     const bad = await collect('vP', [pv()], { traits: { 'no way': 1 } });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toBe('invalid_traits');
   });
 
   it('ignores the country header of a site that names none', async () => {
-    const r = await t.app.request(collectRequest({ site: 'other', visitor: 'vO', events: [ev({ url: 'https://other.example/' })] }, { 'cf-ipcountry': 'US' }));
+    const r = await t.app.request(
+      collectRequest(
+        { site: 'other', visitor: 'vO', events: [ev({ url: 'https://other.example/' })] },
+        { 'cf-ipcountry': 'US' },
+      ),
+    );
     expect(r.status).toBe(200);
     expect(t.storage.identity.meta('other', 'vO')).toBeUndefined();
   });
@@ -307,7 +456,9 @@ describe('browser traits, proxy country and attribution', () => {
     await collect('vJ', [pv({ ts: T0 - 2 * DAY, utm: { campaign: 'winter', source: 'ads' } })]);
     await collect('vJ', [pv({ ts: T0 - DAY })]);
     t.clock.now = T0;
-    await collect('vJ', [pv({ ts: T0, utm: { campaign: 'spring', medium: 'email' } })], { token: await tokenFor('jo') });
+    await collect('vJ', [pv({ ts: T0, utm: { campaign: 'spring', medium: 'email' } })], {
+      token: await tokenFor('jo'),
+    });
     const c = await contact('jo');
     expect(c.body.firstTouch).toEqual({ campaign: 'winter', source: 'ads', ts: T0 - 2 * DAY });
     expect(c.body.lastTouch).toEqual({ campaign: 'spring', medium: 'email', ts: T0 });
@@ -316,15 +467,33 @@ describe('browser traits, proxy country and attribution', () => {
 
 describe('server events for a contact', () => {
   async function events(body: unknown) {
-    const res = await t.app.request(`${BASE}/v1/events`, { method: 'POST', headers: auth(), body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as { accepted: number; refused: { index: number; error: string; message: string }[] } };
+    const res = await t.app.request(`${BASE}/v1/events`, {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        accepted: number;
+        refused: { index: number; error: string; message: string }[];
+      },
+    };
   }
 
-  it('lands events and traits naming a contact, or a linked visitor, in the contact\'s profile', async () => {
+  it("lands events and traits naming a contact, or a linked visitor, in the contact's profile", async () => {
     await collect('vK', [pv({ category: 'cameras' })], { token: await tokenFor('kim') });
     const r = await events({
       events: [
-        { site: 'shop', contact: 'kim', type: 'purchase', value: 120, category: 'cameras', ts: T0, traits: { region: 'MD' } },
+        {
+          site: 'shop',
+          contact: 'kim',
+          type: 'purchase',
+          value: 120,
+          category: 'cameras',
+          ts: T0,
+          traits: { region: 'MD' },
+        },
         { site: 'shop', visitor: 'vK', type: 'add_to_cart', category: 'cameras', ts: T0 + 1000 },
         { site: 'shop', type: 'purchase', ts: T0 },
         { site: 'shop', visitor: 'vK', contact: 'kim', type: 'purchase', ts: T0 },

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
-import { makeLink, readLinkQuery, signLink, verifyLinkSignature, type LinkFields } from '../../collector/identity/links.ts';
+import {
+  makeLink,
+  readLinkQuery,
+  signLink,
+  verifyLinkSignature,
+  type LinkFields,
+} from '../../collector/identity/links.ts';
 import { checkTarget } from '../../collector/identity/targets.ts';
 import { verifyIdentityToken } from '../../collector/identity/token.ts';
 
@@ -63,7 +69,9 @@ describe('target allow-list', () => {
   });
 
   it('allows localhost only for a site that allows it', () => {
-    expect(checkTarget(config.sites.get('dev')!, 'http://localhost:3000/x', new Set([SELF])).ok).toBe(true);
+    expect(
+      checkTarget(config.sites.get('dev')!, 'http://localhost:3000/x', new Set([SELF])).ok,
+    ).toBe(true);
     expect(checkTarget(shop, 'http://localhost:3000/x', new Set([SELF])).ok).toBe(false);
   });
 });
@@ -86,21 +94,30 @@ describe('link signatures', () => {
       expect(verifyLinkSignature(ring, { ...fields, [k]: `${fields[k]}x` }, sig), k).toBe(false);
     }
     expect(verifyLinkSignature(ring, { ...fields, category: undefined }, sig)).toBe(false);
-    expect(verifyLinkSignature(ring, { ...fields, campaign: 'email', medium: 'spring' }, sig)).toBe(false);
-    expect(verifyLinkSignature(keyRing(['other-secret-other-secret-other-sec']), fields, sig)).toBe(false);
+    expect(verifyLinkSignature(ring, { ...fields, campaign: 'email', medium: 'spring' }, sig)).toBe(
+      false,
+    );
+    expect(verifyLinkSignature(keyRing(['other-secret-other-secret-other-sec']), fields, sig)).toBe(
+      false,
+    );
     const raw = Buffer.from(sig, 'base64url');
     for (let i = 0; i < raw.length; i++) {
       const copy = Buffer.from(raw);
       copy[i]! ^= 1;
-      expect(verifyLinkSignature(ring, fields, copy.toString('base64url')), `byte ${i}`).toBe(false);
+      expect(verifyLinkSignature(ring, fields, copy.toString('base64url')), `byte ${i}`).toBe(
+        false,
+      );
     }
-    expect(verifyLinkSignature(ring, fields, sig + 'A')).toBe(false);
+    expect(verifyLinkSignature(ring, fields, `${sig}A`)).toBe(false);
     expect(verifyLinkSignature(ring, fields, '')).toBe(false);
   });
 
   it('keeps verifying after a key rotation', () => {
     const sig = signLink(ring, fields);
-    const rotated = keyRing(['newer-secret-newer-secret-newer-sec', 'link-secret-link-secret-link-secret-01']);
+    const rotated = keyRing([
+      'newer-secret-newer-secret-newer-sec',
+      'link-secret-link-secret-link-secret-01',
+    ]);
     expect(verifyLinkSignature(rotated, fields, sig)).toBe(true);
     expect(verifyLinkSignature(rotated, fields, signLink(rotated, fields))).toBe(true);
   });
@@ -117,7 +134,14 @@ describe('link signatures', () => {
 
 describe('makeLink', () => {
   it('makes a /r link carrying a token for the contact, and a plain link with the parameters', () => {
-    const input = { contact: 'c-42', to: 'https://site.example/cameras?ref=nl', campaign: 'spring', category: 'cameras', medium: 'email', ttlDays: 2 };
+    const input = {
+      contact: 'c-42',
+      to: 'https://site.example/cameras?ref=nl',
+      campaign: 'spring',
+      category: 'cameras',
+      medium: 'email',
+      ttlDays: 2,
+    };
     const signed = makeLink(ring, shop, SELF, input, T0);
     if (!signed.ok) throw new Error(signed.message);
     const url = new URL(signed.url);
@@ -125,13 +149,23 @@ describe('makeLink', () => {
     expect(url.searchParams.get('to')).toBe('https://site.example/cameras?ref=nl');
     expect(signed.url).not.toContain('c-42');
     const id = verifyIdentityToken(ring, url.searchParams.get('t')!, 'shop', T0);
-    expect(id).toMatchObject({ ok: true, contact: 'c-42', exp: T0 + 2 * 86_400_000, purpose: 'link' });
+    expect(id).toMatchObject({
+      ok: true,
+      contact: 'c-42',
+      exp: T0 + 2 * 86_400_000,
+      purpose: 'link',
+    });
 
     const plain = makeLink(ring, shop, SELF, input, T0, true);
     if (!plain.ok) throw new Error(plain.message);
     const p = new URL(plain.url);
     expect(p.origin + p.pathname).toBe('https://site.example/cameras');
-    expect(Object.fromEntries(p.searchParams)).toMatchObject({ ref: 'nl', utm_campaign: 'spring', utm_medium: 'email', ms_cat: 'cameras' });
+    expect(Object.fromEntries(p.searchParams)).toMatchObject({
+      ref: 'nl',
+      utm_campaign: 'spring',
+      utm_medium: 'email',
+      ms_cat: 'cameras',
+    });
     const msT = verifyIdentityToken(ring, p.searchParams.get('ms_t')!, 'shop', T0);
     expect(msT).toMatchObject({ ok: true, purpose: 'identify' });
   });

@@ -28,7 +28,11 @@ async function links(body: unknown, key = KEY) {
   });
 }
 
-async function oneLink(link: Record<string, unknown>, site = 'shop', plain = false): Promise<string> {
+async function oneLink(
+  link: Record<string, unknown>,
+  site = 'shop',
+  plain = false,
+): Promise<string> {
   const res = await links({ site, plain, links: [link] }, site === 'shop' ? KEY : OTHER_KEY);
   expect(res.status).toBe(200);
   const body = (await res.json()) as { links: { url?: string; message?: string }[] };
@@ -41,8 +45,13 @@ const clicks = (contact: string) => t.storage.countEvents('shop', `c:${contact}`
 
 describe('POST /v1/links', () => {
   it('needs an API key for the site', async () => {
-    expect((await t.app.request(`${BASE}/v1/links`, { method: 'POST', body: '{}' })).status).toBe(401);
-    const res = await links({ site: 'shop', links: [{ contact: 'c1', to: 'https://site.example/' }] }, OTHER_KEY);
+    expect((await t.app.request(`${BASE}/v1/links`, { method: 'POST', body: '{}' })).status).toBe(
+      401,
+    );
+    const res = await links(
+      { site: 'shop', links: [{ contact: 'c1', to: 'https://site.example/' }] },
+      OTHER_KEY,
+    );
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: 'forbidden' });
   });
@@ -59,7 +68,10 @@ describe('POST /v1/links', () => {
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { links: Record<string, unknown>[] };
-    expect(body.links[0]).toMatchObject({ index: 0, url: expect.stringMatching(/^http:\/\/collect\.test\/r\?/) });
+    expect(body.links[0]).toMatchObject({
+      index: 0,
+      url: expect.stringMatching(/^http:\/\/collect\.test\/r\?/),
+    });
     expect(body.links[1]).toMatchObject({ index: 1, error: 'target_not_allowed' });
     expect(body.links[2]).toMatchObject({ index: 2, error: 'invalid_link' });
     expect(body.links[3]).toMatchObject({ index: 3, error: 'invalid_link' });
@@ -75,7 +87,10 @@ describe('POST /v1/links', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: 'invalid_json' });
     expect((await links({ site: 'shop', links: [] })).status).toBe(400);
-    const many = Array.from({ length: 1001 }, (_, i) => ({ contact: `c${i}`, to: 'https://site.example/' }));
+    const many = Array.from({ length: 1001 }, (_, i) => ({
+      contact: `c${i}`,
+      to: 'https://site.example/',
+    }));
     expect((await links({ site: 'shop', links: many })).status).toBe(400);
     expect((await links({ site: 'shop', links: [{}], extra: 1 })).status).toBe(400);
     const big = await t.app.request(`${BASE}/v1/links`, {
@@ -84,18 +99,34 @@ describe('POST /v1/links', () => {
       body: 'x'.repeat(LIMITS.serverBodyBytes + 1),
     });
     expect(big.status).toBe(413);
-    expect(await big.json()).toEqual({ error: 'body_too_large', message: `the body is larger than ${LIMITS.serverBodyBytes} bytes` });
+    expect(await big.json()).toEqual({
+      error: 'body_too_large',
+      message: `the body is larger than ${LIMITS.serverBodyBytes} bytes`,
+    });
   });
 });
 
 describe('GET /r', () => {
   it('records an email_click for the contact and redirects with ms_t, utm and ms_cat', async () => {
-    const link = await oneLink({ contact: 'c1', to: 'https://site.example/cameras?ref=x#top', campaign: 'spring', category: 'cameras', medium: 'email', source: 'nl' });
+    const link = await oneLink({
+      contact: 'c1',
+      to: 'https://site.example/cameras?ref=x#top',
+      campaign: 'spring',
+      category: 'cameras',
+      medium: 'email',
+      source: 'nl',
+    });
     const res = await get(link);
     expect(res.status).toBe(302);
     const to = new URL(res.headers.get('location')!);
     expect(to.origin + to.pathname + to.hash).toBe('https://site.example/cameras#top');
-    expect(Object.fromEntries(to.searchParams)).toMatchObject({ ref: 'x', utm_campaign: 'spring', utm_medium: 'email', utm_source: 'nl', ms_cat: 'cameras' });
+    expect(Object.fromEntries(to.searchParams)).toMatchObject({
+      ref: 'x',
+      utm_campaign: 'spring',
+      utm_medium: 'email',
+      utm_source: 'nl',
+      ms_cat: 'cameras',
+    });
     const token = to.searchParams.get('ms_t')!;
     expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(token).not.toBe(new URL(link).searchParams.get('t'));
@@ -106,8 +137,14 @@ describe('GET /r', () => {
     expect(clicks('c1')).toBe(1);
     const profile = t.storage.profile('shop', 'c:c1')!.profile;
     expect(Object.keys(profile.scores)).toEqual(['cameras']);
-    const row = t.storage.db.$client.prepare("select type, category, utm from events where site = 'shop' and visitor = 'c:c1'").get();
-    expect(row).toEqual({ type: 'email_click', category: 'cameras', utm: JSON.stringify({ campaign: 'spring', medium: 'email', source: 'nl' }) });
+    const row = t.storage.db.$client
+      .prepare("select type, category, utm from events where site = 'shop' and visitor = 'c:c1'")
+      .get();
+    expect(row).toEqual({
+      type: 'email_click',
+      category: 'cameras',
+      utm: JSON.stringify({ campaign: 'spring', medium: 'email', source: 'nl' }),
+    });
   });
 
   it('records one click per link and click window, but a HEAD (mail scanner) redirects without recording', async () => {
@@ -122,11 +159,15 @@ describe('GET /r', () => {
     expect(clicks('c1')).toBe(2);
   });
 
-  it('stores a click from a scanner or bot user agent flagged, out of the contact\'s profile', async () => {
+  it("stores a click from a scanner or bot user agent flagged, out of the contact's profile", async () => {
     const link = await oneLink({ contact: 'c2', to: 'https://site.example/', category: 'cameras' });
-    const res = await t.app.request(link, { headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' } });
+    const res = await t.app.request(link, {
+      headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' },
+    });
     expect(res.status).toBe(302);
-    const row = t.storage.db.$client.prepare("select type, bot from events where site = 'shop' and visitor = 'c:c2'").get();
+    const row = t.storage.db.$client
+      .prepare("select type, bot from events where site = 'shop' and visitor = 'c:c2'")
+      .get();
     expect(row).toEqual({ type: 'email_click', bot: 1 });
     expect(t.storage.profile('shop', 'c:c2')?.profile.scores ?? {}).toEqual({});
     await get(link);
@@ -144,7 +185,12 @@ describe('GET /r', () => {
   }
 
   it('refuses any edited parameter, with a 400 page and no redirect', async () => {
-    const link = await oneLink({ contact: 'c1', to: 'https://site.example/a', campaign: 'spring', category: 'cameras' });
+    const link = await oneLink({
+      contact: 'c1',
+      to: 'https://site.example/a',
+      campaign: 'spring',
+      category: 'cameras',
+    });
     const edits: [string, string | null][] = [
       ['to', 'https://evil.example/'],
       ['to', 'https://site.example/b'],
@@ -162,7 +208,10 @@ describe('GET /r', () => {
       await expectRefused(u.href, 'invalid_signature');
     }
     const u = new URL(link);
-    u.searchParams.set('sig', u.searchParams.get('sig')!.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')));
+    u.searchParams.set(
+      'sig',
+      u.searchParams.get('sig')!.replace(/^./, (ch) => (ch === 'A' ? 'B' : 'A')),
+    );
     await expectRefused(u.href, 'invalid_signature');
     u.searchParams.delete('sig');
     await expectRefused(u.href, 'malformed_link');
@@ -190,7 +239,19 @@ describe('GET /r', () => {
   it('makes plain links that carry the parameters without a redirect', async () => {
     // A contact id with characters base64url never has, so the token cannot contain it by chance.
     const contact = 'ann@mail.example';
-    const url = new URL(await oneLink({ contact, to: 'https://site.example/p', campaign: 'spring', category: 'cameras', medium: 'email' }, 'shop', true));
+    const url = new URL(
+      await oneLink(
+        {
+          contact,
+          to: 'https://site.example/p',
+          campaign: 'spring',
+          category: 'cameras',
+          medium: 'email',
+        },
+        'shop',
+        true,
+      ),
+    );
     expect(url.origin).toBe('https://site.example');
     expect(url.searchParams.get('ms_cat')).toBe('cameras');
     expect(url.searchParams.get('utm_campaign')).toBe('spring');

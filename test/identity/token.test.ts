@@ -2,7 +2,13 @@ import { statSync, readFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { keyRing, loadKeyRing, parseSecrets, SecretError, SECRET_FILE } from '../../collector/identity/keys.ts';
+import {
+  keyRing,
+  loadKeyRing,
+  parseSecrets,
+  SecretError,
+  SECRET_FILE,
+} from '../../collector/identity/keys.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../collector/identity/token.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,24 +68,39 @@ describe('identity tokens', () => {
     const token = issueIdentityToken(ring, claims);
     for (let i = 0; i < token.length; i++) {
       const other = token[i] === 'A' ? 'B' : 'A';
-      expect(verifyIdentityToken(ring, token.slice(0, i) + other + token.slice(i + 1), 'shop', T0).ok, `char ${i}`).toBe(false);
+      expect(
+        verifyIdentityToken(ring, token.slice(0, i) + other + token.slice(i + 1), 'shop', T0).ok,
+        `char ${i}`,
+      ).toBe(false);
     }
     expect(verifyIdentityToken(ring, token.slice(0, -1), 'shop', T0).ok).toBe(false);
-    expect(verifyIdentityToken(ring, token + 'A', 'shop', T0).ok).toBe(false);
-    expect(verifyIdentityToken(ring, token + '=', 'shop', T0)).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyIdentityToken(ring, `${token}A`, 'shop', T0).ok).toBe(false);
+    expect(verifyIdentityToken(ring, `${token}=`, 'shop', T0)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
     expect(verifyIdentityToken(ring, '', 'shop', T0)).toEqual({ ok: false, reason: 'malformed' });
-    expect(verifyIdentityToken(ring, 'x'.repeat(5000), 'shop', T0)).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyIdentityToken(ring, 'x'.repeat(5000), 'shop', T0)).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
   });
 
   it('expires', () => {
     const token = issueIdentityToken(ring, claims);
     expect(verifyIdentityToken(ring, token, 'shop', T0 + DAY - 1000).ok).toBe(true);
-    expect(verifyIdentityToken(ring, token, 'shop', T0 + DAY)).toEqual({ ok: false, reason: 'expired' });
+    expect(verifyIdentityToken(ring, token, 'shop', T0 + DAY)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
   });
 
   it('is bound to its site', () => {
     const token = issueIdentityToken(ring, claims);
-    expect(verifyIdentityToken(ring, token, 'other', T0)).toEqual({ ok: false, reason: 'wrong_site' });
+    expect(verifyIdentityToken(ring, token, 'other', T0)).toEqual({
+      ok: false,
+      reason: 'wrong_site',
+    });
   });
 
   it('rotates keys: the new key signs, the old one still verifies, an unknown key does not', () => {
@@ -91,7 +112,10 @@ describe('identity tokens', () => {
     // Signed with the new key: the old-only ring cannot open it.
     expect(verifyIdentityToken(ring, fresh, 'shop', T0)).toEqual({ ok: false, reason: 'invalid' });
     // Old key retired.
-    expect(verifyIdentityToken(keyRing([NEW]), old, 'shop', T0)).toEqual({ ok: false, reason: 'invalid' });
+    expect(verifyIdentityToken(keyRing([NEW]), old, 'shop', T0)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   });
 
   it('refuses short secrets without echoing them', () => {
@@ -140,7 +164,10 @@ function legacyToken(contact: string, exp: number): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', ring.current.token, iv, { authTagLength: 16 });
   cipher.setAAD(header);
-  const body = Buffer.concat([cipher.update(Buffer.concat([head, site, Buffer.from(contact)])), cipher.final()]);
+  const body = Buffer.concat([
+    cipher.update(Buffer.concat([head, site, Buffer.from(contact)])),
+    cipher.final(),
+  ]);
   return Buffer.concat([header, iv, body, cipher.getAuthTag()]).toString('base64url');
 }
 
@@ -158,8 +185,18 @@ describe('token purposes', () => {
 
   it('a version-1 token still verifies, as legacy, with its IV as grant', () => {
     const old = legacyToken('c-1', T0 + DAY);
-    expect(verifyIdentityToken(ring, old, 'shop', T0)).toMatchObject({ ok: true, contact: 'c-1', purpose: 'legacy' });
-    expect(verifyIdentityToken(ring, old, 'shop', T0 + DAY)).toEqual({ ok: false, reason: 'expired' });
-    expect(verifyIdentityToken(ring, old, 'other', T0)).toEqual({ ok: false, reason: 'wrong_site' });
+    expect(verifyIdentityToken(ring, old, 'shop', T0)).toMatchObject({
+      ok: true,
+      contact: 'c-1',
+      purpose: 'legacy',
+    });
+    expect(verifyIdentityToken(ring, old, 'shop', T0 + DAY)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    expect(verifyIdentityToken(ring, old, 'other', T0)).toEqual({
+      ok: false,
+      reason: 'wrong_site',
+    });
   });
 });

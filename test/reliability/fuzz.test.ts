@@ -26,7 +26,9 @@ describe('fuzzing POST /v1/collect', () => {
       } else acceptedTotal += json.accepted;
       // A good batch between hostile ones is always taken.
       if (i % 100 === 0) {
-        const good = await t.app.request(collectRequest({ site: 'demo', visitor: 'good', events: [ev({ category: 'cameras' })] }));
+        const good = await t.app.request(
+          collectRequest({ site: 'demo', visitor: 'good', events: [ev({ category: 'cameras' })] }),
+        );
         expect(good.status).toBe(200);
         acceptedTotal += ((await good.json()) as any).accepted;
       }
@@ -38,7 +40,9 @@ describe('fuzzing POST /v1/collect', () => {
     // No prototype was polluted along the way.
     expect(({} as any).polluted).toBeUndefined();
     // Hostile strings are stored as data, verbatim.
-    const tables = t.storage.db.$client.prepare("select name from sqlite_master where type='table'").all() as { name: string }[];
+    const tables = t.storage.db.$client
+      .prepare("select name from sqlite_master where type='table'")
+      .all() as { name: string }[];
     expect(tables.map((r) => r.name)).toContain('events');
   });
 });
@@ -48,7 +52,10 @@ describe('fuzzing POST /v1/events', () => {
   let t: ReturnType<typeof testApp>;
   beforeAll(() => {
     // Server events trust their timestamps: the payloads carry the real time, so the clock must too.
-    t = testApp({ config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } }, now: Date.now() });
+    t = testApp({
+      config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } },
+      now: Date.now(),
+    });
   });
   afterAll(() => t.close());
 
@@ -58,7 +65,11 @@ describe('fuzzing POST /v1/events', () => {
     try {
       const b = JSON.parse(body);
       if (b && Array.isArray(b.events)) {
-        return JSON.stringify({ events: b.events.map((e: unknown) => (e && typeof e === 'object' ? { site: b.site, visitor: b.visitor, ...e } : e)) });
+        return JSON.stringify({
+          events: b.events.map((e: unknown) =>
+            e && typeof e === 'object' ? { site: b.site, visitor: b.visitor, ...e } : e,
+          ),
+        });
       }
     } catch {}
     return body;
@@ -69,7 +80,11 @@ describe('fuzzing POST /v1/events', () => {
     let accepted = 0;
     for (const [i, body] of payloads.entries()) {
       const res = await t.app.request(
-        new Request('http://localhost:8787/v1/events', { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body }),
+        new Request('http://localhost:8787/v1/events', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+          body,
+        }),
       );
       expect(res.status, `payload ${i}: ${String(body).slice(0, 80)}`).toBeLessThan(500);
       const json = (await res.json()) as any;

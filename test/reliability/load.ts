@@ -22,9 +22,18 @@ export interface AckedLoad {
  * `workers` senders, each posting batches of `size` page views with unique ids as fast as
  * answers come back, until stopped or the collector goes away.
  */
-export function ackedLoad(url: string, opts: { workers: number; size: number; prefix: string; category?: string }): AckedLoad {
+export function ackedLoad(
+  url: string,
+  opts: { workers: number; size: number; prefix: string; category?: string },
+): AckedLoad {
   let stopped = false;
-  const load: AckedLoad = { acked: [], sent: 0, partial: [], stop: async () => {}, acknowledged: async () => {} };
+  const load: AckedLoad = {
+    acked: [],
+    sent: 0,
+    partial: [],
+    stop: async () => {},
+    acknowledged: async () => {},
+  };
   let sent = 0;
   let waiting: { n: number; ok: () => void; fail: (e: Error) => void }[] = [];
   const check = () => {
@@ -42,7 +51,10 @@ export function ackedLoad(url: string, opts: { workers: number; size: number; pr
       }));
       sent += events.length;
       try {
-        const res = await fetch(`${url}/v1/collect`, { method: 'POST', body: JSON.stringify({ site: 'demo', visitor: `${opts.prefix}${w}`, events }) });
+        const res = await fetch(`${url}/v1/collect`, {
+          method: 'POST',
+          body: JSON.stringify({ site: 'demo', visitor: `${opts.prefix}${w}`, events }),
+        });
         if (res.status !== 200) continue;
         const { accepted } = (await res.json()) as { accepted: number };
         if (accepted === opts.size) load.acked.push(...events.map((e) => e.id));
@@ -55,13 +67,16 @@ export function ackedLoad(url: string, opts: { workers: number; size: number; pr
   };
   const workers = Array.from({ length: opts.workers }, (_, w) => sender(w));
   void Promise.all(workers).then(() => {
-    const ended = (n: number) => new Error(`the load ended with ${load.acked.length} of ${n} events acknowledged`);
+    const ended = (n: number) =>
+      new Error(`the load ended with ${load.acked.length} of ${n} events acknowledged`);
     for (const w of waiting) w.fail(ended(w.n));
     waiting = [];
   });
   Object.defineProperty(load, 'sent', { get: () => sent });
   load.acknowledged = (n) =>
-    load.acked.length >= n ? Promise.resolve() : new Promise((ok, fail) => waiting.push({ n, ok, fail }));
+    load.acked.length >= n
+      ? Promise.resolve()
+      : new Promise((ok, fail) => waiting.push({ n, ok, fail }));
   load.stop = async () => {
     stopped = true;
     await Promise.all(workers);

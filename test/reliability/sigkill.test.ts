@@ -12,7 +12,12 @@ describe('durability under SIGKILL', () => {
   it('every acknowledged event is in the database after a kill mid-load', async () => {
     const db = join(tmp.dir, 'kill.db');
     const collector = await startCollector({ MICROSEG_DB: db });
-    const load = ackedLoad(collector.url, { workers: 16, size: 5, prefix: 'w', category: 'cameras' });
+    const load = ackedLoad(collector.url, {
+      workers: 16,
+      size: 5,
+      prefix: 'w',
+      category: 'cameras',
+    });
     // Mid-load: enough batches acknowledged (however long that takes on a busy machine).
     await load.acknowledged(600);
     collector.child.kill('SIGKILL');
@@ -23,13 +28,17 @@ describe('durability under SIGKILL', () => {
     try {
       const missing = missingIds(storage, load.acked);
       const stored = storage.countEvents('demo');
-      console.log(`SIGKILL: ${load.sent} sent, ${load.acked.length} acknowledged, ${stored} stored, ${missing.length} acknowledged but missing`);
+      console.log(
+        `SIGKILL: ${load.sent} sent, ${load.acked.length} acknowledged, ${stored} stored, ${missing.length} acknowledged but missing`,
+      );
       expect(load.partial).toEqual([]);
       expect(load.acked.length).toBeGreaterThan(500);
       expect(missing).toEqual([]);
       expect(stored).toBeGreaterThanOrEqual(load.acked.length);
       // Profiles agree with the events that were committed: each visitor counted exactly once per event.
-      const rows = storage.db.$client.prepare("select visitor, count(*) n from events where site='demo' group by visitor").all() as { visitor: string; n: number }[];
+      const rows = storage.db.$client
+        .prepare("select visitor, count(*) n from events where site='demo' group by visitor")
+        .all() as { visitor: string; n: number }[];
       for (const r of rows) expect(storage.profile('demo', r.visitor)!.profile.count).toBe(r.n);
     } finally {
       storage.close();

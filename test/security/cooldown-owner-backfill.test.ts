@@ -32,16 +32,21 @@ function migrationsBefore(tag: string): string {
 }
 
 describe('migration 0010: owners of existing webhook cooldown rows', () => {
-  it('a contact\'s row, a linked device\'s, a lapsed device\'s before and after its lapse, an anonymous one', () => {
+  it("a contact's row, a linked device's, a lapsed device's before and after its lapse, an anonymous one", () => {
     const file = join(tmp.dir, 'old.db');
     const sqlite = new Database(file);
-    migrate(drizzle(sqlite), { migrationsFolder: migrationsBefore('0010_webhook_cooldown_owner_backfill') });
-    const linkSql = 'insert into links (site, visitor, contact, linked_at, expires) values (?, ?, ?, ?, ?)';
+    migrate(drizzle(sqlite), {
+      migrationsFolder: migrationsBefore('0010_webhook_cooldown_owner_backfill'),
+    });
+    const linkSql =
+      'insert into links (site, visitor, contact, linked_at, expires) values (?, ?, ?, ?, ?)';
     const link = sqlite.prepare(linkSql);
     link.run('s', 'c:X', 'X', 0, NEVER);
     link.run('s', 'linked', 'X', 100, 10_000);
     link.run('s', 'lapsed', 'X', 100, 1_000);
-    const turn = sqlite.prepare('insert into webhook_cooldowns (site, visitor, hook, at) values (?, ?, ?, ?)');
+    const turn = sqlite.prepare(
+      'insert into webhook_cooldowns (site, visitor, hook, at) values (?, ?, ?, ?)',
+    );
     turn.run('s', 'c:X', 'h', 500);
     turn.run('s', 'linked', 'h', 50);
     turn.run('s', 'lapsed', 'h', 50);
@@ -54,7 +59,9 @@ describe('migration 0010: owners of existing webhook cooldown rows', () => {
     const db = openDb(file);
     try {
       const rows = db.$client
-        .prepare('select site, visitor, hook, contact from webhook_cooldowns order by site, visitor, hook')
+        .prepare(
+          'select site, visitor, hook, contact from webhook_cooldowns order by site, visitor, hook',
+        )
         .raw()
         .all();
       expect(rows).toEqual([

@@ -22,7 +22,8 @@ function parseCsv(text: string): string[][] {
       else cell += ch;
     } else if (ch === '"') quoted = true;
     else if (ch === ',') row.push(cell), (cell = '');
-    else if (ch === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else if (ch === '\r' && text[i + 1] === '\n')
+      row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
     else cell += ch;
   }
   return rows;
@@ -32,15 +33,33 @@ function parseCsv(text: string): string[][] {
 const ACTIVE = /^[\s]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/;
 
 const VISITORS = ['-A1', '-B2-C3', '-1', '--x'];
-const CONTACTS = ['=1+1', ' =2+2', '@SUM(A1)', '+3', '\u3000=4', '\uFF1DHYPERLINK("http://evil.example")', '-A1:B2'];
+const CONTACTS = [
+  '=1+1',
+  ' =2+2',
+  '@SUM(A1)',
+  '+3',
+  '\u3000=4',
+  '\uFF1DHYPERLINK("http://evil.example")',
+  '-A1:B2',
+];
 const CATEGORIES = ['-2+3+cmd|x', ' @x', '=x', '+y'];
 
 let c: Collector;
 beforeAll(async () => {
   c = await collector({ sites: { shop: { apiKeys: [API_KEY] } } });
   const events = [
-    ...VISITORS.map((visitor, i) => ({ site: 'shop', visitor, type: 'page_view', category: CATEGORIES[i % 4] })),
-    ...CONTACTS.map((contact, i) => ({ site: 'shop', contact, type: 'page_view', category: CATEGORIES[i % 4] })),
+    ...VISITORS.map((visitor, i) => ({
+      site: 'shop',
+      visitor,
+      type: 'page_view',
+      category: CATEGORIES[i % 4],
+    })),
+    ...CONTACTS.map((contact, i) => ({
+      site: 'shop',
+      contact,
+      type: 'page_view',
+      category: CATEGORIES[i % 4],
+    })),
   ];
   const res = await c.api('POST', '/v1/events', { events });
   expect(res.json()).toMatchObject({ accepted: events.length });
@@ -63,7 +82,10 @@ describe('CSV export', () => {
 
   it('leaves NDJSON as it is (no spreadsheet reads it)', async () => {
     const res = await c.api('GET', '/v1/segments/key:*:*:*/members?site=shop&format=ndjson');
-    const visitors = res.text.trim().split('\n').map((l) => JSON.parse(l).visitor);
+    const visitors = res.text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).visitor);
     expect(visitors).toEqual(expect.arrayContaining(VISITORS));
   });
 

@@ -20,13 +20,18 @@ describe('/demo/', () => {
     expect(c.running.demo).toBe(false);
   });
 
-  it('is served with zero config, and its page may send events from the collector\'s own address', async () => {
+  it("is served with zero config, and its page may send events from the collector's own address", async () => {
     c = await collector();
     const page = await c.http('GET', '/demo/');
     expect(page.status).toBe(200);
     expect(page.text).toContain('data-site="demo"');
     const origin = `http://localhost:${c.port}`;
-    const res = await c.http('POST', '/v1/collect', { site: 'demo', visitor: 'demo1', events: [event()] }, { origin });
+    const res = await c.http(
+      'POST',
+      '/v1/collect',
+      { site: 'demo', visitor: 'demo1', events: [event()] },
+      { origin },
+    );
     expect(res.status).toBe(200);
     expect(c.running.demo).toBe(true);
   });
@@ -35,9 +40,14 @@ describe('/demo/', () => {
     c = await collector({ sites: { demo: {}, shop: {} } });
     expect((await c.http('GET', '/demo/')).status).toBe(200);
     // Its own pages are on the collector's own origin, allowed without allowLocalhost.
-    const res = await c.http('POST', '/v1/collect', { site: 'demo', visitor: 'demo2', events: [event()] }, {
-      origin: `http://127.0.0.1:${c.port}`,
-    });
+    const res = await c.http(
+      'POST',
+      '/v1/collect',
+      { site: 'demo', visitor: 'demo2', events: [event()] },
+      {
+        origin: `http://127.0.0.1:${c.port}`,
+      },
+    );
     expect(res.status).toBe(200);
   });
 

@@ -15,14 +15,17 @@ const tmp = tempDir();
 let running: Running;
 beforeAll(async () => {
   await ensureBuilt();
-  running = await start({
-    port: 0,
-    host: '127.0.0.1',
-    db: join(tmp.dir, 'full.db'),
-    demo: false,
-    logLevel: 'error',
-    limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
-  }, () => {});
+  running = await start(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      db: join(tmp.dir, 'full.db'),
+      demo: false,
+      logLevel: 'error',
+      limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
+    },
+    () => {},
+  );
 });
 afterAll(async () => {
   running.storage.db.$client.pragma('max_page_count = 1073741823');
@@ -79,7 +82,9 @@ describe('a full disk', () => {
     const statuses = answers.map((r) => r.status);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses).toContain(503);
-    statuses.forEach((s, i) => expect(running.storage.countEvents('demo', `full${200 + i}`)).toBe(s === 200 ? 20 : 0));
+    statuses.forEach((s, i) =>
+      expect(running.storage.countEvents('demo', `full${200 + i}`)).toBe(s === 200 ? 20 : 0),
+    );
     sqlite.pragma('max_page_count = 1073741823');
   });
 });

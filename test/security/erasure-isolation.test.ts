@@ -33,7 +33,13 @@ const CONFIG = {
 
 /** Columns a background worker may change while the test runs (delivery attempts). */
 const VOLATILE = new Set([
-  'status', 'attempts', 'next_attempt', 'last_attempt', 'last_status', 'last_error', 'delivered_at',
+  'status',
+  'attempts',
+  'next_attempt',
+  'last_attempt',
+  'last_status',
+  'last_error',
+  'delivered_at',
 ]);
 
 /** Every row of every table as text, volatile columns left out. */
@@ -44,7 +50,10 @@ function snapshot(sqlite: Database.Database): Map<string, string[]> {
   for (const table of tables) {
     const info = sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[];
     const cols = info.map((c) => `"${c.name}"`).filter((c) => !VOLATILE.has(c.slice(1, -1)));
-    const rows = sqlite.prepare(`select ${cols.join(',')} from "${table}"`).raw().all() as unknown[][];
+    const rows = sqlite
+      .prepare(`select ${cols.join(',')} from "${table}"`)
+      .raw()
+      .all() as unknown[][];
     out.set(table, rows.map((r) => JSON.stringify(r)).sort());
   }
   return out;
@@ -58,12 +67,17 @@ function without(before: Map<string, string[]>, id: string): Map<string, string[
 /** Table → rows mentioning `id`, tables without any left out. */
 const mentions = (snap: Map<string, string[]>, id: string) =>
   Object.fromEntries(
-    [...snap].map(([t, rows]) => [t, rows.filter((r) => r.includes(id)).length] as const).filter(([, n]) => n !== 0),
+    [...snap]
+      .map(([t, rows]) => [t, rows.filter((r) => r.includes(id)).length] as const)
+      .filter(([, n]) => n !== 0),
   );
 
 /** Events of the shared device that are `contact`'s. */
 const sharedEvents = (sqlite: Database.Database, contact: string) =>
-  sqlite.prepare(`select count(*) from events where visitor = 'shared' and contact = ?`).pluck().get(contact) as number;
+  sqlite
+    .prepare(`select count(*) from events where visitor = 'shared' and contact = ?`)
+    .pluck()
+    .get(contact) as number;
 
 let c: Collector;
 afterEach(async () => {
@@ -113,7 +127,13 @@ describe('erasing one contact of a shared device', () => {
     const sqlite = await story();
     const before = snapshot(sqlite);
     const tables = [
-      'events', 'profiles', 'segment_changes', 'webhook_deliveries', 'webhook_cooldowns', 'quarantine', 'links',
+      'events',
+      'profiles',
+      'segment_changes',
+      'webhook_deliveries',
+      'webhook_cooldowns',
+      'quarantine',
+      'links',
     ];
     for (const table of tables) {
       expect(mentions(before, X)[table], table).toBeGreaterThan(0);
@@ -127,10 +147,12 @@ describe('erasing one contact of a shared device', () => {
     // The device is still Y's.
     const seg = await c.http('GET', '/v1/segment?site=shop&visitor=shared');
     expect(seg.json()).toMatchObject({ known: true, category: expect.any(String) });
-    expect(sqlite.prepare(`select contact from links where visitor = 'shared'`).pluck().get()).toBe(Y);
+    expect(sqlite.prepare(`select contact from links where visitor = 'shared'`).pluck().get()).toBe(
+      Y,
+    );
   });
 
-  it('DELETE /v1/contacts/Y (the device\'s owner now) leaves X\'s past on the device', async () => {
+  it("DELETE /v1/contacts/Y (the device's owner now) leaves X's past on the device", async () => {
     const sqlite = await story();
     const before = snapshot(sqlite);
     const res = await c.api('DELETE', `/v1/contacts/${Y}?site=shop`);
@@ -143,7 +165,11 @@ describe('erasing one contact of a shared device', () => {
     // anonymous rows) and stays; the one taken after X's link lapsed is Y's and goes.
     const cooldowns = (snap: Map<string, string[]>) =>
       snap.get('webhook_cooldowns')!.filter((r) => r.includes('"shared"'));
-    expect(cooldowns(before).map((r) => JSON.parse(r).at(-1)).sort()).toEqual([X, Y]);
+    expect(
+      cooldowns(before)
+        .map((r) => JSON.parse(r).at(-1))
+        .sort(),
+    ).toEqual([X, Y]);
     expect(cooldowns(after).map((r) => JSON.parse(r).at(-1))).toEqual([X]);
     expect(after).toEqual(without(without(before, Y), 'yphone'));
     expect(sharedEvents(sqlite, X)).toBe(3);
@@ -158,7 +184,7 @@ describe('erasing one contact of a shared device', () => {
     expect(snapshot(sqlite)).toEqual(without(before, X));
   });
 
-  it('DELETE /v1/visitors/:id removes that visitor id\'s rows and nothing else', async () => {
+  it("DELETE /v1/visitors/:id removes that visitor id's rows and nothing else", async () => {
     const sqlite = await story();
     const before = snapshot(sqlite);
     const res = await c.api('DELETE', '/v1/visitors/bystander?site=shop');

@@ -28,7 +28,9 @@ beforeEach(async () => {
   rx = await startReceiver(SECRET);
   t = await securityApp(
     shopConfig({
-      webhooks: [{ segment: 'cameras-fan', on: 'enter', url: rx.url, secret: SECRET, cooldownMinutes: 0 }],
+      webhooks: [
+        { segment: 'cameras-fan', on: 'enter', url: rx.url, secret: SECRET, cooldownMinutes: 0 },
+      ],
     }),
   );
   // The site owner's CRM: private traits and a 1,500 purchase for the contact.
@@ -38,7 +40,16 @@ beforeEach(async () => {
   const purchase = await t.api('/v1/events', {
     method: 'POST',
     body: JSON.stringify({
-      events: [{ site: 'shop', contact: 'victim', type: 'purchase', value: 1500, currency: 'EUR', id: 'order-1' }],
+      events: [
+        {
+          site: 'shop',
+          contact: 'victim',
+          type: 'purchase',
+          value: 1500,
+          currency: 'EUR',
+          id: 'order-1',
+        },
+      ],
     }),
   });
   expect(purchase.status).toBe(200);
@@ -65,9 +76,11 @@ describe('a leaked email link', () => {
     // One ms_t passed around, then a fresh ms_t per replay of the link: 20 visitor ids in all.
     const first = await t.click(link);
     let known = 0;
-    for (let i = 0; i < 10; i++) if ((await t.collect(`shared${i}`, { token: first })).body.segment!.known) known++;
+    for (let i = 0; i < 10; i++)
+      if ((await t.collect(`shared${i}`, { token: first })).body.segment!.known) known++;
     for (let i = 0; i < 10; i++) {
-      if ((await t.collect(`replay${i}`, { token: await t.click(link) })).body.segment!.known) known++;
+      if ((await t.collect(`replay${i}`, { token: await t.click(link) })).body.segment!.known)
+        known++;
     }
     expect(known).toBe(3);
     const refused = await t.collect('one-more', { token: await t.click(link) });
@@ -75,11 +88,12 @@ describe('a leaked email link', () => {
     // A plain link is a grant of its own, capped the same way.
     const plain = new URL(await t.link('victim', { plain: true })).searchParams.get('ms_t')!;
     let plainKnown = 0;
-    for (let i = 0; i < 20; i++) if ((await t.collect(`plain${i}`, { token: plain })).body.segment!.known) plainKnown++;
+    for (let i = 0; i < 20; i++)
+      if ((await t.collect(`plain${i}`, { token: plain })).body.segment!.known) plainKnown++;
     expect(plainKnown).toBe(3);
   });
 
-  it("a linked browser reads neither private-trait segments nor money; the API key reads them all", async () => {
+  it('a linked browser reads neither private-trait segments nor money; the API key reads them all', async () => {
     const r = await t.collect('attacker2', { token: await t.click(await t.link('victim')) });
     expect(r.body.identify).toEqual({ ok: true });
     for (const seg of [r.body.segment!, await t.segment('attacker2')]) {
@@ -94,7 +108,12 @@ describe('a leaked email link', () => {
       cooldown: boolean;
       rfm: { m: number } | null;
     };
-    expect(full.segments.sort()).toEqual(['big-spender', 'cameras-fan', 'women-md', 'women-md-public']);
+    expect(full.segments.sort()).toEqual([
+      'big-spender',
+      'cameras-fan',
+      'women-md',
+      'women-md-public',
+    ]);
     expect(full.cooldown).toBe(true);
     expect(full.rfm).toMatchObject({ m: 5 });
   });
@@ -109,30 +128,51 @@ describe('a leaked email link', () => {
 
     t.clock.now += 30 * DAY + 1;
     const seg = await t.segment('attacker3');
-    expect(seg).toMatchObject({ known: false, rfm: null, cooldown: false, lifecycle: 'newbie', segments: [] });
+    expect(seg).toMatchObject({
+      known: false,
+      rfm: null,
+      cooldown: false,
+      lifecycle: 'newbie',
+      segments: [],
+    });
     // New events (the old token too: expired) stay with the browser's own anonymous profile.
     const after = await t.collect('attacker3', { token, events: [{}, {}] });
     expect(after.body.identify).toMatchObject({ ok: false, error: 'expired_token' });
-    expect(after.body.segment).toMatchObject({ known: false, lifecycle: 'newbie', segments: ['cameras-fan'] });
+    expect(after.body.segment).toMatchObject({
+      known: false,
+      lifecycle: 'newbie',
+      segments: ['cameras-fan'],
+    });
     expect(t.storage.profile('shop', 'c:victim')!.profile.count).toBe(count);
     expect(t.storage.profile('shop', 'attacker3')!.profile.count).toBe(2);
     // The anonymous profile's own entry fires with no contact; the contact's webhooks stay silent.
     await rx.waitFor(t.outboxed());
     expect(rx.got.filter((g) => g.body.contact === 'victim')).toHaveLength(contactDeliveries);
-    expect(rx.got.at(-1)!.body).toMatchObject({ visitor: 'attacker3', contact: null, change: 'enter' });
+    expect(rx.got.at(-1)!.body).toMatchObject({
+      visitor: 'attacker3',
+      contact: null,
+      change: 'enter',
+    });
   });
 
   it('made before the upgrade (version-1 token): /r still works, bounded; its t identifies nobody', async () => {
     const old = legacyToken('victim', t.clock.now + 10 * DAY);
     const fields = { site: 'shop', to: `${ORIGIN}/cameras/`, token: old, category: 'cameras' };
     const sig = signLink(ring, fields);
-    const query = new URLSearchParams({ site: 'shop', to: fields.to, ms_cat: 'cameras', t: old, sig });
+    const query = new URLSearchParams({
+      site: 'shop',
+      to: fields.to,
+      ms_cat: 'cameras',
+      t: old,
+      sig,
+    });
     const link = `${t.base}/r?${query}`;
     const direct = await t.collect('old1', { token: old });
     expect(direct.body.identify).toMatchObject({ ok: false, error: 'wrong_purpose' });
     let known = 0;
     for (let i = 0; i < 5; i++) {
-      if ((await t.collect(`old-replay${i}`, { token: await t.click(link) })).body.segment!.known) known++;
+      if ((await t.collect(`old-replay${i}`, { token: await t.click(link) })).body.segment!.known)
+        known++;
     }
     expect(known).toBe(3);
   });

@@ -75,7 +75,12 @@ describe('/metrics access', () => {
     const r = await collector({ metricsPort: 0 });
     const res = await fetch(`${r.url}/v1/collect`, {
       method: 'POST',
-      body: JSON.stringify({ site: 'demo', visitor: 'v1', events: [ev()], dropped: Number.MAX_SAFE_INTEGER }),
+      body: JSON.stringify({
+        site: 'demo',
+        visitor: 'v1',
+        events: [ev()],
+        dropped: Number.MAX_SAFE_INTEGER,
+      }),
     });
     expect(res.status).toBe(200);
     const text = await (await fetch(`${r.metricsUrl}/metrics`)).text();
@@ -90,8 +95,13 @@ describe('/metrics rendering cost', () => {
     const metrics = createMetrics({ defaults: true });
     const render = vi.spyOn(metrics.registry, 'metrics');
     let now = 0;
-    const app = new Hono().get('/metrics', metricsHandler(metrics, 1000, () => now));
-    const texts = await Promise.all(Array.from({ length: 200 }, async () => (await app.request('/metrics')).text()));
+    const app = new Hono().get(
+      '/metrics',
+      metricsHandler(metrics, 1000, () => now),
+    );
+    const texts = await Promise.all(
+      Array.from({ length: 200 }, async () => (await app.request('/metrics')).text()),
+    );
     expect(render).toHaveBeenCalledTimes(1);
     expect(new Set(texts).size).toBe(1);
     now = 999;

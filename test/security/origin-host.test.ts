@@ -34,10 +34,16 @@ describe('the own origin is never the Host header', () => {
 
   it('accepts the listen address as its own origin, whatever the Host', async () => {
     const own = `http://127.0.0.1:${c.port}`;
-    const res = await c.http('POST', '/v1/collect', batch('host2'), { host: 'evil.example', origin: own });
+    const res = await c.http('POST', '/v1/collect', batch('host2'), {
+      host: 'evil.example',
+      origin: own,
+    });
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe(own);
-    expect((await c.http('POST', '/v1/collect', batch('host3'), { origin: 'https://shop.example' })).status).toBe(200);
+    expect(
+      (await c.http('POST', '/v1/collect', batch('host3'), { origin: 'https://shop.example' }))
+        .status,
+    ).toBe(200);
   });
 });
 
@@ -60,15 +66,25 @@ describe('MICROSEG_PUBLIC_URL names the own origin', () => {
 describe('without MICROSEG_PUBLIC_URL on every interface', () => {
   it('says at start that email links made by the API point at localhost', async () => {
     const logged: [string, string][] = [];
-    const c = await collector(SITES, { host: '0.0.0.0' }, (level, msg) => void logged.push([level, msg]));
+    const c = await collector(
+      SITES,
+      { host: '0.0.0.0' },
+      (level, msg) => void logged.push([level, msg]),
+    );
     try {
-      const warning = logged.find(([level, msg]) => level === 'warn' && msg.includes('MICROSEG_PUBLIC_URL'));
+      const warning = logged.find(
+        ([level, msg]) => level === 'warn' && msg.includes('MICROSEG_PUBLIC_URL'),
+      );
       expect(warning?.[1]).toContain(`http://localhost:${c.port}`);
     } finally {
       await c.close();
     }
     const quiet: string[] = [];
-    const d = await collector(SITES, { publicUrl: 'https://collect.example' }, (level) => void quiet.push(level));
+    const d = await collector(
+      SITES,
+      { publicUrl: 'https://collect.example' },
+      (level) => void quiet.push(level),
+    );
     await d.close();
     expect(quiet).not.toContain('warn');
   });
@@ -76,7 +92,9 @@ describe('without MICROSEG_PUBLIC_URL on every interface', () => {
 
 describe('ownOrigins', () => {
   it('the public URL alone when set', () => {
-    expect(ownOrigins('https://collect.example/base', '0.0.0.0', 8787)).toEqual(['https://collect.example']);
+    expect(ownOrigins('https://collect.example/base', '0.0.0.0', 8787)).toEqual([
+      'https://collect.example',
+    ]);
   });
   it('the loopback names for the wildcard or a loopback address, localhost first', () => {
     const all = ownOrigins(undefined, '0.0.0.0', 8787);

@@ -14,22 +14,32 @@ import { API_KEY, collector, event, METRICS_TOKEN, type Collector } from './supp
 
 const DAY = 86_400_000;
 const CONFIG = {
-  sites: { shop: { allowAutomation: true, apiKeys: [API_KEY] }, small: { quarantine: { rowsPerDay: 25 } } },
+  sites: {
+    shop: { allowAutomation: true, apiKeys: [API_KEY] },
+    small: { quarantine: { rowsPerDay: 25 } },
+  },
 };
 const hostile = (site: string, i: number) =>
   `{"site":"${site}","visitor":"v${i.toString(36)}","events":[${Array(LIMITS.batchEvents).fill(1).join(',')}]}`;
 
 let c: Collector;
 const rows = (site: string) =>
-  c.running.storage.db.$client.prepare('select count(*) from quarantine where site = ?').pluck().get(site) as number;
+  c.running.storage.db.$client
+    .prepare('select count(*) from quarantine where site = ?')
+    .pluck()
+    .get(site) as number;
 const bytes = (site: string) =>
   c.running.storage.db.$client
     .prepare('select coalesce(sum(length(payload)), 0) from quarantine where site = ?')
     .pluck()
     .get(site) as number;
 async function skipped(site: string): Promise<number> {
-  const text = (await c.http('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` })).text;
-  const m = new RegExp(`^microseg_quarantine_skipped_total\\{site="${site}"\\} (\\d+)`, 'm').exec(text);
+  const text = (
+    await c.http('GET', '/metrics', undefined, { authorization: `Bearer ${METRICS_TOKEN}` })
+  ).text;
+  const m = new RegExp(`^microseg_quarantine_skipped_total\\{site="${site}"\\} (\\d+)`, 'm').exec(
+    text,
+  );
   return m ? Number(m[1]) : 0;
 }
 
@@ -52,16 +62,20 @@ describe('quarantine bounds', () => {
     expect(await skipped('shop')).toBe(1000 * LIMITS.batchEvents - DEFAULT_QUARANTINE.rowsPerDay);
   });
 
-  it('keeps at most LIMITS.quarantinePerRequest refusals of one request, and the site\'s own daily cap', async () => {
+  it("keeps at most LIMITS.quarantinePerRequest refusals of one request, and the site's own daily cap", async () => {
     await c.http('POST', '/v1/collect', hostile('small', 1));
     expect(rows('small')).toBe(LIMITS.quarantinePerRequest);
     for (let i = 2; i < 6; i++) await c.http('POST', '/v1/collect', hostile('small', i));
     expect(rows('small')).toBe(25);
   });
 
-  it('still stores a batch\'s valid events once the cap is reached', async () => {
+  it("still stores a batch's valid events once the cap is reached", async () => {
     const valid = event();
-    const res = await c.http('POST', '/v1/collect', { site: 'shop', visitor: 'after', events: [valid, 1, 2] });
+    const res = await c.http('POST', '/v1/collect', {
+      site: 'shop',
+      visitor: 'after',
+      events: [valid, 1, 2],
+    });
     expect(res.status).toBe(200);
     expect(res.json()).toMatchObject({ accepted: 1, refused: [{ index: 1 }, { index: 2 }] });
   });
@@ -74,7 +88,10 @@ describe('quarantine bounds', () => {
       const events = Array.from({ length: 500 }, (_, i) => bad(i));
       const res = await c2.api('POST', '/v1/events', { events });
       expect(res.json().refused).toHaveLength(500);
-      const n = c2.running.storage.db.$client.prepare(`select count(*) from quarantine`).pluck().get();
+      const n = c2.running.storage.db.$client
+        .prepare(`select count(*) from quarantine`)
+        .pluck()
+        .get();
       expect(n).toBe(LIMITS.quarantinePerRequest);
     } finally {
       await c2.close();
@@ -83,10 +100,13 @@ describe('quarantine bounds', () => {
   });
 
   it('a refusal whose write was rolled back (503 on a full disk) does not count against the daily cap', async () => {
-    const c3 = await collector({ sites: { full: { allowAutomation: true, quarantine: { rowsPerDay: 5 } } } });
+    const c3 = await collector({
+      sites: { full: { allowAutomation: true, quarantine: { rowsPerDay: 5 } } },
+    });
     try {
       const sqlite = c3.running.storage.db.$client;
-      const kept = () => sqlite.prepare(`select count(*) from quarantine where site = 'full'`).pluck().get();
+      const kept = () =>
+        sqlite.prepare(`select count(*) from quarantine where site = 'full'`).pluck().get();
       // One refusal (`7`, a row that fits the quarantine's last page) beside events that need new pages.
       const url = (i: number) => `http://localhost/${i}/${'p'.repeat(1500)}`;
       const batch = (n: number) => ({
@@ -98,7 +118,8 @@ describe('quarantine bounds', () => {
       expect(kept()).toBe(1);
       // The disk is full: nothing of these batches is stored, their refusals included.
       sqlite.pragma(`max_page_count = ${sqlite.pragma('page_count', { simple: true }) as number}`);
-      for (let n = 1; n <= 8; n++) expect((await c3.http('POST', '/v1/collect', batch(n))).status).toBe(503);
+      for (let n = 1; n <= 8; n++)
+        expect((await c3.http('POST', '/v1/collect', batch(n))).status).toBe(503);
       expect(kept()).toBe(1);
       // Room again: the day has kept 1 of its 5 rows, so the next refusals are kept.
       sqlite.pragma('max_page_count = 1073741823');
@@ -116,8 +137,18 @@ describe('quarantine bounds', () => {
     const now = Date.now();
     // A new UTC day: the cap starts over.
     const tomorrow = (Math.floor(now / DAY) + 1) * DAY + 1000;
-    const one = [{ visitor: 'x', refused: { index: 0, error: 'invalid_event', message: 'm' }, raw: 1 }];
-    expect(storage.quarantine.keep('shop', 'collect', one, tomorrow, config.sites.get('shop')!.quarantine)).toBe(0);
+    const one = [
+      { visitor: 'x', refused: { index: 0, error: 'invalid_event', message: 'm' }, raw: 1 },
+    ];
+    expect(
+      storage.quarantine.keep(
+        'shop',
+        'collect',
+        one,
+        tomorrow,
+        config.sites.get('shop')!.quarantine,
+      ),
+    ).toBe(0);
     expect(rows('shop')).toBe(DEFAULT_QUARANTINE.rowsPerDay + 1);
     const pruned = await runRetention(storage, config, now + DEFAULT_QUARANTINE.keepDays * DAY + 1);
     expect(pruned.shop).toEqual({ quarantine: DEFAULT_QUARANTINE.rowsPerDay });

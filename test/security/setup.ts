@@ -31,7 +31,14 @@ export function shopConfig(extra: Record<string, unknown> = {}): ConfigFile {
         allowAutomation: true,
         categories: [{ path: '/cameras/*', category: 'cameras' }],
         rules: {
-          'women-md': { when: { all: [{ fact: 'trait.gender', eq: 'f' }, { fact: 'trait.region', eq: 'MD' }] } },
+          'women-md': {
+            when: {
+              all: [
+                { fact: 'trait.gender', eq: 'f' },
+                { fact: 'trait.region', eq: 'MD' },
+              ],
+            },
+          },
           'big-spender': { when: { fact: 'purchases.total', gte: 1000 } },
           'cameras-fan': { when: { fact: 'affinity.cameras', gte: 0.5 } },
           'women-md-public': { when: { fact: 'trait.gender', eq: 'f' }, public: true },
@@ -50,7 +57,13 @@ export async function securityApp(file: ConfigFile) {
   const storage = openStorage(join(tmp.dir, 'security.db'));
   const clock = { now: Date.now() - 60 * DAY };
   const config = parseConfig(file);
-  const app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/'), keys: ring });
+  const app = createApp({
+    storage,
+    config,
+    now: () => clock.now,
+    snippet: snippetAsset('/*ms*/'),
+    keys: ring,
+  });
   const t = { app, storage, clock, close: () => (storage.close(), tmp.cleanup()) };
   const hooks = startWebhooks(storage, config, { now: Date.now });
   const server = await new Promise<ServerType>((ok) => {
@@ -61,14 +74,21 @@ export async function securityApp(file: ConfigFile) {
   const api = (path: string, init: RequestInit = {}) =>
     fetch(base + path, {
       ...init,
-      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...init.headers },
+      headers: {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        ...init.headers,
+      },
     });
 
   return {
     ...t,
     base,
     /** A browser batch of page views (or the given events) for `visitor`, with an optional token. */
-    async collect(visitor: string, extra: { token?: string | null; events?: Partial<WireEvent>[] } = {}) {
+    async collect(
+      visitor: string,
+      extra: { token?: string | null; events?: Partial<WireEvent>[] } = {},
+    ) {
       const events = (extra.events ?? [{}]).map((e) => ({
         id: `sec${++n}`,
         type: 'page_view',
@@ -76,7 +96,12 @@ export async function securityApp(file: ConfigFile) {
         url: `${ORIGIN}/cameras/c${n}`,
         ...e,
       }));
-      const body = { site: 'shop', visitor, events, ...(extra.token ? { token: extra.token } : {}) };
+      const body = {
+        site: 'shop',
+        visitor,
+        events,
+        ...(extra.token ? { token: extra.token } : {}),
+      };
       const res = await fetch(`${base}/v1/collect`, {
         method: 'POST',
         headers: { 'content-type': 'text/plain' },
@@ -85,17 +110,24 @@ export async function securityApp(file: ConfigFile) {
       return { status: res.status, body: (await res.json()) as CollectResponse };
     },
     async segment(visitor: string): Promise<Segment> {
-      return (await (await fetch(`${base}/v1/segment?site=shop&visitor=${visitor}`)).json()) as Segment;
+      return (await (
+        await fetch(`${base}/v1/segment?site=shop&visitor=${visitor}`)
+      ).json()) as Segment;
     },
     api,
     /** A signed `/r` link (or a plain link) for the contact, made through the API as an email tool would. */
-    async link(contact: string, opts: { plain?: boolean; to?: string; category?: string } = {}): Promise<string> {
+    async link(
+      contact: string,
+      opts: { plain?: boolean; to?: string; category?: string } = {},
+    ): Promise<string> {
       const res = await api('/v1/links', {
         method: 'POST',
         body: JSON.stringify({
           site: 'shop',
           plain: opts.plain ?? false,
-          links: [{ contact, to: opts.to ?? `${ORIGIN}/cameras/`, category: opts.category ?? 'cameras' }],
+          links: [
+            { contact, to: opts.to ?? `${ORIGIN}/cameras/`, category: opts.category ?? 'cameras' },
+          ],
         }),
       });
       const made = (await res.json()) as { links: { url: string }[] };

@@ -44,7 +44,10 @@ function trickle(url: string, head: string, rest: string, everyMs = 1000): Slow 
     if (i < rest.length && !s.socket.destroyed) s.socket.write(rest[i++]!);
   }, everyMs);
   s.socket.on('connect', () => head && s.socket.write(head));
-  s.socket.on('data', (d) => (s.status ??= Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 0)));
+  s.socket.on(
+    'data',
+    (d) => (s.status ??= Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1] ?? 0)),
+  );
   s.socket.on('error', () => {});
   s.socket.on('close', () => {
     clearInterval(timer);
@@ -62,11 +65,17 @@ const post = (path: string, extra = '') =>
 describe('slow clients', () => {
   it('trickled bodies and headers are cut after their timeouts; an address holds at most its cap', async () => {
     const t0 = Date.now();
-    const browser = Array.from({ length: 200 }, () => trickle(collector.url, post('/v1/collect'), body));
+    const browser = Array.from({ length: 200 }, () =>
+      trickle(collector.url, post('/v1/collect'), body),
+    );
     const auth = 'Authorization: Bearer slow-test-api-key-0123456789\r\n';
-    const server = Array.from({ length: 5 }, () => trickle(collector.url, post('/v1/events', auth), body));
+    const server = Array.from({ length: 5 }, () =>
+      trickle(collector.url, post('/v1/events', auth), body),
+    );
     const line = 'GET /v1/segment?site=demo&visitor=v HTTP/1.1\r\n';
-    const headers = Array.from({ length: 20 }, () => trickle(collector.url, line, 'Host: x\r\n\r\n'));
+    const headers = Array.from({ length: 20 }, () =>
+      trickle(collector.url, line, 'Host: x\r\n\r\n'),
+    );
     // Connected, then silent: not a byte of a request.
     const silent = Array.from({ length: 10 }, () => trickle(collector.url, '', ''));
     const all = [...browser, ...server, ...headers, ...silent];

@@ -21,9 +21,19 @@ export interface Collector {
   port: number;
   db: string;
   /** One HTTP request; a body that is not a string or Buffer goes as JSON. */
-  http(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
+  http(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Answer>;
   /** The same with the API key. */
-  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Answer>;
+  api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<Answer>;
   close(): Promise<void>;
 }
 
@@ -65,18 +75,34 @@ export async function collector(
   );
   const addr = running.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
-  const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const http = (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
     new Promise<Answer>((ok, fail) => {
       const raw = body === undefined || typeof body === 'string' || Buffer.isBuffer(body);
       const data = raw ? (body as string | Buffer | undefined) : JSON.stringify(body);
       const req = httpRequest(
-        { host: '127.0.0.1', port, path, method, headers: { 'content-type': 'text/plain', ...headers } },
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method,
+          headers: { 'content-type': 'text/plain', ...headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            ok({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) });
+            ok({
+              status: res.statusCode!,
+              headers: res.headers,
+              text,
+              json: () => JSON.parse(text),
+            });
           });
         },
       );
@@ -90,7 +116,11 @@ export async function collector(
     db,
     http,
     api: (method, path, body, headers = {}) =>
-      http(method, path, body, { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json', ...headers }),
+      http(method, path, body, {
+        authorization: `Bearer ${API_KEY}`,
+        'content-type': 'application/json',
+        ...headers,
+      }),
     async close() {
       await running.close();
       tmp.cleanup();
@@ -110,7 +140,7 @@ export function event(over: Record<string, unknown> = {}) {
 export const deepArray = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
 
 /** JSON text of `{"a":{"a":…}}`, `depth` levels deep. */
-export const deepObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+export const deepObject = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
 const HOLE = '@@deep@@';
 /** A JSON body whose `hole` values are replaced by the raw JSON text `deep`. */

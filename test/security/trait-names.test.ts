@@ -12,7 +12,12 @@ const traitsText = (name: string) => `{${JSON.stringify(name)}:"pro","plan":"bas
 
 let c: Collector;
 beforeAll(async () => {
-  const shop = { allowLocalhost: true, allowAutomation: true, apiKeys: [API_KEY], publicTraits: ['plan'] };
+  const shop = {
+    allowLocalhost: true,
+    allowAutomation: true,
+    apiKeys: [API_KEY],
+    publicTraits: ['plan'],
+  };
   c = await collector({ sites: { shop } });
 });
 afterAll(() => c.close());
@@ -25,7 +30,10 @@ describe('reserved trait names', () => {
       const body = `{"site":"shop","visitor":"tn_${name.length}","events":${events},"traits":${traitsText(name)}}`;
       const res = await c.http('POST', '/v1/collect', body);
       expect(res.status).toBe(400);
-      expect(res.json()).toEqual({ error: 'invalid_traits', message: `traits.${name}: reserved name` });
+      expect(res.json()).toEqual({
+        error: 'invalid_traits',
+        message: `traits.${name}: reserved name`,
+      });
     });
 
     it(`refuses "${name}" on PUT /v1/contacts/:id/traits, naming it`, async () => {
@@ -45,7 +53,10 @@ describe('reserved trait names', () => {
   }
 
   it('stores no trait of a refused patch', () => {
-    const rows = c.running.storage.db.$client.prepare(`select traits from profile_meta`).pluck().all() as string[];
+    const rows = c.running.storage.db.$client
+      .prepare(`select traits from profile_meta`)
+      .pluck()
+      .all() as string[];
     for (const t of rows) expect(JSON.parse(t)).not.toHaveProperty('plan');
   });
 });

@@ -29,7 +29,8 @@ afterAll(async () => {
 /** VmHWM / VmRSS of a live process, in MB. */
 function memory(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024;
+  const kb = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024;
   return { peak: kb('VmHWM'), rss: kb('VmRSS') };
 }
 
@@ -47,7 +48,8 @@ async function hugeReceiver(status: number, bytes: number) {
         const n = Math.min(left, chunk.length);
         left -= n;
         seen.sent += n;
-        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return void res.once('drain', pump);
+        if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n)))
+          return void res.once('drain', pump);
       }
       res.end();
     };
@@ -65,14 +67,23 @@ async function collect(base: string, visitor: string, n: number) {
     body: JSON.stringify({
       site: 'shop',
       visitor,
-      events: [{ id: `${visitor}-${n}`, type: 'page_view', ts: Date.now(), url: `http://localhost/cameras/${n}` }],
+      events: [
+        {
+          id: `${visitor}-${n}`,
+          type: 'page_view',
+          ts: Date.now(),
+          url: `http://localhost/cameras/${n}`,
+        },
+      ],
     }),
   });
   expect(res.status).toBe(200);
 }
 
 async function deliveries(base: string) {
-  const res = await fetch(`${base}/v1/deliveries?site=shop`, { headers: { authorization: `Bearer ${API_KEY}` } });
+  const res = await fetch(`${base}/v1/deliveries?site=shop`, {
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
   type Delivery = { status: string; lastStatus: number | null; lastError: string | null };
   return ((await res.json()) as { deliveries: Delivery[] }).deliveries;
 }
@@ -85,7 +96,11 @@ describe('a receiver answering 200 MB', () => {
     const config = shopConfig(rx.url);
     (config as { delivery: Record<string, number> }).delivery.timeoutMs = 30_000;
     writeFileSync(file, JSON.stringify(config));
-    const env = { MICROSEG_DB: join(tmp.dir, 'c.db'), MICROSEG_CONFIG: file, MICROSEG_API_KEY: API_KEY };
+    const env = {
+      MICROSEG_DB: join(tmp.dir, 'c.db'),
+      MICROSEG_CONFIG: file,
+      MICROSEG_API_KEY: API_KEY,
+    };
     collector = await startCollector(env);
     const pid = collector.child.pid!;
     // Warm up the paths the delivery takes (ingest, the deliveries API), then take the baseline.
@@ -118,7 +133,7 @@ describe('reading an answer', () => {
     const endless = new ReadableStream<Uint8Array>({
       pull(ctl) {
         pulled++;
-        ctl.enqueue(new TextEncoder().encode('error:\n' + 'y'.repeat(1000)));
+        ctl.enqueue(new TextEncoder().encode(`error:\n${'y'.repeat(1000)}`));
       },
     });
     const text = await readCapped(new Response(endless), 4096);

@@ -19,7 +19,9 @@ beforeEach(async () => {
 const flapConfig = () =>
   shopConfig({
     rules: {
-      'just-saw-cameras': { when: { count: { type: 'page_view', category: 'cameras', within: '1m' }, gte: 1 } },
+      'just-saw-cameras': {
+        when: { count: { type: 'page_view', category: 'cameras', within: '1m' }, gte: 1 },
+      },
     },
     webhooks: [
       { segment: 'just-saw-cameras', on: 'enter', url: rx.url, secret: SECRET },
@@ -49,7 +51,10 @@ describe('webhook flapping', () => {
     expect(history).toHaveLength(30);
     expect(t.outboxed()).toBe(2);
     const got = await rx.waitFor(2);
-    expect(got.map((g) => `${g.body.contact} ${g.body.change}`)).toEqual(['victim enter', 'victim exit']);
+    expect(got.map((g) => `${g.body.contact} ${g.body.change}`)).toEqual([
+      'victim enter',
+      'victim exit',
+    ]);
     expect(got.every((g) => g.valid)).toBe(true);
 
     // After the cooldown, the next transition is sent again.
@@ -71,8 +76,10 @@ describe('webhook flapping', () => {
 
 describe('cooldown turns', () => {
   it('are pruned by retention once older than the longest cooldown, when they can hold nothing back', async () => {
-    const turns = () => t.storage.db.$client.prepare('SELECT count(*) FROM webhook_cooldowns').pluck().get();
-    for (const v of ['anon1', 'anon2']) await t.collect(v, { events: [{ url: `${ORIGIN}/cameras/x` }] });
+    const turns = () =>
+      t.storage.db.$client.prepare('SELECT count(*) FROM webhook_cooldowns').pluck().get();
+    for (const v of ['anon1', 'anon2'])
+      await t.collect(v, { events: [{ url: `${ORIGIN}/cameras/x` }] });
     expect(turns()).toBe(2);
     const config = parseConfig(flapConfig());
     await runRetention(t.storage, config, t.clock.now + DAY - MIN);
@@ -92,10 +99,14 @@ describe('email-link replays', () => {
     const link = await t.link('victim');
     for (let i = 0; i < 10; i++) await t.click(link);
     const clicks = t.storage.db.$client
-      .prepare("SELECT count(*) AS n FROM events WHERE site = 'shop' AND visitor = 'c:victim' AND type = 'email_click'")
+      .prepare(
+        "SELECT count(*) AS n FROM events WHERE site = 'shop' AND visitor = 'c:victim' AND type = 'email_click'",
+      )
       .get() as { n: number };
     expect(clicks.n).toBe(1);
-    const seg = (await (await t.api('/v1/contacts/victim/segment?site=shop')).json()) as { engagement: string };
+    const seg = (await (await t.api('/v1/contacts/victim/segment?site=shop')).json()) as {
+      engagement: string;
+    };
     expect(seg.engagement).not.toBe('hot');
     // The next click window counts the next click.
     t.clock.now += DAY;

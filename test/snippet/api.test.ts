@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { SAMPLE_SEGMENT } from '../fixtures.ts';
-import { answering, browserView, closeAll, COLLECTOR, open, SCRIPT_SRC, stubFromDocs, token } from './harness.ts';
+import {
+  answering,
+  browserView,
+  closeAll,
+  COLLECTOR,
+  open,
+  SCRIPT_SRC,
+  stubFromDocs,
+  token,
+} from './harness.ts';
 
 afterEach(closeAll);
 
@@ -10,7 +19,9 @@ export const SEG: Segment = SAMPLE_SEGMENT;
 describe('microseg.track', () => {
   it('maps value, currency and category to wire fields and the rest to props', async () => {
     const p = await open();
-    p.run(`microseg.track('purchase', { value: 129.9, currency: 'EUR', category: 'cameras', sku: 'X100', gift: true })`);
+    p.run(
+      `microseg.track('purchase', { value: 129.9, currency: 'EUR', category: 'cameras', sku: 'X100', gift: true })`,
+    );
     p.run(`microseg.track('signup')`);
     await p.settle();
     const [, purchase, signup] = p.events();
@@ -31,13 +42,18 @@ describe('microseg.segment', () => {
     const p = await open();
     const s = await p.run<Promise<Segment>>(`microseg.segment()`);
     expect(s).toEqual(p.sent[0]!.answer!.body.segment);
-    expect(s).toMatchObject({ site: 'demo', visitor: p.batches()[0]!.visitor, lifecycle: 'newbie' });
+    expect(s).toMatchObject({
+      site: 'demo',
+      visitor: p.batches()[0]!.visitor,
+      lifecycle: 'newbie',
+    });
     expect(p.sent.map((r) => new URL(r.url).pathname)).toEqual(['/v1/collect']);
   });
 
   it('asks GET /v1/segment?site&visitor when no collect answer carried one', async () => {
     const p = await open({
-      respond: (url, init, real) => (url.includes('/v1/collect') ? answering(null)(url, init, real) : real()),
+      respond: (url, init, real) =>
+        url.includes('/v1/collect') ? answering(null)(url, init, real) : real(),
     });
     const s = await p.run<Promise<Segment>>(`microseg.segment()`);
     const get = p.sent.at(-1)!;
@@ -51,7 +67,9 @@ describe('microseg.segment', () => {
   it('resolves null, never rejects, when the collector is down or answers an error', async () => {
     const down = await open({ respond: () => Promise.reject(new TypeError('Failed to fetch')) });
     await expect(down.run<Promise<unknown>>(`microseg.segment()`)).resolves.toBeNull();
-    const failing = await open({ respond: () => new Response('{"error":"x","message":"y"}', { status: 500 }) });
+    const failing = await open({
+      respond: () => new Response('{"error":"x","message":"y"}', { status: 500 }),
+    });
     await expect(failing.run<Promise<unknown>>(`microseg.segment()`)).resolves.toBeNull();
     const garbage = await open({ respond: () => new Response('<html>') });
     await expect(garbage.run<Promise<unknown>>(`microseg.segment()`)).resolves.toBeNull();

@@ -14,7 +14,8 @@ const LINK =
 describe('an email-link arrival (plain link)', () => {
   it('sends the token with the first page view, removes only ms_t, and leaves utm_* and ms_cat to the collector in the url', async () => {
     const p = await open({ url: LINK, head: META });
-    const clean = 'https://shop.test/products/cameras?utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=lens&utm_content=hero&ms_cat=lenses&x=1#top';
+    const clean =
+      'https://shop.test/products/cameras?utm_source=news&utm_medium=email&utm_campaign=spring&utm_term=lens&utm_content=hero&ms_cat=lenses&x=1#top';
     expect(p.window.location.href).toBe(clean);
     const [b] = p.batches();
     expect(b!.token).toBe(TOKEN);
@@ -52,7 +53,10 @@ describe('an email-link arrival (plain link)', () => {
   });
 
   it('leaves no "?" behind when ms_t was the only parameter, and keeps the history state', async () => {
-    const p = await open({ url: `https://shop.test/a?ms_t=${TOKEN}#h`, head: `<script>history.replaceState({ k: 1 }, '')</script>` });
+    const p = await open({
+      url: `https://shop.test/a?ms_t=${TOKEN}#h`,
+      head: `<script>history.replaceState({ k: 1 }, '')</script>`,
+    });
     expect(p.window.location.href).toBe('https://shop.test/a#h');
     expect(p.run('history.state')).toEqual({ k: 1 });
     expect(p.batches()[0]!.token).toBe(TOKEN);
@@ -76,7 +80,10 @@ describe('an email-link arrival (plain link)', () => {
   });
 
   it('removes the token from the address bar even when nothing may be sent (DNT)', async () => {
-    const p = await open({ url: 'https://shop.test/a?x=1&ms_t=T1', navigator: { doNotTrack: '1' } });
+    const p = await open({
+      url: 'https://shop.test/a?x=1&ms_t=T1',
+      navigator: { doNotTrack: '1' },
+    });
     expect(p.window.location.href).toBe('https://shop.test/a?x=1');
     expect(p.sent).toEqual([]);
   });

@@ -18,10 +18,13 @@ const BODY = `
   </main>
   <a id="plain" href="mailto:hi@shop.test">mail</a>`;
 
-const clicks = (p: Awaited<ReturnType<typeof open>>) => p.events().filter((e) => e.type === 'click');
+const clicks = (p: Awaited<ReturnType<typeof open>>) =>
+  p.events().filter((e) => e.type === 'click');
 
 const fire = (p: Awaited<ReturnType<typeof open>>, id: string, type = 'click', button = 0) =>
-  p.run(`document.getElementById('${id}').dispatchEvent(new MouseEvent('${type}', { bubbles: true, cancelable: true, button: ${button} }))`);
+  p.run(
+    `document.getElementById('${id}').dispatchEvent(new MouseEvent('${type}', { bubbles: true, cancelable: true, button: ${button} }))`,
+  );
 
 describe('link clicks', () => {
   it('records a click on an element nested in a link: resolved href, same origin, nearest ancestor category', async () => {
@@ -56,7 +59,11 @@ describe('link clicks', () => {
     fire(p, 'plain');
     await p.settle();
     const [out, mail] = clicks(p);
-    expect(out).toMatchObject({ target: 'https://reviews.example/x100?ref=shop', outbound: true, category: 'cameras' });
+    expect(out).toMatchObject({
+      target: 'https://reviews.example/x100?ref=shop',
+      outbound: true,
+      category: 'cameras',
+    });
     expect(mail).toMatchObject({ target: 'mailto:hi@shop.test', outbound: true });
     expect('category' in mail!).toBe(false);
   });
@@ -81,16 +88,22 @@ describe('link clicks', () => {
       document.body.append(a);`);
     fire(p, 'late');
     await p.settle();
-    expect(clicks(p)).toMatchObject([{ target: 'https://shop.test/late', category: 'sale', outbound: false }]);
+    expect(clicks(p)).toMatchObject([
+      { target: 'https://shop.test/late', category: 'sale', outbound: false },
+    ]);
   });
 });
 
-describe('the category of a click is the page markup\'s, never the visitor\'s segment', () => {
+describe("the category of a click is the page markup's, never the visitor's segment", () => {
   const SEG: Segment = segmentWith({ affinity: { cameras: 1 }, segments: [], updated: 1 });
   const LINK = `<a id="a" href="/x">x</a>`;
 
   it('ignores data-ms-category on <html> (the segment, written by the snippet): an untagged link has no category', async () => {
-    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: LINK, respond: answering(null) });
+    const p = await open({
+      storage: stored({ v: 'v1', g: [SEG, Date.now()] }),
+      body: LINK,
+      respond: answering(null),
+    });
     expect(p.document.documentElement.getAttribute('data-ms-category')).toBe('cameras');
     fire(p, 'a');
     await p.settle();
@@ -100,7 +113,11 @@ describe('the category of a click is the page markup\'s, never the visitor\'s se
   });
 
   it('still reads it from <body>', async () => {
-    const p = await open({ storage: stored({ v: 'v1', g: [SEG, Date.now()] }), body: LINK, respond: answering(null) });
+    const p = await open({
+      storage: stored({ v: 'v1', g: [SEG, Date.now()] }),
+      body: LINK,
+      respond: answering(null),
+    });
     p.run(`document.body.setAttribute('data-ms-category', 'sale')`);
     fire(p, 'a');
     await p.settle();
@@ -140,7 +157,9 @@ describe('issue 11: links in SVG', () => {
       ['https://shop.test/stores/berlin', false, 'maps'],
       ['https://maps.example/x', true, 'maps'],
     ]);
-    const stored = collector().events().filter((e) => e.type === 'click');
+    const stored = collector()
+      .events()
+      .filter((e) => e.type === 'click');
     expect(stored.map((e) => [e.target, e.outbound])).toEqual([
       ['https://shop.test/stores/berlin', 0],
       ['https://maps.example/x', 1],

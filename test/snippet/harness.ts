@@ -16,7 +16,11 @@ import { keyRing } from '../../collector/identity/keys.ts';
 import { issueIdentityToken } from '../../collector/identity/token.ts';
 import { snippetAsset } from '../../collector/http/snippet-asset.ts';
 import { openStorage, type Storage } from '../../collector/storage/storage.ts';
-import { batchSchema, describe as problemOf, validateEvents } from '../../collector/ingest/validate.ts';
+import {
+  batchSchema,
+  describe as problemOf,
+  validateEvents,
+} from '../../collector/ingest/validate.ts';
 import { expandCompact } from '../../collector/ingest/wire-compact.ts';
 import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
@@ -72,7 +76,11 @@ export function collector(): Collector {
       keys: KEYS,
       demo: false,
     }),
-    events: () => storage.db.$client.prepare('SELECT * FROM events ORDER BY rowid').all() as Record<string, any>[],
+    events: () =>
+      storage.db.$client.prepare('SELECT * FROM events ORDER BY rowid').all() as Record<
+        string,
+        any
+      >[],
     close: () => {
       storage.close();
       tmp.cleanup();
@@ -170,7 +178,8 @@ export const answering =
     const res = await real();
     if (!res.ok) return res;
     const segment = collect && browserView(collect);
-    if (isCollect(url)) return Response.json({ ...((await res.json()) as CollectResponse), segment });
+    if (isCollect(url))
+      return Response.json({ ...((await res.json()) as CollectResponse), segment });
     if (!get) return Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
     return Response.json(browserView(get));
   };
@@ -188,7 +197,9 @@ function problem(body: string): string | undefined {
   const parsed = batchSchema.safeParse(expandCompact(json, Date.now() + collector().offset));
   if (!parsed.success) return problemOf(parsed.error);
   const { refused } = validateEvents(parsed.data.events, Date.now() + collector().offset);
-  return refused.length ? refused.map((r) => `events.${r.index}: ${r.message}`).join('; ') : undefined;
+  return refused.length
+    ? refused.map((r) => `events.${r.index}: ${r.message}`).join('; ')
+    : undefined;
 }
 
 export async function open(o: OpenOptions = {}): Promise<Page> {
@@ -205,7 +216,9 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
         interceptor: {
           // Serves the snippet to the page's <script src>; the page's own fetch is replaced below.
           beforeAsyncRequest: async ({ request, window: w }) =>
-            request.url === SCRIPT_SRC ? new w.Response(js, { headers: { 'content-type': 'text/javascript' } }) : undefined,
+            request.url === SCRIPT_SRC
+              ? new w.Response(js, { headers: { 'content-type': 'text/javascript' } })
+              : undefined,
         },
       },
     },
@@ -269,8 +282,10 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     if (!o.beaconLost) track(deliver(s, o.beaconOrigin ?? origin).catch(() => {}));
     return true;
   };
-  if (o.webdriver !== undefined) Object.defineProperty(w.navigator, 'webdriver', { value: o.webdriver, configurable: true });
-  for (const [k, value] of Object.entries(o.navigator ?? {})) Object.defineProperty(w.navigator, k, { value, configurable: true });
+  if (o.webdriver !== undefined)
+    Object.defineProperty(w.navigator, 'webdriver', { value: o.webdriver, configurable: true });
+  for (const [k, value] of Object.entries(o.navigator ?? {}))
+    Object.defineProperty(w.navigator, k, { value, configurable: true });
   if (o.storage === false) {
     Object.defineProperty(w, 'localStorage', {
       get() {
@@ -281,7 +296,8 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
   } else {
     for (const [k, v] of Object.entries(o.storage ?? {})) w.localStorage.setItem(k, v);
   }
-  if (o.referrer !== undefined) Object.defineProperty(w.document, 'referrer', { value: o.referrer, configurable: true });
+  if (o.referrer !== undefined)
+    Object.defineProperty(w.document, 'referrer', { value: o.referrer, configurable: true });
   let offset = 0;
   const realNow = Date.now;
   w.Date.now = () => realNow() + offset;
@@ -298,7 +314,10 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     batches: () =>
       sent
         .filter((s) => isCollect(s.url))
-        .map((s) => ({ ...(expandCompact(JSON.parse(s.body), Date.now() + c.offset) as CollectBatch), via: s.via })),
+        .map((s) => ({
+          ...(expandCompact(JSON.parse(s.body), Date.now() + c.offset) as CollectBatch),
+          via: s.via,
+        })),
     events: () => page.batches().flatMap((b) => b.events),
     advance: (ms) => {
       offset += ms;
@@ -364,6 +383,7 @@ export const stored = (rec: Record<string, unknown>): Record<string, string> => 
 export const browserView = (s: Segment): BrowserSegment => ({ ...s, ...pageFacts(s) });
 
 /** The snippet's stored record, parsed ({} when there is none). */
-export const record = (p: Page): Record<string, any> => JSON.parse(p.window.localStorage.getItem('ms') ?? '{}');
+export const record = (p: Page): Record<string, any> =>
+  JSON.parse(p.window.localStorage.getItem('ms') ?? '{}');
 
 export { sleep };

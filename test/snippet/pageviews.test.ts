@@ -73,7 +73,7 @@ describe('page view on load', () => {
 
   it('cuts a URL longer than the wire limit instead of losing the event', async () => {
     const { LIMITS } = await import('../../shared/limits.ts');
-    const long = 'https://shop.test/search?q=' + 'x'.repeat(3000);
+    const long = `https://shop.test/search?q=${'x'.repeat(3000)}`;
     const p = await open({ url: long });
     const e = p.events()[0]!;
     expect(e.url).toBe(long.slice(0, LIMITS.urlLength));
@@ -92,7 +92,10 @@ describe('single-page app navigation', () => {
     await p.settle();
     const views = spaViews(p);
     expect(views).toHaveLength(1);
-    expect(views[0]).toMatchObject({ url: 'https://shop.test/products/lenses', category: 'lenses' });
+    expect(views[0]).toMatchObject({
+      url: 'https://shop.test/products/lenses',
+      category: 'lenses',
+    });
     expect('ref' in views[0]!).toBe(false);
   });
 
@@ -154,7 +157,10 @@ describe('single-page app navigation', () => {
     await p.settle();
     const views = p.events().filter((e) => e.type === 'page_view');
     expect(views.map((e) => e.nav)).toEqual(['load', 'load']);
-    expect(views[1]).toMatchObject({ url: 'https://shop.test/products/cameras', category: 'cameras' });
+    expect(views[1]).toMatchObject({
+      url: 'https://shop.test/products/cameras',
+      category: 'cameras',
+    });
   });
 
   it('page(props) records a manual page view with props and its own category', async () => {
@@ -162,7 +168,12 @@ describe('single-page app navigation', () => {
     p.run(`microseg.page({ category: 'bags', variant: 'B' })`);
     await p.settle();
     const e = p.events()[1]!;
-    expect(e).toMatchObject({ type: 'page_view', nav: 'spa', category: 'bags', props: { variant: 'B' } });
+    expect(e).toMatchObject({
+      type: 'page_view',
+      nav: 'spa',
+      category: 'bags',
+      props: { variant: 'B' },
+    });
   });
 });
 
@@ -186,7 +197,11 @@ describe('issue 11: leaving the page', () => {
       expect(views).toEqual([['page_view', 'spa', 'https://shop.test/checkout']]);
       await routeSettles();
       await p.settle();
-      expect(collector().events().map((e) => [e.nav, e.url])).toEqual([
+      expect(
+        collector()
+          .events()
+          .map((e) => [e.nav, e.url]),
+      ).toEqual([
         ['load', 'https://shop.test/products/cameras'],
         ['spa', 'https://shop.test/checkout'],
       ]);
@@ -197,14 +212,30 @@ describe('issue 11: leaving the page', () => {
     const p = await open({ head: META });
     const pagehide = `dispatchEvent(Object.assign(new Event('pagehide'), { persisted: true }))`;
     p.run(`microseg.track('a'); ${pagehide}`);
-    expect(p.batches().at(-1)!.events.map((e) => e.type)).toEqual(['a']);
-    p.run(`dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true })); microseg.track('b'); ${pagehide}`);
-    expect(p.batches().at(-1)!.events.map((e) => [e.type, e.nav])).toEqual([
+    expect(
+      p
+        .batches()
+        .at(-1)!
+        .events.map((e) => e.type),
+    ).toEqual(['a']);
+    p.run(
+      `dispatchEvent(Object.assign(new Event('pageshow'), { persisted: true })); microseg.track('b'); ${pagehide}`,
+    );
+    expect(
+      p
+        .batches()
+        .at(-1)!
+        .events.map((e) => [e.type, e.nav]),
+    ).toEqual([
       ['page_view', 'load'],
       ['b', undefined],
     ]);
     await p.settle();
-    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'a', 'page_view', 'b']);
+    expect(
+      collector()
+        .events()
+        .map((e) => e.type),
+    ).toEqual(['page_view', 'a', 'page_view', 'b']);
     expect(p.batches()).toHaveLength(3);
   });
 });

@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { SAMPLE_SEGMENT, segmentWith } from '../fixtures.ts';
-import { answering, browserView, closeAll, open, type Page, type Responder, sleep, record, stored } from './harness.ts';
+import {
+  answering,
+  browserView,
+  closeAll,
+  open,
+  type Page,
+  type Responder,
+  sleep,
+  record,
+  stored,
+} from './harness.ts';
 
 afterEach(closeAll);
 
@@ -16,13 +26,16 @@ function held() {
   const pending: (() => void)[] = [];
   const loyalist = seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' });
   const respond: Responder = (url, init, real) =>
-    new Promise((resolve) => pending.push(() => resolve(answering(loyalist, base)(url, init, real))));
+    new Promise((resolve) =>
+      pending.push(() => resolve(answering(loyalist, base)(url, init, real))),
+    );
   return { respond, release: () => pending.splice(0).forEach((f) => f()) };
 }
 
 const cached = (s: Segment, age = 0) => stored({ v: 'v1', g: [s, Date.now() - age] });
 
-const hidden = (p: Page, id: string) => (p.document.getElementById(id) as unknown as HTMLElement).hidden;
+const hidden = (p: Page, id: string) =>
+  (p.document.getElementById(id) as unknown as HTMLElement).hidden;
 const html = (p: Page, name: string) => p.document.documentElement.getAttribute(`data-ms-${name}`);
 
 describe('data-ms-show / data-ms-hide', () => {
@@ -63,14 +76,26 @@ describe('data-ms-show / data-ms-hide', () => {
   });
 
   it('treats "category=none" as no categorized activity', async () => {
-    const none = seg({ category: null, segment: 'newbie:none:cold', engagement: 'cold', segments: [] });
-    const p = await open({ storage: cached(none), respond: collector(null), body: `<p id="a" data-ms-show="category=none">a</p><p id="b" data-ms-show="category=cameras">b</p>` });
+    const none = seg({
+      category: null,
+      segment: 'newbie:none:cold',
+      engagement: 'cold',
+      segments: [],
+    });
+    const p = await open({
+      storage: cached(none),
+      respond: collector(null),
+      body: `<p id="a" data-ms-show="category=none">a</p><p id="b" data-ms-show="category=cameras">b</p>`,
+    });
     expect([hidden(p, 'a'), hidden(p, 'b')]).toEqual([false, true]);
     expect(html(p, 'category')).toBe('none');
   });
 
   it('leaves elements alone while no segment is known', async () => {
-    const p = await open({ respond: collector(null), body: `<p id="a" data-ms-show="lifecycle=loyalist">a</p><p id="b" hidden data-ms-show="lifecycle=newbie">b</p>` });
+    const p = await open({
+      respond: collector(null),
+      body: `<p id="a" data-ms-show="lifecycle=loyalist">a</p><p id="b" hidden data-ms-show="lifecycle=newbie">b</p>`,
+    });
     expect([hidden(p, 'a'), hidden(p, 'b')]).toEqual([false, true]);
   });
 
@@ -157,7 +182,10 @@ describe('the microseg:segment event', () => {
 
   it('fires once per change, not once per answer', async () => {
     let answer = base;
-    const p = await open({ head: listen, respond: (url, init, real) => collector(answer)(url, init, real) });
+    const p = await open({
+      head: listen,
+      respond: (url, init, real) => collector(answer)(url, init, real),
+    });
     expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent']);
     // Same segment, other affinity and updated time: no event.
     answer = seg({ affinity: { cameras: 0.9, sports: 0.1 }, updated: base.updated + 5000 });
@@ -170,12 +198,19 @@ describe('the microseg:segment event', () => {
     await p.settle();
     p.run(`microseg.track('c')`);
     await p.settle();
-    expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent', 'newbie:cameras:hot|camera-intent+big-spender']);
+    expect(p.run('got')).toEqual([
+      'newbie:cameras:hot|camera-intent',
+      'newbie:cameras:hot|camera-intent+big-spender',
+    ]);
     expect(p.batches()).toHaveLength(4);
   });
 
   it('fires at start for a cached segment, and not again when the fresh one is the same', async () => {
-    const p = await open({ head: listen, storage: cached(base), respond: collector(seg({ updated: 2 })) });
+    const p = await open({
+      head: listen,
+      storage: cached(base),
+      respond: collector(seg({ updated: 2 })),
+    });
     expect(p.run('got')).toEqual(['newbie:cameras:hot|camera-intent']);
   });
 
@@ -201,16 +236,28 @@ describe('microseg.segment() with a cache', () => {
   it('asks again when the cache is old (over 5 minutes)', async () => {
     const fresh = seg({ lifecycle: 'prospect', segment: 'prospect:cameras:hot' });
     const p = await open({ storage: cached(base, 6 * 60e3), respond: collector(null, fresh) });
-    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(fresh));
+    await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(
+      browserView(fresh),
+    );
     expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect', '/v1/segment']);
   });
 
   it('resolves the old cached segment when the collector is down (rejects or 500), never throwing', async () => {
-    const down = await open({ storage: cached(base, 24 * 3600e3), respond: () => Promise.reject(new TypeError('Failed to fetch')) });
-    await expect(down.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(base));
+    const down = await open({
+      storage: cached(base, 24 * 3600e3),
+      respond: () => Promise.reject(new TypeError('Failed to fetch')),
+    });
+    await expect(down.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(
+      browserView(base),
+    );
     expect(html(down, 'segment')).toBe('newbie:cameras:hot');
-    const failing = await open({ storage: cached(base, 24 * 3600e3), respond: () => new Response('{}', { status: 500 }) });
-    await expect(failing.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(browserView(base));
+    const failing = await open({
+      storage: cached(base, 24 * 3600e3),
+      respond: () => new Response('{}', { status: 500 }),
+    });
+    await expect(failing.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(
+      browserView(base),
+    );
   });
 
   it('resolves null with the collector down and nothing cached', async () => {

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Segment } from '../../shared/segment.ts';
 import { segmentWith } from '../fixtures.ts';
-import { answering, browserView, closeAll, open, record, sleep, stored, stubFromDocs } from './harness.ts';
+import {
+  answering,
+  browserView,
+  closeAll,
+  open,
+  record,
+  sleep,
+  stored,
+  stubFromDocs,
+} from './harness.ts';
 
 afterEach(closeAll);
 
@@ -29,7 +38,9 @@ describe('microseg.optOut()', () => {
     const p = await open({
       storage: stored({ o: 1 }),
       respond: collector,
-      head: stubFromDocs() + `<script>window.early = microseg.segment(); microseg.track('queued')</script>`,
+      head:
+        stubFromDocs() +
+        `<script>window.early = microseg.segment(); microseg.track('queued')</script>`,
     });
     await sleep(1100);
     await p.settle();
@@ -56,7 +67,11 @@ describe('Do-Not-Track and Global Privacy Control', () => {
     ['GPC', { globalPrivacyControl: true }],
   ] as const) {
     it(`${name}: sends nothing, stores nothing, segment() resolves null`, async () => {
-      const p = await open({ navigator: nav, respond: collector, storage: stored({ v: 'old', g: [SEG, Date.now()] }) });
+      const p = await open({
+        navigator: nav,
+        respond: collector,
+        storage: stored({ v: 'old', g: [SEG, Date.now()] }),
+      });
       p.run(`microseg.track('a'); microseg.identify('tok')`);
       await sleep(1100);
       p.run(`dispatchEvent(new Event('pagehide'))`);
@@ -70,7 +85,10 @@ describe('Do-Not-Track and Global Privacy Control', () => {
   }
 
   it('tracks as usual when the tag says the site has consent (data-consent)', async () => {
-    const p = await open({ navigator: { doNotTrack: '1', globalPrivacyControl: true }, attrs: 'data-site="demo" data-consent' });
+    const p = await open({
+      navigator: { doNotTrack: '1', globalPrivacyControl: true },
+      attrs: 'data-site="demo" data-consent',
+    });
     expect(p.events().map((e) => e.type)).toEqual(['page_view']);
     expect(record(p).v).toBe(p.batches()[0]!.visitor);
   });

@@ -1,7 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CompactEvent } from '../../shared/wire.ts';
 import { CLOCK, LIMITS, SNIPPET_BATCH } from '../../shared/limits.ts';
-import { closeAll, collector, open, record, sleep, stored, token, type Responder } from './harness.ts';
+import {
+  closeAll,
+  collector,
+  open,
+  record,
+  sleep,
+  stored,
+  token,
+  type Responder,
+} from './harness.ts';
 
 afterEach(closeAll);
 
@@ -9,7 +18,10 @@ afterEach(closeAll);
 const KEPT = 50;
 
 const down: Responder = () => Promise.reject(new TypeError('Failed to fetch'));
-const status = (code: number): Responder => () => new Response('{"error":"x","message":"x"}', { status: code });
+const status =
+  (code: number): Responder =>
+  () =>
+    new Response('{"error":"x","message":"x"}', { status: code });
 const ok: Responder = (_url, _init, real) => real();
 
 /** A minute ago: queued events younger than the collector's max event age. */
@@ -38,7 +50,10 @@ describe('the retry queue', () => {
     expect(keptIds(e)).toEqual(ids(failed!.events));
     expect([d, k]).toEqual([0, TOK]);
 
-    const next = await open({ storage: { ms: first.window.localStorage.getItem('ms')! }, respond: ok });
+    const next = await open({
+      storage: { ms: first.window.localStorage.getItem('ms')! },
+      respond: ok,
+    });
     const [b] = next.batches();
     expect(b!.via).toBe('fetch');
     expect(ids(b!.events)).toEqual([...ids(failed!.events), next.events().at(-1)!.id]);
@@ -46,7 +61,11 @@ describe('the retry queue', () => {
     expect(b!.token).toBe(TOK);
     expect('dropped' in b!).toBe(false);
     expect('q' in record(next)).toBe(false); // delivered: forgotten
-    expect(collector().events().map((e) => e.id)).toEqual(ids(b!.events));
+    expect(
+      collector()
+        .events()
+        .map((e) => e.id),
+    ).toEqual(ids(b!.events));
   });
 
   for (const code of [500, 503, 429]) {
@@ -107,7 +126,8 @@ describe('the retry queue', () => {
     let calls = 0;
     const p = await open({
       wait: false,
-      respond: (url, init, real) => (calls++ ? down(url, init, real) : sleep(100).then(() => down(url, init, real))),
+      respond: (url, init, real) =>
+        calls++ ? down(url, init, real) : sleep(100).then(() => down(url, init, real)),
     });
     for (let i = 0; i < 100 && calls === 0; i++) await sleep(5);
     p.run(`microseg.track('a'); dispatchEvent(new Event('online'))`);
@@ -115,7 +135,9 @@ describe('the retry queue', () => {
     await p.settle();
     const [load, later] = p.batches();
     expect(later!.events.map((e) => e.type)).toEqual(['a']);
-    expect(keptIds(record(p).q.e).sort()).toEqual([...ids(load!.events), ...ids(later!.events)].sort());
+    expect(keptIds(record(p).q.e).sort()).toEqual(
+      [...ids(load!.events), ...ids(later!.events)].sort(),
+    );
   });
 
   it('leaves the queue in storage when the page is left: the leaving batch carries only the new events', async () => {
@@ -124,7 +146,11 @@ describe('the retry queue', () => {
     const leaving = p.batches().at(-1)!;
     expect(leaving.events.map((e) => e.type)).toEqual(['bye']);
     // The load batch failed and was kept; the leaving one was kept before it went.
-    expect(keptIds(record(p).q.e)).toEqual([...keptIds(kept(2)), p.events()[2]!.id, leaving.events[0]!.id]);
+    expect(keptIds(record(p).q.e)).toEqual([
+      ...keptIds(kept(2)),
+      p.events()[2]!.id,
+      leaving.events[0]!.id,
+    ]);
   });
 
   it('keeps a leaving batch before it goes: a tab closed while the collector is down sends it with the next visit', async () => {
@@ -135,12 +161,19 @@ describe('the retry queue', () => {
     const next = await open({ storage: { ms: first.window.localStorage.getItem('ms')! } });
     expect(next.batches()[0]!.events.map((e) => e.type)).toEqual(['add_to_cart', 'page_view']);
     await next.settle();
-    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'add_to_cart', 'page_view']);
+    expect(
+      collector()
+        .events()
+        .map((e) => e.type),
+    ).toEqual(['page_view', 'add_to_cart', 'page_view']);
   });
 
   it('works in memory for the page when localStorage throws', async () => {
     let respond = down;
-    const p = await open({ storage: false, respond: (url, init, real) => respond(url, init, real) });
+    const p = await open({
+      storage: false,
+      respond: (url, init, real) => respond(url, init, real),
+    });
     respond = ok;
     p.run(`dispatchEvent(new Event('online'))`);
     await p.settle();
@@ -164,9 +197,13 @@ describe('issue 11: a failed batch never breaks the queue', () => {
   /** The first collect request answers `first`; every later one reaches the collector. */
   const firstFails = (first: Responder): Responder => {
     let calls = 0;
-    return (url, init, real) => (url.includes('/v1/collect') && calls++ === 0 ? first(url, init, real) : real());
+    return (url, init, real) =>
+      url.includes('/v1/collect') && calls++ === 0 ? first(url, init, real) : real();
   };
-  const types = () => collector().events().map((e) => e.type);
+  const types = () =>
+    collector()
+      .events()
+      .map((e) => e.type);
 
   it('sends a failed batch again as the collector accepts it: no "token": null (every browser)', async () => {
     const p = await open({ respond: firstFails(down) });
@@ -175,7 +212,11 @@ describe('issue 11: a failed batch never breaks the queue', () => {
     const [failed, again] = p.sent.filter((s) => s.url.endsWith('/v1/collect'));
     expect(again!.body).not.toContain('null');
     expect(again!.answer!.status).toBe(200);
-    expect(collector().events().map((e) => e.id)).toEqual(ids(p.batches()[0]!.events));
+    expect(
+      collector()
+        .events()
+        .map((e) => e.id),
+    ).toEqual(ids(p.batches()[0]!.events));
     expect(failed!.status).toBeUndefined(); // the network error
   });
 

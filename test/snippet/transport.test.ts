@@ -7,7 +7,15 @@ afterEach(closeAll);
 
 /** Checks a parsed body against the CollectBatch contract, field by field. */
 function expectBatch(b: CollectBatch) {
-  const fields = ['site', 'visitor', 'events', 'webdriver', 'token', 'dropped', 'via' /* added by the harness */];
+  const fields = [
+    'site',
+    'visitor',
+    'events',
+    'webdriver',
+    'token',
+    'dropped',
+    'via' /* added by the harness */,
+  ];
   expect(Object.keys(b).filter((k) => !fields.includes(k))).toEqual([]);
   expect(typeof b.site).toBe('string');
   expect(typeof b.visitor).toBe('string');
@@ -73,7 +81,8 @@ describe('batching and delivery', () => {
     let calls = 0;
     const p = await open({
       beaconResult: false,
-      respond: (url, init, real) => (calls++ === 1 ? Promise.reject(new TypeError('Failed to fetch')) : real()),
+      respond: (url, init, real) =>
+        calls++ === 1 ? Promise.reject(new TypeError('Failed to fetch')) : real(),
     });
     p.run(`microseg.track('a'); dispatchEvent(new Event('pagehide'))`);
     await p.settle();
@@ -91,7 +100,10 @@ describe('batching and delivery', () => {
   it('survives a collector that is down or answers garbage', async () => {
     const errors: unknown[] = [];
     const p = await open({
-      respond: (url) => (url.includes('collect') ? Promise.reject(new TypeError('Failed to fetch')) : new Response('x')),
+      respond: (url) =>
+        url.includes('collect')
+          ? Promise.reject(new TypeError('Failed to fetch'))
+          : new Response('x'),
     });
     p.window.addEventListener('error', (e) => errors.push(e));
     p.run(`microseg.track('a')`);
@@ -140,7 +152,9 @@ describe('ids and sessions', () => {
     p.run(`microseg.track('new')`);
     await p.settle();
     expect(p.events().every((e) => e.session === undefined)).toBe(true);
-    const stored = collector().events().map((e) => e.session);
+    const stored = collector()
+      .events()
+      .map((e) => e.session);
     expect(stored).toHaveLength(4);
     expect(stored.slice(0, 3)).toEqual([p.events()[0]!.id, p.events()[0]!.id, p.events()[0]!.id]);
     expect(stored[3]).toBe(p.events()[3]!.id);
@@ -156,7 +170,11 @@ describe('issue 11: the batch sent while leaving', () => {
     p.run(`microseg.track('bye'); dispatchEvent(new Event('pagehide'))`);
     expect(p.sent.at(-1)!.via).toBe('beacon');
     await p.settle();
-    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
+    expect(
+      collector()
+        .events()
+        .map((e) => e.type),
+    ).toEqual(['page_view', 'bye']);
   });
 
   it('goes by fetch keepalive when sendBeacon refuses (its queue is full)', async () => {
@@ -166,7 +184,16 @@ describe('issue 11: the batch sent while leaving', () => {
     expect(last.via).toBe('fetch');
     expect(last.init).toMatchObject({ method: 'POST', keepalive: true });
     await p.settle();
-    expect(p.batches().at(-1)!.events.map((e) => e.type)).toEqual(['bye']);
-    expect(collector().events().map((e) => e.type)).toEqual(['page_view', 'bye']);
+    expect(
+      p
+        .batches()
+        .at(-1)!
+        .events.map((e) => e.type),
+    ).toEqual(['bye']);
+    expect(
+      collector()
+        .events()
+        .map((e) => e.type),
+    ).toEqual(['page_view', 'bye']);
   });
 });

@@ -18,13 +18,15 @@ describe('camera-intent webhooks against a local receiver', () => {
   it('delivers exactly one signed delivery per transition: enter on the third view, exit on purchase and on time passing', async () => {
     const rx = await startReceiver(SECRET);
     cleanups.push(rx.close);
-    const t = triggersApp(shopConfig(rx.url, {
-      webhooks: [
-        { segment: 'camera-intent', on: 'enter', url: rx.url, secret: SECRET },
-        { segment: 'camera-intent', on: 'exit', url: rx.url, secret: SECRET },
-        { segment: 'key:*:cameras:hot', on: 'enter', url: rx.url, secret: SECRET },
-      ],
-    }));
+    const t = triggersApp(
+      shopConfig(rx.url, {
+        webhooks: [
+          { segment: 'camera-intent', on: 'enter', url: rx.url, secret: SECRET },
+          { segment: 'camera-intent', on: 'exit', url: rx.url, secret: SECRET },
+          { segment: 'key:*:cameras:hot', on: 'enter', url: rx.url, secret: SECRET },
+        ],
+      }),
+    );
     cleanups.push(t.close);
 
     // Buyer: three camera views in three days → enters; then a purchase → exits.
@@ -39,7 +41,12 @@ describe('camera-intent webhooks against a local receiver', () => {
     const [first] = await rx.waitFor(2);
     const latency = first!.at - sent;
     await t.collect('buyer', camera(4)); // still in: no new delivery
-    await t.collect('buyer', { type: 'purchase', value: 499, currency: 'EUR', url: 'http://localhost:8787/checkout' });
+    await t.collect('buyer', {
+      type: 'purchase',
+      value: 499,
+      currency: 'EUR',
+      url: 'http://localhost:8787/checkout',
+    });
     await rx.waitFor(3);
 
     // Browser: same start, then eight quiet days; the next (non-camera) view finds the window empty.
@@ -70,7 +77,9 @@ describe('camera-intent webhooks against a local receiver', () => {
     }
     expect(new Set(rx.got.map((g) => g.body.id)).size).toBe(6);
     // Per visitor and webhook, in order: the enter reaches the receiver before the exit.
-    const buyer = rx.got.filter((g) => g.body.visitor === 'buyer' && g.body.segment === 'camera-intent');
+    const buyer = rx.got.filter(
+      (g) => g.body.visitor === 'buyer' && g.body.segment === 'camera-intent',
+    );
     expect(buyer.map((g) => g.body.change)).toEqual(['enter', 'exit']);
     expect(buyer[0]!.body.profile.segments).toEqual(['camera-intent']);
     expect(buyer[1]!.body.profile.lifecycle).toBe('new_customer');
@@ -98,9 +107,18 @@ describe('camera-intent webhooks against a local receiver', () => {
     // Both keys moved on (hot/active → warm); only 'quiet' leaves camera-intent.
     expect(sweepAll(t.storage, t.config, t.clock.now, 1)).toBe(2);
     const [, exit] = await rx.waitFor(2);
-    expect(exit!.body).toMatchObject({ visitor: 'quiet', segment: 'camera-intent', change: 'exit', at: t.clock.now });
+    expect(exit!.body).toMatchObject({
+      visitor: 'quiet',
+      segment: 'camera-intent',
+      change: 'exit',
+      at: t.clock.now,
+    });
     expect(exit!.valid).toBe(true);
-    expect(t.storage.segmentHistory('shop', 'quiet').at(-1)).toMatchObject({ kind: 'exited', name: 'camera-intent', event: null });
+    expect(t.storage.segmentHistory('shop', 'quiet').at(-1)).toMatchObject({
+      kind: 'exited',
+      name: 'camera-intent',
+      event: null,
+    });
     const counts = (await (await t.api('/v1/segments?site=shop')).json()).segments;
     expect(counts.find((s: { name: string }) => s.name === 'camera-intent').members).toBe(0);
     expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // recorded once
@@ -131,7 +149,12 @@ describe('camera-intent webhooks against a local receiver', () => {
     const rx = await startReceiver(SECRET, () => (up ? 200 : 500));
     cleanups.push(rx.close);
     const file = shopConfig(rx.url);
-    (file as { delivery: object }).delivery = { attempts: 2, backoffMs: 10, maxBackoffMs: 10, pollMs: 30 };
+    (file as { delivery: object }).delivery = {
+      attempts: 2,
+      backoffMs: 10,
+      maxBackoffMs: 10,
+      pollMs: 30,
+    };
     const t = triggersApp(file);
     cleanups.push(t.close);
     for (let i = 0; i < 3; i++) await t.collect('v', camera(i));
@@ -148,23 +171,33 @@ describe('camera-intent webhooks against a local receiver', () => {
     // The CLI on the same database file lists the failure.
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     const db = t.storage.db.$client.name;
-    expect(await main(['deliveries', '--db', db, '--site', 'shop', '--status', 'failed', '--json'])).toBe(0);
+    expect(
+      await main(['deliveries', '--db', db, '--site', 'shop', '--status', 'failed', '--json']),
+    ).toBe(0);
     expect(log.mock.calls.map((c) => JSON.parse(c[0] as string).id)).toEqual([failed[0]!.id]);
     log.mockRestore();
 
-    const pending = await t.api(`/v1/deliveries/${rx.got[0]!.body.id}/replay?site=shop`, { method: 'POST' });
+    const pending = await t.api(`/v1/deliveries/${rx.got[0]!.body.id}/replay?site=shop`, {
+      method: 'POST',
+    });
     expect(pending.status).toBe(202);
     up = true;
     await rx.waitFor(3);
     expect(rx.got[2]!.body.id).toBe(failed[0]!.id);
     await new Promise((r) => setTimeout(r, 50));
-    const again = await t.api(`/v1/deliveries/${failed[0]!.id}/replay?site=shop`, { method: 'POST' });
+    const again = await t.api(`/v1/deliveries/${failed[0]!.id}/replay?site=shop`, {
+      method: 'POST',
+    });
     expect(again.status).toBe(409);
     expect(await again.json()).toMatchObject({ error: 'not_failed' });
-    expect((await t.api('/v1/deliveries/dlv_nope/replay?site=shop', { method: 'POST' })).status).toBe(404);
+    expect(
+      (await t.api('/v1/deliveries/dlv_nope/replay?site=shop', { method: 'POST' })).status,
+    ).toBe(404);
     expect((await t.api('/v1/deliveries?site=shop&status=lost')).status).toBe(400);
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
-    expect(await main(['deliveries', 'replay', failed[0]!.id, '--db', db, '--site', 'shop'])).toBe(2); // delivered now: nothing to replay
+    expect(await main(['deliveries', 'replay', failed[0]!.id, '--db', db, '--site', 'shop'])).toBe(
+      2,
+    ); // delivered now: nothing to replay
     quiet.mockRestore();
   });
 
@@ -183,7 +216,9 @@ describe('camera-intent webhooks against a local receiver', () => {
     }
     latencies.sort((a, b) => a - b);
     const median = latencies[10]!;
-    console.log(`webhook delivery latency over 20 enters: median ${median.toFixed(1)} ms, max ${latencies[19]!.toFixed(1)} ms`);
+    console.log(
+      `webhook delivery latency over 20 enters: median ${median.toFixed(1)} ms, max ${latencies[19]!.toFixed(1)} ms`,
+    );
     expect(median).toBeLessThan(200);
   });
 
@@ -213,10 +248,14 @@ describe('camera-intent webhooks against a local receiver', () => {
     expect(Math.max(...times)).toBeLessThan(1000);
     await alive.waitFor(20, 3000);
     expect(dead.got).toHaveLength(1); // the hanging webhook holds its one slot, no more
-    for (let i = 0; i < 50 && t.hooks.worker.inFlight > 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 50 && t.hooks.worker.inFlight > 1; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect(t.hooks.worker.inFlight).toBe(1);
-    const pending = (await (await t.api('/v1/deliveries?site=shop&status=pending')).json()).deliveries;
+    const pending = (await (await t.api('/v1/deliveries?site=shop&status=pending')).json())
+      .deliveries;
     expect(pending).toHaveLength(20);
-    expect(new Set(pending.map((d: { segment: string }) => d.segment))).toEqual(new Set(['camera-intent']));
+    expect(new Set(pending.map((d: { segment: string }) => d.segment))).toEqual(
+      new Set(['camera-intent']),
+    );
   });
 });

@@ -16,11 +16,20 @@ afterEach(async () => {
 /** Every table of the database (from sqlite_master, so tables added later are covered) → rows whose any column holds `needle`. */
 function rowsMentioning(sqlite: Database.Database, needle: string): Record<string, number> {
   const out: Record<string, number> = {};
-  const tables = sqlite.prepare(`select name from sqlite_master where type = 'table'`).pluck().all() as string[];
+  const tables = sqlite
+    .prepare(`select name from sqlite_master where type = 'table'`)
+    .pluck()
+    .all() as string[];
   for (const table of tables) {
-    const cols = (sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[]).map((c) => c.name);
+    const cols = (sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[]).map(
+      (c) => c.name,
+    );
     const where = cols.map((c) => `instr(cast("${c}" as text), @needle) > 0`).join(' or ');
-    const n = (sqlite.prepare(`select count(*) as n from "${table}" where ${where}`).get({ needle }) as { n: number }).n;
+    const n = (
+      sqlite.prepare(`select count(*) as n from "${table}" where ${where}`).get({ needle }) as {
+        n: number;
+      }
+    ).n;
     if (n > 0) out[table] = n;
   }
   return out;
@@ -32,7 +41,13 @@ const DEAD = 'http://127.0.0.1:9/hook'; // nothing listens: deliveries stay in t
 async function person(visitor: string) {
   for (let i = 0; i < 3; i++) await t.collect(visitor, camera(i));
   // One refused event, kept in quarantine with the visitor's id.
-  await t.app.request(collectRequest({ site: 'shop', visitor, events: [{ id: `${visitor}-bad`, type: 'page_view', ts: 'yesterday' }] }));
+  await t.app.request(
+    collectRequest({
+      site: 'shop',
+      visitor,
+      events: [{ id: `${visitor}-bad`, type: 'page_view', ts: 'yesterday' }],
+    }),
+  );
 }
 
 describe('erasure', () => {
@@ -45,12 +60,31 @@ describe('erasure', () => {
     await t.collect('victim', camera(9));
     linkVisitor(t.storage, site, 'victimphone', 'alice@example.com', 'grantAAAAAA', t.clock.now);
     await t.collect('victimphone', camera(10));
-    expect((await t.api('/v1/contacts/alice@example.com/traits?site=shop', { method: 'PUT', body: '{"age_band":"25-50"}', headers: { 'content-type': 'application/json' } })).status).toBe(200);
+    expect(
+      (
+        await t.api('/v1/contacts/alice@example.com/traits?site=shop', {
+          method: 'PUT',
+          body: '{"age_band":"25-50"}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(200);
 
     const sqlite = t.storage.db.$client;
-    const before = { ...rowsMentioning(sqlite, 'victim'), ...rowsMentioning(sqlite, 'alice@example.com') };
+    const before = {
+      ...rowsMentioning(sqlite, 'victim'),
+      ...rowsMentioning(sqlite, 'alice@example.com'),
+    };
     // The person really is in every kind of table first, or the check below would prove nothing.
-    for (const table of ['events', 'profiles', 'segment_changes', 'webhook_deliveries', 'quarantine', 'links', 'profile_meta']) {
+    for (const table of [
+      'events',
+      'profiles',
+      'segment_changes',
+      'webhook_deliveries',
+      'quarantine',
+      'links',
+      'profile_meta',
+    ]) {
       expect(before[table], table).toBeGreaterThan(0);
     }
     const bystander = rowsMentioning(sqlite, 'bystander');
@@ -62,21 +96,37 @@ describe('erasure', () => {
     expect(body.visitors.sort()).toEqual(['c:alice@example.com', 'victim', 'victimphone']);
     expect(body.removed.events).toBe(5);
     expect(body.removed.links).toBe(3);
-    expect(body.total).toBe(Object.values(body.removed as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(body.total).toBe(
+      Object.values(body.removed as Record<string, number>).reduce((a, b) => a + b, 0),
+    );
 
     expect(rowsMentioning(sqlite, 'victim')).toEqual({});
     expect(rowsMentioning(sqlite, 'alice@example.com')).toEqual({});
     expect(rowsMentioning(sqlite, 'bystander')).toEqual(bystander);
     // Idempotent: a second erasure finds nothing.
-    expect((await (await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' })).json()).total).toBe(0);
+    expect(
+      (await (await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' })).json())
+        .total,
+    ).toBe(0);
   });
 
   it('DELETE /v1/contacts/:id also removes the refused server events that named the contact', async () => {
     t = triggersApp(shopConfig(DEAD));
-    const send = (events: unknown[]) => t.api('/v1/events', { method: 'POST', body: JSON.stringify({ events }), headers: { 'content-type': 'application/json' } });
-    expect((await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 20 }])).status).toBe(200);
+    const send = (events: unknown[]) =>
+      t.api('/v1/events', {
+        method: 'POST',
+        body: JSON.stringify({ events }),
+        headers: { 'content-type': 'application/json' },
+      });
+    expect(
+      (await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 20 }]))
+        .status,
+    ).toBe(200);
     // Refused (bad value), so it is kept in quarantine, its payload naming the contact.
-    expect((await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 'lots' }])).status).toBe(400);
+    expect(
+      (await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 'lots' }]))
+        .status,
+    ).toBe(400);
     const sqlite = t.storage.db.$client;
     expect(rowsMentioning(sqlite, 'bob@example.com').quarantine).toBe(1);
 
@@ -104,17 +154,29 @@ describe('erasure', () => {
     const res = await t.api('/v1/visitors/erased?site=shop', { method: 'DELETE' });
     expect(res.status).toBe(200);
     const body = await res.json();
-    expect(body).toMatchObject({ site: 'shop', visitors: ['erased'], contact: null, removed: { events: 3, profiles: 1, quarantine: 1, webhook_deliveries: 1 } });
+    expect(body).toMatchObject({
+      site: 'shop',
+      visitors: ['erased'],
+      contact: null,
+      removed: { events: 3, profiles: 1, quarantine: 1, webhook_deliveries: 1 },
+    });
     expect(rowsMentioning(sqlite, 'erased')).toEqual({});
 
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
-    expect(await main(['forget', '--db', sqlite.name, '--site', 'shop', '--visitor', 'cliforgot'])).toBe(0);
-    expect(JSON.parse(out.mock.calls[0]![0] as string)).toMatchObject({ visitors: ['cliforgot'], removed: { events: 3, profiles: 1 } });
+    expect(
+      await main(['forget', '--db', sqlite.name, '--site', 'shop', '--visitor', 'cliforgot']),
+    ).toBe(0);
+    expect(JSON.parse(out.mock.calls[0]![0] as string)).toMatchObject({
+      visitors: ['cliforgot'],
+      removed: { events: 3, profiles: 1 },
+    });
     expect(rowsMentioning(sqlite, 'cliforgot')).toEqual({});
     expect(rowsMentioning(sqlite, 'stays')).toEqual(stays);
 
     expect((await t.api('/v1/visitors/bad%20id?site=shop', { method: 'DELETE' })).status).toBe(400);
-    expect((await t.app.request('/v1/visitors/stays?site=shop', { method: 'DELETE' })).status).toBe(401);
+    expect((await t.app.request('/v1/visitors/stays?site=shop', { method: 'DELETE' })).status).toBe(
+      401,
+    );
     expect(await main(['forget', '--db', sqlite.name, '--site', 'shop'])).toBe(2);
   });
 });
@@ -126,7 +188,13 @@ describe('retention', () => {
     t.clock.now = T0 - 10 * DAY;
     await t.collect('old', camera(5));
     // An import of old history that arrived recently stays until it is as old on arrival too.
-    t.storage.ingest('shop', 'imported', [{ id: 'imp1', type: 'page_view', ts: T0 - 60 * DAY, category: 'cameras' }], t.config.sites.get('shop')!.engine, T0 - DAY);
+    t.storage.ingest(
+      'shop',
+      'imported',
+      [{ id: 'imp1', type: 'page_view', ts: T0 - 60 * DAY, category: 'cameras' }],
+      t.config.sites.get('shop')!.engine,
+      T0 - DAY,
+    );
     t.clock.now = T0;
 
     const sqlite = t.storage.db.$client;
@@ -146,6 +214,8 @@ describe('retention', () => {
     expect(profiles()).toEqual(profilesBefore);
     expect(await segment()).toEqual(segmentBefore);
     // Sites without retentionDays are left alone.
-    expect((await runRetention(t.storage, t.config, T0 + 365 * DAY)).shop).toMatchObject({ events: 2 });
+    expect((await runRetention(t.storage, t.config, T0 + 365 * DAY)).shop).toMatchObject({
+      events: 2,
+    });
   });
 });

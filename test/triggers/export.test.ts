@@ -26,9 +26,19 @@ beforeAll(() => {
   );
   t.storage.db.$client.transaction(() => {
     for (let i = 0; i < MEMBERS; i++) {
-      insert.run(`visitor_${String(i).padStart(6, '0')}_abcdefghij`, T0 - i, T0, T0, i % 2 ? 'newbie:cameras:hot' : 'prospect:cameras:active', '["camera-intent"]', i % 3, (i % 3) * 49.5);
+      insert.run(
+        `visitor_${String(i).padStart(6, '0')}_abcdefghij`,
+        T0 - i,
+        T0,
+        T0,
+        i % 2 ? 'newbie:cameras:hot' : 'prospect:cameras:active',
+        '["camera-intent"]',
+        i % 3,
+        (i % 3) * 49.5,
+      );
     }
-    for (let i = 0; i < 1000; i++) insert.run(`other_${i}`, T0, T0, T0, 'newbie:none:active', '[]', 0, 0);
+    for (let i = 0; i < 1000; i++)
+      insert.run(`other_${i}`, T0, T0, T0, 'newbie:none:active', '[]', 0, 0);
   })();
 });
 afterAll(async () => {
@@ -90,8 +100,12 @@ describe('GET /v1/segments/:name/members', () => {
     const ms = performance.now() - started;
     peak = Math.max(peak, process.memoryUsage().rss);
     expect(lines).toBe(MEMBERS + 1);
-    expect(head.split('\r\n')[0]).toBe('visitor,contact,segment,lifecycle,category,engagement,segments,purchases,monetary,first_seen,last_seen');
-    expect(head.split('\r\n')[1]).toMatch(/^visitor_\d{6}_abcdefghij,,(newbie|prospect):cameras:(hot|active),(newbie|prospect),cameras,(hot|active),camera-intent,\d,[\d.]+,2026-11-01T[\d:.]+Z,2026-11-01T12:00:00.000Z$/);
+    expect(head.split('\r\n')[0]).toBe(
+      'visitor,contact,segment,lifecycle,category,engagement,segments,purchases,monetary,first_seen,last_seen',
+    );
+    expect(head.split('\r\n')[1]).toMatch(
+      /^visitor_\d{6}_abcdefghij,,(newbie|prospect):cameras:(hot|active),(newbie|prospect),cameras,(hot|active),camera-intent,\d,[\d.]+,2026-11-01T[\d:.]+Z,2026-11-01T12:00:00.000Z$/,
+    );
     const growth = (peak - rss0) / 2 ** 20;
     const live = (heapPeak - heap0) / 2 ** 20;
     console.log(
@@ -108,7 +122,10 @@ describe('GET /v1/segments/:name/members', () => {
   it('streams NDJSON, selects by key pattern, and the members carry the segment fields', async () => {
     const res = await t.api('/v1/segments/key:newbie:*:*/members?site=shop&format=ndjson');
     expect(res.headers.get('content-type')).toBe('application/x-ndjson; charset=utf-8');
-    const rows = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const rows = (await res.text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(MEMBERS / 2 + 1000);
     expect(rows.find((r) => r.visitor === 'visitor_000001_abcdefghij')).toEqual({
       visitor: 'visitor_000001_abcdefghij',
@@ -123,8 +140,15 @@ describe('GET /v1/segments/:name/members', () => {
       first_seen: new Date(T0 - 1).toISOString(),
       last_seen: new Date(T0).toISOString(),
     });
-    const none = await (await t.api('/v1/segments/newbie:none:active/members?site=shop&format=ndjson')).text();
-    expect(none.trimEnd().split('\n').map((l) => JSON.parse(l).category)).toEqual(Array(1000).fill(null));
+    const none = await (
+      await t.api('/v1/segments/newbie:none:active/members?site=shop&format=ndjson')
+    ).text();
+    expect(
+      none
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).category),
+    ).toEqual(Array(1000).fill(null));
   });
 
   it('a client that stops reading holds a snapshot; cancelling releases it', async () => {
@@ -146,7 +170,15 @@ describe('GET /v1/segments/:name/members', () => {
     const rows = (function* () {
       for (let i = 0; i < MEMBERS; i++) {
         pulled++;
-        yield { visitor: `v${i}`, segment: 'newbie:none:active', segments: '[]', firstSeen: T0, lastSeen: T0, purchases: 0, monetary: 0 } as MemberRow;
+        yield {
+          visitor: `v${i}`,
+          segment: 'newbie:none:active',
+          segments: '[]',
+          firstSeen: T0,
+          lastSeen: T0,
+          purchases: 0,
+          monetary: 0,
+        } as MemberRow;
       }
     })();
     let closed = false;
@@ -165,8 +197,25 @@ describe('GET /v1/segments/:name/members', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const out = join(tmp.dir, 'none.ndjson');
-      expect(await main(['export', '--db', t.storage.db.$client.name, '--site', 'shop', '--segment', 'newbie:none:*', '--format', 'ndjson', '--out', out])).toBe(0);
-      const rows = readFileSync(out, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect(
+        await main([
+          'export',
+          '--db',
+          t.storage.db.$client.name,
+          '--site',
+          'shop',
+          '--segment',
+          'newbie:none:*',
+          '--format',
+          'ndjson',
+          '--out',
+          out,
+        ]),
+      ).toBe(0);
+      const rows = readFileSync(out, 'utf8')
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(rows).toHaveLength(1000);
       expect(rows[0]).toMatchObject({ segment: 'newbie:none:active', contact: null, segments: [] });
       expect(err.mock.calls[0]![0]).toContain('1000 members of "newbie:none:*"');
@@ -177,11 +226,44 @@ describe('GET /v1/segments/:name/members', () => {
       writeFileSync(config, JSON.stringify(shopConfig('http://127.0.0.1:9/unused')));
       const db = ['--db', t.storage.db.$client.name, '--site', 'shop'];
       err.mockClear();
-      expect(await main(['export', ...db, '--config', config, '--segment', 'camera-intnet', '--out', join(tmp.dir, 'typo.csv')])).toBe(2);
-      expect(err.mock.calls[0]![0]).toMatch(/"camera-intnet" is not a custom segment of site "shop"/);
-      expect(await main(['export', ...db, '--segment', 'camera-intent', '--out', join(tmp.dir, 'noconfig.csv')])).toBe(2);
+      expect(
+        await main([
+          'export',
+          ...db,
+          '--config',
+          config,
+          '--segment',
+          'camera-intnet',
+          '--out',
+          join(tmp.dir, 'typo.csv'),
+        ]),
+      ).toBe(2);
+      expect(err.mock.calls[0]![0]).toMatch(
+        /"camera-intnet" is not a custom segment of site "shop"/,
+      );
+      expect(
+        await main([
+          'export',
+          ...db,
+          '--segment',
+          'camera-intent',
+          '--out',
+          join(tmp.dir, 'noconfig.csv'),
+        ]),
+      ).toBe(2);
       expect(err.mock.calls[1]![0]).toMatch(/no site "shop" in the site config/);
-      expect(await main(['export', ...db, '--config', config, '--segment', 'camera-intent', '--out', join(tmp.dir, 'ok.csv')])).toBe(0);
+      expect(
+        await main([
+          'export',
+          ...db,
+          '--config',
+          config,
+          '--segment',
+          'camera-intent',
+          '--out',
+          join(tmp.dir, 'ok.csv'),
+        ]),
+      ).toBe(0);
       expect(readFileSync(join(tmp.dir, 'ok.csv'), 'utf8')).toMatch(/^visitor,contact,segment,/);
     } finally {
       err.mockRestore();
@@ -196,6 +278,12 @@ describe('GET /v1/segments/:name/members', () => {
     const format = await t.api('/v1/segments/camera-intent/members?site=shop&format=xml');
     expect(format.status).toBe(400);
     expect(await format.json()).toMatchObject({ error: 'invalid_format' });
-    expect((await t.app.request('/v1/segments/camera-intent/members?site=shop', { headers: { authorization: `Bearer wrong-${API_KEY}` } })).status).toBe(401);
+    expect(
+      (
+        await t.app.request('/v1/segments/camera-intent/members?site=shop', {
+          headers: { authorization: `Bearer wrong-${API_KEY}` },
+        })
+      ).status,
+    ).toBe(401);
   });
 });

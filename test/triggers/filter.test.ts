@@ -5,7 +5,8 @@ import { deliveriesFor } from '../../collector/webhooks/index.ts';
 import type { Segment } from '../../shared/segment.ts';
 import { segmentWith } from '../fixtures.ts';
 
-const seg = (over: Partial<Segment> = {}): Segment => segmentWith({ site: 'shop', affinity: { cameras: 1 }, updated: 0, ...over });
+const seg = (over: Partial<Segment> = {}): Segment =>
+  segmentWith({ site: 'shop', affinity: { cameras: 1 }, updated: 0, ...over });
 
 describe('webhook filters', () => {
   it.each([
@@ -30,12 +31,20 @@ describe('webhook filters', () => {
       sites: {
         shop: {
           rules: {
-            'camera-intent': { when: { count: { type: 'page_view', category: 'cameras', within: '7d' }, gte: 3 } },
+            'camera-intent': {
+              when: { count: { type: 'page_view', category: 'cameras', within: '7d' }, gte: 3 },
+            },
           },
           webhookSecret: 'a-webhook-secret-0123456789',
           webhooks: [
             { id: 'all', segment: 'camera-intent', on: 'enter', url: 'http://127.0.0.1:9/all' },
-            { id: 'known', segment: 'camera-intent', on: 'enter', url: 'http://127.0.0.1:9/known', filter: { known: true } },
+            {
+              id: 'known',
+              segment: 'camera-intent',
+              on: 'enter',
+              url: 'http://127.0.0.1:9/known',
+              filter: { known: true },
+            },
           ],
         },
       },
@@ -58,9 +67,20 @@ describe('webhook filters', () => {
   });
 
   it('an unknown filter field or an empty filter stops the collector at start, naming the path', () => {
-    const base = { segment: 'key:*:*:hot', on: 'enter', url: 'http://127.0.0.1:9/', secret: 'a-webhook-secret-0123456789' };
-    expect(() => parseConfig({ sites: { s: { webhooks: [{ ...base, filter: { plan: 'gold' } }] } } })).toThrow(ConfigError);
-    expect(() => parseConfig({ sites: { s: { webhooks: [{ ...base, filter: { plan: 'gold' } }] } } })).toThrow(/sites\.s\.webhooks\.0\.filter/);
-    expect(() => parseConfig({ sites: { s: { webhooks: [{ ...base, filter: {} }] } } })).toThrow(/at least one field/);
+    const base = {
+      segment: 'key:*:*:hot',
+      on: 'enter',
+      url: 'http://127.0.0.1:9/',
+      secret: 'a-webhook-secret-0123456789',
+    };
+    expect(() =>
+      parseConfig({ sites: { s: { webhooks: [{ ...base, filter: { plan: 'gold' } }] } } }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      parseConfig({ sites: { s: { webhooks: [{ ...base, filter: { plan: 'gold' } }] } } }),
+    ).toThrow(/sites\.s\.webhooks\.0\.filter/);
+    expect(() => parseConfig({ sites: { s: { webhooks: [{ ...base, filter: {} }] } } })).toThrow(
+      /at least one field/,
+    );
   });
 });

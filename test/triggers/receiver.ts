@@ -14,7 +14,10 @@ export interface Received {
 }
 
 /** `answer` picks the status for the n-th request (1-based); 'hang' never answers. */
-export async function startReceiver(secret: string, answer: (n: number) => number | 'hang' = () => 200) {
+export async function startReceiver(
+  secret: string,
+  answer: (n: number) => number | 'hang' = () => 200,
+) {
   const got: Received[] = [];
   const waiters: (() => void)[] = [];
   let n = 0;
@@ -30,7 +33,12 @@ export async function startReceiver(secret: string, answer: (n: number) => numbe
         headers: h,
         raw,
         body: JSON.parse(raw) as WebhookPayload,
-        valid: verifySignature(secret, h[WEBHOOK_HEADERS.timestamp] as string, raw, h[WEBHOOK_HEADERS.signature] as string),
+        valid: verifySignature(
+          secret,
+          h[WEBHOOK_HEADERS.timestamp] as string,
+          raw,
+          h[WEBHOOK_HEADERS.signature] as string,
+        ),
       });
       for (const w of waiters.splice(0)) w();
       const status = answer(n);
@@ -47,7 +55,8 @@ export async function startReceiver(secret: string, answer: (n: number) => numbe
     async waitFor(count: number, ms = 5000) {
       const until = Date.now() + ms;
       while (got.length < count) {
-        if (Date.now() > until) throw new Error(`receiver got ${got.length} of ${count} deliveries within ${ms} ms`);
+        if (Date.now() > until)
+          throw new Error(`receiver got ${got.length} of ${count} deliveries within ${ms} ms`);
         await new Promise<void>((ok) => {
           waiters.push(ok);
           setTimeout(ok, 50);

@@ -18,7 +18,18 @@ async function collect(base: string, visitor: string, n: number) {
   const res = await fetch(`${base}/v1/collect`, {
     method: 'POST',
     headers: { 'content-type': 'text/plain' },
-    body: JSON.stringify({ site: 'shop', visitor, events: [{ id: `${visitor}-${n}`, type: 'page_view', ts: Date.now(), url: `http://localhost/cameras/${n}` }] }),
+    body: JSON.stringify({
+      site: 'shop',
+      visitor,
+      events: [
+        {
+          id: `${visitor}-${n}`,
+          type: 'page_view',
+          ts: Date.now(),
+          url: `http://localhost/cameras/${n}`,
+        },
+      ],
+    }),
   });
   expect(res.status).toBe(200);
   return res.json();
@@ -30,7 +41,11 @@ describe('webhook delivery across a crash', () => {
     const rx = await startReceiver(SECRET, (n) => (n === 1 ? 'hang' : 200));
     const configFile = join(tmp.dir, 'sites.json');
     writeFileSync(configFile, JSON.stringify(shopConfig(rx.url)));
-    const env = { MICROSEG_DB: join(tmp.dir, 'c.db'), MICROSEG_CONFIG: configFile, MICROSEG_API_KEY: API_KEY };
+    const env = {
+      MICROSEG_DB: join(tmp.dir, 'c.db'),
+      MICROSEG_CONFIG: configFile,
+      MICROSEG_API_KEY: API_KEY,
+    };
 
     const first = await startCollector(env);
     children.push(first);
@@ -46,12 +61,18 @@ describe('webhook delivery across a crash', () => {
     children.push(second);
     const got = await rx.waitFor(2, 10_000);
     expect(got[1]!.body.id).toBe(got[0]!.body.id);
-    expect(got[1]!.body).toMatchObject({ visitor: 'shopper', segment: 'camera-intent', change: 'enter' });
+    expect(got[1]!.body).toMatchObject({
+      visitor: 'shopper',
+      segment: 'camera-intent',
+      change: 'enter',
+    });
     expect(got[1]!.valid).toBe(true);
 
     let status = '';
     for (let i = 0; i < 40 && status !== 'delivered'; i++) {
-      const res = await fetch(`${second.url}/v1/deliveries?site=shop`, { headers: { authorization: `Bearer ${API_KEY}` } });
+      const res = await fetch(`${second.url}/v1/deliveries?site=shop`, {
+        headers: { authorization: `Bearer ${API_KEY}` },
+      });
       const body = (await res.json()) as { deliveries: { status: string; attempts: number }[] };
       expect(body.deliveries).toHaveLength(1);
       status = body.deliveries[0]!.status;
@@ -61,6 +82,8 @@ describe('webhook delivery across a crash', () => {
     second.child.kill('SIGTERM');
     await stopped(second.child);
     await rx.close();
-    console.log(`webhook delivery latency (enter → receiver, collector process over HTTP): ${latency} ms`);
+    console.log(
+      `webhook delivery latency (enter → receiver, collector process over HTTP): ${latency} ms`,
+    );
   });
 });

@@ -45,12 +45,18 @@ export function triggersApp(file: ConfigFile, opts: { now?: number } = {}) {
     config,
     hooks,
     async collect(visitor: string, over: Parameters<typeof ev>[0]) {
-      const res = await t.app.request(collectRequest({ site: 'shop', visitor, events: [ev({ ts: t.clock.now, ...over })] }));
-      if (res.status !== 200) throw new Error(`collect answered ${res.status}: ${await res.text()}`);
+      const res = await t.app.request(
+        collectRequest({ site: 'shop', visitor, events: [ev({ ts: t.clock.now, ...over })] }),
+      );
+      if (res.status !== 200)
+        throw new Error(`collect answered ${res.status}: ${await res.text()}`);
       return (await res.json()) as { segment: { segments: string[]; segment: string } };
     },
     api(path: string, init: RequestInit = {}) {
-      return t.app.request(`http://localhost:8787${path}`, { ...init, headers: { authorization: `Bearer ${API_KEY}`, ...init.headers } });
+      return t.app.request(`http://localhost:8787${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${API_KEY}`, ...init.headers },
+      });
     },
     async close() {
       await hooks.stop();

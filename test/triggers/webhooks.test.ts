@@ -2,7 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../collector/config/config.ts';
 import { csvCell } from '../../collector/storage/export.ts';
-import { backoffDelay, compileWebhooks, DEFAULT_DELIVERY, firedBy } from '../../collector/webhooks/config.ts';
+import {
+  backoffDelay,
+  compileWebhooks,
+  DEFAULT_DELIVERY,
+  firedBy,
+} from '../../collector/webhooks/config.ts';
 import { signBody, verifySignature } from '../../collector/webhooks/sign.ts';
 import { CAMERA_INTENT, SECRET } from './setup.ts';
 
@@ -25,23 +30,58 @@ describe('webhook config', () => {
     try {
       parseConfig(bad);
     } catch (err) {
-      expect((err as Error).message).toContain('sites.shop.webhooks.0.segment: "camera-intnet" is not a custom segment of site "shop" (custom segments: camera-intent');
+      expect((err as Error).message).toContain(
+        'sites.shop.webhooks.0.segment: "camera-intnet" is not a custom segment of site "shop" (custom segments: camera-intent',
+      );
       expect((err as Error).message).toContain('sites.shop.webhooks.1: no signing secret');
     }
-    expect(() => parseConfig({ sites: { shop: { webhooks: [{ segment: 'key:*', on: 'enter', url: 'ftp://x.example/', secret: SECRET }] } } })).toThrow(/webhooks\.0\.url/);
-    expect(() => parseConfig({ sites: { shop: { webhooks: [{ segment: 'key:*', on: 'enter', url: 'https://u:p@x.example/', secret: SECRET }] } } })).toThrow(/without credentials/);
-    expect(() => parseConfig({ sites: { shop: { webhooks: [{ segment: 'key:*', on: 'enter', url, secret: 'short' }] } } })).toThrow(/at least 16/);
+    expect(() =>
+      parseConfig({
+        sites: {
+          shop: {
+            webhooks: [{ segment: 'key:*', on: 'enter', url: 'ftp://x.example/', secret: SECRET }],
+          },
+        },
+      }),
+    ).toThrow(/webhooks\.0\.url/);
+    expect(() =>
+      parseConfig({
+        sites: {
+          shop: {
+            webhooks: [
+              { segment: 'key:*', on: 'enter', url: 'https://u:p@x.example/', secret: SECRET },
+            ],
+          },
+        },
+      }),
+    ).toThrow(/without credentials/);
+    expect(() =>
+      parseConfig({
+        sites: { shop: { webhooks: [{ segment: 'key:*', on: 'enter', url, secret: 'short' }] } },
+      }),
+    ).toThrow(/at least 16/);
   });
 
   it('takes the secret from the webhook, the site, or MICROSEG_WEBHOOK_SECRET, and the delivery policy with defaults', () => {
     const hooks = [{ segment: 'key:*', on: 'enter' as const, url }];
-    const fromEnv = parseConfig({ sites: { shop: { webhooks: hooks } } }, 'test', { webhookSecret: 'env-secret-0123456789' });
+    const fromEnv = parseConfig({ sites: { shop: { webhooks: hooks } } }, 'test', {
+      webhookSecret: 'env-secret-0123456789',
+    });
     expect(fromEnv.sites.get('shop')!.webhooks[0]!.secret).toBe('env-secret-0123456789');
-    const fromSite = parseConfig({ sites: { shop: { webhooks: hooks, webhookSecret: 'site-secret-0123456789' } }, delivery: { attempts: 3 } }, 'test', { webhookSecret: 'env-secret-0123456789' });
+    const fromSite = parseConfig(
+      {
+        sites: { shop: { webhooks: hooks, webhookSecret: 'site-secret-0123456789' } },
+        delivery: { attempts: 3 },
+      },
+      'test',
+      { webhookSecret: 'env-secret-0123456789' },
+    );
     expect(fromSite.sites.get('shop')!.webhooks[0]!.secret).toBe('site-secret-0123456789');
     expect(fromSite.delivery).toEqual({ ...DEFAULT_DELIVERY, attempts: 3 });
     expect(fromSite.sites.get('shop')!.webhooks[0]!.id).toMatch(/^wh_[A-Za-z0-9_-]{10}$/);
-    expect(() => parseConfig({ sites: { shop: {} }, delivery: { attempts: 0 } })).toThrow(/delivery\.attempts/);
+    expect(() => parseConfig({ sites: { shop: {} }, delivery: { attempts: 0 } })).toThrow(
+      /delivery\.attempts/,
+    );
   });
 });
 
@@ -56,16 +96,34 @@ describe('which transitions fire', () => {
     ],
     { customSegments: ['camera-intent'] },
   );
-  const fired = (before: { key: string | null; segments: string[] }, after: { key: string; segments: string[] }) =>
-    firedBy(webhooks, before, after).map((f) => `${f.hook.segment} ${f.change}`);
+  const fired = (
+    before: { key: string | null; segments: string[] },
+    after: { key: string; segments: string[] },
+  ) => firedBy(webhooks, before, after).map((f) => `${f.hook.segment} ${f.change}`);
 
   it.each([
     [{ key: null, segments: [] }, { key: 'newbie:cameras:active', segments: [] }, []],
-    [{ key: 'newbie:cameras:active', segments: [] }, { key: 'newbie:cameras:hot', segments: ['camera-intent'] }, ['camera-intent enter', 'key:*:cameras:hot enter']],
+    [
+      { key: 'newbie:cameras:active', segments: [] },
+      { key: 'newbie:cameras:hot', segments: ['camera-intent'] },
+      ['camera-intent enter', 'key:*:cameras:hot enter'],
+    ],
     // Between two keys the pattern matches: still inside the set, nothing fires.
-    [{ key: 'newbie:cameras:hot', segments: ['camera-intent'] }, { key: 'new_customer:cameras:hot', segments: [] }, ['camera-intent exit']],
-    [{ key: 'new_customer:cameras:hot', segments: [] }, { key: 'new_customer:cameras:active', segments: [] }, ['key:*:cameras:hot exit']],
-    [{ key: null, segments: [] }, { key: 'newbie:cameras:hot', segments: ['camera-intent'] }, ['camera-intent enter', 'key:*:cameras:hot enter']],
+    [
+      { key: 'newbie:cameras:hot', segments: ['camera-intent'] },
+      { key: 'new_customer:cameras:hot', segments: [] },
+      ['camera-intent exit'],
+    ],
+    [
+      { key: 'new_customer:cameras:hot', segments: [] },
+      { key: 'new_customer:cameras:active', segments: [] },
+      ['key:*:cameras:hot exit'],
+    ],
+    [
+      { key: null, segments: [] },
+      { key: 'newbie:cameras:hot', segments: ['camera-intent'] },
+      ['camera-intent enter', 'key:*:cameras:hot enter'],
+    ],
   ])('%j → %j fires %j', (before, after, expected) => {
     expect(fired(before, after)).toEqual(expected);
   });
@@ -74,7 +132,9 @@ describe('which transitions fire', () => {
 describe('backoff', () => {
   const policy = { ...DEFAULT_DELIVERY, backoffMs: 1000, maxBackoffMs: 60_000 };
   it('doubles per attempt, caps, and jitters within [½, 1] of the step', () => {
-    expect([1, 2, 3, 4].map((a) => backoffDelay(a, policy, () => 1))).toEqual([1000, 2000, 4000, 8000]);
+    expect([1, 2, 3, 4].map((a) => backoffDelay(a, policy, () => 1))).toEqual([
+      1000, 2000, 4000, 8000,
+    ]);
     expect([1, 2, 3].map((a) => backoffDelay(a, policy, () => 0))).toEqual([500, 1000, 2000]);
     expect(backoffDelay(30, policy, () => 1)).toBe(60_000);
     expect(backoffDelay(30, policy, () => 0)).toBe(30_000);
@@ -88,7 +148,7 @@ describe('signatures', () => {
     const sig = signBody(SECRET, now, body);
     expect(sig).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(verifySignature(SECRET, String(now), body, sig, now + 1000)).toBe(true);
-    expect(verifySignature(SECRET, String(now), body + ' ', sig, now)).toBe(false);
+    expect(verifySignature(SECRET, String(now), `${body} `, sig, now)).toBe(false);
     expect(verifySignature(SECRET, String(now + 1), body, sig, now)).toBe(false);
     expect(verifySignature('another-secret-0123456789', String(now), body, sig, now)).toBe(false);
     expect(verifySignature(SECRET, String(now), body, sig, now + 10 * 60_000)).toBe(false);

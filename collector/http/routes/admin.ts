@@ -4,7 +4,13 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Deps } from '../app.ts';
-import { audienceOf, customSegmentNames, openMemberCursor, segmentCounts, unknownAudience } from '../../storage/audience.ts';
+import {
+  audienceOf,
+  customSegmentNames,
+  openMemberCursor,
+  segmentCounts,
+  unknownAudience,
+} from '../../storage/audience.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { eraseContact, eraseVisitor, type ErasureResult } from '../../storage/erasure.ts';
 import { fail } from '../errors.ts';
@@ -42,7 +48,11 @@ export function adminRoutes(deps: Deps) {
     const custom = new Map(customSegmentNames(site).map((n) => [n, 0]));
     for (const [n, members] of Object.entries(counts.custom)) custom.set(n, members);
     const segments: SegmentSummary[] = [
-      ...Object.entries(counts.keys).map(([name, members]) => ({ name, kind: 'key' as const, members })),
+      ...Object.entries(counts.keys).map(([name, members]) => ({
+        name,
+        kind: 'key' as const,
+        members,
+      })),
       ...[...custom].map(([name, members]) => ({ name, kind: 'custom' as const, members })),
     ].sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
     return c.json({ site: site.id, segments });
@@ -52,14 +62,18 @@ export function adminRoutes(deps: Deps) {
     const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const format = (c.req.query('format') ?? 'csv') as ExportFormat;
-    if (!EXPORT_FORMATS.includes(format)) return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
+    if (!EXPORT_FORMATS.includes(format))
+      return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
     const name = c.req.param('name');
     const audience = audienceOf(name);
     const unknown = unknownAudience(site, name, audience);
     if (unknown) return fail(c, 404, 'unknown_segment', unknown);
     const stream = exportStream(openMemberCursor(deps.storage.db, site.id, audience), format);
     const file = `${site.id}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
-    c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8');
+    c.header(
+      'Content-Type',
+      format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    );
     c.header('Content-Disposition', `attachment; filename="${file}.${format}"`);
     c.header('Cache-Control', 'no-store');
     return c.body(stream);
@@ -74,9 +88,15 @@ export function adminRoutes(deps: Deps) {
     }
     const limit = parsePageLimit(c.req.query('limit'), 100);
     const before = c.req.query('before') === undefined ? undefined : Number(c.req.query('before'));
-    if (limit === null) return fail(c, 400, 'invalid_limit', `limit is a whole number from 1 to ${MAX_PAGE}`);
-    if (before !== undefined && !Number.isInteger(before)) return fail(c, 400, 'invalid_cursor', 'before is the "next" value of a previous page');
-    const rows = outbox.list(site.id, { status: status as DeliveryStatus | undefined, limit, before });
+    if (limit === null)
+      return fail(c, 400, 'invalid_limit', `limit is a whole number from 1 to ${MAX_PAGE}`);
+    if (before !== undefined && !Number.isInteger(before))
+      return fail(c, 400, 'invalid_cursor', 'before is the "next" value of a previous page');
+    const rows = outbox.list(site.id, {
+      status: status as DeliveryStatus | undefined,
+      limit,
+      before,
+    });
     const next = rows.length === limit ? rows[rows.length - 1]!.seq : null;
     return c.json({ site: site.id, deliveries: rows.map(({ seq: _seq, ...d }) => d), next });
   });
@@ -85,7 +105,14 @@ export function adminRoutes(deps: Deps) {
     const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const d = outbox.get(site.id, c.req.param('id'));
-    return d ? c.json(d) : fail(c, 404, 'unknown_delivery', `no delivery "${c.req.param('id')}" for site "${site.id}"`);
+    return d
+      ? c.json(d)
+      : fail(
+          c,
+          404,
+          'unknown_delivery',
+          `no delivery "${c.req.param('id')}" for site "${site.id}"`,
+        );
   });
 
   app.post('/v1/deliveries/:id/replay', auth, (c) => {
@@ -93,8 +120,15 @@ export function adminRoutes(deps: Deps) {
     if (site instanceof Response) return site;
     const id = c.req.param('id');
     const res = outbox.replay(site.id, id, deps.now());
-    if (res === 'not_found') return fail(c, 404, 'unknown_delivery', `no delivery "${id}" for site "${site.id}"`);
-    if (res === 'not_failed') return fail(c, 409, 'not_failed', `delivery "${id}" has not failed: only a failed delivery is replayed`);
+    if (res === 'not_found')
+      return fail(c, 404, 'unknown_delivery', `no delivery "${id}" for site "${site.id}"`);
+    if (res === 'not_failed')
+      return fail(
+        c,
+        409,
+        'not_failed',
+        `delivery "${id}" has not failed: only a failed delivery is replayed`,
+      );
     return c.json(outbox.get(site.id, id), 202);
   });
 
@@ -102,7 +136,8 @@ export function adminRoutes(deps: Deps) {
     const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
-    if (!ID_PATTERN.test(id)) return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
+    if (!ID_PATTERN.test(id))
+      return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
     return erased(c, eraseVisitor(deps.storage.db, site.id, id));
   });
 
@@ -110,7 +145,8 @@ export function adminRoutes(deps: Deps) {
     const site = siteOf(c, deps.config);
     if (site instanceof Response) return site;
     const id = c.req.param('id');
-    if (!validContactId(id)) return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);
+    if (!validContactId(id))
+      return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);
     return erased(c, eraseContact(deps.storage.db, site.id, id, deps.now()));
   });
 

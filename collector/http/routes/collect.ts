@@ -24,7 +24,10 @@ import { readJson } from '../body.ts';
 import { expandCompact } from '../../ingest/wire-compact.ts';
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
-function privacySignal(gpc: string | undefined, dnt: string | undefined): 'gpc' | 'dnt' | undefined {
+function privacySignal(
+  gpc: string | undefined,
+  dnt: string | undefined,
+): 'gpc' | 'dnt' | undefined {
   if (gpc === '1') return 'gpc';
   if (dnt === '1') return 'dnt';
   return undefined;
@@ -53,89 +56,115 @@ export function collectRoutes(deps: Deps) {
     return c.body(null, 204);
   });
 
-  app.post(
-    '/v1/collect',
-    async (c) => {
-      const now = deps.now();
-      const origin = writerOrigin(c);
-      // A refusal the page must be able to read (to drop the batch, not retry it): before the
-      // site is known, CORS for an origin some site allows.
-      const refuseEarly = (status: 400 | 408 | 413, error: string, message: string) => {
-        allowOriginOfAnySite(c, deps.config, self, origin);
-        return refuse(c, status, error, message);
-      };
-      const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
-      if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
-      // The snippet's compact form becomes the long form here, so one schema judges both.
-      const body = expandCompact(read.body, now);
-      if (tooManyEvents(body, LIMITS.batchEvents)) {
-        return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
-      }
-      const parsed = batchSchema.safeParse(body);
-      if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error));
-      const batch = parsed.data;
+  app.post('/v1/collect', async (c) => {
+    const now = deps.now();
+    const origin = writerOrigin(c);
+    // A refusal the page must be able to read (to drop the batch, not retry it): before the
+    // site is known, CORS for an origin some site allows.
+    const refuseEarly = (status: 400 | 408 | 413, error: string, message: string) => {
+      allowOriginOfAnySite(c, deps.config, self, origin);
+      return refuse(c, status, error, message);
+    };
+    const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
+    if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
+    // The snippet's compact form becomes the long form here, so one schema judges both.
+    const body = expandCompact(read.body, now);
+    if (tooManyEvents(body, LIMITS.batchEvents)) {
+      return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
+    }
+    const parsed = batchSchema.safeParse(body);
+    if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error));
+    const batch = parsed.data;
 
-      const site = deps.config.sites.get(batch.site);
-      if (!site) return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
-      if (origin && !originAllowed(site, origin, self)) {
-        // No grant: a page of another origin learns nothing, not even the refusal.
-        allowOrigin(c, undefined);
-        return refuse(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
-      }
-      // From here every answer is for an allowed origin: CORS on each (the success one is built
-      // with its headers in one object, see respond()).
-      const cors = () => allowOrigin(c, origin);
-      const wait = perVisitor?.hit(`${site.id}/${batch.visitor}`, now) ?? 0;
-      if (wait > 0) {
-        metrics.rateLimited.inc({ scope: 'visitor' });
-        cors();
-        return tooMany(c, wait, 'visitor');
-      }
+    const site = deps.config.sites.get(batch.site);
+    if (!site)
+      return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
+    if (origin && !originAllowed(site, origin, self)) {
+      // No grant: a page of another origin learns nothing, not even the refusal.
+      allowOrigin(c, undefined);
+      return refuse(
+        c,
+        403,
+        'origin_not_allowed',
+        `origin ${origin} is not one of site "${site.id}"'s origins`,
+      );
+    }
+    // From here every answer is for an allowed origin: CORS on each (the success one is built
+    // with its headers in one object, see respond()).
+    const cors = () => allowOrigin(c, origin);
+    const wait = perVisitor?.hit(`${site.id}/${batch.visitor}`, now) ?? 0;
+    if (wait > 0) {
+      metrics.rateLimited.inc({ scope: 'visitor' });
+      cors();
+      return tooMany(c, wait, 'visitor');
+    }
 
-      // The snippet honors DNT/GPC itself; this catches any other sender, and old snippets.
-      const privacy = site.consent ? undefined : privacySignal(c.req.header('sec-gpc'), c.req.header('dnt'));
-      if (privacy) {
-        cors();
-        return c.json<CollectResponse>({ accepted: 0, duplicates: 0, refused: [], privacy, segment: null });
-      }
-
-      // Sites that allow automation (the demo, test sites) count everything.
-      const bot = site.allowAutomation ? null : botReason(c.req.header('user-agent'), batch.webdriver);
-      const identity = browserIdentity(c, deps, site, batch, now);
-      if ('error' in identity) {
-        cors();
-        return refuse(c, 400, identity.error, identity.message);
-      }
-      const { res, linked } = await writes.run(() => {
-        // Bot traffic is never linked to a contact nor sets traits.
-        const { id, patch } = identity;
-        const linked = bot ? null : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
-        return { res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot), linked };
+    // The snippet honors DNT/GPC itself; this catches any other sender, and old snippets.
+    const privacy = site.consent
+      ? undefined
+      : privacySignal(c.req.header('sec-gpc'), c.req.header('dnt'));
+    if (privacy) {
+      cors();
+      return c.json<CollectResponse>({
+        accepted: 0,
+        duplicates: 0,
+        refused: [],
+        privacy,
+        segment: null,
       });
-      if (identity.outcome) {
-        res.identify = bot
-          ? { ok: false, error: 'not_linked', message: 'bot or automation traffic is never linked to a contact' }
-          : linked === 'linked_elsewhere' || linked === 'device_limit'
-            ? { ok: false, error: linked, message: LINK_REFUSALS[linked](site) }
-            : identity.outcome;
-      }
-      // What a page may see: no private-trait segments, no money (docs/segments.md).
-      if (res.segment) res.segment = forBrowser(site, res.segment);
-      if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
-      metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
-      // Events a browser's retry queue had to give up (full while the collector was unreachable);
-      // a figure the client states, so bounded.
-      if (batch.dropped) metrics.snippetDropped.inc({ site: site.id }, Math.min(batch.dropped, LIMITS.droppedEvents));
-      metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
-      for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
-      if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {
-        cors();
-        return c.json({ error: 'invalid_events', message: 'no event of the batch is valid', ...res }, 400);
-      }
-      const headers = addCors(secureHeaderSet(), origin);
-      headers['content-type'] = 'application/json';
-      return respond(JSON.stringify(res), 200, headers);
-    },
-  );
+    }
+
+    // Sites that allow automation (the demo, test sites) count everything.
+    const bot = site.allowAutomation
+      ? null
+      : botReason(c.req.header('user-agent'), batch.webdriver);
+    const identity = browserIdentity(c, deps, site, batch, now);
+    if ('error' in identity) {
+      cors();
+      return refuse(c, 400, identity.error, identity.message);
+    }
+    const { res, linked } = await writes.run(() => {
+      // Bot traffic is never linked to a contact nor sets traits.
+      const { id, patch } = identity;
+      const linked = bot
+        ? null
+        : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
+      return {
+        res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot),
+        linked,
+      };
+    });
+    if (identity.outcome) {
+      res.identify = bot
+        ? {
+            ok: false,
+            error: 'not_linked',
+            message: 'bot or automation traffic is never linked to a contact',
+          }
+        : linked === 'linked_elsewhere' || linked === 'device_limit'
+          ? { ok: false, error: linked, message: LINK_REFUSALS[linked](site) }
+          : identity.outcome;
+    }
+    // What a page may see: no private-trait segments, no money (docs/segments.md).
+    if (res.segment) res.segment = forBrowser(site, res.segment);
+    if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
+    metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
+    // Events a browser's retry queue had to give up (full while the collector was unreachable);
+    // a figure the client states, so bounded.
+    if (batch.dropped)
+      metrics.snippetDropped.inc({ site: site.id }, Math.min(batch.dropped, LIMITS.droppedEvents));
+    metrics.eventsDuplicate.inc({ site: site.id }, res.duplicates);
+    for (const r of res.refused) metrics.eventsRefused.inc({ reason: r.error });
+    if (res.accepted === 0 && res.duplicates === 0 && res.refused.length > 0) {
+      cors();
+      return c.json(
+        { error: 'invalid_events', message: 'no event of the batch is valid', ...res },
+        400,
+      );
+    }
+    const headers = addCors(secureHeaderSet(), origin);
+    headers['content-type'] = 'application/json';
+    return respond(JSON.stringify(res), 200, headers);
+  });
   return app;
 }

@@ -22,7 +22,12 @@ function resolve(c: Context<AuthEnv>, deps: Deps): Resolved {
   if (site instanceof Response) return site;
   const contact = c.req.param('id');
   if (!validContactId(contact)) {
-    return fail(c, 400, 'invalid_contact', `a contact id has 1–${LIMITS.idLength} characters and no control characters`);
+    return fail(
+      c,
+      400,
+      'invalid_contact',
+      `a contact id has 1–${LIMITS.idLength} characters and no control characters`,
+    );
   }
   return { site, contact };
 }
@@ -36,7 +41,12 @@ export function contactRoutes(deps: Deps) {
     if (r instanceof Response) return r;
     const { site, contact } = r;
     if (!deps.storage.identity.contactExists(site.id, contact)) {
-      return fail(c, 404, 'unknown_contact', `no contact "${contact}" on site "${site.id}": no link click, identify or traits yet`);
+      return fail(
+        c,
+        404,
+        'unknown_contact',
+        `no contact "${contact}" on site "${site.id}": no link click, identify or traits yet`,
+      );
     }
     const segment = segmentOf(deps.storage, site, { contact }, deps.now());
     const meta = deps.storage.identity.meta(site.id, contactKey(contact));
@@ -50,32 +60,39 @@ export function contactRoutes(deps: Deps) {
     });
   });
 
-  app.put(
-    '/v1/contacts/:id/traits',
-    auth,
-    async (c) => {
-      // An oversized body is refused before the site and contact are looked at, as before.
-      const read = await readJson(c, LIMITS.bodyBytes);
-      if (!('body' in read) && read.status === 413) return fail(c, read.status, read.error, read.message);
-      const r = resolve(c, deps);
-      if (r instanceof Response) return r;
-      const { site, contact } = r;
-      if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-      const body = read.body;
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        return fail(c, 400, 'invalid_traits', 'the body is a JSON object of traits, e.g. {"age_band":"25-50"}');
-      }
-      const parsed = traitPatchSchema.safeParse(body);
-      if (!parsed.success) return fail(c, 400, 'invalid_traits', describe(parsed.error));
-      const now = deps.now();
-      // PUT replaces every trait of the contact: the body is the whole set (a null is left out).
-      const traits = await deps.writes!.run(() => {
-        deps.storage.identity.ensureContact(site.id, contact, now);
-        return patchTraits(deps.storage, site.id, contactKey(contact), parsed.data, now, true);
-      });
-      if (!traits) return fail(c, 400, 'invalid_traits', `at most ${LIMITS.traitsKeys} traits`);
-      return c.json({ site: site.id, contact, traits, segment: segmentOf(deps.storage, site, { contact }, now) });
-    },
-  );
+  app.put('/v1/contacts/:id/traits', auth, async (c) => {
+    // An oversized body is refused before the site and contact are looked at, as before.
+    const read = await readJson(c, LIMITS.bodyBytes);
+    if (!('body' in read) && read.status === 413)
+      return fail(c, read.status, read.error, read.message);
+    const r = resolve(c, deps);
+    if (r instanceof Response) return r;
+    const { site, contact } = r;
+    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
+    const body = read.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      return fail(
+        c,
+        400,
+        'invalid_traits',
+        'the body is a JSON object of traits, e.g. {"age_band":"25-50"}',
+      );
+    }
+    const parsed = traitPatchSchema.safeParse(body);
+    if (!parsed.success) return fail(c, 400, 'invalid_traits', describe(parsed.error));
+    const now = deps.now();
+    // PUT replaces every trait of the contact: the body is the whole set (a null is left out).
+    const traits = await deps.writes!.run(() => {
+      deps.storage.identity.ensureContact(site.id, contact, now);
+      return patchTraits(deps.storage, site.id, contactKey(contact), parsed.data, now, true);
+    });
+    if (!traits) return fail(c, 400, 'invalid_traits', `at most ${LIMITS.traitsKeys} traits`);
+    return c.json({
+      site: site.id,
+      contact,
+      traits,
+      segment: segmentOf(deps.storage, site, { contact }, now),
+    });
+  });
   return app;
 }

@@ -20,7 +20,14 @@ import { traitPatchSchema, type TraitPatch } from '../../identity/traits.ts';
 import type { NewEvent } from '../../storage/storage.ts';
 import type { Refusal } from '../../storage/quarantine.ts';
 import { eventValue } from '../../ingest/event-value.ts';
-import { checkEvent, describe, eventSchema, idSchema, refusal, tooManyEvents } from '../../ingest/validate.ts';
+import {
+  checkEvent,
+  describe,
+  eventSchema,
+  idSchema,
+  refusal,
+  tooManyEvents,
+} from '../../ingest/validate.ts';
 
 const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
@@ -43,94 +50,141 @@ const envelope = z.object({ events: z.array(z.unknown()).min(1, 'at least one ev
  * The id of an event sent without one: a hash of its content, so re-sending the same import
  * counts it once. Two identical events in the same millisecond need their own ids.
  */
-function contentId(e: Omit<z.infer<typeof serverEventSchema>, 'id' | 'traits'> & { ts: number }): string {
+function contentId(
+  e: Omit<z.infer<typeof serverEventSchema>, 'id' | 'traits'> & { ts: number },
+): string {
   const { site, type, ts, url, category, value, currency, props } = e;
   const visitor = e.visitor ?? contactKey(e.contact ?? '');
-  const text = JSON.stringify([site, visitor, type, ts, url ?? null, category ?? null, value ?? null, currency ?? null, props ?? null]);
-  return 'h_' + digest('sha256', text).slice(0, 24);
+  const text = JSON.stringify([
+    site,
+    visitor,
+    type,
+    ts,
+    url ?? null,
+    category ?? null,
+    value ?? null,
+    currency ?? null,
+    props ?? null,
+  ]);
+  return `h_${digest('sha256', text).slice(0, 24)}`;
 }
 
 export function eventsRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
-  app.post(
-    '/v1/events',
-    requireApiKey(deps.config),
-    async (c) => {
-      const now = deps.now();
-      const read = await readJson(c, LIMITS.serverBodyBytes);
-      if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-      if (tooManyEvents(read.body, LIMITS.serverBatchEvents)) {
-        return fail(c, 413, 'batch_too_large', `at most ${LIMITS.serverBatchEvents} events per request`);
-      }
-      const parsed = envelope.safeParse(read.body);
-      if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
-      const items = parsed.data.events;
+  app.post('/v1/events', requireApiKey(deps.config), async (c) => {
+    const now = deps.now();
+    const read = await readJson(c, LIMITS.serverBodyBytes);
+    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
+    if (tooManyEvents(read.body, LIMITS.serverBatchEvents)) {
+      return fail(
+        c,
+        413,
+        'batch_too_large',
+        `at most ${LIMITS.serverBatchEvents} events per request`,
+      );
+    }
+    const parsed = envelope.safeParse(read.body);
+    if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
+    const items = parsed.data.events;
 
-      const refused: RefusedEvent[] = [];
-      const ids: (string | null)[] = items.map(() => null);
-      const groups = new Map<string, { site: string; who: Who; events: NewEvent[]; seen: Set<string>; traits: TraitPatch }>();
-      items.forEach((item, index) => {
-        const refuse = (error: string, message: string) => void refused.push(refusal(index, item, error, message));
-        const checked = checkEvent(serverEventSchema, item);
-        if ('problem' in checked) return refuse('invalid_event', checked.problem);
-        const { site: siteId, visitor, contact, traits, id, ...rest } = checked.data;
-        if ((visitor === undefined) === (contact === undefined)) return refuse('invalid_event', 'exactly one of visitor and contact');
-        const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };
-        const site = deps.config.sites.get(siteId);
-        if (!site || !c.var.apiSites.has(siteId)) return refuse('forbidden_site', `the API key is not valid for site "${siteId}"`);
-        const ts = rest.ts ?? now;
-        if (ts > now + CLOCK.maxClockSkewMs) return refuse('invalid_event', `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`);
-        const eventId = id ?? contentId({ ...checked.data, ts });
-        ids[index] = eventId;
-        const key = `${siteId}\0${visitor ?? contactKey(contact!)}`;
-        let g = groups.get(key);
-        if (!g) groups.set(key, (g = { site: siteId, who, events: [], seen: new Set(), traits: {} }));
-        if (traits) Object.assign(g.traits, traits);
-        // The same id twice in one request is one event.
-        if (g.seen.has(eventId)) return;
-        g.seen.add(eventId);
-        g.events.push(categorize(site, { ...rest, id: eventId, ts }));
-      });
+    const refused: RefusedEvent[] = [];
+    const ids: (string | null)[] = items.map(() => null);
+    const groups = new Map<
+      string,
+      { site: string; who: Who; events: NewEvent[]; seen: Set<string>; traits: TraitPatch }
+    >();
+    items.forEach((item, index) => {
+      const refuse = (error: string, message: string) =>
+        void refused.push(refusal(index, item, error, message));
+      const checked = checkEvent(serverEventSchema, item);
+      if ('problem' in checked) return refuse('invalid_event', checked.problem);
+      const { site: siteId, visitor, contact, traits, id, ...rest } = checked.data;
+      if ((visitor === undefined) === (contact === undefined))
+        return refuse('invalid_event', 'exactly one of visitor and contact');
+      const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };
+      const site = deps.config.sites.get(siteId);
+      if (!site || !c.var.apiSites.has(siteId))
+        return refuse('forbidden_site', `the API key is not valid for site "${siteId}"`);
+      const ts = rest.ts ?? now;
+      if (ts > now + CLOCK.maxClockSkewMs)
+        return refuse(
+          'invalid_event',
+          `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`,
+        );
+      const eventId = id ?? contentId({ ...checked.data, ts });
+      ids[index] = eventId;
+      const key = `${siteId}\0${visitor ?? contactKey(contact!)}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { site: siteId, who, events: [], seen: new Set(), traits: {} }));
+      if (traits) Object.assign(g.traits, traits);
+      // The same id twice in one request is one event.
+      if (g.seen.has(eventId)) return;
+      g.seen.add(eventId);
+      g.events.push(categorize(site, { ...rest, id: eventId, ts }));
+    });
 
-      const results = await deps.writes!.run(() => {
-        const quarantined = new Map<string, Refusal[]>();
-        for (const r of refused) {
-          const item = items[r.index] as { site?: unknown; visitor?: unknown; contact?: unknown } | null;
-          // Only sites this key opens keep quarantined events: a key cannot fill another site's.
-          if (typeof item?.site === 'string' && c.var.apiSites.has(item.site) && deps.config.sites.has(item.site)) {
-            // A contact's refused event is kept under its `c:<contact>` profile id, so erasing the contact removes it.
-            const visitor =
-              typeof item.visitor === 'string' ? item.visitor.slice(0, LIMITS.idLength)
-              : typeof item.contact === 'string' && validContactId(item.contact) ? contactKey(item.contact)
-              : null;
-            const rows = quarantined.get(item.site) ?? [];
-            quarantined.set(item.site, rows);
-            rows.push({ visitor, refused: r, raw: items[r.index] });
-          }
+    const results = await deps.writes!.run(() => {
+      const quarantined = new Map<string, Refusal[]>();
+      for (const r of refused) {
+        const item = items[r.index] as {
+          site?: unknown;
+          visitor?: unknown;
+          contact?: unknown;
+        } | null;
+        // Only sites this key opens keep quarantined events: a key cannot fill another site's.
+        if (
+          typeof item?.site === 'string' &&
+          c.var.apiSites.has(item.site) &&
+          deps.config.sites.has(item.site)
+        ) {
+          // A contact's refused event is kept under its `c:<contact>` profile id, so erasing the contact removes it.
+          const visitor =
+            typeof item.visitor === 'string'
+              ? item.visitor.slice(0, LIMITS.idLength)
+              : typeof item.contact === 'string' && validContactId(item.contact)
+                ? contactKey(item.contact)
+                : null;
+          const rows = quarantined.get(item.site) ?? [];
+          quarantined.set(item.site, rows);
+          rows.push({ visitor, refused: r, raw: items[r.index] });
         }
-        for (const [site, rows] of quarantined) {
-          deps.storage.quarantine.keep(site, 'events', rows, now, deps.config.sites.get(site)!.quarantine);
-        }
-        return [...groups.values()].map((g) => {
-          const site = deps.config.sites.get(g.site)!;
-          // A linked visitor's or a contact's events land in the contact's profile.
-          if (Object.keys(g.traits).length > 0) setTraitsOf(deps.storage, site, g.who, g.traits, now);
-          return { site: g.site, ...ingestAs(deps.storage, site, g.who, g.events, now) };
-        });
+      }
+      for (const [site, rows] of quarantined) {
+        deps.storage.quarantine.keep(
+          site,
+          'events',
+          rows,
+          now,
+          deps.config.sites.get(site)!.quarantine,
+        );
+      }
+      return [...groups.values()].map((g) => {
+        const site = deps.config.sites.get(g.site)!;
+        // A linked visitor's or a contact's events land in the contact's profile.
+        if (Object.keys(g.traits).length > 0) setTraitsOf(deps.storage, site, g.who, g.traits, now);
+        return { site: g.site, ...ingestAs(deps.storage, site, g.who, g.events, now) };
       });
-      const accepted = results.reduce((n, r) => n + r.accepted, 0);
-      const res: EventsResponse = { accepted, duplicates: items.length - refused.length - accepted, refused, ids };
-      const metrics = deps.metrics!;
-      for (const r of results) {
-        metrics.eventsAccepted.inc({ site: r.site }, r.accepted);
-        metrics.eventsDuplicate.inc({ site: r.site }, r.duplicates);
-      }
-      for (const r of refused) metrics.eventsRefused.inc({ reason: r.error });
-      if (res.accepted === 0 && res.duplicates === 0) {
-        return c.json({ error: 'invalid_events', message: 'no event of the request is valid', ...res }, 400);
-      }
-      return c.json(res);
-    },
-  );
+    });
+    const accepted = results.reduce((n, r) => n + r.accepted, 0);
+    const res: EventsResponse = {
+      accepted,
+      duplicates: items.length - refused.length - accepted,
+      refused,
+      ids,
+    };
+    const metrics = deps.metrics!;
+    for (const r of results) {
+      metrics.eventsAccepted.inc({ site: r.site }, r.accepted);
+      metrics.eventsDuplicate.inc({ site: r.site }, r.duplicates);
+    }
+    for (const r of refused) metrics.eventsRefused.inc({ reason: r.error });
+    if (res.accepted === 0 && res.duplicates === 0) {
+      return c.json(
+        { error: 'invalid_events', message: 'no event of the request is valid', ...res },
+        400,
+      );
+    }
+    return c.json(res);
+  });
   return app;
 }

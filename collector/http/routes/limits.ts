@@ -28,14 +28,24 @@ export const DEFAULT_LIMITS: RateLimits = {
 
 export function tooMany(c: Context, retryAfter: number, what: string) {
   c.header('Retry-After', String(retryAfter));
-  return fail(c, 429, 'rate_limited', `too many requests from this ${what}; retry after ${retryAfter} s`);
+  return fail(
+    c,
+    429,
+    'rate_limited',
+    `too many requests from this ${what}; retry after ${retryAfter} s`,
+  );
 }
 
 /** `cors` grants the page its answer: a 429 it can read makes the snippet wait, not retry at once. */
-export function browserLimits(limits: RateLimits, metrics: Metrics, cors: (c: Context) => void): MiddlewareHandler {
+export function browserLimits(
+  limits: RateLimits,
+  metrics: Metrics,
+  cors: (c: Context) => void,
+): MiddlewareHandler {
   const now = limits.now ?? Date.now;
   const hash = dailyHasher();
-  const perIp: Limiter | null = limits.ipPerMinute > 0 ? fixedWindow(limits.ipPerMinute, 60_000) : null;
+  const perIp: Limiter | null =
+    limits.ipPerMinute > 0 ? fixedWindow(limits.ipPerMinute, 60_000) : null;
   return async (c, next) => {
     if (perIp && c.req.method !== 'OPTIONS') {
       const t = now();
@@ -67,7 +77,12 @@ export function connectionCap(limits: RateLimits, metrics: Metrics): MiddlewareH
       metrics.rateLimited.inc({ scope: 'connections' });
       c.header('Connection', 'close');
       c.header('Retry-After', '1');
-      return fail(c, 429, 'too_many_connections', `at most ${cap} requests at once from one address; retry after 1 s`);
+      return fail(
+        c,
+        429,
+        'too_many_connections',
+        `at most ${cap} requests at once from one address; retry after 1 s`,
+      );
     }
     open.set(key, n + 1);
     try {
@@ -82,5 +97,7 @@ export function connectionCap(limits: RateLimits, metrics: Metrics): MiddlewareH
 
 /** Per-visitor limiter, applied once the visitor id is known from the body. */
 export function visitorLimiter(limits: RateLimits | undefined): Limiter | null {
-  return limits && limits.visitorPerMinute > 0 ? fixedWindow(limits.visitorPerMinute, 60_000) : null;
+  return limits && limits.visitorPerMinute > 0
+    ? fixedWindow(limits.visitorPerMinute, 60_000)
+    : null;
 }

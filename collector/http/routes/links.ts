@@ -19,39 +19,43 @@ const requestSchema = z
     site: z.string().min(1).max(LIMITS.idLength),
     /** Plain links (the target with parameters) instead of `/r` redirects. */
     plain: z.boolean().optional(),
-    links: z.array(z.unknown()).min(1, 'at least one link').max(LIMITS.linksPerRequest, `at most ${LIMITS.linksPerRequest} links`),
+    links: z
+      .array(z.unknown())
+      .min(1, 'at least one link')
+      .max(LIMITS.linksPerRequest, `at most ${LIMITS.linksPerRequest} links`),
   })
   .strict();
 
-type LinkResult = { index: number; url: string } | { index: number; error: string; message: string };
+type LinkResult =
+  | { index: number; url: string }
+  | { index: number; error: string; message: string };
 
 export function linkRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
-  app.post(
-    '/v1/links',
-    requireApiKey(deps.config),
-    async (c) => {
-      const read = await readJson(c, LIMITS.serverBodyBytes);
-      if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-      const parsed = requestSchema.safeParse(read.body);
-      if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
-      const { site: siteId, plain, links } = parsed.data;
-      if (!c.var.apiSites.has(siteId)) return fail(c, 403, 'forbidden', `the API key is not valid for site "${siteId}"`);
-      const site = deps.config.sites.get(siteId);
-      if (!site) return unknownSite(c, siteId);
+  app.post('/v1/links', requireApiKey(deps.config), async (c) => {
+    const read = await readJson(c, LIMITS.serverBodyBytes);
+    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
+    const parsed = requestSchema.safeParse(read.body);
+    if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
+    const { site: siteId, plain, links } = parsed.data;
+    if (!c.var.apiSites.has(siteId))
+      return fail(c, 403, 'forbidden', `the API key is not valid for site "${siteId}"`);
+    const site = deps.config.sites.get(siteId);
+    if (!site) return unknownSite(c, siteId);
 
-      // The collector's public address: configured, else its own (listen) address; the one this
-      // request came to only for an app that knows neither.
-      const base = deps.publicUrl ?? deps.selfOrigins?.values().next().value ?? requestOrigin(c);
-      const now = deps.now();
-      const results: LinkResult[] = links.map((item, index) => {
-        const input = linkInput.safeParse(item);
-        if (!input.success) return { index, error: 'invalid_link', message: describe(input.error) };
-        const made = makeLink(deps.keys!, site, base, input.data, now, plain);
-        return made.ok ? { index, url: made.url } : { index, error: made.error, message: made.message };
-      });
-      return c.json({ links: results });
-    },
-  );
+    // The collector's public address: configured, else its own (listen) address; the one this
+    // request came to only for an app that knows neither.
+    const base = deps.publicUrl ?? deps.selfOrigins?.values().next().value ?? requestOrigin(c);
+    const now = deps.now();
+    const results: LinkResult[] = links.map((item, index) => {
+      const input = linkInput.safeParse(item);
+      if (!input.success) return { index, error: 'invalid_link', message: describe(input.error) };
+      const made = makeLink(deps.keys!, site, base, input.data, now, plain);
+      return made.ok
+        ? { index, url: made.url }
+        : { index, error: made.error, message: made.message };
+    });
+    return c.json({ links: results });
+  });
   return app;
 }

@@ -13,7 +13,11 @@ import type { Metrics } from '../metrics.ts';
 export const METRICS_CACHE_MS = 1000;
 
 /** The handler: the text rendered at most once per `cacheMs`, one rendering at a time. */
-export function metricsHandler(metrics: Metrics, cacheMs = METRICS_CACHE_MS, now: () => number = Date.now): Handler {
+export function metricsHandler(
+  metrics: Metrics,
+  cacheMs = METRICS_CACHE_MS,
+  now: () => number = Date.now,
+): Handler {
   let cached: { at: number; text: Promise<string> } | null = null;
   return async (c) => {
     const t = now();
@@ -46,7 +50,12 @@ export function publicMetricsRoutes(metrics: Metrics, token: string | undefined)
     const given = bearerToken(c);
     if (given === undefined || !keyMatches(given, token)) {
       c.header('WWW-Authenticate', 'Bearer realm="microseg-metrics"');
-      return fail(c, 401, 'unauthorized', 'the metrics token is required: Authorization: Bearer TOKEN');
+      return fail(
+        c,
+        401,
+        'unauthorized',
+        'the metrics token is required: Authorization: Bearer TOKEN',
+      );
     }
     return render(c, next);
   });

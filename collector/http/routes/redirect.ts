@@ -7,14 +7,22 @@
 import { Hono, type Context } from 'hono';
 import type { Deps } from '../app.ts';
 import { botReason } from '../../ingest/bots.ts';
-import { ARRIVAL_TOKEN_TTL_MS, arrivalUrl, readLinkQuery, verifyLinkSignature } from '../../identity/links.ts';
+import {
+  ARRIVAL_TOKEN_TTL_MS,
+  arrivalUrl,
+  readLinkQuery,
+  verifyLinkSignature,
+} from '../../identity/links.ts';
 import { checkTarget } from '../../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../identity/token.ts';
 import { ingestAs } from '../../identity/identify.ts';
 import { NO_ORIGINS } from '../origins.ts';
 
 const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
+  s.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
 
 /** A small human page: the reader of a broken link is a person in a browser, not a program. */
 function refuse(c: Context, reason: string, detail: string) {
@@ -55,7 +63,12 @@ export function redirectRoutes(deps: Deps) {
       return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
     const target = checkTarget(site, fields.to, deps.selfOrigins ?? NO_ORIGINS);
-    if (!target.ok) return refuse(c, 'target_not_allowed', 'The link points to an address this site does not allow.');
+    if (!target.ok)
+      return refuse(
+        c,
+        'target_not_allowed',
+        'The link points to an address this site does not allow.',
+      );
 
     // A HEAD (link checkers, mail scanners) sees where the link goes but records no click.
     if (c.req.method === 'GET') {
@@ -63,7 +76,8 @@ export function redirectRoutes(deps: Deps) {
       // Replays of one link by one contact within the click window are one click: the id is the
       // link's grant and the window's number, so a replay is a duplicate the store ignores. A bot's
       // click (a mail scanner, usually first) has an id of its own and cannot hide a person's.
-      const bot = !site.allowAutomation && botReason(c.req.header('user-agent'), undefined) !== null;
+      const bot =
+        !site.allowAutomation && botReason(c.req.header('user-agent'), undefined) !== null;
       const window = Math.floor(now / (site.identity.clickWindowHours * 3_600_000));
       const click = {
         id: `ec_${identity.grant}_${window}${bot ? '_b' : ''}`,
@@ -77,7 +91,9 @@ export function redirectRoutes(deps: Deps) {
         bot,
       };
       // Redirect only after the click is committed, like every acknowledged event.
-      await deps.writes!.run(() => ingestAs(deps.storage, site, { contact: identity.contact }, [click], now));
+      await deps.writes!.run(() =>
+        ingestAs(deps.storage, site, { contact: identity.contact }, [click], now),
+      );
     }
     // The page's token names the same link (grant): however often the link is replayed, the
     // browsers it identifies are counted together (identity.devicesPerLink).

@@ -18,18 +18,30 @@ export function segmentRoutes(deps: Deps) {
     const visitor = c.req.query('visitor');
     if (!siteId) return missingSite(c);
     if (!visitor || !ID_PATTERN.test(visitor)) {
-      return fail(c, 400, 'invalid_visitor', 'the visitor query parameter must be a visitor id (letters, digits, - and _)');
+      return fail(
+        c,
+        400,
+        'invalid_visitor',
+        'the visitor query parameter must be a visitor id (letters, digits, - and _)',
+      );
     }
     const site = deps.config.sites.get(siteId);
     if (!site) return unknownSite(c, siteId);
     const origin = c.req.header('origin');
     if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
       c.header('Vary', 'Origin');
-      return fail(c, 403, 'origin_not_allowed', `origin ${origin} is not one of site "${site.id}"'s origins`);
+      return fail(
+        c,
+        403,
+        'origin_not_allowed',
+        `origin ${origin} is not one of site "${site.id}"'s origins`,
+      );
     }
 
     // What a page may see: no private-trait segments, no money (docs/segments.md).
-    const body = JSON.stringify(forBrowser(site, segmentFor(deps.storage, site, visitor, deps.now())));
+    const body = JSON.stringify(
+      forBrowser(site, segmentFor(deps.storage, site, visitor, deps.now())),
+    );
     // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
     const etag = `"${digest('sha1', body)}"`;
     const headers = addCors(secureHeaderSet(), origin);

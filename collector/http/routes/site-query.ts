@@ -3,9 +3,11 @@ import type { Context } from 'hono';
 import type { Config, SiteConfig } from '../../config/config.ts';
 import { fail } from '../errors.ts';
 
-export const missingSite = (c: Context) => fail(c, 400, 'missing_site', 'the site query parameter is required');
+export const missingSite = (c: Context) =>
+  fail(c, 400, 'missing_site', 'the site query parameter is required');
 
-export const unknownSite = (c: Context, id: string) => fail(c, 404, 'unknown_site', `no site "${id}" in the collector's config`);
+export const unknownSite = (c: Context, id: string) =>
+  fail(c, 404, 'unknown_site', `no site "${id}" in the collector's config`);
 
 /** The site `?site=` names, or the refusal to answer with. */
 export function siteOf(c: Context, config: Config): SiteConfig | Response {
