@@ -34,7 +34,7 @@ export function browserIdentity(
   let id: BrowserIdentity['id'] = null;
   let outcome: CollectResponse['identify'];
   if (batch.token !== undefined) {
-    const checked = checkToken(deps.keys!, site, batch.token, now);
+    const checked = checkToken(deps.keys, site, batch.token, now);
     // Forged, edited or for another site: nothing of the batch is trusted or stored. Expired or
     // for another purpose: authentic, so the events are stored, but nobody is linked.
     if (!checked.ok && checked.reason !== 'expired' && checked.reason !== 'wrong_purpose') {

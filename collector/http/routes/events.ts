@@ -74,8 +74,8 @@ export function eventsRoutes(deps: Deps) {
   app.post('/v1/events', requireApiKey(deps.config), async (c) => {
     const now = deps.now();
     const read = await readJson(c, LIMITS.serverBodyBytes);
-    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-    if (tooManyEvents(read.body, LIMITS.serverBatchEvents)) {
+    if (!read.ok) return fail(c, read.status, read.error, read.message);
+    if (tooManyEvents(read.value, LIMITS.serverBatchEvents)) {
       return fail(
         c,
         413,
@@ -83,7 +83,7 @@ export function eventsRoutes(deps: Deps) {
         `at most ${LIMITS.serverBatchEvents} events per request`,
       );
     }
-    const parsed = envelope.safeParse(read.body);
+    const parsed = envelope.safeParse(read.value);
     if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
     const items = parsed.data.events;
 
@@ -123,7 +123,7 @@ export function eventsRoutes(deps: Deps) {
       g.events.push(categorize(site, { ...rest, id: eventId, ts }));
     });
 
-    const results = await deps.writes!.run(() => {
+    const results = await deps.writes.run(() => {
       const quarantined = new Map<string, Refusal[]>();
       for (const r of refused) {
         const item = items[r.index] as {
@@ -172,7 +172,7 @@ export function eventsRoutes(deps: Deps) {
       refused,
       ids,
     };
-    const metrics = deps.metrics!;
+    const metrics = deps.metrics;
     for (const r of results) {
       metrics.eventsAccepted.inc({ site: r.site }, r.accepted);
       metrics.eventsDuplicate.inc({ site: r.site }, r.duplicates);

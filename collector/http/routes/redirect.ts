@@ -16,7 +16,6 @@ import {
 import { checkTarget } from '../../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../identity/token.ts';
 import { ingestAs } from '../../identity/identify.ts';
-import { NO_ORIGINS } from '../origins.ts';
 
 const escapeHtml = (s: string) =>
   s.replace(
@@ -40,7 +39,7 @@ function refuse(c: Context, reason: string, detail: string) {
 
 export function redirectRoutes(deps: Deps) {
   const app = new Hono();
-  const keys = deps.keys!;
+  const keys = deps.keys;
 
   app.get('/r', async (c) => {
     const now = deps.now();
@@ -62,7 +61,7 @@ export function redirectRoutes(deps: Deps) {
     if (identity.purpose === 'identify') {
       return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
-    const target = checkTarget(site, fields.to, deps.selfOrigins ?? NO_ORIGINS);
+    const target = checkTarget(site, fields.to, deps.selfOrigins);
     if (!target.ok)
       return refuse(
         c,
@@ -91,7 +90,7 @@ export function redirectRoutes(deps: Deps) {
         bot,
       };
       // Redirect only after the click is committed, like every acknowledged event.
-      await deps.writes!.run(() =>
+      await deps.writes.run(() =>
         ingestAs(deps.storage, site, { contact: identity.contact }, [click], now),
       );
     }
