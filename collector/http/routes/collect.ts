@@ -117,11 +117,12 @@ export function collectRoutes(deps: Deps) {
     const bot = site.allowAutomation
       ? null
       : botReason(c.req.header('user-agent'), batch.webdriver);
-    const identity = browserIdentity(c, deps, site, batch, now);
-    if ('error' in identity) {
+    const checked = browserIdentity(c, deps, site, batch, now);
+    if (!checked.ok) {
       cors();
-      return refuse(c, 400, identity.error, identity.message);
+      return refuse(c, 400, checked.error, checked.message);
     }
+    const identity = checked.value;
     const { res, linked } = await writes.run(() => {
       // Bot traffic is never linked to a contact nor sets traits.
       const { id, patch } = identity;

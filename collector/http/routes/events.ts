@@ -97,8 +97,8 @@ export function eventsRoutes(deps: Deps) {
       const refuse = (error: string, message: string) =>
         void refused.push(refusal(index, item, error, message));
       const checked = checkEvent(serverEventSchema, item);
-      if ('problem' in checked) return refuse('invalid_event', checked.problem);
-      const { site: siteId, visitor, contact, traits, id, ...rest } = checked.data;
+      if (!checked.ok) return refuse(checked.error, checked.message);
+      const { site: siteId, visitor, contact, traits, id, ...rest } = checked.value;
       if ((visitor === undefined) === (contact === undefined))
         return refuse('invalid_event', 'exactly one of visitor and contact');
       const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };
@@ -111,7 +111,7 @@ export function eventsRoutes(deps: Deps) {
           'invalid_event',
           `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`,
         );
-      const eventId = id ?? contentId({ ...checked.data, ts });
+      const eventId = id ?? contentId({ ...checked.value, ts });
       ids[index] = eventId;
       const key = `${siteId}\0${visitor ?? contactKey(contact!)}`;
       let g = groups.get(key);

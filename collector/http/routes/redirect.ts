@@ -83,7 +83,7 @@ export function redirectRoutes(deps: Deps) {
         type: 'email_click',
         ts: now,
         category: fields.category,
-        target: target.url.href,
+        target: target.value.href,
         utm: Object.values(utm).some((v) => v !== undefined) ? utm : undefined,
         // A mail scanner or link-preview bot that follows the link is stored flagged, out of the
         // profile, its segment and its webhooks, as on /v1/collect.
@@ -104,7 +104,7 @@ export function redirectRoutes(deps: Deps) {
       grant: identity.grant,
     });
     c.header('Cache-Control', 'no-store');
-    return c.redirect(arrivalUrl(target.url, token, fields), 302);
+    return c.redirect(arrivalUrl(target.value, token, fields), 302);
   });
   return app;
 }
