@@ -100,7 +100,8 @@ function readIncoming(
     };
     const onEnd = () => {
       settle();
-      ok(decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      const only = chunks.length === 1 ? chunks[0] : undefined;
+      ok(decode(only ?? Buffer.concat(chunks, size)));
     };
     // Before the end: the client went away.
     const cut = () => {

@@ -25,6 +25,7 @@ export function checkTarget(
   if (typeof raw !== 'string' || raw.length === 0) return refused('the target is missing');
   if (raw.length > LIMITS.urlLength)
     return refused(`the target is longer than ${LIMITS.urlLength} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u0020\u007f\\]/.test(raw))
     return refused('the target holds spaces, control characters or backslashes');
   let url: URL;

@@ -144,14 +144,17 @@ export function validateEvents(
   const valid: NewEvent[] = [];
   const refused: RefusedEvent[] = [];
   const seen = new Set<string>();
-  raw.forEach((item, index) => {
+  for (const [index, item] of raw.entries()) {
     const checked = checkEvent(eventSchema, item);
-    if (!checked.ok) return void refused.push(refusal(index, item, checked.error, checked.message));
+    if (!checked.ok) {
+      refused.push(refusal(index, item, checked.error, checked.message));
+      continue;
+    }
     const e = checked.value;
     // The same id twice in one batch is one event.
-    if (seen.has(e.id)) return;
+    if (seen.has(e.id)) continue;
     seen.add(e.id);
     valid.push({ ...e, ts: clampTs(e.ts, now) });
-  });
+  }
   return { valid, refused };
 }

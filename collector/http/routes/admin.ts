@@ -95,7 +95,7 @@ export function adminRoutes(deps: Deps) {
       limit,
       before,
     });
-    const next = rows.length === limit ? rows[rows.length - 1]!.seq : null;
+    const next = rows.length === limit ? (rows.at(-1)?.seq ?? null) : null;
     return c.json({ site: site.id, deliveries: rows.map(({ seq: _seq, ...d }) => d), next });
   });
 

@@ -20,7 +20,7 @@ import { ingestAs } from '../../identity/identify.ts';
 const escapeHtml = (s: string) =>
   s.replace(
     /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
   );
 
 /** A small human page: the reader of a broken link is a person in a browser, not a program. */
