@@ -41,7 +41,7 @@ export function browserIdentity(
     if (!checked.ok && checked.reason !== 'expired' && checked.reason !== 'wrong_purpose') {
       return failure(checked.error, `${checked.message}; nothing of the batch was stored`);
     }
-    if (checked.ok) id = { contact: checked.contact, grant: checked.grant };
+    if (checked.ok) id = checked.value;
     outcome = checked.ok
       ? { ok: true }
       : { ok: false, error: checked.error, message: checked.message };
