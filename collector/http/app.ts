@@ -1,6 +1,7 @@
 /**
- * The collector's HTTP app. `createApp(deps)` takes its storage, config and clock, so a test
- * builds one in a line and runs it under `app.request()` or a real server alike.
+ * The collector's HTTP app. `createApp(opts)` needs only its storage, config, clock and snippet, so
+ * a test builds one in a line and runs it under `app.request()` or a real server alike; the rest
+ * has defaults (`withDefaults`), and routes receive the complete `Deps`.
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
