@@ -12,7 +12,7 @@ import {
   openMemberCursor,
   unknownAudience,
 } from '../storage/audience.ts';
-import { loadConfig } from '../config/config.ts';
+import { loadSiteConfig } from '../config/env.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from '../storage/erasure.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../storage/export.ts';
@@ -80,7 +80,7 @@ ${dbOption}
     // A misspelt custom segment would export nobody without a word: check it against the config, as the API does.
     if (audience.kind === 'custom') {
       const opts = optionsFromEnv();
-      const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config);
+      const config = loadSiteConfig(opts, typeof v.config === 'string' ? v.config : opts.config);
       const site = config.sites.get(v.site);
       if (!site)
         return fail(
