@@ -19,6 +19,7 @@ import {
   forgetCommand,
   help,
   quarantineCommand,
+  rfmCommand,
 } from './cli-data.ts';
 
 export interface Command {
@@ -180,6 +181,7 @@ Options (each overrides its environment variable):
   forget: forgetCommand,
   deliveries: deliveriesCommand,
   quarantine: quarantineCommand,
+  rfm: rfmCommand,
 };
 
 function mainHelp(): string {

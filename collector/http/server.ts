@@ -3,7 +3,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp } from './app.ts';
-import { ConfigError, type Config } from '../config/config.ts';
+import { ConfigError } from '../config/config.ts';
 import { DEFAULT_TIMEOUTS, loadSiteConfig, readEnv, type Timeouts } from '../config/env.ts';
 import { jsonLogger, type Level, type Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
@@ -15,6 +15,7 @@ import { openStorage, type Storage } from '../storage/storage.ts';
 import { startWebhooks } from '../webhooks/index.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
+import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
 
@@ -56,39 +57,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
   return readEnv(env);
 }
 
-/** How often the RFM quintiles are recomputed by default. */
-export const RFM_EVERY_MS = 10 * 60_000;
-
-/**
- * Recomputes every site's RFM quintiles now and then every `everyMs`, off the request path.
- * The timer is unref'd (it never holds the process open) and stopped on close.
- */
-export function startRfmJob(
-  storage: Storage,
-  config: Config,
-  everyMs: number,
-  now: () => number,
-  log: Logger,
-): { run(): void; stop(): void } {
-  const run = () => {
-    for (const site of config.sites.values()) {
-      try {
-        const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
-        log('info', 'rfm quintiles', {
-          site: site.id,
-          customers: bp?.customers ?? 0,
-          quintiles: bp !== null,
-        });
-      } catch (err) {
-        log('error', 'rfm recompute failed', { site: site.id, err: String(err) });
-      }
-    }
-  };
-  run();
-  const timer = setInterval(run, everyMs);
-  timer.unref();
-  return { run, stop: () => clearInterval(timer) };
-}
+export { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 
 /** Starts one HTTP listener; resolves with it and the port it got (port 0 picks a free one). */
 async function listen(options: Parameters<typeof serve>[0] & { port: number; hostname: string }) {
