@@ -26,6 +26,7 @@ import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
+import { type Notice, notices } from '../log.ts';
 
 export interface Deps {
   storage: Storage;
@@ -45,6 +46,8 @@ export interface Deps {
    */
   selfOrigins?: ReadonlySet<string>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Warnings once per site and reason (origin refused, bots, unknown site, no category rule); from `log` when omitted. */
+  notice?: Notice;
   /** Prometheus metrics; a fresh registry when omitted. */
   metrics?: Metrics;
   /** The group-commit queue every write goes through; one over `storage` when omitted. */
@@ -62,6 +65,7 @@ export type Env = { Variables: Record<string, never> };
 export function createApp(deps: Deps): Hono {
   const app = new Hono();
   const log = deps.log ?? (() => {});
+  deps.notice ??= notices(log, deps.now);
   const metrics = (deps.metrics ??= createMetrics());
   const outbox = deps.storage.outbox;
   metrics.sources.deliveries ??= () => outbox.counts();

@@ -55,6 +55,29 @@ export function originAllowed(
   return site.allowLocalhost && LOCALHOST.test(origin);
 }
 
+const host = (o: string) => new URL(o).hostname.replace(/^www\./, '');
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The warning for a page refused for its origin, with the fix: the config field to add it to,
+ * and the origin the site lists that the page may have been meant as (`localhost` against
+ * `127.0.0.1`, `www.` or not, http against https: each is another origin to a browser).
+ */
+export function originNotice(site: SiteConfig, origin: string): string {
+  let hint = '';
+  if (URL.canParse(origin)) {
+    const near = site.origins.find((o) => {
+      const a = new URL(o);
+      const b = new URL(origin);
+      const loopback = LOOPBACK.has(a.hostname) && LOOPBACK.has(b.hostname);
+      return loopback ? a.port === b.port : host(o) === host(origin);
+    });
+    if (near) hint = ` (it lists ${near}: to a browser that is another origin)`;
+  }
+  const local = LOCALHOST.test(origin) ? `, or set sites.${site.id}.allowLocalhost: true` : '';
+  return `origin ${origin} is not allowed for site "${site.id}"${hint}: its pages' requests get 403 origin_not_allowed and no CORS; add "${origin}" to sites.${site.id}.origins in the site config${local}`;
+}
+
 /** For a preflight, which names no site: allowed by at least one site. */
 export function originAllowedByAnySite(
   config: Config,
