@@ -12,6 +12,7 @@ import {
   MAX_LINK_TTL_DAYS,
 } from '../identity/links.ts';
 import { describe } from '../ingest/validate.ts';
+import { doctorCommand } from './doctor.ts';
 import {
   deliveriesCommand,
   exportCommand,
@@ -182,6 +183,7 @@ Options (each overrides its environment variable):
   deliveries: deliveriesCommand,
   quarantine: quarantineCommand,
   rfm: rfmCommand,
+  doctor: doctorCommand,
 };
 
 function mainHelp(): string {

@@ -3,7 +3,8 @@ import { networkInterfaces } from 'node:os';
 import type { Context } from 'hono';
 import type { Config, SiteConfig } from '../config/config.ts';
 
-const LOCALHOST = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+/** A page on this machine (`allowLocalhost`). */
+export const LOCALHOST = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 /** No own origin (an app built without a listen address or public URL, as in tests). */
