@@ -3,6 +3,7 @@
  * a bad value stops the start with the variable named and what it accepts.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS, ENV_NAMES, readEnv } from '../../collector/config/env.ts';
@@ -78,6 +79,20 @@ describe('readEnv', () => {
     expect(ENV_NAMES).toEqual(
       expect.arrayContaining(['LOG_LEVEL', 'PORT', 'MICROSEG_TRUST_PROXY']),
     );
+  });
+
+  it("README's Configuration table lists exactly the variables read", () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('## Configuration'),
+      readme.indexOf('The **site config file**'),
+    );
+    const documented = new Set(
+      [...section.matchAll(/^\| (.*?) \|/gm)].flatMap((m) =>
+        [...(m[1] ?? '').matchAll(/`([A-Z_]+)`/g)].map((n) => n[1]),
+      ),
+    );
+    expect([...documented].sort()).toEqual([...ENV_NAMES].sort());
   });
 
   it('never echoes a secret in its refusal', () => {
