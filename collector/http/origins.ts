@@ -65,6 +65,10 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
  * `127.0.0.1`, `www.` or not, http against https: each is another origin to a browser).
  */
 export function originNotice(site: SiteConfig, origin: string): string {
+  // No config entry can allow it: the fix is in the page.
+  if (origin === 'null') {
+    return `site "${site.id}": a page sent Origin: null (a sandboxed iframe, a file:// page, or a privacy setting), and its segment reads get 403 origin_not_allowed; serve the page from an origin listed in sites.${site.id}.origins`;
+  }
   let hint = '';
   if (URL.canParse(origin)) {
     const near = site.origins.find((o) => {

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { categoryPattern, matchCategory } from '../../collector/config/category-rules.ts';
 import { parseConfig } from '../../collector/config/config.ts';
+import { originNotice } from '../../collector/http/origins.ts';
 import { jsonLogger, notices } from '../../collector/log.ts';
 import { DAY } from '../helpers.ts';
 import { type Collector, collector } from '../security/support.ts';
@@ -134,6 +135,11 @@ describe('the collector logs where a site is stuck', () => {
     });
     expect(origin[0]?.msg).toContain('add "http://127.0.0.1:3000" to sites.shop.origins');
     expect(origin[0]?.msg).toContain('it lists http://localhost:3000');
+  });
+
+  it('Origin: null: no config entry allows it, so the fix named is the page', () => {
+    const site = parseConfig({ sites: { shop: {} } }).sites.get('shop');
+    expect(site && originNotice(site, 'null')).toContain('serve the page from an origin listed');
   });
 
   it('automation (a headless browser) and bot user agents: kept out of segments, said once each', async () => {
