@@ -35,12 +35,16 @@ export interface Command {
  * of POST /v1/links — MICROSEG_PUBLIC_URL, else the first origin of its listen address (HOST and
  * PORT, as `serve` reads them). Null when PORT is 0: no address is known before the start.
  */
-function linkBase(opts: { publicUrl?: string | undefined; host: string; port: number }) {
+function linkBase(
+  opts: { publicUrl?: string | undefined; host: string; port: number },
+  plain: boolean,
+) {
   if (opts.publicUrl) return new URL(opts.publicUrl).origin;
   if (opts.port === 0) return null;
   const base = ownOrigins(undefined, opts.host, opts.port)[0] ?? null;
   // A link in an email is opened on another machine: localhost there is not this collector.
-  if (base && isWildcardHost(opts.host)) {
+  // (A plain link goes to the page itself: nothing of it points at the collector.)
+  if (base && !plain && isWildcardHost(opts.host)) {
     console.error(
       `microseg link: MICROSEG_PUBLIC_URL is not set: the link starts with ${base}, which only this machine reaches; set MICROSEG_PUBLIC_URL (or --collector) to the collector's public address`,
     );
@@ -102,7 +106,8 @@ so run this where the collector runs, with the same environment.`,
         'link',
         `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`,
       );
-    const collector = typeof v.collector === 'string' ? v.collector : linkBase(opts);
+    const collector =
+      typeof v.collector === 'string' ? v.collector : linkBase(opts, v.plain === true);
     if (collector === null)
       return fail('link', 'PORT is 0 (any free port): give the collector with --collector URL');
     if (!URL.canParse(collector)) return fail('link', `--collector ${collector} is not a URL`);

@@ -118,6 +118,20 @@ describe('where a link points without --collector', () => {
     expect(r.err).toBe('');
   });
 
+  it("a plain link points at the page: no warning about the collector's address", async () => {
+    const r = await cli('link', '--plain', ...linkArgs, '--config', configFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^https:\/\/shop\.example\/cameras\?/);
+    expect(r.err).toBe('');
+  });
+
+  it("README's serve --help is the command's", async () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const shown = /\$ npx microseg serve --help\n([\s\S]*?)\n```/.exec(readme)?.[1];
+    const r = await cli('serve', '--help');
+    expect(shown).toBe(r.out);
+  });
+
   it('PORT=0 knows no address: asks for --collector', async () => {
     process.env.PORT = '0';
     const r = await cli('link', ...linkArgs, '--config', configFile);
