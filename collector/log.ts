@@ -22,11 +22,14 @@ export type NoticeReason =
   | 'unknown_site'
   | 'no_category_rule';
 
-/** Logs a warning for a site and reason unless one was logged in the last day. */
+/**
+ * Logs a warning for a site and reason unless one was logged in the last day. The message is
+ * made only when logged: the same refusal may come a thousand times a second.
+ */
 export type Notice = (
   site: string,
   reason: NoticeReason,
-  message: string,
+  message: () => string,
   fields?: Record<string, unknown>,
 ) => void;
 
@@ -57,6 +60,6 @@ export function notices(
     const key = `${site}\n${reason}`;
     if (seen.has(key) || seen.size >= max) return;
     seen.add(key);
-    log('warn', message, { site, reason, ...fields });
+    log('warn', message(), { site, reason, ...fields });
   };
 }

@@ -67,19 +67,19 @@ describe('notices', () => {
       () => t,
       3,
     );
-    notice('a', 'unknown_site', 'm1');
-    notice('a', 'unknown_site', 'm1');
-    notice('a', 'origin_not_allowed', 'm2');
-    notice('b', 'unknown_site', 'm3');
+    notice('a', 'unknown_site', () => 'm1');
+    notice('a', 'unknown_site', () => 'm1');
+    notice('a', 'origin_not_allowed', () => 'm2');
+    notice('b', 'unknown_site', () => 'm3');
     expect(lines).toEqual(['warn m1 a', 'warn m2 a', 'warn m3 b']);
     // Full (3 pairs): nothing new until the day is over.
-    notice('c', 'unknown_site', 'm4');
+    notice('c', 'unknown_site', () => 'm4');
     t += DAY - 1;
-    notice('a', 'unknown_site', 'm1');
+    notice('a', 'unknown_site', () => 'm1');
     expect(lines).toHaveLength(3);
     t += 1;
-    notice('a', 'unknown_site', 'm1');
-    notice('c', 'unknown_site', 'm4');
+    notice('a', 'unknown_site', () => 'm1');
+    notice('c', 'unknown_site', () => 'm4');
     expect(lines.slice(3)).toEqual(['warn m1 a', 'warn m4 c']);
   });
 });

@@ -82,11 +82,11 @@ export function collectRoutes(deps: Deps) {
 
     const site = deps.config.sites.get(batch.site);
     if (!site) {
-      notice(batch.site, 'unknown_site', unknownSiteNotice(batch.site, deps.config));
+      notice(batch.site, 'unknown_site', () => unknownSiteNotice(batch.site, deps.config));
       return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
     }
     if (origin && !originAllowed(site, origin, self)) {
-      notice(site.id, 'origin_not_allowed', originNotice(site, origin), { origin });
+      notice(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
       // No grant: a page of another origin learns nothing, not even the refusal.
       allowOrigin(c, undefined);
       return refuse(
@@ -125,7 +125,7 @@ export function collectRoutes(deps: Deps) {
     const bot = site.allowAutomation
       ? null
       : botReason(c.req.header('user-agent'), batch.webdriver);
-    if (bot) notice(site.id, `bot_${bot}`, botNotice(site.id, bot));
+    if (bot) notice(site.id, `bot_${bot}`, () => botNotice(site.id, bot));
     const identity = browserIdentity(c, deps, site, batch, now);
     if ('error' in identity) {
       cors();
@@ -139,7 +139,7 @@ export function collectRoutes(deps: Deps) {
         : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
       return {
         res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot, (path) =>
-          notice(site.id, 'no_category_rule', noCategoryNotice(site.id, path), { path }),
+          notice(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), { path }),
         ),
         linked,
       };

@@ -123,7 +123,9 @@ export function eventsRoutes(deps: Deps) {
       g.seen.add(eventId);
       g.events.push(
         categorize(site, { ...rest, id: eventId, ts }, (path) =>
-          deps.notice?.(site.id, 'no_category_rule', noCategoryNotice(site.id, path), { path }),
+          deps.notice?.(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), {
+            path,
+          }),
         ),
       );
     });

@@ -27,12 +27,12 @@ export function segmentRoutes(deps: Deps) {
     }
     const site = deps.config.sites.get(siteId);
     if (!site) {
-      deps.notice?.(siteId, 'unknown_site', unknownSiteNotice(siteId, deps.config));
+      deps.notice?.(siteId, 'unknown_site', () => unknownSiteNotice(siteId, deps.config));
       return unknownSite(c, siteId);
     }
     const origin = c.req.header('origin');
     if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
-      deps.notice?.(site.id, 'origin_not_allowed', originNotice(site, origin), { origin });
+      deps.notice?.(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
       c.header('Vary', 'Origin');
       return fail(
         c,
