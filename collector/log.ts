@@ -34,31 +34,43 @@ export type Notice = (
 ) => void;
 
 const DAY_MS = 86_400_000;
-/** Site and reason pairs remembered at most: unknown site ids come from requests, so bounded. */
+/** Site and reason pairs remembered at most. */
 export const NOTICE_KEYS = 1000;
+/**
+ * Of those, pairs of sites the config does not have: their ids come from requests, so a client
+ * sending made-up ones must not use up the room of the configured sites' notices.
+ */
+export const UNKNOWN_SITE_KEYS = 100;
 
 /**
  * Diagnostics where an operator would otherwise be stuck (a page on an origin the config does not
  * list, a headless browser's events kept out of segments, …): a warning with the fix in its
  * message, once per site and reason, not once per request. Memory is one small set, forgotten
  * a day after its first entry (so a problem still there is said again the next day); past
- * NOTICE_KEYS pairs nothing new is logged until then.
+ * `max` pairs (`UNKNOWN_SITE_KEYS` of unknown sites) nothing new is logged until then.
  */
 export function notices(
   log: (level: 'warn', msg: string, fields?: Record<string, unknown>) => void,
   now: () => number = Date.now,
   max = NOTICE_KEYS,
+  maxUnknown = UNKNOWN_SITE_KEYS,
 ): Notice {
   const seen = new Set<string>();
+  let unknown = 0;
   let since = 0;
   return (site, reason, message, fields) => {
     const t = now();
     if (t - since >= DAY_MS) {
       seen.clear();
+      unknown = 0;
       since = t;
     }
     const key = `${site}\n${reason}`;
     if (seen.has(key) || seen.size >= max) return;
+    if (reason === 'unknown_site') {
+      if (unknown >= maxUnknown) return;
+      unknown++;
+    }
     seen.add(key);
     log('warn', message(), { site, reason, ...fields });
   };

@@ -59,6 +59,19 @@ describe('category URL rules', () => {
 });
 
 describe('notices', () => {
+  it('made-up site ids use at most their own share of the room', () => {
+    const lines: string[] = [];
+    const notice = notices(
+      (_l, msg) => lines.push(msg),
+      () => 0,
+      10,
+      2,
+    );
+    for (let i = 0; i < 5; i++) notice(`made-up-${i}`, 'unknown_site', () => `u${i}`);
+    notice('shop', 'origin_not_allowed', () => 'o');
+    expect(lines).toEqual(['u0', 'u1', 'o']);
+  });
+
   it('once per site and reason, again a day later; bounded', () => {
     const lines: string[] = [];
     let t = 0;
