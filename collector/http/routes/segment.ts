@@ -27,7 +27,9 @@ export function segmentRoutes(deps: Deps) {
     }
     const site = deps.config.sites.get(siteId);
     if (!site) {
-      deps.notice?.(siteId, 'unknown_site', () => unknownSiteNotice(siteId, deps.config));
+      // Only an id that could be a site's reaches the log (any query string could otherwise).
+      if (ID_PATTERN.test(siteId))
+        deps.notice?.(siteId, 'unknown_site', () => unknownSiteNotice(siteId, deps.config));
       return unknownSite(c, siteId);
     }
     const origin = c.req.header('origin');
