@@ -28,6 +28,7 @@ import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
+import { type Notice, notices } from '../log.ts';
 
 export type LogFn = (
   level: 'info' | 'warn' | 'error',
@@ -54,6 +55,8 @@ export interface Deps {
    */
   selfOrigins: ReadonlySet<string>;
   log: LogFn;
+  /** Warnings once per site and reason (origin refused, bots, unknown site, no category rule). */
+  notice: Notice;
   /** Prometheus metrics. */
   metrics: Metrics;
   /** The group-commit queue every write goes through. */
@@ -76,13 +79,15 @@ export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippet'> &
  */
 export function withDefaults(opts: AppOptions): Deps {
   const metrics = opts.metrics ?? createMetrics();
+  const log = opts.log ?? (() => {});
   return {
     ...opts,
     demo: opts.demo ?? true,
     keys: opts.keys ?? ephemeralKeyRing(),
     publicUrl: opts.publicUrl,
     selfOrigins: opts.selfOrigins ?? NO_ORIGINS,
-    log: opts.log ?? (() => {}),
+    log,
+    notice: opts.notice ?? notices(log, opts.now),
     metrics,
     writes: opts.writes ?? writeQueue(opts.storage.db.$client, metrics),
     limits: opts.limits,

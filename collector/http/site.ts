@@ -25,3 +25,8 @@ export function requireSite(config: Config): MiddlewareHandler<SiteEnv> {
     await next();
   };
 }
+
+/** The warning for requests naming a site the config does not have, with the fix. */
+export function unknownSiteNotice(id: string, config: Config): string {
+  return `requests name site "${id}", which is not in the collector's site config (it has ${[...config.sites.keys()].join(', ')}): add it under "sites" in the config file (MICROSEG_CONFIG or --config), or fix data-site on the page's script tag`;
+}

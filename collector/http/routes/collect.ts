@@ -7,13 +7,16 @@ import { fail } from '../errors.ts';
 import { ingestBatch } from '../../ingest/ingest.ts';
 import { browserIdentity } from '../../ingest/browser-identity.ts';
 import { forBrowser, identifyBrowser, LINK_REFUSALS } from '../../identity/identify.ts';
-import { botReason } from '../../ingest/bots.ts';
+import { botNotice, botReason } from '../../ingest/bots.ts';
+import { noCategoryNotice } from '../../config/category-rules.ts';
+import { unknownSiteNotice } from '../site.ts';
 import {
   addCors,
   allowOrigin,
   allowOriginOfAnySite,
   originAllowed,
   originAllowedByAnySite,
+  originNotice,
   writerOrigin,
 } from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../../ingest/validate.ts';
@@ -35,8 +38,7 @@ function privacySignal(
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
-  const metrics = deps.metrics;
-  const writes = deps.writes;
+  const { metrics, writes, notice } = deps;
   const self = deps.selfOrigins;
   const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
@@ -76,9 +78,12 @@ export function collectRoutes(deps: Deps) {
     const batch = parsed.data;
 
     const site = deps.config.sites.get(batch.site);
-    if (!site)
+    if (!site) {
+      notice(batch.site, 'unknown_site', () => unknownSiteNotice(batch.site, deps.config));
       return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
+    }
     if (origin && !originAllowed(site, origin, self)) {
+      notice(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
       // No grant: a page of another origin learns nothing, not even the refusal.
       allowOrigin(c, undefined);
       return refuse(
@@ -117,6 +122,7 @@ export function collectRoutes(deps: Deps) {
     const bot = site.allowAutomation
       ? null
       : botReason(c.req.header('user-agent'), batch.webdriver);
+    if (bot) notice(site.id, `bot_${bot}`, () => botNotice(site.id, bot));
     const checked = browserIdentity(c, deps, site, batch, now);
     if (!checked.ok) {
       cors();
@@ -130,7 +136,9 @@ export function collectRoutes(deps: Deps) {
         ? null
         : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
       return {
-        res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot),
+        res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot, (path) =>
+          notice(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), { path }),
+        ),
         linked,
       };
     });

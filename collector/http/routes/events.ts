@@ -14,6 +14,7 @@ import { digest } from '../digest.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { categorize } from '../../ingest/ingest.ts';
+import { noCategoryNotice } from '../../config/category-rules.ts';
 import { ingestAs, setTraitsOf, type Who } from '../../identity/identify.ts';
 import { contactIdSchema, contactKey, validContactId } from '../../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../../identity/traits.ts';
@@ -125,7 +126,13 @@ export function eventsRoutes(deps: Deps) {
       // The same id twice in one request is one event.
       if (g.seen.has(eventId)) return undefined;
       g.seen.add(eventId);
-      g.events.push(categorize(site, { ...rest, id: eventId, ts }));
+      g.events.push(
+        categorize(site, { ...rest, id: eventId, ts }, (path) =>
+          deps.notice(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), {
+            path,
+          }),
+        ),
+      );
       return undefined;
     };
     for (const [index, item] of items.entries()) {

@@ -5,10 +5,10 @@ import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
 import { forBrowser } from '../../identity/identify.ts';
 import { segmentFor } from '../../ingest/ingest.ts';
-import { addCors, originAllowed } from '../origins.ts';
+import { addCors, originAllowed, originNotice } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
-import { missingSite, unknownSite } from '../site.ts';
+import { missingSite, unknownSite, unknownSiteNotice } from '../site.ts';
 
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
@@ -26,9 +26,15 @@ export function segmentRoutes(deps: Deps) {
       );
     }
     const site = deps.config.sites.get(siteId);
-    if (!site) return unknownSite(c, siteId);
+    if (!site) {
+      // Only an id that could be a site's reaches the log (any query string could otherwise).
+      if (ID_PATTERN.test(siteId))
+        deps.notice(siteId, 'unknown_site', () => unknownSiteNotice(siteId, deps.config));
+      return unknownSite(c, siteId);
+    }
     const origin = c.req.header('origin');
     if (origin && !originAllowed(site, origin, deps.selfOrigins)) {
+      deps.notice(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
       c.header('Vary', 'Origin');
       return fail(
         c,
