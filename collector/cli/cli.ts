@@ -10,6 +10,7 @@ import {
   MAX_LINK_TTL_DAYS,
 } from '../identity/links.ts';
 import { describe } from '../ingest/validate.ts';
+import { backupCommand } from './backup.ts';
 import {
   deliveriesCommand,
   exportCommand,
@@ -162,6 +163,7 @@ Options (each overrides its environment variable):
   forget: forgetCommand,
   deliveries: deliveriesCommand,
   quarantine: quarantineCommand,
+  backup: backupCommand,
 };
 
 function mainHelp(): string {
