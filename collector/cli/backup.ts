@@ -121,15 +121,27 @@ export async function backupDatabase(
     if (summary.integrity !== 'ok')
       throw new Error(`the copy fails its check: ${summary.integrity}`);
     if (force) renameSync(tmp, out);
-    else {
-      linkSync(tmp, out);
-      rmSync(tmp);
-    }
+    else placeNew(tmp, out);
     return summary;
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Moves `tmp` to `out` unless `out` exists. A hard link fails on an existing name, atomically;
+ * where the file system has no hard links, a rename after a last look has to do.
+ */
+function placeNew(tmp: string, out: string): void {
+  try {
+    linkSync(tmp, out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST' || existsSync(out)) throw err;
+    renameSync(tmp, out);
+    return;
+  }
+  rmSync(tmp);
 }
 
 const kb = (n: number) =>
