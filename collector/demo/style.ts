@@ -47,7 +47,7 @@ background:linear-gradient(120deg,hsl(var(--h,250) 65% 42%),hsl(calc(var(--h,250
 .crumbs{color:var(--muted);font-size:.9rem}.crumbs a{text-decoration:none}
 .muted{color:var(--muted)}.small{font-size:.82rem}
 .panel{position:sticky;top:84px;background:var(--card);border:1px solid var(--line);border-radius:16px;padding:18px}
-.panel .kicker{color:var(--muted)}
+.panel .kicker{color:var(--muted)}#seg-visitor{overflow-wrap:anywhere}
 .key{font:600 .95rem/1.3 "DejaVu Sans Mono","Liberation Mono",ui-monospace,monospace;padding:10px 12px;border-radius:10px;background:var(--bg);margin:0 0 12px;word-break:break-all;transition:background .4s}
 .key.flash{background:hsl(50 100% 85%)}
 dl{display:grid;grid-template-columns:auto 1fr;gap:4px 12px;margin:0 0 14px}dt{color:var(--muted)}dd{margin:0;font-weight:600}

@@ -328,6 +328,19 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
     await context.close();
   });
 
+  // The visitor id in the panel is one long word: it widened the page at 320 px and at 1000 px.
+  it.each([320, 1000])('has no sideways scroll at %i px either', async (width) => {
+    const context = await browser.newContext({ viewport: { width, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(`${proxy.url}/demo/cameras/aurora-x100?run=${engine.name}-${width}`);
+    await page.waitForFunction(() =>
+      /visitor \S+/.test(document.getElementById('seg-visitor')?.textContent ?? ''),
+    );
+    const layout = await layoutOf(page);
+    expect(layout.scrollWidth, layout.out.join(' ')).toBeLessThanOrEqual(layout.clientWidth);
+    await context.close();
+  });
+
   it('serves every SPA route as a full page too, with the category set before the snippet reads it', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
