@@ -13,6 +13,7 @@ import {
 } from '../identity/links.ts';
 import { describe } from '../ingest/validate.ts';
 import { doctorCommand } from './doctor.ts';
+import { backupCommand } from './backup.ts';
 import {
   deliveriesCommand,
   exportCommand,
@@ -189,6 +190,7 @@ Options (each overrides its environment variable):
   quarantine: quarantineCommand,
   rfm: rfmCommand,
   doctor: doctorCommand,
+  backup: backupCommand,
 };
 
 function mainHelp(): string {

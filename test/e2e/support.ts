@@ -32,9 +32,15 @@ export interface Engine {
   launch(): Promise<TestBrowser>;
 }
 
+/** A layout viewport in CSS pixels, e.g. a phone's 390 × 844. */
+export interface Viewport {
+  width: number;
+  height: number;
+}
+
 export interface TestBrowser {
-  /** A new context: its own storage (a new visitor), its own pages. */
-  newContext(): Promise<TestContext>;
+  /** A new context: its own storage (a new visitor), its own pages (of `viewport`'s size, if given). */
+  newContext(opts?: { viewport?: Viewport }): Promise<TestContext>;
   close(): Promise<void>;
 }
 
@@ -166,8 +172,8 @@ export const chromiumBfcacheEngine: Engine = {
 async function chromiumWith(opts: { bfcache?: boolean } = {}): Promise<TestBrowser> {
   const browser = await launchChromium(opts);
   return {
-    async newContext() {
-      const context = await browser.newContext();
+    async newContext(opts = {}) {
+      const context = await browser.newContext(opts.viewport ? { viewport: opts.viewport } : {});
       return {
         newPage: async () => playwrightPage(await context.newPage()),
         close: () => context.close(),
@@ -182,10 +188,14 @@ export const firefoxEngine: Engine = {
   async launch() {
     const browser = await launchFirefox();
     return {
-      async newContext() {
+      async newContext(opts = {}) {
         const context = await browser.createBrowserContext();
         return {
-          newPage: async () => puppeteerPage(await context.newPage()),
+          newPage: async () => {
+            const page = await context.newPage();
+            if (opts.viewport) await page.setViewport(opts.viewport);
+            return puppeteerPage(page);
+          },
           close: () => context.close(),
         };
       },
