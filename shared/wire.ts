@@ -114,8 +114,11 @@ export interface ApiError {
 export interface CompactEvent {
   /** `id` */
   i: string;
-  /** `type` */
-  y: string;
+  /**
+   * `type`. The snippet leaves it out of the events it makes itself, which their own fields tell
+   * apart: with `n`, a `page_view`; with `h`, a `click`.
+   */
+  y?: string;
   /** `ts` */
   t: number;
   /** `session`: the snippet sends none (the collector assigns it). */

@@ -1,6 +1,6 @@
 import { elementCategory } from './category.ts';
 import { on } from './config.ts';
-import { cut, track } from './track.ts';
+import { cut, record } from './track.ts';
 
 // One delegated listener in the capture phase sees every link click, even on links added later or
 // whose handlers stop propagation. Middle clicks (new tab) arrive as auxclick with button 1; a
@@ -13,8 +13,7 @@ const onClick = (e: MouseEvent): void => {
   // outbound links by origin.
   const a = t.closest?.('a');
   const href = a?.getAttribute('href') ?? a?.getAttribute('xlink:href');
-  if (href != null && e.button < 2)
-    track('click', { category: elementCategory(t) }, { h: cut(href) });
+  if (href != null && e.button < 2) record({ h: cut(href), p: { category: elementCategory(t) } });
 };
 
 export const startClicks = (): void => {

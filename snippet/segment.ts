@@ -21,12 +21,9 @@ export const setSegment = (s: BrowserSegment | null): void => {
 
 /**
  * Applies the last page's segment at once, so a returning visitor's page is personalized before any
- * answer. (One cached by an older snippet, without page facts, applies nothing: the answer will.)
+ * answer. (None, or one cached by an older snippet without page facts, applies nothing: the answer will.)
  */
-export const startSegment = (): void => {
-  const g = load().g;
-  g && personalize(g[0]);
-};
+export const startSegment = (): void => personalize(current());
 
 /**
  * The visitor's segment: at once when fresh (the last collect answer, or a cache younger than 5 minutes),
@@ -39,9 +36,9 @@ export const segment = async (): Promise<BrowserSegment | null> => {
   const [s, at] = load().g || [];
   return off()
     ? null
-    : s && Date.now() - at! < 3e5
+    : s && Date.now() - (at as number) < 3e5
       ? s
-      : ask(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
+      : ask<BrowserSegment>(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
           .then(setSegment)
           .then(current, current);
 };

@@ -35,7 +35,11 @@ export const identify = (t: string): void => {
 const keep = (b: Retry): void => {
   const q = load().q || { e: [] };
   const e = q.e.concat(b.e);
-  save('q', { d: ~~q.d! + ~~b.d! + e.splice(0, e.length - 50).length, e, k: q.k || b.k });
+  save('q', {
+    d: ~~(q.d as number) + ~~(b.d as number) + e.splice(0, e.length - 50).length,
+    e,
+    k: q.k || b.k,
+  });
 };
 
 /**
@@ -65,7 +69,7 @@ export const flush = (leaving?: boolean): void => {
   timer = 0;
   const q = (!leaving && load().q) || { e: [] };
   const b: CompactBatch = {
-    s: site!,
+    s: site as string,
     v: visitor,
     e: q.e.concat(buffer.splice(0)),
     k: token || q.k,
@@ -75,19 +79,23 @@ export const flush = (leaving?: boolean): void => {
   };
   if (b.e[0] && !off()) {
     const body = JSON.stringify(b);
-    token = null;
+    token = '';
     // While the page lives, the queue is out of storage while in flight, back on failure: were the
     // page closed before a failure could be seen, those events would be lost (a narrow window;
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
     (leaving && navigator.sendBeacon(collect, body)) ||
-      ask(collect, { method: 'POST', body, keepalive: true }).then(
+      ask<CollectResponse>(collect, { method: 'POST', body, keepalive: true }).then(
         (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
         // A leaving batch is kept already. A refusal (a status below 500 but 429) is counted;
         // anything else (no status: a network error, 429, 5xx) is kept for a retry.
         (r: Partial<Response>) =>
           leaving ||
-          keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
+          keep(
+            r.status !== 429 && (r.status as number) < 500
+              ? { e: [], d: ~~(b.d as number) + b.e.length }
+              : b,
+          ),
       );
   }
 };

@@ -12,7 +12,7 @@ import { browserLimits, connectionCap, type RateLimits } from './routes/limits.t
 import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/storage.ts';
-import type { SnippetAsset } from './snippet-asset.ts';
+import type { Snippets } from './snippet-asset.ts';
 import { fail } from './errors.ts';
 import { checkHealth, storageFailure } from './health.ts';
 import { collectRoutes } from './routes/collect.ts';
@@ -32,7 +32,8 @@ export interface Deps {
   config: Config;
   /** Epoch ms; tests pass a fixed clock. */
   now: () => number;
-  snippet: SnippetAsset;
+  /** The snippet's builds, served at `/ms.js` and `/ms.rules.js`. */
+  snippets: Snippets;
   /** Serve `GET /demo` (default on). */
   demo?: boolean;
   /** Keys of identity tokens and email links; a key living only in this process when omitted. */

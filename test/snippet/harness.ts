@@ -1,4 +1,4 @@
-// Loads the built snippet (dist/ms.js) into a fresh happy-dom window per test, through a real
+// Loads a built snippet (dist/ms.js, or dist/ms.rules.js with `build`) into a fresh happy-dom window per test, through a real
 // <script src> tag so document.currentScript is the tag, as in a browser. fetch and sendBeacon are
 // the network boundary: both are recorded and delivered to a REAL collector app (createApp over a
 // temp SQLite file, through app.request()), so a batch the collector would refuse fails the test.
@@ -14,7 +14,7 @@ import { createApp } from '../../collector/http/app.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { issueIdentityToken } from '../../collector/identity/token.ts';
-import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { placeholderSnippets, type SnippetFile } from '../../collector/http/snippet-asset.ts';
 import { openStorage, type Storage } from '../../collector/storage/storage.ts';
 import {
   batchSchema,
@@ -26,7 +26,6 @@ import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const bundle = join(root, 'dist/ms.js');
 export const COLLECTOR = 'http://collector.test';
 export const SCRIPT_SRC = `${COLLECTOR}/ms.js`;
 /** The origin of the pages the tests open (unless `url` says otherwise). */
@@ -34,14 +33,18 @@ export const PAGE_ORIGIN = 'https://shop.test';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The bundle under test, rebuilt when missing or stale (see test/build.ts). */
-async function code(): Promise<string> {
+/** A bundle under test, rebuilt when missing or stale (see test/build.ts). */
+async function code(file: SnippetFile): Promise<string> {
   await freshBuild('snippet');
-  return readFileSync(bundle, 'utf8');
+  return readFileSync(join(root, 'dist', file), 'utf8');
 }
 
-let cached: Promise<string> | undefined;
-export const snippetCode = () => (cached ??= code());
+const cached = new Map<SnippetFile, Promise<string>>();
+export const snippetCode = (file: SnippetFile = 'ms.js'): Promise<string> => {
+  let c = cached.get(file);
+  if (!c) cached.set(file, (c = code(file)));
+  return c;
+};
 
 /** Sites of the test collector: the pages' origin may send, automation (happy-dom) counts. */
 const SITES = { origins: [PAGE_ORIGIN], allowAutomation: true };
@@ -72,7 +75,7 @@ export function collector(): Collector {
       storage,
       config: parseConfig({ sites: { demo: SITES, shop: SITES } }),
       now: () => Date.now() + c.offset,
-      snippet: snippetAsset('/*ms*/'),
+      snippets: placeholderSnippets(),
       keys: KEYS,
       demo: false,
     }),
@@ -116,6 +119,8 @@ export type Responder = (
 ) => Response | Promise<Response>;
 
 export interface OpenOptions {
+  /** The build the page loads: `ms.js` (default), or `ms.rules.js` with the data-ms-show/-hide rules. */
+  build?: SnippetFile;
   /** Page URL. */
   url?: string;
   /** Extra markup in <head> (before the snippet tag). */
@@ -203,7 +208,9 @@ function problem(body: string): string | undefined {
 }
 
 export async function open(o: OpenOptions = {}): Promise<Page> {
-  const js = await snippetCode();
+  const build = o.build ?? 'ms.js';
+  const src = `${COLLECTOR}/${build}`;
+  const js = await snippetCode(build);
   const url = o.url ?? `${PAGE_ORIGIN}/products/cameras`;
   const origin = new URL(url).origin;
   const c = collector();
@@ -216,7 +223,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
         interceptor: {
           // Serves the snippet to the page's <script src>; the page's own fetch is replaced below.
           beforeAsyncRequest: async ({ request, window: w }) =>
-            request.url === SCRIPT_SRC
+            request.url === src
               ? new w.Response(js, { headers: { 'content-type': 'text/javascript' } })
               : undefined,
         },
@@ -304,7 +311,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
 
   const attrs = o.attrs ?? 'data-site="demo"';
   window.document.write(
-    `<!doctype html><html><head>${o.head ?? ''}<script defer src="${SCRIPT_SRC}" ${attrs}></script></head><body>${o.body ?? ''}</body></html>`,
+    `<!doctype html><html><head>${o.head ?? ''}<script defer src="${src}" ${attrs}></script></head><body>${o.body ?? ''}</body></html>`,
   );
   const page: Page = {
     window,
