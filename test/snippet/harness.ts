@@ -42,7 +42,10 @@ async function code(file: SnippetFile): Promise<string> {
 const cached = new Map<SnippetFile, Promise<string>>();
 export const snippetCode = (file: SnippetFile = 'ms.js'): Promise<string> => {
   let c = cached.get(file);
-  if (!c) cached.set(file, (c = code(file)));
+  if (!c) {
+    c = code(file);
+    cached.set(file, c);
+  }
   return c;
 };
 
