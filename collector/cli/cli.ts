@@ -190,13 +190,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`microseg: unknown command "${name}"\n\n${mainHelp()}`);
     return 2;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
-  } catch (err) {
-    console.error(`microseg ${name}: ${(err as Error).message}\n\n${cmd.usage}`);
-    return 2;
-  }
+  const parsed = (() => {
+    try {
+      return parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    } catch (err) {
+      console.error(`microseg ${name}: ${(err as Error).message}\n\n${cmd.usage}`);
+      return undefined;
+    }
+  })();
+  if (!parsed) return 2;
   if (parsed.values.help) {
     console.log(cmd.usage);
     return 0;

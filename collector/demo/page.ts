@@ -13,11 +13,12 @@ import {
 } from './catalog.ts';
 import { DEMO_CSS } from './style.ts';
 import { DEMO_SCRIPT } from './client.ts';
+import { must } from '../../shared/must.ts';
 
 const esc = (s: string): string =>
   s.replace(
     /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
   );
 
 const euros = (n: number): string => `€${n.toLocaleString('en-US')}`;
@@ -80,7 +81,7 @@ function views(): View[] {
     title: `${p.name} · microseg demo shop`,
     category: p.category,
     html: `<p class="crumbs"><a href="/demo/">Home</a> › <a href="/demo/${p.category}" data-ms-category="${p.category}">${esc(
-      categoryById(p.category)!.title,
+      must(categoryById(p.category), `category ${p.category}`).title,
     )}</a></p>
 <div class="product" data-ms-category="${esc(p.category)}">${art(p, 'hero')}<div><h2>${esc(p.name)}</h2><p>${esc(p.tagline)}.</p>
 <p class="price big">${euros(p.price)}</p>${buyButtons(p)}<p class="muted small">A demo: nothing is charged; the snippet records an event.</p></div></div>`,
@@ -127,7 +128,7 @@ const BANNERS: Record<string, { title: string; text: string; offer: string }> = 
 
 function banner(): string {
   const personal = CATEGORIES.map((c) => {
-    const b = BANNERS[c.id]!;
+    const b = must(BANNERS[c.id], `banner of ${c.id}`);
     return `<div class="banner" style="--h:${c.hue}" hidden data-ms-show="category=${c.id}" data-banner="${c.id}">
 <div><p class="kicker">Picked for you · ${esc(c.title)}</p><h2>${esc(b.title)}</h2><p>${esc(b.text)}</p></div>
 <p class="offer" hidden data-ms-show="engagement=hot">You keep coming back: code <b>${b.offer}</b> takes 10% off today.</p></div>`;
@@ -143,7 +144,7 @@ function pickedRow(): string {
     (c) =>
       `<div hidden data-ms-show="category=${c.id}" data-row="${c.id}"><h2>More ${esc(c.title.toLowerCase())} for you</h2>${grid(productsOf(c.id))}</div>`,
   ).join('');
-  const bestsellers = CATEGORIES.map((c) => productsOf(c.id)[0]!);
+  const bestsellers = CATEGORIES.map((c) => must(productsOf(c.id)[0], `a product of ${c.id}`));
   return `<section class="picked" aria-label="Recommendations">
 <div data-ms-show="${noFocus}" data-row="default"><h2>Bestsellers</h2>${grid(bestsellers)}</div>${rows}</section>`;
 }

@@ -17,6 +17,7 @@ import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
+import { must } from '../../shared/must.ts';
 
 export interface ServeOptions {
   port: number;
@@ -152,7 +153,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptio
       trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
       connectionsPerIp: count(
         env.MICROSEG_CONNECTIONS_PER_IP,
-        DEFAULT_LIMITS.connectionsPerIp!,
+        must(DEFAULT_LIMITS.connectionsPerIp, 'default connections per IP'),
         'MICROSEG_CONNECTIONS_PER_IP',
       ),
     },

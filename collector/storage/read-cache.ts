@@ -24,7 +24,10 @@ export class Lru<V> {
     if (this.max === 0) return;
     this.#map.delete(key);
     this.#map.set(key, value);
-    if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value!);
+    if (this.#map.size > this.max) {
+      const oldest = this.#map.keys().next();
+      if (!oldest.done) this.#map.delete(oldest.value);
+    }
   }
 
   delete(key: string): void {

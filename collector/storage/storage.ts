@@ -27,6 +27,7 @@ import {
 } from '../engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
 import type { Props, Utm } from '../../shared/wire.ts';
+import { must } from '../../shared/must.ts';
 
 /** An event ready to store: validated, clamped, categorized. */
 export interface NewEvent {
@@ -373,10 +374,14 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     const ranks = quintileRanks(n);
     const bp: RfmBreakpoints = {
       recencyMs: ranks.map((r) =>
-        Math.max(0, now - lastPurchaseAt.get(site, r)!.v),
+        Math.max(0, now - must(lastPurchaseAt.get(site, r), 'rfm rank').v),
       ) as RfmBreakpoints['recencyMs'],
-      frequency: ranks.map((r) => frequencyAt.get(site, r)!.v) as RfmBreakpoints['frequency'],
-      monetary: ranks.map((r) => monetaryAt.get(site, r)!.v) as RfmBreakpoints['monetary'],
+      frequency: ranks.map(
+        (r) => must(frequencyAt.get(site, r), 'rfm rank').v,
+      ) as RfmBreakpoints['frequency'],
+      monetary: ranks.map(
+        (r) => must(monetaryAt.get(site, r), 'rfm rank').v,
+      ) as RfmBreakpoints['monetary'],
       customers: n,
       computed: now,
     };
@@ -443,7 +448,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     if (versionChecked) return;
     versionChecked = true;
     setImmediate(nextTurn).unref();
-    const version = dataVersion.get()!;
+    const version = must(dataVersion.get(), 'data_version');
     if (version === seenVersion) return;
     seenVersion = version;
     cached.clear();
@@ -471,7 +476,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         CREATE TEMP TRIGGER microseg_uncache_${table}_update AFTER UPDATE ON main.${table} BEGIN ${drop('old')} ${drop('new')} END;
         CREATE TEMP TRIGGER microseg_uncache_${table}_delete AFTER DELETE ON main.${table} BEGIN ${drop('old')} END;`);
     }
-    seenVersion = dataVersion.get()!;
+    seenVersion = must(dataVersion.get(), 'data_version');
   }
 
   /*
@@ -508,16 +513,21 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         if (hit) return { key, contact, stored: hit.stored, traits: hit.traits };
       }
     }
-    const [linked, expires, data, updated, traitsText] = selectReadPath.get(site, visitor, now)!;
-    const contact = linked !== null && expires! > now ? linked : null;
+    const [linked, expires, data, updated, traitsText] = must(
+      selectReadPath.get(site, visitor, now),
+      'read path row',
+    );
+    const contact = linked !== null && must(expires, 'link expiry') > now ? linked : null;
     const key = contact === null ? visitor : contactKey(contact);
     const stored =
-      data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
+      data === null
+        ? undefined
+        : { profile: JSON.parse(data) as Profile, updated: must(updated, 'profile time') };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
       linkCached.set(
         cacheKey(site, visitor),
-        linked === null ? null : { contact: linked, expires: expires! },
+        linked === null ? null : { contact: linked, expires: must(expires, 'link expiry') },
       );
       cached.set(cacheKey(site, key), { stored, traits });
     }
@@ -670,7 +680,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
           l({ site, visitor: key, profile: key, before, segment, changes, at: now });
         updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
       }
-      return { next: rows.length === limit ? rows[rows.length - 1]!.visitor : null, changed };
+      return { next: rows.length === limit ? (rows.at(-1)?.visitor ?? null) : null, changed };
     },
   );
 

@@ -100,9 +100,9 @@ describe('assets and health', () => {
       expect(res.headers.get('cache-control')).toContain('max-age=86400');
       expect(await res.text()).toBe(`/*${file}*/`);
       const etag = res.headers.get('etag')!;
-      expect(
-        (await t.app.request(`/${file}`, { headers: { 'if-none-match': etag } })).status,
-      ).toBe(304);
+      expect((await t.app.request(`/${file}`, { headers: { 'if-none-match': etag } })).status).toBe(
+        304,
+      );
       const gz = await t.app.request(`/${file}`, { headers: { 'accept-encoding': 'gzip, br' } });
       expect(gz.headers.get('content-encoding')).toBe('gzip');
     });

@@ -19,13 +19,12 @@ import {
   textOf,
   waitFor,
   type Collector,
-  type Proxy,
+  type ShopProxy,
   type TestBrowser,
-  type TestPage,
 } from './support.ts';
 
 let collector: Collector;
-let proxy: Proxy;
+let proxy: ShopProxy;
 
 beforeAll(async () => {
   collector = await startCollector();
@@ -56,7 +55,7 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
     const start = at(`/demo/?run=${engine.name}-${++attempt}-`);
     const rows = () => collector.visitRows('demo', start);
     /** Waits until the SPA page view of `path` is stored (the snippet settles routes for 100 ms). */
-    const spaViewStored = (p: TestPage, path: string, n = 1) =>
+    const spaViewStored = (path: string, n = 1) =>
       waitFor(
         rows,
         (r) => r.filter((e) => e.nav === 'spa' && e.url === at(path)).length >= n,
@@ -73,18 +72,18 @@ describe.each(engines)('demo shop end to end in %s', (engine) => {
 
     // Category-tagged links that are SPA routes: a click event, then a page view of the new route.
     await page.click('nav a[href="/demo/cameras"]');
-    await spaViewStored(page, '/demo/cameras');
+    await spaViewStored('/demo/cameras');
     expect(await attributeOf(page, 'meta[name="microseg:category"]', 'content')).toBe('cameras');
 
     await page.click('section[data-view="/demo/cameras"] a[href="/demo/cameras/aurora-x100"]');
-    await spaViewStored(page, '/demo/cameras/aurora-x100');
+    await spaViewStored('/demo/cameras/aurora-x100');
 
     await page.click('nav a[href="/demo/sports"]');
-    await spaViewStored(page, '/demo/sports');
+    await spaViewStored('/demo/sports');
 
     // Back button: popstate is a route change too.
     await page.evaluate(() => history.back());
-    await spaViewStored(page, '/demo/cameras/aurora-x100', 2);
+    await spaViewStored('/demo/cameras/aurora-x100', 2);
     await expect(isVisible(page, 'section[data-view="/demo/cameras/aurora-x100"]')).resolves.toBe(
       true,
     );

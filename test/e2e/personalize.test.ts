@@ -14,13 +14,13 @@ import {
   waitFor,
   waitUntil,
   type Collector,
-  type Proxy,
+  type ShopProxy,
   type TestBrowser,
   type TestPage,
 } from './support.ts';
 
 let collector: Collector;
-let proxy: Proxy;
+let proxy: ShopProxy;
 
 beforeAll(async () => {
   collector = await startCollector();

@@ -314,7 +314,7 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
 /** A shop on its own origin (site `shop`, automation allowed) that loads the snippet through a proxy. */
 export interface Shop {
   collector: Collector;
-  proxy: Proxy;
+  proxy: ShopProxy;
   site: Site;
   close(): Promise<void>;
 }
@@ -388,7 +388,7 @@ export interface Exchange {
 
 export type ProxyMode = 'pass' | 'unavailable' | 'unreachable' | 'hold';
 
-export interface Proxy {
+export interface ShopProxy {
   url: string;
   /** Every request and its answer, in arrival order (a held one appears once answered). */
   exchanges: Exchange[];
@@ -411,7 +411,7 @@ const BROWSER_API = /^\/v1\/(collect|segment)/;
  * segment read of both browsers passes here. The Host header goes through unchanged, so the
  * collector sees the proxy's origin as its own (the demo stays same-origin).
  */
-export async function startProxy(target: string): Promise<Proxy> {
+export async function startProxy(target: string): Promise<ShopProxy> {
   const t0 = Date.now();
   const { hostname, port } = new URL(target);
   const exchanges: Exchange[] = [];
@@ -627,7 +627,7 @@ export function holdBatchTimer(): void {
 }
 
 /** The Origin headers of the batches whose body holds `tag` (a page URL), in arrival order. */
-export const originsOfBatches = (proxy: Proxy, tag: string) =>
+export const originsOfBatches = (proxy: ShopProxy, tag: string) =>
   proxy.exchanges
     .filter((x) => x.path === '/v1/collect' && x.body.includes(tag))
     .map((x) => `${x.origin}:${x.status}`);

@@ -12,7 +12,6 @@ import {
   addCors,
   allowOrigin,
   allowOriginOfAnySite,
-  NO_ORIGINS,
   originAllowed,
   originAllowedByAnySite,
   writerOrigin,
@@ -36,9 +35,9 @@ function privacySignal(
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
-  const metrics = deps.metrics!;
-  const writes = deps.writes!;
-  const self = deps.selfOrigins ?? NO_ORIGINS;
+  const metrics = deps.metrics;
+  const writes = deps.writes;
+  const self = deps.selfOrigins;
   const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
@@ -66,9 +65,9 @@ export function collectRoutes(deps: Deps) {
       return refuse(c, status, error, message);
     };
     const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
-    if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
+    if (!read.ok) return refuseEarly(read.status, read.error, read.message);
     // The snippet's compact form becomes the long form here, so one schema judges both.
-    const body = expandCompact(read.body, now);
+    const body = expandCompact(read.value, now);
     if (tooManyEvents(body, LIMITS.batchEvents)) {
       return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
     }
@@ -118,11 +117,12 @@ export function collectRoutes(deps: Deps) {
     const bot = site.allowAutomation
       ? null
       : botReason(c.req.header('user-agent'), batch.webdriver);
-    const identity = browserIdentity(c, deps, site, batch, now);
-    if ('error' in identity) {
+    const checked = browserIdentity(c, deps, site, batch, now);
+    if (!checked.ok) {
       cors();
-      return refuse(c, 400, identity.error, identity.message);
+      return refuse(c, 400, checked.error, checked.message);
     }
+    const identity = checked.value;
     const { res, linked } = await writes.run(() => {
       // Bot traffic is never linked to a contact nor sets traits.
       const { id, patch } = identity;

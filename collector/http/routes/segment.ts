@@ -5,10 +5,10 @@ import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
 import { forBrowser } from '../../identity/identify.ts';
 import { segmentFor } from '../../ingest/ingest.ts';
-import { addCors, NO_ORIGINS, originAllowed } from '../origins.ts';
+import { addCors, originAllowed } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
-import { missingSite, unknownSite } from './site-query.ts';
+import { missingSite, unknownSite } from '../site.ts';
 
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
@@ -28,7 +28,7 @@ export function segmentRoutes(deps: Deps) {
     const site = deps.config.sites.get(siteId);
     if (!site) return unknownSite(c, siteId);
     const origin = c.req.header('origin');
-    if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
+    if (origin && !originAllowed(site, origin, deps.selfOrigins)) {
       c.header('Vary', 'Origin');
       return fail(
         c,
