@@ -8,20 +8,17 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
- * The snippet's builds, one per set of build-time switches (snippet/flags.d.ts), each within its
- * gzip budget: the size it reached, so that no change adds bytes unnoticed. `ms.js` is what a site
- * pastes; `ms.rules.js` adds the `data-ms-show` / `data-ms-hide` rules for pages that use them.
- * DESIGN.md's bar is 1,536; docs/snippet.md (Size) says what each build holds.
+ * The snippet, all features in, stays within this many gzip bytes: the size it reached, so that no
+ * change adds bytes unnoticed. DESIGN.md's bar is 1,536; the byte plan in docs/snippet.md says what
+ * is left to get there.
  */
-export const SNIPPETS = [
-  { file: 'ms.js', define: { RULES: 'false' }, budget: 1526 },
-  { file: 'ms.rules.js', define: { RULES: 'true' }, budget: 1697 },
-];
+export const SNIPPET_BUDGET = 1697;
 
 const only = process.argv[2];
 
 const snippetOptions = {
   entryPoints: ['snippet/index.ts'],
+  outfile: 'dist/ms.js',
   bundle: true,
   minify: true,
   format: 'iife',
@@ -48,14 +45,8 @@ const terserOptions = {
 };
 
 /** esbuild then terser: the code, and (asked for `--sizes`) the source map back to the modules. */
-async function bundleSnippet({ file, define }, sourcemap) {
-  const r = await build({
-    ...snippetOptions,
-    outfile: `dist/${file}`,
-    define: { ...snippetOptions.define, ...define },
-    write: false,
-    sourcemap: sourcemap && 'external',
-  });
+async function bundleSnippet(sourcemap) {
+  const r = await build({ ...snippetOptions, write: false, sourcemap: sourcemap && 'external' });
   const js = r.outputFiles.find((f) => f.path.endsWith('.js')).text;
   const map = sourcemap ? r.outputFiles.find((f) => f.path.endsWith('.map')).text : undefined;
   const out = await minify(js, { ...terserOptions, sourceMap: map && { content: map } });
@@ -64,14 +55,15 @@ async function bundleSnippet({ file, define }, sourcemap) {
 
 const gzip = (code) => gzipSync(code, { level: 9 }).length;
 
-async function buildSnippet(snippet) {
-  const { code } = await bundleSnippet(snippet, false);
-  const { file, budget } = snippet;
-  writeFileSync(`dist/${file}`, code);
+async function buildSnippet() {
+  const { code } = await bundleSnippet(false);
+  writeFileSync('dist/ms.js', code);
   const gz = gzip(code);
-  console.log(`snippet dist/${file}: ${code.length} bytes, ${gz} bytes gzip (budget ${budget})`);
-  if (gz > budget) {
-    console.error(`snippet dist/${file} over budget by ${gz - budget} bytes gzip`);
+  console.log(
+    `snippet dist/ms.js: ${code.length} bytes, ${gz} bytes gzip (budget ${SNIPPET_BUDGET})`,
+  );
+  if (gz > SNIPPET_BUDGET) {
+    console.error(`snippet over budget by ${gz - SNIPPET_BUDGET} bytes gzip`);
     process.exit(1);
   }
 }
@@ -81,9 +73,9 @@ async function buildSnippet(snippet) {
  * the bundle's gzip size minus that of the bundle with the module's characters taken out. Shares
  * do not add up to the total: gzip also pays for context between modules.
  */
-async function snippetSizes(snippet) {
+async function snippetSizes() {
   const { decode } = createRequire(import.meta.url)('@jridgewell/sourcemap-codec');
-  const { code: js, map } = await bundleSnippet(snippet, true);
+  const { code: js, map } = await bundleSnippet(true);
   const lines = js.split('\n');
   // The source index of every output character (-1: no source, e.g. the IIFE wrapper).
   const owner = decode(map.mappings).map((segs, i) => {
@@ -103,7 +95,6 @@ async function snippetSizes(snippet) {
     return [name, min, total - gzip(without)];
   });
   rows.sort((a, b) => b[2] - a[2]);
-  console.log(`dist/${snippet.file}`);
   const row = (name, min, gz) =>
     `${name.padEnd(24)} ${String(min).padStart(5)} min ${String(gz).padStart(5)} gzip`;
   for (const r of rows) console.log(row(...r));
@@ -126,8 +117,8 @@ async function buildCollector() {
 }
 
 mkdirSync('dist', { recursive: true });
-if (only === '--sizes') for (const s of SNIPPETS) await snippetSizes(s);
+if (only === '--sizes') await snippetSizes();
 else {
-  if (only !== '--collector') for (const s of SNIPPETS) await buildSnippet(s);
+  if (only !== '--collector') await buildSnippet();
   if (only !== '--snippet') await buildCollector();
 }

@@ -27,7 +27,7 @@ const leave = (): void => {
 // `_on` is set once a copy of the snippet runs on this page: a second copy stays inert.
 if (site && !window.microseg?._on) {
   cleanUrl();
-  if (RULES) startRules();
+  startRules();
   startSegment();
   startPageviews();
   startClicks();

@@ -1,6 +1,5 @@
 // Personalization: the segment as data-ms-* attributes on <html> (for CSS) and the
-// `microseg:segment` event (for scripts); in the `ms.rules.js` build also `data-ms-show` /
-// `data-ms-hide` rules (rules.ts). The collector sends what the page needs ready-made with the
+// `microseg:segment` event (for scripts), and the `data-ms-show` / `data-ms-hide` rules (rules.ts). The collector sends what the page needs ready-made with the
 // segment (`PageFacts` in shared/segment.ts): the snippet only applies it.
 import type { BrowserSegment } from '../shared/segment.ts';
 import { applyRules } from './rules.ts';
@@ -22,7 +21,7 @@ export const personalize = (s: BrowserSegment | null): void => {
   Object.assign(root.dataset, s?.dataset);
   if ('' + s?.facts !== '' + facts) {
     facts = s?.facts;
-    if (RULES) applyRules();
+    applyRules();
     document.dispatchEvent(new CustomEvent('microseg:segment', { detail: s }));
   }
 };

@@ -1,5 +1,5 @@
 // Personalization rules in plain HTML: elements shown or hidden by `data-ms-show` / `data-ms-hide`.
-// Only in the `ms.rules.js` build (RULES, flags.d.ts). The collector sends the visitor's facts
+// The collector sends the visitor's facts
 // ready-made with the segment (`PageFacts` in shared/segment.ts): the snippet only matches them.
 import { facts, root } from './personalize.ts';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../collector/http/app.ts';
 import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config/config.ts';
-import { placeholderSnippets } from '../collector/http/snippet-asset.ts';
+import { snippetAsset } from '../collector/http/snippet-asset.ts';
 import { openStorage } from '../collector/storage/storage.ts';
 import type { RateLimits } from '../collector/http/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
@@ -31,7 +31,7 @@ export function testApp(
     storage,
     config,
     now: () => clock.now,
-    snippets: placeholderSnippets(),
+    snippet: snippetAsset('/*ms*/'),
     metricsToken: METRICS_TOKEN,
     ...(opts.limits ? { limits: { ...opts.limits, now: () => clock.now } } : {}),
     ...(opts.selfOrigins ? { selfOrigins: new Set(opts.selfOrigins) } : {}),

@@ -145,7 +145,7 @@ Options (each overrides its environment variable):
       const base = running.url;
       const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
       console.log(`microseg collector on ${base}${demo}
-  snippet:    ${base}/ms.js (with data-ms-show/-hide rules: ${base}/ms.rules.js)
+  snippet:    ${base}/ms.js
   health:     ${base}/healthz
   database:   ${opts.db}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);
       const stop = (signal: string) => {

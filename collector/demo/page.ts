@@ -170,7 +170,6 @@ const ANTI_FLICKER_CSS =
 const ANTI_FLICKER = `document.documentElement.classList.add('ms-pending');
 setTimeout(function () { document.documentElement.classList.remove('ms-pending'); }, 1500);`;
 
-// The shop shows and hides banners with `data-ms-show` rules: it loads the build that has them.
 /** The pre-load stub of docs/snippet.md: calls made before ms.js arrives are queued, not lost. */
 const STUB = `window.microseg=window.microseg||{q:[]};"track page segment identify optOut".split(" ").forEach(function(m){
 microseg[m]=microseg[m]||function(){var a=arguments;return new Promise(function(r){microseg.q.push([m,a,r])})}})`;
@@ -196,7 +195,7 @@ export function demoPage(path: string): { status: 200 | 404; html: string } {
 <script>${STUB}</script>
 <style>${ANTI_FLICKER_CSS}</style>
 <script>${ANTI_FLICKER}</script>
-<script defer src="/ms.rules.js" data-site="demo"></script>
+<script defer src="/ms.js" data-site="demo"></script>
 <style>${DEMO_CSS}</style>
 </head><body>
 <header class="top"><div class="wrap">

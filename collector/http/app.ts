@@ -1,5 +1,5 @@
 /**
- * The collector's HTTP app. `createApp(opts)` needs only its storage, config, clock and snippets, so
+ * The collector's HTTP app. `createApp(opts)` needs only its storage, config, clock and snippet, so
  * a test builds one in a line and runs it under `app.request()` or a real server alike; the rest
  * has defaults (`withDefaults`), and routes receive the complete `Deps`.
  */
@@ -13,7 +13,7 @@ import { browserLimits, connectionCap, type RateLimits } from './routes/limits.t
 import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/storage.ts';
-import type { Snippets } from './snippet-asset.ts';
+import type { SnippetAsset } from './snippet-asset.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { errorCode, fail } from './errors.ts';
 import { checkHealth, storageFailure } from './health.ts';
@@ -41,8 +41,7 @@ export interface Deps {
   config: Config;
   /** Epoch ms; tests pass a fixed clock. */
   now: () => number;
-  /** The snippet's builds, served at `/ms.js` and `/ms.rules.js`. */
-  snippets: Snippets;
+  snippet: SnippetAsset;
   /** Serve `GET /demo`. */
   demo: boolean;
   /** Keys of identity tokens and email links. */
@@ -68,8 +67,8 @@ export interface Deps {
 }
 
 /** What a caller must give; everything else has a default (see `withDefaults`). */
-export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippets'> &
-  Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippets'>>;
+export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippet'> &
+  Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippet'>>;
 
 /**
  * The complete `Deps` of `opts`: the demo on, a key ring living only in this process, no own

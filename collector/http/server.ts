@@ -9,7 +9,7 @@ import { jsonLogger, type Level, type Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
 import { writeQueue } from '../storage/write-queue.ts';
 import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
-import { loadSnippets } from './snippet-asset.ts';
+import { loadSnippet } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
 import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../storage/storage.ts';
 import { startWebhooks } from '../webhooks/index.ts';
@@ -249,7 +249,7 @@ export async function start(
     storage,
     config,
     now: Date.now,
-    snippets: loadSnippets(),
+    snippet: loadSnippet(),
     demo: opts.demo,
     log,
     metrics,

@@ -42,14 +42,14 @@ describe('GET /demo', () => {
     expect(await missing.text()).toContain('Not found');
   });
 
-  it('installs the snippet as docs/snippet.md says: the stub verbatim, then the tag with rules (it has data-ms-show) of the demo site', async () => {
+  it('installs the snippet as docs/snippet.md says: the stub verbatim, then the tag of the demo site', async () => {
     const html = await (await t.app.request('/demo/')).text();
     const doc = readFileSync('docs/snippet.md', 'utf8');
     const stub = /<!-- stub -->\s*```html\n<script>([\s\S]*?)<\/script>\n```/.exec(doc)?.[1];
     expect(stub).toBeTruthy();
     expect(html).toContain(`<script>${stub}</script>`);
     expect(html.indexOf(stub!)).toBeLessThan(
-      html.indexOf('<script defer src="/ms.rules.js" data-site="demo"></script>'),
+      html.indexOf('<script defer src="/ms.js" data-site="demo"></script>'),
     );
   });
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../collector/http/app.ts';
 import { parseConfig, type Config, type ConfigFile } from '../../collector/config/config.ts';
 import { Lru } from '../../collector/storage/read-cache.ts';
-import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
+import { snippetAsset } from '../../collector/http/snippet-asset.ts';
 import {
   DEFAULT_PROFILE_CACHE,
   openStorage,
@@ -45,7 +45,7 @@ beforeEach(() => {
   storage = openStorage(file);
   config = parseConfig(CONFIG);
   clock.now = T0;
-  app = createApp({ storage, config, now: () => clock.now, snippets: placeholderSnippets() });
+  app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/') });
 });
 afterEach(() => {
   storage.close();

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createApp } from '../../collector/http/app.ts';
 import { parseConfig, type ConfigFile } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
-import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
+import { snippetAsset } from '../../collector/http/snippet-asset.ts';
 import { openStorage } from '../../collector/storage/storage.ts';
 import { startWebhooks } from '../../collector/webhooks/index.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
@@ -61,7 +61,7 @@ export async function securityApp(file: ConfigFile) {
     storage,
     config,
     now: () => clock.now,
-    snippets: placeholderSnippets(),
+    snippet: snippetAsset('/*ms*/'),
     keys: ring,
   });
   const t = {

@@ -1,4 +1,4 @@
-// Loads a built snippet (dist/ms.js, or dist/ms.rules.js with `build`) into a fresh happy-dom window per test, through a real
+// Loads the built snippet (dist/ms.js) into a fresh happy-dom window per test, through a real
 // <script src> tag so document.currentScript is the tag, as in a browser. fetch and sendBeacon are
 // the network boundary: both are recorded and delivered to a REAL collector app (createApp over a
 // temp SQLite file, through app.request()), so a batch the collector would refuse fails the test.
@@ -14,7 +14,7 @@ import { createApp } from '../../collector/http/app.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { issueIdentityToken } from '../../collector/identity/token.ts';
-import { placeholderSnippets, type SnippetFile } from '../../collector/http/snippet-asset.ts';
+import { snippetAsset } from '../../collector/http/snippet-asset.ts';
 import { openStorage, type Storage } from '../../collector/storage/storage.ts';
 import {
   batchSchema,
@@ -26,6 +26,7 @@ import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const bundle = join(root, 'dist/ms.js');
 export const COLLECTOR = 'http://collector.test';
 export const SCRIPT_SRC = `${COLLECTOR}/ms.js`;
 /** The origin of the pages the tests open (unless `url` says otherwise). */
@@ -33,21 +34,14 @@ export const PAGE_ORIGIN = 'https://shop.test';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A bundle under test, rebuilt when missing or stale (see test/build.ts). */
-async function code(file: SnippetFile): Promise<string> {
+/** The bundle under test, rebuilt when missing or stale (see test/build.ts). */
+async function code(): Promise<string> {
   await freshBuild('snippet');
-  return readFileSync(join(root, 'dist', file), 'utf8');
+  return readFileSync(bundle, 'utf8');
 }
 
-const cached = new Map<SnippetFile, Promise<string>>();
-export const snippetCode = (file: SnippetFile = 'ms.js'): Promise<string> => {
-  let c = cached.get(file);
-  if (!c) {
-    c = code(file);
-    cached.set(file, c);
-  }
-  return c;
-};
+let cached: Promise<string> | undefined;
+export const snippetCode = () => (cached ??= code());
 
 /** Sites of the test collector: the pages' origin may send, automation (happy-dom) counts. */
 const SITES = { origins: [PAGE_ORIGIN], allowAutomation: true };
@@ -78,7 +72,7 @@ export function collector(): Collector {
       storage,
       config: parseConfig({ sites: { demo: SITES, shop: SITES } }),
       now: () => Date.now() + c.offset,
-      snippets: placeholderSnippets(),
+      snippet: snippetAsset('/*ms*/'),
       keys: KEYS,
       demo: false,
     }),
@@ -123,8 +117,6 @@ export type Responder = (
 ) => Response | Promise<Response>;
 
 export interface OpenOptions {
-  /** The build the page loads: `ms.js` (default), or `ms.rules.js` with the data-ms-show/-hide rules. */
-  build?: SnippetFile;
   /** Page URL. */
   url?: string;
   /** Extra markup in <head> (before the snippet tag). */
@@ -212,9 +204,7 @@ function problem(body: string): string | undefined {
 }
 
 export async function open(o: OpenOptions = {}): Promise<Page> {
-  const build = o.build ?? 'ms.js';
-  const src = `${COLLECTOR}/${build}`;
-  const js = await snippetCode(build);
+  const js = await snippetCode();
   const url = o.url ?? `${PAGE_ORIGIN}/products/cameras`;
   const origin = new URL(url).origin;
   const c = collector();
@@ -227,7 +217,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
         interceptor: {
           // Serves the snippet to the page's <script src>; the page's own fetch is replaced below.
           beforeAsyncRequest: async ({ request, window: w }) =>
-            request.url === src
+            request.url === SCRIPT_SRC
               ? new w.Response(js, { headers: { 'content-type': 'text/javascript' } })
               : undefined,
         },
@@ -315,7 +305,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
 
   const attrs = o.attrs ?? 'data-site="demo"';
   window.document.write(
-    `<!doctype html><html><head>${o.head ?? ''}<script defer src="${src}" ${attrs}></script></head><body>${o.body ?? ''}</body></html>`,
+    `<!doctype html><html><head>${o.head ?? ''}<script defer src="${SCRIPT_SRC}" ${attrs}></script></head><body>${o.body ?? ''}</body></html>`,
   );
   const page: Page = {
     window,

@@ -15,9 +15,6 @@ import {
 
 afterEach(closeAll);
 
-/** The build with the data-ms-show / data-ms-hide rules (build.mjs); `ms.js` has none. */
-const RULES = 'ms.rules.js';
-
 const base = SAMPLE_SEGMENT;
 const seg = segmentWith;
 
@@ -74,13 +71,7 @@ describe('data-ms-show / data-ms-hide', () => {
 
   it.each(cases)('data-ms-show="%s" → visible: %s', async (rule, visible) => {
     const body = `<p id="x" data-ms-show="${rule}">x</p><p id="y" data-ms-hide="${rule}">y</p>`;
-    const p = await open({
-      build: RULES,
-      storage: cached(base),
-      body,
-      respond: collector(null),
-      wait: false,
-    });
+    const p = await open({ storage: cached(base), body, respond: collector(null), wait: false });
     await sleep(30);
     expect(hidden(p, 'x')).toBe(!visible);
     // data-ms-hide is the reverse, except that an empty rule leaves the element alone too.
@@ -95,7 +86,6 @@ describe('data-ms-show / data-ms-hide', () => {
       segments: [],
     });
     const p = await open({
-      build: RULES,
       storage: cached(none),
       respond: collector(null),
       body: `<p id="a" data-ms-show="category=none">a</p><p id="b" data-ms-show="category=cameras">b</p>`,
@@ -106,7 +96,6 @@ describe('data-ms-show / data-ms-hide', () => {
 
   it('leaves elements alone while no segment is known', async () => {
     const p = await open({
-      build: RULES,
       respond: collector(null),
       body: `<p id="a" data-ms-show="lifecycle=loyalist">a</p><p id="b" hidden data-ms-show="lifecycle=newbie">b</p>`,
     });
@@ -114,11 +103,7 @@ describe('data-ms-show / data-ms-hide', () => {
   });
 
   it('applies rules to elements added later (SPA routes, lazy content) before they paint', async () => {
-    const p = await open({
-      build: RULES,
-      storage: cached(base),
-      respond: collector(null),
-    });
+    const p = await open({ storage: cached(base), respond: collector(null) });
     p.run(`
       const el = document.createElement('div');
       el.innerHTML = '<p id="late-yes" data-ms-show="engagement=hot">y</p><p id="late-no" data-ms-show="engagement=cold">n</p>';
@@ -145,7 +130,6 @@ describe('the segment on <html>', () => {
   it('applies the cached segment synchronously at script start, before any network answer', async () => {
     const h = held();
     const p = await open({
-      build: RULES,
       storage: cached(seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' })),
       respond: h.respond,
       head: `<script>document.documentElement.classList.add('ms-pending')</script>`,
@@ -164,7 +148,6 @@ describe('the segment on <html>', () => {
   it('keeps ms-pending until the first segment arrives for a first-time visitor', async () => {
     const h = held();
     const p = await open({
-      build: RULES,
       respond: h.respond,
       head: `<script>document.documentElement.classList.add('ms-pending')</script>`,
       body: `<p id="loyal" data-ms-show="lifecycle=loyalist">welcome back</p>`,
@@ -183,7 +166,6 @@ describe('the segment on <html>', () => {
 
   it('replaces the cached segment with the fresh one from the collect answer, without a second request', async () => {
     const p = await open({
-      build: RULES,
       storage: cached(base),
       respond: collector(seg({ engagement: 'active', segment: 'newbie:cameras:active' }), null),
       body: `<p id="hot" data-ms-show="engagement=hot">hot</p>`,
@@ -195,33 +177,6 @@ describe('the segment on <html>', () => {
     const [stored, t] = record(p).g;
     expect(stored.engagement).toBe('active');
     expect(Math.abs(t - Date.now())).toBeLessThan(5000);
-  });
-});
-
-describe('ms.js: personalization without the rules', () => {
-  const body = `<p id="loyal" data-ms-show="lifecycle=loyalist">welcome back</p><p id="new" hidden data-ms-show="lifecycle=newbie">hello</p><p id="off" data-ms-hide="lifecycle=newbie">offer</p>`;
-
-  it('leaves data-ms-show / data-ms-hide elements as written, and ms-pending to the page', async () => {
-    const p = await open({
-      storage: cached(base),
-      respond: collector(base),
-      head: `<script>document.documentElement.classList.add('ms-pending')</script>`,
-      body,
-    });
-    expect([hidden(p, 'loyal'), hidden(p, 'new'), hidden(p, 'off')]).toEqual([false, true, false]);
-    expect(p.document.documentElement.classList.contains('ms-pending')).toBe(true);
-  });
-
-  it('still sets the <html> attributes and fires microseg:segment, from the cache at start and on change', async () => {
-    const p = await open({
-      head: `<script>window.got = []; document.addEventListener('microseg:segment', (e) => got.push(e.detail.lifecycle))</script>`,
-      storage: cached(base),
-      respond: collector(seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' })),
-      body,
-    });
-    expect(p.run('got')).toEqual(['newbie', 'loyalist']);
-    expect(html(p, 'lifecycle')).toBe('loyalist');
-    expect(hidden(p, 'loyal')).toBe(false);
   });
 });
 
