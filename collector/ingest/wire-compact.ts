@@ -54,7 +54,7 @@ const originOf = (url: unknown): string | undefined => {
   }
 };
 
-/** `h`, the link's attribute as written, resolved against the page URL; as written when it does not resolve. */
+/** `h`, the link's URL (an SVG link's attribute as written), resolved against the page URL; as written when it does not resolve. */
 function resolveTarget(h: string, url: unknown): { target: string; outbound?: boolean } {
   try {
     const target = new URL(h, String(url));
