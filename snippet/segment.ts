@@ -1,8 +1,6 @@
 import type { BrowserSegment } from '../shared/segment.ts';
-import { endpoint, site } from './config.ts';
-import { visitor } from './ids.ts';
 import { personalize } from './personalize.ts';
-import { ask } from './request.ts';
+import { flush } from './transport.ts';
 import { load, off, save } from './store.ts';
 
 /** The last known segment: the stored record keeps it (`g`), in memory too when storage fails. */
@@ -27,10 +25,10 @@ export const startSegment = (): void => personalize(current());
 
 /**
  * The visitor's segment: at once when fresh (the last collect answer, or a cache younger than 5 minutes),
- * else asked from the collector. Site ids are URL-safe by the collector's config rules, so they need
- * no encoding. Never rejects: when the collector is unreachable or answers an error it resolves the
- * last known segment, however old, or null. After an opt-out (or under DNT/GPC) it asks nothing and
- * resolves null.
+ * else asked from the collector by a batch sent at once, with whatever is buffered or none: its
+ * answer brings the segment (no second endpoint to call). Never rejects: when the collector is
+ * unreachable or answers an error it resolves the last known segment, however old, or null. After
+ * an opt-out (or under DNT/GPC) it asks nothing and resolves null.
  */
 export const segment = async (): Promise<BrowserSegment | null> => {
   const [s, at] = load().g || [];
@@ -38,7 +36,6 @@ export const segment = async (): Promise<BrowserSegment | null> => {
     ? null
     : s && Date.now() - (at as number) < 3e5
       ? s
-      : ask<BrowserSegment>(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
-          .then(setSegment)
-          .then(current, current);
+      : // Not leaving: the request's promise. The collector answers a batch without events too.
+        (flush(false, 1) as Promise<unknown>).then(current);
 };
