@@ -39,8 +39,7 @@ const run = ([m, args, resolve]: Queued) =>
  * which from now on runs the call directly.
  */
 export const startApi = (): void => {
-  window.microseg ||= {} as Microseg;
-  const ms = window.microseg;
+  const ms = (window.microseg ||= {} as Microseg);
   const queued = (ms.q || []) as Queued[];
   Object.assign(ms, api)._on = 1;
   ms.q = { push: run };

@@ -18,7 +18,7 @@ export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string):
 
 /** Counts the route the page shows now, unless it was counted already. */
 export const checkRoute = (): void => {
-  location.href !== last && page();
+  location.href != last && page();
 };
 
 // Routers often replace then push the same URL, or replace without changing it, and render the new

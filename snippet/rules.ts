@@ -5,10 +5,10 @@ import { facts, root } from './personalize.ts';
 
 /**
  * Whether the visitor matches a rule: alternatives separated by `,` (or), each a list of conditions
- * separated by spaces (and). An empty alternative matches nobody.
+ * separated by spaces (and). An empty alternative matches nobody. Called once facts are known.
  */
 const matches = (rule: string): boolean =>
-  rule.split(',').some((alt) => alt.match(/\S+/g)?.every((c) => facts?.includes(c)));
+  rule.split(',').some((alt) => alt.match(/\S+/g)?.every((c) => facts!.includes(c)));
 
 /** Shows and hides rule-carrying elements; runs on each change and whenever elements are added. */
 const showHide = (): void => {

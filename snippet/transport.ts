@@ -99,7 +99,7 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
           (r: Partial<Response>) =>
             leaving ||
             keep(
-              r.status !== 429 && (r.status as number) < 500
+              r.status != 429 && (r.status as number) < 500
                 ? { e: [], d: ~~(b.d as number) + b.e.length }
                 : b,
             ),
