@@ -17,7 +17,8 @@ let token: string | null = arrivalToken;
 
 /**
  * `microseg.identify(token)`: a signed identity token from the site's backend goes with the next
- * batch. The collector refuses a batch without events, so it rides on an `identify` event.
+ * batch, on an `identify` event: the visitor's history shows when it was identified, and that
+ * batch goes within a second like any other.
  */
 export const identify = (t: string): void => {
   token = t;
