@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
  * change adds bytes unnoticed. DESIGN.md's bar is 1,536; the byte plan in docs/snippet.md says what
  * is left to get there.
  */
-export const SNIPPET_BUDGET = 1717;
+export const SNIPPET_BUDGET = 1634;
 
 const only = process.argv[2];
 

@@ -114,8 +114,11 @@ export interface ApiError {
 export interface CompactEvent {
   /** `id` */
   i: string;
-  /** `type` */
-  y: string;
+  /**
+   * `type`. The snippet leaves it out of the events it makes itself, which their own fields tell
+   * apart: with `n`, a `page_view`; with `h`, a `click`.
+   */
+  y?: string;
   /** `ts` */
   t: number;
   /** `session`: the snippet sends none (the collector assigns it). */
@@ -127,8 +130,8 @@ export interface CompactEvent {
   /** `nav` */
   n?: Navigation;
   /**
-   * `target` as the link's `href` (or SVG `xlink:href`) attribute is written: the collector
-   * resolves it against `u` and sets `outbound` from the two origins.
+   * `target`: an HTML link's resolved `href`, or an SVG link's `href` (or `xlink:href`) attribute
+   * as written. The collector resolves it against `u` and sets `outbound` from the two origins.
    */
   h?: string;
   /** `props`, with `value`, `currency` and `category` among them: the collector moves those to their fields. */

@@ -26,6 +26,13 @@ declare global {
   }
 }
 
+const api = { track, page, segment, identify, optOut };
+
+// Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
+// of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
+const run = ([m, args, resolve]: Queued) =>
+  resolve((api as Record<string, (...a: unknown[]) => unknown>)[m]?.(...(args as unknown[])));
+
 /**
  * Installs `window.microseg` onto the stub object itself (code may hold a reference to it), then
  * replays the stub's queue in call order. Functions the stub made keep working: they push to `q`,
@@ -34,12 +41,7 @@ declare global {
 export const startApi = (): void => {
   const ms = (window.microseg ||= {} as Microseg);
   const queued = (ms.q || []) as Queued[];
-  const api = { track, page, segment, identify, optOut };
   Object.assign(ms, api)._on = 1;
-  // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
-  // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
-  const run = ([m, args, resolve]: Queued) =>
-    resolve((api as Record<string, (...a: unknown[]) => unknown>)[m]?.(...(args as unknown[])));
   ms.q = { push: run };
   queued.forEach(run);
 };

@@ -1,4 +1,4 @@
-// Both return null or '' for "no category"; track() turns that into an absent field.
+// Both return undefined or '' for "no category"; the collector takes that as an absent field.
 
 /** The page's category from `<meta name="microseg:category">`, read when asked so SPA routes can change it. */
 export const pageCategory = (): string | undefined =>

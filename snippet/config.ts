@@ -27,4 +27,5 @@ export const endpoint = (path: string): URL => new URL(path, data.api || tag.src
 export const dnt =
   data.consent == null &&
   ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl ||
-    (navigator.doNotTrack as unknown) == 1);
+    // '1' == 1: the loose comparison writes no quotes.
+    (navigator as { doNotTrack: unknown }).doNotTrack == 1);

@@ -8,7 +8,7 @@ import { load, save } from './store.ts';
 export const newId = (): string => crypto.getRandomValues(new Uint32Array(4)).join('_');
 
 /** A random visitor id kept in first-party storage: no cookie, nothing personal in it. */
-export const visitor = load().v || save('v', newId())!;
+export const visitor = load().v || save('v', newId());
 
 // No session id: the collector assigns sessions at ingest from the time between events
 // (collector/storage/sessions.ts), so nothing here keeps the time of the last event.

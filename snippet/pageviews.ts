@@ -1,7 +1,7 @@
 import type { Navigation } from '../shared/events.ts';
 import { pageCategory } from './category.ts';
 import { on } from './config.ts';
-import { track, type TrackProps } from './track.ts';
+import { record, type TrackProps } from './track.ts';
 
 /** The URL of the last counted page view: a route change counts only when the URL differs. */
 let last = '';
@@ -13,7 +13,7 @@ let timer: ReturnType<typeof setTimeout>;
  */
 export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string): void => {
   last = location.href;
-  track('page_view', { category: pageCategory(), ...props }, { n: nav, r: ref });
+  record({ n: nav, r: ref, p: { category: pageCategory(), ...props } });
 };
 
 /** Counts the route the page shows now, unless it was counted already. */
@@ -32,13 +32,13 @@ export const startPageviews = (): void => {
   // An email link's `utm_*` and `ms_cat` reach the collector in this view's `url` (read after
   // cleanUrl); no referrer is '', which the collector takes as absent.
   page({}, 'load', document.referrer);
-  for (const m of ['pushState', 'replaceState'] as const) {
+  (['pushState', 'replaceState'] as const).forEach((m) => {
     const original = history[m];
     history[m] = (...args: Parameters<History['pushState']>) => {
       original.apply(history, args);
       changed();
     };
-  }
+  });
   on('popstate', changed);
   on('hashchange', changed);
   // A page restored from the back/forward cache runs no script again, yet it is a new view.

@@ -1,44 +1,27 @@
-// Personalization in plain HTML: the segment as data-ms-* attributes on <html> (for CSS), and
-// elements shown or hidden by `data-ms-show` / `data-ms-hide` rules. The collector sends both
-// ready-made with the segment (`PageFacts` in shared/segment.ts): the snippet only applies them.
+// Personalization: the segment as data-ms-* attributes on <html> (for CSS) and the
+// `microseg:segment` event (for scripts), and the `data-ms-show` / `data-ms-hide` rules (rules.ts). The collector sends what the page needs ready-made with the
+// segment (`PageFacts` in shared/segment.ts): the snippet only applies it.
 import type { BrowserSegment } from '../shared/segment.ts';
+import { applyRules } from './rules.ts';
 
-const root = document.documentElement;
-/** What the visitor is, as rule conditions: `lifecycle=newbie`, `segment=camera-intent`, `camera-intent`, … */
-let facts: string[] | undefined;
-
+export const root = document.documentElement;
 /**
- * Whether the visitor matches a rule: alternatives separated by `,` (or), each a list of conditions
- * separated by spaces (and). An empty alternative matches nobody.
+ * The facts last applied: what the visitor is, as rule conditions (`lifecycle=newbie`,
+ * `segment=camera-intent`, `camera-intent`, …); undefined until a segment is known.
  */
-const matches = (rule: string): boolean =>
-  rule.split(',').some((alt) => alt.match(/\S+/g)?.every((c) => facts!.includes(c)));
-
-/** Shows and hides rule-carrying elements; runs on each change and whenever elements are added. */
-const showHide = (): void => {
-  if (facts)
-    document.querySelectorAll<HTMLElement>('[data-ms-show],[data-ms-hide]').forEach((el) => {
-      const { msShow, msHide } = el.dataset;
-      el.hidden = ((msShow && !matches(msShow)) || (msHide && matches(msHide))) as boolean;
-    });
-};
+export let facts: string[] | undefined;
 
 /**
  * Applies a segment to the page. When its facts changed (anything a rule or a CSS selector can
  * see), fires `microseg:segment` (once per change, not on every collector answer), after the page
  * is updated. The lists are compared as strings: a fact holds no comma (it separates alternatives).
+ * No segment yet (null), or one cached by an older snippet without page facts, applies nothing.
  */
-export const personalize = (s: BrowserSegment): void => {
-  Object.assign(root.dataset, s.dataset);
-  if ('' + s.facts != '' + facts) {
-    facts = s.facts;
-    // The optional anti-flicker style hides rule-carrying elements while <html> has this class.
-    root.classList.remove('ms-pending');
-    showHide();
+export const personalize = (s: BrowserSegment | null): void => {
+  Object.assign(root.dataset, s?.dataset);
+  if ('' + s?.facts !== '' + facts) {
+    facts = s?.facts;
+    applyRules();
     document.dispatchEvent(new CustomEvent('microseg:segment', { detail: s }));
   }
 };
-
-// Elements rendered later (SPA routes, lazy content) get their rule applied before they paint.
-export const startPersonalize = (): void =>
-  new MutationObserver(showHide).observe(root, { childList: true, subtree: true });

@@ -1,8 +1,6 @@
 import type { BrowserSegment } from '../shared/segment.ts';
-import { endpoint, site } from './config.ts';
-import { visitor } from './ids.ts';
 import { personalize } from './personalize.ts';
-import { ask } from './request.ts';
+import { flush } from './transport.ts';
 import { load, off, save } from './store.ts';
 
 /** The last known segment: the stored record keeps it (`g`), in memory too when storage fails. */
@@ -21,27 +19,23 @@ export const setSegment = (s: BrowserSegment | null): void => {
 
 /**
  * Applies the last page's segment at once, so a returning visitor's page is personalized before any
- * answer. (One cached by an older snippet, without page facts, applies nothing: the answer will.)
+ * answer. (None, or one cached by an older snippet without page facts, applies nothing: the answer will.)
  */
-export const startSegment = (): void => {
-  const g = load().g;
-  g && personalize(g[0]);
-};
+export const startSegment = (): void => personalize(current());
 
 /**
  * The visitor's segment: at once when fresh (the last collect answer, or a cache younger than 5 minutes),
- * else asked from the collector. Site ids are URL-safe by the collector's config rules, so they need
- * no encoding. Never rejects: when the collector is unreachable or answers an error it resolves the
- * last known segment, however old, or null. After an opt-out (or under DNT/GPC) it asks nothing and
- * resolves null.
+ * else asked from the collector by a batch sent at once, with whatever is buffered or none: its
+ * answer brings the segment (no second endpoint to call). Never rejects: when the collector is
+ * unreachable or answers an error it resolves the last known segment, however old, or null. After
+ * an opt-out (or under DNT/GPC) it asks nothing and resolves null.
  */
 export const segment = async (): Promise<BrowserSegment | null> => {
   const [s, at] = load().g || [];
   return off()
     ? null
-    : s && Date.now() - at! < 3e5
+    : s && Date.now() - (at as number) < 3e5
       ? s
-      : ask<BrowserSegment | null>(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
-          .then(setSegment)
-          .then(current, current);
+      : // Not leaving: the request's promise. The collector answers a batch without events too.
+        (flush(false, 1) as Promise<unknown>).then(current);
 };

@@ -28,7 +28,7 @@ export interface Rec {
 let ls: Storage | 0 = 0;
 // Under DNT/GPC without consent the record is never read nor written: it lives in memory, marked off.
 try {
-  dnt || (ls = localStorage);
+  if (!dnt) ls = localStorage;
 } catch {}
 let mem: Rec = { o: dnt };
 
@@ -50,12 +50,16 @@ const write = (r: Rec): void => {
 /** Whether the snippet must send and store nothing: opted out, or DNT/GPC without stated consent. */
 export const off = (): unknown => load().o;
 
-export const save = <K extends keyof Rec>(k: K, v?: Rec[K]): Rec[K] => {
+/** Sets (or, without a value, removes) one field of the record, and returns the value. */
+export const save = <K extends keyof Rec, V extends Rec[K]>(k: K, v?: V): V => {
   const r = load();
   r[k] = v;
   if (!r.o) write(r);
-  return v;
+  return v as V;
 };
 
 /** `microseg.optOut()`: forgets the ids and the cached segment, and keeps only the opt-out, for good. */
-export const optOut = (): void => write((mem = { o: 1 }));
+export const optOut = (): void => {
+  mem = { o: 1 };
+  write(mem);
+};

@@ -12,15 +12,16 @@ export type TrackProps = Record<string, PropValue | undefined> & {
   category?: string | null;
 };
 
-/** Fields only the snippet itself sets: navigation and referrer of a page view, a link's href. */
-export type Extra = Pick<CompactEvent, 'n' | 'r' | 'h'>;
-
 /** The collector cuts longer URLs (LIMITS.urlLength), but a long one must not swell a batch past its body limit. */
 export const cut = (u: string): string => u.slice(0, 2048);
 
 /**
- * Builds one event (unique id, client time, page) in the compact form, for the transport. No
- * session: the collector assigns it at ingest (collector/storage/sessions.ts).
+ * Records one event: adds a unique id, the client time and the page, in the compact form, and hands
+ * it to the transport. No session: the collector assigns it at ingest (collector/storage/sessions.ts).
+ * Page views and link clicks carry no type: the collector tells them by `n` and `h` (shared/wire.ts).
  */
-export const track = (type: string, props?: TrackProps, extra?: Extra): void =>
-  send({ ...extra, i: newId(), y: type, t: Date.now(), u: cut(location.href), p: props });
+export const record = (e: Omit<CompactEvent, 'i' | 't' | 'u'>): void =>
+  send({ ...e, i: newId(), t: Date.now(), u: cut(location.href) });
+
+/** `microseg.track(type, props?)`: an event of the site's own. */
+export const track = (type: string, props?: TrackProps): void => record({ y: type, p: props });

@@ -5,7 +5,6 @@ import { SNIPPET_BATCH } from '../shared/limits.ts';
 import { arrivalToken } from './arrival.ts';
 import { endpoint, site } from './config.ts';
 import { visitor } from './ids.ts';
-import { ask } from './request.ts';
 import { setSegment } from './segment.ts';
 import { load, off, save } from './store.ts';
 import { track } from './track.ts';
@@ -18,7 +17,8 @@ let token: string | null = arrivalToken;
 
 /**
  * `microseg.identify(token)`: a signed identity token from the site's backend goes with the next
- * batch. The collector refuses a batch without events, so it rides on an `identify` event.
+ * batch, on an `identify` event: the visitor's history shows when it was identified, and that
+ * batch goes within a second like any other.
  */
 export const identify = (t: string): void => {
   token = t;
@@ -35,7 +35,11 @@ export const identify = (t: string): void => {
 const keep = (b: Retry): void => {
   const q = load().q || { e: [] };
   const e = q.e.concat(b.e);
-  save('q', { d: ~~q.d! + ~~b.d! + e.splice(0, e.length - 50).length, e, k: q.k || b.k });
+  save('q', {
+    d: ~~(q.d as number) + ~~(b.d as number) + e.splice(0, e.length - 50).length,
+    e,
+    k: q.k || b.k,
+  });
 };
 
 /**
@@ -59,13 +63,16 @@ const keep = (b: Retry): void => {
  *
  * A string body is sent as `text/plain`: no CORS preflight; without `credentials` a collector on
  * another origin gets no cookies. After an opt-out (or under DNT/GPC) the buffer is dropped unsent.
+ *
+ * `asking` (`segment()`): a batch goes even with no event, since its answer carries the segment;
+ * the promise of that request is returned (it settles once the segment is applied, never rejects).
  */
-export const flush = (leaving?: boolean): void => {
+export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean | undefined => {
   clearTimeout(timer);
   timer = 0;
   const q = (!leaving && load().q) || { e: [] };
   const b: CompactBatch = {
-    s: site!,
+    s: site as string,
     v: visitor,
     e: q.e.concat(buffer.splice(0)),
     k: token || q.k,
@@ -73,22 +80,32 @@ export const flush = (leaving?: boolean): void => {
     w: navigator.webdriver,
     d: q.d,
   };
-  if (b.e[0] && !off()) {
+  if ((b.e[0] || asking) && !off()) {
     const body = JSON.stringify(b);
-    token = null;
+    token = '';
     // While the page lives, the queue is out of storage while in flight, back on failure: were the
     // page closed before a failure could be seen, those events would be lost (a narrow window;
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
-    (leaving && navigator.sendBeacon(collect, body)) ||
-      ask<CollectResponse>(collect, { method: 'POST', body, keepalive: true }).then(
-        (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
-        // A leaving batch is kept already. A refusal (a status below 500 but 429) is counted;
-        // anything else (no status: a network error, 429, 5xx) is kept for a retry.
-        (r: Partial<Response>) =>
-          leaving ||
-          keep(r.status! < 500 && r.status != 429 ? { e: [], d: ~~b.d! + b.e.length } : b),
-      );
+    return (
+      (leaving && navigator.sendBeacon(collect, body)) ||
+      fetch(collect, { method: 'POST', body, keepalive: true })
+        // The answer's JSON on a 2xx; otherwise a rejection with the `Response` (an HTTP error,
+        // whose status says whether to retry) or with the network's `TypeError` (no status).
+        .then((r) => (r.ok ? r.json() : Promise.reject(r)))
+        .then(
+          (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
+          // A leaving batch is kept already. A refusal (a status below 500 but 429) is counted;
+          // anything else (no status: a network error, 429, 5xx) is kept for a retry.
+          (r: Partial<Response>) =>
+            leaving ||
+            keep(
+              r.status != 429 && (r.status as number) < 500
+                ? { e: [], d: ~~(b.d as number) + b.e.length }
+                : b,
+            ),
+        )
+    );
   }
 };
 

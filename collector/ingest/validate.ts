@@ -72,7 +72,8 @@ export const batchSchema = z
   .object({
     site: z.string().min(1).max(LIMITS.idLength),
     visitor: idSchema,
-    events: z.array(z.unknown()).min(1, 'at least one event'),
+    // No events is a read: the answer carries the segment (the snippet's `segment()` asks so).
+    events: z.array(z.unknown()),
     webdriver: z.boolean().optional(),
     token: z.string().max(1024).optional(),
     // Raw: a record here would drop a `__proto__` key before traitPatchSchema could refuse it.

@@ -54,7 +54,7 @@ const originOf = (url: unknown): string | undefined => {
   }
 };
 
-/** `h`, the link's attribute as written, resolved against the page URL; as written when it does not resolve. */
+/** `h`, the link's URL (an SVG link's attribute as written), resolved against the page URL; as written when it does not resolve. */
 function resolveTarget(h: string, url: unknown): { target: string; outbound?: boolean } {
   try {
     const target = new URL(h, String(url));
@@ -66,9 +66,17 @@ function resolveTarget(h: string, url: unknown): { target: string; outbound?: bo
   }
 }
 
+/** The type of an event without `y`: the snippet's page views carry `n`, its link clicks `h`. */
+const impliedType = (raw: Json): string | undefined =>
+  'n' in raw ? 'page_view' : 'h' in raw ? 'click' : undefined;
+
 function expandEvent(raw: unknown): unknown {
   if (!isObject(raw)) return raw;
   const out: Json = {};
+  if (absent(raw.y)) {
+    const type = impliedType(raw);
+    if (type) out.type = type;
+  }
   for (const [k, v] of Object.entries(raw)) {
     if (absent(v) && k !== 'h') continue;
     const name = EVENT_KEYS[k] ?? k;

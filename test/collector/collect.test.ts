@@ -57,6 +57,22 @@ describe('POST /v1/collect — valid batches', () => {
     });
   });
 
+  it('answers a batch without events (the snippet asking for the segment) with the segment, storing nothing', async () => {
+    const events = [ev({ category: 'cameras' })];
+    const first = await collect({ site: 'demo', visitor: 'v1', events });
+    const empty = await collect({ site: 'demo', visitor: 'v1', events: [] });
+    expect(empty.status).toBe(200);
+    expect(empty.body).toMatchObject({ accepted: 0, duplicates: 0, refused: [] });
+    expect(empty.body.segment).toEqual(first.body.segment);
+    expect(empty.body.segment).toMatchObject({ category: 'cameras', facts: expect.any(Array) });
+    // The compact form too, and a visitor never seen gets the segment of no activity.
+    const compact = await collect({ s: 'demo', v: 'new1', e: [] });
+    expect(compact.status).toBe(200);
+    expect(compact.body.segment).toMatchObject({ visitor: 'new1', category: null });
+    expect(t.storage.countEvents('demo')).toBe(1);
+    expect(t.storage.profile('demo', 'new1')).toBeFalsy();
+  });
+
   it('counts a retried batch once, profile included', async () => {
     const events = [ev({ category: 'cameras' }), ev({ category: 'cameras' })];
     await collect({ site: 'demo', visitor: 'v1', events });
@@ -225,7 +241,6 @@ describe('POST /v1/collect — bad input', () => {
     ['JSON null', 'null', 400, 'invalid_batch'],
     ['an array', '[]', 400, 'invalid_batch'],
     ['no events', { site: 'demo', visitor: 'v1' }, 400, 'invalid_batch'],
-    ['empty events', { site: 'demo', visitor: 'v1', events: [] }, 400, 'invalid_batch'],
     ['events not an array', { site: 'demo', visitor: 'v1', events: 'x' }, 400, 'invalid_batch'],
     ['visitor with a slash', { site: 'demo', visitor: 'a/b', events: [{}] }, 400, 'invalid_batch'],
     [

@@ -70,6 +70,14 @@ describe('expandCompact', () => {
     });
   });
 
+  it('tells the type of an event without one: with n a page_view, with h a click; else none (refused)', () => {
+    expect(expandOne({ i: 'e1', t: T0, u: PAGE, n: 'spa' }).type).toBe('page_view');
+    expect(expandOne({ i: 'e1', t: T0, u: PAGE, h: '/x' }).type).toBe('click');
+    // A type the event states wins; an event with neither stays without one, for the schema to refuse.
+    expect(expandOne({ i: 'e1', y: 'pv', t: T0, u: PAGE, n: 'spa' }).type).toBe('pv');
+    expect('type' in expandOne({ i: 'e1', t: T0, u: PAGE })).toBe(false);
+  });
+
   it('takes null, "", false, 0 and {} as absent, but keeps a value of 0 and an empty href', () => {
     const out = expandCompact({
       s: 'demo',

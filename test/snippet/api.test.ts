@@ -49,18 +49,20 @@ describe('microseg.segment', () => {
     expect(p.sent.map((r) => new URL(r.url).pathname)).toEqual(['/v1/collect']);
   });
 
-  it('asks GET /v1/segment?site&visitor when no collect answer carried one', async () => {
+  it('asks with a batch without events, at once, when no collect answer carried one', async () => {
     const p = await open({
       respond: (url, init, real) =>
-        url.includes('/v1/collect') ? answering(null)(url, init, real) : real(),
+        JSON.parse(String(init?.body)).e.length ? answering(null)(url, init, real) : real(),
     });
     const s = await p.run<Promise<Segment>>(`microseg.segment()`);
-    const get = p.sent.at(-1)!;
-    expect(s).toEqual(get.answer!.body);
+    const asked = p.sent.at(-1)!;
+    expect(s).toEqual(asked.answer!.body.segment);
     expect(s).toMatchObject({ site: 'demo', visitor: p.batches()[0]!.visitor });
-    const visitor = p.batches()[0]!.visitor;
-    expect(get.url).toBe(`${COLLECTOR}/v1/segment?site=demo&visitor=${visitor}`);
-    expect(get.init).toBeUndefined(); // a plain GET: no cookies to a collector on another origin
+    expect(asked.url).toBe(`${COLLECTOR}/v1/collect`);
+    expect(p.batches().map((b) => b.events.length)).toEqual([1, 0]);
+    expect(p.batches()[1]!.visitor).toBe(p.batches()[0]!.visitor);
+    // No cookies to a collector on another origin.
+    expect(asked.init?.credentials).toBeUndefined();
   });
 
   it('resolves null, never rejects, when the collector is down or answers an error', async () => {
@@ -107,9 +109,12 @@ describe('the pre-load stub', () => {
       ['early2', undefined, { n: 3 }],
       ['identify', undefined, undefined],
     ]);
-    // The first batch leaves at once with the page view and the replayed calls together.
-    expect(p.batches()).toHaveLength(1);
-    expect(p.batches()[0]!.token).toBe(TOKEN);
+    // The replayed segment() asks with the page view and the calls before it; the rest leave at
+    // once after the replay, the token with the identify event.
+    expect(p.batches().map((b) => [b.events.length, b.token])).toEqual([
+      [3, undefined],
+      [2, TOKEN],
+    ]);
     await expect(p.run<Promise<Segment>>('window.seg')).resolves.toEqual(browserView(SEG));
     await expect(p.run<Promise<unknown>>('window.idResult')).resolves.toBeUndefined();
     // A method this version lacks resolves instead of breaking the replay.

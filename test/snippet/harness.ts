@@ -22,7 +22,7 @@ import {
   validateEvents,
 } from '../../collector/ingest/validate.ts';
 import { expandCompact } from '../../collector/ingest/wire-compact.ts';
-import type { CollectBatch, CollectResponse } from '../../shared/wire.ts';
+import type { CollectBatch, CollectResponse, CompactBatch } from '../../shared/wire.ts';
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -169,20 +169,21 @@ export interface Page {
 const isCollect = (url: string) => new URL(url).pathname === '/v1/collect';
 
 /**
- * The collector, with the segment of its answers replaced: `collect` in every collect answer,
- * `get` as every `GET /v1/segment` answer (null: a 404). The batches still reach the collector,
- * so they are still checked. For tests of what the page does with a given segment.
+ * The collector, with the segment of its answers replaced: `collect` in the answer to a batch with
+ * events, `get` in the answer to one without (`segment()` asking). The batches still reach the
+ * collector, so they are still checked. For tests of what the page does with a given segment.
  */
 export const answering =
   (collect: Segment | null, get: Segment | null = collect): Responder =>
-  async (url, _init, real) => {
+  async (url, init, real) => {
     const res = await real();
-    if (!res.ok) return res;
-    const segment = collect && browserView(collect);
-    if (isCollect(url))
-      return Response.json({ ...((await res.json()) as CollectResponse), segment });
-    if (!get) return Response.json({ error: 'not_found', message: 'no' }, { status: 404 });
-    return Response.json(browserView(get));
+    if (!res.ok || !isCollect(url)) return res;
+    const asking = (JSON.parse(String(init?.body)) as CompactBatch).e.length === 0;
+    const s = asking ? get : collect;
+    return Response.json({
+      ...((await res.json()) as CollectResponse),
+      segment: s && browserView(s),
+    });
   };
 
 const open_: { page: Page; refusals: boolean }[] = [];

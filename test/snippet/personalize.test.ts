@@ -18,10 +18,10 @@ afterEach(closeAll);
 const base = SAMPLE_SEGMENT;
 const seg = segmentWith;
 
-/** The collector, answering every collect with `collect` and every segment GET with `get`. */
+/** The collector, answering a batch with events with `collect`, one without (`segment()`) with `get`. */
 const collector = answering;
 
-/** The collector, its answers held until released; collect answers a loyalist, a segment GET the base. */
+/** The collector, its answers held until released; a batch with events gets a loyalist, one without the base. */
 function held() {
   const pending: (() => void)[] = [];
   const loyalist = seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' });
@@ -242,7 +242,8 @@ describe('microseg.segment() with a cache', () => {
     await expect(p.run<Promise<Segment>>('microseg.segment()')).resolves.toEqual(
       browserView(fresh),
     );
-    expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect', '/v1/segment']);
+    expect(p.sent.map((s) => new URL(s.url).pathname)).toEqual(['/v1/collect', '/v1/collect']);
+    expect(p.batches().map((b) => b.events.length)).toEqual([1, 0]);
   });
 
   it('resolves the old cached segment when the collector is down (rejects or 500), never throwing', async () => {
