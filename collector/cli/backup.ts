@@ -174,7 +174,9 @@ Options:
   },
   async run(v) {
     if (typeof v.out !== 'string' || v.out === '') return fail('backup', '--out is required');
-    const db = typeof v.db === 'string' ? v.db : optionsFromEnv().db;
+    // Read (and checked, as serve checks it) even with --db: MICROSEG_SECRET decides what to say of the key.
+    const env = optionsFromEnv();
+    const db = typeof v.db === 'string' ? v.db : env.db;
     const out = resolve(v.out);
     if (db === ':memory:') return fail('backup', 'an in-memory database has no file to copy');
     if (!existsSync(db)) return refuse(`no database at ${db} (--db or MICROSEG_DB)`);
@@ -196,10 +198,10 @@ Options:
     const rows = Object.entries(summary.rows)
       .map(([name, n]) => `    ${name.padEnd(width)}  ${n}`)
       .join('\n');
-    const secret = process.env.MICROSEG_SECRET
-      ? 'the signing keys come from MICROSEG_SECRET: keep its value with the backup'
+    const secret = env.secret
+      ? 'not in the backup: the signing keys come from MICROSEG_SECRET; keep its value in a secret store, apart from the backups'
       : existsSync(join(dirname(resolve(db)), SECRET_FILE))
-        ? `not in the backup: copy ${join(dirname(resolve(db)), SECRET_FILE)} too (email links and identity tokens need it)`
+        ? `not in the backup: back up ${join(dirname(resolve(db)), SECRET_FILE)} too, apart from the backups (email links and identity tokens need it)`
         : 'none yet (the collector creates it next to the database at its first start)';
     console.log(`backup of ${db} written to ${out}
   size:       ${kb(summary.bytes)} (${summary.bytes} bytes)

@@ -2,7 +2,7 @@
  * CLI commands that work on the collector's SQLite file directly (it may be running: WAL lets
  * both go on): `export`, `forget`, `deliveries`, `quarantine`, `rfm`. Entries of `commands` in cli.ts.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -34,11 +34,26 @@ export function fail(cmd: string, msg: string): number {
   return 2;
 }
 
-async function withStorage<T>(
+/**
+ * Runs `fn` on the collector's database: `--db`, else MICROSEG_DB. The environment is read (and
+ * checked, as `serve` checks it) even when `--db` is given. A file that does not exist is refused:
+ * opening it would create an empty database, and `forget` would then report a person erased, or
+ * `export` zero members, from a file the collector never wrote (a command run in another folder).
+ */
+async function withStorage(
+  cmd: string,
   v: Record<string, unknown>,
-  fn: (s: Storage) => Promise<T> | T,
-): Promise<T> {
-  const storage = openStorage(typeof v.db === 'string' ? v.db : optionsFromEnv().db);
+  fn: (s: Storage) => Promise<number> | number,
+): Promise<number> {
+  const env = optionsFromEnv();
+  const file = typeof v.db === 'string' ? v.db : env.db;
+  if (file !== ':memory:' && !existsSync(file)) {
+    console.error(
+      `microseg ${cmd}: no database at ${file}: name the collector's file with --db FILE or MICROSEG_DB (serve creates it at its first start, by default ./data/microseg.db of the folder it runs in)`,
+    );
+    return 1;
+  }
+  const storage = openStorage(file);
   try {
     return await fn(storage);
   } finally {
@@ -90,7 +105,7 @@ ${dbOption}
       const unknown = unknownAudience(site, v.segment, audience);
       if (unknown) return fail('export', unknown);
     }
-    return withStorage(v, async (storage) => {
+    return withStorage('export', v, async (storage) => {
       const members = countMembers(storage.db, v.site as string, audience);
       const stream = exportStream(openMemberCursor(storage.db, v.site as string, audience), format);
       const out = typeof v.out === 'string' ? createWriteStream(v.out) : process.stdout;
@@ -136,7 +151,7 @@ ${dbOption}
     }
     if (typeof v.contact === 'string' && !validContactId(v.contact))
       return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
-    return withStorage(v, (storage) => {
+    return withStorage('forget', v, (storage) => {
       const site = v.site as string;
       const res =
         typeof v.visitor === 'string'
@@ -186,7 +201,7 @@ ${dbOption}
       const limit = parsePageLimit(v.limit, 50);
       if (limit === null)
         return fail('deliveries', `--limit is a whole number from 1 to ${MAX_PAGE}`);
-      return withStorage(v, (storage) => {
+      return withStorage('deliveries', v, (storage) => {
         const rows = storage.outbox.list(site, { status, limit });
         if (v.json) {
           for (const { seq: _s, ...d } of rows) console.log(JSON.stringify(d));
@@ -206,7 +221,7 @@ ${dbOption}
     if (action !== 'show' && action !== 'replay')
       return fail('deliveries', `unknown action "${action}": list, show or replay`);
     if (!id) return fail('deliveries', `${action} needs a delivery id`);
-    return withStorage(v, (storage) => {
+    return withStorage('deliveries', v, (storage) => {
       const outbox = storage.outbox;
       if (action === 'replay') {
         const res = outbox.replay(site, id, Date.now());
@@ -257,7 +272,7 @@ ${dbOption}
     const before = v.before === undefined ? undefined : Number(v.before);
     if (before !== undefined && (!Number.isInteger(before) || before < 1))
       return fail('quarantine', '--before is a sequence number');
-    return withStorage(v, (storage) => {
+    return withStorage('quarantine', v, (storage) => {
       const rows = storage.quarantine.list(v.site as string, limit, before);
       if (v.json) {
         for (const r of rows) console.log(JSON.stringify(r));
@@ -311,7 +326,7 @@ ${dbOption}
         `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}): --config FILE`,
       );
     const min = site.engine.rfm.minCustomers;
-    return withStorage(v, (storage) => {
+    return withStorage('rfm', v, (storage) => {
       const bp = storage.recomputeRfm(site.id, min, Date.now());
       if (v.json) {
         console.log(JSON.stringify({ site: site.id, minCustomers: min, breakpoints: bp }));

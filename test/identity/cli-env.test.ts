@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../collector/cli/cli.ts';
+import { openStorage } from '../../collector/storage/storage.ts';
 import { tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
@@ -65,6 +66,8 @@ describe('the config with the environment, in every command', () => {
   });
 
   it('export accepts it too', async () => {
+    // The collector's database: export refuses a file that is not there.
+    openStorage(join(tmp.dir, 'data', 'microseg.db')).close();
     const out = join(tmp.dir, 'audience.csv');
     const r = await cli(
       'export',
