@@ -53,6 +53,34 @@ function linkBase(
   return base;
 }
 
+/**
+ * A listener that cannot start, in words a newcomer can act on (Node's own is a stack trace):
+ * undefined for any other error. `npm start` with a collector already on 8787 is the usual one.
+ */
+function listenProblem(
+  err: unknown,
+  opts: { port: number; host: string; metricsPort?: number | undefined },
+): string | undefined {
+  const e = err as NodeJS.ErrnoException & { port?: number; address?: string; hostname?: string };
+  const port = e.port ?? opts.port;
+  const metrics = opts.metricsPort !== undefined && port === opts.metricsPort && port !== opts.port;
+  const portSetting = metrics ? '--metrics-port or MICROSEG_METRICS_PORT' : '--port or PORT';
+  const hostSetting = metrics ? 'MICROSEG_METRICS_HOST' : '--host or HOST';
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `port ${port} on ${e.address ?? opts.host} is already in use (another collector, or another program): stop it, or choose another port (${portSetting})`;
+    case 'EACCES':
+      return `not allowed to listen on port ${port} (ports below 1024 need privileges): choose one above 1023 (${portSetting}) and put a reverse proxy in front for 443 (docs/deploy.md)`;
+    case 'EADDRNOTAVAIL':
+      return `${e.address ?? opts.host} is not an address of this machine: set the listen address (${hostSetting}; 0.0.0.0 for every interface, 127.0.0.1 for this machine only)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `the listen address ${e.hostname ?? opts.host} does not resolve: set it (${hostSetting}) to an address of this machine (0.0.0.0, 127.0.0.1, ::)`;
+    default:
+      return undefined;
+  }
+}
+
 /** `microseg link`: one email link for one contact, signed (through /r) or plain. */
 const linkCommand: Command = {
   summary: 'print a signed email link (or a plain one) that identifies a contact',
@@ -167,7 +195,15 @@ Options (each overrides its environment variable):
         if (!isPort(n)) return fail('serve', `invalid metrics port ${v['metrics-port']}`);
         opts.metricsPort = n;
       }
-      const running = await start(opts);
+      let running: Awaited<ReturnType<typeof start>>;
+      try {
+        running = await start(opts);
+      } catch (err) {
+        const why = listenProblem(err, opts);
+        if (why === undefined) throw err;
+        console.error(`microseg serve: ${why}`);
+        return 1;
+      }
       const base = running.url;
       const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
       console.log(`microseg collector on ${base}${demo}
