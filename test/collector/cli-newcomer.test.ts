@@ -5,7 +5,7 @@
  * port already in use (a Node stack trace).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -142,5 +142,34 @@ describe('serve where it cannot listen', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain('microseg serve: 192.0.2.1 is not an address of this machine');
     expect(r.err).toContain('--host or HOST');
+  });
+});
+
+describe("the README's doctor example", () => {
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  // The Configuration section's example, saved as the sites.json the commands name.
+  const example = /```json\n(\{\n {2}"sites"[\s\S]*?)```/.exec(readme)?.[1];
+  const block = /\$ npx microseg (doctor .*)\n([\s\S]*?)\n```/.exec(readme);
+
+  it('runs as written on the example config and prints what it shows', async () => {
+    expect(example).toBeDefined();
+    expect(block).not.toBeNull();
+    const configFile = join(tmp.dir, 'sites.json');
+    writeFileSync(configFile, example ?? '');
+    process.env.MICROSEG_DB = db;
+    const args = (block?.[1] ?? '').split(/\s+/).map((a) => (a === 'sites.json' ? configFile : a));
+    expect(args).toContain('--config');
+    const r = await cli(...args);
+    expect(r.code).toBe(1);
+    // Each shown line's parts around "…" appear in the output, in order.
+    let at = 0;
+    for (const line of (block?.[2] ?? '').split('\n')) {
+      for (const part of line.split('…').map((p) => p.trim())) {
+        if (part === '') continue;
+        const found = r.out.indexOf(part, at);
+        expect(found, part).toBeGreaterThanOrEqual(0);
+        at = found + part.length;
+      }
+    }
   });
 });
