@@ -154,6 +154,39 @@ const schema = z.object({
 /** The variables this module reads; any other MICROSEG_* name is a mistake. */
 export const ENV_NAMES = Object.keys(schema.shape);
 
+/** Variables whose value is a secret: an error names them, never repeats what they hold. */
+const SECRET_NAMES = new Set([
+  'MICROSEG_API_KEY',
+  'MICROSEG_WEBHOOK_SECRET',
+  'MICROSEG_SECRET',
+  'MICROSEG_METRICS_TOKEN',
+]);
+
+/** Edit distance of two short names (a typo's: a letter missing, added, swapped or wrong). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const sub = (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next.push(Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, sub));
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/** The variable a misspelt MICROSEG_* name most likely meant, if one is within 2 edits. */
+function nearestName(name: string): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const known of ENV_NAMES) {
+    const d = distance(name.toUpperCase(), known);
+    if (d < bestDistance) [best, bestDistance] = [known, d];
+  }
+  return best;
+}
+
 /**
  * Parses and checks the environment; throws a ConfigError naming every bad variable and what it
  * accepts (never its value when the variable holds a secret).
@@ -165,14 +198,21 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
     if (value === undefined || value === '') continue;
     if (ENV_NAMES.includes(name)) input[name] = value.trim();
     else if (name.startsWith('MICROSEG_')) {
+      const near = nearestName(name);
       problems.push(
-        `  ${name}: not a variable microseg reads (they are ${ENV_NAMES.filter((n) => n.startsWith('MICROSEG_')).join(', ')})`,
+        `  ${name}: not a variable microseg reads${near ? `: did you mean ${near}?` : ''} (they are ${ENV_NAMES.filter((n) => n.startsWith('MICROSEG_')).join(', ')})`,
       );
     }
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    for (const i of parsed.error.issues) problems.push(`  ${i.path.join('.')}: ${i.message}`);
+    for (const i of parsed.error.issues) {
+      const name = String(i.path[0]);
+      // The value as given helps when it was set somewhere out of sight (a unit's EnvironmentFile),
+      // but a secret's is never repeated.
+      const given = SECRET_NAMES.has(name) ? '' : ` (got ${JSON.stringify(input[name])})`;
+      problems.push(`  ${i.path.join('.')}: ${i.message}${given}`);
+    }
   }
   if (problems.length > 0 || !parsed.success) {
     throw new ConfigError(`invalid environment:\n${problems.join('\n')}`);

@@ -70,11 +70,25 @@ describe('readEnv', () => {
     expect(message).toContain('MICROSEG_PUBLIC_URL: an http(s) URL');
     expect(message).toContain('MICROSEG_METRICS_TOKEN: at least 16 characters');
     expect(message).toContain('MICROSEG_API_KEY: at least 16 characters');
+    // The value as given, for a variable set out of sight (a unit's EnvironmentFile); a secret's never.
+    expect(message).toContain('PORT: a port number, 0–65535 (got "80a")');
+    expect(message).toContain('MICROSEG_METRICS_PORT: a port number, 0–65535 (got "70000")');
+    expect(message).toContain('(got "collect.example")');
+    expect(message).toMatch(/MICROSEG_METRICS_TOKEN: at least 16 characters$/m);
+    expect(message).toMatch(/MICROSEG_API_KEY: at least 16 characters$/m);
+    expect(message).not.toContain('short');
   });
 
   it('refuses a MICROSEG_* name it does not read (a typo would be ignored silently)', () => {
     expect(() => readEnv({ MICROSEG_DEMOS: '0' })).toThrow(
-      /MICROSEG_DEMOS: not a variable microseg reads \(they are MICROSEG_DB, .*MICROSEG_DEMO/,
+      /MICROSEG_DEMOS: not a variable microseg reads: did you mean MICROSEG_DEMO\? \(they are MICROSEG_DB, .*MICROSEG_DEMO/,
+    );
+    expect(() => readEnv({ MICROSEG_PUBLICURL: 'https://c.example' })).toThrow(
+      /MICROSEG_PUBLICURL: not a variable microseg reads: did you mean MICROSEG_PUBLIC_URL\?/,
+    );
+    // Nothing close: no guess.
+    expect(() => readEnv({ MICROSEG_FOO: '1' })).toThrow(
+      /MICROSEG_FOO: not a variable microseg reads \(they are/,
     );
     expect(ENV_NAMES).toEqual(
       expect.arrayContaining(['LOG_LEVEL', 'PORT', 'MICROSEG_TRUST_PROXY']),
