@@ -8,11 +8,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli/cli.ts';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openStorage } from '../../collector/storage/storage.ts';
 import { ensureBuilt, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
+import { cli } from '../cli-capture.ts';
 
 const tmp = tempDir();
 const db = join(tmp.dir, 'live.db');
@@ -27,21 +27,6 @@ afterEach(() => {
   process.env = { ...saved };
 });
 afterAll(() => tmp.cleanup());
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  const error = vi
-    .spyOn(console, 'error')
-    .mockImplementation((s: unknown) => void err.push(String(s)));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const dataCommands: [string, string[]][] = [
   ['export', ['--site', 'shop', '--segment', 'newbie:*:*']],

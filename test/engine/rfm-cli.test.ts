@@ -4,10 +4,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers.ts';
 import { type Collector, collector } from '../security/support.ts';
+import { cli } from '../cli-capture.ts';
 
 const config = { sites: { shop: { segment: { rfm: { minCustomers: 5 } } } } };
 const tmp = tempDir();
@@ -21,18 +21,6 @@ afterAll(async () => {
   await c.close();
   tmp.cleanup();
 });
-
-async function cli(...args: string[]) {
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-  try {
-    return { code: await main(args), out: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const rfmOf = async (contact: string) =>
   (await c.api('GET', `/v1/contacts/${contact}/segment?site=shop`)).json().rfm;

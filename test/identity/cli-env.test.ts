@@ -5,10 +5,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli/cli.ts';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStorage } from '../../collector/storage/storage.ts';
 import { tempDir } from '../helpers.ts';
+import { cli } from '../cli-capture.ts';
 
 const tmp = tempDir();
 const configFile = join(tmp.dir, 'sites.json');
@@ -38,22 +38,6 @@ afterEach(() => {
   process.env = { ...saved };
 });
 afterAll(() => tmp.cleanup());
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  const error = vi
-    .spyOn(console, 'error')
-    .mockImplementation((s: unknown) => void err.push(String(s)));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 const linkArgs = ['--site', 'shop', '--contact', 'crm-1', '--to', 'https://shop.example/cameras'];
 

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../collector/cli/cli.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { optionsFromEnv, start, type Running } from '../../collector/http/server.ts';
 import { tempDir } from '../helpers.ts';
+import { cli } from '../cli-capture.ts';
 
 // The CLI and a real collector share the key file next to the database: a link printed by
 // `microseg link` must pass the running collector's /r.
@@ -31,22 +31,6 @@ afterAll(async () => {
   process.env = saved;
   tmp.cleanup();
 });
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((s: unknown) => void out.push(String(s)));
-  const error = vi
-    .spyOn(console, 'error')
-    .mockImplementation((s: unknown) => void err.push(String(s)));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 describe('microseg link', () => {
   it('prints a link that the running collector redirects', async () => {
