@@ -1,10 +1,17 @@
 /**
- * A bounded map that evicts the least recently used entry first: the segment read path keeps
- * parsed profiles here so a read skips SQLite and JSON.parse. A Map iterates in insertion order,
- * so re-inserting on a hit keeps the oldest entry first.
+ * A bounded map that evicts a least recently used entry first, approximately: the segment read
+ * path keeps parsed profiles here so a read skips SQLite and JSON.parse. It is a CLOCK ("second
+ * chance") cache: a hit only marks its entry, where an exact LRU would move it to the end of the
+ * Map (a delete and an insert per hit, the largest cost of a cached read); eviction walks from the
+ * oldest insertion, giving marked entries one more round at the end.
  */
+interface Slot<V> {
+  value: V;
+  used: boolean;
+}
+
 export class Lru<V> {
-  readonly #map = new Map<string, V>();
+  readonly #map = new Map<string, Slot<V>>();
   readonly max: number;
 
   constructor(max: number) {
@@ -12,19 +19,32 @@ export class Lru<V> {
   }
 
   get(key: string): V | undefined {
-    const v = this.#map.get(key);
-    if (v !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, v);
-    }
-    return v;
+    const slot = this.#map.get(key);
+    if (slot === undefined) return undefined;
+    slot.used = true;
+    return slot.value;
   }
 
   set(key: string, value: V): void {
     if (this.max === 0) return;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value!);
+    const slot = this.#map.get(key);
+    if (slot !== undefined) {
+      slot.value = value;
+      slot.used = true;
+      return;
+    }
+    this.#map.set(key, { value, used: false });
+    if (this.#map.size > this.max) this.#evict();
+  }
+
+  #evict(): void {
+    // Ends: each pass clears a mark, so at most size + 1 steps.
+    for (const [key, slot] of this.#map) {
+      this.#map.delete(key);
+      if (!slot.used) return;
+      slot.used = false;
+      this.#map.set(key, slot);
+    }
   }
 
   delete(key: string): void {

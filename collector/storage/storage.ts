@@ -92,6 +92,17 @@ export interface StoredProfile {
   updated: number;
 }
 
+/**
+ * A profile and its traits as the read cache keeps them. `memo` is for the reader: an answer
+ * computed from exactly these inputs (identify.ts keeps the evaluated segment there). A write drops
+ * the whole entry, so whatever hangs on it goes with the inputs it came from.
+ */
+export interface CachedInputs {
+  readonly stored: StoredProfile | undefined;
+  readonly traits: Traits | undefined;
+  memo?: unknown;
+}
+
 /** What a segment read needs: the visitor's link, and the profile and traits it reads from. */
 export interface SegmentInputs {
   /** The profile read: the visitor's own id, or its contact's `c:<contact>`. */
@@ -100,6 +111,8 @@ export interface SegmentInputs {
   /** Shared with the read cache: never mutate it (the engine does not). */
   stored: StoredProfile | undefined;
   traits: Traits | undefined;
+  /** The cache entry of these inputs (a fresh one when the read was not cached), for a memo. */
+  entry: CachedInputs;
 }
 
 export interface StorageOptions {
@@ -426,9 +439,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
    * (LISTEN/NOTIFY) to drop entries, or the cache off (profileCache: 0).
    */
   const cacheSize = Math.max(0, opts.profileCache ?? DEFAULT_PROFILE_CACHE);
-  const cached = new Lru<{ stored: StoredProfile | undefined; traits: Traits | undefined }>(
-    cacheSize,
-  ); // site, profile id
+  const cached = new Lru<CachedInputs>(cacheSize); // site, profile id
   // site, visitor id → its link (in force or not: checked at each read, so a lapse needs no write)
   const linkCached = new Lru<{ contact: string; expires: number } | null>(cacheSize);
   const cacheKey = (site: string, id: string) => `${site}\n${id}`;
@@ -505,7 +516,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         const contact = link !== null && link.expires > now ? link.contact : null;
         const key = contact === null ? visitor : contactKey(contact);
         const hit = cached.get(cacheKey(site, key));
-        if (hit) return { key, contact, stored: hit.stored, traits: hit.traits };
+        if (hit) return { key, contact, stored: hit.stored, traits: hit.traits, entry: hit };
       }
     }
     const [linked, expires, data, updated, traitsText] = selectReadPath.get(site, visitor, now)!;
@@ -514,14 +525,15 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     const stored =
       data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
+    const entry: CachedInputs = { stored, traits };
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
       linkCached.set(
         cacheKey(site, visitor),
         linked === null ? null : { contact: linked, expires: expires! },
       );
-      cached.set(cacheKey(site, key), { stored, traits });
+      cached.set(cacheKey(site, key), entry);
     }
-    return { key, contact, stored, traits };
+    return { key, contact, stored, traits, entry };
   }
 
   function readProfile(site: string, visitor: string): StoredProfile | undefined {

@@ -1,10 +1,8 @@
 /** `GET /v1/segment?site=S&visitor=V`: the visitor's current segment, for the site's pages. */
 import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
-import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
-import { forBrowser } from '../../identity/identify.ts';
-import { segmentFor } from '../../ingest/ingest.ts';
+import { browserSegmentOf } from '../../identity/identify.ts';
 import { addCors, NO_ORIGINS, originAllowed } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
@@ -38,12 +36,9 @@ export function segmentRoutes(deps: Deps) {
       );
     }
 
-    // What a page may see: no private-trait segments, no money (docs/segments.md).
-    const body = JSON.stringify(
-      forBrowser(site, segmentFor(deps.storage, site, visitor, deps.now())),
-    );
-    // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
-    const etag = `"${digest('sha1', body)}"`;
+    // What a page may see: no private-trait segments, no money (docs/segments.md); kept with the
+    // segment until the next time boundary it can cross, as is its ETag.
+    const { body, etag } = browserSegmentOf(deps.storage, site, visitor, deps.now());
     const headers = addCors(secureHeaderSet(), origin);
     headers.etag = etag;
     headers['cache-control'] = 'private, no-cache';
