@@ -10,6 +10,7 @@ import { sessionAssigner } from './sessions.ts';
 import { openOutbox, type Outbox } from '../webhooks/outbox.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
 import { Lru } from './read-cache.ts';
+import { onWriteGroups } from './write-queue.ts';
 import { contactKey, contactOfKey } from '../identity/token.ts';
 import type { Traits } from '../identity/traits.ts';
 import {
@@ -122,6 +123,33 @@ export interface StorageOptions {
 
 /** About 2.4 KB of heap each for a profile of ten events: ~12 MB, more for long windows. */
 export const DEFAULT_PROFILE_CACHE = 5_000;
+
+/** Profiles the writer keeps as it wrote them (at most the read cache's size): ~30 KB each at the bounds. */
+const WRITER_CACHE = 1_000;
+
+/*
+ * Admission: a visitor enters a cache on its second use within the last `size` misses. Uses
+ * spread evenly over many more visitors than the cache holds would otherwise replace an entry on
+ * almost every use, and each replaced entry is old-generation garbage (at 1M events the heap grew
+ * to 140 MB and reads ran at half speed). One byte per hash slot, no allocation.
+ */
+function admission(size: number): (site: string, visitor: string) => boolean {
+  const seenOnce = new Uint8Array(1 << 16);
+  let missesSinceReset = 0;
+  return (site, visitor) => {
+    let h = 0x811c9dc5; // FNV-1a
+    for (let i = 0; i < site.length; i++) h = Math.imul(h ^ site.charCodeAt(i), 0x01000193);
+    for (let i = 0; i < visitor.length; i++) h = Math.imul(h ^ visitor.charCodeAt(i), 0x01000193);
+    const slot = h & 0xffff;
+    if (seenOnce[slot] === 1) return true;
+    seenOnce[slot] = 1;
+    if (++missesSinceReset >= size) {
+      seenOnce.fill(0);
+      missesSinceReset = 0;
+    }
+    return false;
+  };
+}
 
 export interface Storage {
   /**
@@ -460,13 +488,71 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     cached.clear();
     linkCached.clear();
     rfmCache.clear();
+    written.clear();
   }
+  /*
+   * The single writer's own profiles: a batch folds into the profile as this process last wrote
+   * it, instead of reading and parsing it again (a profile at its bounds is ~12 KB of JSON). Kept
+   * only for what committed, with the write queue's word on each group (onWriteGroups): a group's
+   * writes wait in `pending` until it commits, and whatever any rollback touches is dropped. A
+   * profile written in the group is taken out of `written` at once (the trigger below, on every
+   * write to the row whatever code made it), so a later job of the same group reads the row.
+   * Outside a write-queue group (a caller's own transaction) it is neither read nor filled.
+   * A commit by another connection drops it all, checked inside each group's transaction.
+   */
+  const writerSize = Math.min(cacheSize, WRITER_CACHE);
+  const written = new Lru<ProfileRow>(writerSize); // site, profile id
+  const pending = new Map<string, ProfileRow>();
+  const writeAdmitted = admission(writerSize);
+  let groupOpen = false;
+  let groupChecked = false;
+  if (writerSize > 0) {
+    onWriteGroups(sqlite, {
+      begin() {
+        groupOpen = true;
+        groupChecked = false;
+        pending.clear();
+      },
+      rolledBack() {
+        pending.clear();
+      },
+      end(committed) {
+        if (committed) for (const [key, row] of pending) written.set(key, row);
+        pending.clear();
+        groupOpen = false;
+      },
+    });
+  }
+  /** The profile row as this writer last committed it, when it may use it now. */
+  function writtenRow(site: string, key: string): ProfileRow | undefined {
+    if (!groupOpen || !sqlite.inTransaction) return undefined;
+    if (!groupChecked) {
+      groupChecked = true;
+      const version = dataVersion.get();
+      if (version !== seenVersion) {
+        // Another connection committed: what any cache holds may be stale.
+        seenVersion = version ?? 0;
+        cached.clear();
+        linkCached.clear();
+        rfmCache.clear();
+        written.clear();
+      }
+    }
+    return written.get(cacheKey(site, key));
+  }
+
   if (cacheSize > 0) {
     sqlite.function(
       'microseg_uncache',
       { varargs: false },
       (links: unknown, site: unknown, id: unknown) => {
-        (links ? linkCached : cached).delete(cacheKey(String(site), String(id)));
+        const key = cacheKey(String(site), String(id));
+        if (links) linkCached.delete(key);
+        else {
+          cached.delete(key);
+          written.delete(key);
+          pending.delete(key);
+        }
         return null;
       },
     );
@@ -479,7 +565,9 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         `SELECT microseg_uncache(${links}, ${row}.site, ${row}.visitor);`;
       sqlite.exec(`
         CREATE TEMP TRIGGER microseg_uncache_${table}_insert AFTER INSERT ON main.${table} BEGIN ${drop('new')} END;
-        CREATE TEMP TRIGGER microseg_uncache_${table}_update AFTER UPDATE ON main.${table} BEGIN ${drop('old')} ${drop('new')} END;
+        CREATE TEMP TRIGGER microseg_uncache_${table}_update AFTER UPDATE ON main.${table} BEGIN ${drop('old')} END;
+        CREATE TEMP TRIGGER microseg_uncache_${table}_rekey AFTER UPDATE ON main.${table}
+          WHEN old.site IS NOT new.site OR old.visitor IS NOT new.visitor BEGIN ${drop('new')} END;
         CREATE TEMP TRIGGER microseg_uncache_${table}_delete AFTER DELETE ON main.${table} BEGIN ${drop('old')} END;`);
     }
     seenVersion = dataVersion.get()!;
@@ -492,21 +580,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
    * (at 1M events the heap grew to 140 MB and reads ran at half speed). One byte per hash slot,
    * no allocation.
    */
-  const seenOnce = new Uint8Array(1 << 16);
-  let missesSinceReset = 0;
-  function admitted(site: string, visitor: string): boolean {
-    let h = 0x811c9dc5; // FNV-1a
-    for (let i = 0; i < site.length; i++) h = Math.imul(h ^ site.charCodeAt(i), 0x01000193);
-    for (let i = 0; i < visitor.length; i++) h = Math.imul(h ^ visitor.charCodeAt(i), 0x01000193);
-    const slot = h & 0xffff;
-    if (seenOnce[slot] === 1) return true;
-    seenOnce[slot] = 1;
-    if (++missesSinceReset >= cacheSize) {
-      seenOnce.fill(0);
-      missesSinceReset = 0;
-    }
-    return false;
-  }
+  const admitted = admission(cacheSize);
 
   function segmentInputs(site: string, visitor: string, now = Date.now()): SegmentInputs {
     if (cacheSize > 0) {
@@ -555,7 +629,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
     const key = into ?? visitor;
     const contact = contactOfKey(key);
-    const stored = readRow(site, key);
+    const stored = writtenRow(site, key) ?? readRow(site, key);
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
     let accepted = 0;
     let applied = 0;
@@ -605,6 +679,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
       saveProfile(site, key, profile, segment, now);
+      if (groupOpen && writeAdmitted(site, key))
+        pending.set(cacheKey(site, key), {
+          profile,
+          updated: now,
+          key: segment.segment,
+          segments: segment.segments,
+        });
     }
     return { accepted, duplicates: batch.length - accepted, segment, before, changes };
   };

@@ -1,8 +1,12 @@
 /**
  * Group commit: writes that arrive while the event loop is busy are run together in ONE
  * SQLite transaction on the next turn, and each caller is answered only after that commit.
- * Every job runs in its own savepoint (better-sqlite3 nests transactions that way), so a job
- * that throws rolls back alone and the rest of the group still commits.
+ * A job that throws rolls back alone and the rest of the group still commits: the group first
+ * runs without savepoints (two statements per job saved); when a job throws, the whole
+ * transaction is rolled back and the group runs again with a savepoint per job (better-sqlite3
+ * nests transactions that way). A job may therefore run twice when another job of its group
+ * fails: its effects must be the database's, which the rollback undoes (what it keeps in memory
+ * must follow `onWriteGroups`).
  */
 import type Database from 'better-sqlite3';
 import type { Metrics } from '../http/metrics.ts';
@@ -20,6 +24,25 @@ export interface WriteQueue extends WriteHealth {
   /** Resolves when every queued job has been committed (graceful shutdown). */
   drain(): Promise<void>;
   readonly depth: number;
+}
+
+/**
+ * Told how each group transaction on a database ends, so memory that follows its writes (the
+ * single writer's parsed profiles, storage.ts) keeps only what committed: `begin` before a group
+ * runs, `rolledBack` when some or all of what ran since `begin` was undone (the group goes on
+ * or is run again), `end` once it committed (true) or failed whole (false).
+ */
+export interface GroupHooks {
+  begin(): void;
+  rolledBack(): void;
+  end(committed: boolean): void;
+}
+const hooksOf = new WeakMap<Database.Database, GroupHooks[]>();
+
+export function onWriteGroups(sqlite: Database.Database, hooks: GroupHooks): void {
+  const list = hooksOf.get(sqlite) ?? [];
+  list.push(hooks);
+  hooksOf.set(sqlite, list);
 }
 
 export function writeQueue(
@@ -42,30 +65,45 @@ export function writeQueue(
     queue = queue.slice(group.length);
     if (queue.length > 0) schedule();
     metrics?.writeQueueDepth.set(queue.length);
-    const results: { ok: boolean; value: unknown }[] = [];
+    const hooks = hooksOf.get(sqlite) ?? [];
     const end = metrics?.commitSeconds.startTimer();
+    for (const h of hooks) h.begin();
     try {
-      sqlite.transaction(() => {
-        for (const job of group) {
-          try {
-            results.push({ ok: true, value: sqlite.transaction(job.run)() });
-          } catch (err) {
-            // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the job's
-            // savepoint: then the group's earlier jobs are gone too, and later ones would run in
-            // autocommit. Fail the whole group with the cause.
-            if (!sqlite.inTransaction) throw err;
-            results.push({ ok: false, value: err });
+      let results: { ok: boolean; value: unknown }[];
+      try {
+        results = sqlite.transaction(() => group.map((job) => ({ ok: true, value: job.run() })))();
+      } catch {
+        // A job threw (or the commit failed): nothing of the group is kept. Again, one savepoint
+        // per job, so that only the jobs that fail fail (and a failing commit fails them all).
+        for (const h of hooks) h.rolledBack();
+        results = [];
+        sqlite.transaction(() => {
+          for (const job of group) {
+            try {
+              results.push({ ok: true, value: sqlite.transaction(job.run)() });
+            } catch (err) {
+              for (const h of hooks) h.rolledBack();
+              // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the
+              // job's savepoint: then the group's earlier jobs are gone too, and later ones would
+              // run in autocommit. Fail the whole group with the cause.
+              if (!sqlite.inTransaction) throw err;
+              results.push({ ok: false, value: err });
+            }
           }
-        }
-      })();
+        })();
+      }
+      for (const h of hooks) h.end(true);
       // Committed: writes work again, unless a job of this group failed for a storage reason.
       failing = null;
       for (const r of results) if (!r.ok) failed(r.value);
-      group.forEach((job, i) =>
-        results[i]!.ok ? job.ok(results[i]!.value) : job.fail(results[i]!.value),
-      );
+      group.forEach((job, i) => {
+        const r = results[i];
+        if (r?.ok) job.ok(r.value);
+        else job.fail(r?.value);
+      });
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nobody in the group is acknowledged.
+      for (const h of hooks) h.end(false);
       failed(err);
       for (const job of group) job.fail(err);
     } finally {
