@@ -63,6 +63,8 @@ Options:
   --quick            a smoke run: 1 s phases, 2k/20k/20k events, 6 page loads
   --profile          run the collector under node --cpu-prof; print its hottest functions
   --json FILE        where to write the results (default bench/results/latest.json)
+  --collector FILE   the collector bundle to measure (default dist/collector.mjs), e.g. another
+                     commit's build for a paired comparison: run both alternately, compare ratios
   -h, --help         this help`;
 
 const { values: args } = parseArgs({
@@ -80,6 +82,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean' },
     profile: { type: 'boolean' },
     json: { type: 'string' },
+    collector: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -124,7 +127,7 @@ for (const l of loads) {
     process.exit(2);
   }
 }
-const COLLECTOR = join(ROOT, 'dist', 'collector.mjs');
+const COLLECTOR = args.collector ?? join(ROOT, 'dist', 'collector.mjs');
 const SNIPPET = join(ROOT, 'dist', 'ms.js');
 for (const f of [COLLECTOR, SNIPPET]) {
   if (!existsSync(f)) {

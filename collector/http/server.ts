@@ -79,6 +79,9 @@ export interface Timeouts {
  * hold a connection for minutes. A browser's batch is at most 64 KiB and usually a few hundred
  * bytes: 10 s is far more than it needs; server imports (`/v1/events`, up to 1 MiB) get 30 s.
  */
+/** How often the WAL is checkpointed into the database file, off the event loop (checkpointer.ts). */
+const CHECKPOINT_EVERY_MS = 250;
+
 export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, bodyMs: 10_000 };
 
 function timeouts(env: NodeJS.ProcessEnv): Timeouts {
@@ -233,7 +236,12 @@ export async function start(
     throw new ConfigError('MICROSEG_METRICS_TOKEN must have at least 16 characters');
   }
   const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
-  const storage = openStorage(opts.db, { profileCache: opts.profileCache });
+  // Checkpoints from a worker thread: the writer (this thread) never waits for the disk's fsync.
+  const storage = openStorage(opts.db, {
+    profileCache: opts.profileCache,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    onCheckpointError: (err) => log('warn', 'wal checkpoint failed', { err }),
+  });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', {
     source: keys.source,
