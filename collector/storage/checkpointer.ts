@@ -41,7 +41,12 @@ export function startCheckpointer(
 ): Checkpointer {
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs, driver } });
+  // No execArgv of the parent: under --cpu-prof the worker would write over the main thread's profile.
+  const worker = new Worker(WORKER, {
+    eval: true,
+    execArgv: [],
+    workerData: { file, everyMs, driver },
+  });
   worker.on('message', (m) => onError(String(m)));
   worker.on('error', (err) => onError(String(err)));
   // Not a reason to keep the process alive.
