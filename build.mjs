@@ -80,7 +80,9 @@ async function snippetSizes() {
   // The source index of every output character (-1: no source, e.g. the IIFE wrapper).
   const owner = decode(map.mappings).map((segs, i) => {
     const o = new Array(lines[i].length).fill(-1);
-    segs.forEach((s, j) => o.fill(s.length > 1 ? s[1] : -1, s[0], segs[j + 1]?.[0] ?? o.length));
+    for (const [j, s] of segs.entries()) {
+      o.fill(s.length > 1 ? s[1] : -1, s[0], segs[j + 1]?.[0] ?? o.length);
+    }
     return o;
   });
   const total = gzip(js);

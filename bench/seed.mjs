@@ -51,7 +51,11 @@ if (
 }
 const total = Number(values.events);
 const days = Number(values.days ?? 7);
-const bundle = values.bundle ?? (await buildStorageBundle(), STORAGE_BUNDLE);
+let bundle = values.bundle;
+if (bundle === undefined) {
+  await buildStorageBundle();
+  bundle = STORAGE_BUNDLE;
+}
 const { openStorage, loadConfig, LIMITS } = await import(pathToFileURL(bundle).href);
 
 const started = performance.now();

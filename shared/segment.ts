@@ -118,7 +118,7 @@ export function pageFacts(s: Segment): PageFacts {
   const facts: string[] = [];
   for (const k of PAGE_ATTRS) {
     const v = String(s[k] ?? NO_CATEGORY);
-    dataset[`ms${k[0]!.toUpperCase()}${k.slice(1)}`] = v;
+    dataset[`ms${k.charAt(0).toUpperCase()}${k.slice(1)}`] = v;
     facts.push(`${k}=${v}`);
   }
   for (const name of s.segments) facts.push(`segment=${name}`, name);

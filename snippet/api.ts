@@ -39,7 +39,7 @@ export const startApi = (): void => {
   // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
   // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.
   const run = ([m, args, resolve]: Queued) =>
-    resolve((api as Record<string, Function>)[m]?.(...(args as unknown[])));
+    resolve((api as Record<string, (...a: unknown[]) => unknown>)[m]?.(...(args as unknown[])));
   ms.q = { push: run };
   queued.forEach(run);
 };

@@ -8,7 +8,8 @@ const data = tag.dataset;
  * Listens on window in the capture phase: it sees the window's own events and, first of all, every
  * event of the document (even one whose handlers stop propagation, or that does not bubble).
  */
-export const on = (type: string, f: (e: any) => unknown): void => addEventListener(type, f, true);
+export const on = <E extends Event>(type: string, f: (e: E) => unknown): void =>
+  addEventListener(type, f as EventListener, true);
 
 /** The site id (`data-site`); without it the snippet stays inert. */
 export const site = data.site;

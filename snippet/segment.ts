@@ -41,7 +41,7 @@ export const segment = async (): Promise<BrowserSegment | null> => {
     ? null
     : s && Date.now() - at! < 3e5
       ? s
-      : ask(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
+      : ask<BrowserSegment | null>(endpoint(`v1/segment?site=${site}&visitor=${visitor}`))
           .then(setSegment)
           .then(current, current);
 };

@@ -81,7 +81,7 @@ export const flush = (leaving?: boolean): void => {
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
     (leaving && navigator.sendBeacon(collect, body)) ||
-      ask(collect, { method: 'POST', body, keepalive: true }).then(
+      ask<CollectResponse>(collect, { method: 'POST', body, keepalive: true }).then(
         (a: CollectResponse) => setSegment(a.segment as BrowserSegment | null),
         // A leaving batch is kept already. A refusal (a status below 500 but 429) is counted;
         // anything else (no status: a network error, 429, 5xx) is kept for a retry.

@@ -62,6 +62,9 @@ const built = new Map<Target, Promise<void>>();
 /** Resolves once `target`'s bundle is current (built at most once per test file). */
 export function freshBuild(target: Target): Promise<void> {
   let p = built.get(target);
-  if (!p) built.set(target, (p = build(target)));
+  if (!p) {
+    p = build(target);
+    built.set(target, p);
+  }
   return p;
 }

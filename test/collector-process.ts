@@ -15,7 +15,9 @@ export async function ensureBuilt(): Promise<void> {
 
 // A test that fails or times out must not leave its collector running.
 const children = new Set<ChildProcess>();
-process.once('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+process.once('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 export async function startCollector(
   env: Record<string, string>,

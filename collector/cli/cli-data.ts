@@ -1,6 +1,6 @@
 /**
  * CLI commands that work on the collector's SQLite file directly (it may be running: WAL lets
- * both go on): `export`, `forget`, `deliveries`. Entries of `commands` in cli.ts.
+ * both go on): `export`, `forget`, `deliveries`, `quarantine`, `rfm`. Entries of `commands` in cli.ts.
  */
 import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -12,7 +12,7 @@ import {
   openMemberCursor,
   unknownAudience,
 } from '../storage/audience.ts';
-import { loadConfig } from '../config/config.ts';
+import { loadSiteConfig } from '../config/env.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from '../storage/erasure.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../storage/export.ts';
@@ -80,7 +80,7 @@ ${dbOption}
     // A misspelt custom segment would export nobody without a word: check it against the config, as the API does.
     if (audience.kind === 'custom') {
       const opts = optionsFromEnv();
-      const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config);
+      const config = loadSiteConfig(opts, typeof v.config === 'string' ? v.config : opts.config);
       const site = config.sites.get(v.site);
       if (!site)
         return fail(
@@ -269,6 +269,64 @@ ${dbOption}
           `#${r.seq}  ${iso(r.received)}  ${r.source}  ${r.error}  visitor=${r.visitor ?? '-'}  event=${r.eventId ?? '-'}\n    ${r.message}\n    ${r.payload}`,
         );
       }
+      return 0;
+    });
+  },
+};
+
+const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+export const rfmCommand: Command = {
+  summary: "recompute a site's RFM quintile breakpoints now (after an import)",
+  usage: `microseg rfm --site S [--json] [--config FILE] [--db FILE]
+
+The collector recomputes RFM quintiles at start and every 10 minutes; this does it now, on the
+database file (safe while the collector runs: it reads the new breakpoints at its next segment
+read). Under the site's segment.rfm.minCustomers customers, the fixed thresholds stay in force
+and no breakpoints are kept. Prints the breakpoints: the last-purchase times, purchase counts and
+totals at the 20/40/60/80% ranks of the site's customers, worst first; a customer on a
+breakpoint takes the lower score (docs/segments.md).
+
+Options:
+  --site S          site id from the site config (its segment.rfm.minCustomers)
+  --json            the breakpoints as one JSON object
+  --config FILE     site config JSON (MICROSEG_CONFIG)
+${dbOption}
+  -h, --help        this help`,
+  options: {
+    site: { type: 'string' },
+    json: { type: 'boolean' },
+    config: { type: 'string' },
+    db: { type: 'string' },
+    help,
+  },
+  async run(v) {
+    if (typeof v.site !== 'string') return fail('rfm', '--site is required');
+    const opts = optionsFromEnv();
+    const config = loadSiteConfig(opts, typeof v.config === 'string' ? v.config : opts.config);
+    const site = config.sites.get(v.site);
+    if (!site)
+      return fail(
+        'rfm',
+        `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}): --config FILE`,
+      );
+    const min = site.engine.rfm.minCustomers;
+    return withStorage(v, (storage) => {
+      const bp = storage.recomputeRfm(site.id, min, Date.now());
+      if (v.json) {
+        console.log(JSON.stringify({ site: site.id, minCustomers: min, breakpoints: bp }));
+        return 0;
+      }
+      if (!bp) {
+        console.log(
+          `site ${site.id}: fewer than ${min} customers (segment.rfm.minCustomers): the fixed thresholds stay in force`,
+        );
+        return 0;
+      }
+      console.log(`site ${site.id}: ${bp.customers} customers, breakpoints at the 20/40/60/80% ranks
+  R (last purchase)  ${bp.lastPurchase.map(day).join('  ')}
+  F (purchases)      ${bp.frequency.join('  ')}
+  M (total value)    ${bp.monetary.join('  ')}`);
       return 0;
     });
   },

@@ -1,6 +1,8 @@
 /** The `microseg` command line: one function per command, each with its own `--help`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, loadConfig } from '../config/config.ts';
+import { ConfigError } from '../config/config.ts';
+import { loadSiteConfig } from '../config/env.ts';
+import { isWildcardHost, ownOrigins } from '../http/origins.ts';
 import { isPort, optionsFromEnv, start } from '../http/server.ts';
 import { keysForDatabase, SecretError } from '../identity/keys.ts';
 import {
@@ -10,6 +12,8 @@ import {
   MAX_LINK_TTL_DAYS,
 } from '../identity/links.ts';
 import { describe } from '../ingest/validate.ts';
+import { doctorCommand } from './doctor.ts';
+import { backupCommand } from './backup.ts';
 import {
   deliveriesCommand,
   exportCommand,
@@ -17,6 +21,7 @@ import {
   forgetCommand,
   help,
   quarantineCommand,
+  rfmCommand,
 } from './cli-data.ts';
 
 export interface Command {
@@ -24,6 +29,28 @@ export interface Command {
   usage: string;
   options: NonNullable<ParseArgsConfig['options']>;
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+/**
+ * Where a link points without --collector: what the running collector itself uses for the links
+ * of POST /v1/links — MICROSEG_PUBLIC_URL, else the first origin of its listen address (HOST and
+ * PORT, as `serve` reads them). Null when PORT is 0: no address is known before the start.
+ */
+function linkBase(
+  opts: { publicUrl?: string | undefined; host: string; port: number },
+  plain: boolean,
+) {
+  if (opts.publicUrl) return new URL(opts.publicUrl).origin;
+  if (opts.port === 0) return null;
+  const base = ownOrigins(undefined, opts.host, opts.port)[0] ?? null;
+  // A link in an email is opened on another machine: localhost there is not this collector.
+  // (A plain link goes to the page itself: nothing of it points at the collector.)
+  if (base && !plain && isWildcardHost(opts.host)) {
+    console.error(
+      `microseg link: MICROSEG_PUBLIC_URL is not set: the link starts with ${base}, which only this machine reaches; set MICROSEG_PUBLIC_URL (or --collector) to the collector's public address`,
+    );
+  }
+  return base;
 }
 
 /** `microseg link`: one email link for one contact, signed (through /r) or plain. */
@@ -46,7 +73,8 @@ Options:
   --source S        utm_source
   --ttl DAYS        link lifetime in days (default ${DEFAULT_LINK_TTL_DAYS}, at most ${MAX_LINK_TTL_DAYS})
   --plain           a plain link instead of a /r redirect
-  --collector URL   the collector's public URL (MICROSEG_PUBLIC_URL, default http://localhost:PORT)
+  --collector URL   the collector's public URL (default MICROSEG_PUBLIC_URL, else the
+                    address HOST and PORT give, e.g. http://localhost:8787)
   --config FILE     site config JSON (MICROSEG_CONFIG)
   --db FILE         the collector's SQLite file, whose folder holds the key file (MICROSEG_DB)
   -h, --help        this help
@@ -72,9 +100,7 @@ so run this where the collector runs, with the same environment.`,
     for (const name of ['site', 'contact', 'to'] as const)
       if (typeof v[name] !== 'string') return fail('link', `--${name} is required`);
     const opts = optionsFromEnv();
-    const config = loadConfig(typeof v.config === 'string' ? v.config : opts.config, {
-      apiKey: opts.apiKey,
-    });
+    const config = loadSiteConfig(opts, typeof v.config === 'string' ? v.config : opts.config);
     const site = config.sites.get(v.site as string);
     if (!site)
       return fail(
@@ -82,9 +108,9 @@ so run this where the collector runs, with the same environment.`,
         `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')})`,
       );
     const collector =
-      typeof v.collector === 'string'
-        ? v.collector
-        : (opts.publicUrl ?? `http://localhost:${opts.port}`);
+      typeof v.collector === 'string' ? v.collector : linkBase(opts, v.plain === true);
+    if (collector === null)
+      return fail('link', 'PORT is 0 (any free port): give the collector with --collector URL');
     if (!URL.canParse(collector)) return fail('link', `--collector ${collector} is not a URL`);
     const ttl = v.ttl === undefined ? undefined : Number(v.ttl);
     const input = linkInput.safeParse({
@@ -115,7 +141,7 @@ Options (each overrides its environment variable):
   --host H        listen address (HOST, default 0.0.0.0)
   --db FILE       SQLite file (MICROSEG_DB, default ./data/microseg.db)
   --config FILE   site config JSON (MICROSEG_CONFIG, default: the built-in "demo" site)
-  --no-demo       do not serve /demo (MICROSEG_DEMO=0)
+  --no-demo       do not serve /demo (MICROSEG_DEMO=0 or false)
   --metrics-port N  serve /metrics on this port of MICROSEG_METRICS_HOST (default 127.0.0.1)
                     (MICROSEG_METRICS_PORT, default: no metrics listener)
   -h, --help      this help`,
@@ -130,8 +156,8 @@ Options (each overrides its environment variable):
     },
     async run(v) {
       const opts = optionsFromEnv();
-      if (v.port !== undefined) opts.port = Number(v.port);
-      if (!isPort(opts.port)) return fail('serve', `invalid port ${v.port ?? process.env.PORT}`);
+      if (v.port !== undefined) opts.port = /^\d+$/.test(String(v.port)) ? Number(v.port) : NaN;
+      if (!isPort(opts.port)) return fail('serve', `invalid port ${v.port}: 0–65535`);
       if (typeof v.host === 'string') opts.host = v.host;
       if (typeof v.db === 'string') opts.db = v.db;
       if (typeof v.config === 'string') opts.config = v.config;
@@ -162,6 +188,9 @@ Options (each overrides its environment variable):
   forget: forgetCommand,
   deliveries: deliveriesCommand,
   quarantine: quarantineCommand,
+  rfm: rfmCommand,
+  doctor: doctorCommand,
+  backup: backupCommand,
 };
 
 function mainHelp(): string {
@@ -190,13 +219,15 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`microseg: unknown command "${name}"\n\n${mainHelp()}`);
     return 2;
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
-  } catch (err) {
-    console.error(`microseg ${name}: ${(err as Error).message}\n\n${cmd.usage}`);
-    return 2;
-  }
+  const parsed = (() => {
+    try {
+      return parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
+    } catch (err) {
+      console.error(`microseg ${name}: ${(err as Error).message}\n\n${cmd.usage}`);
+      return undefined;
+    }
+  })();
+  if (!parsed) return 2;
   if (parsed.values.help) {
     console.log(cmd.usage);
     return 0;

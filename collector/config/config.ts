@@ -15,7 +15,7 @@ import {
   type DeliveryPolicy,
   type Webhook,
 } from '../webhooks/config.ts';
-import { wildcardRegExp } from './wildcard.ts';
+import { type CategoryRule, categoryPattern, matchCategory } from './category-rules.ts';
 import { DEFAULT_QUARANTINE, type QuarantinePolicy } from '../storage/quarantine.ts';
 
 const siteId = z
@@ -33,7 +33,7 @@ const origin = z.string().refine((s) => {
 }, 'an origin like "https://shop.example" (scheme, host, optional port; no path or trailing slash)');
 
 const categoryRule = z.object({
-  /** A URL path pattern: `*` matches any run of characters, e.g. `/cameras/*`. */
+  /** A URL path pattern: `*` matches any run of characters, e.g. `/cameras/*` (category-rules.ts). */
   path: z.string().startsWith('/'),
   category: z.string().min(1).max(LIMITS.categoryLength),
 });
@@ -198,7 +198,7 @@ export interface SiteConfig {
   allowAutomation: boolean;
   consent: boolean;
   apiKeys: string[];
-  categories: { path: string; category: string; re: RegExp }[];
+  categories: CategoryRule[];
   engine: EngineConfig;
   publicTraits: string[];
   countryHeader: string | undefined;
@@ -274,7 +274,7 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       allowAutomation: s.allowAutomation,
       consent: s.consent,
       apiKeys: s.apiKeys.length > 0 ? s.apiKeys : env.apiKey ? [env.apiKey] : [],
-      categories: s.categories.map((r) => ({ ...r, re: wildcardRegExp(r.path) })),
+      categories: s.categories.map((r) => ({ ...r, re: categoryPattern(r.path) })),
       engine,
       publicTraits: s.publicTraits,
       countryHeader: s.countryHeader,
@@ -355,11 +355,5 @@ export function loadConfig(path: string | undefined, env: ConfigEnv = {}): Confi
 /** The category a URL rule gives a page, or undefined. */
 export function categoryForUrl(site: SiteConfig, url: string | undefined): string | undefined {
   if (!url || site.categories.length === 0) return undefined;
-  let path: string;
-  try {
-    path = new URL(url).pathname;
-  } catch {
-    return undefined;
-  }
-  return site.categories.find((r) => r.re.test(path))?.category;
+  return matchCategory(site.categories, url)?.rule?.category;
 }

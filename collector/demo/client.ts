@@ -18,6 +18,15 @@ export const DEMO_SCRIPT = `(function () {
     [].forEach.call(document.querySelectorAll('nav a'), function (a) {
       a.classList.toggle('on', path.indexOf(a.getAttribute('href')) === 0);
     });
+    // The recommendation rows leave out what the view shows (page.ts pickedRow does it for the first paint).
+    var slug = function (el) { return el.getAttribute('data-slug'); };
+    var shown = [].map.call(view.querySelectorAll('[data-slug]'), slug);
+    [].forEach.call(document.querySelectorAll('.picked [data-slug]'), function (el) {
+      el.classList.toggle('dup', shown.indexOf(slug(el)) >= 0);
+    });
+    [].forEach.call(document.querySelectorAll('.picked [data-row]'), function (row) {
+      row.classList.toggle('dup', !row.querySelector('[data-slug]:not(.dup)'));
+    });
   }
 
   document.addEventListener('click', function (e) {

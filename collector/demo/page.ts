@@ -13,11 +13,12 @@ import {
 } from './catalog.ts';
 import { DEMO_CSS } from './style.ts';
 import { DEMO_SCRIPT } from './client.ts';
+import { must } from '../../shared/must.ts';
 
 const esc = (s: string): string =>
   s.replace(
     /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
   );
 
 const euros = (n: number): string => `€${n.toLocaleString('en-US')}`;
@@ -42,20 +43,28 @@ function buyButtons(p: Product): string {
   return `<div class="buy"><button class="btn" data-track="add_to_cart" ${data}>Add to cart</button><button class="btn btn-primary" data-track="purchase" ${data}>Buy now</button></div>`;
 }
 
-function card(p: Product): string {
-  return `<article class="card" data-ms-category="${esc(p.category)}">
+// No `data-ms-category` on links to the shop's own pages (nav, cards, crumbs): the page a link
+// opens counts its category with its page view, and a tagged link would count it a second time
+// with the click (one header click would be two of the three events that make a visitor hot).
+
+/** A product card; `dup` when the view on show already has the product (the client script keeps it so). */
+function card(p: Product, dup = false): string {
+  return `<article class="card${dup ? ' dup' : ''}" data-slug="${esc(p.slug)}">
 <a href="${productPath(p)}">${art(p, 'card')}<h3>${esc(p.name)}</h3></a>
 <p class="muted">${esc(p.tagline)}</p>
 <div class="card-foot"><span class="price">${euros(p.price)}</span>${buyButtons(p)}</div>
 </article>`;
 }
 
-const grid = (ps: Product[]) => `<div class="grid">${ps.map(card).join('')}</div>`;
+const grid = (ps: Product[], shown: ReadonlySet<string> = new Set()) =>
+  `<div class="grid">${ps.map((p) => card(p, shown.has(p.slug))).join('')}</div>`;
 
 interface View {
   path: string;
   title: string;
   category: string;
+  /** Slugs of the products the view itself shows, which the recommendation rows then leave out. */
+  products: string[];
   html: string;
 }
 
@@ -64,8 +73,9 @@ function views(): View[] {
     path: '/demo/',
     title: 'microseg demo shop',
     category: '',
+    products: [],
     html: `<h2>Shop by category</h2><div class="cats">${CATEGORIES.map(
-      (c) => `<a class="cat" href="/demo/${c.id}" data-ms-category="${c.id}" style="--h:${c.hue}">
+      (c) => `<a class="cat" href="/demo/${c.id}" style="--h:${c.hue}">
 <svg viewBox="0 0 64 64" aria-hidden="true">${ICONS[c.id]}</svg><strong>${esc(c.title)}</strong><span>${esc(c.blurb)}</span></a>`,
     ).join('')}</div>`,
   };
@@ -73,16 +83,18 @@ function views(): View[] {
     path: `/demo/${c.id}`,
     title: `${c.title} · microseg demo shop`,
     category: c.id,
+    products: productsOf(c.id).map((p) => p.slug),
     html: `<h2>${esc(c.title)}</h2><p class="muted">${esc(c.blurb)}</p>${grid(productsOf(c.id))}`,
   }));
   const productViews = PRODUCTS.map((p) => ({
     path: productPath(p),
     title: `${p.name} · microseg demo shop`,
     category: p.category,
-    html: `<p class="crumbs"><a href="/demo/">Home</a> › <a href="/demo/${p.category}" data-ms-category="${p.category}">${esc(
-      categoryById(p.category)!.title,
+    products: [p.slug],
+    html: `<p class="crumbs"><a href="/demo/">Home</a> › <a href="/demo/${p.category}">${esc(
+      categoryById(p.category)?.title ?? p.category,
     )}</a></p>
-<div class="product" data-ms-category="${esc(p.category)}">${art(p, 'hero')}<div><h2>${esc(p.name)}</h2><p>${esc(p.tagline)}.</p>
+<div class="product" data-slug="${esc(p.slug)}">${art(p, 'hero')}<div><h2>${esc(p.name)}</h2><p>${esc(p.tagline)}.</p>
 <p class="price big">${euros(p.price)}</p>${buyButtons(p)}<p class="muted small">A demo: nothing is charged; the snippet records an event.</p></div></div>`,
   }));
   return [home, ...categoryViews, ...productViews];
@@ -93,6 +105,7 @@ const notFound: View = {
   path: '',
   title: 'Not found · microseg demo shop',
   category: '',
+  products: [],
   html: '<h2>Not found</h2><p><a href="/demo/">Back to the shop</a></p>',
 };
 
@@ -127,25 +140,36 @@ const BANNERS: Record<string, { title: string; text: string; offer: string }> = 
 
 function banner(): string {
   const personal = CATEGORIES.map((c) => {
-    const b = BANNERS[c.id]!;
+    const b = must(BANNERS[c.id], `banner of ${c.id}`);
     return `<div class="banner" style="--h:${c.hue}" hidden data-ms-show="category=${c.id}" data-banner="${c.id}">
 <div><p class="kicker">Picked for you · ${esc(c.title)}</p><h2>${esc(b.title)}</h2><p>${esc(b.text)}</p></div>
 <p class="offer" hidden data-ms-show="engagement=hot">You keep coming back: code <b>${b.offer}</b> takes 10% off today.</p></div>`;
   }).join('');
   return `<section class="banners" aria-label="Offers">
 <div class="banner banner-default" data-ms-show="${noFocus}" data-banner="default"><div><p class="kicker">Welcome to the demo shop</p>
-<h2>This banner is about you</h2><p>Browse a category or two: the shop notices, and this space changes to match. Your live segment is on the right.</p></div></div>
+<h2>This banner is about you</h2><p>Browse a category or two: the shop notices, and this space changes to match. Your live segment is in the panel beside the shop (below it on a phone).</p></div></div>
 ${personal}</section>`;
 }
 
-function pickedRow(): string {
-  const rows = CATEGORIES.map(
-    (c) =>
-      `<div hidden data-ms-show="category=${c.id}" data-row="${c.id}"><h2>More ${esc(c.title.toLowerCase())} for you</h2>${grid(productsOf(c.id))}</div>`,
+/**
+ * The recommendation rows under the view. A product the view on show already has is left out
+ * (`dup`: the category page's own grid would otherwise come twice), and a row left empty goes too;
+ * the client script redoes this on every route change.
+ */
+function pickedRow(view: View): string {
+  const shown = new Set(view.products);
+  const row = (attrs: string, title: string, ps: Product[]) =>
+    `<div${ps.every((p) => shown.has(p.slug)) ? ' class="dup"' : ''} ${attrs}><h2>${title}</h2>${grid(ps, shown)}</div>`;
+  const rows = CATEGORIES.map((c) =>
+    row(
+      `hidden data-ms-show="category=${c.id}" data-row="${c.id}"`,
+      `More ${esc(c.title.toLowerCase())} for you`,
+      productsOf(c.id),
+    ),
   ).join('');
-  const bestsellers = CATEGORIES.map((c) => productsOf(c.id)[0]!);
+  const bestsellers = PRODUCTS.filter((p) => productsOf(p.category)[0] === p);
   return `<section class="picked" aria-label="Recommendations">
-<div data-ms-show="${noFocus}" data-row="default"><h2>Bestsellers</h2>${grid(bestsellers)}</div>${rows}</section>`;
+${row(`data-ms-show="${noFocus}" data-row="default"`, 'Bestsellers', bestsellers)}${rows}</section>`;
 }
 
 const panel = `<aside class="panel" id="segment-panel" aria-live="polite">
@@ -157,6 +181,7 @@ const panel = `<aside class="panel" id="segment-panel" aria-live="polite">
 <dt>Engagement</dt><dd id="seg-engagement">–</dd>
 <dt>Intent</dt><dd id="seg-intent">–</dd>
 </dl>
+<p class="muted small" id="seg-rule">Each page you open in a category counts one event there; three within a week make you <b>hot</b> in it.</p>
 <p class="kicker">Category affinity</p>
 <div id="seg-affinity" class="bars"><p class="muted small">No categorized activity yet.</p></div>
 <p class="muted small" id="seg-visitor"></p>
@@ -182,9 +207,7 @@ export function demoPage(path: string): { status: 200 | 404; html: string } {
         `<section class="view" data-view="${v.path}" data-category="${v.category}" data-title="${esc(v.title)}"${v === shown ? '' : ' hidden'}>${v.html}</section>`,
     )
     .join('\n');
-  const nav = CATEGORIES.map(
-    (c) => `<a href="/demo/${c.id}" data-ms-category="${c.id}">${esc(c.title)}</a>`,
-  ).join('');
+  const nav = CATEGORIES.map((c) => `<a href="/demo/${c.id}">${esc(c.title)}</a>`).join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>${esc(shown.title)}</title>
@@ -205,7 +228,7 @@ export function demoPage(path: string): { status: 200 | 404; html: string } {
 <div class="wrap layout"><main>
 ${banner()}
 ${sections}
-${pickedRow()}
+${pickedRow(shown)}
 </main>${panel}</div>
 <footer><div class="wrap">A demo of <b>microseg</b>: every view, click and cart above is an event on this collector.
 <a href="https://en.wikipedia.org/wiki/Market_segmentation" target="_blank" rel="noopener">What is market segmentation?</a></div></footer>

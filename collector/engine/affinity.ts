@@ -75,10 +75,10 @@ export function boundScores(
 ): Record<string, Score> {
   const keys = Object.keys(scores);
   if (keys.length <= max) return scores;
-  const ranked = keys
-    .map((k) => [k, decayTo(scores[k]!, at, lambda)] as const)
-    .sort((a, b) => b[1] - a[1]);
+  const ranked = Object.entries(scores)
+    .map(([k, score]) => [k, score, decayTo(score, at, lambda)] as const)
+    .sort((a, b) => b[2] - a[2]);
   const out: Record<string, Score> = {};
-  for (const [k] of ranked.slice(0, max)) setOwn(out, k, scores[k]!);
+  for (const [k, score] of ranked.slice(0, max)) setOwn(out, k, score);
   return out;
 }

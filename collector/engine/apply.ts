@@ -9,9 +9,11 @@ import {
   type WindowEntry,
 } from './profile.ts';
 import type { PropValue } from '../../shared/wire.ts';
+import { must } from '../../shared/must.ts';
 
 export function weightOf(type: string, config: EngineConfig): number {
-  return Object.hasOwn(config.weights, type) ? config.weights[type]! : config.defaultWeight;
+  const weight = Object.hasOwn(config.weights, type) ? config.weights[type] : undefined;
+  return weight ?? config.defaultWeight;
 }
 
 /** Returns a new profile with `event` applied; `profile` is left untouched. */
@@ -55,7 +57,10 @@ function windowEntry(event: EngineEvent, config: EngineConfig): WindowEntry {
   let props: Record<string, PropValue> | undefined;
   if (event.props && config.windowProps.length > 0) {
     for (const k of config.windowProps) {
-      if (Object.hasOwn(event.props, k)) setOwn((props ??= {}), k, event.props[k]!);
+      const v = Object.hasOwn(event.props, k) ? event.props[k] : undefined;
+      if (v === undefined) continue;
+      props ??= {};
+      setOwn(props, k, v);
     }
   }
   const value = typeof event.value === 'number' ? event.value : null;
@@ -85,7 +90,7 @@ export function addToWindow(
 ): WindowEntry[] {
   const out = window.slice();
   let i = out.length;
-  while (i > 0 && out[i - 1]![0] > entry[0]) i--;
+  while (i > 0 && must(out[i - 1], 'window entry')[0] > entry[0]) i--;
   out.splice(i, 0, entry);
   return trimWindow(out, config);
 }
@@ -95,11 +100,12 @@ export function addToWindow(
  * then the oldest beyond `windowCap`. Mutation-free for the caller: returns a slice.
  */
 export function trimWindow(window: WindowEntry[], config: EngineConfig): WindowEntry[] {
-  if (window.length === 0) return window;
-  const newest = window[window.length - 1]![0];
+  const last = window.at(-1);
+  if (last === undefined) return window;
+  const newest = last[0];
   const horizon = newest - config.windowDays * DAY;
   let drop = 0;
-  while (drop < window.length && window[drop]![0] <= horizon) drop++;
+  while (drop < window.length && must(window[drop], 'window entry')[0] <= horizon) drop++;
   drop = Math.max(drop, window.length - config.windowCap);
   return drop > 0 ? window.slice(drop) : window;
 }

@@ -17,6 +17,7 @@ import { decayRate, shares } from './affinity.ts';
 import { upgradeProfile, type Profile } from './profile.ts';
 import { rfmOf, type RfmBreakpoints } from './rfm.ts';
 import { countMatching, type RuleContext } from './rules.ts';
+import { must } from '../../shared/must.ts';
 
 /** Who the segment is for; the engine itself knows nothing of ids. */
 export interface Subject {
@@ -32,9 +33,9 @@ export interface Extras {
 }
 
 function dominantCategory(affinity: Record<string, number>, config: EngineConfig): string | null {
-  const entries = Object.entries(affinity);
-  if (entries.length === 0) return null;
-  const [top, share] = entries[0]!;
+  const first = Object.entries(affinity)[0];
+  if (first === undefined) return null;
+  const [top, share] = first;
   return share >= config.dominantShare ? top : MIXED;
 }
 
@@ -95,7 +96,7 @@ function intentOf(
   const from = now - config.intentDays * DAY;
   // The window log is in time order: walk back from the newest entry to the window's start.
   for (let i = profile.window.length - 1; i >= 0; i--) {
-    const e = profile.window[i]!;
+    const e = must(profile.window[i], 'window entry');
     if (e[0] > now) continue;
     if (e[0] <= from) break;
     if (e[1] === 'purchase') lastPurchase = Math.max(lastPurchase, e[0]);

@@ -24,6 +24,7 @@ import {
   type Score,
   type WindowEntry,
 } from './profile.ts';
+import { must } from '../../shared/must.ts';
 
 function mergeScores(
   a: Record<string, Score>,
@@ -72,12 +73,17 @@ function unionWindows(
   const duplicates: WindowEntry[] = [];
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i]![0] <= b[j]![0])) {
-      window.push(a[i++]!);
+  for (;;) {
+    const x = a[i];
+    const y = b[j];
+    if (x === undefined && y === undefined) break;
+    if (y === undefined || (x !== undefined && x[0] <= y[0])) {
+      window.push(must(x, 'window entry'));
+      i++;
       continue;
     }
-    const e = b[j++]!;
+    j++;
+    const e = y;
     if (e[3] && ids.has(e[3])) duplicates.push(e);
     else window.push(e);
   }
@@ -97,8 +103,8 @@ export function mergeProfiles(first: Profile, second: Profile, config: EngineCon
   let count = a.count + b.count;
   for (const [t, type, category, , value] of duplicates) {
     count--;
-    if (category && Object.hasOwn(scores, category)) {
-      const score = scores[category]!;
+    const score = category && Object.hasOwn(scores, category) ? scores[category] : undefined;
+    if (category && score) {
       const s = score.s - weightOf(type, config) * Math.exp(-lambda * (score.t - t));
       // Float residue of a score made only of duplicates.
       if (s > 1e-9) setOwn(scores, category, { s, t: score.t });

@@ -1,7 +1,7 @@
 /**
  * RFM: recency, frequency and monetary scores 1–5 and the standard grid's label. Scores use
  * the site's quintile breakpoints when the background job has computed them (enough
- * customers), else the fixed thresholds of the config.
+ * customers), else the fixed thresholds of the config; either way one tie rule (scoreAbove).
  */
 import type { Rfm, RfmLabel } from '../../shared/segment.ts';
 import { DAY, type RfmConfig } from './config.ts';
@@ -9,10 +9,16 @@ import type { Purchases } from './profile.ts';
 
 type Four = [number, number, number, number];
 
-/** Quintile breakpoints of a site's customers, as computed by the background job. */
+/**
+ * Quintile breakpoints of a site's customers, as computed by the background job (or
+ * `microseg rfm`). Each list is ascending, worst first, so one rule scores all three: recency is
+ * kept as the time of the last purchase, not as an age, so a comparison made later gives the
+ * answer the job's moment gave — an age computed at the job would be compared with a larger
+ * one at read time and drop a customer on a breakpoint one score.
+ */
 export interface RfmBreakpoints {
-  /** Ages of the last purchase (ms) at the 20/40/60/80% ranks, youngest first. */
-  recencyMs: Four;
+  /** Times (epoch ms) of the last purchase at the 20/40/60/80% ranks, oldest first. */
+  lastPurchase: Four;
   /** Purchase counts and totals at the 20/40/60/80% ranks, ascending. */
   frequency: Four;
   monetary: Four;
@@ -21,25 +27,31 @@ export interface RfmBreakpoints {
 }
 
 /**
- * 0-based ranks of the four breakpoints among `n` sorted values: the last value of each of
- * the first four fifths. With `score = 1 + #(breakpoints below x)`, ties land in the lower score.
+ * 0-based ranks of the four breakpoints among `n` values sorted worst first: the last value of
+ * each of the first four fifths. With `score = 1 + #(breakpoints below x)`, a value equal to a
+ * breakpoint is in the fifth that breakpoint ends: the lower score.
  */
 export function quintileRanks(n: number): Four {
   return [1, 2, 3, 4].map((k) => Math.max(0, Math.ceil((k * n) / 5) - 1)) as Four;
 }
 
-/** 1 + the number of breakpoints strictly below `x`: higher is better. */
+/**
+ * The one tie rule of R, F and M: 1 + the number of breakpoints strictly below `x`, where `x`
+ * is the last purchase's time (R), the purchase count (F) or the total value (M). A value equal
+ * to a breakpoint takes the lower score.
+ */
 export function scoreAbove(x: number, b: Four): number {
   let s = 1;
   for (const v of b) if (x > v) s++;
   return s;
 }
 
-/** 5 − the number of breakpoints strictly below `age`: younger is better. */
-export function scoreRecency(ageMs: number, b: Four): number {
-  let s = 5;
-  for (const v of b) if (ageMs > v) s--;
-  return s;
+/**
+ * The fixed recency thresholds (days since the last purchase, ascending) as last-purchase times
+ * at `now`, oldest first: `recencyDays` [14, 30, 90, 180] gives now − 180 d, … now − 14 d.
+ */
+export function recencyTimes(recencyDays: readonly number[], now: number): Four {
+  return recencyDays.map((d) => now - d * DAY).reverse() as Four;
 }
 
 /**
@@ -64,8 +76,7 @@ export function rfmOf(
   bp?: RfmBreakpoints | null,
 ): Rfm | null {
   if (p.n === 0 || p.last === null) return null;
-  const recency: Four = bp ? bp.recencyMs : (config.recencyDays.map((d) => d * DAY) as Four);
-  const r = scoreRecency(Math.max(0, now - p.last), recency);
+  const r = scoreAbove(p.last, bp ? bp.lastPurchase : recencyTimes(config.recencyDays, now));
   const f = scoreAbove(p.n, bp ? bp.frequency : config.frequency);
   const m = scoreAbove(p.total, bp ? bp.monetary : config.monetary);
   return { r, f, m, label: rfmLabel(r, f) };

@@ -12,6 +12,7 @@
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY } from './config.ts';
 import type { WindowEntry } from './profile.ts';
+import { must } from '../../shared/must.ts';
 
 const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
 type Op = (typeof OPS)[number];
@@ -98,7 +99,7 @@ export function parseDuration(s: unknown): number | undefined {
   if (typeof s !== 'string') return undefined;
   const m = /^(\d+(?:\.\d+)?)([dhms])$/.exec(s);
   if (!m) return undefined;
-  const ms = Number(m[1]) * UNITS[m[2]!]!;
+  const ms = Number(m[1]) * must(UNITS[m[2] ?? ''], 'duration unit');
   return ms > 0 ? ms : undefined;
 }
 
@@ -165,7 +166,7 @@ function comparison(
     );
     return undefined;
   }
-  const op = ops[0]!;
+  const op = must(ops[0], 'comparison');
   const value = node[op];
   const at = `${path}.${op}`;
   if (op === 'exists') {
@@ -200,10 +201,10 @@ function checkFactValue(kind: Kind, values: string[] | undefined, name: string) 
         : `${op} needs a number`;
     if (kind === 'boolean')
       return typeof value === 'boolean' ? undefined : `${name} is true or false`;
-    if (kind === 'enum')
-      return values!.includes(value as string)
+    if (kind === 'enum' && values)
+      return values.includes(value as string)
         ? undefined
-        : `${name} is one of ${values!.join(', ')}`;
+        : `${name} is one of ${values.join(', ')}`;
     if (kind === 'string')
       return typeof value === 'string' ? undefined : `${name} compares with a string`;
     return isScalar(value) ? undefined : 'compares with a string, number, boolean or null';
@@ -229,7 +230,7 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
     read = (ctx) => (ctx.traits && Object.hasOwn(ctx.traits, trait) ? ctx.traits[trait] : null);
     kind = 'any';
   } else if (Object.hasOwn(FACTS, name)) {
-    ({ kind, values } = FACTS[name]!);
+    ({ kind, values } = must(FACTS[name], `fact ${name}`));
     read = (ctx) => ctx.facts[name];
   } else {
     return problem(
@@ -349,7 +350,7 @@ export function countMatching(
   const from = now - ms;
   let n = 0;
   for (let i = window.length - 1; i >= 0; i--) {
-    const e = window[i]!;
+    const e = must(window[i], 'window entry');
     if (e[0] > now) continue;
     if (e[0] <= from) break;
     if (match(e)) n++;
@@ -370,7 +371,7 @@ function compileCondition(c: Compiler, node: unknown, path: string): Test {
         : 'a condition needs one of all, any, not, fact, count',
     );
   }
-  const kind = kinds[0]!;
+  const kind = must(kinds[0], 'condition kind');
   if (kind === 'fact') return compileFact(c, node, path);
   if (kind === 'count') return compileCount(c, node, path);
   const extra = Object.keys(node).filter((k) => k !== kind);

@@ -46,13 +46,10 @@ export function stableUntil(
   at(p.lastSeen + config.atRiskDays * DAY);
   at(p.lastSeen + config.lapsedDays * DAY);
   if (p.purchases.highEndAt !== null) at(p.purchases.highEndAt + config.cooldownDays * DAY);
-  // RFM recency: the age of the last purchase passing a breakpoint.
+  // RFM recency: with the fixed thresholds, the age of the last purchase passing one (quintiles
+  // compare the purchase's own time with theirs: the clock plays no part).
   const last = p.purchases.last;
-  if (last !== null) {
-    at(last);
-    const recency = extras.rfm ? extras.rfm.recencyMs : config.rfm.recencyDays.map((d) => d * DAY);
-    for (const ms of recency) at(last + ms);
-  }
+  if (last !== null && !extras.rfm) for (const d of config.rfm.recencyDays) at(last + d * DAY);
   // Spans over the window log: an entry counts from its own time until it is `span` old.
   const spans = [config.hotDays * DAY, config.intentDays * DAY];
   for (const rule of config.rules) {

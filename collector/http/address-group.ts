@@ -11,7 +11,8 @@ export function addressGroup(ip: string): string {
   const lower = ip.toLowerCase().replace(/%.*$/, '');
   // An IPv4 client on a dual-stack socket (::ffff:203.0.113.9) is that IPv4 address.
   const mapped = /^(?:0{0,4}:){0,5}ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
-  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  const v4 = mapped?.[1];
+  if (v4 !== undefined && isIPv4(v4)) return v4;
   const [head = '', tail] = lower.split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === undefined || tail === '' ? [] : tail.split(':');

@@ -1,6 +1,7 @@
 /**
- * The collector's HTTP app. `createApp(deps)` takes its storage, config and clock, so a test
- * builds one in a line and runs it under `app.request()` or a real server alike.
+ * The collector's HTTP app. `createApp(opts)` needs only its storage, config, clock and snippet, so
+ * a test builds one in a line and runs it under `app.request()` or a real server alike; the rest
+ * has defaults (`withDefaults`), and routes receive the complete `Deps`.
  */
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
@@ -13,7 +14,8 @@ import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { SnippetAsset } from './snippet-asset.ts';
-import { fail } from './errors.ts';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { errorCode, fail } from './errors.ts';
 import { checkHealth, storageFailure } from './health.ts';
 import { collectRoutes } from './routes/collect.ts';
 import { segmentRoutes } from './routes/segment.ts';
@@ -26,48 +28,81 @@ import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
+import { type Notice, notices } from '../log.ts';
 
+export type LogFn = (
+  level: 'info' | 'warn' | 'error',
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+/** What the routes use: every dependency present, so no route guesses a default. */
 export interface Deps {
   storage: Storage;
   config: Config;
   /** Epoch ms; tests pass a fixed clock. */
   now: () => number;
   snippet: SnippetAsset;
-  /** Serve `GET /demo` (default on). */
-  demo?: boolean;
-  /** Keys of identity tokens and email links; a key living only in this process when omitted. */
-  keys?: KeyRing;
+  /** Serve `GET /demo`. */
+  demo: boolean;
+  /** Keys of identity tokens and email links. */
+  keys: KeyRing;
   /** The collector's public URL, the base of email links (MICROSEG_PUBLIC_URL); else the request's origin. */
-  publicUrl?: string | undefined;
+  publicUrl: string | undefined;
   /**
    * The collector's own origins, always allowed as page origins (`ownOrigins`: the public URL's,
-   * else the listen address's); none when omitted. Never derived from a request's `Host`.
+   * else the listen address's). Never derived from a request's `Host`.
    */
-  selfOrigins?: ReadonlySet<string>;
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
-  /** Prometheus metrics; a fresh registry when omitted. */
-  metrics?: Metrics;
-  /** The group-commit queue every write goes through; one over `storage` when omitted. */
-  writes?: WriteQueue;
-  /** Per-IP and per-visitor request limits of the browser endpoints; none when omitted. */
-  limits?: RateLimits;
-  /** A browser request's body must arrive in full within this (MICROSEG_BODY_TIMEOUT_MS); 0 or none: no limit. */
-  bodyTimeoutMs?: number | undefined;
-  /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); none: not here. */
-  metricsToken?: string | undefined;
+  selfOrigins: ReadonlySet<string>;
+  log: LogFn;
+  /** Warnings once per site and reason (origin refused, bots, unknown site, no category rule). */
+  notice: Notice;
+  /** Prometheus metrics. */
+  metrics: Metrics;
+  /** The group-commit queue every write goes through. */
+  writes: WriteQueue;
+  /** Per-IP and per-visitor request limits of the browser endpoints; undefined: none. */
+  limits: RateLimits | undefined;
+  /** A browser request's body must arrive in full within this (MICROSEG_BODY_TIMEOUT_MS); 0 or undefined: no limit. */
+  bodyTimeoutMs: number | undefined;
+  /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); undefined: not here. */
+  metricsToken: string | undefined;
 }
 
-export type Env = { Variables: Record<string, never> };
+/** What a caller must give; everything else has a default (see `withDefaults`). */
+export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippet'> &
+  Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippet'>>;
 
-export function createApp(deps: Deps): Hono {
+/**
+ * The complete `Deps` of `opts`: the demo on, a key ring living only in this process, no own
+ * origins, no log, a fresh metrics registry, a write queue over `storage`, no limits.
+ */
+export function withDefaults(opts: AppOptions): Deps {
+  const metrics = opts.metrics ?? createMetrics();
+  const log = opts.log ?? (() => {});
+  return {
+    ...opts,
+    demo: opts.demo ?? true,
+    keys: opts.keys ?? ephemeralKeyRing(),
+    publicUrl: opts.publicUrl,
+    selfOrigins: opts.selfOrigins ?? NO_ORIGINS,
+    log,
+    notice: opts.notice ?? notices(log, opts.now),
+    metrics,
+    writes: opts.writes ?? writeQueue(opts.storage.db.$client, metrics),
+    limits: opts.limits,
+    bodyTimeoutMs: opts.bodyTimeoutMs,
+    metricsToken: opts.metricsToken,
+  };
+}
+
+export function createApp(opts: AppOptions): Hono {
+  const deps = withDefaults(opts);
   const app = new Hono();
-  const log = deps.log ?? (() => {});
-  const metrics = (deps.metrics ??= createMetrics());
+  const { log, metrics } = deps;
   const outbox = deps.storage.outbox;
   metrics.sources.deliveries ??= () => outbox.counts();
   deps.storage.quarantine.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
-  deps.keys ??= ephemeralKeyRing();
-  deps.writes ??= writeQueue(deps.storage.db.$client, metrics);
 
   app.use('*', async (c, next) => {
     await next();
@@ -76,9 +111,8 @@ export function createApp(deps: Deps): Hono {
   app.use('*', securityHeaders());
   if (deps.limits) {
     // The site is not known yet: the 429 is readable by an origin some site allows.
-    const self = deps.selfOrigins ?? NO_ORIGINS;
     const limit = browserLimits(deps.limits, metrics, (c) =>
-      allowOriginOfAnySite(c, deps.config, self, writerOrigin(c)),
+      allowOriginOfAnySite(c, deps.config, deps.selfOrigins, writerOrigin(c)),
     );
     // One address may hold only so many browser requests open at once (slow bodies included),
     // so it cannot take the server from everyone else.
@@ -98,7 +132,7 @@ export function createApp(deps: Deps): Hono {
   app.route('/', eventsRoutes(deps));
   app.route('/', adminRoutes(deps));
   app.route('/', assetRoutes(deps));
-  if (deps.demo !== false) app.route('/', demoRoutes(deps));
+  if (deps.demo) app.route('/', demoRoutes(deps));
 
   // 503 while writes fail (a full or broken disk) or the database does not answer: a load
   // balancer or orchestrator then sees what clients see.
@@ -117,8 +151,9 @@ export function createApp(deps: Deps): Hono {
   let lastStorageLog = 0;
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
-      const res = err.getResponse();
-      return fail(c, res.status as 400, 'bad_request', err.message || 'bad request');
+      const status = err.getResponse().status as ContentfulStatusCode;
+      const code = errorCode(status);
+      return fail(c, status, code, err.message || code.replace(/_/g, ' '));
     }
     const storage = storageFailure(err);
     if (storage) {

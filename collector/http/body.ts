@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { type Failure, failure, type Result, success } from '../result.ts';
 
 /** The body did not arrive in full within its deadline. */
 export class BodyTimeout extends Error {}
@@ -31,19 +32,18 @@ export async function readText(c: Context, max: number, timeoutMs = 0): Promise<
   return readStandard(c.req.raw, max);
 }
 
-/** A body that cannot be read as JSON: too large (413) or not JSON (400). */
-interface BodyRefusal {
+/** A body that cannot be read as JSON: too large (413), too slow (408) or not JSON (400). */
+export type BodyRefusal = Failure<'body_too_large' | 'invalid_json' | 'body_timeout'> & {
   status: 400 | 408 | 413;
-  error: 'body_too_large' | 'invalid_json' | 'body_timeout';
-  message: string;
-}
+};
+
+export type JsonBody = Result<unknown, BodyRefusal>;
+
+/** A route whose middleware read the body first finds it in `c.var.read`. */
+export type BodyEnv = { Variables: { read: JsonBody } };
 
 /** The body parsed as JSON (at most `max` bytes, within `timeoutMs` when > 0), or why not. */
-export async function readJson(
-  c: Context,
-  max: number,
-  timeoutMs = 0,
-): Promise<{ body: unknown } | BodyRefusal> {
+export async function readJson(c: Context, max: number, timeoutMs = 0): Promise<JsonBody> {
   let text: string | null;
   try {
     text = await readText(c, max, timeoutMs);
@@ -51,18 +51,14 @@ export async function readJson(
     if (!(err instanceof BodyTimeout)) throw err;
     // Closed after the answer: kept open, the server would go on reading the trickle to reuse it.
     c.header('Connection', 'close');
-    return { status: 408, error: 'body_timeout', message: err.message };
+    return { ...failure('body_timeout', err.message), status: 408 };
   }
   if (text === null)
-    return {
-      status: 413,
-      error: 'body_too_large',
-      message: `the body is larger than ${max} bytes`,
-    };
+    return { ...failure('body_too_large', `the body is larger than ${max} bytes`), status: 413 };
   try {
-    return { body: JSON.parse(text) };
+    return success(JSON.parse(text));
   } catch {
-    return { status: 400, error: 'invalid_json', message: 'the body is not valid JSON' };
+    return { ...failure('invalid_json', 'the body is not valid JSON'), status: 400 };
   }
 }
 
@@ -104,7 +100,8 @@ function readIncoming(
     };
     const onEnd = () => {
       settle();
-      ok(decode(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      const only = chunks.length === 1 ? chunks[0] : undefined;
+      ok(decode(only ?? Buffer.concat(chunks, size)));
     };
     // Before the end: the client went away.
     const cut = () => {

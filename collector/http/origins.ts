@@ -3,7 +3,8 @@ import { networkInterfaces } from 'node:os';
 import type { Context } from 'hono';
 import type { Config, SiteConfig } from '../config/config.ts';
 
-const LOCALHOST = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
+/** A page on this machine (`allowLocalhost`). */
+export const LOCALHOST = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
 /** No own origin (an app built without a listen address or public URL, as in tests). */
@@ -53,6 +54,33 @@ export function originAllowed(
   if (self.has(origin)) return true;
   if (site.origins.includes(origin)) return true;
   return site.allowLocalhost && LOCALHOST.test(origin);
+}
+
+const host = (o: string) => new URL(o).hostname.replace(/^www\./, '');
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The warning for a page refused for its origin, with the fix: the config field to add it to,
+ * and the origin the site lists that the page may have been meant as (`localhost` against
+ * `127.0.0.1`, `www.` or not, http against https: each is another origin to a browser).
+ */
+export function originNotice(site: SiteConfig, origin: string): string {
+  // No config entry can allow it: the fix is in the page.
+  if (origin === 'null') {
+    return `site "${site.id}": a page sent Origin: null (a sandboxed iframe, a file:// page, or a privacy setting), and its segment reads get 403 origin_not_allowed; serve the page from an origin listed in sites.${site.id}.origins`;
+  }
+  let hint = '';
+  if (URL.canParse(origin)) {
+    const near = site.origins.find((o) => {
+      const a = new URL(o);
+      const b = new URL(origin);
+      const loopback = LOOPBACK.has(a.hostname) && LOOPBACK.has(b.hostname);
+      return loopback ? a.port === b.port : host(o) === host(origin);
+    });
+    if (near) hint = ` (it lists ${near}: to a browser that is another origin)`;
+  }
+  const local = LOCALHOST.test(origin) ? `, or set sites.${site.id}.allowLocalhost: true` : '';
+  return `origin ${origin} is not allowed for site "${site.id}"${hint}: its pages' requests get 403 origin_not_allowed and no CORS; add "${origin}" to sites.${site.id}.origins in the site config${local}`;
 }
 
 /** For a preflight, which names no site: allowed by at least one site. */

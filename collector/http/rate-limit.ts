@@ -27,7 +27,10 @@ export function fixedWindow(limit: number, windowMs: number, maxKeys = LIMITER_M
       // switch the limit off), and a key still hammering is the most recent, never the evicted.
       counts.delete(key);
       counts.set(key, n);
-      if (counts.size > maxKeys) counts.delete(counts.keys().next().value!);
+      if (counts.size > maxKeys) {
+        const oldest = counts.keys().next();
+        if (!oldest.done) counts.delete(oldest.value);
+      }
       return n > limit ? Math.max(1, Math.ceil((windowStart + windowMs - now) / 1000)) : 0;
     },
     get size() {

@@ -2,19 +2,20 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { resolve } from 'node:path';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig, type Config } from '../config/config.ts';
+import { ConfigError } from '../config/config.ts';
+import { DEFAULT_TIMEOUTS, loadSiteConfig, readEnv, type Timeouts } from '../config/env.ts';
 import { jsonLogger, type Level, type Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
 import { writeQueue } from '../storage/write-queue.ts';
-import { DEFAULT_LIMITS, type RateLimits } from './routes/limits.ts';
+import type { RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
-import { DEFAULT_PROFILE_CACHE, openStorage, type Storage } from '../storage/storage.ts';
+import { openStorage, type Storage } from '../storage/storage.ts';
 import { startWebhooks } from '../webhooks/index.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
+import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
 
@@ -49,152 +50,17 @@ export interface ServeOptions {
   metricsToken?: string | undefined;
 }
 
-function count(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new Error(`${name} must be a whole number ≥ 0 (0 turns the limit off)`);
-  return n;
-}
+export { DEFAULT_TIMEOUTS, isPort, type Timeouts } from '../config/env.ts';
 
-/** MICROSEG_TRUST_PROXY: how many reverse proxies stand in front (`true`: one; unset, `0`, `false`: none). */
-function trustedProxies(value: string | undefined): number {
-  if (value === 'true') return 1;
-  if (value === 'false') return 0;
-  return count(value, 0, 'MICROSEG_TRUST_PROXY');
-}
-
-/** How long a client may take to send its request (ms; 0: no limit). */
-export interface Timeouts {
-  /** The request line and headers (Node's `headersTimeout`; MICROSEG_HEADERS_TIMEOUT_MS). */
-  headersMs: number;
-  /** The whole request, body included, on every route (Node's `requestTimeout`; MICROSEG_REQUEST_TIMEOUT_MS). */
-  requestMs: number;
-  /** The body of a browser request, from its headers on (`/v1/collect`: 408 body_timeout; MICROSEG_BODY_TIMEOUT_MS). */
-  bodyMs: number;
-}
-
-/**
- * Node's defaults (60 s for headers, 300 s for a request) let a client trickling a byte a second
- * hold a connection for minutes. A browser's batch is at most 64 KiB and usually a few hundred
- * bytes: 10 s is far more than it needs; server imports (`/v1/events`, up to 1 MiB) get 30 s.
- */
 /** How often the WAL is checkpointed into the database file, off the event loop (checkpointer.ts). */
 const CHECKPOINT_EVERY_MS = 250;
 
-export const DEFAULT_TIMEOUTS: Timeouts = { headersMs: 10_000, requestMs: 30_000, bodyMs: 10_000 };
-
-function timeouts(env: NodeJS.ProcessEnv): Timeouts {
-  const t = {
-    headersMs: count(
-      env.MICROSEG_HEADERS_TIMEOUT_MS,
-      DEFAULT_TIMEOUTS.headersMs,
-      'MICROSEG_HEADERS_TIMEOUT_MS',
-    ),
-    requestMs: count(
-      env.MICROSEG_REQUEST_TIMEOUT_MS,
-      DEFAULT_TIMEOUTS.requestMs,
-      'MICROSEG_REQUEST_TIMEOUT_MS',
-    ),
-    bodyMs: count(
-      env.MICROSEG_BODY_TIMEOUT_MS,
-      DEFAULT_TIMEOUTS.bodyMs,
-      'MICROSEG_BODY_TIMEOUT_MS',
-    ),
-  };
-  // Node refuses a headers timeout longer than the request's.
-  if (t.requestMs > 0 && t.headersMs > t.requestMs) {
-    throw new Error(
-      'MICROSEG_HEADERS_TIMEOUT_MS must not be longer than MICROSEG_REQUEST_TIMEOUT_MS',
-    );
-  }
-  return t;
-}
-
-/** A TCP port to listen on (0: any free one). */
-export function isPort(n: number): boolean {
-  return Number.isInteger(n) && n >= 0 && n <= 65535;
-}
-
-function port(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const n = Number(value);
-  if (!isPort(n)) throw new Error(`${name} must be a port number (0–65535)`);
-  return n;
-}
-
-/** Options from the environment (12-factor), with the zero-config defaults of DESIGN.md. */
+/** Options from the environment (12-factor), validated, with the zero-config defaults of DESIGN.md. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
-  return {
-    port: Number(env.PORT ?? 8787),
-    host: env.HOST ?? '0.0.0.0',
-    db: env.MICROSEG_DB ?? resolve('data', 'microseg.db'),
-    config: env.MICROSEG_CONFIG || undefined,
-    demo: env.MICROSEG_DEMO !== '0',
-    logLevel: (env.LOG_LEVEL as Level | undefined) ?? 'info',
-    apiKey: env.MICROSEG_API_KEY || undefined,
-    webhookSecret: env.MICROSEG_WEBHOOK_SECRET || undefined,
-    secret: env.MICROSEG_SECRET || undefined,
-    publicUrl: env.MICROSEG_PUBLIC_URL || undefined,
-    profileCache: count(
-      env.MICROSEG_PROFILE_CACHE,
-      DEFAULT_PROFILE_CACHE,
-      'MICROSEG_PROFILE_CACHE',
-    ),
-    metricsPort: port(env.MICROSEG_METRICS_PORT, 'MICROSEG_METRICS_PORT'),
-    metricsHost: env.MICROSEG_METRICS_HOST || undefined,
-    metricsToken: env.MICROSEG_METRICS_TOKEN || undefined,
-    timeouts: timeouts(env),
-    limits: {
-      ipPerMinute: count(env.MICROSEG_RATE_IP, DEFAULT_LIMITS.ipPerMinute, 'MICROSEG_RATE_IP'),
-      visitorPerMinute: count(
-        env.MICROSEG_RATE_VISITOR,
-        DEFAULT_LIMITS.visitorPerMinute,
-        'MICROSEG_RATE_VISITOR',
-      ),
-      trustProxy: trustedProxies(env.MICROSEG_TRUST_PROXY),
-      connectionsPerIp: count(
-        env.MICROSEG_CONNECTIONS_PER_IP,
-        DEFAULT_LIMITS.connectionsPerIp!,
-        'MICROSEG_CONNECTIONS_PER_IP',
-      ),
-    },
-  };
+  return readEnv(env);
 }
 
-/** How often the RFM quintiles are recomputed by default. */
-export const RFM_EVERY_MS = 10 * 60_000;
-
-/**
- * Recomputes every site's RFM quintiles now and then every `everyMs`, off the request path.
- * The timer is unref'd (it never holds the process open) and stopped on close.
- */
-export function startRfmJob(
-  storage: Storage,
-  config: Config,
-  everyMs: number,
-  now: () => number,
-  log: Logger,
-): { run(): void; stop(): void } {
-  const run = () => {
-    for (const site of config.sites.values()) {
-      try {
-        const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
-        log('info', 'rfm quintiles', {
-          site: site.id,
-          customers: bp?.customers ?? 0,
-          quintiles: bp !== null,
-        });
-      } catch (err) {
-        log('error', 'rfm recompute failed', { site: site.id, err: String(err) });
-      }
-    }
-  };
-  run();
-  const timer = setInterval(run, everyMs);
-  timer.unref();
-  return { run, stop: () => clearInterval(timer) };
-}
+export { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 
 /** Starts one HTTP listener; resolves with it and the port it got (port 0 picks a free one). */
 async function listen(options: Parameters<typeof serve>[0] & { port: number; hostname: string }) {
@@ -225,10 +91,7 @@ export async function start(
   opts: ServeOptions,
   log: Logger = jsonLogger(opts.logLevel),
 ): Promise<Running> {
-  const config = loadConfig(opts.config, {
-    apiKey: opts.apiKey,
-    webhookSecret: opts.webhookSecret,
-  });
+  const config = loadSiteConfig(opts);
   if (opts.publicUrl && !(/^https?:\/\//.test(opts.publicUrl) && URL.canParse(opts.publicUrl))) {
     throw new ConfigError(`MICROSEG_PUBLIC_URL must be an http(s) URL, not "${opts.publicUrl}"`);
   }

@@ -21,15 +21,17 @@ import {
   type Traits,
 } from './traits.ts';
 import type { IngestResult, NewEvent, Storage } from '../storage/storage.ts';
+import { type Failure, type Result, success } from '../result.ts';
 
 type ProfileKey = { key: string; eventsAs: string; known: boolean };
 
 /** Whose events: a browser's visitor id, or a known contact (email clicks, backends). */
 export type Who = { visitor: string } | { contact: string };
 
-type Identified =
-  | { ok: true; contact: string; grant: string }
-  | { ok: false; reason: VerifyFailure | 'wrong_purpose'; error: string; message: string };
+type Identified = Result<
+  { contact: string; grant: string },
+  Failure & { reason: VerifyFailure | 'wrong_purpose' }
+>;
 
 /**
  * Checks a token a browser sent to identify itself. Only an `identify` token (an `ms_t`) does: a
@@ -43,7 +45,7 @@ export function checkToken(
   now: number,
 ): Identified {
   const v = verifyIdentityToken(keys, token, site.id, now);
-  if (v.ok && v.purpose === 'identify') return { ok: true, contact: v.contact, grant: v.grant };
+  if (v.ok && v.purpose === 'identify') return success({ contact: v.contact, grant: v.grant });
   if (v.ok) {
     const message =
       v.purpose === 'link'

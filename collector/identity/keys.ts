@@ -9,6 +9,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { must } from '../../shared/must.ts';
 
 export const MIN_SECRET_LENGTH = 32;
 /** Bytes of the public key id carried by tokens and link signatures. */
@@ -68,7 +69,7 @@ export function parseSecrets(text: string, source: string): string[] {
 export function keyRing(secrets: string[]): KeyRing {
   if (secrets.length === 0) throw new SecretError('a key ring needs at least one secret');
   const all = secrets.map(signingKey);
-  return { current: all[0]!, all };
+  return { current: must(all[0], 'the first key'), all };
 }
 
 export function newSecret(): string {

@@ -14,6 +14,7 @@ import { findKey, KEY_ID_BYTES, type KeyRing } from './keys.ts';
 import { checkTarget } from './targets.ts';
 import { contactIdSchema, issueIdentityToken } from './token.ts';
 import { DAY } from '../engine/config.ts';
+import type { Failure } from '../result.ts';
 
 /** Lifetime of a link's identity token when none is asked for: emails are opened weeks later. */
 export const DEFAULT_LINK_TTL_DAYS = 30;
@@ -120,7 +121,8 @@ export function readLinkQuery(q: URLSearchParams): { fields: LinkFields; sig: st
   }
 }
 
-export type MadeLink = { ok: true; url: string } | { ok: false; error: string; message: string };
+/** A made link, or why not (a `Failure` as every module's refusals). */
+export type MadeLink = { ok: true; url: string } | Failure<'target_not_allowed'>;
 
 /**
  * A link for one contact: signed through `collectorUrl`/r, or `plain` (the target with the
@@ -135,16 +137,16 @@ export function makeLink(
   plain = false,
 ): MadeLink {
   const target = checkTarget(site, input.to, new Set([new URL(collectorUrl).origin]));
-  if (!target.ok) return { ok: false, error: 'target_not_allowed', message: target.reason };
+  if (!target.ok) return target;
   const exp = now + (input.ttlDays ?? DEFAULT_LINK_TTL_DAYS) * DAY;
   // A plain link's token goes straight to the page (identify); a signed link's only to `/r`.
   const purpose = plain ? 'identify' : 'link';
   const token = issueIdentityToken(ring, { site: site.id, contact: input.contact, exp, purpose });
-  if (plain) return { ok: true, url: arrivalUrl(target.url, token, input) };
+  if (plain) return { ok: true, url: arrivalUrl(target.value, token, input) };
 
   const fields: LinkFields = {
     site: site.id,
-    to: target.url.href,
+    to: target.value.href,
     token,
     category: input.category,
     campaign: input.campaign,

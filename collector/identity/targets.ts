@@ -6,8 +6,11 @@
 import { LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { originAllowed } from '../http/origins.ts';
+import { type Failure, failure, type Result, success } from '../result.ts';
 
-export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string };
+export type TargetCheck = Result<URL, Failure<'target_not_allowed'>>;
+
+const refused = (reason: string) => failure('target_not_allowed', reason);
 
 /**
  * Parses with WHATWG URL rules (those of browsers) and without a base, so a relative or
@@ -19,24 +22,23 @@ export function checkTarget(
   raw: unknown,
   self: ReadonlySet<string>,
 ): TargetCheck {
-  if (typeof raw !== 'string' || raw.length === 0)
-    return { ok: false, reason: 'the target is missing' };
+  if (typeof raw !== 'string' || raw.length === 0) return refused('the target is missing');
   if (raw.length > LIMITS.urlLength)
-    return { ok: false, reason: `the target is longer than ${LIMITS.urlLength} characters` };
+    return refused(`the target is longer than ${LIMITS.urlLength} characters`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\u0000-\u0020\u007f\\]/.test(raw))
-    return { ok: false, reason: 'the target holds spaces, control characters or backslashes' };
+    return refused('the target holds spaces, control characters or backslashes');
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, reason: 'the target is not an absolute URL' };
+    return refused('the target is not an absolute URL');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return { ok: false, reason: 'the target is not an http(s) URL' };
-  if (url.username || url.password)
-    return { ok: false, reason: 'the target carries a user name or password' };
+    return refused('the target is not an http(s) URL');
+  if (url.username || url.password) return refused('the target carries a user name or password');
   if (!originAllowed(site, url.origin, self)) {
-    return { ok: false, reason: `${url.origin} is not one of site "${site.id}"'s origins` };
+    return refused(`${url.origin} is not one of site "${site.id}"'s origins`);
   }
-  return { ok: true, url };
+  return success(url);
 }

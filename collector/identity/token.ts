@@ -66,6 +66,7 @@ export function validContactId(s: unknown): s is string {
     typeof s === 'string' &&
     s.length > 0 &&
     s.length <= LIMITS.idLength &&
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
     !/[\u0000-\u001f\u007f]/.test(s)
   );
 }

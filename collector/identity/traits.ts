@@ -62,7 +62,10 @@ export function publicPatch(
   patch: TraitPatch,
 ): { patch: TraitPatch; refused: string[] } {
   let allowed = publicSets.get(publicTraits);
-  if (!allowed) publicSets.set(publicTraits, (allowed = new Set(publicTraits)));
+  if (!allowed) {
+    allowed = new Set(publicTraits);
+    publicSets.set(publicTraits, allowed);
+  }
   const out: TraitPatch = {};
   const refused: string[] = [];
   for (const [k, v] of Object.entries(patch)) {

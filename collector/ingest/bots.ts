@@ -16,3 +16,12 @@ export function botReason(
   if (userAgent && BOT_UA.test(userAgent)) return 'user_agent';
   return null;
 }
+
+/** The warning for a site whose events are stored flagged as a bot, with the fix. */
+export function botNotice(site: string, reason: 'user_agent' | 'automation'): string {
+  const who =
+    reason === 'automation'
+      ? 'a page driven by automation (navigator.webdriver: a headless browser, Playwright, Selenium, WebDriver)'
+      : 'a client whose user agent names a crawler, a headless browser or an HTTP library';
+  return `site "${site}": ${who} sent events; they are stored flagged (bot: ${reason}) and kept out of profiles and segments. To count such traffic like people (a test or demo site), set sites.${site}.allowAutomation: true`;
+}

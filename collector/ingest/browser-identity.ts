@@ -15,6 +15,7 @@ import {
   type TraitPatch,
 } from '../identity/traits.ts';
 import { describe } from './validate.ts';
+import { failure, type Result, success } from '../result.ts';
 
 interface BrowserIdentity {
   /** The contact a valid identify token names, and the email link it comes from. */
@@ -30,20 +31,17 @@ export function browserIdentity(
   site: SiteConfig,
   batch: { token?: string | undefined; traits?: unknown },
   now: number,
-): BrowserIdentity | { error: string; message: string } {
+): Result<BrowserIdentity> {
   let id: BrowserIdentity['id'] = null;
   let outcome: CollectResponse['identify'];
   if (batch.token !== undefined) {
-    const checked = checkToken(deps.keys!, site, batch.token, now);
+    const checked = checkToken(deps.keys, site, batch.token, now);
     // Forged, edited or for another site: nothing of the batch is trusted or stored. Expired or
     // for another purpose: authentic, so the events are stored, but nobody is linked.
     if (!checked.ok && checked.reason !== 'expired' && checked.reason !== 'wrong_purpose') {
-      return {
-        error: checked.error,
-        message: `${checked.message}; nothing of the batch was stored`,
-      };
+      return failure(checked.error, `${checked.message}; nothing of the batch was stored`);
     }
-    if (checked.ok) id = { contact: checked.contact, grant: checked.grant };
+    if (checked.ok) id = checked.value;
     outcome = checked.ok
       ? { ok: true }
       : { ok: false, error: checked.error, message: checked.message };
@@ -52,8 +50,7 @@ export function browserIdentity(
   let refusedTraits: string[] = [];
   if (batch.traits !== undefined) {
     const parsed = traitPatchSchema.safeParse(batch.traits);
-    if (!parsed.success)
-      return { error: 'invalid_traits', message: describe(parsed.error, 'traits') };
+    if (!parsed.success) return failure('invalid_traits', describe(parsed.error, 'traits'));
     ({ patch, refused: refusedTraits } = publicPatch(site.publicTraits, parsed.data));
   }
   // After the browser's own traits: the proxy's word on the country wins.
@@ -61,5 +58,5 @@ export function browserIdentity(
     ? countryFromHeader(c.req.header(site.countryHeader))
     : undefined;
   if (country) patch = { ...patch, country };
-  return { id, patch, refusedTraits, outcome };
+  return success({ id, patch, refusedTraits, outcome });
 }

@@ -1,7 +1,8 @@
 /** From a parsed browser batch to stored events and a fresh segment: no HTTP here. */
 import type { CollectResponse } from '../../shared/wire.ts';
 import { arrivalOf } from './arrival.ts';
-import { categoryForUrl, type SiteConfig } from '../config/config.ts';
+import type { SiteConfig } from '../config/config.ts';
+import { matchCategory } from '../config/category-rules.ts';
 import { ingestAs, segmentOf } from '../identity/identify.ts';
 import type { NewEvent, Storage } from '../storage/storage.ts';
 import { validateEvents } from './validate.ts';
@@ -11,12 +12,23 @@ import type { Segment } from '../../shared/segment.ts';
 /**
  * Page views take their campaign (`utm_*`) and an email link's category (`ms_cat`, which wins
  * over the page's own) from their URL; without a category, one from the site's URL rules.
+ * `uncategorized` hears the path of a page view no rule matched (a site with rules only), so the
+ * caller can say which rule is missing.
  */
-export function categorize(site: SiteConfig, e: NewEvent): NewEvent {
+export function categorize(
+  site: SiteConfig,
+  e: NewEvent,
+  uncategorized?: (path: string) => void,
+): NewEvent {
   if (e.type !== 'page_view' && e.type !== 'screen_view') return e;
   const arrival = arrivalOf(e.url);
   const utm = e.utm ? undefined : arrival.utm;
-  const category = arrival.category || (e.category ? undefined : categoryForUrl(site, e.url));
+  let category = arrival.category;
+  if (!category && !e.category && e.url && site.categories.length > 0) {
+    const match = matchCategory(site.categories, e.url);
+    category = match?.rule?.category;
+    if (match && !match.rule) uncategorized?.(match.path);
+  }
   if (!utm && !category) return e;
   // One copy, however many fields change.
   const out = { ...e };
@@ -49,6 +61,7 @@ export function ingestBatch(
   rawEvents: unknown[],
   now: number,
   bot: BotReason = null,
+  uncategorized?: (path: string) => void,
 ): CollectResponse {
   const { valid, refused } = validateEvents(rawEvents, now);
   const rows = refused.map((r) => ({ visitor, refused: r, raw: rawEvents[r.index] }));
@@ -64,7 +77,7 @@ export function ingestBatch(
     };
   }
   const batch = valid.map((e) =>
-    bot ? { ...categorize(site, e), bot: true } : categorize(site, e),
+    bot ? { ...categorize(site, e), bot: true } : categorize(site, e, uncategorized),
   );
   const res = ingestAs(storage, site, { visitor }, batch, now);
   return {

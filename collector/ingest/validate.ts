@@ -8,6 +8,7 @@ import { reservedPropKey } from './reserved-keys.ts';
 import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { RefusedEvent } from '../../shared/wire.ts';
 import type { NewEvent } from '../storage/storage.ts';
+import { type Failure, failure, type Result, success } from '../result.ts';
 
 const ID_CHARS = '[A-Za-z0-9_-]';
 
@@ -168,14 +169,14 @@ export function refusal(
 export function checkEvent<S extends z.ZodType<{ type: string; value?: number | undefined }>>(
   schema: S,
   item: unknown,
-): { data: z.infer<S> } | { problem: string } {
+): Result<z.infer<S>, Failure<'invalid_event'>> {
   const reserved = reservedPropKey(item);
-  if (reserved) return { problem: `props.${reserved}: reserved prop name` };
+  if (reserved) return failure('invalid_event', `props.${reserved}: reserved prop name`);
   const r = schema.safeParse(item);
-  if (!r.success) return { problem: describe(r.error) };
+  if (!r.success) return failure('invalid_event', describe(r.error));
   const purchase = purchaseValueProblem(r.data);
-  if (purchase) return { problem: purchase };
-  return { data: r.data };
+  if (purchase) return failure('invalid_event', purchase);
+  return success(r.data);
 }
 
 const ID_RE = new RegExp(`^${ID_CHARS}+$`);
@@ -251,17 +252,19 @@ export function validateEvents(
   const valid: NewEvent[] = [];
   const refused: RefusedEvent[] = [];
   const seen = new Set<string>();
-  raw.forEach((item, index) => {
+  for (const [index, item] of raw.entries()) {
     const plain = plainEvent(item);
     const checked =
-      plain && !purchaseValueProblem(plain) ? { data: plain } : checkEvent(eventSchema, item);
-    if ('problem' in checked)
-      return void refused.push(refusal(index, item, 'invalid_event', checked.problem));
-    const e = checked.data;
+      plain && !purchaseValueProblem(plain) ? success(plain) : checkEvent(eventSchema, item);
+    if (!checked.ok) {
+      refused.push(refusal(index, item, checked.error, checked.message));
+      continue;
+    }
+    const e = checked.value;
     // The same id twice in one batch is one event.
-    if (seen.has(e.id)) return;
+    if (seen.has(e.id)) continue;
     seen.add(e.id);
     valid.push({ ...e, ts: clampTs(e.ts, now) });
-  });
+  }
   return { valid, refused };
 }

@@ -115,9 +115,13 @@ function dropStale(body: Json, now: number): void {
  */
 export function expandCompact(body: unknown, now?: number): unknown {
   if (!isCompact(body)) return body;
-  if (now !== undefined) dropStale((body = { ...body }), now);
+  let batch: Json = body as Json;
+  if (now !== undefined) {
+    batch = { ...batch };
+    dropStale(batch, now);
+  }
   const out: Json = {};
-  for (const [k, v] of Object.entries(body as Json)) {
+  for (const [k, v] of Object.entries(batch)) {
     if (absent(v)) continue;
     const name = BATCH_KEYS[k] ?? k;
     out[name] = name === 'events' && Array.isArray(v) ? v.map(expandEvent) : v;

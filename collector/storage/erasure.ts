@@ -209,11 +209,12 @@ export function pruneBatch(
 ): number {
   const sqlite = db.$client;
   const [first, ...rest] = aging.columns;
+  if (first === undefined) throw new Error(`microseg: ${aging.table} has no aging column`);
   const extra = rest.map((c) => ` and ${quote(c)} < @cutoff`).join('');
   return sqlite
     .prepare(
       `delete from ${quote(aging.table)} where rowid in (
-         select rowid from ${quote(aging.table)} where site = @site and ${quote(first!)} < @cutoff${extra} limit @limit)`,
+         select rowid from ${quote(aging.table)} where site = @site and ${quote(first)} < @cutoff${extra} limit @limit)`,
     )
     .run({ site, cutoff, limit }).changes;
 }

@@ -8,6 +8,7 @@ import type { Db } from './db/open.ts';
 import { links, profileMeta } from './db/schema.ts';
 import { contactKey } from '../identity/token.ts';
 import type { Attribution, Traits } from '../identity/traits.ts';
+import { must } from '../../shared/must.ts';
 
 export interface Meta extends Attribution {
   traits: Traits;
@@ -138,7 +139,7 @@ export function identityStore(db: Db) {
     },
     /** Visitors other than `except` the grant (one email link) has linked, lapsed ones included. */
     grantDevices(site: string, grant: string, except: string): number {
-      return countGrant.get(site, grant, except)!;
+      return must(countGrant.get(site, grant, except), 'count(*) row');
     },
     /** A contact exists once a link, a click or a trait named it. */
     contactExists(site: string, contact: string): boolean {

@@ -39,17 +39,28 @@ export function capPayload(raw: unknown): string {
     .replace(/\uFFFD$/, '')}…`;
 }
 
+/** The JSON of a value written whole (a scalar, or a stand-in past the depth), or undefined. */
+function leafJson(v: unknown, depth: number, budget: number): string | undefined {
+  if (v === null || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'string') return JSON.stringify(v.length > budget ? v.slice(0, budget) : v);
+  if (typeof v !== 'object') return 'null';
+  if (depth >= PAYLOAD_DEPTH) return '"…"';
+  return undefined;
+}
+
 /** JSON of `value` down to PAYLOAD_DEPTH levels, stopping soon after `budget` characters. */
 function boundedJson(value: unknown, budget: number): string {
   let out = '';
   const write = (v: unknown, depth: number): void => {
     if (out.length > budget) return;
-    if (v === null || typeof v === 'boolean') return void (out += String(v));
-    if (typeof v === 'number') return void (out += Number.isFinite(v) ? String(v) : 'null');
-    if (typeof v === 'string')
-      return void (out += JSON.stringify(v.length > budget ? v.slice(0, budget) : v));
-    if (typeof v !== 'object') return void (out += 'null');
-    if (depth >= PAYLOAD_DEPTH) return void (out += '"…"');
+    const leaf = leafJson(v, depth, budget);
+    if (leaf !== undefined) {
+      out += leaf;
+      return;
+    }
+    // Only objects and arrays are left (leafJson answers for everything else).
+    if (typeof v !== 'object' || v === null) return;
     const array = Array.isArray(v);
     out += array ? '[' : '{';
     let first = true;
@@ -133,7 +144,8 @@ export function quarantineStore(db: Db) {
         count.day !== day ||
         (count.last !== null && hasRow.get(count.last, site) === undefined)
       ) {
-        today.set(site, (count = { day, rows: countSince.get(site, day * DAY) ?? 0, last: null }));
+        count = { day, rows: countSince.get(site, day * DAY) ?? 0, last: null };
+        today.set(site, count);
       }
       const room = Math.max(
         0,

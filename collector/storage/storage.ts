@@ -4,7 +4,8 @@
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { openDb, type Db } from './db/open.ts';
-import { events, rfmBreakpoints, segmentChanges } from './db/schema.ts';
+import { events, segmentChanges } from './db/schema.ts';
+import { rfmStore } from './rfm.ts';
 import { quarantineStore } from './quarantine.ts';
 import { sessionAssigner } from './sessions.ts';
 import { openOutbox, type Outbox } from '../webhooks/outbox.ts';
@@ -20,7 +21,6 @@ import {
   emptyProfile,
   evaluate,
   mergeProfiles,
-  quintileRanks,
   type EngineConfig,
   type Extras,
   type Profile,
@@ -29,6 +29,7 @@ import {
 } from '../engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
 import type { Props, Utm } from '../../shared/wire.ts';
+import { must } from '../../shared/must.ts';
 
 /** An event ready to store: validated, clamped, categorized. */
 export interface NewEvent {
@@ -354,97 +355,13 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     .limit(p('limit'))
     .prepare();
 
-  // RFM quintiles: the breakpoint at a rank is one step down a partial index of customers.
-  const countCustomers = db.$client.prepare<[string], { n: number }>(
-    'SELECT count(*) AS n FROM profiles WHERE site = ? AND purchases > 0',
-  );
-  // INDEXED BY: without statistics the planner may pick another customer index and sort.
-  const rankOf = (column: string, index: string, dir: 'ASC' | 'DESC') =>
-    db.$client.prepare<[string, number], { v: number }>(
-      `SELECT ${column} AS v FROM profiles INDEXED BY ${index} WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`,
-    );
-  const frequencyAt = rankOf('purchases', 'profiles_rfm_f', 'ASC');
-  const monetaryAt = rankOf('monetary', 'profiles_rfm_m', 'ASC');
-  const lastPurchaseAt = rankOf('last_purchase', 'profiles_rfm_r', 'DESC');
-  const upsertBreakpoints = db
-    .insert(rfmBreakpoints)
-    .values({
-      site: p('site'),
-      computed: p('computed'),
-      customers: p('customers'),
-      recency: p('recency'),
-      frequency: p('frequency'),
-      monetary: p('monetary'),
-    })
-    .onConflictDoUpdate({
-      target: rfmBreakpoints.site,
-      set: {
-        computed: sql`excluded.computed`,
-        customers: sql`excluded.customers`,
-        recency: sql`excluded.recency`,
-        frequency: sql`excluded.frequency`,
-        monetary: sql`excluded.monetary`,
-      },
-    })
-    .prepare();
-  const selectBreakpoints = db
-    .select()
-    .from(rfmBreakpoints)
-    .where(eq(rfmBreakpoints.site, p('site')))
-    .prepare();
-  const deleteBreakpoints = db
-    .delete(rfmBreakpoints)
-    .where(eq(rfmBreakpoints.site, p('site')))
-    .prepare();
-
-  /** Site → quintiles, so a segment read stays one primary-key lookup (the job refreshes it). */
-  const rfmCache = new Map<string, RfmBreakpoints | null>();
-  function breakpointsFor(site: string): RfmBreakpoints | null {
-    let bp = rfmCache.get(site);
-    if (bp === undefined) {
-      const row = selectBreakpoints.get({ site });
-      bp = row
-        ? {
-            recencyMs: JSON.parse(row.recency),
-            frequency: JSON.parse(row.frequency),
-            monetary: JSON.parse(row.monetary),
-            customers: row.customers,
-            computed: row.computed,
-          }
-        : null;
-      rfmCache.set(site, bp);
-    }
-    return bp;
-  }
-
-  function recomputeRfm(site: string, minCustomers: number, now: number): RfmBreakpoints | null {
-    const n = countCustomers.get(site)?.n ?? 0;
-    if (n < minCustomers || n === 0) {
-      deleteBreakpoints.run({ site });
-      rfmCache.set(site, null);
-      return null;
-    }
-    const ranks = quintileRanks(n);
-    const bp: RfmBreakpoints = {
-      recencyMs: ranks.map((r) =>
-        Math.max(0, now - lastPurchaseAt.get(site, r)!.v),
-      ) as RfmBreakpoints['recencyMs'],
-      frequency: ranks.map((r) => frequencyAt.get(site, r)!.v) as RfmBreakpoints['frequency'],
-      monetary: ranks.map((r) => monetaryAt.get(site, r)!.v) as RfmBreakpoints['monetary'],
-      customers: n,
-      computed: now,
-    };
-    upsertBreakpoints.run({
-      site,
-      computed: now,
-      customers: n,
-      recency: JSON.stringify(bp.recencyMs),
-      frequency: JSON.stringify(bp.frequency),
-      monetary: JSON.stringify(bp.monetary),
-    });
-    rfmCache.set(site, bp);
-    return bp;
-  }
+  // RFM quintiles (storage/rfm.ts). A commit by another connection (`microseg rfm` on the file)
+  // drops them with the read cache, so the next read takes the new ones.
+  const rfm = rfmStore(db);
+  const breakpointsFor = (site: string) => {
+    dropIfWrittenElsewhere();
+    return rfm.breakpoints(site);
+  };
 
   interface ProfileRow extends StoredProfile {
     key: string;
@@ -495,12 +412,12 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     if (versionChecked) return;
     versionChecked = true;
     setImmediate(nextTurn).unref();
-    const version = dataVersion.get()!;
+    const version = must(dataVersion.get(), 'data_version');
     if (version === seenVersion) return;
     seenVersion = version;
     cached.clear();
     linkCached.clear();
-    rfmCache.clear();
+    rfm.clear();
     written.clear();
   }
   /*
@@ -547,7 +464,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         seenVersion = version ?? 0;
         cached.clear();
         linkCached.clear();
-        rfmCache.clear();
+        rfm.clear();
         written.clear();
       }
     }
@@ -583,7 +500,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
           WHEN old.site IS NOT new.site OR old.visitor IS NOT new.visitor BEGIN ${drop('new')} END;
         CREATE TEMP TRIGGER microseg_uncache_${table}_delete AFTER DELETE ON main.${table} BEGIN ${drop('old')} END;`);
     }
-    seenVersion = dataVersion.get()!;
+    seenVersion = must(dataVersion.get(), 'data_version');
   }
 
   /*
@@ -606,17 +523,22 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         if (hit) return { key, contact, stored: hit.stored, traits: hit.traits, entry: hit };
       }
     }
-    const [linked, expires, data, updated, traitsText] = selectReadPath.get(site, visitor, now)!;
-    const contact = linked !== null && expires! > now ? linked : null;
+    const [linked, expires, data, updated, traitsText] = must(
+      selectReadPath.get(site, visitor, now),
+      'read path row',
+    );
+    const contact = linked !== null && must(expires, 'link expiry') > now ? linked : null;
     const key = contact === null ? visitor : contactKey(contact);
     const stored =
-      data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated! };
+      data === null
+        ? undefined
+        : { profile: JSON.parse(data) as Profile, updated: must(updated, 'profile time') };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
     const entry: CachedInputs = { stored, traits };
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
       linkCached.set(
         cacheKey(site, visitor),
-        linked === null ? null : { contact: linked, expires: expires! },
+        linked === null ? null : { contact: linked, expires: must(expires, 'link expiry') },
       );
       cached.set(cacheKey(site, key), entry);
     }
@@ -776,7 +698,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
           l({ site, visitor: key, profile: key, before, segment, changes, at: now });
         updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
       }
-      return { next: rows.length === limit ? rows[rows.length - 1]!.visitor : null, changed };
+      return { next: rows.length === limit ? (rows.at(-1)?.visitor ?? null) : null, changed };
     },
   );
 
@@ -804,7 +726,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     refreshSegments: (site, engine, now, after, limit) =>
       refreshSegments(site, engine, now, after, limit),
     rfmBreakpoints: breakpointsFor,
-    recomputeRfm,
+    recomputeRfm: rfm.recompute,
     countEvents(site, visitor) {
       const where = visitor
         ? and(eq(events.site, site), eq(events.visitor, visitor))

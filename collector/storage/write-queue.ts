@@ -11,6 +11,7 @@
 import type Database from 'better-sqlite3';
 import type { Metrics } from '../http/metrics.ts';
 import { storageFailure, type WriteHealth } from '../http/health.ts';
+import { must } from '../../shared/must.ts';
 
 interface Job {
   run: () => unknown;
@@ -96,11 +97,11 @@ export function writeQueue(
       // Committed: writes work again, unless a job of this group failed for a storage reason.
       failing = null;
       for (const r of results) if (!r.ok) failed(r.value);
-      group.forEach((job, i) => {
-        const r = results[i];
-        if (r?.ok) job.ok(r.value);
-        else job.fail(r?.value);
-      });
+      for (const [i, job] of group.entries()) {
+        const r = must(results[i], 'the result of a job');
+        if (r.ok) job.ok(r.value);
+        else job.fail(r.value);
+      }
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nobody in the group is acknowledged.
       for (const h of hooks) h.end(false);

@@ -31,8 +31,11 @@ export async function readCapped(res: Response, max = RESPONSE_READ_BYTES): Prom
 
 /** A short, single-line excerpt of a failed answer, for the delivery's diagnostics. */
 export function excerpt(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
-    .trim()
-    .slice(0, RESPONSE_EXCERPT_CHARS);
+  return (
+    text
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it removes
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trim()
+      .slice(0, RESPONSE_EXCERPT_CHARS)
+  );
 }

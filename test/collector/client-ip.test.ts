@@ -34,7 +34,7 @@ describe('MICROSEG_TRUST_PROXY', () => {
     expect([trust(), trust('0'), trust('false'), trust('1'), trust('true'), trust('2')]).toEqual([
       0, 0, 0, 1, 1, 2,
     ]);
-    expect(() => trust('yes')).toThrow(/MICROSEG_TRUST_PROXY must be a whole number/);
+    expect(() => trust('yes')).toThrow(/MICROSEG_TRUST_PROXY: the number of reverse proxies/);
   });
 });
 

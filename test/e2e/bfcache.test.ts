@@ -16,14 +16,14 @@ import {
   waitFor,
   waitForURL,
   type Collector,
-  type Proxy,
+  type ShopProxy,
   type Shop,
   type Site,
   type TestBrowser,
 } from './support.ts';
 
 let collector: Collector;
-let proxy: Proxy;
+let proxy: ShopProxy;
 let shop: Site;
 
 const shopPage = (proxyUrl: string) => `<!doctype html><html><head><meta charset="utf-8">

@@ -12,13 +12,13 @@ import {
   waitFor,
   waitForURL,
   type Collector,
-  type Proxy,
+  type ShopProxy,
   type Site,
   type TestBrowser,
 } from './support.ts';
 
 let collector: Collector;
-let proxy: Proxy;
+let proxy: ShopProxy;
 let shop: Site;
 let stranger: Site;
 

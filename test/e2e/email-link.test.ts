@@ -12,13 +12,13 @@ import {
   startProxy,
   waitFor,
   type Collector,
-  type Proxy,
+  type ShopProxy,
   type TestBrowser,
 } from './support.ts';
 
 const KEY = 'e2e-api-key-0123456789';
 let collector: Collector;
-let proxy: Proxy;
+let proxy: ShopProxy;
 
 beforeAll(async () => {
   const demo = { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] };

@@ -22,14 +22,14 @@ import {
   waitForURL,
   type Collector,
   type EventRow,
-  type Proxy,
+  type ShopProxy,
   type Site,
   type TestBrowser,
   type TestPage,
 } from './support.ts';
 
 let collector: Collector;
-let proxy: Proxy;
+let proxy: ShopProxy;
 let shop: Site;
 let away: Site;
 

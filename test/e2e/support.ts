@@ -32,9 +32,15 @@ export interface Engine {
   launch(): Promise<TestBrowser>;
 }
 
+/** A layout viewport in CSS pixels, e.g. a phone's 390 × 844. */
+export interface Viewport {
+  width: number;
+  height: number;
+}
+
 export interface TestBrowser {
-  /** A new context: its own storage (a new visitor), its own pages. */
-  newContext(): Promise<TestContext>;
+  /** A new context: its own storage (a new visitor), its own pages (of `viewport`'s size, if given). */
+  newContext(opts?: { viewport?: Viewport }): Promise<TestContext>;
   close(): Promise<void>;
 }
 
@@ -166,8 +172,8 @@ export const chromiumBfcacheEngine: Engine = {
 async function chromiumWith(opts: { bfcache?: boolean } = {}): Promise<TestBrowser> {
   const browser = await launchChromium(opts);
   return {
-    async newContext() {
-      const context = await browser.newContext();
+    async newContext(opts = {}) {
+      const context = await browser.newContext(opts.viewport ? { viewport: opts.viewport } : {});
       return {
         newPage: async () => playwrightPage(await context.newPage()),
         close: () => context.close(),
@@ -182,10 +188,14 @@ export const firefoxEngine: Engine = {
   async launch() {
     const browser = await launchFirefox();
     return {
-      async newContext() {
+      async newContext(opts = {}) {
         const context = await browser.createBrowserContext();
         return {
-          newPage: async () => puppeteerPage(await context.newPage()),
+          newPage: async () => {
+            const page = await context.newPage();
+            if (opts.viewport) await page.setViewport(opts.viewport);
+            return puppeteerPage(page);
+          },
           close: () => context.close(),
         };
       },
@@ -314,7 +324,7 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
 /** A shop on its own origin (site `shop`, automation allowed) that loads the snippet through a proxy. */
 export interface Shop {
   collector: Collector;
-  proxy: Proxy;
+  proxy: ShopProxy;
   site: Site;
   close(): Promise<void>;
 }
@@ -388,7 +398,7 @@ export interface Exchange {
 
 export type ProxyMode = 'pass' | 'unavailable' | 'unreachable' | 'hold';
 
-export interface Proxy {
+export interface ShopProxy {
   url: string;
   /** Every request and its answer, in arrival order (a held one appears once answered). */
   exchanges: Exchange[];
@@ -411,7 +421,7 @@ const BROWSER_API = /^\/v1\/(collect|segment)/;
  * segment read of both browsers passes here. The Host header goes through unchanged, so the
  * collector sees the proxy's origin as its own (the demo stays same-origin).
  */
-export async function startProxy(target: string): Promise<Proxy> {
+export async function startProxy(target: string): Promise<ShopProxy> {
   const t0 = Date.now();
   const { hostname, port } = new URL(target);
   const exchanges: Exchange[] = [];
@@ -627,7 +637,7 @@ export function holdBatchTimer(): void {
 }
 
 /** The Origin headers of the batches whose body holds `tag` (a page URL), in arrival order. */
-export const originsOfBatches = (proxy: Proxy, tag: string) =>
+export const originsOfBatches = (proxy: ShopProxy, tag: string) =>
   proxy.exchanges
     .filter((x) => x.path === '/v1/collect' && x.body.includes(tag))
     .map((x) => `${x.origin}:${x.status}`);

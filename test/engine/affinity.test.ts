@@ -8,6 +8,7 @@ import {
 } from '../../collector/engine/affinity.ts';
 import { evaluate } from '../../collector/engine/index.ts';
 import { build, DAY, e, engine, HOUR, subject, T0 } from './fixtures.ts';
+import type { Score } from '../../collector/engine/profile.ts';
 
 const cfg = engine();
 const lambda = decayRate(cfg);
@@ -42,7 +43,7 @@ describe('affinity decay', () => {
       1 + 2 ** (-1 / 336) + 2 ** (-2 / 336),
     ],
   ] as [string, [number, number][], number, number][])('%s', (_name, obs, at, expected) => {
-    let score;
+    let score: Score | undefined;
     for (const [t, w] of obs) score = addWeight(score, w, T0 + t, lambda);
     expect(decayTo(score!, T0 + at, lambda)).toBeCloseTo(expected, 12);
   });

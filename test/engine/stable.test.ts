@@ -126,7 +126,7 @@ describe('stableUntil', () => {
   it('follows RFM quintiles when the site has them', () => {
     const rnd = prng(5);
     const rfm: RfmBreakpoints = {
-      recencyMs: [HOUR, 7 * HOUR + 1, 2 * DAY, 5 * DAY],
+      lastPurchase: [T0 - 5 * DAY, T0 - 2 * DAY, T0 - 7 * HOUR + 1, T0 - HOUR],
       frequency: [1, 1, 2, 3],
       monetary: [10, 100, 500, 900],
       customers: 100,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
-import { startRfmJob } from '../../collector/http/server.ts';
+import { startRfmJob } from '../../collector/jobs/rfm.ts';
 import {
   openStorage,
   READ_PATH_SQL,
@@ -107,7 +107,8 @@ describe('RFM quintiles in the background', () => {
     const bp = storage.recomputeRfm('s', 5, T0)!;
     // 10 customers with 1..10 purchases, totals 10..100, last purchase 0..90 days ago.
     expect(bp).toEqual({
-      recencyMs: [10 * DAY, 30 * DAY, 50 * DAY, 70 * DAY],
+      // Last-purchase times at the ranks, oldest first (ranks 1, 3, 5, 7 of 90..0 days ago).
+      lastPurchase: [T0 - 80 * DAY, T0 - 60 * DAY, T0 - 40 * DAY, T0 - 20 * DAY],
       frequency: [2, 4, 6, 8],
       monetary: [20, 40, 60, 80],
       customers: 10,
@@ -120,11 +121,54 @@ describe('RFM quintiles in the background', () => {
     ).toEqual({ r: 1, f: 5, m: 5, label: 'cannot_lose' });
     expect(
       evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0).rfm,
-    ).toMatchObject({ r: 3, f: 5, m: 2 });
+    ).toMatchObject({ r: 2, f: 5, m: 2 });
     // A fresh storage on the same file reads them back.
     const again = openStorage(join(tmp.dir, 'db.sqlite'));
     expect(again.rfmBreakpoints('s')).toEqual(bp);
     again.close();
+  });
+
+  it('a customer exactly at a breakpoint keeps its score when read later, and at the next run', () => {
+    for (let i = 0; i < 10; i++) customer(i, i + 1, (i + 1) * 10, i * 10);
+    const bp = storage.recomputeRfm('s', 5, T0)!;
+    // c4 bought last 40 days ago: the third breakpoint, so R 3 (on it: the lower score).
+    expect(storage.profile('s', 'c4')!.profile.purchases.last).toBe(bp.lastPurchase[2]);
+    const r = (at: number) =>
+      evaluate(
+        storage.profile('s', 'c4')!.profile,
+        { site: 's', visitor: 'c4', known: false },
+        site.engine,
+        at,
+        { rfm: storage.rfmBreakpoints('s') },
+      ).rfm?.r;
+    expect(r(T0)).toBe(3);
+    // A moment later (before the next run) and at the next run, nothing moved: the same score.
+    expect(r(T0 + 1)).toBe(3);
+    expect(r(T0 + 9 * 60_000)).toBe(3);
+    storage.recomputeRfm('s', 5, T0 + 10 * 60_000);
+    expect(r(T0 + 10 * 60_000)).toBe(3);
+  });
+
+  it('reads a row written with recency ages (before times) as the same times', () => {
+    const sqlite = storage.db.$client;
+    sqlite
+      .prepare(
+        'INSERT INTO rfm_breakpoints (site, computed, customers, recency, frequency, monetary) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(
+        'old',
+        T0,
+        10,
+        JSON.stringify([DAY, 2 * DAY, 3 * DAY, 4 * DAY]),
+        '[1,2,3,4]',
+        '[1,2,3,4]',
+      );
+    expect(storage.rfmBreakpoints('old')?.lastPurchase).toEqual([
+      T0 - 4 * DAY,
+      T0 - 3 * DAY,
+      T0 - 2 * DAY,
+      T0 - DAY,
+    ]);
   });
 
   it('the job recomputes at start and on its timer, and stops', async () => {
@@ -175,7 +219,7 @@ describe('query plans', () => {
   });
 
   it('the RFM job walks the partial customer indexes, and history reads use their index', () => {
-    // The statements of storage.recomputeRfm: an index walk to the rank, no sort.
+    // The statements of storage/rfm.ts: an index walk to the rank, no sort.
     const rank = (column: string, index: string, dir: string) =>
       plan(
         `SELECT ${column} AS v FROM profiles INDEXED BY ${index} WHERE site = ? AND purchases > 0 ORDER BY ${column} ${dir} LIMIT 1 OFFSET ?`,
@@ -188,7 +232,7 @@ describe('query plans', () => {
     expect(rank('monetary', 'profiles_rfm_m', 'ASC')).toEqual([
       expect.stringMatching(/^SEARCH profiles USING (COVERING )?INDEX profiles_rfm_m \(site=\?\)$/),
     ]);
-    expect(rank('last_purchase', 'profiles_rfm_r', 'DESC')).toEqual([
+    expect(rank('last_purchase', 'profiles_rfm_r', 'ASC')).toEqual([
       expect.stringMatching(/^SEARCH profiles USING (COVERING )?INDEX profiles_rfm_r \(site=\?\)$/),
     ]);
     expect(plan('SELECT count(*) FROM profiles WHERE site = ? AND purchases > 0', 's')[0]).toMatch(

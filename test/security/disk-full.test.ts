@@ -82,9 +82,9 @@ describe('a full disk', () => {
     const statuses = answers.map((r) => r.status);
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses).toContain(503);
-    statuses.forEach((s, i) =>
-      expect(running.storage.countEvents('demo', `full${200 + i}`)).toBe(s === 200 ? 20 : 0),
-    );
+    for (const [i, s] of statuses.entries()) {
+      expect(running.storage.countEvents('demo', `full${200 + i}`)).toBe(s === 200 ? 20 : 0);
+    }
     sqlite.pragma('max_page_count = 1073741823');
   });
 });

@@ -64,7 +64,15 @@ export async function securityApp(file: ConfigFile) {
     snippet: snippetAsset('/*ms*/'),
     keys: ring,
   });
-  const t = { app, storage, clock, close: () => (storage.close(), tmp.cleanup()) };
+  const t = {
+    app,
+    storage,
+    clock,
+    close: () => {
+      storage.close();
+      tmp.cleanup();
+    },
+  };
   const hooks = startWebhooks(storage, config, { now: Date.now });
   const server = await new Promise<ServerType>((ok) => {
     const s = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, () => ok(s));

@@ -152,7 +152,11 @@ describe('reading an answer', () => {
     let onWrite = () => {};
     const server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
-      const timer = setInterval(() => (res.write('.'), written++, onWrite()), 50);
+      const timer = setInterval(() => {
+        res.write('.');
+        written++;
+        onWrite();
+      }, 50);
       res.once('close', () => clearInterval(timer));
     });
     servers.push(server);

@@ -7,14 +7,13 @@ import {
   closeAll,
   COLLECTOR,
   open,
-  SCRIPT_SRC,
   stubFromDocs,
   token,
 } from './harness.ts';
 
 afterEach(closeAll);
 
-export const SEG: Segment = SAMPLE_SEGMENT;
+const SEG: Segment = SAMPLE_SEGMENT;
 
 describe('microseg.track', () => {
   it('maps value, currency and category to wire fields and the rest to props', async () => {
@@ -130,5 +129,3 @@ describe('the pre-load stub', () => {
     expect(p.events().map((e) => e.type)).toEqual(['page_view', 'after']);
   });
 });
-
-export { SCRIPT_SRC };

@@ -86,7 +86,8 @@ export function collector(): Collector {
       tmp.cleanup();
     },
   };
-  return (collector_ = c);
+  collector_ = c;
+  return c;
 }
 
 /** A signed identity token for `contact` on site `demo`, as an email link or a backend makes one. */

@@ -29,7 +29,10 @@ function held() {
     new Promise((resolve) =>
       pending.push(() => resolve(answering(loyalist, base)(url, init, real))),
     );
-  return { respond, release: () => pending.splice(0).forEach((f) => f()) };
+  const release = () => {
+    for (const f of pending.splice(0)) f();
+  };
+  return { respond, release };
 }
 
 const cached = (s: Segment, age = 0) => stored({ v: 'v1', g: [s, Date.now() - age] });

@@ -81,7 +81,7 @@ describe('batching and delivery', () => {
     let calls = 0;
     const p = await open({
       beaconResult: false,
-      respond: (url, init, real) =>
+      respond: (_url, _init, real) =>
         calls++ === 1 ? Promise.reject(new TypeError('Failed to fetch')) : real(),
     });
     p.run(`microseg.track('a'); dispatchEvent(new Event('pagehide'))`);

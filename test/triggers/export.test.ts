@@ -182,7 +182,12 @@ describe('GET /v1/segments/:name/members', () => {
       }
     })();
     let closed = false;
-    const cursor: MemberCursor = { rows, close: () => void (closed = true) };
+    const cursor: MemberCursor = {
+      rows,
+      close: () => {
+        closed = true;
+      },
+    };
     const reader = exportStream(cursor, 'ndjson').getReader();
     for (let i = 0; i < 3; i++) await reader.read();
     await new Promise((r) => setTimeout(r, 20));

@@ -18,7 +18,7 @@ import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../../storage/e
 import { CONTACT_ID_RULE, validContactId } from '../../identity/token.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
 import { MAX_PAGE, parsePageLimit } from '../page-limit.ts';
-import { siteOf } from './site-query.ts';
+import { requireSite, type SiteEnv } from '../site.ts';
 import type { DeliveryStatus } from '../../../shared/webhook.ts';
 
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
@@ -37,13 +37,13 @@ function erased(c: Context, result: ErasureResult) {
 }
 
 export function adminRoutes(deps: Deps) {
-  const app = new Hono<AuthEnv>();
+  const app = new Hono<AuthEnv & SiteEnv>();
   const auth = requireApiKey(deps.config);
+  const withSite = requireSite(deps.config);
   const outbox = deps.storage.outbox;
 
-  app.get('/v1/segments', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.get('/v1/segments', auth, withSite, (c) => {
+    const { site } = c.var;
     const counts = segmentCounts(deps.storage.db, site.id);
     const custom = new Map(customSegmentNames(site).map((n) => [n, 0]));
     for (const [n, members] of Object.entries(counts.custom)) custom.set(n, members);
@@ -58,9 +58,8 @@ export function adminRoutes(deps: Deps) {
     return c.json({ site: site.id, segments });
   });
 
-  app.get('/v1/segments/:name/members', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.get('/v1/segments/:name/members', auth, withSite, (c) => {
+    const { site } = c.var;
     const format = (c.req.query('format') ?? 'csv') as ExportFormat;
     if (!EXPORT_FORMATS.includes(format))
       return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
@@ -79,9 +78,8 @@ export function adminRoutes(deps: Deps) {
     return c.body(stream);
   });
 
-  app.get('/v1/deliveries', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.get('/v1/deliveries', auth, withSite, (c) => {
+    const { site } = c.var;
     const status = c.req.query('status');
     if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
       return fail(c, 400, 'invalid_status', `status is one of ${STATUSES.join(', ')}`);
@@ -97,13 +95,12 @@ export function adminRoutes(deps: Deps) {
       limit,
       before,
     });
-    const next = rows.length === limit ? rows[rows.length - 1]!.seq : null;
+    const next = rows.length === limit ? (rows.at(-1)?.seq ?? null) : null;
     return c.json({ site: site.id, deliveries: rows.map(({ seq: _seq, ...d }) => d), next });
   });
 
-  app.get('/v1/deliveries/:id', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.get('/v1/deliveries/:id', auth, withSite, (c) => {
+    const { site } = c.var;
     const d = outbox.get(site.id, c.req.param('id'));
     return d
       ? c.json(d)
@@ -115,9 +112,8 @@ export function adminRoutes(deps: Deps) {
         );
   });
 
-  app.post('/v1/deliveries/:id/replay', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.post('/v1/deliveries/:id/replay', auth, withSite, (c) => {
+    const { site } = c.var;
     const id = c.req.param('id');
     const res = outbox.replay(site.id, id, deps.now());
     if (res === 'not_found')
@@ -132,18 +128,16 @@ export function adminRoutes(deps: Deps) {
     return c.json(outbox.get(site.id, id), 202);
   });
 
-  app.delete('/v1/visitors/:id', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.delete('/v1/visitors/:id', auth, withSite, (c) => {
+    const { site } = c.var;
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id))
       return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
     return erased(c, eraseVisitor(deps.storage.db, site.id, id));
   });
 
-  app.delete('/v1/contacts/:id', auth, (c) => {
-    const site = siteOf(c, deps.config);
-    if (site instanceof Response) return site;
+  app.delete('/v1/contacts/:id', auth, withSite, (c) => {
+    const { site } = c.var;
     const id = c.req.param('id');
     if (!validContactId(id))
       return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);

@@ -7,14 +7,16 @@ import { fail } from '../errors.ts';
 import { ingestBatch } from '../../ingest/ingest.ts';
 import { browserIdentity } from '../../ingest/browser-identity.ts';
 import { forBrowser, identifyBrowser, LINK_REFUSALS } from '../../identity/identify.ts';
-import { botReason } from '../../ingest/bots.ts';
+import { botNotice, botReason } from '../../ingest/bots.ts';
+import { noCategoryNotice } from '../../config/category-rules.ts';
+import { unknownSiteNotice } from '../site.ts';
 import {
   addCors,
   allowOrigin,
   allowOriginOfAnySite,
-  NO_ORIGINS,
   originAllowed,
   originAllowedByAnySite,
+  originNotice,
   writerOrigin,
 } from '../origins.ts';
 import { batchSchema, describe, tooManyEvents } from '../../ingest/validate.ts';
@@ -36,9 +38,8 @@ function privacySignal(
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
-  const metrics = deps.metrics!;
-  const writes = deps.writes!;
-  const self = deps.selfOrigins ?? NO_ORIGINS;
+  const { metrics, writes, notice } = deps;
+  const self = deps.selfOrigins;
   const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
     return fail(c, status, error, message);
@@ -66,9 +67,9 @@ export function collectRoutes(deps: Deps) {
       return refuse(c, status, error, message);
     };
     const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
-    if (!('body' in read)) return refuseEarly(read.status, read.error, read.message);
+    if (!read.ok) return refuseEarly(read.status, read.error, read.message);
     // The snippet's compact form becomes the long form here, so one schema judges both.
-    const body = expandCompact(read.body, now);
+    const body = expandCompact(read.value, now);
     if (tooManyEvents(body, LIMITS.batchEvents)) {
       return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
     }
@@ -77,9 +78,12 @@ export function collectRoutes(deps: Deps) {
     const batch = parsed.data;
 
     const site = deps.config.sites.get(batch.site);
-    if (!site)
+    if (!site) {
+      notice(batch.site, 'unknown_site', () => unknownSiteNotice(batch.site, deps.config));
       return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
+    }
     if (origin && !originAllowed(site, origin, self)) {
+      notice(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
       // No grant: a page of another origin learns nothing, not even the refusal.
       allowOrigin(c, undefined);
       return refuse(
@@ -118,11 +122,13 @@ export function collectRoutes(deps: Deps) {
     const bot = site.allowAutomation
       ? null
       : botReason(c.req.header('user-agent'), batch.webdriver);
-    const identity = browserIdentity(c, deps, site, batch, now);
-    if ('error' in identity) {
+    if (bot) notice(site.id, `bot_${bot}`, () => botNotice(site.id, bot));
+    const checked = browserIdentity(c, deps, site, batch, now);
+    if (!checked.ok) {
       cors();
-      return refuse(c, 400, identity.error, identity.message);
+      return refuse(c, 400, checked.error, checked.message);
     }
+    const identity = checked.value;
     const { res, linked } = await writes.run(() => {
       // Bot traffic is never linked to a contact nor sets traits.
       const { id, patch } = identity;
@@ -130,7 +136,9 @@ export function collectRoutes(deps: Deps) {
         ? null
         : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
       return {
-        res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot),
+        res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot, (path) =>
+          notice(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), { path }),
+        ),
         linked,
       };
     });

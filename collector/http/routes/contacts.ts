@@ -2,44 +2,52 @@
  * Known contacts, for email tools and backends (API key):
  * `GET /v1/contacts/:id/segment?site=S` and `PUT /v1/contacts/:id/traits?site=S`.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { LIMITS } from '../../../shared/limits.ts';
 import type { Deps } from '../app.ts';
-import { readJson } from '../body.ts';
+import { type BodyEnv, readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
-import type { SiteConfig } from '../../config/config.ts';
 import { fail } from '../errors.ts';
 import { patchTraits, segmentOf } from '../../identity/identify.ts';
 import { contactKey, validContactId } from '../../identity/token.ts';
 import { traitPatchSchema } from '../../identity/traits.ts';
 import { describe } from '../../ingest/validate.ts';
-import { siteOf } from './site-query.ts';
+import { requireSite, type SiteEnv } from '../site.ts';
 
-type Resolved = { site: SiteConfig; contact: string } | Response;
-
-function resolve(c: Context<AuthEnv>, deps: Deps): Resolved {
-  const site = siteOf(c, deps.config);
-  if (site instanceof Response) return site;
+/** The contact `:id` names, or the refusal to answer with when it is not a contact id. */
+function contactOf(c: Context): string | null {
   const contact = c.req.param('id');
-  if (!validContactId(contact)) {
-    return fail(
-      c,
-      400,
-      'invalid_contact',
-      `a contact id has 1–${LIMITS.idLength} characters and no control characters`,
-    );
-  }
-  return { site, contact };
+  return contact !== undefined && validContactId(contact) ? contact : null;
 }
 
-export function contactRoutes(deps: Deps) {
-  const app = new Hono<AuthEnv>();
-  const auth = requireApiKey(deps.config);
+const invalidContact = (c: Context) =>
+  fail(
+    c,
+    400,
+    'invalid_contact',
+    `a contact id has 1–${LIMITS.idLength} characters and no control characters`,
+  );
 
-  app.get('/v1/contacts/:id/segment', auth, (c) => {
-    const r = resolve(c, deps);
-    if (r instanceof Response) return r;
-    const { site, contact } = r;
+/**
+ * The body as JSON in `c.var.read`; an oversized one is refused at once, before the site and
+ * contact are looked at, other body errors only after them.
+ */
+const jsonBody: MiddlewareHandler<BodyEnv> = async (c, next) => {
+  const read = await readJson(c, LIMITS.bodyBytes);
+  if (!read.ok && read.status === 413) return fail(c, read.status, read.error, read.message);
+  c.set('read', read);
+  await next();
+};
+
+export function contactRoutes(deps: Deps) {
+  const app = new Hono<AuthEnv & SiteEnv & BodyEnv>();
+  const auth = requireApiKey(deps.config);
+  const withSite = requireSite(deps.config);
+
+  app.get('/v1/contacts/:id/segment', auth, withSite, (c) => {
+    const { site } = c.var;
+    const contact = contactOf(c);
+    if (contact === null) return invalidContact(c);
     if (!deps.storage.identity.contactExists(site.id, contact)) {
       return fail(
         c,
@@ -60,16 +68,12 @@ export function contactRoutes(deps: Deps) {
     });
   });
 
-  app.put('/v1/contacts/:id/traits', auth, async (c) => {
-    // An oversized body is refused before the site and contact are looked at, as before.
-    const read = await readJson(c, LIMITS.bodyBytes);
-    if (!('body' in read) && read.status === 413)
-      return fail(c, read.status, read.error, read.message);
-    const r = resolve(c, deps);
-    if (r instanceof Response) return r;
-    const { site, contact } = r;
-    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-    const body = read.body;
+  app.put('/v1/contacts/:id/traits', auth, jsonBody, withSite, async (c) => {
+    const { site, read } = c.var;
+    const contact = contactOf(c);
+    if (contact === null) return invalidContact(c);
+    if (!read.ok) return fail(c, read.status, read.error, read.message);
+    const body = read.value;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return fail(
         c,
@@ -82,7 +86,7 @@ export function contactRoutes(deps: Deps) {
     if (!parsed.success) return fail(c, 400, 'invalid_traits', describe(parsed.error));
     const now = deps.now();
     // PUT replaces every trait of the contact: the body is the whole set (a null is left out).
-    const traits = await deps.writes!.run(() => {
+    const traits = await deps.writes.run(() => {
       deps.storage.identity.ensureContact(site.id, contact, now);
       return patchTraits(deps.storage, site.id, contactKey(contact), parsed.data, now, true);
     });

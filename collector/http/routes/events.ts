@@ -14,6 +14,7 @@ import { digest } from '../digest.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
 import { categorize } from '../../ingest/ingest.ts';
+import { noCategoryNotice } from '../../config/category-rules.ts';
 import { ingestAs, setTraitsOf, type Who } from '../../identity/identify.ts';
 import { contactIdSchema, contactKey, validContactId } from '../../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../../identity/traits.ts';
@@ -28,6 +29,8 @@ import {
   refusal,
   tooManyEvents,
 } from '../../ingest/validate.ts';
+import { must } from '../../../shared/must.ts';
+import { type Failure, failure } from '../../result.ts';
 
 const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
@@ -74,8 +77,8 @@ export function eventsRoutes(deps: Deps) {
   app.post('/v1/events', requireApiKey(deps.config), async (c) => {
     const now = deps.now();
     const read = await readJson(c, LIMITS.serverBodyBytes);
-    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-    if (tooManyEvents(read.body, LIMITS.serverBatchEvents)) {
+    if (!read.ok) return fail(c, read.status, read.error, read.message);
+    if (tooManyEvents(read.value, LIMITS.serverBatchEvents)) {
       return fail(
         c,
         413,
@@ -83,7 +86,7 @@ export function eventsRoutes(deps: Deps) {
         `at most ${LIMITS.serverBatchEvents} events per request`,
       );
     }
-    const parsed = envelope.safeParse(read.body);
+    const parsed = envelope.safeParse(read.value);
     if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
     const items = parsed.data.events;
 
@@ -93,37 +96,51 @@ export function eventsRoutes(deps: Deps) {
       string,
       { site: string; who: Who; events: NewEvent[]; seen: Set<string>; traits: TraitPatch }
     >();
-    items.forEach((item, index) => {
-      const refuse = (error: string, message: string) =>
-        void refused.push(refusal(index, item, error, message));
+    /** Groups one event by profile; its refusal, if refused. */
+    const take = (item: unknown, index: number): Failure | undefined => {
       const checked = checkEvent(serverEventSchema, item);
-      if ('problem' in checked) return refuse('invalid_event', checked.problem);
-      const { site: siteId, visitor, contact, traits, id, ...rest } = checked.data;
-      if ((visitor === undefined) === (contact === undefined))
-        return refuse('invalid_event', 'exactly one of visitor and contact');
-      const who: Who = visitor !== undefined ? { visitor } : { contact: contact! };
+      if (!checked.ok) return checked;
+      const { site: siteId, visitor, contact, traits, id, ...rest } = checked.value;
+      const who: Who | null =
+        visitor !== undefined ? { visitor } : contact !== undefined ? { contact } : null;
+      if (who === null || (visitor !== undefined && contact !== undefined))
+        return failure('invalid_event', 'exactly one of visitor and contact');
       const site = deps.config.sites.get(siteId);
       if (!site || !c.var.apiSites.has(siteId))
-        return refuse('forbidden_site', `the API key is not valid for site "${siteId}"`);
+        return failure('forbidden_site', `the API key is not valid for site "${siteId}"`);
       const ts = rest.ts ?? now;
       if (ts > now + CLOCK.maxClockSkewMs)
-        return refuse(
+        return failure(
           'invalid_event',
           `ts: more than ${CLOCK.maxClockSkewMs / 60_000} minutes in the future`,
         );
-      const eventId = id ?? contentId({ ...checked.data, ts });
+      const eventId = id ?? contentId({ ...checked.value, ts });
       ids[index] = eventId;
-      const key = `${siteId}\0${visitor ?? contactKey(contact!)}`;
+      const key = `${siteId}\0${'visitor' in who ? who.visitor : contactKey(who.contact)}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { site: siteId, who, events: [], seen: new Set(), traits: {} }));
+      if (!g) {
+        g = { site: siteId, who, events: [], seen: new Set(), traits: {} };
+        groups.set(key, g);
+      }
       if (traits) Object.assign(g.traits, traits);
       // The same id twice in one request is one event.
-      if (g.seen.has(eventId)) return;
+      if (g.seen.has(eventId)) return undefined;
       g.seen.add(eventId);
-      g.events.push(categorize(site, { ...rest, id: eventId, ts }));
-    });
+      g.events.push(
+        categorize(site, { ...rest, id: eventId, ts }, (path) =>
+          deps.notice(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), {
+            path,
+          }),
+        ),
+      );
+      return undefined;
+    };
+    for (const [index, item] of items.entries()) {
+      const refusedAs = take(item, index);
+      if (refusedAs) refused.push(refusal(index, item, refusedAs.error, refusedAs.message));
+    }
 
-    const results = await deps.writes!.run(() => {
+    const results = await deps.writes.run(() => {
       const quarantined = new Map<string, Refusal[]>();
       for (const r of refused) {
         const item = items[r.index] as {
@@ -155,11 +172,11 @@ export function eventsRoutes(deps: Deps) {
           'events',
           rows,
           now,
-          deps.config.sites.get(site)!.quarantine,
+          must(deps.config.sites.get(site), `site ${site}`).quarantine,
         );
       }
       return [...groups.values()].map((g) => {
-        const site = deps.config.sites.get(g.site)!;
+        const site = must(deps.config.sites.get(g.site), `site ${g.site}`);
         // A linked visitor's or a contact's events land in the contact's profile.
         if (Object.keys(g.traits).length > 0) setTraitsOf(deps.storage, site, g.who, g.traits, now);
         return { site: g.site, ...ingestAs(deps.storage, site, g.who, g.events, now) };
@@ -172,7 +189,7 @@ export function eventsRoutes(deps: Deps) {
       refused,
       ids,
     };
-    const metrics = deps.metrics!;
+    const metrics = deps.metrics;
     for (const r of results) {
       metrics.eventsAccepted.inc({ site: r.site }, r.accepted);
       metrics.eventsDuplicate.inc({ site: r.site }, r.duplicates);

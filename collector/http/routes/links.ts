@@ -12,7 +12,7 @@ import { fail } from '../errors.ts';
 import { linkInput, makeLink } from '../../identity/links.ts';
 import { requestOrigin } from '../origins.ts';
 import { describe } from '../../ingest/validate.ts';
-import { unknownSite } from './site-query.ts';
+import { unknownSite } from '../site.ts';
 
 const requestSchema = z
   .object({
@@ -34,8 +34,8 @@ export function linkRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
   app.post('/v1/links', requireApiKey(deps.config), async (c) => {
     const read = await readJson(c, LIMITS.serverBodyBytes);
-    if (!('body' in read)) return fail(c, read.status, read.error, read.message);
-    const parsed = requestSchema.safeParse(read.body);
+    if (!read.ok) return fail(c, read.status, read.error, read.message);
+    const parsed = requestSchema.safeParse(read.value);
     if (!parsed.success) return fail(c, 400, 'invalid_request', describe(parsed.error));
     const { site: siteId, plain, links } = parsed.data;
     if (!c.var.apiSites.has(siteId))
@@ -45,12 +45,12 @@ export function linkRoutes(deps: Deps) {
 
     // The collector's public address: configured, else its own (listen) address; the one this
     // request came to only for an app that knows neither.
-    const base = deps.publicUrl ?? deps.selfOrigins?.values().next().value ?? requestOrigin(c);
+    const base = deps.publicUrl ?? deps.selfOrigins.values().next().value ?? requestOrigin(c);
     const now = deps.now();
     const results: LinkResult[] = links.map((item, index) => {
       const input = linkInput.safeParse(item);
       if (!input.success) return { index, error: 'invalid_link', message: describe(input.error) };
-      const made = makeLink(deps.keys!, site, base, input.data, now, plain);
+      const made = makeLink(deps.keys, site, base, input.data, now, plain);
       return made.ok
         ? { index, url: made.url }
         : { index, error: made.error, message: made.message };

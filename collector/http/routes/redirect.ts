@@ -16,12 +16,11 @@ import {
 import { checkTarget } from '../../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../identity/token.ts';
 import { ingestAs } from '../../identity/identify.ts';
-import { NO_ORIGINS } from '../origins.ts';
 
 const escapeHtml = (s: string) =>
   s.replace(
     /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch,
   );
 
 /** A small human page: the reader of a broken link is a person in a browser, not a program. */
@@ -40,7 +39,7 @@ function refuse(c: Context, reason: string, detail: string) {
 
 export function redirectRoutes(deps: Deps) {
   const app = new Hono();
-  const keys = deps.keys!;
+  const keys = deps.keys;
 
   app.get('/r', async (c) => {
     const now = deps.now();
@@ -62,7 +61,7 @@ export function redirectRoutes(deps: Deps) {
     if (identity.purpose === 'identify') {
       return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
-    const target = checkTarget(site, fields.to, deps.selfOrigins ?? NO_ORIGINS);
+    const target = checkTarget(site, fields.to, deps.selfOrigins);
     if (!target.ok)
       return refuse(
         c,
@@ -84,14 +83,14 @@ export function redirectRoutes(deps: Deps) {
         type: 'email_click',
         ts: now,
         category: fields.category,
-        target: target.url.href,
+        target: target.value.href,
         utm: Object.values(utm).some((v) => v !== undefined) ? utm : undefined,
         // A mail scanner or link-preview bot that follows the link is stored flagged, out of the
         // profile, its segment and its webhooks, as on /v1/collect.
         bot,
       };
       // Redirect only after the click is committed, like every acknowledged event.
-      await deps.writes!.run(() =>
+      await deps.writes.run(() =>
         ingestAs(deps.storage, site, { contact: identity.contact }, [click], now),
       );
     }
@@ -105,7 +104,7 @@ export function redirectRoutes(deps: Deps) {
       grant: identity.grant,
     });
     c.header('Cache-Control', 'no-store');
-    return c.redirect(arrivalUrl(target.url, token, fields), 302);
+    return c.redirect(arrivalUrl(target.value, token, fields), 302);
   });
   return app;
 }

@@ -3,10 +3,10 @@ import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { browserSegmentOf } from '../../identity/identify.ts';
-import { addCors, NO_ORIGINS, originAllowed } from '../origins.ts';
+import { addCors, originAllowed, originNotice } from '../origins.ts';
 import { respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
-import { missingSite, unknownSite } from './site-query.ts';
+import { missingSite, unknownSite, unknownSiteNotice } from '../site.ts';
 
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
@@ -24,9 +24,15 @@ export function segmentRoutes(deps: Deps) {
       );
     }
     const site = deps.config.sites.get(siteId);
-    if (!site) return unknownSite(c, siteId);
+    if (!site) {
+      // Only an id that could be a site's reaches the log (any query string could otherwise).
+      if (ID_PATTERN.test(siteId))
+        deps.notice(siteId, 'unknown_site', () => unknownSiteNotice(siteId, deps.config));
+      return unknownSite(c, siteId);
+    }
     const origin = c.req.header('origin');
-    if (origin && !originAllowed(site, origin, deps.selfOrigins ?? NO_ORIGINS)) {
+    if (origin && !originAllowed(site, origin, deps.selfOrigins)) {
+      deps.notice(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
       c.header('Vary', 'Origin');
       return fail(
         c,

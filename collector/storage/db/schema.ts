@@ -111,12 +111,16 @@ export const segmentChanges = sqliteTable(
   ],
 );
 
-/** A site's RFM quintile breakpoints, recomputed in the background from its customers. */
+/** A site's RFM quintile breakpoints, recomputed from its customers (the job, `microseg rfm`). */
 export const rfmBreakpoints = sqliteTable('rfm_breakpoints', {
   site: text('site').primaryKey(),
   computed: integer('computed').notNull(),
   customers: integer('customers').notNull(),
-  /** JSON arrays of the four breakpoints: last-purchase ages (ms), counts, totals. */
+  /**
+   * The four breakpoints, JSON: `recency` `{"lastPurchase": [times, oldest first]}` (rows of an
+   * earlier version: a plain array of ages at `computed`; storage/rfm.ts reads both), counts and
+   * totals as arrays, ascending.
+   */
   recency: text('recency').notNull(),
   frequency: text('frequency').notNull(),
   monetary: text('monetary').notNull(),

@@ -1,0 +1,41 @@
+/**
+ * The RFM job: every site's quintile breakpoints recomputed at start and then every 10 minutes,
+ * off the request path (`microseg rfm --site S` does one site now, on the file).
+ */
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import type { Storage } from '../storage/storage.ts';
+
+/** How often the RFM quintiles are recomputed by default. */
+export const RFM_EVERY_MS = 10 * 60_000;
+
+/**
+ * Recomputes every site's RFM quintiles now and then every `everyMs`, off the request path.
+ * The timer is unref'd (it never holds the process open) and stopped on close.
+ */
+export function startRfmJob(
+  storage: Storage,
+  config: Config,
+  everyMs: number,
+  now: () => number,
+  log: Logger,
+): { run(): void; stop(): void } {
+  const run = () => {
+    for (const site of config.sites.values()) {
+      try {
+        const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
+        log('info', 'rfm quintiles', {
+          site: site.id,
+          customers: bp?.customers ?? 0,
+          quintiles: bp !== null,
+        });
+      } catch (err) {
+        log('error', 'rfm recompute failed', { site: site.id, err: String(err) });
+      }
+    }
+  };
+  run();
+  const timer = setInterval(run, everyMs);
+  timer.unref();
+  return { run, stop: () => clearInterval(timer) };
+}
