@@ -189,7 +189,7 @@ interface SegmentMemo {
   until: number;
   segment: Segment;
   /** The browser's view of it as sent (`forBrowser`, JSON) and its ETag, made on first use. */
-  browser?: { body: string; etag: string };
+  browser?: BrowserAnswer;
 }
 
 function memoOf(storage: Storage, site: SiteConfig, who: Who, now: number): SegmentMemo {
@@ -233,13 +233,24 @@ export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: num
   return memoOf(storage, site, who, now).segment;
 }
 
-/** What `GET /v1/segment` sends: the browser's view of the visitor's segment as JSON, and its ETag. */
+/**
+ * What `GET /v1/segment` sends: the browser's view of a segment as JSON and its ETag, and a slot
+ * for the route to keep the answer's headers in (for the last origin asked), all kept as long as
+ * the segment is.
+ */
+export interface BrowserAnswer {
+  readonly body: string;
+  readonly etag: string;
+  headers?: { origin: string | undefined; value: Readonly<Record<string, string>> };
+}
+
+/** The browser's answer for a visitor's segment now (see BrowserAnswer). */
 export function browserSegmentOf(
   storage: Storage,
   site: SiteConfig,
   visitor: string,
   now: number,
-): { body: string; etag: string } {
+): BrowserAnswer {
   const memo = memoOf(storage, site, { visitor }, now);
   if (memo.browser === undefined) {
     const body = JSON.stringify(forBrowser(site, memo.segment));

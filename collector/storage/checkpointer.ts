@@ -12,6 +12,9 @@ import type Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
+/** How long closing waits for the worker's connection at most (it may be starting, or in a checkpoint). */
+const STOP_WAIT_MS = 5_000;
+
 /** The writer checkpoints itself past this many WAL pages (~40 MB), as a safety net only. */
 export const FALLBACK_PAGES = 10_000;
 
@@ -24,12 +27,22 @@ const run = () => {
   try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (err) { parentPort.postMessage(String(err)); }
 };
 const timer = setInterval(run, workerData.everyMs);
-parentPort.on('message', () => { clearInterval(timer); run(); db.close(); parentPort.close(); });
+parentPort.on('message', () => {
+  clearInterval(timer);
+  db.close();
+  Atomics.store(workerData.closed, 0, 1);
+  Atomics.notify(workerData.closed, 0);
+  parentPort.close();
+});
 `;
 
 export interface Checkpointer {
-  /** Stops the timer after one last checkpoint; resolves once the worker's connection is closed. */
-  stop(): Promise<void>;
+  /**
+   * Stops the worker and waits (blocking, at most a checkpoint's time) until its connection is
+   * closed: the writer's own close then runs last and, as SQLite's last connection, checkpoints and
+   * removes the WAL before the caller moves on (a test deletes its folder right after).
+   */
+  stop(): void;
 }
 
 /** Starts checkpointing `file` every `everyMs` from a worker; `sqlite` stops checkpointing itself. */
@@ -42,23 +55,28 @@ export function startCheckpointer(
   sqlite.pragma(`wal_autocheckpoint = ${FALLBACK_PAGES}`);
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   // No execArgv of the parent: under --cpu-prof the worker would write over the main thread's profile.
+  const closed = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER, {
     eval: true,
     execArgv: [],
-    workerData: { file, everyMs, driver },
+    workerData: { file, everyMs, driver, closed },
   });
+  let alive = true;
   worker.on('message', (m) => onError(String(m)));
   worker.on('error', (err) => onError(String(err)));
+  worker.on('exit', () => {
+    alive = false;
+  });
   // Not a reason to keep the process alive.
   worker.unref();
-  let stopped: Promise<void> | null = null;
+  let stopped = false;
   return {
     stop() {
-      stopped ??= new Promise<void>((done) => {
-        worker.once('exit', () => done());
-        worker.postMessage('stop');
-      });
-      return stopped;
+      if (stopped) return;
+      stopped = true;
+      if (!alive) return;
+      worker.postMessage('stop');
+      Atomics.wait(closed, 0, 0, STOP_WAIT_MS);
     },
   };
 }

@@ -734,7 +734,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       return db.select({ n: sql<number>`count(*)` }).from(events).where(where).get()?.n ?? 0;
     },
     close: () => {
-      void checkpointer?.stop();
+      checkpointer?.stop();
       db.$client.close();
     },
   };

@@ -4,7 +4,7 @@ import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
 import { browserSegmentOf } from '../../identity/identify.ts';
 import { addCors, originAllowed, originNotice } from '../origins.ts';
-import { respond, secureHeaderSet } from '../secure-headers.ts';
+import { jsonHeaders, respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
 import { missingSite, unknownSite, unknownSiteNotice } from '../site.ts';
 
@@ -44,13 +44,24 @@ export function segmentRoutes(deps: Deps) {
 
     // What a page may see: no private-trait segments, no money (docs/segments.md); kept with the
     // segment until the next time boundary it can cross, as is its ETag.
-    const { body, etag } = browserSegmentOf(deps.storage, site, visitor, deps.now());
-    const headers = addCors(secureHeaderSet(), origin);
-    headers.etag = etag;
-    headers['cache-control'] = 'private, no-cache';
-    if (c.req.header('if-none-match') === etag) return respond(null, 304, headers);
-    headers['content-type'] = 'application/json; charset=utf-8';
-    return respond(body, 200, headers);
+    const answer = browserSegmentOf(deps.storage, site, visitor, deps.now());
+    if (c.req.header('if-none-match') === answer.etag) {
+      const headers = addCors(secureHeaderSet(), origin);
+      headers.etag = answer.etag;
+      headers['cache-control'] = 'private, no-cache';
+      return respond(null, 304, headers);
+    }
+    // The answer's headers are kept with it, for the origin that asked last.
+    if (answer.headers === undefined || answer.headers.origin !== origin) {
+      answer.headers = {
+        origin,
+        value: jsonHeaders(origin, 'application/json; charset=utf-8', {
+          etag: answer.etag,
+          'cache-control': 'private, no-cache',
+        }),
+      };
+    }
+    return respond(answer.body, 200, answer.headers.value);
   });
   return app;
 }
