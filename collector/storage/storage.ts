@@ -258,11 +258,11 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
 
   // The ingest statements are plain better-sqlite3 ones: drizzle's per-call parameter mapping
   // showed in the ingest profile (with the rest of that change: 0.64× → 0.78× of the baseline).
+  // Positional parameters: binding 19 named ones looks each up on an object, ~2 µs per event more.
   const insertEvent = sqlite.prepare(
     `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target, outbound,
        value, currency, props, utm, bot, contact)
-     VALUES (@site, @id, @visitor, @session, @type, @ts, @received, @url, @ref, @category, @nav, @target, @outbound,
-       @value, @currency, @props, @utm, @bot, @contact)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING`,
   );
   // Browser events come without a session: it is assigned here (collector/storage/sessions.ts).
@@ -287,7 +287,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
 
   const upsertProfile = sqlite.prepare(
     `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
-     VALUES (@site, @visitor, @firstSeen, @lastSeen, @updated, @segment, @data, @segments, @purchases, @monetary, @lastPurchase)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (site, visitor) DO UPDATE SET
        first_seen = excluded.first_seen, last_seen = excluded.last_seen, updated = excluded.updated,
        segment = excluded.segment, data = excluded.data, segments = excluded.segments,
@@ -302,19 +302,19 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     segment: Segment,
     now: number,
   ) =>
-    upsertProfile.run({
+    upsertProfile.run(
       site,
-      visitor: key,
-      firstSeen: profile.firstSeen,
-      lastSeen: profile.lastSeen,
-      updated: now,
-      segment: segment.segment,
-      data: JSON.stringify(profile),
-      segments: JSON.stringify(segment.segments),
-      purchases: profile.purchases.n,
-      monetary: profile.purchases.total,
-      lastPurchase: profile.purchases.last,
-    });
+      key,
+      profile.firstSeen,
+      profile.lastSeen,
+      now, // updated
+      segment.segment,
+      JSON.stringify(profile),
+      JSON.stringify(segment.segments),
+      profile.purchases.n,
+      profile.purchases.total,
+      profile.purchases.last,
+    );
 
   const insertChange = sqlite.prepare(
     `INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event, contact)
@@ -570,27 +570,27 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     let applied = 0;
     let cause: string | null = null;
     for (const e of batch) {
-      const res = insertEvent.run({
+      const res = insertEvent.run(
         site,
-        id: e.id,
+        e.id,
         visitor,
-        session: e.session ?? sessionOf(site, visitor, e.ts, e.id),
-        type: e.type,
-        ts: e.ts,
-        received: now,
-        url: e.url ?? null,
-        ref: e.ref ?? null,
-        category: e.category ?? null,
-        nav: e.nav ?? null,
-        target: e.target ?? null,
-        outbound: e.outbound === undefined ? null : e.outbound ? 1 : 0,
-        value: e.value ?? null,
-        currency: e.currency ?? null,
-        props: json(e.props),
-        utm: json(e.utm),
-        bot: e.bot ? 1 : 0,
+        e.session ?? sessionOf(site, visitor, e.ts, e.id),
+        e.type,
+        e.ts,
+        now, // received
+        e.url ?? null,
+        e.ref ?? null,
+        e.category ?? null,
+        e.nav ?? null,
+        e.target ?? null,
+        e.outbound === undefined ? null : e.outbound ? 1 : 0,
+        e.value ?? null,
+        e.currency ?? null,
+        json(e.props),
+        json(e.utm),
+        e.bot ? 1 : 0,
         contact,
-      });
+      );
       // A duplicate id changes no row: the event was counted when it first arrived.
       if (res.changes === 0) continue;
       accepted++;
