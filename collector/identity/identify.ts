@@ -218,10 +218,11 @@ function memoOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segm
     known,
     rfm,
     from: now,
-    until: stableUntil(profile, site.engine, now, extras),
+    // Not kept (a first read, the cache off): good for this read only, no boundary to look for.
+    until: entry.kept ? stableUntil(profile, site.engine, now, extras) : now + 1,
     segment: evaluate(profile, { site: site.id, visitor, known }, site.engine, now, extras),
   };
-  entry.memo = fresh;
+  if (entry.kept) entry.memo = fresh;
   return fresh;
 }
 

@@ -103,6 +103,8 @@ export interface StoredProfile {
 export interface CachedInputs {
   readonly stored: StoredProfile | undefined;
   readonly traits: Traits | undefined;
+  /** In the read cache (false: made for this read only; a memo on it would be lost). */
+  kept: boolean;
   memo?: unknown;
 }
 
@@ -534,8 +536,9 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         ? undefined
         : { profile: JSON.parse(data) as Profile, updated: must(updated, 'profile time') };
     const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
-    const entry: CachedInputs = { stored, traits };
+    const entry: CachedInputs = { stored, traits, kept: false };
     if (cacheSize > 0 && !sqlite.inTransaction && admitted(site, visitor)) {
+      entry.kept = true;
       linkCached.set(
         cacheKey(site, visitor),
         linked === null ? null : { contact: linked, expires: must(expires, 'link expiry') },
