@@ -11,7 +11,6 @@ import { sessionAssigner } from './sessions.ts';
 import { openOutbox, type Outbox } from '../webhooks/outbox.ts';
 import { identityStore, type IdentityStore } from './identity-store.ts';
 import { Lru } from './read-cache.ts';
-import { onWriteGroups } from './write-queue.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { contactKey, contactOfKey } from '../identity/token.ts';
 import type { Traits } from '../identity/traits.ts';
@@ -135,9 +134,6 @@ export interface StorageOptions {
 
 /** About 2.4 KB of heap each for a profile of ten events: ~12 MB, more for long windows. */
 export const DEFAULT_PROFILE_CACHE = 5_000;
-
-/** Profiles the writer keeps as it wrote them (at most the read cache's size): ~30 KB each at the bounds. */
-const WRITER_CACHE = 1_000;
 
 /*
  * Admission: a visitor enters a cache on its second use within the last `size` misses. Uses
@@ -420,57 +416,6 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     cached.clear();
     linkCached.clear();
     rfm.clear();
-    written.clear();
-  }
-  /*
-   * The single writer's own profiles: a batch folds into the profile as this process last wrote
-   * it, instead of reading and parsing it again (a profile at its bounds is ~12 KB of JSON). Kept
-   * only for what committed, with the write queue's word on each group (onWriteGroups): a group's
-   * writes wait in `pending` until it commits, and whatever any rollback touches is dropped. A
-   * profile written in the group is taken out of `written` at once (the trigger below, on every
-   * write to the row whatever code made it), so a later job of the same group reads the row.
-   * Outside a write-queue group (a caller's own transaction) it is neither read nor filled.
-   * A commit by another connection drops it all, checked inside each group's transaction.
-   */
-  const writerSize = Math.min(cacheSize, WRITER_CACHE);
-  const written = new Lru<ProfileRow>(writerSize); // site, profile id
-  const pending = new Map<string, ProfileRow>();
-  const writeAdmitted = admission(writerSize);
-  let groupOpen = false;
-  let groupChecked = false;
-  if (writerSize > 0) {
-    onWriteGroups(sqlite, {
-      begin() {
-        groupOpen = true;
-        groupChecked = false;
-        pending.clear();
-      },
-      rolledBack() {
-        pending.clear();
-      },
-      end(committed) {
-        if (committed) for (const [key, row] of pending) written.set(key, row);
-        pending.clear();
-        groupOpen = false;
-      },
-    });
-  }
-  /** The profile row as this writer last committed it, when it may use it now. */
-  function writtenRow(site: string, key: string): ProfileRow | undefined {
-    if (!groupOpen || !sqlite.inTransaction) return undefined;
-    if (!groupChecked) {
-      groupChecked = true;
-      const version = dataVersion.get();
-      if (version !== seenVersion) {
-        // Another connection committed: what any cache holds may be stale.
-        seenVersion = version ?? 0;
-        cached.clear();
-        linkCached.clear();
-        rfm.clear();
-        written.clear();
-      }
-    }
-    return written.get(cacheKey(site, key));
   }
 
   if (cacheSize > 0) {
@@ -480,11 +425,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
       (links: unknown, site: unknown, id: unknown) => {
         const key = cacheKey(String(site), String(id));
         if (links) linkCached.delete(key);
-        else {
-          cached.delete(key);
-          written.delete(key);
-          pending.delete(key);
-        }
+        else cached.delete(key);
         return null;
       },
     );
@@ -567,7 +508,7 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
     // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
     const key = into ?? visitor;
     const contact = contactOfKey(key);
-    const stored = writtenRow(site, key) ?? readRow(site, key);
+    const stored = readRow(site, key);
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
     let accepted = 0;
     let applied = 0;
@@ -617,13 +558,6 @@ export function openStorage(file: string, opts: StorageOptions = {}): Storage {
         l({ site, visitor, profile: key, before, segment, changes, at: now });
     if (applied > 0) {
       saveProfile(site, key, profile, segment, now);
-      if (groupOpen && writeAdmitted(site, key))
-        pending.set(cacheKey(site, key), {
-          profile,
-          updated: now,
-          key: segment.segment,
-          segments: segment.segments,
-        });
     }
     return { accepted, duplicates: batch.length - accepted, segment, before, changes };
   };

@@ -5,8 +5,7 @@
  * runs without savepoints (two statements per job saved); when a job throws, the whole
  * transaction is rolled back and the group runs again with a savepoint per job (better-sqlite3
  * nests transactions that way). A job may therefore run twice when another job of its group
- * fails: its effects must be the database's, which the rollback undoes (what it keeps in memory
- * must follow `onWriteGroups`).
+ * fails: its effects must be the database's, which the rollback undoes.
  */
 import type Database from 'better-sqlite3';
 import type { Metrics } from '../http/metrics.ts';
@@ -25,25 +24,6 @@ export interface WriteQueue extends WriteHealth {
   /** Resolves when every queued job has been committed (graceful shutdown). */
   drain(): Promise<void>;
   readonly depth: number;
-}
-
-/**
- * Told how each group transaction on a database ends, so memory that follows its writes (the
- * single writer's parsed profiles, storage.ts) keeps only what committed: `begin` before a group
- * runs, `rolledBack` when some or all of what ran since `begin` was undone (the group goes on
- * or is run again), `end` once it committed (true) or failed whole (false).
- */
-export interface GroupHooks {
-  begin(): void;
-  rolledBack(): void;
-  end(committed: boolean): void;
-}
-const hooksOf = new WeakMap<Database.Database, GroupHooks[]>();
-
-export function onWriteGroups(sqlite: Database.Database, hooks: GroupHooks): void {
-  const list = hooksOf.get(sqlite) ?? [];
-  list.push(hooks);
-  hooksOf.set(sqlite, list);
 }
 
 export function writeQueue(
@@ -66,9 +46,7 @@ export function writeQueue(
     queue = queue.slice(group.length);
     if (queue.length > 0) schedule();
     metrics?.writeQueueDepth.set(queue.length);
-    const hooks = hooksOf.get(sqlite) ?? [];
     const end = metrics?.commitSeconds.startTimer();
-    for (const h of hooks) h.begin();
     try {
       let results: { ok: boolean; value: unknown }[];
       try {
@@ -76,14 +54,12 @@ export function writeQueue(
       } catch {
         // A job threw (or the commit failed): nothing of the group is kept. Again, one savepoint
         // per job, so that only the jobs that fail fail (and a failing commit fails them all).
-        for (const h of hooks) h.rolledBack();
         results = [];
         sqlite.transaction(() => {
           for (const job of group) {
             try {
               results.push({ ok: true, value: sqlite.transaction(job.run)() });
             } catch (err) {
-              for (const h of hooks) h.rolledBack();
               // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the
               // job's savepoint: then the group's earlier jobs are gone too, and later ones would
               // run in autocommit. Fail the whole group with the cause.
@@ -93,7 +69,6 @@ export function writeQueue(
           }
         })();
       }
-      for (const h of hooks) h.end(true);
       // Committed: writes work again, unless a job of this group failed for a storage reason.
       failing = null;
       for (const r of results) if (!r.ok) failed(r.value);
@@ -104,7 +79,6 @@ export function writeQueue(
       }
     } catch (err) {
       // The commit itself failed (disk full, I/O error): nobody in the group is acknowledged.
-      for (const h of hooks) h.end(false);
       failed(err);
       for (const job of group) job.fail(err);
     } finally {
