@@ -350,4 +350,31 @@ describe('Lru', () => {
     none.set('x', 1);
     expect(none.size).toBe(0);
   });
+
+  it('holds at most its size, answers the latest value of what it holds, keeps what is hit', () => {
+    const lru = new Lru<number>(50);
+    const truth = new Map<string, number>();
+    let x = 7;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      const key = `k${x % 400}`;
+      if (x % 10 === 0) {
+        lru.delete(key);
+        truth.delete(key);
+      } else if (x % 3 === 0) {
+        lru.set(key, i);
+        truth.set(key, i);
+      } else {
+        const v = lru.get(key);
+        if (v !== undefined) expect(v).toBe(truth.get(key));
+      }
+      expect(lru.size).toBeLessThanOrEqual(50);
+    }
+    // A key read between every insertion survives a sweep of new keys that are never read.
+    lru.set('hot', 1);
+    for (let i = 0; i < 500; i++) {
+      expect(lru.get('hot')).toBe(1);
+      lru.set(`cold${i}`, i);
+    }
+  });
 });
