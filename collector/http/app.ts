@@ -106,10 +106,25 @@ export function createApp(opts: AppOptions): Hono {
 
   // One middleware for both (security headers, then the request count): each layer of Hono's
   // chain is a promise and a closure per request.
+  // The counter of each route and status, looked up once (prom-client hashes the labels per call).
+  const counters = new Map<string, Map<number, { inc(): void }>>();
+  const requestCount = (route: string, status: number) => {
+    let byStatus = counters.get(route);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      counters.set(route, byStatus);
+    }
+    let counter = byStatus.get(status);
+    if (counter === undefined) {
+      counter = metrics.requests.labels(route, String(status));
+      byStatus.set(status, counter);
+    }
+    return counter;
+  };
   app.use('*', async (c, next) => {
     await next();
     secure(c.res);
-    metrics.requests.inc({ route: routePath(c, -1), status: String(c.res.status) });
+    requestCount(routePath(c, -1), c.res.status).inc();
   });
   if (deps.limits) {
     // One address may hold only so many browser requests open at once (slow bodies included),

@@ -12,8 +12,8 @@ export function segmentRoutes(deps: Deps) {
   const app = new Hono();
 
   app.get('/v1/segment', (c) => {
-    const siteId = c.req.query('site');
-    const visitor = c.req.query('visitor');
+    // One parse of the query string for both (each c.req.query(name) parses it again).
+    const { site: siteId, visitor } = c.req.query();
     if (!siteId) return missingSite(c);
     if (!visitor || !ID_PATTERN.test(visitor)) {
       return fail(
