@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 /**
  * The load generator, in its own process so the server under test never shares an event loop
- * with the load. Forked by run.mjs; receives one job per message, answers with its figures:
- *   { url, kind: 'post' | 'get', batch, visitors, connections, duration, warmup }
+ * with the load. Forked by run.mjs (one or more of them, each with its share of the connections);
+ * receives one job per message, answers with its raw figures:
+ *   { url, kind: 'post' | 'get', batch, visitors, connections, duration, warmup, seed }
+ * It says `{ measuring: true }` when the warm-up ends, so run.mjs can sample the server's CPU time
+ * over exactly the measured part, and reports its own CPU time over that part: a generator near
+ * 100% of a core is the bottleneck, not the server.
  * `post` sends browser batches of `batch` fresh events for random existing visitors;
  * `get` asks `/v1/segment` for random existing visitors. Every request is generated the same
  * way whatever the target, so the baseline and the collector see the same bytes.
@@ -11,7 +15,6 @@
  */
 import autocannon from 'autocannon';
 import { collectBody, idGenerator, prng, SITE, visitorId } from './lib/workload.mjs';
-import { summarize } from './lib/stats.mjs';
 
 function requestFor(job) {
   const rnd = prng(job.seed ?? 7);
@@ -62,11 +65,18 @@ function run(job, duration, record) {
 process.on('message', async (job) => {
   try {
     const warm = job.warmup > 0 ? await run(job, job.warmup, false) : null;
+    process.send({ measuring: true });
+    const cpu = process.cpuUsage();
+    const wall = performance.now();
     const { result, latencies, statuses } = await run(job, job.duration, true);
+    const used = process.cpuUsage(cpu);
     const sent = (r) => (r ? Object.values(r.statuses).reduce((a, b) => a + b, 0) : 0);
     process.send({
       ok: true,
-      ...summarize(latencies, result.duration),
+      latencies: Float64Array.from(latencies),
+      seconds: result.duration,
+      // Share of one core this process used while measuring (1 = a whole core).
+      cpu: (used.user + used.system) / 1000 / (performance.now() - wall),
       statuses,
       errors: result.errors,
       timeouts: result.timeouts,

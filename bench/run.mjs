@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildStorageBundle } from './lib/storage-bundle.mjs';
-import { formatReport, historyCost, ratio, verdicts } from './lib/stats.mjs';
+import { formatReport, historyCost, ratio, summarize, verdicts } from './lib/stats.mjs';
 import { CHROMIUM, measureSnippetStart, snippetSizes } from './lib/snippet.mjs';
 import { summarizeProfile, formatProfile } from './lib/cpuprofile.mjs';
 import { collectBody, idGenerator, prng, visitorId, visitorsFor } from './lib/workload.mjs';
@@ -33,9 +33,10 @@ const PHASES = ['baseline', 'small', 'deep', 'large', 'snippet'];
 const USAGE = `node bench/run.mjs [options]     (npm run bench builds first, then runs this)
 
 Phases (all by default, in this order):
-  baseline   bare Hono on @hono/node-server (POST → 204, GET → small JSON), its own process for
-             the whole run; each baseline load runs right before the collector load it is compared
-             with, so both meet the same machine
+  baseline   bare Hono on @hono/node-server and a bare node:http server, the same package
+             versions as the collector (POST reads the body → 204, GET → a segment-sized JSON),
+             each its own process for the whole run; the baseline loads run right before the
+             collector loads they are compared with, so all meet the same machine
   small      collector on a fresh SQLite file seeded with --small events, ~1k visitors of 1–20
              events: segment reads, ingest of 1 event/request, ingest of 10 events/request
   deep       --deep events over the SAME visitors as small (~1,000 events each at 1M): reads and
@@ -52,7 +53,9 @@ Options:
                      MICROSEG_PROFILE_CACHE=0 (every read a SQLite lookup)
   --duration S       measured seconds per load phase (default 10)
   --warmup S         warm-up seconds before each (default 2)
-  --connections N    concurrent connections (default 50)
+  --connections N    concurrent connections (default 50), shared among the generators
+  --loaders N        load generator processes (default 1); each prints its CPU share, and one
+                     near 100% of a core is the bottleneck rather than the server
   --small N          stored events of the small history (default 10000)
   --deep N           stored events of the deep history (default: --large)
   --large N          stored events of the large history (default 1000000)
@@ -60,6 +63,8 @@ Options:
   --quick            a smoke run: 1 s phases, 2k/20k/20k events, 6 page loads
   --profile          run the collector under node --cpu-prof; print its hottest functions
   --json FILE        where to write the results (default bench/results/latest.json)
+  --collector FILE   the collector bundle to measure (default dist/collector.mjs), e.g. another
+                     commit's build for a paired comparison: run both alternately, compare ratios
   -h, --help         this help`;
 
 const { values: args } = parseArgs({
@@ -69,6 +74,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string' },
+    loaders: { type: 'string' },
     small: { type: 'string' },
     deep: { type: 'string' },
     large: { type: 'string' },
@@ -76,6 +82,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean' },
     profile: { type: 'boolean' },
     json: { type: 'string' },
+    collector: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -98,6 +105,7 @@ const opts = {
   duration: num(args.duration, quick ? 1 : 10, 'duration'),
   warmup: num(args.warmup, quick ? 0.5 : 2, 'warmup'),
   connections: num(args.connections, 50, 'connections'),
+  loaders: num(args.loaders, 1, 'loaders'),
   small: num(args.small, quick ? 2_000 : 10_000, 'small'),
   large: num(args.large, quick ? 20_000 : 1_000_000, 'large'),
   deep: num(args.deep ?? args.large, quick ? 20_000 : 1_000_000, 'deep'),
@@ -119,7 +127,7 @@ for (const l of loads) {
     process.exit(2);
   }
 }
-const COLLECTOR = join(ROOT, 'dist', 'collector.mjs');
+const COLLECTOR = args.collector ?? join(ROOT, 'dist', 'collector.mjs');
 const SNIPPET = join(ROOT, 'dist', 'ms.js');
 for (const f of [COLLECTOR, SNIPPET]) {
   if (!existsSync(f)) {
@@ -222,51 +230,120 @@ async function heapMB(url) {
 /** Requests each server process answered, warm-ups included: profiles are divided by it. */
 const answered = {};
 
-// The load generator: one long-lived process, one job at a time.
-const loader = fork(here('./load.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-children.add(loader);
-function load(job) {
-  return new Promise((ok, fail) => {
-    loader.once('message', (m) => (m.ok ? ok(m) : fail(new Error(m.error))));
-    loader.send({
-      connections: opts.connections,
-      duration: opts.duration,
-      warmup: opts.warmup,
-      ...job,
-    });
+// The load generators: long-lived processes, one job at a time, each with its share of the
+// connections, so that one generator's core is not what limits the fastest server.
+const loaders = Array.from({ length: opts.loaders }, () => {
+  const child = fork(here('./load.mjs'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
   });
+  children.add(child);
+  return child;
+});
+
+/** Runs `job` on every generator; `onMeasuring` is called once the first one ends its warm-up. */
+async function load(job, onMeasuring) {
+  let told = false;
+  const parts = await Promise.all(
+    loaders.map(
+      (child, i) =>
+        new Promise((ok, fail) => {
+          const onMessage = (m) => {
+            if (m.measuring) {
+              if (!told) onMeasuring?.();
+              told = true;
+              return;
+            }
+            child.off('message', onMessage);
+            m.ok ? ok(m) : fail(new Error(m.error));
+          };
+          child.on('message', onMessage);
+          child.send({
+            duration: opts.duration,
+            warmup: opts.warmup,
+            ...job,
+            connections: share(opts.connections, loaders.length, i),
+            seed: 7 + i,
+          });
+        }),
+    ),
+  );
+  const latencies = Float64Array.from(parts.flatMap((p) => Array.from(p.latencies)));
+  const statuses = {};
+  for (const p of parts)
+    for (const [k, n] of Object.entries(p.statuses)) statuses[k] = (statuses[k] ?? 0) + n;
+  const sum = (f) => parts.reduce((a, p) => a + f(p), 0);
+  return {
+    ...summarize(latencies, Math.max(...parts.map((p) => p.seconds))),
+    statuses,
+    errors: sum((p) => p.errors),
+    timeouts: sum((p) => p.timeouts),
+    answered: sum((p) => p.answered),
+    // Cores used by the generators while measuring, in all and by the busiest one.
+    loadCpu: sum((p) => p.cpu),
+    loadCpuMax: Math.max(...parts.map((p) => p.cpu)),
+  };
 }
+
+/** Connections of generator `i` when `total` are shared among `n` (they differ by at most 1). */
+const share = (total, n, i) => Math.floor(total / n) + (i < total % n ? 1 : 0);
+
+/** CPU seconds a live process has used so far (user + system, from /proc). */
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime, fields 14 and 15 of stat(5), here 11 and 12 after the name; in clock ticks.
+  return (Number(f[11]) + Number(f[12])) / TICKS;
+}
+const TICKS = 100;
+
 async function phase(name, job, server) {
-  log(`${name}: ${opts.warmup} s warm-up + ${opts.duration} s at ${opts.connections} connections`);
-  const r = await load(job);
+  log(
+    `${name}: ${opts.warmup} s warm-up + ${opts.duration} s at ${opts.connections} connections` +
+      (loaders.length > 1 ? ` from ${loaders.length} generators` : ''),
+  );
+  let cpu0 = null;
+  let t0 = 0;
+  const r = await load(job, () => {
+    cpu0 = cpuSeconds(server.pid);
+    t0 = performance.now();
+  });
+  if (cpu0 != null)
+    r.serverCpu = (cpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000);
   answered[server.label] = (answered[server.label] ?? 0) + r.answered;
-  if (server.pid) r.memoryMB = { ...memoryMB(server.pid), ...(await heapMB(server.url)) };
+  if (server.url) r.memoryMB = { ...memoryMB(server.pid), ...(await heapMB(server.url)) };
   const bad = Object.entries(r.statuses).filter(([s]) => Number(s) >= 400);
   if (bad.length || r.errors)
     log(`  ${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
-  log(`  ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms`);
+  log(
+    `  ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms; ` +
+      `CPU: server ${pctOf(r.serverCpu)}, load generator${loaders.length > 1 ? 's' : ''} ${pctOf(r.loadCpu)}`,
+  );
   return r;
 }
+const pctOf = (x) => (x == null ? '?' : `${Math.round(100 * x)}%`);
 
-/** The bare Hono app, alive for the whole run; `measure` loads it like the collector. */
-async function startBaseline() {
+/** A baseline (STACK hono or node), alive for the whole run; loaded like the collector. */
+async function startBaseline(stack) {
   const port = await freePort();
-  const child = startServer([...profileArgs('baseline'), here('./baseline.mjs')], {
+  const child = startServer([...profileArgs(`baseline-${stack}`), here('./baseline.mjs')], {
     PORT: String(port),
     HOST: '127.0.0.1',
+    STACK: stack,
   });
-  const server = { label: 'baseline' };
+  const server = { label: `baseline-${stack}`, pid: child.pid };
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url, child);
+  const name = stack === 'hono' ? 'bare Hono' : 'bare node:http';
   return {
     post: (visitors) =>
       phase(
-        'baseline POST',
+        `baseline POST (${name})`,
         { url, path: '/v1/collect', kind: 'post', batch: 1, visitors },
         server,
       ),
     get: (visitors) =>
-      phase('baseline GET', { url, path: '/v1/segment', kind: 'get', visitors }, server),
+      phase(`baseline GET (${name})`, { url, path: '/v1/segment', kind: 'get', visitors }, server),
     stop: () => stopServer(child),
   };
 }
@@ -395,7 +472,10 @@ async function runCollectors(bundle, baseline) {
     const v = runs[0]?.seeded.visitors ?? 1000;
     const reads = { path: '/v1/segment', kind: 'get' };
     if (loads.includes('reads') || runs.length === 0) {
-      if (baseline) base.get = await baseline.get(v);
+      if (baseline) {
+        base.get = await baseline.hono.get(v);
+        base.getNode = await baseline.node.get(v);
+      }
       await each('reads', 'segment reads', reads);
     }
     if (loads.includes('uncached') && runs.length) {
@@ -417,7 +497,10 @@ async function runCollectors(bundle, baseline) {
       }
     }
     if (loads.includes('ingest1') || runs.length === 0) {
-      if (baseline) base.post = await baseline.post(v);
+      if (baseline) {
+        base.post = await baseline.hono.post(v);
+        base.postNode = await baseline.node.post(v);
+      }
       await each('ingest1', 'ingest 1 event/request', {
         path: '/v1/collect',
         kind: 'post',
@@ -464,9 +547,12 @@ try {
   mkdirSync(RESULTS, { recursive: true });
   if (opts.profile) rmSync(PROFILES, { recursive: true, force: true });
   const bundle = await buildStorageBundle();
-  const baseline = only.includes('baseline') ? await startBaseline() : null;
+  const baseline = only.includes('baseline')
+    ? { hono: await startBaseline('hono'), node: await startBaseline('node') }
+    : null;
   Object.assign(report, await runCollectors(bundle, baseline));
-  await baseline?.stop();
+  await baseline?.hono.stop();
+  await baseline?.node.stop();
   if (only.includes('snippet')) {
     report.snippet = snippetSizes(snippetCode);
     if (existsSync(CHROMIUM)) {
@@ -478,7 +564,7 @@ try {
   console.error(`bench failed: ${err.stack ?? err}`);
   process.exit(1);
 } finally {
-  loader.kill();
+  for (const l of loaders) l.kill();
 }
 
 const { small: s, deep: d, large: l, baseline: b } = report;
@@ -486,6 +572,8 @@ report.ratios = {
   ingest1: ratio(s?.ingest1?.rps, b?.post?.rps),
   ingest10: ratio(s?.ingest10?.rps, b?.post?.rps),
   reads: ratio(s?.reads?.rps, b?.get?.rps),
+  // Latency, not throughput: the reads' p99 over the bare Hono GET's (target ≤ 1.5×).
+  readsP99: ratio(s?.reads?.p99, b?.get?.p99),
   readsDeep: ratio(d?.reads?.rps, b?.get?.rps),
   readsLarge: ratio(l?.reads?.rps, b?.get?.rps),
   uncached: ratio(s?.uncached?.rps, b?.get?.rps),
@@ -493,6 +581,21 @@ report.ratios = {
   uncachedLarge: ratio(l?.uncached?.rps, b?.get?.rps),
   ingest1Deep: ratio(d?.ingest1?.rps, b?.post?.rps),
   ingest1Large: ratio(l?.ingest1?.rps, b?.post?.rps),
+};
+// The same against the bare node:http server, the runtime's floor.
+report.ratiosNode = {
+  ingest1: ratio(s?.ingest1?.rps, b?.postNode?.rps),
+  ingest10: ratio(s?.ingest10?.rps, b?.postNode?.rps),
+  reads: ratio(s?.reads?.rps, b?.getNode?.rps),
+  readsDeep: ratio(d?.reads?.rps, b?.getNode?.rps),
+  readsLarge: ratio(l?.reads?.rps, b?.getNode?.rps),
+  uncached: ratio(s?.uncached?.rps, b?.getNode?.rps),
+  uncachedDeep: ratio(d?.uncached?.rps, b?.getNode?.rps),
+  uncachedLarge: ratio(l?.uncached?.rps, b?.getNode?.rps),
+  ingest1Deep: ratio(d?.ingest1?.rps, b?.postNode?.rps),
+  ingest1Large: ratio(l?.ingest1?.rps, b?.postNode?.rps),
+  honoGet: ratio(b?.get?.rps, b?.getNode?.rps),
+  honoPost: ratio(b?.post?.rps, b?.postNode?.rps),
 };
 // Positive is slower. depth: same visitors, longer histories (the target); breadth: same short
 // histories, 100× the visitors; the uncached pairs are the same with the profile cache off.

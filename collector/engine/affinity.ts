@@ -32,16 +32,25 @@ export function addWeight(score: Score | undefined, w: number, t: number, lambda
   return { s: score.s + w * Math.exp(-lambda * (score.t - t)), t: score.t };
 }
 
-/** Shares of the decayed scores at `now`, rounded to 2 decimals; empty with no score. */
+/**
+ * Shares of the decayed scores, rounded to 2 decimals; empty with no score. Every score decays by
+ * the same factor over the same time, so the shares do not move with the clock: they are computed
+ * at the newest score's time, which gives the same figures as at any `now` and keeps them exactly
+ * equal from one moment to the next (a segment can then be kept until a time boundary; see
+ * stable.ts). `now` stays in the signature for the callers that think in it.
+ */
 export function shares(
   scores: Record<string, Score>,
-  now: number,
+  _now: number,
   lambda: number,
 ): Record<string, number> {
   const decayed: [string, number][] = [];
   let total = 0;
-  for (const [cat, score] of Object.entries(scores)) {
-    const s = decayTo(score, now, lambda);
+  const entries = Object.entries(scores);
+  let at = -Infinity;
+  for (const [, score] of entries) at = Math.max(at, score.t);
+  for (const [cat, score] of entries) {
+    const s = decayTo(score, at, lambda);
     if (s > 0) {
       decayed.push([cat, s]);
       total += s;

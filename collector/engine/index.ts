@@ -9,7 +9,9 @@ export {
   type Purchases,
 } from './profile.ts';
 export { applyEvent } from './apply.ts';
+export { shares } from './affinity.ts';
 export { evaluate, type Subject, type Extras } from './evaluate.ts';
+export { stableUntil } from './stable.ts';
 export { mergeProfiles } from './merge.ts';
 export {
   compileRules,

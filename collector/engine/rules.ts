@@ -34,6 +34,17 @@ export interface CompiledRule {
   test: Test;
   /** Facts the rule reads (`trait.<name>` included), and `count.value` for a count on event values. */
   reads: string[];
+  /** What the rule compares with the clock, so a segment can be kept until it may change (stable.ts). */
+  clock: RuleClock;
+}
+
+/**
+ * The time-dependent parts of a rule: the spans of its counts (an event enters and leaves each),
+ * and the numbers a `days.*` fact is compared with, by fact.
+ */
+export interface RuleClock {
+  windows: number[];
+  days: { fact: string; value: number }[];
 }
 
 export interface RuleProblem {
@@ -130,6 +141,8 @@ interface Compiler {
   windowMs: number;
   /** Facts this rule reads (see CompiledRule.reads). */
   reads: Set<string>;
+  /** What this rule compares with the clock (see CompiledRule.clock). */
+  clock: RuleClock;
 }
 
 function problem(c: Compiler, path: string, message: string): Test {
@@ -230,6 +243,10 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
   if (!cmp) return () => false;
   c.reads.add(name);
   const { op, value } = cmp;
+  if (name.startsWith('days.')) {
+    for (const v of Array.isArray(value) ? value : [value])
+      if (typeof v === 'number') c.clock.days.push({ fact: name, value: v });
+  }
   return (ctx) => compare(op, read(ctx), value);
 }
 
@@ -319,6 +336,7 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
     (!valueTest || valueTest(e[4])) &&
     props.every(([k, v]) => e[5] !== undefined && Object.hasOwn(e[5], k) && e[5][k] === v);
   const { op, value } = cmp;
+  if (!c.clock.windows.includes(within)) c.clock.windows.push(within);
   return (ctx) => compare(op, countMatching(ctx.window, ctx.now, within, match), value);
 }
 
@@ -401,9 +419,10 @@ export function compileRules(
       nodes: 0,
       windowMs: windowDays * DAY,
       reads: new Set(),
+      clock: { windows: [], days: [] },
     };
     const test = compileCondition(c, when, `${name}.when`);
-    compiled.push({ name, description, test, reads: [...c.reads].sort() });
+    compiled.push({ name, description, test, reads: [...c.reads].sort(), clock: c.clock });
   }
   return { rules: compiled, problems, props: [...allProps].sort() };
 }

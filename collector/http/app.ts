@@ -7,9 +7,9 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { createMetrics, type Metrics } from './metrics.ts';
-import { securityHeaders } from './secure-headers.ts';
+import { secure } from './secure-headers.ts';
 import { writeQueue, type WriteQueue } from '../storage/write-queue.ts';
-import { browserLimits, connectionCap, type RateLimits } from './routes/limits.ts';
+import { browserGuard, type RateLimits } from './routes/limits.ts';
 import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -104,24 +104,37 @@ export function createApp(opts: AppOptions): Hono {
   metrics.sources.deliveries ??= () => outbox.counts();
   deps.storage.quarantine.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
 
+  // One middleware for both (security headers, then the request count): each layer of Hono's
+  // chain is a promise and a closure per request.
+  // The counter of each route and status, looked up once (prom-client hashes the labels per call).
+  const counters = new Map<string, Map<number, { inc(): void }>>();
+  const requestCount = (route: string, status: number) => {
+    let byStatus = counters.get(route);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      counters.set(route, byStatus);
+    }
+    let counter = byStatus.get(status);
+    if (counter === undefined) {
+      counter = metrics.requests.labels(route, String(status));
+      byStatus.set(status, counter);
+    }
+    return counter;
+  };
   app.use('*', async (c, next) => {
     await next();
-    metrics.requests.inc({ route: routePath(c, -1), status: String(c.res.status) });
+    secure(c.res);
+    requestCount(routePath(c, -1), c.res.status).inc();
   });
-  app.use('*', securityHeaders());
   if (deps.limits) {
-    // The site is not known yet: the 429 is readable by an origin some site allows.
-    const limit = browserLimits(deps.limits, metrics, (c) =>
+    // One address may hold only so many browser requests open at once (slow bodies included),
+    // so it cannot take the server from everyone else, and send only so many a minute. The site
+    // is not known yet: the 429 is readable by an origin some site allows.
+    const guard = browserGuard(deps.limits, metrics, (c) =>
       allowOriginOfAnySite(c, deps.config, deps.selfOrigins, writerOrigin(c)),
     );
-    // One address may hold only so many browser requests open at once (slow bodies included),
-    // so it cannot take the server from everyone else.
-    const cap = connectionCap(deps.limits, metrics);
-    for (const path of ['/v1/collect', '/v1/segment', '/r']) app.use(path, cap);
-    app.use('/v1/collect', limit);
-    app.use('/v1/segment', limit);
     // Each email-link click writes an event: a link replayed in a loop is held like a browser.
-    app.use('/r', limit);
+    for (const path of ['/v1/collect', '/v1/segment', '/r']) app.use(path, guard);
   }
 
   app.route('/', collectRoutes(deps));

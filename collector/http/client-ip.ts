@@ -22,16 +22,31 @@ export function clientIp(c: Context, trustedProxies: number): string {
   return incoming?.socket?.remoteAddress ?? 'unknown';
 }
 
-/** Hashes with a random salt that is replaced every UTC day and never leaves memory. */
+/** Addresses whose hash of the day is kept (a few MB at most), so a busy client is hashed once. */
+const HASHES_KEPT = 10_000;
+
+/**
+ * Hashes with a random salt that is replaced every UTC day and never leaves memory. The day's
+ * hashes are kept (at most HASHES_KEPT, then all forgotten), so a client sending request after
+ * request costs a Map lookup, not a SHA-256; they go with the salt.
+ */
 export function dailyHasher() {
   let day = -1;
   let salt = '';
+  let kept = new Map<string, string>();
   return (value: string, now: number): string => {
     const today = Math.floor(now / 86_400_000);
     if (today !== day) {
       day = today;
       salt = randomBytes(16).toString('base64url');
+      kept = new Map();
     }
-    return digest('sha256', `${salt}:${value}`).slice(0, 16);
+    let h = kept.get(value);
+    if (h === undefined) {
+      h = digest('sha256', `${salt}:${value}`).slice(0, 16);
+      if (kept.size >= HASHES_KEPT) kept = new Map();
+      kept.set(value, h);
+    }
+    return h;
   };
 }

@@ -4,7 +4,6 @@
  * one plain header object that already holds them, which @hono/node-server hands to Node as is:
  * no `Headers` object, no copy.
  */
-import type { MiddlewareHandler } from 'hono';
 
 /**
  * A fresh header object holding the security set, for `respond`: Hono's secure defaults
@@ -37,7 +36,7 @@ const complete = new WeakSet<Response>();
 export function respond(
   body: string | null,
   status: number,
-  headers: Record<string, string>,
+  headers: Readonly<Record<string, string>>,
 ): Response {
   const res = new Response(body, { status, headers });
   complete.add(res);
@@ -45,13 +44,40 @@ export function respond(
 }
 
 /** Adds the security set to every other answer (error pages, the demo, the snippet…). */
-export function securityHeaders(): MiddlewareHandler {
-  const entries = Object.entries(SECURITY_HEADERS);
-  return async (c, next) => {
-    await next();
-    if (complete.has(c.res)) return;
-    const headers = c.res.headers;
-    for (const [name, value] of entries) headers.set(name, value);
-    headers.delete('x-powered-by');
-  };
+const ENTRIES = Object.entries(SECURITY_HEADERS);
+
+/** Adds the security set to an answer not built by `respond` (app.ts runs it after every route). */
+export function secure(res: Response): void {
+  if (complete.has(res)) return;
+  const headers = res.headers;
+  for (const [name, value] of ENTRIES) headers.set(name, value);
+  headers.delete('x-powered-by');
+}
+
+/** Origins whose JSON header set is kept; past it the sets are made again (wildcard origins). */
+const JSON_SETS_KEPT = 256;
+const jsonSets = new Map<string | undefined, Readonly<Record<string, string>>>();
+
+/**
+ * The headers of a JSON answer to `origin` (security set, CORS, content type), built once per
+ * origin and shared: frozen, since Node and @hono/node-server only read them. `extra` (an ETag…)
+ * makes a set of its own, not kept here.
+ */
+export function jsonHeaders(
+  origin: string | undefined,
+  contentType = 'application/json',
+  extra?: Record<string, string>,
+): Readonly<Record<string, string>> {
+  if (extra === undefined) {
+    const kept = jsonSets.get(origin);
+    if (kept !== undefined && kept['content-type'] === contentType) return kept;
+  }
+  const headers = secureHeaderSet();
+  headers.vary = 'Origin';
+  if (origin) headers['access-control-allow-origin'] = origin;
+  headers['content-type'] = contentType;
+  if (extra !== undefined) return Object.freeze(Object.assign(headers, extra));
+  if (jsonSets.size >= JSON_SETS_KEPT) jsonSets.clear();
+  jsonSets.set(origin, Object.freeze(headers));
+  return headers;
 }

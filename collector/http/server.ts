@@ -52,6 +52,9 @@ export interface ServeOptions {
 
 export { DEFAULT_TIMEOUTS, isPort, type Timeouts } from '../config/env.ts';
 
+/** How often the WAL is checkpointed into the database file, off the event loop (checkpointer.ts). */
+const CHECKPOINT_EVERY_MS = 250;
+
 /** Options from the environment (12-factor), validated, with the zero-config defaults of DESIGN.md. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ServeOptions {
   return readEnv(env);
@@ -96,7 +99,12 @@ export async function start(
     throw new ConfigError('MICROSEG_METRICS_TOKEN must have at least 16 characters');
   }
   const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
-  const storage = openStorage(opts.db, { profileCache: opts.profileCache });
+  // Checkpoints from a worker thread: the writer (this thread) never waits for the disk's fsync.
+  const storage = openStorage(opts.db, {
+    profileCache: opts.profileCache,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    onCheckpointError: (err) => log('warn', 'wal checkpoint failed', { err }),
+  });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', {
     source: keys.source,

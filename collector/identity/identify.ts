@@ -6,7 +6,8 @@
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { DAY } from '../engine/config.ts';
-import { emptyProfile, evaluate } from '../engine/index.ts';
+import { emptyProfile, evaluate, type RfmBreakpoints, stableUntil } from '../engine/index.ts';
+import { digest } from '../http/digest.ts';
 import { claimAnonymousRows } from '../storage/erasure.ts';
 import type { Meta } from '../storage/identity-store.ts';
 import type { KeyRing } from './keys.ts';
@@ -171,17 +172,93 @@ export function ingestAs(
   return { ...res, segment: { ...res.segment, known } };
 }
 
-/** The current segment of a visitor (its contact's when linked) or of a contact. */
-export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segment {
+/**
+ * A segment as evaluated from one cache entry's inputs, kept on that entry until the next time
+ * boundary it can cross (`stableUntil`): a read in between answers the same without evaluating.
+ * Everything else the answer depends on is compared: the site's config (its engine, rules and
+ * browser view), who asks (visitor id and whether it is known) and the site's RFM quintiles. A
+ * write drops the entry and the memo with it (storage.ts).
+ */
+interface SegmentMemo {
+  site: SiteConfig;
+  visitor: string;
+  known: boolean;
+  rfm: RfmBreakpoints | null;
+  /** Valid for `from <= now < until`: a clock set back is not trusted to the memo. */
+  from: number;
+  until: number;
+  segment: Segment;
+  /** The browser's view of it as sent (`forBrowser`, JSON) and its ETag, made on first use. */
+  browser?: BrowserAnswer;
+}
+
+function memoOf(storage: Storage, site: SiteConfig, who: Who, now: number): SegmentMemo {
   // A contact's own `c:` id reads its own profile (linked to itself or not at all).
   const visitor = 'contact' in who ? contactKey(who.contact) : who.visitor;
-  const { stored, traits, contact } = storage.segmentInputs(site.id, visitor, now);
+  const { stored, traits, contact, entry } = storage.segmentInputs(site.id, visitor, now);
   const known = 'contact' in who || contact !== null;
+  const rfm = storage.rfmBreakpoints(site.id);
+  const memo = entry.memo as SegmentMemo | undefined;
+  if (
+    memo !== undefined &&
+    memo.site === site &&
+    memo.visitor === visitor &&
+    memo.known === known &&
+    memo.rfm === rfm &&
+    memo.from <= now &&
+    now < memo.until
+  )
+    return memo;
+  // A visitor never seen reads an empty profile (first seen now; that moves nothing: no events).
   const profile = stored?.profile ?? { ...emptyProfile(now), lastSeen: 0 };
-  return evaluate(profile, { site: site.id, visitor, known }, site.engine, now, {
-    traits,
-    rfm: storage.rfmBreakpoints(site.id),
-  });
+  const extras = { traits, rfm };
+  const fresh: SegmentMemo = {
+    site,
+    visitor,
+    known,
+    rfm,
+    from: now,
+    // Not kept (a first read, the cache off): good for this read only, no boundary to look for.
+    until: entry.kept ? stableUntil(profile, site.engine, now, extras) : now + 1,
+    segment: evaluate(profile, { site: site.id, visitor, known }, site.engine, now, extras),
+  };
+  if (entry.kept) entry.memo = fresh;
+  return fresh;
+}
+
+/**
+ * The current segment of a visitor (its contact's when linked) or of a contact. Shared with the
+ * read cache's memo: never mutate it (copy it, as `forBrowser` does).
+ */
+export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segment {
+  return memoOf(storage, site, who, now).segment;
+}
+
+/**
+ * What `GET /v1/segment` sends: the browser's view of a segment as JSON and its ETag, and a slot
+ * for the route to keep the answer's headers in (for the last origin asked), all kept as long as
+ * the segment is.
+ */
+export interface BrowserAnswer {
+  readonly body: string;
+  readonly etag: string;
+  headers?: { origin: string | undefined; value: Readonly<Record<string, string>> };
+}
+
+/** The browser's answer for a visitor's segment now (see BrowserAnswer). */
+export function browserSegmentOf(
+  storage: Storage,
+  site: SiteConfig,
+  visitor: string,
+  now: number,
+): BrowserAnswer {
+  const memo = memoOf(storage, site, { visitor }, now);
+  if (memo.browser === undefined) {
+    const body = JSON.stringify(forBrowser(site, memo.segment));
+    // The segment moves with time alone (windows, thresholds): the tag is of the answer itself.
+    memo.browser = { body, etag: `"${digest('sha1', body)}"` };
+  }
+  return memo.browser;
 }
 
 /**

@@ -1,44 +1,76 @@
 /**
- * A bounded map that evicts the least recently used entry first: the segment read path keeps
- * parsed profiles here so a read skips SQLite and JSON.parse. A Map iterates in insertion order,
- * so re-inserting on a hit keeps the oldest entry first.
+ * A bounded map that evicts a least recently used entry first, approximately: the segment read
+ * path keeps parsed profiles here so a read skips SQLite and JSON.parse. It is a CLOCK ("second
+ * chance") cache over fixed slots: a hit only marks its slot, where an exact LRU moves the entry
+ * to the end of a Map (a delete and an insert per hit); a new entry takes the first unmarked slot
+ * after the clock hand, clearing the marks it passes. No Map is ever iterated: iterating one from
+ * its start walks over the holes its deletes left, thousands when most reads miss.
  */
 export class Lru<V> {
-  readonly #map = new Map<string, V>();
+  readonly #index = new Map<string, number>();
+  readonly #keys: (string | undefined)[];
+  readonly #values: (V | undefined)[];
+  readonly #used: Uint8Array;
+  #hand = 0;
   readonly max: number;
 
   constructor(max: number) {
     this.max = Math.max(0, Math.floor(max));
+    this.#keys = new Array<string | undefined>(this.max).fill(undefined);
+    this.#values = new Array<V | undefined>(this.max).fill(undefined);
+    this.#used = new Uint8Array(this.max);
   }
 
   get(key: string): V | undefined {
-    const v = this.#map.get(key);
-    if (v !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, v);
-    }
-    return v;
+    const i = this.#index.get(key);
+    if (i === undefined) return undefined;
+    this.#used[i] = 1;
+    return this.#values[i];
   }
 
   set(key: string, value: V): void {
     if (this.max === 0) return;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.max) {
-      const oldest = this.#map.keys().next();
-      if (!oldest.done) this.#map.delete(oldest.value);
+    const at = this.#index.get(key);
+    if (at !== undefined) {
+      this.#values[at] = value;
+      this.#used[at] = 1;
+      return;
+    }
+    // Ends: each step past a marked slot clears its mark, so within two turns of the clock.
+    for (;;) {
+      const i = this.#hand;
+      this.#hand = (i + 1) % this.max;
+      const old = this.#keys[i];
+      if (old !== undefined && this.#used[i] === 1) {
+        this.#used[i] = 0;
+        continue;
+      }
+      if (old !== undefined) this.#index.delete(old);
+      this.#keys[i] = key;
+      this.#values[i] = value;
+      this.#used[i] = 0;
+      this.#index.set(key, i);
+      return;
     }
   }
 
   delete(key: string): void {
-    this.#map.delete(key);
+    const i = this.#index.get(key);
+    if (i === undefined) return;
+    this.#index.delete(key);
+    this.#keys[i] = undefined;
+    this.#values[i] = undefined;
+    this.#used[i] = 0;
   }
 
   clear(): void {
-    this.#map.clear();
+    this.#index.clear();
+    this.#keys.fill(undefined);
+    this.#values.fill(undefined);
+    this.#used.fill(0);
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#index.size;
   }
 }

@@ -1,8 +1,11 @@
 /**
  * Group commit: writes that arrive while the event loop is busy are run together in ONE
  * SQLite transaction on the next turn, and each caller is answered only after that commit.
- * Every job runs in its own savepoint (better-sqlite3 nests transactions that way), so a job
- * that throws rolls back alone and the rest of the group still commits.
+ * A job that throws rolls back alone and the rest of the group still commits: the group first
+ * runs without savepoints (two statements per job saved); when a job throws, the whole
+ * transaction is rolled back and the group runs again with a savepoint per job (better-sqlite3
+ * nests transactions that way). A job may therefore run twice when another job of its group
+ * fails: its effects must be the database's, which the rollback undoes.
  */
 import type Database from 'better-sqlite3';
 import type { Metrics } from '../http/metrics.ts';
@@ -43,22 +46,29 @@ export function writeQueue(
     queue = queue.slice(group.length);
     if (queue.length > 0) schedule();
     metrics?.writeQueueDepth.set(queue.length);
-    const results: { ok: boolean; value: unknown }[] = [];
     const end = metrics?.commitSeconds.startTimer();
     try {
-      sqlite.transaction(() => {
-        for (const job of group) {
-          try {
-            results.push({ ok: true, value: sqlite.transaction(job.run)() });
-          } catch (err) {
-            // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the job's
-            // savepoint: then the group's earlier jobs are gone too, and later ones would run in
-            // autocommit. Fail the whole group with the cause.
-            if (!sqlite.inTransaction) throw err;
-            results.push({ ok: false, value: err });
+      let results: { ok: boolean; value: unknown }[];
+      try {
+        results = sqlite.transaction(() => group.map((job) => ({ ok: true, value: job.run() })))();
+      } catch {
+        // A job threw (or the commit failed): nothing of the group is kept. Again, one savepoint
+        // per job, so that only the jobs that fail fail (and a failing commit fails them all).
+        results = [];
+        sqlite.transaction(() => {
+          for (const job of group) {
+            try {
+              results.push({ ok: true, value: sqlite.transaction(job.run)() });
+            } catch (err) {
+              // SQLITE_FULL, IOERR or BUSY may roll back the whole transaction, not just the
+              // job's savepoint: then the group's earlier jobs are gone too, and later ones would
+              // run in autocommit. Fail the whole group with the cause.
+              if (!sqlite.inTransaction) throw err;
+              results.push({ ok: false, value: err });
+            }
           }
-        }
-      })();
+        })();
+      }
       // Committed: writes work again, unless a job of this group failed for a storage reason.
       failing = null;
       for (const r of results) if (!r.ok) failed(r.value);

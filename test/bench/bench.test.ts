@@ -26,30 +26,34 @@ describe('bench figures', () => {
   it('gives PASS/MISS per target, and n/a for what a run did not measure', async () => {
     const { verdicts } = await lib('stats');
     const v = verdicts({
-      ratios: { ingest1: 0.79, reads: 0.9 },
-      small: { stored: 10_000, visitors: 949, reads: { p99: 9.5 } },
+      ratios: { ingest1: 0.79, reads: 0.9, readsP99: 1.2 },
+      small: { stored: 10_000, visitors: 949, reads: { p99: 9.5 }, ingest10: { rps: 2_000 } },
       deep: { stored: 1_000_000, visitors: 949 },
       large: { stored: 1_000_000, visitors: 95_235 },
-      depth: { readsCost: 0.21 },
+      depth: { readsCost: 0.11 },
+      depthUncached: { readsCost: 0.3 },
       breadth: { readsCost: 0.6 },
       peakRssMB: null,
     });
     expect(v.map((x: { pass: boolean | null }) => x.pass)).toEqual([
-      false,
+      true, // ingest 0.79× ≥ 0.5× bare Hono POST
+      false, // 10 events/request: 20,000 events/s < 30,000
       true,
-      true,
-      false,
+      true, // p99 1.2× the baseline's ≤ 1.5×
+      false, // +11% > 10%
+      true, // +30% ≤ 50% with the cache off
       null,
       null,
       null,
     ]);
+    expect(v[1]).toMatchObject({ value: 20_000 });
     // The growth target is history per visitor (small → deep); more visitors is informational.
-    expect(v[3].name).toContain(
+    expect(v[4].name).toContain(
       '10k → 1M stored events, history per visitor ~11 → ~1054 (same visitors)',
     );
-    expect(v[5]).toMatchObject({ op: 'info', value: 0.6 });
-    expect(v[5].name).toContain('100× the visitors (cache working set)');
-    expect(v[6]).toMatchObject({ op: 'info', value: null });
+    expect(v[7]).toMatchObject({ op: 'info', value: 0.6 });
+    expect(v[7].name).toContain('100× the visitors (cache working set)');
+    expect(v[8]).toMatchObject({ op: 'info', value: null });
   });
 
   it('costs a history as the slowdown per request, reads judged by the worse of req/s and p50', async () => {
@@ -98,10 +102,13 @@ describe('bench figures', () => {
     const r: any = {
       machine: { cores: 2, cpu: 'x', memGB: 1, node: 'v20', platform: 'linux' },
       options: { connections: 50, warmup: 2, duration: 10 },
-      small,
+      small: { ...small, reads: { ...small.reads, serverCpu: 0.95, loadCpu: 0.6 } },
       deep,
       large,
-      ratios: {},
+      baseline: { get: phase(20_000, 2), getNode: phase(30_000, 1.5) },
+      // As run.mjs computes them: over bare Hono, and over bare node:http.
+      ratios: { reads: 0.5 },
+      ratiosNode: { reads: 1 / 3, honoGet: 2 / 3 },
       depth: historyCost(small, deep),
       breadth: historyCost(small, large),
       breadthUncached: historyCost({ reads: small.uncached }, { reads: large.uncached }),
@@ -110,13 +117,17 @@ describe('bench figures', () => {
     r.targets = verdicts(r);
     const out = formatReport(r);
     expect(out).toContain('| segment reads | deep | 1M | 949 | 9000 |');
+    expect(out).toContain('| baseline GET (bare node:http, JSON) |  |  |  | 30000 |');
+    expect(out).toMatch(
+      /\| segment reads \| small \| 10k \| 949 \| 10000 \|[^\n]*\| 0\.50× \| 0\.33× \| 95% \| 60% \|/,
+    );
     expect(out).toContain('| segment reads, profile cache off | large | 1M | 95.2k | 5000 |');
     expect(out).toContain(
       'history depth (the target): 10k → 1M events on the same 949 visitors (~11 → ~1054 each)',
     );
     expect(out).toContain('reads time per request +11.1%');
     expect(out).toContain('visitor breadth (informational): 949 → 95.2k visitors');
-    expect(out).toContain('PASS  reads cost of 10k → 1M stored events');
+    expect(out).toContain('MISS  reads cost of 10k → 1M stored events');
     expect(out).toMatch(
       /info {2}reads with 100× the visitors \(cache working set\), 10k → 1M stored events: \+75\.0%\n/,
     );

@@ -1,7 +1,7 @@
 /** The client address behind a trusted proxy: the hop the proxy appended, never one the client sent. */
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { clientIp } from '../../collector/http/client-ip.ts';
+import { clientIp, dailyHasher } from '../../collector/http/client-ip.ts';
 import { optionsFromEnv } from '../../collector/http/server.ts';
 
 const app = (trust: number) => new Hono().get('/', (c) => c.text(clientIp(c, trust)));
@@ -35,5 +35,19 @@ describe('MICROSEG_TRUST_PROXY', () => {
       0, 0, 0, 1, 1, 2,
     ]);
     expect(() => trust('yes')).toThrow(/MICROSEG_TRUST_PROXY: the number of reverse proxies/);
+  });
+});
+
+describe('dailyHasher', () => {
+  it('one hash per address a day, kept for the day only: the next day salts it anew', () => {
+    const hash = dailyHasher();
+    const day = 86_400_000;
+    const a = hash('203.0.113.9', 5 * day);
+    expect(hash('203.0.113.9', 5 * day + 1000)).toBe(a);
+    expect(hash('203.0.113.10', 5 * day)).not.toBe(a);
+    // Past the kept addresses the map starts over; the hash is the same all day.
+    for (let i = 0; i < 10_001; i++) hash(`10.0.${i >> 8}.${i & 255}`, 5 * day);
+    expect(hash('203.0.113.9', 6 * day - 1)).toBe(a);
+    expect(hash('203.0.113.9', 6 * day)).not.toBe(a);
   });
 });

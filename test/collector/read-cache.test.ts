@@ -16,7 +16,8 @@ import {
 import { optionsFromEnv } from '../../collector/http/server.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
-import { collectRequest, ev, T0, tempDir } from '../helpers.ts';
+import { segmentOf } from '../../collector/identity/identify.ts';
+import { collectRequest, DAY, ev, T0, tempDir } from '../helpers.ts';
 
 const KEY = 'shop-api-key-0123456789';
 const BASE = 'http://collect.test';
@@ -275,6 +276,63 @@ describe('MICROSEG_PROFILE_CACHE', () => {
   });
 });
 
+describe('segment memo (kept until the next time boundary)', () => {
+  const read = async (visitor: string) => {
+    const res = await app.request(`${BASE}/v1/segment?site=shop&visitor=${visitor}`);
+    expect(res.status).toBe(200);
+    return { etag: res.headers.get('etag'), segment: (await res.json()) as Segment };
+  };
+
+  it('changes exactly at a window edge and a lifecycle threshold though cached, and follows a clock set back', async () => {
+    // Three views at T0: hot (≥ 3 in the top category within 7 days), then active for 7 days,
+    // then warm; newbie for 30 days, then prospect.
+    await collect('m1', [pv('cameras'), pv('cameras'), pv('cameras')]);
+    const at = async (t: number) => {
+      clock.now = t;
+      return read('m1');
+    };
+    const hot = await at(T0 + 1);
+    await at(T0 + 2); // admitted into the read cache; from here the answer is kept on its entry
+    const kept = storage.segmentInputs('shop', 'm1', T0 + 3).entry.memo;
+    expect(kept).toBeDefined();
+    expect((await at(T0 + 7 * DAY - 1)).segment.engagement).toBe('hot');
+    // The same answer object served in between: evaluated once, not per read.
+    expect(storage.segmentInputs('shop', 'm1', T0 + 7 * DAY - 1).entry.memo).toBe(kept);
+    expect((await at(T0 + 7 * DAY - 1)).etag).toBe(hot.etag);
+    // The events leave the 7-day window and the visitor is no longer active, at the same ms.
+    const week = await at(T0 + 7 * DAY);
+    expect(week.segment).toMatchObject({ engagement: 'warm', lifecycle: 'newbie' });
+    expect(week.etag).not.toBe(hot.etag);
+    // Warm while seen within 30 days, newbie while first seen within 30 days: both end together.
+    expect((await at(T0 + 30 * DAY - 1)).segment).toMatchObject({
+      engagement: 'warm',
+      lifecycle: 'newbie',
+    });
+    expect((await at(T0 + 30 * DAY)).segment).toMatchObject({
+      engagement: 'cold',
+      lifecycle: 'prospect',
+    });
+    // A clock set back is not served a later answer.
+    expect((await at(T0 + 5)).segment).toMatchObject({ engagement: 'hot', lifecycle: 'newbie' });
+  });
+
+  it('a new RFM quintile set is a new answer', async () => {
+    const buy = (n: number) =>
+      ev({ type: 'purchase', value: 100 * n, currency: 'EUR', url: 'https://site.example/p' });
+    await collect('m2', [buy(1)]);
+    const site = config.sites.get('shop')!;
+    const rfm = () => segmentOf(storage, site, { visitor: 'm2' }, clock.now).rfm;
+    rfm();
+    const before = rfm(); // cached, and kept on its entry
+    expect(storage.segmentInputs('shop', 'm2').entry.memo).toBeDefined();
+    expect(before).toMatchObject({ m: 2 }); // 100 against the fixed thresholds 50/150/400/1000
+    // Quintiles over customers who bought far more: the same visitor now scores lower on M.
+    for (let i = 0; i < 5; i++) await collect(`rich${i}`, [buy(10 + i), buy(20 + i)]);
+    storage.recomputeRfm('shop', 1, clock.now);
+    expect(rfm()).toMatchObject({ m: 1 });
+  });
+});
+
 describe('Lru', () => {
   it('evicts the least recently used entry beyond its size', () => {
     const lru = new Lru<number>(2);
@@ -291,5 +349,32 @@ describe('Lru', () => {
     const none = new Lru<number>(0);
     none.set('x', 1);
     expect(none.size).toBe(0);
+  });
+
+  it('holds at most its size, answers the latest value of what it holds, keeps what is hit', () => {
+    const lru = new Lru<number>(50);
+    const truth = new Map<string, number>();
+    let x = 7;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      const key = `k${x % 400}`;
+      if (x % 10 === 0) {
+        lru.delete(key);
+        truth.delete(key);
+      } else if (x % 3 === 0) {
+        lru.set(key, i);
+        truth.set(key, i);
+      } else {
+        const v = lru.get(key);
+        if (v !== undefined) expect(v).toBe(truth.get(key));
+      }
+      expect(lru.size).toBeLessThanOrEqual(50);
+    }
+    // A key read between every insertion survives a sweep of new keys that are never read.
+    lru.set('hot', 1);
+    for (let i = 0; i < 500; i++) {
+      expect(lru.get('hot')).toBe(1);
+      lru.set(`cold${i}`, i);
+    }
   });
 });

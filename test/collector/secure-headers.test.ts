@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SECURITY_HEADERS } from '../../collector/http/secure-headers.ts';
+import { jsonHeaders, SECURITY_HEADERS } from '../../collector/http/secure-headers.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
 let t: ReturnType<typeof testApp>;
@@ -60,5 +60,44 @@ describe('security headers', () => {
     const refused = await t.app.request(collectRequest('{'));
     expect(refused.status).toBe(400);
     expectSecure(refused);
+  });
+});
+
+describe('JSON header sets', () => {
+  it('one frozen set per origin: the security set, CORS and the content type; an ETag makes its own', () => {
+    const a = jsonHeaders('https://a.example');
+    expect(jsonHeaders('https://a.example')).toBe(a);
+    expect(Object.isFrozen(a)).toBe(true);
+    expect(a).toMatchObject({
+      ...SECURITY_HEADERS,
+      vary: 'Origin',
+      'access-control-allow-origin': 'https://a.example',
+      'content-type': 'application/json',
+    });
+    expect(jsonHeaders(undefined)).not.toHaveProperty('access-control-allow-origin');
+    const tagged = jsonHeaders('https://a.example', 'application/json; charset=utf-8', {
+      etag: '"x"',
+    });
+    expect(tagged).toMatchObject({
+      etag: '"x"',
+      'content-type': 'application/json; charset=utf-8',
+    });
+    expect(jsonHeaders('https://a.example')).toBe(a);
+  });
+
+  it("a segment read answers with its ETag and the asking origin's CORS, twice alike", async () => {
+    await t.app.request(collectRequest({ site: 'demo', visitor: 'h1', events: [ev()] }));
+    const read = (origin: string) =>
+      t.app.request('http://localhost:8787/v1/segment?site=demo&visitor=h1', {
+        headers: { origin },
+      });
+    const first = await read('http://localhost:3000');
+    const second = await read('http://localhost:3000');
+    const other = await read('http://localhost:8080');
+    for (const res of [first, second, other]) expectSecure(res);
+    expect(second.headers.get('etag')).toBe(first.headers.get('etag'));
+    expect(second.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    expect(other.headers.get('access-control-allow-origin')).toBe('http://localhost:8080');
+    expect(other.headers.get('etag')).toBe(first.headers.get('etag'));
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
-import { ID_PATTERN, idSchema } from '../../collector/ingest/validate.ts';
+import {
+  eventSchema,
+  ID_PATTERN,
+  idSchema,
+  parseBatch,
+  plainEvent,
+  batchSchema,
+  validateEvents,
+} from '../../collector/ingest/validate.ts';
 
 describe('ids', () => {
   it('ID_PATTERN (GET /v1/segment, no zod) accepts exactly what idSchema accepts', () => {
@@ -22,5 +30,158 @@ describe('ids', () => {
     for (const s of cases)
       expect(ID_PATTERN.test(s), JSON.stringify(s)).toBe(idSchema.safeParse(s).success);
     expect(cases.filter((s) => ID_PATTERN.test(s))).toEqual(['v1', 'A-z_0', max, '__proto__']);
+  });
+});
+
+describe('plainEvent (the common event checked without zod)', () => {
+  /** mulberry32: the same cases on every run. */
+  function prng(seed: number) {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const id = 'a'.repeat(LIMITS.idLength);
+  const url = 'u'.repeat(LIMITS.urlLength);
+  const bases: Record<string, unknown>[] = [
+    { id: 'e1', type: 'page_view', ts: 1, url: 'https://s/', category: 'cameras', nav: 'load' },
+    { id: 'e2', type: 'click', ts: 2, session: 's1', target: 'https://t/', outbound: true },
+    { id: 'e3', type: 'add_to_cart', ts: 3, value: 12.5, currency: 'EUR', ref: '' },
+    { id: 'e4', type: 'purchase', ts: 4, value: 10 },
+    { id: 'e5', type: 'a.b:c-d_e', ts: 0 },
+  ];
+  // Values at and past each rule's edge, of the right and the wrong type.
+  const values: unknown[] = [
+    undefined,
+    null,
+    '',
+    'x',
+    id,
+    `${id}a`,
+    'a b',
+    'é',
+    url,
+    `${url}u`,
+    'c'.repeat(LIMITS.categoryLength + 1),
+    't'.repeat(LIMITS.typeLength + 1),
+    'load',
+    'spa',
+    'EUR',
+    'eu',
+    'EURO',
+    '€UR',
+    0,
+    -1,
+    1.5,
+    2 ** 53,
+    Number.MAX_SAFE_INTEGER,
+    LIMITS.maxValue,
+    LIMITS.maxValue + 1,
+    -LIMITS.maxValue,
+    -LIMITS.maxValue - 1,
+    true,
+    false,
+    [],
+    {},
+    { source: 'x' },
+    { plan: 'pro' },
+  ];
+  const keys = [
+    'id',
+    'type',
+    'ts',
+    'session',
+    'url',
+    'ref',
+    'category',
+    'nav',
+    'target',
+    'outbound',
+    'value',
+    'currency',
+    'props',
+    'utm',
+    'other',
+  ];
+
+  it('passes only what eventSchema passes, as the same data; and passes the common events', () => {
+    const rnd = prng(7);
+    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)] as T;
+    let fast = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const item: Record<string, unknown> = { ...pick(bases) };
+      for (let m = Math.floor(rnd() * 3); m > 0; m--) {
+        const k = pick(keys);
+        const v = pick(values);
+        if (v === undefined) delete item[k];
+        else item[k] = v;
+      }
+      const plain = plainEvent(item);
+      const zod = eventSchema.safeParse(item);
+      if (plain !== undefined) {
+        fast++;
+        expect(zod.success, JSON.stringify(item)).toBe(true);
+        expect(plain).toEqual(zod.data);
+      }
+    }
+    for (const b of bases) expect(plainEvent(b)).toBe(b);
+    expect(fast).toBeGreaterThan(3_000);
+    // JSON's own `__proto__` key, props and utm are for the schema to judge.
+    expect(plainEvent(JSON.parse('{"id":"e","type":"t","ts":1,"__proto__":{}}'))).toBeUndefined();
+    expect(plainEvent({ ...bases[0], props: { plan: 'pro' } })).toBeUndefined();
+  });
+
+  it('a negative purchase is still refused with its reason', () => {
+    const { valid, refused } = validateEvents([{ id: 'p', type: 'purchase', ts: 1, value: -5 }], 1);
+    expect(valid).toEqual([]);
+    expect(refused[0]?.message).toContain('a purchase value is at least 0');
+  });
+});
+
+describe('parseBatch (the batch envelope without zod)', () => {
+  it('gives the schema verdict and data, and the body itself when it passes', () => {
+    const id = 'a'.repeat(LIMITS.idLength);
+    const base = { site: 'demo', visitor: 'v1', events: [{}] };
+    const variants: Record<string, unknown>[] = [
+      {},
+      { site: '' },
+      { site: id },
+      { site: `${id}a` },
+      { visitor: 'a b' },
+      { visitor: `${id}a` },
+      { events: [] },
+      { events: {} },
+      { webdriver: true },
+      { webdriver: 'yes' },
+      { token: 't'.repeat(1024) },
+      { token: 't'.repeat(1025) },
+      { token: 5 },
+      { traits: { a: 1 } },
+      { traits: null },
+      { dropped: 0 },
+      { dropped: -1 },
+      { dropped: 1.5 },
+      { dropped: 2 ** 53 },
+      { extra: 1 },
+    ];
+    let fast = 0;
+    for (const a of variants)
+      for (const b of variants) {
+        const body = { ...base, ...a, ...b };
+        const mine = parseBatch(body);
+        const zod = batchSchema.safeParse(body);
+        expect(mine.success, JSON.stringify(body)).toBe(zod.success);
+        if (mine.success) expect(mine.data).toEqual(zod.data);
+        if (mine.data === body) fast++;
+      }
+    expect(fast).toBeGreaterThan(40);
+    expect(parseBatch(null).success).toBe(false);
+    expect(
+      parseBatch(JSON.parse('{"site":"s","visitor":"v","events":[1],"__proto__":1}')).success,
+    ).toBe(false);
   });
 });

@@ -49,6 +49,27 @@ describe('group commit', () => {
     expect(d.prepare('select v from t order by v').pluck().all()).toEqual([1, 3]);
   });
 
+  it('runs each job once, without savepoints, unless one fails: then the group runs again with one per job', async () => {
+    const d = db();
+    const q = writeQueue(d);
+    const insert = d.prepare('insert into t values (?)');
+    const runs = [0, 0, 0];
+    const job = (i: number, fail = false) =>
+      q.run(() => {
+        runs[i]!++;
+        insert.run(i);
+        if (fail) throw new Error('bad job');
+      });
+    await Promise.all([job(0), job(1), job(2)]);
+    expect(runs).toEqual([1, 1, 1]);
+    d.exec('delete from t');
+    const settled = await Promise.allSettled([job(0), job(1, true), job(2)]);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // The first run stopped at the failing job; the second ran all three.
+    expect(runs).toEqual([3, 3, 2]);
+    expect(d.prepare('select v from t order by v').pluck().all()).toEqual([0, 2]);
+  });
+
   it('splits a large backlog into groups and drains', async () => {
     const d = db();
     const q = writeQueue(d, undefined, 10);

@@ -11,7 +11,6 @@ import { botNotice, botReason } from '../../ingest/bots.ts';
 import { noCategoryNotice } from '../../config/category-rules.ts';
 import { unknownSiteNotice } from '../site.ts';
 import {
-  addCors,
   allowOrigin,
   allowOriginOfAnySite,
   originAllowed,
@@ -19,9 +18,9 @@ import {
   originNotice,
   writerOrigin,
 } from '../origins.ts';
-import { batchSchema, describe, tooManyEvents } from '../../ingest/validate.ts';
+import { describe, parseBatch, tooManyEvents } from '../../ingest/validate.ts';
 import { tooMany, visitorLimiter } from './limits.ts';
-import { respond, secureHeaderSet } from '../secure-headers.ts';
+import { jsonHeaders, respond } from '../secure-headers.ts';
 import { readJson } from '../body.ts';
 import { expandCompact } from '../../ingest/wire-compact.ts';
 
@@ -73,7 +72,7 @@ export function collectRoutes(deps: Deps) {
     if (tooManyEvents(body, LIMITS.batchEvents)) {
       return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
     }
-    const parsed = batchSchema.safeParse(body);
+    const parsed = parseBatch(body);
     if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error));
     const batch = parsed.data;
 
@@ -170,9 +169,7 @@ export function collectRoutes(deps: Deps) {
         400,
       );
     }
-    const headers = addCors(secureHeaderSet(), origin);
-    headers['content-type'] = 'application/json';
-    return respond(JSON.stringify(res), 200, headers);
+    return respond(JSON.stringify(res), 200, jsonHeaders(origin));
   });
   return app;
 }

@@ -36,44 +36,31 @@ export function tooMany(c: Context, retryAfter: number, what: string) {
   );
 }
 
-/** `cors` grants the page its answer: a 429 it can read makes the snippet wait, not retry at once. */
-export function browserLimits(
+/**
+ * The guard of the browser endpoints, one middleware for both of their per-address limits (each
+ * layer of Hono's chain is a promise and a closure per request; the address is grouped once):
+ * - at most `connectionsPerIp` browser requests in flight per address (IPv6 by /64): a request
+ *   past it is answered 429 at once and its connection closed, before its body is read. The count
+ *   lives only while requests are open, so the map is bounded by the requests in flight;
+ * - at most `ipPerMinute` requests per address. `cors` grants the page its answer: a 429 it can
+ *   read makes the snippet wait, not retry at once.
+ */
+export function browserGuard(
   limits: RateLimits,
   metrics: Metrics,
   cors: (c: Context) => void,
 ): MiddlewareHandler {
+  const cap = limits.connectionsPerIp ?? 0;
+  const open = new Map<string, number>();
   const now = limits.now ?? Date.now;
   const hash = dailyHasher();
   const perIp: Limiter | null =
     limits.ipPerMinute > 0 ? fixedWindow(limits.ipPerMinute, 60_000) : null;
   return async (c, next) => {
-    if (perIp && c.req.method !== 'OPTIONS') {
-      const t = now();
-      // IPv6 by /64: one subscriber's prefix is one client.
-      const wait = perIp.hit(hash(addressGroup(clientIp(c, limits.trustProxy)), t), t);
-      if (wait > 0) {
-        metrics.rateLimited.inc({ scope: 'ip' });
-        cors(c);
-        return tooMany(c, wait, 'address');
-      }
-    }
-    await next();
-  };
-}
-
-/**
- * At most `connectionsPerIp` browser requests in flight per address (IPv6 by /64): a request past
- * it is answered 429 at once and its connection closed, before its body is read. The count lives
- * only while requests are open, so the map is bounded by the requests in flight.
- */
-export function connectionCap(limits: RateLimits, metrics: Metrics): MiddlewareHandler {
-  const cap = limits.connectionsPerIp ?? 0;
-  const open = new Map<string, number>();
-  return async (c, next) => {
-    if (cap <= 0) return next();
+    if (cap <= 0 && !perIp) return next();
     const key = addressGroup(clientIp(c, limits.trustProxy));
     const n = open.get(key) ?? 0;
-    if (n >= cap) {
+    if (cap > 0 && n >= cap) {
       metrics.rateLimited.inc({ scope: 'connections' });
       c.header('Connection', 'close');
       c.header('Retry-After', '1');
@@ -84,6 +71,16 @@ export function connectionCap(limits: RateLimits, metrics: Metrics): MiddlewareH
         `at most ${cap} requests at once from one address; retry after 1 s`,
       );
     }
+    if (perIp && c.req.method !== 'OPTIONS') {
+      const t = now();
+      const wait = perIp.hit(hash(key, t), t);
+      if (wait > 0) {
+        metrics.rateLimited.inc({ scope: 'ip' });
+        cors(c);
+        return tooMany(c, wait, 'address');
+      }
+    }
+    if (cap <= 0) return next();
     open.set(key, n + 1);
     try {
       await next();

@@ -1,12 +1,10 @@
 /** `GET /v1/segment?site=S&visitor=V`: the visitor's current segment, for the site's pages. */
 import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
-import { digest } from '../digest.ts';
 import { fail } from '../errors.ts';
-import { forBrowser } from '../../identity/identify.ts';
-import { segmentFor } from '../../ingest/ingest.ts';
+import { browserSegmentOf } from '../../identity/identify.ts';
 import { addCors, originAllowed, originNotice } from '../origins.ts';
-import { respond, secureHeaderSet } from '../secure-headers.ts';
+import { jsonHeaders, respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
 import { missingSite, unknownSite, unknownSiteNotice } from '../site.ts';
 
@@ -14,8 +12,8 @@ export function segmentRoutes(deps: Deps) {
   const app = new Hono();
 
   app.get('/v1/segment', (c) => {
-    const siteId = c.req.query('site');
-    const visitor = c.req.query('visitor');
+    // One parse of the query string for both (each c.req.query(name) parses it again).
+    const { site: siteId, visitor } = c.req.query();
     if (!siteId) return missingSite(c);
     if (!visitor || !ID_PATTERN.test(visitor)) {
       return fail(
@@ -44,18 +42,26 @@ export function segmentRoutes(deps: Deps) {
       );
     }
 
-    // What a page may see: no private-trait segments, no money (docs/segments.md).
-    const body = JSON.stringify(
-      forBrowser(site, segmentFor(deps.storage, site, visitor, deps.now())),
-    );
-    // The segment moves with time alone (decay, windows), so the tag is of the answer itself.
-    const etag = `"${digest('sha1', body)}"`;
-    const headers = addCors(secureHeaderSet(), origin);
-    headers.etag = etag;
-    headers['cache-control'] = 'private, no-cache';
-    if (c.req.header('if-none-match') === etag) return respond(null, 304, headers);
-    headers['content-type'] = 'application/json; charset=utf-8';
-    return respond(body, 200, headers);
+    // What a page may see: no private-trait segments, no money (docs/segments.md); kept with the
+    // segment until the next time boundary it can cross, as is its ETag.
+    const answer = browserSegmentOf(deps.storage, site, visitor, deps.now());
+    if (c.req.header('if-none-match') === answer.etag) {
+      const headers = addCors(secureHeaderSet(), origin);
+      headers.etag = answer.etag;
+      headers['cache-control'] = 'private, no-cache';
+      return respond(null, 304, headers);
+    }
+    // The answer's headers are kept with it, for the origin that asked last.
+    if (answer.headers === undefined || answer.headers.origin !== origin) {
+      answer.headers = {
+        origin,
+        value: jsonHeaders(origin, 'application/json; charset=utf-8', {
+          etag: answer.etag,
+          'cache-control': 'private, no-cache',
+        }),
+      };
+    }
+    return respond(answer.body, 200, answer.headers.value);
   });
   return app;
 }
