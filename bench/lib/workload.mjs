@@ -64,6 +64,7 @@ export function prng(seed) {
 /**
  * One event as the snippet sends it. `k` is its position in a visit: the first is a page view of a
  * full load with a referrer; then mostly page views, some clicks, now and then an add-to-cart.
+ * `session` undefined: none sent (JSON.stringify leaves the key out).
  */
 export function wireEvent(nextId, rnd, ts, session, k) {
   const category = pick(rnd, CATEGORIES);
@@ -106,11 +107,14 @@ export function wireEvent(nextId, rnd, ts, session, k) {
   };
 }
 
-/** A browser batch body (`POST /v1/collect`) of `size` events for `visitor`, at time `now`. */
+/**
+ * A browser batch body (`POST /v1/collect`) of `size` events for `visitor`, at time `now`. Like the
+ * snippet's, its events carry no session: the collector assigns one at ingest, and that lookup is
+ * part of what ingest costs.
+ */
 export function collectBody(nextId, rnd, visitor, size, now) {
-  const session = nextId();
   const events = [];
-  for (let k = 0; k < size; k++) events.push(wireEvent(nextId, rnd, now, session, k));
+  for (let k = 0; k < size; k++) events.push(wireEvent(nextId, rnd, now, undefined, k));
   return JSON.stringify({ site: SITE, visitor, events });
 }
 
