@@ -4,11 +4,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp } from './app.ts';
 import { ConfigError } from '../config/config.ts';
-import { DEFAULT_TIMEOUTS, loadSiteConfig, readEnv, type Timeouts } from '../config/env.ts';
-import { jsonLogger, type Level, type Logger } from '../log.ts';
+import {
+  DEFAULT_TIMEOUTS,
+  type EnvOptions,
+  loadSiteConfig,
+  readEnv,
+  type Timeouts,
+} from '../config/env.ts';
+import { jsonLogger, type Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
 import { writeQueue } from '../storage/write-queue.ts';
-import type { RateLimits } from './routes/limits.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
 import { openStorage, type Storage } from '../storage/storage.ts';
@@ -19,36 +24,17 @@ import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
 
-export interface ServeOptions {
-  port: number;
-  host: string;
-  db: string;
-  config?: string | undefined;
-  demo: boolean;
-  logLevel: Level;
-  apiKey?: string | undefined;
-  /** Signing secret of webhooks whose config names none (MICROSEG_WEBHOOK_SECRET). */
-  webhookSecret?: string | undefined;
-  /** Signing keys, comma-separated, newest first (MICROSEG_SECRET); else the key file next to the db. */
-  secret?: string | undefined;
-  /** Public URL of the collector, the base of email links (MICROSEG_PUBLIC_URL). */
-  publicUrl?: string | undefined;
-  limits: RateLimits;
+/** What `start` takes: the environment's settings (`EnvOptions`), a few of them optional here. */
+export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache'> & {
   /** How long a client may take to send a request; defaults DEFAULT_TIMEOUTS. */
   timeouts?: Timeouts | undefined;
+  /** Parsed profiles kept in memory for segment reads; DEFAULT_PROFILE_CACHE when undefined. */
+  profileCache?: number | undefined;
   /** How long shutdown waits for requests in flight before cutting connections. */
   shutdownGraceMs?: number;
   /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
   rfmEveryMs?: number;
-  /** Parsed profiles kept in memory for segment reads (MICROSEG_PROFILE_CACHE; 0: none). */
-  profileCache?: number | undefined;
-  /** Port of the metrics listener (MICROSEG_METRICS_PORT; 0: any free one); none when undefined. */
-  metricsPort?: number | undefined;
-  /** Address of the metrics listener (MICROSEG_METRICS_HOST, default loopback). */
-  metricsHost?: string | undefined;
-  /** Serves `/metrics` on the public port too, behind this Bearer token (MICROSEG_METRICS_TOKEN). */
-  metricsToken?: string | undefined;
-}
+};
 
 export { DEFAULT_TIMEOUTS, isPort, type Timeouts } from '../config/env.ts';
 
