@@ -149,7 +149,8 @@ export async function start(
   if (!opts.publicUrl && isWildcardHost(opts.host)) {
     const base = selfOrigins.values().next().value;
     const message = `MICROSEG_PUBLIC_URL is not set: email links made by POST /v1/links start with ${base}`;
-    log('warn', message, { host: opts.host });
+    // Zero-config (the demo site only, as in the quick start) makes no real email links: no warning.
+    log(opts.config ? 'warn' : 'info', message, { host: opts.host });
   }
   // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
   let metricsServer: ServerType | undefined;

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
@@ -102,5 +103,44 @@ describe('a real listening collector', () => {
     const demo = await fetch(`${running.url}/demo/`);
     expect(demo.status).toBe(200);
     expect(await demo.text()).toContain('/ms.js');
+  });
+});
+
+describe('the missing public URL on every interface', () => {
+  const tmp = tempDir();
+  afterAll(() => tmp.cleanup());
+
+  // The quick start (no config file: the demo site only) makes no real email links, so its first
+  // lines hold no warning; a configured collector gets one.
+  it.each([
+    ['without a config file', undefined, 'info'],
+    ['with a config file', 'sites.json', 'warn'],
+  ])('is logged %s at %s', async (_, config, level) => {
+    await ensureBuilt();
+    const db = join(tmp.dir, `${level}.db`);
+    let file: string | undefined;
+    if (config) {
+      file = join(tmp.dir, config);
+      writeFileSync(
+        file,
+        JSON.stringify({ sites: { shop: { origins: ['https://shop.example'] } } }),
+      );
+    }
+    const lines: { level: string; msg: string }[] = [];
+    const running = await start(
+      {
+        port: 0,
+        host: '0.0.0.0',
+        db,
+        config: file,
+        demo: false,
+        logLevel: 'debug',
+        limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
+      },
+      (lvl, msg) => void lines.push({ level: lvl, msg }),
+    );
+    await running.close();
+    const line = lines.find((l) => l.msg.startsWith('MICROSEG_PUBLIC_URL is not set'));
+    expect(line?.level).toBe(level);
   });
 });
