@@ -9,6 +9,7 @@ import {
   batchSchema,
   validateEvents,
 } from '../../collector/ingest/validate.ts';
+import { prng } from '../reliability/fuzz.ts';
 
 describe('ids', () => {
   it('ID_PATTERN (GET /v1/segment, no zod) accepts exactly what idSchema accepts', () => {
@@ -34,17 +35,6 @@ describe('ids', () => {
 });
 
 describe('plainEvent (the common event checked without zod)', () => {
-  /** mulberry32: the same cases on every run. */
-  function prng(seed: number) {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   const id = 'a'.repeat(LIMITS.idLength);
   const url = 'u'.repeat(LIMITS.urlLength);
   const bases: Record<string, unknown>[] = [
