@@ -76,6 +76,7 @@ export function ingestBatch(
       segment: bot ? null : segmentFor(storage, site, visitor, now),
     };
   }
+  // Bots probe paths no rule is meant for: their misses would only hide the site's own.
   const batch = valid.map((e) =>
     bot ? { ...categorize(site, e), bot: true } : categorize(site, e, uncategorized),
   );
