@@ -15,6 +15,7 @@ import {
 import { loadSiteConfig } from '../config/env.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from '../storage/erasure.ts';
+import { sitesWithProfiles } from '../storage/audience.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../storage/export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../identity/token.ts';
 import { optionsFromEnv } from '../http/server.ts';
@@ -32,6 +33,16 @@ const dbOption = `  --db FILE         the collector's SQLite file (MICROSEG_DB, 
 export function fail(cmd: string, msg: string): number {
   console.error(`microseg ${cmd}: ${msg}`);
   return 2;
+}
+
+/**
+ * What an empty answer says when the site has no profile in the database at all: most likely a
+ * mistyped `--site` (these commands read no site config to check it against). Empty otherwise.
+ */
+function siteHint(storage: Storage, site: string): string {
+  const sites = sitesWithProfiles(storage.db);
+  if (sites.includes(site)) return '';
+  return ` (this database has no profile of site "${site}"; its sites: ${sites.join(', ') || 'none yet'})`;
 }
 
 /**
@@ -158,6 +169,8 @@ ${dbOption}
           ? eraseVisitor(storage.db, site, v.visitor)
           : eraseContact(storage.db, site, v.contact as string, Date.now());
       console.log(JSON.stringify(res, null, 2));
+      const hint = Object.keys(res.removed).length === 0 ? siteHint(storage, site) : '';
+      if (hint) console.error(`microseg forget: nothing of this person found${hint}`);
       return 0;
     });
   },
@@ -208,7 +221,9 @@ ${dbOption}
           return 0;
         }
         if (rows.length === 0)
-          console.log(`no deliveries${status ? ` ${status}` : ''} for site ${site}`);
+          console.log(
+            `no deliveries${status ? ` ${status}` : ''} for site ${site}${siteHint(storage, site)}`,
+          );
         for (const d of rows) {
           const last = d.lastStatus ?? d.lastError ?? '';
           console.log(
@@ -278,7 +293,8 @@ ${dbOption}
         for (const r of rows) console.log(JSON.stringify(r));
         return 0;
       }
-      if (rows.length === 0) console.log(`no refused events for site ${v.site}`);
+      if (rows.length === 0)
+        console.log(`no refused events for site ${v.site}${siteHint(storage, v.site as string)}`);
       for (const r of rows) {
         console.log(
           `#${r.seq}  ${iso(r.received)}  ${r.source}  ${r.error}  visitor=${r.visitor ?? '-'}  event=${r.eventId ?? '-'}\n    ${r.message}\n    ${r.payload}`,

@@ -130,3 +130,13 @@ export function countMembers(db: Db, site: string, audience: Audience): number {
     )?.n ?? 0
   );
 }
+
+/** The sites with at least one profile in this database, sorted (the CLI's hint on a mistyped site). */
+export function sitesWithProfiles(db: Db): string[] {
+  return db
+    .selectDistinct({ site: profiles.site })
+    .from(profiles)
+    .orderBy(profiles.site)
+    .all()
+    .map((r) => r.site);
+}

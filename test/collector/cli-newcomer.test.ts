@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import { openStorage } from '../../collector/storage/storage.ts';
 import { ensureBuilt, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
@@ -54,6 +55,35 @@ describe('data commands on a database that is not there', () => {
     const r = await cli('quarantine', '--site', 'shop', '--db', db);
     expect(r.code).toBe(0);
     expect(r.out).toContain('no refused events for site shop');
+  });
+});
+
+describe('a site with no profile in the database (a mistyped --site)', () => {
+  const file = join(tmp.dir, 'sites.db');
+  beforeAll(() => {
+    const storage = openStorage(file);
+    const ev = { id: 'e1', type: 'page_view', ts: Date.now() };
+    storage.ingest('shop', 'v1', [ev], DEFAULT_ENGINE, Date.now());
+    storage.close();
+  });
+
+  it('is named in the empty answers of quarantine, deliveries and forget, with the sites it has', async () => {
+    const q = await cli('quarantine', '--site', 'shpo', '--db', file);
+    expect(q.out).toContain(
+      'no refused events for site shpo (this database has no profile of site "shpo"; its sites: shop)',
+    );
+    const d = await cli('deliveries', '--site', 'shpo', '--db', file);
+    expect(d.out).toContain('no profile of site "shpo"; its sites: shop');
+    const f = await cli('forget', '--site', 'shpo', '--visitor', 'v1', '--db', file);
+    expect(f.code).toBe(0);
+    expect(f.err).toContain(
+      'nothing of this person found (this database has no profile of site "shpo"',
+    );
+  });
+
+  it('is not, for a site the database has', async () => {
+    const q = await cli('quarantine', '--site', 'shop', '--db', file);
+    expect(q.out).toBe('no refused events for site shop');
   });
 });
 
