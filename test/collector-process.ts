@@ -64,3 +64,19 @@ export function stopped(child: ChildProcess): Promise<number | null> {
     child.once('exit', (code) => ok(code));
   });
 }
+
+/** Runs `dist/collector.mjs ARGS` to its exit, as an operator would: its exit code and output. */
+export async function runBuilt(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string }> {
+  await ensureBuilt();
+  const child = spawn(process.execPath, ['dist/collector.mjs', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  return { code: await stopped(child), out };
+}

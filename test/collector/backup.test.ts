@@ -1,8 +1,3 @@
-/**
- * `microseg backup` and a restore drill: a real collector process serving and writing, a backup
- * taken by the real CLI meanwhile, then a fresh collector started on the copy.
- */
-import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -19,7 +14,7 @@ import { main } from '../../collector/cli/cli.ts';
 import { SECRET_FILE } from '../../collector/identity/keys.ts';
 import { openStorage } from '../../collector/storage/storage.ts';
 import type { Segment } from '../../shared/segment.ts';
-import { ensureBuilt, startCollector, stopped } from '../collector-process.ts';
+import { runBuilt, startCollector, stopped } from '../collector-process.ts';
 import { collectRequest, ev, tempDir, testApp } from '../helpers.ts';
 import { ackedLoad } from '../reliability/load.ts';
 
@@ -27,20 +22,6 @@ const journal = JSON.parse(readFileSync('drizzle/meta/_journal.json', 'utf8')) a
   entries: { tag: string }[];
 };
 const lastTag = journal.entries.at(-1)?.tag ?? '';
-
-/** Runs the built CLI as an operator would; resolves its exit code and output. */
-async function cli(args: string[], env: Record<string, string> = {}) {
-  await ensureBuilt();
-  const child = spawn(process.execPath, ['dist/collector.mjs', ...args], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((ok) => child.once('exit', ok));
-  return { code, out };
-}
 
 const post = (url: string, body: unknown) =>
   fetch(`${url}/v1/collect`, { method: 'POST', body: JSON.stringify(body) });
@@ -75,7 +56,7 @@ describe('restore drill: backup while serving, restore on a fresh collector', ()
       const before = [...load.acked];
       const out = join(tmp.dir, 'backups', 'microseg-1.db');
       mkdirSync(join(tmp.dir, 'backups'));
-      const backup = await cli(['backup', '--out', out, '--db', db]);
+      const backup = await runBuilt(['backup', '--out', out, '--db', db], { LOG_LEVEL: 'warn' });
       // Writes went on while the backup ran (the CLI process alone takes a while to start).
       await load.acknowledged(before.length + 50);
       await load.stop();

@@ -1,13 +1,8 @@
-/**
- * The environment is validated at start like the site config: every variable in one module,
- * a bad value stops the start with the variable named and what it accepts.
- */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TIMEOUTS, ENV_NAMES, readEnv } from '../../collector/config/env.ts';
-import { startCollector, ensureBuilt, stopped } from '../collector-process.ts';
+import { runBuilt, startCollector, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
@@ -127,23 +122,9 @@ describe('readEnv', () => {
   });
 });
 
-/** Runs `dist/collector.mjs ARGS` to its exit; its code and output. */
-async function run(args: string[], env: Record<string, string>) {
-  await ensureBuilt();
-  const child = spawn(process.execPath, ['dist/collector.mjs', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const code = await stopped(child);
-  return { code, out };
-}
-
 describe('the collector process', () => {
   it('a bad variable stops the start, named with what is allowed', async () => {
-    const r = await run(['serve', '--port', '0'], {
+    const r = await runBuilt(['serve', '--port', '0'], {
       LOG_LEVEL: 'verbose',
       MICROSEG_DB: join(tmp.dir, 'bad.db'),
     });
