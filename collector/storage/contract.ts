@@ -1,0 +1,411 @@
+/**
+ * The storage contract: everything the collector asks of its database, asynchronous, with no
+ * database handle in it, so that SQLite (collector/storage/sqlite/) and PostgreSQL are two
+ * implementations of one interface. Nothing outside collector/storage/ imports a backend module.
+ *
+ * Reads are methods of `Storage`. Writes run as jobs: `storage.write(job)` runs `job` inside a
+ * transaction with a `StorageTx` (reads and writes of that transaction) and resolves once it is
+ * committed, so an answer is never sent before its data is durable. A backend may group jobs into
+ * one transaction (SQLite's group commit): a job must then write only through its `tx`, and it may
+ * run twice when another job of its group fails (its effects are the database's, which the
+ * rollback undoes). The single write methods of `Storage` (`storage.outbox.delivered(…)`, …) each
+ * run as a job of their own.
+ */
+import type { Segment } from '../../shared/segment.ts';
+import type { Props, Utm } from '../../shared/wire.ts';
+import type { Attribution, Traits } from '../identity/traits.ts';
+import type { QuarantinePolicy, Refusal } from './quarantine.ts';
+import type {
+  EngineConfig,
+  Extras,
+  Profile,
+  RfmBreakpoints,
+  SegmentChange,
+} from '../engine/index.ts';
+import type { Delivery, DeliveryStatus } from '../../shared/webhook.ts';
+
+/** An event ready to store: validated, clamped, categorized. */
+export interface NewEvent {
+  id: string;
+  type: string;
+  ts: number;
+  session?: string | undefined;
+  url?: string | undefined;
+  ref?: string | undefined;
+  category?: string | undefined;
+  nav?: string | undefined;
+  target?: string | undefined;
+  outbound?: boolean | undefined;
+  value?: number | undefined;
+  currency?: string | undefined;
+  props?: Props | undefined;
+  utm?: Utm | undefined;
+  /** From a bot or automation: stored, but kept out of the profile. */
+  bot?: boolean | undefined;
+}
+
+export interface IngestResult {
+  accepted: number;
+  duplicates: number;
+  segment: Segment;
+  /** The key and custom segments stored before this batch (null key: a new visitor). */
+  before: { key: string | null; segments: string[] };
+  /** What this batch changed, as recorded in `segment_changes` (same transaction). */
+  changes: SegmentChange[];
+}
+
+/** One row of a visitor's segment history. */
+export interface HistoryEntry extends SegmentChange {
+  seq: number;
+  at: number;
+  /** Id of the last event of the batch that caused the change. */
+  event: string | null;
+}
+
+/** A segment change as told to listeners, inside the transaction that records it. */
+export interface Change {
+  site: string;
+  /** The visitor whose events (or identify) caused the change. */
+  visitor: string;
+  /** The profile that changed: the visitor's own id, or its contact's `c:<contact>`. */
+  profile: string;
+  before: { key: string | null; segments: string[] };
+  segment: Segment;
+  changes: SegmentChange[];
+  at: number;
+}
+
+/**
+ * Told of each segment change inside the transaction that records it; whatever it writes through
+ * `tx` commits or rolls back with the change (the webhook outbox).
+ */
+export type ChangeListener = (change: Change, tx: StorageTx) => Promise<void>;
+
+export interface IngestExtras extends Pick<Extras, 'traits'> {
+  /** The profile the events fold into when not the visitor's own (a linked contact's `c:<contact>`). */
+  profile?: string | undefined;
+}
+
+export interface StoredProfile {
+  profile: Profile;
+  updated: number;
+}
+
+/**
+ * A profile and its traits as the read cache keeps them. `memo` is for the reader: an answer
+ * computed from exactly these inputs (identify.ts keeps the evaluated segment there). A write drops
+ * the whole entry, so whatever hangs on it goes with the inputs it came from.
+ */
+export interface CachedInputs {
+  readonly stored: StoredProfile | undefined;
+  readonly traits: Traits | undefined;
+  /** In the read cache (false: made for this read only; a memo on it would be lost). */
+  kept: boolean;
+  memo?: unknown;
+}
+
+/** What a segment read needs: the visitor's link, and the profile and traits it reads from. */
+export interface SegmentInputs {
+  /** The profile read: the visitor's own id, or its contact's `c:<contact>`. */
+  key: string;
+  contact: string | null;
+  /** Shared with the read cache: never mutate it (the engine does not). */
+  stored: StoredProfile | undefined;
+  traits: Traits | undefined;
+  /** The cache entry of these inputs (a fresh one when the read was not cached), for a memo. */
+  entry: CachedInputs;
+}
+
+/* ---------- identity ---------- */
+
+export interface Meta extends Attribution {
+  traits: Traits;
+}
+
+export interface LinkRow {
+  contact: string;
+  /** Until when the link is in force (ms). */
+  expires: number;
+  grant: string | null;
+}
+
+/** Who a visitor is now: its profile key and, when linked in force, its contact. */
+export interface Subject {
+  key: string;
+  contact: string | null;
+}
+
+export interface IdentityReads {
+  subject(site: string, visitor: string, now: number): Promise<Subject>;
+  linkOf(site: string, visitor: string): Promise<LinkRow | null>;
+  /** Visitors other than `except` identified by this grant. */
+  grantDevices(site: string, grant: string, except: string): Promise<number>;
+  contactExists(site: string, contact: string): Promise<boolean>;
+  linkedVisitors(site: string, contact: string): Promise<string[]>;
+  meta(site: string, key: string): Promise<Meta | undefined>;
+}
+
+export interface IdentityWrites {
+  ensureContact(site: string, contact: string, now: number): Promise<void>;
+  link(
+    site: string,
+    visitor: string,
+    contact: string,
+    grant: string | null,
+    expires: number,
+    now: number,
+  ): Promise<void>;
+  setMeta(site: string, key: string, m: Meta, now: number): Promise<void>;
+  deleteMeta(site: string, key: string): Promise<void>;
+  /** Gives a visitor's anonymous rows (events, history, …) to the contact it was linked to. */
+  claimAnonymousRows(site: string, visitor: string, contact: string): Promise<void>;
+}
+
+/* ---------- webhook outbox ---------- */
+
+/** A delivery to enqueue: who, which webhook, which transition, and its body. */
+export interface NewDelivery
+  extends Pick<Delivery, 'site' | 'visitor' | 'contact' | 'hook' | 'url' | 'segment' | 'change'> {
+  body(id: string): string;
+}
+
+export interface DueDelivery {
+  seq: number;
+  id: string;
+  site: string;
+  visitor: string;
+  hook: string;
+  url: string;
+  body: string;
+  attempts: number;
+}
+
+export interface OutboxReads {
+  /**
+   * Pending deliveries due at `now`, oldest first, at most one per (visitor, webhook): a later
+   * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
+   * `skip` leaves out deliveries already in flight and webhooks (`site/hook`) at their share.
+   */
+  due(now: number, limit: number, skip?: { ids: string[]; hooks: string[] }): Promise<DueDelivery[]>;
+  list(
+    site: string,
+    opts?: { status?: DeliveryStatus | undefined; limit?: number; before?: number | undefined },
+  ): Promise<(Delivery & { seq: number })[]>;
+  get(site: string, id: string): Promise<Delivery | undefined>;
+  /** Earliest `next_attempt` of a pending delivery, for the worker's next wake-up. */
+  nextDue(): Promise<number | null>;
+  /** Deliveries per status, all sites: the backlog `/metrics` reports. */
+  counts(): Promise<Record<DeliveryStatus, number>>;
+}
+
+export interface OutboxWrites {
+  /** Inserts deliveries (in the transaction that records the change). Returns their ids. */
+  enqueue(rows: NewDelivery[], now: number): Promise<string[]>;
+  /**
+   * The webhook's turn to fire for this profile (a visitor id or `c:<contact>`) at `now`: true,
+   * and the turn is taken, when it last fired `cooldownMs` or longer ago (or never); false inside
+   * the cooldown. In the transaction that enqueues.
+   */
+  takeTurn(
+    site: string,
+    profile: string,
+    hook: string,
+    cooldownMs: number,
+    now: number,
+  ): Promise<boolean>;
+  delivered(id: string, attempts: number, status: number, now: number): Promise<void>;
+  /** Records a failed attempt: retried at `next`, or failed for good when `next` is null. */
+  attemptFailed(
+    id: string,
+    attempts: number,
+    status: number | null,
+    error: string,
+    now: number,
+    next: number | null,
+  ): Promise<void>;
+  /** Puts a failed delivery back in the queue with the same id and fresh attempts. */
+  replay(site: string, id: string, now: number): Promise<'replayed' | 'not_found' | 'not_failed'>;
+  /** Deletes delivered and failed rows finished before `before`; returns how many. */
+  prune(before: number, limit: number): Promise<number>;
+}
+
+/* ---------- quarantine ---------- */
+
+export interface QuarantineRow {
+  seq: number;
+  contact: string | null;
+  site: string;
+  visitor: string | null;
+  eventId: string | null;
+  source: string;
+  received: number;
+  error: string;
+  message: string;
+  payload: string;
+}
+
+/* ---------- audience, erasure, retention ---------- */
+
+export interface SegmentCounts {
+  /** Profiles per segment key. */
+  keys: Record<string, number>;
+  /** Profiles per custom segment. */
+  custom: Record<string, number>;
+}
+
+/** Who an export or count is about: a custom segment by name, or segment keys by a `*` pattern. */
+export type Audience = { kind: 'custom'; name: string } | { kind: 'key'; pattern: string };
+
+export interface MemberRow {
+  visitor: string;
+  segment: string;
+  /** JSON array of custom segment names. */
+  segments: string;
+  firstSeen: number;
+  lastSeen: number;
+  purchases: number;
+  monetary: number;
+}
+
+/** Table → rows removed. */
+export type Removed = Record<string, number>;
+
+export interface ErasureResult {
+  site: string;
+  /** Every visitor id with rows erased (a contact's own `c:` id and its devices included). */
+  visitors: string[];
+  contact: string | null;
+  removed: Removed;
+}
+
+/** What the health check reports about the database itself (writes failing are the queue's). */
+export type DbHealth = { ok: true } | { ok: false; error: string; message: string };
+
+/* ---------- the whole ---------- */
+
+/** The reads, the same in a transaction and outside one. */
+export interface StorageReads {
+  profile(site: string, visitor: string): Promise<StoredProfile | undefined>;
+  /**
+   * The segment read path at `now` (default: the wall clock): the visitor's link when in force,
+   * its profile and traits (from the read cache when it holds them).
+   */
+  segmentInputs(site: string, visitor: string, now?: number): Promise<SegmentInputs>;
+  /** A visitor's segment changes, oldest first, after the `after` cursor (a `seq`). */
+  segmentHistory(
+    site: string,
+    visitor: string,
+    opts?: { after?: number; limit?: number },
+  ): Promise<HistoryEntry[]>;
+  /** The site's RFM quintiles (cached in memory; null until enough customers). */
+  rfmBreakpoints(site: string): Promise<RfmBreakpoints | null>;
+  /** Event count of a site (or of one visitor). */
+  countEvents(site: string, visitor?: string): Promise<number>;
+  readonly identity: IdentityReads;
+  readonly outbox: OutboxReads;
+}
+
+/** The writes, inside a transaction (a job of `Storage.write`). */
+export interface StorageTx extends StorageReads {
+  readonly identity: IdentityReads & IdentityWrites;
+  readonly outbox: OutboxReads & OutboxWrites;
+  /**
+   * Stores the events, folds the new ones into the profile (the visitor's, or `extras.profile`)
+   * and records any segment change; change listeners run in this transaction.
+   * `extras.traits` reach custom rules (`trait.<name>`).
+   */
+  ingest(
+    site: string,
+    visitor: string,
+    batch: NewEvent[],
+    engine: EngineConfig,
+    now: number,
+    extras?: IngestExtras,
+  ): Promise<IngestResult>;
+  /**
+   * Folds profile `from` into profile `into` (identify: an anonymous visitor into its contact)
+   * with the engine's `mergeProfiles`, and deletes `from`: merged once only.
+   */
+  mergeProfile(
+    site: string,
+    from: string,
+    into: string,
+    engine: EngineConfig,
+    now: number,
+    extras?: Pick<Extras, 'traits'>,
+  ): Promise<Segment | null>;
+  /**
+   * Re-evaluates up to `limit` stored profiles of a site after the `after` profile id, at `now`,
+   * and records what time alone changed (a window emptied, a customer lapsed) as a write would:
+   * segment history, change listeners, the stored key and custom segments. Returns the cursor
+   * to go on from (null at the end) and how many profiles changed.
+   */
+  refreshSegments(
+    site: string,
+    engine: EngineConfig,
+    now: number,
+    after: string,
+    limit: number,
+  ): Promise<{ next: string | null; changed: number }>;
+  /** Recomputes the site's quintiles from its customers; null (fixed thresholds) under `minCustomers`. */
+  recomputeRfm(site: string, minCustomers: number, now: number): Promise<RfmBreakpoints | null>;
+  /**
+   * Keeps refused events of one request for one site, at most `LIMITS.quarantinePerRequest` and
+   * the site's `rowsPerDay` a day. Returns how many were not kept (told to `onSkipped` listeners).
+   */
+  keepRefused(
+    site: string,
+    source: 'collect' | 'events',
+    rows: Refusal[],
+    now: number,
+    policy: QuarantinePolicy,
+  ): Promise<number>;
+  /** Erases everything stored about one visitor id. */
+  eraseVisitor(site: string, visitor: string): Promise<ErasureResult>;
+  /** Erases a contact: its profile, identity, its linked devices' rows. */
+  eraseContact(site: string, contact: string, now: number): Promise<ErasureResult>;
+  /**
+   * Deletes at most `limit` rows of one site older than `cutoff` from one aging table
+   * (storage/aging.ts); returns how many.
+   */
+  pruneAged(table: string, columns: string[], site: string, cutoff: number, limit: number): Promise<number>;
+}
+
+/** The write path's state, for `/healthz` and `/metrics`. */
+export interface WriteState {
+  /** The last write that failed for a storage reason and no write succeeded since, or null. */
+  readonly failing: { code: string; at: number } | null;
+  /** Jobs waiting for the next transaction. */
+  readonly depth: number;
+}
+
+export interface Storage extends StorageReads {
+  /** The backend, for logs and `doctor`: 'sqlite' | 'postgres'. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Runs `job` in a write transaction; resolves with its result once committed. */
+  write<T>(job: (tx: StorageTx) => Promise<T>): Promise<T>;
+  /** Each write alone, as a job of its own. */
+  readonly identity: IdentityReads & IdentityWrites;
+  readonly outbox: OutboxReads & OutboxWrites;
+  /** Adds a listener of segment changes (runs inside the recording transaction). */
+  onChanges(listener: ChangeListener): void;
+  /** Refused events of a site, newest first, before the `before` cursor (a `seq`). */
+  quarantined(site: string, limit?: number, before?: number): Promise<QuarantineRow[]>;
+  /** Called with the refusals of each request that were counted but not kept. */
+  onSkipped(listener: (site: string, n: number) => void): void;
+  segmentCounts(site: string): Promise<SegmentCounts>;
+  countMembers(site: string, audience: Audience): Promise<number>;
+  /**
+   * Members of an audience, streamed from one consistent snapshot; ending the iteration early
+   * (`break`, `return()`) releases the snapshot.
+   */
+  members(site: string, audience: Audience): AsyncIterable<MemberRow>;
+  /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
+  sitesWithProfiles(): Promise<string[]>;
+  /** Whether the database answers and has room; writes failing are `writes.failing`. */
+  health(): Promise<DbHealth>;
+  readonly writes: WriteState;
+  /** Resolves when every queued write has committed (graceful shutdown). */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
