@@ -6,21 +6,15 @@ import { createWriteStream, existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import {
-  audienceOf,
-  countMembers,
-  openMemberCursor,
-  unknownAudience,
-} from '../storage/audience.ts';
+import { audienceOf, unknownAudience } from '../storage/audience.ts';
 import { loadSiteConfig } from '../config/env.ts';
 import type { Command } from './cli.ts';
-import { eraseContact, eraseVisitor } from '../storage/erasure.ts';
-import { sitesWithProfiles } from '../storage/audience.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../storage/export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../identity/token.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { MAX_PAGE, parsePageLimit } from '../http/page-limit.ts';
-import { openStorage, type Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/contract.ts';
+import { openStorage } from '../storage/open.ts';
 import { ID_PATTERN } from '../ingest/validate.ts';
 import type { DeliveryStatus } from '../../shared/webhook.ts';
 import { LIMITS } from '../../shared/limits.ts';
@@ -39,8 +33,8 @@ export function fail(cmd: string, msg: string): number {
  * What an empty answer says when the site has no profile in the database at all: most likely a
  * mistyped `--site` (these commands read no site config to check it against). Empty otherwise.
  */
-function siteHint(storage: Storage, site: string): string {
-  const sites = sitesWithProfiles(storage.db);
+async function siteHint(storage: Storage, site: string): Promise<string> {
+  const sites = await storage.sitesWithProfiles();
   if (sites.includes(site)) return '';
   return ` (this database has no profile of site "${site}"; its sites: ${sites.join(', ') || 'none yet'})`;
 }
@@ -64,11 +58,11 @@ async function withStorage(
     );
     return 1;
   }
-  const storage = openStorage(file);
+  const storage = await openStorage(file);
   try {
     return await fn(storage);
   } finally {
-    storage.close();
+    await storage.close();
   }
 }
 
@@ -117,8 +111,8 @@ ${dbOption}
       if (unknown) return fail('export', unknown);
     }
     return withStorage('export', v, async (storage) => {
-      const members = countMembers(storage.db, v.site as string, audience);
-      const stream = exportStream(openMemberCursor(storage.db, v.site as string, audience), format);
+      const members = await storage.countMembers(v.site as string, audience);
+      const stream = exportStream(storage.members(v.site as string, audience), format);
       const out = typeof v.out === 'string' ? createWriteStream(v.out) : process.stdout;
       await pipeline(Readable.fromWeb(stream as NodeReadableStream<Uint8Array>), out, {
         end: out !== process.stdout,
@@ -162,14 +156,17 @@ ${dbOption}
     }
     if (typeof v.contact === 'string' && !validContactId(v.contact))
       return fail('forget', `a contact id has ${CONTACT_ID_RULE}`);
-    return withStorage('forget', v, (storage) => {
+    return withStorage('forget', v, async (storage) => {
       const site = v.site as string;
-      const res =
-        typeof v.visitor === 'string'
-          ? eraseVisitor(storage.db, site, v.visitor)
-          : eraseContact(storage.db, site, v.contact as string, Date.now());
+      const { visitor, contact } = v;
+      const now = Date.now();
+      const res = await storage.write((tx) =>
+        typeof visitor === 'string'
+          ? tx.eraseVisitor(site, visitor)
+          : tx.eraseContact(site, contact as string, now),
+      );
       console.log(JSON.stringify(res, null, 2));
-      const hint = Object.keys(res.removed).length === 0 ? siteHint(storage, site) : '';
+      const hint = Object.keys(res.removed).length === 0 ? await siteHint(storage, site) : '';
       if (hint) console.error(`microseg forget: nothing of this person found${hint}`);
       return 0;
     });
@@ -214,15 +211,15 @@ ${dbOption}
       const limit = parsePageLimit(v.limit, 50);
       if (limit === null)
         return fail('deliveries', `--limit is a whole number from 1 to ${MAX_PAGE}`);
-      return withStorage('deliveries', v, (storage) => {
-        const rows = storage.outbox.list(site, { status, limit });
+      return withStorage('deliveries', v, async (storage) => {
+        const rows = await storage.outbox.list(site, { status, limit });
         if (v.json) {
           for (const { seq: _s, ...d } of rows) console.log(JSON.stringify(d));
           return 0;
         }
         if (rows.length === 0)
           console.log(
-            `no deliveries${status ? ` ${status}` : ''} for site ${site}${siteHint(storage, site)}`,
+            `no deliveries${status ? ` ${status}` : ''} for site ${site}${await siteHint(storage, site)}`,
           );
         for (const d of rows) {
           const last = d.lastStatus ?? d.lastError ?? '';
@@ -236,10 +233,10 @@ ${dbOption}
     if (action !== 'show' && action !== 'replay')
       return fail('deliveries', `unknown action "${action}": list, show or replay`);
     if (!id) return fail('deliveries', `${action} needs a delivery id`);
-    return withStorage('deliveries', v, (storage) => {
+    return withStorage('deliveries', v, async (storage) => {
       const outbox = storage.outbox;
       if (action === 'replay') {
-        const res = outbox.replay(site, id, Date.now());
+        const res = await outbox.replay(site, id, Date.now());
         if (res === 'not_found') return fail('deliveries', `no delivery "${id}" for site ${site}`);
         if (res === 'not_failed')
           return fail(
@@ -249,7 +246,7 @@ ${dbOption}
         console.log(`replaying ${id}`);
         return 0;
       }
-      const d = outbox.get(site, id);
+      const d = await outbox.get(site, id);
       if (!d) return fail('deliveries', `no delivery "${id}" for site ${site}`);
       console.log(JSON.stringify(d, null, 2));
       return 0;
@@ -287,14 +284,16 @@ ${dbOption}
     const before = v.before === undefined ? undefined : Number(v.before);
     if (before !== undefined && (!Number.isInteger(before) || before < 1))
       return fail('quarantine', '--before is a sequence number');
-    return withStorage('quarantine', v, (storage) => {
-      const rows = storage.quarantine.list(v.site as string, limit, before);
+    return withStorage('quarantine', v, async (storage) => {
+      const rows = await storage.quarantined(v.site as string, limit, before);
       if (v.json) {
         for (const r of rows) console.log(JSON.stringify(r));
         return 0;
       }
       if (rows.length === 0)
-        console.log(`no refused events for site ${v.site}${siteHint(storage, v.site as string)}`);
+        console.log(
+          `no refused events for site ${v.site}${await siteHint(storage, v.site as string)}`,
+        );
       for (const r of rows) {
         console.log(
           `#${r.seq}  ${iso(r.received)}  ${r.source}  ${r.error}  visitor=${r.visitor ?? '-'}  event=${r.eventId ?? '-'}\n    ${r.message}\n    ${r.payload}`,
@@ -342,8 +341,9 @@ ${dbOption}
         `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}): --config FILE`,
       );
     const min = site.engine.rfm.minCustomers;
-    return withStorage('rfm', v, (storage) => {
-      const bp = storage.recomputeRfm(site.id, min, Date.now());
+    return withStorage('rfm', v, async (storage) => {
+      const now = Date.now();
+      const bp = await storage.write((tx) => tx.recomputeRfm(site.id, min, now));
       if (v.json) {
         console.log(JSON.stringify({ site: site.id, minCustomers: min, breakpoints: bp }));
         return 0;

@@ -8,11 +8,10 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { secure } from './secure-headers.ts';
-import { writeQueue, type WriteQueue } from '../storage/write-queue.ts';
 import { browserGuard, type RateLimits } from './routes/limits.ts';
 import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/contract.ts';
 import type { SnippetAsset } from './snippet-asset.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { errorCode, fail } from './errors.ts';
@@ -59,8 +58,6 @@ export interface Deps {
   notice: Notice;
   /** Prometheus metrics. */
   metrics: Metrics;
-  /** The group-commit queue every write goes through. */
-  writes: WriteQueue;
   /** Per-IP and per-visitor request limits of the browser endpoints; undefined: none. */
   limits: RateLimits | undefined;
   /** A browser request's body must arrive in full within this (MICROSEG_BODY_TIMEOUT_MS); 0 or undefined: no limit. */
@@ -75,7 +72,7 @@ export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippet'> &
 
 /**
  * The complete `Deps` of `opts`: the demo on, a key ring living only in this process, no own
- * origins, no log, a fresh metrics registry, a write queue over `storage`, no limits.
+ * origins, no log, a fresh metrics registry, no limits.
  */
 export function withDefaults(opts: AppOptions): Deps {
   const metrics = opts.metrics ?? createMetrics();
@@ -89,7 +86,6 @@ export function withDefaults(opts: AppOptions): Deps {
     log,
     notice: opts.notice ?? notices(log, opts.now),
     metrics,
-    writes: opts.writes ?? writeQueue(opts.storage.db.$client, metrics),
     limits: opts.limits,
     bodyTimeoutMs: opts.bodyTimeoutMs,
     metricsToken: opts.metricsToken,
@@ -100,9 +96,13 @@ export function createApp(opts: AppOptions): Hono {
   const deps = withDefaults(opts);
   const app = new Hono();
   const { log, metrics } = deps;
-  const outbox = deps.storage.outbox;
-  metrics.sources.deliveries ??= () => outbox.counts();
-  deps.storage.quarantine.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
+  const { storage } = deps;
+  metrics.sources.deliveries ??= () => storage.outbox.counts();
+  storage.onSkipped((site, n) => metrics.quarantineSkipped.inc({ site }, n));
+  storage.observeWrites({
+    depth: (n) => metrics.writeQueueDepth.set(n),
+    committed: (seconds) => metrics.commitSeconds.observe(seconds),
+  });
 
   // One middleware for both (security headers, then the request count): each layer of Hono's
   // chain is a promise and a closure per request.
@@ -149,9 +149,8 @@ export function createApp(opts: AppOptions): Hono {
 
   // 503 while writes fail (a full or broken disk) or the database does not answer: a load
   // balancer or orchestrator then sees what clients see.
-  const writes = deps.writes;
-  app.get('/healthz', (c) => {
-    const health = checkHealth(deps.storage.db.$client, writes, Date.now());
+  app.get('/healthz', async (c) => {
+    const health = await checkHealth(storage, Date.now());
     return c.json(health, health.ok ? 200 : 503);
   });
 

@@ -4,9 +4,7 @@
  * Retry-After (the snippet keeps the batch and sends it again) instead of a 500; and `/healthz`
  * says so instead of answering ok while every write fails.
  */
-import { statfsSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type Database from 'better-sqlite3';
+import type { Storage } from '../storage/contract.ts';
 
 export interface StorageFailure {
   /** The answer's error code. */
@@ -56,38 +54,13 @@ export type Health = { ok: true } | { ok: false; error: string; message: string 
  * with a storage error, within WRITE_FAILURE_HOLD_MS, and none succeeded since), the database has
  * pages left to grow into (`max_page_count`) and its file system has free space.
  */
-export function checkHealth(sqlite: Database.Database, writes: WriteHealth, now: number): Health {
-  try {
-    sqlite.prepare('select 1').get();
-  } catch (err) {
-    const message = `the database does not answer: ${String((err as Error).message)}`;
-    return { ok: false, error: 'database_unavailable', message };
-  }
-  const failing = writes.failing;
+export async function checkHealth(storage: Storage, now: number): Promise<Health> {
+  const db = await storage.health();
+  if (!db.ok && db.error === 'database_unavailable') return db;
+  const failing = storage.writes.failing;
   if (failing && now - failing.at < WRITE_FAILURE_HOLD_MS) {
     const message = `the last write failed (${failing.code}) and none succeeded since`;
     return { ok: false, error: 'writes_failing', message };
   }
-  const pages = sqlite.pragma('page_count', { simple: true }) as number;
-  const max = sqlite.pragma('max_page_count', { simple: true }) as number;
-  const free = sqlite.pragma('freelist_count', { simple: true }) as number;
-  if (pages >= max && free === 0) {
-    return {
-      ok: false,
-      error: 'storage_full',
-      message: `the database is at its max_page_count (${max} pages)`,
-    };
-  }
-  if (!sqlite.memory) {
-    try {
-      const fs = statfsSync(dirname(sqlite.name));
-      if (fs.bavail * fs.bsize < MIN_FREE_BYTES) {
-        const message = `less than ${MIN_FREE_BYTES} bytes free beside the database`;
-        return { ok: false, error: 'storage_full', message };
-      }
-    } catch {
-      // A file system that cannot say (statfs unsupported) is not a failure of its own.
-    }
-  }
-  return { ok: true };
+  return db;
 }

@@ -19,7 +19,7 @@ export interface Metrics {
 
 export interface MetricSources {
   /** Webhook deliveries per status, read at scrape time. */
-  deliveries?: () => Record<string, number>;
+  deliveries?: () => Promise<Record<string, number>>;
 }
 
 export function createMetrics(opts: { defaults?: boolean; sources?: MetricSources } = {}): Metrics {
@@ -74,7 +74,7 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
     }),
     writeQueueDepth: new Gauge({
       name: 'microseg_write_queue_depth',
-      help: 'Batches waiting for the next group commit',
+      help: 'Write jobs (batches, deliveries, jobs) waiting for the next transaction',
       registers,
     }),
     webhookDeliveries: new Gauge({
@@ -82,8 +82,8 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       help: 'Webhook deliveries by status: pending is the backlog, failed awaits a replay',
       labelNames: ['status'],
       registers,
-      collect() {
-        const counts = sources.deliveries?.();
+      async collect() {
+        const counts = await sources.deliveries?.();
         if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
     }),

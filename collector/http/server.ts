@@ -13,10 +13,10 @@ import {
 } from '../config/env.ts';
 import { jsonLogger, type Logger } from '../log.ts';
 import { createMetrics } from './metrics.ts';
-import { writeQueue } from '../storage/write-queue.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
-import { openStorage, type Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/contract.ts';
+import { openStorage } from '../storage/open.ts';
 import { startWebhooks } from '../webhooks/index.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
@@ -86,7 +86,7 @@ export async function start(
   }
   const time = opts.timeouts ?? DEFAULT_TIMEOUTS;
   // Checkpoints from a worker thread: the writer (this thread) never waits for the disk's fsync.
-  const storage = openStorage(opts.db, {
+  const storage = await openStorage(opts.db, {
     profileCache: opts.profileCache,
     checkpointEveryMs: CHECKPOINT_EVERY_MS,
     onCheckpointError: (err) => log('warn', 'wal checkpoint failed', { err }),
@@ -98,7 +98,6 @@ export async function start(
     ...(keys.file ? { file: keys.file } : {}),
   });
   const metrics = createMetrics({ defaults: true });
-  const writes = writeQueue(storage.db.$client, metrics);
   // Filled once the port is known (port 0 picks one); no request arrives before that.
   const selfOrigins = new Set<string>();
   const app = createApp({
@@ -109,7 +108,6 @@ export async function start(
     demo: opts.demo,
     log,
     metrics,
-    writes,
     limits: opts.limits,
     keys: keys.ring,
     publicUrl: opts.publicUrl,
@@ -200,11 +198,11 @@ export async function start(
         server.close(() => {
           clearTimeout(force);
           // Deliveries in flight are aborted and stay pending: the next start sends them.
-          void writes
+          void storage
             .drain()
             .then(() => webhooks.stop())
+            .then(() => storage.close())
             .then(() => {
-              storage.close();
               log('info', 'collector closed', {});
               done();
             });

@@ -1,15 +1,13 @@
 /**
  * Identity at the storage edge: linking a visitor to a contact (merging its anonymous profile
  * once), ingesting for a visitor or a contact into the right profile with its traits, and
- * campaign attribution. No HTTP here; every write function runs inside one write-queue job.
+ * campaign attribution. No HTTP here; every write function takes the `tx` of one write job.
  */
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { DAY } from '../engine/config.ts';
 import { emptyProfile, evaluate, type RfmBreakpoints, stableUntil } from '../engine/index.ts';
 import { digest } from '../http/digest.ts';
-import { claimAnonymousRows } from '../storage/erasure.ts';
-import type { Meta } from '../storage/identity-store.ts';
 import type { KeyRing } from './keys.ts';
 import { contactKey, verifyIdentityToken, VERIFY_MESSAGES, type VerifyFailure } from './token.ts';
 import {
@@ -20,7 +18,13 @@ import {
   type TraitPatch,
   type Traits,
 } from './traits.ts';
-import type { IngestResult, NewEvent, Storage } from '../storage/storage.ts';
+import type {
+  IngestResult,
+  Meta,
+  NewEvent,
+  StorageReads,
+  StorageTx,
+} from '../storage/contract.ts';
 import { type Failure, type Result, success } from '../result.ts';
 
 type ProfileKey = { key: string; eventsAs: string; known: boolean };
@@ -85,62 +89,70 @@ const EMPTY_META: Meta = { traits: {}, first: null, last: null };
  *   deleted, so nothing is counted twice;
  * - a visitor linked to this contact already is renewed: its link runs `linkDays` from now.
  */
-export function linkVisitor(
-  storage: Storage,
+export async function linkVisitor(
+  tx: StorageTx,
   site: SiteConfig,
   visitor: string,
   contact: string,
   grant: string,
   now: number,
-): LinkOutcome {
-  const ids = storage.identity;
-  const before = ids.linkOf(site.id, visitor);
+): Promise<LinkOutcome> {
+  const ids = tx.identity;
+  const before = await ids.linkOf(site.id, visitor);
   const inForce = before !== null && before.expires > now;
   if (inForce && before.contact !== contact) return 'linked_elsewhere';
   const newDevice = before?.grant !== grant;
-  if (newDevice && ids.grantDevices(site.id, grant, visitor) >= site.identity.devicesPerLink)
+  if (
+    newDevice &&
+    (await ids.grantDevices(site.id, grant, visitor)) >= site.identity.devicesPerLink
+  )
     return 'device_limit';
-  ids.ensureContact(site.id, contact, now);
+  await ids.ensureContact(site.id, contact, now);
   const key = contactKey(contact);
   if (!inForce) {
-    const anon = ids.meta(site.id, visitor);
-    const mine = ids.meta(site.id, key) ?? EMPTY_META;
+    const anon = await ids.meta(site.id, visitor);
+    const mine = (await ids.meta(site.id, key)) ?? EMPTY_META;
     const merged: Meta = anon
       ? { traits: { ...anon.traits, ...mine.traits }, ...mergeAttribution(mine, anon) }
       : mine;
     if (anon) {
-      ids.setMeta(site.id, key, merged, now);
-      ids.deleteMeta(site.id, visitor);
+      await ids.setMeta(site.id, key, merged, now);
+      await ids.deleteMeta(site.id, visitor);
     }
-    storage.mergeProfile(site.id, visitor, key, site.engine, now, { traits: merged.traits });
-    claimAnonymousRows(storage.db, site.id, visitor, contact);
+    await tx.mergeProfile(site.id, visitor, key, site.engine, now, { traits: merged.traits });
+    await ids.claimAnonymousRows(site.id, visitor, contact);
   }
-  ids.link(site.id, visitor, contact, grant, now + site.identity.linkDays * DAY, now);
+  await ids.link(site.id, visitor, contact, grant, now + site.identity.linkDays * DAY, now);
   return inForce ? 'renewed' : 'linked';
 }
 
 /** Applies a trait patch (or, with `replace`, sets all traits); undefined (nothing written) over the cap. */
-export function patchTraits(
-  storage: Storage,
+export async function patchTraits(
+  tx: StorageTx,
   site: string,
   key: string,
   patch: TraitPatch,
   now: number,
   replace = false,
-): Traits | undefined {
-  const meta = storage.identity.meta(site, key) ?? EMPTY_META;
+): Promise<Traits | undefined> {
+  const meta = (await tx.identity.meta(site, key)) ?? EMPTY_META;
   const traits = applyTraitPatch(replace ? {} : meta.traits, patch);
   if (tooManyTraits(traits)) return undefined;
   // A proxy country on every batch: write only what changes.
   if (JSON.stringify(traits) === JSON.stringify(meta.traits)) return traits;
-  storage.identity.setMeta(site, key, { ...meta, traits }, now);
+  await tx.identity.setMeta(site, key, { ...meta, traits }, now);
   return traits;
 }
 
-function profileKey(storage: Storage, site: string, who: Who, now: number): ProfileKey {
+async function profileKey(
+  storage: StorageReads,
+  site: string,
+  who: Who,
+  now: number,
+): Promise<ProfileKey> {
   if ('contact' in who)
     return { key: contactKey(who.contact), eventsAs: contactKey(who.contact), known: true };
-  const subject = storage.identity.subject(site, who.visitor, now);
+  const subject = await storage.identity.subject(site, who.visitor, now);
   return { key: subject.key, eventsAs: who.visitor, known: subject.contact !== null };
 }
 
@@ -148,17 +160,17 @@ function profileKey(storage: Storage, site: string, who: Who, now: number): Prof
  * Stores a batch for a visitor or a contact: into the linked contact's profile when there is one,
  * with the profile's traits for the rules, and updates first/last-touch attribution.
  */
-export function ingestAs(
-  storage: Storage,
+export async function ingestAs(
+  tx: StorageTx,
   site: SiteConfig,
   who: Who,
   batch: NewEvent[],
   now: number,
-): IngestResult {
-  if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
-  const { key, eventsAs, known } = profileKey(storage, site.id, who, now);
-  const meta = storage.identity.meta(site.id, key);
-  const res = storage.ingest(site.id, eventsAs, batch, site.engine, now, {
+): Promise<IngestResult> {
+  if ('contact' in who) await tx.identity.ensureContact(site.id, who.contact, now);
+  const { key, eventsAs, known } = await profileKey(tx, site.id, who, now);
+  const meta = await tx.identity.meta(site.id, key);
+  const res = await tx.ingest(site.id, eventsAs, batch, site.engine, now, {
     traits: meta?.traits,
     profile: key,
   });
@@ -166,7 +178,7 @@ export function ingestAs(
     const touches = touchesOf(batch);
     if (touches.first) {
       const m = meta ?? EMPTY_META;
-      storage.identity.setMeta(site.id, key, { ...m, ...mergeAttribution(m, touches) }, now);
+      await tx.identity.setMeta(site.id, key, { ...m, ...mergeAttribution(m, touches) }, now);
     }
   }
   return { ...res, segment: { ...res.segment, known } };
@@ -192,12 +204,17 @@ interface SegmentMemo {
   browser?: BrowserAnswer;
 }
 
-function memoOf(storage: Storage, site: SiteConfig, who: Who, now: number): SegmentMemo {
+async function memoOf(
+  storage: StorageReads,
+  site: SiteConfig,
+  who: Who,
+  now: number,
+): Promise<SegmentMemo> {
   // A contact's own `c:` id reads its own profile (linked to itself or not at all).
   const visitor = 'contact' in who ? contactKey(who.contact) : who.visitor;
-  const { stored, traits, contact, entry } = storage.segmentInputs(site.id, visitor, now);
+  const { stored, traits, contact, entry } = await storage.segmentInputs(site.id, visitor, now);
   const known = 'contact' in who || contact !== null;
-  const rfm = storage.rfmBreakpoints(site.id);
+  const rfm = await storage.rfmBreakpoints(site.id);
   const memo = entry.memo as SegmentMemo | undefined;
   if (
     memo !== undefined &&
@@ -230,8 +247,13 @@ function memoOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segm
  * The current segment of a visitor (its contact's when linked) or of a contact. Shared with the
  * read cache's memo: never mutate it (copy it, as `forBrowser` does).
  */
-export function segmentOf(storage: Storage, site: SiteConfig, who: Who, now: number): Segment {
-  return memoOf(storage, site, who, now).segment;
+export async function segmentOf(
+  storage: StorageReads,
+  site: SiteConfig,
+  who: Who,
+  now: number,
+): Promise<Segment> {
+  return (await memoOf(storage, site, who, now)).segment;
 }
 
 /**
@@ -246,13 +268,13 @@ export interface BrowserAnswer {
 }
 
 /** The browser's answer for a visitor's segment now (see BrowserAnswer). */
-export function browserSegmentOf(
-  storage: Storage,
+export async function browserSegmentOf(
+  storage: StorageReads,
   site: SiteConfig,
   visitor: string,
   now: number,
-): BrowserAnswer {
-  const memo = memoOf(storage, site, { visitor }, now);
+): Promise<BrowserAnswer> {
+  const memo = await memoOf(storage, site, { visitor }, now);
   if (memo.browser === undefined) {
     const body = JSON.stringify(forBrowser(site, memo.segment));
     // The segment moves with time alone (windows, thresholds): the tag is of the answer itself.
@@ -265,32 +287,33 @@ export function browserSegmentOf(
  * A browser batch's identity work, before its events are stored (same write job): link the
  * visitor when the batch carried a valid token, then apply its public traits and proxy country.
  */
-export function identifyBrowser(
-  storage: Storage,
+export async function identifyBrowser(
+  tx: StorageTx,
   site: SiteConfig,
   visitor: string,
   id: { contact: string; grant: string } | null,
   patch: TraitPatch,
   now: number,
-): LinkOutcome | null {
+): Promise<LinkOutcome | null> {
   const outcome =
-    id === null ? null : linkVisitor(storage, site, visitor, id.contact, id.grant, now);
+    id === null ? null : await linkVisitor(tx, site, visitor, id.contact, id.grant, now);
   if (Object.keys(patch).length === 0) return outcome;
-  const key = storage.identity.subject(site.id, visitor, now).key;
-  patchTraits(storage, site.id, key, patch, now);
+  const key = (await tx.identity.subject(site.id, visitor, now)).key;
+  await patchTraits(tx, site.id, key, patch, now);
   return outcome;
 }
 
 /** Applies a trait patch (server events) to the profile of a visitor (its contact's when linked) or of a contact. */
-export function setTraitsOf(
-  storage: Storage,
+export async function setTraitsOf(
+  tx: StorageTx,
   site: SiteConfig,
   who: Who,
   patch: TraitPatch,
   now: number,
-): Traits | undefined {
-  if ('contact' in who) storage.identity.ensureContact(site.id, who.contact, now);
-  return patchTraits(storage, site.id, profileKey(storage, site.id, who, now).key, patch, now);
+): Promise<Traits | undefined> {
+  if ('contact' in who) await tx.identity.ensureContact(site.id, who.contact, now);
+  const { key } = await profileKey(tx, site.id, who, now);
+  return patchTraits(tx, site.id, key, patch, now);
 }
 
 /**

@@ -4,7 +4,7 @@ import { arrivalOf } from './arrival.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { matchCategory } from '../config/category-rules.ts';
 import { ingestAs, segmentOf } from '../identity/identify.ts';
-import type { NewEvent, Storage } from '../storage/storage.ts';
+import type { NewEvent, StorageReads, StorageTx } from '../storage/contract.ts';
 import { validateEvents } from './validate.ts';
 import type { BotReason } from './bots.ts';
 import type { Segment } from '../../shared/segment.ts';
@@ -42,30 +42,30 @@ export function categorize(
  * gets the segment of an empty profile.
  */
 export function segmentFor(
-  storage: Storage,
+  storage: StorageReads,
   site: SiteConfig,
   visitor: string,
   now: number,
-): Segment {
+): Promise<Segment> {
   return segmentOf(storage, site, { visitor }, now);
 }
 
 /**
  * Validates, quarantines what is refused, stores the rest. Bot traffic is stored flagged and
- * answered without a segment: it never shapes one. Runs inside one write-queue job.
+ * answered without a segment: it never shapes one. Runs inside one write job (its `tx`).
  */
-export function ingestBatch(
-  storage: Storage,
+export async function ingestBatch(
+  tx: StorageTx,
   site: SiteConfig,
   visitor: string,
   rawEvents: unknown[],
   now: number,
   bot: BotReason = null,
   uncategorized?: (path: string) => void,
-): CollectResponse {
+): Promise<CollectResponse> {
   const { valid, refused } = validateEvents(rawEvents, now);
   const rows = refused.map((r) => ({ visitor, refused: r, raw: rawEvents[r.index] }));
-  storage.quarantine.keep(site.id, 'collect', rows, now, site.quarantine);
+  await tx.keepRefused(site.id, 'collect', rows, now, site.quarantine);
   const flags = bot ? { bot } : {};
   if (valid.length === 0) {
     return {
@@ -73,14 +73,14 @@ export function ingestBatch(
       duplicates: 0,
       refused,
       ...flags,
-      segment: bot ? null : segmentFor(storage, site, visitor, now),
+      segment: bot ? null : await segmentFor(tx, site, visitor, now),
     };
   }
   // Bots probe paths no rule is meant for: their misses would only hide the site's own.
   const batch = valid.map((e) =>
     bot ? { ...categorize(site, e), bot: true } : categorize(site, e, uncategorized),
   );
-  const res = ingestAs(storage, site, { visitor }, batch, now);
+  const res = await ingestAs(tx, site, { visitor }, batch, now);
   return {
     accepted: res.accepted,
     duplicates: res.duplicates,

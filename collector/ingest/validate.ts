@@ -7,7 +7,7 @@ import { eventValue, purchaseValueProblem } from './event-value.ts';
 import { reservedPropKey } from './reserved-keys.ts';
 import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { RefusedEvent } from '../../shared/wire.ts';
-import type { NewEvent } from '../storage/storage.ts';
+import type { NewEvent } from '../storage/contract.ts';
 import { type Failure, failure, type Result, success } from '../result.ts';
 
 const ID_CHARS = '[A-Za-z0-9_-]';

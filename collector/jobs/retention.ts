@@ -9,9 +9,9 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Config } from '../config/config.ts';
 import { DAY } from '../engine/index.ts';
-import { AGING, pruneBatch } from '../storage/erasure.ts';
+import { AGING } from '../storage/aging.ts';
 import type { Logger } from '../log.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/contract.ts';
 
 const RETENTION_EVERY_MS = 60 * 60_000;
 /** Delivered and failed webhook deliveries are listed for this long, whatever the site's retention. */
@@ -22,10 +22,10 @@ const BATCH = 2000;
  * Runs `deleteBatch` until it deletes fewer than `batch` rows, a turn of the event loop between
  * batches so ingest interleaves; returns the rows deleted.
  */
-async function drain(batch: number, deleteBatch: () => number): Promise<number> {
+async function drain(batch: number, deleteBatch: () => Promise<number>): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = deleteBatch();
+    const n = await deleteBatch();
     total += n;
     if (n < batch) return total;
     await nextTurn();
@@ -48,7 +48,9 @@ export async function runRetention(
       const days = aging.keepDays ? aging.keepDays(site) : site.retentionDays;
       if (days === null) continue;
       const cutoff = now - days * DAY;
-      const total = await drain(batch, () => pruneBatch(storage.db, aging, site.id, cutoff, batch));
+      const total = await drain(batch, () =>
+        storage.write((tx) => tx.pruneAged(aging.table, aging.columns, site.id, cutoff, batch)),
+      );
       if (total > 0) counts[aging.table] = total;
     }
     out[site.id] = counts;

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/contract.ts';
 
 /** How often the RFM quintiles are recomputed by default. */
 export const RFM_EVERY_MS = 10 * 60_000;
@@ -19,11 +19,14 @@ export function startRfmJob(
   everyMs: number,
   now: () => number,
   log: Logger,
-): { run(): void; stop(): void } {
-  const run = () => {
+): { run(): Promise<void>; stop(): void } {
+  const run = async () => {
     for (const site of config.sites.values()) {
       try {
-        const bp = storage.recomputeRfm(site.id, site.engine.rfm.minCustomers, now());
+        const at = now();
+        const bp = await storage.write((tx) =>
+          tx.recomputeRfm(site.id, site.engine.rfm.minCustomers, at),
+        );
         log('info', 'rfm quintiles', {
           site: site.id,
           customers: bp?.customers ?? 0,
@@ -34,8 +37,8 @@ export function startRfmJob(
       }
     }
   };
-  run();
-  const timer = setInterval(run, everyMs);
+  void run();
+  const timer = setInterval(() => void run(), everyMs);
   timer.unref();
   return { run, stop: () => clearInterval(timer) };
 }

@@ -11,22 +11,25 @@
  */
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { Storage } from '../storage/contract.ts';
 
 const SWEEP_DEFAULTS = { batch: 200, tickMs: 250, passMs: 60_000 };
 
 /** One full pass over every site, now (tests and tools); returns the profiles changed. */
-export function sweepAll(
+export async function sweepAll(
   storage: Storage,
   config: Config,
   now: number,
   batch = SWEEP_DEFAULTS.batch,
-): number {
+): Promise<number> {
   let changed = 0;
   for (const site of config.sites.values()) {
     let after: string | null = '';
     while (after !== null) {
-      const res = storage.refreshSegments(site.id, site.engine, now, after, batch);
+      const from: string = after;
+      const res = await storage.write((tx) =>
+        tx.refreshSegments(site.id, site.engine, now, from, batch),
+      );
       changed += res.changed;
       after = res.next;
     }
@@ -46,13 +49,18 @@ export function startSegmentSweep(
   let passStarted = opts.now();
   let changed = 0;
   let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
 
-  const tick = () => {
+  const tick = async () => {
     let delay = tickMs;
     const site = sites[index];
     if (site) {
       try {
-        const res = storage.refreshSegments(site.id, site.engine, opts.now(), after, batch);
+        const now = opts.now();
+        const from = after;
+        const res = await storage.write((tx) =>
+          tx.refreshSegments(site.id, site.engine, now, from, batch),
+        );
         changed += res.changed;
         if (res.next !== null) after = res.next;
         else {
@@ -73,10 +81,16 @@ export function startSegmentSweep(
         passStarted = opts.now() + delay;
       }
     }
+    if (stopped) return;
     timer = setTimeout(tick, delay);
     timer.unref();
   };
   timer = setTimeout(tick, tickMs);
   timer.unref();
-  return { stop: () => clearTimeout(timer) };
+  return {
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

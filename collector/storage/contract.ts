@@ -371,6 +371,14 @@ export interface StorageTx extends StorageReads {
   pruneAged(table: string, columns: string[], site: string, cutoff: number, limit: number): Promise<number>;
 }
 
+/** Told of the write path's work, for `/metrics`. */
+export interface WriteObserver {
+  /** Jobs waiting for a transaction, after each change. */
+  depth(n: number): void;
+  /** One write transaction committed (or failed) after this many seconds. */
+  committed(seconds: number): void;
+}
+
 /** The write path's state, for `/healthz` and `/metrics`. */
 export interface WriteState {
   /** The last write that failed for a storage reason and no write succeeded since, or null. */
@@ -389,6 +397,8 @@ export interface Storage extends StorageReads {
   readonly outbox: OutboxReads & OutboxWrites;
   /** Adds a listener of segment changes (runs inside the recording transaction). */
   onChanges(listener: ChangeListener): void;
+  /** Adds an observer of write transactions (metrics). */
+  observeWrites(observer: WriteObserver): void;
   /** Refused events of a site, newest first, before the `before` cursor (a `seq`). */
   quarantined(site: string, limit?: number, before?: number): Promise<QuarantineRow[]>;
   /** Called with the refusals of each request that were counted but not kept. */

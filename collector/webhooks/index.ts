@@ -4,18 +4,23 @@
  */
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import type { ChangeListener, Storage } from '../storage/storage.ts';
+import type {
+  Change,
+  NewDelivery,
+  OutboxReads,
+  OutboxWrites,
+  Storage,
+} from '../storage/contract.ts';
 import type { WebhookPayload } from '../../shared/webhook.ts';
 import { contactOfKey } from '../identity/token.ts';
 import { firedBy } from './config.ts';
-import type { NewDelivery, Outbox } from './outbox.ts';
 import { startDeliveryWorker, type DeliveryWorker, type WorkerDeps } from './worker.ts';
 
 /** A delivery with what its cooldown needs: the profile it is about and the webhook's quiet time. */
 type Fired = NewDelivery & { profile: string; cooldownMs: number };
 
 /** The outbox rows one batch's changes call for (pure but for the ids the outbox assigns). */
-export function deliveriesFor(config: Config, change: Parameters<ChangeListener>[0]): Fired[] {
+export function deliveriesFor(config: Config, change: Change): Fired[] {
   const site = config.sites.get(change.site);
   if (!site || site.webhooks.length === 0) return [];
   const after = { key: change.segment.segment, segments: change.segment.segments };
@@ -48,7 +53,7 @@ export function deliveriesFor(config: Config, change: Parameters<ChangeListener>
 }
 
 export interface Webhooks {
-  outbox: Outbox;
+  outbox: OutboxReads & OutboxWrites;
   worker: DeliveryWorker;
   stop(): Promise<void>;
 }
@@ -73,13 +78,13 @@ export function startWebhooks(
     ...(opts.onAttempt ? { onAttempt: opts.onAttempt } : {}),
     secretFor: (site, hook) => config.sites.get(site)?.webhooks.find((h) => h.id === hook)?.secret,
   });
-  storage.onChanges((change) => {
+  storage.onChanges(async (change, tx) => {
     // A webhook fires for a person at most once per its cooldown: no flapping (docs/triggers.md).
-    const rows = deliveriesFor(config, change).filter((r) =>
-      outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at),
-    );
+    const rows: Fired[] = [];
+    for (const r of deliveriesFor(config, change))
+      if (await tx.outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at)) rows.push(r);
     if (rows.length === 0) return;
-    outbox.enqueue(rows, change.at);
+    await tx.outbox.enqueue(rows, change.at);
     // Runs on a later turn, after the transaction that holds these rows has committed.
     worker.wake();
   });

@@ -6,12 +6,12 @@
 import type { Logger } from '../log.ts';
 import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { backoffDelay, type DeliveryPolicy } from './config.ts';
-import type { DueDelivery, Outbox } from './outbox.ts';
+import type { DueDelivery, OutboxReads, OutboxWrites } from '../storage/contract.ts';
 import { signBody } from './sign.ts';
 import { excerpt, readCapped } from './response.ts';
 
 export interface WorkerDeps {
-  outbox: Outbox;
+  outbox: OutboxReads & OutboxWrites;
   /** The signing secret of a site's webhook; undefined once the webhook left the config. */
   secretFor(site: string, hook: string): string | undefined;
   policy: DeliveryPolicy;
@@ -47,20 +47,40 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   let timer: NodeJS.Timeout | undefined;
   let woken = false;
   let stopped = false;
+  /** A tick awaits the outbox: a wake meanwhile runs one more tick after it, never two at once. */
+  let ticking = false;
+  let again = false;
 
   function schedule(delay: number) {
     if (stopped) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(tick, Math.max(0, delay));
+    timer = setTimeout(() => void tick(), Math.max(0, delay));
     // The worker must not keep a CLI or a test process alive on its own.
     timer.unref();
   }
 
-  function tick() {
+  async function tick() {
     if (timer) clearTimeout(timer);
     timer = undefined;
     woken = false;
     if (stopped) return;
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = true;
+    try {
+      await round();
+    } finally {
+      ticking = false;
+      if (again) {
+        again = false;
+        wake();
+      }
+    }
+  }
+
+  async function round() {
     const now = deps.now();
     let free = policy.concurrency - inflight.size;
     // Each round leaves out what is in flight and webhooks at their share, so it never
@@ -69,7 +89,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       let rows: DueDelivery[] = [];
       try {
         const full = [...hookLoad].filter(([, n]) => n >= perHook).map(([hook]) => hook);
-        rows = outbox.due(now, free, { ids: [...inflight.keys()], hooks: full });
+        rows = await outbox.due(now, free, { ids: [...inflight.keys()], hooks: full });
       } catch (err) {
         log('error', 'webhook outbox read failed', { err: String(err) });
       }
@@ -93,23 +113,15 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       }
       if (started === 0) break;
     }
-    const next = safeNextDue();
+    const next = await outbox.nextDue().catch(() => null);
     schedule(next !== null && next > now ? Math.min(policy.pollMs, next - now) : policy.pollMs);
-  }
-
-  function safeNextDue(): number | null {
-    try {
-      return outbox.nextDue();
-    } catch {
-      return null;
-    }
   }
 
   async function attempt(row: DueDelivery): Promise<void> {
     const attempts = row.attempts + 1;
     const secret = deps.secretFor(row.site, row.hook);
     if (secret === undefined) {
-      record(
+      await record(
         row,
         attempts,
         null,
@@ -140,7 +152,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       // A few KiB at most, within the same timeout: the receiver chooses the body's size and pace.
       const answer = await readCapped(res).catch(() => '');
       if (res.ok) {
-        outbox.delivered(row.id, attempts, res.status, deps.now());
+        await outbox.delivered(row.id, attempts, res.status, deps.now());
         deps.onAttempt?.(row, 'delivered', status);
         return;
       }
@@ -155,10 +167,10 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
           ? `no answer within ${policy.timeoutMs} ms`
           : (e.cause?.code ?? e.cause?.message ?? e.message);
     }
-    record(row, attempts, status, error, attempts >= policy.attempts);
+    await record(row, attempts, status, error, attempts >= policy.attempts);
   }
 
-  function record(
+  async function record(
     row: DueDelivery,
     attempts: number,
     status: number | null,
@@ -168,7 +180,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     const now = deps.now();
     const next = final ? null : now + backoffDelay(attempts, policy, deps.random);
     try {
-      outbox.attemptFailed(row.id, attempts, status, error, now, next);
+      await outbox.attemptFailed(row.id, attempts, status, error, now, next);
     } catch (err) {
       log('error', 'webhook outbox write failed', { delivery: row.id, err: String(err) });
     }
@@ -193,7 +205,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   function wake() {
     if (stopped || woken) return;
     woken = true;
-    setImmediate(tick);
+    setImmediate(() => void tick());
   }
 
   schedule(0);

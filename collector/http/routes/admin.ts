@@ -4,15 +4,9 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Deps } from '../app.ts';
-import {
-  audienceOf,
-  customSegmentNames,
-  openMemberCursor,
-  segmentCounts,
-  unknownAudience,
-} from '../../storage/audience.ts';
+import { audienceOf, customSegmentNames, unknownAudience } from '../../storage/audience.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
-import { eraseContact, eraseVisitor, type ErasureResult } from '../../storage/erasure.ts';
+import type { ErasureResult } from '../../storage/contract.ts';
 import { fail } from '../errors.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../../storage/export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../../identity/token.ts';
@@ -40,11 +34,12 @@ export function adminRoutes(deps: Deps) {
   const app = new Hono<AuthEnv & SiteEnv>();
   const auth = requireApiKey(deps.config);
   const withSite = requireSite(deps.config);
-  const outbox = deps.storage.outbox;
+  const { storage } = deps;
+  const outbox = storage.outbox;
 
-  app.get('/v1/segments', auth, withSite, (c) => {
+  app.get('/v1/segments', auth, withSite, async (c) => {
     const { site } = c.var;
-    const counts = segmentCounts(deps.storage.db, site.id);
+    const counts = await storage.segmentCounts(site.id);
     const custom = new Map(customSegmentNames(site).map((n) => [n, 0]));
     for (const [n, members] of Object.entries(counts.custom)) custom.set(n, members);
     const segments: SegmentSummary[] = [
@@ -67,7 +62,7 @@ export function adminRoutes(deps: Deps) {
     const audience = audienceOf(name);
     const unknown = unknownAudience(site, name, audience);
     if (unknown) return fail(c, 404, 'unknown_segment', unknown);
-    const stream = exportStream(openMemberCursor(deps.storage.db, site.id, audience), format);
+    const stream = exportStream(storage.members(site.id, audience), format);
     const file = `${site.id}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
     c.header(
       'Content-Type',
@@ -78,7 +73,7 @@ export function adminRoutes(deps: Deps) {
     return c.body(stream);
   });
 
-  app.get('/v1/deliveries', auth, withSite, (c) => {
+  app.get('/v1/deliveries', auth, withSite, async (c) => {
     const { site } = c.var;
     const status = c.req.query('status');
     if (status !== undefined && !STATUSES.includes(status as DeliveryStatus)) {
@@ -90,7 +85,7 @@ export function adminRoutes(deps: Deps) {
       return fail(c, 400, 'invalid_limit', `limit is a whole number from 1 to ${MAX_PAGE}`);
     if (before !== undefined && !Number.isInteger(before))
       return fail(c, 400, 'invalid_cursor', 'before is the "next" value of a previous page');
-    const rows = outbox.list(site.id, {
+    const rows = await outbox.list(site.id, {
       status: status as DeliveryStatus | undefined,
       limit,
       before,
@@ -99,9 +94,9 @@ export function adminRoutes(deps: Deps) {
     return c.json({ site: site.id, deliveries: rows.map(({ seq: _seq, ...d }) => d), next });
   });
 
-  app.get('/v1/deliveries/:id', auth, withSite, (c) => {
+  app.get('/v1/deliveries/:id', auth, withSite, async (c) => {
     const { site } = c.var;
-    const d = outbox.get(site.id, c.req.param('id'));
+    const d = await outbox.get(site.id, c.req.param('id'));
     return d
       ? c.json(d)
       : fail(
@@ -112,10 +107,10 @@ export function adminRoutes(deps: Deps) {
         );
   });
 
-  app.post('/v1/deliveries/:id/replay', auth, withSite, (c) => {
+  app.post('/v1/deliveries/:id/replay', auth, withSite, async (c) => {
     const { site } = c.var;
     const id = c.req.param('id');
-    const res = outbox.replay(site.id, id, deps.now());
+    const res = await outbox.replay(site.id, id, deps.now());
     if (res === 'not_found')
       return fail(c, 404, 'unknown_delivery', `no delivery "${id}" for site "${site.id}"`);
     if (res === 'not_failed')
@@ -125,23 +120,24 @@ export function adminRoutes(deps: Deps) {
         'not_failed',
         `delivery "${id}" has not failed: only a failed delivery is replayed`,
       );
-    return c.json(outbox.get(site.id, id), 202);
+    return c.json(await outbox.get(site.id, id), 202);
   });
 
-  app.delete('/v1/visitors/:id', auth, withSite, (c) => {
+  app.delete('/v1/visitors/:id', auth, withSite, async (c) => {
     const { site } = c.var;
     const id = c.req.param('id');
     if (!ID_PATTERN.test(id))
       return fail(c, 400, 'invalid_visitor', 'a visitor id has letters, digits, - and _ only');
-    return erased(c, eraseVisitor(deps.storage.db, site.id, id));
+    return erased(c, await storage.write((tx) => tx.eraseVisitor(site.id, id)));
   });
 
-  app.delete('/v1/contacts/:id', auth, withSite, (c) => {
+  app.delete('/v1/contacts/:id', auth, withSite, async (c) => {
     const { site } = c.var;
     const id = c.req.param('id');
     if (!validContactId(id))
       return fail(c, 400, 'invalid_contact', `a contact id has ${CONTACT_ID_RULE}`);
-    return erased(c, eraseContact(deps.storage.db, site.id, id, deps.now()));
+    const now = deps.now();
+    return erased(c, await storage.write((tx) => tx.eraseContact(site.id, id, now)));
   });
 
   return app;

@@ -37,7 +37,7 @@ function privacySignal(
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
-  const { metrics, writes, notice } = deps;
+  const { metrics, notice } = deps;
   const self = deps.selfOrigins;
   const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
@@ -128,14 +128,12 @@ export function collectRoutes(deps: Deps) {
       return refuse(c, 400, checked.error, checked.message);
     }
     const identity = checked.value;
-    const { res, linked } = await writes.run(() => {
+    const { res, linked } = await deps.storage.write(async (tx) => {
       // Bot traffic is never linked to a contact nor sets traits.
       const { id, patch } = identity;
-      const linked = bot
-        ? null
-        : identifyBrowser(deps.storage, site, batch.visitor, id, patch, now);
+      const linked = bot ? null : await identifyBrowser(tx, site, batch.visitor, id, patch, now);
       return {
-        res: ingestBatch(deps.storage, site, batch.visitor, batch.events, now, bot, (path) =>
+        res: await ingestBatch(tx, site, batch.visitor, batch.events, now, bot, (path) =>
           notice(site.id, 'no_category_rule', () => noCategoryNotice(site.id, path), { path }),
         ),
         linked,

@@ -44,11 +44,11 @@ export function contactRoutes(deps: Deps) {
   const auth = requireApiKey(deps.config);
   const withSite = requireSite(deps.config);
 
-  app.get('/v1/contacts/:id/segment', auth, withSite, (c) => {
+  app.get('/v1/contacts/:id/segment', auth, withSite, async (c) => {
     const { site } = c.var;
     const contact = contactOf(c);
     if (contact === null) return invalidContact(c);
-    if (!deps.storage.identity.contactExists(site.id, contact)) {
+    if (!(await deps.storage.identity.contactExists(site.id, contact))) {
       return fail(
         c,
         404,
@@ -56,8 +56,8 @@ export function contactRoutes(deps: Deps) {
         `no contact "${contact}" on site "${site.id}": no link click, identify or traits yet`,
       );
     }
-    const segment = segmentOf(deps.storage, site, { contact }, deps.now());
-    const meta = deps.storage.identity.meta(site.id, contactKey(contact));
+    const segment = await segmentOf(deps.storage, site, { contact }, deps.now());
+    const meta = await deps.storage.identity.meta(site.id, contactKey(contact));
     c.header('Cache-Control', 'private, no-cache');
     return c.json({
       ...segment,
@@ -86,16 +86,16 @@ export function contactRoutes(deps: Deps) {
     if (!parsed.success) return fail(c, 400, 'invalid_traits', describe(parsed.error));
     const now = deps.now();
     // PUT replaces every trait of the contact: the body is the whole set (a null is left out).
-    const traits = await deps.writes.run(() => {
-      deps.storage.identity.ensureContact(site.id, contact, now);
-      return patchTraits(deps.storage, site.id, contactKey(contact), parsed.data, now, true);
+    const traits = await deps.storage.write(async (tx) => {
+      await tx.identity.ensureContact(site.id, contact, now);
+      return patchTraits(tx, site.id, contactKey(contact), parsed.data, now, true);
     });
     if (!traits) return fail(c, 400, 'invalid_traits', `at most ${LIMITS.traitsKeys} traits`);
     return c.json({
       site: site.id,
       contact,
       traits,
-      segment: segmentOf(deps.storage, site, { contact }, now),
+      segment: await segmentOf(deps.storage, site, { contact }, now),
     });
   });
   return app;

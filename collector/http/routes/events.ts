@@ -18,7 +18,7 @@ import { noCategoryNotice } from '../../config/category-rules.ts';
 import { ingestAs, setTraitsOf, type Who } from '../../identity/identify.ts';
 import { contactIdSchema, contactKey, validContactId } from '../../identity/token.ts';
 import { traitPatchSchema, type TraitPatch } from '../../identity/traits.ts';
-import type { NewEvent } from '../../storage/storage.ts';
+import type { NewEvent } from '../../storage/contract.ts';
 import type { Refusal } from '../../storage/quarantine.ts';
 import { eventValue } from '../../ingest/event-value.ts';
 import {
@@ -140,7 +140,7 @@ export function eventsRoutes(deps: Deps) {
       if (refusedAs) refused.push(refusal(index, item, refusedAs.error, refusedAs.message));
     }
 
-    const results = await deps.writes.run(() => {
+    const results = await deps.storage.write(async (tx) => {
       const quarantined = new Map<string, Refusal[]>();
       for (const r of refused) {
         const item = items[r.index] as {
@@ -167,7 +167,7 @@ export function eventsRoutes(deps: Deps) {
         }
       }
       for (const [site, rows] of quarantined) {
-        deps.storage.quarantine.keep(
+        await tx.keepRefused(
           site,
           'events',
           rows,
@@ -175,12 +175,14 @@ export function eventsRoutes(deps: Deps) {
           must(deps.config.sites.get(site), `site ${site}`).quarantine,
         );
       }
-      return [...groups.values()].map((g) => {
+      const out = [];
+      for (const g of groups.values()) {
         const site = must(deps.config.sites.get(g.site), `site ${g.site}`);
         // A linked visitor's or a contact's events land in the contact's profile.
-        if (Object.keys(g.traits).length > 0) setTraitsOf(deps.storage, site, g.who, g.traits, now);
-        return { site: g.site, ...ingestAs(deps.storage, site, g.who, g.events, now) };
-      });
+        if (Object.keys(g.traits).length > 0) await setTraitsOf(tx, site, g.who, g.traits, now);
+        out.push({ site: g.site, ...(await ingestAs(tx, site, g.who, g.events, now)) });
+      }
+      return out;
     });
     const accepted = results.reduce((n, r) => n + r.accepted, 0);
     const res: EventsResponse = {

@@ -90,8 +90,8 @@ export function redirectRoutes(deps: Deps) {
         bot,
       };
       // Redirect only after the click is committed, like every acknowledged event.
-      await deps.writes.run(() =>
-        ingestAs(deps.storage, site, { contact: identity.contact }, [click], now),
+      await deps.storage.write((tx) =>
+        ingestAs(tx, site, { contact: identity.contact }, [click], now),
       );
     }
     // The page's token names the same link (grant): however often the link is replayed, the

@@ -11,7 +11,7 @@ import { missingSite, unknownSite, unknownSiteNotice } from '../site.ts';
 export function segmentRoutes(deps: Deps) {
   const app = new Hono();
 
-  app.get('/v1/segment', (c) => {
+  app.get('/v1/segment', async (c) => {
     // One parse of the query string for both (each c.req.query(name) parses it again).
     const { site: siteId, visitor } = c.req.query();
     if (!siteId) return missingSite(c);
@@ -44,7 +44,7 @@ export function segmentRoutes(deps: Deps) {
 
     // What a page may see: no private-trait segments, no money (docs/segments.md); kept with the
     // segment until the next time boundary it can cross, as is its ETag.
-    const answer = browserSegmentOf(deps.storage, site, visitor, deps.now());
+    const answer = await browserSegmentOf(deps.storage, site, visitor, deps.now());
     if (c.req.header('if-none-match') === answer.etag) {
       const headers = addCors(secureHeaderSet(), origin);
       headers.etag = answer.etag;
