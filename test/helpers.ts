@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createApp } from '../collector/http/app.ts';
 import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config/config.ts';
 import { snippetAsset } from '../collector/http/snippet-asset.ts';
-import { openStorage } from '../collector/storage/storage.ts';
+import { openStorage } from '../collector/storage/open.ts';
 import type { RateLimits } from '../collector/http/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
 
@@ -20,11 +20,11 @@ export function tempDir(): { dir: string; cleanup(): void } {
 /** The Bearer token of `/metrics` on test apps (off the public app unless one is set). */
 export const METRICS_TOKEN = 'test-metrics-token-0123456789';
 
-export function testApp(
+export async function testApp(
   opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {},
 ) {
   const tmp = tempDir();
-  const storage = openStorage(join(tmp.dir, 'test.db'));
+  const storage = await openStorage(join(tmp.dir, 'test.db'));
   const clock = { now: opts.now ?? T0 };
   const config = parseConfig(opts.config ?? DEFAULT_CONFIG);
   const app = createApp({
@@ -40,8 +40,8 @@ export function testApp(
     app,
     storage,
     clock,
-    close() {
-      storage.close();
+    async close() {
+      await storage.close();
       tmp.cleanup();
     },
   };

@@ -17,6 +17,7 @@ import type { Segment } from '../../shared/segment.ts';
 import { runBuilt, startCollector, stopped } from '../collector-process.ts';
 import { collectRequest, ev, tempDir, testApp } from '../helpers.ts';
 import { ackedLoad } from '../reliability/load.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 const journal = JSON.parse(readFileSync('drizzle/meta/_journal.json', 'utf8')) as {
   entries: { tag: string }[];
@@ -155,11 +156,11 @@ describe('microseg backup', () => {
   afterEach(() => vi.restoreAllMocks());
 
   it('never overwrites a file without --force, and replaces it whole with it', async () => {
-    const t = testApp();
+    const t = await testApp();
     const tmp = tempDir();
     try {
       await t.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }));
-      const db = t.storage.db.$client.name;
+      const db = sqliteHandle(t.storage).name;
       const file = join(tmp.dir, 'b.db');
       writeFileSync(file, 'precious');
       expect(await main(['backup', '--out', file, '--db', db])).toBe(1);
@@ -189,9 +190,9 @@ describe('microseg backup', () => {
       expect(await main(['backup', '--out', join(tmp.dir, 'b.db'), '--db', missing])).toBe(1);
       expect(err.join('\n')).toContain(`no database at ${missing}`);
       expect(existsSync(missing)).toBe(false);
-      const t = testApp();
+      const t = await testApp();
       try {
-        const db = t.storage.db.$client.name;
+        const db = sqliteHandle(t.storage).name;
         expect(await main(['backup', '--out', db, '--db', db, '--force'])).toBe(2);
         expect(err.join('\n')).toContain('names the database itself');
       } finally {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../collector/cli/cli.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 describe('microseg CLI', () => {
   let out: string[];
@@ -35,7 +36,7 @@ describe('microseg CLI', () => {
   });
 
   it('quarantine lists refused events newest first, as text or JSON', async () => {
-    const t = testApp();
+    const t = await testApp();
     try {
       await t.app.request(
         collectRequest({
@@ -44,7 +45,7 @@ describe('microseg CLI', () => {
           events: [ev(), { id: 'bad1', type: 7 }, { id: 'bad2' }],
         }),
       );
-      const db = t.storage.db.$client.name;
+      const db = sqliteHandle(t.storage).name;
       expect(await main(['quarantine', '--site', 'demo', '--db', db])).toBe(0);
       const text = out.join('\n');
       expect(text.indexOf('event=bad2')).toBeLessThan(text.indexOf('event=bad1'));

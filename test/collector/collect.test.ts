@@ -1,10 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
 import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({
     config: {
       sites: {
         demo: { allowLocalhost: true, allowAutomation: true },
@@ -43,8 +44,8 @@ describe('POST /v1/collect — valid batches', () => {
       known: false,
     });
     expect(body.segment.affinity).toEqual({ cameras: 1 });
-    expect(t.storage.countEvents('demo', 'v1')).toBe(2);
-    const row = t.storage.db.$client
+    expect((await t.storage.countEvents('demo', 'v1'))).toBe(2);
+    const row = sqliteHandle(t.storage)
       .prepare("select * from events where site='demo' and id=?")
       .get(events[1]!.id) as any;
     expect(row).toMatchObject({
@@ -69,8 +70,8 @@ describe('POST /v1/collect — valid batches', () => {
     const compact = await collect({ s: 'demo', v: 'new1', e: [] });
     expect(compact.status).toBe(200);
     expect(compact.body.segment).toMatchObject({ visitor: 'new1', category: null });
-    expect(t.storage.countEvents('demo')).toBe(1);
-    expect(t.storage.profile('demo', 'new1')).toBeFalsy();
+    expect((await t.storage.countEvents('demo'))).toBe(1);
+    expect((await t.storage.profile('demo', 'new1'))).toBeFalsy();
   });
 
   it('counts a retried batch once, profile included', async () => {
@@ -78,8 +79,8 @@ describe('POST /v1/collect — valid batches', () => {
     await collect({ site: 'demo', visitor: 'v1', events });
     const again = await collect({ site: 'demo', visitor: 'v1', events });
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 2 });
-    expect(t.storage.countEvents('demo')).toBe(2);
-    expect(t.storage.profile('demo', 'v1')!.profile.count).toBe(2);
+    expect((await t.storage.countEvents('demo'))).toBe(2);
+    expect((await t.storage.profile('demo', 'v1'))!.profile.count).toBe(2);
   });
 
   it('keeps a text/plain body and a JSON body alike', async () => {
@@ -105,7 +106,7 @@ describe('POST /v1/collect — valid batches', () => {
     const e2 = ev({ ts: 0 });
     await collect({ site: 'demo', visitor: 'v1', events: [e1, e2] });
     const ts = (id: string) =>
-      (t.storage.db.$client.prepare('select ts from events where id=?').get(id) as any).ts;
+      (sqliteHandle(t.storage).prepare('select ts from events where id=?').get(id) as any).ts;
     expect(ts(e1.id)).toBe(T0 + 5 * 60_000);
     expect(ts(e2.id)).toBe(T0 - 7 * DAY);
   });
@@ -179,14 +180,14 @@ describe('POST /v1/collect — valid batches', () => {
       { 'user-agent': 'Mozilla/5.0 HeadlessChrome/120.0' },
     );
     expect(headless.body.bot).toBe('user_agent');
-    expect(t.storage.countEvents('shop')).toBe(3);
+    expect((await t.storage.countEvents('shop'))).toBe(3);
     expect(
-      t.storage.db.$client
+      sqliteHandle(t.storage)
         .prepare("select count(*) from events where site='shop' and bot=1")
         .pluck()
         .get(),
     ).toBe(3);
-    expect(t.storage.profile('shop', 'v1')).toBeUndefined();
+    expect((await t.storage.profile('shop', 'v1'))).toBeUndefined();
     const person = await collect(
       { site: 'shop', visitor: 'v4', events: [ev()] },
       { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' },
@@ -203,8 +204,8 @@ describe('POST /v1/collect — valid batches', () => {
     expect(gpc.body).toMatchObject({ accepted: 0, privacy: 'gpc', segment: null });
     const dnt = await collect({ site: 'shop', visitor: 'p1', events: [ev()] }, { dnt: '1' });
     expect(dnt.body.privacy).toBe('dnt');
-    expect(t.storage.countEvents('shop')).toBe(0);
-    const consented = testApp({ config: { sites: { s: { consent: true } } } });
+    expect((await t.storage.countEvents('shop'))).toBe(0);
+    const consented = await testApp({ config: { sites: { s: { consent: true } } } });
     try {
       const res = await consented.app.request(
         collectRequest({ site: 's', visitor: 'p1', events: [ev()] }, { 'sec-gpc': '1', dnt: '1' }),
@@ -218,7 +219,7 @@ describe('POST /v1/collect — valid batches', () => {
   it('keeps refused events in quarantine with reason and capped raw payload', async () => {
     const huge = { ...ev(), type: 'x y', props: { a: 'p'.repeat(200) }, url: 'u'.repeat(3000) };
     await collect({ site: 'demo', visitor: 'v1', events: [ev(), { id: 'bad1', type: 5 }, huge] });
-    const rows = t.storage.quarantine.list('demo');
+    const rows = await t.storage.quarantined('demo');
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatchObject({
       site: 'demo',
@@ -274,7 +275,7 @@ describe('POST /v1/collect — bad input', () => {
     expect(res.status).toBe(status);
     expect(res.body.error).toBe(error);
     expect(typeof res.body.message).toBe('string');
-    expect(t.storage.countEvents('demo')).toBe(0);
+    expect((await t.storage.countEvents('demo'))).toBe(0);
   });
 
   it('refuses a batch over the event limit', async () => {
@@ -323,18 +324,18 @@ describe('POST /v1/collect — bad input', () => {
       expect(r.error).toBe('invalid_event');
       expect(r.message.length).toBeGreaterThan(3);
     }
-    expect(t.storage.countEvents('demo')).toBe(1);
+    expect((await t.storage.countEvents('demo'))).toBe(1);
   });
 });
 
 describe('stored columns', () => {
   it('stores outbound only for clicks: null on other events', async () => {
-    const t2 = testApp();
+    const t2 = await testApp();
     try {
       const pv = ev();
       const click = ev({ type: 'click', target: 'http://localhost:8787/x', outbound: false });
       await t2.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [pv, click] }));
-      const outbound = t2.storage.db.$client
+      const outbound = sqliteHandle(t2.storage)
         .prepare('select outbound from events where id=?')
         .pluck();
       expect(outbound.get(pv.id)).toBeNull();
@@ -347,7 +348,7 @@ describe('stored columns', () => {
 
 describe('arrival parameters from the page URL', () => {
   it('stores utm_* as the campaign and lets ms_cat set the landing page category', async () => {
-    const t3 = testApp();
+    const t3 = await testApp();
     try {
       const landing = ev({
         category: 'home',
@@ -362,7 +363,7 @@ describe('arrival parameters from the page URL', () => {
         collectRequest({ site: 'demo', visitor: 'a1', events: [landing, plain, given] }),
       );
       expect(res.status).toBe(200);
-      const row = t3.storage.db.$client.prepare('select category, utm from events where id=?');
+      const row = sqliteHandle(t3.storage).prepare('select category, utm from events where id=?');
       expect(row.get(landing.id)).toEqual({
         category: 'cameras',
         utm: JSON.stringify({ source: 'newsletter', medium: 'email', campaign: 'spring sale' }),
@@ -385,7 +386,7 @@ describe('arrival parameters from the page URL', () => {
 describe('purchase values', () => {
   it('refuses a negative purchase and an overflowing value, from the browser and from a backend', async () => {
     const KEY = 'purchase-test-key-0123456789';
-    const t4 = testApp({
+    const t4 = await testApp({
       config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } },
     });
     try {
@@ -402,7 +403,7 @@ describe('purchase values', () => {
         [0, 'value:'],
         [1, 'value:'],
       ]);
-      expect(t4.storage.profile('demo', 'b1')!.profile.purchases).toMatchObject({
+      expect((await t4.storage.profile('demo', 'b1'))!.profile.purchases).toMatchObject({
         n: 1,
         total: 20,
       });

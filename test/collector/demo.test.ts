@@ -3,9 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CATEGORIES, PRODUCTS } from '../../collector/demo/catalog.ts';
 import { testApp } from '../helpers.ts';
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp();
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp();
 });
 afterEach(() => t.close());
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { testApp } from '../helpers.ts';
 
 describe('onError', () => {
-  let t: ReturnType<typeof testApp> | undefined;
+  let t: Awaited<ReturnType<typeof testApp>> | undefined;
   afterEach(() => t?.close());
 
   it.each([
@@ -16,7 +16,7 @@ describe('onError', () => {
     [429, 'rate_limited'],
     [418, 'client_error'],
   ])('answers an HTTPException %i with its own code %s', async (status, code) => {
-    t = testApp();
+    t = await testApp();
     t.app.get('/boom', () => {
       throw new HTTPException(status as ContentfulStatusCode);
     });
@@ -28,7 +28,7 @@ describe('onError', () => {
   });
 
   it('keeps the message an HTTPException carries', async () => {
-    t = testApp();
+    t = await testApp();
     t.app.get('/boom', () => {
       throw new HTTPException(403, { message: 'not yours' });
     });

@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixedWindow } from '../../collector/http/rate-limit.ts';
-import { openOutbox } from '../../collector/webhooks/outbox.ts';
 import { collectRequest, ev, METRICS_TOKEN, T0, testApp } from '../helpers.ts';
 
 const scrape = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
 
-let t: ReturnType<typeof testApp> | undefined;
+let t: Awaited<ReturnType<typeof testApp>> | undefined;
 afterEach(() => {
   t?.close();
   t = undefined;
@@ -23,7 +22,7 @@ describe('rate limits', () => {
   });
 
   it('per visitor: 429 with Retry-After, counted in /metrics', async () => {
-    t = testApp({ limits: { ipPerMinute: 0, visitorPerMinute: 2, trustProxy: 0 } });
+    t = await testApp({ limits: { ipPerMinute: 0, visitorPerMinute: 2, trustProxy: 0 } });
     const send = () =>
       t!.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [ev()] }));
     expect((await send()).status).toBe(200);
@@ -41,7 +40,7 @@ describe('rate limits', () => {
   });
 
   it('per IP holds email-link clicks too (/r writes an event per request)', async () => {
-    t = testApp({ limits: { ipPerMinute: 2, visitorPerMinute: 0, trustProxy: 0 } });
+    t = await testApp({ limits: { ipPerMinute: 2, visitorPerMinute: 0, trustProxy: 0 } });
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) statuses.push((await t!.app.request('/r?site=demo')).status);
     expect(statuses.slice(0, 2).every((s) => s === 400)).toBe(true);
@@ -49,7 +48,7 @@ describe('rate limits', () => {
   });
 
   it('per IP behind a trusted proxy: the forwarded address is limited, reads included', async () => {
-    t = testApp({ limits: { ipPerMinute: 3, visitorPerMinute: 0, trustProxy: 1 } });
+    t = await testApp({ limits: { ipPerMinute: 3, visitorPerMinute: 0, trustProxy: 1 } });
     // The client's own X-Forwarded-For is kept by the proxy, which appends the address it saw: a new forged hop each time changes nothing.
     let n = 0;
     const from = (ip: string) => ({ 'x-forwarded-for': `10.9.9.${n++}, ${ip}` });
@@ -71,7 +70,7 @@ describe('rate limits', () => {
 
 describe('metrics and headers', () => {
   it('exposes Prometheus metrics: accepted, duplicates, refusals by reason, requests by route', async () => {
-    t = testApp();
+    t = await testApp();
     const e = ev();
     await t!.app.request(
       collectRequest({ site: 'demo', visitor: 'v1', events: [e, { id: 'x' }], dropped: 7 }),
@@ -93,8 +92,8 @@ describe('metrics and headers', () => {
   });
 
   it('reports the webhook backlog by status', async () => {
-    t = testApp();
-    const outbox = openOutbox(t!.storage.db);
+    t = await testApp();
+    const { storage } = t;
     const row = {
       site: 'demo',
       visitor: 'v1',
@@ -105,14 +104,14 @@ describe('metrics and headers', () => {
       change: 'enter' as const,
       body: () => '{}',
     };
-    outbox.enqueue([row, row], T0);
+    await storage.write((tx) => tx.outbox.enqueue([row, row], T0));
     const text = await (await t!.app.request('/metrics', scrape)).text();
     expect(text).toMatch(/microseg_webhook_deliveries\{status="pending"\} 2/);
     expect(text).toMatch(/microseg_webhook_deliveries\{status="failed"\} 0/);
   });
 
   it('sets security headers on every response, cross-origin resources allowed', async () => {
-    t = testApp();
+    t = await testApp();
     for (const path of ['/ms.js', '/v1/segment?site=demo&visitor=v1', '/healthz', '/nope']) {
       const res = await t!.app.request(path);
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');

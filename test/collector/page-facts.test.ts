@@ -42,9 +42,9 @@ describe('pageFacts', () => {
 });
 
 describe('browser answers carry the page facts of what the browser may see', () => {
-  let t: ReturnType<typeof testApp>;
-  beforeEach(() => {
-    t = testApp({
+  let t: Awaited<ReturnType<typeof testApp>>;
+  beforeEach(async () => {
+    t = await testApp({
       config: {
         sites: {
           demo: {

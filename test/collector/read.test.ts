@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({
     config: {
       sites: { demo: { allowLocalhost: true }, shop: { origins: ['https://shop.example'] } },
     },

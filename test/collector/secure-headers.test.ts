@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jsonHeaders, SECURITY_HEADERS } from '../../collector/http/secure-headers.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({ config: { sites: { demo: { allowLocalhost: true } } } });
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({ config: { sites: { demo: { allowLocalhost: true } } } });
 });
 afterEach(() => t.close());
 

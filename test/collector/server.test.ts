@@ -6,6 +6,7 @@ import { LIMITS } from '../../shared/limits.ts';
 import { start, type Running } from '../../collector/http/server.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { ev, tempDir } from '../helpers.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 /** A raw HTTP request, so bodies can be chunked or broken as no fetch would send them. */
 function raw(
@@ -64,7 +65,7 @@ describe('a real listening collector', () => {
       await fetch(`${running.url}/v1/segment?site=demo&visitor=srv1`)
     ).json()) as any;
     expect(seg.category).toBe('cameras');
-    expect(running.storage.countEvents('demo', 'srv1')).toBe(2);
+    expect((await running.storage.countEvents('demo', 'srv1'))).toBe(2);
   });
 
   it('refuses a chunked body over the limit with 413 and stays up', async () => {
@@ -89,7 +90,7 @@ describe('a real listening collector', () => {
     ]);
     const res = await raw(running.url, '/v1/collect', [body]);
     expect(res.status).toBe(200);
-    const cat = running.storage.db.$client
+    const cat = sqliteHandle(running.storage)
       .prepare("select category from events where id='u1'")
       .pluck()
       .get() as string;

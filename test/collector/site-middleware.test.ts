@@ -18,9 +18,9 @@ const ROUTES: [string, string][] = [
   ['PUT', '/v1/contacts/c1/traits'],
 ];
 
-let t: ReturnType<typeof triggersApp>;
-beforeAll(() => {
-  t = triggersApp(shopConfig('http://127.0.0.1:9/unused'));
+let t: Awaited<ReturnType<typeof triggersApp>>;
+beforeAll(async () => {
+  t = await triggersApp(shopConfig('http://127.0.0.1:9/unused'));
 });
 afterAll(() => t.close());
 

@@ -3,6 +3,7 @@ import { expandCompact } from '../../collector/ingest/wire-compact.ts';
 import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { CompactBatch, CollectResponse } from '../../shared/wire.ts';
 import { collectRequest, T0, testApp } from '../helpers.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 const PAGE = 'https://shop.test/products/cameras';
 const REF = 'https://search.example/';
@@ -190,9 +191,9 @@ describe('stale events of a compact batch: the retry queue age limit', () => {
 });
 
 describe('POST /v1/collect with a compact body', () => {
-  let t: ReturnType<typeof testApp>;
-  beforeEach(() => {
-    t = testApp();
+  let t: Awaited<ReturnType<typeof testApp>>;
+  beforeEach(async () => {
+    t = await testApp();
   });
   afterEach(() => t.close());
 
@@ -214,7 +215,7 @@ describe('POST /v1/collect with a compact body', () => {
     const res = await t.app.request(collectRequest(body));
     expect(res.status).toBe(200);
     expect(((await res.json()) as CollectResponse).accepted).toBe(1);
-    const row = t.storage.db.$client.prepare(
+    const row = sqliteHandle(t.storage).prepare(
       'SELECT type, target, outbound, category FROM events WHERE id = ?',
     );
     const cart = 'http://localhost:8787/demo/cart';

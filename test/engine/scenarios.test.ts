@@ -9,9 +9,9 @@ import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
 const KEY = 'shop-api-key-0123456789';
 const MIN = 60_000;
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({
     config: {
       sites: {
         shop: {
@@ -113,9 +113,7 @@ describe('the camera buyer who visits camera pages three times in a week', () =>
 
     // History: entered with the third view; the exit, caused by time alone, is recorded at the next event.
     await browse('cam', [{ url: 'https://shop.example/about' }]);
-    const history = t.storage
-      .segmentHistory('shop', 'cam')
-      .map(({ kind, name, previous, at }) => ({ kind, name, previous, at }));
+    const history = (await t.storage.segmentHistory('shop', 'cam')).map(({ kind, name, previous, at }) => ({ kind, name, previous, at }));
     expect(history).toEqual([
       { kind: 'key', name: 'newbie:cameras:active', previous: null, at: T0 },
       {
@@ -158,7 +156,7 @@ describe('the camera buyer who visits camera pages three times in a week', () =>
       lifecycle: 'new_customer',
       rfm: { r: 5, f: 1, m: 4, label: 'new_customer' },
     });
-    expect(t.storage.segmentHistory('shop', 'cam').at(-1)).toMatchObject({
+    expect((await t.storage.segmentHistory('shop', 'cam')).at(-1)).toMatchObject({
       kind: 'exited',
       name: 'camera-intent',
       event: 'order-1001',
