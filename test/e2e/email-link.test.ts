@@ -5,6 +5,7 @@
  * link's category.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import type { CollectResponse } from '../../shared/wire.ts';
 import {
   engines,
@@ -76,7 +77,7 @@ describe.each(engines)('email link end to end in %s', (engine) => {
 
     // The click (from /r) and the arrival are one profile: the contact's.
     const profile = await waitFor(
-      () => collector.storage.profile('demo', `c:${contact}`)?.profile,
+      async () => (await collector.storage.profile('demo', `c:${contact}`))?.profile,
       (p) => (p?.count ?? 0) >= 2,
     );
     expect(profile!.window.map((e) => e[1]).slice(0, 2)).toEqual(['email_click', 'page_view']);
@@ -95,7 +96,7 @@ describe.each(engines)('email link end to end in %s', (engine) => {
     expect(viewed.searchParams.get('utm_campaign')).toBe('spring');
     expect(viewed.searchParams.get('ms_cat')).toBe('cameras');
     expect(views[0]!.category).toBe('cameras');
-    const utm = collector.storage.db.$client.prepare(
+    const utm = sqliteHandle(collector.storage).prepare(
       'select utm from events where site = ? and visitor = ? and type = ?',
     );
     expect(

@@ -14,6 +14,7 @@ import { chromium, type Browser as PwBrowser, type Page as PwPage } from 'playwr
 import puppeteer, { type Browser as PpBrowser, type Page as PpPage } from 'puppeteer-core';
 import type { ConfigFile } from '../../collector/config/config.ts';
 import { optionsFromEnv, start, type Running } from '../../collector/http/server.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { tempDir } from '../helpers.ts';
 import { snippetCode } from '../snippet/harness.ts';
 
@@ -302,7 +303,8 @@ export async function startCollector(config?: ConfigFile): Promise<Collector> {
   const running = await start(opts, () => {});
   const columns =
     'id, type, visitor, session, url, category, nav, target, outbound, value, currency, props';
-  const events = running.storage.db.$client.prepare(
+  // The stored rows as they are, in arrival order: no storage read lists events.
+  const events = sqliteHandle(running.storage).prepare(
     `select ${columns} from events where site = ? order by rowid`,
   );
   const all = (site: string) => events.all(site) as EventRow[];
@@ -519,12 +521,16 @@ const closeServer = (server: Server) =>
   });
 
 /** Polls `read` until `done` holds, for at most `ms`; returns the last value either way. */
-export async function waitFor<T>(read: () => T, done: (v: T) => boolean, ms = 5000): Promise<T> {
+export async function waitFor<T>(
+  read: () => T | Promise<T>,
+  done: (v: T) => boolean,
+  ms = 5000,
+): Promise<T> {
   const until = Date.now() + ms;
-  let v = read();
+  let v = await read();
   while (!done(v) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 50));
-    v = read();
+    v = await read();
   }
   return v;
 }

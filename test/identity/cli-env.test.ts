@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openStorage } from '../../collector/storage/storage.ts';
+import { openStorage } from '../../collector/storage/open.ts';
 import { tempDir } from '../helpers.ts';
 import { cli } from '../cli-capture.ts';
 
@@ -51,7 +51,7 @@ describe('the config with the environment, in every command', () => {
 
   it('export accepts it too', async () => {
     // The collector's database: export refuses a file that is not there.
-    openStorage(join(tmp.dir, 'data', 'microseg.db')).close();
+    await (await openStorage(join(tmp.dir, 'data', 'microseg.db'))).close();
     const out = join(tmp.dir, 'audience.csv');
     const r = await cli(
       'export',

@@ -59,7 +59,7 @@ describe('microseg link', () => {
     const to = new URL(res.headers.get('location')!);
     expect(to.origin + to.pathname).toBe('https://site.example/x');
     expect(to.searchParams.get('ms_cat')).toBe('cameras');
-    expect(running.storage.countEvents('shop', 'c:crm-9')).toBe(1);
+    expect(await running.storage.countEvents('shop', 'c:crm-9')).toBe(1);
   });
 
   it('prints a plain link with --plain', async () => {

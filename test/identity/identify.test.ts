@@ -28,9 +28,9 @@ const CONFIG: ConfigFile = {
   },
 };
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({ config: CONFIG });
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({ config: CONFIG });
 });
 afterEach(() => t.close());
 
@@ -134,9 +134,9 @@ describe('identify through /v1/collect', () => {
       affinity: s.affinity,
     });
     // The events stay the visitor's own history; the profile is the contact's.
-    expect(t.storage.countEvents('shop', 'vA')).toBe(1);
-    expect(t.storage.profile('shop', 'vA')).toBeUndefined();
-    expect(t.storage.profile('shop', 'c:alice')!.profile.count).toBe(1);
+    expect(await t.storage.countEvents('shop', 'vA')).toBe(1);
+    expect(await t.storage.profile('shop', 'vA')).toBeUndefined();
+    expect((await t.storage.profile('shop', 'c:alice'))!.profile.count).toBe(1);
   });
 
   it('refuses a forged, edited or other-site token and stores nothing', async () => {
@@ -150,7 +150,7 @@ describe('identify through /v1/collect', () => {
       expect(r.body.error).toBe('invalid_token');
       expect(r.body.message).toMatch(/nothing of the batch was stored/);
     }
-    expect(t.storage.countEvents('shop')).toBe(0);
+    expect(await t.storage.countEvents('shop')).toBe(0);
     expect((await segment('vA')).known).toBe(false);
     expect((await contact('alice')).status).toBe(404);
   });
@@ -200,7 +200,7 @@ describe('merge', () => {
     const all = [...a, ...b, arriveA, arriveB].sort((x, y) => x.ts - y.ts);
     let ref: Profile = emptyProfile(all[0]!.ts);
     for (const e of all) ref = applyEvent(ref, e, engine);
-    const merged = t.storage.profile('shop', 'c:carol')!.profile;
+    const merged = (await t.storage.profile('shop', 'c:carol'))!.profile;
     expect(merged.count).toBe(8);
     expect(merged.window.length).toBe(8);
     expect(merged.firstSeen).toBe(T0);
@@ -227,9 +227,9 @@ describe('merge', () => {
       engagement: 'hot',
     });
     expect({ ...sa, visitor: 'devB' }).toEqual(sb);
-    expect(t.storage.profile('shop', 'devA')).toBeUndefined();
-    expect(t.storage.profile('shop', 'devB')).toBeUndefined();
-    expect(t.storage.identity.linkedVisitors('shop', 'carol').sort()).toEqual([
+    expect(await t.storage.profile('shop', 'devA')).toBeUndefined();
+    expect(await t.storage.profile('shop', 'devB')).toBeUndefined();
+    expect((await t.storage.identity.linkedVisitors('shop', 'carol')).sort()).toEqual([
       'c:carol',
       'devA',
       'devB',
@@ -269,7 +269,7 @@ describe('merge', () => {
       { token: landing.searchParams.get('ms_t') },
     );
     expect(r.body.segment).toMatchObject({ known: true, category: 'cameras' });
-    const profile = t.storage.profile('shop', 'c:dave')!.profile;
+    const profile = (await t.storage.profile('shop', 'c:dave'))!.profile;
     expect(profile.count).toBe(3);
     expect(profile.window.map((e) => e[1]).sort()).toEqual([
       'email_click',
@@ -291,20 +291,20 @@ describe('merge', () => {
     expect((await segment('vR')).known).toBe(true);
     t.clock.now += DAY;
     expect((await segment('vR')).known).toBe(false);
-    expect(t.storage.identity.linkOf('shop', 'vR')!.contact).toBe('rita'); // kept, lapsed
+    expect((await t.storage.identity.linkOf('shop', 'vR'))!.contact).toBe('rita'); // kept, lapsed
   });
 
   it('does not move a device linked to one contact to another while the link is in force; later it may', async () => {
     await collect('vS', [pv({ category: 'cameras' })], { token: await tokenFor('erin') });
     const r = await collect('vS', [pv({ category: 'sports' })], { token: await tokenFor('frank') });
     expect(r.body.identify).toMatchObject({ ok: false, error: 'linked_elsewhere' });
-    expect(t.storage.identity.linkOf('shop', 'vS')!.contact).toBe('erin');
+    expect((await t.storage.identity.linkOf('shop', 'vS'))!.contact).toBe('erin');
     expect((await contact('frank')).status).toBe(404);
     t.clock.now += 31 * DAY;
     await collect('vS', [pv({ category: 'sports', ts: t.clock.now })], {
       token: await tokenFor('frank'),
     });
-    expect(t.storage.identity.linkOf('shop', 'vS')!.contact).toBe('frank');
+    expect((await t.storage.identity.linkOf('shop', 'vS'))!.contact).toBe('frank');
     expect((await contact('erin')).body.affinity).toMatchObject({ cameras: expect.any(Number) });
     expect((await contact('frank')).body.category).toBe('sports');
   });
@@ -449,7 +449,7 @@ describe('browser traits, proxy country and attribution', () => {
       ),
     );
     expect(r.status).toBe(200);
-    expect(t.storage.identity.meta('other', 'vO')).toBeUndefined();
+    expect(await t.storage.identity.meta('other', 'vO')).toBeUndefined();
   });
 
   it('keeps the first and the last campaign touch, across identify', async () => {
@@ -508,8 +508,8 @@ describe('server events for a contact', () => {
     const c = await contact('kim');
     expect(c.body).toMatchObject({ lifecycle: 'new_customer', traits: { region: 'MD' } });
     expect(c.body.segments).toContain('md-buyers');
-    expect(t.storage.profile('shop', 'c:kim')!.profile.count).toBe(3);
-    expect(t.storage.profile('shop', 'vK')).toBeUndefined();
+    expect((await t.storage.profile('shop', 'c:kim'))!.profile.count).toBe(3);
+    expect(await t.storage.profile('shop', 'vK')).toBeUndefined();
     expect(await segment('vK')).toMatchObject({ known: true, lifecycle: 'new_customer' });
   });
 });

@@ -1,13 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY, testApp } from '../helpers.ts';
 import { LIMITS } from '../../shared/limits.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 const KEY = 'shop-api-key-0123456789';
 const OTHER_KEY = 'other-api-key-0123456789';
-let t: ReturnType<typeof testApp>;
+let t: Awaited<ReturnType<typeof testApp>>;
 
-beforeEach(() => {
-  t = testApp({
+beforeEach(async () => {
+  t = await testApp({
     config: {
       sites: {
         shop: { origins: ['https://site.example'], apiKeys: [KEY] },
@@ -134,10 +135,11 @@ describe('GET /r', () => {
     // The token in the target's URL must not leak onward (the global security headers set it).
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
 
-    expect(clicks('c1')).toBe(1);
-    const profile = t.storage.profile('shop', 'c:c1')!.profile;
+    expect(await clicks('c1')).toBe(1);
+    const profile = (await t.storage.profile('shop', 'c:c1'))!.profile;
     expect(Object.keys(profile.scores)).toEqual(['cameras']);
-    const row = t.storage.db.$client
+    // The stored event itself (no storage read returns an event row).
+    const row = sqliteHandle(t.storage)
       .prepare("select type, category, utm from events where site = 'shop' and visitor = 'c:c1'")
       .get();
     expect(row).toEqual({
@@ -150,13 +152,13 @@ describe('GET /r', () => {
   it('records one click per link and click window, but a HEAD (mail scanner) redirects without recording', async () => {
     const link = await oneLink({ contact: 'c1', to: 'https://site.example/' });
     expect((await get(link, 'HEAD')).status).toBe(302);
-    expect(clicks('c1')).toBe(0);
+    expect(await clicks('c1')).toBe(0);
     await get(link);
     await get(link);
-    expect(clicks('c1')).toBe(1);
+    expect(await clicks('c1')).toBe(1);
     // Another link to the same contact is another click.
     await get(await oneLink({ contact: 'c1', to: 'https://site.example/other' }));
-    expect(clicks('c1')).toBe(2);
+    expect(await clicks('c1')).toBe(2);
   });
 
   it("stores a click from a scanner or bot user agent flagged, out of the contact's profile", async () => {
@@ -165,13 +167,15 @@ describe('GET /r', () => {
       headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' },
     });
     expect(res.status).toBe(302);
-    const row = t.storage.db.$client
+    const row = sqliteHandle(t.storage)
       .prepare("select type, bot from events where site = 'shop' and visitor = 'c:c2'")
       .get();
     expect(row).toEqual({ type: 'email_click', bot: 1 });
-    expect(t.storage.profile('shop', 'c:c2')?.profile.scores ?? {}).toEqual({});
+    expect((await t.storage.profile('shop', 'c:c2'))?.profile.scores ?? {}).toEqual({});
     await get(link);
-    expect(Object.keys(t.storage.profile('shop', 'c:c2')!.profile.scores)).toEqual(['cameras']);
+    expect(Object.keys((await t.storage.profile('shop', 'c:c2'))!.profile.scores)).toEqual([
+      'cameras',
+    ]);
   });
 
   async function expectRefused(url: string, error: string) {
@@ -218,7 +222,7 @@ describe('GET /r', () => {
     await expectRefused(`${link}&to=https://evil.example/`, 'malformed_link');
     await expectRefused(`${BASE}/r`, 'malformed_link');
     await expectRefused(`${BASE}/r?to=https://evil.example/`, 'malformed_link');
-    expect(clicks('c1')).toBe(0);
+    expect(await clicks('c1')).toBe(0);
   });
 
   it('refuses a link whose token was swapped for another contact', async () => {

@@ -1,13 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 import { fuzzPayloads, prng } from './fuzz.ts';
 
 const N = 1500;
 
 describe('fuzzing POST /v1/collect', () => {
-  let t: ReturnType<typeof testApp>;
-  beforeAll(() => {
-    t = testApp();
+  let t: Awaited<ReturnType<typeof testApp>>;
+  beforeAll(async () => {
+    t = await testApp();
   });
   afterAll(() => t.close());
 
@@ -34,13 +35,13 @@ describe('fuzzing POST /v1/collect', () => {
       }
     }
     // Every acknowledged event is in the database, and nothing else is.
-    expect(t.storage.countEvents('demo')).toBe(acceptedTotal);
+    expect(await t.storage.countEvents('demo')).toBe(acceptedTotal);
     expect(acceptedTotal).toBeGreaterThan(N / 10);
     expect(statuses.get(400)).toBeGreaterThan(N / 4);
     // No prototype was polluted along the way.
     expect(({} as any).polluted).toBeUndefined();
     // Hostile strings are stored as data, verbatim.
-    const tables = t.storage.db.$client
+    const tables = sqliteHandle(t.storage)
       .prepare("select name from sqlite_master where type='table'")
       .all() as { name: string }[];
     expect(tables.map((r) => r.name)).toContain('events');
@@ -49,10 +50,10 @@ describe('fuzzing POST /v1/collect', () => {
 
 describe('fuzzing POST /v1/events', () => {
   const KEY = 'fuzz-api-key-0123456789';
-  let t: ReturnType<typeof testApp>;
-  beforeAll(() => {
+  let t: Awaited<ReturnType<typeof testApp>>;
+  beforeAll(async () => {
     // Server events trust their timestamps: the payloads carry the real time, so the clock must too.
-    t = testApp({
+    t = await testApp({
       config: { sites: { demo: { allowLocalhost: true, allowAutomation: true, apiKeys: [KEY] } } },
       now: Date.now(),
     });
@@ -92,7 +93,7 @@ describe('fuzzing POST /v1/events', () => {
       else expect(typeof json.error).toBe('string');
     }
     expect(accepted).toBeGreaterThan(N / 20);
-    expect(t.storage.countEvents('demo')).toBe(accepted);
+    expect(await t.storage.countEvents('demo')).toBe(accepted);
     expect(({} as any).polluted).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 /** Load of acknowledged batches against a collector process, for the crash and shutdown tests. */
-import type { Storage } from '../../collector/storage/storage.ts';
+import type { Storage } from '../../collector/storage/contract.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 export interface AckedLoad {
   /** Ids of events in batches answered 200 with every event accepted. */
@@ -84,8 +85,10 @@ export function ackedLoad(
   return load;
 }
 
-/** The acknowledged ids that are not in the events table. */
+/** The acknowledged ids that are not in the events table (no storage read finds an event by id). */
 export function missingIds(storage: Storage, ids: string[]): string[] {
-  const has = storage.db.$client.prepare("select 1 from events where site='demo' and id=?").pluck();
+  const has = sqliteHandle(storage)
+    .prepare("select 1 from events where site='demo' and id=?")
+    .pluck();
   return ids.filter((id) => !has.get(id));
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStorage } from '../../collector/storage/storage.ts';
+import { openStorage } from '../../collector/storage/open.ts';
 import { startCollector, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 import { ackedLoad, missingIds } from './load.ts';
@@ -19,12 +19,12 @@ describe('graceful shutdown', () => {
     const code = await stopped(collector.child);
     await load.stop();
     expect(code).toBe(0);
-    const storage = openStorage(db);
+    const storage = await openStorage(db);
     try {
       expect(load.acked.length).toBeGreaterThan(100);
       expect(missingIds(storage, load.acked)).toEqual([]);
     } finally {
-      storage.close();
+      await storage.close();
     }
   });
 });

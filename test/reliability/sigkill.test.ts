@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStorage } from '../../collector/storage/storage.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { startCollector, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 import { ackedLoad, missingIds } from './load.ts';
@@ -24,10 +25,10 @@ describe('durability under SIGKILL', () => {
     await load.stop();
     await stopped(collector.child);
 
-    const storage = openStorage(db);
+    const storage = await openStorage(db);
     try {
       const missing = missingIds(storage, load.acked);
-      const stored = storage.countEvents('demo');
+      const stored = await storage.countEvents('demo');
       console.log(
         `SIGKILL: ${load.sent} sent, ${load.acked.length} acknowledged, ${stored} stored, ${missing.length} acknowledged but missing`,
       );
@@ -36,12 +37,13 @@ describe('durability under SIGKILL', () => {
       expect(missing).toEqual([]);
       expect(stored).toBeGreaterThanOrEqual(load.acked.length);
       // Profiles agree with the events that were committed: each visitor counted exactly once per event.
-      const rows = storage.db.$client
+      const rows = sqliteHandle(storage)
         .prepare("select visitor, count(*) n from events where site='demo' group by visitor")
         .all() as { visitor: string; n: number }[];
-      for (const r of rows) expect(storage.profile('demo', r.visitor)!.profile.count).toBe(r.n);
+      for (const r of rows)
+        expect((await storage.profile('demo', r.visitor))!.profile.count).toBe(r.n);
     } finally {
-      storage.close();
+      await storage.close();
     }
   });
 });

@@ -11,8 +11,10 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrationsFolder, openDb } from '../../collector/storage/db/open.ts';
-import { NEVER } from '../../collector/storage/identity-store.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { NEVER } from '../../collector/storage/sqlite/identity.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { migrationsFolder } from '../../collector/storage/sqlite/open.ts';
 import { tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
@@ -32,7 +34,7 @@ function migrationsBefore(tag: string): string {
 }
 
 describe('migration 0010: owners of existing webhook cooldown rows', () => {
-  it("a contact's row, a linked device's, a lapsed device's before and after its lapse, an anonymous one", () => {
+  it("a contact's row, a linked device's, a lapsed device's before and after its lapse, an anonymous one", async () => {
     const file = join(tmp.dir, 'old.db');
     const sqlite = new Database(file);
     migrate(drizzle(sqlite), {
@@ -56,9 +58,9 @@ describe('migration 0010: owners of existing webhook cooldown rows', () => {
     turn.run('t', 'linked', 'h', 50);
     sqlite.close();
 
-    const db = openDb(file);
+    const storage = await openStorage(file);
     try {
-      const rows = db.$client
+      const rows = sqliteHandle(storage)
         .prepare(
           'select site, visitor, hook, contact from webhook_cooldowns order by site, visitor, hook',
         )
@@ -73,7 +75,7 @@ describe('migration 0010: owners of existing webhook cooldown rows', () => {
         ['t', 'linked', 'h', null],
       ]);
     } finally {
-      db.$client.close();
+      await storage.close();
     }
   });
 });

@@ -36,7 +36,7 @@ describe('device hijack', () => {
     const hijack = await t.collect('victim-laptop', { token: attackerToken, events: garden });
     expect(hijack.status).toBe(200);
     expect(hijack.body.identify).toMatchObject({ ok: false, error: 'linked_elsewhere' });
-    expect(t.storage.identity.linkOf('shop', 'victim-laptop')!.contact).toBe('victim');
+    expect((await t.storage.identity.linkOf('shop', 'victim-laptop'))!.contact).toBe('victim');
 
     // The victim keeps browsing; none of it reaches the attacker's contact or the attacker's browser.
     for (let i = 0; i < 3; i++)

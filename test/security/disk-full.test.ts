@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Running } from '../../collector/http/server.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { ev, tempDir } from '../helpers.ts';
 
@@ -28,7 +29,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  running.storage.db.$client.pragma('max_page_count = 1073741823');
+  sqliteHandle(running.storage).pragma('max_page_count = 1073741823');
   await running.close();
   tmp.cleanup();
 });
@@ -44,7 +45,7 @@ function batch(n: number) {
 describe('a full disk', () => {
   it('collect answers 503 storage_full with Retry-After, /healthz 503; both recover once there is room', async () => {
     expect((await batch(0)).status).toBe(200);
-    const sqlite = running.storage.db.$client;
+    const sqlite = sqliteHandle(running.storage);
     // No room to grow: the database may not get a page more than it has now.
     sqlite.pragma(`max_page_count = ${sqlite.pragma('page_count', { simple: true }) as number}`);
 
@@ -70,7 +71,7 @@ describe('a full disk', () => {
   });
 
   it('a group commit on a full disk acknowledges only what is stored; /healthz sees no room', async () => {
-    const sqlite = running.storage.db.$client;
+    const sqlite = sqliteHandle(running.storage);
     sqlite.pragma(`max_page_count = ${sqlite.pragma('page_count', { simple: true }) as number}`);
     // Before any write fails: no page left to grow into is reported as it is.
     const health = await fetch(`${running.url}/healthz`);
@@ -83,7 +84,7 @@ describe('a full disk', () => {
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses).toContain(503);
     for (const [i, s] of statuses.entries()) {
-      expect(running.storage.countEvents('demo', `full${200 + i}`)).toBe(s === 200 ? 20 : 0);
+      expect(await running.storage.countEvents('demo', `full${200 + i}`)).toBe(s === 200 ? 20 : 0);
     }
     sqlite.pragma('max_page_count = 1073741823');
   });

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type Database from 'better-sqlite3';
 import { main } from '../../collector/cli/cli.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { API_KEY, collector, event, type Collector } from './support.ts';
 
 const X = 'crm-xavier';
@@ -105,7 +106,7 @@ async function send(visitor: string, extra: Record<string, unknown> = {}, catego
  */
 async function story() {
   c = await collector(CONFIG);
-  const sqlite = c.running.storage.db.$client;
+  const sqlite = sqliteHandle(c.running.storage);
   await send('shared');
   await send('shared', { token: await token(X) }, 'sports');
   await send('shared', {}, 'books');

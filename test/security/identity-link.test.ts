@@ -121,10 +121,10 @@ describe('a leaked email link', () => {
   it('lapses after linkDays: the browser is anonymous, its events stay its own, no contact webhook', async () => {
     const token = await t.click(await t.link('victim'));
     expect((await t.collect('attacker3', { token })).body.segment!.known).toBe(true);
-    await rx.waitFor(t.outboxed());
+    await rx.waitFor(await t.outboxed());
     const contactDeliveries = rx.got.filter((g) => g.body.contact === 'victim').length;
     expect(contactDeliveries).toBe(1); // the contact entered cameras-fan with the linked browser's view
-    const count = t.storage.profile('shop', 'c:victim')!.profile.count;
+    const count = (await t.storage.profile('shop', 'c:victim'))!.profile.count;
 
     t.clock.now += 30 * DAY + 1;
     const seg = await t.segment('attacker3');
@@ -143,10 +143,10 @@ describe('a leaked email link', () => {
       lifecycle: 'newbie',
       segments: ['cameras-fan'],
     });
-    expect(t.storage.profile('shop', 'c:victim')!.profile.count).toBe(count);
-    expect(t.storage.profile('shop', 'attacker3')!.profile.count).toBe(2);
+    expect((await t.storage.profile('shop', 'c:victim'))!.profile.count).toBe(count);
+    expect((await t.storage.profile('shop', 'attacker3'))!.profile.count).toBe(2);
     // The anonymous profile's own entry fires with no contact; the contact's webhooks stay silent.
-    await rx.waitFor(t.outboxed());
+    await rx.waitFor(await t.outboxed());
     expect(rx.got.filter((g) => g.body.contact === 'victim')).toHaveLength(contactDeliveries);
     expect(rx.got.at(-1)!.body).toMatchObject({
       visitor: 'attacker3',

@@ -29,7 +29,7 @@ describe('the own origin is never the Host header', () => {
     const preflightHeaders = { ...forged, 'access-control-request-method': 'POST' };
     const preflight = await c.http('OPTIONS', '/v1/collect', undefined, preflightHeaders);
     expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
-    expect(c.running.storage.countEvents('shop', 'host1')).toBe(0);
+    expect(await c.running.storage.countEvents('shop', 'host1')).toBe(0);
   });
 
   it('accepts the listen address as its own origin, whatever the Host', async () => {

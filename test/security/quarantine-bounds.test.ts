@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import { DEFAULT_QUARANTINE } from '../../collector/storage/quarantine.ts';
 import { runRetention } from '../../collector/jobs/retention.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import { API_KEY, collector, event, METRICS_TOKEN, type Collector } from './support.ts';
 
@@ -23,13 +24,14 @@ const hostile = (site: string, i: number) =>
   `{"site":"${site}","visitor":"v${i.toString(36)}","events":[${Array(LIMITS.batchEvents).fill(1).join(',')}]}`;
 
 let c: Collector;
+// Rows and bytes as stored (what the bounds are about), straight from the database file.
 const rows = (site: string) =>
-  c.running.storage.db.$client
+  sqliteHandle(c.running.storage)
     .prepare('select count(*) from quarantine where site = ?')
     .pluck()
     .get(site) as number;
 const bytes = (site: string) =>
-  c.running.storage.db.$client
+  sqliteHandle(c.running.storage)
     .prepare('select coalesce(sum(length(payload)), 0) from quarantine where site = ?')
     .pluck()
     .get(site) as number;
@@ -88,7 +90,7 @@ describe('quarantine bounds', () => {
       const events = Array.from({ length: 500 }, (_, i) => bad(i));
       const res = await c2.api('POST', '/v1/events', { events });
       expect(res.json().refused).toHaveLength(500);
-      const n = c2.running.storage.db.$client
+      const n = sqliteHandle(c2.running.storage)
         .prepare(`select count(*) from quarantine`)
         .pluck()
         .get();
@@ -104,7 +106,7 @@ describe('quarantine bounds', () => {
       sites: { full: { allowAutomation: true, quarantine: { rowsPerDay: 5 } } },
     });
     try {
-      const sqlite = c3.running.storage.db.$client;
+      const sqlite = sqliteHandle(c3.running.storage);
       const kept = () =>
         sqlite.prepare(`select count(*) from quarantine where site = 'full'`).pluck().get();
       // One refusal (`7`, a row that fits the quarantine's last page) beside events that need new pages.
@@ -140,14 +142,9 @@ describe('quarantine bounds', () => {
     const one = [
       { visitor: 'x', refused: { index: 0, error: 'invalid_event', message: 'm' }, raw: 1 },
     ];
+    const policy = config.sites.get('shop')!.quarantine;
     expect(
-      storage.quarantine.keep(
-        'shop',
-        'collect',
-        one,
-        tomorrow,
-        config.sites.get('shop')!.quarantine,
-      ),
+      await storage.write((tx) => tx.keepRefused('shop', 'collect', one, tomorrow, policy)),
     ).toBe(0);
     expect(rows('shop')).toBe(DEFAULT_QUARANTINE.rowsPerDay + 1);
     const pruned = await runRetention(storage, config, now + DEFAULT_QUARANTINE.keepDays * DAY + 1);

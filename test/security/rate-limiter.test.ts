@@ -7,9 +7,9 @@ import { collectRequest, ev, testApp } from '../helpers.ts';
 // The bound of the limiters the collector builds (LIMITER_MAX_KEYS; a literal so this runs on the old code too).
 const LIMITER_MAX_KEYS = 100_000;
 
-let t: ReturnType<typeof testApp> | undefined;
-afterEach(() => {
-  t?.close();
+let t: Awaited<ReturnType<typeof testApp>> | undefined;
+afterEach(async () => {
+  await t?.close();
   t = undefined;
 });
 
@@ -44,7 +44,7 @@ describe('IPv6 clients are one client per /64', () => {
   });
 
   it('the per-IP limit holds a client that takes a fresh address of its /64 per request', async () => {
-    t = testApp({ limits: { ipPerMinute: 3, visitorPerMinute: 0, trustProxy: 1 } });
+    t = await testApp({ limits: { ipPerMinute: 3, visitorPerMinute: 0, trustProxy: 1 } });
     const from = (ip: string) => ({ 'x-forwarded-for': ip });
     const statuses: number[] = [];
     for (let i = 1; i <= 5; i++) {

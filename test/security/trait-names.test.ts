@@ -4,6 +4,7 @@
  * the same way, with the name and the reason, wherever traits arrive.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { API_KEY, collector, event, type Collector } from './support.ts';
 
 const RESERVED = ['__proto__', 'constructor', 'prototype'];
@@ -53,7 +54,8 @@ describe('reserved trait names', () => {
   }
 
   it('stores no trait of a refused patch', () => {
-    const rows = c.running.storage.db.$client
+    // Every stored traits row, whoever it is of: a trait in any is a failure.
+    const rows = sqliteHandle(c.running.storage)
       .prepare(`select traits from profile_meta`)
       .pluck()
       .all() as string[];

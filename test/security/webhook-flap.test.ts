@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import { runRetention } from '../../collector/jobs/retention.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { startReceiver } from '../triggers/receiver.ts';
 import { DAY, ORIGIN, SECRET, securityApp, shopConfig } from './setup.ts';
 
@@ -45,11 +46,11 @@ describe('webhook flapping', () => {
       expect(r.body.segment!.segments.includes('just-saw-cameras')).toBe(i % 2 === 0);
     }
     // Every transition is in the contact's history; the receiver gets the first enter and exit.
-    const history = t.storage
-      .segmentHistory('shop', 'c:victim', { limit: 1000 })
-      .filter((h) => h.name === 'just-saw-cameras');
+    const history = (await t.storage.segmentHistory('shop', 'c:victim', { limit: 1000 })).filter(
+      (h) => h.name === 'just-saw-cameras',
+    );
     expect(history).toHaveLength(30);
-    expect(t.outboxed()).toBe(2);
+    expect(await t.outboxed()).toBe(2);
     const got = await rx.waitFor(2);
     expect(got.map((g) => `${g.body.contact} ${g.body.change}`)).toEqual([
       'victim enter',
@@ -60,7 +61,7 @@ describe('webhook flapping', () => {
     // After the cooldown, the next transition is sent again.
     t.clock.now += DAY;
     await t.collect('flapper', { events: [{ url: `${ORIGIN}/cameras/again` }] });
-    expect(t.outboxed()).toBe(3);
+    expect(await t.outboxed()).toBe(3);
     expect((await rx.waitFor(3))[2]!.body).toMatchObject({ contact: 'victim', change: 'enter' });
   });
 
@@ -69,15 +70,16 @@ describe('webhook flapping', () => {
       const token = await t.click(await t.link(who));
       await t.collect(`${who}-phone`, { token, events: [{ url: `${ORIGIN}/cameras/x` }] });
     }
-    expect(t.outboxed()).toBe(2);
+    expect(await t.outboxed()).toBe(2);
     expect((await rx.waitFor(2)).map((g) => g.body.contact).sort()).toEqual(['alice', 'bob']);
   });
 });
 
 describe('cooldown turns', () => {
   it('are pruned by retention once older than the longest cooldown, when they can hold nothing back', async () => {
+    // No storage read lists cooldown turns: counted in the table itself.
     const turns = () =>
-      t.storage.db.$client.prepare('SELECT count(*) FROM webhook_cooldowns').pluck().get();
+      sqliteHandle(t.storage).prepare('SELECT count(*) FROM webhook_cooldowns').pluck().get();
     for (const v of ['anon1', 'anon2'])
       await t.collect(v, { events: [{ url: `${ORIGIN}/cameras/x` }] });
     expect(turns()).toBe(2);
@@ -90,7 +92,7 @@ describe('cooldown turns', () => {
     // The webhooks fire on as before.
     t.clock.now += DAY + 2 * MIN;
     await t.collect('anon1', { events: [{ url: `${ORIGIN}/about` }] });
-    expect(t.outboxed()).toBe(3);
+    expect(await t.outboxed()).toBe(3);
   });
 });
 
@@ -98,7 +100,7 @@ describe('email-link replays', () => {
   it('10 replays of one /r link count one email_click and do not make the contact hot', async () => {
     const link = await t.link('victim');
     for (let i = 0; i < 10; i++) await t.click(link);
-    const clicks = t.storage.db.$client
+    const clicks = sqliteHandle(t.storage)
       .prepare(
         "SELECT count(*) AS n FROM events WHERE site = 'shop' AND visitor = 'c:victim' AND type = 'email_click'",
       )
@@ -111,6 +113,6 @@ describe('email-link replays', () => {
     // The next click window counts the next click.
     t.clock.now += DAY;
     await t.click(link);
-    expect(t.storage.profile('shop', 'c:victim')!.profile.count).toBe(2);
+    expect((await t.storage.profile('shop', 'c:victim'))!.profile.count).toBe(2);
   });
 });

@@ -15,7 +15,9 @@ import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { issueIdentityToken } from '../../collector/identity/token.ts';
 import { snippetAsset } from '../../collector/http/snippet-asset.ts';
-import { openStorage, type Storage } from '../../collector/storage/storage.ts';
+import type { Storage } from '../../collector/storage/contract.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import {
   batchSchema,
   describe as problemOf,
@@ -55,16 +57,28 @@ export interface Collector {
   offset: number;
   /** Every event the collector stored, in arrival order. */
   events: () => Record<string, any>[];
-  close: () => void;
+  close: () => Promise<void>;
 }
 
 let collector_: Collector | undefined;
+let starting: Promise<Collector> | undefined;
 
-/** The test's collector, shared by the pages a test opens (closed by closeAll). */
+/**
+ * The test's collector, shared by the pages a test opens: started by the first `open()` (opening
+ * storage is asynchronous), closed by closeAll.
+ */
 export function collector(): Collector {
-  if (collector_) return collector_;
+  if (!collector_) throw new Error('no collector yet: open() a page first');
+  return collector_;
+}
+
+const started = (): Promise<Collector> => (starting ??= startCollector());
+
+async function startCollector(): Promise<Collector> {
   const tmp = tempDir();
-  const storage = openStorage(join(tmp.dir, 'snippet.db'));
+  const storage = await openStorage(join(tmp.dir, 'snippet.db'));
+  // The rows as stored, synchronously (tests read them between page steps): no storage read lists events.
+  const sqlite = sqliteHandle(storage);
   const c: Collector = {
     storage,
     offset: 0,
@@ -77,12 +91,9 @@ export function collector(): Collector {
       demo: false,
     }),
     events: () =>
-      storage.db.$client.prepare('SELECT * FROM events ORDER BY rowid').all() as Record<
-        string,
-        any
-      >[],
-    close: () => {
-      storage.close();
+      sqlite.prepare('SELECT * FROM events ORDER BY rowid').all() as Record<string, any>[],
+    close: async () => {
+      await storage.close();
       tmp.cleanup();
     },
   };
@@ -208,7 +219,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
   const js = await snippetCode();
   const url = o.url ?? `${PAGE_ORIGIN}/products/cameras`;
   const origin = new URL(url).origin;
-  const c = collector();
+  const c = await started();
   const window = new Window({
     url,
     settings: {
@@ -351,8 +362,10 @@ export async function closeAll(): Promise<void> {
   const pages = open_.splice(0);
   await Promise.all(pages.map(({ page }) => page.settle().catch(() => {})));
   await Promise.all(pages.map(({ page }) => page.close()));
-  collector_?.close();
+  const c = starting && (await starting);
+  starting = undefined;
   collector_ = undefined;
+  await c?.close();
   const refused = pages.flatMap(({ page, refusals }) => (refusals ? [] : page.refused));
   if (refused.length > 0) {
     const list = refused.map((r) => `${r.problem} ← ${r.body}`).join('\n');

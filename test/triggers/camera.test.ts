@@ -3,6 +3,7 @@ import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { sweepAll } from '../../collector/jobs/sweep.ts';
 import { main } from '../../collector/cli/cli.ts';
 import { vi } from 'vitest';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { DAY } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';
 import { SECRET, shopConfig, triggersApp } from './setup.ts';
@@ -18,7 +19,7 @@ describe('camera-intent webhooks against a local receiver', () => {
   it('delivers exactly one signed delivery per transition: enter on the third view, exit on purchase and on time passing', async () => {
     const rx = await startReceiver(SECRET);
     cleanups.push(rx.close);
-    const t = triggersApp(
+    const t = await triggersApp(
       shopConfig(rx.url, {
         webhooks: [
           { segment: 'camera-intent', on: 'enter', url: rx.url, secret: SECRET },
@@ -94,18 +95,18 @@ describe('camera-intent webhooks against a local receiver', () => {
   it('time alone: the sweep records the exit when the window empties, with no new event', async () => {
     const rx = await startReceiver(SECRET);
     cleanups.push(rx.close);
-    const t = triggersApp(shopConfig(rx.url));
+    const t = await triggersApp(shopConfig(rx.url));
     cleanups.push(t.close);
     for (let i = 0; i < 3; i++) await t.collect('quiet', camera(i));
     await t.collect('other', camera(0));
     await rx.waitFor(1);
-    expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // nothing changed yet
+    expect(await sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // nothing changed yet
 
     t.clock.now += 7 * DAY - 60_000; // the oldest view is still inside the window
-    expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0);
+    expect(await sweepAll(t.storage, t.config, t.clock.now)).toBe(0);
     t.clock.now += 2 * 60_000; // now it has fallen out
     // Both keys moved on (hot/active → warm); only 'quiet' leaves camera-intent.
-    expect(sweepAll(t.storage, t.config, t.clock.now, 1)).toBe(2);
+    expect(await sweepAll(t.storage, t.config, t.clock.now, 1)).toBe(2);
     const [, exit] = await rx.waitFor(2);
     expect(exit!.body).toMatchObject({
       visitor: 'quiet',
@@ -114,14 +115,14 @@ describe('camera-intent webhooks against a local receiver', () => {
       at: t.clock.now,
     });
     expect(exit!.valid).toBe(true);
-    expect(t.storage.segmentHistory('shop', 'quiet').at(-1)).toMatchObject({
+    expect((await t.storage.segmentHistory('shop', 'quiet')).at(-1)).toMatchObject({
       kind: 'exited',
       name: 'camera-intent',
       event: null,
     });
     const counts = (await (await t.api('/v1/segments?site=shop')).json()).segments;
     expect(counts.find((s: { name: string }) => s.name === 'camera-intent').members).toBe(0);
-    expect(sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // recorded once
+    expect(await sweepAll(t.storage, t.config, t.clock.now)).toBe(0); // recorded once
     await new Promise((r) => setTimeout(r, 150));
     expect(rx.got).toHaveLength(2);
   });
@@ -129,7 +130,7 @@ describe('camera-intent webhooks against a local receiver', () => {
   it('a receiver that fails twice gets the delivery on the third attempt, same id each time', async () => {
     const rx = await startReceiver(SECRET, (n) => (n <= 2 ? 503 : 200));
     cleanups.push(rx.close);
-    const t = triggersApp(shopConfig(rx.url));
+    const t = await triggersApp(shopConfig(rx.url));
     cleanups.push(t.close);
     for (let i = 0; i < 3; i++) await t.collect('v', camera(i));
     await rx.waitFor(3);
@@ -155,7 +156,7 @@ describe('camera-intent webhooks against a local receiver', () => {
       maxBackoffMs: 10,
       pollMs: 30,
     };
-    const t = triggersApp(file);
+    const t = await triggersApp(file);
     cleanups.push(t.close);
     for (let i = 0; i < 3; i++) await t.collect('v', camera(i));
     await rx.waitFor(2);
@@ -170,7 +171,7 @@ describe('camera-intent webhooks against a local receiver', () => {
 
     // The CLI on the same database file lists the failure.
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    const db = t.storage.db.$client.name;
+    const db = sqliteHandle(t.storage).name;
     expect(
       await main(['deliveries', '--db', db, '--site', 'shop', '--status', 'failed', '--json']),
     ).toBe(0);
@@ -204,7 +205,7 @@ describe('camera-intent webhooks against a local receiver', () => {
   it('measures delivery latency: enter → receiver, over 20 transitions', async () => {
     const rx = await startReceiver(SECRET);
     cleanups.push(rx.close);
-    const t = triggersApp(shopConfig(rx.url));
+    const t = await triggersApp(shopConfig(rx.url));
     cleanups.push(t.close);
     const latencies: number[] = [];
     for (let v = 0; v < 20; v++) {
@@ -233,7 +234,7 @@ describe('camera-intent webhooks against a local receiver', () => {
       ],
     });
     (file as { delivery: object }).delivery = { timeoutMs: 5000, concurrency: 2, pollMs: 50 };
-    const t = triggersApp(file);
+    const t = await triggersApp(file);
     cleanups.push(t.close);
     // Twenty visitors enter both: twenty deliveries to a receiver that hangs, twenty to one that answers.
     const times: number[] = [];

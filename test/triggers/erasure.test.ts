@@ -4,10 +4,11 @@ import type Database from 'better-sqlite3';
 import { main } from '../../collector/cli/cli.ts';
 import { linkVisitor } from '../../collector/identity/identify.ts';
 import { runRetention } from '../../collector/jobs/retention.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { collectRequest, DAY, T0 } from '../helpers.ts';
 import { shopConfig, triggersApp } from './setup.ts';
 
-let t: ReturnType<typeof triggersApp>;
+let t: Awaited<ReturnType<typeof triggersApp>>;
 afterEach(async () => {
   vi.restoreAllMocks();
   await t?.close();
@@ -52,13 +53,17 @@ async function person(visitor: string) {
 
 describe('erasure', () => {
   it('DELETE /v1/contacts/:id removes the contact, its linked visitors and every row of theirs in every table', async () => {
-    t = triggersApp(shopConfig(DEAD));
+    t = await triggersApp(shopConfig(DEAD));
     const site = t.config.sites.get('shop')!;
     await person('victim');
     await person('bystander');
-    linkVisitor(t.storage, site, 'victim', 'alice@example.com', 'grantAAAAAA', t.clock.now);
+    await t.storage.write((tx) =>
+      linkVisitor(tx, site, 'victim', 'alice@example.com', 'grantAAAAAA', t.clock.now),
+    );
     await t.collect('victim', camera(9));
-    linkVisitor(t.storage, site, 'victimphone', 'alice@example.com', 'grantAAAAAA', t.clock.now);
+    await t.storage.write((tx) =>
+      linkVisitor(tx, site, 'victimphone', 'alice@example.com', 'grantAAAAAA', t.clock.now),
+    );
     await t.collect('victimphone', camera(10));
     expect(
       (
@@ -70,7 +75,7 @@ describe('erasure', () => {
       ).status,
     ).toBe(200);
 
-    const sqlite = t.storage.db.$client;
+    const sqlite = sqliteHandle(t.storage);
     const before = {
       ...rowsMentioning(sqlite, 'victim'),
       ...rowsMentioning(sqlite, 'alice@example.com'),
@@ -111,7 +116,7 @@ describe('erasure', () => {
   });
 
   it('DELETE /v1/contacts/:id also removes the refused server events that named the contact', async () => {
-    t = triggersApp(shopConfig(DEAD));
+    t = await triggersApp(shopConfig(DEAD));
     const send = (events: unknown[]) =>
       t.api('/v1/events', {
         method: 'POST',
@@ -127,7 +132,7 @@ describe('erasure', () => {
       (await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 'lots' }]))
         .status,
     ).toBe(400);
-    const sqlite = t.storage.db.$client;
+    const sqlite = sqliteHandle(t.storage);
     expect(rowsMentioning(sqlite, 'bob@example.com').quarantine).toBe(1);
 
     const res = await t.api('/v1/contacts/bob@example.com?site=shop', { method: 'DELETE' });
@@ -136,11 +141,11 @@ describe('erasure', () => {
   });
 
   it('DELETE /v1/visitors/:id and `microseg forget` remove one visitor everywhere', async () => {
-    t = triggersApp(shopConfig(DEAD));
+    t = await triggersApp(shopConfig(DEAD));
     await person('erased');
     await person('cliforgot');
     await person('stays');
-    const sqlite = t.storage.db.$client;
+    const sqlite = sqliteHandle(t.storage);
     const stays = rowsMentioning(sqlite, 'stays');
     expect(Object.keys(stays).sort()).toEqual([
       'events',
@@ -183,26 +188,28 @@ describe('erasure', () => {
 
 describe('retention', () => {
   it('deletes events older than retentionDays in the background and leaves profiles and segments as they were', async () => {
-    t = triggersApp(shopConfig(DEAD, { retentionDays: 30 }), { now: T0 - 40 * DAY });
+    t = await triggersApp(shopConfig(DEAD, { retentionDays: 30 }), { now: T0 - 40 * DAY });
     await person('old'); // 40 days ago: three events, one refused, segment history
     t.clock.now = T0 - 10 * DAY;
     await t.collect('old', camera(5));
     // An import of old history that arrived recently stays until it is as old on arrival too.
-    t.storage.ingest(
-      'shop',
-      'imported',
-      [{ id: 'imp1', type: 'page_view', ts: T0 - 60 * DAY, category: 'cameras' }],
-      t.config.sites.get('shop')!.engine,
-      T0 - DAY,
+    await t.storage.write((tx) =>
+      tx.ingest(
+        'shop',
+        'imported',
+        [{ id: 'imp1', type: 'page_view', ts: T0 - 60 * DAY, category: 'cameras' }],
+        t.config.sites.get('shop')!.engine,
+        T0 - DAY,
+      ),
     );
     t.clock.now = T0;
 
-    const sqlite = t.storage.db.$client;
+    const sqlite = sqliteHandle(t.storage);
     const profiles = () => sqlite.prepare(`select * from profiles order by visitor`).all();
     const segment = async () => (await t.app.request('/v1/segment?site=shop&visitor=old')).json();
     const profilesBefore = profiles();
     const segmentBefore = await segment();
-    expect(t.storage.countEvents('shop')).toBe(5);
+    expect(await t.storage.countEvents('shop')).toBe(5);
 
     const pruned = await runRetention(t.storage, t.config, T0, 2); // tiny batches: several rounds
     expect(pruned.shop).toMatchObject({ events: 3, quarantine: 1 });

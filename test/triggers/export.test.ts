@@ -5,8 +5,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../collector/cli/cli.ts';
-import type { MemberCursor, MemberRow } from '../../collector/storage/audience.ts';
+import type { MemberRow } from '../../collector/storage/contract.ts';
 import { exportStream } from '../../collector/storage/export.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { T0, tempDir } from '../helpers.ts';
 import { API_KEY, shopConfig, triggersApp } from './setup.ts';
 
@@ -15,16 +16,17 @@ const MEMBERS = 100_000;
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-let t: ReturnType<typeof triggersApp>;
+let t: Awaited<ReturnType<typeof triggersApp>>;
 
-beforeAll(() => {
-  t = triggersApp(shopConfig('http://127.0.0.1:9/unused'));
+beforeAll(async () => {
+  t = await triggersApp(shopConfig('http://127.0.0.1:9/unused'));
   // Seeded straight into the profiles table: the export reads stored state, not the engine.
-  const insert = t.storage.db.$client.prepare(
+  const sqlite = sqliteHandle(t.storage);
+  const insert = sqlite.prepare(
     `insert into profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
      values ('shop', ?, ?, ?, ?, ?, '{}', ?, ?, ?, null)`,
   );
-  t.storage.db.$client.transaction(() => {
+  sqlite.transaction(() => {
     for (let i = 0; i < MEMBERS; i++) {
       insert.run(
         `visitor_${String(i).padStart(6, '0')}_abcdefghij`,
@@ -152,7 +154,7 @@ describe('GET /v1/segments/:name/members', () => {
   });
 
   it('a client that stops reading holds a snapshot; cancelling releases it', async () => {
-    const sqlite = t.storage.db.$client;
+    const sqlite = sqliteHandle(t.storage);
     sqlite.pragma('busy_timeout = 0'); // a blocked checkpoint answers at once
     sqlite.prepare(`update profiles set updated = updated + 1 where visitor = 'other_1'`).run(); // something in the WAL
     const res = await t.api('/v1/segments/camera-intent/members?site=shop');
@@ -167,28 +169,31 @@ describe('GET /v1/segments/:name/members', () => {
 
   it('pulls rows only as the reader asks (backpressure)', async () => {
     let pulled = 0;
-    const rows = (function* () {
-      for (let i = 0; i < MEMBERS; i++) {
-        pulled++;
-        yield {
-          visitor: `v${i}`,
-          segment: 'newbie:none:active',
-          segments: '[]',
-          firstSeen: T0,
-          lastSeen: T0,
-          purchases: 0,
-          monetary: 0,
-        } as MemberRow;
-      }
-    })();
     let closed = false;
-    const cursor: MemberCursor = {
-      rows,
-      close: () => {
-        closed = true;
-      },
+    // An iterator of its own rather than a generator: `return` (the release) is seen at once.
+    const members: AsyncIterable<MemberRow> = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          if (pulled >= MEMBERS) return { done: true, value: undefined };
+          const i = pulled++;
+          const row: MemberRow = {
+            visitor: `v${i}`,
+            segment: 'newbie:none:active',
+            segments: '[]',
+            firstSeen: T0,
+            lastSeen: T0,
+            purchases: 0,
+            monetary: 0,
+          };
+          return { done: false, value: row };
+        },
+        return: async () => {
+          closed = true;
+          return { done: true, value: undefined };
+        },
+      }),
     };
-    const reader = exportStream(cursor, 'ndjson').getReader();
+    const reader = exportStream(members, 'ndjson').getReader();
     for (let i = 0; i < 3; i++) await reader.read();
     await new Promise((r) => setTimeout(r, 20));
     // Three chunks read, at most one more produced ahead (the stream's high-water mark): 500 rows each.
@@ -206,7 +211,7 @@ describe('GET /v1/segments/:name/members', () => {
         await main([
           'export',
           '--db',
-          t.storage.db.$client.name,
+          sqliteHandle(t.storage).name,
           '--site',
           'shop',
           '--segment',
@@ -229,7 +234,7 @@ describe('GET /v1/segments/:name/members', () => {
       // A custom segment is checked against the site config, as the API's 404: a typo exports nobody silently otherwise.
       const config = join(tmp.dir, 'sites.json');
       writeFileSync(config, JSON.stringify(shopConfig('http://127.0.0.1:9/unused')));
-      const db = ['--db', t.storage.db.$client.name, '--site', 'shop'];
+      const db = ['--db', sqliteHandle(t.storage).name, '--site', 'shop'];
       err.mockClear();
       expect(
         await main([

@@ -36,8 +36,8 @@ export function shopConfig(url: string, extra: Record<string, unknown> = {}): Co
   } as ConfigFile;
 }
 
-export function triggersApp(file: ConfigFile, opts: { now?: number } = {}) {
-  const t = testApp({ config: file, ...opts });
+export async function triggersApp(file: ConfigFile, opts: { now?: number } = {}) {
+  const t = await testApp({ config: file, ...opts });
   const config = parseConfig(file);
   const hooks: Webhooks = startWebhooks(t.storage, config, { now: Date.now });
   return {
@@ -60,7 +60,7 @@ export function triggersApp(file: ConfigFile, opts: { now?: number } = {}) {
     },
     async close() {
       await hooks.stop();
-      t.close();
+      await t.close();
     },
   };
 }
