@@ -20,14 +20,22 @@ declare module 'vitest' {
 export const PG_MISSING =
   'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): its tests are skipped; `apt-get install postgresql` runs them';
 
-export default async function setup(project: TestProject) {
-  if (!findPgBin()) {
+export default function setup(project: TestProject) {
+  return pgSetup(project, findPgBin());
+}
+
+/** The setup with the binaries' folder given (null: not installed), for its own test. */
+export async function pgSetup(
+  project: Pick<TestProject, 'provide'>,
+  bin: string | null,
+): Promise<(() => Promise<void>) | undefined> {
+  if (!bin) {
     if (process.env.CI) throw new Error(`${PG_MISSING}. CI is set: PostgreSQL is required there.`);
     console.warn(`\n${PG_MISSING}\n`);
     project.provide('pgUrl', '');
     return;
   }
-  const server = await startPostgres();
+  const server = await startPostgres({ bin });
   project.provide('pgUrl', server.url);
   return () => server.stop();
 }

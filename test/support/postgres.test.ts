@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PG_MISSING, pgSetup } from './pg-global-setup.ts';
 import { findPgBin, startPostgres } from './postgres.ts';
 
 function refused(port: number): Promise<boolean> {
@@ -64,13 +65,14 @@ describe.skipIf(!findPgBin())('throwaway PostgreSQL server', () => {
         logLevel: 'warning',
       });
       script = join(dir, 'child.mjs');
-      // Prints where its server lives, then either throws (a failing run) or waits for a signal.
+      // Prints where its server lives, then either throws when told on stdin (a failing run) or waits
+      // for a signal.
       writeFileSync(
         script,
         `import { startPostgres } from './postgres.mjs';
 const s = await startPostgres();
 console.log(JSON.stringify({ dir: s.socketDir, port: s.port }));
-if (process.argv[2] === 'throw') setTimeout(() => { throw new Error('a test failed'); }, 20);
+if (process.argv[2] === 'throw') process.stdin.once('data', () => { throw new Error('a test failed'); });
 else setInterval(() => {}, 1000);
 `,
       );
@@ -79,7 +81,7 @@ else setInterval(() => {}, 1000);
 
     for (const how of ['throw', 'SIGTERM'] as const) {
       it(`(${how}) the server stops and its folder goes`, async () => {
-        const child = spawn(process.execPath, [script, how], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, [script, how], { stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
         child.stdout.on('data', (d) => {
           out += d;
@@ -89,6 +91,7 @@ else setInterval(() => {}, 1000);
         const info = JSON.parse(out.split('\n')[0] ?? '') as { dir: string; port: number };
         expect(await refused(info.port)).toBe(false);
         if (how === 'SIGTERM') child.kill('SIGTERM');
+        else child.stdin.write('go\n');
         expect(await exited).not.toBe(0);
         // The postmaster may linger as a zombie of the dead process: what counts is that the port
         // is closed (pg_ctl waited for the shutdown) and the folder gone.
@@ -96,5 +99,33 @@ else setInterval(() => {}, 1000);
         expect(await refused(info.port)).toBe(true);
       });
     }
+  });
+});
+
+describe('without PostgreSQL installed', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('the PostgreSQL tests skip, saying why, outside CI', async () => {
+    vi.stubEnv('CI', '');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const provided: Record<string, unknown> = {};
+    await pgSetup(
+      {
+        provide: (k, v) => {
+          provided[k] = v;
+        },
+      },
+      null,
+    );
+    expect(provided).toEqual({ pgUrl: '' });
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining(PG_MISSING));
+  });
+
+  it('the run fails under CI', async () => {
+    vi.stubEnv('CI', 'true');
+    await expect(pgSetup({ provide: () => {} }, null)).rejects.toThrow(/CI is set/);
   });
 });
