@@ -212,13 +212,14 @@ export async function startPostgres(
         socketDir: dir,
         version,
         async stop() {
-          forget();
           // SIGINT is PostgreSQL's fast shutdown: sessions are ended, no waiting for clients.
           if (!exited) child.kill('SIGINT');
           const timer = setTimeout(() => child.kill('SIGQUIT'), 10_000);
           await gone;
           clearTimeout(timer);
           removeDir();
+          // Only now: a process dying while the server shuts down must still remove the folder.
+          forget();
         },
       };
     }
