@@ -113,7 +113,13 @@ async function measure(n, workers, op) {
 /** node-postgres: a Pool, named (server-side prepared) statements, BEGIN/COMMIT on one client. */
 async function pgDriver(url) {
   const { default: pg } = await import('pg');
-  const make = (max) => new pg.Pool({ connectionString: url, max });
+  const make = (max) => {
+    const pool = new pg.Pool({ connectionString: url, max });
+    // An idle client whose server ends it (the shutdown below) is an 'error' event on the pool:
+    // unheard, it ends the process. The collector's pool will need a listener the same way.
+    pool.on('error', () => {});
+    return pool;
+  };
   return {
     name: 'pg',
     make,
