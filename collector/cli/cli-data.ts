@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { audienceOf, unknownAudience } from '../storage/audience.ts';
 import { loadSiteConfig } from '../config/env.ts';
+import { redactDbUrl } from '../config/db-url.ts';
 import type { Command } from './cli.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../storage/export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../identity/token.ts';
@@ -54,7 +55,7 @@ async function withStorage(
   const file = typeof v.db === 'string' ? v.db : env.db;
   if (file !== ':memory:' && !existsSync(file)) {
     console.error(
-      `microseg ${cmd}: no database at ${file}: name the collector's file with --db FILE or MICROSEG_DB (serve creates it at its first start, by default ./data/microseg.db of the folder it runs in)`,
+      `microseg ${cmd}: no database at ${redactDbUrl(file)}: name the collector's file with --db FILE or MICROSEG_DB (serve creates it at its first start, by default ./data/microseg.db of the folder it runs in)`,
     );
     return 1;
   }
