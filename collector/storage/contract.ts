@@ -371,6 +371,29 @@ export interface StorageTx extends StorageReads {
   pruneAged(table: string, columns: string[], site: string, cutoff: number, limit: number): Promise<number>;
 }
 
+/**
+ * Where the write path reports its queue depth and commit times (`/metrics`): the shape of
+ * prom-client's Gauge and Histogram, so the collector's metrics object fits as it is.
+ */
+export interface WriteMetrics {
+  writeQueueDepth: { set(n: number): void };
+  commitSeconds: { startTimer(): () => unknown };
+}
+
+export interface StorageOptions {
+  /** Profiles kept parsed in memory for segment reads (0: none); the backend's default when omitted. */
+  profileCache?: number | undefined;
+  /**
+   * SQLite: WAL checkpoints from a worker thread every this many ms, so that the writer never
+   * waits for them; by the writer itself, inside the commit (SQLite's default), when omitted.
+   */
+  checkpointEveryMs?: number | undefined;
+  /** Told when a background checkpoint fails (it is tried again on the next tick). */
+  onCheckpointError?: ((message: string) => void) | undefined;
+  /** Queue depth and commit times of the write path. */
+  metrics?: WriteMetrics | undefined;
+}
+
 /** The write path's state, for `/healthz` and `/metrics`. */
 export interface WriteState {
   /** The last write that failed for a storage reason and no write succeeded since, or null. */

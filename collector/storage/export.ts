@@ -3,7 +3,7 @@
  * client reads, so memory stays flat whatever the audience size.
  */
 import { parseSegmentKey } from '../../shared/segment.ts';
-import type { MemberCursor, MemberRow } from './audience.ts';
+import type { MemberRow } from './contract.ts';
 import { contactOfKey } from '../identity/token.ts';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -85,18 +85,22 @@ function formatMember(m: ExportedMember, format: ExportFormat): string {
 const CHUNK_ROWS = 500;
 
 /**
- * A byte stream of the cursor's members. `pull` runs only when the consumer wants more (the
- * default high-water mark of one chunk), which is the backpressure; a cancel (client gone)
- * closes the cursor and its connection.
+ * A byte stream of the members. `pull` runs only when the consumer wants more (the default
+ * high-water mark of one chunk), which is the backpressure; a cancel (client gone) or an error
+ * ends the iteration, which releases the backend's snapshot.
  */
 export function exportStream(
-  cursor: MemberCursor,
+  members: AsyncIterable<MemberRow>,
   format: ExportFormat,
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
+  const rows = members[Symbol.asyncIterator]();
+  const stop = async () => {
+    await rows.return?.();
+  };
   let header = format === 'csv';
   return new ReadableStream<Uint8Array>({
-    pull(controller) {
+    async pull(controller) {
       try {
         let text = '';
         if (header) {
@@ -104,9 +108,8 @@ export function exportStream(
           header = false;
         }
         for (let i = 0; i < CHUNK_ROWS; i++) {
-          const next = cursor.rows.next();
+          const next = await rows.next();
           if (next.done) {
-            cursor.close();
             if (text) controller.enqueue(encoder.encode(text));
             controller.close();
             return;
@@ -115,12 +118,10 @@ export function exportStream(
         }
         controller.enqueue(encoder.encode(text));
       } catch (err) {
-        cursor.close();
+        await stop().catch(() => {});
         controller.error(err);
       }
     },
-    cancel() {
-      cursor.close();
-    },
+    cancel: stop,
   });
 }
