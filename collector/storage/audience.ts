@@ -7,7 +7,6 @@ import type { Audience } from './contract.ts';
 
 export type { Audience, MemberRow, SegmentCounts } from './contract.ts';
 
-
 /** A segment name from the API: `key:<pattern>` or anything with a colon is a key pattern, else a custom segment. */
 export function audienceOf(name: string): Audience {
   if (name.startsWith('key:')) return { kind: 'key', pattern: name.slice(4) };

@@ -186,7 +186,11 @@ export interface OutboxReads {
    * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
    * `skip` leaves out deliveries already in flight and webhooks (`site/hook`) at their share.
    */
-  due(now: number, limit: number, skip?: { ids: string[]; hooks: string[] }): Promise<DueDelivery[]>;
+  due(
+    now: number,
+    limit: number,
+    skip?: { ids: string[]; hooks: string[] },
+  ): Promise<DueDelivery[]>;
   list(
     site: string,
     opts?: { status?: DeliveryStatus | undefined; limit?: number; before?: number | undefined },
@@ -368,7 +372,13 @@ export interface StorageTx extends StorageReads {
    * Deletes at most `limit` rows of one site older than `cutoff` from one aging table
    * (storage/aging.ts); returns how many.
    */
-  pruneAged(table: string, columns: string[], site: string, cutoff: number, limit: number): Promise<number>;
+  pruneAged(
+    table: string,
+    columns: string[],
+    site: string,
+    cutoff: number,
+    limit: number,
+  ): Promise<number>;
 }
 
 /**

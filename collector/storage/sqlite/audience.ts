@@ -41,7 +41,11 @@ function globOf(pattern: string): string {
  * writers go on). The connection opens at the first row asked for and closes at the end, or when
  * the consumer stops early (`return()` runs the `finally`).
  */
-export async function* members(db: Db, site: string, audience: Audience): AsyncGenerator<MemberRow> {
+export async function* members(
+  db: Db,
+  site: string,
+  audience: Audience,
+): AsyncGenerator<MemberRow> {
   const file = db.$client.name;
   if (db.$client.memory || !file) throw new Error('exports need a database file (not :memory:)');
   const reader = new Database(file, { readonly: true, fileMustExist: true });
