@@ -113,10 +113,11 @@ export function writeQueue<Tx>(
       let results: Outcome[];
       try {
         results = await plain(group);
-      } catch {
+      } catch (err) {
         // A job threw (or the commit failed): nothing of the group is kept. Again, one savepoint
-        // per job (and a failing commit fails them all).
-        results = await oneByOne(group);
+        // per job (and a failing commit fails them all); a job alone has its answer already.
+        if (group.length === 1) results = [{ ok: false, value: err }];
+        else results = await oneByOne(group);
       }
       // Committed: writes work again, unless a job of this group failed for a storage reason.
       failing = null;
