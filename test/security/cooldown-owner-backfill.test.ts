@@ -11,9 +11,9 @@ import Database from 'better-sqlite3';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrationsFolder, openDb } from '../../collector/storage/db/open.ts';
-import { NEVER } from '../../collector/storage/identity-store.ts';
-import { tempDir } from '../helpers.ts';
+import { migrationsFolder, openDb } from '../../collector/storage/sqlite/open.ts';
+import { NEVER } from '../../collector/storage/sqlite/identity.ts';
+import { tempDir } from '../temp.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());

@@ -31,6 +31,8 @@ import { sqliteHealth } from './health.ts';
 import { writeQueue } from './write-queue.ts';
 
 export { DEFAULT_PROFILE_CACHE, READ_PATH_SQL } from './reads.ts';
+/** The `drizzle/` folder of the SQLite migrations (`microseg backup` checks a copy's schema against it). */
+export { migrationsFolder } from './open.ts';
 export type { StorageOptions } from '../contract.ts';
 
 const handles = new WeakMap<Storage, Database.Database>();
