@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /**
  * Seeds a collector database with `--events N` stored events, fast, through the storage layer
- * itself (`openStorage().ingest`, the same transaction the collector runs per batch), so every
+ * itself (`tx.ingest` in a write job, as the collector runs each batch), so every
  * profile is exactly what the collector would have built from these events. Many visitors'
- * batches share one outer transaction (SAVEPOINTs inside) to skip per-batch commits.
+ * batches share one write job (one transaction) to skip per-batch commits.
  *
  * Without --visitors, visitors get 1–20 events each (`eventsOfVisitor`), as many visitors as the
  * total needs: a short history per visitor. With --visitors N the events are spread evenly over
@@ -56,11 +56,11 @@ if (bundle === undefined) {
   await buildStorageBundle();
   bundle = STORAGE_BUNDLE;
 }
-const { openStorage, loadConfig, LIMITS } = await import(pathToFileURL(bundle).href);
+const { openStorage, sqliteHandle, loadConfig, LIMITS } = await import(pathToFileURL(bundle).href);
 
 const started = performance.now();
 const engine = loadConfig(undefined).sites.get(SITE).engine;
-const storage = openStorage(values.db);
+const storage = await openStorage(values.db);
 const visitors = values.visitors ? Number(values.visitors) : visitorsFor(total);
 const eventsOf = values.visitors ? (i) => eventsSpread(i, total, visitors) : eventsOfVisitor;
 const nextId = idGenerator();
@@ -69,21 +69,26 @@ const now = Date.now();
 // Visitors per outer transaction: about 20k events each, whatever the history per visitor.
 const perCommit = Math.max(1, Math.floor(20_000 / Math.max(1, Math.round(total / visitors))));
 let events = 0;
-const chunk = storage.db.$client.transaction((from, to) => {
-  for (let i = from; i < to; i++) {
-    const history = seededHistory(nextId, rnd, i, now, eventsOf(i), days);
-    for (let k = 0; k < history.length; k += LIMITS.batchEvents) {
-      events += storage.ingest(
-        SITE,
-        visitorId(i),
-        history.slice(k, k + LIMITS.batchEvents),
-        engine,
-        now,
-      ).accepted;
+// One write job per chunk: the job's awaits resolve at once (SQLite), so it runs as the
+// transaction above did, one commit per chunk.
+const chunk = (from, to) =>
+  storage.write(async (tx) => {
+    for (let i = from; i < to; i++) {
+      const history = seededHistory(nextId, rnd, i, now, eventsOf(i), days);
+      for (let k = 0; k < history.length; k += LIMITS.batchEvents) {
+        const res = await tx.ingest(
+          SITE,
+          visitorId(i),
+          history.slice(k, k + LIMITS.batchEvents),
+          engine,
+          now,
+        );
+        events += res.accepted;
+      }
     }
-  }
-});
-for (let i = 0; i < visitors; i += perCommit) chunk(i, Math.min(visitors, i + perCommit));
-storage.db.$client.pragma('wal_checkpoint(TRUNCATE)');
-storage.close();
+  });
+for (let i = 0; i < visitors; i += perCommit) await chunk(i, Math.min(visitors, i + perCommit));
+await storage.drain();
+sqliteHandle(storage).pragma('wal_checkpoint(TRUNCATE)');
+await storage.close();
 console.log(JSON.stringify({ events, visitors, seconds: (performance.now() - started) / 1000 }));

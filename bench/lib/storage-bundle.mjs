@@ -13,7 +13,8 @@ export const STORAGE_BUNDLE = fileURLToPath(
 export async function buildStorageBundle() {
   await build({
     stdin: {
-      contents: `export { openStorage } from './collector/storage/storage.ts';
+      contents: `export { openStorage } from './collector/storage/open.ts';
+export { sqliteHandle } from './collector/storage/sqlite/index.ts';
 export { loadConfig } from './collector/config/config.ts';
 export { LIMITS } from './shared/limits.ts';`,
       resolveDir: root,
