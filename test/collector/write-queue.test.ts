@@ -129,6 +129,37 @@ describe('group commit', () => {
     expect(d.prepare('select v from t order by v').pluck().all()).toEqual([3, 4]);
   });
 
+  it('a timer a job started writes normally later, even while another group runs', async () => {
+    const d = db();
+    const q = writeQueue(d, d);
+    const insert = d.prepare('insert into t values (?)');
+    let later: Promise<unknown> = Promise.resolve();
+    const fired = new Promise<void>((done) => {
+      void q.run(async () => {
+        insert.run(1);
+        // As the webhook worker's wake() does from a change listener: a task of its own.
+        setTimeout(() => {
+          later = q.run(async () => insert.run(2));
+          done();
+        }, 20);
+      });
+    });
+    await turn();
+    // A group that spans turns (not what jobs do) is running when the timer fires.
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const other = q.run(async () => {
+      insert.run(3);
+      await held;
+    });
+    await fired;
+    release();
+    await Promise.all([other, later]);
+    expect(d.prepare('select v from t order by v').pluck().all()).toEqual([1, 2, 3]);
+  });
+
   it('splits a large backlog into groups and drains', async () => {
     const d = db();
     const q = writeQueue(d, d, undefined, 10);
