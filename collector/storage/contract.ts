@@ -9,7 +9,8 @@
  * one transaction (SQLite's group commit): a job must then write only through its `tx`, and it may
  * run twice when another job of its group fails (its effects are the database's, which the
  * rollback undoes). The single write methods of `Storage` (`storage.outbox.delivered(…)`, …) each
- * run as a job of their own.
+ * run as a job of their own. A job never calls `storage.write` (nor a single write method of
+ * `Storage`): it would wait for the transaction it is part of; the backend refuses it with an error.
  */
 import type { Segment } from '../../shared/segment.ts';
 import type { Props, Utm } from '../../shared/wire.ts';
@@ -415,7 +416,11 @@ export interface WriteState {
 export interface Storage extends StorageReads {
   /** The backend, for logs and `doctor`: 'sqlite' | 'postgres'. */
   readonly kind: 'sqlite' | 'postgres';
-  /** Runs `job` in a write transaction; resolves with its result once committed. */
+  /**
+   * Runs `job` in a write transaction; resolves with its result once committed, rejects with the
+   * job's error (its writes rolled back, and only its) or the commit's (the whole group's).
+   * Refused inside a job (see above).
+   */
   write<T>(job: (tx: StorageTx) => Promise<T>): Promise<T>;
   /** Each write alone, as a job of its own. */
   readonly identity: IdentityReads & IdentityWrites;
@@ -429,8 +434,9 @@ export interface Storage extends StorageReads {
   segmentCounts(site: string): Promise<SegmentCounts>;
   countMembers(site: string, audience: Audience): Promise<number>;
   /**
-   * Members of an audience, streamed from one consistent snapshot; ending the iteration early
-   * (`break`, `return()`) releases the snapshot.
+   * Members of an audience, streamed from one consistent snapshot taken at the first row asked
+   * for; ending the iteration early (`break`, `return()`) releases the snapshot. SQLite needs a
+   * database file for it (not ':memory:'): the first `next()` rejects otherwise.
    */
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
@@ -440,5 +446,6 @@ export interface Storage extends StorageReads {
   readonly writes: WriteState;
   /** Resolves when every queued write has committed (graceful shutdown). */
   drain(): Promise<void>;
+  /** Drains the queued writes, then closes the database (a second call does nothing). */
   close(): Promise<void>;
 }
