@@ -2,6 +2,6 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'sqlite',
-  schema: './collector/storage/db/schema.ts',
+  schema: './collector/storage/sqlite/schema.ts',
   out: './drizzle',
 });

@@ -21,7 +21,7 @@ export interface WireEvent {
   ts: number;
   /**
    * Session id. The snippet sends none: when absent the collector assigns it at ingest, a new one
-   * after 30 minutes idle (collector/storage/sessions.ts).
+   * after 30 minutes idle (collector/storage/sqlite/sessions.ts).
    */
   session?: string;
   /** Page URL. */

@@ -18,7 +18,7 @@ import Database from 'better-sqlite3';
 import { redactDbUrl } from '../config/db-url.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { SECRET_FILE } from '../identity/keys.ts';
-import { migrationsFolder } from '../storage/db/open.ts';
+import { migrationsFolder } from '../storage/sqlite/open.ts';
 import type { Command } from './cli.ts';
 import { fail, help } from './cli-data.ts';
 

@@ -18,13 +18,7 @@ import {
   type TraitPatch,
   type Traits,
 } from './traits.ts';
-import type {
-  IngestResult,
-  Meta,
-  NewEvent,
-  StorageReads,
-  StorageTx,
-} from '../storage/contract.ts';
+import type { IngestResult, Meta, NewEvent, StorageReads, StorageTx } from '../storage/contract.ts';
 import { type Failure, type Result, success } from '../result.ts';
 
 type ProfileKey = { key: string; eventsAs: string; known: boolean };

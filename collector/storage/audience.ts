@@ -1,43 +1,11 @@
 /**
- * Audience queries (a storage module next to storage.ts): member counts per microsegment key and
- * custom segment, and a cursor over a segment's members for exports. Both read the state stored
- * at each visitor's last write (`profiles.segment` and `profiles.segments`), the same state the
- * segment history and webhooks are driven by.
+ * Audience naming, backend-neutral: which members a segment name from the API or the CLI stands
+ * for. The counts and the member cursor are the backend's (`Storage.segmentCounts`, `members`).
  */
-import Database from 'better-sqlite3';
-import { and, count, eq, sql } from 'drizzle-orm';
 import type { SiteConfig } from '../config/config.ts';
-import type { Db } from './db/open.ts';
-import { profiles } from './db/schema.ts';
+import type { Audience } from './contract.ts';
 
-export interface SegmentCounts {
-  /** Microsegment key → members. */
-  keys: Record<string, number>;
-  /** Custom segment name → members. */
-  custom: Record<string, number>;
-}
-
-export function segmentCounts(db: Db, site: string): SegmentCounts {
-  const keys: Record<string, number> = {};
-  for (const r of db
-    .select({ key: profiles.segment, n: count() })
-    .from(profiles)
-    .where(eq(profiles.site, site))
-    .groupBy(profiles.segment)
-    .all()) {
-    keys[r.key] = r.n;
-  }
-  const custom: Record<string, number> = {};
-  const rows = db.all<{ name: string; n: number }>(
-    sql`select j.value as name, count(*) as n from ${profiles}, json_each(${profiles.segments}) as j
-        where ${profiles.site} = ${site} and ${profiles.segments} != '[]' group by j.value`,
-  );
-  for (const r of rows) custom[r.name] = r.n;
-  return { keys, custom };
-}
-
-/** Which members to export: a custom segment, or microsegment keys matching a `*` pattern (exact when it has none). */
-export type Audience = { kind: 'custom'; name: string } | { kind: 'key'; pattern: string };
+export type { Audience, MemberRow, SegmentCounts } from './contract.ts';
 
 /** A segment name from the API: `key:<pattern>` or anything with a colon is a key pattern, else a custom segment. */
 export function audienceOf(name: string): Audience {
@@ -54,89 +22,4 @@ export function customSegmentNames(site: SiteConfig): string[] {
 export function unknownAudience(site: SiteConfig, name: string, audience: Audience): string | null {
   if (audience.kind !== 'custom' || customSegmentNames(site).includes(audience.name)) return null;
   return `"${name}" is not a custom segment of site "${site.id}"; a microsegment key looks like "newbie:cameras:hot" (* matches any part)`;
-}
-
-export interface MemberRow {
-  visitor: string;
-  segment: string;
-  /** JSON array of custom segment names. */
-  segments: string;
-  firstSeen: number;
-  lastSeen: number;
-  purchases: number;
-  monetary: number;
-}
-
-export interface MemberCursor {
-  rows: IterableIterator<MemberRow>;
-  /** Ends the read transaction and closes the cursor's connection; safe to call twice. */
-  close(): void;
-}
-
-/** GLOB with only `*` special: the other GLOB characters of a key are matched literally. */
-function globOf(pattern: string): string {
-  return pattern.replace(/[[?]/g, (c) => `[${c}]`);
-}
-
-/**
- * Members of an audience, one row at a time, on a connection of its own: better-sqlite3 keeps a
- * connection busy while a statement iterates, and an export's iterator lives across many event-loop
- * turns. The read transaction gives the export one consistent snapshot (WAL lets writers go on).
- */
-export function openMemberCursor(db: Db, site: string, audience: Audience): MemberCursor {
-  const file = db.$client.name;
-  if (db.$client.memory || !file) throw new Error('exports need a database file (not :memory:)');
-  const reader = new Database(file, { readonly: true, fileMustExist: true });
-  reader.pragma('busy_timeout = 5000');
-  const cols = `visitor, segment, segments, first_seen as firstSeen, last_seen as lastSeen, purchases, monetary`;
-  const stmt =
-    audience.kind === 'custom'
-      ? reader.prepare(
-          `select ${cols} from profiles where site = ? and segments != '[]'
-             and exists (select 1 from json_each(profiles.segments) where value = ?)`,
-        )
-      : reader.prepare(`select ${cols} from profiles where site = ? and segment glob ?`);
-  const arg = audience.kind === 'custom' ? audience.name : globOf(audience.pattern);
-  const rows = stmt.iterate(site, arg) as IterableIterator<MemberRow>;
-  let open = true;
-  return {
-    rows,
-    close() {
-      if (!open) return;
-      open = false;
-      rows.return?.();
-      reader.close();
-    },
-  };
-}
-
-/** Members of an audience, counted (for tests and the CLI's summary). */
-export function countMembers(db: Db, site: string, audience: Audience): number {
-  if (audience.kind === 'key') {
-    return (
-      db
-        .select({ n: count() })
-        .from(profiles)
-        .where(
-          and(eq(profiles.site, site), sql`${profiles.segment} glob ${globOf(audience.pattern)}`),
-        )
-        .get()?.n ?? 0
-    );
-  }
-  return (
-    db.get<{ n: number }>(
-      sql`select count(*) as n from ${profiles} where ${profiles.site} = ${site}
-          and exists (select 1 from json_each(${profiles.segments}) where value = ${audience.name})`,
-    )?.n ?? 0
-  );
-}
-
-/** The sites with at least one profile in this database, sorted (the CLI's hint on a mistyped site). */
-export function sitesWithProfiles(db: Db): string[] {
-  return db
-    .selectDistinct({ site: profiles.site })
-    .from(profiles)
-    .orderBy(profiles.site)
-    .all()
-    .map((r) => r.site);
 }

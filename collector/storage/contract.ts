@@ -9,7 +9,8 @@
  * one transaction (SQLite's group commit): a job must then write only through its `tx`, and it may
  * run twice when another job of its group fails (its effects are the database's, which the
  * rollback undoes). The single write methods of `Storage` (`storage.outbox.delivered(…)`, …) each
- * run as a job of their own.
+ * run as a job of their own. A job never calls `storage.write` (nor a single write method of
+ * `Storage`): it would wait for the transaction it is part of; the backend refuses it with an error.
  */
 import type { Segment } from '../../shared/segment.ts';
 import type { Props, Utm } from '../../shared/wire.ts';
@@ -186,7 +187,11 @@ export interface OutboxReads {
    * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
    * `skip` leaves out deliveries already in flight and webhooks (`site/hook`) at their share.
    */
-  due(now: number, limit: number, skip?: { ids: string[]; hooks: string[] }): Promise<DueDelivery[]>;
+  due(
+    now: number,
+    limit: number,
+    skip?: { ids: string[]; hooks: string[] },
+  ): Promise<DueDelivery[]>;
   list(
     site: string,
     opts?: { status?: DeliveryStatus | undefined; limit?: number; before?: number | undefined },
@@ -368,7 +373,25 @@ export interface StorageTx extends StorageReads {
    * Deletes at most `limit` rows of one site older than `cutoff` from one aging table
    * (storage/aging.ts); returns how many.
    */
-  pruneAged(table: string, columns: string[], site: string, cutoff: number, limit: number): Promise<number>;
+  pruneAged(
+    table: string,
+    columns: string[],
+    site: string,
+    cutoff: number,
+    limit: number,
+  ): Promise<number>;
+}
+
+export interface StorageOptions {
+  /** Profiles kept parsed in memory for segment reads (0: none); the backend's default when omitted. */
+  profileCache?: number | undefined;
+  /**
+   * SQLite: WAL checkpoints from a worker thread every this many ms, so that the writer never
+   * waits for them; by the writer itself, inside the commit (SQLite's default), when omitted.
+   */
+  checkpointEveryMs?: number | undefined;
+  /** Told when a background checkpoint fails (it is tried again on the next tick). */
+  onCheckpointError?: ((message: string) => void) | undefined;
 }
 
 /** Told of the write path's work, for `/metrics`. */
@@ -390,7 +413,11 @@ export interface WriteState {
 export interface Storage extends StorageReads {
   /** The backend, for logs and `doctor`: 'sqlite' | 'postgres'. */
   readonly kind: 'sqlite' | 'postgres';
-  /** Runs `job` in a write transaction; resolves with its result once committed. */
+  /**
+   * Runs `job` in a write transaction; resolves with its result once committed, rejects with the
+   * job's error (its writes rolled back, and only its) or the commit's (the whole group's).
+   * Refused inside a job (see above).
+   */
   write<T>(job: (tx: StorageTx) => Promise<T>): Promise<T>;
   /** Each write alone, as a job of its own. */
   readonly identity: IdentityReads & IdentityWrites;
@@ -406,8 +433,9 @@ export interface Storage extends StorageReads {
   segmentCounts(site: string): Promise<SegmentCounts>;
   countMembers(site: string, audience: Audience): Promise<number>;
   /**
-   * Members of an audience, streamed from one consistent snapshot; ending the iteration early
-   * (`break`, `return()`) releases the snapshot.
+   * Members of an audience, streamed from one consistent snapshot taken at the first row asked
+   * for; ending the iteration early (`break`, `return()`) releases the snapshot. SQLite needs a
+   * database file for it (not ':memory:'): the first `next()` rejects otherwise.
    */
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
@@ -417,5 +445,6 @@ export interface Storage extends StorageReads {
   readonly writes: WriteState;
   /** Resolves when every queued write has committed (graceful shutdown). */
   drain(): Promise<void>;
+  /** Drains the queued writes, then closes the database (a second call does nothing). */
   close(): Promise<void>;
 }

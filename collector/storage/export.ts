@@ -85,9 +85,9 @@ function formatMember(m: ExportedMember, format: ExportFormat): string {
 const CHUNK_ROWS = 500;
 
 /**
- * A byte stream of an audience's members. `pull` runs only when the consumer wants more (the
- * default high-water mark of one chunk), which is the backpressure; a cancel (client gone) ends
- * the iteration, which releases the backend's snapshot (`Storage.members`).
+ * A byte stream of the members. `pull` runs only when the consumer wants more (the default
+ * high-water mark of one chunk), which is the backpressure; a cancel (client gone) or an error
+ * ends the iteration, which releases the backend's snapshot.
  */
 export function exportStream(
   members: AsyncIterable<MemberRow>,
@@ -95,8 +95,10 @@ export function exportStream(
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   const rows = members[Symbol.asyncIterator]();
+  const stop = async () => {
+    await rows.return?.();
+  };
   let header = format === 'csv';
-  const end = () => void rows.return?.();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -116,10 +118,10 @@ export function exportStream(
         }
         controller.enqueue(encoder.encode(text));
       } catch (err) {
-        end();
+        await stop().catch(() => {});
         controller.error(err);
       }
     },
-    cancel: end,
+    cancel: stop,
   });
 }

@@ -1,24 +1,9 @@
-/** Queries of the quarantine table: refused events kept with their reason (storage module). */
-import { and, desc, eq, lt } from 'drizzle-orm';
+/**
+ * The quarantine's policy, backend-neutral: how much refused traffic a site keeps and the capped
+ * payload each kept refusal stores (the rows are the backend's, collector/storage/sqlite/quarantine.ts).
+ */
 import { LIMITS } from '../../shared/limits.ts';
 import type { RefusedEvent } from '../../shared/wire.ts';
-import type { Db } from './db/open.ts';
-import { quarantine } from './db/schema.ts';
-import { contactOfKey } from '../identity/token.ts';
-import { DAY } from '../engine/config.ts';
-
-export interface QuarantineRow {
-  seq: number;
-  contact: string | null;
-  site: string;
-  visitor: string | null;
-  eventId: string | null;
-  source: string;
-  received: number;
-  error: string;
-  message: string;
-  payload: string;
-}
 
 /** Levels of a refused event written out in quarantine; deeper values are kept as "…". */
 const PAYLOAD_DEPTH = 8;
@@ -92,106 +77,4 @@ export interface Refusal {
   visitor: string | null;
   refused: RefusedEvent;
   raw: unknown;
-}
-
-export function quarantineStore(db: Db) {
-  const sqlite = db.$client;
-  const countSince = sqlite
-    .prepare<[string, number], number>(
-      'SELECT count(*) FROM quarantine WHERE site = ? AND received >= ?',
-    )
-    .pluck();
-  /**
-   * Rows written today per site, and the seq of the last one: read from the table at a site's
-   * first write of a UTC day, and again whenever that last row is gone. The count is advanced
-   * inside a write job, which may still roll back (a full disk answers 503 and stores nothing,
-   * a group fails whole): a counter that kept those rows would fill the day's cap with refusals
-   * that were never kept. Their last row being absent is how a rollback (or an erasure) shows.
-   */
-  const today = new Map<string, { day: number; rows: number; last: number | null }>();
-  const hasRow = sqlite
-    .prepare<[number, string], number>('SELECT 1 FROM quarantine WHERE seq = ? AND site = ?')
-    .pluck();
-  const linkOf = sqlite
-    .prepare<[string, string, number], string>(
-      'SELECT contact FROM links WHERE site = ? AND visitor = ? AND expires > ?',
-    )
-    .pluck();
-  /** Whose row it is, as on events: a `c:<contact>` id's contact, or the one the visitor is linked to now. */
-  const ownerOf = (site: string, visitor: string | null, now: number) =>
-    visitor === null ? null : (contactOfKey(visitor) ?? linkOf.get(site, visitor, now) ?? null);
-  const skippedListeners: ((site: string, n: number) => void)[] = [];
-
-  return {
-    /**
-     * Keeps refused events of one request for one site, at most `LIMITS.quarantinePerRequest`
-     * and the site's `rowsPerDay` a day: a refusal costs a row of up to 2 KiB, so without a bound
-     * a few bytes of hostile batch wrote a hundred rows. Returns how many were not kept (counted
-     * in `microseg_quarantine_skipped_total`).
-     */
-    keep(
-      site: string,
-      source: 'collect' | 'events',
-      rows: Refusal[],
-      now: number,
-      policy: QuarantinePolicy,
-    ): number {
-      if (rows.length === 0) return 0;
-      const day = Math.floor(now / DAY);
-      let count = today.get(site);
-      if (
-        !count ||
-        count.day !== day ||
-        (count.last !== null && hasRow.get(count.last, site) === undefined)
-      ) {
-        count = { day, rows: countSince.get(site, day * DAY) ?? 0, last: null };
-        today.set(site, count);
-      }
-      const room = Math.max(
-        0,
-        Math.min(LIMITS.quarantinePerRequest, policy.rowsPerDay - count.rows),
-      );
-      const kept = rows.slice(0, room);
-      if (kept.length > 0) {
-        const res = db
-          .insert(quarantine)
-          .values(
-            kept.map((r) => ({
-              site,
-              visitor: r.visitor,
-              eventId: r.refused.id ?? null,
-              source,
-              received: now,
-              error: r.refused.error,
-              message: r.refused.message,
-              payload: capPayload(r.raw),
-              contact: ownerOf(site, r.visitor, now),
-            })),
-          )
-          .run();
-        count.rows += kept.length;
-        count.last = Number(res.lastInsertRowid);
-      }
-      const skipped = rows.length - kept.length;
-      if (skipped > 0) for (const l of skippedListeners) l(site, skipped);
-      return skipped;
-    },
-    /** Called with the refusals of each request that were counted but not kept. */
-    onSkipped(listener: (site: string, n: number) => void) {
-      skippedListeners.push(listener);
-    },
-    /** The newest refused events of a site, newest first; `before` pages back by seq. */
-    list(site: string, limit = 50, before?: number): QuarantineRow[] {
-      const where = before
-        ? and(eq(quarantine.site, site), lt(quarantine.seq, before))
-        : eq(quarantine.site, site);
-      return db
-        .select()
-        .from(quarantine)
-        .where(where)
-        .orderBy(desc(quarantine.seq))
-        .limit(limit)
-        .all();
-    },
-  };
 }

@@ -82,7 +82,8 @@ export function startWebhooks(
     // A webhook fires for a person at most once per its cooldown: no flapping (docs/triggers.md).
     const rows: Fired[] = [];
     for (const r of deliveriesFor(config, change))
-      if (await tx.outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at)) rows.push(r);
+      if (await tx.outbox.takeTurn(r.site, r.profile, r.hook, r.cooldownMs, change.at))
+        rows.push(r);
     if (rows.length === 0) return;
     await tx.outbox.enqueue(rows, change.at);
     // Runs on a later turn, after the transaction that holds these rows has committed.

@@ -12,12 +12,12 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../collector/cli/cli.ts';
 import { SECRET_FILE } from '../../collector/identity/keys.ts';
-import { openStorage } from '../../collector/storage/storage.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import type { Segment } from '../../shared/segment.ts';
 import { runBuilt, startCollector, stopped } from '../collector-process.ts';
 import { collectRequest, ev, tempDir, testApp } from '../helpers.ts';
 import { ackedLoad } from '../reliability/load.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 
 const journal = JSON.parse(readFileSync('drizzle/meta/_journal.json', 'utf8')) as {
   entries: { tag: string }[];
@@ -77,17 +77,17 @@ describe('restore drill: backup while serving, restore on a fresh collector', ()
 
       collector.child.kill('SIGTERM');
       expect(await stopped(collector.child)).toBe(0);
-      const final = openStorage(db);
-      const finalCount = final.countEvents('demo');
-      const has = final.db.$client
+      const final = await openStorage(db);
+      const finalCount = await final.countEvents('demo');
+      const has = sqliteHandle(final)
         .prepare("select 1 from events where site='demo' and id=?")
         .pluck();
 
       // The copy is one snapshot: every event acknowledged before the backup started is in it,
       // everything in it is in the live database, and each profile counts exactly its events.
-      const copy = openStorage(out);
+      const copy = await openStorage(out);
       try {
-        const ids = copy.db.$client
+        const ids = sqliteHandle(copy)
           .prepare("select id from events where site='demo'")
           .pluck()
           .all() as string[];
@@ -95,14 +95,14 @@ describe('restore drill: backup while serving, restore on a fresh collector', ()
         expect(before.filter((id) => !inCopy.has(id))).toEqual([]);
         expect(ids.filter((id) => !has.get(id))).toEqual([]);
         expect(ids.length).toBeLessThan(finalCount);
-        const perVisitor = copy.db.$client
+        const perVisitor = sqliteHandle(copy)
           .prepare("select visitor, count(*) n from events where site='demo' group by visitor")
           .all() as { visitor: string; n: number }[];
         for (const r of perVisitor)
-          expect(copy.profile('demo', r.visitor)?.profile.count).toBe(r.n);
+          expect((await copy.profile('demo', r.visitor))?.profile.count).toBe(r.n);
       } finally {
-        copy.close();
-        final.close();
+        await copy.close();
+        await final.close();
       }
 
       // Restore: the copy (and the key file) in a fresh folder, a fresh collector on it.
@@ -176,7 +176,7 @@ describe('microseg backup', () => {
       expect(readdirSync(tmp.dir)).toEqual(['b.db']);
       expect(out.join('\n')).toMatch(/events +1/);
     } finally {
-      t.close();
+      await t.close();
       tmp.cleanup();
     }
   });
@@ -196,7 +196,7 @@ describe('microseg backup', () => {
         expect(await main(['backup', '--out', db, '--db', db, '--force'])).toBe(2);
         expect(err.join('\n')).toContain('names the database itself');
       } finally {
-        t.close();
+        await t.close();
       }
     } finally {
       tmp.cleanup();

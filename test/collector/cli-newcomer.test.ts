@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
-import { openStorage } from '../../collector/storage/storage.ts';
+import { openStorage } from '../../collector/storage/open.ts';
 import { ensureBuilt, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 import { cli } from '../cli-capture.ts';
@@ -18,7 +18,7 @@ import { cli } from '../cli-capture.ts';
 const tmp = tempDir();
 const db = join(tmp.dir, 'live.db');
 const saved = { ...process.env };
-beforeAll(() => openStorage(db).close());
+beforeAll(async () => (await openStorage(db)).close());
 beforeEach(() => {
   for (const k of Object.keys(process.env))
     if (k.startsWith('MICROSEG_') || k === 'PORT' || k === 'HOST' || k === 'LOG_LEVEL')
@@ -60,11 +60,11 @@ describe('data commands on a database that is not there', () => {
 
 describe('a site with no profile in the database (a mistyped --site)', () => {
   const file = join(tmp.dir, 'sites.db');
-  beforeAll(() => {
-    const storage = openStorage(file);
+  beforeAll(async () => {
+    const storage = await openStorage(file);
     const ev = { id: 'e1', type: 'page_view', ts: Date.now() };
-    storage.ingest('shop', 'v1', [ev], DEFAULT_ENGINE, Date.now());
-    storage.close();
+    await storage.write((tx) => tx.ingest('shop', 'v1', [ev], DEFAULT_ENGINE, Date.now()));
+    await storage.close();
   });
 
   it('is named in the empty answers of quarantine, deliveries and forget, with the sites it has', async () => {

@@ -66,7 +66,7 @@ describe('microseg CLI', () => {
       expect(await main(['quarantine', '--site', 'other', '--db', db])).toBe(0);
       expect(out.join('\n')).toContain('no refused events');
     } finally {
-      t.close();
+      await t.close();
     }
   });
 });

@@ -15,7 +15,8 @@ const EVIL = 'https://evil.example';
 const config = { sites: { shop: { origins: [SHOP] }, other: { origins: [OTHER] } } };
 
 let t: Awaited<ReturnType<typeof testApp>>;
-const app = async (limits?: RateLimits) => (t = await testApp({ config, ...(limits ? { limits } : {}) }));
+const app = async (limits?: RateLimits) =>
+  (t = await testApp({ config, ...(limits ? { limits } : {}) }));
 afterEach(() => t?.close());
 
 async function collect(body: unknown, origin?: string) {
@@ -86,7 +87,7 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
     const res = await collect(batch(), OTHER);
     expect([res.status, res.error, res.cors]).toEqual([403, 'origin_not_allowed', null]);
     expect(res.res.headers.get('vary')).toContain('Origin');
-    expect((await t.storage.countEvents('shop'))).toBe(0);
+    expect(await t.storage.countEvents('shop')).toBe(0);
   });
 
   it('grants the 429 of the per-address limit, answered before the body is read', async () => {
@@ -113,7 +114,7 @@ describe('Origin: null', () => {
     expect([res.status, res.json.accepted, res.cors]).toEqual([200, 1, null]);
     const none = await collect(batch(), undefined);
     expect([none.status, none.json.accepted, none.cors]).toEqual([200, 1, null]);
-    expect((await t.storage.countEvents('shop'))).toBe(2);
+    expect(await t.storage.countEvents('shop')).toBe(2);
     // Its refusals grant nothing either: no page origin to grant.
     expect((await collect('{"site":', 'null')).cors).toBeNull();
   });

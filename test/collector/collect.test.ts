@@ -44,7 +44,7 @@ describe('POST /v1/collect — valid batches', () => {
       known: false,
     });
     expect(body.segment.affinity).toEqual({ cameras: 1 });
-    expect((await t.storage.countEvents('demo', 'v1'))).toBe(2);
+    expect(await t.storage.countEvents('demo', 'v1')).toBe(2);
     const row = sqliteHandle(t.storage)
       .prepare("select * from events where site='demo' and id=?")
       .get(events[1]!.id) as any;
@@ -70,8 +70,8 @@ describe('POST /v1/collect — valid batches', () => {
     const compact = await collect({ s: 'demo', v: 'new1', e: [] });
     expect(compact.status).toBe(200);
     expect(compact.body.segment).toMatchObject({ visitor: 'new1', category: null });
-    expect((await t.storage.countEvents('demo'))).toBe(1);
-    expect((await t.storage.profile('demo', 'new1'))).toBeFalsy();
+    expect(await t.storage.countEvents('demo')).toBe(1);
+    expect(await t.storage.profile('demo', 'new1')).toBeFalsy();
   });
 
   it('counts a retried batch once, profile included', async () => {
@@ -79,7 +79,7 @@ describe('POST /v1/collect — valid batches', () => {
     await collect({ site: 'demo', visitor: 'v1', events });
     const again = await collect({ site: 'demo', visitor: 'v1', events });
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 2 });
-    expect((await t.storage.countEvents('demo'))).toBe(2);
+    expect(await t.storage.countEvents('demo')).toBe(2);
     expect((await t.storage.profile('demo', 'v1'))!.profile.count).toBe(2);
   });
 
@@ -180,14 +180,14 @@ describe('POST /v1/collect — valid batches', () => {
       { 'user-agent': 'Mozilla/5.0 HeadlessChrome/120.0' },
     );
     expect(headless.body.bot).toBe('user_agent');
-    expect((await t.storage.countEvents('shop'))).toBe(3);
+    expect(await t.storage.countEvents('shop')).toBe(3);
     expect(
       sqliteHandle(t.storage)
         .prepare("select count(*) from events where site='shop' and bot=1")
         .pluck()
         .get(),
     ).toBe(3);
-    expect((await t.storage.profile('shop', 'v1'))).toBeUndefined();
+    expect(await t.storage.profile('shop', 'v1')).toBeUndefined();
     const person = await collect(
       { site: 'shop', visitor: 'v4', events: [ev()] },
       { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0 Safari/537.36' },
@@ -204,7 +204,7 @@ describe('POST /v1/collect — valid batches', () => {
     expect(gpc.body).toMatchObject({ accepted: 0, privacy: 'gpc', segment: null });
     const dnt = await collect({ site: 'shop', visitor: 'p1', events: [ev()] }, { dnt: '1' });
     expect(dnt.body.privacy).toBe('dnt');
-    expect((await t.storage.countEvents('shop'))).toBe(0);
+    expect(await t.storage.countEvents('shop')).toBe(0);
     const consented = await testApp({ config: { sites: { s: { consent: true } } } });
     try {
       const res = await consented.app.request(
@@ -212,7 +212,7 @@ describe('POST /v1/collect — valid batches', () => {
       );
       expect(((await res.json()) as any).accepted).toBe(1);
     } finally {
-      consented.close();
+      await consented.close();
     }
   });
 
@@ -275,7 +275,7 @@ describe('POST /v1/collect — bad input', () => {
     expect(res.status).toBe(status);
     expect(res.body.error).toBe(error);
     expect(typeof res.body.message).toBe('string');
-    expect((await t.storage.countEvents('demo'))).toBe(0);
+    expect(await t.storage.countEvents('demo')).toBe(0);
   });
 
   it('refuses a batch over the event limit', async () => {
@@ -324,7 +324,7 @@ describe('POST /v1/collect — bad input', () => {
       expect(r.error).toBe('invalid_event');
       expect(r.message.length).toBeGreaterThan(3);
     }
-    expect((await t.storage.countEvents('demo'))).toBe(1);
+    expect(await t.storage.countEvents('demo')).toBe(1);
   });
 });
 
@@ -341,7 +341,7 @@ describe('stored columns', () => {
       expect(outbound.get(pv.id)).toBeNull();
       expect(outbound.get(click.id)).toBe(0);
     } finally {
-      t2.close();
+      await t2.close();
     }
   });
 });
@@ -371,7 +371,7 @@ describe('arrival parameters from the page URL', () => {
       expect(row.get(plain.id)).toEqual({ category: 'sports', utm: null });
       expect((row.get(given.id) as any).utm).toBe(JSON.stringify({ source: 'explicit' }));
     } finally {
-      t3.close();
+      await t3.close();
     }
   });
 
@@ -418,7 +418,7 @@ describe('purchase values', () => {
       expect(server.status).toBe(400);
       expect(((await server.json()) as any).refused[0].message).toContain('refund');
     } finally {
-      t4.close();
+      await t4.close();
     }
   });
 });

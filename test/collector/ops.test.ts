@@ -5,8 +5,8 @@ import { collectRequest, ev, METRICS_TOKEN, T0, testApp } from '../helpers.ts';
 const scrape = { headers: { authorization: `Bearer ${METRICS_TOKEN}` } };
 
 let t: Awaited<ReturnType<typeof testApp>> | undefined;
-afterEach(() => {
-  t?.close();
+afterEach(async () => {
+  await t?.close();
   t = undefined;
 });
 

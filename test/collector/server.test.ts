@@ -65,7 +65,7 @@ describe('a real listening collector', () => {
       await fetch(`${running.url}/v1/segment?site=demo&visitor=srv1`)
     ).json()) as any;
     expect(seg.category).toBe('cameras');
-    expect((await running.storage.countEvents('demo', 'srv1'))).toBe(2);
+    expect(await running.storage.countEvents('demo', 'srv1')).toBe(2);
   });
 
   it('refuses a chunked body over the limit with 413 and stays up', async () => {

@@ -1,12 +1,13 @@
-// Sessions assigned at ingest (collector/storage/sessions.ts): the snippet sends none.
+// Sessions assigned at ingest (collector/storage/sqlite/sessions.ts): the snippet sends none.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { collectRequest, ev, T0, testApp } from '../helpers.ts';
 
 const MIN = 60_000;
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({ now: T0 + 24 * 60 * MIN });
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({ now: T0 + 24 * 60 * MIN });
 });
 afterEach(() => t.close());
 
@@ -16,7 +17,7 @@ const collect = (events: ReturnType<typeof ev>[], visitor = 'v1') =>
 /** Each stored event's session, by event id. */
 const sessions = (): Record<string, string | null> =>
   Object.fromEntries(
-    t.storage.db.$client
+    sqliteHandle(t.storage)
       .prepare("SELECT id, session FROM events WHERE site = 'demo'")
       .raw()
       .all() as string[][],

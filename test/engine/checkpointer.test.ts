@@ -1,28 +1,30 @@
 /**
- * WAL checkpoints from a worker thread (collector/storage/checkpointer.ts): the writer no longer
+ * WAL checkpoints from a worker thread (collector/storage/sqlite/checkpointer.ts): the writer no longer
  * checkpoints inside its commits, and the worker moves committed pages into the database file.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
-import { FALLBACK_PAGES } from '../../collector/storage/checkpointer.ts';
-import { openStorage, type Storage } from '../../collector/storage/storage.ts';
-import { tempDir } from '../helpers.ts';
+import { FALLBACK_PAGES } from '../../collector/storage/sqlite/checkpointer.ts';
+import type { Storage } from '../../collector/storage/contract.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { tempDir } from '../temp.ts';
 
 let tmp: ReturnType<typeof tempDir>;
 let storage: Storage | undefined;
 beforeEach(() => {
   tmp = tempDir();
 });
-afterEach(() => {
-  storage?.close();
+afterEach(async () => {
+  await storage?.close();
   tmp.cleanup();
 });
 
 it('the worker checkpoints what the writer committed; the writer only past its fallback', async () => {
   const file = join(tmp.dir, 'db.sqlite');
-  storage = openStorage(file, { checkpointEveryMs: 10 });
-  const sqlite = storage.db.$client;
+  storage = await openStorage(file, { checkpointEveryMs: 10 });
+  const sqlite = sqliteHandle(storage);
   expect(sqlite.pragma('wal_autocheckpoint', { simple: true })).toBe(FALLBACK_PAGES);
   const before = statSync(file).size;
   // ~100 pages of rows: far below SQLite's own checkpoint (1,000 pages), so only the worker
@@ -37,12 +39,12 @@ it('the worker checkpoints what the writer committed; the writer only past its f
     timeout: 10_000,
     interval: 20,
   });
-  storage.close();
-  storage = openStorage(file);
-  expect(storage.db.$client.prepare('SELECT count(*) FROM quarantine').pluck().get()).toBe(200);
+  await storage.close();
+  storage = await openStorage(file);
+  expect(sqliteHandle(storage).prepare('SELECT count(*) FROM quarantine').pluck().get()).toBe(200);
 });
 
-it('without it, SQLite checkpoints inside the commit as usual (CLI, tests)', () => {
-  storage = openStorage(join(tmp.dir, 'plain.sqlite'));
-  expect(storage.db.$client.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
+it('without it, SQLite checkpoints inside the commit as usual (CLI, tests)', async () => {
+  storage = await openStorage(join(tmp.dir, 'plain.sqlite'));
+  expect(sqliteHandle(storage).pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
 });

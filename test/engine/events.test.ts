@@ -1,13 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
+import type { QuarantineRow } from '../../collector/storage/contract.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { DAY, T0, testApp } from '../helpers.ts';
 
 const KEY = 'shop-api-key-0123456789';
 const OTHER = 'blog-api-key-0123456789';
 
-let t: ReturnType<typeof testApp>;
-beforeEach(() => {
-  t = testApp({
+let t: Awaited<ReturnType<typeof testApp>>;
+beforeEach(async () => {
+  t = await testApp({
     config: {
       sites: {
         shop: { apiKeys: [KEY], categories: [{ path: '/cameras/*', category: 'cameras' }] },
@@ -30,7 +32,7 @@ async function post(body: unknown, key: string | null = KEY) {
   return { status: res.status, body: (await res.json()) as any };
 }
 const row = (id: string) =>
-  t.storage.db.$client.prepare("select * from events where site='shop' and id=?").get(id) as any;
+  sqliteHandle(t.storage).prepare("select * from events where site='shop' and id=?").get(id) as any;
 
 describe('POST /v1/events', () => {
   it('stores a backend purchase with its explicit timestamp, far in the past (imports)', async () => {
@@ -59,7 +61,7 @@ describe('POST /v1/events', () => {
       visitor: 'v1',
       received: T0,
     });
-    expect(t.storage.profile('shop', 'v1')!.profile.purchases).toMatchObject({
+    expect((await t.storage.profile('shop', 'v1'))!.profile.purchases).toMatchObject({
       n: 1,
       total: 120.5,
       last: ts,
@@ -86,21 +88,23 @@ describe('POST /v1/events', () => {
     expect(first.body.ids[0]).not.toBe(first.body.ids[1]);
     const again = await post({ events });
     expect(again.body).toMatchObject({ accepted: 0, duplicates: 2, ids: first.body.ids });
-    expect(t.storage.countEvents('shop')).toBe(2);
-    expect(t.storage.profile('shop', 'v1')!.profile.count).toBe(2);
+    expect(await t.storage.countEvents('shop')).toBe(2);
+    expect((await t.storage.profile('shop', 'v1'))!.profile.count).toBe(2);
   });
 
   it('counts the same id twice in one request once', async () => {
     const e = { site: 'shop', visitor: 'v1', type: 'purchase', value: 5, id: 'o-7' };
     const { body } = await post({ events: [e, e] });
     expect(body).toMatchObject({ accepted: 1, duplicates: 1 });
-    expect(t.storage.profile('shop', 'v1')!.profile.purchases.n).toBe(1);
+    expect((await t.storage.profile('shop', 'v1'))!.profile.purchases.n).toBe(1);
   });
 
   it('spreads one request over several visitors and sites the key opens', async () => {
     const multi = 'multi-site-key-0123456789';
-    t.close();
-    t = testApp({ config: { sites: { shop: { apiKeys: [multi] }, blog: { apiKeys: [multi] } } } });
+    await t.close();
+    t = await testApp({
+      config: { sites: { shop: { apiKeys: [multi] }, blog: { apiKeys: [multi] } } },
+    });
     const { body } = await post(
       {
         events: [
@@ -112,7 +116,9 @@ describe('POST /v1/events', () => {
       multi,
     );
     expect(body.accepted).toBe(3);
-    expect([t.storage.countEvents('shop'), t.storage.countEvents('blog')]).toEqual([2, 1]);
+    expect([await t.storage.countEvents('shop'), await t.storage.countEvents('blog')]).toEqual([
+      2, 1,
+    ]);
   });
 
   it('refuses bad events one by one with a reason, keeps the good ones, quarantines the refused', async () => {
@@ -151,15 +157,12 @@ describe('POST /v1/events', () => {
     expect(body.refused[2].message).toContain('future');
     expect(body.refused[0].id).toBe('b1');
     expect(body.ids).toEqual(['good-1', ...Array(11).fill(null)]);
-    expect(t.storage.countEvents('shop')).toBe(1);
-    expect(t.storage.countEvents('blog')).toBe(0);
+    expect(await t.storage.countEvents('shop')).toBe(1);
+    expect(await t.storage.countEvents('blog')).toBe(0);
     // Refused events of the key's own site are kept with their reason; another site's are not.
-    const kept = t.storage.quarantine
-      .list('shop')
-      .map((q) => q.eventId)
-      .sort();
+    const kept = (await t.storage.quarantined('shop')).map((q: QuarantineRow) => q.eventId).sort();
     expect(kept).toEqual(['b10', 'b3', 'b4', 'b5', 'b6', 'b7', 'b8', 'b9']);
-    expect(t.storage.quarantine.list('blog')).toEqual([]);
+    expect(await t.storage.quarantined('blog')).toEqual([]);
   });
 
   it.each([
@@ -184,7 +187,7 @@ describe('POST /v1/events', () => {
       expect(res.status).toBe(status);
       expect(res.body.error).toBe(error);
       expect(typeof res.body.message).toBe('string');
-      expect(t.storage.countEvents('shop') + t.storage.countEvents('blog')).toBe(0);
+      expect((await t.storage.countEvents('shop')) + (await t.storage.countEvents('blog'))).toBe(0);
     },
   );
 
@@ -203,7 +206,7 @@ describe('POST /v1/events', () => {
       ['h2', `value: at least -${LIMITS.maxValue}`],
     ]);
     await post({ events: [{ ...huge, id: 'ok2', value: LIMITS.maxValue }] });
-    expect(t.storage.profile('shop', 'v9')!.profile.purchases).toMatchObject({
+    expect((await t.storage.profile('shop', 'v9'))!.profile.purchases).toMatchObject({
       n: 2,
       total: 2 * LIMITS.maxValue,
     });
@@ -236,6 +239,6 @@ describe('POST /v1/events', () => {
     const { status, body } = await post({ events });
     expect(status).toBe(200);
     expect(body.accepted).toBe(LIMITS.serverBatchEvents);
-    expect(t.storage.profile('shop', 'v0')!.profile.count).toBe(20);
+    expect((await t.storage.profile('shop', 'v0'))!.profile.count).toBe(20);
   });
 });

@@ -113,7 +113,9 @@ describe('the camera buyer who visits camera pages three times in a week', () =>
 
     // History: entered with the third view; the exit, caused by time alone, is recorded at the next event.
     await browse('cam', [{ url: 'https://shop.example/about' }]);
-    const history = (await t.storage.segmentHistory('shop', 'cam')).map(({ kind, name, previous, at }) => ({ kind, name, previous, at }));
+    const history = (await t.storage.segmentHistory('shop', 'cam')).map(
+      ({ kind, name, previous, at }) => ({ kind, name, previous, at }),
+    );
     expect(history).toEqual([
       { kind: 'key', name: 'newbie:cameras:active', previous: null, at: T0 },
       {

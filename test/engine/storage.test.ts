@@ -1,15 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
-import { startRfmJob } from '../../collector/jobs/rfm.ts';
-import {
-  openStorage,
-  READ_PATH_SQL,
-  type NewEvent,
-  type Storage,
-} from '../../collector/storage/storage.ts';
+import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { READ_PATH_SQL, sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { evaluate } from '../../collector/engine/index.ts';
-import { DAY, tempDir, T0 } from '../helpers.ts';
+import { DAY, tempDir, T0 } from '../temp.ts';
 
 const config = parseConfig({
   sites: {
@@ -23,12 +19,12 @@ const site = config.sites.get('s')!;
 
 let tmp: ReturnType<typeof tempDir>;
 let storage: Storage;
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
-  storage = openStorage(join(tmp.dir, 'db.sqlite'));
+  storage = await openStorage(join(tmp.dir, 'db.sqlite'));
 });
-afterEach(() => {
-  storage.close();
+afterEach(async () => {
+  await storage.close();
   tmp.cleanup();
 });
 
@@ -40,71 +36,87 @@ const ev = (over: Partial<NewEvent> = {}): NewEvent => ({
   ...over,
 });
 const ingest = (visitor: string, events: NewEvent[], now = T0) =>
-  storage.ingest('s', visitor, events, site.engine, now);
+  storage.write((tx) => tx.ingest('s', visitor, events, site.engine, now));
+const recomputeRfm = (minCustomers: number, now: number) =>
+  storage.write((tx) => tx.recomputeRfm('s', minCustomers, now));
 
 describe('segment history', () => {
-  it('records key changes and custom segment entries/exits with the causing event', () => {
+  it('records key changes and custom segment entries/exits with the causing event', async () => {
     const firstEvent = ev({ category: 'a' });
-    const first = ingest('v', [firstEvent]);
+    const first = await ingest('v', [firstEvent]);
     expect(first.changes).toEqual([{ kind: 'key', name: 'newbie:a:active', previous: null }]);
-    expect(ingest('v', [ev({ category: 'a' })]).changes).toEqual([]);
+    expect((await ingest('v', [ev({ category: 'a' })])).changes).toEqual([]);
     const buy = ev({ type: 'purchase', value: 150, category: 'a', id: 'order-9' });
-    const bought = ingest('v', [buy], T0 + 1000);
+    const bought = await ingest('v', [buy], T0 + 1000);
     expect(bought.before).toEqual({ key: 'newbie:a:active', segments: [] });
     expect(bought.changes).toEqual([
       { kind: 'key', name: 'new_customer:a:hot', previous: 'newbie:a:active' },
       { kind: 'entered', name: 'big', previous: null },
     ]);
-    const history = storage.segmentHistory('s', 'v');
+    const history = await storage.segmentHistory('s', 'v');
     expect(history.map((h) => [h.kind, h.name, h.at, h.event])).toEqual([
       ['key', 'newbie:a:active', T0, firstEvent.id],
       ['key', 'new_customer:a:hot', T0 + 1000, 'order-9'],
       ['entered', 'big', T0 + 1000, 'order-9'],
     ]);
     // Cursor and limit.
-    expect(storage.segmentHistory('s', 'v', { after: history[0]!.seq }).map((h) => h.name)).toEqual(
-      ['new_customer:a:hot', 'big'],
-    );
-    expect(storage.segmentHistory('s', 'v', { limit: 1 })).toHaveLength(1);
-    expect(storage.segmentHistory('s', 'other')).toEqual([]);
+    expect(
+      (await storage.segmentHistory('s', 'v', { after: history[0]!.seq })).map((h) => h.name),
+    ).toEqual(['new_customer:a:hot', 'big']);
+    expect(await storage.segmentHistory('s', 'v', { limit: 1 })).toHaveLength(1);
+    expect(await storage.segmentHistory('s', 'other')).toEqual([]);
   });
 
-  it('records nothing for a batch of duplicates, even after time changed the segment', () => {
+  it('records nothing for a batch of duplicates, even after time changed the segment', async () => {
     const e = ev({ category: 'a' });
-    ingest('v', [e]);
-    expect(ingest('v', [e], T0 + 40 * DAY).changes).toEqual([]);
-    expect(storage.segmentHistory('s', 'v')).toHaveLength(1);
+    await ingest('v', [e]);
+    expect((await ingest('v', [e], T0 + 40 * DAY)).changes).toEqual([]);
+    expect(await storage.segmentHistory('s', 'v')).toHaveLength(1);
   });
 
-  it('is written in the transaction of the events: a failed transaction leaves neither', () => {
-    const sqlite = storage.db.$client;
-    expect(() =>
-      sqlite.transaction(() => {
-        ingest('v', [ev({ category: 'a' })]);
+  it('is written in the transaction of the events: a failed job leaves neither', async () => {
+    await expect(
+      storage.write(async (tx) => {
+        await tx.ingest('s', 'v', [ev({ category: 'a' })], site.engine, T0);
         throw new Error('crash after ingest');
-      })(),
-    ).toThrow('crash');
-    expect(storage.countEvents('s', 'v')).toBe(0);
-    expect(storage.segmentHistory('s', 'v')).toEqual([]);
-    expect(storage.profile('s', 'v')).toBeUndefined();
+      }),
+    ).rejects.toThrow('crash');
+    expect(await storage.countEvents('s', 'v')).toBe(0);
+    expect(await storage.segmentHistory('s', 'v')).toEqual([]);
+    expect(await storage.profile('s', 'v')).toBeUndefined();
+  });
+
+  it('tells change listeners inside the transaction: what they write commits or rolls back with it', async () => {
+    const told: string[] = [];
+    storage.onChanges(async (change, tx) => {
+      told.push(change.changes.map((c) => c.name).join());
+      await tx.identity.ensureContact('s', `seen-${change.visitor}`, change.at);
+      if (change.visitor === 'bad') throw new Error('listener failed');
+    });
+    await ingest('v', [ev({ category: 'a' })]);
+    await expect(ingest('bad', [ev({ category: 'a' })])).rejects.toThrow('listener failed');
+    expect(told).toEqual(['newbie:a:active', 'newbie:a:active']);
+    expect(await storage.identity.contactExists('s', 'seen-v')).toBe(true);
+    expect(await storage.identity.contactExists('s', 'seen-bad')).toBe(false);
+    expect(await storage.countEvents('s', 'bad')).toBe(0);
   });
 });
 
-describe('RFM quintiles in the background', () => {
-  const customer = (i: number, purchases: number, total: number, lastAgoDays: number) => {
+describe('RFM quintiles in the background', async () => {
+  const customer = async (i: number, purchases: number, total: number, lastAgoDays: number) => {
     const events = Array.from({ length: purchases }, (_, k) =>
       ev({ type: 'purchase', value: total / purchases, ts: T0 - lastAgoDays * DAY - k * 1000 }),
     );
-    ingest(`c${i}`, events);
+    await ingest(`c${i}`, events);
   };
 
-  it('uses fixed thresholds under minCustomers, quintiles from the customers after', () => {
-    for (let i = 0; i < 4; i++) customer(i, i + 1, (i + 1) * 10, i * 10);
-    ingest('visitor-only', [ev()]);
-    expect(storage.recomputeRfm('s', 5, T0)).toBeNull();
-    expect(storage.rfmBreakpoints('s')).toBeNull();
-    for (let i = 4; i < 10; i++) customer(i, i + 1, (i + 1) * 10, i * 10);
-    const bp = storage.recomputeRfm('s', 5, T0)!;
+  it('uses fixed thresholds under minCustomers, quintiles from the customers after', async () => {
+    for (let i = 0; i < 4; i++) await customer(i, i + 1, (i + 1) * 10, i * 10);
+    await ingest('visitor-only', [ev()]);
+    expect(await recomputeRfm(5, T0)).toBeNull();
+    expect(await storage.rfmBreakpoints('s')).toBeNull();
+    for (let i = 4; i < 10; i++) await customer(i, i + 1, (i + 1) * 10, i * 10);
+    const bp = (await recomputeRfm(5, T0))!;
     // 10 customers with 1..10 purchases, totals 10..100, last purchase 0..90 days ago.
     expect(bp).toEqual({
       // Last-purchase times at the ranks, oldest first (ranks 1, 3, 5, 7 of 90..0 days ago).
@@ -114,8 +126,8 @@ describe('RFM quintiles in the background', () => {
       customers: 10,
       computed: T0,
     });
-    expect(storage.rfmBreakpoints('s')).toEqual(bp);
-    const c9 = storage.profile('s', 'c9')!.profile;
+    expect(await storage.rfmBreakpoints('s')).toEqual(bp);
+    const c9 = (await storage.profile('s', 'c9'))!.profile;
     expect(
       evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0, { rfm: bp }).rfm,
     ).toEqual({ r: 1, f: 5, m: 5, label: 'cannot_lose' });
@@ -123,34 +135,31 @@ describe('RFM quintiles in the background', () => {
       evaluate(c9, { site: 's', visitor: 'c9', known: false }, site.engine, T0).rfm,
     ).toMatchObject({ r: 2, f: 5, m: 2 });
     // A fresh storage on the same file reads them back.
-    const again = openStorage(join(tmp.dir, 'db.sqlite'));
-    expect(again.rfmBreakpoints('s')).toEqual(bp);
-    again.close();
+    const again = await openStorage(join(tmp.dir, 'db.sqlite'));
+    expect(await again.rfmBreakpoints('s')).toEqual(bp);
+    await again.close();
   });
 
-  it('a customer exactly at a breakpoint keeps its score when read later, and at the next run', () => {
-    for (let i = 0; i < 10; i++) customer(i, i + 1, (i + 1) * 10, i * 10);
-    const bp = storage.recomputeRfm('s', 5, T0)!;
+  it('a customer exactly at a breakpoint keeps its score when read later, and at the next run', async () => {
+    for (let i = 0; i < 10; i++) await customer(i, i + 1, (i + 1) * 10, i * 10);
+    const bp = (await recomputeRfm(5, T0))!;
     // c4 bought last 40 days ago: the third breakpoint, so R 3 (on it: the lower score).
-    expect(storage.profile('s', 'c4')!.profile.purchases.last).toBe(bp.lastPurchase[2]);
-    const r = (at: number) =>
-      evaluate(
-        storage.profile('s', 'c4')!.profile,
-        { site: 's', visitor: 'c4', known: false },
-        site.engine,
-        at,
-        { rfm: storage.rfmBreakpoints('s') },
-      ).rfm?.r;
-    expect(r(T0)).toBe(3);
+    expect((await storage.profile('s', 'c4'))!.profile.purchases.last).toBe(bp.lastPurchase[2]);
+    const c4 = (await storage.profile('s', 'c4'))!.profile;
+    const r = async (at: number) =>
+      evaluate(c4, { site: 's', visitor: 'c4', known: false }, site.engine, at, {
+        rfm: await storage.rfmBreakpoints('s'),
+      }).rfm?.r;
+    expect(await r(T0)).toBe(3);
     // A moment later (before the next run) and at the next run, nothing moved: the same score.
-    expect(r(T0 + 1)).toBe(3);
-    expect(r(T0 + 9 * 60_000)).toBe(3);
-    storage.recomputeRfm('s', 5, T0 + 10 * 60_000);
-    expect(r(T0 + 10 * 60_000)).toBe(3);
+    expect(await r(T0 + 1)).toBe(3);
+    expect(await r(T0 + 9 * 60_000)).toBe(3);
+    await recomputeRfm(5, T0 + 10 * 60_000);
+    expect(await r(T0 + 10 * 60_000)).toBe(3);
   });
 
-  it('reads a row written with recency ages (before times) as the same times', () => {
-    const sqlite = storage.db.$client;
+  it('reads a row written with recency ages (before times) as the same times', async () => {
+    const sqlite = sqliteHandle(storage);
     sqlite
       .prepare(
         'INSERT INTO rfm_breakpoints (site, computed, customers, recency, frequency, monetary) VALUES (?, ?, ?, ?, ?, ?)',
@@ -163,37 +172,21 @@ describe('RFM quintiles in the background', () => {
         '[1,2,3,4]',
         '[1,2,3,4]',
       );
-    expect(storage.rfmBreakpoints('old')?.lastPurchase).toEqual([
+    expect((await storage.rfmBreakpoints('old'))?.lastPurchase).toEqual([
       T0 - 4 * DAY,
       T0 - 3 * DAY,
       T0 - 2 * DAY,
       T0 - DAY,
     ]);
   });
-
-  it('the job recomputes at start and on its timer, and stops', async () => {
-    const logs: string[] = [];
-    const job = startRfmJob(
-      storage,
-      config,
-      20,
-      () => T0,
-      (_l, msg) => logs.push(msg),
-    );
-    expect(logs).toEqual(['rfm quintiles']);
-    await new Promise((r) => setTimeout(r, 70));
-    job.stop();
-    const seen = logs.length;
-    expect(seen).toBeGreaterThanOrEqual(2);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(logs.length).toBe(seen);
-  });
 });
 
 describe('query plans', () => {
   const plan = (sql: string, ...args: unknown[]) =>
     (
-      storage.db.$client.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as { detail: string }[]
+      sqliteHandle(storage)
+        .prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .all(...args) as { detail: string }[]
     ).map((r) => r.detail);
 
   it('a segment read is one primary-key lookup', () => {

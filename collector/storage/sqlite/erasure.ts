@@ -1,5 +1,5 @@
 /**
- * Erasure and retention (a storage module next to storage.ts).
+ * Erasure and retention of the SQLite backend.
  *
  * Erasure goes by convention rather than by a list, so a table added later is covered without
  * touching this file: every table that holds a person's data has a `site` column and a `visitor`
@@ -11,21 +11,9 @@
  * every table for the erased ids, and that another person's rows are untouched.
  */
 import type Database from 'better-sqlite3';
-import type { SiteConfig } from '../config/config.ts';
-import type { Db } from './db/open.ts';
-import { contactKey } from '../identity/token.ts';
-import { DAY } from '../engine/config.ts';
-
-/** Table → rows removed. */
-export type Removed = Record<string, number>;
-
-export interface ErasureResult {
-  site: string;
-  /** Every visitor id with rows erased (a contact's own `c:` id and its devices included). */
-  visitors: string[];
-  contact: string | null;
-  removed: Removed;
-}
+import type { Db } from './open.ts';
+import { contactKey } from '../../identity/token.ts';
+import type { ErasureResult, Removed } from '../contract.ts';
 
 interface PersonTable {
   name: string;
@@ -164,57 +152,26 @@ export function claimAnonymousRows(db: Db, site: string, visitor: string, contac
   }
 }
 
-/** A table whose rows age out with the site's retention, and the time column they age by. */
-interface Aging {
-  table: string;
-  /** Rows go when every one of these columns is older than the cutoff. */
-  columns: string[];
-  /** Days a site keeps these rows; null: forever. The site's `retentionDays` when omitted. */
-  keepDays?: (site: SiteConfig) => number | null;
-}
-
-/**
- * What retention deletes. Events go when both their time and their arrival are past the cutoff:
- * an import of old history is kept for the retention period after it arrived, so a retried
- * import is still recognized as a duplicate. Profiles are aggregates and stay as they are.
- */
-export const AGING: Aging[] = [
-  { table: 'events', columns: ['ts', 'received'] },
-  // Refused events are for diagnosis, kept `quarantine.keepDays` (30) even without a retention.
-  {
-    table: 'quarantine',
-    columns: ['received'],
-    keepDays: (s) => Math.min(s.quarantine.keepDays, s.retentionDays ?? Infinity),
-  },
-  { table: 'segment_changes', columns: ['at'] },
-  // A webhook's cooldown turn older than the site's longest cooldown holds nothing back (the next
-  // turn replaces it anyway): without this, every person a webhook ever fired for left a row for good.
-  {
-    table: 'webhook_cooldowns',
-    columns: ['at'],
-    keepDays: (s) => Math.max(0, ...s.webhooks.map((w) => w.cooldownMs)) / DAY,
-  },
-];
-
 /**
  * Deletes at most `limit` rows of one site older than `cutoff` from one aging table; returns how
  * many. Small batches keep each write transaction short, so ingest never waits long behind it.
  */
 export function pruneBatch(
   db: Db,
-  aging: Aging,
+  table: string,
+  columns: string[],
   site: string,
   cutoff: number,
   limit: number,
 ): number {
   const sqlite = db.$client;
-  const [first, ...rest] = aging.columns;
-  if (first === undefined) throw new Error(`microseg: ${aging.table} has no aging column`);
+  const [first, ...rest] = columns;
+  if (first === undefined) throw new Error(`microseg: ${table} has no aging column`);
   const extra = rest.map((c) => ` and ${quote(c)} < @cutoff`).join('');
   return sqlite
     .prepare(
-      `delete from ${quote(aging.table)} where rowid in (
-         select rowid from ${quote(aging.table)} where site = @site and ${quote(first)} < @cutoff${extra} limit @limit)`,
+      `delete from ${quote(table)} where rowid in (
+         select rowid from ${quote(table)} where site = @site and ${quote(first)} < @cutoff${extra} limit @limit)`,
     )
     .run({ site, cutoff, limit }).changes;
 }

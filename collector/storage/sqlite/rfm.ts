@@ -3,9 +3,9 @@
  * `microseg rfm` on the file while the collector runs), kept in `rfm_breakpoints` and in memory.
  */
 import { eq, sql } from 'drizzle-orm';
-import { quintileRanks, type RfmBreakpoints } from '../engine/index.ts';
-import type { Db } from './db/open.ts';
-import { rfmBreakpoints } from './db/schema.ts';
+import { quintileRanks, type RfmBreakpoints } from '../../engine/index.ts';
+import type { Db } from './open.ts';
+import { rfmBreakpoints } from './schema.ts';
 
 type Four = RfmBreakpoints['frequency'];
 

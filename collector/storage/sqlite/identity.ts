@@ -1,35 +1,18 @@
 /**
- * Queries of identity (a storage module next to storage.ts): which contact a visitor is linked
+ * Identity queries of the SQLite backend: which contact a visitor is linked
  * to, and the traits and campaign attribution of a profile. A profile id is a visitor id, or
  * `c:<contact>` for a known contact (see `contactKey`).
  */
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from './db/open.ts';
-import { links, profileMeta } from './db/schema.ts';
-import { contactKey } from '../identity/token.ts';
-import type { Attribution, Traits } from '../identity/traits.ts';
-import { must } from '../../shared/must.ts';
-
-export interface Meta extends Attribution {
-  traits: Traits;
-}
-
-/** A visitor's link row, in force or lapsed. */
-export interface LinkRow {
-  contact: string;
-  /** In force while `expires > now`. */
-  expires: number;
-  grant: string | null;
-}
+import type { Db } from './open.ts';
+import { links, profileMeta } from './schema.ts';
+import { contactKey } from '../../identity/token.ts';
+import type { Traits } from '../../identity/traits.ts';
+import { must } from '../../../shared/must.ts';
+import type { LinkRow, Meta, Subject } from '../contract.ts';
 
 /** `expires` of a contact's own row: never. */
 export const NEVER = 8_640_000_000_000_000;
-
-export interface Subject {
-  /** The profile the visitor's events fold into: its own id, or its contact's `c:<contact>`. */
-  key: string;
-  contact: string | null;
-}
 
 const parse = <T>(text: string | null): T | null =>
   text === null ? null : (JSON.parse(text) as T);
@@ -154,7 +137,7 @@ export function identityStore(db: Db) {
       site: string,
       visitor: string,
       contact: string,
-      grant: string,
+      grant: string | null,
       expires: number,
       now: number,
     ) {

@@ -1,0 +1,40 @@
+// The RFM job (collector/jobs/rfm.ts) on a real storage: moved out of storage.test.ts, which tests
+// storage alone. It runs once the job is converted to the async storage contract.
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { parseConfig } from '../../collector/config/config.ts';
+import { startRfmJob } from '../../collector/jobs/rfm.ts';
+import type { Storage } from '../../collector/storage/contract.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { tempDir, T0 } from '../temp.ts';
+
+const config = parseConfig({ sites: { s: { segment: { rfm: { minCustomers: 5 } } } } });
+
+let tmp: ReturnType<typeof tempDir>;
+let storage: Storage;
+beforeEach(async () => {
+  tmp = tempDir();
+  storage = await openStorage(join(tmp.dir, 'db.sqlite'));
+});
+afterEach(async () => {
+  await storage.close();
+  tmp.cleanup();
+});
+
+it('the job recomputes at start and on its timer, and stops', async () => {
+  const logs: string[] = [];
+  const job = startRfmJob(
+    storage,
+    config,
+    20,
+    () => T0,
+    (_l, msg) => logs.push(msg),
+  );
+  await new Promise((r) => setTimeout(r, 70));
+  expect(logs[0]).toBe('rfm quintiles');
+  job.stop();
+  const seen = logs.length;
+  expect(seen).toBeGreaterThanOrEqual(2);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(logs.length).toBe(seen);
+});
