@@ -57,7 +57,7 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
   ];
 
   it.each(cases)('%s → %i %s, readable by the page', async (_name, status, error, body) => {
-    app();
+    await app();
     const res = await collect(body, SHOP);
     expect([res.status, res.error]).toEqual([status, error]);
     expect(res.cors).toBe(SHOP);
@@ -67,7 +67,7 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
   it.each(cases)(
     '%s → no grant for an origin no site allows',
     async (_name, status, _error, body) => {
-      app();
+      await app();
       const res = await collect(body, EVIL);
       // Once the site is known, its origin check answers first.
       expect([status, 403]).toContain(res.status);
@@ -76,14 +76,14 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
   );
 
   it('grants a refusal given before the site is known to an origin of another site', async () => {
-    app();
+    await app();
     // The body names no site yet: any site's origin may read why.
     expect((await collect('{"site":', OTHER)).cors).toBe(OTHER);
     expect((await collect(batch({ site: 'nope' }), OTHER)).cors).toBe(OTHER);
   });
 
   it('does not grant origin_not_allowed: the site is known and does not list the origin', async () => {
-    app();
+    await app();
     const res = await collect(batch(), OTHER);
     expect([res.status, res.error, res.cors]).toEqual([403, 'origin_not_allowed', null]);
     expect(res.res.headers.get('vary')).toContain('Origin');
@@ -91,7 +91,7 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
   });
 
   it('grants the 429 of the per-address limit, answered before the body is read', async () => {
-    app({ ipPerMinute: 1, visitorPerMinute: 0, trustProxy: 0 });
+    await app({ ipPerMinute: 1, visitorPerMinute: 0, trustProxy: 0 });
     expect((await collect(batch(), SHOP)).status).toBe(200);
     const limited = await collect(batch(), SHOP);
     expect([limited.status, limited.error, limited.cors]).toEqual([429, 'rate_limited', SHOP]);
@@ -100,7 +100,7 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
   });
 
   it('grants the 429 of the per-visitor limit', async () => {
-    app({ ipPerMinute: 0, visitorPerMinute: 1, trustProxy: 0 });
+    await app({ ipPerMinute: 0, visitorPerMinute: 1, trustProxy: 0 });
     expect((await collect(batch(), SHOP)).status).toBe(200);
     const limited = await collect(batch(), SHOP);
     expect([limited.status, limited.error, limited.cors]).toEqual([429, 'rate_limited', SHOP]);
@@ -109,7 +109,7 @@ describe('POST /v1/collect — refusals carry CORS for an allowed origin', () =>
 
 describe('Origin: null', () => {
   it('writes like a request without an Origin, and the answer grants nothing', async () => {
-    app();
+    await app();
     const res = await collect(batch(), 'null');
     expect([res.status, res.json.accepted, res.cors]).toEqual([200, 1, null]);
     const none = await collect(batch(), undefined);
@@ -120,7 +120,7 @@ describe('Origin: null', () => {
   });
 
   it('gets no preflight grant (the snippet sends text/plain, which needs none)', async () => {
-    app();
+    await app();
     const res = await t.app.request('/v1/collect', {
       method: 'OPTIONS',
       headers: { origin: 'null' },
@@ -129,7 +129,7 @@ describe('Origin: null', () => {
   });
 
   it('reads a segment with no Origin or a site origin; refuses null and other origins', async () => {
-    app();
+    await app();
     await collect(batch(), SHOP);
     const read = (origin?: string) =>
       t.app.request('/v1/segment?site=shop&visitor=v1', origin ? { headers: { origin } } : {});

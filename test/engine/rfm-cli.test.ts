@@ -40,7 +40,7 @@ describe('microseg rfm', () => {
     ).flat();
     expect((await c.api('POST', '/v1/events', { events })).status).toBe(200);
     // The job ran at start, with no customer: fixed thresholds (6 purchases → F 5, 60 → M 2).
-    expect(c.running.storage.rfmBreakpoints('shop')).toBeNull();
+    expect(await c.running.storage.rfmBreakpoints('shop')).toBeNull();
     expect(await rfmOf('c5')).toMatchObject({ f: 5, m: 2 });
 
     const r = await cli('rfm', '--site', 'shop', '--config', configFile, '--db', c.db);
@@ -49,7 +49,7 @@ describe('microseg rfm', () => {
     expect(r.out).toMatch(/F \(purchases\) +2 {2}4 {2}6 {2}8/);
     // The collector's own process sees the other connection's commit at its next read.
     await new Promise((ok) => setImmediate(ok));
-    expect(c.running.storage.rfmBreakpoints('shop')).toMatchObject({
+    expect(await c.running.storage.rfmBreakpoints('shop')).toMatchObject({
       customers: 10,
       frequency: [2, 4, 6, 8],
       monetary: [20, 40, 60, 80],
