@@ -9,7 +9,15 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: ['test/e2e/**'] },
+        test: {
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/e2e/**'],
+          // One throwaway PostgreSQL server for the run (~1 s), a database per test file from it:
+          // test/support/postgres.ts. Skipped with a message when PostgreSQL is not installed,
+          // an error under CI.
+          globalSetup: ['./test/support/pg-global-setup.ts'],
+        },
       },
       // The real browsers run last and one file at a time: a Firefox closing a tab on a machine
       // that other suites keep busy was seen to drop the page's last request (docs/snippet.md), which

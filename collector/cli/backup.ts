@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { redactDbUrl } from '../config/db-url.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { SECRET_FILE } from '../identity/keys.ts';
 import { migrationsFolder } from '../storage/db/open.ts';
@@ -179,7 +180,7 @@ Options:
     const db = typeof v.db === 'string' ? v.db : env.db;
     const out = resolve(v.out);
     if (db === ':memory:') return fail('backup', 'an in-memory database has no file to copy');
-    if (!existsSync(db)) return refuse(`no database at ${db} (--db or MICROSEG_DB)`);
+    if (!existsSync(db)) return refuse(`no database at ${redactDbUrl(db)} (--db or MICROSEG_DB)`);
     if ([db, `${db}-wal`, `${db}-shm`].some((f) => resolve(f) === out))
       return fail('backup', '--out names the database itself');
     if (existsSync(out) && v.force !== true)

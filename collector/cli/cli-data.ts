@@ -13,6 +13,7 @@ import {
   unknownAudience,
 } from '../storage/audience.ts';
 import { loadSiteConfig } from '../config/env.ts';
+import { redactDbUrl } from '../config/db-url.ts';
 import type { Command } from './cli.ts';
 import { eraseContact, eraseVisitor } from '../storage/erasure.ts';
 import { sitesWithProfiles } from '../storage/audience.ts';
@@ -60,7 +61,7 @@ async function withStorage(
   const file = typeof v.db === 'string' ? v.db : env.db;
   if (file !== ':memory:' && !existsSync(file)) {
     console.error(
-      `microseg ${cmd}: no database at ${file}: name the collector's file with --db FILE or MICROSEG_DB (serve creates it at its first start, by default ./data/microseg.db of the folder it runs in)`,
+      `microseg ${cmd}: no database at ${redactDbUrl(file)}: name the collector's file with --db FILE or MICROSEG_DB (serve creates it at its first start, by default ./data/microseg.db of the folder it runs in)`,
     );
     return 1;
   }

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/config.ts';
 import { loadSiteConfig } from '../config/env.ts';
+import { redactDbUrl } from '../config/db-url.ts';
 import { isWildcardHost, ownOrigins } from '../http/origins.ts';
 import { isPort, optionsFromEnv, start } from '../http/server.ts';
 import { keysForDatabase, SecretError } from '../identity/keys.ts';
@@ -209,7 +210,7 @@ Options (each overrides its environment variable):
       console.log(`microseg collector on ${base}${demo}
   snippet:    ${base}/ms.js
   health:     ${base}/healthz
-  database:   ${opts.db}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);
+  database:   ${redactDbUrl(opts.db)}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);
       const stop = (signal: string) => {
         console.log(`${signal}: closing`);
         void running.close().then(() => process.exit(0));

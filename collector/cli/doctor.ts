@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { matchCategory } from '../config/category-rules.ts';
 import { type Config, ConfigError, type SiteConfig } from '../config/config.ts';
 import { type EnvOptions, loadSiteConfig, readEnv } from '../config/env.ts';
+import { redactDbUrl } from '../config/db-url.ts';
 import {
   isWildcardHost,
   LOCALHOST,
@@ -154,7 +155,7 @@ export function diagnose(
   add(
     'ok',
     'config',
-    `${config.sites.size} site(s): ${[...config.sites.keys()].join(', ')}; database ${env.db}${existsSync(env.db) ? '' : ' (created at the first start)'}`,
+    `${config.sites.size} site(s): ${[...config.sites.keys()].join(', ')}; database ${redactDbUrl(env.db)}${existsSync(env.db) ? '' : ' (created at the first start)'}`,
   );
   return out;
 }

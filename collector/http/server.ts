@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp } from './app.ts';
 import { ConfigError } from '../config/config.ts';
+import { redactDbUrl } from '../config/db-url.ts';
 import {
   DEFAULT_TIMEOUTS,
   type EnvOptions,
@@ -168,7 +169,7 @@ export async function start(
   const sites = [...config.sites.keys()];
   log('info', 'collector listening', {
     url,
-    db: opts.db,
+    db: redactDbUrl(opts.db),
     sites,
     ...(metricsUrl ? { metrics: metricsUrl } : {}),
   });
