@@ -3,16 +3,12 @@
  * `postgresql://` URL is a PostgreSQL server (not built yet), anything else a SQLite file (or
  * ':memory:'). Callers see only the contract (contract.ts).
  */
+import { isPostgresUrl } from '../config/db-url.ts';
 import type { Storage, StorageOptions } from './contract.ts';
 import { openSqliteStorage } from './sqlite/index.ts';
 
 export type { Storage, StorageOptions } from './contract.ts';
 export { DEFAULT_PROFILE_CACHE } from './sqlite/index.ts';
-
-/** Whether the target names a PostgreSQL server rather than a SQLite file. */
-export function isPostgresUrl(target: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(target);
-}
 
 export async function openStorage(target: string, opts: StorageOptions = {}): Promise<Storage> {
   if (isPostgresUrl(target)) {
