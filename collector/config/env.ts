@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { DEFAULT_LIMITS, type RateLimits } from '../http/routes/limits.ts';
 import { parseSecrets, SecretError } from '../identity/keys.ts';
 import type { Level } from '../log.ts';
-import { DEFAULT_PROFILE_CACHE } from '../storage/sqlite/index.ts';
+import { DEFAULT_PROFILE_CACHE } from '../storage/open.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 
 /** How long a client may take to send its request (ms; 0: no limit). */
