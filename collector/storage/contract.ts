@@ -1,7 +1,8 @@
 /**
  * The storage contract: everything the collector asks of its database, asynchronous, with no
  * database handle in it, so that SQLite (collector/storage/sqlite/) and PostgreSQL are two
- * implementations of one interface. Nothing outside collector/storage/ imports a backend module.
+ * implementations of one interface. Nothing outside collector/storage/ imports a backend module,
+ * but the SQLite-only tools (`microseg backup`, `doctor`) and tests, through `sqliteHandle`.
  *
  * Reads are methods of `Storage`. Writes run as jobs: `storage.write(job)` runs `job` inside a
  * transaction with a `StorageTx` (reads and writes of that transaction) and resolves once it is

@@ -8,6 +8,7 @@ import type { Storage, StorageOptions } from './contract.ts';
 import { openSqliteStorage } from './sqlite/index.ts';
 
 export type { Storage, StorageOptions } from './contract.ts';
+/** Profiles kept parsed for segment reads when `profileCache` is not set (MICROSEG_PROFILE_CACHE's default). */
 export { DEFAULT_PROFILE_CACHE } from './sqlite/index.ts';
 
 export async function openStorage(target: string, opts: StorageOptions = {}): Promise<Storage> {

@@ -81,6 +81,35 @@ describe('segment read cache (storage)', () => {
     expect((await inputs('v4')).stored?.profile.count).toBe(1);
   });
 
+  it('a read outside the job while its group is open is not kept: the group may still roll back', async () => {
+    await ingest(storage, 'v6', [pv('cameras')]);
+    let release = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let wrote = () => {};
+    const written = new Promise<void>((r) => {
+      wrote = r;
+    });
+    const job = storage.write(async (tx) => {
+      await tx.ingest('shop', 'v6', [pv('sports')], DEFAULT_ENGINE, T0);
+      wrote();
+      // Not what jobs do (they await only their tx): a group open across turns, to read into it.
+      await held;
+      throw new Error('roll back');
+    });
+    await written;
+    // Same connection: the uncommitted row shows for as long as the group is open...
+    const during = await inputs('v6');
+    const again = await inputs('v6');
+    expect(again.stored?.profile.count).toBe(2);
+    // ...but is never cached, though this is the visitor's second read (admitted otherwise).
+    expect([during.entry.kept, again.entry.kept]).toEqual([false, false]);
+    release();
+    await expect(job).rejects.toThrow('roll back');
+    expect((await inputs('v6')).stored?.profile.count).toBe(1);
+  });
+
   it('a profile written directly in SQL is seen too (triggers, not call sites)', async () => {
     await ingest(storage, 'v5', [pv('cameras')]);
     await inputs('v5');
