@@ -1,5 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test files that run on both backends: they reach the database only through the storage contract
+ * (and `rows()` of test/support/backend.ts). The others are about SQLite itself (backup, the
+ * checkpointer, query plans, the CLI on a file) or need no database.
+ */
+const PG_SUITES = [
+  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,secure-headers,site-middleware}.test.ts',
+  'test/engine/{scenarios,storage-contract}.test.ts',
+  'test/identity/identify.test.ts',
+  'test/security/{device-hijack,identity-link,rate-limiter}.test.ts',
+];
+
 export default defineConfig({
   test: {
     testTimeout: 20_000,
@@ -17,6 +29,17 @@ export default defineConfig({
           // test/support/postgres.ts. Skipped with a message when PostgreSQL is not installed,
           // an error under CI.
           globalSetup: ['./test/support/pg-global-setup.ts'],
+        },
+      },
+      // The backend-neutral suites again, on PostgreSQL (test/support/backend.ts): every app and
+      // storage they open is a database of its own on the run's throwaway server.
+      {
+        extends: true,
+        test: {
+          name: 'suite-pg',
+          include: PG_SUITES,
+          globalSetup: ['./test/support/pg-global-setup.ts'],
+          provide: { backend: 'postgres' },
         },
       },
       // The real browsers run last and one file at a time: a Firefox closing a tab on a machine

@@ -1,11 +1,14 @@
-/** Test helpers: a collector app on a real SQLite file in a temp folder, with a settable clock. */
+/**
+ * Test helpers: a collector app on a real database (a SQLite file in a temp folder, or a PostgreSQL
+ * database of its own in the suite-pg project: test/support/backend.ts), with a settable clock.
+ */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../collector/http/app.ts';
 import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config/config.ts';
 import { snippetAsset } from '../collector/http/snippet-asset.ts';
-import { openStorage } from '../collector/storage/open.ts';
+import { openTestStorage } from './support/backend.ts';
 import type { RateLimits } from '../collector/http/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
 
@@ -23,8 +26,7 @@ export const METRICS_TOKEN = 'test-metrics-token-0123456789';
 export async function testApp(
   opts: { config?: ConfigFile; now?: number; limits?: RateLimits; selfOrigins?: string[] } = {},
 ) {
-  const tmp = tempDir();
-  const storage = await openStorage(join(tmp.dir, 'test.db'));
+  const { storage, close } = await openTestStorage();
   const clock = { now: opts.now ?? T0 };
   const config = parseConfig(opts.config ?? DEFAULT_CONFIG);
   const app = createApp({
@@ -40,10 +42,7 @@ export async function testApp(
     app,
     storage,
     clock,
-    async close() {
-      await storage.close();
-      tmp.cleanup();
-    },
+    close,
   };
 }
 

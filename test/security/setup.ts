@@ -3,16 +3,14 @@
  * webhooks on, a settable clock (links lapse without waiting), and an API key for the site owner.
  */
 import { serve, type ServerType } from '@hono/node-server';
-import { join } from 'node:path';
 import { createApp } from '../../collector/http/app.ts';
 import { parseConfig, type ConfigFile } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { snippetAsset } from '../../collector/http/snippet-asset.ts';
-import { openStorage } from '../../collector/storage/open.ts';
+import { openTestStorage } from '../support/backend.ts';
 import { startWebhooks } from '../../collector/webhooks/index.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
 import type { Segment } from '../../shared/segment.ts';
-import { tempDir } from '../helpers.ts';
 
 export const KEY = 'security-api-key-0123456789';
 export const SECRET = 'security-webhook-secret-0123456789';
@@ -53,8 +51,7 @@ export function shopConfig(extra: Record<string, unknown> = {}): ConfigFile {
 export async function securityApp(file: ConfigFile) {
   // The app's clock starts in the past: the worker sends a delivery when the wall clock reaches
   // its (app clock) creation time, so a test may move the app's clock ahead by up to 60 days.
-  const tmp = tempDir();
-  const storage = await openStorage(join(tmp.dir, 'security.db'));
+  const { storage, close } = await openTestStorage();
   const clock = { now: Date.now() - 60 * DAY };
   const config = parseConfig(file);
   const app = createApp({
@@ -68,10 +65,7 @@ export async function securityApp(file: ConfigFile) {
     app,
     storage,
     clock,
-    close: async () => {
-      await storage.close();
-      tmp.cleanup();
-    },
+    close,
   };
   const hooks = startWebhooks(storage, config, { now: Date.now });
   const server = await new Promise<ServerType>((ok) => {

@@ -1,0 +1,91 @@
+/**
+ * The database backend a test file runs on: SQLite unless the vitest project provides
+ * `backend: 'postgres'` (the `suite-pg` project of vitest.config.ts runs the backend-neutral suites
+ * again on the run's throwaway PostgreSQL server). `openTestStorage()` gives a fresh, empty storage
+ * of that backend (a SQLite file in a temporary folder, or a database of its own), and `rows()`
+ * reads tables for assertions on either (`?` placeholders, turned into `$n` for PostgreSQL).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import type { Storage, StorageOptions } from '../../collector/storage/contract.ts';
+import { openStorage } from '../../collector/storage/open.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { createTestDatabase } from './pg-database.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** 'postgres' in the suite-pg project; absent (SQLite) elsewhere. */
+    backend?: 'sqlite' | 'postgres';
+  }
+}
+
+export type Backend = 'sqlite' | 'postgres';
+
+export const BACKEND: Backend = inject('backend') === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The PostgreSQL URL of each storage opened here, for `rows()`. */
+const urls = new WeakMap<Storage, string>();
+
+export interface TestStorage {
+  storage: Storage;
+  /** Closes the storage and removes its file or database. */
+  close(): Promise<void>;
+}
+
+export async function openTestStorage(opts: StorageOptions = {}): Promise<TestStorage> {
+  if (BACKEND === 'postgres') {
+    const db = await createTestDatabase();
+    const storage = await openStorage(db.url, opts);
+    urls.set(storage, db.url);
+    return {
+      storage,
+      async close() {
+        await storage.close();
+        await db.drop();
+      },
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'microseg-test-'));
+  const storage = await openStorage(join(dir, 'test.db'), opts);
+  return {
+    storage,
+    async close() {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Rows of a query on the storage's database, for assertions (`?` placeholders). */
+export async function rows<T = Record<string, unknown>>(
+  storage: Storage,
+  sql: string,
+  ...params: unknown[]
+): Promise<T[]> {
+  const url = urls.get(storage);
+  if (url === undefined)
+    return sqliteHandle(storage)
+      .prepare(sql)
+      .all(...params) as T[];
+  let n = 0;
+  const text = sql.replace(/\?/g, () => `$${++n}`);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** The first row of `rows()`, or undefined. */
+export async function row<T = Record<string, unknown>>(
+  storage: Storage,
+  sql: string,
+  ...params: unknown[]
+): Promise<T | undefined> {
+  return (await rows<T>(storage, sql, ...params))[0];
+}
