@@ -63,6 +63,9 @@ Options:
   --quick            a smoke run: 1 s phases, 2k/20k/20k events, 6 page loads
   --profile          run the collector under node --cpu-prof; print its hottest functions
   --json FILE        where to write the results (default bench/results/latest.json)
+  --db URL           also run the small/deep/large phases on PostgreSQL (a postgres:// URL of a
+                     server on this machine whose user may create databases): each history gets a
+                     database of its own (dropped at the end), loaded right after its SQLite twin
   --collector FILE   the collector bundle to measure (default dist/collector.mjs), e.g. another
                      commit's build for a paired comparison: run both alternately, compare ratios
   -h, --help         this help`;
@@ -83,6 +86,7 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean' },
     json: { type: 'string' },
     collector: { type: 'string' },
+    db: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -127,6 +131,11 @@ for (const l of loads) {
     process.exit(2);
   }
 }
+const PG_URL = args.db;
+if (PG_URL !== undefined && !/^postgres(?:ql)?:\/\//i.test(PG_URL)) {
+  console.error(`bench: --db takes a postgres:// URL (SQLite always runs)\n\n${USAGE}`);
+  process.exit(2);
+}
 const COLLECTOR = args.collector ?? join(ROOT, 'dist', 'collector.mjs');
 const SNIPPET = join(ROOT, 'dist', 'ms.js');
 for (const f of [COLLECTOR, SNIPPET]) {
@@ -149,6 +158,37 @@ function cleanup() {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   rmSync(tmp, { recursive: true, force: true });
 }
+
+/** Databases made on the --db server, dropped at the end (`dropPgDatabases`). */
+const pgDatabases = [];
+async function pgAdmin(fn) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+/** A fresh database on the --db server for one history; its URL. */
+async function pgDatabase(label) {
+  const name = `microseg_bench_${label}_${process.pid}`;
+  await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}"; CREATE DATABASE "${name}"`));
+  pgDatabases.push(name);
+  const u = new URL(PG_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+async function dropPgDatabases() {
+  if (pgDatabases.length === 0) return;
+  await pgAdmin(async (c) => {
+    for (const name of pgDatabases.splice(0))
+      await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+}
+/** The collector on PostgreSQL needs its signing secret given (no key file beside a database file). */
+const BENCH_SECRET = `bench-secret-${'0123456789'.repeat(4)}`;
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
@@ -443,13 +483,26 @@ async function runCollectors(bundle, baseline) {
   if (only.includes('small')) sizes.push(['small', opts.small, null]);
   if (only.includes('deep')) sizes.push(['deep', opts.deep, visitorsFor(opts.small)]);
   if (only.includes('large')) sizes.push(['large', opts.large, null]);
-  const runs = sizes.map(([label]) => ({ label, db: join(tmp, `${label}.db`) }));
+  const runs = sizes.map(([label, events, visitors]) => ({
+    label,
+    size: label,
+    events,
+    visitors,
+    db: join(tmp, `${label}.db`),
+  }));
+  // With --db, each history again on PostgreSQL, right after its SQLite twin in every load.
+  if (PG_URL)
+    for (const r of [...runs])
+      runs.splice(runs.indexOf(r) + 1, 0, {
+        ...r,
+        label: `${r.label}-pg`,
+        pg: true,
+        db: await pgDatabase(r.label),
+      });
   const base = {};
   try {
     const seeded = await Promise.all(
-      sizes.map(([label, events, visitors], i) =>
-        seed(label, runs[i].db, events, visitors, bundle),
-      ),
+      runs.map((r) => seed(r.label, r.db, r.events, r.visitors, bundle)),
     );
     runs.forEach((r, i) => {
       r.seeded = seeded[i];
@@ -459,7 +512,8 @@ async function runCollectors(bundle, baseline) {
         seedSeconds: seeded[i].seconds,
       };
     });
-    for (const r of runs) r.server = await startCollector(r.label, r.db);
+    const secret = (r) => (r.pg ? { MICROSEG_SECRET: BENCH_SECRET } : {});
+    for (const r of runs) r.server = await startCollector(r.label, r.db, secret(r));
     const each = async (key, name, job, filter = () => true, server = (r) => r.server) => {
       for (const r of runs.filter(filter)) {
         r.out[key] = await phase(
@@ -483,6 +537,7 @@ async function runCollectors(bundle, baseline) {
       for (const r of runs)
         r.uncachedServer = await startCollector(`${r.label}-nocache`, r.db, {
           MICROSEG_PROFILE_CACHE: '0',
+          ...secret(r),
         });
       try {
         await each(
@@ -512,12 +567,13 @@ async function runCollectors(bundle, baseline) {
         'ingest10',
         'ingest 10 events/request',
         { path: '/v1/collect', kind: 'post', batch: 10 },
-        (r) => r.label === 'small',
+        (r) => r.size === 'small',
       );
     }
     for (const r of runs) r.out.peakRssMB = memoryMB(r.server.pid).peak;
   } finally {
     for (const r of runs) await r.server?.stop();
+    await dropPgDatabases();
   }
   return {
     ...Object.fromEntries(runs.map((r) => [r.label, r.out])),
@@ -603,6 +659,16 @@ report.depth = historyCost(s, d);
 report.breadth = historyCost(s, l);
 report.depthUncached = historyCost(s && { reads: s.uncached }, d && { reads: d.uncached });
 report.breadthUncached = historyCost(s && { reads: s.uncached }, l && { reads: l.uncached });
+// PostgreSQL over SQLite on the same history and load (issue 15's targets: reads ≥ 0.5×, ingest ≥ 0.3×).
+if (report['small-pg']) {
+  const p = report['small-pg'];
+  report.postgres = {
+    reads: ratio(p.reads?.rps, s?.reads?.rps),
+    uncached: ratio(p.uncached?.rps, s?.uncached?.rps),
+    ingest1: ratio(p.ingest1?.rps, s?.ingest1?.rps),
+    ingest10: ratio(p.ingest10?.rps, s?.ingest10?.rps),
+  };
+}
 // The RSS target is of the collector as configured by default (the cache-off ones are extra).
 const rss = [s?.peakRssMB, d?.peakRssMB, l?.peakRssMB].filter((x) => x != null);
 report.peakRssMB = rss.length ? Math.max(...rss) : null;

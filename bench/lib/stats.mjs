@@ -103,6 +103,18 @@ export function verdicts(r) {
       '%',
     ),
     t('collector peak RSS', r.peakRssMB, '<=', 200, ' MB'),
+    ...(r.postgres
+      ? [
+          t('PostgreSQL segment reads req/s vs SQLite', r.postgres.reads, '>=', 0.5, '×'),
+          t(
+            'PostgreSQL durable ingest (1 event) req/s vs SQLite',
+            r.postgres.ingest1,
+            '>=',
+            0.3,
+            '×',
+          ),
+        ]
+      : []),
     t(
       `reads with ${times} the visitors (cache working set), ${k(r.small, '10k')} → ${k(r.large, '1M')} stored events`,
       r.breadth?.readsCost,
@@ -172,6 +184,16 @@ export function formatReport(r) {
   row('segment reads, profile cache off', 'large', large, large?.uncached, null, 'uncachedLarge');
   row('ingest, 1 event/request', 'deep', deep, deep?.ingest1, 1, 'ingest1Deep');
   row('ingest, 1 event/request', 'large', large, large?.ingest1, 1, 'ingest1Large');
+  // With --db: the same loads on PostgreSQL (no ratio to the baselines: see the PostgreSQL line).
+  for (const size of ['small', 'deep', 'large']) {
+    const h = r[`${size}-pg`];
+    if (!h) continue;
+    const label = `${size}, PostgreSQL`;
+    row('segment reads', label, h, h.reads, null);
+    row('segment reads, profile cache off', label, h, h.uncached, null);
+    row('ingest, 1 event/request', label, h, h.ingest1, 1);
+    row('ingest, 10 events/request', label, h, h.ingest10, 10);
+  }
   const costs = [];
   if (r.depth) {
     costs.push(
@@ -189,6 +211,11 @@ export function formatReport(r) {
   }
   if (r.breadthUncached)
     costs.push(`  the same with the profile cache off: ${costLine(r.breadthUncached)}`);
+  if (r.postgres) {
+    costs.push(
+      `PostgreSQL over SQLite (small history, same load): reads ${times(r.postgres.reads)}, reads with the profile cache off ${times(r.postgres.uncached)}, ingest 1 event ${times(r.postgres.ingest1)}, ingest 10 events ${times(r.postgres.ingest10)}`,
+    );
+  }
   if (costs.length) lines.push('', ...costs);
   if (r.snippet) {
     const s = r.snippet;
