@@ -174,7 +174,10 @@ async function pgAdmin(fn) {
 /** A fresh database on the --db server for one history; its URL. */
 async function pgDatabase(label) {
   const name = `microseg_bench_${label}_${process.pid}`;
-  await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}"; CREATE DATABASE "${name}"`));
+  await pgAdmin(async (c) => {
+    await c.query(`DROP DATABASE IF EXISTS "${name}"`);
+    await c.query(`CREATE DATABASE "${name}"`);
+  });
   pgDatabases.push(name);
   const u = new URL(PG_URL);
   u.pathname = `/${name}`;
