@@ -1,9 +1,10 @@
 /**
  * Opens the collector's storage, choosing the backend by the target: a `postgres://` or
- * `postgresql://` URL is a PostgreSQL server (not built yet), anything else a SQLite file (or
- * ':memory:'). Callers see only the contract (contract.ts).
+ * `postgresql://` URL is a PostgreSQL server (its pending migrations applied at open), anything
+ * else a SQLite file (or ':memory:'). Callers see only the contract (contract.ts).
  */
 import type { Storage, StorageOptions } from './contract.ts';
+import { openPgStorage } from './pg/index.ts';
 import { openSqliteStorage } from './sqlite/index.ts';
 
 export type { Storage, StorageOptions } from './contract.ts';
@@ -15,11 +16,6 @@ export function isPostgresUrl(target: string): boolean {
 }
 
 export async function openStorage(target: string, opts: StorageOptions = {}): Promise<Storage> {
-  if (isPostgresUrl(target)) {
-    // The URL holds a password: it is never repeated in the message.
-    throw new Error(
-      'microseg: PostgreSQL support is not built yet; use a SQLite file path for the database',
-    );
-  }
+  if (isPostgresUrl(target)) return openPgStorage(target, opts);
   return openSqliteStorage(target, opts);
 }
