@@ -68,7 +68,7 @@ export async function countMembers(
  */
 export async function sitesWithProfiles(q: Queryable): Promise<string[]> {
   const res = await q.query<{ site: string }>(
-    'SELECT DISTINCT site FROM profiles ORDER BY site COLLATE "C"',
+    'SELECT site FROM profiles GROUP BY site ORDER BY site COLLATE "C"',
   );
   return res.rows.map((r) => r.site);
 }
