@@ -29,10 +29,14 @@ function lastPurchaseTimes(recency: string, computed: number): Four {
   return parsed.map((age) => computed - age).reverse() as Four;
 }
 
-/** The value at a breakpoint's rank: one ordered step down the column's partial index. */
+/**
+ * The value at a breakpoint's rank: one ordered step down the column's partial index. A cast goes
+ * outside the subquery: inside, ORDER BY would sort by the cast output column of the same name,
+ * and the index (on the column) would no longer give the order.
+ */
 const at = (column: string, cast = '') =>
-  `(SELECT ${column}${cast} FROM profiles WHERE site = $1 AND purchases > 0
-     ORDER BY ${column} ASC LIMIT 1 OFFSET r.rank)`;
+  `(SELECT ${column} FROM profiles WHERE site = $1 AND purchases > 0
+     ORDER BY ${column} ASC LIMIT 1 OFFSET r.rank)${cast}`;
 
 const RANKS = `WITH c AS (SELECT count(*)::int AS n FROM profiles WHERE site = $1 AND purchases > 0),
   r AS (SELECT k, greatest(0, (k * c.n + 4) / 5 - 1) AS rank FROM c, generate_series(1, 4) AS k)
