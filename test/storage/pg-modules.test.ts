@@ -946,6 +946,71 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
     });
   });
 
+  describe('on a database with a linguistic collation (ICU en-US)', () => {
+    let icu: { url: string; drop(): Promise<void> } | undefined;
+    let ipool: pg.Pool | undefined;
+    beforeAll(async () => {
+      const name = `t_icu_${process.pid}_${Date.now().toString(36)}`;
+      const admin = new pg.Client({ connectionString: pgUrl });
+      await admin.connect();
+      try {
+        await admin.query(
+          `CREATE DATABASE "${name}" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`,
+        );
+      } finally {
+        await admin.end();
+      }
+      const u = new URL(pgUrl);
+      u.pathname = `/${name}`;
+      icu = {
+        url: u.toString(),
+        drop: async () => {
+          const c = new pg.Client({ connectionString: pgUrl });
+          await c.connect();
+          await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+          await c.end();
+        },
+      };
+      await migratePg(icu.url);
+      ipool = new pg.Pool({ connectionString: icu.url, max: 2 });
+      for (const site of ['a-site', 'B-site', 'c-site']) {
+        await ipool.query(
+          `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data)
+           VALUES ($1, 'v', 0, 0, 0, 'newbie:cameras:hot', '{}')`,
+          [site],
+        );
+      }
+    });
+    afterAll(async () => {
+      await ipool?.end();
+      await icu?.drop();
+    });
+
+    it('lists the sites bytewise, as SQLite does, and a key prefix still walks profiles_segment', async () => {
+      const p = ipool as pg.Pool;
+      // The database's own order puts a before B; SQLite's (and this list's) does not.
+      const own = await p.query('SELECT site FROM profiles ORDER BY site');
+      expect(own.rows.map((r) => r.site)).toEqual(['a-site', 'B-site', 'c-site']);
+      expect(await sitesWithProfiles(p)).toEqual(['B-site', 'a-site', 'c-site']);
+      const client = await p.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query('SET LOCAL enable_seqscan = off');
+        const plan = await client.query(
+          `EXPLAIN SELECT count(*) FROM profiles WHERE site = $1 AND segment LIKE $2 ESCAPE '\\'`,
+          ['a-site', likeOf('newbie:*')],
+        );
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(
+          /profiles_segment[\s\S]*~>=~/,
+        );
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      expect(await countMembers(p, 'a-site', { kind: 'key', pattern: 'newbie:*' })).toBe(1);
+    });
+  });
+
   describe('health', () => {
     it('answers ok on a database that takes writes', async () => {
       expect(await pgHealth(pool)).toEqual({ ok: true });
