@@ -379,6 +379,24 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     }
   });
 
+  it('a job reads through its own connection: one connection serves concurrent jobs', async () => {
+    const s = await openStorage(db.url, { poolSize: 1 });
+    try {
+      const results = await Promise.all([
+        s.write(async (tx) => {
+          await tx.recomputeRfm('one', 1, T0);
+          return tx.rfmBreakpoints('one');
+        }),
+        s.write((tx) => tx.ingest('one', 'solo', [ev()], engine, T0)),
+        s.write(async (tx) => (await tx.segmentInputs('one', 'solo', T0)).key),
+      ]);
+      expect(results[1]).toMatchObject({ accepted: 1 });
+      expect(results[2]).toBe('solo');
+    } finally {
+      await s.close();
+    }
+  });
+
   it('tells write observers the depth and each transaction; drain waits, close refuses after', async () => {
     const s = await openStorage(db.url, { poolSize: 2 });
     const depths: number[] = [];

@@ -4,8 +4,9 @@
  * of its own on a pooled client (write.ts), with a transaction object bound to that client, so the
  * same module code reads committed rows outside a job and the job's own rows inside it.
  *
- * Single-process assumptions left here (issue 16): the RFM quintiles are cached in memory and
- * dropped by this process's recompute only.
+ * Single-process assumptions left here (issue 16): the RFM quintiles are cached in memory
+ * (rfm.ts) and renewed by this process's recompute only; another process's recompute is not seen
+ * until restart.
  */
 import type pg from 'pg';
 import type {
@@ -24,20 +25,12 @@ import type {
 import type { Queryable } from './db.ts';
 import { identityPg as identity } from './identity.ts';
 import { migratePg } from './migrate.ts';
-import {
-  claimAnonymousRows,
-  countMembers,
-  eraseContact,
-  eraseVisitor,
-  members,
-  outboxPg,
-  pgHealth,
-  pruneBatch,
-  quarantinePg,
-  rfmPg,
-  segmentCounts,
-  sitesWithProfiles,
-} from './pending.ts';
+import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
+import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
+import { pgHealth } from './health.ts';
+import { outboxPg } from './outbox.ts';
+import { quarantinePg } from './quarantine.ts';
+import { rfmPg } from './rfm.ts';
 import { createPool } from './pool.ts';
 import { profilesPg } from './profiles.ts';
 import { segmentInputs } from './reads.ts';
@@ -52,7 +45,8 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   const pool = createPool(url, { size: opts.poolSize, onError: opts.onPoolError });
 
   const rfm = rfmPg(pool);
-  const breakpointsFor = (site: string) => rfm.breakpoints(site);
+  // Inside a job, on its client (never a second pooled connection: see rfm.ts).
+  const breakpointsFor = (site: string, q: Queryable) => rfm.breakpoints(site, q);
   const profiles = profilesPg(breakpointsFor);
   const quarantine = quarantinePg(pool);
 
@@ -86,12 +80,16 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     profile: (site, visitor) => profiles.profile(q, site, visitor),
     segmentInputs: (site, visitor, now) => segmentInputs(q, site, visitor, now),
     segmentHistory: (site, visitor, o = {}) => profiles.segmentHistory(q, site, visitor, o),
-    rfmBreakpoints: (site) => breakpointsFor(site),
+    rfmBreakpoints: (site) => breakpointsFor(site, q),
     countEvents: (site, visitor) => profiles.countEvents(q, site, visitor),
   });
 
-  /** The transaction object of one write job, bound to the client holding its transaction. */
-  function txOn(client: pg.PoolClient): StorageTx {
+  /**
+   * The transaction object of one write job, bound to the client holding its transaction.
+   * `job.rfm` is set when the job recomputed quintiles: rfm.ts caches them at once, so a job that
+   * then rolls back must drop them (write, below).
+   */
+  function txOn(client: pg.PoolClient, job: { rfm: boolean }): StorageTx {
     const outbox = outboxPg(client);
     const tx: StorageTx = {
       ...readsOn(client),
@@ -135,7 +133,10 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         if (listeners.length > 0) for (const change of changes) await tell(change, tx);
         return { next, changed };
       },
-      recomputeRfm: (site, minCustomers, now) => rfm.recompute(client, site, minCustomers, now),
+      recomputeRfm: (site, minCustomers, now) => {
+        job.rfm = true;
+        return rfm.recompute(client, site, minCustomers, now);
+      },
       keepRefused: (site, source, rows, now, policy) =>
         quarantinePg(client).keep(site, source, rows, now, policy, skipped),
       eraseVisitor: (site, visitor) => eraseVisitor(client, site, visitor),
@@ -148,8 +149,14 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
 
   const observers: WriteObserver[] = [];
   const writes = pgWritePath(pool, observers);
-  const write = <T>(job: (tx: StorageTx) => Promise<T>): Promise<T> =>
-    writes.run((client) => job(txOn(client)));
+  const write = <T>(job: (tx: StorageTx) => Promise<T>): Promise<T> => {
+    const state = { rfm: false };
+    const done = writes.run((client) => job(txOn(client, state)));
+    return done.catch((err: unknown) => {
+      if (state.rfm) rfm.clear();
+      throw err;
+    });
+  };
   let closing: Promise<void> | null = null;
 
   const outboxReads: OutboxReads = outboxPg(pool);

@@ -15,6 +15,9 @@ import pg from 'pg';
 /** Connections when the setting is left out: PostgreSQL's default `max_connections` is 100. */
 export const DEFAULT_POOL_SIZE = 10;
 
+/** How long a job or a read waits for a connection before it fails. */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
 const OID_INT8 = 20;
 const OID_NUMERIC = 1700;
 
@@ -42,6 +45,10 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     max: size,
     types,
     application_name: 'microseg',
+    // A safety net, not a limit: a job holds its connection, so code inside a job that waited for
+    // a second one (a read through the pool rather than the job's tx) could wait for ever once
+    // every connection is held. It fails instead (a storage failure: 503, Retry-After).
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
   // The error's message only: pg's messages name the server's condition, never the URL.
   const onError = opts.onError ?? ((m: string) => console.error(`microseg: PostgreSQL: ${m}`));

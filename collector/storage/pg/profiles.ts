@@ -169,7 +169,13 @@ async function recordChanges(
   }
 }
 
-export function profilesPg(breakpointsFor: (site: string) => Promise<RfmBreakpoints | null>) {
+/**
+ * `breakpointsFor` reads the site's RFM quintiles on the Queryable given: a job's reads stay on its
+ * own client (a job waiting for a second pooled connection could wait for ever).
+ */
+export function profilesPg(
+  breakpointsFor: (site: string, q: Queryable) => Promise<RfmBreakpoints | null>,
+) {
   /** Must run inside a write job (its client, its transaction). */
   async function ingest(
     q: Queryable,
@@ -184,7 +190,7 @@ export function profilesPg(breakpointsFor: (site: string) => Promise<RfmBreakpoi
     // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
     const key = into ?? visitor;
     const contact = contactOfKey(key);
-    const rfm = await breakpointsFor(site);
+    const rfm = await breakpointsFor(site, q);
     await lockProfiles(q, site, [key]);
     const stored = await readRow(q, site, key);
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
@@ -254,7 +260,7 @@ export function profilesPg(breakpointsFor: (site: string) => Promise<RfmBreakpoi
     now: number,
     { traits }: Pick<Extras, 'traits'> = {},
   ): Promise<{ segment: Segment | null; change: Change | null }> {
-    const rfm = await breakpointsFor(site);
+    const rfm = await breakpointsFor(site, q);
     await q.query('SAVEPOINT microseg_merge');
     try {
       await lockProfiles(q, site, [from, into]);
@@ -285,7 +291,7 @@ export function profilesPg(breakpointsFor: (site: string) => Promise<RfmBreakpoi
     after: string,
     limit: number,
   ): Promise<{ next: string | null; changed: number; changes: Change[] }> {
-    const rfm = await breakpointsFor(site);
+    const rfm = await breakpointsFor(site, q);
     const page = await q.query<{ visitor: string }>({ ...LOCK_PAGE, values: [site, after, limit] });
     const ids = page.rows.map((r) => r.visitor);
     const told: Change[] = [];

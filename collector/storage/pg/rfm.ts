@@ -64,8 +64,12 @@ interface StoredRow {
 }
 
 export function rfmPg(pool: Queryable): {
-  /** The site's quintiles (cached in memory; null until enough customers). */
-  breakpoints(site: string): Promise<RfmBreakpoints | null>;
+  /**
+   * The site's quintiles (cached in memory; null until enough customers). `q`: inside a write
+   * job, the job's client: a job that waited for a second pooled connection could wait forever
+   * once every connection is held by such jobs.
+   */
+  breakpoints(site: string, q?: Queryable): Promise<RfmBreakpoints | null>;
   /** Recomputes the site's quintiles from its customers; null (fixed thresholds) under `minCustomers`. */
   recompute(
     q: Queryable,
@@ -79,10 +83,10 @@ export function rfmPg(pool: Queryable): {
   /** Site → quintiles, so a segment read does not query them (the job refreshes them). */
   const cache = new Map<string, RfmBreakpoints | null>();
 
-  async function breakpoints(site: string): Promise<RfmBreakpoints | null> {
+  async function breakpoints(site: string, q: Queryable = pool): Promise<RfmBreakpoints | null> {
     const cached = cache.get(site);
     if (cached !== undefined) return cached;
-    const res = await pool.query<StoredRow>(
+    const res = await q.query<StoredRow>(
       `SELECT computed::float8 AS computed, customers, recency, frequency, monetary
          FROM rfm_breakpoints WHERE site = $1`,
       [site],
