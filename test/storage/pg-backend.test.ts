@@ -397,6 +397,29 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     }
   });
 
+  it('drain waits for a job that was waiting for a connection when the one before it ended', async () => {
+    const s = await openStorage(db.url, { poolSize: 1 });
+    try {
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let secondDone = false;
+      const first = s.write(async () => held);
+      const second = s.write(async (tx) => {
+        await tx.identity.ensureContact('s', 'drained', T0);
+        secondDone = true;
+      });
+      const drained = s.drain();
+      release();
+      await drained;
+      expect(secondDone).toBe(true);
+      await Promise.all([first, second]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('tells write observers the depth and each transaction; drain waits, close refuses after', async () => {
     const s = await openStorage(db.url, { poolSize: 2 });
     const depths: number[] = [];
