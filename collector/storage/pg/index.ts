@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL backend of the storage contract (../contract.ts), assembled from its modules as
- * sqlite/index.ts assembles SQLite's. Reads run on the pool; each write job runs in a transaction
- * of its own on a pooled client (write.ts), with a transaction object bound to that client, so the
- * same module code reads committed rows outside a job and the job's own rows inside it.
+ * sqlite/index.ts assembles SQLite's. Each write job runs in a transaction of its own on a pooled
+ * client (write.ts), with a transaction object bound to that client; reads run on the pool, or on
+ * the job's client when made inside a job. So the same module code reads committed rows outside a
+ * job and the job's own rows inside it.
  *
  * Single-process assumptions left here (issue 16): the RFM quintiles are cached in memory
  * (rfm.ts) and renewed by this process's recompute only; another process's recompute is not seen
