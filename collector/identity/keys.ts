@@ -10,6 +10,7 @@ import { hkdfSync, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { must } from '../../shared/must.ts';
+import { isPostgresUrl } from '../config/db-url.ts';
 
 export const MIN_SECRET_LENGTH = 32;
 /** Bytes of the public key id carried by tokens and link signatures. */
@@ -122,7 +123,16 @@ export function loadKeyRing(opts: {
   return { ring: keyRing(parseSecrets(readFileSync(file, 'utf8'), file)), source: 'file', file };
 }
 
-/** The keys of the collector whose database is `db`: the key file sits next to it. */
+/**
+ * The keys of the collector whose database is `db`: the key file sits next to a SQLite file. A
+ * PostgreSQL database has no folder on this machine (and a path made of its URL would hold the
+ * password), and several collectors sharing one must sign alike: MICROSEG_SECRET is required.
+ */
 export function keysForDatabase(db: string, secret: string | undefined): LoadedKeys {
+  if (isPostgresUrl(db) && !secret) {
+    throw new SecretError(
+      'MICROSEG_SECRET is required with a PostgreSQL database: the key file lives next to a SQLite file, and every collector on one database must sign with the same keys (generate one with `openssl rand -base64 32`)',
+    );
+  }
   return loadKeyRing({ secret, dataDir: db === ':memory:' ? undefined : dirname(resolve(db)) });
 }

@@ -393,6 +393,13 @@ export interface StorageOptions {
   checkpointEveryMs?: number | undefined;
   /** Told when a background checkpoint fails (it is tried again on the next tick). */
   onCheckpointError?: ((message: string) => void) | undefined;
+  /** PostgreSQL: connections in the pool, i.e. write jobs and reads at once (default 10). */
+  poolSize?: number | undefined;
+  /**
+   * PostgreSQL: told when an idle connection fails (the server ended it: a restart, an idle
+   * timeout); the pool replaces it when needed. Default: a line on stderr.
+   */
+  onPoolError?: ((message: string) => void) | undefined;
 }
 
 /** Told of the write path's work, for `/metrics`. */

@@ -1,10 +1,11 @@
 /**
  * Opens the collector's storage, choosing the backend by the target: a `postgres://` or
- * `postgresql://` URL is a PostgreSQL server (not built yet), anything else a SQLite file (or
- * ':memory:'). Callers see only the contract (contract.ts).
+ * `postgresql://` URL is a PostgreSQL server (its pending migrations applied at open), anything
+ * else a SQLite file (or ':memory:'). Callers see only the contract (contract.ts).
  */
 import { isPostgresUrl } from '../config/db-url.ts';
 import type { Storage, StorageOptions } from './contract.ts';
+import { openPgStorage } from './pg/index.ts';
 import { openSqliteStorage } from './sqlite/index.ts';
 
 export type { Storage, StorageOptions } from './contract.ts';
@@ -12,11 +13,6 @@ export type { Storage, StorageOptions } from './contract.ts';
 export { DEFAULT_PROFILE_CACHE } from './sqlite/index.ts';
 
 export async function openStorage(target: string, opts: StorageOptions = {}): Promise<Storage> {
-  if (isPostgresUrl(target)) {
-    // The URL holds a password: it is never repeated in the message.
-    throw new Error(
-      'microseg: PostgreSQL support is not built yet; use a SQLite file path for the database',
-    );
-  }
+  if (isPostgresUrl(target)) return openPgStorage(target, opts);
   return openSqliteStorage(target, opts);
 }

@@ -4,6 +4,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   keyRing,
+  keysForDatabase,
   loadKeyRing,
   parseSecrets,
   SecretError,
@@ -150,6 +151,23 @@ describe('key file', () => {
     } finally {
       tmp.cleanup();
     }
+  });
+});
+
+describe('keys of a PostgreSQL database', () => {
+  it('require MICROSEG_SECRET: no key file made of the URL, no password in the message', () => {
+    const url = 'postgres://u:secret-pw@db.example:5432/m';
+    expect(() => keysForDatabase(url, undefined)).toThrow(SecretError);
+    expect(() => keysForDatabase(url, undefined)).toThrow(/MICROSEG_SECRET is required/);
+    const err = (() => {
+      try {
+        keysForDatabase(url, undefined);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).not.toContain('secret-pw');
+    expect(keysForDatabase(url, NEW).source).toBe('env');
   });
 });
 

@@ -12,10 +12,7 @@ import { contactOfKey } from '../../identity/token.ts';
 import type { Traits } from '../../identity/traits.ts';
 import {
   applyEvent,
-  diffSegments,
   emptyProfile,
-  evaluate,
-  mergeProfiles,
   type EngineConfig,
   type Extras,
   type Profile,
@@ -31,6 +28,7 @@ import type {
   NewEvent,
   StoredProfile,
 } from '../contract.ts';
+import { type ProfileRow, settleIngest, settleMerge, settleRefresh } from '../fold.ts';
 
 const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify(v));
 
@@ -164,11 +162,6 @@ export function profileStore(
     .limit(p('limit'))
     .prepare();
 
-  interface ProfileRow extends StoredProfile {
-    key: string;
-    segments: string[];
-  }
-
   function readRow(site: string, visitor: string): ProfileRow | undefined {
     const row = selectProfile.get(site, visitor);
     return row
@@ -228,21 +221,20 @@ export function profileStore(
       cause = e.id;
       profile = applyEvent(profile, e, engine);
     }
-    // Known when the events fold into a contact's profile: rules on `known` must agree with the sweep's evaluation.
-    const segment = evaluate(profile, { site, visitor, known: contact !== null }, engine, now, {
-      ...extras,
-      rfm: breakpointsFor(site),
-    });
-    const before = { key: stored?.key ?? null, segments: stored?.segments ?? [] };
-    // Compared with the state stored at the last write: a change made by time alone shows here.
-    const changes =
-      applied > 0 ? diffSegments(before, { key: segment.segment, segments: segment.segments }) : [];
+    const { segment, before, changes, change } = settleIngest(
+      site,
+      visitor,
+      key,
+      stored,
+      profile,
+      applied,
+      engine,
+      now,
+      extras.traits,
+      breakpointsFor(site),
+    );
     recordChanges(site, key, changes, now, cause);
     if (applied > 0) saveProfile(site, key, profile, segment, now);
-    const change =
-      changes.length > 0
-        ? { site, visitor, profile: key, before, segment, changes, at: now }
-        : null;
     return {
       result: { accepted, duplicates: batch.length - accepted, segment, before, changes },
       change,
@@ -266,22 +258,20 @@ export function profileStore(
       const source = readRow(site, from);
       if (!source) return { segment: null, change: null };
       const target = readRow(site, into);
-      const profile = target
-        ? mergeProfiles(target.profile, source.profile, engine)
-        : source.profile;
-      const segment = evaluate(profile, { site, visitor: into, known: true }, engine, now, {
-        ...extras,
-        rfm: breakpointsFor(site),
-      });
-      const before = { key: target?.key ?? null, segments: target?.segments ?? [] };
-      const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
+      const { profile, segment, changes, change } = settleMerge(
+        site,
+        from,
+        into,
+        source,
+        target,
+        engine,
+        now,
+        extras.traits,
+        breakpointsFor(site),
+      );
       recordChanges(site, into, changes, now, null);
       saveProfile(site, into, profile, segment, now);
       deleteProfile.run(site, from);
-      const change =
-        changes.length > 0
-          ? { site, visitor: from, profile: into, before, segment, changes, at: now }
-          : null;
       return { segment, change };
     },
   );
@@ -306,20 +296,25 @@ export function profileStore(
       const told: Change[] = [];
       for (const row of rows) {
         const key = row.visitor;
-        const profile = JSON.parse(row.data) as Profile;
-        const segment = evaluate(
-          profile,
-          { site, visitor: key, known: contactOfKey(key) !== null },
+        const settled = settleRefresh(
+          site,
+          key,
+          JSON.parse(row.data) as Profile,
+          { key: row.segment, segments: JSON.parse(row.segments) as string[] },
           engine,
           now,
-          { traits: row.traits === null ? undefined : (JSON.parse(row.traits) as Traits), rfm },
+          row.traits === null ? undefined : (JSON.parse(row.traits) as Traits),
+          rfm,
         );
-        const before = { key: row.segment, segments: JSON.parse(row.segments) as string[] };
-        const changes = diffSegments(before, { key: segment.segment, segments: segment.segments });
-        if (changes.length === 0) continue;
-        recordChanges(site, key, changes, now, null);
-        told.push({ site, visitor: key, profile: key, before, segment, changes, at: now });
-        updateSegments.run(segment.segment, JSON.stringify(segment.segments), site, key);
+        if (settled === null) continue;
+        recordChanges(site, key, settled.changes, now, null);
+        told.push(settled.change);
+        updateSegments.run(
+          settled.segment.segment,
+          JSON.stringify(settled.segment.segments),
+          site,
+          key,
+        );
       }
       return {
         next: rows.length === limit ? (rows.at(-1)?.visitor ?? null) : null,

@@ -1,0 +1,209 @@
+/**
+ * The PostgreSQL backend of the storage contract (../contract.ts), assembled from its modules as
+ * sqlite/index.ts assembles SQLite's. Reads run on the pool; each write job runs in a transaction
+ * of its own on a pooled client (write.ts), with a transaction object bound to that client, so the
+ * same module code reads committed rows outside a job and the job's own rows inside it.
+ *
+ * Single-process assumptions left here (issue 16): the RFM quintiles are cached in memory
+ * (rfm.ts) and renewed by this process's recompute only; another process's recompute is not seen
+ * until restart.
+ */
+import type pg from 'pg';
+import type {
+  Change,
+  ChangeListener,
+  IdentityReads,
+  IdentityWrites,
+  OutboxReads,
+  OutboxWrites,
+  Storage,
+  StorageOptions,
+  StorageReads,
+  StorageTx,
+  WriteObserver,
+} from '../contract.ts';
+import type { Queryable } from './db.ts';
+import { identityPg as identity } from './identity.ts';
+import { migratePg } from './migrate.ts';
+import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
+import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
+import { pgHealth } from './health.ts';
+import { outboxPg } from './outbox.ts';
+import { quarantinePg } from './quarantine.ts';
+import { rfmPg } from './rfm.ts';
+import { createPool } from './pool.ts';
+import { profilesPg } from './profiles.ts';
+import { segmentInputs } from './reads.ts';
+import { pgWritePath } from './write.ts';
+
+/**
+ * Opens the PostgreSQL storage at `url` (`postgres://…`): applies the pending migrations, then
+ * opens the pool. The URL holds a password: nothing here repeats it.
+ */
+export async function openPgStorage(url: string, opts: StorageOptions = {}): Promise<Storage> {
+  await migratePg(url);
+  const pool = createPool(url, { size: opts.poolSize, onError: opts.onPoolError });
+
+  const rfm = rfmPg(pool);
+  // Inside a job, on its client (never a second pooled connection: see rfm.ts).
+  const breakpointsFor = (site: string, q: Queryable) => rfm.breakpoints(site, q);
+  const profiles = profilesPg(breakpointsFor);
+  const quarantine = quarantinePg(pool);
+
+  const listeners: ChangeListener[] = [];
+  const skippedListeners: ((site: string, n: number) => void)[] = [];
+  const skipped = (site: string, n: number) => {
+    for (const l of skippedListeners) l(site, n);
+  };
+  /** Tells the listeners of a change inside the job's transaction, one after the other. */
+  const tell = async (change: Change, tx: StorageTx) => {
+    for (const l of listeners) await l(change, tx);
+  };
+
+  const identityReadsOn = (q: Queryable): IdentityReads => ({
+    subject: (site, visitor, now) => identity.subject(q, site, visitor, now),
+    linkOf: (site, visitor) => identity.linkOf(q, site, visitor),
+    grantDevices: (site, grant, except) => identity.grantDevices(q, site, grant, except),
+    contactExists: (site, contact) => identity.contactExists(q, site, contact),
+    linkedVisitors: (site, contact) => identity.linkedVisitors(q, site, contact),
+    meta: (site, key) => identity.meta(q, site, key),
+  });
+  const identityWritesOn = (q: Queryable): IdentityWrites => ({
+    ensureContact: (site, contact, now) => identity.ensureContact(q, site, contact, now),
+    link: (site, visitor, contact, grant, expires, now) =>
+      identity.link(q, site, visitor, contact, grant, expires, now),
+    setMeta: (site, key, m, now) => identity.setMeta(q, site, key, m, now),
+    deleteMeta: (site, key) => identity.deleteMeta(q, site, key),
+    claimAnonymousRows: (site, visitor, contact) => claimAnonymousRows(q, site, visitor, contact),
+  });
+  const readsOn = (q: Queryable): Omit<StorageReads, 'identity' | 'outbox'> => ({
+    profile: (site, visitor) => profiles.profile(q, site, visitor),
+    segmentInputs: (site, visitor, now) => segmentInputs(q, site, visitor, now),
+    segmentHistory: (site, visitor, o = {}) => profiles.segmentHistory(q, site, visitor, o),
+    rfmBreakpoints: (site) => breakpointsFor(site, q),
+    countEvents: (site, visitor) => profiles.countEvents(q, site, visitor),
+  });
+
+  /**
+   * The transaction object of one write job, bound to the client holding its transaction.
+   * `job.rfm` is set when the job recomputed quintiles: rfm.ts caches them at once, so a job that
+   * then rolls back must drop them (write, below).
+   */
+  function txOn(client: pg.PoolClient, job: { rfm: boolean }): StorageTx {
+    const outbox = outboxPg(client);
+    const tx: StorageTx = {
+      ...readsOn(client),
+      identity: { ...identityReadsOn(client), ...identityWritesOn(client) },
+      outbox,
+      async ingest(site, visitor, batch, engine, now, extras) {
+        const { result, change } = await profiles.ingest(
+          client,
+          site,
+          visitor,
+          batch,
+          engine,
+          now,
+          extras,
+        );
+        if (change && listeners.length > 0) await tell(change, tx);
+        return result;
+      },
+      async mergeProfile(site, from, into, engine, now, extras) {
+        const { segment, change } = await profiles.mergeProfile(
+          client,
+          site,
+          from,
+          into,
+          engine,
+          now,
+          extras,
+        );
+        if (change && listeners.length > 0) await tell(change, tx);
+        return segment;
+      },
+      async refreshSegments(site, engine, now, after, limit) {
+        const { next, changed, changes } = await profiles.refreshSegments(
+          client,
+          site,
+          engine,
+          now,
+          after,
+          limit,
+        );
+        if (listeners.length > 0) for (const change of changes) await tell(change, tx);
+        return { next, changed };
+      },
+      recomputeRfm: (site, minCustomers, now) => {
+        job.rfm = true;
+        return rfm.recompute(client, site, minCustomers, now);
+      },
+      keepRefused: (site, source, rows, now, policy) =>
+        quarantinePg(client).keep(site, source, rows, now, policy, skipped),
+      eraseVisitor: (site, visitor) => eraseVisitor(client, site, visitor),
+      eraseContact: (site, contact, now) => eraseContact(client, site, contact, now),
+      pruneAged: (table, columns, site, cutoff, limit) =>
+        pruneBatch(client, table, columns, site, cutoff, limit),
+    };
+    return tx;
+  }
+
+  const observers: WriteObserver[] = [];
+  const writes = pgWritePath(pool, observers);
+  const write = <T>(job: (tx: StorageTx) => Promise<T>): Promise<T> => {
+    const state = { rfm: false };
+    const done = writes.run((client) => job(txOn(client, state)));
+    return done.catch((err: unknown) => {
+      if (state.rfm) rfm.clear();
+      throw err;
+    });
+  };
+  let closing: Promise<void> | null = null;
+
+  const outboxReads: OutboxReads = outboxPg(pool);
+  const storage: Storage = {
+    kind: 'postgres',
+    ...readsOn(pool),
+    write,
+    identity: {
+      ...identityReadsOn(pool),
+      ensureContact: (...a) => write((t) => t.identity.ensureContact(...a)),
+      link: (...a) => write((t) => t.identity.link(...a)),
+      setMeta: (...a) => write((t) => t.identity.setMeta(...a)),
+      deleteMeta: (...a) => write((t) => t.identity.deleteMeta(...a)),
+      claimAnonymousRows: (...a) => write((t) => t.identity.claimAnonymousRows(...a)),
+    },
+    outbox: {
+      due: (...a) => outboxReads.due(...a),
+      list: (...a) => outboxReads.list(...a),
+      get: (...a) => outboxReads.get(...a),
+      nextDue: () => outboxReads.nextDue(),
+      counts: () => outboxReads.counts(),
+      enqueue: (...a) => write((t) => t.outbox.enqueue(...a)),
+      takeTurn: (...a) => write((t) => t.outbox.takeTurn(...a)),
+      delivered: (...a) => write((t) => t.outbox.delivered(...a)),
+      attemptFailed: (...a) => write((t) => t.outbox.attemptFailed(...a)),
+      replay: (...a) => write((t) => t.outbox.replay(...a)),
+      prune: (...a) => write((t) => t.outbox.prune(...a)),
+    } satisfies OutboxReads & OutboxWrites,
+    onChanges: (l) => void listeners.push(l),
+    observeWrites: (o) => void observers.push(o),
+    quarantined: (site, limit, before) => quarantine.list(site, limit, before),
+    onSkipped: (l) => void skippedListeners.push(l),
+    segmentCounts: (site) => segmentCounts(pool, site),
+    countMembers: (site, audience) => countMembers(pool, site, audience),
+    members: (site, audience) => members(pool, site, audience),
+    sitesWithProfiles: () => sitesWithProfiles(pool),
+    health: () => pgHealth(pool),
+    writes,
+    drain: () => writes.drain(),
+    close() {
+      closing ??= (async () => {
+        writes.close();
+        await writes.drain();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+  return storage;
+}

@@ -1,0 +1,57 @@
+/**
+ * The PostgreSQL backend's connection pool. Three things node-postgres does not do by default and
+ * the collector needs:
+ * - numbers come back as numbers: `int8` (our epoch-ms columns, `count(*)`) and `numeric`
+ *   (`sum()` of a bigint) are strings in pg by default, which the code would silently compare and
+ *   add as text. Every value we store stays far below 2^53 (exact in a double). Set on this pool's
+ *   clients only (`types`), not process-wide: other users of `pg` in the process keep pg's default.
+ * - an `error` listener: an idle client that the server ends (a restart, `pg_terminate_backend`,
+ *   an idle timeout) emits `error` on the pool, and an EventEmitter's `error` with no listener ends
+ *   the process. The pool drops that client and opens a new one when asked: logging is enough.
+ * - `application_name`, so an operator sees the collector's sessions in `pg_stat_activity`.
+ */
+import pg from 'pg';
+
+/** Connections when the setting is left out: PostgreSQL's default `max_connections` is 100. */
+export const DEFAULT_POOL_SIZE = 10;
+
+/** How long a job or a read waits for a connection before it fails. */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
+const OID_INT8 = 20;
+const OID_NUMERIC = 1700;
+
+const types: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === OID_INT8 || oid === OID_NUMERIC) return (text: string) => Number(text);
+    return pg.types.getTypeParser(oid, format);
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+export interface PoolOptions {
+  /** Connections at most (each serves one write job or one read at a time). */
+  size?: number | undefined;
+  /** Told when an idle connection fails (the server ended it); the pool replaces it when needed. */
+  onError?: ((message: string) => void) | undefined;
+}
+
+export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
+  const size = opts.size ?? DEFAULT_POOL_SIZE;
+  if (!Number.isInteger(size) || size < 1) {
+    throw new Error(`microseg: the PostgreSQL pool size must be a whole number ≥ 1 (got ${size})`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: size,
+    types,
+    application_name: 'microseg',
+    // A safety net, not a limit: a job holds its connection, so code inside a job that waited for
+    // a second one (a read through the pool rather than the job's tx) could wait for ever once
+    // every connection is held. It fails instead (a storage failure: 503, Retry-After).
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+  });
+  // The error's message only: pg's messages name the server's condition, never the URL.
+  const onError = opts.onError ?? ((m: string) => console.error(`microseg: PostgreSQL: ${m}`));
+  pool.on('error', (err) => onError(err.message));
+  return pool;
+}

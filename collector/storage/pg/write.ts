@@ -1,0 +1,170 @@
+/**
+ * The PostgreSQL write path: each job in a transaction of its own on a pooled client, jobs running
+ * concurrently up to the pool's size. SQLite needs group commit in the collector (one writer, one
+ * fsync per transaction); PostgreSQL already groups concurrent commits' WAL flushes, so the jobs
+ * stay independent: a job that throws rolls back alone and nobody else runs twice.
+ *
+ * A job resolves after its COMMIT (answered only once durable); a job that throws is rolled back
+ * and rejects with its own error. A transaction that fails with a serialization failure (40001)
+ * or a deadlock (40P01: two jobs locking two profiles in opposite orders, e.g. an ingest into a
+ * contact's profile and a merge) is run again, a few times, on a fresh transaction: the contract
+ * allows a job to run twice.
+ *
+ * A job that calls `storage.write` would wait for a client while holding one; with every client
+ * held by such jobs the pool would never give one back. It is refused, as SQLite's queue does,
+ * by an AsyncLocalStorage token per running job (enabled only while a job runs).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type pg from 'pg';
+import { storageFailure } from '../../http/health.ts';
+import type { WriteObserver, WriteState } from '../contract.ts';
+import { NESTED_WRITE } from '../sqlite/write-queue.ts';
+
+export { NESTED_WRITE };
+
+/** Attempts of a job whose transaction lost a deadlock or a serialization conflict. */
+export const MAX_ATTEMPTS = 5;
+
+const RETRIED = new Set(['40001', '40P01']);
+
+export interface PgWritePath extends WriteState {
+  run<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** Resolves when no job is waiting or running. */
+  drain(): Promise<void>;
+  /** Refuses new jobs (after drain, the pool closes). */
+  close(): void;
+}
+
+const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
+
+export function pgWritePath(
+  pool: pg.Pool,
+  observers: readonly WriteObserver[] = [],
+  /** Called after each COMMIT (a read cache drops what the job wrote). */
+  onCommit?: () => void,
+): PgWritePath {
+  const inJob = new AsyncLocalStorage<object>();
+  /** Tokens of the jobs running now: a detached task of a finished job is not a nested write. */
+  const running = new Set<object>();
+  let waiting = 0;
+  let closed = false;
+  let idle: (() => void)[] = [];
+  let failing: WriteState['failing'] = null;
+
+  const depthChanged = () => {
+    for (const o of observers) o.depth(waiting);
+  };
+  const settle = () => {
+    if (waiting > 0 || running.size > 0) return;
+    const done = idle;
+    idle = [];
+    for (const d of done) d();
+  };
+
+  /**
+   * One transaction: BEGIN, the job, COMMIT; ROLLBACK on a throw, and the job's error thrown.
+   * `lost` is set when the connection cannot be trusted again (a ROLLBACK or COMMIT that failed).
+   */
+  async function attempt<T>(
+    client: pg.PoolClient,
+    job: (client: pg.PoolClient) => Promise<T>,
+    lost: { err?: Error },
+  ): Promise<T> {
+    await client.query('BEGIN');
+    let value: T;
+    try {
+      value = await job(client);
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => {
+        lost.err = e;
+      });
+      throw err;
+    }
+    try {
+      await client.query('COMMIT');
+    } catch (err) {
+      // Not committed (a COMMIT that fails rolls back), or unknown when the connection dropped.
+      lost.err = err as Error;
+      throw err;
+    }
+    return value;
+  }
+
+  async function runJob<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    waiting++;
+    depthChanged();
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      recordFailure(err);
+      throw err;
+    } finally {
+      waiting--;
+      depthChanged();
+      settle();
+    }
+    const token = {};
+    running.add(token);
+    const started = performance.now();
+    const lost: { err?: Error } = {};
+    // The pool listens for errors of idle clients only: a held one whose connection drops between
+    // two statements would emit `error` with no listener, which ends the process.
+    const onClientError = (err: Error) => {
+      lost.err = err;
+    };
+    client.on('error', onClientError);
+    try {
+      for (let n = 1; ; n++) {
+        try {
+          const value = await inJob.run(token, () => attempt(client, job, lost));
+          failing = null;
+          onCommit?.();
+          return value;
+        } catch (err) {
+          if (lost.err === undefined && RETRIED.has(String(codeOf(err))) && n < MAX_ATTEMPTS) {
+            continue;
+          }
+          recordFailure(err);
+          throw err;
+        }
+      }
+    } finally {
+      // A connection in an unknown state is closed rather than given to the next job.
+      client.off('error', onClientError);
+      client.release(lost.err);
+      running.delete(token);
+      if (running.size === 0) inJob.disable();
+      const seconds = (performance.now() - started) / 1000;
+      for (const o of observers) o.committed(seconds);
+      settle();
+    }
+  }
+
+  function recordFailure(err: unknown) {
+    const failure = storageFailure(err);
+    if (failure) failing = { code: failure.code, at: Date.now() };
+  }
+
+  return {
+    run<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+      const store = inJob.getStore();
+      if (store !== undefined && running.has(store)) return Promise.reject(new Error(NESTED_WRITE));
+      if (closed) return Promise.reject(new Error('microseg: the storage is closed'));
+      return runJob(job);
+    },
+    drain() {
+      if (waiting === 0 && running.size === 0) return Promise.resolve();
+      return new Promise<void>((done) => idle.push(done));
+    },
+    close() {
+      closed = true;
+    },
+    get depth() {
+      return waiting;
+    },
+    get failing() {
+      return failing;
+    },
+  };
+}
