@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { audienceOf, unknownAudience } from '../storage/audience.ts';
 import { loadSiteConfig } from '../config/env.ts';
-import { redactDbUrl } from '../config/db-url.ts';
+import { isPostgresUrl, redactDbUrl } from '../config/db-url.ts';
 import type { Command } from './cli.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../storage/export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../identity/token.ts';
@@ -53,13 +53,22 @@ async function withStorage(
 ): Promise<number> {
   const env = optionsFromEnv();
   const file = typeof v.db === 'string' ? v.db : env.db;
-  if (file !== ':memory:' && !existsSync(file)) {
+  if (!isPostgresUrl(file) && file !== ':memory:' && !existsSync(file)) {
     console.error(
       `microseg ${cmd}: no database at ${redactDbUrl(file)}: name the collector's file with --db FILE or MICROSEG_DB (serve creates it at its first start, by default ./data/microseg.db of the folder it runs in)`,
     );
     return 1;
   }
-  const storage = await openStorage(file);
+  let storage: Storage;
+  try {
+    storage = await openStorage(file);
+  } catch (err) {
+    // A PostgreSQL server that does not answer or refuses us: said with the URL's password hidden.
+    console.error(
+      `microseg ${cmd}: cannot open the database at ${redactDbUrl(file)}: ${(err as Error).message}`,
+    );
+    return 1;
+  }
   try {
     return await fn(storage);
   } finally {

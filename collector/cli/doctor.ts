@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { matchCategory } from '../config/category-rules.ts';
 import { type Config, ConfigError, type SiteConfig } from '../config/config.ts';
 import { type EnvOptions, loadSiteConfig, readEnv } from '../config/env.ts';
-import { redactDbUrl } from '../config/db-url.ts';
+import { isPostgresUrl, redactDbUrl } from '../config/db-url.ts';
 import {
   isWildcardHost,
   LOCALHOST,
@@ -144,18 +144,30 @@ export function diagnose(
       `MICROSEG_PUBLIC_URL is not set: email links start with http://localhost:${env.port}, which only this machine reaches`,
     );
   }
-  const keyFile = join(dirname(resolve(env.db)), SECRET_FILE);
-  add(
-    'ok',
-    'keys',
-    env.secret
-      ? 'signing keys from MICROSEG_SECRET'
-      : `signing keys from ${keyFile}${existsSync(keyFile) ? '' : ' (created at the first start)'}`,
-  );
+  const postgres = isPostgresUrl(env.db);
+  if (postgres) {
+    // No key file next to a database server (and a path made of its URL would hold the password).
+    if (env.secret) add('ok', 'keys', 'signing keys from MICROSEG_SECRET');
+    else
+      add(
+        'problem',
+        'keys',
+        'MICROSEG_SECRET is required with a PostgreSQL database: serve refuses to start without it',
+      );
+  } else {
+    const keyFile = join(dirname(resolve(env.db)), SECRET_FILE);
+    add(
+      'ok',
+      'keys',
+      env.secret
+        ? 'signing keys from MICROSEG_SECRET'
+        : `signing keys from ${keyFile}${existsSync(keyFile) ? '' : ' (created at the first start)'}`,
+    );
+  }
   add(
     'ok',
     'config',
-    `${config.sites.size} site(s): ${[...config.sites.keys()].join(', ')}; database ${redactDbUrl(env.db)}${existsSync(env.db) ? '' : ' (created at the first start)'}`,
+    `${config.sites.size} site(s): ${[...config.sites.keys()].join(', ')}; database ${redactDbUrl(env.db)}${postgres || existsSync(env.db) ? '' : ' (created at the first start)'}`,
   );
   return out;
 }

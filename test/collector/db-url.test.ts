@@ -65,19 +65,29 @@ describe('printed settings', () => {
 
   it('doctor prints the database without its password', async () => {
     vi.stubEnv('MICROSEG_DB', url);
-    // Without it doctor names the key file "next to the database", a path made of the URL: where
-    // the keys of a PostgreSQL collector live is the backend's to decide (issue 15).
     vi.stubEnv('MICROSEG_SECRET', 'a-test-signing-key-0123456789abcdef');
     const r = await cli('doctor', '--site', 'demo');
     expect(r.out).toContain('postgres://microseg:***@db.internal:5432/microseg');
     expect(`${r.out}${r.err}`).not.toContain('hunter2');
   });
 
-  it('a data command refusing the database does not print its password', async () => {
-    const r = await cli('export', '--db', url, '--site', 'demo', '--segment', 'key:*');
+  it('a data command that cannot reach the database does not print its password', async () => {
+    // A closed port on this machine: refused at once.
+    const unreachable = 'postgres://microseg:hunter2-secret@127.0.0.1:1/microseg';
+    const r = await cli('export', '--db', unreachable, '--site', 'demo', '--segment', 'key:*');
     expect(r.code).not.toBe(0);
-    expect(r.err).toContain('postgres://microseg:***@db.internal');
+    expect(r.err).toContain('cannot open the database at postgres://microseg:***@127.0.0.1:1');
     expect(`${r.out}${r.err}`).not.toContain('hunter2');
+  });
+
+  it('doctor says a PostgreSQL database needs MICROSEG_SECRET, and names no key file', async () => {
+    vi.stubEnv('MICROSEG_DB', url);
+    vi.stubEnv('MICROSEG_SECRET', '');
+    const r = await cli('doctor', '--site', 'demo');
+    expect(r.code).not.toBe(0);
+    expect(`${r.out}${r.err}`).toContain('MICROSEG_SECRET is required with a PostgreSQL database');
+    expect(`${r.out}${r.err}`).not.toContain('hunter2');
+    expect(`${r.out}${r.err}`).not.toContain('created at the first start');
   });
 
   it('backup refusing the database does not print its password', async () => {
