@@ -4,6 +4,8 @@
  * again on the run's throwaway PostgreSQL server). `openTestStorage()` gives a fresh, empty storage
  * of that backend (a SQLite file in a temporary folder, or a database of its own), and `rows()`
  * reads tables for assertions on either (`?` placeholders, turned into `$n` for PostgreSQL).
+ * PostgreSQL's `bigint` (epoch ms, `count(*)`) and `numeric` (`sum(bigint)`) come back as numbers,
+ * as SQLite gives them, so one assertion reads the same on both.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +61,20 @@ export async function openTestStorage(opts: StorageOptions = {}): Promise<TestSt
   };
 }
 
+/** int8 and numeric as JS numbers; a value a double cannot hold exactly fails the test instead. */
+function exactNumber(text: string): number {
+  const n = Number(text);
+  if (Number.isInteger(n) && !Number.isSafeInteger(n))
+    throw new Error(`rows(): ${text} is not exact as a JS number`);
+  return n;
+}
+const numberTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return exactNumber;
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
 /** Rows of a query on the storage's database, for assertions (`?` placeholders). */
 export async function rows<T = Record<string, unknown>>(
   storage: Storage,
@@ -72,7 +88,7 @@ export async function rows<T = Record<string, unknown>>(
       .all(...params) as T[];
   let n = 0;
   const text = sql.replace(/\?/g, () => `$${++n}`);
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client({ connectionString: url, types: numberTypes });
   await client.connect();
   try {
     return (await client.query(text, params)).rows as T[];
