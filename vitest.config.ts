@@ -8,8 +8,8 @@ import { defineConfig } from 'vitest/config';
 const PG_SUITES = [
   'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,secure-headers,site-middleware}.test.ts',
   'test/engine/{scenarios,storage-contract}.test.ts',
-  'test/identity/identify.test.ts',
-  'test/security/{device-hijack,identity-link,rate-limiter}.test.ts',
+  'test/identity/{identify,redirect}.test.ts',
+  'test/security/{device-hijack,identity-link,rate-limiter,webhook-flap}.test.ts',
 ];
 
 export default defineConfig({
