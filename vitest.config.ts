@@ -6,9 +6,11 @@ import { defineConfig } from 'vitest/config';
  * checkpointer, query plans, the CLI on a file) or need no database.
  */
 const PG_SUITES = [
-  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,secure-headers,site-middleware}.test.ts',
-  'test/engine/{scenarios,storage-contract}.test.ts',
+  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,secure-headers,sessions,site-middleware,wire-compact}.test.ts',
+  'test/engine/{events,scenarios,storage-contract}.test.ts',
   'test/identity/{identify,redirect}.test.ts',
+  'test/reliability/fuzz.test.ts',
+  'test/triggers/camera.test.ts',
   'test/security/{device-hijack,identity-link,rate-limiter,webhook-flap}.test.ts',
 ];
 

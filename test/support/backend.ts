@@ -97,6 +97,11 @@ export async function rows<T = Record<string, unknown>>(
   }
 }
 
+/** What `--db` (or MICROSEG_DB) names for the storage's database: its SQLite file, or its URL. */
+export function databaseArg(storage: Storage): string {
+  return urls.get(storage) ?? sqliteHandle(storage).name;
+}
+
 /** The first row of `rows()`, or undefined. */
 export async function row<T = Record<string, unknown>>(
   storage: Storage,
