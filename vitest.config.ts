@@ -10,7 +10,7 @@ const PG_SUITES = [
   'test/engine/{events,scenarios,storage-contract}.test.ts',
   'test/identity/{identify,redirect}.test.ts',
   'test/reliability/fuzz.test.ts',
-  'test/triggers/camera.test.ts',
+  'test/triggers/{camera,erasure,export}.test.ts',
   'test/security/{device-hijack,identity-link,rate-limiter,webhook-flap}.test.ts',
 ];
 
