@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 const PG_SUITES = [
   'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,secure-headers,sessions,site-middleware,wire-compact}.test.ts',
-  'test/engine/{events,scenarios,storage-contract}.test.ts',
+  'test/engine/{events,scenarios,storage,storage-contract}.test.ts',
   'test/identity/{identify,redirect}.test.ts',
   'test/reliability/fuzz.test.ts',
   'test/triggers/{camera,erasure,export}.test.ts',

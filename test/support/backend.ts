@@ -75,6 +75,21 @@ const numberTypes = {
   },
 } as pg.CustomTypesConfig;
 
+async function onPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, types: numberTypes });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const dollars = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+
 /** Rows of a query on the storage's database, for assertions (`?` placeholders). */
 export async function rows<T = Record<string, unknown>>(
   storage: Storage,
@@ -86,15 +101,19 @@ export async function rows<T = Record<string, unknown>>(
     return sqliteHandle(storage)
       .prepare(sql)
       .all(...params) as T[];
-  let n = 0;
-  const text = sql.replace(/\?/g, () => `$${++n}`);
-  const client = new pg.Client({ connectionString: url, types: numberTypes });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as T[];
-  } finally {
-    await client.end();
+  return onPg(url, async (c) => (await c.query(dollars(sql), params)).rows as T[]);
+}
+
+/** Runs a statement that returns no rows (seeding a table behind the storage's back). */
+export async function exec(storage: Storage, sql: string, ...params: unknown[]): Promise<void> {
+  const url = urls.get(storage);
+  if (url === undefined) {
+    sqliteHandle(storage)
+      .prepare(sql)
+      .run(...params);
+    return;
   }
+  await onPg(url, (c) => c.query(dollars(sql), params));
 }
 
 /** What `--db` (or MICROSEG_DB) names for the storage's database: its SQLite file, or its URL. */

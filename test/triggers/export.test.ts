@@ -9,7 +9,7 @@ import type { MemberRow } from '../../collector/storage/contract.ts';
 import { exportStream } from '../../collector/storage/export.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { T0, tempDir } from '../helpers.ts';
-import { BACKEND, databaseArg, rows } from '../support/backend.ts';
+import { BACKEND, databaseArg, exec } from '../support/backend.ts';
 import { API_KEY, shopConfig, triggersApp } from './setup.ts';
 
 const MEMBERS = 100_000;
@@ -24,7 +24,7 @@ beforeAll(async () => {
   // Seeded straight into the profiles table: the export reads stored state, not the engine.
   if (BACKEND === 'postgres') {
     // The same rows as below, made by the server in one statement (100k round trips would be slow).
-    await rows(
+    await exec(
       t.storage,
       `insert into profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases, monetary, last_purchase)
        select 'shop', 'visitor_' || lpad(i::text, 6, '0') || '_abcdefghij', ${T0} - i, ${T0}, ${T0},
