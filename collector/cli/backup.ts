@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { redactDbUrl } from '../config/db-url.ts';
+import { isPostgresUrl, redactDbUrl } from '../config/db-url.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { SECRET_FILE } from '../identity/keys.ts';
 import { migrationsFolder } from '../storage/sqlite/open.ts';
@@ -180,6 +180,12 @@ Options:
     const db = typeof v.db === 'string' ? v.db : env.db;
     const out = resolve(v.out);
     if (db === ':memory:') return fail('backup', 'an in-memory database has no file to copy');
+    // A database server is backed up with its own tools, which copy a consistent snapshot.
+    if (isPostgresUrl(db))
+      return fail(
+        'backup',
+        `${redactDbUrl(db)} is a PostgreSQL database: back it up with pg_dump (pg_dump --format=custom --file=FILE URL), and keep MICROSEG_SECRET apart from it`,
+      );
     if (!existsSync(db)) return refuse(`no database at ${redactDbUrl(db)} (--db or MICROSEG_DB)`);
     if ([db, `${db}-wal`, `${db}-shm`].some((f) => resolve(f) === out))
       return fail('backup', '--out names the database itself');

@@ -22,7 +22,7 @@ import { LIMITS } from '../../shared/limits.ts';
 
 /** Every command's `-h, --help`. */
 export const help = { type: 'boolean', short: 'h' } as const;
-const dbOption = `  --db FILE         the collector's SQLite file (MICROSEG_DB, default ./data/microseg.db)`;
+const dbOption = `  --db FILE         the collector's SQLite file or postgres:// URL (MICROSEG_DB, default ./data/microseg.db)`;
 
 /** A usage error: the message on stderr, exit code 2. */
 export function fail(cmd: string, msg: string): number {

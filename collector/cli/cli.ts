@@ -168,7 +168,7 @@ export const commands: Record<string, Command> = {
 Options (each overrides its environment variable):
   --port N        listen port (PORT, default 8787)
   --host H        listen address (HOST, default 0.0.0.0)
-  --db FILE       SQLite file (MICROSEG_DB, default ./data/microseg.db)
+  --db FILE       SQLite file or postgres:// URL (MICROSEG_DB, default ./data/microseg.db)
   --config FILE   site config JSON (MICROSEG_CONFIG, default: the built-in "demo" site)
   --no-demo       do not serve /demo (MICROSEG_DEMO=0 or false)
   --metrics-port N  serve /metrics on this port of MICROSEG_METRICS_HOST (default 127.0.0.1)

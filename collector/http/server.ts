@@ -91,6 +91,8 @@ export async function start(
     profileCache: opts.profileCache,
     checkpointEveryMs: CHECKPOINT_EVERY_MS,
     onCheckpointError: (err) => log('warn', 'wal checkpoint failed', { err }),
+    // PostgreSQL: an idle connection the server ended (a restart); the pool opens another.
+    onPoolError: (message) => log('warn', 'database connection lost', { message }),
   });
   const keys = keysForDatabase(opts.db, opts.secret);
   log('info', 'signing keys', {

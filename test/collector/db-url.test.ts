@@ -94,6 +94,7 @@ describe('printed settings', () => {
     const r = await cli('backup', '--db', url, '--out', '/nonexistent/backup.db');
     expect(r.code).not.toBe(0);
     expect(r.err).toContain('postgres://microseg:***@db.internal');
+    expect(r.err).toContain('is a PostgreSQL database: back it up with pg_dump');
     expect(`${r.out}${r.err}`).not.toContain('hunter2');
   });
 });

@@ -288,6 +288,26 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     expect(firsts).toHaveLength(1);
   });
 
+  it('an erasure waits for an ingest of the same visitor in flight: nothing comes back after it', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const ingesting = storage.write(async (tx) => {
+      const r = await tx.ingest('s', 'erased', [ev()], engine, T0);
+      await gate;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const erasing = storage.write((tx) => tx.eraseVisitor('s', 'erased'));
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    const [, erased] = await Promise.all([ingesting, erasing]);
+    expect(erased.removed).toMatchObject({ events: 1, profiles: 1 });
+    expect(await storage.profile('s', 'erased')).toBeUndefined();
+    expect(await storage.countEvents('s', 'erased')).toBe(0);
+  });
+
   it('a job that throws rolls back alone; the others commit', async () => {
     const outcomes = await Promise.allSettled([
       ingest('ok1', [ev()]),
@@ -392,6 +412,29 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
       ]);
       expect(results[1]).toMatchObject({ accepted: 1 });
       expect(results[2]).toBe('solo');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('drain waits for a job that was waiting for a connection when the one before it ended', async () => {
+    const s = await openStorage(db.url, { poolSize: 1 });
+    try {
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let secondDone = false;
+      const first = s.write(async () => held);
+      const second = s.write(async (tx) => {
+        await tx.identity.ensureContact('s', 'drained', T0);
+        secondDone = true;
+      });
+      const drained = s.drain();
+      release();
+      await drained;
+      expect(secondDone).toBe(true);
+      await Promise.all([first, second]);
     } finally {
       await s.close();
     }

@@ -9,6 +9,7 @@
  * until restart.
  */
 import type pg from 'pg';
+import { contactKey } from '../../identity/token.ts';
 import type {
   Change,
   ChangeListener,
@@ -32,7 +33,7 @@ import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
 import { createPool } from './pool.ts';
-import { profilesPg } from './profiles.ts';
+import { lockProfiles, profilesPg } from './profiles.ts';
 import { segmentInputs } from './reads.ts';
 import { pgWritePath } from './write.ts';
 
@@ -139,8 +140,17 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       },
       keepRefused: (site, source, rows, now, policy) =>
         quarantinePg(client).keep(site, source, rows, now, policy, skipped),
-      eraseVisitor: (site, visitor) => eraseVisitor(client, site, visitor),
-      eraseContact: (site, contact, now) => eraseContact(client, site, contact, now),
+      // Under the profiles' locks, as ingest: an ingest that read a profile before the erasure
+      // would otherwise write it back after it (profiles.ts).
+      async eraseVisitor(site, visitor) {
+        await lockProfiles(client, site, [visitor]);
+        return eraseVisitor(client, site, visitor);
+      },
+      async eraseContact(site, contact, now) {
+        const devices = await identity.linkedVisitors(client, site, contact);
+        await lockProfiles(client, site, [contactKey(contact), ...devices]);
+        return eraseContact(client, site, contact, now);
+      },
       pruneAged: (table, columns, site, cutoff, limit) =>
         pruneBatch(client, table, columns, site, cutoff, limit),
     };

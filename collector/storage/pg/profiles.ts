@@ -57,22 +57,43 @@ export async function lockProfiles(q: Queryable, site: string, keys: string[]): 
 }
 
 // $4 is the session when the event brings one; else it is assigned here (sessions.ts).
-const INSERT_EVENT = {
-  name: 'microseg_insert_event',
-  text: `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav, target,
-           outbound, value, currency, props, utm, bot, contact)
+const EVENT_VALUES = `INSERT INTO events (site, id, visitor, session, type, ts, received, url, ref, category, nav,
+           target, outbound, value, currency, props, utm, bot, contact)
          VALUES ($1, $2, $3, COALESCE($4::text, ${sessionSql('$1', '$3', '$6::bigint', '$2')}),
            $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-         ON CONFLICT DO NOTHING`,
-};
+         ON CONFLICT DO NOTHING`;
+const INSERT_EVENT = { name: 'microseg_insert_event', text: EVENT_VALUES };
 const SELECT_PROFILE = {
   name: 'microseg_select_profile',
   text: 'SELECT data, updated, segment, segments FROM profiles WHERE site = $1 AND visitor = $2',
   rowMode: 'array' as const,
 };
-const UPSERT_PROFILE = {
-  name: 'microseg_upsert_profile',
-  text: `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases,
+/**
+ * A batch's first event stored and the profile ($20) read, in one round trip (ingest's hot path:
+ * a round trip is most of an ingest's cost). Run under the profile's lock, taken by an earlier
+ * statement, so this statement's snapshot holds what the previous holder committed; the insert
+ * does not touch the profile. Always one row: the profile is left-joined to a constant row.
+ */
+const INSERT_FIRST_READ_PROFILE = {
+  name: 'microseg_insert_first_read_profile',
+  text: `WITH ins AS (${EVENT_VALUES} RETURNING 1)
+         SELECT (SELECT count(*) FROM ins)::int, p.data, p.updated, p.segment, p.segments
+           FROM (SELECT 1) one LEFT JOIN profiles p ON p.site = $1 AND p.visitor = $20::text`,
+  rowMode: 'array' as const,
+};
+/**
+ * Writes a profile and records its segment changes (arrays $12–$14 of kind, name, previous, in
+ * order; empty when none) in one statement: the changes' `seq` follow their order.
+ */
+const SAVE_PROFILE = {
+  name: 'microseg_save_profile',
+  text: `WITH changes AS (
+           INSERT INTO segment_changes (site, visitor, at, kind, name, previous, event, contact)
+           SELECT $1, $2, $5, c.kind, c.name, c.previous, $15, $16
+             FROM unnest($12::text[], $13::text[], $14::text[]) WITH ORDINALITY AS c(kind, name, previous, o)
+            ORDER BY c.o
+         )
+         INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data, segments, purchases,
            monetary, last_purchase)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11)
          ON CONFLICT (site, visitor) DO UPDATE SET
@@ -116,15 +137,63 @@ const UPDATE_SEGMENTS = {
 
 type ProfileDbRow = [data: string, updated: number, segment: string, segments: string[]];
 
+const rowOf = (
+  data: string | null,
+  updated: number | null,
+  segment: string | null,
+  segments: string[] | null,
+): ProfileRow | undefined =>
+  data === null
+    ? undefined
+    : {
+        profile: JSON.parse(data) as Profile,
+        updated: updated ?? 0,
+        key: segment ?? '',
+        segments: segments ?? [],
+      };
+
 async function readRow(q: Queryable, site: string, key: string): Promise<ProfileRow | undefined> {
   const { rows } = await q.query<ProfileDbRow>({ ...SELECT_PROFILE, values: [site, key] });
   const row = rows[0];
-  return row
-    ? { profile: JSON.parse(row[0]) as Profile, updated: row[1], key: row[2], segments: row[3] }
-    : undefined;
+  return row ? rowOf(...row) : undefined;
 }
 
-/** Writes a profile with the columns derived from it (segment key, RFM inputs) for listing. */
+/** An event's values for EVENT_VALUES ($1–$19). */
+function eventValues(
+  site: string,
+  visitor: string,
+  contact: string | null,
+  e: NewEvent,
+  now: number,
+): unknown[] {
+  return [
+    site,
+    e.id,
+    visitor,
+    e.session ?? null,
+    e.type,
+    e.ts,
+    now, // received
+    e.url ?? null,
+    e.ref ?? null,
+    e.category ?? null,
+    e.nav ?? null,
+    e.target ?? null,
+    e.outbound === undefined ? null : e.outbound ? 1 : 0,
+    e.value ?? null,
+    e.currency ?? null,
+    json(e.props),
+    json(e.utm),
+    e.bot === true,
+    contact,
+  ];
+}
+
+/**
+ * Writes a profile with the columns derived from it (segment key, RFM inputs) for listing, and
+ * records its segment changes (each naming the contact whose profile it is, for erasure), caused
+ * by `event`.
+ */
 function saveProfile(
   q: Queryable,
   site: string,
@@ -132,9 +201,11 @@ function saveProfile(
   profile: Profile,
   segment: Segment,
   now: number,
+  changes: SegmentChange[],
+  event: string | null,
 ) {
   return q.query({
-    ...UPSERT_PROFILE,
+    ...SAVE_PROFILE,
     values: [
       site,
       key,
@@ -147,6 +218,11 @@ function saveProfile(
       profile.purchases.n,
       profile.purchases.total,
       profile.purchases.last,
+      changes.map((c) => c.kind),
+      changes.map((c) => c.name),
+      changes.map((c) => c.previous),
+      event,
+      contactOfKey(key),
     ],
   });
 }
@@ -192,38 +268,36 @@ export function profilesPg(
     const contact = contactOfKey(key);
     const rfm = await breakpointsFor(site, q);
     await lockProfiles(q, site, [key]);
-    const stored = await readRow(q, site, key);
+    const first = batch[0];
+    let stored: ProfileRow | undefined;
+    let firstInserted = false;
+    if (first) {
+      const { rows } = await q.query<
+        [inserted: number, ...(ProfileDbRow | [null, null, null, null])]
+      >({
+        ...INSERT_FIRST_READ_PROFILE,
+        values: [...eventValues(site, visitor, contact, first, now), key],
+      });
+      const [inserted, data, updated, segment, segments] = rows[0] ?? [0, null, null, null, null];
+      firstInserted = inserted > 0;
+      stored = rowOf(data, updated, segment, segments);
+    } else stored = await readRow(q, site, key);
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
     let accepted = 0;
     let applied = 0;
     let cause: string | null = null;
-    for (const e of batch) {
-      const res = await q.query({
-        ...INSERT_EVENT,
-        values: [
-          site,
-          e.id,
-          visitor,
-          e.session ?? null,
-          e.type,
-          e.ts,
-          now, // received
-          e.url ?? null,
-          e.ref ?? null,
-          e.category ?? null,
-          e.nav ?? null,
-          e.target ?? null,
-          e.outbound === undefined ? null : e.outbound ? 1 : 0,
-          e.value ?? null,
-          e.currency ?? null,
-          json(e.props),
-          json(e.utm),
-          e.bot === true,
-          contact,
-        ],
-      });
+    for (const [i, e] of batch.entries()) {
       // A duplicate id changes no row: the event was counted when it first arrived.
-      if (res.rowCount === 0) continue;
+      const inserted =
+        i === 0
+          ? firstInserted
+          : ((
+              await q.query({
+                ...INSERT_EVENT,
+                values: eventValues(site, visitor, contact, e, now),
+              })
+            ).rowCount ?? 0) > 0;
+      if (!inserted) continue;
       accepted++;
       if (e.bot) continue;
       applied++;
@@ -242,8 +316,8 @@ export function profilesPg(
       traits,
       rfm,
     );
-    await recordChanges(q, site, key, changes, now, cause);
-    if (applied > 0) await saveProfile(q, site, key, profile, segment, now);
+    // No event applied: no change either (settleIngest), and the stored profile stands.
+    if (applied > 0) await saveProfile(q, site, key, profile, segment, now, changes, cause);
     return {
       result: { accepted, duplicates: batch.length - accepted, segment, before, changes },
       change,
@@ -269,8 +343,7 @@ export function profilesPg(
       if (source) {
         const target = await readRow(q, site, into);
         const merged = settleMerge(site, from, into, source, target, engine, now, traits, rfm);
-        await recordChanges(q, site, into, merged.changes, now, null);
-        await saveProfile(q, site, into, merged.profile, merged.segment, now);
+        await saveProfile(q, site, into, merged.profile, merged.segment, now, merged.changes, null);
         await q.query({ ...DELETE_PROFILE, values: [site, from] });
         out = { segment: merged.segment, change: merged.change };
       }

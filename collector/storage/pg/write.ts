@@ -37,12 +37,7 @@ export interface PgWritePath extends WriteState {
 
 const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 
-export function pgWritePath(
-  pool: pg.Pool,
-  observers: readonly WriteObserver[] = [],
-  /** Called after each COMMIT (a read cache drops what the job wrote). */
-  onCommit?: () => void,
-): PgWritePath {
+export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] = []): PgWritePath {
   const inJob = new AsyncLocalStorage<object>();
   /** Tokens of the jobs running now: a detached task of a finished job is not a nested write. */
   const running = new Set<object>();
@@ -70,7 +65,10 @@ export function pgWritePath(
     job: (client: pg.PoolClient) => Promise<T>,
     lost: { err?: Error },
   ): Promise<T> {
-    await client.query('BEGIN');
+    await client.query('BEGIN').catch((e: Error) => {
+      lost.err = e;
+      throw e;
+    });
     let value: T;
     try {
       value = await job(client);
@@ -98,11 +96,12 @@ export function pgWritePath(
       client = await pool.connect();
     } catch (err) {
       recordFailure(err);
+      // Counted out below (finally runs first); with nothing else waiting or running, drain ends.
+      queueMicrotask(settle);
       throw err;
     } finally {
       waiting--;
       depthChanged();
-      settle();
     }
     const token = {};
     running.add(token);
@@ -119,7 +118,6 @@ export function pgWritePath(
         try {
           const value = await inJob.run(token, () => attempt(client, job, lost));
           failing = null;
-          onCommit?.();
           return value;
         } catch (err) {
           if (lost.err === undefined && RETRIED.has(String(codeOf(err))) && n < MAX_ATTEMPTS) {
