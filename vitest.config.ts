@@ -11,7 +11,7 @@ const PG_SUITES = [
   'test/identity/{identify,redirect}.test.ts',
   'test/reliability/fuzz.test.ts',
   'test/triggers/{camera,erasure,export}.test.ts',
-  'test/security/{device-hijack,identity-link,rate-limiter,webhook-flap}.test.ts',
+  'test/security/{csv-injection,deep-nesting,demo-site,device-hijack,erasure-isolation,identity-link,origin-host,quarantine-bounds,rate-limiter,trait-names,webhook-flap}.test.ts',
 ];
 
 export default defineConfig({

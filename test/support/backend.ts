@@ -61,6 +61,32 @@ export async function openTestStorage(opts: StorageOptions = {}): Promise<TestSt
   };
 }
 
+/** A signing secret for collectors started on a PostgreSQL test database (which requires one). */
+export const PG_TEST_SECRET = 'pg-test-secret-pg-test-secret-0123456789';
+
+export interface TestDatabase {
+  /** What `start({ db })`, MICROSEG_DB or `--db` takes: a SQLite file in `dir`, or a URL. */
+  db: string;
+  /** MICROSEG_SECRET for a collector on it (PostgreSQL requires one; SQLite keeps a key file). */
+  secret: string | undefined;
+  /** Removes a PostgreSQL database (a SQLite file goes with its folder). */
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database for code that opens its own storage (`start()`, the CLI). */
+export async function createTestDatabaseFor(dir: string, name = 'test.db'): Promise<TestDatabase> {
+  if (BACKEND === 'postgres') {
+    const db = await createTestDatabase();
+    return { db: db.url, secret: PG_TEST_SECRET, drop: db.drop };
+  }
+  return { db: join(dir, name), secret: undefined, drop: async () => {} };
+}
+
+/** Lets `rows()` read a storage that the code under test opened itself on `db`. */
+export function adoptStorage(storage: Storage, db: string): void {
+  if (BACKEND === 'postgres') urls.set(storage, db);
+}
+
 /** int8 and numeric as JS numbers; a value a double cannot hold exactly fails the test instead. */
 function exactNumber(text: string): number {
   const n = Number(text);
