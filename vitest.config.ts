@@ -6,10 +6,12 @@ import { defineConfig } from 'vitest/config';
  * checkpointer, query plans, the CLI on a file) or need no database.
  */
 const PG_SUITES = [
-  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,secure-headers,site-middleware}.test.ts',
-  'test/engine/{scenarios,storage-contract}.test.ts',
-  'test/identity/identify.test.ts',
-  'test/security/{device-hijack,identity-link,rate-limiter}.test.ts',
+  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,read-cache,secure-headers,sessions,site-middleware,wire-compact}.test.ts',
+  'test/engine/{events,scenarios,storage,storage-contract}.test.ts',
+  'test/identity/{identify,redirect}.test.ts',
+  'test/reliability/fuzz.test.ts',
+  'test/triggers/{camera,erasure,export}.test.ts',
+  'test/security/{csv-injection,deep-nesting,demo-site,device-hijack,erasure-isolation,identity-link,origin-host,quarantine-bounds,rate-limiter,trait-names,webhook-flap}.test.ts',
 ];
 
 export default defineConfig({

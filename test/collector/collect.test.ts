@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
 import { collectRequest, DAY, ev, T0, testApp } from '../helpers.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { row } from '../support/backend.ts';
 
 let t: Awaited<ReturnType<typeof testApp>>;
 beforeEach(async () => {
@@ -45,10 +45,12 @@ describe('POST /v1/collect — valid batches', () => {
     });
     expect(body.segment.affinity).toEqual({ cameras: 1 });
     expect(await t.storage.countEvents('demo', 'v1')).toBe(2);
-    const row = sqliteHandle(t.storage)
-      .prepare("select * from events where site='demo' and id=?")
-      .get(events[1]!.id) as any;
-    expect(row).toMatchObject({
+    const stored = await row(
+      t.storage,
+      "select * from events where site='demo' and id=?",
+      events[1]!.id,
+    );
+    expect(stored).toMatchObject({
       type: 'click',
       category: 'cameras',
       target: 'https://x.example/',
@@ -105,10 +107,10 @@ describe('POST /v1/collect — valid batches', () => {
     const e1 = ev({ ts: T0 + 365 * DAY });
     const e2 = ev({ ts: 0 });
     await collect({ site: 'demo', visitor: 'v1', events: [e1, e2] });
-    const ts = (id: string) =>
-      (sqliteHandle(t.storage).prepare('select ts from events where id=?').get(id) as any).ts;
-    expect(ts(e1.id)).toBe(T0 + 5 * 60_000);
-    expect(ts(e2.id)).toBe(T0 - 7 * DAY);
+    const ts = async (id: string) =>
+      (await row(t.storage, 'select ts from events where id=?', id))?.ts;
+    expect(await ts(e1.id)).toBe(T0 + 5 * 60_000);
+    expect(await ts(e2.id)).toBe(T0 - 7 * DAY);
   });
 
   it('echoes an allowed origin for CORS and refuses others', async () => {
@@ -181,11 +183,9 @@ describe('POST /v1/collect — valid batches', () => {
     );
     expect(headless.body.bot).toBe('user_agent');
     expect(await t.storage.countEvents('shop')).toBe(3);
+    // bot is 0/1 in SQLite, a boolean in PostgreSQL: `bot` alone is true on both.
     expect(
-      sqliteHandle(t.storage)
-        .prepare("select count(*) from events where site='shop' and bot=1")
-        .pluck()
-        .get(),
+      (await row(t.storage, "select count(*) as n from events where site='shop' and bot"))?.n,
     ).toBe(3);
     expect(await t.storage.profile('shop', 'v1')).toBeUndefined();
     const person = await collect(
@@ -335,11 +335,10 @@ describe('stored columns', () => {
       const pv = ev();
       const click = ev({ type: 'click', target: 'http://localhost:8787/x', outbound: false });
       await t2.app.request(collectRequest({ site: 'demo', visitor: 'v1', events: [pv, click] }));
-      const outbound = sqliteHandle(t2.storage)
-        .prepare('select outbound from events where id=?')
-        .pluck();
-      expect(outbound.get(pv.id)).toBeNull();
-      expect(outbound.get(click.id)).toBe(0);
+      const outbound = async (id: string) =>
+        (await row(t2.storage, 'select outbound from events where id=?', id))?.outbound;
+      expect(await outbound(pv.id)).toBeNull();
+      expect(await outbound(click.id)).toBe(0);
     } finally {
       await t2.close();
     }
@@ -363,13 +362,14 @@ describe('arrival parameters from the page URL', () => {
         collectRequest({ site: 'demo', visitor: 'a1', events: [landing, plain, given] }),
       );
       expect(res.status).toBe(200);
-      const row = sqliteHandle(t3.storage).prepare('select category, utm from events where id=?');
-      expect(row.get(landing.id)).toEqual({
+      const stored = (id: string) =>
+        row(t3.storage, 'select category, utm from events where id=?', id);
+      expect(await stored(landing.id)).toEqual({
         category: 'cameras',
         utm: JSON.stringify({ source: 'newsletter', medium: 'email', campaign: 'spring sale' }),
       });
-      expect(row.get(plain.id)).toEqual({ category: 'sports', utm: null });
-      expect((row.get(given.id) as any).utm).toBe(JSON.stringify({ source: 'explicit' }));
+      expect(await stored(plain.id)).toEqual({ category: 'sports', utm: null });
+      expect((await stored(given.id))?.utm).toBe(JSON.stringify({ source: 'explicit' }));
     } finally {
       await t3.close();
     }

@@ -1,6 +1,6 @@
 // Sessions assigned at ingest (collector/storage/sqlite/sessions.ts): the snippet sends none.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { rows } from '../support/backend.ts';
 import { collectRequest, ev, T0, testApp } from '../helpers.ts';
 
 const MIN = 60_000;
@@ -15,12 +15,14 @@ const collect = (events: ReturnType<typeof ev>[], visitor = 'v1') =>
   t.app.request(collectRequest({ site: 'demo', visitor, events }));
 
 /** Each stored event's session, by event id. */
-const sessions = (): Record<string, string | null> =>
+const sessions = async (): Promise<Record<string, string | null>> =>
   Object.fromEntries(
-    sqliteHandle(t.storage)
-      .prepare("SELECT id, session FROM events WHERE site = 'demo'")
-      .raw()
-      .all() as string[][],
+    (
+      await rows<{ id: string; session: string | null }>(
+        t.storage,
+        "SELECT id, session FROM events WHERE site = 'demo'",
+      )
+    ).map((r) => [r.id, r.session]),
   );
 
 const at = (id: string, minutes: number) => ev({ id, ts: T0 + minutes * MIN });
@@ -29,18 +31,18 @@ describe('sessions at ingest', () => {
   it('keeps one session while events come less than 30 minutes apart, named by its first event', async () => {
     await collect([at('a', 0), at('b', 10)]);
     await collect([at('c', 39)]);
-    expect(sessions()).toEqual({ a: 'a', b: 'a', c: 'a' });
+    expect(await sessions()).toEqual({ a: 'a', b: 'a', c: 'a' });
   });
 
   it('starts a new session after 30 minutes idle', async () => {
     await collect([at('a', 0), at('b', 30), at('c', 45)]);
-    expect(sessions()).toEqual({ a: 'a', b: 'b', c: 'b' });
+    expect(await sessions()).toEqual({ a: 'a', b: 'b', c: 'b' });
   });
 
   it('keeps visitors apart', async () => {
     await collect([at('a', 0)], 'v1');
     await collect([at('b', 1)], 'v2');
-    expect(sessions()).toEqual({ a: 'a', b: 'b' });
+    expect(await sessions()).toEqual({ a: 'a', b: 'b' });
   });
 
   it('counts a retried batch once and leaves its sessions as they were', async () => {
@@ -49,29 +51,29 @@ describe('sessions at ingest', () => {
     await collect([at('c', 50)]);
     const res = (await (await collect(batch)).json()) as { duplicates: number };
     expect(res.duplicates).toBe(2);
-    expect(sessions()).toEqual({ a: 'a', b: 'a', c: 'c' });
+    expect(await sessions()).toEqual({ a: 'a', b: 'a', c: 'c' });
   });
 
   it('puts a late event (a retry queue sent after later events) into the session around it', async () => {
     await collect([at('a', 0), at('c', 20)]);
     await collect([at('b', 10)]);
-    expect(sessions().b).toBe('a');
+    expect((await sessions()).b).toBe('a');
   });
 
   it('lets a late event that precedes a session by less than 30 minutes join it', async () => {
     await collect([at('b', 100)]);
     await collect([at('a', 80)]);
-    expect(sessions()).toEqual({ a: 'b', b: 'b' });
+    expect(await sessions()).toEqual({ a: 'b', b: 'b' });
   });
 
   it('gives a late event far from any other its own session', async () => {
     await collect([at('b', 100)]);
     await collect([at('a', 0)]);
-    expect(sessions()).toEqual({ a: 'a', b: 'b' });
+    expect(await sessions()).toEqual({ a: 'a', b: 'b' });
   });
 
   it('keeps a session a sender states (older snippets, other senders)', async () => {
     await collect([{ ...at('a', 0), session: 'S1' }, at('b', 5)]);
-    expect(sessions()).toEqual({ a: 'S1', b: 'S1' });
+    expect(await sessions()).toEqual({ a: 'S1', b: 'S1' });
   });
 });

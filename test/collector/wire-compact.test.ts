@@ -3,7 +3,7 @@ import { expandCompact } from '../../collector/ingest/wire-compact.ts';
 import { CLOCK, LIMITS } from '../../shared/limits.ts';
 import type { CompactBatch, CollectResponse } from '../../shared/wire.ts';
 import { collectRequest, T0, testApp } from '../helpers.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { row } from '../support/backend.ts';
 
 const PAGE = 'https://shop.test/products/cameras';
 const REF = 'https://search.example/';
@@ -215,11 +215,13 @@ describe('POST /v1/collect with a compact body', () => {
     const res = await t.app.request(collectRequest(body));
     expect(res.status).toBe(200);
     expect(((await res.json()) as CollectResponse).accepted).toBe(1);
-    const row = sqliteHandle(t.storage).prepare(
+    const stored = await row(
+      t.storage,
       'SELECT type, target, outbound, category FROM events WHERE id = ?',
+      'c1',
     );
     const cart = 'http://localhost:8787/demo/cart';
-    expect(row.get('c1')).toEqual({
+    expect(stored).toEqual({
       type: 'click',
       target: cart,
       outbound: 0,

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../shared/limits.ts';
 import type { QuarantineRow } from '../../collector/storage/contract.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { row as firstRow } from '../support/backend.ts';
 import { DAY, T0, testApp } from '../helpers.ts';
 
 const KEY = 'shop-api-key-0123456789';
@@ -32,7 +32,7 @@ async function post(body: unknown, key: string | null = KEY) {
   return { status: res.status, body: (await res.json()) as any };
 }
 const row = (id: string) =>
-  sqliteHandle(t.storage).prepare("select * from events where site='shop' and id=?").get(id) as any;
+  firstRow(t.storage, "select * from events where site='shop' and id=?", id);
 
 describe('POST /v1/events', () => {
   it('stores a backend purchase with its explicit timestamp, far in the past (imports)', async () => {
@@ -53,7 +53,7 @@ describe('POST /v1/events', () => {
     });
     expect(status).toBe(200);
     expect(body).toEqual({ accepted: 1, duplicates: 0, refused: [], ids: ['order-1'] });
-    expect(row('order-1')).toMatchObject({
+    expect(await row('order-1')).toMatchObject({
       ts,
       value: 120.5,
       currency: 'EUR',
@@ -74,7 +74,7 @@ describe('POST /v1/events', () => {
         { site: 'shop', visitor: 'v1', type: 'screen_view', url: 'https://shop.example/cameras/a' },
       ],
     });
-    expect(row(body.ids[0])).toMatchObject({ ts: T0, category: 'cameras' });
+    expect(await row(body.ids[0])).toMatchObject({ ts: T0, category: 'cameras' });
   });
 
   it('derives an id from the content when none is given: re-sending counts once', async () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAY, testApp } from '../helpers.ts';
 import { LIMITS } from '../../shared/limits.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { BACKEND, row } from '../support/backend.ts';
 
 const KEY = 'shop-api-key-0123456789';
 const OTHER_KEY = 'other-api-key-0123456789';
@@ -139,10 +139,11 @@ describe('GET /r', () => {
     const profile = (await t.storage.profile('shop', 'c:c1'))!.profile;
     expect(Object.keys(profile.scores)).toEqual(['cameras']);
     // The stored event itself (no storage read returns an event row).
-    const row = sqliteHandle(t.storage)
-      .prepare("select type, category, utm from events where site = 'shop' and visitor = 'c:c1'")
-      .get();
-    expect(row).toEqual({
+    const stored = await row(
+      t.storage,
+      "select type, category, utm from events where site = 'shop' and visitor = 'c:c1'",
+    );
+    expect(stored).toEqual({
       type: 'email_click',
       category: 'cameras',
       utm: JSON.stringify({ campaign: 'spring', medium: 'email', source: 'nl' }),
@@ -167,10 +168,12 @@ describe('GET /r', () => {
       headers: { 'user-agent': 'Mozilla/5.0 (compatible; bingbot/2.0)' },
     });
     expect(res.status).toBe(302);
-    const row = sqliteHandle(t.storage)
-      .prepare("select type, bot from events where site = 'shop' and visitor = 'c:c2'")
-      .get();
-    expect(row).toEqual({ type: 'email_click', bot: 1 });
+    const stored = await row(
+      t.storage,
+      "select type, bot from events where site = 'shop' and visitor = 'c:c2'",
+    );
+    // bot: 1 in SQLite, true in PostgreSQL (a boolean column).
+    expect(stored).toEqual({ type: 'email_click', bot: BACKEND === 'postgres' ? true : 1 });
     expect((await t.storage.profile('shop', 'c:c2'))?.profile.scores ?? {}).toEqual({});
     await get(link);
     expect(Object.keys((await t.storage.profile('shop', 'c:c2'))!.profile.scores)).toEqual([

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { BACKEND, rows } from '../support/backend.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 import { fuzzPayloads, prng } from './fuzz.ts';
 
@@ -41,9 +41,12 @@ describe('fuzzing POST /v1/collect', () => {
     // No prototype was polluted along the way.
     expect(({} as any).polluted).toBeUndefined();
     // Hostile strings are stored as data, verbatim.
-    const tables = sqliteHandle(t.storage)
-      .prepare("select name from sqlite_master where type='table'")
-      .all() as { name: string }[];
+    const tables = await rows<{ name: string }>(
+      t.storage,
+      BACKEND === 'postgres'
+        ? 'select table_name as name from information_schema.tables where table_schema = current_schema()'
+        : "select name from sqlite_master where type='table'",
+    );
     expect(tables.map((r) => r.name)).toContain('events');
   });
 });

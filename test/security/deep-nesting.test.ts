@@ -4,7 +4,7 @@
  * the hostile part refused by reason, never a 5xx, and every valid event of the batch stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { row } from '../support/backend.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import {
   API_KEY,
@@ -35,11 +35,15 @@ beforeAll(async () => {
 afterAll(() => c.close());
 
 /** Whether the event is in the events table (no storage read finds an event by its id). */
-const stored = (id: string) =>
-  sqliteHandle(c.running.storage)
-    .prepare('select count(*) from events where site = ? and id = ?')
-    .pluck()
-    .get('shop', id);
+const stored = async (id: string) =>
+  (
+    await row(
+      c.running.storage,
+      'select count(*) as n from events where site = ? and id = ?',
+      'shop',
+      id,
+    )
+  )?.n;
 
 /** A hostile event, given the placeholder that becomes the deep JSON text. */
 const browserCases: [string, string, (hole: string) => unknown][] = [
@@ -68,7 +72,7 @@ describe('POST /v1/collect with a hostile event beside a valid one', () => {
         accepted: 1,
         refused: [{ index: 1, error: 'invalid_event' }],
       });
-      expect(stored(valid.id)).toBe(1);
+      expect(await stored(valid.id)).toBe(1);
     });
   }
 
@@ -127,7 +131,7 @@ describe('POST /v1/events with a hostile event beside a valid one', () => {
         accepted: 1,
         refused: [{ index: 1, error: 'invalid_event' }],
       });
-      expect(stored(id)).toBe(1);
+      expect(await stored(id)).toBe(1);
     });
   }
 

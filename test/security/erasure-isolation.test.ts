@@ -5,9 +5,9 @@
  * included — and nothing else: every row that does not name X is untouched, byte for byte.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type Database from 'better-sqlite3';
 import { main } from '../../collector/cli/cli.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import type { Storage } from '../../collector/storage/contract.ts';
+import { BACKEND, databaseArg, exec, row, rows } from '../support/backend.ts';
 import { API_KEY, collector, event, type Collector } from './support.ts';
 
 const X = 'crm-xavier';
@@ -43,19 +43,30 @@ const VOLATILE = new Set([
   'delivered_at',
 ]);
 
-/** Every row of every table as text, volatile columns left out. */
-function snapshot(sqlite: Database.Database): Map<string, string[]> {
+/**
+ * Every row of every table as text (its values in column order), volatile columns left out; the
+ * tables from the catalog (sqlite_master, or information_schema on PostgreSQL).
+ */
+async function snapshot(storage: Storage): Promise<Map<string, string[]>> {
+  const pg = BACKEND === 'postgres';
   const out = new Map<string, string[]>();
-  const tablesSql = `select name from sqlite_master where type = 'table' and name not like '%migrations%'`;
-  const tables = sqlite.prepare(tablesSql).pluck().all() as string[];
-  for (const table of tables) {
-    const info = sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[];
+  const tables = await rows<{ name: string }>(
+    storage,
+    pg
+      ? `select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE' and table_name not like '%migrations%'`
+      : `select name from sqlite_master where type = 'table' and name not like '%migrations%'`,
+  );
+  for (const { name: table } of tables) {
+    const info = await rows<{ name: string }>(
+      storage,
+      pg
+        ? `select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = ? order by ordinal_position`
+        : `select name from pragma_table_info(?)`,
+      table,
+    );
     const cols = info.map((c) => `"${c.name}"`).filter((c) => !VOLATILE.has(c.slice(1, -1)));
-    const rows = sqlite
-      .prepare(`select ${cols.join(',')} from "${table}"`)
-      .raw()
-      .all() as unknown[][];
-    out.set(table, rows.map((r) => JSON.stringify(r)).sort());
+    const all = await rows(storage, `select ${cols.join(',')} from "${table}"`);
+    out.set(table, all.map((r) => JSON.stringify(Object.values(r))).sort());
   }
   return out;
 }
@@ -74,11 +85,14 @@ const mentions = (snap: Map<string, string[]>, id: string) =>
   );
 
 /** Events of the shared device that are `contact`'s. */
-const sharedEvents = (sqlite: Database.Database, contact: string) =>
-  sqlite
-    .prepare(`select count(*) from events where visitor = 'shared' and contact = ?`)
-    .pluck()
-    .get(contact) as number;
+const sharedEvents = async (contact: string) =>
+  (
+    await row<{ n: number }>(
+      c.running.storage,
+      `select count(*) as n from events where visitor = 'shared' and contact = ?`,
+      contact,
+    )
+  )?.n;
 
 let c: Collector;
 afterEach(async () => {
@@ -106,27 +120,25 @@ async function send(visitor: string, extra: Record<string, unknown> = {}, catego
  */
 async function story() {
   c = await collector(CONFIG);
-  const sqlite = sqliteHandle(c.running.storage);
   await send('shared');
   await send('shared', { token: await token(X) }, 'sports');
   await send('shared', {}, 'books');
-  sqlite.prepare(`update links set expires = 1 where visitor = 'shared'`).run();
+  await exec(c.running.storage, `update links set expires = 1 where visitor = 'shared'`);
   await send('shared', {}, 'lapsed');
   await send('shared', { token: await token(Y) }, 'garden');
   await send('shared', {}, 'toys');
   await send('yphone', { token: await token(Y) }, 'music');
   await send('bystander');
   // Both people really have rows on the shared device, in every kind of table.
-  const events = (contact: string) => sharedEvents(sqlite, contact);
-  expect(events(X)).toBe(3); // the anonymous event, claimed at X's link, and two as X
-  expect(events(Y)).toBe(3); // the one after X's link lapsed, claimed at Y's link, and two as Y
-  return sqlite;
+  expect(await sharedEvents(X)).toBe(3); // the anonymous event, claimed at X's link, and two as X
+  expect(await sharedEvents(Y)).toBe(3); // the one after X's link lapsed, claimed at Y's link, and two as Y
+  return c.running.storage;
 }
 
 describe('erasing one contact of a shared device', () => {
   it('DELETE /v1/contacts/X removes every row of X and nothing of Y or anyone else', async () => {
-    const sqlite = await story();
-    const before = snapshot(sqlite);
+    const storage = await story();
+    const before = await snapshot(storage);
     const tables = [
       'events',
       'profiles',
@@ -142,23 +154,23 @@ describe('erasing one contact of a shared device', () => {
     const res = await c.api('DELETE', `/v1/contacts/${X}?site=shop`);
     expect(res.status).toBe(200);
     expect(res.json().visitors.sort()).toEqual([`c:${X}`, 'shared']);
-    const after = snapshot(sqlite);
+    const after = await snapshot(storage);
     expect(mentions(after, X)).toEqual({});
     expect(after).toEqual(without(before, X));
     // The device is still Y's.
     const seg = await c.http('GET', '/v1/segment?site=shop&visitor=shared');
     expect(seg.json()).toMatchObject({ known: true, category: expect.any(String) });
-    expect(sqlite.prepare(`select contact from links where visitor = 'shared'`).pluck().get()).toBe(
-      Y,
-    );
+    expect(
+      (await row(storage, `select contact from links where visitor = 'shared'`))?.contact,
+    ).toBe(Y);
   });
 
   it("DELETE /v1/contacts/Y (the device's owner now) leaves X's past on the device", async () => {
-    const sqlite = await story();
-    const before = snapshot(sqlite);
+    const storage = await story();
+    const before = await snapshot(storage);
     const res = await c.api('DELETE', `/v1/contacts/${Y}?site=shop`);
     expect(res.json().visitors.sort()).toEqual([`c:${Y}`, 'shared', 'yphone']);
-    const after = snapshot(sqlite);
+    const after = await snapshot(storage);
     expect(mentions(after, Y)).toEqual({});
     // Y's phone is Y's through and through: none of its rows names anyone else.
     expect(mentions(after, 'yphone')).toEqual({});
@@ -173,23 +185,25 @@ describe('erasing one contact of a shared device', () => {
     ).toEqual([X, Y]);
     expect(cooldowns(after).map((r) => JSON.parse(r).at(-1))).toEqual([X]);
     expect(after).toEqual(without(without(before, Y), 'yphone'));
-    expect(sharedEvents(sqlite, X)).toBe(3);
+    expect(await sharedEvents(X)).toBe(3);
   });
 
-  it('`microseg forget --contact` does the same on the database file', async () => {
-    const sqlite = await story();
-    const before = snapshot(sqlite);
+  it('`microseg forget --contact` does the same on the database', async () => {
+    const storage = await story();
+    const before = await snapshot(storage);
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
-    expect(await main(['forget', '--db', c.db, '--site', 'shop', '--contact', X])).toBe(0);
+    expect(
+      await main(['forget', '--db', databaseArg(storage), '--site', 'shop', '--contact', X]),
+    ).toBe(0);
     expect(JSON.parse(out.mock.calls[0]![0] as string).contact).toBe(X);
-    expect(snapshot(sqlite)).toEqual(without(before, X));
+    expect(await snapshot(storage)).toEqual(without(before, X));
   });
 
   it("DELETE /v1/visitors/:id removes that visitor id's rows and nothing else", async () => {
-    const sqlite = await story();
-    const before = snapshot(sqlite);
+    const storage = await story();
+    const before = await snapshot(storage);
     const res = await c.api('DELETE', '/v1/visitors/bystander?site=shop');
     expect(res.json().total).toBeGreaterThan(0);
-    expect(snapshot(sqlite)).toEqual(without(before, 'bystander'));
+    expect(await snapshot(storage)).toEqual(without(before, 'bystander'));
   });
 });

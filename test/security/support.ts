@@ -1,6 +1,7 @@
 /**
  * A real collector for the security suites: `start()` (the same function `microseg serve` runs)
- * on port 0 over a temp SQLite file, with a site config file, and raw HTTP requests (node:http)
+ * on port 0 over a temp SQLite file (a database of its own on PostgreSQL in suite-pg:
+ * test/support/backend.ts), with a site config file, and raw HTTP requests (node:http)
  * so a test sets any header a client could, `Host` included.
  */
 import { request as httpRequest } from 'node:http';
@@ -10,6 +11,7 @@ import type { Logger } from '../../collector/log.ts';
 import { start, type Running, type ServeOptions } from '../../collector/http/server.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
+import { adoptStorage, createTestDatabaseFor } from '../support/backend.ts';
 
 export const API_KEY = 'security-test-key-0123456789';
 /** `/metrics` on the public port, behind this Bearer token. */
@@ -52,7 +54,8 @@ export async function collector(
 ): Promise<Collector> {
   await ensureBuilt();
   const tmp = tempDir();
-  const db = join(tmp.dir, 'sec.db');
+  const database = await createTestDatabaseFor(tmp.dir, 'sec.db');
+  const { db } = database;
   let configPath: string | undefined;
   if (config !== undefined) {
     configPath = join(tmp.dir, 'sites.json');
@@ -69,10 +72,12 @@ export async function collector(
       limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
       apiKey: API_KEY,
       metricsToken: METRICS_TOKEN,
+      ...(database.secret ? { secret: database.secret } : {}),
       ...opts,
     },
     log,
   );
+  adoptStorage(running.storage, db);
   const addr = running.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   const http = (
@@ -123,6 +128,7 @@ export async function collector(
       }),
     async close() {
       await running.close();
+      await database.drop();
       tmp.cleanup();
     },
   };

@@ -4,7 +4,7 @@
  * the same way, with the name and the reason, wherever traits arrive.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { rows } from '../support/backend.ts';
 import { API_KEY, collector, event, type Collector } from './support.ts';
 
 const RESERVED = ['__proto__', 'constructor', 'prototype'];
@@ -53,12 +53,12 @@ describe('reserved trait names', () => {
     });
   }
 
-  it('stores no trait of a refused patch', () => {
+  it('stores no trait of a refused patch', async () => {
     // Every stored traits row, whoever it is of: a trait in any is a failure.
-    const rows = sqliteHandle(c.running.storage)
-      .prepare(`select traits from profile_meta`)
-      .pluck()
-      .all() as string[];
-    for (const t of rows) expect(JSON.parse(t)).not.toHaveProperty('plan');
+    const stored = await rows<{ traits: string }>(
+      c.running.storage,
+      `select traits from profile_meta`,
+    );
+    for (const t of stored) expect(JSON.parse(t.traits)).not.toHaveProperty('plan');
   });
 });

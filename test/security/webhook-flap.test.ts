@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import { runRetention } from '../../collector/jobs/retention.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { row } from '../support/backend.ts';
 import { startReceiver } from '../triggers/receiver.ts';
 import { DAY, ORIGIN, SECRET, securityApp, shopConfig } from './setup.ts';
 
@@ -78,17 +78,17 @@ describe('webhook flapping', () => {
 describe('cooldown turns', () => {
   it('are pruned by retention once older than the longest cooldown, when they can hold nothing back', async () => {
     // No storage read lists cooldown turns: counted in the table itself.
-    const turns = () =>
-      sqliteHandle(t.storage).prepare('SELECT count(*) FROM webhook_cooldowns').pluck().get();
+    const turns = async () =>
+      (await row(t.storage, 'SELECT count(*) AS n FROM webhook_cooldowns'))?.n;
     for (const v of ['anon1', 'anon2'])
       await t.collect(v, { events: [{ url: `${ORIGIN}/cameras/x` }] });
-    expect(turns()).toBe(2);
+    expect(await turns()).toBe(2);
     const config = parseConfig(flapConfig());
     await runRetention(t.storage, config, t.clock.now + DAY - MIN);
-    expect(turns()).toBe(2);
+    expect(await turns()).toBe(2);
     // Was: kept for good (one row per anonymous visitor a webhook ever fired for).
     await runRetention(t.storage, config, t.clock.now + DAY + MIN);
-    expect(turns()).toBe(0);
+    expect(await turns()).toBe(0);
     // The webhooks fire on as before.
     t.clock.now += DAY + 2 * MIN;
     await t.collect('anon1', { events: [{ url: `${ORIGIN}/about` }] });
@@ -100,12 +100,11 @@ describe('email-link replays', () => {
   it('10 replays of one /r link count one email_click and do not make the contact hot', async () => {
     const link = await t.link('victim');
     for (let i = 0; i < 10; i++) await t.click(link);
-    const clicks = sqliteHandle(t.storage)
-      .prepare(
-        "SELECT count(*) AS n FROM events WHERE site = 'shop' AND visitor = 'c:victim' AND type = 'email_click'",
-      )
-      .get() as { n: number };
-    expect(clicks.n).toBe(1);
+    const clicks = await row<{ n: number }>(
+      t.storage,
+      "SELECT count(*) AS n FROM events WHERE site = 'shop' AND visitor = 'c:victim' AND type = 'email_click'",
+    );
+    expect(clicks?.n).toBe(1);
     const seg = (await (await t.api('/v1/contacts/victim/segment?site=shop')).json()) as {
       engagement: string;
     };

@@ -4,6 +4,8 @@
  * again on the run's throwaway PostgreSQL server). `openTestStorage()` gives a fresh, empty storage
  * of that backend (a SQLite file in a temporary folder, or a database of its own), and `rows()`
  * reads tables for assertions on either (`?` placeholders, turned into `$n` for PostgreSQL).
+ * PostgreSQL's `bigint` (epoch ms, `count(*)`) and `numeric` (`sum(bigint)`) come back as numbers,
+ * as SQLite gives them, so one assertion reads the same on both.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +61,61 @@ export async function openTestStorage(opts: StorageOptions = {}): Promise<TestSt
   };
 }
 
+/** A signing secret for collectors started on a PostgreSQL test database (which requires one). */
+export const PG_TEST_SECRET = 'pg-test-secret-pg-test-secret-0123456789';
+
+export interface TestDatabase {
+  /** What `start({ db })`, MICROSEG_DB or `--db` takes: a SQLite file in `dir`, or a URL. */
+  db: string;
+  /** MICROSEG_SECRET for a collector on it (PostgreSQL requires one; SQLite keeps a key file). */
+  secret: string | undefined;
+  /** Removes a PostgreSQL database (a SQLite file goes with its folder). */
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database for code that opens its own storage (`start()`, the CLI). */
+export async function createTestDatabaseFor(dir: string, name = 'test.db'): Promise<TestDatabase> {
+  if (BACKEND === 'postgres') {
+    const db = await createTestDatabase();
+    return { db: db.url, secret: PG_TEST_SECRET, drop: db.drop };
+  }
+  return { db: join(dir, name), secret: undefined, drop: async () => {} };
+}
+
+/** Lets `rows()` read a storage that the code under test opened itself on `db`. */
+export function adoptStorage(storage: Storage, db: string): void {
+  if (BACKEND === 'postgres') urls.set(storage, db);
+}
+
+/** int8 and numeric as JS numbers; a value a double cannot hold exactly fails the test instead. */
+function exactNumber(text: string): number {
+  const n = Number(text);
+  if (Number.isInteger(n) && !Number.isSafeInteger(n))
+    throw new Error(`rows(): ${text} is not exact as a JS number`);
+  return n;
+}
+const numberTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === pg.types.builtins.INT8 || oid === pg.types.builtins.NUMERIC) return exactNumber;
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+async function onPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, types: numberTypes });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const dollars = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+
 /** Rows of a query on the storage's database, for assertions (`?` placeholders). */
 export async function rows<T = Record<string, unknown>>(
   storage: Storage,
@@ -70,15 +127,24 @@ export async function rows<T = Record<string, unknown>>(
     return sqliteHandle(storage)
       .prepare(sql)
       .all(...params) as T[];
-  let n = 0;
-  const text = sql.replace(/\?/g, () => `$${++n}`);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, params)).rows as T[];
-  } finally {
-    await client.end();
+  return onPg(url, async (c) => (await c.query(dollars(sql), params)).rows as T[]);
+}
+
+/** Runs a statement that returns no rows (seeding a table behind the storage's back). */
+export async function exec(storage: Storage, sql: string, ...params: unknown[]): Promise<void> {
+  const url = urls.get(storage);
+  if (url === undefined) {
+    sqliteHandle(storage)
+      .prepare(sql)
+      .run(...params);
+    return;
   }
+  await onPg(url, (c) => c.query(dollars(sql), params));
+}
+
+/** What `--db` (or MICROSEG_DB) names for the storage's database: its SQLite file, or its URL. */
+export function databaseArg(storage: Storage): string {
+  return urls.get(storage) ?? sqliteHandle(storage).name;
 }
 
 /** The first row of `rows()`, or undefined. */

@@ -3,7 +3,7 @@ import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { sweepAll } from '../../collector/jobs/sweep.ts';
 import { main } from '../../collector/cli/cli.ts';
 import { vi } from 'vitest';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { databaseArg } from '../support/backend.ts';
 import { DAY } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';
 import { SECRET, shopConfig, triggersApp } from './setup.ts';
@@ -169,9 +169,9 @@ describe('camera-intent webhooks against a local receiver', () => {
     expect(failed[0]).toMatchObject({ attempts: 2, lastStatus: 500 });
     expect(rx.got).toHaveLength(2);
 
-    // The CLI on the same database file lists the failure.
+    // The CLI on the same database (file or URL) lists the failure.
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-    const db = sqliteHandle(t.storage).name;
+    const db = databaseArg(t.storage);
     expect(
       await main(['deliveries', '--db', db, '--site', 'shop', '--status', 'failed', '--json']),
     ).toBe(0);
@@ -258,5 +258,8 @@ describe('camera-intent webhooks against a local receiver', () => {
     expect(new Set(pending.map((d: { segment: string }) => d.segment))).toEqual(
       new Set(['camera-intent']),
     );
+    // Each delivery reached the live receiver once: none was sent again because recording its
+    // answer failed.
+    expect(new Set(alive.got.map((g) => g.body.id)).size).toBe(alive.got.length);
   });
 });

@@ -1,10 +1,10 @@
 /** Erasure leaves no row of the person in any table; retention deletes old events and keeps profiles. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type Database from 'better-sqlite3';
 import { main } from '../../collector/cli/cli.ts';
 import { linkVisitor } from '../../collector/identity/identify.ts';
 import { runRetention } from '../../collector/jobs/retention.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import type { Storage } from '../../collector/storage/contract.ts';
+import { BACKEND, databaseArg, row, rows } from '../support/backend.ts';
 import { collectRequest, DAY, T0 } from '../helpers.ts';
 import { shopConfig, triggersApp } from './setup.ts';
 
@@ -14,24 +14,38 @@ afterEach(async () => {
   await t?.close();
 });
 
-/** Every table of the database (from sqlite_master, so tables added later are covered) → rows whose any column holds `needle`. */
-function rowsMentioning(sqlite: Database.Database, needle: string): Record<string, number> {
+/**
+ * Every table of the database (from the catalog, so tables added later are covered) → rows whose
+ * any column holds `needle`: sqlite_master and table_info on SQLite, information_schema on PostgreSQL.
+ */
+async function rowsMentioning(storage: Storage, needle: string): Promise<Record<string, number>> {
+  const pg = BACKEND === 'postgres';
   const out: Record<string, number> = {};
-  const tables = sqlite
-    .prepare(`select name from sqlite_master where type = 'table'`)
-    .pluck()
-    .all() as string[];
-  for (const table of tables) {
-    const cols = (sqlite.prepare(`pragma table_info("${table}")`).all() as { name: string }[]).map(
-      (c) => c.name,
+  const tables = await rows<{ name: string }>(
+    storage,
+    pg
+      ? `select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'`
+      : `select name from sqlite_master where type = 'table'`,
+  );
+  for (const { name: table } of tables) {
+    const cols = (
+      await rows<{ name: string }>(
+        storage,
+        pg
+          ? `select column_name as name from information_schema.columns where table_schema = current_schema() and table_name = ?`
+          : `select name from pragma_table_info(?)`,
+        table,
+      )
+    ).map((c) => c.name);
+    const has = (c: string) =>
+      pg ? `strpos(cast("${c}" as text), ?) > 0` : `instr(cast("${c}" as text), ?) > 0`;
+    const where = cols.map(has).join(' or ');
+    const found = await row<{ n: number }>(
+      storage,
+      `select count(*) as n from "${table}" where ${where}`,
+      ...cols.map(() => needle),
     );
-    const where = cols.map((c) => `instr(cast("${c}" as text), @needle) > 0`).join(' or ');
-    const n = (
-      sqlite.prepare(`select count(*) as n from "${table}" where ${where}`).get({ needle }) as {
-        n: number;
-      }
-    ).n;
-    if (n > 0) out[table] = n;
+    if (found && found.n > 0) out[table] = found.n;
   }
   return out;
 }
@@ -75,10 +89,9 @@ describe('erasure', () => {
       ).status,
     ).toBe(200);
 
-    const sqlite = sqliteHandle(t.storage);
     const before = {
-      ...rowsMentioning(sqlite, 'victim'),
-      ...rowsMentioning(sqlite, 'alice@example.com'),
+      ...(await rowsMentioning(t.storage, 'victim')),
+      ...(await rowsMentioning(t.storage, 'alice@example.com')),
     };
     // The person really is in every kind of table first, or the check below would prove nothing.
     for (const table of [
@@ -92,7 +105,7 @@ describe('erasure', () => {
     ]) {
       expect(before[table], table).toBeGreaterThan(0);
     }
-    const bystander = rowsMentioning(sqlite, 'bystander');
+    const bystander = await rowsMentioning(t.storage, 'bystander');
 
     const res = await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' });
     expect(res.status).toBe(200);
@@ -105,9 +118,9 @@ describe('erasure', () => {
       Object.values(body.removed as Record<string, number>).reduce((a, b) => a + b, 0),
     );
 
-    expect(rowsMentioning(sqlite, 'victim')).toEqual({});
-    expect(rowsMentioning(sqlite, 'alice@example.com')).toEqual({});
-    expect(rowsMentioning(sqlite, 'bystander')).toEqual(bystander);
+    expect(await rowsMentioning(t.storage, 'victim')).toEqual({});
+    expect(await rowsMentioning(t.storage, 'alice@example.com')).toEqual({});
+    expect(await rowsMentioning(t.storage, 'bystander')).toEqual(bystander);
     // Idempotent: a second erasure finds nothing.
     expect(
       (await (await t.api('/v1/contacts/alice@example.com?site=shop', { method: 'DELETE' })).json())
@@ -132,12 +145,11 @@ describe('erasure', () => {
       (await send([{ site: 'shop', contact: 'bob@example.com', type: 'purchase', value: 'lots' }]))
         .status,
     ).toBe(400);
-    const sqlite = sqliteHandle(t.storage);
-    expect(rowsMentioning(sqlite, 'bob@example.com').quarantine).toBe(1);
+    expect((await rowsMentioning(t.storage, 'bob@example.com')).quarantine).toBe(1);
 
     const res = await t.api('/v1/contacts/bob@example.com?site=shop', { method: 'DELETE' });
     expect((await res.json()).removed.quarantine).toBe(1);
-    expect(rowsMentioning(sqlite, 'bob@example.com')).toEqual({});
+    expect(await rowsMentioning(t.storage, 'bob@example.com')).toEqual({});
   });
 
   it('DELETE /v1/visitors/:id and `microseg forget` remove one visitor everywhere', async () => {
@@ -145,8 +157,7 @@ describe('erasure', () => {
     await person('erased');
     await person('cliforgot');
     await person('stays');
-    const sqlite = sqliteHandle(t.storage);
-    const stays = rowsMentioning(sqlite, 'stays');
+    const stays = await rowsMentioning(t.storage, 'stays');
     expect(Object.keys(stays).sort()).toEqual([
       'events',
       'profiles',
@@ -165,24 +176,32 @@ describe('erasure', () => {
       contact: null,
       removed: { events: 3, profiles: 1, quarantine: 1, webhook_deliveries: 1 },
     });
-    expect(rowsMentioning(sqlite, 'erased')).toEqual({});
+    expect(await rowsMentioning(t.storage, 'erased')).toEqual({});
 
     const out = vi.spyOn(console, 'log').mockImplementation(() => {});
     expect(
-      await main(['forget', '--db', sqlite.name, '--site', 'shop', '--visitor', 'cliforgot']),
+      await main([
+        'forget',
+        '--db',
+        databaseArg(t.storage),
+        '--site',
+        'shop',
+        '--visitor',
+        'cliforgot',
+      ]),
     ).toBe(0);
     expect(JSON.parse(out.mock.calls[0]![0] as string)).toMatchObject({
       visitors: ['cliforgot'],
       removed: { events: 3, profiles: 1 },
     });
-    expect(rowsMentioning(sqlite, 'cliforgot')).toEqual({});
-    expect(rowsMentioning(sqlite, 'stays')).toEqual(stays);
+    expect(await rowsMentioning(t.storage, 'cliforgot')).toEqual({});
+    expect(await rowsMentioning(t.storage, 'stays')).toEqual(stays);
 
     expect((await t.api('/v1/visitors/bad%20id?site=shop', { method: 'DELETE' })).status).toBe(400);
     expect((await t.app.request('/v1/visitors/stays?site=shop', { method: 'DELETE' })).status).toBe(
       401,
     );
-    expect(await main(['forget', '--db', sqlite.name, '--site', 'shop'])).toBe(2);
+    expect(await main(['forget', '--db', databaseArg(t.storage), '--site', 'shop'])).toBe(2);
   });
 });
 
@@ -204,21 +223,20 @@ describe('retention', () => {
     );
     t.clock.now = T0;
 
-    const sqlite = sqliteHandle(t.storage);
-    const profiles = () => sqlite.prepare(`select * from profiles order by visitor`).all();
+    const profiles = () => rows(t.storage, `select * from profiles order by visitor`);
     const segment = async () => (await t.app.request('/v1/segment?site=shop&visitor=old')).json();
-    const profilesBefore = profiles();
+    const profilesBefore = await profiles();
     const segmentBefore = await segment();
     expect(await t.storage.countEvents('shop')).toBe(5);
 
     const pruned = await runRetention(t.storage, t.config, T0, 2); // tiny batches: several rounds
     expect(pruned.shop).toMatchObject({ events: 3, quarantine: 1 });
     expect(pruned.shop!.segment_changes).toBeGreaterThan(0);
-    expect(sqlite.prepare(`select visitor, id from events order by visitor`).all()).toEqual([
+    expect(await rows(t.storage, `select visitor, id from events order by visitor`)).toEqual([
       { visitor: 'imported', id: 'imp1' },
       expect.objectContaining({ visitor: 'old' }),
     ]);
-    expect(profiles()).toEqual(profilesBefore);
+    expect(await profiles()).toEqual(profilesBefore);
     expect(await segment()).toEqual(segmentBefore);
     // Sites without retentionDays are left alone.
     expect((await runRetention(t.storage, t.config, T0 + 365 * DAY)).shop).toMatchObject({
