@@ -21,7 +21,14 @@ export const idSchema = z
 
 /** The same test as `idSchema`, length included, as one RegExp: `GET /v1/segment` runs it without zod. */
 export const ID_PATTERN = new RegExp(`^${ID_CHARS}{1,${LIMITS.idLength}}$`);
-const url = z.string().max(LIMITS.urlLength);
+/**
+ * No NUL (U+0000) in the text stored in columns of its own: PostgreSQL's `text` cannot hold it
+ * (`invalid byte sequence`), and no URL or category has one. Refused on both backends alike, so
+ * an event gets the same answer wherever it is stored. (JSON columns escape it: props, utm.)
+ */
+const NO_NUL = /^[^\0]*$/;
+const NO_NUL_MESSAGE = 'no NUL (U+0000) character';
+const url = z.string().max(LIMITS.urlLength).regex(NO_NUL, NO_NUL_MESSAGE);
 const shortText = (max: number) => z.string().max(max);
 
 const props = z
@@ -54,7 +61,7 @@ export const eventSchema = z
     session: idSchema.optional(),
     url: url.optional(),
     ref: url.optional(),
-    category: z.string().min(1).max(LIMITS.categoryLength).optional(),
+    category: z.string().min(1).max(LIMITS.categoryLength).regex(NO_NUL, NO_NUL_MESSAGE).optional(),
     nav: z.enum(['load', 'spa']).optional(),
     target: url.optional(),
     outbound: z.boolean().optional(),
@@ -185,6 +192,9 @@ const TYPE_RE = /^[A-Za-z0-9_.:-]+$/;
 const CURRENCY_RE = /^[A-Za-z]{3}$/;
 const isText = (v: unknown, min: number, max: number): v is string =>
   typeof v === 'string' && v.length >= min && v.length <= max;
+/** Text of a column of its own: `isText` without a NUL (see NO_NUL). */
+const isColumnText = (v: unknown, min: number, max: number): v is string =>
+  isText(v, min, max) && !v.includes('\0');
 const isId = (v: unknown): v is string => isText(v, 1, LIMITS.idLength) && ID_RE.test(v);
 
 /**
@@ -211,10 +221,10 @@ export function plainEvent(item: unknown): z.infer<typeof eventSchema> | undefin
       case 'url':
       case 'ref':
       case 'target':
-        if (!isText(e[k], 0, LIMITS.urlLength)) return undefined;
+        if (!isColumnText(e[k], 0, LIMITS.urlLength)) return undefined;
         continue;
       case 'category':
-        if (!isText(e.category, 1, LIMITS.categoryLength)) return undefined;
+        if (!isColumnText(e.category, 1, LIMITS.categoryLength)) return undefined;
         continue;
       case 'nav':
         if (e.nav !== 'load' && e.nav !== 'spa') return undefined;

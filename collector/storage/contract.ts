@@ -353,6 +353,12 @@ export interface StorageTx extends StorageReads {
     after: string,
     limit: number,
   ): Promise<{ next: string | null; changed: number }>;
+  /**
+   * Runs `fn` on a later turn once this job's transaction has committed, outside the job (its
+   * writes are jobs of their own); never when the job fails or rolls back. For work that must see
+   * the committed rows, such as waking the webhook worker for the deliveries just enqueued.
+   */
+  afterCommit(fn: () => void): void;
   /** Recomputes the site's quintiles from its customers; null (fixed thresholds) under `minCustomers`. */
   recomputeRfm(site: string, minCustomers: number, now: number): Promise<RfmBreakpoints | null>;
   /**

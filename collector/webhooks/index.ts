@@ -86,8 +86,9 @@ export function startWebhooks(
         rows.push(r);
     if (rows.length === 0) return;
     await tx.outbox.enqueue(rows, change.at);
-    // Runs on a later turn, after the transaction that holds these rows has committed.
-    worker.wake();
+    // Once committed: before, the worker would not see these rows (PostgreSQL commits a moment
+    // later), and its outbox writes would run inside this job.
+    tx.afterCommit(() => worker.wake());
   });
   return { outbox, worker, stop: () => worker.stop() };
 }

@@ -3,6 +3,7 @@
  * flight, a timeout per request and exponential backoff with jitter between attempts. Ingest
  * only inserts rows and wakes it, so a slow or dead receiver never slows a request.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../log.ts';
 import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { backoffDelay, type DeliveryPolicy } from './config.ts';
@@ -45,6 +46,12 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const hookLoad = new Map<string, number>();
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  /**
+   * The worker's rounds run in the context it was started in, whoever wakes it: a round started
+   * from a write job's context would have its outbox writes taken for writes nested in that job.
+   */
+  const detached = AsyncLocalStorage.snapshot();
+  const tickDetached = () => detached(() => void tick());
   let woken = false;
   let stopped = false;
   /** A tick awaits the outbox: a wake meanwhile runs one more tick after it, never two at once. */
@@ -54,7 +61,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   function schedule(delay: number) {
     if (stopped) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void tick(), Math.max(0, delay));
+    timer = setTimeout(tickDetached, Math.max(0, delay));
     // The worker must not keep a CLI or a test process alive on its own.
     timer.unref();
   }
@@ -205,7 +212,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   function wake() {
     if (stopped || woken) return;
     woken = true;
-    setImmediate(() => void tick());
+    setImmediate(tickDetached);
   }
 
   schedule(0);

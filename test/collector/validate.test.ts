@@ -34,6 +34,21 @@ describe('ids', () => {
   });
 });
 
+describe('text stored in columns of its own', () => {
+  it('refuses a NUL character in url, ref, target and category (PostgreSQL text cannot hold one), keeps it in props', () => {
+    for (const k of ['url', 'ref', 'target', 'category']) {
+      const item = { id: 'e', type: 'page_view', ts: 1, [k]: 'a\u0000b' };
+      expect(plainEvent(item), k).toBeUndefined();
+      const zod = eventSchema.safeParse(item);
+      expect(zod.success, k).toBe(false);
+      expect(JSON.stringify(zod.error?.issues), k).toContain('no NUL (U+0000) character');
+    }
+    expect(
+      eventSchema.safeParse({ id: 'e', type: 't', ts: 1, props: { a: 'x\u0000' } }).success,
+    ).toBe(true);
+  });
+});
+
 describe('plainEvent (the common event checked without zod)', () => {
   const id = 'a'.repeat(LIMITS.idLength);
   const url = 'u'.repeat(LIMITS.urlLength);
@@ -54,6 +69,8 @@ describe('plainEvent (the common event checked without zod)', () => {
     `${id}a`,
     'a b',
     'é',
+    'a\u0000b',
+    '\u0000',
     url,
     `${url}u`,
     'c'.repeat(LIMITS.categoryLength + 1),

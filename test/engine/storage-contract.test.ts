@@ -8,7 +8,7 @@
  */
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { MemberRow, NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
@@ -93,6 +93,49 @@ describe.each(backends)('on $kind', ({ kind }) => {
   afterEach(async () => {
     await storage.close();
     tmp?.cleanup();
+  });
+
+  describe('afterCommit', () => {
+    it('runs after the commit, on a later turn, where the rows are seen and a write is no nested one', async () => {
+      const seen: string[] = [];
+      let written: Promise<void> | undefined;
+      await storage.write(async (tx) => {
+        await tx.identity.ensureContact('s', 'c1', 1);
+        tx.afterCommit(() => {
+          written = (async () => {
+            seen.push(String(await storage.identity.contactExists('s', 'c1')));
+            // A write from here is a job of its own, not refused as nested in the one committed.
+            await storage.identity.setMeta(
+              's',
+              'c:c1',
+              { traits: { a: 'b' }, first: null, last: null },
+              2,
+            );
+            seen.push('written');
+          })();
+        });
+        seen.push('job');
+      });
+      seen.push('committed');
+      await vi.waitFor(() => expect(written).toBeDefined());
+      await written;
+      expect(seen).toEqual(['job', 'committed', 'true', 'written']);
+      expect((await storage.identity.meta('s', 'c:c1'))?.traits).toEqual({ a: 'b' });
+    });
+
+    it('never runs for a job that fails', async () => {
+      let ran = false;
+      await expect(
+        storage.write(async (tx) => {
+          tx.afterCommit(() => {
+            ran = true;
+          });
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      await new Promise((r) => setTimeout(r, 20));
+      expect(ran).toBe(false);
+    });
   });
 
   describe('audience', () => {

@@ -90,7 +90,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
    * `job.rfm` is set when the job recomputed quintiles: rfm.ts caches them at once, so a job that
    * then rolls back must drop them (write, below).
    */
-  function txOn(client: pg.PoolClient, job: { rfm: boolean }): StorageTx {
+  function txOn(client: pg.PoolClient, job: { rfm: boolean; after: (() => void)[] }): StorageTx {
     const outbox = outboxPg(client);
     const tx: StorageTx = {
       ...readsOn(client),
@@ -153,6 +153,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       },
       pruneAged: (table, columns, site, cutoff, limit) =>
         pruneBatch(client, table, columns, site, cutoff, limit),
+      afterCommit: (fn) => void job.after.push(fn),
     };
     return tx;
   }
@@ -167,12 +168,23 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     }) as Queryable['query'],
   };
   const write = <T>(job: (tx: StorageTx) => Promise<T>): Promise<T> => {
-    const state = { rfm: false };
-    const done = writes.run((client) => job(txOn(client, state)));
-    return done.catch((err: unknown) => {
-      if (state.rfm) rfm.clear();
-      throw err;
+    const state = { rfm: false, after: [] as (() => void)[] };
+    const done = writes.run((client) => {
+      // An attempt run again (a deadlock lost) asks again for what it needs after its commit.
+      state.after = [];
+      return job(txOn(client, state));
     });
+    return done.then(
+      (value) => {
+        // Committed; here the caller's context, not the job's: their writes are jobs of their own.
+        for (const fn of state.after) setImmediate(fn);
+        return value;
+      },
+      (err: unknown) => {
+        if (state.rfm) rfm.clear();
+        throw err;
+      },
+    );
   };
   let closing: Promise<void> | null = null;
 

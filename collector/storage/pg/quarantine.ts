@@ -21,6 +21,14 @@ import type { QuarantineRow } from '../contract.ts';
 import { capPayload, type QuarantinePolicy, type Refusal } from '../quarantine.ts';
 import type { Queryable } from './db.ts';
 
+/**
+ * A refused event's own text as PostgreSQL can keep it: `text` cannot hold a NUL (U+0000), and a
+ * refused id or visitor may carry one (that may be why it was refused): shown as U+FFFD. The raw
+ * payload keeps it, escaped in its JSON.
+ */
+const text = (s: string | null): string | null =>
+  s === null ? null : s.replaceAll('\0', '\uFFFD');
+
 const COLUMNS = `seq::float8 AS seq, contact, site, visitor, event_id AS "eventId", source,
   received::float8 AS received, error, message, payload`;
 
@@ -68,10 +76,10 @@ export function quarantinePg(q: Queryable): {
         const values = kept.map((r, i) => {
           const at = params.length;
           params.push(
-            r.visitor,
-            r.refused.id ?? null,
+            text(r.visitor),
+            text(r.refused.id ?? null),
             r.refused.error,
-            r.refused.message,
+            text(r.refused.message),
             capPayload(r.raw),
             r.visitor === null ? null : contactOfKey(r.visitor),
           );

@@ -145,6 +145,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
       return { next, changed };
     },
     recomputeRfm: async (site, minCustomers, now) => rfm.recompute(site, minCustomers, now),
+    afterCommit: (fn) => queue.afterCommit(fn),
     keepRefused: async (site, source, rows, now, policy) =>
       quarantine.keep(site, source, rows, now, policy, skipped),
     eraseVisitor: async (site, visitor) => eraseVisitor(db, site, visitor),

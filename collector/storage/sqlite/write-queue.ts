@@ -25,6 +25,8 @@ import type { WriteObserver, WriteState } from '../contract.ts';
 
 interface Job<Tx> {
   run: (tx: Tx) => Promise<unknown>;
+  /** What the job asked to run once it is committed (`afterCommit`); emptied when it reruns or fails. */
+  after: (() => void)[];
   ok: (v: unknown) => void;
   fail: (e: unknown) => void;
 }
@@ -36,6 +38,8 @@ export interface WriteQueue<Tx> extends WriteState {
   run<T>(job: (tx: Tx) => Promise<T>): Promise<T>;
   /** Resolves when every queued job has been committed (graceful shutdown). */
   drain(): Promise<void>;
+  /** Runs `fn` on a later turn once the job running now is committed (never if it fails). */
+  afterCommit(fn: () => void): void;
 }
 
 export const NESTED_WRITE =
@@ -60,6 +64,8 @@ export function writeQueue<Tx>(
    * mistaken for nested ones.
    */
   let current: object | null = null;
+  /** The job running now, whose `afterCommit` callbacks are being collected. */
+  let active: Job<Tx> | null = null;
   let queue: Job<Tx>[] = [];
   let scheduled = false;
   let running = false;
@@ -70,12 +76,19 @@ export function writeQueue<Tx>(
     if (storage) failing = { code: storage.code, at: Date.now() };
   };
 
+  /** Runs a job (again, on a rerun: what it asked for before is forgotten). */
+  function start(job: Job<Tx>): Promise<unknown> {
+    job.after = [];
+    active = job;
+    return job.run(tx);
+  }
+
   /** The group without savepoints: all or nothing. */
   async function plain(group: Job<Tx>[]): Promise<Outcome[]> {
     sqlite.exec('BEGIN IMMEDIATE');
     const results: Outcome[] = [];
     try {
-      for (const job of group) results.push({ ok: true, value: await job.run(tx) });
+      for (const job of group) results.push({ ok: true, value: await start(job) });
       sqlite.exec('COMMIT');
     } catch (err) {
       if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
@@ -92,7 +105,7 @@ export function writeQueue<Tx>(
       for (const job of group) {
         sqlite.exec('SAVEPOINT microseg_job');
         try {
-          const value = await job.run(tx);
+          const value = await start(job);
           sqlite.exec('RELEASE microseg_job');
           results.push({ ok: true, value });
         } catch (err) {
@@ -100,6 +113,7 @@ export function writeQueue<Tx>(
           // savepoint: then the group's earlier jobs are gone too, and later ones would run in
           // autocommit. Fail the whole group with the cause.
           if (!sqlite.inTransaction) throw err;
+          job.after = [];
           sqlite.exec('ROLLBACK TO microseg_job');
           sqlite.exec('RELEASE microseg_job');
           results.push({ ok: false, value: err });
@@ -113,8 +127,10 @@ export function writeQueue<Tx>(
     return results;
   }
 
-  async function runGroup(group: Job<Tx>[]) {
+  /** Returns the `afterCommit` callbacks of the jobs that committed. */
+  async function runGroup(group: Job<Tx>[]): Promise<(() => void)[]> {
     const started = performance.now();
+    const after: (() => void)[] = [];
     try {
       let results: Outcome[];
       try {
@@ -130,8 +146,10 @@ export function writeQueue<Tx>(
       for (const [i, job] of group.entries()) {
         const r = results[i];
         if (r === undefined) job.fail(new Error('microseg: a write job has no result'));
-        else if (r.ok) job.ok(r.value);
-        else {
+        else if (r.ok) {
+          job.ok(r.value);
+          after.push(...job.after);
+        } else {
           failed(r.value);
           job.fail(r.value);
         }
@@ -141,9 +159,11 @@ export function writeQueue<Tx>(
       failed(err);
       for (const job of group) job.fail(err);
     } finally {
+      active = null;
       const seconds = (performance.now() - started) / 1000;
       for (const o of observers) o.committed(seconds);
     }
+    return after;
   }
 
   async function flush() {
@@ -154,13 +174,16 @@ export function writeQueue<Tx>(
     for (const o of observers) o.depth(queue.length);
     const token = {};
     current = token;
+    let after: (() => void)[] = [];
     try {
-      await inGroup.run(token, () => runGroup(group));
+      after = await inGroup.run(token, () => runGroup(group));
     } finally {
       current = null;
       inGroup.disable();
       running = false;
     }
+    // Outside the group (no job's context): their writes are jobs of a later group.
+    for (const fn of after) setImmediate(fn);
     if (queue.length > 0) schedule();
     else {
       const waiting = idle;
@@ -180,10 +203,14 @@ export function writeQueue<Tx>(
       if (current !== null && inGroup.getStore() === current)
         return Promise.reject(new Error(NESTED_WRITE));
       return new Promise<T>((ok, fail) => {
-        queue.push({ run, ok: ok as (v: unknown) => void, fail });
+        queue.push({ run, after: [], ok: ok as (v: unknown) => void, fail });
         for (const o of observers) o.depth(queue.length);
         schedule();
       });
+    },
+    afterCommit(fn) {
+      if (!active) throw new Error('microseg: afterCommit() is for a write job, inside it');
+      active.after.push(fn);
     },
     drain() {
       if (queue.length === 0 && !scheduled && !running) return Promise.resolve();
