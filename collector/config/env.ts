@@ -51,6 +51,8 @@ export interface EnvOptions {
   timeouts: Timeouts;
   /** Parsed profiles kept in memory for segment reads (MICROSEG_PROFILE_CACHE; 0: none). */
   profileCache: number;
+  /** PostgreSQL: connections of the pool (MICROSEG_PG_POOL); the backend's default when undefined. */
+  poolSize?: number | undefined;
   /** Port of the metrics listener (MICROSEG_METRICS_PORT; 0: any free one); none when undefined. */
   metricsPort?: number | undefined;
   /** Address of the metrics listener (MICROSEG_METRICS_HOST, default loopback). */
@@ -149,6 +151,9 @@ const schema = z.object({
     .transform((s) => (s === 'true' ? 1 : s === 'false' ? 0 : Number(s)))
     .optional(),
   MICROSEG_PROFILE_CACHE: whole('a whole number ≥ 0 (0: no cache)').optional(),
+  MICROSEG_PG_POOL: whole('a whole number of connections ≥ 1')
+    .refine((n) => n >= 1, 'a whole number of connections ≥ 1')
+    .optional(),
 });
 
 /** The variables this module reads; any other MICROSEG_* name is a mistake. */
@@ -241,6 +246,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
     secret: e.MICROSEG_SECRET,
     publicUrl: e.MICROSEG_PUBLIC_URL,
     profileCache: e.MICROSEG_PROFILE_CACHE ?? DEFAULT_PROFILE_CACHE,
+    poolSize: e.MICROSEG_PG_POOL,
     metricsPort: e.MICROSEG_METRICS_PORT,
     metricsHost: e.MICROSEG_METRICS_HOST,
     metricsToken: e.MICROSEG_METRICS_TOKEN,

@@ -89,6 +89,7 @@ export async function start(
   // Checkpoints from a worker thread: the writer (this thread) never waits for the disk's fsync.
   const storage = await openStorage(opts.db, {
     profileCache: opts.profileCache,
+    poolSize: opts.poolSize,
     checkpointEveryMs: CHECKPOINT_EVERY_MS,
     onCheckpointError: (err) => log('warn', 'wal checkpoint failed', { err }),
     // PostgreSQL: an idle connection the server ended (a restart); the pool opens another.

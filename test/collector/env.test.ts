@@ -34,6 +34,15 @@ describe('readEnv', () => {
     );
   });
 
+  it('MICROSEG_PG_POOL: connections of the PostgreSQL pool, at least one', () => {
+    expect(readEnv({}).poolSize).toBeUndefined();
+    expect(readEnv({ MICROSEG_PG_POOL: '24' }).poolSize).toBe(24);
+    for (const v of ['0', '-1', '2.5', 'many'])
+      expect(() => readEnv({ MICROSEG_PG_POOL: v }), v).toThrow(
+        /MICROSEG_PG_POOL: a whole number of connections ≥ 1/,
+      );
+  });
+
   it('MICROSEG_DEMO: 0, false, no and off turn the demo off; other words are refused', () => {
     for (const v of ['0', 'false', 'FALSE', 'no', 'off'])
       expect(readEnv({ MICROSEG_DEMO: v }).demo).toBe(false);
