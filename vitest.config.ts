@@ -6,8 +6,8 @@ import { defineConfig } from 'vitest/config';
  * checkpointer, query plans, the CLI on a file) or need no database.
  */
 const PG_SUITES = [
-  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,read-cache,secure-headers,sessions,site-middleware,wire-compact}.test.ts',
-  'test/engine/{events,scenarios,storage,storage-contract}.test.ts',
+  'test/collector/{collect,collect-cors,demo,diagnostics,errors,ops,page-facts,read,read-cache,secure-headers,sessions,site-middleware,wire-compact}.test.ts',
+  'test/engine/{events,rfm-cli,rfm-job,scenarios,storage,storage-contract}.test.ts',
   'test/identity/{identify,redirect}.test.ts',
   'test/reliability/fuzz.test.ts',
   'test/triggers/{camera,erasure,export}.test.ts',
