@@ -82,6 +82,14 @@ export async function createTestDatabaseFor(dir: string, name = 'test.db'): Prom
   return { db: join(dir, name), secret: undefined, drop: async () => {} };
 }
 
+/** The environment of a collector process (`microseg serve`) on the database. */
+export function collectorEnv(database: TestDatabase): Record<string, string> {
+  return {
+    MICROSEG_DB: database.db,
+    ...(database.secret ? { MICROSEG_SECRET: database.secret } : {}),
+  };
+}
+
 /** Lets `rows()` read a storage that the code under test opened itself on `db`. */
 export function adoptStorage(storage: Storage, db: string): void {
   if (BACKEND === 'postgres') urls.set(storage, db);
