@@ -417,6 +417,27 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     }
   });
 
+  it("a read through Storage inside a job uses the job's connection and sees its rows", async () => {
+    const s = await openStorage(db.url, { poolSize: 1 });
+    try {
+      const seen = await Promise.all(
+        ['in-job-1', 'in-job-2'].map((v) =>
+          s.write(async (tx) => {
+            await tx.ingest('s', v, [ev()], engine, T0);
+            // Not the tx: with one connection, held by this job, a pool read would wait for ever.
+            return [(await s.profile('s', v))?.profile.count, await s.countEvents('s', v)];
+          }),
+        ),
+      );
+      expect(seen).toEqual([
+        [1, 1],
+        [1, 1],
+      ]);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('drain waits for a job that was waiting for a connection when the one before it ended', async () => {
     const s = await openStorage(db.url, { poolSize: 1 });
     try {

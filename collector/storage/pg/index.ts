@@ -1,8 +1,9 @@
 /**
  * The PostgreSQL backend of the storage contract (../contract.ts), assembled from its modules as
- * sqlite/index.ts assembles SQLite's. Reads run on the pool; each write job runs in a transaction
- * of its own on a pooled client (write.ts), with a transaction object bound to that client, so the
- * same module code reads committed rows outside a job and the job's own rows inside it.
+ * sqlite/index.ts assembles SQLite's. Each write job runs in a transaction of its own on a pooled
+ * client (write.ts), with a transaction object bound to that client; reads run on the pool, or on
+ * the job's client when made inside a job. So the same module code reads committed rows outside a
+ * job and the job's own rows inside it.
  *
  * Single-process assumptions left here (issue 16): the RFM quintiles are cached in memory
  * (rfm.ts) and renewed by this process's recompute only; another process's recompute is not seen
@@ -49,7 +50,6 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   // Inside a job, on its client (never a second pooled connection: see rfm.ts).
   const breakpointsFor = (site: string, q: Queryable) => rfm.breakpoints(site, q);
   const profiles = profilesPg(breakpointsFor);
-  const quarantine = quarantinePg(pool);
 
   const listeners: ChangeListener[] = [];
   const skippedListeners: ((site: string, n: number) => void)[] = [];
@@ -159,6 +159,13 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
 
   const observers: WriteObserver[] = [];
   const writes = pgWritePath(pool, observers);
+  /** Storage's reads: on the pool, or on the job's connection when called inside a job (write.ts). */
+  const reader: Queryable = {
+    query: ((...args: unknown[]) => {
+      const q: { query(...a: unknown[]): unknown } = writes.current() ?? pool;
+      return q.query(...args);
+    }) as Queryable['query'],
+  };
   const write = <T>(job: (tx: StorageTx) => Promise<T>): Promise<T> => {
     const state = { rfm: false };
     const done = writes.run((client) => job(txOn(client, state)));
@@ -169,13 +176,13 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   };
   let closing: Promise<void> | null = null;
 
-  const outboxReads: OutboxReads = outboxPg(pool);
+  const outboxReads: OutboxReads = outboxPg(reader);
   const storage: Storage = {
     kind: 'postgres',
-    ...readsOn(pool),
+    ...readsOn(reader),
     write,
     identity: {
-      ...identityReadsOn(pool),
+      ...identityReadsOn(reader),
       ensureContact: (...a) => write((t) => t.identity.ensureContact(...a)),
       link: (...a) => write((t) => t.identity.link(...a)),
       setMeta: (...a) => write((t) => t.identity.setMeta(...a)),
@@ -197,12 +204,12 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     } satisfies OutboxReads & OutboxWrites,
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),
-    quarantined: (site, limit, before) => quarantine.list(site, limit, before),
+    quarantined: (site, limit, before) => quarantinePg(reader).list(site, limit, before),
     onSkipped: (l) => void skippedListeners.push(l),
-    segmentCounts: (site) => segmentCounts(pool, site),
-    countMembers: (site, audience) => countMembers(pool, site, audience),
+    segmentCounts: (site) => segmentCounts(reader, site),
+    countMembers: (site, audience) => countMembers(reader, site, audience),
     members: (site, audience) => members(pool, site, audience),
-    sitesWithProfiles: () => sitesWithProfiles(pool),
+    sitesWithProfiles: () => sitesWithProfiles(reader),
     health: () => pgHealth(pool),
     writes,
     drain: () => writes.drain(),

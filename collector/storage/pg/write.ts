@@ -29,6 +29,13 @@ const RETRIED = new Set(['40001', '40P01']);
 
 export interface PgWritePath extends WriteState {
   run<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * The connection of the job the calling code runs in, or undefined outside a job. A read through
+   * `Storage` (not the job's tx) inside a job goes there: it sees the job's own rows, as on
+   * SQLite's one connection, and never waits for a second connection that jobs holding every
+   * other one would never give back.
+   */
+  current(): pg.PoolClient | undefined;
   /** Resolves when no job is waiting or running. */
   drain(): Promise<void>;
   /** Refuses new jobs (after drain, the pool closes). */
@@ -40,7 +47,7 @@ const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null)?.co
 export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] = []): PgWritePath {
   const inJob = new AsyncLocalStorage<object>();
   /** Tokens of the jobs running now: a detached task of a finished job is not a nested write. */
-  const running = new Set<object>();
+  const running = new Map<object, pg.PoolClient>();
   let waiting = 0;
   let closed = false;
   let idle: (() => void)[] = [];
@@ -104,7 +111,7 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
       depthChanged();
     }
     const token = {};
-    running.add(token);
+    running.set(token, client);
     const started = performance.now();
     const lost: { err?: Error } = {};
     // The pool listens for errors of idle clients only: a held one whose connection drops between
@@ -150,6 +157,11 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
       if (store !== undefined && running.has(store)) return Promise.reject(new Error(NESTED_WRITE));
       if (closed) return Promise.reject(new Error('microseg: the storage is closed'));
       return runJob(job);
+    },
+    current() {
+      if (running.size === 0) return undefined;
+      const store = inJob.getStore();
+      return store === undefined ? undefined : running.get(store);
     },
     drain() {
       if (waiting === 0 && running.size === 0) return Promise.resolve();
