@@ -58,6 +58,8 @@ function migratedTemplate(): Promise<void> {
     try {
       const storage = await openStorage(withDatabase(inject('pgUrl'), TEMPLATE));
       await storage.close();
+      // Nobody connects to it again: a session on a database stops it being copied.
+      await c.query(`ALTER DATABASE "${TEMPLATE}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
     } catch (err) {
       // Not left half-migrated for the next file to copy.
       await c.query(`DROP DATABASE IF EXISTS "${TEMPLATE}" WITH (FORCE)`);
