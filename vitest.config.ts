@@ -6,11 +6,11 @@ import { defineConfig } from 'vitest/config';
  * checkpointer, query plans, the CLI on a file) or need no database.
  */
 const PG_SUITES = [
-  'test/collector/{collect,collect-cors,demo,errors,ops,page-facts,read,read-cache,secure-headers,sessions,site-middleware,wire-compact}.test.ts',
-  'test/engine/{events,scenarios,storage,storage-contract}.test.ts',
+  'test/collector/{collect,collect-cors,demo,diagnostics,errors,ops,page-facts,read,read-cache,secure-headers,server,sessions,site-middleware,wire-compact}.test.ts',
+  'test/engine/{events,rfm-cli,rfm-job,scenarios,storage,storage-contract}.test.ts',
   'test/identity/{identify,redirect}.test.ts',
-  'test/reliability/fuzz.test.ts',
-  'test/triggers/{camera,erasure,export}.test.ts',
+  'test/reliability/{fuzz,shutdown,sigkill}.test.ts',
+  'test/triggers/{camera,erasure,export,restart}.test.ts',
   'test/security/{csv-injection,deep-nesting,demo-site,device-hijack,erasure-isolation,identity-link,origin-host,quarantine-bounds,rate-limiter,trait-names,webhook-flap}.test.ts',
 ];
 

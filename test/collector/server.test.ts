@@ -6,7 +6,7 @@ import { LIMITS } from '../../shared/limits.ts';
 import { start, type Running } from '../../collector/http/server.ts';
 import { ensureBuilt } from '../collector-process.ts';
 import { ev, tempDir } from '../helpers.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { adoptStorage, createTestDatabaseFor, row, type TestDatabase } from '../support/backend.ts';
 
 /** A raw HTTP request, so bodies can be chunked or broken as no fetch would send them. */
 function raw(
@@ -34,19 +34,25 @@ function raw(
 describe('a real listening collector', () => {
   const tmp = tempDir();
   let running: Running;
+  let database: TestDatabase;
   beforeAll(async () => {
     await ensureBuilt();
+    // On PostgreSQL in suite-pg (a database of its own, with the secret it requires).
+    database = await createTestDatabaseFor(tmp.dir, 'server.db');
     running = await start({
       port: 0,
       host: '127.0.0.1',
-      db: join(tmp.dir, 'server.db'),
+      db: database.db,
+      secret: database.secret,
       demo: true,
       logLevel: 'error',
       limits: { ipPerMinute: 0, visitorPerMinute: 0, trustProxy: 0 },
     });
+    adoptStorage(running.storage, database.db);
   });
   afterAll(async () => {
     await running.close();
+    await database.drop();
     tmp.cleanup();
   });
 
@@ -90,11 +96,11 @@ describe('a real listening collector', () => {
     ]);
     const res = await raw(running.url, '/v1/collect', [body]);
     expect(res.status).toBe(200);
-    const cat = sqliteHandle(running.storage)
-      .prepare("select category from events where id='u1'")
-      .pluck()
-      .get() as string;
-    expect(cat).toContain('\ufffd');
+    const stored = await row<{ category: string }>(
+      running.storage,
+      "select category from events where id='u1'",
+    );
+    expect(stored?.category).toContain('\ufffd');
   });
 
   it('serves the built snippet and the demo page', async () => {

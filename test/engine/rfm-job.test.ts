@@ -1,24 +1,22 @@
 // The RFM job (collector/jobs/rfm.ts) on a real storage: moved out of storage.test.ts, which tests
 // storage alone. It runs once the job is converted to the async storage contract.
-import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import { startRfmJob } from '../../collector/jobs/rfm.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
-import { openStorage } from '../../collector/storage/open.ts';
-import { tempDir, T0 } from '../temp.ts';
+import { T0 } from '../temp.ts';
+import { openTestStorage, type TestStorage } from '../support/backend.ts';
 
 const config = parseConfig({ sites: { s: { segment: { rfm: { minCustomers: 5 } } } } });
 
-let tmp: ReturnType<typeof tempDir>;
+let opened: TestStorage;
 let storage: Storage;
 beforeEach(async () => {
-  tmp = tempDir();
-  storage = await openStorage(join(tmp.dir, 'db.sqlite'));
+  opened = await openTestStorage();
+  storage = opened.storage;
 });
 afterEach(async () => {
-  await storage.close();
-  tmp.cleanup();
+  await opened.close();
 });
 
 it('the job recomputes at start and on its timer, and stops', async () => {

@@ -1,6 +1,6 @@
 /** Load of acknowledged batches against a collector process, for the crash and shutdown tests. */
 import type { Storage } from '../../collector/storage/contract.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { rows } from '../support/backend.ts';
 
 export interface AckedLoad {
   /** Ids of events in batches answered 200 with every event accepted. */
@@ -86,9 +86,8 @@ export function ackedLoad(
 }
 
 /** The acknowledged ids that are not in the events table (no storage read finds an event by id). */
-export function missingIds(storage: Storage, ids: string[]): string[] {
-  const has = sqliteHandle(storage)
-    .prepare("select 1 from events where site='demo' and id=?")
-    .pluck();
-  return ids.filter((id) => !has.get(id));
+export async function missingIds(storage: Storage, ids: string[]): Promise<string[]> {
+  const stored = await rows<{ id: string }>(storage, "select id from events where site = 'demo'");
+  const has = new Set(stored.map((r) => r.id));
+  return ids.filter((id) => !has.has(id));
 }

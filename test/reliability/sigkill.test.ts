@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStorage } from '../../collector/storage/open.ts';
-import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
+import { adoptStorage, collectorEnv, createTestDatabaseFor, rows } from '../support/backend.ts';
 import { startCollector, stopped } from '../collector-process.ts';
 import { tempDir } from '../helpers.ts';
 import { ackedLoad, missingIds } from './load.ts';
@@ -11,8 +10,8 @@ describe('durability under SIGKILL', () => {
   afterAll(() => tmp.cleanup());
 
   it('every acknowledged event is in the database after a kill mid-load', async () => {
-    const db = join(tmp.dir, 'kill.db');
-    const collector = await startCollector({ MICROSEG_DB: db });
+    const database = await createTestDatabaseFor(tmp.dir, 'kill.db');
+    const collector = await startCollector(collectorEnv(database));
     const load = ackedLoad(collector.url, {
       workers: 16,
       size: 5,
@@ -25,9 +24,10 @@ describe('durability under SIGKILL', () => {
     await load.stop();
     await stopped(collector.child);
 
-    const storage = await openStorage(db);
+    const storage = await openStorage(database.db);
+    adoptStorage(storage, database.db);
     try {
-      const missing = missingIds(storage, load.acked);
+      const missing = await missingIds(storage, load.acked);
       const stored = await storage.countEvents('demo');
       console.log(
         `SIGKILL: ${load.sent} sent, ${load.acked.length} acknowledged, ${stored} stored, ${missing.length} acknowledged but missing`,
@@ -37,13 +37,15 @@ describe('durability under SIGKILL', () => {
       expect(missing).toEqual([]);
       expect(stored).toBeGreaterThanOrEqual(load.acked.length);
       // Profiles agree with the events that were committed: each visitor counted exactly once per event.
-      const rows = sqliteHandle(storage)
-        .prepare("select visitor, count(*) n from events where site='demo' group by visitor")
-        .all() as { visitor: string; n: number }[];
-      for (const r of rows)
+      const perVisitor = await rows<{ visitor: string; n: number }>(
+        storage,
+        "select visitor, count(*) as n from events where site='demo' group by visitor",
+      );
+      for (const r of perVisitor)
         expect((await storage.profile('demo', r.visitor))!.profile.count).toBe(r.n);
     } finally {
       await storage.close();
+      await database.drop();
     }
   });
 });

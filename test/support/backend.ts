@@ -15,7 +15,7 @@ import { inject } from 'vitest';
 import type { Storage, StorageOptions } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
-import { createTestDatabase } from './pg-database.ts';
+import { withDatabase } from './pg-database.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,6 +25,62 @@ declare module 'vitest' {
 }
 
 export type Backend = 'sqlite' | 'postgres';
+
+/**
+ * The database every PostgreSQL test storage is copied from: made once per run (by the first file
+ * that needs it, under an advisory lock, as files run in parallel) with the collector's migrations
+ * applied. `CREATE DATABASE … TEMPLATE` then gives each test a migrated database without running
+ * the ~80 ms of migrations again. The storage contract suite and test/storage/pg-*.test.ts still
+ * migrate empty databases of their own (pg-database.ts).
+ */
+const TEMPLATE = 'microseg_migrated_template';
+/** Any number, the same in every file: the advisory lock of the template's creation. */
+const TEMPLATE_LOCK = 15_2026;
+
+async function onAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: inject('pgUrl') });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+let template: Promise<void> | undefined;
+function migratedTemplate(): Promise<void> {
+  template ??= onAdmin(async (c) => {
+    // Released with the session if anything below throws.
+    await c.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+    const found = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
+    if (found.rowCount) return;
+    await c.query(`CREATE DATABASE "${TEMPLATE}" TEMPLATE template0`);
+    try {
+      const storage = await openStorage(withDatabase(inject('pgUrl'), TEMPLATE));
+      await storage.close();
+      // Nobody connects to it again: a session on a database stops it being copied.
+      await c.query(`ALTER DATABASE "${TEMPLATE}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+    } catch (err) {
+      // Not left half-migrated for the next file to copy.
+      await c.query(`DROP DATABASE IF EXISTS "${TEMPLATE}" WITH (FORCE)`);
+      throw err;
+    }
+  });
+  return template;
+}
+
+/** A fresh database copied from the migrated template; its URL and a drop. */
+async function createMigratedDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  await migratedTemplate();
+  const name = `t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  await onAdmin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE}"`));
+  return {
+    url: withDatabase(inject('pgUrl'), name),
+    drop: async () => {
+      await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
+  };
+}
 
 export const BACKEND: Backend = inject('backend') === 'postgres' ? 'postgres' : 'sqlite';
 
@@ -39,7 +95,7 @@ export interface TestStorage {
 
 export async function openTestStorage(opts: StorageOptions = {}): Promise<TestStorage> {
   if (BACKEND === 'postgres') {
-    const db = await createTestDatabase();
+    const db = await createMigratedDatabase();
     const storage = await openStorage(db.url, opts);
     urls.set(storage, db.url);
     return {
@@ -76,10 +132,18 @@ export interface TestDatabase {
 /** A fresh, empty database for code that opens its own storage (`start()`, the CLI). */
 export async function createTestDatabaseFor(dir: string, name = 'test.db'): Promise<TestDatabase> {
   if (BACKEND === 'postgres') {
-    const db = await createTestDatabase();
+    const db = await createMigratedDatabase();
     return { db: db.url, secret: PG_TEST_SECRET, drop: db.drop };
   }
   return { db: join(dir, name), secret: undefined, drop: async () => {} };
+}
+
+/** The environment of a collector process (`microseg serve`) on the database. */
+export function collectorEnv(database: TestDatabase): Record<string, string> {
+  return {
+    MICROSEG_DB: database.db,
+    ...(database.secret ? { MICROSEG_SECRET: database.secret } : {}),
+  };
 }
 
 /** Lets `rows()` read a storage that the code under test opened itself on `db`. */

@@ -6,11 +6,15 @@ import { startCollector, stopped, type CollectorProcess } from '../collector-pro
 import { tempDir } from '../helpers.ts';
 import { startReceiver } from './receiver.ts';
 import { API_KEY, SECRET, shopConfig } from './setup.ts';
+import { collectorEnv, createTestDatabaseFor, type TestDatabase } from '../support/backend.ts';
 
 const tmp = tempDir();
 const children: CollectorProcess[] = [];
-afterAll(() => {
+let database: TestDatabase | undefined;
+afterAll(async () => {
   for (const c of children) if (c.child.exitCode === null) c.child.kill('SIGKILL');
+  for (const c of children) if (c.child.exitCode === null) await stopped(c.child);
+  await database?.drop();
   tmp.cleanup();
 });
 
@@ -41,8 +45,9 @@ describe('webhook delivery across a crash', () => {
     const rx = await startReceiver(SECRET, (n) => (n === 1 ? 'hang' : 200));
     const configFile = join(tmp.dir, 'sites.json');
     writeFileSync(configFile, JSON.stringify(shopConfig(rx.url)));
+    database = await createTestDatabaseFor(tmp.dir, 'c.db');
     const env = {
-      MICROSEG_DB: join(tmp.dir, 'c.db'),
+      ...collectorEnv(database),
       MICROSEG_CONFIG: configFile,
       MICROSEG_API_KEY: API_KEY,
     };
