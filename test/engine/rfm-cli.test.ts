@@ -49,7 +49,8 @@ describe('microseg rfm', () => {
     expect(r.out).toContain('site shop: 10 customers');
     expect(r.out).toMatch(/F \(purchases\) +2 {2}4 {2}6 {2}8/);
     if (BACKEND === 'postgres') {
-      // TODO(pg): a running collector on PostgreSQL keeps its quintiles in memory and sees another process's recompute only at restart (issue 16); the stored ones are checked here.
+      // On PostgreSQL a running collector reads them again within RFM_CACHE_MS (30 s; tested in
+      // test/storage/pg-modules.test.ts with a clock): here, that they are stored.
       const stored = await row(
         c.running.storage,
         `select customers, frequency, monetary from rfm_breakpoints where site = 'shop'`,

@@ -855,6 +855,26 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
       expect(await inTx((q) => rfm.recompute(q, 'empty', 0, T0))).toBeNull();
     });
 
+    it("takes another process's quintiles within its cache time", async () => {
+      for (let i = 0; i < 10; i++) {
+        await profile('t', `c${i}`, {
+          purchases: i + 1,
+          monetary: (i + 1) * 10,
+          lastPurchase: T0 - i * 10 * DAY,
+        });
+      }
+      const clock = { now: 1_000 };
+      const here = rfmPg(pool, { cacheMs: 30_000, now: () => clock.now });
+      expect(await here.breakpoints('t')).toBeNull();
+      // Another process (`microseg rfm`, another collector) stores quintiles.
+      const bp = await inTx((q) => rfmPg(pool).recompute(q, 't', 5, T0));
+      expect(bp).not.toBeNull();
+      clock.now += 29_999;
+      expect(await here.breakpoints('t')).toBeNull();
+      clock.now += 1;
+      expect(await here.breakpoints('t')).toEqual(bp);
+    });
+
     it('reads a row written with recency ages (before times) as the same times', async () => {
       await pool.query(
         `INSERT INTO rfm_breakpoints (site, computed, customers, recency, frequency, monetary)

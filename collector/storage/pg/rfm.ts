@@ -63,7 +63,17 @@ interface StoredRow {
   monetary: string;
 }
 
-export function rfmPg(pool: Queryable): {
+/**
+ * How long a process keeps a site's quintiles before it reads them again: what another process
+ * stored (`microseg rfm`, another collector's job) is in force here within this time. One query a
+ * site per period; SQLite needs none (`PRAGMA data_version` tells it of another writer at once).
+ */
+export const RFM_CACHE_MS = 30_000;
+
+export function rfmPg(
+  pool: Queryable,
+  opts: { cacheMs?: number; now?: () => number } = {},
+): {
   /**
    * The site's quintiles (cached in memory; null until enough customers). `q`: inside a write
    * job, the job's client: a job that waited for a second pooled connection could wait forever
@@ -80,12 +90,15 @@ export function rfmPg(pool: Queryable): {
   /** Forgets what is cached (another process wrote the table). */
   clear(): void;
 } {
-  /** Site → quintiles, so a segment read does not query them (the job refreshes them). */
-  const cache = new Map<string, RfmBreakpoints | null>();
+  const cacheMs = opts.cacheMs ?? RFM_CACHE_MS;
+  const clock = opts.now ?? Date.now;
+  /** Site → quintiles and when they were read, so a segment read does not query them each time. */
+  const cache = new Map<string, { bp: RfmBreakpoints | null; at: number }>();
+  const keep = (site: string, bp: RfmBreakpoints | null) => cache.set(site, { bp, at: clock() });
 
   async function breakpoints(site: string, q: Queryable = pool): Promise<RfmBreakpoints | null> {
     const cached = cache.get(site);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined && clock() - cached.at < cacheMs) return cached.bp;
     const res = await q.query<StoredRow>(
       `SELECT computed::float8 AS computed, customers, recency, frequency, monetary
          FROM rfm_breakpoints WHERE site = $1`,
@@ -101,7 +114,7 @@ export function rfmPg(pool: Queryable): {
           computed: row.computed,
         }
       : null;
-    cache.set(site, bp);
+    keep(site, bp);
     return bp;
   }
 
@@ -115,7 +128,7 @@ export function rfmPg(pool: Queryable): {
     const n = rows[0]?.n ?? 0;
     if (n < minCustomers || n === 0) {
       await q.query('DELETE FROM rfm_breakpoints WHERE site = $1', [site]);
-      cache.set(site, null);
+      keep(site, null);
       return null;
     }
     // Every rank is below n, counted in the same statement: each value is there.
@@ -142,7 +155,7 @@ export function rfmPg(pool: Queryable): {
         JSON.stringify(bp.monetary),
       ],
     );
-    cache.set(site, bp);
+    keep(site, bp);
     return bp;
   }
 
