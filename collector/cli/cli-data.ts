@@ -322,7 +322,7 @@ export const rfmCommand: Command = {
 
 The collector recomputes RFM quintiles at start and every 10 minutes; this does it now, on the
 database file (safe while the collector runs: it reads the new breakpoints at its next segment
-read). Under the site's segment.rfm.minCustomers customers, the fixed thresholds stay in force
+read; on PostgreSQL within 30 seconds). Under the site's segment.rfm.minCustomers customers, the fixed thresholds stay in force
 and no breakpoints are kept. Prints the breakpoints: the last-purchase times, purchase counts and
 totals at the 20/40/60/80% ranks of the site's customers, worst first; a customer on a
 breakpoint takes the lower score (docs/segments.md).

@@ -12,6 +12,9 @@
  * rollback undoes). The single write methods of `Storage` (`storage.outbox.delivered(…)`, …) each
  * run as a job of their own. A job never calls `storage.write` (nor a single write method of
  * `Storage`): it would wait for the transaction it is part of; the backend refuses it with an error.
+ * Work a job starts without awaiting it (a timer, a promise left running) carries the job's async
+ * context: while the job runs, its writes are refused the same way and its reads go to the job's
+ * connection. Such work goes through `tx.afterCommit`, which runs it after the commit, outside.
  */
 import type { Segment } from '../../shared/segment.ts';
 import type { Props, Utm } from '../../shared/wire.ts';
