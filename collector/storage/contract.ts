@@ -119,6 +119,8 @@ export interface SegmentInputs {
   traits: Traits | undefined;
   /** The cache entry of these inputs (a fresh one when the read was not cached), for a memo. */
   entry: CachedInputs;
+  /** The site's RFM quintiles in force (`rfmBreakpoints`), read with the rest: null until enough customers. */
+  rfm: RfmBreakpoints | null;
 }
 
 /* ---------- identity ---------- */

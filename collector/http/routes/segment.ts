@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
 import { fail } from '../errors.ts';
-import { browserSegmentOf } from '../../identity/identify.ts';
+import { browserAnswerOf } from '../../identity/identify.ts';
 import { addCors, originAllowed, originNotice } from '../origins.ts';
 import { jsonHeaders, respond, secureHeaderSet } from '../secure-headers.ts';
 import { ID_PATTERN } from '../../ingest/validate.ts';
@@ -44,7 +44,13 @@ export function segmentRoutes(deps: Deps) {
 
     // What a page may see: no private-trait segments, no money (docs/segments.md); kept with the
     // segment until the next time boundary it can cross, as is its ETag.
-    const answer = await browserSegmentOf(deps.storage, site, visitor, deps.now());
+    const now = deps.now();
+    const answer = browserAnswerOf(
+      await deps.storage.segmentInputs(site.id, visitor, now),
+      site,
+      visitor,
+      now,
+    );
     if (c.req.header('if-none-match') === answer.etag) {
       const headers = addCors(secureHeaderSet(), origin);
       headers.etag = answer.etag;

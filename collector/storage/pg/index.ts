@@ -79,7 +79,8 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   });
   const readsOn = (q: Queryable): Omit<StorageReads, 'identity' | 'outbox'> => ({
     profile: (site, visitor) => profiles.profile(q, site, visitor),
-    segmentInputs: (site, visitor, now) => segmentInputs(q, site, visitor, now),
+    segmentInputs: (site, visitor, now) =>
+      segmentInputs(q, (s) => breakpointsFor(s, q), site, visitor, now),
     segmentHistory: (site, visitor, o = {}) => profiles.segmentHistory(q, site, visitor, o),
     rfmBreakpoints: (site) => breakpointsFor(site, q),
     countEvents: (site, visitor) => profiles.countEvents(q, site, visitor),

@@ -11,7 +11,7 @@
  */
 import { contactKey } from '../../identity/token.ts';
 import type { Traits } from '../../identity/traits.ts';
-import type { Profile } from '../../engine/index.ts';
+import type { Profile, RfmBreakpoints } from '../../engine/index.ts';
 import type { CachedInputs, SegmentInputs } from '../contract.ts';
 import type { Queryable } from './db.ts';
 
@@ -34,8 +34,10 @@ type ReadRow = [
   traits: string | null,
 ];
 
+/** `rfmOf`: the site's quintiles in force, cached (rfm.ts), that go with each read. */
 export async function segmentInputs(
   q: Queryable,
+  rfmOf: (site: string) => Promise<RfmBreakpoints | null>,
   site: string,
   visitor: string,
   now = Date.now(),
@@ -48,5 +50,5 @@ export async function segmentInputs(
     data === null ? undefined : { profile: JSON.parse(data) as Profile, updated: updated ?? 0 };
   const traits = traitsText ? (JSON.parse(traitsText) as Traits) : undefined;
   const entry: CachedInputs = { stored, traits, kept: false };
-  return { key, contact, stored, traits, entry };
+  return { key, contact, stored, traits, entry, rfm: await rfmOf(site) };
 }

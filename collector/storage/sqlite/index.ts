@@ -61,7 +61,12 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   // RFM quintiles (rfm.ts). A commit by another connection (`microseg rfm` on the file) drops
   // them with the read cache, so the next read takes the new ones.
   const rfm = rfmStore(db);
-  const reads = readPath(sqlite, opts.profileCache, () => rfm.clear());
+  const reads = readPath(
+    sqlite,
+    opts.profileCache,
+    () => rfm.clear(),
+    (site) => rfm.breakpoints(site),
+  );
   const breakpointsFor = (site: string) => {
     reads.dropIfWrittenElsewhere();
     return rfm.breakpoints(site);

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { contactKey } from '../../identity/token.ts';
 import type { Traits } from '../../identity/traits.ts';
-import type { Profile } from '../../engine/index.ts';
+import type { Profile, RfmBreakpoints } from '../../engine/index.ts';
 import { must } from '../../../shared/must.ts';
 import type { CachedInputs, SegmentInputs } from '../contract.ts';
 import { Lru } from './read-cache.ts';
@@ -72,12 +72,14 @@ export interface ReadPath {
  * One collector process owning the SQLite file is the design; with several collectors on a
  * shared database (PostgreSQL, later) each needs the other's writes: a change feed
  * (LISTEN/NOTIFY) to drop entries, or the cache off (profileCache: 0).
- * `onDrop` is told when everything is dropped (the RFM quintiles go with it).
+ * `onDrop` is told when everything is dropped (the RFM quintiles go with it); `rfmOf` gives the
+ * site's quintiles that go with each read (rfm.ts, cached).
  */
 export function readPath(
   sqlite: Database.Database,
   profileCache: number | undefined,
   onDrop: () => void,
+  rfmOf: (site: string) => RfmBreakpoints | null,
 ): ReadPath {
   type ReadRow = [
     contact: string | null,
@@ -142,14 +144,16 @@ export function readPath(
   const admitted = admission(cacheSize);
 
   function segmentInputs(site: string, visitor: string, now = Date.now()): SegmentInputs {
+    // First: a commit by another connection drops the cached quintiles with the rest.
+    dropIfWrittenElsewhere();
+    const rfm = rfmOf(site);
     if (cacheSize > 0) {
-      dropIfWrittenElsewhere();
       const link = linkCached.get(cacheKey(site, visitor));
       if (link !== undefined) {
         const contact = link !== null && link.expires > now ? link.contact : null;
         const key = contact === null ? visitor : contactKey(contact);
         const hit = cached.get(cacheKey(site, key));
-        if (hit) return { key, contact, stored: hit.stored, traits: hit.traits, entry: hit };
+        if (hit) return { key, contact, stored: hit.stored, traits: hit.traits, entry: hit, rfm };
       }
     }
     const [linked, expires, data, updated, traitsText] = must(
@@ -174,7 +178,7 @@ export function readPath(
       );
       cached.set(cacheKey(site, key), entry);
     }
-    return { key, contact, stored, traits, entry };
+    return { key, contact, stored, traits, entry, rfm };
   }
 
   return { segmentInputs, dropIfWrittenElsewhere };
