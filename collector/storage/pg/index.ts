@@ -24,6 +24,7 @@ import type {
   StorageTx,
   WriteObserver,
 } from '../contract.ts';
+import { identityWritesAsJobs, outboxWritesAsJobs } from '../single-writes.ts';
 import type { Queryable } from './db.ts';
 import { identityPg as identity } from './identity.ts';
 import { migratePg } from './migrate.ts';
@@ -196,11 +197,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     write,
     identity: {
       ...identityReadsOn(reader),
-      ensureContact: (...a) => write((t) => t.identity.ensureContact(...a)),
-      link: (...a) => write((t) => t.identity.link(...a)),
-      setMeta: (...a) => write((t) => t.identity.setMeta(...a)),
-      deleteMeta: (...a) => write((t) => t.identity.deleteMeta(...a)),
-      claimAnonymousRows: (...a) => write((t) => t.identity.claimAnonymousRows(...a)),
+      ...identityWritesAsJobs(write),
     },
     outbox: {
       due: (...a) => outboxReads.due(...a),
@@ -208,12 +205,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       get: (...a) => outboxReads.get(...a),
       nextDue: () => outboxReads.nextDue(),
       counts: () => outboxReads.counts(),
-      enqueue: (...a) => write((t) => t.outbox.enqueue(...a)),
-      takeTurn: (...a) => write((t) => t.outbox.takeTurn(...a)),
-      delivered: (...a) => write((t) => t.outbox.delivered(...a)),
-      attemptFailed: (...a) => write((t) => t.outbox.attemptFailed(...a)),
-      replay: (...a) => write((t) => t.outbox.replay(...a)),
-      prune: (...a) => write((t) => t.outbox.prune(...a)),
+      ...outboxWritesAsJobs(write),
     } satisfies OutboxReads & OutboxWrites,
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),

@@ -18,6 +18,7 @@ import type {
   StorageTx,
   WriteObserver,
 } from '../contract.ts';
+import { identityWritesAsJobs, outboxWritesAsJobs } from '../single-writes.ts';
 import { openDb } from './open.ts';
 import { startCheckpointer } from './checkpointer.ts';
 import { readPath } from './reads.ts';
@@ -170,20 +171,11 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     write,
     identity: {
       ...identityReads,
-      ensureContact: (...a) => write((t) => t.identity.ensureContact(...a)),
-      link: (...a) => write((t) => t.identity.link(...a)),
-      setMeta: (...a) => write((t) => t.identity.setMeta(...a)),
-      deleteMeta: (...a) => write((t) => t.identity.deleteMeta(...a)),
-      claimAnonymousRows: (...a) => write((t) => t.identity.claimAnonymousRows(...a)),
+      ...identityWritesAsJobs(write),
     },
     outbox: {
       ...outboxReads,
-      enqueue: (...a) => write((t) => t.outbox.enqueue(...a)),
-      takeTurn: (...a) => write((t) => t.outbox.takeTurn(...a)),
-      delivered: (...a) => write((t) => t.outbox.delivered(...a)),
-      attemptFailed: (...a) => write((t) => t.outbox.attemptFailed(...a)),
-      replay: (...a) => write((t) => t.outbox.replay(...a)),
-      prune: (...a) => write((t) => t.outbox.prune(...a)),
+      ...outboxWritesAsJobs(write),
     },
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),
