@@ -2,9 +2,6 @@
  * Test helpers: a collector app on a real database (a SQLite file in a temp folder, or a PostgreSQL
  * database of its own in the suite-pg project: test/support/backend.ts), with a settable clock.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApp } from '../collector/http/app.ts';
 import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config/config.ts';
 import { snippetAsset } from '../collector/http/snippet-asset.ts';
@@ -12,13 +9,9 @@ import { openTestStorage } from './support/backend.ts';
 import type { RateLimits } from '../collector/http/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
 
-export const T0 = Date.UTC(2026, 10, 1, 12, 0, 0);
-export const DAY = 86_400_000;
+import { T0 } from './temp.ts';
 
-export function tempDir(): { dir: string; cleanup(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'microseg-test-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
+export { DAY, T0, tempDir } from './temp.ts';
 
 /** The Bearer token of `/metrics` on test apps (off the public app unless one is set). */
 export const METRICS_TOKEN = 'test-metrics-token-0123456789';

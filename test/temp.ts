@@ -1,6 +1,6 @@
 /**
- * Temporary folders and the test clock, for tests of storage alone (test/helpers.ts has them too,
- * beside the HTTP app, which storage tests do not need).
+ * Temporary folders and the test clock, for tests of storage alone: test/helpers.ts re-exports
+ * them beside the HTTP app, which storage tests do not need.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
