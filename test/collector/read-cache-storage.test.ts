@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
-import { Lru } from '../../collector/storage/sqlite/read-cache.ts';
+import { Lru } from '../../collector/storage/read-cache.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { T0, tempDir } from '../temp.ts';
 

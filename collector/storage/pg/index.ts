@@ -36,7 +36,7 @@ import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
 import { createPool } from './pool.ts';
 import { lockProfiles, profilesPg } from './profiles.ts';
-import { segmentInputs } from './reads.ts';
+import { pgReadPath, segmentInputs } from './reads.ts';
 import { pgWritePath } from './write.ts';
 
 /**
@@ -191,9 +191,17 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   let closing: Promise<void> | null = null;
 
   const outboxReads: OutboxReads = outboxPg(reader);
+  const readPath = pgReadPath(pool, opts.profileCache);
   const storage: Storage = {
     kind: 'postgres',
     ...readsOn(reader),
+    // Inside a write job: on the job's connection, uncached (reads.ts).
+    segmentInputs: (site, visitor, now) => {
+      const client = writes.current();
+      return client === undefined
+        ? readPath.segmentInputs(site, visitor, now)
+        : segmentInputs(client, (s) => breakpointsFor(s, client), site, visitor, now);
+    },
     write,
     identity: {
       ...identityReadsOn(reader),

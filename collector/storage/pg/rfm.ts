@@ -55,12 +55,23 @@ interface RankRow {
   monetary: number | null;
 }
 
-interface StoredRow {
+export interface StoredRow {
   computed: number;
   customers: number;
   recency: string;
   frequency: string;
   monetary: string;
+}
+
+/** The quintiles of a stored `rfm_breakpoints` row (also read by the segment read path, reads.ts). */
+export function breakpointsOfRow(row: StoredRow): RfmBreakpoints {
+  return {
+    lastPurchase: lastPurchaseTimes(row.recency, row.computed),
+    frequency: JSON.parse(row.frequency) as Four,
+    monetary: JSON.parse(row.monetary) as Four,
+    customers: row.customers,
+    computed: row.computed,
+  };
 }
 
 /**
@@ -105,15 +116,7 @@ export function rfmPg(
       [site],
     );
     const row = res.rows[0];
-    const bp: RfmBreakpoints | null = row
-      ? {
-          lastPurchase: lastPurchaseTimes(row.recency, row.computed),
-          frequency: JSON.parse(row.frequency) as Four,
-          monetary: JSON.parse(row.monetary) as Four,
-          customers: row.customers,
-          computed: row.computed,
-        }
-      : null;
+    const bp = row ? breakpointsOfRow(row) : null;
     keep(site, bp);
     return bp;
   }

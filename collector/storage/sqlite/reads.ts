@@ -8,10 +8,9 @@ import type { Traits } from '../../identity/traits.ts';
 import type { Profile, RfmBreakpoints } from '../../engine/index.ts';
 import { must } from '../../../shared/must.ts';
 import type { CachedInputs, SegmentInputs } from '../contract.ts';
-import { Lru } from './read-cache.ts';
+import { admission, DEFAULT_PROFILE_CACHE, Lru } from '../read-cache.ts';
 
-/** About 2.4 KB of heap each for a profile of ten events: ~12 MB, more for long windows. */
-export const DEFAULT_PROFILE_CACHE = 5_000;
+export { DEFAULT_PROFILE_CACHE };
 
 /**
  * The segment read: the visitor's link, then the profile and traits of whichever profile it reads
@@ -26,30 +25,6 @@ export const READ_PATH_SQL = `SELECT l.contact, l.expires, p.data, p.updated, m.
            ON p.site = q.site AND p.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)
          LEFT JOIN profile_meta m
            ON m.site = q.site AND m.visitor = iif(l.expires > q.now, 'c:' || l.contact, q.visitor)`;
-
-/*
- * Admission: a visitor enters a cache on its second use within the last `size` misses. Uses
- * spread evenly over many more visitors than the cache holds would otherwise replace an entry on
- * almost every use, and each replaced entry is old-generation garbage (at 1M events the heap grew
- * to 140 MB and reads ran at half speed). One byte per hash slot, no allocation.
- */
-function admission(size: number): (site: string, visitor: string) => boolean {
-  const seenOnce = new Uint8Array(1 << 16);
-  let missesSinceReset = 0;
-  return (site, visitor) => {
-    let h = 0x811c9dc5; // FNV-1a
-    for (let i = 0; i < site.length; i++) h = Math.imul(h ^ site.charCodeAt(i), 0x01000193);
-    for (let i = 0; i < visitor.length; i++) h = Math.imul(h ^ visitor.charCodeAt(i), 0x01000193);
-    const slot = h & 0xffff;
-    if (seenOnce[slot] === 1) return true;
-    seenOnce[slot] = 1;
-    if (++missesSinceReset >= size) {
-      seenOnce.fill(0);
-      missesSinceReset = 0;
-    }
-    return false;
-  };
-}
 
 export interface ReadPath {
   segmentInputs(site: string, visitor: string, now?: number): SegmentInputs;
