@@ -5,9 +5,9 @@
  * the job's client when made inside a job. So the same module code reads committed rows outside a
  * job and the job's own rows inside it.
  *
- * Single-process assumptions left here (issue 16): the RFM quintiles are cached in memory
- * (rfm.ts) and renewed by this process's recompute only; another process's recompute is not seen
- * until restart.
+ * Single-process assumption left here (issue 16): the RFM quintiles an ingest uses are cached in
+ * memory (rfm.ts) for RFM_CACHE_MS; another process's recompute reaches them within that time.
+ * Segment reads are not cached past the server's word (reads.ts).
  */
 import type pg from 'pg';
 import { contactKey } from '../../identity/token.ts';
