@@ -25,9 +25,17 @@ export interface AckedLoad {
  */
 export function ackedLoad(
   url: string,
-  opts: { workers: number; size: number; prefix: string; category?: string },
+  opts: {
+    workers: number;
+    size: number;
+    prefix: string;
+    category?: string;
+    /** The visitor of sender `w` (default: prefix and w): senders of two loads may share visitors. */
+    visitor?: (w: number) => string;
+  },
 ): AckedLoad {
   let stopped = false;
+  const visitorOf = opts.visitor ?? ((w: number) => `${opts.prefix}${w}`);
   const load: AckedLoad = {
     acked: [],
     sent: 0,
@@ -54,7 +62,7 @@ export function ackedLoad(
       try {
         const res = await fetch(`${url}/v1/collect`, {
           method: 'POST',
-          body: JSON.stringify({ site: 'demo', visitor: `${opts.prefix}${w}`, events }),
+          body: JSON.stringify({ site: 'demo', visitor: visitorOf(w), events }),
         });
         if (res.status !== 200) continue;
         const { accepted } = (await res.json()) as { accepted: number };

@@ -148,7 +148,7 @@ export function collectorEnv(database: TestDatabase): Record<string, string> {
 
 /** Lets `rows()` read a storage that the code under test opened itself on `db`. */
 export function adoptStorage(storage: Storage, db: string): void {
-  if (BACKEND === 'postgres') urls.set(storage, db);
+  if (storage.kind === 'postgres') urls.set(storage, db);
 }
 
 /** int8 and numeric as JS numbers; a value a double cannot hold exactly fails the test instead. */
