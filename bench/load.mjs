@@ -3,7 +3,7 @@
  * The load generator, in its own process so the server under test never shares an event loop
  * with the load. Forked by run.mjs (one or more of them, each with its share of the connections);
  * receives one job per message, answers with its raw figures:
- *   { url, kind: 'post' | 'get', batch, visitors, connections, duration, warmup, seed }
+ *   { url | urls, kind: 'post' | 'get', batch, visitors, connections, duration, warmup, seed }
  * It says `{ measuring: true }` when the warm-up ends, so run.mjs can sample the server's CPU time
  * over exactly the measured part, and reports its own CPU time over that part: a generator near
  * 100% of a core is the bottleneck, not the server.
@@ -41,25 +41,43 @@ function requestFor(job) {
   };
 }
 
-function run(job, duration, record) {
-  return new Promise((resolve, reject) => {
-    const latencies = [];
-    const statuses = {};
-    const instance = autocannon(
-      {
-        url: job.url,
-        connections: job.connections,
-        duration,
-        requests: [requestFor(job)],
-        timeout: 10,
-      },
-      (err, result) => (err ? reject(err) : resolve({ result, latencies, statuses })),
-    );
-    instance.on('response', (_client, status, _bytes, ms) => {
-      statuses[status] = (statuses[status] ?? 0) + 1;
-      if (record && status < 400) latencies.push(ms);
-    });
-  });
+/**
+ * One autocannon run per target URL (`job.urls`: several collectors, the connections shared among
+ * them; else `job.url`), at once, with one set of figures.
+ */
+async function run(job, duration, record) {
+  const urls = job.urls ?? [job.url];
+  const latencies = [];
+  const statuses = {};
+  const results = await Promise.all(
+    urls.map(
+      (url, i) =>
+        new Promise((resolve, reject) => {
+          const instance = autocannon(
+            {
+              url,
+              connections:
+                Math.floor(job.connections / urls.length) +
+                (i < job.connections % urls.length ? 1 : 0),
+              duration,
+              requests: [requestFor(i === 0 ? job : { ...job, seed: (job.seed ?? 7) * 31 + i })],
+              timeout: 10,
+            },
+            (err, result) => (err ? reject(err) : resolve(result)),
+          );
+          instance.on('response', (_client, status, _bytes, ms) => {
+            statuses[status] = (statuses[status] ?? 0) + 1;
+            if (record && status < 400) latencies.push(ms);
+          });
+        }),
+    ),
+  );
+  const result = {
+    duration: Math.max(...results.map((r) => r.duration)),
+    errors: results.reduce((a, r) => a + r.errors, 0),
+    timeouts: results.reduce((a, r) => a + r.timeouts, 0),
+  };
+  return { result, latencies, statuses };
 }
 
 process.on('message', async (job) => {

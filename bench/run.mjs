@@ -24,11 +24,12 @@ import { buildStorageBundle } from './lib/storage-bundle.mjs';
 import { formatReport, historyCost, ratio, summarize, verdicts } from './lib/stats.mjs';
 import { CHROMIUM, measureSnippetStart, snippetSizes } from './lib/snippet.mjs';
 import { summarizeProfile, formatProfile } from './lib/cpuprofile.mjs';
+import { coresBetween, postmasterPid, treeCpu } from './lib/procs.mjs';
 import { collectBody, idGenerator, prng, visitorId, visitorsFor } from './lib/workload.mjs';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROOT = here('..');
-const PHASES = ['baseline', 'small', 'deep', 'large', 'snippet'];
+const PHASES = ['baseline', 'small', 'deep', 'large', 'scale', 'snippet'];
 
 const USAGE = `node bench/run.mjs [options]     (npm run bench builds first, then runs this)
 
@@ -44,6 +45,9 @@ Phases (all by default, in this order):
   large      --large events, visitors of 1–20 events as in small (~95k visitors at 1M): reads and
              ingest; small → large is what 100× the visitors costs (the read cache's working set)
   (the three are seeded in parallel processes, then loaded one after another)
+  scale      with --db only: 1, 2 and 4 collector processes (--scale) on ONE PostgreSQL database
+             seeded with --small events, the load shared among them: reads and ingest per count,
+             with the cores used by the collectors and by PostgreSQL
   snippet    dist/ms.js minified and gzip bytes; its start cost in Chromium (Performance API)
 
 Options:
@@ -66,6 +70,7 @@ Options:
   --db URL           also run the small/deep/large phases on PostgreSQL (a postgres:// URL of a
                      server on this machine whose user may create databases): each history gets a
                      database of its own (dropped at the end), loaded right after its SQLite twin
+  --scale LIST       collector counts of the scale phase (default 1,2,4)
   --collector FILE   the collector bundle to measure (default dist/collector.mjs), e.g. another
                      commit's build for a paired comparison: run both alternately, compare ratios
   -h, --help         this help`;
@@ -87,6 +92,7 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     collector: { type: 'string' },
     db: { type: 'string' },
+    scale: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -131,6 +137,7 @@ for (const l of loads) {
     process.exit(2);
   }
 }
+const SCALE = (args.scale ?? '1,2,4').split(',').map((x) => num(x.trim(), 1, 'scale'));
 const PG_URL = args.db;
 if (PG_URL !== undefined && !/^postgres(?:ql)?:\/\//i.test(PG_URL)) {
   console.error(`bench: --db takes a postgres:// URL (SQLite always runs)\n\n${USAGE}`);
@@ -347,20 +354,31 @@ async function phase(name, job, server) {
   );
   let cpu0 = null;
   let t0 = 0;
+  // Several collectors (the scale phase) and PostgreSQL: process trees, sampled from /proc.
+  const trees = server.pids
+    ? { server: server.pids, pg: server.pgPid ? [server.pgPid] : [] }
+    : null;
+  let tree0 = null;
   const r = await load(job, () => {
-    cpu0 = cpuSeconds(server.pid);
+    if (trees) tree0 = { server: treeCpu(trees.server), pg: treeCpu(trees.pg) };
+    else cpu0 = cpuSeconds(server.pid);
     t0 = performance.now();
   });
-  if (cpu0 != null)
-    r.serverCpu = (cpuSeconds(server.pid) - cpu0) / ((performance.now() - t0) / 1000);
+  const seconds = (performance.now() - t0) / 1000;
+  if (cpu0 != null) r.serverCpu = (cpuSeconds(server.pid) - cpu0) / seconds;
+  if (tree0) {
+    r.serverCpu = coresBetween(tree0.server, treeCpu(trees.server), seconds);
+    if (trees.pg.length) r.pgCpu = coresBetween(tree0.pg, treeCpu(trees.pg), seconds);
+  }
   answered[server.label] = (answered[server.label] ?? 0) + r.answered;
-  if (server.url) r.memoryMB = { ...memoryMB(server.pid), ...(await heapMB(server.url)) };
+  if (server.url && server.pid)
+    r.memoryMB = { ...memoryMB(server.pid), ...(await heapMB(server.url)) };
   const bad = Object.entries(r.statuses).filter(([s]) => Number(s) >= 400);
   if (bad.length || r.errors)
     log(`  ${name}: ${r.errors} errors, statuses ${JSON.stringify(r.statuses)}`);
   log(
     `  ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms; ` +
-      `CPU: server ${pctOf(r.serverCpu)}, load generator${loaders.length > 1 ? 's' : ''} ${pctOf(r.loadCpu)}`,
+      `CPU: server ${pctOf(r.serverCpu)}${r.pgCpu == null ? '' : `, PostgreSQL ${pctOf(r.pgCpu)}`}, load generator${loaders.length > 1 ? 's' : ''} ${pctOf(r.loadCpu)}`,
   );
   return r;
 }
@@ -584,6 +602,53 @@ async function runCollectors(bundle, baseline) {
   };
 }
 
+/**
+ * The scale phase: `n` collector processes on one PostgreSQL database, for each n of --scale, the
+ * load's connections shared among them (as a load balancer would), reads then ingest. The cores
+ * the collectors and the PostgreSQL server used are sampled from /proc: on a machine of few cores
+ * the curve flattens where they add up to all of them.
+ */
+async function runScale(bundle) {
+  const db = await pgDatabase('scale');
+  const seeded = await seed('scale', db, opts.small, null, bundle);
+  const pgPid = await postmasterPid(PG_URL);
+  const out = { stored: seeded.events, visitors: seeded.visitors, counts: [] };
+  try {
+    for (const n of SCALE) {
+      const servers = [];
+      try {
+        for (let i = 0; i < n; i++)
+          servers.push(
+            await startCollector(`scale${n}-${i}`, db, { MICROSEG_SECRET: BENCH_SECRET }),
+          );
+        const group = {
+          label: `collectors-${n}`,
+          pids: servers.map((x) => x.pid),
+          pgPid,
+        };
+        const urls = servers.map((x) => x.url);
+        const job = (j) => ({ urls, visitors: seeded.visitors, ...j });
+        const reads = await phase(
+          `segment reads, ${n} collector(s)`,
+          job({ path: '/v1/segment', kind: 'get' }),
+          group,
+        );
+        const ingest1 = await phase(
+          `ingest 1 event/request, ${n} collector(s)`,
+          job({ path: '/v1/collect', kind: 'post', batch: 1 }),
+          group,
+        );
+        out.counts.push({ collectors: n, reads, ingest1 });
+      } finally {
+        for (const x of servers) await x.stop();
+      }
+    }
+  } finally {
+    await dropPgDatabases();
+  }
+  return out;
+}
+
 function machine() {
   const c = cpus();
   return {
@@ -610,6 +675,10 @@ try {
     ? { hono: await startBaseline('hono'), node: await startBaseline('node') }
     : null;
   Object.assign(report, await runCollectors(bundle, baseline));
+  if (only.includes('scale')) {
+    if (PG_URL) report.scale = await runScale(bundle);
+    else if (args.only) log('scale: needs --db postgres://… (skipped)');
+  }
   await baseline?.hono.stop();
   await baseline?.node.stop();
   if (only.includes('snippet')) {

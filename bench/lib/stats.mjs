@@ -194,6 +194,20 @@ export function formatReport(r) {
     row('ingest, 1 event/request', label, h, h.ingest1, 1);
     row('ingest, 10 events/request', label, h, h.ingest10, 10);
   }
+  if (r.scale?.counts?.length) {
+    lines.push(
+      '',
+      `scale-out: collector processes on ONE PostgreSQL database (${count(r.scale.stored)} events, ${count(r.scale.visitors)} visitors), the same connections shared among them; cores = CPU used while measuring (1.00 = one core)`,
+      '',
+      '| collectors | reads req/s | reads p99 ms | cores: collectors / PostgreSQL | ingest (1 event) req/s | ingest p99 ms | cores: collectors / PostgreSQL |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    const cores = (x) => `${fmt(x?.serverCpu, 2)} / ${fmt(x?.pgCpu, 2)}`;
+    for (const c of r.scale.counts)
+      lines.push(
+        `| ${c.collectors} | ${fmt(c.reads?.rps)} | ${fmt(c.reads?.p99, 2)} | ${cores(c.reads)} | ${fmt(c.ingest1?.rps)} | ${fmt(c.ingest1?.p99, 2)} | ${cores(c.ingest1)} |`,
+      );
+  }
   const costs = [];
   if (r.depth) {
     costs.push(
