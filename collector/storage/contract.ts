@@ -192,6 +192,7 @@ export interface OutboxReads {
    * Pending deliveries due at `now`, oldest first, at most one per (visitor, webhook): a later
    * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
    * `skip` leaves out deliveries already in flight and webhooks (`site/hook`) at their share.
+   * A row under a lease in force (`OutboxLeases`) is not due: another worker is sending it.
    */
   due(
     now: number,
@@ -207,6 +208,29 @@ export interface OutboxReads {
   nextDue(): Promise<number | null>;
   /** Deliveries per status, all sites: the backlog `/metrics` reports. */
   counts(): Promise<Record<DeliveryStatus, number>>;
+}
+
+/**
+ * Who sends a delivery now: a worker *claims* due rows under a lease (its `owner` id, until
+ * `now + leaseMs`) and renews it while they are in flight, so that several workers on one database
+ * (processes, hosts) never send one row at the same time, and a dead worker's rows are taken over
+ * once its lease ends. PostgreSQL keeps the lease in the row (`FOR UPDATE SKIP LOCKED`); SQLite,
+ * written by one process only, has nobody to share with: its claim is `due`, its leases nothing.
+ * Not in a transaction: each call is one statement of its own, committed when it resolves.
+ */
+export interface OutboxLeases {
+  /** Like `due`, minus rows under another lease in force; the rows returned are leased to `owner`. */
+  claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    skip?: { ids: string[]; hooks: string[] },
+  ): Promise<DueDelivery[]>;
+  /** Extends `owner`'s leases of `ids` to `until`; returns the ids it still held (and renewed). */
+  renew(owner: string, ids: string[], until: number): Promise<string[]>;
+  /** Ends `owner`'s leases of `ids` (a worker stopping): the rows are due again at once. */
+  release(owner: string, ids: string[]): Promise<void>;
 }
 
 export interface OutboxWrites {
@@ -440,7 +464,7 @@ export interface Storage extends StorageReads {
   write<T>(job: (tx: StorageTx) => Promise<T>): Promise<T>;
   /** Each write alone, as a job of its own. */
   readonly identity: IdentityReads & IdentityWrites;
-  readonly outbox: OutboxReads & OutboxWrites;
+  readonly outbox: OutboxReads & OutboxWrites & OutboxLeases;
   /** Adds a listener of segment changes (runs inside the recording transaction). */
   onChanges(listener: ChangeListener): void;
   /** Adds an observer of write transactions (metrics). */

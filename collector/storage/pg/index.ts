@@ -16,6 +16,7 @@ import type {
   ChangeListener,
   IdentityReads,
   IdentityWrites,
+  OutboxLeases,
   OutboxReads,
   OutboxWrites,
   Storage,
@@ -190,7 +191,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   };
   let closing: Promise<void> | null = null;
 
-  const outboxReads: OutboxReads = outboxPg(reader);
+  const outboxReads: OutboxReads & OutboxLeases = outboxPg(reader);
   const storage: Storage = {
     kind: 'postgres',
     ...readsOn(reader),
@@ -205,8 +206,12 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       get: (...a) => outboxReads.get(...a),
       nextDue: () => outboxReads.nextDue(),
       counts: () => outboxReads.counts(),
+      // Each one statement, committed on its own: a claim is not held for the send.
+      claim: (...a) => outboxReads.claim(...a),
+      renew: (...a) => outboxReads.renew(...a),
+      release: (...a) => outboxReads.release(...a),
       ...outboxWritesAsJobs(write),
-    } satisfies OutboxReads & OutboxWrites,
+    } satisfies OutboxReads & OutboxWrites & OutboxLeases,
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),
     quarantined: (site, limit, before) => quarantinePg(reader).list(site, limit, before),

@@ -24,7 +24,7 @@ import { startCheckpointer } from './checkpointer.ts';
 import { readPath } from './reads.ts';
 import { rfmStore } from './rfm.ts';
 import { identityStore } from './identity.ts';
-import { outboxStore } from './outbox.ts';
+import { outboxStore, singleProcessLeases } from './outbox.ts';
 import { quarantineStore } from './quarantine.ts';
 import { profileStore } from './profiles.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
@@ -175,6 +175,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     },
     outbox: {
       ...outboxReads,
+      ...singleProcessLeases(outbox),
       ...outboxWritesAsJobs(write),
     },
     onChanges: (l) => void listeners.push(l),
