@@ -13,6 +13,8 @@ export interface Metrics {
   writeQueueDepth: Gauge;
   rateLimited: Counter<'scope'>;
   webhookDeliveries: Gauge<'status'>;
+  /** 1 while this process runs the background jobs (the leader among those on its database). */
+  jobsLeader: Gauge;
   /** Read at scrape time; the app fills them in from its storage. */
   sources: MetricSources;
 }
@@ -86,6 +88,11 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
         const counts = await sources.deliveries?.();
         if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
+    }),
+    jobsLeader: new Gauge({
+      name: 'microseg_jobs_leader',
+      help: 'Whether this process runs the background jobs (RFM, sweep, retention): 1 on the one leader among the collectors on a database',
+      registers,
     }),
     rateLimited: new Counter({
       name: 'microseg_rate_limited_total',

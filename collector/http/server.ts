@@ -19,6 +19,7 @@ import { metricsApp } from './routes/metrics.ts';
 import type { Storage } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
 import { startWebhooks } from '../webhooks/index.ts';
+import { runJobsWhileLeader } from '../jobs/leader.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
 import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
@@ -35,6 +36,8 @@ export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache'> & {
   shutdownGraceMs?: number;
   /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
   rfmEveryMs?: number;
+  /** How often a process that does not run the background jobs tries to take them over (ms). */
+  leaderRetryMs?: number;
 };
 
 export { DEFAULT_TIMEOUTS, isPort, type Timeouts } from '../config/env.ts';
@@ -71,6 +74,8 @@ export interface Running {
   demo: boolean;
   /** The metrics listener's base URL, when there is one. */
   metricsUrl?: string;
+  /** The background jobs: whether this process leads them. */
+  jobs: { readonly leader: boolean };
   close(): Promise<void>;
 }
 
@@ -119,11 +124,29 @@ export async function start(
     metricsToken: opts.metricsToken,
     bodyTimeoutMs: time.bodyMs,
   });
-  const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
+  // The background jobs run in one process among all those on the database (jobs/leader.ts).
+  const jobs = runJobsWhileLeader(
+    storage,
+    () => {
+      const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
+      const retention = startRetentionJob(storage, config, { now: Date.now, log });
+      const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+      return {
+        stop() {
+          rfm.stop();
+          retention.stop();
+          sweep.stop();
+        },
+      };
+    },
+    {
+      log,
+      retryMs: opts.leaderRetryMs,
+      onChange: (leader) => metrics.jobsLeader.set(leader ? 1 : 0),
+    },
+  );
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
-  const retention = startRetentionJob(storage, config, { now: Date.now, log });
-  const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
   const serverOptions = {
     headersTimeout: time.headersMs,
     requestTimeout: time.requestMs,
@@ -168,29 +191,32 @@ export async function start(
     metricsUrl = baseUrl(host, listening.port);
   }
   const sites = [...config.sites.keys()];
+  await jobs.ready;
   log('info', 'collector listening', {
     url,
     db: redactDbUrl(opts.db),
     sites,
+    // Whether the background jobs run here or in another process on the database (for now).
+    jobs: jobs.leader ? 'leader' : 'standby',
     ...(metricsUrl ? { metrics: metricsUrl } : {}),
   });
   return {
     server,
     storage,
     url,
+    jobs,
     demo: opts.demo && config.sites.has('demo'),
     ...(metricsUrl ? { metricsUrl } : {}),
     // Graceful: stop accepting, let requests in flight finish (their writes commit and are
     // answered), drain the write queue, then close the database.
     close: () =>
       new Promise<void>((done) => {
-        rfm.stop();
+        // The jobs stop now; the leadership goes with its connection, for another process.
+        const jobsStopped = jobs.stop();
         metricsServer?.close();
         (
           metricsServer as { closeAllConnections?: () => void } | undefined
         )?.closeAllConnections?.();
-        retention.stop();
-        sweep.stop();
         const http = server as unknown as {
           closeIdleConnections?: () => void;
           closeAllConnections?: () => void;
@@ -201,9 +227,10 @@ export async function start(
         );
         server.close(() => {
           clearTimeout(force);
-          // Deliveries in flight are aborted and stay pending: the next start sends them.
-          void storage
-            .drain()
+          // Deliveries in flight are aborted and stay pending, handed back to the other collectors
+          // on the database (their leases ended) or sent by the next start.
+          void jobsStopped
+            .then(() => storage.drain())
             .then(() => webhooks.stop())
             .then(() => storage.close())
             .then(() => {

@@ -437,6 +437,31 @@ export interface StorageOptions {
   onPoolError?: ((message: string) => void) | undefined;
 }
 
+/**
+ * Who runs a piece of work that must run in one process at a time among all those sharing the
+ * database (the background jobs: RFM recompute, the segment sweep, retention). PostgreSQL: a
+ * session-level advisory lock held on a connection of its own, tried again every `retryMs` by
+ * the others; when the holder dies (its connection closes) or the server ends that session, the
+ * lock is free and the next try takes it. SQLite: one process, always the leader.
+ */
+export interface Leadership {
+  /** Whether this process holds it now. */
+  readonly held: boolean;
+  /** Resolves once the first try is over (taken or not), for the start-up log. */
+  readonly ready: Promise<void>;
+  /** Gives it up (the connection closes) and stops trying; resolves once released. */
+  stop(): Promise<void>;
+}
+
+export interface LeadershipOptions {
+  /** How often a process that does not hold it tries again, and the holder checks its connection. */
+  retryMs?: number | undefined;
+  /** Told each time it is taken (true) or lost (false). */
+  onChange?: ((held: boolean) => void) | undefined;
+  /** Told when a try or the check fails for a database reason (it is tried again). */
+  onError?: ((message: string) => void) | undefined;
+}
+
 /** Told of the write path's work, for `/metrics`. */
 export interface WriteObserver {
   /** Jobs waiting for a transaction, after each change. */
@@ -483,6 +508,11 @@ export interface Storage extends StorageReads {
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;
+  /**
+   * Starts contending for the leadership named `name` (one holder among every process on the
+   * database); stopped by `stop()` or by `close()`.
+   */
+  lead(name: string, opts?: LeadershipOptions): Leadership;
   /** Whether the database answers and has room; writes failing are `writes.failing`. */
   health(): Promise<DbHealth>;
   readonly writes: WriteState;

@@ -16,6 +16,7 @@ import type {
   ChangeListener,
   IdentityReads,
   IdentityWrites,
+  Leadership,
   OutboxLeases,
   OutboxReads,
   OutboxWrites,
@@ -32,6 +33,7 @@ import { migratePg } from './migrate.ts';
 import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
 import { pgHealth } from './health.ts';
+import { pgLeadership } from './leader.ts';
 import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
@@ -190,6 +192,8 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     );
   };
   let closing: Promise<void> | null = null;
+  /** Leaderships still contending: `close` gives them up with the pool. */
+  const leaders = new Set<Leadership>();
 
   const outboxReads: OutboxReads & OutboxLeases = outboxPg(reader);
   const storage: Storage = {
@@ -220,6 +224,20 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     countMembers: (site, audience) => countMembers(reader, site, audience),
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
+    lead(name, o) {
+      const l = pgLeadership(url, name, o);
+      leaders.add(l);
+      return {
+        get held() {
+          return l.held;
+        },
+        ready: l.ready,
+        stop() {
+          leaders.delete(l);
+          return l.stop();
+        },
+      };
+    },
     health: () => pgHealth(pool),
     writes,
     drain: () => writes.drain(),
@@ -227,6 +245,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       closing ??= (async () => {
         writes.close();
         await writes.drain();
+        await Promise.all([...leaders].map((l) => l.stop()));
         await pool.end();
       })();
       return closing;

@@ -186,6 +186,11 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     countMembers: async (site, audience) => countMembers(db, site, audience),
     members: (site, audience) => members(db, site, audience),
     sitesWithProfiles: async () => sitesWithProfiles(db),
+    // One process writes a SQLite file: it leads whatever there is to lead.
+    lead(_name, o) {
+      o?.onChange?.(true);
+      return { held: true, ready: Promise.resolve(), stop: async () => {} };
+    },
     health: async () => sqliteHealth(sqlite),
     writes: queue,
     drain: () => queue.drain(),
