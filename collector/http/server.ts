@@ -27,7 +27,9 @@ import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
 
 /** What `start` takes: the environment's settings (`EnvOptions`), a few of them optional here. */
-export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache'> & {
+export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache' | 'workers'> & {
+  /** Ignored here: `serve --workers` runs several of these (cli/cluster.ts). */
+  workers?: number | undefined;
   /** How long a client may take to send a request; defaults DEFAULT_TIMEOUTS. */
   timeouts?: Timeouts | undefined;
   /** Parsed profiles kept in memory for segment reads; DEFAULT_PROFILE_CACHE when undefined. */
