@@ -4,13 +4,16 @@
  * one of them leads the background jobs, a worker killed is restarted, SIGTERM closes all and
  * exits 0. Refused with a reason on SQLite, without MICROSEG_SECRET, and for a bad N.
  */
-import { get } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { get, request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { runBuilt, startCollector, stopped } from '../collector-process.ts';
 import { PG_TEST_SECRET } from '../support/backend.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
 import { tempDir } from '../temp.ts';
+import { startReceiver } from '../triggers/receiver.ts';
+import { API_KEY, SECRET, shopConfig } from '../triggers/setup.ts';
 
 const pgUrl = inject('pgUrl');
 const tmp = tempDir();
@@ -29,6 +32,28 @@ function healthz(
     }).on('error', fail);
   });
 }
+
+/** A browser batch on a connection of its own (so the batches spread over the workers). */
+function collect(base: string, body: unknown): Promise<number> {
+  return new Promise((ok, fail) => {
+    const req = request(
+      `${base}/v1/collect`,
+      { method: 'POST', agent: false, headers: { 'content-type': 'text/plain' } },
+      (res) => {
+        res.resume();
+        res.on('end', () => ok(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', fail);
+    req.end(JSON.stringify(body));
+  });
+}
+
+/** The pids that logged taking the background jobs, in order. */
+const leaders = (out: string) =>
+  [...out.matchAll(/"msg":"background jobs: this process leads[^"]*","pid":(\d+)/g)].map((m) =>
+    Number(m[1]),
+  );
 
 function alive(pid: number): boolean {
   try {
@@ -61,7 +86,7 @@ describe('serve --workers: refused where it cannot work', () => {
     const { code, out } = await runBuilt(['serve', '--port', '0'], { MICROSEG_WORKERS: '100' });
     expect(code).toBe(1);
     expect(out).toMatch(/MICROSEG_WORKERS: a whole number of processes, 1–64/);
-  });
+  }, 60_000);
 
   it.skipIf(!pgUrl)('without MICROSEG_SECRET on PostgreSQL, saying why', async () => {
     const { code, out } = await runBuilt(['serve', '--port', '0', '--workers', '3'], {
@@ -78,9 +103,18 @@ describe('serve --workers: refused where it cannot work', () => {
 describe.skipIf(!pgUrl)('serve --workers 2 on one PostgreSQL database', () => {
   const db = pgTestDatabase();
 
-  it('answers on one port from both workers, restarts a dead one, closes all on SIGTERM', async () => {
+  it('answers on one port from both workers, delivers each webhook once, moves the jobs off a dead leader, closes all on SIGTERM', async () => {
+    const rx = await startReceiver(SECRET);
+    const configFile = join(tmp.dir, 'sites.json');
+    writeFileSync(configFile, JSON.stringify(shopConfig(rx.url)));
     const c = await startCollector(
-      { MICROSEG_DB: db.url, MICROSEG_SECRET: PG_TEST_SECRET, LOG_LEVEL: 'info' },
+      {
+        MICROSEG_DB: db.url,
+        MICROSEG_SECRET: PG_TEST_SECRET,
+        MICROSEG_CONFIG: configFile,
+        MICROSEG_API_KEY: API_KEY,
+        LOG_LEVEL: 'info',
+      },
       ['--workers', '2'],
     );
     const m = /workers: {4}2 processes \((\d+), (\d+)\) on one port/.exec(c.output());
@@ -101,21 +135,56 @@ describe.skipIf(!pgUrl)('serve --workers 2 on one PostgreSQL database', () => {
     expect(listening.filter((l) => l.includes('"jobs":"leader"'))).toHaveLength(1);
     expect(listening.filter((l) => l.includes('"jobs":"standby"'))).toHaveLength(1);
 
-    // A worker dies: the primary starts another (worker 3) on the same port.
-    process.kill(pids[0] ?? 0, 'SIGKILL');
+    // 30 shoppers enter camera-intent, their batches spread over both workers: 30 deliveries,
+    // each once, whichever worker's outbox worker sends it.
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, (_, v) =>
+        collect(c.url, {
+          site: 'shop',
+          visitor: `shopper-${v}`,
+          events: [1, 2, 3].map((n) => ({
+            id: `s${v}-${n}`,
+            type: 'page_view',
+            ts: Date.now(),
+            url: `http://localhost/cameras/${n}`,
+          })),
+        }),
+      ),
+    );
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    await rx.waitFor(30, 10_000);
+    await sleep(500);
+    const ids = rx.got.map((g) => g.body.id);
+    expect(ids).toHaveLength(30);
+    expect(new Set(ids).size).toBe(30);
+    expect(new Set(rx.got.map((g) => g.body.visitor)).size).toBe(30);
+
+    // The worker leading the jobs dies: the primary starts another (worker 3) on the same port,
+    // and the jobs move to a live worker once the server has ended the dead one's session.
+    const [leader] = leaders(c.output());
+    expect(pids).toContain(leader);
+    process.kill(leader ?? 0, 'SIGKILL');
     for (let i = 0; i < 100 && !/"msg":"worker restarted"/.test(c.output()); i++) await sleep(50);
     expect(c.output()).toMatch(/"msg":"worker exited: restarting"[^\n]*"signal":"SIGKILL"/);
+    for (let i = 0; i < 300 && leaders(c.output()).length < 2; i++) await sleep(50);
+    const next = leaders(c.output())[1];
+    expect(next).toBeDefined();
+    expect(next).not.toBe(leader);
+    expect(alive(next ?? 0)).toBe(true);
     const after = new Set<number>();
     for (let i = 0; i < 20 && after.size < 2; i++) {
       const h = await healthz(c.url);
       if (h.body.worker !== undefined) after.add(h.body.worker);
     }
-    expect([...after].sort()).toEqual([2, 3]);
+    expect(after.size).toBe(2);
+    expect(after.has(3)).toBe(true);
 
     c.child.kill('SIGTERM');
     expect(await stopped(c.child)).toBe(0);
-    for (let i = 0; i < 50 && pids.some(alive); i++) await sleep(50);
-    expect(alive(pids[1] ?? 0)).toBe(false);
+    const survivor = pids.find((p) => p !== leader) ?? 0;
+    for (let i = 0; i < 50 && alive(survivor); i++) await sleep(50);
+    expect(alive(survivor)).toBe(false);
     expect(c.output()).toMatch(/"msg":"collector closed"/);
-  });
+    await rx.close();
+  }, 60_000);
 });
