@@ -7,7 +7,7 @@ import { jsonLogger } from '../log.ts';
 import { reportListening, runPrimary, workersProblem } from './cluster.ts';
 import { redactDbUrl } from '../config/db-url.ts';
 import { isWildcardHost, ownOrigins } from '../http/origins.ts';
-import { isPort, optionsFromEnv, start } from '../http/server.ts';
+import { isPort, optionsFromEnv, serveClusterMetrics, start } from '../http/server.ts';
 import { keysForDatabase, SecretError } from '../identity/keys.ts';
 import {
   DEFAULT_LINK_TTL_DAYS,
@@ -225,12 +225,29 @@ Options (each overrides its environment variable):
         // Checked once here rather than N times in the workers (a ConfigError ends the start).
         loadSiteConfig(opts);
         const log = jsonLogger(opts.logLevel);
-        return runPrimary(workers, {
+        // One metrics listener, in the primary, summing the workers' registries.
+        let metrics: Awaited<ReturnType<typeof serveClusterMetrics>> | undefined;
+        if (opts.metricsPort !== undefined) {
+          try {
+            metrics = await serveClusterMetrics({
+              metricsPort: opts.metricsPort,
+              metricsHost: opts.metricsHost,
+            });
+          } catch (err) {
+            const why = listenProblem(err, opts);
+            if (why === undefined) throw err;
+            console.error(`microseg serve: ${why}`);
+            return 1;
+          }
+        }
+        const code = await runPrimary(workers, {
           log,
           banner: (first, pids) =>
-            console.log(`${banner(first.url, first.demo, opts.db, first.metricsUrl)}
+            console.log(`${banner(first.url, first.demo, opts.db, metrics?.url)}
   workers:    ${pids.length} processes (${pids.join(', ')}) on one port`),
         });
+        metrics?.close();
+        return code;
       }
       let running: Awaited<ReturnType<typeof start>>;
       try {

@@ -13,7 +13,8 @@ import {
   type Timeouts,
 } from '../config/env.ts';
 import { jsonLogger, type Logger } from '../log.ts';
-import { createMetrics } from './metrics.ts';
+import cluster from 'node:cluster';
+import { clusterMetricsSource, createMetrics, joinClusterMetrics } from './metrics.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
 import type { Storage } from '../storage/contract.ts';
@@ -64,6 +65,23 @@ async function listen(options: Parameters<typeof serve>[0] & { port: number; hos
   return { server, port: typeof addr === 'object' && addr ? addr.port : options.port };
 }
 
+/**
+ * The metrics listener of `serve --workers`' primary: `/metrics` with every worker's registry
+ * summed (the workers open none).
+ */
+export async function serveClusterMetrics(opts: {
+  metricsPort: number;
+  metricsHost?: string | undefined;
+}): Promise<{ url: string; close(): void }> {
+  const host = opts.metricsHost ?? '127.0.0.1';
+  const { server, port } = await listen({
+    fetch: metricsApp(clusterMetricsSource()).fetch,
+    port: opts.metricsPort,
+    hostname: host,
+  });
+  return { url: baseUrl(host, port), close: () => server.close() };
+}
+
 function baseUrl(host: string, port: number): string {
   return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
 }
@@ -109,6 +127,8 @@ export async function start(
     ...(keys.file ? { file: keys.file } : {}),
   });
   const metrics = createMetrics({ defaults: true });
+  // A worker of `serve --workers`: the primary's metrics listener reads this registry.
+  joinClusterMetrics(metrics);
   // Filled once the port is known (port 0 picks one); no request arrives before that.
   const selfOrigins = new Set<string>();
   const app = createApp({
@@ -182,7 +202,7 @@ export async function start(
   // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
   let metricsServer: ServerType | undefined;
   let metricsUrl: string | undefined;
-  if (opts.metricsPort !== undefined) {
+  if (opts.metricsPort !== undefined && !cluster.isWorker) {
     const host = opts.metricsHost ?? '127.0.0.1';
     const listening = await listen({
       fetch: metricsApp(metrics).fetch,

@@ -113,6 +113,7 @@ describe.skipIf(!pgUrl)('serve --workers 2 on one PostgreSQL database', () => {
         MICROSEG_SECRET: PG_TEST_SECRET,
         MICROSEG_CONFIG: configFile,
         MICROSEG_API_KEY: API_KEY,
+        MICROSEG_METRICS_PORT: '0',
         LOG_LEVEL: 'info',
       },
       ['--workers', '2'],
@@ -158,6 +159,15 @@ describe.skipIf(!pgUrl)('serve --workers 2 on one PostgreSQL database', () => {
     expect(ids).toHaveLength(30);
     expect(new Set(ids).size).toBe(30);
     expect(new Set(rx.got.map((g) => g.body.visitor)).size).toBe(30);
+
+    // One /metrics for the cluster, from the primary: counters summed over the workers, the
+    // database's figures once, one leader.
+    const metricsUrl = /metrics: {4}(http:\/\/\S+)/.exec(c.output())?.[1];
+    expect(metricsUrl).toBeDefined();
+    const text = await (await fetch(metricsUrl ?? '')).text();
+    expect(text).toMatch(/^microseg_events_accepted_total\{site="shop"\} 90$/m);
+    expect(text).toMatch(/^microseg_webhook_deliveries\{status="delivered"\} 30$/m);
+    expect(text).toMatch(/^microseg_jobs_leader 1$/m);
 
     // The worker leading the jobs dies: the primary starts another (worker 3) on the same port,
     // and the jobs move to a live worker once the server has ended the dead one's session.
