@@ -177,6 +177,41 @@ describe.skipIf(!pgUrl)('webhook outbox: two workers on one PostgreSQL database'
     expect(wb.sent).toEqual([]);
   });
 
+  it('a worker whose lease was taken aborts its request and records nothing', async () => {
+    // The receiver never answers: the worker waits, renewing every 200 ms.
+    const { rx, config } = await setup(() => 'hang');
+    const [id] = await a.write((tx) =>
+      tx.outbox.enqueue([delivery(config, 'stolen', 'enter')], Date.now()),
+    );
+    const outcomes: string[] = [];
+    const w = startDeliveryWorker({
+      outbox: a.outbox,
+      policy: { ...config.delivery, timeoutMs: 10_000 },
+      now: Date.now,
+      owner: 'worker-a',
+      leaseMs: 600,
+      secretFor: () => SECRET,
+      onAttempt: (_d, outcome) => outcomes.push(outcome),
+    });
+    workers.push(w);
+    w.wake();
+    await rx.waitFor(1);
+    expect(w.inFlight).toBe(1);
+    // Another worker holds the row now (as after a renewal that came too late).
+    await b.outbox.release('worker-a', [id ?? '']);
+    expect((await b.outbox.claim('worker-b', Date.now(), 60_000, 10)).map((d) => d.id)).toEqual([
+      id,
+    ]);
+    for (let i = 0; i < 40 && w.inFlight > 0; i++) await sleep(50);
+    expect(w.inFlight).toBe(0);
+    expect(outcomes).toEqual([]);
+    const [row] = await b.outbox.list('shop');
+    expect(row).toMatchObject({ status: 'pending', attempts: 0 });
+    // Hand it back so the cleanup finds nothing pending of ours to wait on.
+    await b.outbox.release('worker-b', [id ?? '']);
+    await b.outbox.delivered(id ?? '', 1, 200, Date.now());
+  });
+
   it('a worker stopped hands its unfinished rows back at once', async () => {
     // The first attempt hangs; the worker is stopped while it waits.
     const { rx, config } = await setup((n) => (n === 1 ? 'hang' : 200));
