@@ -1,10 +1,13 @@
 /** The `microseg` command line: one function per command, each with its own `--help`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import cluster from 'node:cluster';
 import { ConfigError } from '../config/config.ts';
-import { loadSiteConfig } from '../config/env.ts';
+import { loadSiteConfig, MAX_WORKERS, workersSchema } from '../config/env.ts';
+import { jsonLogger } from '../log.ts';
+import { reportListening, runPrimary, workersProblem } from './cluster.ts';
 import { redactDbUrl } from '../config/db-url.ts';
 import { isWildcardHost, ownOrigins } from '../http/origins.ts';
-import { isPort, optionsFromEnv, start } from '../http/server.ts';
+import { isPort, optionsFromEnv, serveClusterMetrics, start } from '../http/server.ts';
 import { keysForDatabase, SecretError } from '../identity/keys.ts';
 import {
   DEFAULT_LINK_TTL_DAYS,
@@ -80,6 +83,14 @@ function listenProblem(
     default:
       return undefined;
   }
+}
+
+/** What `serve` prints once it listens. */
+function banner(base: string, demo: boolean, db: string, metricsUrl: string | undefined): string {
+  return `microseg collector on ${base}${demo ? `\n  demo shop:  ${base}/demo/` : ''}
+  snippet:    ${base}/ms.js
+  health:     ${base}/healthz
+  database:   ${redactDbUrl(db)}${metricsUrl ? `\n  metrics:    ${metricsUrl}/metrics` : ''}`;
 }
 
 /** `microseg link`: one email link for one contact, signed (through /r) or plain. */
@@ -162,8 +173,9 @@ so run this where the collector runs, with the same environment.`,
 
 export const commands: Record<string, Command> = {
   serve: {
-    summary: 'run the collector (HTTP server on one SQLite file)',
+    summary: 'run the collector (HTTP server on one SQLite file or a PostgreSQL database)',
     usage: `microseg serve [--port N] [--host H] [--db FILE] [--config FILE] [--no-demo] [--metrics-port N]
+               [--workers N]
 
 Options (each overrides its environment variable):
   --port N        listen port (PORT, default 8787)
@@ -173,6 +185,8 @@ Options (each overrides its environment variable):
   --no-demo       do not serve /demo (MICROSEG_DEMO=0 or false)
   --metrics-port N  serve /metrics on this port of MICROSEG_METRICS_HOST (default 127.0.0.1)
                     (MICROSEG_METRICS_PORT, default: no metrics listener)
+  --workers N     N collector processes on the one port, 1–${MAX_WORKERS} (MICROSEG_WORKERS,
+                  default 1); PostgreSQL only, with MICROSEG_SECRET set
   -h, --help      this help`,
     options: {
       port: { type: 'string' },
@@ -181,6 +195,7 @@ Options (each overrides its environment variable):
       config: { type: 'string' },
       'no-demo': { type: 'boolean' },
       'metrics-port': { type: 'string' },
+      workers: { type: 'string' },
       help,
     },
     async run(v) {
@@ -196,6 +211,44 @@ Options (each overrides its environment variable):
         if (!isPort(n)) return fail('serve', `invalid metrics port ${v['metrics-port']}`);
         opts.metricsPort = n;
       }
+      if (typeof v.workers === 'string') {
+        const n = workersSchema.safeParse(v.workers);
+        if (!n.success)
+          return fail('serve', `invalid --workers ${v.workers}: ${n.error.issues[0]?.message}`);
+        opts.workers = n.data;
+      }
+      // The primary of `--workers N` forks and watches; each worker (below) is a collector.
+      const workers = opts.workers ?? 1;
+      if (workers > 1 && cluster.isPrimary) {
+        const why = workersProblem(workers, opts.db, opts.secret);
+        if (why) return fail('serve', why);
+        // Checked once here rather than N times in the workers (a ConfigError ends the start).
+        loadSiteConfig(opts);
+        const log = jsonLogger(opts.logLevel);
+        // One metrics listener, in the primary, summing the workers' registries.
+        let metrics: Awaited<ReturnType<typeof serveClusterMetrics>> | undefined;
+        if (opts.metricsPort !== undefined) {
+          try {
+            metrics = await serveClusterMetrics({
+              metricsPort: opts.metricsPort,
+              metricsHost: opts.metricsHost,
+            });
+          } catch (err) {
+            const why = listenProblem(err, opts);
+            if (why === undefined) throw err;
+            console.error(`microseg serve: ${why}`);
+            return 1;
+          }
+        }
+        const code = await runPrimary(workers, {
+          log,
+          banner: (first, pids) =>
+            console.log(`${banner(first.url, first.demo, opts.db, metrics?.url)}
+  workers:    ${pids.length} processes (${pids.join(', ')}) on one port`),
+        });
+        metrics?.close();
+        return code;
+      }
       let running: Awaited<ReturnType<typeof start>>;
       try {
         running = await start(opts);
@@ -205,14 +258,16 @@ Options (each overrides its environment variable):
         console.error(`microseg serve: ${why}`);
         return 1;
       }
-      const base = running.url;
-      const demo = running.demo ? `\n  demo shop:  ${base}/demo/` : '';
-      console.log(`microseg collector on ${base}${demo}
-  snippet:    ${base}/ms.js
-  health:     ${base}/healthz
-  database:   ${redactDbUrl(opts.db)}${running.metricsUrl ? `\n  metrics:    ${running.metricsUrl}/metrics` : ''}`);
+      if (cluster.isWorker) {
+        // The primary prints one banner for all.
+        reportListening({ url: running.url, metricsUrl: running.metricsUrl, demo: running.demo });
+      } else console.log(banner(running.url, running.demo, opts.db, running.metricsUrl));
+      let closing = false;
       const stop = (signal: string) => {
-        console.log(`${signal}: closing`);
+        // Ctrl-C reaches a cluster's workers and their primary (which sends SIGTERM): once.
+        if (closing) return;
+        closing = true;
+        if (!cluster.isWorker) console.log(`${signal}: closing`);
         void running.close().then(() => process.exit(0));
       };
       process.once('SIGINT', () => stop('SIGINT'));

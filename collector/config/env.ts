@@ -59,7 +59,19 @@ export interface EnvOptions {
   metricsHost?: string | undefined;
   /** Serves `/metrics` on the public port too, behind this Bearer token (MICROSEG_METRICS_TOKEN). */
   metricsToken?: string | undefined;
+  /** Collector processes `serve` runs on one port (MICROSEG_WORKERS, `--workers`; PostgreSQL only). */
+  workers: number;
 }
+
+/** The most worker processes `serve --workers` runs. */
+export const MAX_WORKERS = 64;
+
+/** `--workers` and MICROSEG_WORKERS: a whole number of processes, 1–64. */
+export const workersSchema = z
+  .string()
+  .regex(/^\d+$/, `a whole number of processes, 1–${MAX_WORKERS}`)
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= MAX_WORKERS, `a whole number of processes, 1–${MAX_WORKERS}`);
 
 /** A TCP port to listen on (0: any free one). */
 export function isPort(n: number): boolean {
@@ -151,6 +163,7 @@ const schema = z.object({
     .transform((s) => (s === 'true' ? 1 : s === 'false' ? 0 : Number(s)))
     .optional(),
   MICROSEG_PROFILE_CACHE: whole('a whole number ≥ 0 (0: no cache)').optional(),
+  MICROSEG_WORKERS: workersSchema.optional(),
   MICROSEG_PG_POOL: whole('a whole number of connections ≥ 1')
     .refine((n) => n >= 1, 'a whole number of connections ≥ 1')
     .optional(),
@@ -250,6 +263,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
     metricsPort: e.MICROSEG_METRICS_PORT,
     metricsHost: e.MICROSEG_METRICS_HOST,
     metricsToken: e.MICROSEG_METRICS_TOKEN,
+    workers: e.MICROSEG_WORKERS ?? 1,
     timeouts,
     limits: {
       ipPerMinute: e.MICROSEG_RATE_IP ?? DEFAULT_LIMITS.ipPerMinute,

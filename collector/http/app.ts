@@ -3,6 +3,7 @@
  * a test builds one in a line and runs it under `app.request()` or a real server alike; the rest
  * has defaults (`withDefaults`), and routes receive the complete `Deps`.
  */
+import cluster from 'node:cluster';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
@@ -149,9 +150,12 @@ export function createApp(opts: AppOptions): Hono {
 
   // 503 while writes fail (a full or broken disk) or the database does not answer: a load
   // balancer or orchestrator then sees what clients see.
+  // Under `serve --workers N`, which worker answered (its cluster number, 1, 2, …; a restarted
+  // worker gets the next): a load balancer's check or an operator tells them apart.
+  const worker = cluster.isWorker && cluster.worker ? { worker: cluster.worker.id } : {};
   app.get('/healthz', async (c) => {
     const health = await checkHealth(storage, Date.now());
-    return c.json(health, health.ok ? 200 : 503);
+    return c.json({ ...health, ...worker }, health.ok ? 200 : 503);
   });
 
   // Off the public port unless a token is set; the metrics listener serves it (server.ts).

@@ -1,5 +1,13 @@
 /** Prometheus metrics of one collector (its own registry, so tests can run many apps). */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import cluster from 'node:cluster';
+import {
+  AggregatorRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -13,6 +21,8 @@ export interface Metrics {
   writeQueueDepth: Gauge;
   rateLimited: Counter<'scope'>;
   webhookDeliveries: Gauge<'status'>;
+  /** 1 while this process runs the background jobs (the leader among those on its database). */
+  jobsLeader: Gauge;
   /** Read at scrape time; the app fills them in from its storage. */
   sources: MetricSources;
 }
@@ -73,6 +83,7 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       registers,
     }),
     writeQueueDepth: new Gauge({
+      // Summed over a cluster's workers (cli/cluster.ts), as the counters are.
       name: 'microseg_write_queue_depth',
       help: 'Write jobs (batches, deliveries, jobs) waiting for the next transaction',
       registers,
@@ -82,10 +93,17 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       help: 'Webhook deliveries by status: pending is the backlog, failed awaits a replay',
       labelNames: ['status'],
       registers,
+      // Read from the database: every worker of a cluster reads the same figures.
+      aggregator: 'max',
       async collect() {
         const counts = await sources.deliveries?.();
         if (counts) for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
       },
+    }),
+    jobsLeader: new Gauge({
+      name: 'microseg_jobs_leader',
+      help: 'Whether this process runs the background jobs (RFM, sweep, retention): 1 on the one leader among the collectors on a database',
+      registers,
     }),
     rateLimited: new Counter({
       name: 'microseg_rate_limited_total',
@@ -94,4 +112,21 @@ export function createMetrics(opts: { defaults?: boolean; sources?: MetricSource
       registers,
     }),
   };
+}
+
+/**
+ * Under `serve --workers N` (a cluster worker): answers the primary's requests for this registry,
+ * which it sums with the other workers' into one `/metrics` (`clusterMetricsSource`).
+ */
+export function joinClusterMetrics(metrics: Metrics): void {
+  if (!cluster.isWorker) return;
+  AggregatorRegistry.setRegistries([metrics.registry]);
+  // The constructor installs the worker's answering side.
+  new AggregatorRegistry();
+}
+
+/** The primary's `/metrics`: every worker's registry, counters and histograms summed. */
+export function clusterMetricsSource(): { render(): Promise<string>; contentType: string } {
+  const aggregator = new AggregatorRegistry();
+  return { render: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
 }

@@ -13,12 +13,14 @@ import {
   type Timeouts,
 } from '../config/env.ts';
 import { jsonLogger, type Logger } from '../log.ts';
-import { createMetrics } from './metrics.ts';
+import cluster from 'node:cluster';
+import { clusterMetricsSource, createMetrics, joinClusterMetrics } from './metrics.ts';
 import { loadSnippet } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
 import type { Storage } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
 import { startWebhooks } from '../webhooks/index.ts';
+import { runJobsWhileLeader } from '../jobs/leader.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
 import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
@@ -26,7 +28,9 @@ import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
 
 /** What `start` takes: the environment's settings (`EnvOptions`), a few of them optional here. */
-export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache'> & {
+export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache' | 'workers'> & {
+  /** Ignored here: `serve --workers` runs several of these (cli/cluster.ts). */
+  workers?: number | undefined;
   /** How long a client may take to send a request; defaults DEFAULT_TIMEOUTS. */
   timeouts?: Timeouts | undefined;
   /** Parsed profiles kept in memory for segment reads; DEFAULT_PROFILE_CACHE when undefined. */
@@ -35,6 +39,8 @@ export type ServeOptions = Omit<EnvOptions, 'timeouts' | 'profileCache'> & {
   shutdownGraceMs?: number;
   /** How often the background job recomputes RFM quintiles (default RFM_EVERY_MS). */
   rfmEveryMs?: number;
+  /** How often a process that does not run the background jobs tries to take them over (ms). */
+  leaderRetryMs?: number;
 };
 
 export { DEFAULT_TIMEOUTS, isPort, type Timeouts } from '../config/env.ts';
@@ -59,6 +65,23 @@ async function listen(options: Parameters<typeof serve>[0] & { port: number; hos
   return { server, port: typeof addr === 'object' && addr ? addr.port : options.port };
 }
 
+/**
+ * The metrics listener of `serve --workers`' primary: `/metrics` with every worker's registry
+ * summed (the workers open none).
+ */
+export async function serveClusterMetrics(opts: {
+  metricsPort: number;
+  metricsHost?: string | undefined;
+}): Promise<{ url: string; close(): void }> {
+  const host = opts.metricsHost ?? '127.0.0.1';
+  const { server, port } = await listen({
+    fetch: metricsApp(clusterMetricsSource()).fetch,
+    port: opts.metricsPort,
+    hostname: host,
+  });
+  return { url: baseUrl(host, port), close: () => server.close() };
+}
+
 function baseUrl(host: string, port: number): string {
   return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
 }
@@ -71,6 +94,8 @@ export interface Running {
   demo: boolean;
   /** The metrics listener's base URL, when there is one. */
   metricsUrl?: string;
+  /** The background jobs: whether this process leads them. */
+  jobs: { readonly leader: boolean };
   close(): Promise<void>;
 }
 
@@ -102,6 +127,8 @@ export async function start(
     ...(keys.file ? { file: keys.file } : {}),
   });
   const metrics = createMetrics({ defaults: true });
+  // A worker of `serve --workers`: the primary's metrics listener reads this registry.
+  joinClusterMetrics(metrics);
   // Filled once the port is known (port 0 picks one); no request arrives before that.
   const selfOrigins = new Set<string>();
   const app = createApp({
@@ -119,11 +146,29 @@ export async function start(
     metricsToken: opts.metricsToken,
     bodyTimeoutMs: time.bodyMs,
   });
-  const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
+  // The background jobs run in one process among all those on the database (jobs/leader.ts).
+  const jobs = runJobsWhileLeader(
+    storage,
+    () => {
+      const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
+      const retention = startRetentionJob(storage, config, { now: Date.now, log });
+      const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+      return {
+        stop() {
+          rfm.stop();
+          retention.stop();
+          sweep.stop();
+        },
+      };
+    },
+    {
+      log,
+      retryMs: opts.leaderRetryMs,
+      onChange: (leader) => metrics.jobsLeader.set(leader ? 1 : 0),
+    },
+  );
   // Pending deliveries left by a previous run (crash included) are sent as soon as this starts.
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
-  const retention = startRetentionJob(storage, config, { now: Date.now, log });
-  const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
   const serverOptions = {
     headersTimeout: time.headersMs,
     requestTimeout: time.requestMs,
@@ -157,7 +202,7 @@ export async function start(
   // Metrics on their own address, loopback by default: Prometheus scrapes it, the public does not.
   let metricsServer: ServerType | undefined;
   let metricsUrl: string | undefined;
-  if (opts.metricsPort !== undefined) {
+  if (opts.metricsPort !== undefined && !cluster.isWorker) {
     const host = opts.metricsHost ?? '127.0.0.1';
     const listening = await listen({
       fetch: metricsApp(metrics).fetch,
@@ -168,29 +213,32 @@ export async function start(
     metricsUrl = baseUrl(host, listening.port);
   }
   const sites = [...config.sites.keys()];
+  await jobs.ready;
   log('info', 'collector listening', {
     url,
     db: redactDbUrl(opts.db),
     sites,
+    // Whether the background jobs run here or in another process on the database (for now).
+    jobs: jobs.leader ? 'leader' : 'standby',
     ...(metricsUrl ? { metrics: metricsUrl } : {}),
   });
   return {
     server,
     storage,
     url,
+    jobs,
     demo: opts.demo && config.sites.has('demo'),
     ...(metricsUrl ? { metricsUrl } : {}),
     // Graceful: stop accepting, let requests in flight finish (their writes commit and are
     // answered), drain the write queue, then close the database.
     close: () =>
       new Promise<void>((done) => {
-        rfm.stop();
+        // The jobs stop now; the leadership goes with its connection, for another process.
+        const jobsStopped = jobs.stop();
         metricsServer?.close();
         (
           metricsServer as { closeAllConnections?: () => void } | undefined
         )?.closeAllConnections?.();
-        retention.stop();
-        sweep.stop();
         const http = server as unknown as {
           closeIdleConnections?: () => void;
           closeAllConnections?: () => void;
@@ -201,9 +249,10 @@ export async function start(
         );
         server.close(() => {
           clearTimeout(force);
-          // Deliveries in flight are aborted and stay pending: the next start sends them.
-          void storage
-            .drain()
+          // Deliveries in flight are aborted and stay pending, handed back to the other collectors
+          // on the database (their leases ended) or sent by the next start.
+          void jobsStopped
+            .then(() => storage.drain())
             .then(() => webhooks.stop())
             .then(() => storage.close())
             .then(() => {

@@ -20,13 +20,19 @@ export function startRfmJob(
   now: () => number,
   log: Logger,
 ): { run(): Promise<void>; stop(): void } {
+  let stopped = false;
   const run = async () => {
     for (const site of config.sites.values()) {
+      // Stopped (shutdown, or the jobs moved to another process): no further site.
+      if (stopped) return;
       try {
         const at = now();
         const bp = await storage.write((tx) =>
           tx.recomputeRfm(site.id, site.engine.rfm.minCustomers, at),
         );
+        // Stopped meanwhile: the recompute stands, the line is left out (a test or a shutdown
+        // reads the log as finished).
+        if (stopped) return;
         log('info', 'rfm quintiles', {
           site: site.id,
           customers: bp?.customers ?? 0,
@@ -40,5 +46,11 @@ export function startRfmJob(
   void run();
   const timer = setInterval(() => void run(), everyMs);
   timer.unref();
-  return { run, stop: () => clearInterval(timer) };
+  return {
+    run,
+    stop() {
+      stopped = true;
+      clearInterval(timer);
+    },
+  };
 }

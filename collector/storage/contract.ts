@@ -192,6 +192,7 @@ export interface OutboxReads {
    * Pending deliveries due at `now`, oldest first, at most one per (visitor, webhook): a later
    * one waits until the earlier is delivered or failed, so a receiver sees enter before exit.
    * `skip` leaves out deliveries already in flight and webhooks (`site/hook`) at their share.
+   * A row under a lease in force (`OutboxLeases`) is not due: another worker is sending it.
    */
   due(
     now: number,
@@ -207,6 +208,29 @@ export interface OutboxReads {
   nextDue(): Promise<number | null>;
   /** Deliveries per status, all sites: the backlog `/metrics` reports. */
   counts(): Promise<Record<DeliveryStatus, number>>;
+}
+
+/**
+ * Who sends a delivery now: a worker *claims* due rows under a lease (its `owner` id, until
+ * `now + leaseMs`) and renews it while they are in flight, so that several workers on one database
+ * (processes, hosts) never send one row at the same time, and a dead worker's rows are taken over
+ * once its lease ends. PostgreSQL keeps the lease in the row (`FOR UPDATE SKIP LOCKED`); SQLite,
+ * written by one process only, has nobody to share with: its claim is `due`, its leases nothing.
+ * Not in a transaction: each call is one statement of its own, committed when it resolves.
+ */
+export interface OutboxLeases {
+  /** Like `due`, minus rows under another lease in force; the rows returned are leased to `owner`. */
+  claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    skip?: { ids: string[]; hooks: string[] },
+  ): Promise<DueDelivery[]>;
+  /** Extends `owner`'s leases of `ids` to `until`; returns the ids it still held (and renewed). */
+  renew(owner: string, ids: string[], until: number): Promise<string[]>;
+  /** Ends `owner`'s leases of `ids` (a worker stopping): the rows are due again at once. */
+  release(owner: string, ids: string[]): Promise<void>;
 }
 
 export interface OutboxWrites {
@@ -413,6 +437,31 @@ export interface StorageOptions {
   onPoolError?: ((message: string) => void) | undefined;
 }
 
+/**
+ * Who runs a piece of work that must run in one process at a time among all those sharing the
+ * database (the background jobs: RFM recompute, the segment sweep, retention). PostgreSQL: a
+ * session-level advisory lock held on a connection of its own, tried again every `retryMs` by
+ * the others; when the holder dies (its connection closes) or the server ends that session, the
+ * lock is free and the next try takes it. SQLite: one process, always the leader.
+ */
+export interface Leadership {
+  /** Whether this process holds it now. */
+  readonly held: boolean;
+  /** Resolves once the first try is over (taken or not), for the start-up log. */
+  readonly ready: Promise<void>;
+  /** Gives it up (the connection closes) and stops trying; resolves once released. */
+  stop(): Promise<void>;
+}
+
+export interface LeadershipOptions {
+  /** How often a process that does not hold it tries again, and the holder checks its connection. */
+  retryMs?: number | undefined;
+  /** Told each time it is taken (true) or lost (false). */
+  onChange?: ((held: boolean) => void) | undefined;
+  /** Told when a try or the check fails for a database reason (it is tried again). */
+  onError?: ((message: string) => void) | undefined;
+}
+
 /** Told of the write path's work, for `/metrics`. */
 export interface WriteObserver {
   /** Jobs waiting for a transaction, after each change. */
@@ -440,7 +489,7 @@ export interface Storage extends StorageReads {
   write<T>(job: (tx: StorageTx) => Promise<T>): Promise<T>;
   /** Each write alone, as a job of its own. */
   readonly identity: IdentityReads & IdentityWrites;
-  readonly outbox: OutboxReads & OutboxWrites;
+  readonly outbox: OutboxReads & OutboxWrites & OutboxLeases;
   /** Adds a listener of segment changes (runs inside the recording transaction). */
   onChanges(listener: ChangeListener): void;
   /** Adds an observer of write transactions (metrics). */
@@ -459,6 +508,11 @@ export interface Storage extends StorageReads {
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;
+  /**
+   * Starts contending for the leadership named `name` (one holder among every process on the
+   * database); stopped by `stop()` or by `close()`.
+   */
+  lead(name: string, opts?: LeadershipOptions): Leadership;
   /** Whether the database answers and has room; writes failing are `writes.failing`. */
   health(): Promise<DbHealth>;
   readonly writes: WriteState;

@@ -103,6 +103,11 @@ export const deliverySchema = z
     concurrency: z.number().int().min(1).max(64),
     /** How often the worker looks for due retries (new deliveries wake it at once). */
     pollMs: z.number().int().min(10),
+    /**
+     * How long a worker's claim on a delivery holds without renewal (renewed every third of it):
+     * how long another collector on the database waits before it takes over a dead one's rows.
+     */
+    leaseMs: z.number().int().min(300).max(3_600_000),
   })
   .partial()
   .strict();
@@ -114,6 +119,7 @@ export interface DeliveryPolicy {
   timeoutMs: number;
   concurrency: number;
   pollMs: number;
+  leaseMs: number;
 }
 
 /**
@@ -127,6 +133,7 @@ export const DEFAULT_DELIVERY: DeliveryPolicy = {
   timeoutMs: 10_000,
   concurrency: 4,
   pollMs: 1000,
+  leaseMs: 15_000,
 };
 
 export type WebhookMatch = { kind: 'custom'; name: string } | { kind: 'key'; pattern: RegExp };

@@ -2,17 +2,30 @@
  * The delivery worker: sends pending outbox rows in the background, with a cap on requests in
  * flight, a timeout per request and exponential backoff with jitter between attempts. Ingest
  * only inserts rows and wakes it, so a slow or dead receiver never slows a request.
+ *
+ * Several workers may share one database (collector processes on PostgreSQL): each *claims* the
+ * rows it sends under a lease in its name (storage `OutboxLeases`) and renews it while they are in
+ * flight, so no other worker sends them meanwhile. A worker that dies stops renewing: once its
+ * lease ends, another worker takes the rows over (sent again if the first had sent them: at
+ * least once, across a crash only). A worker that cannot renew in time (the database out of
+ * reach) aborts those requests itself before another may start them.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { hostname } from 'node:os';
+import { nanoid } from 'nanoid';
 import type { Logger } from '../log.ts';
 import { WEBHOOK_HEADERS } from '../../shared/webhook.ts';
 import { backoffDelay, type DeliveryPolicy } from './config.ts';
-import type { DueDelivery, OutboxReads, OutboxWrites } from '../storage/contract.ts';
+import type { DueDelivery, OutboxLeases, OutboxReads, OutboxWrites } from '../storage/contract.ts';
 import { signBody } from './sign.ts';
 import { excerpt, readCapped } from './response.ts';
 
 export interface WorkerDeps {
-  outbox: OutboxReads & OutboxWrites;
+  outbox: OutboxReads & OutboxWrites & OutboxLeases;
+  /** This worker's name on its leases (default: host, pid and a random part). */
+  owner?: string;
+  /** How long a claim holds a row without renewal (default the policy's `leaseMs`). */
+  leaseMs?: number;
   /** The signing secret of a site's webhook; undefined once the webhook left the config. */
   secretFor(site: string, hook: string): string | undefined;
   policy: DeliveryPolicy;
@@ -40,7 +53,14 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
   const { outbox, policy } = deps;
   const send = deps.fetch ?? fetch;
   const log = deps.log ?? (() => {});
-  const inflight = new Map<string, Promise<void>>();
+  const owner = deps.owner ?? `${hostname()}/${process.pid}/${nanoid(8)}`;
+  const leaseMs = deps.leaseMs ?? policy.leaseMs;
+  const renewEvery = Math.max(10, Math.floor(leaseMs / 3));
+  /** Each row in flight: its attempt, its abort (a lost lease) and until when it is ours. */
+  const inflight = new Map<
+    string,
+    { done: Promise<void>; abort: AbortController; until: number }
+  >();
   // A dead receiver must not take every slot from the healthy ones: each webhook gets at most half.
   const perHook = Math.max(1, Math.ceil(policy.concurrency / 2));
   const hookLoad = new Map<string, number>();
@@ -96,7 +116,10 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       let rows: DueDelivery[] = [];
       try {
         const full = [...hookLoad].filter(([, n]) => n >= perHook).map(([hook]) => hook);
-        rows = await outbox.due(now, free, { ids: [...inflight.keys()], hooks: full });
+        rows = await outbox.claim(owner, now, leaseMs, free, {
+          ids: [...inflight.keys()],
+          hooks: full,
+        });
       } catch (err) {
         log('error', 'webhook outbox read failed', { err: String(err) });
       }
@@ -109,14 +132,15 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         hookLoad.set(hook, load + 1);
         free--;
         started++;
-        const p = attempt(row).finally(() => {
+        const lease = new AbortController();
+        const p = attempt(row, lease.signal).finally(() => {
           inflight.delete(row.id);
           const left = (hookLoad.get(hook) ?? 1) - 1;
           if (left > 0) hookLoad.set(hook, left);
           else hookLoad.delete(hook);
           wake();
         });
-        inflight.set(row.id, p);
+        inflight.set(row.id, { done: p, abort: lease, until: now + leaseMs });
       }
       if (started === 0) break;
     }
@@ -124,7 +148,33 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     schedule(next !== null && next > now ? Math.min(policy.pollMs, next - now) : policy.pollMs);
   }
 
-  async function attempt(row: DueDelivery): Promise<void> {
+  /**
+   * Extends the leases of the rows in flight, every third of the lease: two renewals may fail
+   * before one runs out. A row no longer ours (a renewal came too late), or whose lease would run
+   * out before the next renewal, has its request aborted: another worker may start it then.
+   */
+  async function renew() {
+    if (inflight.size === 0) return;
+    const now = deps.now();
+    const until = now + leaseMs;
+    const ids = [...inflight.keys()];
+    try {
+      const held = new Set(await outbox.renew(owner, ids, until));
+      for (const id of ids) {
+        const f = inflight.get(id);
+        if (!f) continue;
+        if (held.has(id)) f.until = until;
+        else f.abort.abort();
+      }
+    } catch (err) {
+      log('warn', 'webhook lease renewal failed', { err: String(err) });
+      for (const f of inflight.values()) if (f.until - deps.now() <= renewEvery) f.abort.abort();
+    }
+  }
+  const renewal = setInterval(() => detached(() => void renew()), renewEvery);
+  renewal.unref();
+
+  async function attempt(row: DueDelivery, lease: AbortSignal): Promise<void> {
     const attempts = row.attempts + 1;
     const secret = deps.secretFor(row.site, row.hook);
     if (secret === undefined) {
@@ -153,7 +203,7 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
         body: row.body,
         // A redirect could point anywhere; a receiver answers itself or the attempt fails.
         redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(policy.timeoutMs), abort.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(policy.timeoutMs), abort.signal, lease]),
       });
       status = res.status;
       // A few KiB at most, within the same timeout: the receiver chooses the body's size and pace.
@@ -167,7 +217,8 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
       error = text ? `HTTP ${res.status}: ${text}` : `HTTP ${res.status}`;
     } catch (err) {
       // Shutting down is not the receiver's fault: the row stays pending, attempt uncounted.
-      if (abort.signal.aborted) return;
+      // Nor is a lease lost: the row is another worker's now, its outcome theirs to record.
+      if (abort.signal.aborted || lease.aborted) return;
       const e = err as Error & { cause?: { code?: string; message?: string } };
       error =
         e.name === 'TimeoutError'
@@ -224,8 +275,14 @@ export function startDeliveryWorker(deps: WorkerDeps): DeliveryWorker {
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
+      clearInterval(renewal);
+      const ids = [...inflight.keys()];
       abort.abort();
-      await Promise.allSettled([...inflight.values()]);
+      await Promise.allSettled([...inflight.values()].map((f) => f.done));
+      // The aborted rows are due again at once for the workers still running, not after the lease.
+      await outbox
+        .release(owner, ids)
+        .catch((err) => log('warn', 'webhook lease release failed', { err: String(err) }));
     },
   };
 }

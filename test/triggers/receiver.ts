@@ -13,10 +13,13 @@ export interface Received {
   valid: boolean;
 }
 
-/** `answer` picks the status for the n-th request (1-based); 'hang' never answers. */
+/**
+ * `answer` picks the status for the n-th request (1-based); 'hang' never answers; a promise
+ * answers when it settles (a slow receiver).
+ */
 export async function startReceiver(
   secret: string,
-  answer: (n: number) => number | 'hang' = () => 200,
+  answer: (n: number) => number | 'hang' | Promise<number> = () => 200,
 ) {
   const got: Received[] = [];
   const waiters: (() => void)[] = [];
@@ -43,7 +46,10 @@ export async function startReceiver(
       for (const w of waiters.splice(0)) w();
       const status = answer(n);
       if (status === 'hang') return;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'nope');
+      void Promise.resolve(status).then((code) => {
+        if (!res.destroyed)
+          res.writeHead(code, { 'content-type': 'text/plain' }).end(code < 300 ? 'ok' : 'nope');
+      });
     });
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));

@@ -32,7 +32,9 @@ export function shopConfig(url: string, extra: Record<string, unknown> = {}): Co
         ...extra,
       },
     },
-    delivery: { backoffMs: 20, maxBackoffMs: 100, pollMs: 50, timeoutMs: 1000 },
+    // A short lease: a collector killed mid-send (restart.test.ts) has its rows taken over soon
+    // on PostgreSQL, where they wait out the dead one's lease.
+    delivery: { backoffMs: 20, maxBackoffMs: 100, pollMs: 50, timeoutMs: 1000, leaseMs: 1000 },
   } as ConfigFile;
 }
 

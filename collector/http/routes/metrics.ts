@@ -12,29 +12,39 @@ import type { Metrics } from '../metrics.ts';
 /** How long one rendering is served again: a scrape flood costs one rendering a second. */
 export const METRICS_CACHE_MS = 1000;
 
+/** What a `/metrics` answer renders: a registry, or the registries of a cluster's workers. */
+export interface MetricsSource {
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+const sourceOf = (m: Metrics | MetricsSource): MetricsSource =>
+  'registry' in m ? { render: () => m.registry.metrics(), contentType: m.registry.contentType } : m;
+
 /** The handler: the text rendered at most once per `cacheMs`, one rendering at a time. */
 export function metricsHandler(
-  metrics: Metrics,
+  metrics: Metrics | MetricsSource,
   cacheMs = METRICS_CACHE_MS,
   now: () => number = Date.now,
 ): Handler {
+  const source = sourceOf(metrics);
   let cached: { at: number; text: Promise<string> } | null = null;
   return async (c) => {
     const t = now();
     if (!cached || t - cached.at >= cacheMs) {
-      const text = metrics.registry.metrics();
+      const text = source.render();
       cached = { at: t, text };
       // A failed rendering is not kept.
       text.catch(() => (cached = null));
     }
-    c.header('Content-Type', metrics.registry.contentType);
+    c.header('Content-Type', source.contentType);
     c.header('Cache-Control', 'no-store');
     return c.body(await cached.text);
   };
 }
 
 /** The metrics listener's app: `/metrics` and nothing else. */
-export function metricsApp(metrics: Metrics): Hono {
+export function metricsApp(metrics: Metrics | MetricsSource): Hono {
   const app = new Hono();
   app.get('/metrics', metricsHandler(metrics));
   app.notFound((c) => fail(c, 404, 'not_found', 'this listener serves GET /metrics only'));

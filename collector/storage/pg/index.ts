@@ -16,6 +16,8 @@ import type {
   ChangeListener,
   IdentityReads,
   IdentityWrites,
+  Leadership,
+  OutboxLeases,
   OutboxReads,
   OutboxWrites,
   Storage,
@@ -31,6 +33,7 @@ import { migratePg } from './migrate.ts';
 import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
 import { pgHealth } from './health.ts';
+import { pgLeadership } from './leader.ts';
 import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
@@ -189,8 +192,10 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     );
   };
   let closing: Promise<void> | null = null;
+  /** Leaderships still contending: `close` gives them up with the pool. */
+  const leaders = new Set<Leadership>();
 
-  const outboxReads: OutboxReads = outboxPg(reader);
+  const outboxReads: OutboxReads & OutboxLeases = outboxPg(reader);
   const readPath = pgReadPath(pool, opts.profileCache);
   const storage: Storage = {
     kind: 'postgres',
@@ -213,8 +218,12 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       get: (...a) => outboxReads.get(...a),
       nextDue: () => outboxReads.nextDue(),
       counts: () => outboxReads.counts(),
+      // Each one statement, committed on its own: a claim is not held for the send.
+      claim: (...a) => outboxReads.claim(...a),
+      renew: (...a) => outboxReads.renew(...a),
+      release: (...a) => outboxReads.release(...a),
       ...outboxWritesAsJobs(write),
-    } satisfies OutboxReads & OutboxWrites,
+    } satisfies OutboxReads & OutboxWrites & OutboxLeases,
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),
     quarantined: (site, limit, before) => quarantinePg(reader).list(site, limit, before),
@@ -223,6 +232,20 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     countMembers: (site, audience) => countMembers(reader, site, audience),
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
+    lead(name, o) {
+      const l = pgLeadership(url, name, o);
+      leaders.add(l);
+      return {
+        get held() {
+          return l.held;
+        },
+        ready: l.ready,
+        stop() {
+          leaders.delete(l);
+          return l.stop();
+        },
+      };
+    },
     health: () => pgHealth(pool),
     writes,
     drain: () => writes.drain(),
@@ -230,6 +253,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       closing ??= (async () => {
         writes.close();
         await writes.drain();
+        await Promise.all([...leaders].map((l) => l.stop()));
         await pool.end();
       })();
       return closing;

@@ -2,7 +2,8 @@
  * The webhook outbox of the PostgreSQL backend (every SQL of webhooks lives here), the port of
  * sqlite/outbox.ts: rows are enqueued inside the ingest transaction and moved through
  * pending → delivered | failed by the worker; a crash mid-send leaves the row pending, so delivery
- * is at least once.
+ * is at least once. Several workers (processes, hosts) share the table through leases (`claim`):
+ * one row is sent by one worker at a time, and a dead worker's rows wait out its lease.
  *
  * `pg` reads int8 (bigint) columns and count(*) as strings: the queries cast them (`::float8`
  * for times and `seq`, exact below 2^53; `::int` for counts), so callers get numbers.
@@ -10,7 +11,7 @@
 import { nanoid } from 'nanoid';
 import { contactOfKey } from '../../identity/token.ts';
 import type { Delivery, DeliveryStatus } from '../../../shared/webhook.ts';
-import type { OutboxReads, OutboxWrites } from '../contract.ts';
+import type { DueDelivery, OutboxLeases, OutboxReads, OutboxWrites } from '../contract.ts';
 import type { Queryable } from './db.ts';
 
 /** A delivery as listed, times and `seq` as numbers. */
@@ -22,13 +23,14 @@ const VIEW = `seq::float8 AS seq, id, site, visitor, contact, hook, url, segment
 /**
  * Pending and due, oldest first, at most one per (visitor, webhook): a row waits while an earlier
  * pending one of its (site, visitor, hook) exists. One plain SELECT with ORDER BY and LIMIT (no
- * DISTINCT, GROUP BY or window function), so that several workers (issue 16) need only
+ * DISTINCT, GROUP BY or window function), so that the claim (CLAIM) is this with
  * `FOR UPDATE SKIP LOCKED` appended: a row another worker holds stays pending, so the NOT EXISTS
- * still keeps the later rows of its (visitor, hook) back and the order holds.
+ * still keeps the later rows of its (visitor, hook) back and the order holds across workers.
+ * A row under a lease in force is another worker's: not due.
  */
-const DUE = `SELECT seq::float8 AS seq, id, site, visitor, hook, url, body, attempts
-  FROM webhook_deliveries d
+const DUE_ROWS = `FROM webhook_deliveries d
  WHERE d.status = 'pending' AND d.next_attempt <= $1
+   AND (d.leased_until IS NULL OR d.leased_until <= $1)
    AND NOT (d.id = ANY($3::text[]))
    AND NOT ((d.site || '/' || d.hook) = ANY($4::text[]))
    AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
@@ -37,9 +39,22 @@ const DUE = `SELECT seq::float8 AS seq, id, site, visitor, hook, url, body, atte
  ORDER BY d.seq
  LIMIT $2`;
 
+const DUE = `SELECT seq::float8 AS seq, id, site, visitor, hook, url, body, attempts ${DUE_ROWS}`;
+
+/**
+ * Takes due rows for one worker in one statement. SKIP LOCKED: rows another worker's claim is
+ * taking right now are passed over, not waited for; a row whose claim committed after this
+ * statement's snapshot is re-checked when locked (READ COMMITTED), so its new lease excludes it.
+ * Two claims never return one row.
+ */
+const CLAIM = `WITH picked AS (SELECT d.seq ${DUE_ROWS} FOR UPDATE OF d SKIP LOCKED)
+UPDATE webhook_deliveries w SET lease_owner = $5, leased_until = $1::bigint + $6::bigint
+  FROM picked WHERE w.seq = picked.seq
+RETURNING w.seq::float8 AS seq, w.id, w.site, w.visitor, w.hook, w.url, w.body, w.attempts`;
+
 type Listed = Delivery & { seq: number };
 
-export function outboxPg(q: Queryable): OutboxReads & OutboxWrites {
+export function outboxPg(q: Queryable): OutboxReads & OutboxWrites & OutboxLeases {
   const strip = ({ seq: _seq, ...rest }: Listed): Delivery => rest;
   const byId = async (site: string, id: string): Promise<Listed | undefined> =>
     (
@@ -98,11 +113,45 @@ export function outboxPg(q: Queryable): OutboxReads & OutboxWrites {
       return (await q.query(DUE, [now, limit, skip?.ids ?? [], skip?.hooks ?? []])).rows;
     },
 
+    async claim(owner, now, leaseMs, limit, skip) {
+      const res = await q.query<DueDelivery>(CLAIM, [
+        now,
+        limit,
+        skip?.ids ?? [],
+        skip?.hooks ?? [],
+        owner,
+        leaseMs,
+      ]);
+      // RETURNING keeps no order: oldest first, as `due`.
+      return res.rows.sort((a, b) => a.seq - b.seq);
+    },
+
+    async renew(owner, ids, until) {
+      if (ids.length === 0) return [];
+      const res = await q.query<{ id: string }>(
+        `UPDATE webhook_deliveries SET leased_until = $3
+          WHERE id = ANY($2::text[]) AND lease_owner = $1 AND status = 'pending'
+         RETURNING id`,
+        [owner, ids, until],
+      );
+      return res.rows.map((r) => r.id);
+    },
+
+    async release(owner, ids) {
+      if (ids.length === 0) return;
+      await q.query(
+        `UPDATE webhook_deliveries SET lease_owner = NULL, leased_until = NULL
+          WHERE id = ANY($2::text[]) AND lease_owner = $1`,
+        [owner, ids],
+      );
+    },
+
+    // The outcome ends the lease: a retry is due at `next_attempt` for whichever worker is free.
     async delivered(id, attempts, status, now) {
       await q.query(
         `UPDATE webhook_deliveries
             SET status = 'delivered', attempts = $2, last_attempt = $4, last_status = $3,
-                last_error = NULL, delivered_at = $4
+                last_error = NULL, delivered_at = $4, lease_owner = NULL, leased_until = NULL
           WHERE id = $1 AND status = 'pending'`,
         [id, attempts, status, now],
       );
@@ -113,7 +162,8 @@ export function outboxPg(q: Queryable): OutboxReads & OutboxWrites {
         `UPDATE webhook_deliveries
             SET status = CASE WHEN $6::bigint IS NULL THEN 'failed' ELSE 'pending' END,
                 attempts = $2, next_attempt = coalesce($6::bigint, next_attempt),
-                last_attempt = $5, last_status = $3, last_error = $4
+                last_attempt = $5, last_status = $3, last_error = $4,
+                lease_owner = NULL, leased_until = NULL
           WHERE id = $1 AND status = 'pending'`,
         [id, attempts, status, error.slice(0, 500), now, next],
       );

@@ -175,6 +175,12 @@ export const webhookDeliveries = pgTable(
     lastStatus: integer('last_status'),
     lastError: text('last_error'),
     deliveredAt: ms('delivered_at'),
+    /**
+     * The worker sending it now and until when (issue 16): a pending row under a lease in force is
+     * left alone by the other workers; once the lease ends unrenewed (the worker died), any takes it.
+     */
+    leaseOwner: text('lease_owner'),
+    leasedUntil: ms('leased_until'),
   },
   (t) => [
     index('webhook_deliveries_due').on(t.status, t.nextAttempt),

@@ -24,7 +24,7 @@ import { startCheckpointer } from './checkpointer.ts';
 import { readPath } from './reads.ts';
 import { rfmStore } from './rfm.ts';
 import { identityStore } from './identity.ts';
-import { outboxStore } from './outbox.ts';
+import { outboxStore, singleProcessLeases } from './outbox.ts';
 import { quarantineStore } from './quarantine.ts';
 import { profileStore } from './profiles.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
@@ -175,6 +175,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     },
     outbox: {
       ...outboxReads,
+      ...singleProcessLeases(outbox),
       ...outboxWritesAsJobs(write),
     },
     onChanges: (l) => void listeners.push(l),
@@ -185,6 +186,11 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     countMembers: async (site, audience) => countMembers(db, site, audience),
     members: (site, audience) => members(db, site, audience),
     sitesWithProfiles: async () => sitesWithProfiles(db),
+    // One process writes a SQLite file: it leads whatever there is to lead.
+    lead(_name, o) {
+      o?.onChange?.(true);
+      return { held: true, ready: Promise.resolve(), stop: async () => {} };
+    },
     health: async () => sqliteHealth(sqlite),
     writes: queue,
     drain: () => queue.drain(),

@@ -9,7 +9,7 @@ import type { Db } from './open.ts';
 import { contactOfKey } from '../../identity/token.ts';
 import { webhookCooldowns as cool, webhookDeliveries as d } from './schema.ts';
 import type { Delivery, DeliveryStatus } from '../../../shared/webhook.ts';
-import type { DueDelivery, NewDelivery } from '../contract.ts';
+import type { DueDelivery, NewDelivery, OutboxLeases } from '../contract.ts';
 
 /** The outbox's statements, synchronous: the backend wraps them in the async contract. */
 export interface Outbox {
@@ -268,5 +268,19 @@ export function outboxStore(db: Db): Outbox {
       for (const r of countsQuery.all()) out[r.status] = r.n;
       return out;
     },
+  };
+}
+
+/**
+ * The leases of the contract (OutboxLeases) on SQLite: one process writes a SQLite file (several
+ * workers are refused: `serve --workers`), so its one delivery worker has nobody to share rows
+ * with. A claim is `due` (the worker leaves out what it has in flight itself), a renewal keeps
+ * every row, a release has nothing to end.
+ */
+export function singleProcessLeases(outbox: Outbox): OutboxLeases {
+  return {
+    claim: async (_owner, now, _leaseMs, limit, skip) => outbox.due(now, limit, skip),
+    renew: async (_owner, ids) => ids,
+    release: async () => {},
   };
 }

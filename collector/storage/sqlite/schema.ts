@@ -156,6 +156,13 @@ export const webhookDeliveries = sqliteTable(
     lastStatus: integer('last_status'),
     lastError: text('last_error'),
     deliveredAt: integer('delivered_at'),
+    /**
+     * A delivery worker's lease (PostgreSQL's schema has it for several collectors on one
+     * database, pg/outbox.ts). One process writes a SQLite file, so nothing sets them here: kept
+     * so that both schemas stay one (test/storage/pg-schema.test.ts).
+     */
+    leaseOwner: text('lease_owner'),
+    leasedUntil: integer('leased_until'),
   },
   (t) => [
     index('webhook_deliveries_due').on(t.status, t.nextAttempt),
