@@ -21,6 +21,7 @@ import { openStorage } from '../storage/open.ts';
 import { startWebhooks } from '../webhooks/index.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
+import { startSegmentSizes } from '../jobs/segment-sizes.ts';
 import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
@@ -124,6 +125,7 @@ export async function start(
   const webhooks = startWebhooks(storage, config, { now: Date.now, log });
   const retention = startRetentionJob(storage, config, { now: Date.now, log });
   const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+  const sizes = startSegmentSizes(storage, config, { now: Date.now, log });
   const serverOptions = {
     headersTimeout: time.headersMs,
     requestTimeout: time.requestMs,
@@ -191,6 +193,7 @@ export async function start(
         )?.closeAllConnections?.();
         retention.stop();
         sweep.stop();
+        sizes.stop();
         const http = server as unknown as {
           closeIdleConnections?: () => void;
           closeAllConnections?: () => void;

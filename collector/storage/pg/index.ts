@@ -31,6 +31,7 @@ import { migratePg } from './migrate.ts';
 import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
 import { pgHealth } from './health.ts';
+import { dashboardPg, snapshotSegmentSizes } from './dashboard.ts';
 import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
@@ -153,6 +154,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         await lockProfiles(client, site, [contactKey(contact), ...devices]);
         return eraseContact(client, site, contact, now);
       },
+      snapshotSegmentSizes: (site, day, now) => snapshotSegmentSizes(client, site, day, now),
       pruneAged: (table, columns, site, cutoff, limit) =>
         pruneBatch(client, table, columns, site, cutoff, limit),
       afterCommit: (fn) => void job.after.push(fn),
@@ -213,6 +215,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     onSkipped: (l) => void skippedListeners.push(l),
     segmentCounts: (site) => segmentCounts(reader, site),
     countMembers: (site, audience) => countMembers(reader, site, audience),
+    dashboard: dashboardPg(reader),
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
     health: () => pgHealth(pool),

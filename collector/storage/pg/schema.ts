@@ -135,6 +135,9 @@ export const segmentChanges = pgTable(
   (t) => [
     index('segment_changes_visitor').on(t.site, t.visitor, t.seq),
     index('segment_changes_site').on(t.site, t.seq),
+    // The lifecycle flow of the stats API reads a site's key changes by time (and retention
+    // prunes by it): a range of this index instead of the whole history.
+    index('segment_changes_at').on(t.site, t.at),
     index('segment_changes_contact').on(t.site, t.contact).where(sql`contact IS NOT NULL`),
   ],
 );
@@ -260,4 +263,28 @@ export const profileMeta = pgTable(
     updated: ms('updated').notNull(),
   },
   (t) => [primaryKey({ columns: [t.site, t.visitor] })],
+);
+
+/**
+ * Daily segment sizes: members per microsegment key and custom segment, as the snapshot job
+ * (collector/jobs/segment-sizes.ts) counted them from \`profiles\`, one row per site, UTC day and
+ * segment. A day's row is rewritten until the day is over, then kept: a 30-day chart reads
+ * 30 × segments rows on the primary key, however many visitors the site has. Counted, not
+ * derived from \`segment_changes\`: a merged (identified) visitor's profile leaves without a
+ * recorded exit, so a sum of changes would drift from the members a site really had.
+ */
+export const segmentSizes = pgTable(
+  'segment_sizes',
+  {
+    site: text('site').notNull(),
+    /** Start of the UTC day, epoch ms. */
+    day: ms('day').notNull(),
+    kind: text('kind', { enum: ['key', 'custom'] }).notNull(),
+    /** The key, or the custom segment's name. */
+    name: text('name').notNull(),
+    members: integer('members').notNull(),
+    /** When the snapshot was taken, epoch ms (the day's last write). */
+    taken: ms('taken').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.day, t.kind, t.name] })],
 );
