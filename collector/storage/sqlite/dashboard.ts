@@ -45,7 +45,7 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
     { site: string; from: number; to: number; bucket: number },
     { b: number; visitors: number; contacts: number; events: number }
   >(
-    `SELECT (ts - @from) / @bucket AS b, count(DISTINCT visitor) AS visitors,
+    `SELECT CAST((ts - @from) / @bucket AS INTEGER) AS b, count(DISTINCT visitor) AS visitors,
             count(DISTINCT contact) AS contacts, count(*) AS events
        FROM events WHERE site = @site AND ts >= @from AND ts < @to AND bot = 0
       GROUP BY b ORDER BY b`,
@@ -59,7 +59,7 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
     { b: number; f: string | null; t: string; n: number }
   >(
     `SELECT b, f, t, count(*) AS n FROM (
-       SELECT (at - @from) / @bucket AS b,
+       SELECT CAST((at - @from) / @bucket AS INTEGER) AS b,
               CASE WHEN previous IS NULL THEN NULL
                    ELSE substr(previous, 1, instr(previous, ':') - 1) END AS f,
               substr(name, 1, instr(name, ':') - 1) AS t
