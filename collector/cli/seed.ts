@@ -8,8 +8,8 @@
  * write jobs of a hundred visits.
  *
  * Time runs as it would have: the days are replayed oldest first, each visit written at its own
- * time, and at each day's end the segment sweep runs at that time and the day's segment sizes
- * are snapshotted. So the segment history, the lifecycle flow and the size chart are those the
+ * time, and at each day's end the segment sweep runs at that time, the day's activity is rolled
+ * up and its segment sizes are snapshotted. So the segment history, the lifecycle flow and the size chart are those the
  * collector would have recorded, not a pile of changes at the moment of seeding. At the end the
  * RFM quintiles are recomputed and today's sizes snapshotted.
  *
@@ -33,7 +33,7 @@ import { DAY } from '../engine/config.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { ingestAs, linkVisitor } from '../identity/identify.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
-import { dayOf } from '../jobs/segment-sizes.ts';
+import { dayOf, rollupDue } from '../jobs/segment-sizes.ts';
 import type { Storage, StorageTx } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Command } from './cli.ts';
@@ -133,7 +133,10 @@ async function writeVisit(
   return { events: res.accepted, purchases: res.accepted > 0 ? purchases : 0, email };
 }
 
-/** The day's end at `at`: the sweep records what time alone changed, then the sizes are counted. */
+/**
+ * The day's end at `at`, as the collector's jobs would have seen it: the sweep records what time
+ * alone changed, the closed hours and days are rolled up, the sizes are counted.
+ */
 async function closeDay(storage: Storage, site: SiteConfig, day: number, at: number) {
   let after: string | null = '';
   while (after !== null) {
@@ -142,6 +145,7 @@ async function closeDay(storage: Storage, site: SiteConfig, day: number, at: num
       await storage.write((tx) => tx.refreshSegments(site.id, site.engine, at, from, SWEEP_BATCH))
     ).next;
   }
+  await rollupDue(storage, site.id, at, Number.POSITIVE_INFINITY);
   return storage.write((tx) => tx.snapshotSegmentSizes(site.id, day, at));
 }
 

@@ -349,8 +349,18 @@ export interface TimelineEvent {
   bot: boolean;
 }
 
+/** One figure of a rolled-up bucket (`stats_rollup`). */
+export interface RollupRow {
+  start: number;
+  /** `events`, `visitors`, `contacts`, `move:<from>><to>` or `rolled`. */
+  metric: string;
+  value: number;
+}
+
 /** Aggregates for the dashboard and the public stats API: each one query on an index. */
 export interface DashboardReads {
+  /** Rolled-up figures of the buckets of `bucketMs` starting in [from, to). */
+  rollup(site: string, bucketMs: number, from: number, to: number): Promise<RollupRow[]>;
   /** Activity per bucket of `bucketMs` from `from` (inclusive) to `to` (exclusive); empty buckets left out. */
   activity(site: string, from: number, to: number, bucketMs: number): Promise<ActivityRow[]>;
   /** Daily segment size snapshots with `fromDay <= day <= toDay`. */
@@ -474,6 +484,11 @@ export interface StorageTx extends StorageReads {
    * day. Returns the rows written.
    */
   snapshotSegmentSizes(site: string, day: number, now: number): Promise<number>;
+  /**
+   * Rolls up the activity and lifecycle moves of the buckets of `bucketMs` in [from, to) (whole
+   * buckets) into `stats_rollup`, replacing earlier rows of those buckets, each marked `rolled`.
+   */
+  rollupStats(site: string, bucketMs: number, from: number, to: number, now: number): Promise<void>;
   /** Erases everything stored about one visitor id. */
   eraseVisitor(site: string, visitor: string): Promise<ErasureResult>;
   /** Erases a contact: its profile, identity, its linked devices' rows. */

@@ -3,10 +3,12 @@
  * bounded reads (`storage.dashboard`, segment counts, the read path). Backend-neutral: both
  * backends answer the same figures. No HTTP here.
  *
- * Cost of a stats answer, whatever the range: one range scan of `events` by time (the activity),
- * one of `segment_changes` by time (the flow), `segment_sizes` rows of the range's days (daily
- * snapshots, not a replay of the history), one group-by of the site's profiles by key (the live
- * counts: the same query as `GET /v1/segments`) and one of its customers (the RFM grid).
+ * Cost of a stats answer, whatever the range: the range's rolled-up buckets (`stats_rollup`, a
+ * primary-key range: a few rows per bucket) and, for the buckets not rolled up yet (the open one),
+ * a range scan of their `events` and `segment_changes` by time; `segment_sizes` rows of the
+ * range's days (daily snapshots, not a replay of the history); one group-by of the site's profiles
+ * by key (the live counts: the same query as `GET /v1/segments`) and one of its customers (the RFM
+ * grid).
  */
 import { type Engagement, type Lifecycle, parseSegmentKey } from '../../shared/segment.ts';
 import { LIMITS } from '../../shared/limits.ts';
@@ -96,13 +98,43 @@ export async function siteStats(
   const bp = await storage.rfmBreakpoints(site.id);
   const recency = bp?.lastPurchase ?? recencyTimes(site.engine.rfm.recencyDays, now);
   const frequency = bp?.frequency ?? site.engine.rfm.frequency;
-  const [activityRows, sizeRows, moves, live, cells] = await Promise.all([
-    storage.dashboard.activity(site.id, range.from, range.to, ms),
+  const [rolled, sizeRows, live, cells] = await Promise.all([
+    storage.dashboard.rollup(site.id, ms, range.from, range.to),
     storage.dashboard.segmentSizes(site.id, firstDay, Math.min(lastDay, today - DAY)),
-    storage.dashboard.lifecycleMoves(site.id, range.from, range.to, ms),
     storage.segmentCounts(site.id),
     storage.dashboard.rfmCells(site.id, recency, frequency),
   ]);
+  // Rolled-up buckets from the rollup; the others (the open bucket, mostly) from the rows.
+  const marked = new Set(rolled.filter((r) => r.metric === 'rolled').map((r) => r.start));
+  let liveFrom = range.from;
+  while (liveFrom < range.to && marked.has(liveFrom)) liveFrom += ms;
+  const [liveActivity, liveMoves] =
+    liveFrom < range.to
+      ? await Promise.all([
+          storage.dashboard.activity(site.id, liveFrom, range.to, ms),
+          storage.dashboard.lifecycleMoves(site.id, liveFrom, range.to, ms),
+        ])
+      : [[], []];
+  const fromRollup = (start: number) => start < liveFrom;
+  const activityRows = liveActivity.slice();
+  const moves = liveMoves.slice();
+  const rolledActivity = new Map<number, { visitors: number; contacts: number; events: number }>();
+  for (const r of rolled) {
+    if (!fromRollup(r.start)) continue;
+    if (r.metric.startsWith('move:')) {
+      const [f = '', t = ''] = r.metric.slice(5).split('>');
+      moves.push({ start: r.start, from: f === '' ? null : f, to: t, n: r.value });
+    } else if (r.metric === 'events' || r.metric === 'visitors' || r.metric === 'contacts') {
+      const a = rolledActivity.get(r.start) ?? { visitors: 0, contacts: 0, events: 0 };
+      a[r.metric] = r.value;
+      rolledActivity.set(r.start, a);
+    }
+  }
+  for (const [start, a] of rolledActivity) activityRows.push({ start, ...a });
+  moves.sort(
+    (a, b) =>
+      a.start - b.start || (a.from ?? '').localeCompare(b.from ?? '') || a.to.localeCompare(b.to),
+  );
 
   const activity: ActivityBucket[] = [];
   const byStart = new Map(activityRows.map((r) => [r.start, r]));

@@ -38,7 +38,7 @@ const seed = (...args: string[]) =>
   runBuilt(['seed', '--config', config, '--db', db.db, ...args], { MICROSEG_CONFIG: '' });
 
 describe('microseg seed', () => {
-  it('fills an empty site and says what it wrote', async () => {
+  it('fills an empty site and says what it wrote', { timeout: 120_000 }, async () => {
     const { code, out } = await seed('--site', 'shop', '--visitors', '150', '--days', '14');
     expect(out).toContain('seeded site shop');
     expect(code).toBe(0);

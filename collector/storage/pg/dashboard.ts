@@ -5,7 +5,13 @@
  * as JS numbers (bigint parsed as number by the pool), so both backends answer alike.
  */
 import type { Props, Utm } from '../../../shared/wire.ts';
-import type { DashboardReads, RfmCell, SegmentSizeRow, TimelineEvent } from '../contract.ts';
+import type {
+  DashboardReads,
+  RfmCell,
+  RollupRow,
+  SegmentSizeRow,
+  TimelineEvent,
+} from '../contract.ts';
 import type { Queryable } from './db.ts';
 
 const TIMELINE_COLS =
@@ -22,6 +28,14 @@ const scoreSql = (col: string, n: number) =>
 
 export function dashboardPg(q: Queryable): DashboardReads {
   return {
+    async rollup(site, bucket, from, to) {
+      const res = await q.query<RollupRow>(
+        `SELECT start, metric, value FROM stats_rollup
+          WHERE site = $1 AND bucket = $2 AND start >= $3 AND start < $4 ORDER BY start`,
+        [site, bucket, from, to],
+      );
+      return res.rows;
+    },
     async activity(site, from, to, bucket) {
       const res = await q.query<{ b: string; visitors: number; contacts: number; events: number }>(
         `SELECT (ts - $2) / $4 AS b, count(DISTINCT visitor)::int AS visitors,
@@ -109,4 +123,45 @@ export async function snapshotSegmentSizes(
     [site, day, now],
   );
   return (keys.rowCount ?? 0) + (custom.rowCount ?? 0);
+}
+
+/**
+ * Rolls up the buckets of `bucket` ms in [from, to) into `stats_rollup` (see the SQLite twin): the
+ * activity and the lifecycle moves from the same queries the live reads run, and a `rolled` mark
+ * per bucket, in one statement each.
+ */
+export async function rollupStats(
+  q: Queryable,
+  site: string,
+  bucket: number,
+  from: number,
+  to: number,
+  now: number,
+): Promise<void> {
+  const reads = dashboardPg(q);
+  await q.query(
+    'DELETE FROM stats_rollup WHERE site = $1 AND bucket = $2 AND start >= $3 AND start < $4',
+    [site, bucket, from, to],
+  );
+  const starts: number[] = [];
+  const metrics: string[] = [];
+  const values: number[] = [];
+  const put = (start: number, metric: string, value: number) => {
+    starts.push(start);
+    metrics.push(metric);
+    values.push(value);
+  };
+  for (const r of await reads.activity(site, from, to, bucket)) {
+    put(r.start, 'events', r.events);
+    put(r.start, 'visitors', r.visitors);
+    put(r.start, 'contacts', r.contacts);
+  }
+  for (const m of await reads.lifecycleMoves(site, from, to, bucket))
+    put(m.start, `move:${m.from ?? ''}>${m.to}`, m.n);
+  for (let start = from; start < to; start += bucket) put(start, 'rolled', 1);
+  await q.query(
+    `INSERT INTO stats_rollup (site, bucket, start, metric, value, taken)
+     SELECT $1, $2, s, m, v, $3 FROM unnest($4::bigint[], $5::text[], $6::int[]) AS u(s, m, v)`,
+    [site, bucket, now, starts, metrics, values],
+  );
 }

@@ -31,7 +31,7 @@ import { migratePg } from './migrate.ts';
 import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
 import { pgHealth } from './health.ts';
-import { dashboardPg, snapshotSegmentSizes } from './dashboard.ts';
+import { dashboardPg, rollupStats, snapshotSegmentSizes } from './dashboard.ts';
 import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
@@ -155,6 +155,8 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         return eraseContact(client, site, contact, now);
       },
       snapshotSegmentSizes: (site, day, now) => snapshotSegmentSizes(client, site, day, now),
+      rollupStats: (site, bucket, from, to, now) =>
+        rollupStats(client, site, bucket, from, to, now),
       pruneAged: (table, columns, site, cutoff, limit) =>
         pruneBatch(client, table, columns, site, cutoff, limit),
       afterCommit: (fn) => void job.after.push(fn),

@@ -12,6 +12,7 @@ import type {
   DashboardReads,
   LifecycleMove,
   RfmCell,
+  RollupRow,
   SegmentSizeRow,
   TimelineEvent,
 } from '../contract.ts';
@@ -40,6 +41,7 @@ const scoreSql = (col: string, p: string) =>
 
 export function dashboardStore(sqlite: Database.Database): DashboardReads & {
   snapshot(site: string, day: number, now: number): number;
+  rollupStats(site: string, bucket: number, from: number, to: number, now: number): void;
 } {
   const activity = sqlite.prepare<
     { site: string; from: number; to: number; bucket: number },
@@ -98,21 +100,40 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
       WHERE profiles.site = @site AND profiles.segments != '[]' GROUP BY j.value`,
   );
 
-  return {
-    async activity(site, from, to, bucket): Promise<ActivityRow[]> {
+  const rollup = sqlite.prepare<[string, number, number, number], RollupRow>(
+    `SELECT start, metric, value FROM stats_rollup
+      WHERE site = ? AND bucket = ? AND start >= ? AND start < ? ORDER BY start`,
+  );
+  const clearRollup = sqlite.prepare<[string, number, number, number]>(
+    'DELETE FROM stats_rollup WHERE site = ? AND bucket = ? AND start >= ? AND start < ?',
+  );
+  const putRollup = sqlite.prepare<[string, number, number, string, number, number]>(
+    'INSERT INTO stats_rollup (site, bucket, start, metric, value, taken) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+
+  const store = {
+    async rollup(site: string, bucket: number, from: number, to: number) {
+      return rollup.all(site, bucket, from, to);
+    },
+    async activity(site: string, from: number, to: number, bucket: number): Promise<ActivityRow[]> {
       return activity
         .all({ site, from, to, bucket })
         .map(({ b, ...r }) => ({ start: from + b * bucket, ...r }));
     },
-    async segmentSizes(site, fromDay, toDay) {
+    async segmentSizes(site: string, fromDay: number, toDay: number) {
       return sizes.all(site, fromDay, toDay);
     },
-    async lifecycleMoves(site, from, to, bucket): Promise<LifecycleMove[]> {
+    async lifecycleMoves(
+      site: string,
+      from: number,
+      to: number,
+      bucket: number,
+    ): Promise<LifecycleMove[]> {
       return moves
         .all({ site, from, to, bucket })
         .map((r) => ({ start: from + r.b * bucket, from: r.f, to: r.t, n: r.n }));
     },
-    async rfmCells(site, recency, frequency) {
+    async rfmCells(site: string, recency: readonly number[], frequency: readonly number[]) {
       const args: Record<string, number | string> = { site };
       recency.forEach((v, i) => {
         args[`r${i}`] = v;
@@ -122,7 +143,12 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
       });
       return cells.all(args);
     },
-    async timeline(site, who, limit, before) {
+    async timeline(
+      site: string,
+      who: { visitor: string } | { contact: string },
+      limit: number,
+      before?: { ts: number; id: string },
+    ) {
       const ts = before?.ts ?? Number.MAX_SAFE_INTEGER;
       const id = before?.id ?? '';
       const rows =
@@ -131,10 +157,25 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
           : byVisitor.all(site, who.visitor, ts, ts, id, limit);
       return rows.map(timelineRow);
     },
-    snapshot(site, day, now) {
+    snapshot(site: string, day: number, now: number) {
       clearDay.run(site, day);
       const args = { site, day, now };
       return snapKeys.run(args).changes + snapCustom.run(args).changes;
     },
+    /** Synchronous: the write queue runs it inside its transaction. */
+    rollupStats(site: string, bucket: number, from: number, to: number, now: number) {
+      clearRollup.run(site, bucket, from, to);
+      for (const r of activity.all({ site, from, to, bucket })) {
+        const start = from + r.b * bucket;
+        putRollup.run(site, bucket, start, 'events', r.events, now);
+        putRollup.run(site, bucket, start, 'visitors', r.visitors, now);
+        putRollup.run(site, bucket, start, 'contacts', r.contacts, now);
+      }
+      for (const r of moves.all({ site, from, to, bucket }))
+        putRollup.run(site, bucket, from + r.b * bucket, `move:${r.f ?? ''}>${r.t}`, r.n, now);
+      for (let start = from; start < to; start += bucket)
+        putRollup.run(site, bucket, start, 'rolled', 1, now);
+    },
   };
+  return store;
 }

@@ -157,6 +157,8 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     keepRefused: async (site, source, rows, now, policy) =>
       quarantine.keep(site, source, rows, now, policy, skipped),
     snapshotSegmentSizes: async (site, day, now) => dashboard.snapshot(site, day, now),
+    rollupStats: async (site, bucket, from, to, now) =>
+      dashboard.rollupStats(site, bucket, from, to, now),
     eraseVisitor: async (site, visitor) => eraseVisitor(db, site, visitor),
     eraseContact: async (site, contact, now) => eraseContact(db, site, contact, now),
     pruneAged: async (table, columns, site, cutoff, limit) =>

@@ -290,3 +290,26 @@ export const segmentSizes = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.site, t.day, t.kind, t.name] })],
 );
+
+/**
+ * Activity and lifecycle moves per closed hour and day, rolled up from \`events\` and
+ * \`segment_changes\` by the snapshot job (collector/jobs/segment-sizes.ts), so a 30-day chart
+ * reads a few hundred rows instead of a month of events. One row per site, bucket size, bucket
+ * and metric: \`events\`, \`visitors\`, \`contacts\`, \`move:<from>><to>\` (a new visitor's first
+ * stage has an empty \`<from>\`) and \`rolled\` (1: the bucket is rolled up, zeros included).
+ */
+export const statsRollup = sqliteTable(
+  'stats_rollup',
+  {
+    site: text('site').notNull(),
+    /** Bucket size, ms: 3 600 000 (hour) or 86 400 000 (day). */
+    bucket: integer('bucket').notNull(),
+    /** Start of the bucket (UTC), epoch ms. */
+    start: integer('start').notNull(),
+    metric: text('metric').notNull(),
+    value: integer('value').notNull(),
+    /** When it was rolled up, epoch ms. */
+    taken: integer('taken').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.bucket, t.start, t.metric] })],
+);
