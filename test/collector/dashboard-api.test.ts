@@ -410,7 +410,7 @@ describe('the segment size snapshot', () => {
       ),
     ).toEqual(counts.custom);
 
-    let now = T0 + 10 * DAY - 1000;
+    let now = dayOf(T0) + 11 * DAY - 1000;
     const logs: string[] = [];
     const job = startSegmentSizes(t.storage, config, {
       now: () => now,
@@ -433,11 +433,11 @@ describe('the segment size snapshot', () => {
     await expect.poll(() => taken(before), poll).toBe(now);
     await expect.poll(() => taken(dayOf(now)), poll).toBe(now);
     // And its activity rolled up, the hours and the day.
-    const marks = await t.storage.dashboard.rollup('shop', DAY, before - DAY, before + DAY);
-    expect(marks.filter((r) => r.metric === 'rolled').map((r) => r.start)).toEqual([
-      before - DAY,
-      before,
-    ]);
+    const marked = async () =>
+      (await t.storage.dashboard.rollup('shop', DAY, before - DAY, before + DAY))
+        .filter((r) => r.metric === 'rolled')
+        .map((r) => r.start);
+    await expect.poll(marked, poll).toEqual([before - DAY, before]);
     job.stop();
     expect(logs).toEqual([]);
   });
