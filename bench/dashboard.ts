@@ -2,8 +2,10 @@
  * The dashboard's reads on a seeded database (`microseg seed --visitors 100000`): the time of a
  * whole `GET /v1/stats` answer (30 days by day, 48 hours by hour; every query and the JSON) and of a
  * `GET /v1/visitors/:id` answer (first page), through the same code the routes call, no HTTP.
- * `npx tsx bench/dashboard.ts --db FILE|URL [--site demo] [--n 20] [--explain]` prints the median and
- * p95 ms of each, and with --explain the query plans of the hot statements.
+ * `npx tsx bench/dashboard.ts --db FILE|URL [--site demo] [--n 20] [--explain] [--catch-up]` prints
+ * the median and p95 ms of each, with --explain the query plans of the hot statements, and with
+ * --catch-up first rolls up every closed bucket not rolled up yet (a database seeded before the
+ * rollup existed), timed.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../collector/config/config.ts';
@@ -11,6 +13,7 @@ import type { Storage } from '../collector/storage/contract.ts';
 import { openStorage } from '../collector/storage/open.ts';
 import { sqliteHandle } from '../collector/storage/sqlite/index.ts';
 import { siteStats, statsRange, visitorView } from '../collector/storage/stats.ts';
+import { rollupDue } from '../collector/jobs/segment-sizes.ts';
 import { audienceVisitorId } from './lib/workload.mjs';
 
 const { values } = parseArgs({
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     visitors: { type: 'string', default: '100000' },
     explain: { type: 'boolean' },
+    'catch-up': { type: 'boolean' },
   },
 });
 if (!values.db) {
@@ -48,6 +52,12 @@ async function time(name: string, fn: (i: number) => Promise<unknown>) {
 }
 
 const now = Date.now();
+if (values['catch-up']) {
+  // What the snapshot job does over its first ticks on a database seeded before the rollup existed.
+  const t = performance.now();
+  const n = await rollupDue(storage, site.id, now, Number.POSITIVE_INFINITY);
+  console.log(`rollup catch-up: ${n} buckets in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
 const stats = async (bucket: 'day' | 'hour') => {
   const range = statsRange({ bucket }, now);
   if (!range.ok) throw new Error(range.message);

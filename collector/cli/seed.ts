@@ -33,7 +33,7 @@ import { DAY } from '../engine/config.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { ingestAs, linkVisitor } from '../identity/identify.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
-import { dayOf, rollupDue } from '../jobs/segment-sizes.ts';
+import { dayOf, rollupDue, snapshotSite } from '../jobs/segment-sizes.ts';
 import type { Storage, StorageTx } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Command } from './cli.ts';
@@ -146,7 +146,7 @@ async function closeDay(storage: Storage, site: SiteConfig, day: number, at: num
     ).next;
   }
   await rollupDue(storage, site.id, at, Number.POSITIVE_INFINITY);
-  return storage.write((tx) => tx.snapshotSegmentSizes(site.id, day, at));
+  return snapshotSite(storage, site, day, at);
 }
 
 /**

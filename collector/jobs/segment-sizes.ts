@@ -12,7 +12,8 @@
  * state at its end (give or take a tick), not up to `everyMs` before it. Idempotent: two
  * collectors on one database write the same rows (the last one wins), so no leader is needed.
  */
-import type { Config } from '../config/config.ts';
+import type { Config, SiteConfig } from '../config/config.ts';
+import { rfmThresholds } from '../storage/stats.ts';
 import { DAY } from '../engine/config.ts';
 import type { Logger } from '../log.ts';
 import type { Storage } from '../storage/contract.ts';
@@ -70,11 +71,22 @@ export async function rollupDue(
   return done;
 }
 
+/** One site's snapshot of `day`, taken at `now`, with its RFM grid; returns the rows written. */
+export async function snapshotSite(
+  storage: Storage,
+  site: SiteConfig,
+  day: number,
+  now: number,
+): Promise<number> {
+  const { recency, frequency } = await rfmThresholds(storage, site, now);
+  return storage.write((tx) => tx.snapshotSegmentSizes(site.id, day, now, { recency, frequency }));
+}
+
 /** Writes every site's snapshot of the day of `now` (tests, the seed); returns the rows written. */
 export async function snapshotAll(storage: Storage, config: Config, now: number): Promise<number> {
   let rows = 0;
-  for (const site of config.sites.keys())
-    rows += await storage.write((tx) => tx.snapshotSegmentSizes(site, dayOf(now), now));
+  for (const site of config.sites.values())
+    rows += await snapshotSite(storage, site, dayOf(now), now);
   return rows;
 }
 
@@ -92,8 +104,8 @@ export function startSegmentSizes(
     try {
       if (last !== null && dayOf(now) > dayOf(last)) {
         // The day just over: its state at its end, recorded under its own day.
-        for (const site of config.sites.keys())
-          await storage.write((tx) => tx.snapshotSegmentSizes(site, dayOf(last ?? now), now));
+        for (const site of config.sites.values())
+          await snapshotSite(storage, site, dayOf(last ?? now), now);
       }
       await snapshotAll(storage, config, now);
       for (const site of config.sites.keys()) await rollupDue(storage, site, now);

@@ -309,8 +309,8 @@ export interface ActivityRow {
 export interface SegmentSizeRow {
   /** Start of the day (UTC), epoch ms. */
   day: number;
-  kind: 'key' | 'custom';
-  /** The microsegment key, or the custom segment's name. */
+  kind: 'key' | 'custom' | 'rfm';
+  /** The microsegment key, the custom segment's name, or an RFM cell `r:f`. */
   name: string;
   members: number;
 }
@@ -322,6 +322,12 @@ export interface LifecycleMove {
   from: string | null;
   to: string;
   n: number;
+}
+
+/** What the R×F grid is scored with: four last-purchase times and four purchase counts, ascending. */
+export interface RfmThresholds {
+  recency: readonly number[];
+  frequency: readonly number[];
 }
 
 /** Customers in one cell of the R×F grid. */
@@ -481,9 +487,15 @@ export interface StorageTx extends StorageReads {
   /**
    * Records the site's segment sizes now (members per key and custom segment, from the stored
    * profiles) as the snapshot of the UTC day starting at `day`, replacing an earlier one of that
-   * day. Returns the rows written.
+   * day. With `rfm`, the R×F grid's customers too (kind `rfm`, name `r:f`), so an overview reads
+   * the grid from the snapshot. Returns the rows written.
    */
-  snapshotSegmentSizes(site: string, day: number, now: number): Promise<number>;
+  snapshotSegmentSizes(
+    site: string,
+    day: number,
+    now: number,
+    rfm?: RfmThresholds,
+  ): Promise<number>;
   /**
    * Rolls up the activity and lifecycle moves of the buckets of `bucketMs` in [from, to) (whole
    * buckets) into `stats_rollup`, replacing earlier rows of those buckets, each marked `rolled`.

@@ -6,9 +6,10 @@
  * Cost of a stats answer, whatever the range: the range's rolled-up buckets (`stats_rollup`, a
  * primary-key range: a few rows per bucket) and, for the buckets not rolled up yet (the open one),
  * a range scan of their `events` and `segment_changes` by time; `segment_sizes` rows of the
- * range's days (daily snapshots, not a replay of the history); one group-by of the site's profiles
- * by key (the live counts: the same query as `GET /v1/segments`) and one of its customers (the RFM
- * grid).
+ * range's days (daily snapshots, not a replay of the history), today's included: its latest
+ * snapshot gives the sizes and the RFM grid now. Only before the job's first snapshot of the day
+ * are they counted from the profiles (a group-by of the site's profiles by key, as
+ * `GET /v1/segments`, and one of its customers).
  */
 import { type Engagement, type Lifecycle, parseSegmentKey } from '../../shared/segment.ts';
 import { LIMITS } from '../../shared/limits.ts';
@@ -28,7 +29,7 @@ import { recencyTimes } from '../engine/rfm.ts';
 import { windowCounts } from '../engine/explain.ts';
 import { segmentOf } from '../identity/identify.ts';
 import { failure, type Result, success } from '../result.ts';
-import type { SegmentCounts, Storage } from './contract.ts';
+import type { RfmCell, RfmThresholds, SegmentCounts, SegmentSizeRow, Storage } from './contract.ts';
 
 const HOUR = 3_600_000;
 export const BUCKET_MS: Record<StatsBucket, number> = { day: DAY, hour: HOUR };
@@ -85,6 +86,20 @@ function byLifecycle(keys: Record<string, number>): Record<Lifecycle, number> {
   return out;
 }
 
+/** What the site's RFM grid is scored with at `now`: its quintiles, else the config's fixed thresholds. */
+export async function rfmThresholds(
+  storage: Pick<Storage, 'rfmBreakpoints'>,
+  site: SiteConfig,
+  now: number,
+): Promise<RfmThresholds & { quintiles: boolean }> {
+  const bp = await storage.rfmBreakpoints(site.id);
+  return {
+    recency: bp?.lastPurchase ?? recencyTimes(site.engine.rfm.recencyDays, now),
+    frequency: bp?.frequency ?? site.engine.rfm.frequency,
+    quintiles: bp !== null,
+  };
+}
+
 export async function siteStats(
   storage: Storage,
   site: SiteConfig,
@@ -95,15 +110,24 @@ export async function siteStats(
   const firstDay = range.from - (range.from % DAY);
   const lastDay = range.to - 1 - ((range.to - 1) % DAY);
   const today = now - (now % DAY);
-  const bp = await storage.rfmBreakpoints(site.id);
-  const recency = bp?.lastPurchase ?? recencyTimes(site.engine.rfm.recencyDays, now);
-  const frequency = bp?.frequency ?? site.engine.rfm.frequency;
-  const [rolled, sizeRows, live, cells] = await Promise.all([
+  const rfm = await rfmThresholds(storage, site, now);
+  const [rolled, sizeRows] = await Promise.all([
     storage.dashboard.rollup(site.id, ms, range.from, range.to),
-    storage.dashboard.segmentSizes(site.id, firstDay, Math.min(lastDay, today - DAY)),
-    storage.segmentCounts(site.id),
-    storage.dashboard.rfmCells(site.id, recency, frequency),
+    storage.dashboard.segmentSizes(site.id, firstDay, Math.max(firstDay, Math.min(lastDay, today))),
   ]);
+  // Today's sizes and grid: the job's latest snapshot (at most its 10 minutes old), else counted
+  // now (the job has not run today: a fresh start).
+  const snapped =
+    today >= firstDay && today <= lastDay
+      ? sizeRows.filter((r) => r.day === today)
+      : await storage.dashboard.segmentSizes(site.id, today, today);
+  const [live, cells] =
+    snapped.length > 0
+      ? [countsOf(snapped), gridOf(snapped)]
+      : await Promise.all([
+          storage.segmentCounts(site.id),
+          storage.dashboard.rfmCells(site.id, rfm.recency, rfm.frequency),
+        ]);
   // Rolled-up buckets from the rollup; the others (the open bucket, mostly) from the rows.
   const marked = new Set(rolled.filter((r) => r.metric === 'rolled').map((r) => r.start));
   let liveFrom = range.from;
@@ -146,6 +170,7 @@ export async function siteStats(
   for (let d = firstDay; d <= lastDay; d += DAY) days.push(d);
   const perDay = new Map<number, SegmentCounts>();
   for (const r of sizeRows) {
+    if (r.kind === 'rfm') continue;
     const c = perDay.get(r.day) ?? { keys: {}, custom: {} };
     perDay.set(r.day, c);
     (r.kind === 'key' ? c.keys : c.custom)[r.name] = r.members;
@@ -217,11 +242,30 @@ export async function siteStats(
       .sort((a, b) => b.profiles - a.profiles || a.category.localeCompare(b.category)),
     engagement,
     rfm: {
-      scoring: bp ? 'quintiles' : 'fixed',
+      scoring: rfm.quintiles ? 'quintiles' : 'fixed',
       customers: grid.reduce((a, c) => a + c.customers, 0),
       cells: grid,
     },
   };
+}
+
+/** Key and custom segment counts of a snapshot's rows. */
+function countsOf(rows: SegmentSizeRow[]): SegmentCounts {
+  const c: SegmentCounts = { keys: {}, custom: {} };
+  for (const r of rows)
+    if (r.kind === 'key') c.keys[r.name] = r.members;
+    else if (r.kind === 'custom') c.custom[r.name] = r.members;
+  return c;
+}
+
+/** The RFM cells of a snapshot's rows (`r:f`). */
+function gridOf(rows: SegmentSizeRow[]): RfmCell[] {
+  return rows
+    .filter((r) => r.kind === 'rfm')
+    .map((r) => {
+      const [rs = '0', fs = '0'] = r.name.split(':');
+      return { r: Number(rs), f: Number(fs), n: r.members };
+    });
 }
 
 export interface VisitorPaging {

@@ -8,6 +8,7 @@ import type { Props, Utm } from '../../../shared/wire.ts';
 import type {
   DashboardReads,
   RfmCell,
+  RfmThresholds,
   RollupRow,
   SegmentSizeRow,
   TimelineEvent,
@@ -108,6 +109,7 @@ export async function snapshotSegmentSizes(
   site: string,
   day: number,
   now: number,
+  rfm?: RfmThresholds,
 ): Promise<number> {
   await q.query('DELETE FROM segment_sizes WHERE site = $1 AND day = $2', [site, day]);
   const keys = await q.query(
@@ -122,7 +124,18 @@ export async function snapshotSegmentSizes(
       WHERE profiles.site = $1 AND profiles.segments <> '[]'::jsonb GROUP BY j.name`,
     [site, day, now],
   );
-  return (keys.rowCount ?? 0) + (custom.rowCount ?? 0);
+  let n = (keys.rowCount ?? 0) + (custom.rowCount ?? 0);
+  if (rfm) {
+    const grid = await q.query(
+      `INSERT INTO segment_sizes (site, day, kind, name, members, taken)
+       SELECT $1, $2, 'rfm', r || ':' || f, n, $3 FROM (
+         SELECT ${scoreSql('last_purchase', 4)} AS r, ${scoreSql('purchases', 8)} AS f, count(*)::int AS n
+           FROM profiles WHERE site = $1 AND purchases > 0 GROUP BY 1, 2) AS g`,
+      [site, day, now, ...rfm.recency, ...rfm.frequency],
+    );
+    n += grid.rowCount ?? 0;
+  }
+  return n;
 }
 
 /**

@@ -154,7 +154,8 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         await lockProfiles(client, site, [contactKey(contact), ...devices]);
         return eraseContact(client, site, contact, now);
       },
-      snapshotSegmentSizes: (site, day, now) => snapshotSegmentSizes(client, site, day, now),
+      snapshotSegmentSizes: (site, day, now, rfm) =>
+        snapshotSegmentSizes(client, site, day, now, rfm),
       rollupStats: (site, bucket, from, to, now) =>
         rollupStats(client, site, bucket, from, to, now),
       pruneAged: (table, columns, site, cutoff, limit) =>

@@ -279,8 +279,8 @@ export const segmentSizes = pgTable(
     site: text('site').notNull(),
     /** Start of the UTC day, epoch ms. */
     day: ms('day').notNull(),
-    kind: text('kind', { enum: ['key', 'custom'] }).notNull(),
-    /** The key, or the custom segment's name. */
+    kind: text('kind', { enum: ['key', 'custom', 'rfm'] }).notNull(),
+    /** The key, the custom segment's name, or an RFM grid cell `r:f` (its customers). */
     name: text('name').notNull(),
     members: integer('members').notNull(),
     /** When the snapshot was taken, epoch ms (the day's last write). */

@@ -12,6 +12,7 @@ import type {
   DashboardReads,
   LifecycleMove,
   RfmCell,
+  RfmThresholds,
   RollupRow,
   SegmentSizeRow,
   TimelineEvent,
@@ -39,8 +40,20 @@ export function timelineRow(r: EventRow): TimelineEvent {
 const scoreSql = (col: string, p: string) =>
   `(1 + (${col} > @${p}0) + (${col} > @${p}1) + (${col} > @${p}2) + (${col} > @${p}3))`;
 
+/** The grid's thresholds as the named parameters of `scoreSql` (`@r0`… `@f3`). */
+function thresholdArgs(t: RfmThresholds): Record<string, number> {
+  const args: Record<string, number> = {};
+  t.recency.forEach((v, i) => {
+    args[`r${i}`] = v;
+  });
+  t.frequency.forEach((v, i) => {
+    args[`f${i}`] = v;
+  });
+  return args;
+}
+
 export function dashboardStore(sqlite: Database.Database): DashboardReads & {
-  snapshot(site: string, day: number, now: number): number;
+  snapshot(site: string, day: number, now: number, rfm?: RfmThresholds): number;
   rollupStats(site: string, bucket: number, from: number, to: number, now: number): void;
 } {
   const activity = sqlite.prepare<
@@ -69,6 +82,12 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
         WHERE site = @site AND at >= @from AND at < @to AND kind = 'key')
       WHERE f IS NULL OR f <> t
       GROUP BY b, f, t ORDER BY b, f, t`,
+  );
+  const snapRfm = sqlite.prepare<Record<string, number | string>>(
+    `INSERT INTO segment_sizes (site, day, kind, name, members, taken)
+     SELECT @site, @day, 'rfm', r || ':' || f, n, @now FROM (
+       SELECT ${scoreSql('last_purchase', 'r')} AS r, ${scoreSql('purchases', 'f')} AS f, count(*) AS n
+         FROM profiles WHERE site = @site AND purchases > 0 GROUP BY r, f)`,
   );
   const cells = sqlite.prepare<Record<string, number | string>, RfmCell>(
     `SELECT ${scoreSql('last_purchase', 'r')} AS r, ${scoreSql('purchases', 'f')} AS f, count(*) AS n
@@ -134,14 +153,7 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
         .map((r) => ({ start: from + r.b * bucket, from: r.f, to: r.t, n: r.n }));
     },
     async rfmCells(site: string, recency: readonly number[], frequency: readonly number[]) {
-      const args: Record<string, number | string> = { site };
-      recency.forEach((v, i) => {
-        args[`r${i}`] = v;
-      });
-      frequency.forEach((v, i) => {
-        args[`f${i}`] = v;
-      });
-      return cells.all(args);
+      return cells.all({ site, ...thresholdArgs({ recency, frequency }) });
     },
     async timeline(
       site: string,
@@ -157,10 +169,12 @@ export function dashboardStore(sqlite: Database.Database): DashboardReads & {
           : byVisitor.all(site, who.visitor, ts, ts, id, limit);
       return rows.map(timelineRow);
     },
-    snapshot(site: string, day: number, now: number) {
+    snapshot(site: string, day: number, now: number, rfm?: RfmThresholds) {
       clearDay.run(site, day);
       const args = { site, day, now };
-      return snapKeys.run(args).changes + snapCustom.run(args).changes;
+      let n = snapKeys.run(args).changes + snapCustom.run(args).changes;
+      if (rfm) n += snapRfm.run({ ...args, ...thresholdArgs(rfm) }).changes;
+      return n;
     },
     /** Synchronous: the write queue runs it inside its transaction. */
     rollupStats(site: string, bucket: number, from: number, to: number, now: number) {

@@ -156,7 +156,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     afterCommit: (fn) => queue.afterCommit(fn),
     keepRefused: async (site, source, rows, now, policy) =>
       quarantine.keep(site, source, rows, now, policy, skipped),
-    snapshotSegmentSizes: async (site, day, now) => dashboard.snapshot(site, day, now),
+    snapshotSegmentSizes: async (site, day, now, rfm) => dashboard.snapshot(site, day, now, rfm),
     rollupStats: async (site, bucket, from, to, now) =>
       dashboard.rollupStats(site, bucket, from, to, now),
     eraseVisitor: async (site, visitor) => eraseVisitor(db, site, visitor),
