@@ -13,7 +13,7 @@ import type { Storage } from '../collector/storage/contract.ts';
 import { openStorage } from '../collector/storage/open.ts';
 import { sqliteHandle } from '../collector/storage/sqlite/index.ts';
 import { siteStats, statsRange, visitorView } from '../collector/storage/stats.ts';
-import { rollupDue } from '../collector/jobs/segment-sizes.ts';
+import { dayOf, rollupDue, snapshotSite } from '../collector/jobs/segment-sizes.ts';
 import { audienceVisitorId } from './lib/workload.mjs';
 
 const { values } = parseArgs({
@@ -56,6 +56,7 @@ if (values['catch-up']) {
   // What the snapshot job does over its first ticks on a database seeded before the rollup existed.
   const t = performance.now();
   const n = await rollupDue(storage, site.id, now, Number.POSITIVE_INFINITY);
+  await snapshotSite(storage, site, dayOf(now), now);
   console.log(`rollup catch-up: ${n} buckets in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 }
 const stats = async (bucket: 'day' | 'hour') => {

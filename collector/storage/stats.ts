@@ -121,13 +121,15 @@ export async function siteStats(
     today >= firstDay && today <= lastDay
       ? sizeRows.filter((r) => r.day === today)
       : await storage.dashboard.segmentSizes(site.id, today, today);
-  const [live, cells] =
-    snapped.length > 0
-      ? [countsOf(snapped), gridOf(snapped)]
-      : await Promise.all([
-          storage.segmentCounts(site.id),
-          storage.dashboard.rfmCells(site.id, rfm.recency, rfm.frequency),
-        ]);
+  const snappedGrid = gridOf(snapped);
+  // No grid rows: no customers (the live count is then an empty index range), or a snapshot
+  // written before the grid was.
+  const [live, cells] = await Promise.all([
+    snapped.length > 0 ? countsOf(snapped) : storage.segmentCounts(site.id),
+    snappedGrid.length > 0
+      ? snappedGrid
+      : storage.dashboard.rfmCells(site.id, rfm.recency, rfm.frequency),
+  ]);
   // Rolled-up buckets from the rollup; the others (the open bucket, mostly) from the rows.
   const marked = new Set(rolled.filter((r) => r.metric === 'rolled').map((r) => r.start));
   let liveFrom = range.from;
