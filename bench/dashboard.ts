@@ -78,27 +78,32 @@ await time('GET /v1/visitors/:id', async (i) => {
 });
 
 if (values.explain) {
-  const from = now - 30 * 86_400_000;
+  // The statements of a 30-day overview: the open day live, the rest from the rollup and sizes.
+  const today = dayOf(now);
+  const from = today - 29 * 86_400_000;
   const statements: [string, unknown[]][] = [
     [
-      `SELECT count(DISTINCT visitor), count(*) FROM events WHERE site = $1 AND ts >= $2 AND ts < $3 AND NOT bot`,
-      [site.id, from, now],
+      `SELECT start, metric, value FROM stats_rollup WHERE site = $1 AND bucket = $2 AND start >= $3 AND start < $4`,
+      [site.id, 86_400_000, from, today + 86_400_000],
+    ],
+    [
+      `SELECT day, kind, name, members FROM segment_sizes WHERE site = $1 AND day >= $2 AND day <= $3`,
+      [site.id, from, today],
+    ],
+    [
+      `SELECT count(DISTINCT visitor), count(DISTINCT contact), count(*) FROM events WHERE site = $1 AND ts >= $2 AND ts < $3 AND NOT bot`,
+      [site.id, today, today + 86_400_000],
     ],
     [
       `SELECT count(*) FROM segment_changes WHERE site = $1 AND at >= $2 AND at < $3 AND kind = 'key'`,
-      [site.id, from, now],
-    ],
-    [
-      `SELECT * FROM segment_sizes WHERE site = $1 AND day >= $2 AND day <= $3`,
-      [site.id, from, now],
-    ],
-    [`SELECT segment, count(*) FROM profiles WHERE site = $1 GROUP BY segment`, [site.id]],
-    [
-      `SELECT purchases, count(*) FROM profiles WHERE site = $1 AND purchases > 0 GROUP BY purchases`,
-      [site.id],
+      [site.id, today, today + 86_400_000],
     ],
     [
       `SELECT id FROM events WHERE site = $1 AND visitor = $2 ORDER BY ts DESC, id DESC LIMIT 50`,
+      [site.id, audienceVisitorId(seed, 1)],
+    ],
+    [
+      `SELECT seq FROM segment_changes WHERE site = $1 AND visitor = $2 AND seq > 0 ORDER BY seq LIMIT 100`,
       [site.id, audienceVisitorId(seed, 1)],
     ],
   ];
