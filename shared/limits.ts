@@ -44,6 +44,14 @@ export const LIMITS = {
    * one request cannot push the counter anywhere it likes.
    */
   droppedEvents: 1000,
+  /** Day buckets one `GET /v1/stats` may span (a year and a day). */
+  statsDays: 366,
+  /** Hour buckets one `GET /v1/stats` may span (31 days). */
+  statsHours: 744,
+  /** Timeline events in one `GET /v1/visitors/:id` page (default 50). */
+  timelinePage: 200,
+  /** Segment history rows in one `GET /v1/visitors/:id` page (default 100). */
+  historyPage: 500,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */

@@ -18,6 +18,7 @@ import {
 import { describe } from '../ingest/validate.ts';
 import { doctorCommand } from './doctor.ts';
 import { backupCommand } from './backup.ts';
+import { seedCommand } from './seed.ts';
 import {
   deliveriesCommand,
   exportCommand,
@@ -283,6 +284,7 @@ Options (each overrides its environment variable):
   rfm: rfmCommand,
   doctor: doctorCommand,
   backup: backupCommand,
+  seed: seedCommand,
 };
 
 function mainHelp(): string {

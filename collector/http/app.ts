@@ -26,6 +26,7 @@ import { linkRoutes } from './routes/links.ts';
 import { contactRoutes } from './routes/contacts.ts';
 import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
 import { type Notice, notices } from '../log.ts';
@@ -145,6 +146,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', contactRoutes(deps));
   app.route('/', eventsRoutes(deps));
   app.route('/', adminRoutes(deps));
+  app.route('/', statsRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo) app.route('/', demoRoutes(deps));
 

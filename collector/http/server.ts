@@ -23,6 +23,7 @@ import { startWebhooks } from '../webhooks/index.ts';
 import { runJobsWhileLeader } from '../jobs/leader.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
+import { startSegmentSizes } from '../jobs/segment-sizes.ts';
 import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
 import { keysForDatabase } from '../identity/keys.ts';
@@ -153,11 +154,13 @@ export async function start(
       const rfm = startRfmJob(storage, config, opts.rfmEveryMs ?? RFM_EVERY_MS, Date.now, log);
       const retention = startRetentionJob(storage, config, { now: Date.now, log });
       const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
+      const sizes = startSegmentSizes(storage, config, { now: Date.now, log });
       return {
         stop() {
           rfm.stop();
           retention.stop();
           sweep.stop();
+          sizes.stop();
         },
       };
     },

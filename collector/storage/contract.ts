@@ -316,6 +316,113 @@ export interface ErasureResult {
 /** What the health check reports about the database itself (writes failing are the queue's). */
 export type DbHealth = { ok: true } | { ok: false; error: string; message: string };
 
+/* ---------- dashboard ---------- */
+
+/** One bucket of a site's activity: its events not flagged as bots, by event time. */
+export interface ActivityRow {
+  /** Start of the bucket, epoch ms. */
+  start: number;
+  /** Distinct visitor ids (browsers, and `c:` ids of contacts' server events). */
+  visitors: number;
+  /** Distinct known contacts among them. */
+  contacts: number;
+  events: number;
+}
+
+/** A segment's members as the snapshot of one day (UTC) recorded them. */
+export interface SegmentSizeRow {
+  /** Start of the day (UTC), epoch ms. */
+  day: number;
+  kind: 'key' | 'custom' | 'rfm';
+  /** The microsegment key, the custom segment's name, or an RFM cell `r:f`. */
+  name: string;
+  members: number;
+}
+
+/** Key changes in one bucket that moved profiles from one lifecycle stage to another. */
+export interface LifecycleMove {
+  start: number;
+  /** The stage before (null: a new visitor's first key). */
+  from: string | null;
+  to: string;
+  n: number;
+}
+
+/** What the R×F grid is scored with: four last-purchase times and four purchase counts, ascending. */
+export interface RfmThresholds {
+  recency: readonly number[];
+  frequency: readonly number[];
+}
+
+/** Customers in one cell of the R×F grid. */
+export interface RfmCell {
+  r: number;
+  f: number;
+  n: number;
+}
+
+/** A stored event as a visitor's timeline shows it. */
+export interface TimelineEvent {
+  id: string;
+  type: string;
+  ts: number;
+  /** The browser (visitor id) that sent it: a contact's timeline spans its devices. */
+  visitor: string;
+  session: string | null;
+  url: string | null;
+  ref: string | null;
+  category: string | null;
+  value: number | null;
+  currency: string | null;
+  utm: Utm | null;
+  props: Props | null;
+  bot: boolean;
+}
+
+/** One figure of a rolled-up bucket (`stats_rollup`). */
+export interface RollupRow {
+  start: number;
+  /** `events`, `visitors`, `contacts`, `move:<from>><to>` or `rolled`. */
+  metric: string;
+  value: number;
+}
+
+/** Aggregates for the dashboard and the public stats API: each one query on an index. */
+export interface DashboardReads {
+  /** Rolled-up figures of the buckets of `bucketMs` starting in [from, to). */
+  rollup(site: string, bucketMs: number, from: number, to: number): Promise<RollupRow[]>;
+  /** Activity per bucket of `bucketMs` from `from` (inclusive) to `to` (exclusive); empty buckets left out. */
+  activity(site: string, from: number, to: number, bucketMs: number): Promise<ActivityRow[]>;
+  /** Daily segment size snapshots with `fromDay <= day <= toDay`. */
+  segmentSizes(site: string, fromDay: number, toDay: number): Promise<SegmentSizeRow[]>;
+  /** Lifecycle moves per bucket, from the segment history (key changes between stages only). */
+  lifecycleMoves(
+    site: string,
+    from: number,
+    to: number,
+    bucketMs: number,
+  ): Promise<LifecycleMove[]>;
+  /**
+   * Customers per R×F cell, scored as the engine scores them (`scoreAbove`): `recency` the four
+   * last-purchase times, `frequency` the four purchase counts, ascending.
+   */
+  rfmCells(
+    site: string,
+    recency: readonly number[],
+    frequency: readonly number[],
+  ): Promise<RfmCell[]>;
+  /**
+   * A visitor's (or, with `contact`, a contact's on all its devices) events, newest first,
+   * before the `(ts, id)` cursor.
+   */
+  timeline(
+    site: string,
+    who: { visitor: string } | { contact: string },
+    limit: number,
+    before?: { ts: number; id: string },
+  ): Promise<TimelineEvent[]>;
+}
+
 /* ---------- the whole ---------- */
 
 /** The reads, the same in a transaction and outside one. */
@@ -401,6 +508,23 @@ export interface StorageTx extends StorageReads {
     now: number,
     policy: QuarantinePolicy,
   ): Promise<number>;
+  /**
+   * Records the site's segment sizes now (members per key and custom segment, from the stored
+   * profiles) as the snapshot of the UTC day starting at `day`, replacing an earlier one of that
+   * day. With `rfm`, the R×F grid's customers too (kind `rfm`, name `r:f`), so an overview reads
+   * the grid from the snapshot. Returns the rows written.
+   */
+  snapshotSegmentSizes(
+    site: string,
+    day: number,
+    now: number,
+    rfm?: RfmThresholds,
+  ): Promise<number>;
+  /**
+   * Rolls up the activity and lifecycle moves of the buckets of `bucketMs` in [from, to) (whole
+   * buckets) into `stats_rollup`, replacing earlier rows of those buckets, each marked `rolled`.
+   */
+  rollupStats(site: string, bucketMs: number, from: number, to: number, now: number): Promise<void>;
   /** Erases everything stored about one visitor id. */
   eraseVisitor(site: string, visitor: string): Promise<ErasureResult>;
   /** Erases a contact: its profile, identity, its linked devices' rows. */
@@ -500,6 +624,8 @@ export interface Storage extends StorageReads {
   onSkipped(listener: (site: string, n: number) => void): void;
   segmentCounts(site: string): Promise<SegmentCounts>;
   countMembers(site: string, audience: Audience): Promise<number>;
+  /** The dashboard's aggregates (stats API, visitor timeline). */
+  readonly dashboard: DashboardReads;
   /**
    * Members of an audience, streamed from one consistent snapshot taken at the first row asked
    * for; ending the iteration early (`break`, `return()`) releases the snapshot. SQLite needs a

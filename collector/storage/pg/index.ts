@@ -33,6 +33,7 @@ import { migratePg } from './migrate.ts';
 import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
 import { pgHealth } from './health.ts';
+import { dashboardPg, rollupStats, snapshotSegmentSizes } from './dashboard.ts';
 import { pgLeadership } from './leader.ts';
 import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
@@ -156,6 +157,10 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         await lockProfiles(client, site, [contactKey(contact), ...devices]);
         return eraseContact(client, site, contact, now);
       },
+      snapshotSegmentSizes: (site, day, now, rfm) =>
+        snapshotSegmentSizes(client, site, day, now, rfm),
+      rollupStats: (site, bucket, from, to, now) =>
+        rollupStats(client, site, bucket, from, to, now),
       pruneAged: (table, columns, site, cutoff, limit) =>
         pruneBatch(client, table, columns, site, cutoff, limit),
       afterCommit: (fn) => void job.after.push(fn),
@@ -230,6 +235,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     onSkipped: (l) => void skippedListeners.push(l),
     segmentCounts: (site) => segmentCounts(reader, site),
     countMembers: (site, audience) => countMembers(reader, site, audience),
+    dashboard: dashboardPg(reader),
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
     lead(name, o) {

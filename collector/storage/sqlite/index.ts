@@ -30,6 +30,7 @@ import { profileStore } from './profiles.ts';
 import { claimAnonymousRows, eraseContact, eraseVisitor, pruneBatch } from './erasure.ts';
 import { countMembers, members, segmentCounts, sitesWithProfiles } from './audience.ts';
 import { sqliteHealth } from './health.ts';
+import { dashboardStore } from './dashboard.ts';
 import { writeQueue } from './write-queue.ts';
 
 export { DEFAULT_PROFILE_CACHE, READ_PATH_SQL } from './reads.ts';
@@ -76,6 +77,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   const identity = identityStore(db);
   const outbox = outboxStore(db);
   const quarantine = quarantineStore(db);
+  const dashboard = dashboardStore(sqlite);
 
   const listeners: ChangeListener[] = [];
   const skippedListeners: ((site: string, n: number) => void)[] = [];
@@ -154,6 +156,9 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     afterCommit: (fn) => queue.afterCommit(fn),
     keepRefused: async (site, source, rows, now, policy) =>
       quarantine.keep(site, source, rows, now, policy, skipped),
+    snapshotSegmentSizes: async (site, day, now, rfm) => dashboard.snapshot(site, day, now, rfm),
+    rollupStats: async (site, bucket, from, to, now) =>
+      dashboard.rollupStats(site, bucket, from, to, now),
     eraseVisitor: async (site, visitor) => eraseVisitor(db, site, visitor),
     eraseContact: async (site, contact, now) => eraseContact(db, site, contact, now),
     pruneAged: async (table, columns, site, cutoff, limit) =>
@@ -184,6 +189,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     onSkipped: (l) => void skippedListeners.push(l),
     segmentCounts: async (site) => segmentCounts(db, site),
     countMembers: async (site, audience) => countMembers(db, site, audience),
+    dashboard,
     members: (site, audience) => members(db, site, audience),
     sitesWithProfiles: async () => sitesWithProfiles(db),
     // One process writes a SQLite file: it leads whatever there is to lead.

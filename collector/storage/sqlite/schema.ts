@@ -107,6 +107,9 @@ export const segmentChanges = sqliteTable(
   (t) => [
     index('segment_changes_visitor').on(t.site, t.visitor, t.seq),
     index('segment_changes_site').on(t.site, t.seq),
+    // The lifecycle flow of the stats API reads a site's key changes by time (and retention
+    // prunes by it): a range of this index instead of the whole history.
+    index('segment_changes_at').on(t.site, t.at),
     index('segment_changes_contact').on(t.site, t.contact).where(sql`contact IS NOT NULL`),
   ],
 );
@@ -269,4 +272,51 @@ export const profileMeta = sqliteTable(
     updated: integer('updated').notNull(),
   },
   (t) => [primaryKey({ columns: [t.site, t.visitor] })],
+);
+
+/**
+ * Daily segment sizes: members per microsegment key and custom segment, as the snapshot job
+ * (collector/jobs/segment-sizes.ts) counted them from \`profiles\`, one row per site, UTC day and
+ * segment. A day's row is rewritten until the day is over, then kept: a 30-day chart reads
+ * 30 × segments rows on the primary key, however many visitors the site has. Counted, not
+ * derived from \`segment_changes\`: a merged (identified) visitor's profile leaves without a
+ * recorded exit, so a sum of changes would drift from the members a site really had.
+ */
+export const segmentSizes = sqliteTable(
+  'segment_sizes',
+  {
+    site: text('site').notNull(),
+    /** Start of the UTC day, epoch ms. */
+    day: integer('day').notNull(),
+    kind: text('kind', { enum: ['key', 'custom', 'rfm'] }).notNull(),
+    /** The key, the custom segment's name, or an RFM grid cell `r:f` (its customers). */
+    name: text('name').notNull(),
+    members: integer('members').notNull(),
+    /** When the snapshot was taken, epoch ms (the day's last write). */
+    taken: integer('taken').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.day, t.kind, t.name] })],
+);
+
+/**
+ * Activity and lifecycle moves per closed hour and day, rolled up from \`events\` and
+ * \`segment_changes\` by the snapshot job (collector/jobs/segment-sizes.ts), so a 30-day chart
+ * reads a few hundred rows instead of a month of events. One row per site, bucket size, bucket
+ * and metric: \`events\`, \`visitors\`, \`contacts\`, \`move:<from>><to>\` (a new visitor's first
+ * stage has an empty \`<from>\`) and \`rolled\` (1: the bucket is rolled up, zeros included).
+ */
+export const statsRollup = sqliteTable(
+  'stats_rollup',
+  {
+    site: text('site').notNull(),
+    /** Bucket size, ms: 3 600 000 (hour) or 86 400 000 (day). */
+    bucket: integer('bucket').notNull(),
+    /** Start of the bucket (UTC), epoch ms. */
+    start: integer('start').notNull(),
+    metric: text('metric').notNull(),
+    value: integer('value').notNull(),
+    /** When it was rolled up, epoch ms. */
+    taken: integer('taken').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.bucket, t.start, t.metric] })],
 );
