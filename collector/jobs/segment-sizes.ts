@@ -1,6 +1,6 @@
 /**
- * The dashboard's history, kept by one job. The segment size snapshot: every `everyMs` (10 minutes), each site's members per key and custom
- * segment, counted from the stored profiles (as `GET /v1/segments` counts them), are written as
+ * The dashboard's history, kept by one job. The segment size snapshot: every `everyMs` (10
+ * minutes), each site's members per key and custom segment, counted from the stored profiles (as `GET /v1/segments` counts them), are written as
  * the snapshot of the current UTC day, replacing the day's earlier one. The last one written
  * before midnight stays as that day's size: `GET /v1/stats` draws segment sizes over time from
  * these rows (one primary-key range), and today's point from the live counts.
@@ -9,8 +9,9 @@
  * over weeks reads rolled-up rows and only the open bucket's events (`rollupDue`).
  *
  * At the first tick of a new day the previous day is written once more, so a day's size is its
- * state at its end (give or take a tick), not up to `everyMs` before it. Idempotent: two
- * collectors on one database write the same rows (the last one wins), so no leader is needed.
+ * state at its end (give or take a tick), not up to `everyMs` before it. It runs on the jobs'
+ * leader (jobs/leader.ts) like the others; idempotent all the same (a leader that has not yet
+ * noticed it lost the lead writes the same rows, the last one wins).
  */
 import type { Config, SiteConfig } from '../config/config.ts';
 import { rfmThresholds } from '../storage/stats.ts';
