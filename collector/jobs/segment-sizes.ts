@@ -1,8 +1,8 @@
 /**
  * The dashboard's history, kept by one job. The segment size snapshot: every `everyMs` (10
- * minutes), each site's members per key and custom segment, counted from the stored profiles (as `GET /v1/segments` counts them), are written as
- * the snapshot of the current UTC day, replacing the day's earlier one. The last one written
- * before midnight stays as that day's size: `GET /v1/stats` draws segment sizes over time from
+ * minutes), each site's members per key and custom segment, counted from the stored profiles (as
+ * `GET /v1/segments` counts them), are written as the snapshot of the current UTC day, replacing
+ * the day's earlier one. The last one written before midnight stays as that day's size: `GET /v1/stats` draws segment sizes over time from
  * these rows (one primary-key range), and today's point from the live counts.
  *
  * With it, the stats rollup: each closed hour and day's activity and lifecycle moves, so a chart
