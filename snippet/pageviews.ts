@@ -12,8 +12,10 @@ let timer: ReturnType<typeof setTimeout>;
  * `microseg.page(props?)` it is a page view the app announces itself.
  */
 export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string): void => {
-  last = location.href;
   record({ n: nav, r: ref, p: { category: pageCategory(), ...props } });
+  // Counted once recorded, not before: Firefox closing a tab may stop the pagehide handler midway
+  // (test/e2e/leave.test.ts), and the visibilitychange after it must then record this view still.
+  last = location.href;
 };
 
 /** Counts the route the page shows now, unless it was counted already. */

@@ -638,8 +638,10 @@ export function printCounts(): void {
  */
 export function holdBatchTimer(): void {
   const set = window.setTimeout;
+  // A held timer is still a real one (its handle truthy), that runs nothing: the snippet then
+  // arms it once per batch, as with a real timer, rather than calling this wrapper on every event.
   window.setTimeout = ((f: TimerHandler, ms?: number, ...args: unknown[]) =>
-    ms !== undefined && ms >= 1000 ? 0 : set(f, ms, ...args)) as typeof setTimeout;
+    ms !== undefined && ms >= 1000 ? set(() => {}, ms) : set(f, ms, ...args)) as typeof setTimeout;
 }
 
 /** The Origin headers of the batches whose body holds `tag` (a page URL), in arrival order. */
