@@ -289,6 +289,104 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     expect(firsts).toHaveLength(1);
   });
 
+  /** Resolves once a job of this database waits for an advisory lock (a profile's). */
+  const someoneWaits = async () => {
+    for (;;) {
+      const { rows } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+      );
+      if ((rows[0]?.n ?? 0) > 0) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const gated = () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    return { gate, open };
+  };
+
+  it("ingestSubject: two devices of one contact at once fold exactly into the contact's profile (its lock)", async () => {
+    await storage.identity.ensureContact('s', 'zoe', T0);
+    for (const d of ['zd1', 'zd2']) await storage.identity.link('s', d, 'zoe', 'gz', T0 + DAY, T0);
+    const jobs = 30;
+    const results = await Promise.all(
+      Array.from({ length: jobs }, (_, i) =>
+        storage.write((tx) =>
+          tx.ingestSubject(
+            's',
+            { visitor: i % 2 ? 'zd1' : 'zd2' },
+            [ev({ ts: T0 + i }), ev({ ts: T0 + i, type: 'purchase', value: 1 })],
+            engine,
+            T0,
+          ),
+        ),
+      ),
+    );
+    expect(results.every((r) => r.key === 'c:zoe' && r.known && r.result.accepted === 2)).toBe(
+      true,
+    );
+    const stored = await storage.profile('s', 'c:zoe');
+    expect(stored?.profile.count).toBe(jobs * 2);
+    expect(stored?.profile.purchases.n).toBe(jobs);
+    expect(results.filter((r) => r.result.before.key === null)).toHaveLength(1);
+  });
+
+  it('ingestSubject: a batch that waited while its visitor was linked folds into the contact, run again', async () => {
+    await ingest('kv', [ev()]);
+    const { gate, open } = gated();
+    const linked = gated();
+    // An identify in flight: the anonymous profile merged into the contact's, the link made.
+    const identifying = storage.write(async (tx) => {
+      await tx.identity.ensureContact('s', 'kim', T0);
+      await tx.mergeProfile('s', 'kv', 'c:kim', engine, T0);
+      await tx.identity.link('s', 'kv', 'kim', 'gk', T0 + DAY, T0);
+      linked.open();
+      await gate;
+    });
+    await linked.gate;
+    let runs = 0;
+    const batch = [ev()];
+    const ingesting = storage.write((tx) => {
+      runs++;
+      return tx.ingestSubject('s', { visitor: 'kv' }, batch, engine, T0);
+    });
+    // It read no link (not committed yet) and waits for the lock of the visitor's own profile.
+    await someoneWaits();
+    open();
+    await identifying;
+    const out = await ingesting;
+    expect(runs).toBe(2);
+    expect(out).toMatchObject({ key: 'c:kim', known: true });
+    expect(out.result.accepted).toBe(1);
+    expect(await storage.profile('s', 'kv')).toBeUndefined();
+    expect((await storage.profile('s', 'c:kim'))?.profile.count).toBe(2);
+    const { rows } = await admin.query('SELECT contact FROM events WHERE site = $1 AND id = $2', [
+      's',
+      batch[0]?.id,
+    ]);
+    expect(rows).toEqual([{ contact: 'kim' }]);
+  });
+
+  it('ingestSubject locks by quoted literals what ingest locks by parameters (odd ids)', async () => {
+    const odd = "q'v\\1";
+    const { gate, open } = gated();
+    const holding = storage.write(async (tx) => {
+      await tx.ingest('s', odd, [ev()], engine, T0);
+      await gate;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const waiting = storage.write((tx) =>
+      tx.ingestSubject('s', { visitor: odd }, [ev()], engine, T0),
+    );
+    await someoneWaits();
+    open();
+    await holding;
+    expect((await waiting).result.before.key).not.toBeNull();
+    expect((await storage.profile('s', odd))?.profile.count).toBe(2);
+  });
+
   it('an erasure waits for an ingest of the same visitor in flight: nothing comes back after it', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {
