@@ -387,6 +387,51 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     expect((await storage.profile('s', odd))?.profile.count).toBe(2);
   });
 
+  it("stores a batch's further events, sent as literals in one message, as the parameterized way does", async () => {
+    const odd = (id: string, ts: number): NewEvent => ({
+      id,
+      type: 'click',
+      ts,
+      url: "https://x.example/it's\\a?q='; DROP TABLE events; --",
+      ref: 'é€\u2028',
+      category: "c'\\",
+      target: 'https://t.example/',
+      outbound: true,
+      value: -12.345e-7,
+      currency: 'EUR',
+      props: { k: 'v\'\\"', n: 1.5e300, b: false },
+      utm: { source: "s'" },
+    });
+    const cols =
+      'type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot, contact';
+    // One event per batch: each the first of its batch, stored by parameters.
+    for (const [i, t] of [T0, T0 + 1, T0 + 2].entries()) await ingest('lit-a', [odd(`la${i}`, t)]);
+    // One batch: the first by parameters, the others as literals (a duplicate among them).
+    const batch = [odd('lb0', T0), odd('lb1', T0 + 1), odd('lb0', T0 + 5), odd('lb2', T0 + 2)];
+    const out = await ingest('lit-b', batch);
+    expect(out).toMatchObject({ accepted: 3, duplicates: 1 });
+    const rowsOf = async (visitor: string) =>
+      (
+        await admin.query(`SELECT ${cols}, session FROM events WHERE visitor = $1 ORDER BY ts`, [
+          visitor,
+        ])
+      ).rows;
+    const a = await rowsOf('lit-a');
+    const b = await rowsOf('lit-b');
+    expect(b).toHaveLength(3);
+    expect(b.map(({ session, ...r }) => r)).toEqual(a.map(({ session, ...r }) => r));
+    // One session, named by the first event, as the parameterized inserts give.
+    expect(a.map((r) => r.session)).toEqual(['la0', 'la0', 'la0']);
+    expect(b.map((r) => r.session)).toEqual(['lb0', 'lb0', 'lb0']);
+    expect((await storage.profile('s', 'lit-b'))?.profile.count).toBe(3);
+    // A NUL cannot be a literal: that event goes by parameters, which the server refuses as before.
+    const nul = storage.write((tx) =>
+      tx.ingest('s', 'lit-c', [ev(), ev({ url: 'https://x.example/\u0000' })], engine, T0),
+    );
+    await expect(nul).rejects.toMatchObject({ code: '22021' });
+    expect(await storage.countEvents('s', 'lit-c')).toBe(0);
+  });
+
   it('an erasure waits for an ingest of the same visitor in flight: nothing comes back after it', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {

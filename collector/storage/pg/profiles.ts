@@ -255,6 +255,54 @@ function eventValues(
   ];
 }
 
+/** A value of eventValues as a SQL literal; undefined when it cannot be one (a NUL character). */
+function literalOf(q: JobClient, v: unknown): string | undefined {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
+  // A NUL would end the simple protocol's query string; as a parameter the server refuses it.
+  if (typeof v === 'string') return v.includes('\0') ? undefined : q.literal(v);
+  return undefined;
+}
+
+/**
+ * Stores a batch's further events (after the first) in one round trip: the same INSERT for each
+ * (sessions.ts: each event's session from the rows before it, the batch's earlier events
+ * included), its parameters written as literals, the statements sent as one simple-protocol
+ * message; each runs after the one before it and sees its row. Returns whether each was stored
+ * (false: a duplicate id). An event with a value that cannot be a literal goes the parameterized
+ * way, one statement each, with the rest of the batch after it.
+ */
+async function insertMore(
+  q: JobClient,
+  site: string,
+  visitor: string,
+  contact: string | null,
+  events: NewEvent[],
+  now: number,
+): Promise<boolean[]> {
+  const statements: string[] = [];
+  for (const e of events) {
+    const values = eventValues(site, visitor, contact, e, now).map((v) => literalOf(q, v));
+    if (values.includes(undefined)) break;
+    statements.push(
+      EVENT_VALUES.replace(/\$(\d+)/g, (_, n: string) => values[Number(n) - 1] ?? ''),
+    );
+  }
+  const stored: boolean[] = [];
+  if (statements.length > 0) {
+    for (const r of await q.simple(statements.join(';\n'))) stored.push((r.rowCount ?? 0) > 0);
+  }
+  for (const e of events.slice(statements.length)) {
+    const r = await q.query({
+      ...INSERT_EVENT,
+      values: eventValues(site, visitor, contact, e, now),
+    });
+    stored.push((r.rowCount ?? 0) > 0);
+  }
+  return stored;
+}
+
 /**
  * Writes a profile with the columns derived from it (segment key, RFM inputs) for listing, and
  * records its segment changes (each naming the contact whose profile it is, for erasure), caused
@@ -323,7 +371,7 @@ export function profilesPg(
    * profile read (`first`): the batch's further events, the fold, the save.
    */
   async function foldBatch(
-    q: Queryable,
+    q: JobClient,
     site: string,
     visitor: string,
     key: string,
@@ -340,18 +388,10 @@ export function profilesPg(
     let accepted = 0;
     let applied = 0;
     let cause: string | null = null;
+    const more = await insertMore(q, site, visitor, contact, batch.slice(1), now);
     for (const [i, e] of batch.entries()) {
       // A duplicate id changes no row: the event was counted when it first arrived.
-      const inserted =
-        i === 0
-          ? first.inserted
-          : ((
-              await q.query({
-                ...INSERT_EVENT,
-                values: eventValues(site, visitor, contact, e, now),
-              })
-            ).rowCount ?? 0) > 0;
-      if (!inserted) continue;
+      if (!(i === 0 ? first.inserted : more[i - 1])) continue;
       accepted++;
       if (e.bot) continue;
       applied++;
@@ -380,7 +420,7 @@ export function profilesPg(
 
   /** Must run inside a write job (its client, its transaction). */
   async function ingest(
-    q: Queryable,
+    q: JobClient,
     site: string,
     visitor: string,
     batch: NewEvent[],
@@ -422,6 +462,7 @@ export function profilesPg(
    *    statement whose snapshot is taken after the lock was granted: it holds what the previous
    *    holder committed;
    * 3. the profile saved with its segment changes; 4. COMMIT (write.ts).
+   * A batch's further events add one round trip (insertMore).
    * The link of statement 1 was read before the lock was waited for: a link made, moved or erased
    * by a transaction that committed in that wait names another profile in statement 2. Then the
    * job is run again (LinkMoved, retried by write.ts as a serialization failure), and its first
@@ -441,10 +482,10 @@ export function profilesPg(
     let key: string;
     if ('contact' in who) {
       key = contactKey(who.contact);
-      await q.first(`SELECT ${lockLiteralSql(q, site, q.literal(key))}`);
+      await q.simple(`SELECT ${lockLiteralSql(q, site, q.literal(key))}`);
     } else {
-      const rows = await q.first<{ key: string }>(subjectLockSql(q, site, who.visitor, now));
-      key = rows[0]?.key ?? who.visitor;
+      const [res] = await q.simple(subjectLockSql(q, site, who.visitor, now));
+      key = (res?.rows[0] as { key?: string } | undefined)?.key ?? who.visitor;
     }
     const visitor = linked ?? key;
     const rfm = await breakpointsFor(site, q);

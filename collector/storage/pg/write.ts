@@ -32,17 +32,18 @@ const RETRIED = new Set(['40001', '40P01']);
 
 /**
  * A job's connection as the job sees it. Its transaction begins with its first statement: BEGIN
- * is sent in the same message as `first`'s SQL (the simple protocol runs a string of statements
+ * is sent in the same message as `simple`'s SQL (the simple protocol runs a string of statements
  * in one round trip), or just before any other query (pg sends it without waiting for an answer
  * in between: its queue keeps the order).
  */
 export interface JobClient extends Queryable {
   /**
-   * Runs `sql`, one or more statements by the simple protocol (so no parameters: every value in
-   * it a numeric literal or one quoted by `literal`), and returns the rows of its last statement.
-   * As the job's first statement it carries BEGIN: one round trip less per transaction.
+   * Runs `sql`, one or more statements in one round trip by the simple protocol (so no
+   * parameters: every value in it a numeric literal or one quoted by `literal`), and returns each
+   * statement's result in order. Each statement takes its own snapshot (READ COMMITTED) and sees
+   * the rows of those before it. As the job's first statement it carries BEGIN.
    */
-  first<R>(sql: string): Promise<R[]>;
+  simple(sql: string): Promise<pg.QueryResult[]>;
   /** `value` as a quoted SQL string literal (the server's escaping rules, pg's escapeLiteral). */
   literal(value: string): string;
 }
@@ -63,12 +64,14 @@ function jobClient(client: pg.PoolClient, lost: { err?: Error }): JobClient & { 
       if (!begun) begin();
       return client.query(...args);
     }) as Queryable['query'],
-    async first<R>(sql: string): Promise<R[]> {
-      const text = begun ? sql : `BEGIN;${sql}`;
+    async simple(sql: string): Promise<pg.QueryResult[]> {
+      const opening = !begun;
       begun = true;
-      const res = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
-      const last = Array.isArray(res) ? res.at(-1) : res;
-      return (last?.rows ?? []) as R[];
+      const res = (await client.query(opening ? `BEGIN;${sql}` : sql)) as unknown as
+        | pg.QueryResult
+        | pg.QueryResult[];
+      const all = Array.isArray(res) ? res : [res];
+      return opening ? all.slice(1) : all;
     },
     literal: (value) => client.escapeLiteral(value),
     begun: () => begun,
