@@ -561,6 +561,28 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     }
   });
 
+  it('BEGIN goes with the first statement: a job that sent none leaves no transaction open; one that failed there rolls back', async () => {
+    const s = await openStorage(db.url, { poolSize: 1 });
+    try {
+      expect(await s.write(async () => 'nothing sent')).toBe('nothing sent');
+      // The one connection is not left inside a transaction: the next job's rows commit.
+      await s.write((tx) => tx.ingestSubject('one', { visitor: 'lazy' }, [ev()], engine, T0));
+      expect(await s.countEvents('one', 'lazy')).toBe(1);
+      const failing = s.write(async (tx) => {
+        await tx.ingestSubject('one', { visitor: 'lazy2' }, [ev()], engine, T0);
+        throw new Error('after the first statements');
+      });
+      await expect(failing).rejects.toThrow('after the first statements');
+      expect(await s.countEvents('one', 'lazy2')).toBe(0);
+      const { rows } = await admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'microseg' AND state LIKE 'idle in transaction%'",
+      );
+      expect(rows[0]?.n).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
   it("a read through Storage inside a job uses the job's connection and sees its rows", async () => {
     const s = await openStorage(db.url, { poolSize: 1 });
     try {
