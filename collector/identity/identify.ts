@@ -159,7 +159,8 @@ async function profileKey(
 
 /**
  * Stores a batch for a visitor or a contact: into the linked contact's profile when there is one,
- * with the profile's traits for the rules, and updates first/last-touch attribution.
+ * with the profile's traits for the rules, and updates first/last-touch attribution. Which
+ * profile, and its traits, `tx.ingestSubject` finds in the same step as it stores the batch.
  */
 export async function ingestAs(
   tx: StorageTx,
@@ -169,12 +170,12 @@ export async function ingestAs(
   now: number,
 ): Promise<IngestResult> {
   if ('contact' in who) await tx.identity.ensureContact(site.id, who.contact, now);
-  const { key, eventsAs, known } = await profileKey(tx, site.id, who, now);
-  const meta = await tx.identity.meta(site.id, key);
-  const res = await tx.ingest(site.id, eventsAs, batch, site.engine, now, {
-    traits: meta?.traits,
-    profile: key,
-  });
+  const {
+    result: res,
+    key,
+    known,
+    meta,
+  } = await tx.ingestSubject(site.id, who, batch, site.engine, now);
   if (res.accepted > 0) {
     const touches = touchesOf(batch);
     if (touches.first) {

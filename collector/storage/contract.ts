@@ -91,6 +91,20 @@ export interface IngestExtras extends Pick<Extras, 'traits'> {
   profile?: string | undefined;
 }
 
+/** Whose events a batch is: a browser's visitor id, or a known contact (email clicks, backends). */
+export type IngestSubject = { visitor: string } | { contact: string };
+
+/** What `ingestSubject` found and did: the profile it folded into, and that profile's meta. */
+export interface SubjectIngest {
+  result: IngestResult;
+  /** The profile folded into: the visitor's own id, or `c:<contact>`. */
+  key: string;
+  /** A contact's profile (a contact's own events, or a visitor linked in force). */
+  known: boolean;
+  /** The profile's traits and attribution as read before the batch (undefined: none stored). */
+  meta: Meta | undefined;
+}
+
 export interface StoredProfile {
   profile: Profile;
   updated: number;
@@ -464,6 +478,21 @@ export interface StorageTx extends StorageReads {
     now: number,
     extras?: IngestExtras,
   ): Promise<IngestResult>;
+  /**
+   * `ingest` into the profile of whoever `who` is at `now`, found in the same step: a contact's
+   * own (`c:<contact>`), or a visitor's linked contact's while the link is in force, else the
+   * visitor's own; the profile's traits reach the rules. Events are stored under the visitor (a
+   * contact's under `c:<contact>`). One call rather than reads then `ingest`, so a backend can
+   * fold the link read, the profile's lock and its read into few round trips (PostgreSQL:
+   * pg/profiles.ts), and still fold into the profile the link names once the lock is held.
+   */
+  ingestSubject(
+    site: string,
+    who: IngestSubject,
+    batch: NewEvent[],
+    engine: EngineConfig,
+    now: number,
+  ): Promise<SubjectIngest>;
   /**
    * Folds profile `from` into profile `into` (identify: an anonymous visitor into its contact)
    * with the engine's `mergeProfiles`, and deletes `from`: merged once only.

@@ -9,6 +9,7 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, inject, it, vi } from 'vitest';
+import { parseConfig } from '../../collector/config/config.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import type { MemberRow, NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
@@ -135,6 +136,64 @@ describe.each(backends)('on $kind', ({ kind }) => {
       ).rejects.toThrow('no');
       await new Promise((r) => setTimeout(r, 20));
       expect(ran).toBe(false);
+    });
+  });
+
+  describe('ingestSubject', () => {
+    const at = (who: { visitor: string } | { contact: string }, events: NewEvent[], now = T0) =>
+      storage.write((tx) => tx.ingestSubject('s', who, events, DEFAULT_ENGINE, now));
+
+    it("folds a visitor's batch into its own profile, its linked contact's while in force, a contact's into its own", async () => {
+      const own = await at({ visitor: 'anon' }, [pv('a')]);
+      expect(own).toMatchObject({ key: 'anon', known: false, meta: undefined });
+      expect(own.result).toMatchObject({ accepted: 1, duplicates: 0 });
+
+      await storage.identity.ensureContact('s', "o'ne\\x", T0);
+      await storage.identity.link('s', 'dev', "o'ne\\x", 'g', T0 + DAY, T0);
+      const meta = { traits: { plan: 'pro' }, first: null, last: null };
+      await storage.identity.setMeta('s', "c:o'ne\\x", meta, T0);
+      const linked = await at({ visitor: 'dev' }, [pv('a'), pv('b')]);
+      expect(linked).toMatchObject({ key: "c:o'ne\\x", known: true, meta });
+      expect(linked.result.accepted).toBe(2);
+      const mine = await at({ contact: "o'ne\\x" }, [pv('c')]);
+      expect(mine).toMatchObject({ key: "c:o'ne\\x", known: true, meta });
+      expect((await storage.profile('s', "c:o'ne\\x"))?.profile.count).toBe(3);
+      expect(await storage.profile('s', 'dev')).toBeUndefined();
+      // Events stay under who sent them.
+      expect(await storage.countEvents('s', 'dev')).toBe(2);
+      expect(await storage.countEvents('s', "c:o'ne\\x")).toBe(1);
+
+      // Lapsed: the device folds into its own profile again.
+      const lapsed = await at({ visitor: 'dev' }, [pv('d', { ts: T0 + DAY })], T0 + DAY);
+      expect(lapsed).toMatchObject({ key: 'dev', known: false, meta: undefined });
+      expect((await storage.profile('s', 'dev'))?.profile.count).toBe(1);
+      // A retried batch: all duplicates, the profile stands.
+      const retried = pv('a');
+      await at({ visitor: 'anon' }, [retried]);
+      const again = await at({ visitor: 'anon' }, [retried, pv('a')]);
+      expect(again.result).toMatchObject({ accepted: 1, duplicates: 1 });
+      expect((await storage.profile('s', 'anon'))?.profile.count).toBe(3);
+    });
+
+    it('gives the rules the traits it read', async () => {
+      const engine =
+        parseConfig({
+          sites: { s: { rules: { vip: { when: { fact: 'trait.vip', eq: true } } } } },
+        }).sites.get('s')?.engine ?? DEFAULT_ENGINE;
+      await storage.identity.setMeta(
+        's',
+        'tv',
+        { traits: { vip: true }, first: null, last: null },
+        T0,
+      );
+      const out = await storage.write((tx) =>
+        tx.ingestSubject('s', { visitor: 'tv' }, [pv('a')], engine, T0),
+      );
+      expect(out.result.segment.segments).toContain('vip');
+      const plain = await storage.write((tx) =>
+        tx.ingestSubject('s', { visitor: 'tw' }, [pv('a')], engine, T0),
+      );
+      expect(plain.result.segment.segments).not.toContain('vip');
     });
   });
 

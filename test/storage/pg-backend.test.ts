@@ -289,6 +289,149 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     expect(firsts).toHaveLength(1);
   });
 
+  /** Resolves once a job of this database waits for an advisory lock (a profile's). */
+  const someoneWaits = async () => {
+    for (;;) {
+      const { rows } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+      );
+      if ((rows[0]?.n ?? 0) > 0) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  const gated = () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    return { gate, open };
+  };
+
+  it("ingestSubject: two devices of one contact at once fold exactly into the contact's profile (its lock)", async () => {
+    await storage.identity.ensureContact('s', 'zoe', T0);
+    for (const d of ['zd1', 'zd2']) await storage.identity.link('s', d, 'zoe', 'gz', T0 + DAY, T0);
+    const jobs = 30;
+    const results = await Promise.all(
+      Array.from({ length: jobs }, (_, i) =>
+        storage.write((tx) =>
+          tx.ingestSubject(
+            's',
+            { visitor: i % 2 ? 'zd1' : 'zd2' },
+            [ev({ ts: T0 + i }), ev({ ts: T0 + i, type: 'purchase', value: 1 })],
+            engine,
+            T0,
+          ),
+        ),
+      ),
+    );
+    expect(results.every((r) => r.key === 'c:zoe' && r.known && r.result.accepted === 2)).toBe(
+      true,
+    );
+    const stored = await storage.profile('s', 'c:zoe');
+    expect(stored?.profile.count).toBe(jobs * 2);
+    expect(stored?.profile.purchases.n).toBe(jobs);
+    expect(results.filter((r) => r.result.before.key === null)).toHaveLength(1);
+  });
+
+  it('ingestSubject: a batch that waited while its visitor was linked folds into the contact, run again', async () => {
+    await ingest('kv', [ev()]);
+    const { gate, open } = gated();
+    const linked = gated();
+    // An identify in flight: the anonymous profile merged into the contact's, the link made.
+    const identifying = storage.write(async (tx) => {
+      await tx.identity.ensureContact('s', 'kim', T0);
+      await tx.mergeProfile('s', 'kv', 'c:kim', engine, T0);
+      await tx.identity.link('s', 'kv', 'kim', 'gk', T0 + DAY, T0);
+      linked.open();
+      await gate;
+    });
+    await linked.gate;
+    let runs = 0;
+    const batch = [ev()];
+    const ingesting = storage.write((tx) => {
+      runs++;
+      return tx.ingestSubject('s', { visitor: 'kv' }, batch, engine, T0);
+    });
+    // It read no link (not committed yet) and waits for the lock of the visitor's own profile.
+    await someoneWaits();
+    open();
+    await identifying;
+    const out = await ingesting;
+    expect(runs).toBe(2);
+    expect(out).toMatchObject({ key: 'c:kim', known: true });
+    expect(out.result.accepted).toBe(1);
+    expect(await storage.profile('s', 'kv')).toBeUndefined();
+    expect((await storage.profile('s', 'c:kim'))?.profile.count).toBe(2);
+    const { rows } = await admin.query('SELECT contact FROM events WHERE site = $1 AND id = $2', [
+      's',
+      batch[0]?.id,
+    ]);
+    expect(rows).toEqual([{ contact: 'kim' }]);
+  });
+
+  it('ingestSubject locks by quoted literals what ingest locks by parameters (odd ids)', async () => {
+    const odd = "q'v\\1";
+    const { gate, open } = gated();
+    const holding = storage.write(async (tx) => {
+      await tx.ingest('s', odd, [ev()], engine, T0);
+      await gate;
+    });
+    await new Promise((r) => setTimeout(r, 30));
+    const waiting = storage.write((tx) =>
+      tx.ingestSubject('s', { visitor: odd }, [ev()], engine, T0),
+    );
+    await someoneWaits();
+    open();
+    await holding;
+    expect((await waiting).result.before.key).not.toBeNull();
+    expect((await storage.profile('s', odd))?.profile.count).toBe(2);
+  });
+
+  it("stores a batch's further events, sent as literals in one message, as the parameterized way does", async () => {
+    const odd = (id: string, ts: number): NewEvent => ({
+      id,
+      type: 'click',
+      ts,
+      url: "https://x.example/it's\\a?q='; DROP TABLE events; --",
+      ref: 'é€\u2028',
+      category: "c'\\",
+      target: 'https://t.example/',
+      outbound: true,
+      value: -12.345e-7,
+      currency: 'EUR',
+      props: { k: 'v\'\\"', n: 1.5e300, b: false },
+      utm: { source: "s'" },
+    });
+    const cols =
+      'type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot, contact';
+    // One event per batch: each the first of its batch, stored by parameters.
+    for (const [i, t] of [T0, T0 + 1, T0 + 2].entries()) await ingest('lit-a', [odd(`la${i}`, t)]);
+    // One batch: the first by parameters, the others as literals (a duplicate among them).
+    const batch = [odd('lb0', T0), odd('lb1', T0 + 1), odd('lb0', T0 + 5), odd('lb2', T0 + 2)];
+    const out = await ingest('lit-b', batch);
+    expect(out).toMatchObject({ accepted: 3, duplicates: 1 });
+    const rowsOf = async (visitor: string) =>
+      (
+        await admin.query(`SELECT ${cols}, session FROM events WHERE visitor = $1 ORDER BY ts`, [
+          visitor,
+        ])
+      ).rows;
+    const a = await rowsOf('lit-a');
+    const b = await rowsOf('lit-b');
+    expect(b).toHaveLength(3);
+    expect(b.map(({ session, ...r }) => r)).toEqual(a.map(({ session, ...r }) => r));
+    // One session, named by the first event, as the parameterized inserts give.
+    expect(a.map((r) => r.session)).toEqual(['la0', 'la0', 'la0']);
+    expect(b.map((r) => r.session)).toEqual(['lb0', 'lb0', 'lb0']);
+    expect((await storage.profile('s', 'lit-b'))?.profile.count).toBe(3);
+    // A NUL cannot be a literal: that event goes by parameters, which the server refuses as before.
+    const nul = storage.write((tx) =>
+      tx.ingest('s', 'lit-c', [ev(), ev({ url: 'https://x.example/\u0000' })], engine, T0),
+    );
+    await expect(nul).rejects.toMatchObject({ code: '22021' });
+    expect(await storage.countEvents('s', 'lit-c')).toBe(0);
+  });
+
   it('an erasure waits for an ingest of the same visitor in flight: nothing comes back after it', async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => {
@@ -413,6 +556,28 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
       ]);
       expect(results[1]).toMatchObject({ accepted: 1 });
       expect(results[2]).toBe('solo');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('BEGIN goes with the first statement: a job that sent none leaves no transaction open; one that failed there rolls back', async () => {
+    const s = await openStorage(db.url, { poolSize: 1 });
+    try {
+      expect(await s.write(async () => 'nothing sent')).toBe('nothing sent');
+      // The one connection is not left inside a transaction: the next job's rows commit.
+      await s.write((tx) => tx.ingestSubject('one', { visitor: 'lazy' }, [ev()], engine, T0));
+      expect(await s.countEvents('one', 'lazy')).toBe(1);
+      const failing = s.write(async (tx) => {
+        await tx.ingestSubject('one', { visitor: 'lazy2' }, [ev()], engine, T0);
+        throw new Error('after the first statements');
+      });
+      await expect(failing).rejects.toThrow('after the first statements');
+      expect(await s.countEvents('one', 'lazy2')).toBe(0);
+      const { rows } = await admin.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'microseg' AND state LIKE 'idle in transaction%'",
+      );
+      expect(rows[0]?.n).toBe(0);
     } finally {
       await s.close();
     }

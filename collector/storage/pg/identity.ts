@@ -51,6 +51,16 @@ const DELETE_META = {
   text: 'DELETE FROM profile_meta WHERE site = $1 AND visitor = $2',
 };
 
+/** A profile_meta row's columns as a Meta; undefined without a row (null traits). */
+export function metaOf(
+  traits: string | null,
+  first: string | null,
+  last: string | null,
+): Meta | undefined {
+  if (traits === null) return undefined;
+  return { traits: JSON.parse(traits) as Traits, first: parse(first), last: parse(last) };
+}
+
 interface LinkDbRow {
   contact: string;
   expires: number;
@@ -96,12 +106,7 @@ export const identityPg = {
       last_touch: string | null;
     }>({ ...SELECT_META, values: [site, key] });
     const row = rows[0];
-    if (!row) return undefined;
-    return {
-      traits: JSON.parse(row.traits) as Traits,
-      first: parse(row.first_touch),
-      last: parse(row.last_touch),
-    };
+    return row && metaOf(row.traits, row.first_touch, row.last_touch);
   },
   /** Records the contact (its own profile id linked to itself); a no-op when known. */
   async ensureContact(q: Queryable, site: string, contact: string, now: number): Promise<void> {

@@ -9,7 +9,6 @@
  * memory (rfm.ts) for RFM_CACHE_MS; another process's recompute reaches them within that time.
  * Segment reads are not cached past the server's word (reads.ts).
  */
-import type pg from 'pg';
 import { contactKey } from '../../identity/token.ts';
 import type {
   Change,
@@ -41,7 +40,7 @@ import { rfmPg } from './rfm.ts';
 import { createPool } from './pool.ts';
 import { lockProfiles, profilesPg } from './profiles.ts';
 import { pgReadPath, segmentInputs } from './reads.ts';
-import { pgWritePath } from './write.ts';
+import { type JobClient, pgWritePath } from './write.ts';
 
 /**
  * Opens the PostgreSQL storage at `url` (`postgres://…`): applies the pending migrations, then
@@ -96,7 +95,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
    * `job.rfm` is set when the job recomputed quintiles: rfm.ts caches them at once, so a job that
    * then rolls back must drop them (write, below).
    */
-  function txOn(client: pg.PoolClient, job: { rfm: boolean; after: (() => void)[] }): StorageTx {
+  function txOn(client: JobClient, job: { rfm: boolean; after: (() => void)[] }): StorageTx {
     const outbox = outboxPg(client);
     const tx: StorageTx = {
       ...readsOn(client),
@@ -114,6 +113,18 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         );
         if (change && listeners.length > 0) await tell(change, tx);
         return result;
+      },
+      async ingestSubject(site, who, batch, engine, now) {
+        const { change, ...out } = await profiles.ingestSubject(
+          client,
+          site,
+          who,
+          batch,
+          engine,
+          now,
+        );
+        if (change && listeners.length > 0) await tell(change, tx);
+        return out;
       },
       async mergeProfile(site, from, into, engine, now, extras) {
         const { segment, change } = await profiles.mergeProfile(

@@ -14,12 +14,15 @@
  * - it is one statement, and the read that follows (a new statement: READ COMMITTED takes a new
  *   snapshot) sees whatever the previous holder committed;
  * - it is released by COMMIT or ROLLBACK, as a row lock would be.
+ * A linked device's batch folds into its contact's profile: `ingestSubject` reads the link and
+ * takes the lock of the profile it names in one statement (sent with BEGIN), and checks the link
+ * again in the statement that reads the profile (see there).
  * Two ids that hash alike (64 bits) only wait for each other. A merge locks both profiles in
  * sorted order; a job that locks profiles in another order (an ingest, then a merge) may still
  * deadlock with another such job: PostgreSQL detects it (40P01) and the write path runs the job
  * that lost again (write.ts).
  */
-import { contactOfKey } from '../../identity/token.ts';
+import { contactKey, contactOfKey } from '../../identity/token.ts';
 import type { Traits } from '../../identity/traits.ts';
 import {
   applyEvent,
@@ -36,12 +39,17 @@ import type {
   HistoryEntry,
   IngestExtras,
   IngestResult,
+  IngestSubject,
+  Meta,
   NewEvent,
   StoredProfile,
+  SubjectIngest,
 } from '../contract.ts';
 import { type ProfileRow, settleIngest, settleMerge, settleRefresh } from '../fold.ts';
 import type { Queryable } from './db.ts';
+import { identityPg, metaOf } from './identity.ts';
 import { sessionSql } from './sessions.ts';
+import type { JobClient } from './write.ts';
 
 const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify(v));
 
@@ -53,6 +61,37 @@ const LOCK_ONE = { name: 'microseg_lock_profile', text: `SELECT ${LOCK_SQL}` };
 export async function lockProfiles(q: Queryable, site: string, keys: string[]): Promise<void> {
   for (const key of [...new Set(keys)].sort()) {
     await q.query({ ...LOCK_ONE, values: [site, key] });
+  }
+}
+
+/** The lock of LOCK_SQL over SQL expressions (quoted literals, a column) rather than parameters. */
+const lockLiteralSql = (q: JobClient, site: string, key: string) =>
+  `pg_advisory_xact_lock(hashtextextended(${q.literal(site)} || E'\\n' || ${key}, 0))`;
+
+/**
+ * The first statement of `ingestSubject` for a visitor: the profile its link names at `now`
+ * (`c:<contact>` while in force, as identity.subject), locked, as one simple-protocol statement
+ * that travels with BEGIN (write.ts JobClient.first): the strings quoted by the server's rules,
+ * `now` a whole number.
+ */
+function subjectLockSql(q: JobClient, site: string, visitor: string, now: number): string {
+  const at = Math.floor(now);
+  if (!Number.isSafeInteger(at)) throw new RangeError(`microseg: not a time: ${now}`);
+  const s = q.literal(site);
+  const v = q.literal(visitor);
+  return `SELECT k.key, ${lockLiteralSql(q, site, 'k.key')} FROM (SELECT COALESCE(
+    (SELECT 'c:' || contact FROM links WHERE site = ${s} AND visitor = ${v} AND expires > ${at}),
+    ${v}) AS key) k`;
+}
+
+/**
+ * Thrown when the link a job locked by moved before the lock was granted: the job is run again
+ * (write.ts retries SQLSTATE 40001, a serialization failure, which this is).
+ */
+export class LinkMoved extends Error {
+  readonly code = '40001';
+  constructor() {
+    super('microseg: the visitor was linked or unlinked meanwhile; the write runs again');
   }
 }
 
@@ -81,6 +120,33 @@ const INSERT_FIRST_READ_PROFILE = {
            FROM (SELECT 1) one LEFT JOIN profiles p ON p.site = $1 AND p.visitor = $20::text`,
   rowMode: 'array' as const,
 };
+/**
+ * INSERT_FIRST_READ_PROFILE for ingestSubject: with the profile's meta, and the profile the link
+ * of visitor $21 names now ($7, received; null $21: a contact's own events, the key $20 stands).
+ */
+const INSERT_FIRST_READ_SUBJECT = {
+  name: 'microseg_insert_first_read_subject',
+  text: `WITH ins AS (${EVENT_VALUES} RETURNING 1)
+         SELECT (SELECT count(*) FROM ins)::int, p.data, p.updated, p.segment, p.segments,
+                m.traits, m.first_touch, m.last_touch,
+                CASE WHEN $21::text IS NULL THEN $20::text ELSE COALESCE(
+                  (SELECT 'c:' || l.contact FROM links l
+                    WHERE l.site = $1 AND l.visitor = $21::text AND l.expires > $7::bigint),
+                  $21::text) END
+           FROM (SELECT 1) one
+           LEFT JOIN profiles p ON p.site = $1 AND p.visitor = $20::text
+           LEFT JOIN profile_meta m ON m.site = $1 AND m.visitor = $20::text`,
+  rowMode: 'array' as const,
+};
+type SubjectDbRow = [
+  inserted: number,
+  ...(ProfileDbRow | [null, null, null, null]),
+  traits: string | null,
+  firstTouch: string | null,
+  lastTouch: string | null,
+  key: string,
+];
+
 /**
  * Writes a profile and records its segment changes (arrays $12–$14 of kind, name, previous, in
  * order; empty when none) in one statement: the changes' `seq` follow their order.
@@ -189,6 +255,54 @@ function eventValues(
   ];
 }
 
+/** A value of eventValues as a SQL literal; undefined when it cannot be one (a NUL character). */
+function literalOf(q: JobClient, v: unknown): string | undefined {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : undefined;
+  // A NUL would end the simple protocol's query string; as a parameter the server refuses it.
+  if (typeof v === 'string') return v.includes('\0') ? undefined : q.literal(v);
+  return undefined;
+}
+
+/**
+ * Stores a batch's further events (after the first) in one round trip: the same INSERT for each
+ * (sessions.ts: each event's session from the rows before it, the batch's earlier events
+ * included), its parameters written as literals, the statements sent as one simple-protocol
+ * message; each runs after the one before it and sees its row. Returns whether each was stored
+ * (false: a duplicate id). An event with a value that cannot be a literal goes the parameterized
+ * way, one statement each, with the rest of the batch after it.
+ */
+async function insertMore(
+  q: JobClient,
+  site: string,
+  visitor: string,
+  contact: string | null,
+  events: NewEvent[],
+  now: number,
+): Promise<boolean[]> {
+  const statements: string[] = [];
+  for (const e of events) {
+    const values = eventValues(site, visitor, contact, e, now).map((v) => literalOf(q, v));
+    if (values.includes(undefined)) break;
+    statements.push(
+      EVENT_VALUES.replace(/\$(\d+)/g, (_, n: string) => values[Number(n) - 1] ?? ''),
+    );
+  }
+  const stored: boolean[] = [];
+  if (statements.length > 0) {
+    for (const r of await q.simple(statements.join(';\n'))) stored.push((r.rowCount ?? 0) > 0);
+  }
+  for (const e of events.slice(statements.length)) {
+    const r = await q.query({
+      ...INSERT_EVENT,
+      values: eventValues(site, visitor, contact, e, now),
+    });
+    stored.push((r.rowCount ?? 0) > 0);
+  }
+  return stored;
+}
+
 /**
  * Writes a profile with the columns derived from it (segment key, RFM inputs) for listing, and
  * records its segment changes (each naming the contact whose profile it is, for erasure), caused
@@ -252,52 +366,32 @@ async function recordChanges(
 export function profilesPg(
   breakpointsFor: (site: string, q: Queryable) => Promise<RfmBreakpoints | null>,
 ) {
-  /** Must run inside a write job (its client, its transaction). */
-  async function ingest(
-    q: Queryable,
+  /**
+   * The rest of an ingest once the profile's lock is held and the first event stored with the
+   * profile read (`first`): the batch's further events, the fold, the save.
+   */
+  async function foldBatch(
+    q: JobClient,
     site: string,
     visitor: string,
+    key: string,
     batch: NewEvent[],
     engine: EngineConfig,
     now: number,
-    { profile: into, traits }: IngestExtras = {},
+    traits: Extras['traits'],
+    rfm: RfmBreakpoints | null,
+    first: { inserted: boolean; stored: ProfileRow | undefined },
   ): Promise<{ result: IngestResult; change: Change | null }> {
-    // Events are stored under the visitor that sent them; the profile may be its contact's, whose
-    // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
-    const key = into ?? visitor;
     const contact = contactOfKey(key);
-    const rfm = await breakpointsFor(site, q);
-    await lockProfiles(q, site, [key]);
-    const first = batch[0];
-    let stored: ProfileRow | undefined;
-    let firstInserted = false;
-    if (first) {
-      const { rows } = await q.query<
-        [inserted: number, ...(ProfileDbRow | [null, null, null, null])]
-      >({
-        ...INSERT_FIRST_READ_PROFILE,
-        values: [...eventValues(site, visitor, contact, first, now), key],
-      });
-      const [inserted, data, updated, segment, segments] = rows[0] ?? [0, null, null, null, null];
-      firstInserted = inserted > 0;
-      stored = rowOf(data, updated, segment, segments);
-    } else stored = await readRow(q, site, key);
+    const { stored } = first;
     let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
     let accepted = 0;
     let applied = 0;
     let cause: string | null = null;
+    const more = await insertMore(q, site, visitor, contact, batch.slice(1), now);
     for (const [i, e] of batch.entries()) {
       // A duplicate id changes no row: the event was counted when it first arrived.
-      const inserted =
-        i === 0
-          ? firstInserted
-          : ((
-              await q.query({
-                ...INSERT_EVENT,
-                values: eventValues(site, visitor, contact, e, now),
-              })
-            ).rowCount ?? 0) > 0;
-      if (!inserted) continue;
+      if (!(i === 0 ? first.inserted : more[i - 1])) continue;
       accepted++;
       if (e.bot) continue;
       applied++;
@@ -322,6 +416,116 @@ export function profilesPg(
       result: { accepted, duplicates: batch.length - accepted, segment, before, changes },
       change,
     };
+  }
+
+  /** Must run inside a write job (its client, its transaction). */
+  async function ingest(
+    q: JobClient,
+    site: string,
+    visitor: string,
+    batch: NewEvent[],
+    engine: EngineConfig,
+    now: number,
+    { profile: into, traits }: IngestExtras = {},
+  ): Promise<{ result: IngestResult; change: Change | null }> {
+    // Events are stored under the visitor that sent them; the profile may be its contact's, whose
+    // id each row carries too, so erasing a contact takes exactly its rows of a shared device.
+    const key = into ?? visitor;
+    const rfm = await breakpointsFor(site, q);
+    await lockProfiles(q, site, [key]);
+    const first = batch[0];
+    if (!first) {
+      const stored = await readRow(q, site, key);
+      return foldBatch(q, site, visitor, key, batch, engine, now, traits, rfm, {
+        inserted: false,
+        stored,
+      });
+    }
+    const { rows } = await q.query<
+      [inserted: number, ...(ProfileDbRow | [null, null, null, null])]
+    >({
+      ...INSERT_FIRST_READ_PROFILE,
+      values: [...eventValues(site, visitor, contactOfKey(key), first, now), key],
+    });
+    const [inserted, data, updated, segment, segments] = rows[0] ?? [0, null, null, null, null];
+    return foldBatch(q, site, visitor, key, batch, engine, now, traits, rfm, {
+      inserted: inserted > 0,
+      stored: rowOf(data, updated, segment, segments),
+    });
+  }
+
+  /**
+   * `StorageTx.ingestSubject` in four round trips for a batch of one event (BEGIN to COMMIT):
+   * 1. BEGIN with the lock on the profile the visitor's link names at `now` (its contact's while
+   *    in force, else its own), link read and lock in one statement (`subjectLockSql`);
+   * 2. the first event stored, and the profile, its meta and the link read again, in one
+   *    statement whose snapshot is taken after the lock was granted: it holds what the previous
+   *    holder committed;
+   * 3. the profile saved with its segment changes; 4. COMMIT (write.ts).
+   * A batch's further events add one round trip (insertMore).
+   * The link of statement 1 was read before the lock was waited for: a link made, moved or erased
+   * by a transaction that committed in that wait names another profile in statement 2. Then the
+   * job is run again (LinkMoved, retried by write.ts as a serialization failure), and its first
+   * statement reads the link as committed. Once the lock is held the link cannot move: identify
+   * links a visitor under the locks of both profiles (mergeProfile) and erasure under the
+   * contact's; a renewal keeps the contact.
+   */
+  async function ingestSubject(
+    q: JobClient,
+    site: string,
+    who: IngestSubject,
+    batch: NewEvent[],
+    engine: EngineConfig,
+    now: number,
+  ): Promise<SubjectIngest & { change: Change | null }> {
+    const linked = 'visitor' in who ? who.visitor : null;
+    let key: string;
+    if ('contact' in who) {
+      key = contactKey(who.contact);
+      await q.simple(`SELECT ${lockLiteralSql(q, site, q.literal(key))}`);
+    } else {
+      const [res] = await q.simple(subjectLockSql(q, site, who.visitor, now));
+      key = (res?.rows[0] as { key?: string } | undefined)?.key ?? who.visitor;
+    }
+    const visitor = linked ?? key;
+    const rfm = await breakpointsFor(site, q);
+    const first = batch[0];
+    let inserted = 0;
+    let stored: ProfileRow | undefined;
+    let meta: Meta | undefined;
+    let current = key;
+    if (first) {
+      const { rows } = await q.query<SubjectDbRow>({
+        ...INSERT_FIRST_READ_SUBJECT,
+        values: [...eventValues(site, visitor, contactOfKey(key), first, now), key, linked],
+      });
+      const row = rows[0];
+      if (row) {
+        const [n, data, updated, segment, segments, traits, firstTouch, lastTouch, k] = row;
+        inserted = n;
+        stored = rowOf(data, updated, segment, segments);
+        meta = metaOf(traits, firstTouch, lastTouch);
+        current = k;
+      }
+    } else {
+      stored = await readRow(q, site, key);
+      meta = await identityPg.meta(q, site, key);
+      if (linked !== null) current = (await identityPg.subject(q, site, linked, now)).key;
+    }
+    if (current !== key) throw new LinkMoved();
+    const { result, change } = await foldBatch(
+      q,
+      site,
+      visitor,
+      key,
+      batch,
+      engine,
+      now,
+      meta?.traits,
+      rfm,
+      { inserted: inserted > 0, stored },
+    );
+    return { result, change, key, known: key !== visitor || linked === null, meta };
   }
 
   /** Inside a savepoint of its own: a caller that catches the throw keeps a usable transaction. */
@@ -406,6 +610,7 @@ export function profilesPg(
 
   return {
     ingest,
+    ingestSubject,
     mergeProfile,
     refreshSegments,
     async profile(q: Queryable, site: string, visitor: string): Promise<StoredProfile | undefined> {

@@ -3,8 +3,9 @@
  * header), written as one SQL expression so that an event's insert finds its session in the same
  * round trip. An event's session is the session of the visitor's nearest stored event at or before
  * it when less than SESSION_IDLE_MS older, else of the nearest one after it when less than
- * SESSION_IDLE_MS newer, else its own id. Events are inserted one statement each, so a batch's
- * events see each other, as on SQLite; ingests of one profile hold its lock (profiles.ts), so two
+ * SESSION_IDLE_MS newer, else its own id. Events are inserted one statement each (a batch's
+ * further ones sent together in one message, profiles.ts insertMore), so a batch's events see
+ * each other, as on SQLite; ingests of one profile hold its lock (profiles.ts), so two
  * batches of one visitor do not assign sessions at the same time.
  */
 import { SESSION_IDLE_MS } from '../sqlite/sessions.ts';

@@ -7,8 +7,10 @@
  * A job resolves after its COMMIT (answered only once durable); a job that throws is rolled back
  * and rejects with its own error. A transaction that fails with a serialization failure (40001)
  * or a deadlock (40P01: two jobs locking two profiles in opposite orders, e.g. an ingest into a
- * contact's profile and a merge) is run again, a few times, on a fresh transaction: the contract
- * allows a job to run twice.
+ * contact's profile and a merge; or an ingest whose visitor's link moved while it waited for a
+ * lock, pg/profiles.ts LinkMoved) is run again, a few times, on a fresh transaction: the contract
+ * allows a job to run twice. BEGIN costs no round trip of its own: it goes out with the job's
+ * first statement (JobClient), and a job that sent nothing commits nothing.
  *
  * A job that calls `storage.write` would wait for a client while holding one; with every client
  * held by such jobs the pool would never give one back. It is refused, as SQLite's queue does,
@@ -18,6 +20,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
 import { storageFailure } from '../../http/health.ts';
 import type { WriteObserver, WriteState } from '../contract.ts';
+import type { Queryable } from './db.ts';
 import { NESTED_WRITE } from '../sqlite/write-queue.ts';
 
 export { NESTED_WRITE };
@@ -27,8 +30,56 @@ export const MAX_ATTEMPTS = 5;
 
 const RETRIED = new Set(['40001', '40P01']);
 
+/**
+ * A job's connection as the job sees it. Its transaction begins with its first statement: BEGIN
+ * is sent in the same message as `simple`'s SQL (the simple protocol runs a string of statements
+ * in one round trip), or just before any other query (pg sends it without waiting for an answer
+ * in between: its queue keeps the order).
+ */
+export interface JobClient extends Queryable {
+  /**
+   * Runs `sql`, one or more statements in one round trip by the simple protocol (so no
+   * parameters: every value in it a numeric literal or one quoted by `literal`), and returns each
+   * statement's result in order. Each statement takes its own snapshot (READ COMMITTED) and sees
+   * the rows of those before it. As the job's first statement it carries BEGIN.
+   */
+  simple(sql: string): Promise<pg.QueryResult[]>;
+  /** `value` as a quoted SQL string literal (the server's escaping rules, pg's escapeLiteral). */
+  literal(value: string): string;
+}
+
+/** The job's client: BEGIN sent lazily with its first statement (see JobClient). */
+function jobClient(client: pg.PoolClient, lost: { err?: Error }): JobClient & { begun(): boolean } {
+  let begun = false;
+  const begin = () => {
+    begun = true;
+    // Not awaited: pg sends the next query after it, on the same connection, in order. A failed
+    // BEGIN fails that query too; the connection is not trusted again.
+    client.query('BEGIN').catch((e: Error) => {
+      lost.err = e;
+    });
+  };
+  return {
+    query: ((...args: Parameters<pg.PoolClient['query']>) => {
+      if (!begun) begin();
+      return client.query(...args);
+    }) as Queryable['query'],
+    async simple(sql: string): Promise<pg.QueryResult[]> {
+      const opening = !begun;
+      begun = true;
+      const res = (await client.query(opening ? `BEGIN;${sql}` : sql)) as unknown as
+        | pg.QueryResult
+        | pg.QueryResult[];
+      const all = Array.isArray(res) ? res : [res];
+      return opening ? all.slice(1) : all;
+    },
+    literal: (value) => client.escapeLiteral(value),
+    begun: () => begun,
+  };
+}
+
 export interface PgWritePath extends WriteState {
-  run<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  run<T>(job: (client: JobClient) => Promise<T>): Promise<T>;
   /**
    * The connection of the job the calling code runs in, or undefined outside a job. A read through
    * `Storage` (not the job's tx) inside a job goes there: it sees the job's own rows, as on
@@ -65,26 +116,28 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
 
   /**
    * One transaction: BEGIN, the job, COMMIT; ROLLBACK on a throw, and the job's error thrown.
-   * `lost` is set when the connection cannot be trusted again (a ROLLBACK or COMMIT that failed).
+   * BEGIN is not a round trip of its own: it goes out with the job's first statement (jobClient).
+   * A job that sent nothing has nothing to commit. `lost` is set when the connection cannot be
+   * trusted again (a BEGIN, ROLLBACK or COMMIT that failed).
    */
   async function attempt<T>(
     client: pg.PoolClient,
-    job: (client: pg.PoolClient) => Promise<T>,
+    job: (client: JobClient) => Promise<T>,
     lost: { err?: Error },
   ): Promise<T> {
-    await client.query('BEGIN').catch((e: Error) => {
-      lost.err = e;
-      throw e;
-    });
+    const tx = jobClient(client, lost);
     let value: T;
     try {
-      value = await job(client);
+      value = await job(tx);
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        lost.err = e;
-      });
+      if (tx.begun()) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          lost.err = e;
+        });
+      }
       throw err;
     }
+    if (!tx.begun()) return value;
     try {
       await client.query('COMMIT');
     } catch (err) {
@@ -95,7 +148,7 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
     return value;
   }
 
-  async function runJob<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async function runJob<T>(job: (client: JobClient) => Promise<T>): Promise<T> {
     waiting++;
     depthChanged();
     let client: pg.PoolClient;
@@ -152,7 +205,7 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
   }
 
   return {
-    run<T>(job: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    run<T>(job: (client: JobClient) => Promise<T>): Promise<T> {
       const store = inJob.getStore();
       if (store !== undefined && running.has(store)) return Promise.reject(new Error(NESTED_WRITE));
       if (closed) return Promise.reject(new Error('microseg: the storage is closed'));

@@ -18,6 +18,7 @@ import type {
   StorageTx,
   WriteObserver,
 } from '../contract.ts';
+import { contactKey } from '../../identity/token.ts';
 import { identityWritesAsJobs, outboxWritesAsJobs } from '../single-writes.ts';
 import { openDb } from './open.ts';
 import { startCheckpointer } from './checkpointer.ts';
@@ -141,6 +142,21 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
       const { result, change } = profiles.ingest(site, visitor, batch, engine, now, extras);
       if (change && listeners.length > 0) await tell(change, tx);
       return result;
+    },
+    // One writer: nothing can move the link between its read and the ingest.
+    async ingestSubject(site, who, batch, engine, now) {
+      const subject =
+        'contact' in who
+          ? { key: contactKey(who.contact), contact: who.contact }
+          : identity.subject(site, who.visitor, now);
+      const eventsAs = 'contact' in who ? subject.key : who.visitor;
+      const meta = identity.meta(site, subject.key);
+      const { result, change } = profiles.ingest(site, eventsAs, batch, engine, now, {
+        traits: meta?.traits,
+        profile: subject.key,
+      });
+      if (change && listeners.length > 0) await tell(change, tx);
+      return { result, key: subject.key, known: subject.contact !== null, meta };
     },
     async mergeProfile(site, from, into, engine, now, extras) {
       const { segment, change } = profiles.mergeProfile(site, from, into, engine, now, extras);
