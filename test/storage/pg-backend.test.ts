@@ -12,6 +12,7 @@ import { parseConfig } from '../../collector/config/config.ts';
 import { storageFailure } from '../../collector/http/health.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { isPostgresUrl } from '../../collector/config/db-url.ts';
+import { patchTraits } from '../../collector/identity/identify.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { MAX_ATTEMPTS } from '../../collector/storage/pg/write.ts';
 import { NESTED_WRITE } from '../../collector/storage/sqlite/write-queue.ts';
@@ -270,6 +271,18 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
     } finally {
       await storage2.close();
     }
+  });
+
+  it('keeps every trait when many jobs patch ONE contact at once (meta read under the lock)', async () => {
+    await storage.identity.ensureContact('s', 'many', T0);
+    const jobs = 30;
+    await Promise.all(
+      Array.from({ length: jobs }, (_, i) =>
+        storage.write((tx) => patchTraits(tx, 's', 'c:many', { [`t${i}`]: i }, T0 + i)),
+      ),
+    );
+    const traits = (await storage.identity.meta('s', 'c:many'))?.traits ?? {};
+    expect(Object.keys(traits)).toHaveLength(jobs);
   });
 
   it('gives exact totals when many jobs ingest into ONE visitor at once (the profile lock)', async () => {

@@ -99,7 +99,18 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     const outbox = outboxPg(client);
     const tx: StorageTx = {
       ...readsOn(client),
-      identity: { ...identityReadsOn(client), ...identityWritesOn(client) },
+      identity: {
+        ...identityReadsOn(client),
+        // Read to be written back (traits patched, two profiles' traits merged): under the
+        // profile's lock, as ingest reads its profile, or two jobs at once would each write back
+        // what they read and one's change would be lost. The lock is the transaction's until it
+        // ends, taken again at no cost by the ingest or merge that follows.
+        async meta(site, key) {
+          await lockProfiles(client, site, [key]);
+          return identity.meta(client, site, key);
+        },
+        ...identityWritesOn(client),
+      },
       outbox,
       async ingest(site, visitor, batch, engine, now, extras) {
         const { result, change } = await profiles.ingest(
