@@ -17,6 +17,7 @@
  * connection. Such work goes through `tx.afterCommit`, which runs it after the commit, outside.
  */
 import type { Segment } from '../../shared/segment.ts';
+import type { VisitorEvent } from '../../shared/stats.ts';
 import type { Props, Utm } from '../../shared/wire.ts';
 import type { Attribution, Traits } from '../identity/traits.ts';
 import type { QuarantinePolicy, Refusal } from './quarantine.ts';
@@ -375,23 +376,8 @@ export interface RfmCell {
   n: number;
 }
 
-/** A stored event as a visitor's timeline shows it. */
-export interface TimelineEvent {
-  id: string;
-  type: string;
-  ts: number;
-  /** The browser (visitor id) that sent it: a contact's timeline spans its devices. */
-  visitor: string;
-  session: string | null;
-  url: string | null;
-  ref: string | null;
-  category: string | null;
-  value: number | null;
-  currency: string | null;
-  utm: Utm | null;
-  props: Props | null;
-  bot: boolean;
-}
+/** A stored event as a visitor's timeline shows it (the answer's type, shared/stats.ts). */
+export type TimelineEvent = VisitorEvent;
 
 /** One figure of a rolled-up bucket (`stats_rollup`). */
 export interface RollupRow {

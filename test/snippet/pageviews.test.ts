@@ -7,6 +7,18 @@ const META = '<meta name="microseg:category" content="cameras">';
 /** SPA page views are looked at 100 ms after a route change. */
 const routeSettles = () => sleep(150);
 
+/** The collector holds the page load and the route change to /checkout, each once. */
+function expectLoadThenCheckout() {
+  expect(
+    collector()
+      .events()
+      .map((e) => [e.nav, e.url]),
+  ).toEqual([
+    ['load', 'https://shop.test/products/cameras'],
+    ['spa', 'https://shop.test/checkout'],
+  ]);
+}
+
 describe('page view on load', () => {
   it('sends one page_view with nav "load", the referrer and the meta category, at once', async () => {
     const p = await open({ head: META, referrer: 'https://search.example/?q=camera' });
@@ -197,14 +209,7 @@ describe('issue 11: leaving the page', () => {
       expect(views).toEqual([['page_view', 'spa', 'https://shop.test/checkout']]);
       await routeSettles();
       await p.settle();
-      expect(
-        collector()
-          .events()
-          .map((e) => [e.nav, e.url]),
-      ).toEqual([
-        ['load', 'https://shop.test/products/cameras'],
-        ['spa', 'https://shop.test/checkout'],
-      ]);
+      expectLoadThenCheckout();
     });
   }
 
@@ -222,14 +227,7 @@ describe('issue 11: leaving the page', () => {
       document.dispatchEvent(new Event('visibilitychange'));`);
     await routeSettles();
     await p.settle();
-    expect(
-      collector()
-        .events()
-        .map((e) => [e.nav, e.url]),
-    ).toEqual([
-      ['load', 'https://shop.test/products/cameras'],
-      ['spa', 'https://shop.test/checkout'],
-    ]);
+    expectLoadThenCheckout();
   });
 
   it('bfcache: the buffer leaves on pagehide, the restore is a page view, a second pagehide sends again', async () => {
