@@ -7,7 +7,9 @@
  */
 import { contactOfKey } from '../identity/token.ts';
 import {
+  applyEvent,
   diffSegments,
+  emptyProfile,
   evaluate,
   mergeProfiles,
   type EngineConfig,
@@ -17,7 +19,7 @@ import {
   type SegmentChange,
 } from '../engine/index.ts';
 import type { Segment } from '../../shared/segment.ts';
-import type { Change } from './contract.ts';
+import type { Change, NewEvent } from './contract.ts';
 
 /** A stored profile row as ingest and merge read it: the aggregate and what was last evaluated. */
 export interface ProfileRow {
@@ -33,6 +35,33 @@ export interface Settled {
   before: { key: string | null; segments: string[] };
   changes: SegmentChange[];
   change: Change | null;
+}
+
+/**
+ * A batch's events folded into the stored profile (or a new one): `inserted[i]` says whether the
+ * batch's event i was stored now (false: a duplicate id, counted when it first arrived). Bot events
+ * are stored, never applied. `cause` is the last event applied (segment changes name it).
+ */
+export function foldStored(
+  stored: ProfileRow | undefined,
+  batch: readonly NewEvent[],
+  inserted: readonly boolean[],
+  engine: EngineConfig,
+  now: number,
+): { profile: Profile; accepted: number; applied: number; cause: string | null } {
+  let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
+  let accepted = 0;
+  let applied = 0;
+  let cause: string | null = null;
+  for (const [i, e] of batch.entries()) {
+    if (!inserted[i]) continue;
+    accepted++;
+    if (e.bot) continue;
+    applied++;
+    cause = e.id;
+    profile = applyEvent(profile, e, engine);
+  }
+  return { profile, accepted, applied, cause };
 }
 
 /**

@@ -24,14 +24,12 @@
  */
 import { contactKey, contactOfKey } from '../../identity/token.ts';
 import type { Traits } from '../../identity/traits.ts';
-import {
-  applyEvent,
-  emptyProfile,
-  type EngineConfig,
-  type Extras,
-  type Profile,
-  type RfmBreakpoints,
-  type SegmentChange,
+import type {
+  EngineConfig,
+  Extras,
+  Profile,
+  RfmBreakpoints,
+  SegmentChange,
 } from '../../engine/index.ts';
 import type { Segment } from '../../../shared/segment.ts';
 import type {
@@ -45,7 +43,7 @@ import type {
   StoredProfile,
   SubjectIngest,
 } from '../contract.ts';
-import { type ProfileRow, settleIngest, settleMerge, settleRefresh } from '../fold.ts';
+import { foldStored, type ProfileRow, settleIngest, settleMerge, settleRefresh } from '../fold.ts';
 import type { Queryable } from './db.ts';
 import { identityPg, metaOf } from './identity.ts';
 import { sessionSql } from './sessions.ts';
@@ -384,20 +382,14 @@ export function profilesPg(
   ): Promise<{ result: IngestResult; change: Change | null }> {
     const contact = contactOfKey(key);
     const { stored } = first;
-    let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
-    let accepted = 0;
-    let applied = 0;
-    let cause: string | null = null;
     const more = await insertMore(q, site, visitor, contact, batch.slice(1), now);
-    for (const [i, e] of batch.entries()) {
-      // A duplicate id changes no row: the event was counted when it first arrived.
-      if (!(i === 0 ? first.inserted : more[i - 1])) continue;
-      accepted++;
-      if (e.bot) continue;
-      applied++;
-      cause = e.id;
-      profile = applyEvent(profile, e, engine);
-    }
+    const { profile, accepted, applied, cause } = foldStored(
+      stored,
+      batch,
+      [first.inserted, ...more],
+      engine,
+      now,
+    );
     const { segment, before, changes, change } = settleIngest(
       site,
       visitor,

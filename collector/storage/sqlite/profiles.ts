@@ -10,14 +10,12 @@ import { events, segmentChanges } from './schema.ts';
 import { sessionAssigner } from './sessions.ts';
 import { contactOfKey } from '../../identity/token.ts';
 import type { Traits } from '../../identity/traits.ts';
-import {
-  applyEvent,
-  emptyProfile,
-  type EngineConfig,
-  type Extras,
-  type Profile,
-  type RfmBreakpoints,
-  type SegmentChange,
+import type {
+  EngineConfig,
+  Extras,
+  Profile,
+  RfmBreakpoints,
+  SegmentChange,
 } from '../../engine/index.ts';
 import type { Segment } from '../../../shared/segment.ts';
 import type {
@@ -28,7 +26,7 @@ import type {
   NewEvent,
   StoredProfile,
 } from '../contract.ts';
-import { type ProfileRow, settleIngest, settleMerge, settleRefresh } from '../fold.ts';
+import { foldStored, type ProfileRow, settleIngest, settleMerge, settleRefresh } from '../fold.ts';
 
 const json = (v: object | undefined) => (v === undefined ? null : JSON.stringify(v));
 
@@ -187,40 +185,32 @@ export function profileStore(
     const key = into ?? visitor;
     const contact = contactOfKey(key);
     const stored = readRow(site, key);
-    let profile = stored?.profile ?? emptyProfile(batch[0]?.ts ?? now);
-    let accepted = 0;
-    let applied = 0;
-    let cause: string | null = null;
-    for (const e of batch) {
-      const res = insertEvent.run(
-        site,
-        e.id,
-        visitor,
-        e.session ?? sessionOf(site, visitor, e.ts, e.id),
-        e.type,
-        e.ts,
-        now, // received
-        e.url ?? null,
-        e.ref ?? null,
-        e.category ?? null,
-        e.nav ?? null,
-        e.target ?? null,
-        e.outbound === undefined ? null : e.outbound ? 1 : 0,
-        e.value ?? null,
-        e.currency ?? null,
-        json(e.props),
-        json(e.utm),
-        e.bot ? 1 : 0,
-        contact,
-      );
-      // A duplicate id changes no row: the event was counted when it first arrived.
-      if (res.changes === 0) continue;
-      accepted++;
-      if (e.bot) continue;
-      applied++;
-      cause = e.id;
-      profile = applyEvent(profile, e, engine);
-    }
+    // Each insert sees the batch's earlier events (sessions); a duplicate id changes no row.
+    const inserted = batch.map(
+      (e) =>
+        insertEvent.run(
+          site,
+          e.id,
+          visitor,
+          e.session ?? sessionOf(site, visitor, e.ts, e.id),
+          e.type,
+          e.ts,
+          now, // received
+          e.url ?? null,
+          e.ref ?? null,
+          e.category ?? null,
+          e.nav ?? null,
+          e.target ?? null,
+          e.outbound === undefined ? null : e.outbound ? 1 : 0,
+          e.value ?? null,
+          e.currency ?? null,
+          json(e.props),
+          json(e.utm),
+          e.bot ? 1 : 0,
+          contact,
+        ).changes > 0,
+    );
+    const { profile, accepted, applied, cause } = foldStored(stored, batch, inserted, engine, now);
     const { segment, before, changes, change } = settleIngest(
       site,
       visitor,
