@@ -15,7 +15,7 @@ import { inject } from 'vitest';
 import type { Storage, StorageOptions } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
-import { withDatabase } from './pg-database.ts';
+import { admin, withDatabase } from './pg-database.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -37,19 +37,9 @@ const TEMPLATE = 'microseg_migrated_template';
 /** Any number, the same in every file: the advisory lock of the template's creation. */
 const TEMPLATE_LOCK = 15_2026;
 
-async function onAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: inject('pgUrl') });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 let template: Promise<void> | undefined;
 function migratedTemplate(): Promise<void> {
-  template ??= onAdmin(async (c) => {
+  template ??= admin(async (c) => {
     // Released with the session if anything below throws.
     await c.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
     const found = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE]);
@@ -73,11 +63,11 @@ function migratedTemplate(): Promise<void> {
 async function createMigratedDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   await migratedTemplate();
   const name = `t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  await onAdmin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE}"`));
+  await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE}"`));
   return {
     url: withDatabase(inject('pgUrl'), name),
     drop: async () => {
-      await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }

@@ -22,7 +22,8 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+/** Runs `fn` on a connection of its own to the run's server, as its superuser. */
+export async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: inject('pgUrl') });
   await client.connect();
   try {
