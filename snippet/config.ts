@@ -1,6 +1,6 @@
 // The snippet configures itself from its own <script> tag, so installing it is one line of HTML.
 // `currentScript` is only set while the script first runs, so read it once, at load.
-const tag = document.currentScript as HTMLScriptElement;
+export const tag = document.currentScript as HTMLScriptElement;
 /** Its settings: `data-site`, `data-api`, `data-consent`. */
 const data = tag.dataset;
 

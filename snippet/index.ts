@@ -10,7 +10,6 @@ import { cleanUrl } from './arrival.ts';
 import { startClicks } from './clicks.ts';
 import { on, site } from './config.ts';
 import { checkRoute, startPageviews } from './pageviews.ts';
-import { startRules } from './rules.ts';
 import { startSegment } from './segment.ts';
 import { flush } from './transport.ts';
 
@@ -27,7 +26,6 @@ const leave = (): void => {
 // `_on` is set once a copy of the snippet runs on this page: a second copy stays inert.
 if (site && !window.microseg?._on) {
   cleanUrl();
-  startRules();
   startSegment();
   startPageviews();
   startClicks();

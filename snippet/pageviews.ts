@@ -1,6 +1,7 @@
 import type { Navigation } from '../shared/events.ts';
 import { pageCategory } from './category.ts';
 import { on } from './config.ts';
+import { loadRules } from './personalize.ts';
 import { record, type TrackProps } from './track.ts';
 
 /** The URL of the last counted page view: a route change counts only when the URL differs. */
@@ -16,6 +17,8 @@ export const page = (props?: TrackProps, nav: Navigation = 'spa', ref?: string):
   // Counted once recorded, not before: Firefox closing a tab may stop the pagehide handler midway
   // (test/e2e/leave.test.ts), and the visibilitychange after it must then record this view still.
   last = location.href;
+  // The route may have brought the page's first rule-carrying elements.
+  loadRules();
 };
 
 /** Counts the route the page shows now, unless it was counted already. */

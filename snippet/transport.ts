@@ -74,7 +74,7 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
   const b: CompactBatch = {
     s: site as string,
     v: visitor,
-    e: q.e.concat(buffer.splice(0)),
+    e: q.e.concat(buffer),
     k: token || q.k,
     // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
     w: navigator.webdriver,
@@ -82,11 +82,16 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
   };
   if ((b.e[0] || asking) && !off()) {
     const body = JSON.stringify(b);
-    token = '';
     // While the page lives, the queue is out of storage while in flight, back on failure: were the
     // page closed before a failure could be seen, those events would be lost (a narrow window;
     // keeping them until an answer would count nothing twice but cost bytes to remove them after).
     leaving ? keep(b) : save('q');
+    // The buffer and the token are let go only now that the queue holds them: Firefox closing a tab
+    // may stop a leaving handler anywhere, uncatchably (test/e2e/leave.test.ts), and the next one
+    // (visibilitychange after pagehide) must still find what the first did not keep. Kept twice,
+    // the events go twice with the same ids: the collector counts each once.
+    token = '';
+    buffer.length = 0;
     return (
       (leaving && navigator.sendBeacon(collect, body)) ||
       fetch(collect, { method: 'POST', body, keepalive: true })
@@ -107,6 +112,8 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
         )
     );
   }
+  // Nothing to send, or an opt-out (DNT/GPC): what was buffered is dropped unsent.
+  buffer.length = 0;
 };
 
 /** Buffers one event; a full buffer goes at once, otherwise within a second of the first event. */

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const TARGETS = {
-  snippet: { bundle: 'dist/ms.js', sources: ['snippet', 'shared'] },
-  collector: { bundle: 'dist/collector.mjs', sources: ['collector', 'shared'] },
+  snippet: { bundles: ['dist/ms.js', 'dist/ms.rules.js'], sources: ['snippet', 'shared'] },
+  collector: { bundles: ['dist/collector.mjs'], sources: ['collector', 'shared'] },
 } as const;
 
 export type Target = keyof typeof TARGETS;
@@ -30,7 +30,7 @@ function newest(dir: string): number {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function build(target: Target): Promise<void> {
-  const { bundle, sources } = TARGETS[target];
+  const { bundles, sources } = TARGETS[target];
   const lock = join(root, `dist/.${target}-build-lock`);
   mkdirSync(join(root, 'dist'), { recursive: true });
   for (;;) {
@@ -46,10 +46,11 @@ async function build(target: Target): Promise<void> {
     }
   }
   try {
-    const file = join(root, bundle);
-    const stale =
-      !existsSync(file) ||
-      statSync(file).mtimeMs < Math.max(...sources.map((d) => newest(join(root, d))));
+    const changed = Math.max(...sources.map((d) => newest(join(root, d))));
+    const stale = bundles.some((b) => {
+      const file = join(root, b);
+      return !existsSync(file) || statSync(file).mtimeMs < changed;
+    });
     if (stale)
       execFileSync(process.execPath, ['build.mjs', `--${target}`], { cwd: root, stdio: 'pipe' });
   } finally {

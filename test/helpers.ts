@@ -4,7 +4,7 @@
  */
 import { createApp } from '../collector/http/app.ts';
 import { parseConfig, DEFAULT_CONFIG, type ConfigFile } from '../collector/config/config.ts';
-import { snippetAsset } from '../collector/http/snippet-asset.ts';
+import { placeholderSnippets } from '../collector/http/snippet-asset.ts';
 import { openTestStorage } from './support/backend.ts';
 import type { RateLimits } from '../collector/http/routes/limits.ts';
 import type { WireEvent } from '../shared/wire.ts';
@@ -26,7 +26,7 @@ export async function testApp(
     storage,
     config,
     now: () => clock.now,
-    snippet: snippetAsset('/*ms*/'),
+    snippets: placeholderSnippets(),
     metricsToken: METRICS_TOKEN,
     ...(opts.limits ? { limits: { ...opts.limits, now: () => clock.now } } : {}),
     ...(opts.selfOrigins ? { selfOrigins: new Set(opts.selfOrigins) } : {}),

@@ -1,5 +1,5 @@
 /**
- * The collector's HTTP app. `createApp(opts)` needs only its storage, config, clock and snippet, so
+ * The collector's HTTP app. `createApp(opts)` needs only its storage, config, clock and snippets, so
  * a test builds one in a line and runs it under `app.request()` or a real server alike; the rest
  * has defaults (`withDefaults`), and routes receive the complete `Deps`.
  */
@@ -13,7 +13,7 @@ import { browserGuard, type RateLimits } from './routes/limits.ts';
 import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/contract.ts';
-import type { SnippetAsset } from './snippet-asset.ts';
+import type { Snippets } from './snippet-asset.ts';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { errorCode, fail } from './errors.ts';
 import { checkHealth, storageFailure } from './health.ts';
@@ -43,7 +43,8 @@ export interface Deps {
   config: Config;
   /** Epoch ms; tests pass a fixed clock. */
   now: () => number;
-  snippet: SnippetAsset;
+  /** The snippet's scripts, served at `/ms.js` and `/ms.rules.js`. */
+  snippets: Snippets;
   /** Serve `GET /demo`. */
   demo: boolean;
   /** Keys of identity tokens and email links. */
@@ -69,8 +70,8 @@ export interface Deps {
 }
 
 /** What a caller must give; everything else has a default (see `withDefaults`). */
-export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippet'> &
-  Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippet'>>;
+export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippets'> &
+  Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippets'>>;
 
 /**
  * The complete `Deps` of `opts`: the demo on, a key ring living only in this process, no own

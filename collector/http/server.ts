@@ -15,7 +15,7 @@ import {
 import { jsonLogger, type Logger } from '../log.ts';
 import cluster from 'node:cluster';
 import { clusterMetricsSource, createMetrics, joinClusterMetrics } from './metrics.ts';
-import { loadSnippet } from './snippet-asset.ts';
+import { loadSnippets } from './snippet-asset.ts';
 import { metricsApp } from './routes/metrics.ts';
 import type { Storage } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
@@ -136,7 +136,7 @@ export async function start(
     storage,
     config,
     now: Date.now,
-    snippet: loadSnippet(),
+    snippets: loadSnippets(),
     demo: opts.demo,
     log,
     metrics,

@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../collector/http/app.ts';
 import { parseConfig, type Config, type ConfigFile } from '../../collector/config/config.ts';
-import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
 import { DEFAULT_PROFILE_CACHE } from '../../collector/storage/sqlite/index.ts';
 import { optionsFromEnv } from '../../collector/http/server.ts';
@@ -45,7 +45,7 @@ beforeEach(async () => {
   storage = opened.storage;
   config = parseConfig(CONFIG);
   clock.now = T0;
-  app = createApp({ storage, config, now: () => clock.now, snippet: snippetAsset('/*ms*/') });
+  app = createApp({ storage, config, now: () => clock.now, snippets: placeholderSnippets() });
 });
 afterEach(async () => {
   await opened.close();

@@ -92,19 +92,20 @@ describe('GET /v1/segment', () => {
 });
 
 describe('assets and health', () => {
-  it('serves the snippet with validation and gzip', async () => {
-    const res = await t.app.request('/ms.js');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('javascript');
-    expect(res.headers.get('cache-control')).toContain('max-age=86400');
-    expect(await res.text()).toBe('/*ms*/');
-    const etag = res.headers.get('etag')!;
-    expect((await t.app.request('/ms.js', { headers: { 'if-none-match': etag } })).status).toBe(
-      304,
-    );
-    const gz = await t.app.request('/ms.js', { headers: { 'accept-encoding': 'gzip, br' } });
-    expect(gz.headers.get('content-encoding')).toBe('gzip');
-  });
+  for (const file of ['ms.js', 'ms.rules.js'])
+    it(`serves the snippet build /${file} with validation and gzip`, async () => {
+      const res = await t.app.request(`/${file}`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('javascript');
+      expect(res.headers.get('cache-control')).toContain('max-age=86400');
+      expect(await res.text()).toBe(`/*${file}*/`);
+      const etag = res.headers.get('etag')!;
+      expect((await t.app.request(`/${file}`, { headers: { 'if-none-match': etag } })).status).toBe(
+        304,
+      );
+      const gz = await t.app.request(`/${file}`, { headers: { 'accept-encoding': 'gzip, br' } });
+      expect(gz.headers.get('content-encoding')).toBe('gzip');
+    });
 
   it('answers /healthz and a JSON 404 for unknown paths', async () => {
     expect(await (await t.app.request('/healthz')).json()).toEqual({ ok: true });

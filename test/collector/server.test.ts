@@ -103,13 +103,21 @@ describe('a real listening collector', () => {
     expect(stored?.category).toContain('\ufffd');
   });
 
-  it('serves the built snippet and the demo page', async () => {
+  it('serves the built snippets and the demo page', async () => {
     const js = await fetch(`${running.url}/ms.js`);
     expect(js.status).toBe(200);
-    expect((await js.text()).length).toBeGreaterThan(100);
+    const core = await js.text();
+    expect(core.length).toBeGreaterThan(100);
+    // ms.rules.js is the rule engine ms.js loads beside itself: ms.js names the file and looks for
+    // rule-carrying elements, but matches no rule (the rules script has the matching).
+    const rules = await (await fetch(`${running.url}/ms.rules.js`)).text();
+    expect(rules).toContain('[data-ms-show]');
+    expect(rules).toContain('ms-pending');
+    expect(core).toContain('ms.rules.js');
+    expect(core).not.toContain('ms-pending');
     const demo = await fetch(`${running.url}/demo/`);
     expect(demo.status).toBe(200);
-    expect(await demo.text()).toContain('/ms.js');
+    expect(await demo.text()).toContain('src="/ms.js"');
   });
 });
 

@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../collector/http/app.ts';
 import { parseConfig, type ConfigFile } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
-import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import { openTestStorage } from '../support/backend.ts';
 import { startWebhooks } from '../../collector/webhooks/index.ts';
 import type { CollectResponse, WireEvent } from '../../shared/wire.ts';
@@ -58,7 +58,7 @@ export async function securityApp(file: ConfigFile) {
     storage,
     config,
     now: () => clock.now,
-    snippet: snippetAsset('/*ms*/'),
+    snippets: placeholderSnippets(),
     keys: ring,
   });
   const t = {

@@ -1,5 +1,6 @@
 // Loads the built snippet (dist/ms.js) into a fresh happy-dom window per test, through a real
-// <script src> tag so document.currentScript is the tag, as in a browser. fetch and sendBeacon are
+// <script src> tag so document.currentScript is the tag, as in a browser. The collector app serves
+// the scripts (ms.js, and ms.rules.js when the page loads it), built from the current source. fetch and sendBeacon are
 // the network boundary: both are recorded and delivered to a REAL collector app (createApp over a
 // temp SQLite file, through app.request()), so a batch the collector would refuse fails the test.
 // A test may put a responder in front of it to fail requests (503, network error) or hold them.
@@ -14,7 +15,7 @@ import { createApp } from '../../collector/http/app.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { issueIdentityToken } from '../../collector/identity/token.ts';
-import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { SNIPPET_FILES, snippetAsset } from '../../collector/http/snippet-asset.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
@@ -28,22 +29,29 @@ import type { CollectBatch, CollectResponse, CompactBatch } from '../../shared/w
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const bundle = join(root, 'dist/ms.js');
 export const COLLECTOR = 'http://collector.test';
 export const SCRIPT_SRC = `${COLLECTOR}/ms.js`;
+/** Where ms.js finds its rules script: beside itself. */
+export const RULES_SRC = `${COLLECTOR}/ms.rules.js`;
 /** The origin of the pages the tests open (unless `url` says otherwise). */
 export const PAGE_ORIGIN = 'https://shop.test';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The bundle under test, rebuilt when missing or stale (see test/build.ts). */
-async function code(): Promise<string> {
+type Scripts = Record<(typeof SNIPPET_FILES)[number], string>;
+
+/** The scripts under test (ms.js, ms.rules.js), rebuilt when missing or stale (see test/build.ts). */
+async function code(): Promise<Scripts> {
   await freshBuild('snippet');
-  return readFileSync(bundle, 'utf8');
+  return Object.fromEntries(
+    SNIPPET_FILES.map((f) => [f, readFileSync(join(root, 'dist', f), 'utf8')]),
+  ) as Scripts;
 }
 
-let cached: Promise<string> | undefined;
-export const snippetCode = () => (cached ??= code());
+let cached: Promise<Scripts> | undefined;
+const builtScripts = () => (cached ??= code());
+/** The built ms.js. */
+export const snippetCode = async () => (await builtScripts())['ms.js'];
 
 /** Sites of the test collector: the pages' origin may send, automation (happy-dom) counts. */
 const SITES = { origins: [PAGE_ORIGIN], allowAutomation: true };
@@ -72,9 +80,13 @@ export function collector(): Collector {
   return collector_;
 }
 
-const started = (): Promise<Collector> => (starting ??= startCollector());
+async function started(): Promise<Collector> {
+  const built = await builtScripts();
+  starting ??= startCollector(built);
+  return starting;
+}
 
-async function startCollector(): Promise<Collector> {
+async function startCollector(built: Scripts): Promise<Collector> {
   const tmp = tempDir();
   const storage = await openStorage(join(tmp.dir, 'snippet.db'));
   // The rows as stored, synchronously (tests read them between page steps): no storage read lists events.
@@ -86,7 +98,10 @@ async function startCollector(): Promise<Collector> {
       storage,
       config: parseConfig({ sites: { demo: SITES, shop: SITES } }),
       now: () => Date.now() + c.offset,
-      snippet: snippetAsset('/*ms*/'),
+      snippets: {
+        'ms.js': snippetAsset(built['ms.js']),
+        'ms.rules.js': snippetAsset(built['ms.rules.js']),
+      },
       keys: KEYS,
       demo: false,
     }),
@@ -163,6 +178,8 @@ export interface Page {
   window: Window;
   document: Window['document'];
   sent: Sent[];
+  /** The scripts the page requested from the collector (`SCRIPT_SRC`, `RULES_SRC`), in order. */
+  scripts: string[];
   /** Every collect batch, parsed and in the long form (as the collector reads it), in send order. */
   batches: () => (CollectBatch & { via: Sent['via'] })[];
   events: () => CollectBatch['events'];
@@ -216,10 +233,10 @@ function problem(body: string): string | undefined {
 }
 
 export async function open(o: OpenOptions = {}): Promise<Page> {
-  const js = await snippetCode();
   const url = o.url ?? `${PAGE_ORIGIN}/products/cameras`;
   const origin = new URL(url).origin;
   const c = await started();
+  const scripts: string[] = [];
   const window = new Window({
     url,
     settings: {
@@ -227,11 +244,19 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
       suppressInsecureJavaScriptEnvironmentWarning: true,
       fetch: {
         interceptor: {
-          // Serves the snippet to the page's <script src>; the page's own fetch is replaced below.
-          beforeAsyncRequest: async ({ request, window: w }) =>
-            request.url === SCRIPT_SRC
-              ? new w.Response(js, { headers: { 'content-type': 'text/javascript' } })
-              : undefined,
+          // The collector app serves the snippet's scripts (`<script src>`, and the one ms.js adds);
+          // the page's own fetch is replaced below.
+          beforeAsyncRequest: async ({ request, window: w }) => {
+            const u = new URL(request.url);
+            if (u.origin !== COLLECTOR || !/^\/ms(\.rules)?\.js$/.test(u.pathname))
+              return undefined;
+            scripts.push(request.url);
+            const res = await c.app.request(u.pathname);
+            return new w.Response(await res.text(), {
+              status: res.status,
+              headers: { 'content-type': res.headers.get('content-type') ?? '' },
+            });
+          },
         },
       },
     },
@@ -323,6 +348,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
     window,
     document: window.document,
     sent,
+    scripts,
     refused,
     batches: () =>
       sent
