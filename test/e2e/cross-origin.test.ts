@@ -7,6 +7,7 @@ import type { Segment } from '../../shared/segment.ts';
 import {
   engines,
   serveHtml,
+  serveSite,
   startCollector,
   startProxy,
   waitFor,
@@ -22,15 +23,20 @@ let proxy: ShopProxy;
 let shop: Site;
 let stranger: Site;
 
-const page = (collectorUrl: string) => `<!doctype html><html><head><meta charset="utf-8">
+/** The shop's page; under `/rules/` it also has a `data-ms-show` element (any anonymous visitor matches). */
+const page = (
+  collectorUrl: string,
+  rules = false,
+) => `<!doctype html><html><head><meta charset="utf-8">
 <meta name="microseg:category" content="sports">
 <script defer src="${collectorUrl}/ms.js" data-site="partner"></script></head>
-<body><a id="ball" href="sports/ball" data-ms-category="sports">Ball</a></body></html>`;
+<body><a id="ball" href="sports/ball" data-ms-category="sports">Ball</a>
+${rules ? '<p id="deal" hidden data-ms-show="known=false">Sports week</p>' : ''}</body></html>`;
 
 beforeAll(async () => {
   // The collector needs the shop's origin in its config, so the shops start first.
   [shop, stranger] = await Promise.all([
-    serveHtml(() => page(proxy.url)),
+    serveSite((path) => page(proxy.url, path.includes('/rules/'))),
     serveHtml(() => page(proxy.url)),
   ]);
   // No allowLocalhost: only the listed origin counts, although every server here is on 127.0.0.1.
@@ -49,6 +55,8 @@ const batchesFrom = (origin: string, path: string) =>
     (x) => x.path === '/v1/collect' && x.origin === origin && x.body.includes(path),
   );
 
+const rulesScripts = () => proxy.exchanges.filter((x) => x.path === '/ms.rules.js');
+
 describe.each(engines)('cross-origin snippet in %s', (engine) => {
   let browser: TestBrowser;
   beforeAll(async () => {
@@ -57,6 +65,7 @@ describe.each(engines)('cross-origin snippet in %s', (engine) => {
   afterAll(() => browser?.close());
 
   it('accepts events from an origin of the site and answers its segment with CORS', async () => {
+    const rulesBefore = rulesScripts().length;
     const context = await browser.newContext();
     const p = await context.newPage();
     const start = `${shop.origin}/${engine.name}/sports`;
@@ -85,6 +94,23 @@ describe.each(engines)('cross-origin snippet in %s', (engine) => {
       ['page_view', `${start}/ball`, 'sports', null],
     ]);
     expect(rows[1]!.outbound).toBe(0);
+    expect(p.errors).toEqual([]);
+    // A page without data-ms-show / data-ms-hide never loads the rules script.
+    expect(rulesScripts().length).toBe(rulesBefore);
+    await context.close();
+  });
+
+  it('loads ms.rules.js from the collector across origins (a module, with CORS) on a page with rules', async () => {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    const before = rulesScripts().length;
+    await p.goto(`${shop.origin}/${engine.name}/rules/sports`);
+    await p.waitForSelector('#deal:not([hidden])');
+    const [rules, ...more] = rulesScripts().slice(before);
+    expect(more).toEqual([]);
+    expect(rules?.status).toBe(200);
+    expect(rules?.origin).toBe(shop.origin);
+    expect(rules?.headers['access-control-allow-origin']).toBe('*');
     expect(p.errors).toEqual([]);
     await context.close();
   });

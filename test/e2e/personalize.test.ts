@@ -55,7 +55,9 @@ describe.each(engines)('personalized demo in %s', (engine) => {
     // Before every paint, note which banners show; a flicker would leave the generic one in this list.
     await page.addInitScript(() => {
       const seen: string[] = [];
-      (window as unknown as { bannerHistory: string[] }).bannerHistory = seen;
+      // Banners seen while the anti-flicker class was on: the rules were not applied yet.
+      const pending: string[] = [];
+      Object.assign(window, { bannerHistory: seen, pendingBanners: pending });
       let frames = 0;
       const look = () => {
         const shown = [...document.querySelectorAll<HTMLElement>('[data-banner]')]
@@ -67,12 +69,15 @@ describe.each(engines)('personalized demo in %s', (engine) => {
           .map((el) => el.dataset.banner)
           .join(',');
         if (seen[seen.length - 1] !== shown) seen.push(shown);
+        if (shown && document.documentElement.classList.contains('ms-pending')) pending.push(shown);
         if (document.readyState !== 'complete' || ++frames < 10) requestAnimationFrame(look);
       };
       requestAnimationFrame(look);
     });
 
     // First visit: no segment yet, so the generic banner and row.
+    const rulesScripts = () => proxy.exchanges.filter((x) => x.path === '/ms.rules.js');
+    const rulesBefore = rulesScripts().length;
     const start = `${proxy.url}/demo/?run=${engine.name}`;
     await page.goto(start);
     const answered = await waitFor(
@@ -82,6 +87,16 @@ describe.each(engines)('personalized demo in %s', (engine) => {
     expect(answered[0]?.status).toBe(200);
     await page.waitForSelector('html[data-ms-category="none"]:not(.ms-pending)');
     expect(await visibleBanners(page)).toEqual(['default']);
+    // The demo has data-ms-show banners: ms.js loaded ms.rules.js for them, and until it applied
+    // the rules the anti-flicker style kept every banner hidden.
+    expect(
+      rulesScripts()
+        .slice(rulesBefore)
+        .map((x) => x.status),
+    ).toEqual([200]);
+    const pendingBanners = () =>
+      page.evaluate(() => (window as unknown as { pendingBanners: string[] }).pendingBanners);
+    expect(await pendingBanners()).toEqual([]);
 
     // Three camera events within a week make the visitor hot (engine default): three camera pages
     // (a link's click has no category, its page view has). The page follows live. Each view is
@@ -114,6 +129,8 @@ describe.each(engines)('personalized demo in %s', (engine) => {
     );
     expect(await visibleBanners(page)).toEqual(['cameras']);
     await expect(isVisible(page, '[data-banner="cameras"] .offer')).resolves.toBe(true);
+    // Four routes and their answers later, still the one request of the rules script.
+    expect(rulesScripts().length - rulesBefore).toBe(1);
 
     // Reload with every collector answer held: what shows now comes from the snippet's cache alone.
     proxy.mode('hold');
@@ -130,6 +147,9 @@ describe.each(engines)('personalized demo in %s', (engine) => {
         () => (window as unknown as { bannerHistory: string[] }).bannerHistory,
       );
       expect(history.filter((s) => s !== '')).toEqual(['cameras']);
+      // ms.rules.js came from the browser's cache (or a revalidation), not held: it applied the
+      // cached segment's rules with every collect answer still held.
+      expect(await pendingBanners()).toEqual([]);
       await expect(textOf(page, '#seg-key')).resolves.toBe('newbie:cameras:hot');
 
       mkdirSync('test-results', { recursive: true });

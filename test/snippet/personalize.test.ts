@@ -7,6 +7,8 @@ import {
   closeAll,
   open,
   type Page,
+  RULES_SRC,
+  SCRIPT_SRC,
   type Responder,
   sleep,
   record,
@@ -103,7 +105,13 @@ describe('data-ms-show / data-ms-hide', () => {
   });
 
   it('applies rules to elements added later (SPA routes, lazy content) before they paint', async () => {
-    const p = await open({ storage: cached(base), respond: collector(null) });
+    // The page has a rule from the start: ms.rules.js is loaded and watches the DOM.
+    const p = await open({
+      storage: cached(base),
+      respond: collector(null),
+      body: `<p id="first" data-ms-show="engagement=hot">f</p>`,
+    });
+    expect(p.scripts).toEqual([SCRIPT_SRC, RULES_SRC]);
     p.run(`
       const el = document.createElement('div');
       el.innerHTML = '<p id="late-yes" data-ms-show="engagement=hot">y</p><p id="late-no" data-ms-show="engagement=cold">n</p>';
@@ -112,6 +120,108 @@ describe('data-ms-show / data-ms-hide', () => {
     await Promise.resolve(); // a microtask: MutationObserver callbacks run before the next paint
     await sleep(0);
     expect([hidden(p, 'late-yes'), hidden(p, 'late-no')]).toEqual([false, true]);
+  });
+});
+
+describe('ms.rules.js, loaded on demand', () => {
+  const RULE = `<p id="x" data-ms-show="lifecycle=loyalist">x</p>`;
+  const routeSettles = () => sleep(150);
+
+  it('is not requested by a page without rule-carrying elements: not at start, nor after answers and routes', async () => {
+    const p = await open({ storage: cached(base), respond: collector(base) });
+    p.run(`history.pushState({}, '', '/a'); microseg.track('x')`);
+    await routeSettles();
+    await p.settle();
+    p.run(`history.pushState({}, '', '/b')`);
+    await routeSettles();
+    await p.settle();
+    expect(p.batches().length).toBeGreaterThanOrEqual(3);
+    expect(p.scripts).toEqual([SCRIPT_SRC]);
+  });
+
+  it('is requested once, beside ms.js, however many answers and routes follow', async () => {
+    const p = await open({ respond: collector(base), body: RULE });
+    for (const path of ['/a', '/b']) {
+      p.run(`history.pushState({}, '', '${path}'); microseg.track('x')`);
+      await routeSettles();
+      await p.settle();
+    }
+    expect(p.batches().length).toBeGreaterThanOrEqual(3);
+    expect(p.scripts).toEqual([SCRIPT_SRC, RULES_SRC]);
+    // Beside ms.js even when the collector is elsewhere (`data-api`: ms.js served from a CDN).
+    const cdn = await open({
+      attrs: `data-site="demo" data-api="https://api.shop.test/"`,
+      respond: collector(base),
+      body: RULE,
+    });
+    expect(cdn.sent[0]!.url).toBe('https://api.shop.test/v1/collect');
+    expect(cdn.scripts).toEqual([SCRIPT_SRC, RULES_SRC]);
+  });
+
+  it('goes out with the first batch of a first visit; ms-pending stays until the answer brings the rules their facts', async () => {
+    const h = held();
+    const p = await open({
+      respond: h.respond,
+      head: `<script>document.documentElement.classList.add('ms-pending')</script>`,
+      body: `<p id="loyal" hidden data-ms-show="lifecycle=loyalist">welcome back</p>`,
+      wait: false,
+    });
+    for (let i = 0; i < 200 && (p.sent.length === 0 || p.scripts.length < 2); i++) await sleep(5);
+    // Both requests are out while the collect answer is held, and the rules script has run.
+    expect(p.sent).toHaveLength(1);
+    expect(p.scripts).toEqual([SCRIPT_SRC, RULES_SRC]);
+    await sleep(20);
+    const root = p.document.documentElement;
+    expect(root.classList.contains('ms-pending')).toBe(true);
+    expect(hidden(p, 'loyal')).toBe(true); // as written
+    h.release();
+    await p.settle();
+    expect(root.classList.contains('ms-pending')).toBe(false);
+    expect(hidden(p, 'loyal')).toBe(false);
+  });
+
+  it('is loaded when a route brings the page its first rule-carrying elements, which then get their rules', async () => {
+    // No answer carries a segment here: the counted route alone makes ms.js look again.
+    const p = await open({ storage: cached(base), respond: collector(null) });
+    expect(p.scripts).toEqual([SCRIPT_SRC]);
+    p.run(`
+      history.pushState({}, '', '/deals');
+      const el = document.createElement('div');
+      el.innerHTML = '<p id="hot" hidden data-ms-show="engagement=hot">y</p><p id="cold" data-ms-show="engagement=cold">n</p>';
+      document.body.append(el);`);
+    await routeSettles();
+    await p.settle();
+    expect(p.scripts).toEqual([SCRIPT_SRC, RULES_SRC]);
+    expect([hidden(p, 'hot'), hidden(p, 'cold')]).toEqual([false, true]);
+  });
+
+  it('is loaded after an answer when elements came without a route (lazy content), which then get their rules', async () => {
+    let answer: Segment = base;
+    const p = await open({ respond: (url, init, real) => collector(answer)(url, init, real) });
+    p.run(
+      `document.body.insertAdjacentHTML('beforeend', '<p id="late" data-ms-show="lifecycle=loyalist">l</p>')`,
+    );
+    answer = seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' });
+    p.run(`microseg.track('x')`);
+    await p.settle();
+    expect(p.scripts).toEqual([SCRIPT_SRC, RULES_SRC]);
+    expect(hidden(p, 'late')).toBe(false);
+  });
+
+  it("applies a changed segment's rules before the page's own microseg:segment listeners run", async () => {
+    let answer: Segment = base;
+    const p = await open({
+      storage: cached(base),
+      head: `<script>window.seen = []; document.addEventListener('microseg:segment', () => seen.push(document.getElementById('x').hidden))</script>`,
+      body: RULE,
+      respond: (url, init, real) => collector(answer)(url, init, real),
+    });
+    answer = seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' });
+    p.run(`microseg.track('x')`);
+    await p.settle();
+    // At start (the cache) the event fires before ms.rules.js has run: the element is as written.
+    expect(p.run('seen')).toEqual([false, false]);
+    expect(hidden(p, 'x')).toBe(false);
   });
 });
 
@@ -127,7 +237,7 @@ describe('the segment on <html>', () => {
     expect(html(p, 'cooldown')).toBe('false');
   });
 
-  it('applies the cached segment synchronously at script start, before any network answer', async () => {
+  it('applies the cached segment at script start, and its rules once ms.rules.js runs, before any network answer', async () => {
     const h = held();
     const p = await open({
       storage: cached(seg({ lifecycle: 'loyalist', segment: 'loyalist:cameras:hot' })),
@@ -136,12 +246,16 @@ describe('the segment on <html>', () => {
       body: `<p id="loyal" data-ms-show="lifecycle=loyalist">welcome back</p><p id="new" data-ms-show="lifecycle=newbie">hello</p>`,
       wait: false,
     });
-    // Observe the DOM in the same task the script ran in: wait for the load batch to be sent.
+    // The attributes are set in the task the script ran in: by the time the load batch is sent.
     for (let i = 0; i < 100 && p.sent.length === 0; i++) await sleep(5);
     expect(p.sent).toHaveLength(1); // the collect is out, its answer held
     expect(html(p, 'lifecycle')).toBe('loyalist');
+    // The rules script (a cached asset on a returning visit) applies the rules and ends ms-pending.
+    const root = p.document.documentElement;
+    for (let i = 0; i < 100 && root.classList.contains('ms-pending'); i++) await sleep(5);
+    expect(p.sent).toHaveLength(1);
     expect([hidden(p, 'loyal'), hidden(p, 'new')]).toEqual([false, true]);
-    expect(p.document.documentElement.classList.contains('ms-pending')).toBe(false);
+    expect(root.classList.contains('ms-pending')).toBe(false);
     h.release();
   });
 
