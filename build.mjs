@@ -8,13 +8,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
- * The snippet's two scripts, each within its gzip budget (the size it reached, so that no change
- * adds bytes unnoticed). `ms.js` is the one tag a site pastes, every feature in: DESIGN.md's bar is
- * 1,536. `ms.rules.js` is the `data-ms-show` / `data-ms-hide` rule engine, which ms.js loads only on
- * a page that has a rule-carrying element (snippet/personalize.ts).
+ * The snippet's two scripts, each within its gzip budget: the size it reached, so that no change
+ * adds bytes unnoticed. `ms.js` is the one tag a site pastes, every feature in (DESIGN.md's bar is
+ * 1,536). `ms.rules.js` is the `data-ms-show` / `data-ms-hide` rule engine, which ms.js loads only
+ * on a page that has a rule-carrying element (snippet/personalize.ts); docs/snippet.md, Size.
  */
 export const SNIPPETS = [
-  { entry: 'snippet/index.ts', file: 'ms.js', format: 'iife', budget: 1536 },
+  { entry: 'snippet/index.ts', file: 'ms.js', format: 'iife', budget: 1523 },
   // A module: ms.js loads it with `import()`, and its top-level names stay its own.
   { entry: 'snippet/rules.ts', file: 'ms.rules.js', format: 'esm', budget: 306 },
 ];

@@ -23,20 +23,32 @@ let proxy: ShopProxy;
 let shop: Site;
 let stranger: Site;
 
-/** The shop's page; under `/rules/` it also has a `data-ms-show` element (any anonymous visitor matches). */
+/**
+ * The shop's page; under `/rules/` it also has a `data-ms-show` element (any anonymous visitor
+ * matches), under `/csp/` too, with a CSP that allows scripts by nonce only.
+ */
 const page = (
   collectorUrl: string,
   rules = false,
+  nonce = '',
 ) => `<!doctype html><html><head><meta charset="utf-8">
 <meta name="microseg:category" content="sports">
-<script defer src="${collectorUrl}/ms.js" data-site="partner"></script></head>
+<script defer src="${collectorUrl}/ms.js" data-site="partner"${nonce && ` nonce="${nonce}"`}></script></head>
 <body><a id="ball" href="sports/ball" data-ms-category="sports">Ball</a>
 ${rules ? '<p id="deal" hidden data-ms-show="known=false">Sports week</p>' : ''}</body></html>`;
 
 beforeAll(async () => {
   // The collector needs the shop's origin in its config, so the shops start first.
   [shop, stranger] = await Promise.all([
-    serveSite((path) => page(proxy.url, path.includes('/rules/'))),
+    serveSite((path) =>
+      path.includes('/csp/')
+        ? {
+            // Scripts by nonce only: ms.js has it, and the rules script it imports inherits it.
+            html: page(proxy.url, true, 'n0nce'),
+            headers: { 'content-security-policy': "script-src 'nonce-n0nce'" },
+          }
+        : page(proxy.url, path.includes('/rules/')),
+    ),
     serveHtml(() => page(proxy.url)),
   ]);
   // No allowLocalhost: only the listed origin counts, although every server here is on 127.0.0.1.
@@ -111,6 +123,21 @@ describe.each(engines)('cross-origin snippet in %s', (engine) => {
     expect(rules?.status).toBe(200);
     expect(rules?.origin).toBe(shop.origin);
     expect(rules?.headers['access-control-allow-origin']).toBe('*');
+    expect(p.errors).toEqual([]);
+    await context.close();
+  });
+
+  it("loads ms.rules.js under a CSP that allows scripts by nonce only: the import takes ms.js's nonce", async () => {
+    const context = await browser.newContext();
+    const p = await context.newPage();
+    const before = rulesScripts().length;
+    await p.goto(`${shop.origin}/${engine.name}/csp/sports`);
+    await p.waitForSelector('#deal:not([hidden])');
+    expect(
+      rulesScripts()
+        .slice(before)
+        .map((x) => x.status),
+    ).toEqual([200]);
     expect(p.errors).toEqual([]);
     await context.close();
   });
