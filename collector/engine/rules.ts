@@ -92,7 +92,7 @@ export const FACTS: Record<string, { kind: Kind; values?: string[] }> = {
 };
 
 const UNITS: Record<string, number> = { d: DAY, h: 3_600_000, m: 60_000, s: 1000 };
-const RULE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const RULE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_NODES = 100;
 
 /** "7d", "12h", "30m", "90s" → ms; undefined when malformed. */
