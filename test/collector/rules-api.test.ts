@@ -10,6 +10,7 @@ import { RULE_LIMITS } from '../../shared/limits.ts';
 import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { startWebhooks } from '../../collector/webhooks/index.ts';
 import { startRuleBackfill } from '../../collector/rules/backfill.ts';
 import { previewRule } from '../../collector/rules/preview.ts';
 import { type RuntimeRules, runtimeRules } from '../../collector/rules/runtime.ts';
@@ -24,6 +25,15 @@ const CONFIG: ConfigFile = {
       allowAutomation: true,
       apiKeys: [KEY],
       rules: { 'from-config': { when: { fact: 'lifecycle', eq: 'newbie' } } },
+      // Names a runtime rule before it exists (webhooks are started by the test that needs them).
+      webhooks: [
+        {
+          segment: 'rule:cam3',
+          on: 'enter',
+          url: 'http://127.0.0.1:9/unused',
+          secret: 'rules-api-webhook-secret-0123',
+        },
+      ],
     },
     other: { apiKeys: ['other-key-0123456789abc'] },
   },
@@ -323,6 +333,28 @@ describe('preview and backfill', () => {
     expect(((await res.json()) as { problems: { path: string }[] }).problems[0]?.path).toBe(
       'when.gte',
     );
+  });
+});
+
+describe('webhooks on a runtime rule ("rule:<name>")', () => {
+  it('the backfill enters its members quietly; an entry by an event fires', async () => {
+    const hooks = startWebhooks(db.storage, config, { now: () => clock.now });
+    hooks.worker.stop();
+    try {
+      await views('early', 3);
+      expect((await put('cam3', CAM3)).status).toBe(201);
+      await backfill();
+      expect(await customCount('cam3')).toBe(1);
+      expect(await db.storage.outbox.list('shop')).toEqual([]);
+      // Entered by its own events after the save: a delivery like a config rule's.
+      await views('late', 3);
+      const sent = await db.storage.outbox.list('shop');
+      expect(sent.map((d) => [d.visitor, d.segment, d.change])).toEqual([
+        ['late', 'rule:cam3', 'enter'],
+      ]);
+    } finally {
+      await hooks.stop();
+    }
   });
 });
 
