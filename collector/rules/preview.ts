@@ -10,7 +10,7 @@
  */
 import { RULE_LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config/config.ts';
-import { compileRules, evaluate } from '../engine/index.ts';
+import { compileRules, matches } from '../engine/index.ts';
 import { contactOfKey } from '../identity/token.ts';
 import type { Storage } from '../storage/contract.ts';
 
@@ -40,8 +40,7 @@ export async function previewRule(
   const maxMs = opts.maxMs ?? RULE_LIMITS.previewMs;
   const maxProfiles = opts.maxProfiles ?? RULE_LIMITS.previewProfiles;
   const { rules } = compileRules({ preview: { when } }, site.engine.windowDays);
-  // Only the previewed rule: the other custom segments would cost time and change nothing.
-  const engine = { ...site.engine, rules, quiet: [] };
+  const engine = site.engine;
   const rule = rules[0];
   const rfm = await storage.rfmBreakpoints(site.id);
   let count = 0;
@@ -58,17 +57,7 @@ export async function previewRule(
     const page = await storage.scanProfiles(site.id, after, limit);
     for (const p of page) {
       const known = contactOfKey(p.visitor) !== null;
-      const segment = evaluate(
-        p.profile,
-        { site: site.id, visitor: p.visitor, known },
-        engine,
-        now,
-        {
-          traits: p.traits,
-          rfm,
-        },
-      );
-      if (rule && segment.segments.length > 0) {
+      if (rule && matches(rule, p.profile, known, engine, now, { traits: p.traits, rfm })) {
         count++;
         if (sample.length < RULE_LIMITS.previewSample) sample.push(p.visitor);
       }
