@@ -59,7 +59,9 @@ for (const t of TEMPLATES) {
   );
 }
 const capped = await previewRule(storage, site, TEMPLATES[1]?.rule.when, now);
-console.log(`  with the 1.5 s cap: partial ${capped.partial}, ${capped.scanned} scanned, ${capped.tookMs} ms`);
+console.log(
+  `  with the 1.5 s cap: partial ${capped.partial}, ${capped.scanned} scanned, ${capped.tookMs} ms`,
+);
 
 async function backfillAll(label: string): Promise<void> {
   const started = performance.now();
@@ -84,7 +86,9 @@ async function backfillAll(label: string): Promise<void> {
 const id = 'camera-curious';
 const tpl = TEMPLATES.find((t) => t.id === id);
 if (!tpl) throw new Error('no template');
-await storage.write((tx) => tx.rules.put(site.id, `bench-${id}`, JSON.stringify(tpl.rule), now, 100));
+await storage.write((tx) =>
+  tx.rules.put(site.id, `bench-${id}`, JSON.stringify(tpl.rule), now, 100),
+);
 await rules.refresh(site.id);
 await backfillAll(`bench-${id}, defaults: 500 profiles a transaction, 10 ms between`);
 const members = (await storage.segmentCounts(site.id)).custom[`bench-${id}`] ?? 0;
