@@ -15,7 +15,7 @@ import { DAY } from './config.ts';
 import type { WindowEntry } from './profile.ts';
 import { must } from '../../shared/must.ts';
 
-const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'exists'] as const;
+export const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'exists'] as const;
 type Op = (typeof OPS)[number];
 
 /** What a rule sees: the evaluated dimensions as facts, the window log and the clock. */

@@ -21,8 +21,8 @@ import type { Storage, StoredRule } from '../storage/contract.ts';
 /** How often a process looks for rules saved by another (the bound on their delay). */
 export const RULES_CHECK_MS = 1000;
 
-/** Names the routes use for themselves (`/v1/rules/preview`, `/v1/rules/templates`). */
-export const RESERVED_NAMES = ['preview', 'templates'];
+/** Names the routes use for themselves (`/v1/rules/preview`, `/templates`, `/vocabulary`). */
+export const RESERVED_NAMES = ['preview', 'templates', 'vocabulary'];
 
 type Log = (
   level: 'info' | 'warn' | 'error',

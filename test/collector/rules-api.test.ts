@@ -358,6 +358,25 @@ describe('webhooks on a runtime rule ("rule:<name>")', () => {
   });
 });
 
+describe('vocabulary for a builder', () => {
+  it('lists the facts with their values, the comparisons and the window', async () => {
+    const res = await api('/v1/rules/vocabulary?site=shop');
+    expect(res.status).toBe(200);
+    const v = (await res.json()) as {
+      facts: { name: string; values?: string[] }[];
+      ops: string[];
+      windowDays: number;
+      eventTypes: string[];
+    };
+    expect(v.facts.find((f) => f.name === 'rfm.label')?.values).toContain('champions');
+    expect(v.facts.find((f) => f.name === 'lifecycle')?.values).toContain('lapsed');
+    expect(v.ops).toContain('between');
+    expect(v.windowDays).toBe(30);
+    expect(v.eventTypes).toContain('add_to_cart');
+    expect((await put('vocabulary', CAM3)).status).toBe(400);
+  });
+});
+
 describe('templates', () => {
   it('lists the recipes and adds one in a call, under its id or a name given', async () => {
     const res = await api('/v1/rules/templates');

@@ -11,6 +11,7 @@ import type { RuleInput, SiteConfig } from '../../config/config.ts';
 import { previewRule } from '../../rules/preview.ts';
 import { badRuleName, checkRule, type LoadedRule, type RuleProblem } from '../../rules/runtime.ts';
 import { TEMPLATES } from '../../rules/templates.ts';
+import { FACTS, OPS } from '../../engine/rules.ts';
 import type { Deps } from '../app.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { readJson, readText } from '../body.ts';
@@ -116,6 +117,28 @@ export function ruleRoutes(deps: Deps) {
     if (!read.ok) return { ok: false, res: fail(c, read.status, read.error, read.message) };
     return { ok: true, value: read.value };
   }
+
+  // What a builder offers to pick from: every fact with its kind and values, the comparisons, the
+  // condition kinds, the site's window (the longest `within`), and the event types and categories
+  // the site's config names (others may be typed in).
+  app.get('/v1/rules/vocabulary', auth, withSite, (c) => {
+    const { site } = c.var;
+    const e = site.engine;
+    return c.json({
+      site: site.id,
+      facts: Object.entries(FACTS).map(([name, f]) => ({ name, ...f })),
+      patterns: [
+        { name: 'affinity.<category>', kind: 'number', note: "the category's share, 0 to 1" },
+        { name: 'trait.<name>', kind: 'any', note: 'a trait set by the backend or the page' },
+      ],
+      ops: OPS,
+      conditions: ['all', 'any', 'not', 'fact', 'count', 'sequence'],
+      windowDays: e.windowDays,
+      eventTypes: [...new Set([...Object.keys(e.weights), ...e.intentEvents])],
+      categories: [...new Set(site.categories.map((r) => r.category))],
+      publicTraits: site.publicTraits,
+    });
+  });
 
   app.get('/v1/rules/templates', auth, (c) =>
     c.json({ templates: TEMPLATES.map((t) => ({ ...t, name: t.id })) }),
