@@ -25,7 +25,7 @@ export interface Preview {
   tookMs: number;
 }
 
-const PAGE = 2000;
+const PAGE = 5000;
 
 /** `when` must have been checked (rules/runtime.ts `checkRule`). */
 export async function previewRule(
@@ -42,6 +42,8 @@ export async function previewRule(
   const { rules } = compileRules({ preview: { when } }, site.engine.windowDays);
   const engine = site.engine;
   const rule = rules[0];
+  // Most rules read no trait: their scan skips the traits table.
+  const readsTraits = rule?.reads.some((f) => f.startsWith('trait.')) ?? false;
   const rfm = await storage.rfmBreakpoints(site.id);
   let count = 0;
   let scanned = 0;
@@ -54,7 +56,7 @@ export async function previewRule(
       break;
     }
     const limit = Math.min(PAGE, maxProfiles - scanned);
-    const page = await storage.scanProfiles(site.id, after, limit);
+    const page = await storage.scanProfiles(site.id, after, limit, readsTraits);
     for (const p of page) {
       const known = contactOfKey(p.visitor) !== null;
       if (rule && matches(rule, p.profile, known, engine, now, { traits: p.traits, rfm })) {

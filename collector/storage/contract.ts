@@ -707,9 +707,15 @@ export interface Storage extends StorageReads {
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
   /**
    * Up to `limit` stored profiles of a site after the `after` profile id, in id order, with their
-   * traits: the rule preview's scan. Not a snapshot: each page is read on its own.
+   * traits when `traits` (else undefined: a rule reading none skips the join): the rule preview's
+   * scan. Not a snapshot: each page is read on its own.
    */
-  scanProfiles(site: string, after: string, limit: number): Promise<ScannedProfile[]>;
+  scanProfiles(
+    site: string,
+    after: string,
+    limit: number,
+    traits: boolean,
+  ): Promise<ScannedProfile[]>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;
   /**

@@ -94,20 +94,30 @@ export function rulesPg(q: Queryable): RuleReads & RuleWrites {
   };
 }
 
-/** The preview's scan: a page of profiles with their traits, in id order. */
+/** The preview's scan: a page of profiles (with their traits when asked), in id order. */
 export async function scanProfiles(
   q: Queryable,
   site: string,
   after: string,
   limit: number,
+  traits: boolean,
 ): Promise<ScannedProfile[]> {
-  const { rows } = await q.query<{ visitor: string; data: string; traits: string | null }>({
-    name: 'microseg_scan_profiles',
-    text: `SELECT p.visitor, p.data, m.traits FROM profiles p
-           LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
-           WHERE p.site = $1 AND p.visitor > $2 ORDER BY p.visitor LIMIT $3`,
-    values: [site, after, limit],
-  });
+  const { rows } = await q.query<{ visitor: string; data: string; traits: string | null }>(
+    traits
+      ? {
+          name: 'microseg_scan_profiles_traits',
+          text: `SELECT p.visitor, p.data, m.traits FROM profiles p
+                 LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
+                 WHERE p.site = $1 AND p.visitor > $2 ORDER BY p.visitor LIMIT $3`,
+          values: [site, after, limit],
+        }
+      : {
+          name: 'microseg_scan_profiles',
+          text: `SELECT visitor, data, NULL AS traits FROM profiles
+                 WHERE site = $1 AND visitor > $2 ORDER BY visitor LIMIT $3`,
+          values: [site, after, limit],
+        },
+  );
   return rows.map((r) => ({
     visitor: r.visitor,
     profile: JSON.parse(r.data) as Profile,

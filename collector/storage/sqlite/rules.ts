@@ -83,19 +83,30 @@ export function ruleStore(sqlite: Database.Database): RuleReads & RuleWrites {
   };
 }
 
-/** The preview's scan: a page of profiles with their traits, in id order. */
+/** The preview's scan: a page of profiles (with their traits when asked), in id order. */
 export function profileScan(sqlite: Database.Database) {
-  const page = sqlite
+  const withTraits = sqlite
     .prepare<[string, string, number], [visitor: string, data: string, traits: string | null]>(
       `SELECT p.visitor, p.data, m.traits FROM profiles p
        LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
        WHERE p.site = ? AND p.visitor > ? ORDER BY p.visitor LIMIT ?`,
     )
     .raw();
-  return (site: string, after: string, limit: number): ScannedProfile[] =>
-    page.all(site, after, limit).map(([visitor, data, traits]) => ({
-      visitor,
-      profile: JSON.parse(data) as Profile,
-      traits: traits === null ? undefined : (JSON.parse(traits) as Traits),
-    }));
+  const plain = sqlite
+    .prepare<[string, string, number], [visitor: string, data: string]>(
+      'SELECT visitor, data FROM profiles WHERE site = ? AND visitor > ? ORDER BY visitor LIMIT ?',
+    )
+    .raw();
+  return (site: string, after: string, limit: number, traits: boolean): ScannedProfile[] =>
+    traits
+      ? withTraits.all(site, after, limit).map(([visitor, data, t]) => ({
+          visitor,
+          profile: JSON.parse(data) as Profile,
+          traits: t === null ? undefined : (JSON.parse(t) as Traits),
+        }))
+      : plain.all(site, after, limit).map(([visitor, data]) => ({
+          visitor,
+          profile: JSON.parse(data) as Profile,
+          traits: undefined,
+        }));
 }
