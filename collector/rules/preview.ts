@@ -27,13 +27,28 @@ export interface Preview {
 
 const PAGE = 5000;
 
+/** Facts a profile made from a row's columns answers as the stored one does (storage/scan.ts). */
+const COLUMN_FACTS = new Set([
+  'lifecycle',
+  'rfm.r',
+  'rfm.f',
+  'rfm.m',
+  'rfm.label',
+  'purchases.count',
+  'purchases.total',
+  'days.sinceFirstSeen',
+  'days.sinceLastSeen',
+  'days.sinceLastPurchase',
+  'known',
+]);
+
 /** `when` must have been checked (rules/runtime.ts `checkRule`). */
 export async function previewRule(
   storage: Storage,
   site: SiteConfig,
   when: unknown,
   now: number,
-  opts: { maxMs?: number; maxProfiles?: number; clock?: () => number } = {},
+  opts: { maxMs?: number; maxProfiles?: number; clock?: () => number; columns?: boolean } = {},
 ): Promise<Preview> {
   const clock = opts.clock ?? (() => performance.now());
   const started = clock();
@@ -42,8 +57,14 @@ export async function previewRule(
   const { rules } = compileRules({ preview: { when } }, site.engine.windowDays);
   const engine = site.engine;
   const rule = rules[0];
-  // Most rules read no trait: their scan skips the traits table.
-  const readsTraits = rule?.reads.some((f) => f.startsWith('trait.')) ?? false;
+  // Most rules read no trait: their scan skips the traits table. A rule on lifecycle, RFM,
+  // purchases and days alone (no window, no affinity) reads the row's columns, not its JSON.
+  const traits = rule?.reads.some((f) => f.startsWith('trait.')) ?? false;
+  const columns =
+    (opts.columns ?? true) &&
+    rule !== undefined &&
+    rule.clock.windows.length === 0 &&
+    rule.reads.every((f) => COLUMN_FACTS.has(f) || f.startsWith('trait.'));
   const rfm = await storage.rfmBreakpoints(site.id);
   let count = 0;
   let scanned = 0;
@@ -56,7 +77,7 @@ export async function previewRule(
       break;
     }
     const limit = Math.min(PAGE, maxProfiles - scanned);
-    const page = await storage.scanProfiles(site.id, after, limit, readsTraits);
+    const page = await storage.scanProfiles(site.id, after, limit, { traits, columns });
     for (const p of page) {
       const known = contactOfKey(p.visitor) !== null;
       if (rule && matches(rule, p.profile, known, engine, now, { traits: p.traits, rfm })) {

@@ -706,15 +706,17 @@ export interface Storage extends StorageReads {
    */
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
   /**
-   * Up to `limit` stored profiles of a site after the `after` profile id, in id order, with their
-   * traits when `traits` (else undefined: a rule reading none skips the join): the rule preview's
-   * scan. Not a snapshot: each page is read on its own.
+   * Up to `limit` stored profiles of a site after the `after` profile id, in id order: the rule
+   * preview's scan. With `traits`, their traits (else undefined: a rule reading none skips the
+   * join). With `columns`, not the stored aggregate but a profile made from the row's columns
+   * (`profileFromColumns`): enough for a rule on lifecycle, RFM, purchase counts and totals and
+   * `days.*`, and no JSON to read. Not a snapshot: each page is read on its own.
    */
   scanProfiles(
     site: string,
     after: string,
     limit: number,
-    traits: boolean,
+    opts: { traits: boolean; columns: boolean },
   ): Promise<ScannedProfile[]>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;

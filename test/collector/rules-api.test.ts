@@ -5,7 +5,7 @@
  * (the read memo included); the preview's count equal to the members after the backfill; a
  * deletion's exits; templates.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RULE_LIMITS } from '../../shared/limits.ts';
 import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
 import { createApp } from '../../collector/http/app.ts';
@@ -14,6 +14,7 @@ import { startWebhooks } from '../../collector/webhooks/index.ts';
 import { startRuleBackfill } from '../../collector/rules/backfill.ts';
 import { previewRule } from '../../collector/rules/preview.ts';
 import { type RuntimeRules, runtimeRules } from '../../collector/rules/runtime.ts';
+import { TEMPLATES } from '../../collector/rules/templates.ts';
 import { DAY, T0, collectRequest, ev } from '../helpers.ts';
 import { openTestStorage, type TestStorage } from '../support/backend.ts';
 
@@ -322,6 +323,59 @@ describe('preview and backfill', () => {
       clock: () => (t += 20),
     });
     expect(timed).toMatchObject({ count: 0, scanned: 0, partial: true });
+  });
+
+  it('reads only the columns for a rule on lifecycle, RFM, purchases and days, with the same answer', async () => {
+    // Purchases at various ages, through the server API (its `ts` is trusted).
+    const events = [];
+    for (let i = 0; i < 12; i++)
+      for (let j = 0; j <= i % 4; j++)
+        events.push({
+          site: 'shop',
+          visitor: `b${i}`,
+          type: 'purchase',
+          id: `b${i}-${j}`,
+          ts: clock.now - (i * 20 + j) * DAY,
+          value: 40 * (i + 1),
+          category: 'cameras',
+        });
+    const res = await api('/v1/events', { method: 'POST', body: JSON.stringify({ events }) });
+    expect(res.status).toBe(200);
+    await views('browser-only', 2);
+    const site = config.sites.get('shop');
+    if (!site) throw new Error('no site');
+    const scans = vi.spyOn(db.storage, 'scanProfiles');
+    const rules: unknown[] = [
+      ...TEMPLATES.filter((t) =>
+        ['champions', 'at-risk', 'lapsed-loyalists', 'md-women-25-50'].includes(t.id),
+      ).map((t) => t.rule.when),
+      { fact: 'lifecycle', in: ['at_risk', 'lapsed'] },
+      { fact: 'purchases.total', between: [100, 500] },
+      {
+        all: [
+          { fact: 'days.sinceLastPurchase', gte: 30 },
+          { fact: 'known', eq: false },
+        ],
+      },
+      { fact: 'rfm.r', lte: 2 },
+    ];
+    let matched = 0;
+    for (const when of rules) {
+      scans.mockClear();
+      const fast = await previewRule(db.storage, site, when, clock.now);
+      expect(scans.mock.calls[0]?.[3]?.columns, JSON.stringify(when)).toBe(true);
+      const full = await previewRule(db.storage, site, when, clock.now, { columns: false });
+      expect(scans.mock.calls.at(-1)?.[3]?.columns).toBe(false);
+      expect(fast.count, JSON.stringify(when)).toBe(full.count);
+      expect(fast.sample).toEqual(full.sample);
+      matched += full.count;
+    }
+    expect(matched).toBeGreaterThan(5);
+    // A window, an affinity or a cooldown needs the stored aggregate.
+    scans.mockClear();
+    await previewRule(db.storage, site, { fact: 'cooldown', eq: true }, clock.now);
+    expect(scans.mock.calls[0]?.[3]?.columns).toBe(false);
+    scans.mockRestore();
   });
 
   it('refuses a bad preview with paths', async () => {

@@ -265,7 +265,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     dashboard: dashboardPg(reader),
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
-    scanProfiles: (site, after, limit, traits) => scanProfiles(reader, site, after, limit, traits),
+    scanProfiles: (site, after, limit, opts) => scanProfiles(reader, site, after, limit, opts),
     lead(name, o) {
       const l = pgLeadership(url, name, o);
       leaders.add(l);

@@ -8,6 +8,7 @@ import type { Profile } from '../../engine/index.ts';
 import type { Traits } from '../../identity/traits.ts';
 import type { RuleReads, RuleWrites, ScannedProfile, StoredRule } from '../contract.ts';
 import type { Queryable } from './db.ts';
+import { profileFromColumns } from '../scan.ts';
 
 const BUMP = {
   name: 'microseg_rules_bump',
@@ -94,33 +95,39 @@ export function rulesPg(q: Queryable): RuleReads & RuleWrites {
   };
 }
 
-/** The preview's scan: a page of profiles (with their traits when asked), in id order. */
+/** The preview's scan: a page of profiles (their traits, their columns only, when asked), in id order. */
 export async function scanProfiles(
   q: Queryable,
   site: string,
   after: string,
   limit: number,
-  traits: boolean,
+  opts: { traits: boolean; columns: boolean },
 ): Promise<ScannedProfile[]> {
-  const { rows } = await q.query<{ visitor: string; data: string; traits: string | null }>(
-    traits
-      ? {
-          name: 'microseg_scan_profiles_traits',
-          text: `SELECT p.visitor, p.data, m.traits FROM profiles p
-                 LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
-                 WHERE p.site = $1 AND p.visitor > $2 ORDER BY p.visitor LIMIT $3`,
-          values: [site, after, limit],
-        }
-      : {
-          name: 'microseg_scan_profiles',
-          text: `SELECT visitor, data, NULL AS traits FROM profiles
-                 WHERE site = $1 AND visitor > $2 ORDER BY visitor LIMIT $3`,
-          values: [site, after, limit],
-        },
-  );
+  const { traits, columns } = opts;
+  const { rows } = await q.query<{
+    visitor: string;
+    data: string | null;
+    first_seen: number;
+    last_seen: number;
+    purchases: number;
+    monetary: number;
+    last_purchase: number | null;
+    traits: string | null;
+  }>({
+    name: `microseg_scan_profiles_${columns ? 'c' : 'd'}${traits ? 't' : ''}`,
+    text: `SELECT p.visitor, ${columns ? 'NULL' : 'p.data'} AS data, p.first_seen, p.last_seen,
+             p.purchases, p.monetary, p.last_purchase, ${traits ? 'm.traits' : 'NULL'} AS traits
+           FROM profiles p
+           ${traits ? 'LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor' : ''}
+           WHERE p.site = $1 AND p.visitor > $2 ORDER BY p.visitor LIMIT $3`,
+    values: [site, after, limit],
+  });
   return rows.map((r) => ({
     visitor: r.visitor,
-    profile: JSON.parse(r.data) as Profile,
+    profile:
+      r.data === null
+        ? profileFromColumns(r.first_seen, r.last_seen, r.purchases, r.monetary, r.last_purchase)
+        : (JSON.parse(r.data) as Profile),
     traits: r.traits === null ? undefined : (JSON.parse(r.traits) as Traits),
   }));
 }

@@ -208,7 +208,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
       ...outboxWritesAsJobs(write),
     },
     rules: ruleReads,
-    scanProfiles: async (site, after, limit, traits) => scan(site, after, limit, traits),
+    scanProfiles: async (site, after, limit, opts) => scan(site, after, limit, opts),
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),
     quarantined: async (site, limit, before) => quarantine.list(site, limit, before),

@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { Profile } from '../../engine/index.ts';
 import type { Traits } from '../../identity/traits.ts';
 import type { RuleReads, RuleWrites, ScannedProfile, StoredRule } from '../contract.ts';
+import { profileFromColumns } from '../scan.ts';
 
 type RuleRow = Omit<StoredRule, 'deleted'> & { deleted: number };
 
@@ -83,30 +84,50 @@ export function ruleStore(sqlite: Database.Database): RuleReads & RuleWrites {
   };
 }
 
-/** The preview's scan: a page of profiles (with their traits when asked), in id order. */
+/** The preview's scan: a page of profiles (their traits, their columns only, when asked), in id order. */
 export function profileScan(sqlite: Database.Database) {
-  const withTraits = sqlite
-    .prepare<[string, string, number], [visitor: string, data: string, traits: string | null]>(
-      `SELECT p.visitor, p.data, m.traits FROM profiles p
-       LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor
-       WHERE p.site = ? AND p.visitor > ? ORDER BY p.visitor LIMIT ?`,
-    )
-    .raw();
-  const plain = sqlite
-    .prepare<[string, string, number], [visitor: string, data: string]>(
-      'SELECT visitor, data FROM profiles WHERE site = ? AND visitor > ? ORDER BY visitor LIMIT ?',
-    )
-    .raw();
-  return (site: string, after: string, limit: number, traits: boolean): ScannedProfile[] =>
-    traits
-      ? withTraits.all(site, after, limit).map(([visitor, data, t]) => ({
-          visitor,
-          profile: JSON.parse(data) as Profile,
-          traits: t === null ? undefined : (JSON.parse(t) as Traits),
-        }))
-      : plain.all(site, after, limit).map(([visitor, data]) => ({
-          visitor,
-          profile: JSON.parse(data) as Profile,
-          traits: undefined,
-        }));
+  type Row = [
+    visitor: string,
+    data: string | null,
+    firstSeen: number,
+    lastSeen: number,
+    purchases: number,
+    monetary: number,
+    lastPurchase: number | null,
+    traits: string | null,
+  ];
+  // Four shapes, prepared once: the aggregate or the columns, with the traits or without.
+  const statement = (data: boolean, traits: boolean) =>
+    sqlite
+      .prepare<[string, string, number], Row>(
+        `SELECT p.visitor, ${data ? 'p.data' : 'NULL'}, p.first_seen, p.last_seen, p.purchases,
+           p.monetary, p.last_purchase, ${traits ? 'm.traits' : 'NULL'}
+         FROM profiles p
+         ${traits ? 'LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor' : ''}
+         WHERE p.site = ? AND p.visitor > ? ORDER BY p.visitor LIMIT ?`,
+      )
+      .raw();
+  const shapes = [
+    statement(true, false),
+    statement(true, true),
+    statement(false, false),
+    statement(false, true),
+  ];
+  return (
+    site: string,
+    after: string,
+    limit: number,
+    opts: { traits: boolean; columns: boolean },
+  ): ScannedProfile[] => {
+    const stmt = shapes[(opts.columns ? 2 : 0) + (opts.traits ? 1 : 0)];
+    if (!stmt) throw new Error('microseg: no scan statement');
+    return stmt.all(site, after, limit).map((r) => ({
+      visitor: r[0],
+      profile:
+        r[1] === null
+          ? profileFromColumns(r[2], r[3], r[4], r[5], r[6])
+          : (JSON.parse(r[1]) as Profile),
+      traits: r[7] === null ? undefined : (JSON.parse(r[7]) as Traits),
+    }));
+  };
 }
