@@ -54,6 +54,25 @@ export const LIMITS = {
   historyPage: 500,
 } as const;
 
+/**
+ * Bounds of the runtime rules API (`/v1/rules`, collector/rules/): apart from LIMITS, which the
+ * snippet bundles, so the snippet does not carry them.
+ */
+export const RULE_LIMITS = {
+  /** Runtime custom segment rules in force per site (`PUT /v1/rules/:name`), config rules aside. */
+  rulesPerSite: 100,
+  /** Largest body of `PUT /v1/rules/:name` and of a preview: one rule's JSON (≤ 100 conditions). */
+  ruleBytes: 16 * 1024,
+  /** Profiles one rule preview evaluates at most; past it the answer is `partial`. */
+  previewProfiles: 250_000,
+  /** Time one rule preview may run; past it the answer is `partial` (counted so far). */
+  previewMs: 1500,
+  /** Visitor ids in a preview's `sample`. */
+  previewSample: 10,
+  /** Previews running at once in one collector process; another is refused (429) meanwhile. */
+  previewsAtOnce: 2,
+} as const;
+
 /** Events the snippet may hold in its own buffer before it sends them. */
 export const SNIPPET_BATCH = 20;
 

@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LIMITS } from '../../shared/limits.ts';
-import { compileRules, DEFAULT_ENGINE, type EngineConfig } from '../engine/index.ts';
+import {
+  type CompiledRule,
+  compileRules,
+  DEFAULT_ENGINE,
+  type EngineConfig,
+} from '../engine/index.ts';
 import {
   compileWebhooks,
   DEFAULT_DELIVERY,
@@ -81,7 +86,7 @@ const engineSchema = z
   .strict();
 
 /** A custom segment: `when` is a condition tree, compiled (and checked) by the engine. */
-const ruleSchema = z
+export const ruleSchema = z
   .object({
     when: z
       .unknown()
@@ -191,6 +196,9 @@ const configSchema = z
 
 export type ConfigFile = z.input<typeof configSchema>;
 
+/** A custom segment rule as written: `{when, description?, public?}`. */
+export type RuleInput = z.output<typeof ruleSchema>;
+
 export interface SiteConfig {
   id: string;
   origins: string[];
@@ -199,7 +207,14 @@ export interface SiteConfig {
   consent: boolean;
   apiKeys: string[];
   categories: CategoryRule[];
+  /**
+   * The segment engine. Its `rules` are the config file's and the runtime rules saved through the
+   * API: collector/rules/runtime.ts replaces the whole object when those change, so whatever was
+   * computed from an earlier one (a read's memo) can tell by identity.
+   */
   engine: EngineConfig;
+  /** The config file's custom segment rules as written (runtime rules are compiled beside them). */
+  configRules: Record<string, RuleInput>;
   publicTraits: string[];
   countryHeader: string | undefined;
   identity: IdentityPolicy;
@@ -276,20 +291,14 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       apiKeys: s.apiKeys.length > 0 ? s.apiKeys : env.apiKey ? [env.apiKey] : [],
       categories: s.categories.map((r) => ({ ...r, re: categoryPattern(r.path) })),
       engine,
+      configRules: s.rules,
       publicTraits: s.publicTraits,
       countryHeader: s.countryHeader,
       identity: { ...DEFAULT_IDENTITY, ...s.identity },
       browser: {
         rfm: s.browserReveals.includes('rfm'),
         cooldown: s.browserReveals.includes('cooldown'),
-        hiddenSegments: new Set(
-          compiled.rules
-            .filter(
-              (r) =>
-                !s.rules[r.name]?.public && r.reads.some((f) => privateFact(f, s.publicTraits)),
-            )
-            .map((r) => r.name),
-        ),
+        hiddenSegments: hiddenSegments(compiled.rules, s.rules, s.publicTraits),
       },
       webhooks: hooks.webhooks,
       retentionDays: s.retentionDays ?? null,
@@ -301,12 +310,25 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
   return { sites, delivery: { ...DEFAULT_DELIVERY, ...result.data.delivery } };
 }
 
+/** The custom segments a browser's answer leaves out: those reading private facts, unless `public`. */
+export function hiddenSegments(
+  compiled: readonly CompiledRule[],
+  defs: Record<string, { public?: boolean | undefined }>,
+  publicTraits: readonly string[],
+): Set<string> {
+  return new Set(
+    compiled
+      .filter((r) => !defs[r.name]?.public && r.reads.some((f) => privateFact(f, publicTraits)))
+      .map((r) => r.name),
+  );
+}
+
 /**
  * Facts a browser's answer must not reveal through a segment's name: traits the browser may not
  * set itself (a backend's gender, region, plan), and money (totals, last value, RFM, cooldown,
  * counts filtered on an event's value).
  */
-function privateFact(fact: string, publicTraits: string[]): boolean {
+function privateFact(fact: string, publicTraits: readonly string[]): boolean {
   if (fact.startsWith('trait.')) return !publicTraits.includes(fact.slice(6));
   const money = ['purchases.total', 'purchases.lastValue', 'cooldown', 'count.value'];
   return money.includes(fact) || fact.startsWith('rfm.');

@@ -53,6 +53,12 @@ export interface EngineConfig {
   rules: CompiledRule[];
   /** Prop keys the rules read: only these props are kept in the window log. */
   windowProps: string[];
+  /**
+   * Custom segments whose entries and exits the time-driven refresh records (history, stored
+   * membership) without telling the change listeners (webhooks): runtime rules whose backfill has
+   * not finished (collector/rules/backfill.ts). Empty for config-file rules.
+   */
+  quiet?: readonly string[] | undefined;
 }
 
 const DAY = 86_400_000;

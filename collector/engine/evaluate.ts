@@ -16,7 +16,7 @@ import { DAY, type EngineConfig } from './config.ts';
 import { decayRate, shares } from './affinity.ts';
 import { upgradeProfile, type Profile } from './profile.ts';
 import { rfmOf, type RfmBreakpoints } from './rfm.ts';
-import { countMatching, type RuleContext } from './rules.ts';
+import { type CompiledRule, countMatching, type RuleContext } from './rules.ts';
 import { must } from '../../shared/must.ts';
 
 /** Who the segment is for; the engine itself knows nothing of ids. */
@@ -173,4 +173,130 @@ export function evaluate(
     for (const rule of config.rules) if (rule.test(ctx)) segment.segments.push(rule.name);
   }
   return segment;
+}
+
+/**
+ * A rule's view of a profile with each fact computed only when a rule reads it, once: the rule
+ * preview evaluates one rule over every profile of a site, and most rules read two or three facts
+ * (a window count needs no affinity, an RFM label no window walk). The same values as `evaluate`.
+ */
+class LazyFacts {
+  #affinity: Record<string, number> | undefined;
+  #engagement: Engagement | undefined;
+  #lifecycle: Lifecycle | undefined;
+  #rfm: ReturnType<typeof rfmOf> | undefined;
+  #cooldown: boolean | undefined;
+  #intent: Intent | undefined;
+  constructor(
+    readonly p: Profile,
+    readonly known: boolean,
+    readonly config: EngineConfig,
+    readonly now: number,
+    readonly extras: Extras,
+  ) {}
+  get affinity(): Record<string, number> {
+    this.#affinity ??= shares(this.p.scores, this.now, decayRate(this.config));
+    return this.#affinity;
+  }
+  get category() {
+    return dominantCategory(this.affinity, this.config);
+  }
+  get engagement(): Engagement {
+    this.#engagement ??= engagementOf(
+      this.p,
+      Object.keys(this.affinity)[0] ?? null,
+      this.config,
+      this.now,
+    );
+    return this.#engagement;
+  }
+  get lifecycle(): Lifecycle {
+    this.#lifecycle ??= lifecycleOf(this.p, this.config, this.now);
+    return this.#lifecycle;
+  }
+  get cooldown(): boolean {
+    this.#cooldown ??= cooldownOf(this.p, this.config, this.now);
+    return this.#cooldown;
+  }
+  get intent(): Intent {
+    this.#intent ??= intentOf(
+      this.p,
+      this.lifecycle,
+      this.engagement,
+      this.cooldown,
+      this.config,
+      this.now,
+    );
+    return this.#intent;
+  }
+  get segment() {
+    return segmentKey(this.lifecycle, this.category, this.engagement);
+  }
+  #rfmOf() {
+    if (this.#rfm === undefined)
+      this.#rfm = rfmOf(this.p.purchases, this.now, this.config.rfm, this.extras.rfm);
+    return this.#rfm;
+  }
+  get 'rfm.r'() {
+    return this.#rfmOf()?.r ?? null;
+  }
+  get 'rfm.f'() {
+    return this.#rfmOf()?.f ?? null;
+  }
+  get 'rfm.m'() {
+    return this.#rfmOf()?.m ?? null;
+  }
+  get 'rfm.label'() {
+    return this.#rfmOf()?.label ?? null;
+  }
+  get 'purchases.count'() {
+    return this.p.purchases.n;
+  }
+  get 'purchases.total'() {
+    return this.p.purchases.total;
+  }
+  get 'purchases.lastValue'() {
+    return this.p.purchases.lastValue;
+  }
+  #days(t: number | null) {
+    return t === null || this.p.count === 0 ? null : (this.now - t) / DAY;
+  }
+  get 'days.sinceFirstSeen'() {
+    return this.#days(this.p.firstSeen);
+  }
+  get 'days.sinceLastSeen'() {
+    return this.#days(this.p.lastSeen);
+  }
+  get 'days.sinceLastPurchase'() {
+    return this.#days(this.p.purchases.last);
+  }
+  get 'events.count'() {
+    return this.p.count;
+  }
+}
+
+/**
+ * Whether `rule` matches the profile at `now`: what `evaluate(…).segments.includes(rule.name)`
+ * answers with `rule` among the config's rules, computing only the facts the rule reads.
+ */
+export function matches(
+  rule: CompiledRule,
+  profile: Profile,
+  known: boolean,
+  config: EngineConfig,
+  now: number,
+  extras: Extras = {},
+): boolean {
+  const p = upgradeProfile(profile);
+  const facts = new LazyFacts(p, known, config, now, extras);
+  const ctx: RuleContext = {
+    facts: facts as unknown as Record<string, unknown>,
+    get affinity() {
+      return facts.affinity;
+    },
+    traits: extras.traits,
+    window: p.window,
+    now,
+  };
+  return rule.test(ctx);
 }

@@ -10,7 +10,7 @@ export {
 } from './profile.ts';
 export { applyEvent } from './apply.ts';
 export { shares } from './affinity.ts';
-export { evaluate, type Subject, type Extras } from './evaluate.ts';
+export { evaluate, matches, type Subject, type Extras } from './evaluate.ts';
 export { stableUntil } from './stable.ts';
 export { mergeProfiles } from './merge.ts';
 export {

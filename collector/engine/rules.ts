@@ -7,14 +7,15 @@
  *   { "all": [cond, …] }   { "any": [cond, …] }   { "not": cond }
  *   { "fact": NAME, OP: VALUE }
  *   { "count": { "type"?, "category"?, "within", "props"?, "value"? }, OP: NUMBER }
- * with OP one of eq, ne, gt, gte, lt, lte, in, exists (docs/segments.md has the full format).
+ *   { "sequence": { "did": { …event, "within" }, "without": { …event }, "for"? } }
+ * with OP one of eq, ne, gt, gte, lt, lte, between, in, exists (docs/segments.md has the full format).
  */
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY } from './config.ts';
 import type { WindowEntry } from './profile.ts';
 import { must } from '../../shared/must.ts';
 
-const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'exists'] as const;
+export const OPS = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'between', 'in', 'exists'] as const;
 type Op = (typeof OPS)[number];
 
 /** What a rule sees: the evaluated dimensions as facts, the window log and the clock. */
@@ -91,7 +92,7 @@ export const FACTS: Record<string, { kind: Kind; values?: string[] }> = {
 };
 
 const UNITS: Record<string, number> = { d: DAY, h: 3_600_000, m: 60_000, s: 1000 };
-const RULE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const RULE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const MAX_NODES = 100;
 
 /** "7d", "12h", "30m", "90s" → ms; undefined when malformed. */
@@ -122,6 +123,11 @@ function compare(op: Op, actual: unknown, expected: unknown): boolean {
       return actual !== expected;
     case 'in':
       return (expected as unknown[]).includes(actual);
+    case 'between': {
+      // Inclusive at both ends: "age between 25 and 50" keeps the 25- and the 50-year-old.
+      const [lo, hi] = expected as [number, number];
+      return typeof actual === 'number' && actual >= lo && actual <= hi;
+    }
     case 'gt':
       return typeof actual === 'number' && actual > (expected as number);
     case 'gte':
@@ -173,6 +179,17 @@ function comparison(
     if (typeof value !== 'boolean') return void problem(c, at, 'exists takes true or false');
     return { op, value };
   }
+  if (op === 'between') {
+    if (!Array.isArray(value) || value.length !== 2)
+      return void problem(c, at, 'between takes two numbers [low, high]');
+    for (let i = 0; i < 2; i++) {
+      const bad = check('between', value[i], `${at}.${i}`);
+      if (bad) return void problem(c, `${at}.${i}`, bad);
+    }
+    if ((value[0] as number) > (value[1] as number))
+      return void problem(c, at, 'between takes [low, high] with low ≤ high');
+    return { op, value };
+  }
   if (op === 'in') {
     if (!Array.isArray(value) || value.length === 0)
       return void problem(c, at, 'in takes a non-empty list');
@@ -189,7 +206,7 @@ function comparison(
 
 function checkFactValue(kind: Kind, values: string[] | undefined, name: string) {
   return (op: Op, value: unknown): string | undefined => {
-    const ordered = op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte';
+    const ordered = op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte' || op === 'between';
     if (kind === 'number')
       return typeof value === 'number' && Number.isFinite(value)
         ? undefined
@@ -257,6 +274,85 @@ const list = (v: unknown): string[] | undefined =>
       ? (v as string[])
       : undefined;
 
+type Match = (e: WindowEntry) => boolean;
+
+/**
+ * The event filter of a count or a sequence step (`type`, `category`, `props`, `value`), and its
+ * `within` when `keys` has it. Undefined after a problem.
+ */
+function eventFilter(
+  c: Compiler,
+  spec: Record<string, unknown>,
+  at: string,
+  keys: readonly string[],
+): { match: Match; within: number | undefined } | undefined {
+  for (const k of Object.keys(spec)) {
+    if (!keys.includes(k))
+      return void problem(c, `${at}.${k}`, `unknown key; this has ${keys.join(', ')}`);
+  }
+  const types = spec.type === undefined ? undefined : list(spec.type);
+  if (spec.type !== undefined && !types)
+    return void problem(c, `${at}.type`, 'an event type or a list of them');
+  const cats = spec.category === undefined ? undefined : list(spec.category);
+  if (spec.category !== undefined && !cats)
+    return void problem(c, `${at}.category`, 'a category or a list of them');
+  let within: number | undefined;
+  if (keys.includes('within')) {
+    within = parseDuration(spec.within);
+    if (within === undefined)
+      return void problem(c, `${at}.within`, 'a duration like "7d", "12h", "30m" or "90s"');
+    if (within > c.windowMs) {
+      return void problem(
+        c,
+        `${at}.within`,
+        `${spec.within as string} is longer than the window log (segment.windowDays = ${c.windowMs / DAY}); raise windowDays`,
+      );
+    }
+  }
+  let props: [string, PropValue][] = [];
+  if (spec.props !== undefined) {
+    if (!isObject(spec.props) || Object.keys(spec.props).length === 0)
+      return void problem(
+        c,
+        `${at}.props`,
+        'an object of prop values to match, e.g. { "plan": "pro" }',
+      );
+    for (const [k, v] of Object.entries(spec.props)) {
+      if (!isScalar(v))
+        return void problem(c, `${at}.props.${k}`, 'a string, number, boolean or null');
+    }
+    props = Object.entries(spec.props) as [string, PropValue][];
+    for (const [k] of props) c.props.add(k);
+  }
+  let valueTest: ((v: number | null | undefined) => boolean) | undefined;
+  if (spec.value !== undefined) {
+    if (!isObject(spec.value))
+      return void problem(c, `${at}.value`, 'a comparison like { "gte": 100 }');
+    const extraV = Object.keys(spec.value).filter((k) => !(OPS as readonly string[]).includes(k));
+    if (extraV.length)
+      return void problem(
+        c,
+        `${at}.value.${extraV[0]}`,
+        `unknown comparison; use one of ${OPS.join(', ')}`,
+      );
+    const cmp = comparison(
+      c,
+      spec.value,
+      `${at}.value`,
+      checkFactValue('number', undefined, 'value'),
+    );
+    if (!cmp) return undefined;
+    valueTest = (v) => compare(cmp.op, v ?? null, cmp.value);
+    c.reads.add('count.value');
+  }
+  const match: Match = (e) =>
+    (!types || types.includes(e[1])) &&
+    (!cats || (e[2] !== null && cats.includes(e[2]))) &&
+    (!valueTest || valueTest(e[4])) &&
+    props.every(([k, v]) => e[5] !== undefined && Object.hasOwn(e[5], k) && e[5][k] === v);
+  return { match, within };
+}
+
 function compileCount(c: Compiler, node: Record<string, unknown>, path: string): Test {
   const spec = node.count;
   const at = `${path}.count`;
@@ -270,74 +366,99 @@ function compileCount(c: Compiler, node: Record<string, unknown>, path: string):
     (k) => k !== 'count' && !(OPS as readonly string[]).includes(k),
   );
   if (extra.length) return problem(c, `${path}.${extra[0]}`, 'unknown key in a count condition');
-  for (const k of Object.keys(spec)) {
-    if (!['type', 'category', 'within', 'props', 'value'].includes(k))
-      return problem(
-        c,
-        `${at}.${k}`,
-        'unknown key; a count has type, category, within, props, value',
-      );
-  }
-  const types = spec.type === undefined ? undefined : list(spec.type);
-  if (spec.type !== undefined && !types)
-    return problem(c, `${at}.type`, 'an event type or a list of them');
-  const cats = spec.category === undefined ? undefined : list(spec.category);
-  if (spec.category !== undefined && !cats)
-    return problem(c, `${at}.category`, 'a category or a list of them');
-  const within = parseDuration(spec.within);
-  if (within === undefined)
-    return problem(c, `${at}.within`, 'a duration like "7d", "12h", "30m" or "90s"');
-  if (within > c.windowMs) {
-    return problem(
-      c,
-      `${at}.within`,
-      `${spec.within as string} is longer than the window log (segment.windowDays = ${c.windowMs / DAY}); raise windowDays`,
-    );
-  }
-  let props: [string, PropValue][] = [];
-  if (spec.props !== undefined) {
-    if (!isObject(spec.props) || Object.keys(spec.props).length === 0)
-      return problem(c, `${at}.props`, 'an object of prop values to match, e.g. { "plan": "pro" }');
-    for (const [k, v] of Object.entries(spec.props)) {
-      if (!isScalar(v)) return problem(c, `${at}.props.${k}`, 'a string, number, boolean or null');
-    }
-    props = Object.entries(spec.props) as [string, PropValue][];
-    for (const [k] of props) c.props.add(k);
-  }
-  let valueTest: ((v: number | null | undefined) => boolean) | undefined;
-  if (spec.value !== undefined) {
-    if (!isObject(spec.value)) return problem(c, `${at}.value`, 'a comparison like { "gte": 100 }');
-    const extraV = Object.keys(spec.value).filter((k) => !(OPS as readonly string[]).includes(k));
-    if (extraV.length)
-      return problem(
-        c,
-        `${at}.value.${extraV[0]}`,
-        `unknown comparison; use one of ${OPS.join(', ')}`,
-      );
-    const cmp = comparison(
-      c,
-      spec.value,
-      `${at}.value`,
-      checkFactValue('number', undefined, 'value'),
-    );
-    if (!cmp) return () => false;
-    valueTest = (v) => compare(cmp.op, v ?? null, cmp.value);
-    c.reads.add('count.value');
-  }
+  const filter = eventFilter(c, spec, at, ['type', 'category', 'within', 'props', 'value']);
+  if (!filter) return () => false;
+  const within = must(filter.within, 'count within');
   const cmp = comparison(c, node, path, (op, v) =>
     op !== 'exists' && typeof v === 'number' && Number.isInteger(v) && v >= 0
       ? undefined
       : 'a count compares with a whole number ≥ 0',
   );
   if (!cmp) return () => false;
-  const match = (e: WindowEntry) =>
-    (!types || types.includes(e[1])) &&
-    (!cats || (e[2] !== null && cats.includes(e[2]))) &&
-    (!valueTest || valueTest(e[4])) &&
-    props.every(([k, v]) => e[5] !== undefined && Object.hasOwn(e[5], k) && e[5][k] === v);
   const { op, value } = cmp;
   if (!c.clock.windows.includes(within)) c.clock.windows.push(within);
-  return (ctx) => compare(op, countMatching(ctx.window, ctx.now, within, match), value);
+  return (ctx) => compare(op, countMatching(ctx.window, ctx.now, within, filter.match), value);
+}
+
+/**
+ * `{ "sequence": { "did": EVENT+within, "without": EVENT, "for"?: duration } }`: some `did` event
+ * within the window is not followed by a `without` event ("viewed cameras but bought nothing
+ * since"). With `for`, only a `without` event less than `for` after it counts, and the `did`
+ * event matches only once `for` has passed ("a cart with no purchase within 24 hours": abandoned).
+ * "After" includes the same millisecond: a purchase sent with its cart is not an abandonment.
+ */
+function compileSequence(c: Compiler, node: Record<string, unknown>, path: string): Test {
+  const spec = node.sequence;
+  const at = `${path}.sequence`;
+  const extra = Object.keys(node).filter((k) => k !== 'sequence');
+  if (extra.length) return problem(c, `${path}.${extra[0]}`, 'unknown key in a sequence condition');
+  if (!isObject(spec))
+    return problem(
+      c,
+      at,
+      'an object like { "did": { "type": "add_to_cart", "within": "7d" }, "without": { "type": "purchase" }, "for": "24h" }',
+    );
+  for (const k of Object.keys(spec)) {
+    if (!['did', 'without', 'for'].includes(k))
+      return problem(c, `${at}.${k}`, 'unknown key; a sequence has did, without, for');
+  }
+  if (!isObject(spec.did))
+    return problem(c, `${at}.did`, 'an event and its window: { "type": …, "within": "7d" }');
+  if (!isObject(spec.without))
+    return problem(c, `${at}.without`, 'the event that must not follow: { "type": "purchase" }');
+  const did = eventFilter(c, spec.did, `${at}.did`, [
+    'type',
+    'category',
+    'within',
+    'props',
+    'value',
+  ]);
+  const without = eventFilter(c, spec.without, `${at}.without`, [
+    'type',
+    'category',
+    'props',
+    'value',
+  ]);
+  let wait: number | undefined;
+  if (spec.for !== undefined) {
+    wait = parseDuration(spec.for);
+    if (wait === undefined) return problem(c, `${at}.for`, 'a duration like "24h", "30m" or "2d"');
+    if (did?.within !== undefined && wait >= did.within)
+      return problem(
+        c,
+        `${at}.for`,
+        `shorter than did.within (${spec.did.within as string}): a ${spec.for as string} wait would need an older event than the window keeps`,
+      );
+  }
+  if (!did || !without) return () => false;
+  const within = must(did.within, 'sequence within');
+  for (const w of wait === undefined ? [within] : [within, wait])
+    if (!c.clock.windows.includes(w)) c.clock.windows.push(w);
+  const followed = without.match;
+  return (ctx) => {
+    const from = ctx.now - within;
+    const w = ctx.window;
+    // The `without` events of the window first (a window log's worth at most): one in the same
+    // millisecond may stand before its `did` event in the log.
+    const after: number[] = [];
+    for (let i = w.length - 1; i >= 0; i--) {
+      const e = must(w[i], 'window entry');
+      if (e[0] > ctx.now) continue;
+      if (e[0] <= from) break;
+      if (followed(e)) after.push(e[0]);
+    }
+    for (let i = w.length - 1; i >= 0; i--) {
+      const e = must(w[i], 'window entry');
+      if (e[0] > ctx.now) continue;
+      if (e[0] <= from) break;
+      if (!did.match(e)) continue;
+      const t = e[0];
+      if (wait === undefined) {
+        if (!after.some((u) => u >= t)) return true;
+      } else if (ctx.now - t >= wait && !after.some((u) => u >= t && u - t < wait)) return true;
+    }
+    return false;
+  };
 }
 
 /** Events in (now − ms, now]: an event exactly `ms` old has left the window. */
@@ -360,20 +481,22 @@ export function countMatching(
 
 function compileCondition(c: Compiler, node: unknown, path: string): Test {
   if (++c.nodes > MAX_NODES) return problem(c, path, `a rule has at most ${MAX_NODES} conditions`);
-  if (!isObject(node)) return problem(c, path, 'a condition object: all, any, not, fact or count');
-  const kinds = ['all', 'any', 'not', 'fact', 'count'].filter((k) => k in node);
+  if (!isObject(node))
+    return problem(c, path, 'a condition object: all, any, not, fact, count or sequence');
+  const kinds = ['all', 'any', 'not', 'fact', 'count', 'sequence'].filter((k) => k in node);
   if (kinds.length !== 1) {
     return problem(
       c,
       path,
       kinds.length
-        ? `one of all/any/not/fact/count per condition, found ${kinds.join(' and ')}`
-        : 'a condition needs one of all, any, not, fact, count',
+        ? `one of all/any/not/fact/count/sequence per condition, found ${kinds.join(' and ')}`
+        : 'a condition needs one of all, any, not, fact, count, sequence',
     );
   }
   const kind = must(kinds[0], 'condition kind');
   if (kind === 'fact') return compileFact(c, node, path);
   if (kind === 'count') return compileCount(c, node, path);
+  if (kind === 'sequence') return compileSequence(c, node, path);
   const extra = Object.keys(node).filter((k) => k !== kind);
   if (extra.length) return problem(c, `${path}.${extra[0]}`, `unknown key beside "${kind}"`);
   if (kind === 'not') {

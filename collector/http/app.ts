@@ -28,6 +28,8 @@ import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
+import { ruleRoutes } from './routes/rules.ts';
+import { type RuntimeRules, runtimeRules } from '../rules/runtime.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
 import { type Notice, notices } from '../log.ts';
 
@@ -67,6 +69,8 @@ export interface Deps {
   bodyTimeoutMs: number | undefined;
   /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); undefined: not here. */
   metricsToken: string | undefined;
+  /** The runtime rules in force in this process (`/v1/rules`; rules/runtime.ts). */
+  rules: RuntimeRules;
 }
 
 /** What a caller must give; everything else has a default (see `withDefaults`). */
@@ -92,6 +96,7 @@ export function withDefaults(opts: AppOptions): Deps {
     limits: opts.limits,
     bodyTimeoutMs: opts.bodyTimeoutMs,
     metricsToken: opts.metricsToken,
+    rules: opts.rules ?? runtimeRules(opts.storage, opts.config, { log }),
   };
 }
 
@@ -148,6 +153,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', eventsRoutes(deps));
   app.route('/', adminRoutes(deps));
   app.route('/', statsRoutes(deps));
+  app.route('/', ruleRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo) app.route('/', demoRoutes(deps));
 

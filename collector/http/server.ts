@@ -23,6 +23,8 @@ import { startWebhooks } from '../webhooks/index.ts';
 import { runJobsWhileLeader } from '../jobs/leader.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
+import { runtimeRules } from '../rules/runtime.ts';
+import { startRuleBackfill } from '../rules/backfill.ts';
 import { startSegmentSizes } from '../jobs/segment-sizes.ts';
 import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
@@ -132,7 +134,11 @@ export async function start(
   joinClusterMetrics(metrics);
   // Filled once the port is known (port 0 picks one); no request arrives before that.
   const selfOrigins = new Set<string>();
+  // Rules saved through the API, in force before the first request; polled for other processes'.
+  const rules = runtimeRules(storage, config, { log });
+  await rules.ready;
   const app = createApp({
+    rules,
     storage,
     config,
     now: Date.now,
@@ -155,8 +161,10 @@ export async function start(
       const retention = startRetentionJob(storage, config, { now: Date.now, log });
       const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
       const sizes = startSegmentSizes(storage, config, { now: Date.now, log });
+      const backfill = startRuleBackfill(storage, config, rules, { now: Date.now, log });
       return {
         stop() {
+          backfill.stop();
           rfm.stop();
           retention.stop();
           sweep.stop();
@@ -238,6 +246,7 @@ export async function start(
       new Promise<void>((done) => {
         // The jobs stop now; the leadership goes with its connection, for another process.
         const jobsStopped = jobs.stop();
+        rules.stop();
         metricsServer?.close();
         (
           metricsServer as { closeAllConnections?: () => void } | undefined

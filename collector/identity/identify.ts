@@ -6,7 +6,13 @@
 import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { DAY } from '../engine/config.ts';
-import { emptyProfile, evaluate, type RfmBreakpoints, stableUntil } from '../engine/index.ts';
+import {
+  type EngineConfig,
+  emptyProfile,
+  evaluate,
+  type RfmBreakpoints,
+  stableUntil,
+} from '../engine/index.ts';
 import { digest } from '../http/digest.ts';
 import type { KeyRing } from './keys.ts';
 import { contactKey, verifyIdentityToken, VERIFY_MESSAGES, type VerifyFailure } from './token.ts';
@@ -195,6 +201,8 @@ export async function ingestAs(
  */
 interface SegmentMemo {
   site: SiteConfig;
+  /** The site's engine when computed: a runtime rule saved since replaces it (rules/runtime.ts). */
+  engine: EngineConfig;
   visitor: string;
   known: boolean;
   rfm: RfmBreakpoints | null;
@@ -221,6 +229,7 @@ function memoOf(inputs: SegmentInputs, site: SiteConfig, who: Who, now: number):
   if (
     memo !== undefined &&
     memo.site === site &&
+    memo.engine === site.engine &&
     memo.visitor === visitor &&
     memo.known === known &&
     memo.rfm === rfm &&
@@ -233,6 +242,7 @@ function memoOf(inputs: SegmentInputs, site: SiteConfig, who: Who, now: number):
   const extras = { traits, rfm };
   const fresh: SegmentMemo = {
     site,
+    engine: site.engine,
     visitor,
     known,
     rfm,

@@ -36,9 +36,13 @@ export function runJobsWhileLeader(
     onChange(held) {
       if (held && !jobs) {
         jobs = start();
-        opts.log('info', 'background jobs: this process leads (rfm, sweep, retention)', {
-          pid: process.pid,
-        });
+        opts.log(
+          'info',
+          'background jobs: this process leads (rfm, sweep, retention, rule backfill)',
+          {
+            pid: process.pid,
+          },
+        );
       } else if (!held && jobs) {
         jobs.stop();
         jobs = null;

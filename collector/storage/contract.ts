@@ -279,6 +279,62 @@ export interface OutboxWrites {
   prune(before: number, limit: number): Promise<number>;
 }
 
+/* ---------- runtime rules ---------- */
+
+/** A custom segment rule saved through the API (collector/rules/), as stored. */
+export interface StoredRule {
+  name: string;
+  /** The rule's JSON: `{when, description?, public?}`. */
+  definition: string;
+  /** The site's rules version when it was last saved (or deleted). */
+  revision: number;
+  /** The revision whose members the backfill has computed for every profile (0: none yet). */
+  backfilled: number;
+  /** Deleted, its members' exits not yet recorded by the backfill: not in force. */
+  deleted: boolean;
+  created: number;
+  updated: number;
+}
+
+export interface RuleReads {
+  /** Every site's rules version (sites that ever had a runtime rule): one small read. */
+  versions(): Promise<Map<string, number>>;
+  /** A site's rules (deleted ones pending their backfill included) and its version (0: none). */
+  list(site: string): Promise<{ version: number; rules: StoredRule[] }>;
+}
+
+export interface RuleWrites {
+  /**
+   * Saves a rule (new, or a change of one, deleted or not) and raises the site's version, which
+   * it answers; `too_many` (nothing written) when the site has `maxRules` other rules in force.
+   */
+  put(
+    site: string,
+    name: string,
+    definition: string,
+    now: number,
+    maxRules: number,
+  ): Promise<{ version: number } | 'too_many'>;
+  /** Marks a rule deleted and raises the version; null when there is none in force. */
+  delete(site: string, name: string, now: number): Promise<{ version: number } | null>;
+  /**
+   * After a backfill pass: each rule still at the revision the pass began with is backfilled, a
+   * deleted one is dropped. Raises the version (other processes stop treating them as pending).
+   */
+  backfilled(
+    site: string,
+    done: { name: string; revision: number }[],
+    now: number,
+  ): Promise<number>;
+}
+
+/** One stored profile as a scan reads it (rule preview). */
+export interface ScannedProfile {
+  visitor: string;
+  profile: Profile;
+  traits: Traits | undefined;
+}
+
 /* ---------- quarantine ---------- */
 
 export interface QuarantineRow {
@@ -445,12 +501,14 @@ export interface StorageReads {
   countEvents(site: string, visitor?: string): Promise<number>;
   readonly identity: IdentityReads;
   readonly outbox: OutboxReads;
+  readonly rules: RuleReads;
 }
 
 /** The writes, inside a transaction (a job of `Storage.write`). */
 export interface StorageTx extends StorageReads {
   readonly identity: IdentityReads & IdentityWrites;
   readonly outbox: OutboxReads & OutboxWrites;
+  readonly rules: RuleReads & RuleWrites;
   /**
    * Stores the events, folds the new ones into the profile (the visitor's, or `extras.profile`)
    * and records any segment change; change listeners run in this transaction.
@@ -647,6 +705,19 @@ export interface Storage extends StorageReads {
    * database file for it (not ':memory:'): the first `next()` rejects otherwise.
    */
   members(site: string, audience: Audience): AsyncIterable<MemberRow>;
+  /**
+   * Up to `limit` stored profiles of a site after the `after` profile id, in id order: the rule
+   * preview's scan. With `traits`, their traits (else undefined: a rule reading none skips the
+   * join). With `columns`, not the stored aggregate but a profile made from the row's columns
+   * (`profileFromColumns`): enough for a rule on lifecycle, RFM, purchase counts and totals and
+   * `days.*`, and no JSON to read. Not a snapshot: each page is read on its own.
+   */
+  scanProfiles(
+    site: string,
+    after: string,
+    limit: number,
+    opts: { traits: boolean; columns: boolean },
+  ): Promise<ScannedProfile[]>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;
   /**

@@ -154,6 +154,26 @@ export function settleRefresh(
     segment,
     before,
     changes,
-    change: { site, visitor: key, profile: key, before, segment, changes, at: now },
+    change: heard(
+      { site, visitor: key, profile: key, before, segment, changes, at: now },
+      engine.quiet,
+    ),
   };
+}
+
+/**
+ * The change as the listeners hear it: the entries and exits of `quiet` segments (a runtime rule
+ * being backfilled) left out, and `before` showing them as they are now, so a webhook sees no
+ * transition of theirs. The history and the stored membership keep them all.
+ */
+function heard(change: Change, quiet: readonly string[] | undefined): Change {
+  if (!quiet || quiet.length === 0) return change;
+  const changes = change.changes.filter((c) => c.kind === 'key' || !quiet.includes(c.name));
+  if (changes.length === change.changes.length) return change;
+  const now = change.segment.segments;
+  const segments = [
+    ...change.before.segments.filter((s) => !quiet.includes(s)),
+    ...now.filter((s) => quiet.includes(s)),
+  ];
+  return { ...change, before: { ...change.before, segments }, changes };
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import type { Segment } from '../../shared/segment.ts';
 import type { SegmentChangeKind } from '../../shared/webhook.ts';
 import { wildcardRegExp } from '../config/wildcard.ts';
+import { RULE_NAME } from '../engine/rules.ts';
 
 const secret = z.string().min(16, 'a webhook secret has at least 16 characters');
 
@@ -177,11 +178,18 @@ export function compileWebhooks(
       if (!pattern)
         problems.push(`${path}.segment: "key:" needs a pattern, e.g. "key:*:cameras:hot"`);
       match = { kind: 'key', pattern: wildcardRegExp(pattern) };
+    } else if (w.segment.startsWith('rule:')) {
+      // A runtime rule (`PUT /v1/rules/:name`): saved after start, so not checked against the
+      // config's rules; it fires once a rule of that name is in force.
+      const name = w.segment.slice(5);
+      if (!RULE_NAME.test(name))
+        problems.push(`${path}.segment: "rule:" needs a rule name, e.g. "rule:cart-abandoned"`);
+      match = { kind: 'custom', name };
     } else {
       if (!opts.customSegments.includes(w.segment)) {
         const known = opts.customSegments.length ? opts.customSegments.join(', ') : 'none';
         problems.push(
-          `${path}.segment: "${w.segment}" is not a custom segment of site "${site}" (custom segments: ${known}; use "key:<pattern>" for microsegment keys)`,
+          `${path}.segment: "${w.segment}" is not a custom segment of site "${site}" (custom segments: ${known}; use "key:<pattern>" for microsegment keys, "rule:<name>" for a rule saved through the API)`,
         );
       }
       match = { kind: 'custom', name: w.segment };

@@ -184,7 +184,7 @@ describe('custom rules: errors at start, pointing at the bad part', () => {
     [
       'two kinds',
       { a: { when: { all: [], fact: 'x' } } },
-      'sites.shop.rules.a.when: one of all/any/not/fact/count per condition',
+      'sites.shop.rules.a.when: one of all/any/not/fact/count/sequence per condition',
     ],
     ['empty all', { a: { when: { all: [] } } }, 'sites.shop.rules.a.when.all: a non-empty list'],
     [

@@ -14,6 +14,7 @@ import { type CollectorProcess, startCollector, stopped } from '../collector-pro
 import { ackedLoad, missingIds } from './load.ts';
 
 const pgUrl = inject('pgUrl');
+const API_KEY = 'two-collectors-api-key-0123';
 
 /** Every visitor's profile counts exactly its stored events: none lost, none counted twice. */
 async function expectProfilesExact(storage: Storage): Promise<number> {
@@ -32,7 +33,11 @@ describe.skipIf(!pgUrl)('two collectors on one PostgreSQL', () => {
   let a: CollectorProcess;
   let b: CollectorProcess;
   let storage: Storage;
-  const env = () => ({ MICROSEG_DB: db.url, MICROSEG_SECRET: PG_TEST_SECRET });
+  const env = () => ({
+    MICROSEG_DB: db.url,
+    MICROSEG_SECRET: PG_TEST_SECRET,
+    MICROSEG_API_KEY: API_KEY,
+  });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -68,6 +73,46 @@ describe.skipIf(!pgUrl)('two collectors on one PostgreSQL', () => {
       const seg = await segmentOf(b, 'seen');
       expect(Object.keys(seg.affinity), `after event ${i}`).toContain(`c${i}`);
     }
+  });
+
+  it('a rule saved through one is in force in the other within its check (1 s), no restart', async () => {
+    const events = [1, 2, 3].map((i) => ({
+      id: `rule${i}`,
+      type: 'page_view',
+      ts: Date.now() - i * 1000,
+      category: 'cameras',
+    }));
+    const res = await fetch(`${a.url}/v1/collect`, {
+      method: 'POST',
+      body: JSON.stringify({ site: 'demo', visitor: 'ruled', events }),
+    });
+    expect(res.status).toBe(200);
+    expect((await segmentOf(b, 'ruled')).segments).toEqual([]); // B's memo warm, without it
+    const saved = Date.now();
+    const put = await fetch(`${a.url}/v1/rules/cam3?site=demo`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${API_KEY}` },
+      body: JSON.stringify({
+        when: { count: { type: 'page_view', category: 'cameras', within: '7d' }, gte: 3 },
+      }),
+    });
+    expect(put.status).toBe(201);
+    // The process that saved it: at the next request.
+    expect((await segmentOf(a, 'ruled')).segments).toEqual(['cam3']);
+    // The other: within its check interval (RULES_CHECK_MS) and a read.
+    let seen = 0;
+    while (seen === 0 && Date.now() - saved < 5000) {
+      if ((await segmentOf(b, 'ruled')).segments.includes('cam3')) seen = Date.now();
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen, 'B never showed the rule').toBeGreaterThan(0);
+    expect(seen - saved).toBeLessThan(2500);
+    const list = await fetch(`${b.url}/v1/rules?site=demo`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(((await list.json()) as { rules: { name: string }[] }).rules.map((r) => r.name)).toEqual(
+      ['cam3'],
+    );
   });
 
   it('adds up batches of the same visitors sent through both at once, exactly', async () => {

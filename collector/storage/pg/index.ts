@@ -41,6 +41,7 @@ import { createPool } from './pool.ts';
 import { lockProfiles, profilesPg } from './profiles.ts';
 import { pgReadPath, segmentInputs } from './reads.ts';
 import { type JobClient, pgWritePath } from './write.ts';
+import { rulesPg, scanProfiles } from './rules.ts';
 
 /**
  * Opens the PostgreSQL storage at `url` (`postgres://…`): applies the pending migrations, then
@@ -82,6 +83,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     claimAnonymousRows: (site, visitor, contact) => claimAnonymousRows(q, site, visitor, contact),
   });
   const readsOn = (q: Queryable): Omit<StorageReads, 'identity' | 'outbox'> => ({
+    rules: rulesPg(q),
     profile: (site, visitor) => profiles.profile(q, site, visitor),
     segmentInputs: (site, visitor, now) =>
       segmentInputs(q, (s) => breakpointsFor(s, q), site, visitor, now),
@@ -112,6 +114,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         ...identityWritesOn(client),
       },
       outbox,
+      rules: rulesPg(client),
       async ingest(site, visitor, batch, engine, now, extras) {
         const { result, change } = await profiles.ingest(
           client,
@@ -159,7 +162,9 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
           after,
           limit,
         );
-        if (listeners.length > 0) for (const change of changes) await tell(change, tx);
+        // A change of quiet segments only (a backfill) is recorded but told to nobody (fold.ts).
+        if (listeners.length > 0)
+          for (const change of changes) if (change.changes.length > 0) await tell(change, tx);
         return { next, changed };
       },
       recomputeRfm: (site, minCustomers, now) => {
@@ -260,6 +265,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     dashboard: dashboardPg(reader),
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
+    scanProfiles: (site, after, limit, opts) => scanProfiles(reader, site, after, limit, opts),
     lead(name, o) {
       const l = pgLeadership(url, name, o);
       leaders.add(l);

@@ -317,3 +317,25 @@ export const statsRollup = pgTable(
   },
   (t) => [primaryKey({ columns: [t.site, t.bucket, t.start, t.metric] })],
 );
+
+/** Custom segment rules made at runtime (the SQLite schema says what each column is). */
+export const siteRules = pgTable(
+  'site_rules',
+  {
+    site: text('site').notNull(),
+    name: text('name').notNull(),
+    definition: text('definition').notNull(),
+    revision: integer('revision').notNull(),
+    backfilled: integer('backfilled').notNull().default(0),
+    deleted: boolean('deleted').notNull().default(false),
+    created: ms('created').notNull(),
+    updated: ms('updated').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.name] })],
+);
+
+/** Per site, raised with every change of `site_rules`: what each collector process polls. */
+export const ruleVersions = pgTable('rule_versions', {
+  site: text('site').primaryKey(),
+  version: integer('version').notNull(),
+});

@@ -33,6 +33,7 @@ import { countMembers, members, segmentCounts, sitesWithProfiles } from './audie
 import { sqliteHealth } from './health.ts';
 import { dashboardStore } from './dashboard.ts';
 import { writeQueue } from './write-queue.ts';
+import { profileScan, ruleStore } from './rules.ts';
 
 export { DEFAULT_PROFILE_CACHE, READ_PATH_SQL } from './reads.ts';
 /** The `drizzle/` folder of the SQLite migrations (`microseg backup` checks a copy's schema against it). */
@@ -79,6 +80,8 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   const outbox = outboxStore(db);
   const quarantine = quarantineStore(db);
   const dashboard = dashboardStore(sqlite);
+  const rules = ruleStore(sqlite);
+  const scan = profileScan(sqlite);
 
   const listeners: ChangeListener[] = [];
   const skippedListeners: ((site: string, n: number) => void)[] = [];
@@ -125,7 +128,9 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     prune: async (before, limit) => outbox.prune(before, limit),
   };
 
-  const storageReads: Omit<StorageReads, 'identity' | 'outbox'> = {
+  const ruleReads = { versions: rules.versions, list: rules.list };
+
+  const storageReads: Omit<StorageReads, 'identity' | 'outbox' | 'rules'> = {
     profile: async (site, visitor) => profiles.profile(site, visitor),
     segmentInputs: async (site, visitor, now) => reads.segmentInputs(site, visitor, now),
     segmentHistory: async (site, visitor, o = {}) => profiles.segmentHistory(site, visitor, o),
@@ -138,6 +143,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     ...storageReads,
     identity: { ...identityReads, ...identityWrites },
     outbox: { ...outboxReads, ...outboxWrites },
+    rules,
     async ingest(site, visitor, batch, engine, now, extras) {
       const { result, change } = profiles.ingest(site, visitor, batch, engine, now, extras);
       if (change && listeners.length > 0) await tell(change, tx);
@@ -165,7 +171,9 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     },
     async refreshSegments(site, engine, now, after, limit) {
       const { next, changed, changes } = profiles.refreshSegments(site, engine, now, after, limit);
-      if (listeners.length > 0) for (const change of changes) await tell(change, tx);
+      // A change of quiet segments only (a backfill) is recorded but told to nobody (fold.ts).
+      if (listeners.length > 0)
+        for (const change of changes) if (change.changes.length > 0) await tell(change, tx);
       return { next, changed };
     },
     recomputeRfm: async (site, minCustomers, now) => rfm.recompute(site, minCustomers, now),
@@ -199,6 +207,8 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
       ...singleProcessLeases(outbox),
       ...outboxWritesAsJobs(write),
     },
+    rules: ruleReads,
+    scanProfiles: async (site, after, limit, opts) => scan(site, after, limit, opts),
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),
     quarantined: async (site, limit, before) => quarantine.list(site, limit, before),

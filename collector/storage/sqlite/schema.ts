@@ -320,3 +320,35 @@ export const statsRollup = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.site, t.bucket, t.start, t.metric] })],
 );
+
+/**
+ * Custom segment rules made at runtime (`PUT /v1/rules/:name`, collector/rules/), beside the
+ * config file's. `definition` is the rule's JSON (`{when, description?, public?}`). `revision` is
+ * the site's rules version when it was last saved or deleted; `backfilled` the revision whose
+ * members the background backfill has computed for every stored profile (0: none yet). A deleted
+ * rule stays (`deleted` 1) until the backfill has recorded its members' exits, then goes.
+ */
+export const siteRules = sqliteTable(
+  'site_rules',
+  {
+    site: text('site').notNull(),
+    name: text('name').notNull(),
+    definition: text('definition').notNull(),
+    revision: integer('revision').notNull(),
+    backfilled: integer('backfilled').notNull().default(0),
+    deleted: integer('deleted', { mode: 'boolean' }).notNull().default(false),
+    created: integer('created').notNull(),
+    updated: integer('updated').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.name] })],
+);
+
+/**
+ * One row per site with runtime rules: a number raised in the transaction of every change of
+ * `site_rules` (save, delete, a finished backfill). Each collector process compares it with the
+ * version it compiled, one small read, to pick up a rule saved through another process.
+ */
+export const ruleVersions = sqliteTable('rule_versions', {
+  site: text('site').primaryKey(),
+  version: integer('version').notNull(),
+});
