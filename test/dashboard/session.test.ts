@@ -221,6 +221,11 @@ describe('CSRF', () => {
       (await post(s.cookie, { csrf: s.csrf }, { origin: 'https://evil.example' })).status,
     ).toBe(403);
     expect((await post(s.cookie, { csrf: s.csrf }, { origin: 'null' })).status).toBe(403);
+    const nullCross = { origin: 'null', 'sec-fetch-site': 'cross-site' };
+    expect((await post(s.cookie, { csrf: s.csrf }, nullCross)).status).toBe(403);
+    // Chromium's form post under no-referrer: Origin null, but same-origin fetch metadata.
+    const nullSame = { origin: 'null', 'sec-fetch-site': 'same-origin' };
+    expect((await post(s.cookie, { csrf: s.csrf }, nullSame)).status).toBe(303);
     const noOrigin = await t.app.request('/dashboard/logout', {
       method: 'POST',
       headers: { cookie: s.cookie, 'sec-fetch-site': 'cross-site', 'x-csrf-token': s.csrf },
