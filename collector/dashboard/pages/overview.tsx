@@ -60,7 +60,7 @@ function Activity({ stats }: { stats: StatsResponse }) {
       <div class="chart" data-chart={chartData(events)} />
       <details>
         <summary>Activity as a table</summary>
-        <div class="table-wrap" role="region" tabindex={0} aria-labelledby="activity-cap">
+        <section class="table-wrap" tabindex={0} aria-labelledby="activity-cap">
           <table id="activity">
             <caption id="activity-cap">Activity per {per} (UTC)</caption>
             <thead>
@@ -88,7 +88,7 @@ function Activity({ stats }: { stats: StatsResponse }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       </details>
     </section>
   );
@@ -117,7 +117,7 @@ function Sizes({ stats }: { stats: StatsResponse }) {
             The {Math.min(CHART_SERIES, ranked.length)} largest segments; members at each day's end.
           </p>
           <div class="chart" data-chart={chartData(chart)} />
-          <div class="table-wrap" role="region" tabindex={0} aria-labelledby="sizes-cap">
+          <section class="table-wrap" tabindex={0} aria-labelledby="sizes-cap">
             <table id="sizes">
               <caption id="sizes-cap">Members per segment, first and last day of the range</caption>
               <thead>
@@ -145,7 +145,7 @@ function Sizes({ stats }: { stats: StatsResponse }) {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         </>
       )}
     </section>
@@ -166,7 +166,7 @@ function Lifecycles({ stats }: { stats: StatsResponse }) {
   return (
     <section class="card" aria-labelledby="lifecycle-h">
       <h2 id="lifecycle-h">Lifecycle</h2>
-      <div class="table-wrap" role="region" tabindex={0} aria-labelledby="lifecycle-now-cap">
+      <section class="table-wrap" tabindex={0} aria-labelledby="lifecycle-now-cap">
         <table id="lifecycle-now">
           <caption id="lifecycle-now-cap">Profiles per stage now</caption>
           <thead>
@@ -190,12 +190,12 @@ function Lifecycles({ stats }: { stats: StatsResponse }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
       <h3>Moves between stages in the range</h3>
       {rows.length === 0 ? (
         <p>No profile changed stage in this range.</p>
       ) : (
-        <div class="table-wrap" role="region" tabindex={0} aria-labelledby="lifecycle-flow-cap">
+        <section class="table-wrap" tabindex={0} aria-labelledby="lifecycle-flow-cap">
           <table id="lifecycle-flow">
             <caption id="lifecycle-flow-cap">Profiles that moved from one stage to another</caption>
             <thead>
@@ -217,7 +217,7 @@ function Lifecycles({ stats }: { stats: StatsResponse }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       )}
     </section>
   );
@@ -229,7 +229,7 @@ function Categories({ stats }: { stats: StatsResponse }) {
     <section class="card" aria-labelledby="categories-h">
       <h2 id="categories-h">Category affinity</h2>
       <p class="note">Profiles by their dominant category (mixed: none has half the interest).</p>
-      <div class="table-wrap" role="region" tabindex={0} aria-labelledby="categories-cap">
+      <section class="table-wrap" tabindex={0} aria-labelledby="categories-cap">
         <table id="categories">
           <caption id="categories-cap">Profiles per dominant category</caption>
           <thead>
@@ -256,7 +256,7 @@ function Categories({ stats }: { stats: StatsResponse }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
     </section>
   );
 }
@@ -272,7 +272,7 @@ function RfmGrid({ stats }: { stats: StatsResponse }) {
         {rfm.scoring === 'quintiles' ? "the site's quintiles" : "the config's fixed thresholds"}.
         Rows: recency (5 = most recent); columns: frequency (5 = most orders).
       </p>
-      <div class="table-wrap" role="region" tabindex={0} aria-labelledby="rfm-cap">
+      <section class="table-wrap" tabindex={0} aria-labelledby="rfm-cap">
         <table class="rfm" id="rfm">
           <caption id="rfm-cap">Customers per recency × frequency cell</caption>
           <thead>
@@ -300,7 +300,7 @@ function RfmGrid({ stats }: { stats: StatsResponse }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
     </section>
   );
 }
@@ -311,7 +311,7 @@ function EngagementMix({ stats }: { stats: StatsResponse }) {
   return (
     <section class="card" aria-labelledby="engagement-h">
       <h2 id="engagement-h">Engagement mix</h2>
-      <div class="table-wrap" role="region" tabindex={0} aria-labelledby="engagement-cap">
+      <section class="table-wrap" tabindex={0} aria-labelledby="engagement-cap">
         <table id="engagement">
           <caption id="engagement-cap">Profiles per engagement level now</caption>
           <thead>
@@ -338,7 +338,7 @@ function EngagementMix({ stats }: { stats: StatsResponse }) {
             ))}
           </tbody>
         </table>
-      </div>
+      </section>
     </section>
   );
 }

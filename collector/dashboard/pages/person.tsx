@@ -97,7 +97,7 @@ function PersonView(props: {
         <section class="card" aria-labelledby="why-h">
           <h2 id="why-h">Why</h2>
           {affinity.length > 0 ? (
-            <div class="table-wrap" role="region" tabindex={0} aria-labelledby="affinity-cap">
+            <section class="table-wrap" tabindex={0} aria-labelledby="affinity-cap">
               <table id="affinity">
                 <caption id="affinity-cap">Category affinity (share of decayed interest)</caption>
                 <thead>
@@ -119,11 +119,11 @@ function PersonView(props: {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </section>
           ) : (
             <p>No categorized activity.</p>
           )}
-          <div class="table-wrap" role="region" tabindex={0} aria-labelledby="windows-cap">
+          <section class="table-wrap" tabindex={0} aria-labelledby="windows-cap">
             <table id="windows">
               <caption id="windows-cap">Events in the rules' windows</caption>
               <thead>
@@ -149,7 +149,7 @@ function PersonView(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         </section>
         <section class="card" aria-labelledby="traits-h">
           <h2 id="traits-h">Traits and campaigns</h2>
@@ -183,7 +183,7 @@ function PersonView(props: {
         {v.events.items.length === 0 ? (
           <p>No events{props.before ? ' before this point' : ''}.</p>
         ) : (
-          <div class="table-wrap" role="region" tabindex={0} aria-labelledby="timeline-cap">
+          <section class="table-wrap" tabindex={0} aria-labelledby="timeline-cap">
             <table id="timeline">
               <caption id="timeline-cap">
                 Events, newest first{props.before ? ' (older page)' : ''}
@@ -220,7 +220,7 @@ function PersonView(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
         <nav class="pager" aria-label="Timeline pages">
           {props.before ? <a href={href(base(who), site)}>Newest events</a> : null}
@@ -234,7 +234,7 @@ function PersonView(props: {
         {v.history.items.length === 0 ? (
           <p>No segment changes{props.after !== undefined ? ' after this point' : ''}.</p>
         ) : (
-          <div class="table-wrap" role="region" tabindex={0} aria-labelledby="history-cap">
+          <section class="table-wrap" tabindex={0} aria-labelledby="history-cap">
             <table id="history">
               <caption id="history-cap">Segment enters and exits, oldest first</caption>
               <thead>
@@ -258,7 +258,7 @@ function PersonView(props: {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         )}
         {v.history.next !== null ? (
           <nav class="pager" aria-label="History pages">

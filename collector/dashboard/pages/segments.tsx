@@ -74,7 +74,7 @@ export function segmentsPage(deps: Deps) {
       c,
       <Layout title="Segments" session={c.var.session} site={site.id} active="segments">
         <p class="note">Members now; change since {dayLabel(days[0] ?? now)} (daily sizes, UTC).</p>
-        <div class="table-wrap" role="region" tabindex={0} aria-labelledby="segments-cap">
+        <section class="table-wrap" tabindex={0} aria-labelledby="segments-cap">
           <table id="segments">
             <caption id="segments-cap">Every segment of site {site.id}</caption>
             <thead>
@@ -124,7 +124,7 @@ export function segmentsPage(deps: Deps) {
               })}
             </tbody>
           </table>
-        </div>
+        </section>
         {selected !== undefined ? (
           <section class="card members-card" aria-labelledby="members-h">
             <h2 id="members-h">
@@ -160,7 +160,7 @@ export function segmentsPage(deps: Deps) {
                   </a>
                 </p>
                 {members && members.items.length > 0 ? (
-                  <div class="table-wrap" role="region" tabindex={0} aria-labelledby="members-cap">
+                  <section class="table-wrap" tabindex={0} aria-labelledby="members-cap">
                     <table id="members">
                       <caption id="members-cap">
                         Page {pageNo + 1} ({DASHBOARD.membersPage} a page)
@@ -196,7 +196,7 @@ export function segmentsPage(deps: Deps) {
                         ))}
                       </tbody>
                     </table>
-                  </div>
+                  </section>
                 ) : (
                   <p>No members on this page.</p>
                 )}
