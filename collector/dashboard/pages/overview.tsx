@@ -123,7 +123,6 @@ function Sizes({ stats }: { stats: StatsResponse }) {
               <thead>
                 <tr>
                   <th scope="col">Segment</th>
-                  <th scope="col">Kind</th>
                   <th scope="col" class="num">
                     {days[0] !== undefined ? dayLabel(days[0]) : 'First day'}
                   </th>
@@ -138,7 +137,7 @@ function Sizes({ stats }: { stats: StatsResponse }) {
                     <th scope="row">
                       <code>{s.name}</code>
                     </th>
-                    <td>{s.kind === 'key' ? 'microsegment' : 'custom'}</td>
+
                     <td class="num">{fmt(first(s.members))}</td>
                     <td class="num">{fmt(last(s.members))}</td>
                   </tr>

@@ -80,14 +80,18 @@ export function segmentsPage(deps: Deps) {
             <thead>
               <tr>
                 <th scope="col">Segment</th>
-                <th scope="col">Kind</th>
+                <th scope="col" class="wide-only">
+                  Kind
+                </th>
                 <th scope="col" class="num">
                   Members
                 </th>
                 <th scope="col" class="num">
                   Change over 7 days
                 </th>
-                <th scope="col">Trend</th>
+                <th scope="col" class="wide-only">
+                  Trend
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -107,14 +111,14 @@ export function segmentsPage(deps: Deps) {
                         <code>{s.name}</code>
                       </a>
                     </th>
-                    <td>{s.kind === 'key' ? 'microsegment' : 'custom'}</td>
+                    <td class="wide-only">{s.kind === 'key' ? 'microsegment' : 'custom'}</td>
                     <td class="num members">{fmt(s.members)}</td>
                     <td
                       class={`num change ${change && change > 0 ? 'up' : change && change < 0 ? 'down' : ''}`}
                     >
                       {change === null ? '–' : `${change > 0 ? '+' : ''}${fmt(change)}`}
                     </td>
-                    <td>
+                    <td class="wide-only">
                       {values.some((v) => v !== null) ? (
                         <div class="spark" aria-hidden="true" data-chart={chartData(spark)} />
                       ) : null}
