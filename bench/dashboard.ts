@@ -5,9 +5,7 @@
  * `npx tsx bench/dashboard.ts --db FILE|URL [--site demo] [--n 20] [--explain] [--catch-up]` prints
  * the median and p95 ms of each, with --explain the query plans of the hot statements, and with
  * --catch-up first rolls up every closed bucket not rolled up yet (a database seeded before the
- * rollup existed), timed. Then the dashboard's pages as a signed-in browser gets them (the app's
- * own handlers under `app.request`, HTML rendered and read; no socket): the overview (30 days,
- * 48 hours), the segments page and a person page.
+ * rollup existed), timed.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../collector/config/config.ts';
@@ -17,8 +15,6 @@ import { sqliteHandle } from '../collector/storage/sqlite/index.ts';
 import { siteStats, statsRange, visitorView } from '../collector/storage/stats.ts';
 import { dayOf, rollupDue, snapshotSite } from '../collector/jobs/segment-sizes.ts';
 import { audienceVisitorId } from './lib/workload.mjs';
-import { createApp } from '../collector/http/app.ts';
-import { snippetAsset } from '../collector/http/snippet-asset.ts';
 
 const { values } = parseArgs({
   options: {
@@ -39,10 +35,7 @@ if (!values.db) {
 }
 const N = Number(values.n);
 const storage: Storage = await openStorage(values.db);
-/** The key the dashboard pages are signed in with (a site whose config names no key gets it). */
-const BENCH_KEY = 'bench-dashboard-key-0123456789';
-const config = loadConfig(process.env.MICROSEG_CONFIG, { apiKey: BENCH_KEY });
-const site = config.sites.get(values.site);
+const site = loadConfig(process.env.MICROSEG_CONFIG).sites.get(values.site);
 if (!site) throw new Error(`no site ${values.site}`);
 
 async function time(name: string, fn: (i: number) => Promise<unknown>) {
@@ -82,32 +75,6 @@ await time('GET /v1/visitors/:id', async (i) => {
   return JSON.stringify(
     await visitorView(storage, site, id, now, { limit: 50, historyLimit: 100 }),
   );
-});
-
-// The pages: the same reads, plus the HTML.
-const app = createApp({ storage, config, now: () => now, snippet: snippetAsset('') });
-const key = site.apiKeys[0] ?? BENCH_KEY;
-const login = await app.request('http://localhost/dashboard/login', {
-  method: 'POST',
-  headers: { origin: 'http://localhost', 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({ key }).toString(),
-});
-const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-const html = async (path: string) => {
-  const res = await app.request(`http://localhost${path}`, { headers: { cookie } });
-  if (res.status !== 200) throw new Error(`${path}: ${res.status}`);
-  return res.text();
-};
-const q = `site=${encodeURIComponent(site.id)}`;
-await time('page overview 30 d', () => html(`/dashboard/?${q}&range=30d`));
-await time('page overview 48 h', () => html(`/dashboard/?${q}&range=48h`));
-await time('page segments', () => html(`/dashboard/segments?${q}`));
-await time('page person', async (i) => {
-  const id = audienceVisitorId(seed, (i * 7919) % visitors);
-  const res = await app.request(`http://localhost/dashboard/visitors/${id}?${q}`, {
-    headers: { cookie },
-  });
-  return res.text();
 });
 
 if (values.explain) {
