@@ -23,7 +23,8 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
   return {
     width,
     height: spark ? 32 : 220,
-    legend: { show: !spark },
+    // Labels only: the values are in the table beside each chart, not under a hovering cursor.
+    legend: { show: !spark, live: false },
     cursor: { show: !spark },
     // Counts: the y axis starts at 0, so a bar's height is its count (a sparkline shows the trend).
     scales: {
