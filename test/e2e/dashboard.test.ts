@@ -99,6 +99,10 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
+  // A script or style the Content-Security-Policy blocks is only a console message, not an error.
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text());
+  });
   await signInPage(page, collector.url, KEY);
 }, 180_000);
 
