@@ -30,6 +30,7 @@ import { statsRoutes } from './routes/stats.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { type RuntimeRules, runtimeRules } from '../rules/runtime.ts';
+import { dashboardRoutes } from '../dashboard/app.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
 import { type Notice, notices } from '../log.ts';
 
@@ -49,6 +50,8 @@ export interface Deps {
   snippets: Snippets;
   /** Serve `GET /demo`. */
   demo: boolean;
+  /** Serve the dashboard at `/dashboard/` (MICROSEG_DASHBOARD). */
+  dashboard: boolean;
   /** Keys of identity tokens and email links. */
   keys: KeyRing;
   /** The collector's public URL, the base of email links (MICROSEG_PUBLIC_URL); else the request's origin. */
@@ -78,7 +81,7 @@ export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippets'> &
   Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippets'>>;
 
 /**
- * The complete `Deps` of `opts`: the demo on, a key ring living only in this process, no own
+ * The complete `Deps` of `opts`: the demo and the dashboard on, a key ring living only in this process, no own
  * origins, no log, a fresh metrics registry, no limits.
  */
 export function withDefaults(opts: AppOptions): Deps {
@@ -87,6 +90,7 @@ export function withDefaults(opts: AppOptions): Deps {
   return {
     ...opts,
     demo: opts.demo ?? true,
+    dashboard: opts.dashboard ?? true,
     keys: opts.keys ?? ephemeralKeyRing(),
     publicUrl: opts.publicUrl,
     selfOrigins: opts.selfOrigins ?? NO_ORIGINS,
@@ -156,6 +160,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', ruleRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo) app.route('/', demoRoutes(deps));
+  if (deps.dashboard) app.route('/', dashboardRoutes(deps));
 
   // 503 while writes fail (a full or broken disk) or the database does not answer: a load
   // balancer or orchestrator then sees what clients see.
