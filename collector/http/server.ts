@@ -3,6 +3,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp } from './app.ts';
+import { LiveFeed } from '../live/feed.ts';
+import { joinClusterLive } from '../live/cluster-relay.ts';
 import { ConfigError } from '../config/config.ts';
 import { redactDbUrl } from '../config/db-url.ts';
 import {
@@ -132,7 +134,11 @@ export async function start(
   joinClusterMetrics(metrics);
   // Filled once the port is known (port 0 picks one); no request arrives before that.
   const selfOrigins = new Set<string>();
+  // The dashboard's live feed; a worker of `serve --workers` links it to the others' (cluster-relay.ts).
+  const live = new LiveFeed();
+  joinClusterLive(live);
   const app = createApp({
+    live,
     storage,
     config,
     now: Date.now,

@@ -10,8 +10,11 @@
  * a bad email-link signature, a per-address 429 before the body is read) reaches only a watcher
  * whose key opens every configured site (an operator's), since no site owner can tell it is theirs.
  *
- * Under `serve --workers N` each worker has its own feed: a watcher sees the arrivals its own
- * worker handled (docs/security.md, "Live feed").
+ * Under `serve --workers N` each worker has its own feed, linked through the cluster's primary
+ * (collector/live/cluster-relay.ts): each worker tells the primary which sites its watchers
+ * watch, the primary tells each worker what the others watch (`setRemote`), and an entry some
+ * other worker wants goes to it through the primary (`relay`, then `deliver` there). Collectors on
+ * separate hosts share nothing: a watcher sees its own process's (or cluster's) arrivals.
  */
 import { LIVE } from '../../shared/limits.ts';
 
@@ -91,6 +94,20 @@ interface Watcher {
   wake: () => void;
 }
 
+/** The sites a process's watchers watch (watchers per site), and how many watch every site. */
+export interface LiveInterest {
+  sites: Record<string, number>;
+  everySite: number;
+}
+
+/** How a feed reaches the other workers of a cluster. */
+export interface LiveLink {
+  /** Sends entries the other workers want. */
+  relay(entries: LiveEntry[]): void;
+  /** Told whenever this process's watchers change. */
+  interest(now: LiveInterest): void;
+}
+
 export interface LiveFeedLimits {
   subscribers: number;
   perSession: number;
@@ -102,6 +119,10 @@ export class LiveFeed {
   /** Watchers per site, and of site-less entries: `wants` is a map lookup. */
   readonly #bySite = new Map<string, number>();
   #everySite = 0;
+  /** What the other workers of a cluster watch (from the primary). */
+  #remote: LiveInterest = { sites: {}, everySite: 0 };
+  #remoteAny = false;
+  #link: LiveLink | undefined;
   #next = 1;
   readonly #limits: LiveFeedLimits;
   /** Counters for the tests and /metrics-minded readers: entries built, entries dropped. */
@@ -126,14 +147,55 @@ export class LiveFeed {
    * before building one, so an unwatched collector does no work for the feed.
    */
   wants(site: string | null): boolean {
+    if (this.#watchers.size === 0 && !this.#remoteAny) return false;
+    return this.#wantsHere(site) || this.#wantsElsewhere(site);
+  }
+
+  #wantsHere(site: string | null): boolean {
     if (this.#watchers.size === 0) return false;
     return site === null ? this.#everySite > 0 : (this.#bySite.get(site) ?? 0) > 0;
   }
 
-  /** Hands entries (built only when `wants` said yes) to the watchers whose scope covers them. */
+  #wantsElsewhere(site: string | null): boolean {
+    if (!this.#remoteAny) return false;
+    return site === null ? this.#remote.everySite > 0 : (this.#remote.sites[site] ?? 0) > 0;
+  }
+
+  /** Links this feed to the other workers of a cluster (cluster-relay.ts). */
+  connect(link: LiveLink): void {
+    this.#link = link;
+    link.interest(this.interest());
+  }
+
+  /** What the other workers watch, as the primary last said. */
+  setRemote(remote: LiveInterest): void {
+    this.#remote = remote;
+    this.#remoteAny = remote.everySite > 0 || Object.keys(remote.sites).length > 0;
+  }
+
+  /** What this process's watchers watch. */
+  interest(): LiveInterest {
+    return { sites: Object.fromEntries(this.#bySite), everySite: this.#everySite };
+  }
+
+  /**
+   * Hands entries (built only when `wants` said yes) to the watchers whose scope covers them, and
+   * those another worker wants to the cluster's primary.
+   */
   publish(entries: Omit<LiveEntry, 'id'>[]): void {
+    const delivered = this.deliver(entries);
+    if (this.#link && this.#remoteAny) {
+      const away = delivered.filter((e) => this.#wantsElsewhere(e.site));
+      if (away.length > 0) this.#link.relay(away);
+    }
+  }
+
+  /** Entries for this process's watchers only (the ones another worker relayed here, too). */
+  deliver(entries: Omit<LiveEntry, 'id'>[]): LiveEntry[] {
+    const out: LiveEntry[] = [];
     for (const e of entries) {
       const entry: LiveEntry = { ...e, id: this.#next++ };
+      out.push(entry);
       this.published++;
       for (const w of this.#watchers) {
         if (entry.site === null ? !w.scope.everySite : !w.scope.sites.has(entry.site)) continue;
@@ -147,6 +209,7 @@ export class LiveFeed {
       }
     }
     for (const w of this.#watchers) if (w.buffer.length > 0) w.wake();
+    return out;
   }
 
   /** A new watcher, or why not (the process's or the session's cap reached). */
@@ -159,6 +222,7 @@ export class LiveFeed {
     this.#watchers.add(w);
     for (const s of scope.sites) this.#bySite.set(s, (this.#bySite.get(s) ?? 0) + 1);
     if (scope.everySite) this.#everySite++;
+    this.#link?.interest(this.interest());
     let open = true;
     return {
       take: (max = Number.POSITIVE_INFINITY) => {
@@ -181,6 +245,7 @@ export class LiveFeed {
         }
         if (scope.everySite) this.#everySite--;
         w.buffer.length = 0;
+        this.#link?.interest(this.interest());
       },
     };
   }

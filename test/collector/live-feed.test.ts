@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LiveEntry, LiveFeed, type LiveScope } from '../../collector/live/feed.ts';
+import { LiveHub } from '../../collector/live/cluster-relay.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
 let t: Awaited<ReturnType<typeof testApp>>;
@@ -249,5 +250,65 @@ describe('live feed: bounds and cost', () => {
     sub.close();
     sub.close();
     expect(feed.watchers).toBe(2);
+  });
+});
+
+describe('live feed: across the workers of serve --workers (the primary relays)', () => {
+  /** Two workers' feeds linked by a LiveHub as the primary runs it, IPC as direct calls. */
+  function cluster() {
+    const feeds = new Map<number, LiveFeed>([
+      [1, new LiveFeed()],
+      [2, new LiveFeed()],
+    ]);
+    const hub = new LiveHub(
+      (id, m) => {
+        const f = feeds.get(id);
+        if (m.type === 'microseg:live-remote')
+          f?.setRemote({ sites: m.sites, everySite: m.everySite });
+        else if (m.type === 'microseg:live') f?.deliver(m.entries);
+      },
+      () => [...feeds.keys()],
+    );
+    for (const [id, f] of feeds) {
+      f.connect({
+        relay: (entries) => hub.message(id, { type: 'microseg:live', entries }),
+        interest: (now) => hub.message(id, { type: 'microseg:live-interest', ...now }),
+      });
+    }
+    return { hub, one: feeds.get(1) as LiveFeed, two: feeds.get(2) as LiveFeed };
+  }
+  const entryOf = (site: string | null) => ({
+    at: 1,
+    site,
+    source: 'collect' as const,
+    origin: null,
+    outcome: 'accepted' as const,
+    count: 1,
+    reason: null,
+    message: 'stored',
+    fix: null,
+    events: [],
+  });
+
+  it("an entry published on one worker reaches a watcher on another, only for the watcher's sites", () => {
+    const { hub, one, two } = cluster();
+    expect(one.wants('shop')).toBe(false);
+    const sub = two.subscribe(scope(['shop']), () => {});
+    if (typeof sub === 'string') throw new Error(sub);
+    // Worker 1 has no watcher but knows worker 2 watches shop (and nothing else).
+    expect(one.wants('shop')).toBe(true);
+    expect(one.wants('demo')).toBe(false);
+    expect(one.wants(null)).toBe(false);
+    one.publish([entryOf('shop')]);
+    expect(sub.take().entries.map((e) => e.site)).toEqual(['shop']);
+    // The watcher leaves: worker 1 is told, and builds nothing again.
+    sub.close();
+    expect(one.wants('shop')).toBe(false);
+    // A worker that exits takes its watchers' interest with it.
+    const again = two.subscribe(scope(['shop'], true), () => {});
+    expect(one.wants(null)).toBe(true);
+    hub.gone(2);
+    expect(one.wants('shop')).toBe(false);
+    expect(typeof again).toBe('object');
   });
 });
