@@ -1,10 +1,11 @@
-// Builds the browser snippet (one minified IIFE, gzip budget enforced) and the collector
-// (one ESM file, dependencies left external). `node build.mjs [--snippet|--collector|--sizes]`;
+// Builds the browser snippet (one minified IIFE, gzip budget enforced), the collector (one ESM
+// file, dependencies left external) and the dashboard's client files (dist/dashboard/: app.js with
+// uPlot bundled in, app.css). `node build.mjs [--snippet|--collector|--dashboard|--sizes]`;
 // `--sizes` prints what each snippet module costs, for the byte plan in docs/snippet.md.
 import { build } from 'esbuild';
 import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
@@ -116,9 +117,36 @@ async function buildCollector() {
   console.log('collector dist/collector.mjs');
 }
 
+/**
+ * The dashboard's one script and one stylesheet, served by the collector at /dashboard/assets/:
+ * uPlot is bundled in (nothing from a CDN). A page's client code is a module imported by
+ * collector/dashboard/client/main.ts.
+ */
+async function buildDashboard() {
+  mkdirSync('dist/dashboard', { recursive: true });
+  await build({
+    entryPoints: {
+      app: 'collector/dashboard/client/main.ts',
+      'app-style': 'collector/dashboard/client/style.css',
+    },
+    outdir: 'dist/dashboard',
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    target: ['es2022'],
+    legalComments: 'none',
+  });
+  renameSync('dist/dashboard/app-style.css', 'dist/dashboard/app.css');
+  console.log('dashboard dist/dashboard/app.js, app.css');
+}
+
 mkdirSync('dist', { recursive: true });
 if (only === '--sizes') await snippetSizes();
+else if (only === '--dashboard') await buildDashboard();
 else {
   if (only !== '--collector') await buildSnippet();
-  if (only !== '--snippet') await buildCollector();
+  if (only !== '--snippet') {
+    await buildCollector();
+    await buildDashboard();
+  }
 }

@@ -54,6 +54,24 @@ export const LIMITS = {
   historyPage: 500,
 } as const;
 
+/** The dashboard's bounds (collector/dashboard/). */
+export const DASHBOARD = {
+  /** A session's life from sign-in (absolute: no sliding renewal), ms. */
+  sessionMs: 12 * 60 * 60 * 1000,
+  /** Wrong keys one address may try per window before `429` (per collector process). */
+  loginFailures: 10,
+  /** The window of `loginFailures`, ms. */
+  loginWindowMs: 15 * 60 * 1000,
+  /** Addresses the wrong-key counter remembers; past it the oldest is forgotten. */
+  loginAddresses: 10_000,
+  /** Largest sign-in form body, bytes (a key is at most `keyLength`). */
+  loginBodyBytes: 4096,
+  /** Longest API key the sign-in form accepts. */
+  keyLength: 512,
+  /** Members shown on one page of a segment. */
+  membersPage: 50,
+} as const;
+
 /** Events the snippet may hold in its own buffer before it sends them. */
 export const SNIPPET_BATCH = 20;
 

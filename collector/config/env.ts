@@ -39,6 +39,8 @@ export interface EnvOptions {
   db: string;
   config?: string | undefined;
   demo: boolean;
+  /** Serve the dashboard at `/dashboard/` (MICROSEG_DASHBOARD, default on). */
+  dashboard?: boolean | undefined;
   logLevel: Level;
   apiKey?: string | undefined;
   /** Signing secret of webhooks whose config names none (MICROSEG_WEBHOOK_SECRET). */
@@ -129,6 +131,7 @@ const schema = z.object({
   MICROSEG_DB: z.string().optional(),
   MICROSEG_CONFIG: z.string().optional(),
   MICROSEG_DEMO: flag.optional(),
+  MICROSEG_DASHBOARD: flag.optional(),
   MICROSEG_API_KEY: longString(16).optional(),
   MICROSEG_WEBHOOK_SECRET: longString(16).optional(),
   MICROSEG_SECRET: z
@@ -253,6 +256,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): EnvOptions {
     db: e.MICROSEG_DB ?? resolve('data', 'microseg.db'),
     config: e.MICROSEG_CONFIG,
     demo: e.MICROSEG_DEMO ?? true,
+    dashboard: e.MICROSEG_DASHBOARD ?? true,
     logLevel: e.LOG_LEVEL ?? 'info',
     apiKey: e.MICROSEG_API_KEY,
     webhookSecret: e.MICROSEG_WEBHOOK_SECRET,

@@ -28,6 +28,7 @@ import { eventsRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
+import { dashboardRoutes } from '../dashboard/app.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
 import { type Notice, notices } from '../log.ts';
 import { LiveFeed } from '../live/feed.ts';
@@ -48,6 +49,8 @@ export interface Deps {
   snippet: SnippetAsset;
   /** Serve `GET /demo`. */
   demo: boolean;
+  /** Serve the dashboard at `/dashboard/` (MICROSEG_DASHBOARD). */
+  dashboard: boolean;
   /** Keys of identity tokens and email links. */
   keys: KeyRing;
   /** The collector's public URL, the base of email links (MICROSEG_PUBLIC_URL); else the request's origin. */
@@ -77,7 +80,7 @@ export type AppOptions = Pick<Deps, 'storage' | 'config' | 'now' | 'snippet'> &
   Partial<Omit<Deps, 'storage' | 'config' | 'now' | 'snippet'>>;
 
 /**
- * The complete `Deps` of `opts`: the demo on, a key ring living only in this process, no own
+ * The complete `Deps` of `opts`: the demo and the dashboard on, a key ring living only in this process, no own
  * origins, no log, a fresh metrics registry, no limits.
  */
 export function withDefaults(opts: AppOptions): Deps {
@@ -86,6 +89,7 @@ export function withDefaults(opts: AppOptions): Deps {
   return {
     ...opts,
     demo: opts.demo ?? true,
+    dashboard: opts.dashboard ?? true,
     keys: opts.keys ?? ephemeralKeyRing(),
     publicUrl: opts.publicUrl,
     selfOrigins: opts.selfOrigins ?? NO_ORIGINS,
@@ -163,6 +167,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', statsRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo) app.route('/', demoRoutes(deps));
+  if (deps.dashboard) app.route('/', dashboardRoutes(deps));
 
   // 503 while writes fail (a full or broken disk) or the database does not answer: a load
   // balancer or orchestrator then sees what clients see.

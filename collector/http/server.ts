@@ -144,6 +144,7 @@ export async function start(
     now: Date.now,
     snippet: loadSnippet(),
     demo: opts.demo,
+    dashboard: opts.dashboard ?? true,
     log,
     metrics,
     limits: opts.limits,

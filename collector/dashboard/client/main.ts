@@ -1,0 +1,18 @@
+/**
+ * The dashboard's one client script (built by build.mjs into dist/dashboard/app.js). Pages work
+ * without it; it draws the charts from their `data-chart` attributes and runs each page's own
+ * code. A page with client code adds a module here and calls its `init` below: each `init` looks
+ * for its own elements and does nothing on other pages.
+ */
+import { initCharts } from './charts.ts';
+import { initDeliveries } from './deliveries.ts';
+import { initLive } from './live.ts';
+
+function start() {
+  initCharts();
+  initLive();
+  initDeliveries();
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+else start();

@@ -1,0 +1,84 @@
+/**
+ * Dashboard browser-test support (Chromium, playwright-core): build the client files, sign in
+ * through the real form, run axe-core in the page, and save screenshots as test artifacts under
+ * test-results/dashboard/ (gitignored).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+
+const ROOT = join(import.meta.dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'test-results', 'dashboard');
+
+/** Builds dist/dashboard/ (app.js, app.css) from the current sources: a lone test run sees edits. */
+export function buildDashboardAssets(): void {
+  execFileSync(process.execPath, ['build.mjs', '--dashboard'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+/** Signs in with `key` on the form at `base` (the collector's URL) and waits for the overview. */
+export async function signInPage(page: Page, base: string, key: string): Promise<void> {
+  await page.goto(`${base}/dashboard/login`);
+  await page.fill('#key', key);
+  await Promise.all([page.waitForURL(`${base}/dashboard/`), page.click('button[type="submit"]')]);
+}
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+const axeSource = () =>
+  readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations of the page as it is now (WCAG 2 A/AA rules). */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  // Evaluated, not added as a <script>: the dashboard's CSP allows its own scripts only.
+  await page.evaluate(axeSource());
+  return page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(o: unknown): Promise<{
+            violations: {
+              id: string;
+              impact: string | null;
+              help: string;
+              nodes: { target: string[] }[];
+            }[];
+          }>;
+        };
+      }
+    ).axe;
+    const r = await axe.run({
+      runOnly: {
+        type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+      },
+    });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => n.target.join(' ')),
+      }));
+  });
+}
+
+/** Saves a full-page screenshot `name-WIDTH.png` at `width` px wide under test-results/dashboard/. */
+export async function screenshotAt(page: Page, name: string, width: number): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.setViewportSize({ width, height: width > 600 ? 900 : 844 });
+  // Charts redraw on resize (ResizeObserver, then uPlot's own frame): let two frames pass.
+  await page.evaluate(
+    () => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))),
+  );
+  const file = join(ARTIFACTS, `${name}-${width}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
