@@ -25,12 +25,12 @@ function DeliveryRow(props: { d: Delivery; site: string; csrf: CsrfProps }) {
     d.lastError ?? (d.lastStatus !== null ? `HTTP ${d.lastStatus}` : d.attempts > 0 ? '—' : '');
   return (
     <tr>
-      <td>
+      <td data-label="Delivery">
         <code>{d.id}</code>
         <br />
         <span class="note">{when(d.created)}</span>
       </td>
-      <td>
+      <td data-label="Status">
         <span class={`status status-${d.status}`}>{d.status}</span>
         {d.status === 'pending' ? (
           <>
@@ -39,20 +39,22 @@ function DeliveryRow(props: { d: Delivery; site: string; csrf: CsrfProps }) {
           </>
         ) : null}
       </td>
-      <td>
+      <td data-label="Target">
         {d.hook}
         <br />
         <code class="target">{d.url}</code>
       </td>
-      <td>
+      <td data-label="Change">
         {d.change === 'enter' ? 'entered' : 'left'} <strong>{d.segment}</strong>
         <br />
         <a href={href(`/dashboard/visitors/${encodeURIComponent(d.visitor)}`, props.site)}>
           {d.visitor}
         </a>
       </td>
-      <td class="num">{d.attempts}</td>
-      <td>
+      <td class="num" data-label="Attempts">
+        {d.attempts}
+      </td>
+      <td data-label="Last answer">
         {last}
         {d.lastAttempt !== null ? (
           <>
@@ -61,7 +63,7 @@ function DeliveryRow(props: { d: Delivery; site: string; csrf: CsrfProps }) {
           </>
         ) : null}
       </td>
-      <td>
+      <td data-label="Action">
         {d.status === 'failed' ? (
           <form
             method="post"
