@@ -312,3 +312,70 @@ describe('live feed: across the workers of serve --workers (the primary relays)'
     expect(typeof again).toBe('object');
   });
 });
+
+describe('live feed: email links (/r) and the per-address limit', () => {
+  const linkFor = async (contact: string) => {
+    const res = await t.app.request('http://collect.test/v1/links', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        site: 'shop',
+        links: [{ contact, to: 'https://shop.example/cameras/x1', campaign: 'spring' }],
+      }),
+    });
+    const body = (await res.json()) as { links: { url: string }[] };
+    return body.links[0]?.url ?? '';
+  };
+
+  it('a click is accepted into the contact, a replay in the window is a duplicate, a forged link reaches only every-site watchers', async () => {
+    const owner = watch(['shop']);
+    const operator = watch(['shop', 'demo'], true);
+    const url = await linkFor('c7');
+    const get = (u: string) => t.app.request(u, { headers: UA });
+    expect((await get(url)).status).toBe(302);
+    expect((await get(url)).status).toBe(302);
+    const [click, again] = owner.seen();
+    expect(click).toMatchObject({
+      site: 'shop',
+      source: 'email',
+      outcome: 'accepted',
+      visitor: 'c:c7',
+      events: [{ type: 'email_click', category: null }],
+    });
+    expect(again).toMatchObject({ outcome: 'duplicate', reason: 'duplicate' });
+    operator.seen();
+    const forged = url.replace(/sig=[^&]+/, 'sig=AAAA');
+    expect((await get(forged)).status).toBe(400);
+    expect(owner.seen()).toEqual([]);
+    expect(operator.seen()[0]).toMatchObject({
+      site: null,
+      source: 'email',
+      outcome: 'refused',
+      reason: 'invalid_signature',
+    });
+  });
+
+  it('a 429 per address (before the body is read) reaches only every-site watchers, with the setting to raise', async () => {
+    const limited = await testApp({
+      config: { sites: { shop: { origins: ['https://shop.example'] } } },
+      limits: { ipPerMinute: 1, visitorPerMinute: 0, trustProxy: 0 },
+    });
+    try {
+      const owner = limited.live.subscribe(scope(['shop']), () => {});
+      const operator = limited.live.subscribe(scope(['shop'], true, 's2'), () => {});
+      if (typeof owner === 'string' || typeof operator === 'string') throw new Error('refused');
+      const batch = { site: 'shop', visitor: 'v1', events: [shopEvent()] };
+      for (let i = 0; i < 2; i++)
+        await limited.app.request(collectRequest(batch, { ...UA, ...SHOP }));
+      expect(owner.take().entries.map((e) => e.outcome)).toEqual(['accepted']);
+      const entries = operator.take().entries;
+      expect(entries.map((e) => [e.site, e.outcome, e.reason])).toEqual([
+        ['shop', 'accepted', null],
+        [null, 'rate_limited', 'address'],
+      ]);
+      expect(entries[1]?.fix).toContain('MICROSEG_RATE_IP');
+    } finally {
+      await limited.close();
+    }
+  });
+});
