@@ -724,9 +724,9 @@ async function runDashboard() {
     logLevel: 'warning',
   });
   const out = join(tmp, 'dashboard.json');
-  log('dashboard: overview and person answers, 30 runs each');
+  log('dashboard: overview 60 runs, person 600 runs');
   await runToEnd(
-    [script, '--db', db, '--n', '30', '--visitors', String(visitors), '--json', out],
+    [script, '--db', db, '--n', '60', '--visitors', String(visitors), '--json', out],
     env,
   );
   const r = JSON.parse(readFileSync(out, 'utf8'));
