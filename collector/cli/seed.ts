@@ -33,7 +33,7 @@ import { DAY } from '../engine/config.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import { ingestAs, linkVisitor } from '../identity/identify.ts';
 import { ingestBatch } from '../ingest/ingest.ts';
-import { dayOf, rollupDue, snapshotSite } from '../jobs/segment-sizes.ts';
+import { dayOf, snapshotSite } from '../jobs/segment-sizes.ts';
 import type { Storage, StorageTx } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
 import type { Command } from './cli.ts';
@@ -133,9 +133,14 @@ async function writeVisit(
   return { events: res.accepted, purchases: res.accepted > 0 ? purchases : 0, email };
 }
 
+const HOUR = 3_600_000;
+
 /**
  * The day's end at `at`, as the collector's jobs would have seen it: the sweep records what time
- * alone changed, the closed hours and days are rolled up, the sizes are counted.
+ * alone changed, the day's closed hours and (once over) the day are rolled up, the sizes are
+ * counted. The day's buckets are rolled up again even when marked rolled already: a collector
+ * that ran on this database before (or runs now) rolled them up empty, before the seed wrote
+ * their events, and `rollupDue` would leave them so.
  */
 async function closeDay(storage: Storage, site: SiteConfig, day: number, at: number) {
   let after: string | null = '';
@@ -145,7 +150,11 @@ async function closeDay(storage: Storage, site: SiteConfig, day: number, at: num
       await storage.write((tx) => tx.refreshSegments(site.id, site.engine, at, from, SWEEP_BATCH))
     ).next;
   }
-  await rollupDue(storage, site.id, at, Number.POSITIVE_INFINITY);
+  const closedHours = Math.min(day + DAY, at + 1 - ((at + 1) % HOUR));
+  await storage.write(async (tx) => {
+    if (closedHours > day) await tx.rollupStats(site.id, HOUR, day, closedHours, at);
+    if (at + 1 >= day + DAY) await tx.rollupStats(site.id, DAY, day, day + DAY, at);
+  });
   return snapshotSite(storage, site, day, at);
 }
 

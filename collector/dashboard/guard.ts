@@ -56,15 +56,18 @@ function ownOrigin(c: Context, origin: string, deps: Deps): boolean {
 }
 
 /**
- * A state-changing request must come from a dashboard page: `Origin` (or, without it,
- * `Sec-Fetch-Site`) says the same origin. A client that sends neither is not a browser, which is
- * all CSRF is about; such a client still needs the session's token (`requireCsrf`).
+ * A state-changing request must come from a dashboard page: `Origin` is the dashboard's own, or
+ * `Sec-Fetch-Site` (set by the browser, never by a page) says `same-origin`. Chromium sends
+ * `Origin: null` for a form post from a page under `Referrer-Policy: no-referrer` (every
+ * collector answer has it), so a `null` origin is let through only with `same-origin` fetch
+ * metadata. A client that sends neither header is not a browser, which is all CSRF is about; it
+ * still needs the session's token (`requireCsrf`).
  */
 export function sameOrigin(c: Context, deps: Deps): boolean {
   const origin = c.req.header('origin');
-  if (origin !== undefined && origin !== 'null') return ownOrigin(c, origin, deps);
-  if (origin === 'null') return false;
   const site = c.req.header('sec-fetch-site');
+  if (origin === 'null') return site === 'same-origin';
+  if (origin !== undefined) return ownOrigin(c, origin, deps);
   return site === undefined || site === 'same-origin';
 }
 

@@ -221,6 +221,11 @@ describe('CSRF', () => {
       (await post(s.cookie, { csrf: s.csrf }, { origin: 'https://evil.example' })).status,
     ).toBe(403);
     expect((await post(s.cookie, { csrf: s.csrf }, { origin: 'null' })).status).toBe(403);
+    const nullCross = { origin: 'null', 'sec-fetch-site': 'cross-site' };
+    expect((await post(s.cookie, { csrf: s.csrf }, nullCross)).status).toBe(403);
+    // Chromium's form post under no-referrer: Origin null, but same-origin fetch metadata.
+    const nullSame = { origin: 'null', 'sec-fetch-site': 'same-origin' };
+    expect((await post(s.cookie, { csrf: s.csrf }, nullSame)).status).toBe(303);
     const noOrigin = await t.app.request('/dashboard/logout', {
       method: 'POST',
       headers: { cookie: s.cookie, 'sec-fetch-site': 'cross-site', 'x-csrf-token': s.csrf },
@@ -255,6 +260,17 @@ describe('sites', () => {
       expect(res.status, path).toBe(403);
       expect(await res.text()).not.toMatch(/Site <strong>b<\/strong>/);
     }
+    const exp = await t.app.request('/dashboard/segments/x/export?site=b&format=csv', {
+      headers: { cookie: s.cookie },
+    });
+    expect(exp.status).toBe(403);
+    // Erasing in site B with a session of site A (token and origin right): refused, nothing erased.
+    const erase = await t.app.request('/dashboard/visitors/v1/erase?site=b', {
+      method: 'POST',
+      headers: { cookie: s.cookie, origin: 'http://localhost', 'x-csrf-token': s.csrf },
+    });
+    expect(erase.status).toBe(403);
+    expect(await erase.text()).not.toContain('Removed');
     const unknown = await t.app.request('/dashboard/?site=zzz', { headers: { cookie: s.cookie } });
     expect(unknown.status).toBe(404);
   });
@@ -281,6 +297,45 @@ describe('sites', () => {
       snippet: snippetAsset('/*ms*/'),
     });
     expect((await app2.request('/dashboard/', { headers: { cookie: s.cookie } })).status).toBe(303);
+  });
+});
+
+describe('the key', () => {
+  it('is never logged, never in a page, never in a URL', async () => {
+    const lines: string[] = [];
+    const logged = createApp({
+      storage: t.storage,
+      config: parseConfig(FILE),
+      now: () => T0,
+      snippet: snippetAsset('/*ms*/'),
+      log: (level, msg, fields) => lines.push(JSON.stringify({ level, msg, fields })),
+    });
+    const wrong = 'wrong-key-LOGGED-0123456789';
+    await logged.request('/dashboard/login', form({ key: wrong }));
+    const s = await signIn(logged, KEY_A);
+    const pages = [
+      '/dashboard/',
+      '/dashboard/segments',
+      '/dashboard/live',
+      '/dashboard/deliveries',
+    ];
+    for (const path of pages) {
+      const res = await logged.request(path, { headers: { cookie: s.cookie } });
+      expect(res.status, path).toBe(200);
+      const html = await res.text();
+      expect(html).not.toContain(KEY_A);
+      expect(html).not.toContain(wrong);
+    }
+    // A key in the query string is ignored (the form posts it in the body only).
+    const inUrl = await logged.request(`/dashboard/login?key=${KEY_A}`, {
+      method: 'POST',
+      headers: { origin: 'http://localhost' },
+    });
+    expect(inUrl.status).toBe(401);
+    expect(inUrl.headers.get('set-cookie')).toBeNull();
+    const all = lines.join('\n');
+    expect(all).not.toContain(KEY_A);
+    expect(all).not.toContain(wrong);
   });
 });
 

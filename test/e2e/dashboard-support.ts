@@ -21,7 +21,11 @@ export function buildDashboardAssets(): void {
 export async function signInPage(page: Page, base: string, key: string): Promise<void> {
   await page.goto(`${base}/dashboard/login`);
   await page.fill('#key', key);
-  await Promise.all([page.waitForURL(`${base}/dashboard/`), page.click('button[type="submit"]')]);
+  await Promise.all([page.waitForNavigation(), page.click('button[type="submit"]')]);
+  if (page.url() !== `${base}/dashboard/`) {
+    const text = (await page.textContent('body'))?.trim() ?? '';
+    throw new Error(`sign-in failed at ${page.url()}: ${text.slice(0, 300)}`);
+  }
 }
 
 export interface AxeViolation {

@@ -25,7 +25,11 @@ function options(spec: ChartSpec, width: number): uPlot.Options {
     height: spark ? 32 : 220,
     legend: { show: !spark },
     cursor: { show: !spark },
-    scales: { x: { time: spec.time !== false } },
+    // Counts: the y axis starts at 0, so a bar's height is its count (a sparkline shows the trend).
+    scales: {
+      x: { time: spec.time !== false },
+      y: spark ? {} : { range: (_u, _min, max) => [0, max > 0 ? max * 1.05 : 1] },
+    },
     axes: spark ? [{ show: false }, { show: false }] : [{}, { size: 56 }],
     series: [
       {},

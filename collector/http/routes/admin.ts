@@ -4,9 +4,10 @@
  */
 import { Hono, type Context } from 'hono';
 import type { Deps } from '../app.ts';
-import { audienceOf, customSegmentNames, unknownAudience } from '../../storage/audience.ts';
+import { audienceOf, segmentSummaries, unknownAudience } from '../../storage/audience.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
-import type { ErasureResult } from '../../storage/contract.ts';
+import type { ErasureResult, Storage } from '../../storage/contract.ts';
+import type { SiteConfig } from '../../config/config.ts';
 import { fail } from '../errors.ts';
 import { EXPORT_FORMATS, exportStream, type ExportFormat } from '../../storage/export.ts';
 import { CONTACT_ID_RULE, validContactId } from '../../identity/token.ts';
@@ -17,17 +18,36 @@ import type { DeliveryStatus } from '../../../shared/webhook.ts';
 
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
-/** One segment of `GET /v1/segments`. */
-interface SegmentSummary {
-  /** The microsegment key, or the custom segment's name. */
-  name: string;
-  kind: 'key' | 'custom';
-  members: number;
-}
-
 function erased(c: Context, result: ErasureResult) {
   const total = Object.values(result.removed).reduce((a, b) => a + b, 0);
   return c.json({ ...result, total });
+}
+
+/**
+ * A segment's members streamed as a CSV or NDJSON download: the answer of
+ * `GET /v1/segments/:name/members`, and of the dashboard's export buttons.
+ */
+export function membersExport(
+  c: Context,
+  storage: Storage,
+  site: SiteConfig,
+  name: string,
+  format: string,
+): Response | Promise<Response> {
+  if (!EXPORT_FORMATS.includes(format as ExportFormat))
+    return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
+  const audience = audienceOf(name);
+  const unknown = unknownAudience(site, name, audience);
+  if (unknown) return fail(c, 404, 'unknown_segment', unknown);
+  const stream = exportStream(storage.members(site.id, audience), format as ExportFormat);
+  const file = `${site.id}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
+  c.header(
+    'Content-Type',
+    format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+  );
+  c.header('Content-Disposition', `attachment; filename="${file}.${format}"`);
+  c.header('Cache-Control', 'no-store');
+  return c.body(stream);
 }
 
 export function adminRoutes(deps: Deps) {
@@ -39,39 +59,12 @@ export function adminRoutes(deps: Deps) {
 
   app.get('/v1/segments', auth, withSite, async (c) => {
     const { site } = c.var;
-    const counts = await storage.segmentCounts(site.id);
-    const custom = new Map(customSegmentNames(site).map((n) => [n, 0]));
-    for (const [n, members] of Object.entries(counts.custom)) custom.set(n, members);
-    const segments: SegmentSummary[] = [
-      ...Object.entries(counts.keys).map(([name, members]) => ({
-        name,
-        kind: 'key' as const,
-        members,
-      })),
-      ...[...custom].map(([name, members]) => ({ name, kind: 'custom' as const, members })),
-    ].sort((a, b) => b.members - a.members || a.name.localeCompare(b.name));
-    return c.json({ site: site.id, segments });
+    return c.json({ site: site.id, segments: await segmentSummaries(storage, site) });
   });
 
-  app.get('/v1/segments/:name/members', auth, withSite, (c) => {
-    const { site } = c.var;
-    const format = (c.req.query('format') ?? 'csv') as ExportFormat;
-    if (!EXPORT_FORMATS.includes(format))
-      return fail(c, 400, 'invalid_format', 'format is csv or ndjson');
-    const name = c.req.param('name');
-    const audience = audienceOf(name);
-    const unknown = unknownAudience(site, name, audience);
-    if (unknown) return fail(c, 404, 'unknown_segment', unknown);
-    const stream = exportStream(storage.members(site.id, audience), format);
-    const file = `${site.id}-${name}`.replace(/[^A-Za-z0-9._-]+/g, '_');
-    c.header(
-      'Content-Type',
-      format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-    );
-    c.header('Content-Disposition', `attachment; filename="${file}.${format}"`);
-    c.header('Cache-Control', 'no-store');
-    return c.body(stream);
-  });
+  app.get('/v1/segments/:name/members', auth, withSite, (c) =>
+    membersExport(c, storage, c.var.site, c.req.param('name'), c.req.query('format') ?? 'csv'),
+  );
 
   app.get('/v1/deliveries', auth, withSite, async (c) => {
     const { site } = c.var;
