@@ -141,13 +141,13 @@ export function initLive(): void {
       li.append(el('p', 'live-events', `Events: ${cats.join(', ')}${more}`));
     }
     if (e.visitor) {
-      const p = el('p', 'live-visitor', 'Profile: ');
-      if (e.visitor.startsWith('c:')) p.append(el('code', undefined, e.visitor));
-      else {
-        const a = el('a', undefined, e.visitor);
-        a.href = `${person}${encodeURIComponent(e.visitor)}?site=${encodeURIComponent(e.site ?? site)}`;
-        p.append(a);
-      }
+      // A contact's profile is `c:<contact>`: its page is /dashboard/contacts/<contact>.
+      const contact = e.visitor.startsWith('c:') ? e.visitor.slice(2) : null;
+      const p = el('p', 'live-visitor', contact ? 'Contact: ' : 'Visitor: ');
+      const a = el('a', undefined, contact ?? e.visitor);
+      const base = contact ? person.replace(/visitors\/$/, 'contacts/') : person;
+      a.href = `${base}${encodeURIComponent(contact ?? e.visitor)}?site=${encodeURIComponent(e.site ?? site)}`;
+      p.append(a);
       li.append(p);
     }
     if (e.fix) {

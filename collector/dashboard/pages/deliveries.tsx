@@ -47,9 +47,15 @@ function DeliveryRow(props: { d: Delivery; site: string; csrf: CsrfProps }) {
       <td data-label="Change">
         {d.change === 'enter' ? 'entered' : 'left'} <strong>{d.segment}</strong>
         <br />
-        <a href={href(`/dashboard/visitors/${encodeURIComponent(d.visitor)}`, props.site)}>
-          {d.visitor}
-        </a>
+        {d.contact !== null ? (
+          <a href={href(`/dashboard/contacts/${encodeURIComponent(d.contact)}`, props.site)}>
+            contact {d.contact}
+          </a>
+        ) : (
+          <a href={href(`/dashboard/visitors/${encodeURIComponent(d.visitor)}`, props.site)}>
+            {d.visitor}
+          </a>
+        )}
       </td>
       <td class="num" data-label="Attempts">
         {d.attempts}
