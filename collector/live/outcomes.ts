@@ -15,6 +15,10 @@ import type { LiveEntry, LiveOutcome, LiveSource } from './feed.ts';
 
 export type Entry = Omit<LiveEntry, 'id'>;
 
+/** A duplicate is the collector working as meant; the fix says when it is not. */
+export const DUPLICATE_FIX =
+  'nothing to fix: each event id counts once, so a resent batch is safe. Only a sender that reuses one id for different events loses them: give each event its own id';
+
 /** Type and category of the first `LIVE.eventsPerEntry` events. */
 export function listed(events: readonly Pick<NewEvent, 'type' | 'category'>[]) {
   return events
@@ -128,7 +132,7 @@ export function collectEntries(
           res.duplicates,
           'duplicate',
           'already stored (same event id): a browser resending its queue after a lost answer',
-          null,
+          DUPLICATE_FIX,
           { visitor },
         ),
       );

@@ -72,6 +72,7 @@ describe('live feed: each outcome with its reason and fix', () => {
     const [dup] = w.seen();
     expect(dup).toMatchObject({ outcome: 'duplicate', count: 2, reason: 'duplicate' });
     expect(dup?.message).toContain('already stored');
+    expect(dup?.fix).toContain('nothing to fix');
   });
 
   it('origin not allowed: the origin, and the fix names the config field to add it to', async () => {

@@ -31,7 +31,7 @@ import {
 } from '../../ingest/validate.ts';
 import { must } from '../../../shared/must.ts';
 import { type Failure, failure } from '../../result.ts';
-import { type Entry, entry, listed, refusalEntries } from '../../live/outcomes.ts';
+import { DUPLICATE_FIX, type Entry, entry, listed, refusalEntries } from '../../live/outcomes.ts';
 
 const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
@@ -121,7 +121,7 @@ function publishLive(
           r.duplicates,
           'duplicate',
           'already stored (same event id, or the same content without an id): a resent import counts once',
-          null,
+          DUPLICATE_FIX,
           { visitor },
         ),
       );

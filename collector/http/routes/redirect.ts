@@ -17,7 +17,7 @@ import { checkTarget } from '../../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../identity/token.ts';
 import { ingestAs } from '../../identity/identify.ts';
 import { contactKey } from '../../identity/token.ts';
-import { entry, requestRefusedEntry } from '../../live/outcomes.ts';
+import { DUPLICATE_FIX, entry, requestRefusedEntry } from '../../live/outcomes.ts';
 import type { LiveFeed } from '../../live/feed.ts';
 
 const LINK_FIX =
@@ -190,7 +190,7 @@ export function redirectRoutes(deps: Deps) {
                   1,
                   'duplicate',
                   `the same link clicked again within sites.${site.id}.identity.clickWindowHours: one click`,
-                  null,
+                  DUPLICATE_FIX,
                   { events, visitor },
                 ),
         ]);
