@@ -11,7 +11,7 @@ import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { issueSession, readSession } from '../../collector/dashboard/session.ts';
 import { DASHBOARD } from '../../shared/limits.ts';
-import { T0, testApp } from '../helpers.ts';
+import { collectRequest, ev, T0, testApp } from '../helpers.ts';
 import { dashRequest, signIn } from './support.ts';
 
 const KEY_A = 'site-a-key-0123456789';
@@ -237,6 +237,39 @@ describe('CSRF', () => {
       headers: { cookie: s.cookie, origin: 'http://localhost', 'x-csrf-token': s.csrf },
     });
     expect(header.status).toBe(303);
+  });
+
+  it('erases a visitor only with the token: refused without it, erased with it', async () => {
+    const visitor = 'erase-me-visitor-1';
+    const res = await t.app.request(
+      collectRequest(
+        { site: 'a', visitor, events: [ev({ url: 'https://a.example/x' })] },
+        { origin: 'https://a.example' },
+      ),
+    );
+    expect(res.status).toBe(200);
+    const s = await signIn(t.app, KEY_A);
+    const page = await t.app.request(`/dashboard/visitors/${visitor}?site=a`, {
+      headers: { cookie: s.cookie },
+    });
+    expect(page.status).toBe(200);
+    const erase = (headers: Record<string, string>) =>
+      t.app.request(`/dashboard/visitors/${visitor}/erase?site=a`, {
+        method: 'POST',
+        headers: { cookie: s.cookie, origin: 'http://localhost', ...headers },
+      });
+    expect((await erase({})).status).toBe(403);
+    const still = await t.app.request(`/dashboard/visitors/${visitor}?site=a`, {
+      headers: { cookie: s.cookie },
+    });
+    expect(still.status).toBe(200);
+    const done = await erase({ 'x-csrf-token': s.csrf });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toMatch(/Removed [1-9]\d* rows/);
+    const gone = await t.app.request(`/dashboard/visitors/${visitor}?site=a`, {
+      headers: { cookie: s.cookie },
+    });
+    expect(gone.status).toBe(404);
   });
 
   it("refuses another session's token", async () => {
