@@ -20,8 +20,9 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { build } from 'esbuild';
 import { buildStorageBundle } from './lib/storage-bundle.mjs';
-import { formatReport, historyCost, ratio, summarize, verdicts } from './lib/stats.mjs';
+import { count, formatReport, historyCost, ratio, summarize, verdicts } from './lib/stats.mjs';
 import { CHROMIUM, measureSnippetStart, snippetSizes } from './lib/snippet.mjs';
 import { summarizeProfile, formatProfile } from './lib/cpuprofile.mjs';
 import { coresBetween, postmasterPid, treeCpu } from './lib/procs.mjs';
@@ -29,7 +30,7 @@ import { collectBody, idGenerator, prng, visitorId, visitorsFor } from './lib/wo
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROOT = here('..');
-const PHASES = ['baseline', 'small', 'deep', 'large', 'scale', 'snippet'];
+const PHASES = ['baseline', 'small', 'deep', 'large', 'scale', 'snippet', 'dashboard'];
 
 const USAGE = `node bench/run.mjs [options]     (npm run bench builds first, then runs this)
 
@@ -49,6 +50,11 @@ Phases (all by default, in this order):
              seeded with --small events, the load shared among them: reads and ingest per count,
              with the cores used by the collectors and by PostgreSQL
   snippet    dist/ms.js minified and gzip bytes; its start cost in Chromium (Performance API)
+  dashboard  the dashboard's reads (issue 17): \`microseg seed\` fills a fresh SQLite file with
+             --dashboard-visitors visitors over 60 days (~11.5 events each), then the overview
+             answer (GET /v1/stats, 30 days by day) and the person answer (GET /v1/visitors/:id,
+             first page) are timed in process (bench/dashboard.ts: the routes' code and JSON, no
+             HTTP); median and p95 against the issue's bars, 300 ms and 50 ms
 
 Options:
   --only LIST        comma-separated phases to run, e.g. --only baseline,small
@@ -71,6 +77,13 @@ Options:
                      server on this machine whose user may create databases): each history gets a
                      database of its own (dropped at the end), loaded right after its SQLite twin
   --scale LIST       collector counts of the scale phase (default 1,2,4)
+  --dashboard-visitors N
+                     visitors seeded for the dashboard phase (default 10000, ~115k events;
+                     --quick 500)
+  --dashboard-full   the issue's size: 100000 visitors, ~1.15M events (the seed takes ~20 min)
+  --dashboard-db FILE
+                     the dashboard phase's SQLite file: seeded when it does not exist, reused as
+                     it is when it does (a 100k seed once, measured many times)
   --collector FILE   the collector bundle to measure (default dist/collector.mjs), e.g. another
                      commit's build for a paired comparison: run both alternately, compare ratios
   -h, --help         this help`;
@@ -93,6 +106,9 @@ const { values: args } = parseArgs({
     collector: { type: 'string' },
     db: { type: 'string' },
     scale: { type: 'string' },
+    'dashboard-visitors': { type: 'string' },
+    'dashboard-full': { type: 'boolean' },
+    'dashboard-db': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -120,6 +136,9 @@ const opts = {
   large: num(args.large, quick ? 20_000 : 1_000_000, 'large'),
   deep: num(args.deep ?? args.large, quick ? 20_000 : 1_000_000, 'deep'),
   loads: num(args.loads, quick ? 6 : 30, 'loads'),
+  dashboardVisitors: args['dashboard-full']
+    ? 100_000
+    : num(args['dashboard-visitors'], quick ? 500 : 10_000, 'dashboard-visitors'),
   profile: !!args.profile,
 };
 const only = args.only ? args.only.split(',').map((s) => s.trim()) : PHASES;
@@ -661,6 +680,79 @@ function machine() {
   };
 }
 
+/** Runs a node program to its end; rejects with its stderr's tail when it fails. */
+function runToEnd(nodeArgs, env = {}) {
+  return new Promise((ok, fail) => {
+    const child = startServer(nodeArgs, env);
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code === 0) ok();
+      else fail(new Error(`node ${nodeArgs.join(' ')} exited ${code}: ${child.lastStderr()}`));
+    });
+  });
+}
+
+/**
+ * The dashboard phase: a seeded SQLite file (\`microseg seed\`, the real write path), then
+ * bench/dashboard.ts bundled by esbuild and run on it: overview and person answers, median and p95.
+ */
+async function runDashboard() {
+  const visitors = opts.dashboardVisitors;
+  const db = args['dashboard-db'] ?? join(tmp, 'dashboard.db');
+  // The zero config: the \`demo\` site the seed fills.
+  const env = { MICROSEG_CONFIG: '', MICROSEG_DB: '' };
+  let seedSeconds = null;
+  if (!existsSync(db)) {
+    log(`dashboard: seeding ${count(visitors)} visitors over 60 days into ${db}`);
+    const t = performance.now();
+    await runToEnd(
+      [COLLECTOR, 'seed', '--site', 'demo', '--visitors', String(visitors), '--db', db],
+      env,
+    );
+    seedSeconds = (performance.now() - t) / 1000;
+    log(`  seeded in ${seedSeconds.toFixed(0)} s`);
+  } else log(`dashboard: reusing ${db} (seeded before; --dashboard-visitors is not checked)`);
+  const script = join(RESULTS, 'build', 'dashboard.mjs');
+  await build({
+    entryPoints: [here('./dashboard.ts')],
+    outfile: script,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ['node20'],
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const out = join(tmp, 'dashboard.json');
+  log('dashboard: overview 60 runs, person 600 runs');
+  await runToEnd(
+    [script, '--db', db, '--n', '60', '--visitors', String(visitors), '--json', out],
+    env,
+  );
+  const r = JSON.parse(readFileSync(out, 'utf8'));
+  const { sqliteEvents } = await countRows(db);
+  return {
+    visitors,
+    events: sqliteEvents,
+    seedSeconds,
+    statsBytes: r.statsBytes,
+    overview: r.answers['GET /v1/stats 30 d by day'],
+    hours: r.answers['GET /v1/stats 48 h by hour'],
+    person: r.answers['GET /v1/visitors/:id'],
+  };
+}
+
+/** Stored events of a seeded dashboard file (read-only). */
+async function countRows(file) {
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(file, { readonly: true });
+  try {
+    return { sqliteEvents: db.prepare('SELECT count(*) AS n FROM events').get().n };
+  } finally {
+    db.close();
+  }
+}
+
 const started = Date.now();
 const report = {
   date: new Date().toISOString(),
@@ -688,6 +780,7 @@ try {
       report.snippet.page = await measureSnippetStart(snippetCode, opts.loads);
     } else log(`snippet: ${CHROMIUM} not found, start cost not measured`);
   }
+  if (only.includes('dashboard')) report.dashboard = await runDashboard();
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);
   process.exit(1);

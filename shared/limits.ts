@@ -106,3 +106,22 @@ export const CLOCK = {
    */
   maxEventAgeMs: 604_800_000,
 } as const;
+
+/**
+ * The dashboard's live feed of ingest outcomes (collector/live/feed.ts, `/dashboard/live`):
+ * what one process holds for its watchers, so a flood of events costs a bounded amount.
+ */
+export const LIVE = {
+  /** Live connections one collector process serves at once; one more is refused (503). */
+  subscribers: 32,
+  /** Live connections of one signed-in session (tabs); one more is refused (429). */
+  perSession: 4,
+  /** Entries held for one connection not yet written to it; past it the oldest are dropped and counted. */
+  buffer: 500,
+  /** Events (type, category) listed in one entry; the entry's count says how many in all. */
+  eventsPerEntry: 10,
+  /** Entries written to a connection in one write (the rest on the next turn). */
+  writeBatch: 100,
+  /** A comment line at least this often, so proxies keep the connection and a dead one is found. */
+  heartbeatMs: 15_000,
+} as const;

@@ -11,6 +11,7 @@ import type { WireEvent } from '../shared/wire.ts';
 
 import { T0 } from './temp.ts';
 
+import { LiveFeed } from '../collector/live/feed.ts';
 export { DAY, T0, tempDir } from './temp.ts';
 
 /** The Bearer token of `/metrics` on test apps (off the public app unless one is set). */
@@ -22,7 +23,10 @@ export async function testApp(
   const { storage, close } = await openTestStorage();
   const clock = { now: opts.now ?? T0 };
   const config = parseConfig(opts.config ?? DEFAULT_CONFIG);
+  // The live feed is the app's; a test subscribes to it to see what the routes published.
+  const live = new LiveFeed();
   const app = createApp({
+    live,
     storage,
     config,
     now: () => clock.now,
@@ -35,6 +39,7 @@ export async function testApp(
     app,
     storage,
     clock,
+    live,
     close,
   };
 }

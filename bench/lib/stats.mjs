@@ -115,6 +115,25 @@ export function verdicts(r) {
           ),
         ]
       : []),
+    // Issue 17's bars, measured at the phase's size (the issue's is 100k visitors, --dashboard-full).
+    ...(r.dashboard
+      ? [
+          t(
+            `dashboard overview (stats 30 d by day) p95, ${count(r.dashboard.visitors)} visitors / ${count(r.dashboard.events)} events`,
+            r.dashboard.overview?.p95,
+            '<=',
+            300,
+            ' ms',
+          ),
+          t(
+            `dashboard person page (visitor, first page) p95, same data`,
+            r.dashboard.person?.p95,
+            '<=',
+            50,
+            ' ms',
+          ),
+        ]
+      : []),
     t(
       `reads with ${times} the visitors (cache working set), ${k(r.small, '10k')} → ${k(r.large, '1M')} stored events`,
       r.breadth?.readsCost,
@@ -242,6 +261,15 @@ export function formatReport(r) {
           `cold ${fmt(p.cold.p50, 3)} ms median; empty-script control ${fmt(p.control.p50, 3)} ms`,
       );
     }
+  }
+  if (r.dashboard) {
+    const d = r.dashboard;
+    const ms = (a) => (a ? `${fmt(a.median, 1)} ms median, p95 ${fmt(a.p95, 1)} ms` : '—');
+    lines.push(
+      '',
+      `dashboard on SQLite, ${count(d.visitors)} visitors / ${count(d.events)} events${d.seedSeconds == null ? '' : ` (seeded in ${fmt(d.seedSeconds)} s)`}: ` +
+        `overview (stats 30 d by day, ${fmt(d.statsBytes / 1024)} KiB) ${ms(d.overview)}; 48 h by hour ${ms(d.hours)}; person ${ms(d.person)}`,
+    );
   }
   if (r.peakRssMB != null) {
     const each = ['small', 'deep', 'large']

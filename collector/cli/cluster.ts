@@ -11,6 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { isPostgresUrl } from '../config/db-url.ts';
 import type { Logger } from '../log.ts';
+import { LiveHub } from '../live/cluster-relay.ts';
 
 /** What a worker tells the primary once it listens. */
 export interface ListeningMessage {
@@ -63,6 +64,15 @@ export function runPrimary(
   let stopping = false;
   let crashes = 0;
   let first: ListeningMessage | undefined;
+  // The dashboard's live feed across workers: the primary forwards entries between them.
+  const hub = new LiveHub(
+    (id, m) => {
+      const w = cluster.workers?.[id];
+      // A worker exiting has its channel closed: it no longer watches anything.
+      if (w?.isConnected()) w.send(m);
+    },
+    () => [...listening].map((w) => w.id),
+  );
 
   return new Promise<number>((resolve) => {
     const finish = (code: number) => {
@@ -95,8 +105,10 @@ export function runPrimary(
       const w = cluster.fork();
       started.set(w, Date.now());
       w.on('message', (m: unknown) => {
+        if (hub.message(w.id, m)) return;
         if (!isListening(m)) return;
         listening.add(w);
+        hub.joined(w.id);
         first ??= m;
         if (!everyoneUp && listening.size === n) {
           everyoneUp = true;
@@ -112,6 +124,7 @@ export function runPrimary(
         const up = started.get(w) ?? Date.now();
         started.delete(w);
         const wasListening = listening.delete(w);
+        hub.gone(w.id);
         if (stopping) return;
         // One that never listened (a port taken, a bad setting) fails again: the start fails.
         if (!wasListening) {

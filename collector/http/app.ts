@@ -33,6 +33,8 @@ import { type RuntimeRules, runtimeRules } from '../rules/runtime.ts';
 import { dashboardRoutes } from '../dashboard/app.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
 import { type Notice, notices } from '../log.ts';
+import { LiveFeed } from '../live/feed.ts';
+import { rateLimitedEntry } from '../live/outcomes.ts';
 
 export type LogFn = (
   level: 'info' | 'warn' | 'error',
@@ -70,6 +72,8 @@ export interface Deps {
   limits: RateLimits | undefined;
   /** A browser request's body must arrive in full within this (MICROSEG_BODY_TIMEOUT_MS); 0 or undefined: no limit. */
   bodyTimeoutMs: number | undefined;
+  /** Ingest outcomes for the dashboard's Live page; publishers check `live.wants(site)` first. */
+  live: LiveFeed;
   /** Serves `/metrics` on this app behind `Authorization: Bearer` this (MICROSEG_METRICS_TOKEN); undefined: not here. */
   metricsToken: string | undefined;
   /** The runtime rules in force in this process (`/v1/rules`; rules/runtime.ts). */
@@ -101,6 +105,7 @@ export function withDefaults(opts: AppOptions): Deps {
     bodyTimeoutMs: opts.bodyTimeoutMs,
     metricsToken: opts.metricsToken,
     rules: opts.rules ?? runtimeRules(opts.storage, opts.config, { log }),
+    live: opts.live ?? new LiveFeed(),
   };
 }
 
@@ -142,8 +147,17 @@ export function createApp(opts: AppOptions): Hono {
     // One address may hold only so many browser requests open at once (slow bodies included),
     // so it cannot take the server from everyone else, and send only so many a minute. The site
     // is not known yet: the 429 is readable by an origin some site allows.
-    const guard = browserGuard(deps.limits, metrics, (c) =>
-      allowOriginOfAnySite(c, deps.config, deps.selfOrigins, writerOrigin(c)),
+    const guard = browserGuard(
+      deps.limits,
+      metrics,
+      (c) => allowOriginOfAnySite(c, deps.config, deps.selfOrigins, writerOrigin(c)),
+      // Before the body is read the site is not known: only an every-site watcher sees it.
+      (c, scope) => {
+        if (deps.live.wants(null))
+          deps.live.publish([
+            rateLimitedEntry(deps.now(), null, writerOrigin(c) ?? null, scope, 0),
+          ]);
+      },
     );
     // Each email-link click writes an event: a link replayed in a loop is held like a browser.
     for (const path of ['/v1/collect', '/v1/segment', '/r']) app.use(path, guard);

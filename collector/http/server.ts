@@ -3,6 +3,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { createApp } from './app.ts';
+import { LiveFeed } from '../live/feed.ts';
+import { joinClusterLive } from '../live/cluster-relay.ts';
 import { ConfigError } from '../config/config.ts';
 import { redactDbUrl } from '../config/db-url.ts';
 import {
@@ -137,8 +139,12 @@ export async function start(
   // Rules saved through the API, in force before the first request; polled for other processes'.
   const rules = runtimeRules(storage, config, { log });
   await rules.ready;
+  // The dashboard's live feed; a worker of `serve --workers` links it to the others' (cluster-relay.ts).
+  const live = new LiveFeed();
+  joinClusterLive(live);
   const app = createApp({
     rules,
+    live,
     storage,
     config,
     now: Date.now,

@@ -171,6 +171,34 @@ describe('bench figures', () => {
   });
 });
 
+describe('bench dashboard phase', () => {
+  it("judges the overview and person p95 against issue 17's bars (300 ms, 50 ms) and prints both", async () => {
+    const { formatReport, verdicts } = await lib('stats');
+    const r: Record<string, unknown> = {
+      machine: { cores: 2, cpu: 'x', memGB: 4, node: 'v20', loadavgAtStart: [0, 0, 0] },
+      options: { duration: 10, warmup: 2, connections: 50 },
+      dashboard: {
+        visitors: 100_000,
+        events: 1_150_000,
+        seedSeconds: null,
+        statsBytes: 30_000,
+        overview: { median: 120, p95: 310, n: 30 },
+        hours: { median: 8, p95: 12, n: 30 },
+        person: { median: 1, p95: 3, n: 30 },
+      },
+    };
+    r.targets = verdicts(r);
+    const dash = (r.targets as { name: string; pass: boolean | null }[]).filter((t) =>
+      t.name.startsWith('dashboard'),
+    );
+    expect(dash.map((t) => t.pass)).toEqual([false, true]);
+    expect(dash[0]?.name).toContain('100k visitors / 1.15M events');
+    const text = formatReport(r);
+    expect(text).toContain('overview (stats 30 d by day, 29 KiB) 120.0 ms median, p95 310.0 ms');
+    expect(text).toContain('person 1.0 ms median, p95 3.0 ms');
+  });
+});
+
 describe('bench workload', () => {
   it('names the same visitors in every process, like the snippet ids', async () => {
     const { visitorId, visitorsFor, eventsOfVisitor } = await lib('workload');
@@ -222,6 +250,8 @@ describe('bench/run.mjs', () => {
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--only LIST');
     expect(help.stdout).toContain('deep ');
+    expect(help.stdout).toContain('dashboard ');
+    expect(help.stdout).toContain('--dashboard-full');
     const bad = spawnSync(process.execPath, ['bench/run.mjs', '--only', 'nope'], {
       encoding: 'utf8',
     });

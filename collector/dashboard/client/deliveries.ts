@@ -1,2 +1,2 @@
-/** The Deliveries page's client code: placeholder of the shell, replaced on branch dash-live. */
+/** The Deliveries page needs no client code: its Replay buttons are plain forms (POST + CSRF field). */
 export function initDeliveries(): void {}

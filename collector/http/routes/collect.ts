@@ -23,6 +23,25 @@ import { tooMany, visitorLimiter } from './limits.ts';
 import { jsonHeaders, respond } from '../secure-headers.ts';
 import { readJson } from '../body.ts';
 import { expandCompact } from '../../ingest/wire-compact.ts';
+import {
+  collectEntries,
+  originEntry,
+  privacyEntry,
+  rateLimitedEntry,
+  requestRefusedEntry,
+} from '../../live/outcomes.ts';
+
+/** The configured site a body names, before it is validated (the live feed's scope), else null. */
+function claimedSite(deps: Deps, body: unknown): string | null {
+  const id = (body as { site?: unknown } | null)?.site;
+  return typeof id === 'string' && deps.config.sites.has(id) ? id : null;
+}
+
+/** Events a body carries, before it is validated (0 when it is not a batch). */
+function claimedCount(body: unknown): number {
+  const events = (body as { events?: unknown } | null)?.events;
+  return Array.isArray(events) ? events.length : 0;
+}
 
 /** Global Privacy Control (`Sec-GPC: 1`) or Do-Not-Track (`DNT: 1`) on the request. */
 function privacySignal(
@@ -34,10 +53,13 @@ function privacySignal(
   return undefined;
 }
 
+/** The Origin header as sent (`null` included), for the live feed's display. */
+const rawOrigin = (c: Context) => c.req.header('origin') ?? null;
+
 export function collectRoutes(deps: Deps) {
   const app = new Hono();
   const perVisitor = visitorLimiter(deps.limits);
-  const { metrics, notice } = deps;
+  const { metrics, notice, live } = deps;
   const self = deps.selfOrigins;
   const refuse = (c: Context, status: 400 | 403 | 408 | 413, error: string, message: string) => {
     metrics.eventsRefused.inc({ reason: error });
@@ -61,8 +83,30 @@ export function collectRoutes(deps: Deps) {
     const origin = writerOrigin(c);
     // A refusal the page must be able to read (to drop the batch, not retry it): before the
     // site is known, CORS for an origin some site allows.
-    const refuseEarly = (status: 400 | 408 | 413, error: string, message: string) => {
+    const refuseEarly = (
+      status: 400 | 408 | 413,
+      error: string,
+      message: string,
+      body: unknown = null,
+      fix = 'fix the sender: the snippet never sends this; a hand-made sender follows docs/snippet.md',
+    ) => {
       allowOriginOfAnySite(c, deps.config, self, origin);
+      // The site a refused body names is attributed when it is configured; else every-site watchers only.
+      const claimed = claimedSite(deps, body);
+      if (live.wants(claimed)) {
+        live.publish([
+          requestRefusedEntry(
+            now,
+            claimed,
+            'collect',
+            rawOrigin(c),
+            claimedCount(body),
+            error,
+            message,
+            fix,
+          ),
+        ]);
+      }
       return refuse(c, status, error, message);
     };
     const read = await readJson(c, LIMITS.bodyBytes, deps.bodyTimeoutMs);
@@ -70,19 +114,31 @@ export function collectRoutes(deps: Deps) {
     // The snippet's compact form becomes the long form here, so one schema judges both.
     const body = expandCompact(read.value, now);
     if (tooManyEvents(body, LIMITS.batchEvents)) {
-      return refuseEarly(413, 'batch_too_large', `at most ${LIMITS.batchEvents} events per batch`);
+      return refuseEarly(
+        413,
+        'batch_too_large',
+        `at most ${LIMITS.batchEvents} events per batch`,
+        body,
+      );
     }
     const parsed = parseBatch(body);
-    if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error));
+    if (!parsed.success) return refuseEarly(400, 'invalid_batch', describe(parsed.error), body);
     const batch = parsed.data;
 
     const site = deps.config.sites.get(batch.site);
     if (!site) {
       notice(batch.site, 'unknown_site', () => unknownSiteNotice(batch.site, deps.config));
-      return refuseEarly(400, 'unknown_site', `no site "${batch.site}" in the collector's config`);
+      return refuseEarly(
+        400,
+        'unknown_site',
+        `no site "${batch.site}" in the collector's config`,
+        body,
+        unknownSiteNotice(batch.site, deps.config),
+      );
     }
     if (origin && !originAllowed(site, origin, self)) {
       notice(site.id, 'origin_not_allowed', () => originNotice(site, origin), { origin });
+      if (live.wants(site.id)) live.publish([originEntry(now, site, origin, batch.events.length)]);
       // No grant: a page of another origin learns nothing, not even the refusal.
       allowOrigin(c, undefined);
       return refuse(
@@ -98,6 +154,11 @@ export function collectRoutes(deps: Deps) {
     const wait = perVisitor?.hit(`${site.id}/${batch.visitor}`, now) ?? 0;
     if (wait > 0) {
       metrics.rateLimited.inc({ scope: 'visitor' });
+      if (live.wants(site.id)) {
+        live.publish([
+          rateLimitedEntry(now, site.id, rawOrigin(c), 'visitor', batch.events.length),
+        ]);
+      }
       cors();
       return tooMany(c, wait, 'visitor');
     }
@@ -107,6 +168,8 @@ export function collectRoutes(deps: Deps) {
       ? undefined
       : privacySignal(c.req.header('sec-gpc'), c.req.header('dnt'));
     if (privacy) {
+      if (live.wants(site.id))
+        live.publish([privacyEntry(now, site, rawOrigin(c), privacy, batch.events.length)]);
       cors();
       return c.json<CollectResponse>({
         accepted: 0,
@@ -124,6 +187,20 @@ export function collectRoutes(deps: Deps) {
     if (bot) notice(site.id, `bot_${bot}`, () => botNotice(site.id, bot));
     const checked = browserIdentity(c, deps, site, batch, now);
     if (!checked.ok) {
+      if (live.wants(site.id)) {
+        live.publish([
+          requestRefusedEntry(
+            now,
+            site.id,
+            'collect',
+            rawOrigin(c),
+            batch.events.length,
+            checked.error,
+            checked.message,
+            'the page sent an identity token or traits the collector refuses: see docs/snippet.md (identify) for how a page gets a valid token',
+          ),
+        ]);
+      }
       cors();
       return refuse(c, 400, checked.error, checked.message);
     }
@@ -154,6 +231,9 @@ export function collectRoutes(deps: Deps) {
     if (res.segment) res.segment = forBrowser(site, res.segment);
     if (identity.refusedTraits.length > 0) res.refusedTraits = identity.refusedTraits;
     metrics.eventsAccepted.inc({ site: site.id }, res.accepted);
+    if (live.wants(site.id)) {
+      live.publish(collectEntries(now, site, rawOrigin(c), batch.visitor, batch.events, res, bot));
+    }
     // Events a browser's retry queue had to give up (full while the collector was unreachable);
     // a figure the client states, so bounded.
     if (batch.dropped)

@@ -31,6 +31,7 @@ import {
 } from '../../ingest/validate.ts';
 import { must } from '../../../shared/must.ts';
 import { type Failure, failure } from '../../result.ts';
+import { DUPLICATE_FIX, type Entry, entry, listed, refusalEntries } from '../../live/outcomes.ts';
 
 const serverEventSchema = eventSchema
   .omit({ id: true, ts: true })
@@ -70,6 +71,71 @@ function contentId(
     props ?? null,
   ]);
   return `h_${digest('sha256', text).slice(0, 24)}`;
+}
+
+/**
+ * The live feed's entries of one request: per profile, accepted and duplicates; refusals per site,
+ * only of sites the key opens (a key cannot write into another site's feed).
+ */
+function publishLive(
+  deps: Deps,
+  now: number,
+  groups: { site: string; who: Who; events: NewEvent[] }[],
+  results: { site: string; accepted: number; duplicates: number }[],
+  items: unknown[],
+  refused: RefusedEvent[],
+  apiSites: ReadonlySet<string>,
+) {
+  const { live } = deps;
+  const out: Entry[] = [];
+  for (const [i, g] of groups.entries()) {
+    const r = results[i];
+    if (!r || !live.wants(g.site)) continue;
+    const visitor = 'visitor' in g.who ? g.who.visitor : contactKey(g.who.contact);
+    if (r.accepted > 0)
+      out.push(
+        entry(
+          now,
+          g.site,
+          'events',
+          null,
+          'accepted',
+          r.accepted,
+          null,
+          'stored (POST /v1/events)',
+          null,
+          {
+            events: listed(g.events),
+            visitor,
+          },
+        ),
+      );
+    if (r.duplicates > 0)
+      out.push(
+        entry(
+          now,
+          g.site,
+          'events',
+          null,
+          'duplicate',
+          r.duplicates,
+          'duplicate',
+          'already stored (same event id, or the same content without an id): a resent import counts once',
+          DUPLICATE_FIX,
+          { visitor },
+        ),
+      );
+  }
+  const bySite = new Map<string, RefusedEvent[]>();
+  for (const r of refused) {
+    const site = (items[r.index] as { site?: unknown } | null)?.site;
+    if (typeof site !== 'string' || !apiSites.has(site) || !live.wants(site)) continue;
+    const list = bySite.get(site) ?? [];
+    list.push(r);
+    bySite.set(site, list);
+  }
+  for (const [site, list] of bySite) out.push(...refusalEntries(now, site, 'events', null, list));
+  if (out.length > 0) live.publish(out);
 }
 
 export function eventsRoutes(deps: Deps) {
@@ -197,6 +263,8 @@ export function eventsRoutes(deps: Deps) {
       metrics.eventsDuplicate.inc({ site: r.site }, r.duplicates);
     }
     for (const r of refused) metrics.eventsRefused.inc({ reason: r.error });
+    if (deps.live.watchers > 0)
+      publishLive(deps, now, [...groups.values()], results, items, refused, c.var.apiSites);
     if (res.accepted === 0 && res.duplicates === 0) {
       return c.json(
         { error: 'invalid_events', message: 'no event of the request is valid', ...res },

@@ -49,6 +49,8 @@ export function browserGuard(
   limits: RateLimits,
   metrics: Metrics,
   cors: (c: Context) => void,
+  /** Told of each 429 (the dashboard's live feed). */
+  limited: (c: Context, scope: 'address' | 'connections') => void = () => {},
 ): MiddlewareHandler {
   const cap = limits.connectionsPerIp ?? 0;
   const open = new Map<string, number>();
@@ -62,6 +64,7 @@ export function browserGuard(
     const n = open.get(key) ?? 0;
     if (cap > 0 && n >= cap) {
       metrics.rateLimited.inc({ scope: 'connections' });
+      limited(c, 'connections');
       c.header('Connection', 'close');
       c.header('Retry-After', '1');
       return fail(
@@ -76,6 +79,7 @@ export function browserGuard(
       const wait = perIp.hit(hash(key, t), t);
       if (wait > 0) {
         metrics.rateLimited.inc({ scope: 'ip' });
+        limited(c, 'address');
         cors(c);
         return tooMany(c, wait, 'address');
       }

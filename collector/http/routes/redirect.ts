@@ -16,6 +16,24 @@ import {
 import { checkTarget } from '../../identity/targets.ts';
 import { issueIdentityToken, verifyIdentityToken } from '../../identity/token.ts';
 import { ingestAs } from '../../identity/identify.ts';
+import { contactKey } from '../../identity/token.ts';
+import { DUPLICATE_FIX, entry, requestRefusedEntry } from '../../live/outcomes.ts';
+import type { LiveFeed } from '../../live/feed.ts';
+
+const LINK_FIX =
+  'the link was changed, expired or not made by this collector: make email links with POST /v1/links (docs/email-links.md) and send them before they expire';
+
+/** A refused link on the live feed: its site when the signature proved it, else every-site watchers only. */
+function liveRefusal(
+  live: LiveFeed,
+  now: number,
+  site: string | null,
+  reason: string,
+  detail: string,
+) {
+  if (live.wants(site))
+    live.publish([requestRefusedEntry(now, site, 'email', null, 1, reason, detail, LINK_FIX)]);
+}
 
 const escapeHtml = (s: string) =>
   s.replace(
@@ -44,30 +62,70 @@ export function redirectRoutes(deps: Deps) {
   app.get('/r', async (c) => {
     const now = deps.now();
     const link = readLinkQuery(new URL(c.req.url).searchParams);
-    if (!link) return refuse(c, 'malformed_link', 'The link is incomplete or was changed.');
+    if (!link) {
+      liveRefusal(
+        deps.live,
+        now,
+        null,
+        'malformed_link',
+        'an email link is incomplete or was changed',
+      );
+      return refuse(c, 'malformed_link', 'The link is incomplete or was changed.');
+    }
     const { fields, sig } = link;
     const site = deps.config.sites.get(fields.site);
     // The signature is checked before anything the link says is trusted, the site included.
     if (!site || !verifyLinkSignature(keys, fields, sig)) {
+      liveRefusal(
+        deps.live,
+        now,
+        null,
+        'invalid_signature',
+        "an email link's signature does not verify",
+      );
       return refuse(c, 'invalid_signature', 'The link was changed or was not made by this site.');
     }
     const identity = verifyIdentityToken(keys, fields.token, site.id, now);
     if (!identity.ok) {
+      liveRefusal(
+        deps.live,
+        now,
+        site.id,
+        identity.reason === 'expired' ? 'expired_link' : 'invalid_token',
+        identity.reason === 'expired'
+          ? 'an email link has expired'
+          : "an email link's token is not valid",
+      );
       return identity.reason === 'expired'
         ? refuse(c, 'expired_link', 'The link has expired.')
         : refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
     // A signed link carries a link token (or a version-1 one, made before purposes).
     if (identity.purpose === 'identify') {
+      liveRefusal(
+        deps.live,
+        now,
+        site.id,
+        'invalid_token',
+        "an email link carries a page's identity token, not a link token",
+      );
       return refuse(c, 'invalid_token', 'The link was changed or was not made by this site.');
     }
     const target = checkTarget(site, fields.to, deps.selfOrigins);
-    if (!target.ok)
+    if (!target.ok) {
+      liveRefusal(
+        deps.live,
+        now,
+        site.id,
+        'target_not_allowed',
+        `an email link's target is not allowed: ${target.message}`,
+      );
       return refuse(
         c,
         'target_not_allowed',
         'The link points to an address this site does not allow.',
       );
+    }
 
     // A HEAD (link checkers, mail scanners) sees where the link goes but records no click.
     if (c.req.method === 'GET') {
@@ -90,9 +148,53 @@ export function redirectRoutes(deps: Deps) {
         bot,
       };
       // Redirect only after the click is committed, like every acknowledged event.
-      await deps.storage.write((tx) =>
+      const res = await deps.storage.write((tx) =>
         ingestAs(tx, site, { contact: identity.contact }, [click], now),
       );
+      if (deps.live.wants(site.id)) {
+        const events = [{ type: 'email_click', category: fields.category ?? null }];
+        const visitor = contactKey(identity.contact);
+        deps.live.publish([
+          bot
+            ? entry(
+                now,
+                site.id,
+                'email',
+                null,
+                'bot',
+                1,
+                'user_agent',
+                'an email-link click by a mail scanner or link checker (its user agent): stored flagged, out of the profile',
+                null,
+                { events, visitor },
+              )
+            : res.accepted > 0
+              ? entry(
+                  now,
+                  site.id,
+                  'email',
+                  null,
+                  'accepted',
+                  1,
+                  null,
+                  "an email-link click: stored in the contact's profile",
+                  null,
+                  { events, visitor },
+                )
+              : entry(
+                  now,
+                  site.id,
+                  'email',
+                  null,
+                  'duplicate',
+                  1,
+                  'duplicate',
+                  `the same link clicked again within sites.${site.id}.identity.clickWindowHours: one click`,
+                  DUPLICATE_FIX,
+                  { events, visitor },
+                ),
+        ]);
+      }
     }
     // The page's token names the same link (grant): however often the link is replayed, the
     // browsers it identifies are counted together (identity.devicesPerLink).
