@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RULE_LIMITS } from '../../shared/limits.ts';
 import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
 import { createApp } from '../../collector/http/app.ts';
-import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import { startWebhooks } from '../../collector/webhooks/index.ts';
 import { startRuleBackfill } from '../../collector/rules/backfill.ts';
 import { previewRule } from '../../collector/rules/preview.ts';
@@ -57,7 +57,7 @@ beforeEach(async () => {
     storage: db.storage,
     config,
     now: () => clock.now,
-    snippet: snippetAsset('/*ms*/'),
+    snippets: placeholderSnippets(),
     rules,
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../../collector/config/config.ts';
 import { createApp } from '../../collector/http/app.ts';
-import { snippetAsset } from '../../collector/http/snippet-asset.ts';
+import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { issueSession, readSession } from '../../collector/dashboard/session.ts';
@@ -169,7 +169,7 @@ describe('session', () => {
         storage: t.storage,
         config: parseConfig(FILE),
         now: () => T0,
-        snippet: snippetAsset('/*ms*/'),
+        snippets: placeholderSnippets(),
         keys: ring,
       }),
     );
@@ -327,7 +327,7 @@ describe('sites', () => {
         sites: { ...FILE.sites, b: { origins: ['https://b.example'], apiKeys: [KEY_AB] } },
       } as ConfigFile),
       now: () => T0,
-      snippet: snippetAsset('/*ms*/'),
+      snippets: placeholderSnippets(),
     });
     expect((await app2.request('/dashboard/', { headers: { cookie: s.cookie } })).status).toBe(303);
   });
@@ -340,7 +340,7 @@ describe('the key', () => {
       storage: t.storage,
       config: parseConfig(FILE),
       now: () => T0,
-      snippet: snippetAsset('/*ms*/'),
+      snippets: placeholderSnippets(),
       log: (level, msg, fields) => lines.push(JSON.stringify({ level, msg, fields })),
     });
     const wrong = 'wrong-key-LOGGED-0123456789';
@@ -378,7 +378,7 @@ describe('MICROSEG_DASHBOARD=0', () => {
       storage: t.storage,
       config: parseConfig(FILE),
       now: () => T0,
-      snippet: snippetAsset('/*ms*/'),
+      snippets: placeholderSnippets(),
       dashboard: false,
     });
     for (const path of ['/dashboard/', '/dashboard/login', '/dashboard/assets/app.js'])
