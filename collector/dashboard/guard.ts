@@ -13,6 +13,7 @@ import {
   type DashSession,
   readSession,
   SESSION_COOKIE,
+  sessionId,
   sitesOfTag,
 } from './session.ts';
 
@@ -23,14 +24,18 @@ export const CSRF_FIELD = 'csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 
 /**
- * Signed-in requests only: sets `c.var.session`. A page (GET) without a valid session is sent to
+ * Signed-in requests only: sets `c.var.session`. A session signed out (`dashboard_signouts`) is
+ * refused like a missing one. A page (GET) without a valid session is sent to
  * the sign-in form; anything else gets 401.
  */
 export function requireSession(deps: Deps): MiddlewareHandler<DashEnv> {
   return async (c, next) => {
     const token = readSession(deps.keys, getCookie(c, SESSION_COOKIE), deps.now());
     const sites = token ? sitesOfTag(deps.config, deps.keys, token.tag) : [];
-    if (!token || sites.length === 0) {
+    // A signed-out session is refused by every process: one indexed read per request, no cache,
+    // so the very next request after a sign-out (in any process) is refused.
+    const out = token !== undefined && (await deps.storage.signedOut(sessionId(token)));
+    if (!token || sites.length === 0 || out) {
       if (c.req.method === 'GET' || c.req.method === 'HEAD')
         return c.redirect('/dashboard/login', 303);
       return c.text('sign in first: POST /dashboard/login', 401);

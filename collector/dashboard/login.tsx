@@ -9,9 +9,16 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { DASHBOARD } from '../../shared/limits.ts';
 import type { Deps } from '../http/app.ts';
 import { sitesForKey } from '../http/auth.ts';
-import { loginAddress, loginLimiter, overHttps, sameOrigin } from './guard.ts';
+import { type DashEnv, loginAddress, loginLimiter, overHttps, sameOrigin } from './guard.ts';
 import { page } from './layout.tsx';
-import { issueSession, readSession, SESSION_COOKIE, SESSION_PATH, sitesOfTag } from './session.ts';
+import {
+  issueSession,
+  readSession,
+  SESSION_COOKIE,
+  SESSION_PATH,
+  sessionId,
+  sitesOfTag,
+} from './session.ts';
 
 function LoginPage(props: { message?: string | undefined }) {
   return (
@@ -109,10 +116,17 @@ export function loginRoutes(deps: Deps) {
   return app;
 }
 
-/** `POST /dashboard/logout` (behind the session and CSRF checks): the cookie is cleared. */
+/**
+ * `POST /dashboard/logout` (behind the session and CSRF checks): the session is recorded as
+ * signed out until its own expiry (one row; every process refuses it from the next request on),
+ * this process's Live streams of it end at once, and the cookie is cleared.
+ */
 export function logoutRoutes(deps: Deps) {
-  const app = new Hono();
-  app.post('/dashboard/logout', (c) => {
+  const app = new Hono<DashEnv>();
+  app.post('/dashboard/logout', async (c) => {
+    const session = c.var.session;
+    await deps.storage.write((tx) => tx.signOut(sessionId(session), session.exp));
+    deps.live.endSession(session.csrf);
     deleteCookie(c, SESSION_COOKIE, {
       path: SESSION_PATH,
       httpOnly: true,

@@ -10,7 +10,7 @@
  * every request from the config's keys (`sitesOfTag`), so a key removed from the config ends its
  * sessions at once, and a key's sites grow or shrink with the config.
  */
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config/config.ts';
 import type { KeyRing, SigningKey } from '../identity/keys.ts';
 
@@ -139,4 +139,12 @@ export function sitesOfTag(config: Config, ring: KeyRing, tag: string): string[]
 /** Constant-time comparison of a CSRF token given with a request and the session's. */
 export function csrfMatches(session: SessionToken, given: string | undefined): boolean {
   return given !== undefined && equal(session.csrf, given);
+}
+
+/**
+ * The session's id, what a sign-out records (`dashboard_signouts`): a hash of its random CSRF
+ * token, so the table holds nothing a page could echo as a token.
+ */
+export function sessionId(session: SessionToken): string {
+  return createHash('sha256').update(`session\0${session.csrf}`).digest('base64url');
 }

@@ -59,6 +59,9 @@ export async function runRetention(
     storage.outbox.prune(now - DELIVERY_KEEP_DAYS * DAY, batch),
   );
   if (deliveries > 0) out['*'] = { webhook_deliveries: deliveries };
+  // Dashboard sign-outs are kept only while the signed-out cookie could still be presented.
+  const signouts = await drain(batch, () => storage.write((tx) => tx.pruneSignouts(now, batch)));
+  if (signouts > 0) out['*'] = { ...out['*'], dashboard_signouts: signouts };
   return out;
 }
 

@@ -82,6 +82,8 @@ export interface LiveSubscription {
   take(max?: number): { entries: LiveEntry[]; dropped: number };
   /** Entries waiting. */
   readonly pending: number;
+  /** Its session was signed out in this process (`endSession`): the stream ends. */
+  readonly ended: boolean;
   close(): void;
 }
 
@@ -92,6 +94,7 @@ interface Watcher {
   buffer: LiveEntry[];
   dropped: number;
   wake: () => void;
+  ended: boolean;
 }
 
 /** The sites a process's watchers watch (watchers per site), and how many watch every site. */
@@ -212,13 +215,22 @@ export class LiveFeed {
     return out;
   }
 
+  /** Ends the watchers of a session signed out in this process: each is woken and sees `ended`. */
+  endSession(session: string): void {
+    for (const w of this.#watchers)
+      if (w.scope.session === session) {
+        w.ended = true;
+        w.wake();
+      }
+  }
+
   /** A new watcher, or why not (the process's or the session's cap reached). */
   subscribe(scope: LiveScope, wake: () => void): LiveSubscription | SubscribeRefusal {
     if (this.#watchers.size >= this.#limits.subscribers) return 'too_many_watchers';
     let ofSession = 0;
     for (const w of this.#watchers) if (w.scope.session === scope.session) ofSession++;
     if (ofSession >= this.#limits.perSession) return 'too_many_for_session';
-    const w: Watcher = { scope, buffer: [], dropped: 0, wake };
+    const w: Watcher = { scope, buffer: [], dropped: 0, wake, ended: false };
     this.#watchers.add(w);
     for (const s of scope.sites) this.#bySite.set(s, (this.#bySite.get(s) ?? 0) + 1);
     if (scope.everySite) this.#everySite++;
@@ -233,6 +245,9 @@ export class LiveFeed {
       },
       get pending() {
         return w.buffer.length;
+      },
+      get ended() {
+        return w.ended;
       },
       close: () => {
         if (!open) return;

@@ -483,6 +483,8 @@ export interface DashboardReads {
 
 /** The reads, the same in a transaction and outside one. */
 export interface StorageReads {
+  /** Whether the dashboard session `id` was signed out (`dashboard_signouts`): one indexed read. */
+  signedOut(id: string): Promise<boolean>;
   profile(site: string, visitor: string): Promise<StoredProfile | undefined>;
   /**
    * The segment read path at `now` (default: the wall clock): the visitor's link when in force,
@@ -509,6 +511,10 @@ export interface StorageTx extends StorageReads {
   readonly identity: IdentityReads & IdentityWrites;
   readonly outbox: OutboxReads & OutboxWrites;
   readonly rules: RuleReads & RuleWrites;
+  /** Records the sign-out of dashboard session `id`, kept until `exp` (the session's expiry). */
+  signOut(id: string, exp: number): Promise<void>;
+  /** Deletes at most `limit` sign-outs whose session expired by `now`; returns how many. */
+  pruneSignouts(now: number, limit: number): Promise<number>;
   /**
    * Stores the events, folds the new ones into the profile (the visitor's, or `extras.profile`)
    * and records any segment change; change listeners run in this transaction.

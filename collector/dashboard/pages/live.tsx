@@ -18,7 +18,7 @@ import type { Deps } from '../../http/app.ts';
 import { LIVE_OUTCOMES, type LiveOutcome } from '../../live/feed.ts';
 import type { DashEnv } from '../guard.ts';
 import { href, Layout, page, pageSite } from '../layout.tsx';
-import { sitesOfTag } from '../session.ts';
+import { sessionId, sitesOfTag } from '../session.ts';
 
 /** How each outcome is named on the page (the filter and the rows). */
 export const OUTCOME_LABELS: Record<LiveOutcome, string> = {
@@ -125,6 +125,10 @@ export function livePage(deps: Deps) {
           retry: 5000,
         });
         while (!stream.aborted && !stream.closed) {
+          if (sub.ended) {
+            await stream.writeSSE({ event: 'end', data: 'signed out: sign in again' });
+            break;
+          }
           const { entries, dropped } = sub.take(LIVE.writeBatch);
           if (dropped > 0) await stream.writeSSE({ event: 'dropped', data: String(dropped) });
           for (const e of entries)
@@ -148,6 +152,11 @@ export function livePage(deps: Deps) {
           // key is checked again (removed from the config: the stream ends).
           if (!sitesOfTag(deps.config, deps.keys, session.tag).includes(site)) {
             await stream.writeSSE({ event: 'end', data: 'the key no longer opens this site' });
+            break;
+          }
+          // Signed out through another process: seen here within one heartbeat.
+          if (await deps.storage.signedOut(sessionId(session))) {
+            await stream.writeSSE({ event: 'end', data: 'signed out: sign in again' });
             break;
           }
           await stream.write(': heartbeat\n\n');

@@ -42,6 +42,7 @@ import { lockProfiles, profilesPg } from './profiles.ts';
 import { pgReadPath, segmentInputs } from './reads.ts';
 import { type JobClient, pgWritePath } from './write.ts';
 import { rulesPg, scanProfiles } from './rules.ts';
+import { signoutsPg } from './signouts.ts';
 
 /**
  * Opens the PostgreSQL storage at `url` (`postgres://…`): applies the pending migrations, then
@@ -84,6 +85,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   });
   const readsOn = (q: Queryable): Omit<StorageReads, 'identity' | 'outbox'> => ({
     rules: rulesPg(q),
+    signedOut: (id) => signoutsPg(q).signedOut(id),
     profile: (site, visitor) => profiles.profile(q, site, visitor),
     segmentInputs: (site, visitor, now) =>
       segmentInputs(q, (s) => breakpointsFor(s, q), site, visitor, now),
@@ -115,6 +117,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       },
       outbox,
       rules: rulesPg(client),
+      ...signoutsPg(client),
       async ingest(site, visitor, batch, engine, now, extras) {
         const { result, change } = await profiles.ingest(
           client,

@@ -339,3 +339,13 @@ export const ruleVersions = pgTable('rule_versions', {
   site: text('site').primaryKey(),
   version: integer('version').notNull(),
 });
+
+/** Dashboard sessions signed out before their expiry: see the SQLite schema. */
+export const dashboardSignouts = pgTable(
+  'dashboard_signouts',
+  {
+    id: text('id').primaryKey(),
+    exp: ms('exp').notNull(),
+  },
+  (t) => [index('dashboard_signouts_exp').on(t.exp)],
+);

@@ -34,6 +34,7 @@ import { sqliteHealth } from './health.ts';
 import { dashboardStore } from './dashboard.ts';
 import { writeQueue } from './write-queue.ts';
 import { profileScan, ruleStore } from './rules.ts';
+import { signoutStore } from './signouts.ts';
 
 export { DEFAULT_PROFILE_CACHE, READ_PATH_SQL } from './reads.ts';
 /** The `drizzle/` folder of the SQLite migrations (`microseg backup` checks a copy's schema against it). */
@@ -81,6 +82,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   const quarantine = quarantineStore(db);
   const dashboard = dashboardStore(sqlite);
   const rules = ruleStore(sqlite);
+  const signouts = signoutStore(sqlite);
   const scan = profileScan(sqlite);
 
   const listeners: ChangeListener[] = [];
@@ -131,6 +133,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   const ruleReads = { versions: rules.versions, list: rules.list };
 
   const storageReads: Omit<StorageReads, 'identity' | 'outbox' | 'rules'> = {
+    signedOut: signouts.signedOut,
     profile: async (site, visitor) => profiles.profile(site, visitor),
     segmentInputs: async (site, visitor, now) => reads.segmentInputs(site, visitor, now),
     segmentHistory: async (site, visitor, o = {}) => profiles.segmentHistory(site, visitor, o),
@@ -144,6 +147,8 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     identity: { ...identityReads, ...identityWrites },
     outbox: { ...outboxReads, ...outboxWrites },
     rules,
+    signOut: signouts.signOut,
+    pruneSignouts: signouts.pruneSignouts,
     async ingest(site, visitor, batch, engine, now, extras) {
       const { result, change } = profiles.ingest(site, visitor, batch, engine, now, extras);
       if (change && listeners.length > 0) await tell(change, tx);

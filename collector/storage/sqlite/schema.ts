@@ -352,3 +352,18 @@ export const ruleVersions = sqliteTable('rule_versions', {
   site: text('site').primaryKey(),
   version: integer('version').notNull(),
 });
+
+/**
+ * Dashboard sessions signed out before their expiry (collector/dashboard/session.ts): `id` is the
+ * session's id (a hash of its random CSRF token), `exp` the session's own expiry, after which the
+ * cookie is refused anyway and the retention job deletes the row. One row per sign-out, written
+ * only by a signed-in, unexpired session.
+ */
+export const dashboardSignouts = sqliteTable(
+  'dashboard_signouts',
+  {
+    id: text('id').primaryKey(),
+    exp: integer('exp').notNull(),
+  },
+  (t) => [index('dashboard_signouts_exp').on(t.exp)],
+);
