@@ -226,15 +226,17 @@ describe('CSRF', () => {
     // Chromium's form post under no-referrer: Origin null, but same-origin fetch metadata.
     const nullSame = { origin: 'null', 'sec-fetch-site': 'same-origin' };
     expect((await post(s.cookie, { csrf: s.csrf }, nullSame)).status).toBe(303);
+    // That signed the session out (refused from now on): a new one for the rest.
+    const n = await signIn(t.app, KEY_A);
     const noOrigin = await t.app.request('/dashboard/logout', {
       method: 'POST',
-      headers: { cookie: s.cookie, 'sec-fetch-site': 'cross-site', 'x-csrf-token': s.csrf },
+      headers: { cookie: n.cookie, 'sec-fetch-site': 'cross-site', 'x-csrf-token': n.csrf },
     });
     expect(noOrigin.status).toBe(403);
     // The header form of the token (the client's fetch) is accepted.
     const header = await t.app.request('/dashboard/logout', {
       method: 'POST',
-      headers: { cookie: s.cookie, origin: 'http://localhost', 'x-csrf-token': s.csrf },
+      headers: { cookie: n.cookie, origin: 'http://localhost', 'x-csrf-token': n.csrf },
     });
     expect(header.status).toBe(303);
   });
