@@ -1,7 +1,8 @@
 /**
  * Sign-out ends the session on the server (`dashboard_signouts`): a copy of the cookie taken
  * before it is refused after it, by this app and by another app on the same database (another
- * collector process); an open Live stream of the session ends; the retention job deletes a
+ * collector process); an open Live stream of the session ends (at once in this process, at the
+ * next heartbeat in another: that test waits `LIVE.heartbeatMs`); the retention job deletes a
  * sign-out once the session would have expired anyway.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import { keyRing } from '../../collector/identity/keys.ts';
 import { runRetention } from '../../collector/jobs/retention.ts';
-import { DASHBOARD } from '../../shared/limits.ts';
+import { DASHBOARD, LIVE } from '../../shared/limits.ts';
 import { T0, testApp } from '../helpers.ts';
 import { dashRequest, type Signed, signIn } from './support.ts';
 
@@ -102,6 +103,47 @@ describe('sign-out ends the session on the server', () => {
     expect(text).toContain('signed out');
   });
 
+  it(
+    'ends a Live stream in another collector at its next heartbeat check',
+    async () => {
+      const ring = keyRing(['shared-secret-0123456789-0123456789-xx']);
+      const [one, two] = [0, 1].map(() =>
+        createApp({
+          storage: t.storage,
+          config: parseConfig(FILE),
+          now: () => T0,
+          snippets: placeholderSnippets(),
+          keys: ring,
+        }),
+      );
+      if (!one || !two) throw new Error('apps');
+      const s = await signIn(one, KEY_A);
+      const res = await two.request('/dashboard/live/stream?site=a', {
+        headers: { cookie: s.cookie },
+      });
+      expect(res.headers.get('content-type')).toContain('text/event-stream');
+      const reader = res.body?.getReader();
+      if (!reader) throw new Error('no body');
+      await reader.read();
+      expect((await signOut(one, s)).status).toBe(303);
+      const started = Date.now();
+      let text = '';
+      const deadline = started + LIVE.heartbeatMs + 3000;
+      for (;;) {
+        const chunk = await Promise.race([
+          reader.read(),
+          new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
+        ]);
+        if (chunk === null) throw new Error(`stream still open after sign-out: ${text}`);
+        if (chunk.done) break;
+        text += new TextDecoder().decode(chunk.value);
+      }
+      expect(text).toContain('signed out');
+      expect(Date.now() - started).toBeLessThanOrEqual(LIVE.heartbeatMs + 3000);
+    },
+    LIVE.heartbeatMs + 10_000,
+  );
+
   it('writes one row per sign-out, deleted by the retention job after the session expires', async () => {
     const before = await runRetention(t.storage, parseConfig(FILE), T0);
     expect(before['*']?.dashboard_signouts ?? 0).toBe(0);
@@ -112,7 +154,7 @@ describe('sign-out ends the session on the server', () => {
     expect(kept['*']?.dashboard_signouts ?? 0).toBe(0);
     // Every earlier test's sign-outs (same expiry, clock fixed) and this one go.
     const gone = await runRetention(t.storage, parseConfig(FILE), T0 + DASHBOARD.sessionMs);
-    expect(gone['*']?.dashboard_signouts).toBe(4);
+    expect(gone['*']?.dashboard_signouts).toBe(5);
     const again = await runRetention(t.storage, parseConfig(FILE), T0 + DASHBOARD.sessionMs);
     expect(again['*']?.dashboard_signouts ?? 0).toBe(0);
   });
