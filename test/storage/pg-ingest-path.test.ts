@@ -123,6 +123,15 @@ describe.skipIf(!pgUrl)('PostgreSQL ingest path', () => {
     expect((await rowsOf('json-b'))[0]).toMatchObject({ session: 'jb0' });
   });
 
+  it('a batch with a lone surrogate (jsonb refuses it) is stored as by parameters: U+FFFD', async () => {
+    const out = await ingestSubject('json-sur', [ev(), ev({ category: '\ud800', url: 'x\udfff' })]);
+    expect(out.result.accepted).toBe(2);
+    const { rows } = await admin.query(
+      "SELECT category, url FROM events WHERE visitor = 'json-sur' AND url IS NOT NULL",
+    );
+    expect(rows).toEqual([{ category: '\ufffd', url: 'x\ufffd' }]);
+  });
+
   it('a batch with a NUL goes statement by statement, and the server refuses it as before', async () => {
     const nul = ingestSubject('json-nul', [ev(), ev({ url: 'https://x.example/\u0000' })]);
     await expect(nul).rejects.toMatchObject({ code: '22021' });

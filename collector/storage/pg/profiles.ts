@@ -277,10 +277,17 @@ interface IngestFnRow {
 }
 
 /**
+ * A lone UTF-16 surrogate as JSON.stringify writes it (`\ud800`): jsonb refuses it, where the
+ * parameterized insert stores U+FFFD (the driver's UTF-8 encoding), so such a batch goes that way.
+ */
+const LONE_SURROGATE = /\\ud[89a-f][0-9a-f]{2}/;
+
+/**
  * A batch as microseg_ingest's `p_events`: each event's columns (eventValues' $2, $4–$18) by
  * name, in order. Undefined when one cannot travel in JSON as the parameterized insert would
  * store it: a NUL (jsonb refuses `\u0000`; a text column refuses NUL, 22021, which the
- * statement-by-statement way reports) or a number JSON has no word for (NaN, ±Infinity).
+ * statement-by-statement way reports), a lone surrogate (LONE_SURROGATE) or a number JSON has no
+ * word for (NaN, ±Infinity).
  */
 function eventsJson(batch: NewEvent[]): string | undefined {
   const rows = [];
@@ -305,7 +312,7 @@ function eventsJson(batch: NewEvent[]): string | undefined {
     });
   }
   const text = JSON.stringify(rows);
-  return text.includes('\\u0000') ? undefined : text;
+  return text.includes('\\u0000') || LONE_SURROGATE.test(text) ? undefined : text;
 }
 
 /**
