@@ -11,6 +11,7 @@ import { parseConfig } from '../../collector/config/config.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { sessionSql } from '../../collector/storage/pg/sessions.ts';
+import { literal } from '../../collector/storage/pg/write.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
 import { DAY, T0 } from '../temp.ts';
 
@@ -26,6 +27,25 @@ const ev = (over: Partial<NewEvent> = {}): NewEvent => ({
   ts: T0,
   category: 'a',
   ...over,
+});
+
+describe('literal: the string literal pg escapeLiteral writes, by native replace', () => {
+  it('writes the same literal for quotes, backslashes, both, none, unicode, the empty string', () => {
+    const client = new pg.Client();
+    const cases = [
+      '',
+      'plain',
+      "it's",
+      "''",
+      '\\',
+      'a\\b',
+      "x\\'y",
+      "\\'\\''",
+      'é€🙂\u2028',
+      '{"a":"b\\"c"}',
+    ];
+    for (const s of cases) expect(literal(s), s).toBe(client.escapeLiteral(s));
+  });
 });
 
 const pgUrl = inject('pgUrl');

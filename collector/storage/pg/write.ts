@@ -59,6 +59,17 @@ export interface JobClient extends Queryable {
   defer(sql: string): void;
 }
 
+/**
+ * `value` as a string literal, exactly as pg's `escapeLiteral` writes it (quotes doubled; with a
+ * backslash, an E'' literal with backslashes doubled), by native string search and replace rather
+ * than its loop over each character, which costs the ingest's profile JSON (about 1 kB) more CPU
+ * and garbage than the rest of its statement.
+ */
+export function literal(value: string): string {
+  const quoted = value.includes("'") ? value.replaceAll("'", "''") : value;
+  return value.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
+}
+
 /** The job's client, as `attempt` drives it: whether it began, and the SQL its COMMIT carries. */
 interface AttemptClient extends JobClient {
   begun(): boolean;
@@ -99,7 +110,7 @@ function jobClient(client: pg.PoolClient, lost: { err?: Error }): AttemptClient 
       return client.query(...args);
     }) as Queryable['query'],
     simple,
-    literal: (value) => client.escapeLiteral(value),
+    literal,
     defer(sql: string) {
       deferred += `${sql};\n`;
       deferredCount++;
