@@ -21,7 +21,8 @@ export { SESSION_IDLE_MS };
  * (site, ts) instead, and it does whenever its statistics do not know the last minutes' events
  * (they never do: each event is newer than the last ANALYZE), which reads every visitor's events
  * of the last half hour to find one visitor's (measured in the bench: 580 buffers a lookup
- * against 20). The same lookup is in microseg_ingest (drizzle-pg/0003_ingest_functions.sql).
+ * against 20). The same lookup is in microseg_ingest (drizzle-pg/0003_ingest_functions.sql),
+ * SESSION_IDLE_MS written there as 1800000: a change of it here needs a migration replacing it.
  */
 export function sessionSql(site: string, visitor: string, ts: string, id: string): string {
   return `COALESCE(
