@@ -5,12 +5,14 @@
  * a failing save failing the job whole, a later read in the job seeing the save. And the session
  * lookup's plan: on the visitor's index even when the planner's statistics are stale.
  */
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { sessionSql } from '../../collector/storage/pg/sessions.ts';
+import { SESSION_IDLE_MS } from '../../collector/storage/sqlite/sessions.ts';
 import { literal } from '../../collector/storage/pg/write.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
 import { DAY, T0 } from '../temp.ts';
@@ -49,6 +51,17 @@ describe('literal: the string literal pg escapeLiteral writes, by native replace
 });
 
 const pgUrl = inject('pgUrl');
+
+describe('microseg_ingest (drizzle-pg/0004_ingest_functions.sql)', () => {
+  it('looks sessions up with the idle time the rest of the collector uses (SESSION_IDLE_MS)', () => {
+    // PL/pgSQL cannot import the constant: a change of it needs a migration replacing the function.
+    const sql = readFileSync(
+      new URL('../../drizzle-pg/0004_ingest_functions.sql', import.meta.url),
+      'utf8',
+    );
+    expect(sql.match(/\b\d{6,}\b/g)).toEqual([String(SESSION_IDLE_MS), String(SESSION_IDLE_MS)]);
+  });
+});
 
 describe.skipIf(!pgUrl)('PostgreSQL ingest path', () => {
   const db = pgTestDatabase();
