@@ -2,7 +2,9 @@
  * Runtime rules on a seeded database (`microseg seed --visitors 100000`): the time of a rule
  * preview over every profile (the `POST /v1/rules/preview` work, no HTTP) for each template, then
  * of the backfill of a saved rule with the job's defaults, and that its members equal the preview.
- * `npx tsx bench/rules.ts --db FILE|URL [--site demo] [--n 5]` prints the median and max ms.
+ * `npx tsx bench/rules.ts --db FILE|URL [--site demo] [--n 5] [--now MS] [--prune off] [--previews-only]`
+ * prints the median and max ms. `--prune off` reads every profile (no prefilter, engine/active.ts),
+ * for a paired before/after; `--now` fixes the clock so two runs count the same profiles.
  * The saved rules are deleted again (and their deletion backfilled) before it ends.
  */
 import { parseArgs } from 'node:util';
@@ -18,6 +20,9 @@ const { values } = parseArgs({
     db: { type: 'string' },
     site: { type: 'string', default: 'demo' },
     n: { type: 'string', default: '5' },
+    now: { type: 'string' },
+    prune: { type: 'string', default: 'on' },
+    'previews-only': { type: 'boolean', default: false },
   },
 });
 if (!values.db) {
@@ -30,7 +35,9 @@ const site = config.sites.get(values.site);
 if (!site) throw new Error(`no site ${values.site}`);
 const rules = runtimeRules(storage, config, { checkMs: 60_000 });
 await rules.ready;
-const now = Date.now();
+const now = values.now ? Number(values.now) : Date.now();
+const prune = values.prune !== 'off';
+console.log(`now ${now}, prefilter ${prune ? 'on' : 'off'}`);
 // The jobs' timers are unref'd (a server keeps the process alive): keep it alive here.
 const keepAlive = setInterval(() => {}, 1000);
 /** CPU ms of this process (user + system): the figure a busy machine does not inflate. */
@@ -48,7 +55,7 @@ for (const t of TEMPLATES) {
   let last = { count: 0, scanned: 0, partial: false };
   for (let i = 0; i < Number(values.n); i++) {
     const c0 = cpu();
-    const p = await previewRule(storage, site, t.rule.when, now, { maxMs: 60_000 });
+    const p = await previewRule(storage, site, t.rule.when, now, { maxMs: 60_000, prune });
     cpus.push(cpu() - c0);
     times.push(p.tookMs);
     last = p;
@@ -58,10 +65,17 @@ for (const t of TEMPLATES) {
     `  ${t.id.padEnd(18)} ${last.scanned} scanned, ${last.count} match, ${median(times)} / ${Math.max(...times)} ms (CPU ${Math.round(median(cpus))} ms)`,
   );
 }
-const capped = await previewRule(storage, site, TEMPLATES[1]?.rule.when, now);
+const capped = await previewRule(storage, site, TEMPLATES[1]?.rule.when, now, { prune });
 console.log(
   `  with the 1.5 s cap: partial ${capped.partial}, ${capped.scanned} scanned, ${capped.tookMs} ms`,
 );
+
+if (values['previews-only']) {
+  rules.stop();
+  clearInterval(keepAlive);
+  await storage.close();
+  process.exit(0);
+}
 
 async function backfillAll(label: string): Promise<void> {
   const started = performance.now();

@@ -554,6 +554,10 @@ async function runCollectors(bundle, baseline) {
     });
     const secret = (r) => (r.pg ? { MICROSEG_SECRET: BENCH_SECRET } : {});
     for (const r of runs) r.server = await startCollector(r.label, r.db, secret(r));
+    // On PostgreSQL half the work is the server's: its backends' CPU is sampled too (phase()).
+    const pgPid = PG_URL ? await postmasterPid(PG_URL) : null;
+    for (const r of runs.filter((x) => x.pg && pgPid))
+      Object.assign(r.server, { pids: [r.server.pid], pgPid });
     const each = async (key, name, job, filter = () => true, server = (r) => r.server) => {
       for (const r of runs.filter(filter)) {
         r.out[key] = await phase(

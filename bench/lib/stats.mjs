@@ -171,13 +171,13 @@ export function formatReport(r) {
     `${r.options.connections} connections, ${r.options.warmup} s warm-up + ${r.options.duration} s per phase, load from ${r.options.loaders ?? 1} separate process(es), 127.0.0.1 only; load average at the start ${(m.loadavgAtStart ?? []).join(', ')}`,
   );
   lines.push(
-    "vs Hono / vs node:http: req/s over the bare Hono / node:http baseline (POST for ingest, GET for reads; on the Hono rows, Hono over node:http); CPU: cores used while measuring (100% = one core) by the server and by the load generators; server CPU µs/req: the server's CPU time per answered request (steadier than req/s on a shared machine)",
+    "vs Hono / vs node:http: req/s over the bare Hono / node:http baseline (POST for ingest, GET for reads; on the Hono rows, Hono over node:http); CPU: cores used while measuring (100% = one core) by the server and by the load generators; server CPU µs/req: the server's CPU time per answered request (steadier than req/s on a shared machine); PostgreSQL CPU µs/req: the same for the PostgreSQL server's processes (its backends), on the PostgreSQL rows",
   );
   lines.push('');
   lines.push(
-    '| phase | history | stored events | visitors | req/s | events/s | p50 ms | p99 ms | vs Hono | vs node:http | CPU server | CPU load | server CPU µs/req |',
+    '| phase | history | stored events | visitors | req/s | events/s | p50 ms | p99 ms | vs Hono | vs node:http | CPU server | CPU load | server CPU µs/req | PostgreSQL CPU µs/req |',
   );
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   const times = (v) => (v == null ? '' : `${fmt(v, 2)}×`);
   const cpu = (v) => (v == null ? '' : `${fmt(100 * v)}%`);
   const row = (name, label, h, x, events, key) => {
@@ -185,7 +185,7 @@ export function formatReport(r) {
     const stored = h ? count(h.stored) : '';
     const visitors = h?.visitors ? count(h.visitors) : '';
     lines.push(
-      `| ${name} | ${label} | ${stored} | ${visitors} | ${fmt(x.rps)} | ${events ? fmt(x.rps * events) : ''} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)} | ${times(q[key])} | ${times(n[key])} | ${cpu(x.serverCpu)} | ${cpu(x.loadCpu)} | ${x.serverCpu == null ? '' : fmt((x.serverCpu / x.rps) * 1e6)} |`,
+      `| ${name} | ${label} | ${stored} | ${visitors} | ${fmt(x.rps)} | ${events ? fmt(x.rps * events) : ''} | ${fmt(x.p50, 2)} | ${fmt(x.p99, 2)} | ${times(q[key])} | ${times(n[key])} | ${cpu(x.serverCpu)} | ${cpu(x.loadCpu)} | ${x.serverCpu == null ? '' : fmt((x.serverCpu / x.rps) * 1e6)} | ${x.pgCpu == null ? '' : fmt((x.pgCpu / x.rps) * 1e6)} |`,
     );
   };
   const { small, deep, large, ratios: q = {}, ratiosNode: n = {} } = r;

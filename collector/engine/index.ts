@@ -11,6 +11,7 @@ export {
 export { applyEvent } from './apply.ts';
 export { shares } from './affinity.ts';
 export { evaluate, matches, type Subject, type Extras } from './evaluate.ts';
+export { activeWithin } from './active.ts';
 export { stableUntil } from './stable.ts';
 export { mergeProfiles } from './merge.ts';
 export {

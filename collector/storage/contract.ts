@@ -331,7 +331,11 @@ export interface RuleWrites {
 /** One stored profile as a scan reads it (rule preview). */
 export interface ScannedProfile {
   visitor: string;
-  profile: Profile;
+  /**
+   * Null when the scan was asked for profiles active after `activeAfter` and this one was last
+   * seen at or before it: neither its aggregate nor its traits were read.
+   */
+  profile: Profile | null;
   traits: Traits | undefined;
 }
 
@@ -716,13 +720,17 @@ export interface Storage extends StorageReads {
    * preview's scan. With `traits`, their traits (else undefined: a rule reading none skips the
    * join). With `columns`, not the stored aggregate but a profile made from the row's columns
    * (`profileFromColumns`): enough for a rule on lifecycle, RFM, purchase counts and totals and
-   * `days.*`, and no JSON to read. Not a snapshot: each page is read on its own.
+   * `days.*`, and no JSON to read. With `activeAfter` (epoch ms), a profile whose `last_seen` is
+   * at or before it comes back with `profile: null`, its aggregate and traits unread (the
+   * preview's prefilter for a rule that needs a recent event, engine/active.ts); it still takes
+   * its place in the page, so paging and the count of profiles scanned are unchanged.
+   * Not a snapshot: each page is read on its own.
    */
   scanProfiles(
     site: string,
     after: string,
     limit: number,
-    opts: { traits: boolean; columns: boolean },
+    opts: { traits: boolean; columns: boolean; activeAfter?: number | undefined },
   ): Promise<ScannedProfile[]>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;

@@ -17,6 +17,7 @@ import { type RuntimeRules, runtimeRules } from '../../collector/rules/runtime.t
 import { TEMPLATES } from '../../collector/rules/templates.ts';
 import { DAY, T0, collectRequest, ev } from '../helpers.ts';
 import { openTestStorage, type TestStorage } from '../support/backend.ts';
+import { condition, history, rng } from '../engine/rule-gen.ts';
 
 const KEY = 'rules-api-key-0123456789';
 const CONFIG: ConfigFile = {
@@ -375,6 +376,60 @@ describe('preview and backfill', () => {
     scans.mockClear();
     await previewRule(db.storage, site, { fact: 'cooldown', eq: true }, clock.now);
     expect(scans.mock.calls[0]?.[3]?.columns).toBe(false);
+    scans.mockRestore();
+  });
+
+  it('skips inactive profiles only where no match can be (generated rules, pruned = full)', async () => {
+    // Generated histories through the server API (its `ts` is trusted): last events from now to
+    // 20 days ago, some exactly at a window's edge.
+    const r = rng(18);
+    const events = [];
+    for (let i = 0; i < 60; i++)
+      for (const e of history(r, clock.now, `g${i}`))
+        events.push({
+          site: 'shop',
+          visitor: `g${i}`,
+          type: e.type,
+          id: e.id,
+          ts: e.ts,
+          ...(e.category ? { category: e.category } : {}),
+          ...(typeof e.value === 'number' ? { value: e.value } : {}),
+        });
+    for (let i = 0; i < events.length; i += 200) {
+      const res = await api('/v1/events', {
+        method: 'POST',
+        body: JSON.stringify({ events: events.slice(i, i + 200) }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const site = config.sites.get('shop');
+    if (!site) throw new Error('no site');
+    const scans = vi.spyOn(db.storage, 'scanProfiles');
+    let skipped = 0;
+    let matched = 0;
+    const rules = [
+      ...TEMPLATES.map((t) => t.rule.when),
+      // The traits' subquery of a pruned scan.
+      { all: [{ fact: 'trait.region', exists: false }, CAM3.when] },
+      ...Array.from({ length: 60 }, () => condition(r)),
+    ];
+    for (const when of rules) {
+      scans.mockClear();
+      const fast = await previewRule(db.storage, site, when, clock.now);
+      for (const res of scans.mock.results)
+        if (res.type === 'return')
+          skipped += (await res.value).filter((p) => p.profile === null).length;
+      const full = await previewRule(db.storage, site, when, clock.now, {
+        columns: false,
+        prune: false,
+      });
+      expect(fast.count, JSON.stringify(when)).toBe(full.count);
+      expect(fast.sample).toEqual(full.sample);
+      expect(fast.scanned).toBe(full.scanned);
+      matched += full.count;
+    }
+    expect(skipped).toBeGreaterThan(300);
+    expect(matched).toBeGreaterThan(100);
     scans.mockRestore();
   });
 

@@ -11,6 +11,7 @@ import { siteStats, statsRange } from '../../storage/stats.ts';
 import { type ChartSpec, chartData } from '../chart.ts';
 import type { DashEnv } from '../guard.ts';
 import { errorPage, href, Layout, page, pageSite } from '../layout.tsx';
+import { FigureTable } from '../table.tsx';
 import { dayLabel, fmt, label, pct, RFM_LABELS, timeLabel } from '../format.ts';
 
 /** The ranges offered: each a `statsRange` query (days by day, or hours by hour) ending now. */
@@ -60,35 +61,25 @@ function Activity({ stats }: { stats: StatsResponse }) {
       <div class="chart" data-chart={chartData(events)} />
       <details>
         <summary>Activity as a table</summary>
-        <section class="table-wrap" tabindex={0} aria-labelledby="activity-cap">
-          <table id="activity">
-            <caption id="activity-cap">Activity per {per} (UTC)</caption>
-            <thead>
-              <tr>
-                <th scope="col">{per === 'day' ? 'Day' : 'Hour'}</th>
-                <th scope="col" class="num">
-                  Visitors
-                </th>
-                <th scope="col" class="num">
-                  Known contacts
-                </th>
-                <th scope="col" class="num">
-                  Events
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {stats.activity.map((b) => (
-                <tr data-start={b.start}>
-                  <th scope="row">{when(b.start)}</th>
-                  <td class="num">{fmt(b.visitors)}</td>
-                  <td class="num">{fmt(b.contacts)}</td>
-                  <td class="num">{fmt(b.events)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+        <FigureTable
+          id="activity"
+          caption={<>Activity per {per} (UTC)</>}
+          cols={[
+            per === 'day' ? 'Day' : 'Hour',
+            { label: 'Visitors', num: true },
+            { label: 'Known contacts', num: true },
+            { label: 'Events', num: true },
+          ]}
+        >
+          {stats.activity.map((b) => (
+            <tr data-start={b.start}>
+              <th scope="row">{when(b.start)}</th>
+              <td class="num">{fmt(b.visitors)}</td>
+              <td class="num">{fmt(b.contacts)}</td>
+              <td class="num">{fmt(b.events)}</td>
+            </tr>
+          ))}
+        </FigureTable>
       </details>
     </section>
   );
@@ -117,34 +108,29 @@ function Sizes({ stats }: { stats: StatsResponse }) {
             The {Math.min(CHART_SERIES, ranked.length)} largest segments; members at each day's end.
           </p>
           <div class="chart" data-chart={chartData(chart)} />
-          <section class="table-wrap" tabindex={0} aria-labelledby="sizes-cap">
-            <table id="sizes">
-              <caption id="sizes-cap">Members per segment, first and last day of the range</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Segment</th>
-                  <th scope="col" class="num">
-                    {days[0] !== undefined ? dayLabel(days[0]) : 'First day'}
-                  </th>
-                  <th scope="col" class="num">
-                    {days.at(-1) !== undefined ? dayLabel(days.at(-1) ?? 0) : 'Last day'}
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {ranked.map((s) => (
-                  <tr data-segment={s.name}>
-                    <th scope="row">
-                      <code>{s.name}</code>
-                    </th>
+          <FigureTable
+            id="sizes"
+            caption="Members per segment, first and last day of the range"
+            cols={[
+              'Segment',
+              { label: days[0] !== undefined ? dayLabel(days[0]) : 'First day', num: true },
+              {
+                label: days.at(-1) !== undefined ? dayLabel(days.at(-1) ?? 0) : 'Last day',
+                num: true,
+              },
+            ]}
+          >
+            {ranked.map((s) => (
+              <tr data-segment={s.name}>
+                <th scope="row">
+                  <code>{s.name}</code>
+                </th>
 
-                    <td class="num">{fmt(first(s.members))}</td>
-                    <td class="num">{fmt(last(s.members))}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+                <td class="num">{fmt(first(s.members))}</td>
+                <td class="num">{fmt(last(s.members))}</td>
+              </tr>
+            ))}
+          </FigureTable>
         </>
       )}
     </section>
@@ -165,58 +151,36 @@ function Lifecycles({ stats }: { stats: StatsResponse }) {
   return (
     <section class="card" aria-labelledby="lifecycle-h">
       <h2 id="lifecycle-h">Lifecycle</h2>
-      <section class="table-wrap" tabindex={0} aria-labelledby="lifecycle-now-cap">
-        <table id="lifecycle-now">
-          <caption id="lifecycle-now-cap">Profiles per stage now</caption>
-          <thead>
-            <tr>
-              <th scope="col">Stage</th>
-              <th scope="col" class="num">
-                Profiles
-              </th>
-              <th scope="col" class="num">
-                Share
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {LIFECYCLES.map((l) => (
-              <tr data-stage={l}>
-                <th scope="row">{label(l)}</th>
-                <td class="num">{fmt(stats.lifecycle.now[l])}</td>
-                <td class="num">{pct(stats.lifecycle.now[l], total)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <FigureTable
+        id="lifecycle-now"
+        caption="Profiles per stage now"
+        cols={['Stage', { label: 'Profiles', num: true }, { label: 'Share', num: true }]}
+      >
+        {LIFECYCLES.map((l) => (
+          <tr data-stage={l}>
+            <th scope="row">{label(l)}</th>
+            <td class="num">{fmt(stats.lifecycle.now[l])}</td>
+            <td class="num">{pct(stats.lifecycle.now[l], total)}</td>
+          </tr>
+        ))}
+      </FigureTable>
       <h3>Moves between stages in the range</h3>
       {rows.length === 0 ? (
         <p>No profile changed stage in this range.</p>
       ) : (
-        <section class="table-wrap" tabindex={0} aria-labelledby="lifecycle-flow-cap">
-          <table id="lifecycle-flow">
-            <caption id="lifecycle-flow-cap">Profiles that moved from one stage to another</caption>
-            <thead>
-              <tr>
-                <th scope="col">From</th>
-                <th scope="col">To</th>
-                <th scope="col" class="num">
-                  Profiles
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((m) => (
-                <tr data-from={m.from ?? 'new'} data-to={m.to}>
-                  <td>{m.from === null ? 'new visitor' : label(m.from)}</td>
-                  <td>{label(m.to)}</td>
-                  <td class="num">{fmt(m.count)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+        <FigureTable
+          id="lifecycle-flow"
+          caption="Profiles that moved from one stage to another"
+          cols={['From', 'To', { label: 'Profiles', num: true }]}
+        >
+          {rows.map((m) => (
+            <tr data-from={m.from ?? 'new'} data-to={m.to}>
+              <td>{m.from === null ? 'new visitor' : label(m.from)}</td>
+              <td>{label(m.to)}</td>
+              <td class="num">{fmt(m.count)}</td>
+            </tr>
+          ))}
+        </FigureTable>
       )}
     </section>
   );
@@ -228,34 +192,22 @@ function Categories({ stats }: { stats: StatsResponse }) {
     <section class="card" aria-labelledby="categories-h">
       <h2 id="categories-h">Category affinity</h2>
       <p class="note">Profiles by their dominant category (mixed: none has half the interest).</p>
-      <section class="table-wrap" tabindex={0} aria-labelledby="categories-cap">
-        <table id="categories">
-          <caption id="categories-cap">Profiles per dominant category</caption>
-          <thead>
-            <tr>
-              <th scope="col">Category</th>
-              <th scope="col" class="num">
-                Profiles
-              </th>
-              <th scope="col" class="num">
-                Share
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {stats.categories.map((c) => (
-              <tr data-category={c.category}>
-                <th scope="row">{c.category}</th>
-                <td class="num">{fmt(c.profiles)}</td>
-                <td class="num">
-                  <progress max={total || 1} value={c.profiles} aria-hidden="true" />{' '}
-                  {pct(c.profiles, total)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <FigureTable
+        id="categories"
+        caption="Profiles per dominant category"
+        cols={['Category', { label: 'Profiles', num: true }, { label: 'Share', num: true }]}
+      >
+        {stats.categories.map((c) => (
+          <tr data-category={c.category}>
+            <th scope="row">{c.category}</th>
+            <td class="num">{fmt(c.profiles)}</td>
+            <td class="num">
+              <progress max={total || 1} value={c.profiles} aria-hidden="true" />{' '}
+              {pct(c.profiles, total)}
+            </td>
+          </tr>
+        ))}
+      </FigureTable>
     </section>
   );
 }
@@ -310,34 +262,22 @@ function EngagementMix({ stats }: { stats: StatsResponse }) {
   return (
     <section class="card" aria-labelledby="engagement-h">
       <h2 id="engagement-h">Engagement mix</h2>
-      <section class="table-wrap" tabindex={0} aria-labelledby="engagement-cap">
-        <table id="engagement">
-          <caption id="engagement-cap">Profiles per engagement level now</caption>
-          <thead>
-            <tr>
-              <th scope="col">Level</th>
-              <th scope="col" class="num">
-                Profiles
-              </th>
-              <th scope="col" class="num">
-                Share
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {levels.map((l) => (
-              <tr data-level={l}>
-                <th scope="row">{label(l)}</th>
-                <td class="num">{fmt(stats.engagement[l])}</td>
-                <td class="num">
-                  <progress max={total || 1} value={stats.engagement[l]} aria-hidden="true" />{' '}
-                  {pct(stats.engagement[l], total)}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
+      <FigureTable
+        id="engagement"
+        caption="Profiles per engagement level now"
+        cols={['Level', { label: 'Profiles', num: true }, { label: 'Share', num: true }]}
+      >
+        {levels.map((l) => (
+          <tr data-level={l}>
+            <th scope="row">{label(l)}</th>
+            <td class="num">{fmt(stats.engagement[l])}</td>
+            <td class="num">
+              <progress max={total || 1} value={stats.engagement[l]} aria-hidden="true" />{' '}
+              {pct(stats.engagement[l], total)}
+            </td>
+          </tr>
+        ))}
+      </FigureTable>
     </section>
   );
 }

@@ -17,6 +17,7 @@ import { visitorView } from '../../storage/stats.ts';
 import { fmt, label, pct, RFM_LABELS, timeLabel } from '../format.ts';
 import type { DashEnv } from '../guard.ts';
 import { CsrfField, errorPage, href, Layout, page, pageSite } from '../layout.tsx';
+import { FigureTable } from '../table.tsx';
 
 const TIMELINE_PAGE = 50;
 const HISTORY_PAGE = 100;
@@ -97,59 +98,40 @@ function PersonView(props: {
         <section class="card" aria-labelledby="why-h">
           <h2 id="why-h">Why</h2>
           {affinity.length > 0 ? (
-            <section class="table-wrap" tabindex={0} aria-labelledby="affinity-cap">
-              <table id="affinity">
-                <caption id="affinity-cap">Category affinity (share of decayed interest)</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Category</th>
-                    <th scope="col" class="num">
-                      Share
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {affinity.map(([cat, share]) => (
-                    <tr>
-                      <th scope="row">{cat}</th>
-                      <td class="num">
-                        <progress max={1} value={share} aria-hidden="true" /> {pct(share, 1)}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </section>
+            <FigureTable
+              id="affinity"
+              caption="Category affinity (share of decayed interest)"
+              cols={['Category', { label: 'Share', num: true }]}
+            >
+              {affinity.map(([cat, share]) => (
+                <tr>
+                  <th scope="row">{cat}</th>
+                  <td class="num">
+                    <progress max={1} value={share} aria-hidden="true" /> {pct(share, 1)}
+                  </td>
+                </tr>
+              ))}
+            </FigureTable>
           ) : (
             <p>No categorized activity.</p>
           )}
-          <section class="table-wrap" tabindex={0} aria-labelledby="windows-cap">
-            <table id="windows">
-              <caption id="windows-cap">Events in the rules' windows</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Window</th>
-                  <th scope="col" class="num">
-                    Events
-                  </th>
-                  <th scope="col">By type</th>
-                </tr>
-              </thead>
-              <tbody>
-                {v.why.windows.map((w) => (
-                  <tr>
-                    <th scope="row">{w.days} days</th>
-                    <td class="num">{fmt(w.events)}</td>
-                    <td>
-                      {Object.entries(w.byType)
-                        .map(([t, n]) => `${t} ${n}`)
-                        .join(', ') || '–'}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+          <FigureTable
+            id="windows"
+            caption="Events in the rules' windows"
+            cols={['Window', { label: 'Events', num: true }, 'By type']}
+          >
+            {v.why.windows.map((w) => (
+              <tr>
+                <th scope="row">{w.days} days</th>
+                <td class="num">{fmt(w.events)}</td>
+                <td>
+                  {Object.entries(w.byType)
+                    .map(([t, n]) => `${t} ${n}`)
+                    .join(', ') || '–'}
+                </td>
+              </tr>
+            ))}
+          </FigureTable>
         </section>
         <section class="card" aria-labelledby="traits-h">
           <h2 id="traits-h">Traits and campaigns</h2>
@@ -183,44 +165,28 @@ function PersonView(props: {
         {v.events.items.length === 0 ? (
           <p>No events{props.before ? ' before this point' : ''}.</p>
         ) : (
-          <section class="table-wrap" tabindex={0} aria-labelledby="timeline-cap">
-            <table id="timeline">
-              <caption id="timeline-cap">
-                Events, newest first{props.before ? ' (older page)' : ''}
-              </caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time (UTC)</th>
-                  <th scope="col">Event</th>
-                  <th scope="col">Category</th>
-                  <th scope="col">Page</th>
-                  <th scope="col" class="num">
-                    Value
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {v.events.items.map((e) => (
-                  <tr data-event={e.id}>
-                    <th scope="row">{timeLabel(e.ts)}</th>
-                    <td>
-                      {e.type}
-                      {e.bot ? ' (automation)' : ''}
-                    </td>
-                    <td>{e.category ?? '–'}</td>
-                    <td>
-                      <code>{e.url ?? '–'}</code>
-                    </td>
-                    <td class="num">
-                      {e.value === null
-                        ? '–'
-                        : `${fmt(e.value)}${e.currency ? ` ${e.currency}` : ''}`}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+          <FigureTable
+            id="timeline"
+            caption={<>Events, newest first{props.before ? ' (older page)' : ''}</>}
+            cols={['Time (UTC)', 'Event', 'Category', 'Page', { label: 'Value', num: true }]}
+          >
+            {v.events.items.map((e) => (
+              <tr data-event={e.id}>
+                <th scope="row">{timeLabel(e.ts)}</th>
+                <td>
+                  {e.type}
+                  {e.bot ? ' (automation)' : ''}
+                </td>
+                <td>{e.category ?? '–'}</td>
+                <td>
+                  <code>{e.url ?? '–'}</code>
+                </td>
+                <td class="num">
+                  {e.value === null ? '–' : `${fmt(e.value)}${e.currency ? ` ${e.currency}` : ''}`}
+                </td>
+              </tr>
+            ))}
+          </FigureTable>
         )}
         <nav class="pager" aria-label="Timeline pages">
           {props.before ? <a href={href(base(who), site)}>Newest events</a> : null}
@@ -234,31 +200,22 @@ function PersonView(props: {
         {v.history.items.length === 0 ? (
           <p>No segment changes{props.after !== undefined ? ' after this point' : ''}.</p>
         ) : (
-          <section class="table-wrap" tabindex={0} aria-labelledby="history-cap">
-            <table id="history">
-              <caption id="history-cap">Segment enters and exits, oldest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time (UTC)</th>
-                  <th scope="col">Change</th>
-                  <th scope="col">Segment</th>
-                  <th scope="col">Before</th>
-                </tr>
-              </thead>
-              <tbody>
-                {v.history.items.map((h) => (
-                  <tr data-seq={h.seq}>
-                    <th scope="row">{timeLabel(h.at)}</th>
-                    <td>{h.kind === 'key' ? 'moved' : h.kind}</td>
-                    <td>
-                      <code>{h.name}</code>
-                    </td>
-                    <td>{h.previous ? <code>{h.previous}</code> : '–'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+          <FigureTable
+            id="history"
+            caption="Segment enters and exits, oldest first"
+            cols={['Time (UTC)', 'Change', 'Segment', 'Before']}
+          >
+            {v.history.items.map((h) => (
+              <tr data-seq={h.seq}>
+                <th scope="row">{timeLabel(h.at)}</th>
+                <td>{h.kind === 'key' ? 'moved' : h.kind}</td>
+                <td>
+                  <code>{h.name}</code>
+                </td>
+                <td>{h.previous ? <code>{h.previous}</code> : '–'}</td>
+              </tr>
+            ))}
+          </FigureTable>
         )}
         {v.history.next !== null ? (
           <nav class="pager" aria-label="History pages">

@@ -19,6 +19,7 @@ import { chartData } from '../chart.ts';
 import { dayLabel, fmt } from '../format.ts';
 import type { DashEnv } from '../guard.ts';
 import { errorPage, href, Layout, page, pageSite } from '../layout.tsx';
+import { FigureTable } from '../table.tsx';
 
 const WEEK = 7 * 86_400_000;
 
@@ -74,61 +75,49 @@ export function segmentsPage(deps: Deps) {
       c,
       <Layout title="Segments" session={c.var.session} site={site.id} active="segments">
         <p class="note">Members now; change since {dayLabel(days[0] ?? now)} (daily sizes, UTC).</p>
-        <section class="table-wrap" tabindex={0} aria-labelledby="segments-cap">
-          <table id="segments">
-            <caption id="segments-cap">Every segment of site {site.id}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Segment</th>
-                <th scope="col" class="wide-only">
-                  Kind
+        <FigureTable
+          id="segments"
+          caption={<>Every segment of site {site.id}</>}
+          cols={[
+            'Segment',
+            { label: 'Kind', wideOnly: true },
+            { label: 'Members', num: true },
+            { label: 'Change over 7 days', num: true },
+            { label: 'Trend', wideOnly: true },
+          ]}
+        >
+          {segments.map((s) => {
+            const values = series.get(`${s.kind}:${s.name}`) ?? [];
+            const before = values.find((v) => v !== null) ?? null;
+            const change = before === null ? null : s.members - before;
+            const spark = {
+              kind: 'spark' as const,
+              x: days.map((d) => d / 1000),
+              series: [{ label: s.name, values }],
+            };
+            return (
+              <tr data-segment={s.name} data-kind={s.kind}>
+                <th scope="row">
+                  <a href={href('/dashboard/segments', site.id, { segment: s.name })}>
+                    <code>{s.name}</code>
+                  </a>
                 </th>
-                <th scope="col" class="num">
-                  Members
-                </th>
-                <th scope="col" class="num">
-                  Change over 7 days
-                </th>
-                <th scope="col" class="wide-only">
-                  Trend
-                </th>
+                <td class="wide-only">{s.kind === 'key' ? 'microsegment' : 'custom'}</td>
+                <td class="num members">{fmt(s.members)}</td>
+                <td
+                  class={`num change ${change && change > 0 ? 'up' : change && change < 0 ? 'down' : ''}`}
+                >
+                  {change === null ? '–' : `${change > 0 ? '+' : ''}${fmt(change)}`}
+                </td>
+                <td class="wide-only">
+                  {values.some((v) => v !== null) ? (
+                    <div class="spark" aria-hidden="true" data-chart={chartData(spark)} />
+                  ) : null}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {segments.map((s) => {
-                const values = series.get(`${s.kind}:${s.name}`) ?? [];
-                const before = values.find((v) => v !== null) ?? null;
-                const change = before === null ? null : s.members - before;
-                const spark = {
-                  kind: 'spark' as const,
-                  x: days.map((d) => d / 1000),
-                  series: [{ label: s.name, values }],
-                };
-                return (
-                  <tr data-segment={s.name} data-kind={s.kind}>
-                    <th scope="row">
-                      <a href={href('/dashboard/segments', site.id, { segment: s.name })}>
-                        <code>{s.name}</code>
-                      </a>
-                    </th>
-                    <td class="wide-only">{s.kind === 'key' ? 'microsegment' : 'custom'}</td>
-                    <td class="num members">{fmt(s.members)}</td>
-                    <td
-                      class={`num change ${change && change > 0 ? 'up' : change && change < 0 ? 'down' : ''}`}
-                    >
-                      {change === null ? '–' : `${change > 0 ? '+' : ''}${fmt(change)}`}
-                    </td>
-                    <td class="wide-only">
-                      {values.some((v) => v !== null) ? (
-                        <div class="spark" aria-hidden="true" data-chart={chartData(spark)} />
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </section>
+            );
+          })}
+        </FigureTable>
         {selected !== undefined ? (
           <section class="card members-card" aria-labelledby="members-h">
             <h2 id="members-h">
@@ -164,43 +153,37 @@ export function segmentsPage(deps: Deps) {
                   </a>
                 </p>
                 {members && members.items.length > 0 ? (
-                  <section class="table-wrap" tabindex={0} aria-labelledby="members-cap">
-                    <table id="members">
-                      <caption id="members-cap">
+                  <FigureTable
+                    id="members"
+                    caption={
+                      <>
                         Page {pageNo + 1} ({DASHBOARD.membersPage} a page)
-                      </caption>
-                      <thead>
-                        <tr>
-                          <th scope="col">Person</th>
-                          <th scope="col">Segment key</th>
-                          <th scope="col">Last seen</th>
-                          <th scope="col" class="num">
-                            Purchases
-                          </th>
-                          <th scope="col" class="num">
-                            Spent
-                          </th>
-                        </tr>
-                      </thead>
-                      <tbody>
-                        {members.items.map((m) => (
-                          <tr>
-                            <th scope="row">
-                              <a href={personHref(m.visitor, site.id)}>
-                                <code>{m.visitor}</code>
-                              </a>
-                            </th>
-                            <td>
-                              <code>{m.segment}</code>
-                            </td>
-                            <td>{dayLabel(m.lastSeen)}</td>
-                            <td class="num">{fmt(m.purchases)}</td>
-                            <td class="num">{fmt(Math.round(m.monetary * 100) / 100)}</td>
-                          </tr>
-                        ))}
-                      </tbody>
-                    </table>
-                  </section>
+                      </>
+                    }
+                    cols={[
+                      'Person',
+                      'Segment key',
+                      'Last seen',
+                      { label: 'Purchases', num: true },
+                      { label: 'Spent', num: true },
+                    ]}
+                  >
+                    {members.items.map((m) => (
+                      <tr>
+                        <th scope="row">
+                          <a href={personHref(m.visitor, site.id)}>
+                            <code>{m.visitor}</code>
+                          </a>
+                        </th>
+                        <td>
+                          <code>{m.segment}</code>
+                        </td>
+                        <td>{dayLabel(m.lastSeen)}</td>
+                        <td class="num">{fmt(m.purchases)}</td>
+                        <td class="num">{fmt(Math.round(m.monetary * 100) / 100)}</td>
+                      </tr>
+                    ))}
+                  </FigureTable>
                 ) : (
                   <p>No members on this page.</p>
                 )}

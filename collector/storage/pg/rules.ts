@@ -95,15 +95,26 @@ export function rulesPg(q: Queryable): RuleReads & RuleWrites {
   };
 }
 
-/** The preview's scan: a page of profiles (their traits, their columns only, when asked), in id order. */
+/**
+ * The preview's scan: a page of profiles (their traits, their columns only, when asked), in id
+ * order; with `activeAfter`, the aggregate and traits of only the profiles last seen after it
+ * (the others' stay unread and unsent: a CASE, so they still page).
+ */
 export async function scanProfiles(
   q: Queryable,
   site: string,
   after: string,
   limit: number,
-  opts: { traits: boolean; columns: boolean },
+  opts: { traits: boolean; columns: boolean; activeAfter?: number | undefined },
 ): Promise<ScannedProfile[]> {
-  const { traits, columns } = opts;
+  const { traits, columns, activeAfter: cut } = opts;
+  const prune = cut !== undefined;
+  const active = (what: string) => (prune ? `CASE WHEN p.last_seen > $4 THEN ${what} END` : what);
+  const traitsOf = prune
+    ? active(
+        '(SELECT m.traits FROM profile_meta m WHERE m.site = p.site AND m.visitor = p.visitor)',
+      )
+    : 'm.traits';
   const { rows } = await q.query<{
     visitor: string;
     data: string | null;
@@ -114,20 +125,22 @@ export async function scanProfiles(
     last_purchase: number | null;
     traits: string | null;
   }>({
-    name: `microseg_scan_profiles_${columns ? 'c' : 'd'}${traits ? 't' : ''}`,
-    text: `SELECT p.visitor, ${columns ? 'NULL' : 'p.data'} AS data, p.first_seen, p.last_seen,
-             p.purchases, p.monetary, p.last_purchase, ${traits ? 'm.traits' : 'NULL'} AS traits
+    name: `microseg_scan_profiles_${columns ? 'c' : 'd'}${traits ? 't' : ''}${prune ? 'a' : ''}`,
+    text: `SELECT p.visitor, ${columns ? 'NULL' : active('p.data')} AS data, p.first_seen, p.last_seen,
+             p.purchases, p.monetary, p.last_purchase, ${traits ? traitsOf : 'NULL'} AS traits
            FROM profiles p
-           ${traits ? 'LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor' : ''}
+           ${traits && !prune ? 'LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor' : ''}
            WHERE p.site = $1 AND p.visitor > $2 ORDER BY p.visitor LIMIT $3`,
-    values: [site, after, limit],
+    values: prune ? [site, after, limit, cut] : [site, after, limit],
   });
   return rows.map((r) => ({
     visitor: r.visitor,
     profile:
-      r.data === null
-        ? profileFromColumns(r.first_seen, r.last_seen, r.purchases, r.monetary, r.last_purchase)
-        : (JSON.parse(r.data) as Profile),
+      prune && r.last_seen <= cut
+        ? null
+        : r.data === null
+          ? profileFromColumns(r.first_seen, r.last_seen, r.purchases, r.monetary, r.last_purchase)
+          : (JSON.parse(r.data) as Profile),
     traits: r.traits === null ? undefined : (JSON.parse(r.traits) as Traits),
   }));
 }

@@ -8,9 +8,12 @@
  * and rejects with its own error. A transaction that fails with a serialization failure (40001)
  * or a deadlock (40P01: two jobs locking two profiles in opposite orders, e.g. an ingest into a
  * contact's profile and a merge; or an ingest whose visitor's link moved while it waited for a
- * lock, pg/profiles.ts LinkMoved) is run again, a few times, on a fresh transaction: the contract
- * allows a job to run twice. BEGIN costs no round trip of its own: it goes out with the job's
- * first statement (JobClient), and a job that sent nothing commits nothing.
+ * lock, pg/profiles.ts) is run again, a few times, on a fresh transaction: the contract allows a
+ * job to run twice. BEGIN costs no round trip of its own: it goes out with the job's first
+ * statement (JobClient), and a job that sent nothing commits nothing. Nor does a job's last
+ * write: a deferred statement (JobClient.defer, the ingest's profile save) goes with the COMMIT;
+ * when it fails, the COMMIT after it is not run, the transaction is rolled back and the job
+ * rejects with that statement's error.
  *
  * A job that calls `storage.write` would wait for a client while holding one; with every client
  * held by such jobs the pool would never give one back. It is refused, as SQLite's queue does,
@@ -46,11 +49,40 @@ export interface JobClient extends Queryable {
   simple(sql: string): Promise<pg.QueryResult[]>;
   /** `value` as a quoted SQL string literal (the server's escaping rules, pg's escapeLiteral). */
   literal(value: string): string;
+  /**
+   * Sends `sql` (simple protocol: literals only, as `simple`) with the job's next statement, or
+   * with its COMMIT when none follows: a job's last write costs no round trip of its own. Its
+   * result is not returned; an error in it fails the statement it went with, or the COMMIT, so the
+   * job rejects with it and nothing of the job is kept. Every statement the job sends after it,
+   * through this client or through `Storage` reads inside the job, runs after it and sees its rows.
+   */
+  defer(sql: string): void;
 }
 
-/** The job's client: BEGIN sent lazily with its first statement (see JobClient). */
-function jobClient(client: pg.PoolClient, lost: { err?: Error }): JobClient & { begun(): boolean } {
+/**
+ * `value` as a string literal, exactly as pg's `escapeLiteral` writes it (quotes doubled; with a
+ * backslash, an E'' literal with backslashes doubled), by native string search and replace rather
+ * than its loop over each character, which costs the ingest's profile JSON (about 1 kB) more CPU
+ * and garbage than the rest of its statement.
+ */
+export function literal(value: string): string {
+  const quoted = value.includes("'") ? value.replaceAll("'", "''") : value;
+  return value.includes('\\') ? ` E'${quoted.replaceAll('\\', '\\\\')}'` : `'${quoted}'`;
+}
+
+/** The job's client, as `attempt` drives it: whether it began, and the SQL its COMMIT carries. */
+interface AttemptClient extends JobClient {
+  begun(): boolean;
+  /** COMMIT with the deferred statements before it (and BEGIN when the job sent nothing else). */
+  commitSql(): string;
+}
+
+/** The job's client: BEGIN sent lazily with its first statement, `defer` (see JobClient). */
+function jobClient(client: pg.PoolClient, lost: { err?: Error }): AttemptClient {
   let begun = false;
+  /** Deferred statements not sent yet, and how many. */
+  let deferred = '';
+  let deferredCount = 0;
   const begin = () => {
     begun = true;
     // Not awaited: pg sends the next query after it, on the same connection, in order. A failed
@@ -59,34 +91,44 @@ function jobClient(client: pg.PoolClient, lost: { err?: Error }): JobClient & { 
       lost.err = e;
     });
   };
+  /** Runs `sql` with BEGIN and the deferred statements before it; the results of `sql`'s own. */
+  async function simple(sql: string): Promise<pg.QueryResult[]> {
+    const skip = (begun ? 0 : 1) + deferredCount;
+    const text = `${begun ? '' : 'BEGIN;'}${deferred}${sql}`;
+    begun = true;
+    deferred = '';
+    deferredCount = 0;
+    const res = (await client.query(text)) as unknown as pg.QueryResult | pg.QueryResult[];
+    const all = Array.isArray(res) ? res : [res];
+    return all.slice(skip);
+  }
   return {
     query: ((...args: Parameters<pg.PoolClient['query']>) => {
+      // Deferred statements first, in the same order as sent: their own round trip here.
+      if (deferredCount > 0) return simple('SELECT 1').then(() => client.query(...args));
       if (!begun) begin();
       return client.query(...args);
     }) as Queryable['query'],
-    async simple(sql: string): Promise<pg.QueryResult[]> {
-      const opening = !begun;
-      begun = true;
-      const res = (await client.query(opening ? `BEGIN;${sql}` : sql)) as unknown as
-        | pg.QueryResult
-        | pg.QueryResult[];
-      const all = Array.isArray(res) ? res : [res];
-      return opening ? all.slice(1) : all;
+    simple,
+    literal,
+    defer(sql: string) {
+      deferred += `${sql};\n`;
+      deferredCount++;
     },
-    literal: (value) => client.escapeLiteral(value),
-    begun: () => begun,
+    begun: () => begun || deferredCount > 0,
+    commitSql: () => `${begun || deferredCount === 0 ? '' : 'BEGIN;'}${deferred}COMMIT`,
   };
 }
 
 export interface PgWritePath extends WriteState {
   run<T>(job: (client: JobClient) => Promise<T>): Promise<T>;
   /**
-   * The connection of the job the calling code runs in, or undefined outside a job. A read through
-   * `Storage` (not the job's tx) inside a job goes there: it sees the job's own rows, as on
-   * SQLite's one connection, and never waits for a second connection that jobs holding every
-   * other one would never give back.
+   * The connection of the job the calling code runs in (its JobClient: statements the job deferred
+   * go first), or undefined outside a job. A read through `Storage` (not the job's tx) inside a
+   * job goes there: it sees the job's own rows, as on SQLite's one connection, and never waits for
+   * a second connection that jobs holding every other one would never give back.
    */
-  current(): pg.PoolClient | undefined;
+  current(): Queryable | undefined;
   /** Resolves when no job is waiting or running. */
   drain(): Promise<void>;
   /** Refuses new jobs (after drain, the pool closes). */
@@ -98,7 +140,7 @@ const codeOf = (err: unknown): unknown => (err as { code?: unknown } | null)?.co
 export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] = []): PgWritePath {
   const inJob = new AsyncLocalStorage<object>();
   /** Tokens of the jobs running now: a detached task of a finished job is not a nested write. */
-  const running = new Map<object, pg.PoolClient>();
+  const running = new Map<object, Queryable>();
   let waiting = 0;
   let closed = false;
   let idle: (() => void)[] = [];
@@ -124,8 +166,10 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
     client: pg.PoolClient,
     job: (client: JobClient) => Promise<T>,
     lost: { err?: Error },
+    token: object,
   ): Promise<T> {
     const tx = jobClient(client, lost);
+    running.set(token, tx);
     let value: T;
     try {
       value = await job(tx);
@@ -139,10 +183,15 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
     }
     if (!tx.begun()) return value;
     try {
-      await client.query('COMMIT');
+      await client.query(tx.commitSql());
     } catch (err) {
-      // Not committed (a COMMIT that fails rolls back), or unknown when the connection dropped.
-      lost.err = err as Error;
+      // Not committed: a deferred statement that failed (the COMMIT after it was not run: the
+      // transaction is aborted, and ROLLBACK ends it) or a COMMIT that failed (it rolled back;
+      // ROLLBACK then only warns). A ROLLBACK that fails too: the connection dropped, the outcome
+      // is unknown, and the connection is not trusted again.
+      await client.query('ROLLBACK').catch((e: Error) => {
+        lost.err = e;
+      });
       throw err;
     }
     return value;
@@ -176,7 +225,7 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
     try {
       for (let n = 1; ; n++) {
         try {
-          const value = await inJob.run(token, () => attempt(client, job, lost));
+          const value = await inJob.run(token, () => attempt(client, job, lost, token));
           failing = null;
           return value;
         } catch (err) {

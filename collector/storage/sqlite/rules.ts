@@ -96,37 +96,51 @@ export function profileScan(sqlite: Database.Database) {
     lastPurchase: number | null,
     traits: string | null,
   ];
-  // Four shapes, prepared once: the aggregate or the columns, with the traits or without.
-  const statement = (data: boolean, traits: boolean) =>
-    sqlite
-      .prepare<[string, string, number], Row>(
-        `SELECT p.visitor, ${data ? 'p.data' : 'NULL'}, p.first_seen, p.last_seen, p.purchases,
-           p.monetary, p.last_purchase, ${traits ? 'm.traits' : 'NULL'}
+  // Eight shapes, prepared when first used: the aggregate or the columns, with the traits or
+  // without, every row's or only the active ones' (the others' aggregate and traits unread: a
+  // CASE, so the row still pages; the traits by a subquery the CASE skips, not a join of every row).
+  const statement = (data: boolean, traits: boolean, prune: boolean) => {
+    const active = (what: string) =>
+      prune ? `CASE WHEN p.last_seen > @cut THEN ${what} END` : what;
+    const traitsOf = prune
+      ? active(
+          '(SELECT m.traits FROM profile_meta m WHERE m.site = p.site AND m.visitor = p.visitor)',
+        )
+      : 'm.traits';
+    return sqlite
+      .prepare<[Record<string, string | number>], Row>(
+        `SELECT p.visitor, ${data ? active('p.data') : 'NULL'}, p.first_seen, p.last_seen,
+           p.purchases, p.monetary, p.last_purchase, ${traits ? traitsOf : 'NULL'}
          FROM profiles p
-         ${traits ? 'LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor' : ''}
-         WHERE p.site = ? AND p.visitor > ? ORDER BY p.visitor LIMIT ?`,
+         ${traits && !prune ? 'LEFT JOIN profile_meta m ON m.site = p.site AND m.visitor = p.visitor' : ''}
+         WHERE p.site = @site AND p.visitor > @after ORDER BY p.visitor LIMIT @limit`,
       )
       .raw();
-  const shapes = [
-    statement(true, false),
-    statement(true, true),
-    statement(false, false),
-    statement(false, true),
-  ];
+  };
+  const shapes = new Map<number, ReturnType<typeof statement>>();
   return (
     site: string,
     after: string,
     limit: number,
-    opts: { traits: boolean; columns: boolean },
+    opts: { traits: boolean; columns: boolean; activeAfter?: number | undefined },
   ): ScannedProfile[] => {
-    const stmt = shapes[(opts.columns ? 2 : 0) + (opts.traits ? 1 : 0)];
-    if (!stmt) throw new Error('microseg: no scan statement');
-    return stmt.all(site, after, limit).map((r) => ({
+    const cut = opts.activeAfter;
+    const shape = (opts.columns ? 0 : 1) + (opts.traits ? 2 : 0) + (cut === undefined ? 0 : 4);
+    let stmt = shapes.get(shape);
+    if (!stmt) {
+      stmt = statement(!opts.columns, opts.traits, cut !== undefined);
+      shapes.set(shape, stmt);
+    }
+    const params: Record<string, string | number> = { site, after, limit };
+    if (cut !== undefined) params.cut = cut;
+    return stmt.all(params).map((r) => ({
       visitor: r[0],
       profile:
-        r[1] === null
-          ? profileFromColumns(r[2], r[3], r[4], r[5], r[6])
-          : (JSON.parse(r[1]) as Profile),
+        cut !== undefined && r[3] <= cut
+          ? null
+          : r[1] === null
+            ? profileFromColumns(r[2], r[3], r[4], r[5], r[6])
+            : (JSON.parse(r[1]) as Profile),
       traits: r[7] === null ? undefined : (JSON.parse(r[7]) as Traits),
     }));
   };
