@@ -171,6 +171,25 @@ describe.skipIf(!pgUrl)('PostgreSQL ingest path', () => {
     expect(await storage.countEvents('s', 'json-nul')).toBe(0);
   });
 
+  it("a job's identity, outbox and rules are built on first use, once, on the job's connection", async () => {
+    const seen = await storage.write(async (tx) => {
+      // Not built by an ingest (txOn's getters); the same object each time once built.
+      await tx.ingestSubject('s', { visitor: 'lazy' }, [ev()], engine, T0);
+      const first = [tx.identity, tx.outbox, tx.rules];
+      const same = [tx.identity, tx.outbox, tx.rules].map((o, i) => o === first[i]);
+      // On the job's transaction: they see its uncommitted rows.
+      await tx.identity.setMeta(
+        's',
+        'lazy',
+        { traits: { plan: 'pro' }, first: null, last: null },
+        T0,
+      );
+      return { same, meta: await tx.identity.meta('s', 'lazy') };
+    });
+    expect(seen.same).toEqual([true, true, true]);
+    expect(seen.meta?.traits).toEqual({ plan: 'pro' });
+  });
+
   it('a later read in the job sees the deferred save, through the tx and through Storage', async () => {
     const seen = await storage.write(async (tx) => {
       await tx.ingestSubject('s', { visitor: 'later' }, [ev()], engine, T0);
