@@ -8,7 +8,6 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { parseConfig } from '../../collector/config/config.ts';
 import { storageFailure } from '../../collector/http/health.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { isPostgresUrl } from '../../collector/config/db-url.ts';
@@ -17,21 +16,10 @@ import { openStorage } from '../../collector/storage/open.ts';
 import { MAX_ATTEMPTS } from '../../collector/storage/pg/write.ts';
 import { NESTED_WRITE } from '../../collector/storage/sqlite/write-queue.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
+import { engine, eventsWith } from './pg-fixtures.ts';
 import { DAY, T0, tempDir } from '../temp.ts';
 
-const config = parseConfig({
-  sites: { s: { rules: { big: { when: { fact: 'purchases.total', gte: 100 } } } } },
-});
-const engine = config.sites.get('s')?.engine ?? (undefined as never);
-
-let n = 0;
-const ev = (over: Partial<NewEvent> = {}): NewEvent => ({
-  id: `p${++n}`,
-  type: 'page_view',
-  ts: T0,
-  category: 'a',
-  ...over,
-});
+const ev = eventsWith('p');
 
 describe('storageFailure: PostgreSQL conditions answer 503, bugs stay 500', () => {
   const codeOf = (code: string) => storageFailure(Object.assign(new Error('x'), { code }));

@@ -8,28 +8,16 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { parseConfig } from '../../collector/config/config.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
 import { sessionSql } from '../../collector/storage/pg/sessions.ts';
 import { SESSION_IDLE_MS } from '../../collector/storage/sqlite/sessions.ts';
 import { literal } from '../../collector/storage/pg/write.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
+import { engine, eventsWith } from './pg-fixtures.ts';
 import { DAY, T0 } from '../temp.ts';
 
-const config = parseConfig({
-  sites: { s: { rules: { big: { when: { fact: 'purchases.total', gte: 100 } } } } },
-});
-const engine = config.sites.get('s')?.engine ?? (undefined as never);
-
-let n = 0;
-const ev = (over: Partial<NewEvent> = {}): NewEvent => ({
-  id: `q${++n}`,
-  type: 'page_view',
-  ts: T0,
-  category: 'a',
-  ...over,
-});
+const ev = eventsWith('q');
 
 describe('literal: the string literal pg escapeLiteral writes, by native replace', () => {
   it('writes the same literal for quotes, backslashes, both, none, unicode, the empty string', () => {
