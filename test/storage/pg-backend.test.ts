@@ -16,7 +16,7 @@ import { openStorage } from '../../collector/storage/open.ts';
 import { MAX_ATTEMPTS } from '../../collector/storage/pg/write.ts';
 import { NESTED_WRITE } from '../../collector/storage/sqlite/write-queue.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
-import { engine, eventsWith } from './pg-fixtures.ts';
+import { engine, eventsWith, storedEvents } from './pg-fixtures.ts';
 import { DAY, T0, tempDir } from '../temp.ts';
 
 const ev = eventsWith('p');
@@ -403,20 +403,13 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
       props: { k: 'v\'\\"', n: 1.5e300, b: false },
       utm: { source: "s'" },
     });
-    const cols =
-      'type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot, contact';
     // One event per batch: each the first of its batch, stored by parameters.
     for (const [i, t] of [T0, T0 + 1, T0 + 2].entries()) await ingest('lit-a', [odd(`la${i}`, t)]);
     // One batch: the first by parameters, the others as literals (a duplicate among them).
     const batch = [odd('lb0', T0), odd('lb1', T0 + 1), odd('lb0', T0 + 5), odd('lb2', T0 + 2)];
     const out = await ingest('lit-b', batch);
     expect(out).toMatchObject({ accepted: 3, duplicates: 1 });
-    const rowsOf = async (visitor: string) =>
-      (
-        await admin.query(`SELECT ${cols}, session FROM events WHERE visitor = $1 ORDER BY ts`, [
-          visitor,
-        ])
-      ).rows;
+    const rowsOf = (visitor: string) => storedEvents(admin, visitor);
     const a = await rowsOf('lit-a');
     const b = await rowsOf('lit-b');
     expect(b).toHaveLength(3);

@@ -1,4 +1,5 @@
-/** What the PostgreSQL storage tests share: a site with one rule on money, and events to ingest. */
+/** Shared by the PostgreSQL storage tests: a site with a rule, events to ingest, stored rows. */
+import type pg from 'pg';
 import { parseConfig } from '../../collector/config/config.ts';
 import type { NewEvent } from '../../collector/storage/contract.ts';
 import { T0 } from '../temp.ts';
@@ -18,4 +19,18 @@ export function eventsWith(prefix: string) {
     category: 'a',
     ...over,
   });
+}
+
+/**
+ * A visitor's stored events, oldest first: every column two ways of storing an event must agree
+ * on, and the session each was given.
+ */
+export async function storedEvents(admin: pg.Client, visitor: string) {
+  const cols =
+    'type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot, contact';
+  const { rows } = await admin.query(
+    `SELECT ${cols}, session FROM events WHERE visitor = $1 ORDER BY ts`,
+    [visitor],
+  );
+  return rows as Array<Record<string, unknown> & { session: string }>;
 }

@@ -14,7 +14,7 @@ import { sessionSql } from '../../collector/storage/pg/sessions.ts';
 import { SESSION_IDLE_MS } from '../../collector/storage/sqlite/sessions.ts';
 import { literal } from '../../collector/storage/pg/write.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
-import { engine, eventsWith } from './pg-fixtures.ts';
+import { engine, eventsWith, storedEvents } from './pg-fixtures.ts';
 import { DAY, T0 } from '../temp.ts';
 
 const ev = eventsWith('q');
@@ -114,20 +114,13 @@ describe.skipIf(!pgUrl)('PostgreSQL ingest path', () => {
       utm: { source: "s'" },
       session: id === 'jb2' ? 'given' : undefined,
     });
-    const cols =
-      'type, ts, received, url, ref, category, nav, target, outbound, value, currency, props, utm, bot, contact';
     // By parameters (tx.ingest: the first event of each batch), one event a batch.
     for (const [i, t] of [T0, T0 + 1, T0 + 2].entries()) await ingest('json-a', [odd(`ja${i}`, t)]);
     // By microseg_ingest: one batch, a duplicate inside it.
     const batch = [odd('jb0', T0), odd('jb1', T0 + 1), odd('jb0', T0 + 5), odd('jb2', T0 + 2)];
     const out = await ingestSubject('json-b', batch);
     expect(out.result).toMatchObject({ accepted: 3, duplicates: 1 });
-    const rowsOf = async (visitor: string) =>
-      (
-        await admin.query(`SELECT ${cols}, session FROM events WHERE visitor = $1 ORDER BY ts`, [
-          visitor,
-        ])
-      ).rows;
+    const rowsOf = (visitor: string) => storedEvents(admin, visitor);
     const a = await rowsOf('json-a');
     const b = await rowsOf('json-b');
     expect(b).toHaveLength(3);
