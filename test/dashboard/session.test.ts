@@ -12,17 +12,9 @@ import { keyRing } from '../../collector/identity/keys.ts';
 import { issueSession, readSession } from '../../collector/dashboard/session.ts';
 import { DASHBOARD } from '../../shared/limits.ts';
 import { collectRequest, ev, T0, testApp } from '../helpers.ts';
-import { dashRequest, signIn } from './support.ts';
+import { dashRequest, KEY_A, KEY_AB, KEY_B, signIn, TWO_SITES } from './support.ts';
 
-const KEY_A = 'site-a-key-0123456789';
-const KEY_B = 'site-b-key-0123456789';
-const KEY_AB = 'both-sites-key-0123456789';
-const FILE = {
-  sites: {
-    a: { origins: ['https://a.example'], apiKeys: [KEY_A, KEY_AB] },
-    b: { origins: ['https://b.example'], apiKeys: [KEY_B, KEY_AB] },
-  },
-} as ConfigFile;
+const FILE = TWO_SITES;
 
 let t: Awaited<ReturnType<typeof testApp>>;
 beforeAll(async () => {

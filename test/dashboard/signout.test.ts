@@ -38,6 +38,20 @@ const signOut = (app: App, s: Signed) =>
     body: new URLSearchParams({ csrf: s.csrf }).toString(),
   });
 
+/** Two collectors on one database that sign sessions with the same secret, as `--workers` runs. */
+function twoCollectors() {
+  const ring = keyRing(['shared-secret-0123456789-0123456789-xx']);
+  const app = () =>
+    createApp({
+      storage: t.storage,
+      config: parseConfig(FILE),
+      now: () => T0,
+      snippets: placeholderSnippets(),
+      keys: ring,
+    });
+  return [app(), app()] as const;
+}
+
 describe('sign-out ends the session on the server', () => {
   it('refuses a copy of the cookie taken before sign-out (page to the form, API 401, stream)', async () => {
     const s = await signIn(t.app, KEY_A);
@@ -60,17 +74,7 @@ describe('sign-out ends the session on the server', () => {
   });
 
   it('is refused by another collector on the same database', async () => {
-    const ring = keyRing(['shared-secret-0123456789-0123456789-xx']);
-    const [one, two] = [0, 1].map(() =>
-      createApp({
-        storage: t.storage,
-        config: parseConfig(FILE),
-        now: () => T0,
-        snippets: placeholderSnippets(),
-        keys: ring,
-      }),
-    );
-    if (!one || !two) throw new Error('apps');
+    const [one, two] = twoCollectors();
     const s = await signIn(one, KEY_A);
     expect((await two.request('/dashboard/', { headers: { cookie: s.cookie } })).status).toBe(200);
     expect((await signOut(one, s)).status).toBe(303);
@@ -106,17 +110,7 @@ describe('sign-out ends the session on the server', () => {
   it(
     'ends a Live stream in another collector at its next heartbeat check',
     async () => {
-      const ring = keyRing(['shared-secret-0123456789-0123456789-xx']);
-      const [one, two] = [0, 1].map(() =>
-        createApp({
-          storage: t.storage,
-          config: parseConfig(FILE),
-          now: () => T0,
-          snippets: placeholderSnippets(),
-          keys: ring,
-        }),
-      );
-      if (!one || !two) throw new Error('apps');
+      const [one, two] = twoCollectors();
       const s = await signIn(one, KEY_A);
       const res = await two.request('/dashboard/live/stream?site=a', {
         headers: { cookie: s.cookie },

@@ -3,9 +3,21 @@
  * session cookie and its CSRF token on later requests, under `app.request()` or a real server.
  */
 import type { Hono } from 'hono';
+import type { ConfigFile } from '../../collector/config/config.ts';
 
 /** The API key of the built-in `demo` site in tests (`testApp` sets it in the config). */
 export const DEMO_KEY = 'dash-test-key-0123456789';
+
+/** Two sites, a key for each and one opening both: what the scoping tests sign in with. */
+export const KEY_A = 'site-a-key-0123456789';
+export const KEY_B = 'site-b-key-0123456789';
+export const KEY_AB = 'both-sites-key-0123456789';
+export const TWO_SITES = {
+  sites: {
+    a: { origins: ['https://a.example'], apiKeys: [KEY_A, KEY_AB] },
+    b: { origins: ['https://b.example'], apiKeys: [KEY_B, KEY_AB] },
+  },
+} as ConfigFile;
 
 export interface Signed {
   /** The `Cookie` header value. */

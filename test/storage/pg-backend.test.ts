@@ -16,7 +16,7 @@ import { openStorage } from '../../collector/storage/open.ts';
 import { MAX_ATTEMPTS } from '../../collector/storage/pg/write.ts';
 import { NESTED_WRITE } from '../../collector/storage/sqlite/write-queue.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
-import { engine, eventsWith, storedEvents } from './pg-fixtures.ts';
+import { engine, eventsWith, hostileEvent, storedEvents } from './pg-fixtures.ts';
 import { DAY, T0, tempDir } from '../temp.ts';
 
 const ev = eventsWith('p');
@@ -389,20 +389,7 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
   });
 
   it("stores a batch's further events, sent as literals in one message, as the parameterized way does", async () => {
-    const odd = (id: string, ts: number): NewEvent => ({
-      id,
-      type: 'click',
-      ts,
-      url: "https://x.example/it's\\a?q='; DROP TABLE events; --",
-      ref: 'é€\u2028',
-      category: "c'\\",
-      target: 'https://t.example/',
-      outbound: true,
-      value: -12.345e-7,
-      currency: 'EUR',
-      props: { k: 'v\'\\"', n: 1.5e300, b: false },
-      utm: { source: "s'" },
-    });
+    const odd = (id: string, ts: number) => hostileEvent(id, ts);
     // One event per batch: each the first of its batch, stored by parameters.
     for (const [i, t] of [T0, T0 + 1, T0 + 2].entries()) await ingest('lit-a', [odd(`la${i}`, t)]);
     // One batch: the first by parameters, the others as literals (a duplicate among them).

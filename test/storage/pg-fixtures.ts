@@ -34,3 +34,23 @@ export async function storedEvents(admin: pg.Client, visitor: string) {
   );
   return rows as Array<Record<string, unknown> & { session: string }>;
 }
+
+/**
+ * A click whose every text field holds what a literal must escape (quotes, backslashes, SQL, a
+ * line separator), for comparing the ways a batch's events are written.
+ */
+export const hostileEvent = (id: string, ts: number, over: Partial<NewEvent> = {}): NewEvent => ({
+  id,
+  type: 'click',
+  ts,
+  url: "https://x.example/it's\\a?q='; DROP TABLE events; --",
+  ref: 'é€\u2028',
+  category: "c'\\",
+  target: 'https://t.example/',
+  outbound: true,
+  value: -12.345e-7,
+  currency: 'EUR',
+  props: { k: 'v\'\\"', n: 1.5e300, b: false },
+  utm: { source: "s'" },
+  ...over,
+});

@@ -14,7 +14,7 @@ import { sessionSql } from '../../collector/storage/pg/sessions.ts';
 import { SESSION_IDLE_MS } from '../../collector/storage/sqlite/sessions.ts';
 import { literal } from '../../collector/storage/pg/write.ts';
 import { pgTestDatabase } from '../support/pg-database.ts';
-import { engine, eventsWith, storedEvents } from './pg-fixtures.ts';
+import { engine, eventsWith, hostileEvent, storedEvents } from './pg-fixtures.ts';
 import { DAY, T0 } from '../temp.ts';
 
 const ev = eventsWith('q');
@@ -99,21 +99,11 @@ describe.skipIf(!pgUrl)('PostgreSQL ingest path', () => {
   });
 
   it('stores what the parameterized statements store: every column, sessions, duplicates', async () => {
-    const odd = (id: string, ts: number): NewEvent => ({
-      id,
-      type: 'click',
-      ts,
-      url: "https://x.example/it's\\a?q='; DROP TABLE events; --",
-      ref: 'é€\u2028',
-      category: "c'\\",
-      target: 'https://t.example/',
-      outbound: true,
-      value: -12.345e-7,
-      currency: 'EUR',
-      props: { k: 'v\'\\"', n: 1.5e300, b: false, z: 'a\\u0000' },
-      utm: { source: "s'" },
-      session: id === 'jb2' ? 'given' : undefined,
-    });
+    const odd = (id: string, ts: number) =>
+      hostileEvent(id, ts, {
+        props: { k: 'v\'\\"', n: 1.5e300, b: false, z: 'a\\u0000' },
+        session: id === 'jb2' ? 'given' : undefined,
+      });
     // By parameters (tx.ingest: the first event of each batch), one event a batch.
     for (const [i, t] of [T0, T0 + 1, T0 + 2].entries()) await ingest('json-a', [odd(`ja${i}`, t)]);
     // By microseg_ingest: one batch, a duplicate inside it.
