@@ -15,12 +15,13 @@ import { ID_PATTERN } from '../../ingest/validate.ts';
 import { MAX_PAGE, parsePageLimit } from '../page-limit.ts';
 import { requireSite, type SiteEnv } from '../site.ts';
 import type { DeliveryStatus } from '../../../shared/webhook.ts';
+import type { ErasureResponse } from '../../../shared/server-api.ts';
 
 const STATUSES: DeliveryStatus[] = ['pending', 'delivered', 'failed'];
 
 function erased(c: Context, result: ErasureResult) {
   const total = Object.values(result.removed).reduce((a, b) => a + b, 0);
-  return c.json({ ...result, total });
+  return c.json<ErasureResponse>({ ...result, total });
 }
 
 /**

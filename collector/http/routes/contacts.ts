@@ -4,6 +4,7 @@
  */
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { LIMITS } from '../../../shared/limits.ts';
+import type { ContactSegment, TraitsResponse } from '../../../shared/server-api.ts';
 import type { Deps } from '../app.ts';
 import { type BodyEnv, readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
@@ -59,7 +60,7 @@ export function contactRoutes(deps: Deps) {
     const segment = await segmentOf(deps.storage, site, { contact }, deps.now());
     const meta = await deps.storage.identity.meta(site.id, contactKey(contact));
     c.header('Cache-Control', 'private, no-cache');
-    return c.json({
+    return c.json<ContactSegment>({
       ...segment,
       contact,
       traits: meta?.traits ?? {},
@@ -91,7 +92,7 @@ export function contactRoutes(deps: Deps) {
       return patchTraits(tx, site.id, contactKey(contact), parsed.data, now, true);
     });
     if (!traits) return fail(c, 400, 'invalid_traits', `at most ${LIMITS.traitsKeys} traits`);
-    return c.json({
+    return c.json<TraitsResponse>({
       site: site.id,
       contact,
       traits,

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { LIMITS } from '../../../shared/limits.ts';
+import type { LinkResult, LinksResponse } from '../../../shared/server-api.ts';
 import type { Deps } from '../app.ts';
 import { readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
@@ -25,10 +26,6 @@ const requestSchema = z
       .max(LIMITS.linksPerRequest, `at most ${LIMITS.linksPerRequest} links`),
   })
   .strict();
-
-type LinkResult =
-  | { index: number; url: string }
-  | { index: number; error: string; message: string };
 
 export function linkRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
@@ -55,7 +52,7 @@ export function linkRoutes(deps: Deps) {
         ? { index, url: made.url }
         : { index, error: made.error, message: made.message };
     });
-    return c.json({ links: results });
+    return c.json<LinksResponse>({ links: results });
   });
   return app;
 }
