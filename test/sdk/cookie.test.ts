@@ -66,7 +66,7 @@ describe('visitorOf', () => {
   });
 
   it('under DNT or GPC: no id and no cookie, as the snippet does; unless told the site has consent', () => {
-    for (const h of [{ 'sec-gpc': '1' }, { dnt: '1' }]) {
+    for (const h of [{ 'sec-gpc': '1' }, { dnt: '1' }] as Record<string, string>[]) {
       const r = visitorOf(req('http://shop.test/', { ...h, cookie: 'ms_vid=v1' }));
       expect(r).toEqual({ visitor: null, minted: false, setCookie: null });
       expect(
