@@ -93,6 +93,8 @@ export type TrackEvent = Omit<ServerEvent, 'site'> & { site?: string };
 export type Forget = { visitor: string } | { contact: string };
 
 export interface Client {
+  /** The site id it reads and writes. */
+  readonly site: string;
   /** The visitor's segment within the time budget; never rejects (see `SegmentRead`). */
   segment(visitor: string): Promise<BrowserSegment>;
   /** `segment()` with where the answer came from. */
@@ -309,6 +311,7 @@ export function createClient(opts: ClientOptions): Client {
   }
 
   return {
+    site,
     readSegment,
     segment: async (visitor) => (await readSegment(visitor)).segment,
 
