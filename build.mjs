@@ -1,11 +1,13 @@
 // Builds the browser snippet (one minified IIFE, gzip budget enforced), the collector (one ESM
 // file, dependencies left external) and the dashboard's client files (dist/dashboard/: app.js with
 // uPlot bundled in, app.css). `node build.mjs [--snippet|--collector|--dashboard|--sizes]`;
-// `--sizes` prints what each snippet module costs, for the byte plan in docs/snippet.md.
+// `--sizes` prints what each snippet module costs, for the byte plan in docs/snippet.md. The SDK
+// (`--sdk`: microseg/client, /hono, /express, /react) goes to dist/sdk/ with its types in dist/types/.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { minify } from 'terser';
 import { gzipSync } from 'node:zlib';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /**
@@ -153,8 +155,44 @@ async function buildDashboard() {
   console.log('dashboard dist/dashboard/app.js, app.css');
 }
 
+/** The package's entry points besides the CLI (package.json `exports`), each `sdk/NAME.ts`. */
+export const SDK_ENTRIES = ['client', 'cookie', 'hono', 'express', 'react'];
+
+/**
+ * The SDK as ESM for any runtime with `fetch` (Node 20, Deno, Bun, edge workers): one file per
+ * entry point, code they share in chunks, `hono` and `react` left to the app's own copy. Its
+ * `.d.ts` types come from tsc (tsconfig.sdk.json); their imports name `.ts` files as the source
+ * does, written `.js` here so a consumer's TypeScript resolves them to the `.d.ts` beside.
+ */
+async function buildSdk() {
+  rmSync('dist/sdk', { recursive: true, force: true });
+  rmSync('dist/types', { recursive: true, force: true });
+  await build({
+    entryPoints: SDK_ENTRIES.map((e) => `sdk/${e}.ts`),
+    outdir: 'dist/sdk',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: ['es2022'],
+    external: ['hono', 'hono/*', 'react'],
+  });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.sdk.json'], {
+    stdio: 'inherit',
+  });
+  for (const dir of ['dist/types/sdk', 'dist/types/shared']) {
+    for (const f of readdirSync(dir)) {
+      const path = `${dir}/${f}`;
+      const text = readFileSync(path, 'utf8');
+      writeFileSync(path, text.replace(/(from '\.{1,2}\/[^']+)\.ts'/g, "$1.js'"));
+    }
+  }
+  console.log('sdk dist/sdk/, types dist/types/');
+}
+
 mkdirSync('dist', { recursive: true });
-if (only === '--sizes') for (const s of SNIPPETS) await snippetSizes(s);
+if (only === '--sdk') await buildSdk();
+else if (only === '--sizes') for (const s of SNIPPETS) await snippetSizes(s);
 else if (only === '--dashboard') await buildDashboard();
 else {
   if (only !== '--collector') for (const s of SNIPPETS) await buildSnippet(s);
@@ -162,4 +200,5 @@ else {
     await buildCollector();
     await buildDashboard();
   }
+  if (only === undefined) await buildSdk();
 }

@@ -14,6 +14,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TARGETS = {
   snippet: { bundles: ['dist/ms.js', 'dist/ms.rules.js'], sources: ['snippet', 'shared'] },
   collector: { bundles: ['dist/collector.mjs'], sources: ['collector', 'shared'] },
+  sdk: {
+    bundles: ['dist/sdk/client.js', 'dist/types/sdk/client.d.ts'],
+    sources: ['sdk', 'shared'],
+  },
 } as const;
 
 export type Target = keyof typeof TARGETS;
