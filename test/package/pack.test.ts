@@ -26,10 +26,15 @@ let collector: ChildProcess | undefined;
 let url = '';
 let installMs = 0;
 
+const sqlitePkg = join(root, 'node_modules/better-sqlite3');
+const sqliteVersion: string = JSON.parse(
+  readFileSync(join(sqlitePkg, 'package.json'), 'utf8'),
+).version;
+
 /** better-sqlite3's binary as a prebuilt tarball, named as prebuild-install looks for it. */
 async function localPrebuild(dir: string): Promise<void> {
-  const pkg = join(root, 'node_modules/better-sqlite3');
-  const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
+  const pkg = sqlitePkg;
+  const version = sqliteVersion;
   const { modules } = process.versions;
   const file = `better-sqlite3-v${version}-node-v${modules}-${process.platform}-${process.arch}.tar.gz`;
   mkdirSync(dir, { recursive: true });
@@ -47,7 +52,14 @@ beforeAll(async () => {
   mkdirSync(app);
   writeFileSync(
     join(app, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+    // The checkout's better-sqlite3, whose prebuild is at hand: a newer release on the registry
+    // would otherwise be compiled (the test is of this package, not of the newest dependency).
+    JSON.stringify({
+      name: 'consumer',
+      private: true,
+      type: 'module',
+      overrides: { 'better-sqlite3': sqliteVersion },
+    }),
   );
   const t0 = performance.now();
   await run(
