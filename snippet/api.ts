@@ -2,6 +2,7 @@ import type { Segment } from '../shared/segment.ts';
 import { page } from './pageviews.ts';
 import { segment } from './segment.ts';
 import { optOut } from './store.ts';
+import { syncCookie } from './ids.ts';
 import { track } from './track.ts';
 import { identify } from './transport.ts';
 
@@ -26,7 +27,9 @@ declare global {
   }
 }
 
-const api = { track, page, segment, identify, optOut };
+// An opt-out also removes the cookie in cookie mode (`syncCookie` ignores its argument: the opt-out
+// is done first).
+const api = { track, page, segment, identify, optOut: () => syncCookie(optOut()) };
 
 // Calls go to `api`, not to `ms`: a stub method this version lacks (the stub names every method
 // of the public API) stays on `ms` and would push to the queue again, forever. It resolves undefined.

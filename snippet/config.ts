@@ -29,3 +29,14 @@ export const dnt =
   ((navigator as { globalPrivacyControl?: boolean }).globalPrivacyControl ||
     // '1' == 1: the loose comparison writes no quotes.
     (navigator as { doNotTrack: unknown }).doNotTrack == 1);
+
+/** Cookie mode (`data-cookie`): the visitor id also lives in a first-party cookie (cookie.ts). */
+export const cookieMode = data.cookie != null;
+
+/**
+ * Imports a script of the snippet that is a module (ms.rules.js, ms.cookie.js) from beside ms.js:
+ * its own URL with the file name changed. `import()` takes a URL object as well as a string (it
+ * converts its argument to a string, as the spec says): that saves the conversion's bytes.
+ */
+export const beside = <M>(file: string): Promise<M> =>
+  import(new URL(file, tag.src) as unknown as string);

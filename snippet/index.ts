@@ -12,6 +12,7 @@ import { on, site } from './config.ts';
 import { checkRoute, startPageviews } from './pageviews.ts';
 import { startSegment } from './segment.ts';
 import { flush } from './transport.ts';
+import { syncCookie } from './ids.ts';
 
 /**
  * The page goes away: pagehide covers navigation and closing; a hidden page counts too, as mobile
@@ -34,5 +35,6 @@ if (site && !window.microseg?._on) {
   on('visibilitychange', () => document.hidden && leave());
   // When the network returns, the retry queue goes at once.
   on('online', () => flush());
-  flush();
+  // The page-load batch: in cookie mode once ms.cookie.js has settled the visitor id (or failed to load).
+  Promise.resolve(syncCookie()).then(() => flush());
 }

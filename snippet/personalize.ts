@@ -4,7 +4,7 @@
 // The `data-ms-show` / `data-ms-hide` rules are a second script, ms.rules.js (rules.ts), loaded only
 // by a page that has a rule-carrying element: a page without rules never pays for them.
 import type { BrowserSegment } from '../shared/segment.ts';
-import { tag } from './config.ts';
+import { beside } from './config.ts';
 import { RULED, root } from './page-facts.ts';
 
 /**
@@ -19,7 +19,7 @@ import { RULED, root } from './page-facts.ts';
  * anti-flicker style ends with its timeout.
  */
 export const loadRules = (): unknown =>
-  document.querySelector(RULED) && import(new URL('ms.rules.js', tag.src) + '').catch(() => {});
+  document.querySelector(RULED) && beside('ms.rules.js').catch(() => {});
 
 /**
  * Applies a segment to the page. When its facts changed (anything a rule or a CSS selector can

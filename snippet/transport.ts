@@ -10,7 +10,7 @@ import { load, off, save } from './store.ts';
 import { track } from './track.ts';
 
 const collect = endpoint('v1/collect');
-const buffer: CompactEvent[] = [];
+let buffer: CompactEvent[] = [];
 let timer: ReturnType<typeof setTimeout> | 0 = 0;
 /** The identity token for the next batch: `ms_t` of an email-link arrival, or `identify()`. */
 let token: string | null = arrivalToken;
@@ -91,7 +91,7 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
     // (visibilitychange after pagehide) must still find what the first did not keep. Kept twice,
     // the events go twice with the same ids: the collector counts each once.
     token = '';
-    buffer.length = 0;
+    buffer = [];
     return (
       (leaving && navigator.sendBeacon(collect, body)) ||
       fetch(collect, { method: 'POST', body, keepalive: true })
@@ -113,7 +113,7 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
     );
   }
   // Nothing to send, or an opt-out (DNT/GPC): what was buffered is dropped unsent.
-  buffer.length = 0;
+  buffer = [];
 };
 
 /** Buffers one event; a full buffer goes at once, otherwise within a second of the first event. */

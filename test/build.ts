@@ -12,7 +12,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const TARGETS = {
-  snippet: { bundles: ['dist/ms.js', 'dist/ms.rules.js'], sources: ['snippet', 'shared'] },
+  snippet: {
+    bundles: ['dist/ms.js', 'dist/ms.rules.js', 'dist/ms.cookie.js'],
+    sources: ['snippet', 'shared'],
+  },
   collector: { bundles: ['dist/collector.mjs'], sources: ['collector', 'shared'] },
   sdk: {
     bundles: ['dist/sdk/client.js', 'dist/types/sdk/client.d.ts'],

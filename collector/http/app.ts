@@ -48,7 +48,7 @@ export interface Deps {
   config: Config;
   /** Epoch ms; tests pass a fixed clock. */
   now: () => number;
-  /** The snippet's scripts, served at `/ms.js` and `/ms.rules.js`. */
+  /** The snippet's scripts, served at `/ms.js`, `/ms.rules.js` and `/ms.cookie.js`. */
   snippets: Snippets;
   /** Serve `GET /demo`. */
   demo: boolean;

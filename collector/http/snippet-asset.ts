@@ -12,11 +12,12 @@ export interface SnippetAsset {
 }
 
 /**
- * The snippet's two scripts (build.mjs `SNIPPETS`), served at `/<file>`: `ms.js`, the tag a site
- * pastes, and `ms.rules.js`, the `data-ms-show` / `data-ms-hide` rules, which ms.js loads from
- * beside itself on a page that has a rule-carrying element.
+ * The snippet's scripts (build.mjs `SNIPPETS`), served at `/<file>`: `ms.js`, the tag a site
+ * pastes; `ms.rules.js`, the `data-ms-show` / `data-ms-hide` rules, which ms.js loads from beside
+ * itself on a page that has a rule-carrying element; `ms.cookie.js`, cookie mode, which it loads
+ * when its tag has `data-cookie`.
  */
-export const SNIPPET_FILES = ['ms.js', 'ms.rules.js'] as const;
+export const SNIPPET_FILES = ['ms.js', 'ms.rules.js', 'ms.cookie.js'] as const;
 export type SnippetFile = (typeof SNIPPET_FILES)[number];
 export type Snippets = Record<SnippetFile, SnippetAsset>;
 
@@ -47,6 +48,6 @@ function loadSnippet(file: SnippetFile): SnippetAsset {
   }
 }
 
-/** Both scripts of the snippet, from `dist/`. */
+/** Every script of the snippet, from `dist/`. */
 export const loadSnippets = (): Snippets =>
   Object.fromEntries(SNIPPET_FILES.map((f) => [f, loadSnippet(f)])) as Snippets;

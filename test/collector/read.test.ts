@@ -92,7 +92,7 @@ describe('GET /v1/segment', () => {
 });
 
 describe('assets and health', () => {
-  for (const file of ['ms.js', 'ms.rules.js'])
+  for (const file of ['ms.js', 'ms.rules.js', 'ms.cookie.js'])
     it(`serves the snippet build /${file} with validation and gzip`, async () => {
       const res = await t.app.request(`/${file}`);
       expect(res.status).toBe(200);

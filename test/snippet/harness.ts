@@ -101,6 +101,7 @@ async function startCollector(built: Scripts): Promise<Collector> {
       snippets: {
         'ms.js': snippetAsset(built['ms.js']),
         'ms.rules.js': snippetAsset(built['ms.rules.js']),
+        'ms.cookie.js': snippetAsset(built['ms.cookie.js']),
       },
       keys: KEYS,
       demo: false,
@@ -248,7 +249,7 @@ export async function open(o: OpenOptions = {}): Promise<Page> {
           // the page's own fetch is replaced below.
           beforeAsyncRequest: async ({ request, window: w }) => {
             const u = new URL(request.url);
-            if (u.origin !== COLLECTOR || !/^\/ms(\.rules)?\.js$/.test(u.pathname))
+            if (u.origin !== COLLECTOR || !/^\/ms(\.rules|\.cookie)?\.js$/.test(u.pathname))
               return undefined;
             scripts.push(request.url);
             const res = await c.app.request(u.pathname);

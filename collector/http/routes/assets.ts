@@ -1,6 +1,6 @@
 /**
- * `GET /ms.js` and `GET /ms.rules.js` (the rules, which ms.js loads on pages that have some): the
- * snippet's scripts, cached long by browsers and CDNs, revalidated by ETag.
+ * `GET /ms.js`, `GET /ms.rules.js` (the rules, which ms.js loads on pages that have some) and
+ * `GET /ms.cookie.js` (cookie mode, loaded by a tag with `data-cookie`): the snippet's scripts, cached long by browsers and CDNs, revalidated by ETag.
  */
 import { Hono } from 'hono';
 import type { Deps } from '../app.ts';
