@@ -62,6 +62,12 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** A cached segment is answered without asking the collector for this long, ms (default 5,000). */
   freshMs?: number;
+  /**
+   * Up to this age (ms, default 600,000: 10 minutes) an older cached segment is still answered at
+   * once while a refresh goes on; older still (a visitor back after a while), the read waits for
+   * the collector within `timeoutMs` and answers the cached one only when none came in time.
+   */
+  maxStaleMs?: number;
   /** At most this many visitors' segments are cached (default 10,000; the least recently read go first). */
   cacheSize?: number;
   /** `track()` sends a batch again this many times after a network error, 429 or 5xx (default 2). */
@@ -175,6 +181,7 @@ export function createClient(opts: ClientOptions): Client {
   const budget = opts.timeoutMs ?? 50;
   const requestTimeout = opts.requestTimeoutMs ?? 10_000;
   const freshMs = opts.freshMs ?? 5_000;
+  const maxStaleMs = opts.maxStaleMs ?? 600_000;
   const cacheSize = Math.max(1, opts.cacheSize ?? 10_000);
   const retries = opts.retries ?? 2;
   // Looked up at each call, not bound once: a test (or a platform) may replace the global.
@@ -239,23 +246,30 @@ export function createClient(opts: ClientOptions): Client {
     const known = cache.get(visitor);
     if (known) {
       remember(visitor, known);
-      if (Date.now() - known.at < freshMs) return { segment: known.segment, source: 'cache' };
-      // Stale: answered now, refreshed for the next read.
-      refresh(visitor).catch(report);
-      return { segment: known.segment, source: 'stale' };
+      const age = Date.now() - known.at;
+      if (age < freshMs) return { segment: known.segment, source: 'cache' };
+      if (age < maxStaleMs) {
+        // Stale: answered now, refreshed for the next read.
+        refresh(visitor).catch(report);
+        return { segment: known.segment, source: 'stale' };
+      }
     }
+    // What to answer without the collector: the last known segment, however old, else an empty one.
+    const fallback = (error?: MicrosegError): SegmentRead => ({
+      ...(known
+        ? { segment: known.segment, source: 'stale' }
+        : { segment: emptySegment(site, visitor), source: 'empty' }),
+      ...(error ? { error } : {}),
+    });
     const asked = refresh(visitor).then(
       (segment): SegmentRead => ({ segment, source: 'collector' }),
       (error: MicrosegError): SegmentRead => {
         report(error);
-        return { segment: emptySegment(site, visitor), source: 'empty', error };
+        return fallback(error);
       },
     );
     // Past the budget the request goes on: its answer is cached for the visitor's next page.
-    const late = after(budget).then(
-      (): SegmentRead => ({ segment: emptySegment(site, visitor), source: 'empty' }),
-    );
-    return Promise.race([asked, late]);
+    return Promise.race([asked, after(budget).then(() => fallback())]);
   };
 
   /** An API-key request: its JSON answer, or a `MicrosegError`. 404s listed in `absent` answer null. */

@@ -118,6 +118,45 @@ describe('segment reads', () => {
     expect((await client.readSegment('v_swr')).segment).toEqual(third.segment);
   });
 
+  it('asks again for a segment older than maxStaleMs (a visitor back after a while), answering the old one only when none comes in time', async () => {
+    let delayMs = 0;
+    const counted = countingFetch();
+    const held: typeof fetch = async (input, init) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return counted.fetch(input, init);
+    };
+    const client = createClient({
+      endpoint: collector.url,
+      site: SITE,
+      apiKey: KEY,
+      timeoutMs: 1000,
+      freshMs: 0,
+      maxStaleMs: 0,
+      fetch: held,
+    });
+    const before = await client.segment('v_back');
+    expect(before.category).toBeNull();
+    await client.track(cameraViews('v_back'));
+    // Not the old segment at once: the read waits for the collector's new answer.
+    const back = await client.readSegment('v_back');
+    expect(back.source).toBe('collector');
+    expect(back.segment.category).toBe('cameras');
+    // A collector slower than the budget: the old segment, not an empty one.
+    delayMs = 1500;
+    const slow = createClient({
+      endpoint: collector.url,
+      site: SITE,
+      timeoutMs: 30,
+      freshMs: 0,
+      maxStaleMs: 0,
+      fetch: held,
+    });
+    delayMs = 0;
+    const known = await slow.segment('v_back');
+    delayMs = 1500;
+    expect(await slow.readSegment('v_back')).toEqual({ segment: known, source: 'stale' });
+  });
+
   it('falls back to the last known segment, then to an empty one, when the collector is down', async () => {
     const down = await listen(() => new Response(null, { status: 200 }));
     const endpoint = down.url;
