@@ -1,5 +1,5 @@
 /**
- * Personalization on the server, in real Chromium: a small Hono site uses `microseg/hono` and the
+ * Personalization on the server, in real Chromium and Firefox: a small Hono site uses `microseg/hono` and the
  * snippet in cookie mode (`data-cookie`). A first visit gets its visitor id from the server's
  * cookie, which the snippet adopts, and browses camera pages; back later, the visitor's first
  * server-rendered HTML already has the camera banner, with the collector's browser endpoints held
@@ -11,8 +11,8 @@ import { createClient } from '../../sdk/client.ts';
 import { type MicrosegEnv, microseg } from '../../sdk/hono.ts';
 import { listen } from '../sdk/support.ts';
 import {
-  chromiumEngine,
   type Collector,
+  engines,
   type ShopProxy,
   startCollector,
   startProxy,
@@ -79,57 +79,58 @@ afterAll(async () => {
   await collector?.stop();
 });
 
-describe('server-side personalization with the Hono middleware and cookie mode (chromium)', () => {
-  let browser: TestBrowser;
-  beforeAll(async () => {
-    browser = await chromiumEngine.launch();
-  });
-  afterAll(() => browser?.close());
+describe.each(engines)(
+  'server-side personalization, Hono middleware and cookie mode, in %s',
+  (engine) => {
+    let browser: TestBrowser;
+    beforeAll(async () => {
+      browser = await engine.launch();
+    });
+    afterAll(() => browser?.close());
 
-  it("renders a returning visitor's first HTML with the camera banner, no client request needed", async () => {
-    const context = await browser.newContext();
-    const page = await context.newPage();
+    it("renders a returning visitor's first HTML with the camera banner, no client request needed", async () => {
+      const context = await browser.newContext();
+      const page = await context.newPage();
 
-    // First visit: the server mints the id and sets the cookie; the page is generic.
-    await page.goto(`${site.url}/`);
-    expect(await page.evaluate(() => document.getElementById('banner')?.dataset.banner)).toBe(
-      'default',
-    );
-    const first = renders.at(-1);
-    expect(first?.source).toBe('empty');
-    const visitor = first?.visitor ?? '';
-    expect(visitor).toMatch(/^\d+(_\d+){3}$/);
-    expect(await page.evaluate(() => document.cookie)).toContain(`ms_vid=${visitor}`);
-
-    // Three camera pages; the snippet adopted the server's id, so its events are the visitor's.
-    for (const n of [1, 2, 3]) {
-      await page.goto(`${site.url}/cameras/${n}`);
-      await waitFor(
-        () => collector.events('shop').filter((r) => r.category === 'cameras'),
-        (rows) => rows.length >= n,
+      // First visit: the server mints the id and sets the cookie; the page is generic.
+      await page.goto(`${site.url}/`);
+      expect(await page.evaluate(() => document.getElementById('banner')?.dataset.banner)).toBe(
+        'default',
       );
-    }
-    const cameraRows = collector.events('shop').filter((r) => r.category === 'cameras');
-    expect(new Set(cameraRows.map((r) => r.visitor))).toEqual(new Set([visitor]));
-    await page.close();
+      const first = renders.at(-1);
+      expect(first?.source).toBe('empty');
+      const visitor = first?.visitor ?? '';
+      expect(visitor).toMatch(/^\d+(_\d+){3}$/);
+      expect(await page.evaluate(() => document.cookie)).toContain(`ms_vid=${visitor}`);
 
-    // Back later: the collector's browser endpoints answer nothing while the page loads.
-    proxy.mode('hold');
-    const answeredBefore = proxy.exchanges.filter((x) => /^\/v1\//.test(x.path)).length;
-    const back = await context.newPage();
-    await back.goto(`${site.url}/`);
-    const rendered = renders.at(-1);
-    expect(rendered).toEqual({ path: '/', visitor, banner: 'cameras', source: 'collector' });
-    expect(await back.evaluate(() => document.getElementById('banner')?.dataset.banner)).toBe(
-      'cameras',
-    );
-    expect(await back.evaluate(() => document.getElementById('banner')?.textContent)).toBe(
-      'New lenses for your camera',
-    );
-    // No collector answer reached the page for it.
-    expect(proxy.exchanges.filter((x) => /^\/v1\//.test(x.path)).length).toBe(answeredBefore);
-    proxy.mode('pass');
-    await back.close();
-    await context.close();
-  });
-});
+      // Three camera pages; the snippet adopted the server's id, so its events are the visitor's.
+      const cameraRows = () =>
+        collector.events('shop').filter((r) => r.category === 'cameras' && r.visitor === visitor);
+      for (const n of [1, 2, 3]) {
+        await page.goto(`${site.url}/cameras/${n}`);
+        await waitFor(cameraRows, (rows) => rows.length >= n);
+      }
+      expect(cameraRows()).toHaveLength(3);
+      await page.close();
+
+      // Back later: the collector's browser endpoints answer nothing while the page loads.
+      proxy.mode('hold');
+      const answeredBefore = proxy.exchanges.filter((x) => /^\/v1\//.test(x.path)).length;
+      const back = await context.newPage();
+      await back.goto(`${site.url}/`);
+      const rendered = renders.at(-1);
+      expect(rendered).toEqual({ path: '/', visitor, banner: 'cameras', source: 'collector' });
+      expect(await back.evaluate(() => document.getElementById('banner')?.dataset.banner)).toBe(
+        'cameras',
+      );
+      expect(await back.evaluate(() => document.getElementById('banner')?.textContent)).toBe(
+        'New lenses for your camera',
+      );
+      // No collector answer reached the page for it.
+      expect(proxy.exchanges.filter((x) => /^\/v1\//.test(x.path)).length).toBe(answeredBefore);
+      proxy.mode('pass');
+      await back.close();
+      await context.close();
+    });
+  },
+);
