@@ -89,6 +89,11 @@ export const DASHBOARD = {
   keyLength: 512,
   /** Members shown on one page of a segment. */
   membersPage: 50,
+  /**
+   * Largest body of a signed-in dashboard request: the rule builder's form, a rule's JSON
+   * (`RULE_LIMITS.ruleBytes`) percent-encoded, fits.
+   */
+  formBytes: 64 * 1024,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */
