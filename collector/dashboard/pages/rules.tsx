@@ -139,14 +139,11 @@ function ListPage(props: {
                   <span class="note">read-only</span>
                 ) : (
                   <>
-                    <a href={href(ruleHref(r.name, 'edit'), site.id)} aria-label={`Edit ${r.name}`}>
-                      Edit
+                    <a href={href(ruleHref(r.name, 'edit'), site.id)}>
+                      Edit<span class="visually-hidden"> rule {r.name}</span>
                     </a>{' '}
-                    <a
-                      href={href(ruleHref(r.name, 'delete'), site.id)}
-                      aria-label={`Delete ${r.name}…`}
-                    >
-                      Delete…
+                    <a href={href(ruleHref(r.name, 'delete'), site.id)}>
+                      Delete<span class="visually-hidden"> rule {r.name}</span>…
                     </a>
                   </>
                 )}
@@ -172,17 +169,16 @@ function ListPage(props: {
                   ) : (
                     <form method="post" action={href(`${LIST}/templates/${t.id}`, site.id)}>
                       <CsrfField session={props.session} />
-                      <button type="submit" aria-label={`Add ${t.title}`}>
-                        Add
+                      <button type="submit">
+                        Add<span class="visually-hidden"> template {t.title}</span>
                       </button>
                     </form>
                   )}{' '}
                   <a
                     class="button secondary"
                     href={href(`${LIST}/new`, site.id, { template: t.id })}
-                    aria-label={`Open ${t.title} in the builder`}
                   >
-                    Open in builder
+                    Open in builder<span class="visually-hidden">: {t.title}</span>
                   </a>
                 </span>
               </li>
