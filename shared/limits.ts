@@ -69,7 +69,10 @@ export const RULE_LIMITS = {
   previewMs: 1500,
   /** Visitor ids in a preview's `sample`. */
   previewSample: 10,
-  /** Previews running at once in one collector process; another is refused (429) meanwhile. */
+  /**
+   * Previews running at once in one collector process, the API's and the dashboard's together;
+   * another is refused (429) meanwhile.
+   */
   previewsAtOnce: 2,
 } as const;
 
