@@ -193,6 +193,19 @@ describe('segment reads', () => {
     expect(errors[1]).toMatchObject({ status: 0, reason: 'network' });
   });
 
+  it('asks once for a visitor whose request is already under way', async () => {
+    const slow = countingFetch(100);
+    const client = createClient({
+      endpoint: collector.url,
+      site: SITE,
+      timeoutMs: 2000,
+      fetch: slow.fetch,
+    });
+    const reads = await Promise.all([1, 2, 3].map(() => client.readSegment('v_once')));
+    expect(reads.map((r) => r.source)).toEqual(['collector', 'collector', 'collector']);
+    expect(slow.seen).toEqual([200]);
+  });
+
   it('answers an empty segment for an id the collector would refuse, without asking it', async () => {
     const counted = countingFetch();
     const client = createClient({ endpoint: collector.url, site: SITE, fetch: counted.fetch });

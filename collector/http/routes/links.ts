@@ -5,12 +5,12 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { LIMITS } from '../../../shared/limits.ts';
-import type { LinkResult, LinksResponse } from '../../../shared/server-api.ts';
+import type { LinkRequest, LinkResult, LinksResponse } from '../../../shared/server-api.ts';
 import type { Deps } from '../app.ts';
 import { readJson } from '../body.ts';
 import { requireApiKey, type AuthEnv } from '../auth.ts';
 import { fail } from '../errors.ts';
-import { linkInput, makeLink } from '../../identity/links.ts';
+import { type LinkInput, linkInput, makeLink } from '../../identity/links.ts';
 import { requestOrigin } from '../origins.ts';
 import { describe } from '../../ingest/validate.ts';
 import { unknownSite } from '../site.ts';
@@ -26,6 +26,14 @@ const requestSchema = z
       .max(LIMITS.linksPerRequest, `at most ${LIMITS.linksPerRequest} links`),
   })
   .strict();
+
+/**
+ * The shared wire type (what `microseg/client` sends) is the schema's, field for field: a change to
+ * one fails the type check here until the other follows.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const linkTypesAgree: Same<LinkInput, LinkRequest> = true;
+void linkTypesAgree;
 
 export function linkRoutes(deps: Deps) {
   const app = new Hono<AuthEnv>();
