@@ -71,14 +71,15 @@ export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean
   clearTimeout(timer);
   timer = 0;
   const q = (!leaving && load().q) || { e: [] };
+  // The queue's part of the batch (`e`, `d`, `k`), its events and token then joined by the new ones.
   const b: CompactBatch = {
+    ...q,
     s: site as string,
     v: visitor,
     e: q.e.concat(buffer),
     k: token || q.k,
     // Automation is flagged, not dropped: the collector decides per site (tests and demos need it).
     w: navigator.webdriver,
-    d: q.d,
   };
   if ((b.e[0] || asking) && !off()) {
     const body = JSON.stringify(b);

@@ -47,7 +47,20 @@ export interface TestBrowser {
 
 export interface TestContext {
   newPage(): Promise<TestPage>;
+  /** The context's cookies, with the attributes the browser keeps (`expires` in epoch seconds). */
+  cookies(): Promise<StoredCookie[]>;
   close(): Promise<void>;
+}
+
+export interface StoredCookie {
+  name: string;
+  value: string;
+  domain: string;
+  path: string;
+  expires: number;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite?: string;
 }
 
 export interface TestPage {
@@ -177,6 +190,7 @@ async function chromiumWith(opts: { bfcache?: boolean } = {}): Promise<TestBrows
       const context = await browser.newContext(opts.viewport ? { viewport: opts.viewport } : {});
       return {
         newPage: async () => playwrightPage(await context.newPage()),
+        cookies: () => context.cookies(),
         close: () => context.close(),
       };
     },
@@ -197,6 +211,9 @@ export const firefoxEngine: Engine = {
             if (opts.viewport) await page.setViewport(opts.viewport);
             return puppeteerPage(page);
           },
+          // puppeteer's `httpOnly` may be absent (false).
+          cookies: async () =>
+            (await context.cookies()).map((c) => ({ ...c, httpOnly: c.httpOnly ?? false })),
           close: () => context.close(),
         };
       },
