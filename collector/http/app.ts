@@ -9,7 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import { routePath } from 'hono/route';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { secure } from './secure-headers.ts';
-import { browserGuard, type RateLimits } from './routes/limits.ts';
+import { browserGuard, siteServer, type RateLimits } from './routes/limits.ts';
 import { allowOriginOfAnySite, NO_ORIGINS, writerOrigin } from './origins.ts';
 import type { Config } from '../config/config.ts';
 import type { Storage } from '../storage/contract.ts';
@@ -158,6 +158,8 @@ export function createApp(opts: AppOptions): Hono {
             rateLimitedEntry(deps.now(), null, writerOrigin(c) ?? null, scope, 0),
           ]);
       },
+      // A site's server reading segments for its pages, with the site's key, is not a browser.
+      siteServer(deps.config),
     );
     // Each email-link click writes an event: a link replayed in a loop is held like a browser.
     for (const path of ['/v1/collect', '/v1/segment', '/r']) app.use(path, guard);

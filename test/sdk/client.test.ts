@@ -325,3 +325,34 @@ describe('API-key calls', () => {
     expect(await c.contactSegment('ann')).toBeNull();
   });
 });
+
+describe("a site's server past the browsers' per-address limit", () => {
+  it('with the apiKey its segment reads are not 429 where keyless reads from the same address are', async () => {
+    const limited = await listeningCollector({
+      ipPerMinute: 3,
+      visitorPerMinute: 0,
+      trustProxy: 0,
+    });
+    try {
+      const read = (client: ReturnType<typeof createClient>, i: number) =>
+        client.readSegment(`busy_${i}`);
+      const keyless = createClient({ endpoint: limited.url, site: SITE, timeoutMs: 2000 });
+      const errors: MicrosegError[] = [];
+      const withKey = createClient({
+        endpoint: limited.url,
+        site: SITE,
+        apiKey: KEY,
+        timeoutMs: 2000,
+        onError: (e) => errors.push(e),
+      });
+      for (let i = 0; i < 10; i++) expect((await read(withKey, i)).source).toBe('collector');
+      expect(errors).toEqual([]);
+      const sources = [];
+      for (let i = 10; i < 15; i++) sources.push((await read(keyless, i)).source);
+      expect(sources.slice(0, 3)).toEqual(['collector', 'collector', 'collector']);
+      expect(sources.slice(3)).toEqual(['empty', 'empty']);
+    } finally {
+      await limited.close();
+    }
+  });
+});

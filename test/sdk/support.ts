@@ -2,6 +2,7 @@
  * The SDK's tests run against a real collector: the test app (a real database, a settable clock)
  * behind a real HTTP server on a free port, asked over the network with the platform's `fetch`.
  */
+import type { RateLimits } from '../../collector/http/routes/limits.ts';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { ConfigFile } from '../../collector/config/config.ts';
@@ -41,8 +42,8 @@ export async function listen(
 }
 
 /** A test collector with the SDK's site, listening; `close` stops the server and the storage. */
-export async function listeningCollector() {
-  const t = await testApp({ config: CONFIG });
+export async function listeningCollector(limits?: RateLimits) {
+  const t = await testApp({ config: CONFIG, ...(limits ? { limits } : {}) });
   const l = await listen((req) => (t.app as Hono).fetch(req));
   return {
     ...t,

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressGroup } from '../../collector/http/address-group.ts';
 import { fixedWindow } from '../../collector/http/rate-limit.ts';
+import type { ConfigFile } from '../../collector/config/config.ts';
 import { collectRequest, ev, testApp } from '../helpers.ts';
 
 // The bound of the limiters the collector builds (LIMITER_MAX_KEYS; a literal so this runs on the old code too).
@@ -57,5 +58,34 @@ describe('IPv6 clients are one client per /64', () => {
     const batch = { site: 'demo', visitor: 'w', events: [ev()] };
     const other = await t.app.request(collectRequest(batch, from('2001:db8:1:3::1')));
     expect(other.status).toBe(200);
+  });
+});
+
+describe("a site's own server (its API key) is not held to a browser's per-address limits", () => {
+  const KEY = 'site-server-key-0123456789';
+  const OTHER = 'other-site-key-0123456789';
+  const config = {
+    sites: {
+      shop: { allowLocalhost: true, apiKeys: [KEY] },
+      other: { apiKeys: [OTHER] },
+    },
+  } as ConfigFile;
+  let app: Awaited<ReturnType<typeof testApp>>['app'];
+  const read = (key?: string, site = 'shop') =>
+    app.request(`http://localhost:8787/v1/segment?site=${site}&visitor=v1`, {
+      headers: key ? { authorization: `Bearer ${key}` } : {},
+    });
+
+  it("reads with the site's key pass; no key, a wrong key or another site's key are counted", async () => {
+    t = await testApp({ config, limits: { ipPerMinute: 2, visitorPerMinute: 0, trustProxy: 0 } });
+    app = t.app;
+    expect((await read()).status).toBe(200);
+    expect((await read()).status).toBe(200);
+    expect((await read()).status).toBe(429);
+    for (let i = 0; i < 5; i++) expect((await read(KEY)).status).toBe(200);
+    expect((await read('not-a-key-0123456789')).status).toBe(429);
+    expect((await read(OTHER)).status).toBe(429);
+    // The other site's key is its site's server when it reads its own site.
+    expect((await read(OTHER, 'other')).status).toBe(200);
   });
 });

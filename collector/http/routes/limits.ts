@@ -1,6 +1,8 @@
 /** Per-IP request limits of the browser endpoints: 429 with Retry-After. */
 import type { Context, MiddlewareHandler } from 'hono';
+import type { Config } from '../../config/config.ts';
 import { addressGroup } from '../address-group.ts';
+import { bearerToken, sitesForKey } from '../auth.ts';
 import { clientIp, dailyHasher } from '../client-ip.ts';
 import { fail } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
@@ -44,6 +46,10 @@ export function tooMany(c: Context, retryAfter: number, what: string) {
  *   lives only while requests are open, so the map is bounded by the requests in flight;
  * - at most `ipPerMinute` requests per address. `cors` grants the page its answer: a 429 it can
  *   read makes the snippet wait, not retry at once.
+ *
+ * `exempt` lets a request past both: a site's own server reading its visitors' segments
+ * (`microseg/client`) sends them all from one address, with the site's API key — it is not a
+ * browser, and holding the key it could write through `/v1/events` anyway.
  */
 export function browserGuard(
   limits: RateLimits,
@@ -51,6 +57,7 @@ export function browserGuard(
   cors: (c: Context) => void,
   /** Told of each 429 (the dashboard's live feed). */
   limited: (c: Context, scope: 'address' | 'connections') => void = () => {},
+  exempt: (c: Context) => boolean = () => false,
 ): MiddlewareHandler {
   const cap = limits.connectionsPerIp ?? 0;
   const open = new Map<string, number>();
@@ -59,7 +66,7 @@ export function browserGuard(
   const perIp: Limiter | null =
     limits.ipPerMinute > 0 ? fixedWindow(limits.ipPerMinute, 60_000) : null;
   return async (c, next) => {
-    if (cap <= 0 && !perIp) return next();
+    if ((cap <= 0 && !perIp) || exempt(c)) return next();
     const key = addressGroup(clientIp(c, limits.trustProxy));
     const n = open.get(key) ?? 0;
     if (cap > 0 && n >= cap) {
@@ -101,4 +108,17 @@ export function visitorLimiter(limits: RateLimits | undefined): Limiter | null {
   return limits && limits.visitorPerMinute > 0
     ? fixedWindow(limits.visitorPerMinute, 60_000)
     : null;
+}
+
+/**
+ * Whether the request carries an API key of the site its query names (`?site=`): the site's own
+ * server. A browser never sends `Authorization`, so it pays nothing for the check; a wrong key,
+ * or a key of another site, is counted like any browser.
+ */
+export function siteServer(config: Config): (c: Context) => boolean {
+  return (c) => {
+    const site = c.req.query('site');
+    const key = site === undefined ? undefined : bearerToken(c);
+    return key !== undefined && site !== undefined && sitesForKey(config, key).has(site);
+  };
 }
