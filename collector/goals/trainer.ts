@@ -115,9 +115,9 @@ function inlineFitter(): Fitter {
   return {
     send(m) {
       if (m.kind === 'page')
-        m.visitors.forEach((v, i) =>
-          histories.set(v, [...(histories.get(v) ?? []), ...(m.events[i] ?? [])]),
-        );
+        m.visitors.forEach((v, i) => {
+          histories.set(v, [...(histories.get(v) ?? []), ...(m.events[i] ?? [])]);
+        });
       else if (m.kind === 'traits') for (const [v, t] of m.traits) traits.set(v, t);
     },
     async fit(goal, end, cutoffs) {

@@ -44,7 +44,7 @@ async function store(storage: Storage, visitors: number, seed: number): Promise<
   const synthetic = syntheticSite({ visitors, weeks: 8, end: END, signal: true, seed });
   const rowsOf: unknown[][] = [];
   for (const [visitor, events] of synthetic.histories)
-    events.forEach((e, k) =>
+    events.forEach((e, k) => {
       rowsOf.push([
         site.id,
         `${visitor}-${k}`,
@@ -55,8 +55,8 @@ async function store(storage: Storage, visitors: number, seed: number): Promise<
         e.category,
         e.value,
         e.utm === null ? null : JSON.stringify(e.utm),
-      ]),
-    );
+      ]);
+    });
   for (let i = 0; i < rowsOf.length; i += 500) {
     const chunk = rowsOf.slice(i, i + 500);
     await exec(
