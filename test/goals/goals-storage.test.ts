@@ -10,7 +10,8 @@ import { trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
-import { exec, openTestStorage, type TestStorage } from '../support/backend.ts';
+import { openTestStorage, type TestStorage } from '../support/backend.ts';
+import { storeEvents } from './store.ts';
 import { syntheticSite } from './synthetic.ts';
 
 const KEY = 'goals-storage-key-0123456789';
@@ -36,39 +37,9 @@ afterEach(async () => {
   await db.close();
 });
 
-/**
- * Stores a synthetic site's events straight into the events table, many rows per statement (a
- * training reads nothing else; the ingest path on PostgreSQL would take a minute for these).
- */
-async function store(storage: Storage, visitors: number, seed: number): Promise<number> {
-  const synthetic = syntheticSite({ visitors, weeks: 8, end: END, signal: true, seed });
-  const rowsOf: unknown[][] = [];
-  for (const [visitor, events] of synthetic.histories)
-    events.forEach((e, k) => {
-      rowsOf.push([
-        site.id,
-        `${visitor}-${k}`,
-        visitor,
-        e.type,
-        Math.round(e.ts),
-        END,
-        e.category,
-        e.value,
-        e.utm === null ? null : JSON.stringify(e.utm),
-      ]);
-    });
-  for (let i = 0; i < rowsOf.length; i += 500) {
-    const chunk = rowsOf.slice(i, i + 500);
-    await exec(
-      storage,
-      `INSERT INTO events (site, id, visitor, type, ts, received, category, value, utm) VALUES ${chunk
-        .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .join(', ')}`,
-      ...chunk.flat(),
-    );
-  }
-  return rowsOf.length;
-}
+/** Stores a planted-signal site's events straight into the events table. */
+const store = async (storage: Storage, visitors: number, seed: number) =>
+  storeEvents(storage, 'shop', syntheticSite({ visitors, weeks: 8, end: END, signal: true, seed }));
 
 describe('training a goal on the stored events', () => {
   it('fits in the worker, stores the model and its evaluation, and answers it', async () => {
