@@ -1,11 +1,12 @@
 /**
  * L2-regularized logistic regression fitted by Newton's method (iteratively reweighted least
  * squares), on standardized features, and Platt scaling on top. Written here rather than taken
- * from `ml-logistic-regression` (mljs): that package fits by plain gradient descent with a fixed
- * step count and learning rate, without regularization or feature scaling, so its result depends
- * on tuning a site owner cannot do, and it brings `ml-matrix` along. Newton's method on a few
- * dozen features converges in a handful of steps, needs no learning rate, and is ~100 lines
- * tested against known solutions (test/goals/logistic.test.ts).
+ * from `ml-logistic-regression` (mljs): that package fits by full-batch gradient descent, 50,000
+ * steps at a fixed learning rate by default, without intercept, regularization or feature
+ * scaling, so its result depends on tuning a site owner cannot do; its last release (2.0.0, 2020)
+ * changed only its README, and it brings `ml-matrix` along. Newton's method on a few dozen
+ * features converges in a handful of passes, needs no learning rate, and is tested against known
+ * solutions (test/goals/learning.test.ts).
  */
 
 export interface LogisticModel {
