@@ -69,7 +69,10 @@ export const RULE_LIMITS = {
   previewMs: 1500,
   /** Visitor ids in a preview's `sample`. */
   previewSample: 10,
-  /** Previews running at once in one collector process; another is refused (429) meanwhile. */
+  /**
+   * Previews running at once in one collector process, the API's and the dashboard's together;
+   * another is refused (429) meanwhile.
+   */
   previewsAtOnce: 2,
 } as const;
 
@@ -118,6 +121,11 @@ export const DASHBOARD = {
   keyLength: 512,
   /** Members shown on one page of a segment. */
   membersPage: 50,
+  /**
+   * Largest body of a signed-in dashboard request: the rule builder's form, a rule's JSON
+   * (`RULE_LIMITS.ruleBytes`) percent-encoded, fits.
+   */
+  formBytes: 64 * 1024,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */

@@ -16,6 +16,7 @@ import { optionsFromEnv } from '../http/server.ts';
 import { MAX_PAGE, parsePageLimit } from '../http/page-limit.ts';
 import type { Storage } from '../storage/contract.ts';
 import { openStorage } from '../storage/open.ts';
+import { runtimeRules } from '../rules/runtime.ts';
 import { ID_PATTERN } from '../ingest/validate.ts';
 import type { DeliveryStatus } from '../../shared/webhook.ts';
 import { LIMITS } from '../../shared/limits.ts';
@@ -89,7 +90,8 @@ Options:
   --segment NAME    custom segment name or microsegment key pattern
   --format F        csv (default) or ndjson
   --out FILE        write to FILE instead of standard output
-  --config FILE     site config JSON (MICROSEG_CONFIG): a custom segment must be one of its rules
+  --config FILE     site config JSON (MICROSEG_CONFIG): a custom segment must be one of its
+                    rules or one saved at runtime (/v1/rules, the dashboard)
 ${dbOption}
   -h, --help        this help`,
   options: {
@@ -107,20 +109,25 @@ ${dbOption}
     const format = (v.format ?? 'csv') as ExportFormat;
     if (!EXPORT_FORMATS.includes(format)) return fail('export', '--format is csv or ndjson');
     const audience = audienceOf(v.segment);
-    // A misspelt custom segment would export nobody without a word: check it against the config, as the API does.
-    if (audience.kind === 'custom') {
-      const opts = optionsFromEnv();
-      const config = loadSiteConfig(opts, typeof v.config === 'string' ? v.config : opts.config);
-      const site = config.sites.get(v.site);
-      if (!site)
-        return fail(
-          'export',
-          `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}); a custom segment is checked against it: --config FILE`,
-        );
-      const unknown = unknownAudience(site, v.segment, audience);
-      if (unknown) return fail('export', unknown);
-    }
     return withStorage('export', v, async (storage) => {
+      // A misspelt custom segment would export nobody without a word: check it against the
+      // site's rules, as the API does — the config file's and those saved at runtime
+      // (`/v1/rules`, the dashboard), loaded from the database as the collector loads them.
+      if (audience.kind === 'custom') {
+        const opts = optionsFromEnv();
+        const config = loadSiteConfig(opts, typeof v.config === 'string' ? v.config : opts.config);
+        const site = config.sites.get(v.site as string);
+        if (!site)
+          return fail(
+            'export',
+            `no site "${v.site}" in the site config (${[...config.sites.keys()].join(', ')}); a custom segment is checked against it: --config FILE`,
+          );
+        const saved = runtimeRules(storage, config);
+        await saved.ready;
+        saved.stop();
+        const unknown = unknownAudience(site, v.segment as string, audience);
+        if (unknown) return fail('export', unknown);
+      }
       const members = await storage.countMembers(v.site as string, audience);
       const stream = exportStream(storage.members(v.site as string, audience), format);
       const out = typeof v.out === 'string' ? createWriteStream(v.out) : process.stdout;

@@ -5,6 +5,8 @@
  * sign-in and the client files are the only routes open without a session.
  */
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { DASHBOARD } from '../../shared/limits.ts';
 import type { Deps } from '../http/app.ts';
 import { assetRoutes } from './assets.ts';
 import { type DashEnv, requireCsrf, requireSession } from './guard.ts';
@@ -13,6 +15,7 @@ import { deliveriesPage } from './pages/deliveries.tsx';
 import { livePage } from './pages/live.tsx';
 import { overviewPage } from './pages/overview.tsx';
 import { personPage } from './pages/person.tsx';
+import { rulesPage } from './pages/rules.tsx';
 import { segmentsPage } from './pages/segments.tsx';
 
 /**
@@ -22,7 +25,14 @@ import { segmentsPage } from './pages/segments.tsx';
 export type DashPage = (deps: Deps) => Hono<DashEnv>;
 
 /** Every page, behind the session: add a page by adding its module here. */
-const PAGES: DashPage[] = [overviewPage, segmentsPage, personPage, livePage, deliveriesPage];
+const PAGES: DashPage[] = [
+  overviewPage,
+  segmentsPage,
+  rulesPage,
+  personPage,
+  livePage,
+  deliveriesPage,
+];
 
 /**
  * The pages' policy: scripts and styles from the collector only (no inline script or style
@@ -52,7 +62,17 @@ export function dashboardRoutes(deps: Deps) {
   dash.route('/', assetRoutes());
   dash.route('/', loginRoutes(deps));
   const signedIn = new Hono<DashEnv>();
-  signedIn.use('/dashboard/*', requireSession(deps), requireCsrf(deps));
+  signedIn.use(
+    '/dashboard/*',
+    requireSession(deps),
+    // Read before the CSRF check parses it: a form's body is bounded like every other.
+    bodyLimit({
+      maxSize: DASHBOARD.formBytes,
+      onError: (c) =>
+        c.text(`refused: a dashboard form is at most ${DASHBOARD.formBytes} bytes`, 413),
+    }),
+    requireCsrf(deps),
+  );
   signedIn.route('/', logoutRoutes(deps));
   for (const p of PAGES) signedIn.route('/', p(deps));
   dash.route('/', signedIn);

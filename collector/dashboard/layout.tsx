@@ -14,11 +14,12 @@ import { CSRF_FIELD } from './guard.ts';
 import type { DashSession } from './session.ts';
 
 /** The pages in the navigation, in its order. */
-export type NavKey = 'overview' | 'segments' | 'live' | 'deliveries';
+export type NavKey = 'overview' | 'segments' | 'rules' | 'live' | 'deliveries';
 
 const NAV: { key: NavKey; label: string; path: string }[] = [
   { key: 'overview', label: 'Overview', path: '/dashboard/' },
   { key: 'segments', label: 'Segments', path: '/dashboard/segments' },
+  { key: 'rules', label: 'Rules', path: '/dashboard/rules' },
   { key: 'live', label: 'Live', path: '/dashboard/live' },
   { key: 'deliveries', label: 'Deliveries', path: '/dashboard/deliveries' },
 ];

@@ -69,6 +69,21 @@ describe('the config with the environment, in every command', () => {
     expect(readFileSync(out, 'utf8')).toMatch(/^visitor,contact,segment/);
   });
 
+  it('export knows a rule saved at runtime (/v1/rules, the dashboard), and still refuses a misspelt one', async () => {
+    const storage = await openStorage(join(tmp.dir, 'data', 'microseg.db'));
+    const rule = { when: { count: { type: 'page_view', within: '7d' }, gte: 1 } };
+    await storage.write((tx) => tx.rules.put('shop', 'saved-rule', JSON.stringify(rule), 1, 100));
+    await storage.close();
+    const out = join(tmp.dir, 'saved.csv');
+    const args = ['--site', 'shop', '--config', configFile, '--out', out];
+    const r = await cli('export', '--segment', 'saved-rule', ...args);
+    expect(r.err).toContain('0 members of "saved-rule"');
+    expect(r.code).toBe(0);
+    const typo = await cli('export', '--segment', 'saved-rul', ...args);
+    expect(typo.code).toBe(2);
+    expect(typo.err).toContain('"saved-rul" is not a custom segment');
+  });
+
   it('without the secret anywhere, both say so', async () => {
     delete process.env.MICROSEG_WEBHOOK_SECRET;
     const r = await cli('link', ...linkArgs, '--config', configFile);

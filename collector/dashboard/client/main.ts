@@ -7,11 +7,13 @@
 import { initCharts } from './charts.ts';
 import { initDeliveries } from './deliveries.ts';
 import { initLive } from './live.ts';
+import { initRules } from './rules.ts';
 
 function start() {
   initCharts();
   initLive();
   initDeliveries();
+  initRules();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
