@@ -71,6 +71,7 @@ ${dbOption}
       console.log(`${head}
 train ${report.train.examples} examples (${report.train.positives} reached the goal), holdout ${h.examples} (${h.positives})
 AUC ${h.auc?.toFixed(3) ?? '-'}  Brier ${h.brier.toFixed(4)}  calibration error ${h.calibrationError.toFixed(4)}  top-decile lift ${h.topDecileLift?.toFixed(2) ?? '-'}
+the intent heuristic on the same holdout: AUC ${report.heuristic?.auc?.toFixed(3) ?? '-'}
 decile       n  predicted observed
 ${table}`);
       return 0;

@@ -6,6 +6,7 @@
  * Built by build.mjs into dist/goals-worker.mjs.
  */
 import { parentPort } from 'node:worker_threads';
+import type { EngineConfig } from '../engine/index.ts';
 import type { FeatureEvent } from './features.ts';
 import type { Goal } from './goal.ts';
 import { train } from './train.ts';
@@ -13,7 +14,13 @@ import { train } from './train.ts';
 export type WorkerRequest =
   | { kind: 'page'; visitors: string[]; events: FeatureEvent[][] }
   | { kind: 'traits'; traits: [string, Record<string, unknown>][] }
-  | { kind: 'fit'; goal: Goal; end: number; cutoffs?: number | undefined };
+  | {
+      kind: 'fit';
+      goal: Goal;
+      end: number;
+      cutoffs?: number | undefined;
+      engine?: EngineConfig | undefined;
+    };
 
 const histories = new Map<string, FeatureEvent[]>();
 const traits = new Map<string, Record<string, unknown>>();
@@ -30,7 +37,14 @@ parentPort?.on('message', (m: WorkerRequest) => {
     } else if (m.kind === 'traits') {
       for (const [v, t] of m.traits) traits.set(v, t);
     } else {
-      const result = train({ goal: m.goal, histories, traits, end: m.end, cutoffs: m.cutoffs });
+      const result = train({
+        goal: m.goal,
+        histories,
+        traits,
+        end: m.end,
+        cutoffs: m.cutoffs,
+        engine: m.engine,
+      });
       parentPort?.postMessage({ ok: true, result });
     }
   } catch (err) {

@@ -17,7 +17,10 @@ import {
   labelAt,
   type Vocabulary,
 } from './features.ts';
+import type { Intent } from '../../shared/segment.ts';
+import type { EngineConfig } from '../engine/index.ts';
 import { type Goal, withinMs } from './goal.ts';
+import { type HeuristicEvaluation, intentAt, judgeHeuristic } from './heuristic.ts';
 import {
   calibrated,
   fitLogistic,
@@ -44,6 +47,11 @@ export interface TrainingInput {
   cutoffs?: number | undefined;
   minExamples?: number | undefined;
   minPositives?: number | undefined;
+  /**
+   * The site's engine thresholds (rules left out: they do not cross to a worker), to judge the
+   * intent heuristic on the same holdout; without it the report has no `heuristic`.
+   */
+  engine?: EngineConfig | undefined;
 }
 
 /** A fitted model as stored (JSON) and scored. */
@@ -72,6 +80,8 @@ export interface TrainingReport {
   calibration: SplitFigures;
   /** The holdout's evaluation (absent when there was nothing to judge). */
   holdout: Evaluation | null;
+  /** Today's intent heuristic on the same holdout examples (absent without an engine config). */
+  heuristic?: HeuristicEvaluation | undefined;
   features: number;
   tookMs: number;
 }
@@ -141,6 +151,7 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
   const holdoutAt = cutoffs[0] ?? end;
   const vocab = vocabulary(input, holdoutAt);
   const splits: Split[] = cutoffs.map(() => ({ xs: [], ys: [] }));
+  const intents: Intent[] = [];
   for (const [visitor, events] of input.histories) {
     const traits = input.traits.get(visitor);
     cutoffs.forEach((c, i) => {
@@ -150,6 +161,9 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
       if (!split) return;
       split.xs.push(x);
       split.ys.push(labelAt(events, c, horizonMs, input.goal));
+      // The holdout's examples, judged by the heuristic too (same visitors, same order).
+      if (i === 0 && input.engine)
+        intents.push(intentAt(events, c, input.engine) ?? 'least_likely');
     });
   }
   const holdout = splits[0] ?? { xs: [], ys: [] };
@@ -173,6 +187,9 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
     train: figures(fit),
     calibration: figures(calibration),
     holdout: judged,
+    ...(input.engine && holdout.ys.length > 0
+      ? { heuristic: judgeHeuristic(intents, holdout.ys) }
+      : {}),
     features: names.length,
     tookMs: clock() - started,
   });

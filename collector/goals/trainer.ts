@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { GOAL_LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config/config.ts';
+import type { EngineConfig } from '../engine/index.ts';
 import type { Storage, TrainingEvent } from '../storage/contract.ts';
 import type { FeatureEvent } from './features.ts';
 import { type Goal, goalKey } from './goal.ts';
@@ -63,7 +64,12 @@ function workerFile(): URL {
 
 interface Fitter {
   send(m: WorkerRequest): void;
-  fit(goal: Goal, end: number, cutoffs: number | undefined): Promise<TrainingResult>;
+  fit(
+    goal: Goal,
+    end: number,
+    cutoffs: number | undefined,
+    engine: EngineConfig,
+  ): Promise<TrainingResult>;
   stop(): void;
 }
 
@@ -80,7 +86,7 @@ function workerFitter(timeoutMs: number): Fitter {
       if (failed) throw failed;
       worker.postMessage(m);
     },
-    fit(goal, end, cutoffs) {
+    fit(goal, end, cutoffs, engine) {
       return new Promise((resolve, reject) => {
         if (failed) return reject(failed);
         const timer = setTimeout(
@@ -100,7 +106,7 @@ function workerFitter(timeoutMs: number): Fitter {
           clearTimeout(timer);
           reject(err);
         });
-        worker.postMessage({ kind: 'fit', goal, end, cutoffs } satisfies WorkerRequest);
+        worker.postMessage({ kind: 'fit', goal, end, cutoffs, engine } satisfies WorkerRequest);
       });
     },
     stop() {
@@ -120,8 +126,8 @@ function inlineFitter(): Fitter {
         });
       else if (m.kind === 'traits') for (const [v, t] of m.traits) traits.set(v, t);
     },
-    async fit(goal, end, cutoffs) {
-      return train({ goal, histories, traits, end, cutoffs });
+    async fit(goal, end, cutoffs, engine) {
+      return train({ goal, histories, traits, end, cutoffs, engine });
     },
     stop() {},
   };
@@ -202,7 +208,10 @@ export async function trainGoal(
       fitter.send({ kind: 'traits', traits });
     }
     const readMs = performance.now() - started;
-    const result = await fitter.fit(goal, opts.now, opts.cutoffs);
+    // The site's thresholds without its compiled rules (functions cannot cross to the worker; the
+    // heuristic reads none).
+    const engine: EngineConfig = { ...site.engine, rules: [], windowProps: [], quiet: undefined };
+    const result = await fitter.fit(goal, opts.now, opts.cutoffs, engine);
     const report: StoredReport = {
       ...result.report,
       rowsRead: rows,

@@ -13,6 +13,8 @@ import {
   type Vocabulary,
 } from '../../collector/goals/features.ts';
 import type { Goal } from '../../collector/goals/goal.ts';
+import { intentAt } from '../../collector/goals/heuristic.ts';
+import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
 import { rng } from './synthetic.ts';
 
 const DAY = 86_400_000;
@@ -120,5 +122,25 @@ describe('the label', () => {
     expect(labelAt([buy(CUT + 7 * DAY)], CUT, 7 * DAY, GOAL)).toBe(false);
     expect(labelAt([buy(CUT - 1)], CUT, 7 * DAY, GOAL)).toBe(false);
     expect(labelAt([buy(CUT, 'shoes')], CUT, 7 * DAY, GOAL)).toBe(false);
+  });
+});
+
+describe('the intent heuristic at a cut-off', () => {
+  const ev = (ts: number, type: string): FeatureEvent => ({
+    ts,
+    type,
+    category: 'cameras',
+    value: null,
+    props: null,
+    utm: null,
+  });
+  it("is the engine's intent of the events before the cut-off", () => {
+    const cart = [ev(CUT - 2 * DAY, 'page_view'), ev(CUT - DAY, 'add_to_cart')];
+    expect(intentAt(cart, CUT, DEFAULT_ENGINE)).toBe('most_likely');
+    // The cart after the cut-off is not seen; a visitor with nothing before it has no intent.
+    expect(intentAt([cart[0] as FeatureEvent, ev(CUT, 'add_to_cart')], CUT, DEFAULT_ENGINE)).toBe(
+      'least_likely',
+    );
+    expect(intentAt([ev(CUT + 1, 'page_view')], CUT, DEFAULT_ENGINE)).toBeNull();
   });
 });

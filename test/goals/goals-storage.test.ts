@@ -83,6 +83,8 @@ describe('training a goal on the stored events', () => {
     expect(body.evaluation.holdout.calibration).toHaveLength(10);
     expect(body.evaluation.holdout.examples).toBeGreaterThan(VISITORS / 2);
     expect(body.topFeatures[0].name).toBe('discount_hot.cameras');
+    // Today's heuristic, judged on the same holdout, for comparison.
+    expect(body.evaluation.heuristic.auc).toBeLessThan(body.evaluation.holdout.auc);
   });
 
   it('stops at the row bound and says the model saw part of the site', async () => {

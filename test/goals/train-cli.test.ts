@@ -68,6 +68,7 @@ describe('microseg train', () => {
     expect(r.out).toMatch(/site shop, goal camera-buyer: \d+ events of \d+ visitors read/);
     expect(r.out).toMatch(/AUC 0\.[89]\d\d/);
     expect(r.out).toContain('decile       n  predicted observed');
+    expect(r.out).toMatch(/the intent heuristic on the same holdout: AUC 0\.\d{3}/);
     expect((await storage.goals.model('shop', 'camera-buyer'))?.status).toBe('model');
   });
 
