@@ -10,7 +10,7 @@ import { trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
-import { openTestStorage, type TestStorage } from '../support/backend.ts';
+import { exec, openTestStorage, type TestStorage } from '../support/backend.ts';
 import { storeEvents } from './store.ts';
 import { syntheticSite } from './synthetic.ts';
 
@@ -108,5 +108,37 @@ describe('training a goal on the stored events', () => {
     const model = await db.storage.goals.model('shop', 'camera-buyer');
     expect(model).toMatchObject({ status: 'fallback', model: null });
     expect(JSON.parse(model?.evaluation ?? '{}').reason).toMatch(/fewer than 200/);
+  });
+
+  it('reads every event once, page after page, through equal times and visitor boundaries', async () => {
+    // Three visitors, events at a few shared times, one a bot's (left out).
+    const expected: string[] = [];
+    for (const v of ['a', 'b', 'c'])
+      for (let i = 0; i < 9; i++) {
+        const bot = v === 'b' && i === 4;
+        await exec(
+          db.storage,
+          'INSERT INTO events (site, id, visitor, type, ts, received, bot) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          'shop',
+          `${v}${i}`,
+          v,
+          'page_view',
+          1000 + (i % 3),
+          1000,
+          bot ? 1 : 0,
+        );
+        if (!bot) expected.push(`${v}${i}`);
+      }
+    const seen: string[] = [];
+    let after: { visitor: string; ts: number; id: string } | null = null;
+    for (;;) {
+      const page = await db.storage.trainingEvents('shop', after, 4);
+      const last = page[page.length - 1];
+      if (!last) break;
+      seen.push(...page.map((e) => e.id));
+      after = { visitor: last.visitor, ts: last.ts, id: last.id };
+    }
+    expect([...seen].sort()).toEqual([...expected].sort());
+    expect(new Set(seen).size).toBe(seen.length);
   });
 });

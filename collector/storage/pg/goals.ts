@@ -111,7 +111,7 @@ export async function trainingEvents(
     after
       ? {
           name: 'microseg_training_events_next',
-          text: `SELECT ${cols} FROM events WHERE site = $1 AND NOT bot AND (visitor, ts, id) > ($2, $3, $4)
+          text: `SELECT ${cols} FROM events WHERE site = $1 AND NOT bot AND visitor >= $2 AND (visitor, ts, id) > ($2, $3, $4)
                  ORDER BY visitor, ts, id LIMIT $5`,
           values: [site, after.visitor, after.ts, after.id, limit],
         }

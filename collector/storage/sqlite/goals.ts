@@ -89,10 +89,13 @@ export function trainingEventPages(sqlite: Database.Database) {
       `SELECT ${cols} FROM events WHERE site = ? AND NOT bot ORDER BY visitor, ts, id LIMIT ?`,
     )
     .raw();
+  // `visitor >= ?` first: a range the index seeks to, whatever the planner makes of the OR (left
+  // alone it may gather every later row and sort them, on each page).
   const next = sqlite
-    .prepare<[string, string, string, number, number, string, number], Row>(
+    .prepare<[string, string, string, string, number, number, string, number], Row>(
       `SELECT ${cols} FROM events
-       WHERE site = ? AND NOT bot AND (visitor > ? OR (visitor = ? AND (ts > ? OR (ts = ? AND id > ?))))
+       WHERE site = ? AND NOT bot AND visitor >= ?
+         AND (visitor > ? OR (visitor = ? AND (ts > ? OR (ts = ? AND id > ?))))
        ORDER BY visitor, ts, id LIMIT ?`,
     )
     .raw();
@@ -102,7 +105,16 @@ export function trainingEventPages(sqlite: Database.Database) {
     limit: number,
   ): TrainingEvent[] => {
     const rows = after
-      ? next.all(site, after.visitor, after.visitor, after.ts, after.ts, after.id, limit)
+      ? next.all(
+          site,
+          after.visitor,
+          after.visitor,
+          after.visitor,
+          after.ts,
+          after.ts,
+          after.id,
+          limit,
+        )
       : first.all(site, limit);
     return rows.map((r) => ({
       visitor: r[0],
