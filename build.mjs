@@ -121,7 +121,11 @@ async function snippetSizes(snippet) {
 
 async function buildCollector() {
   await build({
-    entryPoints: { collector: 'collector/main.ts' },
+    // The goal training's worker thread is a file of its own beside the collector (goals/trainer.ts).
+    entryPoints: {
+      collector: 'collector/main.ts',
+      'goals-worker': 'collector/goals/train-worker.ts',
+    },
     outdir: 'dist',
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -131,7 +135,7 @@ async function buildCollector() {
     packages: 'external',
     sourcemap: true,
   });
-  console.log('collector dist/collector.mjs');
+  console.log('collector dist/collector.mjs, dist/goals-worker.mjs');
 }
 
 /**

@@ -76,6 +76,35 @@ export const RULE_LIMITS = {
   previewsAtOnce: 2,
 } as const;
 
+/**
+ * Bounds of goals and their models (`/v1/goals`, collector/goals/, docs/goals.md): what one
+ * training may read, hold and take, and when a model is not trusted.
+ */
+export const GOAL_LIMITS = {
+  /** Goals per site saved through the API, config goals aside. */
+  goalsPerSite: 20,
+  /** Largest body of `PUT /v1/goals/:name`. */
+  goalBytes: 4 * 1024,
+  /** Longest horizon (`within`), days. */
+  maxWithinDays: 90,
+  /** Keys of a goal's `props` filter, and traits one-hot encoded. */
+  props: 10,
+  traits: 5,
+  /** Values of one trait encoded (the most frequent); the rest share an "other" column. */
+  traitValues: 8,
+  /** Event rows one training reads at most (newest cut-offs first are not privileged: it stops). */
+  trainRows: 2_000_000,
+  /** Profiles (visitor ids) one training keeps at most. */
+  trainProfiles: 200_000,
+  /** Time one training may take, reading and fitting; past it the training fails (timeout). */
+  trainMs: 120_000,
+  /** Below either, the goal falls back to the intent heuristic (the model is not trusted). */
+  minExamples: 200,
+  minPositives: 20,
+  /** Trainings running at once in one process (on demand and the schedule together). */
+  trainingsAtOnce: 1,
+} as const;
+
 /** The dashboard's bounds (collector/dashboard/). */
 export const DASHBOARD = {
   /** A session's life from sign-in (absolute: no sliding renewal), ms. */

@@ -23,7 +23,7 @@ import { LIMITS } from '../../shared/limits.ts';
 
 /** Every command's `-h, --help`. */
 export const help = { type: 'boolean', short: 'h' } as const;
-const dbOption = `  --db FILE         the collector's SQLite file or postgres:// URL (MICROSEG_DB, default ./data/microseg.db)`;
+export const dbOption = `  --db FILE         the collector's SQLite file or postgres:// URL (MICROSEG_DB, default ./data/microseg.db)`;
 
 /** A usage error: the message on stderr, exit code 2. */
 export function fail(cmd: string, msg: string): number {
@@ -47,7 +47,7 @@ async function siteHint(storage: Storage, site: string): Promise<string> {
  * opening it would create an empty database, and `forget` would then report a person erased, or
  * `export` zero members, from a file the collector never wrote (a command run in another folder).
  */
-async function withStorage(
+export async function withStorage(
   cmd: string,
   v: Record<string, unknown>,
   fn: (s: Storage) => Promise<number> | number,

@@ -19,6 +19,7 @@ import { describe } from '../ingest/validate.ts';
 import { doctorCommand } from './doctor.ts';
 import { backupCommand } from './backup.ts';
 import { seedCommand } from './seed.ts';
+import { trainCommand } from './train.ts';
 import {
   deliveriesCommand,
   exportCommand,
@@ -282,6 +283,7 @@ Options (each overrides its environment variable):
   deliveries: deliveriesCommand,
   quarantine: quarantineCommand,
   rfm: rfmCommand,
+  train: trainCommand,
   doctor: doctorCommand,
   backup: backupCommand,
   seed: seedCommand,

@@ -22,6 +22,7 @@ import {
 } from '../webhooks/config.ts';
 import { type CategoryRule, categoryPattern, matchCategory } from './category-rules.ts';
 import { DEFAULT_QUARANTINE, type QuarantinePolicy } from '../storage/quarantine.ts';
+import { GOAL_NAME, type Goal, goalSchema } from '../goals/goal.ts';
 
 const siteId = z
   .string()
@@ -169,6 +170,15 @@ const siteSchema = z
     browserReveals: z.array(z.enum(['rfm', 'cooldown'])).default([]),
     /** Custom segments by name (docs/segments.md): `{ "camera-intent": { "when": { … } } }`. */
     rules: z.record(z.string(), ruleSchema).default({}),
+    /** Goals by name (docs/goals.md): an event within a horizon, each with a model learned from the site's events. */
+    goals: z
+      .record(
+        z
+          .string()
+          .regex(GOAL_NAME, 'a goal name has 1–64 letters, digits, dot, dash and underscore'),
+        goalSchema,
+      )
+      .default({}),
     /** Webhooks on segment changes (docs/triggers.md). */
     webhooks: z.array(webhookSchema).default([]),
     /** Signing secret of the site's webhooks that name none (else MICROSEG_WEBHOOK_SECRET). */
@@ -216,6 +226,8 @@ export interface SiteConfig {
   /** The config file's custom segment rules as written (runtime rules are compiled beside them). */
   configRules: Record<string, RuleInput>;
   publicTraits: string[];
+  /** The config file's goals (read-only through the API; `/v1/goals` keeps the others). */
+  configGoals: Record<string, Goal>;
   countryHeader: string | undefined;
   identity: IdentityPolicy;
   /** What a browser may see: the purchase-revealing fields it may keep, the custom segments it may not. */
@@ -255,7 +267,7 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
     const lines = result.error.issues.map((i) => {
       // Zod reports a bad record key without the key's own rule; say it.
       const message =
-        i.code === 'invalid_key'
+        i.code === 'invalid_key' && i.path.length <= 2
           ? 'a site id has letters, digits, dot, dash and underscore only'
           : i.message;
       return `  ${i.path.join('.') || '(root)'}: ${message}`;
@@ -293,6 +305,7 @@ export function parseConfig(input: unknown, source = 'config', env: ConfigEnv = 
       engine,
       configRules: s.rules,
       publicTraits: s.publicTraits,
+      configGoals: s.goals,
       countryHeader: s.countryHeader,
       identity: { ...DEFAULT_IDENTITY, ...s.identity },
       browser: {

@@ -29,6 +29,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ruleRoutes } from './routes/rules.ts';
+import { goalRoutes } from './routes/goals.ts';
 import { type RuntimeRules, runtimeRules } from '../rules/runtime.ts';
 import { dashboardRoutes } from '../dashboard/app.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
@@ -174,6 +175,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', adminRoutes(deps));
   app.route('/', statsRoutes(deps));
   app.route('/', ruleRoutes(deps));
+  app.route('/', goalRoutes(deps));
   app.route('/', assetRoutes(deps));
   if (deps.demo) app.route('/', demoRoutes(deps));
   if (deps.dashboard) app.route('/', dashboardRoutes(deps));

@@ -27,6 +27,7 @@ import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
 import { runtimeRules } from '../rules/runtime.ts';
 import { startRuleBackfill } from '../rules/backfill.ts';
+import { startGoalTraining } from '../jobs/goals.ts';
 import { startSegmentSizes } from '../jobs/segment-sizes.ts';
 import { RFM_EVERY_MS, startRfmJob } from '../jobs/rfm.ts';
 import { isWildcardHost, ownOrigins } from './origins.ts';
@@ -169,8 +170,10 @@ export async function start(
       const sweep = startSegmentSweep(storage, config, { now: Date.now, log });
       const sizes = startSegmentSizes(storage, config, { now: Date.now, log });
       const backfill = startRuleBackfill(storage, config, rules, { now: Date.now, log });
+      const goals = startGoalTraining(storage, config, { now: Date.now, log });
       return {
         stop() {
+          goals.stop();
           backfill.stop();
           rfm.stop();
           retention.stop();

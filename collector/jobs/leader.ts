@@ -38,7 +38,7 @@ export function runJobsWhileLeader(
         jobs = start();
         opts.log(
           'info',
-          'background jobs: this process leads (rfm, sweep, retention, rule backfill)',
+          'background jobs: this process leads (rfm, sweep, retention, rule backfill, goal training)',
           {
             pid: process.pid,
           },

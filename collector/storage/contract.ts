@@ -328,6 +328,65 @@ export interface RuleWrites {
   ): Promise<number>;
 }
 
+/* ---------- goals (collector/goals/) ---------- */
+
+/** A goal saved through the API, as stored. */
+export interface StoredGoal {
+  name: string;
+  /** The goal's JSON (goals/goal.ts). */
+  definition: string;
+  created: number;
+  updated: number;
+}
+
+/** The last model of a site's goal, as stored (goals/model.ts reads its JSON). */
+export interface StoredGoalModel {
+  goal: string;
+  /** The goal's JSON as it was when trained. */
+  definition: string;
+  trained: number;
+  /** `model`: trusted; `fallback`: too little data, the intent heuristic serves. */
+  status: 'model' | 'fallback';
+  /** The fitted model's JSON (null with `fallback`). */
+  model: string | null;
+  /** The holdout evaluation's JSON. */
+  evaluation: string;
+}
+
+export interface GoalReads {
+  /** A site's goals saved through the API, by name. */
+  list(site: string): Promise<StoredGoal[]>;
+  get(site: string, name: string): Promise<StoredGoal | undefined>;
+  model(site: string, goal: string): Promise<StoredGoalModel | undefined>;
+}
+
+export interface GoalWrites {
+  /** Saves a goal (new or changed); `too_many` (nothing written) past `maxGoals` others. */
+  put(
+    site: string,
+    name: string,
+    definition: string,
+    now: number,
+    maxGoals: number,
+  ): Promise<{ created: boolean } | 'too_many'>;
+  /** Deletes a goal and its model; false when there was none. */
+  delete(site: string, name: string): Promise<boolean>;
+  /** Replaces the goal's model with this one. */
+  saveModel(site: string, row: StoredGoalModel): Promise<void>;
+}
+
+/** One stored event as a training reads it (goals/train.ts): bots left out. */
+export interface TrainingEvent {
+  visitor: string;
+  id: string;
+  type: string;
+  ts: number;
+  category: string | null;
+  value: number | null;
+  props: Props | null;
+  utm: Utm | null;
+}
+
 /** One stored profile as a scan reads it (rule preview). */
 export interface ScannedProfile {
   visitor: string;
@@ -508,6 +567,7 @@ export interface StorageReads {
   readonly identity: IdentityReads;
   readonly outbox: OutboxReads;
   readonly rules: RuleReads;
+  readonly goals: GoalReads;
 }
 
 /** The writes, inside a transaction (a job of `Storage.write`). */
@@ -515,6 +575,7 @@ export interface StorageTx extends StorageReads {
   readonly identity: IdentityReads & IdentityWrites;
   readonly outbox: OutboxReads & OutboxWrites;
   readonly rules: RuleReads & RuleWrites;
+  readonly goals: GoalReads & GoalWrites;
   /** Records the sign-out of dashboard session `id`, kept until `exp` (the session's expiry). */
   signOut(id: string, exp: number): Promise<void>;
   /** Deletes at most `limit` sign-outs whose session expired by `now`; returns how many. */
@@ -732,6 +793,16 @@ export interface Storage extends StorageReads {
     limit: number,
     opts: { traits: boolean; columns: boolean; activeAfter?: number | undefined },
   ): Promise<ScannedProfile[]>;
+  /**
+   * Up to `limit` of a site's events (bots left out) after the `(visitor, ts, id)` cursor, in
+   * that order, so each visitor's events come together and in time order: a training's read.
+   * Not a snapshot: each page is read on its own.
+   */
+  trainingEvents(
+    site: string,
+    after: { visitor: string; ts: number; id: string } | null,
+    limit: number,
+  ): Promise<TrainingEvent[]>;
   /** The sites with at least one profile, sorted (the CLI's hint on a mistyped site). */
   sitesWithProfiles(): Promise<string[]>;
   /**

@@ -35,6 +35,7 @@ const dataCommands: [string, string[]][] = [
   ['deliveries', ['--site', 'shop', '--status', 'failed']],
   ['quarantine', ['--site', 'shop']],
   ['rfm', ['--site', 'demo']],
+  ['train', ['--site', 'demo', '--goal', 'buyer']],
 ];
 
 describe('data commands on a database that is not there', () => {

@@ -42,6 +42,7 @@ import { lockProfiles, profilesPg } from './profiles.ts';
 import { pgReadPath, segmentInputs } from './reads.ts';
 import { type JobClient, pgWritePath } from './write.ts';
 import { rulesPg, scanProfiles } from './rules.ts';
+import { goalsPg, trainingEvents } from './goals.ts';
 import { signoutsPg } from './signouts.ts';
 
 /**
@@ -85,6 +86,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   });
   const readsOn = (q: Queryable): Omit<StorageReads, 'identity' | 'outbox'> => ({
     rules: rulesPg(q),
+    goals: goalsPg(q),
     signedOut: (id) => signoutsPg(q).signedOut(id),
     profile: (site, visitor) => profiles.profile(q, site, visitor),
     segmentInputs: (site, visitor, now) =>
@@ -104,6 +106,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     // none of them, and their ~30 closures built per job showed in the ingest's CPU profile.
     let outbox: ReturnType<typeof outboxPg> | undefined;
     let rules: ReturnType<typeof rulesPg> | undefined;
+    let goals: ReturnType<typeof goalsPg> | undefined;
     let identityTx: StorageTx['identity'] | undefined;
     const identityOn = (): StorageTx['identity'] => ({
       ...identityReadsOn(client),
@@ -135,6 +138,10 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
       get rules() {
         rules ??= rulesPg(client);
         return rules;
+      },
+      get goals() {
+        goals ??= goalsPg(client);
+        return goals;
       },
       ...signoutsPg(client),
       async ingest(site, visitor, batch, engine, now, extras) {
@@ -288,6 +295,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
     members: (site, audience) => members(pool, site, audience),
     sitesWithProfiles: () => sitesWithProfiles(reader),
     scanProfiles: (site, after, limit, opts) => scanProfiles(reader, site, after, limit, opts),
+    trainingEvents: (site, after, limit) => trainingEvents(reader, site, after, limit),
     lead(name, o) {
       const l = pgLeadership(url, name, o);
       leaders.add(l);

@@ -349,3 +349,31 @@ export const dashboardSignouts = pgTable(
   },
   (t) => [index('dashboard_signouts_exp').on(t.exp)],
 );
+
+/** Goals saved through the API: see the SQLite schema. */
+export const siteGoals = pgTable(
+  'site_goals',
+  {
+    site: text('site').notNull(),
+    name: text('name').notNull(),
+    definition: text('definition').notNull(),
+    created: ms('created').notNull(),
+    updated: ms('updated').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.name] })],
+);
+
+/** The last model trained per site and goal: see the SQLite schema. */
+export const goalModels = pgTable(
+  'goal_models',
+  {
+    site: text('site').notNull(),
+    goal: text('goal').notNull(),
+    definition: text('definition').notNull(),
+    trained: ms('trained').notNull(),
+    status: text('status').notNull(),
+    model: text('model'),
+    evaluation: text('evaluation').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.goal] })],
+);

@@ -34,6 +34,7 @@ import { sqliteHealth } from './health.ts';
 import { dashboardStore } from './dashboard.ts';
 import { writeQueue } from './write-queue.ts';
 import { profileScan, ruleStore } from './rules.ts';
+import { goalStore, trainingEventPages } from './goals.ts';
 import { signoutStore } from './signouts.ts';
 
 export { DEFAULT_PROFILE_CACHE, READ_PATH_SQL } from './reads.ts';
@@ -82,6 +83,8 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   const quarantine = quarantineStore(db);
   const dashboard = dashboardStore(sqlite);
   const rules = ruleStore(sqlite);
+  const goals = goalStore(sqlite);
+  const trainingPage = trainingEventPages(sqlite);
   const signouts = signoutStore(sqlite);
   const scan = profileScan(sqlite);
 
@@ -131,8 +134,9 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   };
 
   const ruleReads = { versions: rules.versions, list: rules.list };
+  const goalReads = { list: goals.list, get: goals.get, model: goals.model };
 
-  const storageReads: Omit<StorageReads, 'identity' | 'outbox' | 'rules'> = {
+  const storageReads: Omit<StorageReads, 'identity' | 'outbox' | 'rules' | 'goals'> = {
     signedOut: signouts.signedOut,
     profile: async (site, visitor) => profiles.profile(site, visitor),
     segmentInputs: async (site, visitor, now) => reads.segmentInputs(site, visitor, now),
@@ -147,6 +151,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
     identity: { ...identityReads, ...identityWrites },
     outbox: { ...outboxReads, ...outboxWrites },
     rules,
+    goals,
     signOut: signouts.signOut,
     pruneSignouts: signouts.pruneSignouts,
     async ingest(site, visitor, batch, engine, now, extras) {
@@ -213,6 +218,8 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
       ...outboxWritesAsJobs(write),
     },
     rules: ruleReads,
+    goals: goalReads,
+    trainingEvents: async (site, after, limit) => trainingPage(site, after, limit),
     scanProfiles: async (site, after, limit, opts) => scan(site, after, limit, opts),
     onChanges: (l) => void listeners.push(l),
     observeWrites: (o) => void observers.push(o),

@@ -367,3 +367,37 @@ export const dashboardSignouts = sqliteTable(
   },
   (t) => [index('dashboard_signouts_exp').on(t.exp)],
 );
+
+/** Goals saved through the API (`/v1/goals`, collector/goals/): the goal's JSON per site and name. */
+export const siteGoals = sqliteTable(
+  'site_goals',
+  {
+    site: text('site').notNull(),
+    name: text('name').notNull(),
+    definition: text('definition').notNull(),
+    created: integer('created').notNull(),
+    updated: integer('updated').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.name] })],
+);
+
+/**
+ * The last model trained per site and goal (a config goal's too): the goal it was trained for
+ * (a changed goal's model is stale), the fitted weights and calibration (JSON) and its holdout
+ * evaluation (JSON). One row each, replaced by every training.
+ */
+export const goalModels = sqliteTable(
+  'goal_models',
+  {
+    site: text('site').notNull(),
+    goal: text('goal').notNull(),
+    /** The goal's JSON as trained. */
+    definition: text('definition').notNull(),
+    trained: integer('trained').notNull(),
+    /** `model` (trusted) or `fallback` (too little data: the intent heuristic serves). */
+    status: text('status').notNull(),
+    model: text('model'),
+    evaluation: text('evaluation').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.site, t.goal] })],
+);
