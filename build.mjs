@@ -19,7 +19,7 @@ export const SNIPPETS = [
   // A module: ms.js loads it with `import()`, and its top-level names stay its own.
   { entry: 'snippet/rules.ts', file: 'ms.rules.js', format: 'esm', budget: 306 },
   // Cookie mode (`data-cookie`), a module ms.js imports only on a page whose tag asks for it.
-  { entry: 'snippet/cookie.ts', file: 'ms.cookie.js', format: 'esm', budget: 231 },
+  { entry: 'snippet/cookie.ts', file: 'ms.cookie.js', format: 'esm', budget: 242 },
 ];
 
 const only = process.argv[2];
