@@ -17,11 +17,11 @@ import { createRequire } from 'node:module';
  * on a page that has a rule-carrying element (snippet/personalize.ts); docs/snippet.md, Size.
  */
 export const SNIPPETS = [
-  { entry: 'snippet/index.ts', file: 'ms.js', format: 'iife', budget: 1566 },
+  { entry: 'snippet/index.ts', file: 'ms.js', format: 'iife', budget: 1560 },
   // A module: ms.js loads it with `import()`, and its top-level names stay its own.
   { entry: 'snippet/rules.ts', file: 'ms.rules.js', format: 'esm', budget: 306 },
   // Cookie mode (`data-cookie`), a module ms.js imports only on a page whose tag asks for it.
-  { entry: 'snippet/cookie.ts', file: 'ms.cookie.js', format: 'esm', budget: 231 },
+  { entry: 'snippet/cookie.ts', file: 'ms.cookie.js', format: 'esm', budget: 242 },
 ];
 
 const only = process.argv[2];

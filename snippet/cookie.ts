@@ -15,13 +15,20 @@ const { name, maxAgeSeconds } = VISITOR_COOKIE;
  * and the browser agree; a value outside the collector's id alphabet or length is ignored (a batch
  * with it would be refused). The cookie is written again on each page with its full lifetime, so an
  * active visitor's does not expire; once off it is removed instead, a server-set one too.
- * `Secure` on https only: a page on plain http could not set it.
+ * `Secure` on https only: a page on plain http could not set it. Where the page may not use cookies
+ * (`document.cookie` throws in a sandboxed frame) it keeps ms.js's id and throws nothing: ms.js
+ * sends its page-load batch once this has returned.
  */
 export const c = (id: string, off: unknown): string => {
-  const own = document.cookie.match(`(^|; )${name}=([\\w-]{1,${LIMITS.idLength}})(;|$)`)?.[2] || id;
-  // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is missing in some browsers and on plain http
-  document.cookie = `${name}=${own};Path=/;SameSite=Lax;Max-Age=${off ? 0 : maxAgeSeconds}${
-    location.protocol == 'https:' ? ';Secure' : ''
-  }`;
-  return own;
+  try {
+    const own =
+      document.cookie.match(`(^|; )${name}=([\\w-]{1,${LIMITS.idLength}})(;|$)`)?.[2] || id;
+    // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is missing in some browsers and on plain http
+    document.cookie = `${name}=${own};Path=/;SameSite=Lax;Max-Age=${off ? 0 : maxAgeSeconds}${
+      location.protocol == 'https:' ? ';Secure' : ''
+    }`;
+    return own;
+  } catch {
+    return id;
+  }
 };

@@ -36,5 +36,5 @@ if (site && !window.microseg?._on) {
   // When the network returns, the retry queue goes at once.
   on('online', () => flush());
   // The page-load batch: in cookie mode once ms.cookie.js has settled the visitor id (or failed to load).
-  Promise.resolve(syncCookie()).then(() => flush());
+  Promise.resolve(syncCookie() as false | undefined).then(flush);
 }

@@ -34,8 +34,9 @@ export const segment = async (): Promise<BrowserSegment | null> => {
   const [s, at] = load().g || [];
   return off()
     ? null
-    : s && Date.now() - (at as number) < 3e5
-      ? s
+    : // Without a cached segment its time is undefined: the difference is NaN, never fresh.
+      Date.now() - (at as number) < 3e5
+      ? (s as BrowserSegment)
       : // Not leaving: the request's promise. The collector answers a batch without events too.
         (flush(false, 1) as Promise<unknown>).then(current);
 };

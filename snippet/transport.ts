@@ -11,7 +11,7 @@ import { track } from './track.ts';
 
 const collect = endpoint('v1/collect');
 let buffer: CompactEvent[] = [];
-let timer: ReturnType<typeof setTimeout> | 0 = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
 /** The identity token for the next batch: `ms_t` of an email-link arrival, or `identify()`. */
 let token: string | null = arrivalToken;
 
@@ -68,8 +68,8 @@ const keep = (b: Retry): void => {
  * the promise of that request is returned (it settles once the segment is applied, never rejects).
  */
 export const flush = (leaving?: boolean, asking?: 1): Promise<unknown> | boolean | undefined => {
-  clearTimeout(timer);
-  timer = 0;
+  // clearTimeout answers undefined: the timer is forgotten in the same step.
+  timer = clearTimeout(timer) as undefined;
   const q = (!leaving && load().q) || { e: [] };
   // The queue's part of the batch (`e`, `d`, `k`), its events and token then joined by the new ones.
   const b: CompactBatch = {

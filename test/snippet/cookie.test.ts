@@ -10,6 +10,7 @@ import {
   open,
   type OpenOptions,
   record,
+  sleep,
   stored,
 } from './harness.ts';
 
@@ -141,6 +142,22 @@ describe('cookie mode (data-cookie)', () => {
     });
     expect(jar(p)).toBe('ms_vid=srv-4');
     expect(p.batches().map((b) => b.visitor)).toEqual(['srv-4']);
+  });
+
+  it('sends the page-load batch with the stored id where cookies throw (a sandboxed frame)', async () => {
+    const p = await open({
+      attrs: 'data-site="demo" data-cookie',
+      storage: stored({ v: 'local-1' }),
+      head: `<script>Object.defineProperty(document, 'cookie', {
+        get() { throw new DOMException('sandboxed', 'SecurityError'); },
+        set() { throw new DOMException('sandboxed', 'SecurityError'); },
+      });</script>`,
+      wait: false,
+    });
+    // At once, not with the batch timer a second later (nor an unhandled rejection).
+    await sleep(500);
+    expect(p.scripts).toContain(COOKIE_SRC);
+    expect(p.batches().map((b) => b.visitor)).toEqual(['local-1']);
   });
 
   it('without data-cookie reads and writes no cookie, loads no cookie script', async () => {
