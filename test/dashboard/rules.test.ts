@@ -71,6 +71,19 @@ const post = (path: string, fields: Record<string, string>, who: Signed = me) =>
 const save = (fields: Record<string, string>, site = 'a') =>
   post(`/dashboard/rules?site=${site}`, { mode: 'new', intent: 'save', ...fields });
 
+/** The builder's live preview request, as client/rules.ts sends it (JSON, the CSRF header). */
+const builderPreview = (when: unknown) =>
+  dashRequest(app, '/dashboard/rules/preview?site=a', {
+    method: 'POST',
+    headers: {
+      cookie: me.cookie,
+      origin: 'http://localhost',
+      'content-type': 'application/json',
+      'x-csrf-token': me.csrf,
+    },
+    body: JSON.stringify({ when }),
+  });
+
 const api = (path: string, key = KEY_A, init: RequestInit = {}) =>
   app.request(`http://localhost${path}`, {
     ...init,
@@ -197,16 +210,7 @@ describe('the Rules page', () => {
         body: JSON.stringify({ when: CAM3 }),
       })
     ).json()) as { count: number };
-    const byBuilder = await dashRequest(app, '/dashboard/rules/preview?site=a', {
-      method: 'POST',
-      headers: {
-        cookie: me.cookie,
-        origin: 'http://localhost',
-        'content-type': 'application/json',
-        'x-csrf-token': me.csrf,
-      },
-      body: JSON.stringify({ when: CAM3 }),
-    });
+    const byBuilder = await builderPreview(CAM3);
     expect(byBuilder.status).toBe(200);
     const body = (await byBuilder.json()) as {
       count: number;
@@ -217,16 +221,7 @@ describe('the Rules page', () => {
     expect(body.count).toBe(2);
     expect(body.sentence).toMatch(/^2 profiles match now/);
     expect(body.sample.map((s) => s.id).sort()).toEqual(['v1', 'v2']);
-    const bad = await dashRequest(app, '/dashboard/rules/preview?site=a', {
-      method: 'POST',
-      headers: {
-        cookie: me.cookie,
-        origin: 'http://localhost',
-        'content-type': 'application/json',
-        'x-csrf-token': me.csrf,
-      },
-      body: JSON.stringify({ when: { fact: 'lifecyle', eq: 'x' } }),
-    });
+    const bad = await builderPreview({ fact: 'lifecyle', eq: 'x' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { problems: { path: string }[] }).problems[0]?.path).toBe(
       'when.fact',

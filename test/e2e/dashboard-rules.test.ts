@@ -10,12 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAudience } from '../../collector/cli/seed.ts';
 import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
-import {
-  buildDashboardAssets,
-  screenshotAt,
-  seriousViolations,
-  signInPage,
-} from './dashboard-support.ts';
+import { buildDashboardAssets, checkPage as checkPageAt, signInPage } from './dashboard-support.ts';
 import { type Collector, launchChromium, startCollector } from './support.ts';
 
 const KEY = 'rules-e2e-key-0123456789';
@@ -52,20 +47,7 @@ const savedRule = async (name: string) =>
     (r) => r.name === name,
   );
 
-/** axe at both widths, a screenshot at each, and no sideways scroll on the phone. */
-async function checkPage(name: string) {
-  for (const width of [1280, 390]) {
-    await screenshotAt(page, name, width);
-    const violations = await seriousViolations(page);
-    expect(violations, `${name} at ${width}px: ${JSON.stringify(violations)}`).toEqual([]);
-    const { scroll, client } = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth,
-      client: document.documentElement.clientWidth,
-    }));
-    expect(scroll, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(client);
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const checkPage = (name: string) => checkPageAt(page, name);
 
 const control = (label: string) => page.locator(`[aria-label="${label}"]`);
 const jsonShown = async () => JSON.parse(await page.inputValue('#rule-when')) as unknown;

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'test-results', 'dashboard');
@@ -85,4 +86,22 @@ export async function screenshotAt(page: Page, name: string, width: number): Pro
   const file = join(ARTIFACTS, `${name}-${width}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * axe at 1280 and 390 px with a screenshot at each, and no sideways scroll on the phone; the
+ * viewport is 1280 px wide again after. Fails the calling test with what it found.
+ */
+export async function checkPage(page: Page, name: string): Promise<void> {
+  for (const width of [1280, 390]) {
+    await screenshotAt(page, name, width);
+    const violations = await seriousViolations(page);
+    expect(violations, `${name} at ${width}px: ${JSON.stringify(violations)}`).toEqual([]);
+    const { scroll, client } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }));
+    expect(scroll, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(client);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
 }

@@ -13,12 +13,7 @@ import { seedAudience } from '../../collector/cli/seed.ts';
 import type { ConfigFile } from '../../collector/config/config.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 import type { StatsResponse, VisitorResponse } from '../../shared/stats.ts';
-import {
-  buildDashboardAssets,
-  screenshotAt,
-  seriousViolations,
-  signInPage,
-} from './dashboard-support.ts';
+import { buildDashboardAssets, checkPage as checkPageAt, signInPage } from './dashboard-support.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { type Collector, launchChromium, startCollector } from './support.ts';
 
@@ -44,8 +39,6 @@ const FILE = {
   },
 } as ConfigFile;
 
-const WIDTHS = [1280, 390];
-
 let collector: Collector;
 let browser: Browser;
 let context: BrowserContext;
@@ -67,20 +60,7 @@ const tableRows = (selector: string) =>
 
 const num = (s: string | undefined) => Number((s ?? '').replace(/[,%+]/g, '').split(' ')[0]);
 
-/** axe at both widths, a screenshot at each, and no sideways scroll on the phone. */
-async function checkPage(name: string) {
-  for (const width of WIDTHS) {
-    await screenshotAt(page, name, width);
-    const violations = await seriousViolations(page);
-    expect(violations, `${name} at ${width}px: ${JSON.stringify(violations)}`).toEqual([]);
-    const { scroll, client } = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth,
-      client: document.documentElement.clientWidth,
-    }));
-    expect(scroll, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(client);
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
+const checkPage = (name: string) => checkPageAt(page, name);
 
 const errors: string[] = [];
 

@@ -15,7 +15,7 @@ import {
 import type { Goal } from '../../collector/goals/goal.ts';
 import { intentAt } from '../../collector/goals/heuristic.ts';
 import { DEFAULT_ENGINE } from '../../collector/engine/index.ts';
-import { rng } from './synthetic.ts';
+import { ev, rng } from './synthetic.ts';
 
 const DAY = 86_400_000;
 const CUT = Date.UTC(2026, 3, 1);
@@ -71,20 +71,7 @@ describe('features at a cut-off', () => {
   });
 
   it('reads recency, counts, discount response and traits as named', () => {
-    const e = (
-      ts: number,
-      type: string,
-      category: string | null,
-      extra: Partial<FeatureEvent> = {},
-    ) => ({
-      ts,
-      type,
-      category,
-      value: null,
-      props: null,
-      utm: null,
-      ...extra,
-    });
+    const e = ev;
     const events: FeatureEvent[] = [
       e(CUT - 3 * DAY, 'email_click', null, { utm: { campaign: 'camera-discount' } }),
       e(CUT - 2 * DAY, 'page_view', 'cameras'),

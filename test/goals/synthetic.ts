@@ -4,20 +4,12 @@
  * truth is known and a model can be judged against it.
  */
 import type { FeatureEvent } from '../../collector/goals/features.ts';
+import { rng } from '../engine/rule-gen.ts';
 
 const DAY = 86_400_000;
 
-/** A small seeded generator (mulberry32): the same site every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// A small seeded generator (mulberry32): the same site every run.
+export { rng };
 
 export interface SyntheticSite {
   histories: Map<string, FeatureEvent[]>;
@@ -25,7 +17,8 @@ export interface SyntheticSite {
   end: number;
 }
 
-const ev = (
+/** One event as the features read it: no value, props or campaign unless given. */
+export const ev = (
   ts: number,
   type: string,
   category: string | null,
