@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL backend's connection pool. Three things node-postgres does not do by default and
+ * The PostgreSQL backend's connection pool. Four things node-postgres does not do by default and
  * the collector needs:
  * - numbers come back as numbers: `int8` (our epoch-ms columns, `count(*)`) and `numeric`
  *   (`sum()` of a bigint) are strings in pg by default, which the code would silently compare and
@@ -9,6 +9,12 @@
  *   an idle timeout) emits `error` on the pool, and an EventEmitter's `error` with no listener ends
  *   the process. The pool drops that client and opens a new one when asked: logging is enough.
  * - `application_name`, so an operator sees the collector's sessions in `pg_stat_activity`.
+ * - idle connections kept open (`idleTimeoutMillis: 0`; pg-pool closes them after 10 s idle by
+ *   default). The pool is small and its connections are what the collector serves with, so
+ *   closing them only makes the next burst pay for new backends. pg-pool's idle timeout also arms
+ *   a timer on every release and clears it on the next checkout, once per write job and per
+ *   grouped read: without it, an ingest job cost ~11 % less collector CPU (nine alternating runs
+ *   of 5,000 one-event jobs, 10 at a time).
  */
 import pg from 'pg';
 
@@ -49,6 +55,7 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     // a second one (a read through the pool rather than the job's tx) could wait for ever once
     // every connection is held. It fails instead (a storage failure: 503, Retry-After).
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: 0,
   });
   // The error's message only: pg's messages name the server's condition, never the URL.
   const onError = opts.onError ?? ((m: string) => console.error(`microseg: PostgreSQL: ${m}`));
