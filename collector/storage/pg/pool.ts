@@ -62,3 +62,23 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
   pool.on('error', (err) => onError(err.message));
   return pool;
 }
+
+/**
+ * A connection of `pool` for a write job (write.ts): `pool.connect()`, without pg-pool's
+ * connection timer when an idle connection is there for every caller already waiting and for this
+ * one. pg-pool hands it over on the next tick, so this checkout cannot wait, yet pg-pool would arm
+ * a CONNECT_TIMEOUT_MS timer and clear it on every checkout: an ingest job cost 8–14 % less
+ * collector CPU without it (seven alternating runs of 5,000 one-event jobs, 10 at a time). A
+ * checkout that may wait (no idle connection for it) keeps the timeout. pg-pool reads the option
+ * when `connect` is called, so it is set aside for that call alone.
+ */
+export function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  if (pool.idleCount <= pool.waitingCount) return pool.connect();
+  const { connectionTimeoutMillis } = pool.options;
+  pool.options.connectionTimeoutMillis = 0;
+  try {
+    return pool.connect();
+  } finally {
+    pool.options.connectionTimeoutMillis = connectionTimeoutMillis;
+  }
+}
