@@ -556,7 +556,7 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
       await expect(failing).rejects.toThrow('after the first statements');
       expect(await s.countEvents('one', 'lazy2')).toBe(0);
       const { rows } = await admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'microseg' AND state LIKE 'idle in transaction%'",
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'microseg' AND datname = current_database() AND state LIKE 'idle in transaction%'",
       );
       expect(rows[0]?.n).toBe(0);
     } finally {

@@ -1,5 +1,5 @@
 /**
- * The PostgreSQL backend's connection pool. Three things node-postgres does not do by default and
+ * The PostgreSQL backend's connection pool. Four things node-postgres does not do by default and
  * the collector needs:
  * - numbers come back as numbers: `int8` (our epoch-ms columns, `count(*)`) and `numeric`
  *   (`sum()` of a bigint) are strings in pg by default, which the code would silently compare and
@@ -9,6 +9,12 @@
  *   an idle timeout) emits `error` on the pool, and an EventEmitter's `error` with no listener ends
  *   the process. The pool drops that client and opens a new one when asked: logging is enough.
  * - `application_name`, so an operator sees the collector's sessions in `pg_stat_activity`.
+ * - idle connections kept open (`idleTimeoutMillis: 0`; pg-pool closes them after 10 s idle by
+ *   default). The pool is small and its connections are what the collector serves with, so
+ *   closing them only makes the next burst pay for new backends. pg-pool's idle timeout also arms
+ *   a timer on every release and clears it on the next checkout, once per write job and per
+ *   grouped read: without it, an ingest job cost ~11 % less collector CPU (nine alternating runs
+ *   of 5,000 one-event jobs, 10 at a time).
  */
 import pg from 'pg';
 
@@ -49,9 +55,30 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     // a second one (a read through the pool rather than the job's tx) could wait for ever once
     // every connection is held. It fails instead (a storage failure: 503, Retry-After).
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: 0,
   });
   // The error's message only: pg's messages name the server's condition, never the URL.
   const onError = opts.onError ?? ((m: string) => console.error(`microseg: PostgreSQL: ${m}`));
   pool.on('error', (err) => onError(err.message));
   return pool;
+}
+
+/**
+ * A connection of `pool` for a write job (write.ts): `pool.connect()`, without pg-pool's
+ * connection timer when an idle connection is there for every caller already waiting and for this
+ * one. pg-pool hands it over on the next tick, so this checkout cannot wait, yet pg-pool would arm
+ * a CONNECT_TIMEOUT_MS timer and clear it on every checkout: an ingest job cost 8–14 % less
+ * collector CPU without it (seven alternating runs of 5,000 one-event jobs, 10 at a time). A
+ * checkout that may wait (no idle connection for it) keeps the timeout. pg-pool reads the option
+ * when `connect` is called, so it is set aside for that call alone.
+ */
+export function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  if (pool.idleCount <= pool.waitingCount) return pool.connect();
+  const { connectionTimeoutMillis } = pool.options;
+  pool.options.connectionTimeoutMillis = 0;
+  try {
+    return pool.connect();
+  } finally {
+    pool.options.connectionTimeoutMillis = connectionTimeoutMillis;
+  }
 }

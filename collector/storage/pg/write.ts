@@ -24,6 +24,7 @@ import type pg from 'pg';
 import { storageFailure } from '../../http/health.ts';
 import type { WriteObserver, WriteState } from '../contract.ts';
 import type { Queryable } from './db.ts';
+import { checkout } from './pool.ts';
 import { NESTED_WRITE } from '../sqlite/write-queue.ts';
 
 export { NESTED_WRITE };
@@ -202,7 +203,7 @@ export function pgWritePath(pool: pg.Pool, observers: readonly WriteObserver[] =
     depthChanged();
     let client: pg.PoolClient;
     try {
-      client = await pool.connect();
+      client = await checkout(pool);
     } catch (err) {
       recordFailure(err);
       // Counted out below (finally runs first); with nothing else waiting or running, drain ends.
