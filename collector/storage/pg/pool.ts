@@ -9,6 +9,11 @@
  *   an idle timeout) emits `error` on the pool, and an EventEmitter's `error` with no listener ends
  *   the process. The pool drops that client and opens a new one when asked: logging is enough.
  * - `application_name`, so an operator sees the collector's sessions in `pg_stat_activity`.
+ *
+ * And one it does not do at all: `pool.end()` resolves as soon as the pool has let go of its
+ * clients, before their connections have closed (it asks each to end and does not wait). A session
+ * the server still has then may be ended by it (`DROP DATABASE … WITH (FORCE)`, a shutdown) and its
+ * client emits `error` after the storage said it was closed. `endPool` waits for them.
  */
 import pg from 'pg';
 
@@ -50,8 +55,57 @@ export function createPool(url: string, opts: PoolOptions = {}): pg.Pool {
     // every connection is held. It fails instead (a storage failure: 503, Retry-After).
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
+  trackConnections(pool);
   // The error's message only: pg's messages name the server's condition, never the URL.
   const onError = opts.onError ?? ((m: string) => console.error(`microseg: PostgreSQL: ${m}`));
   pool.on('error', (err) => onError(err.message));
   return pool;
+}
+
+/** How long `endPool` waits for the server to close a connection before closing it from here. */
+export const CLOSE_WAIT_MS = 5000;
+
+/** The connections of each tracked pool not closed yet. */
+const openClients = new WeakMap<pg.Pool, Set<pg.PoolClient>>();
+
+/**
+ * Follows the connections `pool` opens from now on until each is closed, for `endPool`. (The pool
+ * tells of a new connection, `connect`, but of a closed one only when it removed it itself.)
+ */
+export function trackConnections<P extends pg.Pool>(pool: P): P {
+  const open = new Set<pg.PoolClient>();
+  openClients.set(pool, open);
+  pool.on('connect', (client) => {
+    open.add(client);
+    client.once('end', () => open.delete(client));
+  });
+  return pool;
+}
+
+/**
+ * Ends `pool` (a pool made by `createPool` or given to `trackConnections`) and resolves once every
+ * connection it opened is closed: the server has ended those sessions, and nothing of the pool
+ * can emit an error any more. A connection the server does not close within `waitMs` (a server
+ * cut off by the network) is closed from this side, so that a shutdown does not wait for TCP.
+ */
+export async function endPool(pool: pg.Pool, waitMs = CLOSE_WAIT_MS): Promise<void> {
+  const open = openClients.get(pool);
+  if (!open) throw new Error('endPool: the pool was not made by createPool or trackConnections');
+  await pool.end();
+  // Still in the set: its `end` has not been told yet, and will be.
+  const closing = [...open];
+  if (closing.length === 0) return;
+  await new Promise<void>((done) => {
+    let left = closing.length;
+    const timer = setTimeout(() => {
+      for (const c of closing) c.connection.stream.destroy();
+    }, waitMs);
+    for (const c of closing) {
+      c.once('end', () => {
+        if (--left > 0) return;
+        clearTimeout(timer);
+        done();
+      });
+    }
+  });
 }
