@@ -815,6 +815,9 @@ export interface Storage extends StorageReads {
   readonly writes: WriteState;
   /** Resolves when every queued write has committed (graceful shutdown). */
   drain(): Promise<void>;
-  /** Drains the queued writes, then closes the database (a second call does nothing). */
+  /**
+   * Drains the queued writes, then closes the database (a second call does nothing). Resolves once
+   * every connection is closed: on PostgreSQL, no session of this storage is left on the server.
+   */
   close(): Promise<void>;
 }

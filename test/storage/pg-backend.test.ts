@@ -294,7 +294,10 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
   const someoneWaits = async () => {
     for (;;) {
       const { rows } = await admin.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        // This database's only, as said: other files' sessions take advisory locks on the same
+        // server meanwhile (the migration's, the test template's).
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
       if ((rows[0]?.n ?? 0) > 0) return;
       await new Promise((r) => setTimeout(r, 5));
@@ -555,8 +558,10 @@ describe.skipIf(!pgUrl)('PostgreSQL backend', () => {
       });
       await expect(failing).rejects.toThrow('after the first statements');
       expect(await s.countEvents('one', 'lazy2')).toBe(0);
+      // This database's sessions only: other files' storages run on the same server meanwhile.
       const { rows } = await admin.query(
-        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'microseg' AND datname = current_database() AND state LIKE 'idle in transaction%'",
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
+            AND application_name = 'microseg' AND state LIKE 'idle in transaction%'`,
       );
       expect(rows[0]?.n).toBe(0);
     } finally {

@@ -27,6 +27,7 @@ import {
   pruneBatch,
 } from '../../collector/storage/pg/erasure.ts';
 import { pgHealth } from '../../collector/storage/pg/health.ts';
+import { endPool, trackConnections } from '../../collector/storage/pg/pool.ts';
 import { migratePg } from '../../collector/storage/pg/migrate.ts';
 import { outboxPg } from '../../collector/storage/pg/outbox.ts';
 import { quarantinePg } from '../../collector/storage/pg/quarantine.ts';
@@ -34,7 +35,7 @@ import { rfmPg } from '../../collector/storage/pg/rfm.ts';
 import { DEFAULT_QUARANTINE, type Refusal } from '../../collector/storage/quarantine.ts';
 import { openDb } from '../../collector/storage/sqlite/open.ts';
 import { rfmStore } from '../../collector/storage/sqlite/rfm.ts';
-import { createTestDatabase, pgTestDatabase } from '../support/pg-database.ts';
+import { createTestDatabase, pgTestDatabase, testPool } from '../support/pg-database.ts';
 import { DAY, T0, tempDir } from '../temp.ts';
 
 const pgUrl = inject('pgUrl');
@@ -44,10 +45,10 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     await migratePg(db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool = testPool(db.url, 4);
   });
   afterAll(async () => {
-    await pool?.end();
+    if (pool) await endPool(pool);
   });
 
   /** Runs `fn` in a transaction of its own client, as a write job does; rolls back on a throw. */
@@ -992,7 +993,7 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
         },
       };
       await migratePg(icu.url);
-      ipool = new pg.Pool({ connectionString: icu.url, max: 2 });
+      ipool = testPool(icu.url, 2);
       for (const site of ['a-site', 'B-site', 'c-site']) {
         await ipool.query(
           `INSERT INTO profiles (site, visitor, first_seen, last_seen, updated, segment, data)
@@ -1002,7 +1003,7 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
       }
     });
     afterAll(async () => {
-      await ipool?.end();
+      if (ipool) await endPool(ipool);
       await icu?.drop();
     });
 
@@ -1042,7 +1043,7 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
       const other = await createTestDatabase();
       const name = new URL(other.url).pathname.slice(1);
       await pool.query(`ALTER DATABASE "${name}" SET default_transaction_read_only = on`);
-      const ro = new pg.Pool({ connectionString: other.url, max: 1 });
+      const ro = testPool(other.url, 1);
       try {
         expect(await pgHealth(ro)).toMatchObject({
           ok: false,
@@ -1050,14 +1051,13 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
           message: expect.stringMatching(/read-only/),
         });
       } finally {
-        await ro.end();
+        await endPool(ro);
         await other.drop();
       }
       // Nothing listens there (a port just closed): down, within the check's timeout.
-      const down = new pg.Pool({
-        connectionString: 'postgres://u:secret-pw@127.0.0.1:1/x',
-        max: 1,
-      });
+      const down = trackConnections(
+        new pg.Pool({ connectionString: 'postgres://u:secret-pw@127.0.0.1:1/x', max: 1 }),
+      );
       try {
         const started = Date.now();
         const res = await pgHealth(down, 500);
@@ -1065,7 +1065,7 @@ describe.skipIf(!pgUrl)('PostgreSQL storage modules', () => {
         expect(Date.now() - started).toBeLessThan(2000);
         expect(JSON.stringify(res)).not.toContain('secret-pw');
       } finally {
-        await down.end();
+        await endPool(down);
       }
     });
   });

@@ -4,13 +4,13 @@
  * play two collector processes: what one commits, the other's very next read shows, however warm
  * its cache. Against the run's throwaway server; skipped when PostgreSQL is not installed.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../collector/config/config.ts';
 import type { NewEvent, Storage } from '../../collector/storage/contract.ts';
 import { openStorage } from '../../collector/storage/open.ts';
+import { endPool } from '../../collector/storage/pg/pool.ts';
 import { pgReadPath } from '../../collector/storage/pg/reads.ts';
-import { pgTestDatabase } from '../support/pg-database.ts';
+import { pgTestDatabase, testPool } from '../support/pg-database.ts';
 import { DAY, T0 } from '../temp.ts';
 
 const config = parseConfig({ sites: { s: {} } });
@@ -146,7 +146,7 @@ describe.skipIf(!pgUrl)('PostgreSQL segment reads', () => {
         );
       }
     });
-    const pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    const pool = testPool(db.url, 4);
     let statements = 0;
     const query = pool.query.bind(pool);
     pool.query = ((...args: Parameters<typeof query>) => {
@@ -165,10 +165,10 @@ describe.skipIf(!pgUrl)('PostgreSQL segment reads', () => {
         expect(statements).toBeLessThanOrEqual(2);
       }
       // The pool ended: every read of the group is refused with the pool's error.
-      await pool.end();
+      await endPool(pool);
       await expect(path.segmentInputs('s', 'many1', T0)).rejects.toThrow();
     } finally {
-      if (!pool.ended) await pool.end();
+      if (!pool.ending) await endPool(pool);
     }
   });
 });

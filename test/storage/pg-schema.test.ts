@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migratePg } from '../../collector/storage/pg/migrate.ts';
+import { endPool } from '../../collector/storage/pg/pool.ts';
 import { profiles, segmentChanges } from '../../collector/storage/pg/schema.ts';
 import { tempDir } from '../helpers.ts';
-import { pgTestDatabase } from '../support/pg-database.ts';
+import { pgTestDatabase, testPool } from '../support/pg-database.ts';
 
 interface Shape {
   /** table → column names, sorted */
@@ -108,10 +109,10 @@ describe.skipIf(!pgUrl)('PostgreSQL schema (drizzle-pg migrations)', () => {
   let pool: pg.Pool;
   beforeAll(async () => {
     await migratePg(db.url);
-    pool = new pg.Pool({ connectionString: db.url, max: 2 });
+    pool = testPool(db.url, 2);
   });
   afterAll(async () => {
-    await pool?.end();
+    if (pool) await endPool(pool);
   });
 
   it('has every SQLite table, with the same columns, primary keys and indexes', async () => {

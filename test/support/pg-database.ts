@@ -14,12 +14,23 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { trackConnections } from '../../collector/storage/pg/pool.ts';
 
 /** `url` with its database replaced. */
 export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
+}
+
+/**
+ * A test's own pool on `url` (pg's defaults: int8 as text), to be ended by `endPool`
+ * (collector/storage/pg/pool.ts), which waits until its connections are closed: `pool.end()`
+ * resolves before, and a drop of the database right after would end a session still open, whose
+ * client then throws an uncaught `error` (57P01) into the test run.
+ */
+export function testPool(url: string, max: number): pg.Pool {
+  return trackConnections(new pg.Pool({ connectionString: url, max }));
 }
 
 /** Runs `fn` on a connection of its own to the run's server, as its superuser. */

@@ -99,6 +99,14 @@ export async function* members(
   const { where, arg } = audienceWhere(audience);
   const client = await pool.connect();
   let failed: Error | undefined;
+  // The pool listens for errors of idle clients only. Between two FETCHes (while the consumer
+  // writes a batch out, as slowly as its reader takes it) no query is under way to receive the
+  // server ending the session (a restart, pg_terminate_backend): the client emits `error`, which
+  // with no listener ends the process. Kept here, it fails the next FETCH instead.
+  const onError = (err: Error) => {
+    failed ??= err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query({
@@ -109,6 +117,9 @@ export async function* members(
       values: [site, arg],
     });
     for (;;) {
+      // The session ended while the consumer had the rows: the server's error, not pg's "not
+      // queryable" one, so that the caller sees why (storageFailure maps 57P01 and the like).
+      if (failed) throw failed;
       const batch = await client.query<MemberRecord>(`FETCH ${BATCH} FROM members`);
       for (const r of batch.rows) {
         // jsonb reads back as an array; the contract's `segments` is its JSON text, written as
@@ -127,6 +138,7 @@ export async function* members(
     } catch (err) {
       failed = err as Error;
     }
+    client.off('error', onError);
     client.release(failed);
   }
 }

@@ -37,7 +37,7 @@ import { pgLeadership } from './leader.ts';
 import { outboxPg } from './outbox.ts';
 import { quarantinePg } from './quarantine.ts';
 import { rfmPg } from './rfm.ts';
-import { createPool } from './pool.ts';
+import { createPool, endPool } from './pool.ts';
 import { lockProfiles, profilesPg } from './profiles.ts';
 import { pgReadPath, segmentInputs } from './reads.ts';
 import { type JobClient, pgWritePath } from './write.ts';
@@ -318,7 +318,8 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
         writes.close();
         await writes.drain();
         await Promise.all([...leaders].map((l) => l.stop()));
-        await pool.end();
+        // Once every connection has closed: pool.end() alone resolves before they do (pool.ts).
+        await endPool(pool);
       })();
       return closing;
     },
