@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL backend's connection pool. What node-postgres does not do by default and the
- * the collector needs:
+ * collector needs:
  * - numbers come back as numbers: `int8` (our epoch-ms columns, `count(*)`) and `numeric`
  *   (`sum()` of a bigint) are strings in pg by default, which the code would silently compare and
  *   add as text. Every value we store stays far below 2^53 (exact in a double). Set on this pool's
