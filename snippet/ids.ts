@@ -19,10 +19,11 @@ export let visitor = load().v || save('v', newId());
  * server may have set it first) and writes ours, or removes the cookie once off. Called at start,
  * where the page-load batch waits for it (so it carries the id the server knows), and on opt-out.
  * A failed load (blocked, offline) is no error the page sees: the start sends anyway, with the stored id.
- * Without `data-cookie`: false, and no cookie is read or written. So it gives false, or a promise
- * of undefined: either can be handed to `flush` as its `leaving` (not leaving).
+ * Without `data-cookie` no cookie is read or written. Always a promise (async: the start chains
+ * `flush` on it without a `Promise.resolve`), of false or undefined: either is `flush`'s `leaving`
+ * (not leaving). It never rejects.
  */
-export const syncCookie = (_?: unknown): unknown =>
+export const syncCookie = async (_?: unknown): Promise<unknown> =>
   cookieMode &&
   beside<typeof import('./cookie.ts')>('ms.cookie.js').then(
     (m) => {

@@ -35,6 +35,7 @@ if (site && !window.microseg?._on) {
   on('visibilitychange', () => document.hidden && leave());
   // When the network returns, the retry queue goes at once.
   on('online', () => flush());
-  // The page-load batch: in cookie mode once ms.cookie.js has settled the visitor id (or failed to load).
-  Promise.resolve(syncCookie() as false | undefined).then(flush);
+  // The page-load batch: in cookie mode once ms.cookie.js has settled the visitor id (or failed to
+  // load). syncCookie's promise settles with false or undefined: not leaving.
+  syncCookie().then(flush as (leaving: unknown) => void);
 }

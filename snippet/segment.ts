@@ -30,13 +30,11 @@ export const startSegment = (): void => personalize(current());
  * unreachable or answers an error it resolves the last known segment, however old, or null. After
  * an opt-out (or under DNT/GPC) it asks nothing and resolves null.
  */
-export const segment = async (): Promise<BrowserSegment | null> => {
-  const [s, at] = load().g || [];
-  return off()
+export const segment = async (): Promise<BrowserSegment | null> =>
+  off()
     ? null
     : // Without a cached segment its time is undefined: the difference is NaN, never fresh.
-      Date.now() - (at as number) < 3e5
-      ? (s as BrowserSegment)
+      Date.now() - (load().g?.[1] as number) < 3e5
+      ? current()
       : // Not leaving: the request's promise. The collector answers a batch without events too.
         (flush(false, 1) as Promise<unknown>).then(current);
-};

@@ -39,9 +39,10 @@ export const load = (): Rec => {
   return mem;
 };
 
-const write = (r: Rec): void => {
+/** Stores the record in memory (`mem`). */
+const write = (): void => {
   try {
-    (ls as Storage).ms = JSON.stringify(r);
+    (ls as Storage).ms = JSON.stringify(mem);
   } catch {
     ls = 0;
   }
@@ -52,14 +53,14 @@ export const off = (): unknown => load().o;
 
 /** Sets (or, without a value, removes) one field of the record, and returns the value. */
 export const save = <K extends keyof Rec, V extends Rec[K]>(k: K, v?: V): V => {
-  const r = load();
-  r[k] = v;
-  if (!r.o) write(r);
+  // load() answers `mem`, the record it just read.
+  load()[k] = v;
+  if (!mem.o) write();
   return v as V;
 };
 
 /** `microseg.optOut()`: forgets the ids and the cached segment, and keeps only the opt-out, for good. */
 export const optOut = (): void => {
   mem = { o: 1 };
-  write(mem);
+  write();
 };
