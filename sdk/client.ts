@@ -7,6 +7,7 @@
  * fills the cache for the next page. Every other call answers the collector's result or throws a
  * `MicrosegError` with the HTTP status and the collector's reason code.
  */
+import { ID_PATTERN as ID } from '../shared/ids.ts';
 import { LIMITS } from '../shared/limits.ts';
 import { type BrowserSegment, pageFacts, type Segment, segmentKey } from '../shared/segment.ts';
 import type {
@@ -119,9 +120,6 @@ export interface Client {
   /** Erases a visitor or a contact: profile, events, links (API key); drops it from the cache. */
   forget(who: Forget): Promise<ErasureResponse>;
 }
-
-/** The collector's id alphabet and length (visitor ids, event ids). */
-const ID = new RegExp(`^[A-Za-z0-9_-]{1,${LIMITS.idLength}}$`);
 
 /**
  * What the collector answers for a visitor it has never seen (a test holds the two equal), so a

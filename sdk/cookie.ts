@@ -4,13 +4,10 @@
  * with `data-cookie` adopts an id the server set first, so the server and the browser agree.
  * Web-standard only (a `Request`, or a Cookie header's text).
  */
-import { LIMITS } from '../shared/limits.ts';
+import { ID_PATTERN as ID } from '../shared/ids.ts';
 import { VISITOR_COOKIE } from '../shared/visitor-cookie.ts';
 
 export { VISITOR_COOKIE } from '../shared/visitor-cookie.ts';
-
-/** The collector's id alphabet and length: any other value is not a visitor id. */
-const ID = new RegExp(`^[A-Za-z0-9_-]{1,${LIMITS.idLength}}$`);
 
 /**
  * A new visitor id in the snippet's format (snippet/ids.ts): four random 32-bit numbers from the

@@ -8,8 +8,7 @@ import { z } from 'zod';
 import { GOAL_LIMITS, LIMITS } from '../../shared/limits.ts';
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY } from '../engine/config.ts';
-
-const HOUR = 3_600_000;
+import { parseDuration, RULE_NAME } from '../engine/rules.ts';
 
 /** A horizon: a whole number of hours (`h`) or days (`d`), at most `GOAL_LIMITS.maxWithinDays`. */
 const within = z
@@ -53,12 +52,13 @@ export const goalSchema = z
 export type Goal = z.output<typeof goalSchema>;
 
 /** A goal name: as a rule's. */
-export const GOAL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+export const GOAL_NAME = RULE_NAME;
 
-export function withinMs(w: string): number {
-  const n = Number.parseInt(w, 10);
-  return w.endsWith('h') ? n * HOUR : n * DAY;
-}
+/**
+ * A horizon in ms; NaN for a malformed one (zod runs the schema's bound even after its pattern
+ * failed, so this must not throw; the schema lets only whole hours or days through).
+ */
+export const withinMs = (w: string): number => parseDuration(w) ?? Number.NaN;
 
 export interface GoalProblem {
   /** Where in the body: `within`, `props.color`, … (empty: the body itself). */

@@ -20,7 +20,7 @@ export const idSchema = z
   .regex(new RegExp(`^${ID_CHARS}+$`), 'letters, digits, - and _ only');
 
 /** The same test as `idSchema`, length included, as one RegExp: `GET /v1/segment` runs it without zod. */
-export const ID_PATTERN = new RegExp(`^${ID_CHARS}{1,${LIMITS.idLength}}$`);
+export { ID_PATTERN } from '../../shared/ids.ts';
 /**
  * No NUL (U+0000) in the text stored in columns of its own: PostgreSQL's `text` cannot hold it
  * (`invalid byte sequence`), and no URL or category has one. Refused on both backends alike, so

@@ -10,7 +10,11 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAudience } from '../../collector/cli/seed.ts';
 import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
-import { buildDashboardAssets, checkPage as checkPageAt, signInPage } from './dashboard-support.ts';
+import {
+  buildDashboardAssets,
+  checkPage as checkPageAt,
+  dashboardPage,
+} from './dashboard-support.ts';
 import { type Collector, launchChromium, startCollector } from './support.ts';
 
 const KEY = 'rules-e2e-key-0123456789';
@@ -32,7 +36,7 @@ const FILE = {
 let collector: Collector;
 let browser: Browser;
 let page: Page;
-const errors: string[] = [];
+let errors: string[] = [];
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(new URL(path, collector.url), {
@@ -84,13 +88,7 @@ beforeAll(async () => {
     now: Date.now(),
   });
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text());
-  });
-  await signInPage(page, collector.url, KEY);
+  ({ page, errors } = await dashboardPage(browser, collector.url, KEY));
 }, 180_000);
 
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -104,4 +104,24 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     expect(scroll, `${name} at ${width}px scrolls sideways`).toBeLessThanOrEqual(client);
   }
   await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+/**
+ * A 1280 px page of `browser` signed in to the dashboard at `base` with `key`, and the errors it
+ * raises: script errors, and what the Content-Security-Policy blocks (only a console message).
+ */
+export async function dashboardPage(
+  browser: Browser,
+  base: string,
+  key: string,
+): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text());
+  });
+  await signInPage(page, base, key);
+  return { page, errors };
 }

@@ -7,13 +7,18 @@
  * keyboard: the skip link; erasure asks first and then erases. Screenshots at both widths are
  * saved under test-results/dashboard/.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAudience } from '../../collector/cli/seed.ts';
 import type { ConfigFile } from '../../collector/config/config.ts';
 import { parseConfig } from '../../collector/config/config.ts';
 import type { StatsResponse, VisitorResponse } from '../../shared/stats.ts';
-import { buildDashboardAssets, checkPage as checkPageAt, signInPage } from './dashboard-support.ts';
+import {
+  buildDashboardAssets,
+  checkPage as checkPageAt,
+  dashboardPage,
+  signInPage,
+} from './dashboard-support.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { type Collector, launchChromium, startCollector } from './support.ts';
 
@@ -41,7 +46,6 @@ const FILE = {
 
 let collector: Collector;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
 
 async function api<T>(path: string): Promise<T> {
@@ -62,7 +66,7 @@ const num = (s: string | undefined) => Number((s ?? '').replace(/[,%+]/g, '').sp
 
 const checkPage = (name: string) => checkPageAt(page, name);
 
-const errors: string[] = [];
+let errors: string[] = [];
 
 beforeAll(async () => {
   buildDashboardAssets();
@@ -76,14 +80,7 @@ beforeAll(async () => {
     now: Date.now(),
   });
   browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  // A script or style the Content-Security-Policy blocks is only a console message, not an error.
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text());
-  });
-  await signInPage(page, collector.url, KEY);
+  ({ page, errors } = await dashboardPage(browser, collector.url, KEY));
 }, 180_000);
 
 afterAll(async () => {
