@@ -22,6 +22,17 @@ export interface Rfm {
   label: RfmLabel;
 }
 
+/**
+ * A goal's probability for the visitor (docs/goals.md): `p` calibrated by the site's own history
+ * and its bucket, or with `source: "intent"` (no model to trust yet) the intent heuristic's bucket
+ * and `p` null.
+ */
+export interface GoalScore {
+  p: number | null;
+  bucket: Intent;
+  source: 'model' | 'intent';
+}
+
 export interface Segment {
   site: string;
   visitor: string;
@@ -43,6 +54,8 @@ export interface Segment {
   segments: string[];
   /** When the profile last changed, epoch milliseconds. */
   updated: number;
+  /** Per goal of the site (absent when it has none; a browser sees only public goals). */
+  goals?: Record<string, GoalScore>;
 }
 
 /** The key's middle part when there is no categorized activity. */
@@ -92,7 +105,8 @@ export interface PageFacts {
   dataset: Record<string, string>;
   /**
    * What the visitor is, as `data-ms-show`/`-hide` conditions: `name=value` for each attribute,
-   * then per custom segment `segment=NAME` and `NAME`. A change in this list is what fires
+   * then per custom segment `segment=NAME` and `NAME`, then per goal a browser may see
+   * `goal.NAME=BUCKET`. A change in this list is what fires
    * `microseg:segment` (a new affinity share or `updated` time alone does not).
    */
   facts: string[];
@@ -122,5 +136,7 @@ export function pageFacts(s: Segment): PageFacts {
     facts.push(`${k}=${v}`);
   }
   for (const name of s.segments) facts.push(`segment=${name}`, name);
+  if (s.goals)
+    for (const [name, g] of Object.entries(s.goals)) facts.push(`goal.${name}=${g.bucket}`);
   return { dataset, facts };
 }

@@ -99,6 +99,7 @@ export function goalRoutes(deps: Deps) {
         `site "${site.id}" has ${GOAL_LIMITS.goalsPerSite} goals: delete one first`,
       );
     }
+    await deps.goals.refresh(site.id);
     const saved = await findGoal(storage, site, name);
     return c.json({ site: site.id, goal: saved }, created ? 201 : 200);
   });
@@ -110,6 +111,7 @@ export function goalRoutes(deps: Deps) {
       return fail(c, 409, 'read_only', `"${name}" is a goal of the config file: remove it there`);
     const gone = await storage.write((tx) => tx.goals.delete(site.id, name));
     if (!gone) return fail(c, 404, 'unknown_goal', `no goal "${name}" on site "${site.id}"`);
+    await deps.goals.refresh(site.id);
     return c.json({ site: site.id, name, deleted: true });
   });
 
