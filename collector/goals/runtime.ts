@@ -27,7 +27,7 @@ type Log = (
 
 /** The model a goal may be served by, or null (the intent heuristic serves). */
 export function trustedModel(goal: Goal, row: StoredGoalModel | undefined): GoalModel | null {
-  if (!row || row.status !== 'model' || row.model === null) return null;
+  if (row?.status !== 'model' || row.model === null) return null;
   if (row.definition !== goalKey(goal)) return null;
   try {
     const model = JSON.parse(row.model) as GoalModel;
