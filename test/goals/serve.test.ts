@@ -15,6 +15,7 @@ import { type GoalModel, score } from '../../collector/goals/train.ts';
 import { trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
+import type { Segment } from '../../shared/segment.ts';
 import { openTestStorage, type TestStorage } from '../support/backend.ts';
 import { storeEvents } from './store.ts';
 import { syntheticSite } from './synthetic.ts';
@@ -52,7 +53,7 @@ const api = (path: string, init: RequestInit = {}) =>
 const person = async (id: string) => {
   const res = await api(`/v1/visitors/${id}?site=shop&limit=1`);
   expect(res.status).toBe(200);
-  return (await res.json()) as { segment: { goals?: Record<string, unknown>; segments: string[] } };
+  return (await res.json()) as { segment: Segment };
 };
 
 beforeAll(async () => {
@@ -131,7 +132,7 @@ describe('goals served with the segment', () => {
       const expected = Math.round(score(model, x) * 1000) / 1000;
       const { segment } = await person(visitor);
       expect(segment.goals?.['camera-buyer']).toMatchObject({ p: expected, source: 'model' });
-      spread.add((segment.goals?.['camera-buyer'] as { bucket: string }).bucket);
+      spread.add(segment.goals?.['camera-buyer']?.bucket ?? 'none');
       compared++;
     }
     expect(compared).toBeGreaterThan(30);
@@ -211,7 +212,7 @@ describe('goals served with the segment', () => {
     // A served visitor in the top bucket is a member in its answer too.
     for (const visitor of served.keys()) {
       const { segment } = await person(visitor);
-      const bucket = (segment.goals?.['camera-buyer'] as { bucket: string }).bucket;
+      const bucket = segment.goals?.['camera-buyer']?.bucket;
       expect(segment.segments.includes('likely-camera-buyers')).toBe(bucket === 'most_likely');
     }
     // Traits narrow it; unknown goal and segment are refused.
