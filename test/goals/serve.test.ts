@@ -16,6 +16,7 @@ import { trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import type { Segment } from '../../shared/segment.ts';
+import { startWebhooks } from '../../collector/webhooks/index.ts';
 import { openTestStorage, type TestStorage } from '../support/backend.ts';
 import { storeEvents } from './store.ts';
 import { syntheticSite } from './synthetic.ts';
@@ -28,6 +29,15 @@ const CONFIG: ConfigFile = {
       origins: ['https://shop.example'],
       apiKeys: [KEY],
       goals: { 'camera-buyer': GOAL, 'newsletter-signup': { event: 'signup', within: '14d' } },
+      rules: { 'goal-hot': { when: { fact: 'goal.camera-buyer.p', gte: 0.3 } } },
+      webhooks: [
+        {
+          segment: 'goal-hot',
+          on: 'enter',
+          url: 'http://127.0.0.1:9/hooks/camera',
+          secret: 'goals-serve-webhook-secret-0123',
+        },
+      ],
     },
   },
 };
@@ -226,6 +236,42 @@ describe('goals served with the segment', () => {
     expect((await bad.json()).error).toBe('unknown_segment');
     const badTrait = await api('/v1/goals/camera-buyer/audience?site=shop&trait.9x=1');
     expect(badTrait.status).toBe(400);
+  });
+
+  it('fires a webhook when a visitor crosses a rule on the goal', async () => {
+    const send = (k: number, type: string, extra: Record<string, unknown> = {}) =>
+      api('/v1/events', {
+        method: 'POST',
+        body: JSON.stringify({
+          events: [
+            {
+              site: 'shop',
+              visitor: 'srv-hook',
+              id: `hook-${k}`,
+              type,
+              ts: END - 1000 + k,
+              ...extra,
+            },
+          ],
+        }),
+      });
+    // The outbox writer on (its sender finds nobody at the URL: the row is what is checked).
+    const webhooks = startWebhooks(db.storage, config, { now: () => clock });
+    const hooks = async () =>
+      (await db.storage.outbox.list('shop')).filter((d) => d.visitor === 'srv-hook');
+    expect((await send(0, 'email_click', { utm: { campaign: 'spring-discount' } })).status).toBe(
+      200,
+    );
+    expect((await send(1, 'page_view', { category: 'cameras' })).status).toBe(200);
+    expect(await hooks()).toEqual([]);
+    // The pattern the model learnt (a discount click, then hot on cameras): over 0.3, in.
+    await send(2, 'page_view', { category: 'cameras' });
+    await send(3, 'page_view', { category: 'cameras' });
+    const { segment } = await person('srv-hook');
+    expect(segment.goals?.['camera-buyer']?.p).toBeGreaterThanOrEqual(0.3);
+    expect(segment.segments).toContain('goal-hot');
+    expect(await hooks()).toMatchObject([{ segment: 'goal-hot', change: 'enter' }]);
+    await webhooks.stop();
   });
 
   it('a second process on the database serves a new model after its check', async () => {
