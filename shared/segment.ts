@@ -3,6 +3,18 @@
 export type Lifecycle = 'newbie' | 'prospect' | 'new_customer' | 'loyalist' | 'at_risk' | 'lapsed';
 export type Engagement = 'hot' | 'active' | 'warm' | 'cold';
 export type Intent = 'most_likely' | 'moderately_likely' | 'least_likely';
+
+/** Each dimension's values in their natural order (onboarding to lapsed, hottest first, likeliest first). */
+export const LIFECYCLES: readonly Lifecycle[] = [
+  'newbie',
+  'prospect',
+  'new_customer',
+  'loyalist',
+  'at_risk',
+  'lapsed',
+];
+export const ENGAGEMENTS: readonly Engagement[] = ['hot', 'active', 'warm', 'cold'];
+export const INTENTS: readonly Intent[] = ['most_likely', 'moderately_likely', 'least_likely'];
 export type RfmLabel =
   | 'champions'
   | 'loyal'

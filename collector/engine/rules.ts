@@ -12,7 +12,7 @@
  */
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY } from './config.ts';
-import type { GoalScore } from '../../shared/segment.ts';
+import { ENGAGEMENTS, type GoalScore, INTENTS, LIFECYCLES } from '../../shared/segment.ts';
 import type { WindowEntry } from './profile.ts';
 import { must } from '../../shared/must.ts';
 
@@ -58,7 +58,6 @@ export interface RuleProblem {
 
 type Kind = 'enum' | 'string' | 'number' | 'boolean' | 'any';
 
-const LIFECYCLES = ['newbie', 'prospect', 'new_customer', 'loyalist', 'at_risk', 'lapsed'];
 const RFM_LABELS = [
   'champions',
   'loyal',
@@ -72,16 +71,15 @@ const RFM_LABELS = [
   'hibernating',
 ];
 
-const INTENTS = ['most_likely', 'moderately_likely', 'least_likely'];
 /** `goal.<name>.p` (its probability, null without a model) and `goal.<name>.bucket`. */
 const GOAL_FACT = /^goal\.([A-Za-z0-9._-]{1,64})\.(p|bucket)$/;
 
 /** The facts a rule may name (besides `affinity.<category>`, `trait.<name>` and `goal.<name>.*`). */
 export const FACTS: Record<string, { kind: Kind; values?: string[] }> = {
-  lifecycle: { kind: 'enum', values: LIFECYCLES },
+  lifecycle: { kind: 'enum', values: [...LIFECYCLES] },
   category: { kind: 'string' },
-  engagement: { kind: 'enum', values: ['hot', 'active', 'warm', 'cold'] },
-  intent: { kind: 'enum', values: INTENTS },
+  engagement: { kind: 'enum', values: [...ENGAGEMENTS] },
+  intent: { kind: 'enum', values: [...INTENTS] },
   segment: { kind: 'string' },
   cooldown: { kind: 'boolean' },
   known: { kind: 'boolean' },
@@ -261,7 +259,7 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
       read = (ctx) => (ctx.goals && Object.hasOwn(ctx.goals, goal) ? ctx.goals[goal]?.p : null);
     } else {
       kind = 'enum';
-      values = INTENTS;
+      values = [...INTENTS];
       read = (ctx) =>
         ctx.goals && Object.hasOwn(ctx.goals, goal) ? ctx.goals[goal]?.bucket : null;
     }

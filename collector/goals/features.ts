@@ -11,7 +11,7 @@
  * and hot activity in a category, the pattern email campaigns look for. Windows are the profile's
  * (`windowDays`, 30 by default, and `windowCap` entries): a 30-day count is exact within them.
  */
-import type { Engagement, Lifecycle } from '../../shared/segment.ts';
+import { type Engagement, ENGAGEMENTS, type Lifecycle, LIFECYCLES } from '../../shared/segment.ts';
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY, type EngineConfig } from '../engine/config.ts';
 import { applyEvent, DEFAULT_ENGINE, emptyProfile, evaluate } from '../engine/index.ts';
@@ -49,15 +49,6 @@ const RESPONSE_DAYS = 7;
 /** A profile with no purchase reads "days since the last purchase" as this. */
 const NO_PURCHASE_DAYS = 365;
 
-const LIFECYCLES: Lifecycle[] = [
-  'newbie',
-  'prospect',
-  'new_customer',
-  'loyalist',
-  'at_risk',
-  'lapsed',
-];
-const ENGAGEMENTS: Engagement[] = ['hot', 'active', 'warm', 'cold'];
 const CART_TYPES = new Set(['add_to_cart', 'begin_checkout']);
 
 /** Names of the vector's entries, in order. */

@@ -11,6 +11,7 @@
  * by polling one small query every `checkMs` (1 s); this process refreshes at once after its own.
  */
 import type { Config, SiteConfig } from '../config/config.ts';
+import { poll } from '../storage/poll.ts';
 import type { Storage, StoredGoalModel } from '../storage/contract.ts';
 import { goalOf, listGoals } from './catalog.ts';
 import { type Goal, goalKey } from './goal.ts';
@@ -92,35 +93,12 @@ export function runtimeGoals(
     }
   }
 
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const every = opts.checkMs ?? GOALS_CHECK_MS;
-  const tick = async () => {
-    try {
-      await check();
-    } catch (err) {
-      // The database away for a moment: the goals in force stay, the next tick tries again.
-      if (!stopped) log('warn', 'goals: check failed', { err: String(err) });
-    }
-    if (stopped) return;
-    timer = setTimeout(tick, every);
-    timer.unref();
-  };
-  const ready = check().catch((err: unknown) => {
-    log('warn', 'goals: first load failed', { err: String(err) });
-  });
-  void ready.then(() => {
-    if (stopped) return;
-    timer = setTimeout(tick, every);
-    timer.unref();
-  });
+  const polling = poll(check, opts.checkMs ?? GOALS_CHECK_MS, log, 'goals');
+
   return {
     refresh,
     check,
-    ready,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
+    ready: polling.ready,
+    stop: polling.stop,
   };
 }
