@@ -132,7 +132,7 @@ describe('features read off a profile', () => {
       );
       const trained = featuresAt(events, NOW, GOAL, VOCAB, undefined, DEFAULT_ENGINE);
       expect(trained).not.toBeNull();
-      x.forEach((v, i) => expect(v).toBeCloseTo(trained?.[i] ?? Number.NaN, 9));
+      for (const [i, v] of x.entries()) expect(v).toBeCloseTo(trained?.[i] ?? Number.NaN, 9);
     }
   });
 
