@@ -145,11 +145,11 @@ describe('the Goals page', () => {
     expect(trained).toContain(`${share(h.baseRate)}</td>`);
     expect(trained).toContain(`${fixed(h.calibrationError, 4)}</td>`);
     expect(trained).toContain(
-      `${report.train.examples.toLocaleString('en-US')} (${report.train.positives.toLocaleString('en-US')})`,
+      `train ${report.train.examples.toLocaleString('en-US')} (${report.train.positives.toLocaleString('en-US')})`,
     );
     const untrained = row('never-trained');
     expect(untrained).toContain('Untrained: the intent heuristic serves');
-    expect(untrained).toContain('not trained yet');
+    expect(trained).toContain('trained 2026-06-01 00:00');
   });
 
   it('shows one trained goal in full: figures, calibration deciles and chart, features', async () => {

@@ -64,17 +64,19 @@ const auc = (v: ModelView) => v.evaluation?.holdout?.auc;
 const lift = (x: number | null | undefined) =>
   x === null || x === undefined ? '–' : `${fixed(x, 2)}×`;
 
-function State(props: { v: ModelView }) {
+/** What serves and why; `brief` (the list) leaves out the untrained goal's how-to. */
+function State(props: { v: ModelView; brief?: boolean }) {
   const { v } = props;
+  const why = props.brief && v.status === 'untrained' ? undefined : v.reason;
   return (
     <>
       <span class={`goal-state ${v.status === 'model' && !v.stale ? 'ok' : 'fallback'}`}>
         {stateText(v)}
       </span>
-      {v.reason ? (
+      {why ? (
         <>
           <br />
-          <span class="note">{v.reason}</span>
+          <span class="note">{why}</span>
         </>
       ) : null}
     </>
@@ -105,7 +107,6 @@ function ListPage(props: { site: SiteConfig; goals: { g: GoalView; v: ModelView 
             'Goal',
             { label: 'Definition', wideOnly: true },
             'Serves',
-            { label: 'Trained', wideOnly: true },
             { label: 'Holdout AUC', num: true },
             { label: 'Heuristic AUC', num: true },
             'Beats the fallback?',
@@ -113,7 +114,7 @@ function ListPage(props: { site: SiteConfig; goals: { g: GoalView; v: ModelView 
             { label: 'Top-decile lift', num: true },
             { label: 'Base rate', num: true, wideOnly: true },
             { label: 'Calibration error', num: true, wideOnly: true },
-            { label: 'Examples (reached): train · calibration · holdout', wideOnly: true },
+            { label: 'Examples (reached)', wideOnly: true },
           ]}
         >
           {goals.map(({ g, v }) => {
@@ -131,9 +132,14 @@ function ListPage(props: { site: SiteConfig; goals: { g: GoalView; v: ModelView 
                 </th>
                 <td class="wide-only">{definitionText(g)}</td>
                 <td class="state">
-                  <State v={v} />
+                  <State v={v} brief />
+                  {v.trained === null ? null : (
+                    <>
+                      <br />
+                      <span class="note">trained {timeLabel(v.trained)}</span>
+                    </>
+                  )}
                 </td>
-                <td class="wide-only">{v.trained === null ? '–' : timeLabel(v.trained)}</td>
                 <td class="num auc">{fixed(auc(v), 3)}</td>
                 <td class="num heuristic-auc">{fixed(e?.heuristic?.auc, 3)}</td>
                 <td class="beats">{beats ?? '–'}</td>
@@ -142,9 +148,16 @@ function ListPage(props: { site: SiteConfig; goals: { g: GoalView; v: ModelView 
                 <td class="num wide-only base-rate">{share(h?.baseRate)}</td>
                 <td class="num wide-only calibration-error">{fixed(h?.calibrationError, 4)}</td>
                 <td class="wide-only examples">
-                  {e
-                    ? `${fmt(e.train.examples)} (${fmt(e.train.positives)}) · ${fmt(e.calibration.examples)} (${fmt(e.calibration.positives)}) · ${h ? `${fmt(h.examples)} (${fmt(h.positives)})` : '–'}`
-                    : '–'}
+                  {e ? (
+                    <>
+                      train {fmt(e.train.examples)} ({fmt(e.train.positives)})<br />
+                      calibration {fmt(e.calibration.examples)} ({fmt(e.calibration.positives)})
+                      <br />
+                      holdout {h ? `${fmt(h.examples)} (${fmt(h.positives)})` : '–'}
+                    </>
+                  ) : (
+                    '–'
+                  )}
                 </td>
               </tr>
             );
@@ -280,7 +293,8 @@ function GoalPage(props: {
             <h2 id="quality-h">Quality on the holdout</h2>
             <p class="note">
               The latest cut-off's visitors, which neither the fit nor the calibration saw (
-              {timeLabel(e?.cutoffs[0] ?? 0)} UTC, goal reached within {g.within} after it).
+              {timeLabel(e?.cutoffs[0] ?? 0)} UTC, goal reached within {g.within} after it). An
+              example is a visitor at a cut-off.
             </p>
             <ul class="figures goal-figures">
               <li>
@@ -328,7 +342,7 @@ function GoalPage(props: {
             </ul>
             <FigureTable
               id="splits"
-              caption="Examples per split (each a visitor at a cut-off)"
+              caption="Examples per split"
               cols={[
                 'Split',
                 { label: 'Examples', num: true },
@@ -362,7 +376,7 @@ function GoalPage(props: {
               <CalibrationChart bins={h.calibration} id="calibration-chart" />
               <FigureTable
                 id="calibration"
-                caption="Predicted against observed, per decile"
+                caption="By decile"
                 cols={[
                   { label: 'Decile', num: true },
                   { label: 'Examples', num: true },
@@ -394,7 +408,7 @@ function GoalPage(props: {
           </p>
           <FigureTable
             id="features"
-            caption="The features of largest weight"
+            caption="Largest weights"
             cols={['Feature', { label: 'Weight', num: true }, 'Effect']}
           >
             {v.topFeatures.map((f) => (
@@ -414,11 +428,12 @@ function GoalPage(props: {
           <h2 id="heuristic-h">The intent heuristic on the same holdout</h2>
           <p class="note">
             What serves while no model is trusted: today's <code>intent</code>, read for each
-            holdout visitor at the cut-off.
+            holdout visitor at the cut-off; per bucket, its examples and the share that reached the
+            goal.
           </p>
           <FigureTable
             id="heuristic"
-            caption="Holdout examples per intent bucket and the share that reached the goal"
+            caption="Intent buckets on the holdout"
             cols={['Intent', { label: 'Examples', num: true }, { label: 'Reached', num: true }]}
           >
             {INTENTS.map((i) => (
