@@ -191,7 +191,7 @@ function TrainForm(props: { site: string; name: string; session: DashSession }) 
       <button type="submit">
         Train now<span class="visually-hidden"> goal {props.name}</span>
       </button>{' '}
-      <span class="note">
+      <span class="note train-status" role="status">
         Reads the site's events and fits in the background; the page comes back when it is done
         (seconds on a small site, at most {GOAL_LIMITS.trainMs / 1000} s).
       </span>
