@@ -3,7 +3,10 @@
  * Chromium): a goal trained on a planted-signal site shows its stored holdout figures, an
  * untrained one says the heuristic serves, Train now trains (a CSRF-checked POST, 303 back with a
  * notice) and refuses a second press too soon and a press while another training runs; refusals
- * (no session, no CSRF token, another site's goals). Train now fits in the worker thread
+ * (no session, no CSRF token, another site's goals). The buckets: contacts sent through
+ * `POST /v1/events` (each event at its own time, some with `region: NY`), counted on the page as
+ * `goalAudience` counts them, all and narrowed by the filter form (a custom segment, a trait).
+ * Train now fits in the worker thread
  * (dist/goals-worker.mjs: `node build.mjs` first). Runs on SQLite and PostgreSQL (PG_SUITES).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +15,10 @@ import { fixed, share } from '../../collector/dashboard/format.ts';
 import { type StoredReport, trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
+import { goalAudience } from '../../collector/goals/audience.ts';
+import { type RuntimeGoals, runtimeGoals } from '../../collector/goals/runtime.ts';
 import { runtimeRules, type RuntimeRules } from '../../collector/rules/runtime.ts';
+import type { Intent } from '../../shared/segment.ts';
 import { openTestStorage, type TestStorage } from '../support/backend.ts';
 import { storeEvents } from '../goals/store.ts';
 import { syntheticSite } from '../goals/synthetic.ts';
@@ -24,6 +30,11 @@ const CONFIG: ConfigFile = {
     a: {
       origins: ['https://a.example'],
       apiKeys: [KEY_A],
+      rules: {
+        'camera-curious': {
+          when: { count: { type: 'page_view', category: 'cameras', within: '7d' }, gte: 2 },
+        },
+      },
       goals: {
         'camera-buyer': CAMERA,
         'camera-press': { ...CAMERA, description: 'trained by the Train now button' },
@@ -41,6 +52,8 @@ const END = Date.UTC(2026, 5, 1);
 
 let db: TestStorage;
 let rules: RuntimeRules;
+let goals: RuntimeGoals;
+let clock = END;
 let app: ReturnType<typeof createApp>;
 let site: SiteConfig;
 let me: Signed;
@@ -59,20 +72,74 @@ beforeAll(async () => {
   );
   report = await trainGoal(db.storage, site, 'camera-buyer', CAMERA, { now: END, inline: true });
   rules = runtimeRules(db.storage, config, { checkMs: 60_000 });
-  await rules.ready;
+  goals = runtimeGoals(db.storage, config, { checkMs: 60_000 });
+  await Promise.all([rules.ready, goals.ready]);
   app = createApp({
     storage: db.storage,
     config,
-    now: () => END,
+    now: () => clock,
     snippets: placeholderSnippets(),
     rules,
+    goals,
   });
+  await sendContacts(30);
   me = await signIn(app, KEY_A);
 }, 120_000);
 afterAll(async () => {
   rules?.stop();
+  goals?.stop();
   await db?.close();
 });
+
+/**
+ * `n` contacts of another seed of the synthetic site, their events sent through `POST /v1/events`
+ * each at its own time (so the profiles are what ingest builds); every third is `region: NY`.
+ */
+async function sendContacts(n: number) {
+  const other = syntheticSite({ visitors: n, weeks: 8, end: END, signal: true, seed: 77 });
+  const all = [...other.histories.values()].flatMap((events, i) =>
+    events.map((e) => ({ contact: `cu-${i}`, region: i % 3 === 0 ? 'NY' : 'CA', e })),
+  );
+  all.sort((x, y) => x.e.ts - y.e.ts);
+  const traitsSent = new Set<string>();
+  for (const [k, { contact, region, e }] of all.entries()) {
+    clock = Math.round(e.ts) + 1;
+    const first = !traitsSent.has(contact);
+    traitsSent.add(contact);
+    const res = await app.request('http://localhost/v1/events', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        events: [
+          {
+            site: 'a',
+            contact,
+            id: `cu-ev-${k}`,
+            type: e.type,
+            ts: Math.round(e.ts),
+            ...(e.category === null ? {} : { category: e.category }),
+            ...(e.value === null ? {} : { value: e.value }),
+            ...(e.utm === null ? {} : { utm: e.utm }),
+            ...(first ? { traits: { region } } : {}),
+          },
+        ],
+      }),
+    });
+    expect(res.status).toBe(200);
+  }
+  clock = END;
+}
+
+/** The bucket counts the page shows (`#audience`), and its total. */
+function shownBuckets(html: string) {
+  const out: Record<string, number> = {};
+  for (const m of html.matchAll(
+    /<tr data-bucket="(\w+)"><th scope="row">[^<]*<\/th><td class="num count">([\d,]+)<\/td>/g,
+  ))
+    out[m[1] ?? ''] = Number((m[2] ?? '').replace(/,/g, ''));
+  const total = Number((figure(html, 'audience-total') ?? '').replace(/,/g, ''));
+  return { buckets: out as Record<Intent, number>, total };
+}
 
 const get = (path: string, who: Signed | null = me) =>
   dashRequest(app, path, { headers: who ? { cookie: who.cookie } : {} });
@@ -189,6 +256,58 @@ describe('the Goals page', () => {
     expect(html).toContain('Trained</dt><dd>never');
     expect(figure(html, 'auc')).toBeUndefined();
     expect((await get('/dashboard/goals/nope?site=a')).status).toBe(404);
+  });
+
+  it("shows the buckets of the site's visitors now as goalAudience counts them, and the filter narrows them", async () => {
+    const count = (filter: Parameters<typeof goalAudience>[3]) =>
+      goalAudience(db.storage, site, 'camera-buyer', filter, END);
+    const all = await count({});
+    expect(all.source).toBe('model');
+    expect(all.total).toBe(30);
+    const page = async (query: string) => {
+      const res = await get(`/dashboard/goals/camera-buyer?site=a${query}`);
+      expect(res.status, query).toBe(200);
+      return res.text();
+    };
+    const html = await page('');
+    const shown = shownBuckets(html);
+    expect(shown).toEqual({ buckets: all.buckets, total: all.total });
+    expect(figure(html, 'audience-expected')).toBe(all.expected?.toFixed(1));
+    // More than one bucket holds someone: the page is not showing a constant.
+    expect(Object.values(all.buckets).filter((n) => n > 0).length).toBeGreaterThan(1);
+
+    const ny = await count({ traits: { region: 'NY' } });
+    expect(ny.total).toBe(10);
+    const nyHtml = await page('&segment=&trait=region&value=NY');
+    expect(shownBuckets(nyHtml)).toEqual({ buckets: ny.buckets, total: ny.total });
+    expect(nyHtml).toContain('current visitors with region = NY');
+
+    const curious = await count({ segment: 'camera-curious', traits: { region: 'NY' } });
+    expect(curious.total).toBeLessThanOrEqual(ny.total);
+    const curiousHtml = await page('&segment=camera-curious&trait=region&value=NY');
+    expect(shownBuckets(curiousHtml)).toEqual({ buckets: curious.buckets, total: curious.total });
+    expect(curiousHtml).toMatch(/<option value="camera-curious" selected="">/);
+
+    // The holdout's buckets of the training, with their thresholds.
+    expect(report.buckets).toBeDefined();
+    for (const i of ['most_likely', 'moderately_likely', 'least_likely'] as const)
+      expect(html).toMatch(
+        new RegExp(
+          `data-holdout-bucket="${i}"><th scope="row">[^<]*</th><td class="num">[^<]*</td><td class="num">${(report.buckets?.[i].n ?? -1).toLocaleString('en-US')}</td>`,
+        ),
+      );
+  });
+
+  it('refuses a filter it cannot count, saying why', async () => {
+    const unknown = await get('/dashboard/goals/camera-buyer?site=a&segment=nope');
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain('This site has no custom segment &quot;nope&quot;');
+    const half = await get('/dashboard/goals/camera-buyer?site=a&trait=region');
+    expect(half.status).toBe(400);
+    expect(await half.text()).toContain('needs both a name and a value');
+    const bad = await get('/dashboard/goals/camera-buyer?site=a&trait=9x&value=1');
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('is not a trait name');
   });
 
   it('Train now: refused without the CSRF token, then trains, stores and says so', async () => {

@@ -9,8 +9,16 @@
  */
 import { type Context, Hono } from 'hono';
 import { DASHBOARD, GOAL_LIMITS } from '../../../shared/limits.ts';
-import type { Intent } from '../../../shared/segment.ts';
+import { INTENTS } from '../../../shared/segment.ts';
 import type { SiteConfig } from '../../config/config.ts';
+import {
+  type Audience,
+  AudienceBusy,
+  type AudienceFilter,
+  goalAudience,
+  UnknownGoal,
+  UnknownSegment,
+} from '../../goals/audience.ts';
 import { findGoal, type GoalView, goalOf, listGoals } from '../../goals/catalog.ts';
 import { goalKey } from '../../goals/goal.ts';
 import { type ModelView, modelView } from '../../goals/model-view.ts';
@@ -23,6 +31,7 @@ import {
 } from '../../goals/trainer.ts';
 import type { Deps } from '../../http/app.ts';
 import { CalibrationChart } from '../calibration-chart.tsx';
+import { type AudienceQuery, AudienceSection, audienceFilter } from '../goal-audience.tsx';
 import { fixed, fmt, label, share, timeLabel } from '../format.ts';
 import type { DashEnv } from '../guard.ts';
 import { CsrfField, errorPage, href, Layout, page, pageSite } from '../layout.tsx';
@@ -31,8 +40,6 @@ import { FigureTable } from '../table.tsx';
 
 const LIST = '/dashboard/goals';
 const goalHref = (name: string) => `${LIST}/${encodeURIComponent(name)}`;
-
-export const INTENTS: Intent[] = ['most_likely', 'moderately_likely', 'least_likely'];
 
 /** `purchase · category cameras · brand = acme · within 14d`. */
 export function definitionText(g: GoalView): string {
@@ -199,12 +206,22 @@ function TrainForm(props: { site: string; name: string; session: DashSession }) 
   );
 }
 
+/** The buckets section's inputs: the form as sent, and the count or why there is none. */
+interface Buckets {
+  query: AudienceQuery;
+  segments: string[];
+  filter: AudienceFilter | null;
+  problem: string | null;
+  audience: Audience | null;
+}
+
 function GoalPage(props: {
   site: SiteConfig;
   g: GoalView;
   v: ModelView;
   notice: string | null;
   session: DashSession;
+  buckets: Buckets;
 }) {
   const { site, g, v } = props;
   // What the trainer stores adds the read's figures to the fit's report (trainer.ts).
@@ -287,6 +304,15 @@ function GoalPage(props: {
           <TrainForm site={site.id} name={g.name} session={props.session} />
         </section>
       </div>
+      <AudienceSection
+        site={site.id}
+        goal={g.name}
+        within={g.within}
+        {...props.buckets}
+        holdout={
+          e?.buckets && e.thresholds ? { buckets: e.buckets, thresholds: e.thresholds } : null
+        }
+      />
       {h ? (
         <>
           <section class="card" aria-labelledby="quality-h">
@@ -463,6 +489,42 @@ async function views(deps: Deps, site: SiteConfig, goals: GoalView[]) {
 export function goalsPage(deps: Deps) {
   const app = new Hono<DashEnv>();
 
+  /**
+   * The buckets of goal `name` for the page's filter (`?segment=&trait=&value=`): a count as
+   * `GET /v1/goals/:name/audience` makes it, with its bounds (time, profiles, two at once).
+   */
+  async function countBuckets(
+    c: Context<DashEnv>,
+    site: SiteConfig,
+    name: string,
+  ): Promise<Buckets> {
+    const query: AudienceQuery = {
+      segment: c.req.query('segment') ?? '',
+      trait: c.req.query('trait') ?? '',
+      value: c.req.query('value') ?? '',
+    };
+    const segments = site.engine.rules.map((r) => r.name);
+    const parsed = audienceFilter(query, segments);
+    if ('problem' in parsed)
+      return { query, segments, filter: null, problem: parsed.problem, audience: null };
+    const { filter } = parsed;
+    try {
+      const audience = await goalAudience(deps.storage, site, name, filter, deps.now());
+      return { query, segments, filter, problem: null, audience };
+    } catch (err) {
+      const problem =
+        err instanceof AudienceBusy
+          ? 'Other counts are running in this collector: reload the page in a moment.'
+          : err instanceof UnknownGoal
+            ? 'This goal is not in force in this collector yet (a goal saved a moment ago is picked up within seconds): reload the page.'
+            : err instanceof UnknownSegment
+              ? `This site has no custom segment "${filter.segment ?? ''}" in force.`
+              : null;
+      if (problem === null) throw err;
+      return { query, segments, filter, problem, audience: null };
+    }
+  }
+
   const unknown = (c: Context<DashEnv>, site: SiteConfig, name: string) =>
     errorPage(c, 404, 'No such goal', `Site ${site.id} has no goal "${name}".`, site.id);
 
@@ -486,11 +548,20 @@ export function goalsPage(deps: Deps) {
     if (!g) return unknown(c, site, name);
     const v = modelView(goalOf(g), await deps.storage.goals.model(site.id, name));
     const said = NOTICES[c.req.query('trained') ?? ''];
+    const buckets = await countBuckets(c, site, name);
     return page(
       c,
       <Layout title={`Goal ${name}`} session={c.var.session} site={site.id} active="goals">
-        <GoalPage site={site} g={g} v={v} notice={said ? said(v) : null} session={c.var.session} />
+        <GoalPage
+          site={site}
+          g={g}
+          v={v}
+          notice={said ? said(v) : null}
+          session={c.var.session}
+          buckets={buckets}
+        />
       </Layout>,
+      buckets.problem && buckets.filter === null ? 400 : 200,
     );
   });
 
@@ -511,6 +582,8 @@ export function goalsPage(deps: Deps) {
       return back('recent');
     try {
       const report = await trainGoal(deps.storage, site, name, goal, { now });
+      // This process serves the new model at once (the others pick it up at their next poll).
+      await deps.goals.refresh(site.id);
       deps.log('info', 'goal trained from the dashboard', {
         site: site.id,
         goal: name,
