@@ -170,7 +170,7 @@ export function AudienceSection(props: {
           cols={[
             'Bucket',
             { label: 'From p', num: true },
-            { label: 'Examples', num: true },
+            { label: 'Examples', num: true, wideOnly: true },
             { label: 'Reached', num: true },
           ]}
         >
@@ -183,7 +183,7 @@ export function AudienceSection(props: {
               <tr data-holdout-bucket={i}>
                 <th scope="row">{label(i)}</th>
                 <td class="num">{share(from)}</td>
-                <td class="num">{fmt(b?.n)}</td>
+                <td class="num wide-only">{fmt(b?.n)}</td>
                 <td class="num">{share(b?.rate)}</td>
               </tr>
             );

@@ -293,7 +293,7 @@ describe('the Goals page', () => {
     for (const i of ['most_likely', 'moderately_likely', 'least_likely'] as const)
       expect(html).toMatch(
         new RegExp(
-          `data-holdout-bucket="${i}"><th scope="row">[^<]*</th><td class="num">[^<]*</td><td class="num">${(report.buckets?.[i].n ?? -1).toLocaleString('en-US')}</td>`,
+          `data-holdout-bucket="${i}"><th scope="row">[^<]*</th><td class="num">[^<]*</td><td class="num wide-only">${(report.buckets?.[i].n ?? -1).toLocaleString('en-US')}</td>`,
         ),
       );
   });

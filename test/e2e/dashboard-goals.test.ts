@@ -1,7 +1,9 @@
 /**
  * The Goals page in real Chromium on a real collector whose site was seeded through the real
  * ingest path (`seedAudience`, the code of `microseg seed`), one goal trained on it: the list and
- * the goal's page show the figures of `GET /v1/goals/:name/model`; axe-core finds no serious or
+ * the goal's page show the figures of `GET /v1/goals/:name/model`, and its buckets the counts of
+ * `GET /v1/goals/:name/audience` (all visitors, then narrowed by the filter form: a custom segment
+ * and `region = NY`, set on some contacts); Train now trains; axe-core finds no serious or
  * critical violation at 1280 and 390 px, neither page scrolls sideways on a phone; the page works
  * without a script error under the dashboard's CSP. Screenshots under test-results/dashboard/
  * (goal-1280.png is the README's docs/dashboard-goals.png).
@@ -11,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedAudience } from '../../collector/cli/seed.ts';
 import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
 import { trainGoal } from '../../collector/goals/trainer.ts';
+import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { checkPage as checkPageAt, dashboardPage } from './dashboard-support.ts';
@@ -58,9 +61,18 @@ interface ModelAnswer {
   } | null;
 }
 
-async function api<T>(path: string): Promise<T> {
+interface AudienceAnswer {
+  source: string;
+  total: number;
+  buckets: Record<string, number>;
+  expected: number | null;
+  partial: boolean;
+}
+
+async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(new URL(path, collector.url), {
-    headers: { authorization: `Bearer ${KEY}` },
+    ...init,
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
   });
   expect(res.status, path).toBe(200);
   return (await res.json()) as T;
@@ -80,6 +92,21 @@ beforeAll(async () => {
   const now = Date.now();
   await seedAudience(collector.storage, site, { visitors: 2000, days: 60, seed: 5, now });
   await trainGoal(collector.storage, site, 'buyer', BUYER, { now, inline: true });
+  // Some contacts of the seed live in New York (a trait set by the site's backend).
+  const contacts = sqliteHandle(collector.storage)
+    .prepare(`select distinct contact from links where site = 'shop' order by contact limit 60`)
+    .all() as { contact: string }[];
+  for (const [i, { contact }] of contacts.entries())
+    await api(`/v1/contacts/${contact}/traits?site=shop`, {
+      method: 'PUT',
+      body: JSON.stringify({ region: i % 2 === 0 ? 'NY' : 'CA' }),
+    });
+  // The collector serves the new model once its poll sees it (about a second).
+  for (let i = 0; i < 100; i++) {
+    const a = await api<AudienceAnswer>('/v1/goals/buyer/audience?site=shop');
+    if (a.source === 'model') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   browser = await launchChromium();
   ({ page, errors } = await dashboardPage(browser, collector.url, KEY));
 }, 300_000);
@@ -123,6 +150,41 @@ describe('the Goals page in Chromium', () => {
       h.calibration.length,
     );
     await checkPage('goal');
+    expect(errors).toEqual([]);
+  });
+
+  it("shows the buckets of the site's visitors as the audience API counts them; the form narrows them", async () => {
+    await page.goto(`${collector.url}/dashboard/goals/buyer?site=shop`);
+    const shown = () =>
+      page.$$eval('#audience tbody tr', (trs) =>
+        Object.fromEntries(
+          trs.map((tr) => [
+            tr.getAttribute('data-bucket'),
+            Number((tr.querySelector('td.count')?.textContent ?? '').replace(/,/g, '')),
+          ]),
+        ),
+      );
+    const all = await api<AudienceAnswer>('/v1/goals/buyer/audience?site=shop');
+    expect(all).toMatchObject({ source: 'model', partial: false });
+    expect(all.total).toBeGreaterThan(100);
+    expect(await shown()).toEqual(all.buckets);
+    expect(await page.textContent('[data-figure="audience-expected"]')).toBe(
+      all.expected?.toFixed(1),
+    );
+    // "How many New York visitors who looked at cameras will buy?": the form, without a script.
+    await page.selectOption('#aud-segment', 'camera-curious');
+    await page.fill('#aud-trait', 'region');
+    await page.fill('#aud-value', 'NY');
+    await Promise.all([page.waitForNavigation(), page.click('.audience-filter button')]);
+    expect(page.url()).toContain('segment=camera-curious');
+    const narrowed = await api<AudienceAnswer>(
+      '/v1/goals/buyer/audience?site=shop&segment=camera-curious&trait.region=NY',
+    );
+    expect(narrowed.total).toBeGreaterThan(0);
+    expect(narrowed.total).toBeLessThan(all.total);
+    expect(await shown()).toEqual(narrowed.buckets);
+    expect(await page.inputValue('#aud-value')).toBe('NY');
+    await checkPage('goal-filtered');
     expect(errors).toEqual([]);
   });
 

@@ -373,7 +373,7 @@ function GoalPage(props: {
                 'Split',
                 { label: 'Examples', num: true },
                 { label: 'Reached the goal', num: true },
-                { label: 'Share', num: true },
+                { label: 'Share', num: true, wideOnly: true },
               ]}
             >
               {[
@@ -386,7 +386,9 @@ function GoalPage(props: {
                     <th scope="row">{String(name)}</th>
                     <td class="num">{fmt(s.examples)}</td>
                     <td class="num">{fmt(s.positives)}</td>
-                    <td class="num">{share(s.examples > 0 ? s.positives / s.examples : null)}</td>
+                    <td class="num wide-only">
+                      {share(s.examples > 0 ? s.positives / s.examples : null)}
+                    </td>
                   </tr>
                 ) : null,
               )}
@@ -405,7 +407,7 @@ function GoalPage(props: {
                 caption="By decile"
                 cols={[
                   { label: 'Decile', num: true },
-                  { label: 'Examples', num: true },
+                  { label: 'Examples', num: true, wideOnly: true },
                   { label: 'Predicted', num: true },
                   { label: 'Observed', num: true },
                 ]}
@@ -415,7 +417,7 @@ function GoalPage(props: {
                     <th scope="row" class="num">
                       {b.decile}
                     </th>
-                    <td class="num">{fmt(b.n)}</td>
+                    <td class="num wide-only">{fmt(b.n)}</td>
                     <td class="num">{share(b.predicted)}</td>
                     <td class="num">{share(b.observed)}</td>
                   </tr>
