@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigFile, parseConfig, type SiteConfig } from '../../collector/config/config.ts';
 import { fixed, share } from '../../collector/dashboard/format.ts';
+import { goalKey } from '../../collector/goals/goal.ts';
 import { type StoredReport, trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
@@ -39,6 +40,8 @@ const CONFIG: ConfigFile = {
         'camera-buyer': CAMERA,
         'camera-press': { ...CAMERA, description: 'trained by the Train now button' },
         'never-trained': { event: 'signup', within: '30d' },
+        'too-little': { event: 'signup', within: '14d' },
+        changed: { event: 'signup', within: '7d' },
       },
     },
     b: {
@@ -308,6 +311,40 @@ describe('the Goals page', () => {
     const bad = await get('/dashboard/goals/camera-buyer?site=a&trait=9x&value=1');
     expect(bad.status).toBe(400);
     expect(await bad.text()).toContain('is not a trait name');
+  });
+
+  it('says why the heuristic serves: too little data, or the goal changed since its training', async () => {
+    const reason = '12 training examples, fewer than 200';
+    await db.storage.write(async (tx) => {
+      await tx.goals.saveModel('a', {
+        goal: 'too-little',
+        definition: goalKey({ event: 'signup', within: '14d' }),
+        trained: END - 1000,
+        status: 'fallback',
+        model: null,
+        evaluation: JSON.stringify({ status: 'fallback', reason }),
+      });
+      // Trained when the goal was another: stale, shown but not served.
+      await tx.goals.saveModel('a', {
+        goal: 'changed',
+        definition: goalKey({ event: 'signup', within: '30d' }),
+        trained: END - 1000,
+        status: 'fallback',
+        model: null,
+        evaluation: JSON.stringify({ status: 'fallback' }),
+      });
+    });
+    const html = await (await get('/dashboard/goals?site=a')).text();
+    const row = (name: string) =>
+      new RegExp(`<tr data-goal="${name}">([\\s\\S]*?)</tr>`).exec(html)?.[1] ?? '';
+    expect(row('too-little')).toContain('Fallback: the intent heuristic serves');
+    expect(row('too-little')).toContain(reason);
+    expect(row('changed')).toContain('Stale: the intent heuristic serves until it is retrained');
+    expect(row('changed')).toContain('the goal changed since this model was trained');
+    const one = await (await get('/dashboard/goals/too-little?site=a')).text();
+    expect(one).toContain(reason);
+    // No model: the buckets are the heuristic's, with no probability to add up.
+    expect(one).toContain('the intent heuristic serves this goal');
   });
 
   it('Train now: refused without the CSRF token, then trains, stores and says so', async () => {

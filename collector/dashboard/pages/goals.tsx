@@ -3,8 +3,9 @@
  * (read-only) and those saved through `/v1/goals` — with its definition, what serves its
  * probability (a model, or the intent heuristic and why) and the model's holdout figures, the
  * same `modelView` as `GET /v1/goals/:name/model`; one goal in full (`/dashboard/goals/:name`):
- * the calibration deciles with a small chart, the strongest features, how the intent heuristic
- * did on the same holdout; and **Train now** (a CSRF-checked POST), which runs the trainer
+ * its buckets now (goal-audience.tsx: `goalAudience`, filtered by a GET form), the calibration
+ * deciles with a small chart, the strongest features, how the intent heuristic did on the same
+ * holdout; and **Train now** (a CSRF-checked POST), which runs the trainer
  * (goals/trainer.ts) with its own bounds and answers 303 back to the goal with a notice.
  */
 import { type Context, Hono } from 'hono';
@@ -155,7 +156,8 @@ function ListPage(props: { site: SiteConfig; goals: { g: GoalView; v: ModelView 
                 <td class="num wide-only base-rate">{share(h?.baseRate)}</td>
                 <td class="num wide-only calibration-error">{fixed(h?.calibrationError, 4)}</td>
                 <td class="wide-only examples">
-                  {e ? (
+                  {/* A report stored before a split had figures (or by hand) shows none. */}
+                  {e?.train && e.calibration ? (
                     <>
                       train {fmt(e.train.examples)} ({fmt(e.train.positives)})<br />
                       calibration {fmt(e.calibration.examples)} ({fmt(e.calibration.positives)})
@@ -319,7 +321,7 @@ function GoalPage(props: {
             <h2 id="quality-h">Quality on the holdout</h2>
             <p class="note">
               The latest cut-off's visitors, which neither the fit nor the calibration saw (
-              {timeLabel(e?.cutoffs[0] ?? 0)} UTC, goal reached within {g.within} after it). An
+              {timeLabel(e?.cutoffs?.[0] ?? 0)} UTC, goal reached within {g.within} after it). An
               example is a visitor at a cut-off.
             </p>
             <ul class="figures goal-figures">
