@@ -51,12 +51,12 @@ export function audienceFilter(
   return { filter };
 }
 
-/** "visitors in segment ny-fans with region = NY" (or "all current visitors"). */
+/** "current visitors in segment ny-fans with region = NY" (or "current visitors"). */
 export function filterText(f: AudienceFilter): string {
   const parts: string[] = [];
   if (f.segment) parts.push(`in segment ${f.segment}`);
   for (const [k, v] of Object.entries(f.traits ?? {})) parts.push(`with ${k} = ${v}`);
-  return parts.length === 0 ? 'all current visitors' : `current visitors ${parts.join(' ')}`;
+  return parts.length === 0 ? 'current visitors' : `current visitors ${parts.join(' ')}`;
 }
 
 export function AudienceSection(props: {

@@ -6,7 +6,7 @@
  * and `region = NY`, set on some contacts); Train now trains; axe-core finds no serious or
  * critical violation at 1280 and 390 px, neither page scrolls sideways on a phone; the page works
  * without a script error under the dashboard's CSP. Screenshots under test-results/dashboard/
- * (goal-1280.png is the README's docs/dashboard-goals.png).
+ * (goal-top-1280.png is the README's docs/dashboard-goals.png).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { trainGoal } from '../../collector/goals/trainer.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { checkPage as checkPageAt, dashboardPage } from './dashboard-support.ts';
+import { ARTIFACTS, checkPage as checkPageAt, dashboardPage } from './dashboard-support.ts';
 import { type Collector, launchChromium, startCollector } from './support.ts';
 
 const KEY = 'goals-e2e-key-0123456789';
@@ -150,6 +150,18 @@ describe('the Goals page in Chromium', () => {
       h.calibration.length,
     );
     await checkPage('goal');
+    // The README's picture (docs/dashboard-goals.png): the page's top, down to the quality figures.
+    const figures = await page.locator('.goal-figures').boundingBox();
+    await page.screenshot({
+      path: join(ARTIFACTS, 'goal-top-1280.png'),
+      fullPage: true,
+      clip: {
+        x: 0,
+        y: 0,
+        width: 1280,
+        height: Math.round((figures?.y ?? 1200) + (figures?.height ?? 200) + 12),
+      },
+    });
     expect(errors).toEqual([]);
   });
 
