@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  */
 const PG_SUITES = [
   'test/collector/{collect,collect-cors,dashboard-api,demo,seed-cli,diagnostics,errors,ops,page-facts,read,read-cache,rules-api,secure-headers,server,sessions,site-middleware,wire-compact}.test.ts',
-  'test/dashboard/{live-deliveries,rules,seed-rollup,session,signout}.test.ts',
+  'test/dashboard/{goals,live-deliveries,rules,seed-rollup,session,signout}.test.ts',
   'test/engine/{events,rfm-cli,rfm-job,scenarios,storage,storage-contract}.test.ts',
   'test/goals/{goals-api,goals-storage,serve}.test.ts',
   'test/identity/{identify,redirect}.test.ts',

@@ -134,6 +134,11 @@ export const DASHBOARD = {
    * (`RULE_LIMITS.ruleBytes`) percent-encoded, fits.
    */
   formBytes: 64 * 1024,
+  /**
+   * The Goals page's Train now is refused this soon after the last training of the same goal
+   * definition (the schedule's or a press's), ms: a press costs a training's bounds (GOAL_LIMITS).
+   */
+  trainAgainMs: 600_000,
 } as const;
 
 /** Events the snippet may hold in its own buffer before it sends them. */

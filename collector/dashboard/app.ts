@@ -12,6 +12,7 @@ import { assetRoutes } from './assets.ts';
 import { type DashEnv, requireCsrf, requireSession } from './guard.ts';
 import { loginRoutes, logoutRoutes } from './login.tsx';
 import { deliveriesPage } from './pages/deliveries.tsx';
+import { goalsPage } from './pages/goals.tsx';
 import { livePage } from './pages/live.tsx';
 import { overviewPage } from './pages/overview.tsx';
 import { personPage } from './pages/person.tsx';
@@ -29,6 +30,7 @@ const PAGES: DashPage[] = [
   overviewPage,
   segmentsPage,
   rulesPage,
+  goalsPage,
   personPage,
   livePage,
   deliveriesPage,

@@ -34,3 +34,11 @@ export const RFM_LABELS: Record<RfmLabel, string> = {
   cannot_lose: "Can't lose them",
   hibernating: 'Hibernating',
 };
+
+/** A figure to `digits` decimals (an AUC, a Brier score); `–` for none. */
+export const fixed = (n: number | null | undefined, digits: number): string =>
+  n === null || n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);
+
+/** A share (0–1) as a percentage to one decimal, `9.6%` (a base rate is often under 1%); `–` for none. */
+export const share = (x: number | null | undefined): string =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`;

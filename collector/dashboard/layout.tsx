@@ -14,12 +14,13 @@ import { CSRF_FIELD } from './guard.ts';
 import type { DashSession } from './session.ts';
 
 /** The pages in the navigation, in its order. */
-export type NavKey = 'overview' | 'segments' | 'rules' | 'live' | 'deliveries';
+export type NavKey = 'overview' | 'segments' | 'rules' | 'goals' | 'live' | 'deliveries';
 
 const NAV: { key: NavKey; label: string; path: string }[] = [
   { key: 'overview', label: 'Overview', path: '/dashboard/' },
   { key: 'segments', label: 'Segments', path: '/dashboard/segments' },
   { key: 'rules', label: 'Rules', path: '/dashboard/rules' },
+  { key: 'goals', label: 'Goals', path: '/dashboard/goals' },
   { key: 'live', label: 'Live', path: '/dashboard/live' },
   { key: 'deliveries', label: 'Deliveries', path: '/dashboard/deliveries' },
 ];

@@ -6,6 +6,7 @@
  */
 import { initCharts } from './charts.ts';
 import { initDeliveries } from './deliveries.ts';
+import { initGoals } from './goals.ts';
 import { initLive } from './live.ts';
 import { initRules } from './rules.ts';
 
@@ -14,6 +15,7 @@ function start() {
   initLive();
   initDeliveries();
   initRules();
+  initGoals();
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
