@@ -7,22 +7,31 @@
  *    when it holds the site already; then `trainGoal` (collector/goals/trainer.ts, the worker
  *    thread, as the collector's schedule runs it) trains the goal `camera-buyer` and its rows
  *    read, visitors, read and total ms, AUC, Brier and lift are printed.
- * 2. **serving while training**: the collector (`start`, real HTTP on 127.0.0.1) on that file,
- *    loaded by bench/load.mjs in its own process: segment reads, then one-event ingest, each
- *    measured for `--duration` s without a training and for as long with `trainGoal` running in
- *    this process (one starts as the measured window opens, another whenever one ends), in
- *    `--pairs` pairs (their order alternates); p50, p99 and req/s of both, and the ratio. The load
- *    is held at `--rate` requests per second (default 1,000, well under what the collector answers
- *    here), so a latency is the collector's and not a queue's; `--rate 0` loads it as fast as it
- *    answers, as the other phases do, where any CPU the training takes shows as queueing.
+ * 2. **serving while training**: the collector (`start`, real HTTP on 127.0.0.1) on a copy of
+ *    that file (the loads' ingest stays out of the file a later run reuses), loaded by
+ *    bench/load.mjs in its own process: segment reads, then one-event ingest, each measured for
+ *    `--duration` s without a training and for as long with `trainGoal` running in this process
+ *    (one starts as the measured window opens, another whenever one ends), in `--pairs` pairs
+ *    (their order alternates); p50, p99 and req/s of both, and the ratios. The load is held at
+ *    `--rate` requests per second (default 1,000, under what the collector answers here), so a
+ *    latency is the collector's and not a queue's; `--rate 0` loads it as fast as it answers, as
+ *    the other phases do, where any CPU the training takes shows as queueing.
  *
  * `npx tsx bench/goals.ts --db FILE [--visitors 20000] [--pairs 3] [--duration 10] [--warmup 2]
- *  [--connections 50] [--rate 1000] [--no-load] [--json FILE]`; `node bench/run.mjs --only goals` runs it bundled
+ * [--connections 50] [--rate 1000] [--loads reads,ingest1] [--no-load] [--json FILE]`;
+ * `node bench/run.mjs --only goals` runs it bundled
  * (bench/run.mjs's usage says which flags). Progress goes to stderr, the figures to stdout.
  */
 import { fork } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,12 +56,13 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '50' },
     rate: { type: 'string', default: '1000' },
+    loads: { type: 'string', default: 'reads,ingest1' },
     'no-load': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
 const USAGE =
-  'usage: npx tsx bench/goals.ts --db FILE [--visitors 20000] [--pairs 3] [--duration 10] [--warmup 2] [--connections 50] [--rate 1000] [--no-load] [--json FILE]';
+  'usage: npx tsx bench/goals.ts --db FILE [--visitors 20000] [--pairs 3] [--duration 10] [--warmup 2] [--connections 50] [--rate 1000] [--loads reads,ingest1] [--no-load] [--json FILE]';
 const positive = (name: string, v: string | undefined): number => {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) {
@@ -256,6 +266,7 @@ console.log(
     `AUC ${h?.auc?.toFixed(3) ?? '-'}, Brier ${h?.brier.toFixed(4) ?? '-'}, top-decile lift ${h?.topDecileLift?.toFixed(2) ?? '-'} ` +
     `(intent heuristic AUC ${trained.heuristic?.auc?.toFixed(3) ?? '-'}); peak RSS ${peakRssMB().toFixed(0)} MB`,
 );
+sqliteHandle(storage).pragma('wal_checkpoint(TRUNCATE)');
 await storage.close();
 
 // ---------- 2. reads and ingest with and without a training ----------
@@ -286,12 +297,17 @@ interface Measured {
 }
 
 if (!values['no-load']) {
+  // The loads serve a copy: their ingest adds events (~50k a run), which a reused file would
+  // keep, and the next run's training would read (at 100k visitors, past the 2M-row bound).
+  const copyDir = mkdtempSync(join(tmpdir(), 'microseg-goals-'));
+  const served = join(copyDir, 'served.db');
+  copyFileSync(DB, served);
   const running = await start({
     ...optionsFromEnv({
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'warn',
-      MICROSEG_DB: DB,
+      MICROSEG_DB: served,
       // As bench/run.mjs's collectors: the limiters on but never tripped by the one address.
       MICROSEG_RATE_IP: '1000000000',
       MICROSEG_RATE_VISITOR: '1000000000',
@@ -380,10 +396,13 @@ if (!values['no-load']) {
     }
     return n;
   };
-  const loads = [
-    ['reads', { path: '/v1/segment', kind: 'get' }],
-    ['ingest1', { path: '/v1/collect', kind: 'post', batch: 1 }],
-  ] as const;
+  const wanted = (values.loads ?? '').split(',').map((x) => x.trim());
+  const loads = (
+    [
+      ['reads', { path: '/v1/segment', kind: 'get' }],
+      ['ingest1', { path: '/v1/collect', kind: 'post', batch: 1 }],
+    ] as const
+  ).filter(([name]) => wanted.includes(name));
   const pairs: Record<string, { without: Measured; with: Measured; loadavg: number }[]> = {};
   const fmt = (m: Measured) =>
     `${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (event loop: longest pause ${m.loopMaxMs.toFixed(0)} ms, p99 ${m.loopP99Ms.toFixed(1)} ms)`;
@@ -414,6 +433,7 @@ if (!values['no-load']) {
   } finally {
     loader.kill();
     await running.close();
+    rmSync(copyDir, { recursive: true, force: true });
   }
   const median = (xs: number[]) => {
     const s = [...xs].sort((a, b) => a - b);

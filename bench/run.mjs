@@ -72,7 +72,8 @@ Options:
   --only LIST        comma-separated phases to run, e.g. --only baseline,small
   --load LIST        which collector loads to run: reads,uncached,ingest1,ingest10 (default all);
                      uncached = reads from a second collector on the same file with
-                     MICROSEG_PROFILE_CACHE=0 (every read a SQLite lookup)
+                     MICROSEG_PROFILE_CACHE=0 (every read a SQLite lookup); the goals phase runs
+                     those of reads and ingest1 it names
   --duration S       measured seconds per load phase (default 10)
   --warmup S         warm-up seconds before each (default 2)
   --connections N    concurrent connections (default 50), shared among the generators
@@ -822,6 +823,9 @@ async function runGoals() {
         String(opts.connections),
         '--rate',
         String(opts.goalsRate),
+        // --load picks among its two loads too (reads, ingest1).
+        '--loads',
+        loads.join(','),
         '--json',
         out,
       ],
