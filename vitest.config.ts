@@ -9,7 +9,7 @@ const PG_SUITES = [
   'test/collector/{collect,collect-cors,dashboard-api,demo,seed-cli,diagnostics,errors,ops,page-facts,read,read-cache,rules-api,secure-headers,server,sessions,site-middleware,wire-compact}.test.ts',
   'test/dashboard/{live-deliveries,rules,seed-rollup,session,signout}.test.ts',
   'test/engine/{events,rfm-cli,rfm-job,scenarios,storage,storage-contract}.test.ts',
-  'test/goals/{goals-api,goals-storage}.test.ts',
+  'test/goals/{goals-api,goals-storage,serve}.test.ts',
   'test/identity/{identify,redirect}.test.ts',
   'test/reliability/{fuzz,shutdown,sigkill}.test.ts',
   'test/triggers/{camera,erasure,export,restart}.test.ts',

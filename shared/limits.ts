@@ -103,6 +103,14 @@ export const GOAL_LIMITS = {
   minPositives: 20,
   /** Trainings running at once in one process (on demand and the schedule together). */
   trainingsAtOnce: 1,
+  /** Profiles one audience count (`GET /v1/goals/:name/audience`) scores at most; past it `partial`. */
+  audienceProfiles: 250_000,
+  /** Time one audience count may run; past it the answer is `partial` (counted so far). */
+  audienceMs: 3000,
+  /** Audience counts running at once in one process (the API's and the dashboard's together). */
+  audiencesAtOnce: 2,
+  /** Trait filters of one audience count (`trait.region=NY`). */
+  audienceTraits: 5,
 } as const;
 
 /** The dashboard's bounds (collector/dashboard/). */

@@ -3,6 +3,18 @@
 export type Lifecycle = 'newbie' | 'prospect' | 'new_customer' | 'loyalist' | 'at_risk' | 'lapsed';
 export type Engagement = 'hot' | 'active' | 'warm' | 'cold';
 export type Intent = 'most_likely' | 'moderately_likely' | 'least_likely';
+
+/** Each dimension's values in their natural order (onboarding to lapsed, hottest first, likeliest first). */
+export const LIFECYCLES: readonly Lifecycle[] = [
+  'newbie',
+  'prospect',
+  'new_customer',
+  'loyalist',
+  'at_risk',
+  'lapsed',
+];
+export const ENGAGEMENTS: readonly Engagement[] = ['hot', 'active', 'warm', 'cold'];
+export const INTENTS: readonly Intent[] = ['most_likely', 'moderately_likely', 'least_likely'];
 export type RfmLabel =
   | 'champions'
   | 'loyal'
@@ -20,6 +32,17 @@ export interface Rfm {
   f: number;
   m: number;
   label: RfmLabel;
+}
+
+/**
+ * A goal's probability for the visitor (docs/goals.md): `p` calibrated by the site's own history
+ * and its bucket, or with `source: "intent"` (no model to trust yet) the intent heuristic's bucket
+ * and `p` null.
+ */
+export interface GoalScore {
+  p: number | null;
+  bucket: Intent;
+  source: 'model' | 'intent';
 }
 
 export interface Segment {
@@ -43,6 +66,8 @@ export interface Segment {
   segments: string[];
   /** When the profile last changed, epoch milliseconds. */
   updated: number;
+  /** Per goal of the site (absent when it has none; a browser sees only public goals). */
+  goals?: Record<string, GoalScore>;
 }
 
 /** The key's middle part when there is no categorized activity. */
@@ -92,7 +117,8 @@ export interface PageFacts {
   dataset: Record<string, string>;
   /**
    * What the visitor is, as `data-ms-show`/`-hide` conditions: `name=value` for each attribute,
-   * then per custom segment `segment=NAME` and `NAME`. A change in this list is what fires
+   * then per custom segment `segment=NAME` and `NAME`, then per goal a browser may see
+   * `goal.NAME=BUCKET`. A change in this list is what fires
    * `microseg:segment` (a new affinity share or `updated` time alone does not).
    */
   facts: string[];
@@ -122,5 +148,7 @@ export function pageFacts(s: Segment): PageFacts {
     facts.push(`${k}=${v}`);
   }
   for (const name of s.segments) facts.push(`segment=${name}`, name);
+  if (s.goals)
+    for (const [name, g] of Object.entries(s.goals)) facts.push(`goal.${name}=${g.bucket}`);
   return { dataset, facts };
 }

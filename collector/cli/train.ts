@@ -1,12 +1,22 @@
 /** `microseg train`: one goal's model trained now, on the database, and its evaluation printed. */
 import { loadSiteConfig } from '../config/env.ts';
 import { findGoal, goalOf } from '../goals/catalog.ts';
-import { trainGoal } from '../goals/trainer.ts';
+import { type StoredReport, trainGoal } from '../goals/trainer.ts';
 import { optionsFromEnv } from '../http/server.ts';
 import type { Command } from './cli.ts';
 import { dbOption, fail, help, withStorage } from './cli-data.ts';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** The buckets' thresholds and how each did on the holdout, one line each. */
+function buckets(report: StoredReport): string {
+  const t = report.thresholds;
+  const b = report.buckets;
+  if (!t || !b) return '';
+  const line = (name: string, from: string, f: { n: number; rate: number }) =>
+    `  ${name.padEnd(18)} ${from.padEnd(10)} ${String(f.n).padStart(6)} examples, ${pct(f.rate)} reached the goal\n`;
+  return `buckets (p from)\n${line('most_likely', pct(t.most), b.most_likely)}${line('moderately_likely', pct(t.moderate), b.moderately_likely)}${line('least_likely', '0%', b.least_likely)}`;
+}
 
 export const trainCommand: Command = {
   summary: "train a goal's model now and print its holdout evaluation",
@@ -72,7 +82,7 @@ ${dbOption}
 train ${report.train.examples} examples (${report.train.positives} reached the goal), holdout ${h.examples} (${h.positives})
 AUC ${h.auc?.toFixed(3) ?? '-'}  Brier ${h.brier.toFixed(4)}  calibration error ${h.calibrationError.toFixed(4)}  top-decile lift ${h.topDecileLift?.toFixed(2) ?? '-'}
 the intent heuristic on the same holdout: AUC ${report.heuristic?.auc?.toFixed(3) ?? '-'}
-decile       n  predicted observed
+${buckets(report)}decile       n  predicted observed
 ${table}`);
       return 0;
     });

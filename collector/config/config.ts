@@ -338,13 +338,14 @@ export function hiddenSegments(
 
 /**
  * Facts a browser's answer must not reveal through a segment's name: traits the browser may not
- * set itself (a backend's gender, region, plan), and money (totals, last value, RFM, cooldown,
- * counts filtered on an event's value).
+ * set itself (a backend's gender, region, plan), money (totals, last value, RFM, cooldown,
+ * counts filtered on an event's value), and goals' probabilities.
  */
 function privateFact(fact: string, publicTraits: readonly string[]): boolean {
   if (fact.startsWith('trait.')) return !publicTraits.includes(fact.slice(6));
   const money = ['purchases.total', 'purchases.lastValue', 'cooldown', 'count.value'];
-  return money.includes(fact) || fact.startsWith('rfm.');
+  // A goal's probability is read off purchases and traits.
+  return money.includes(fact) || fact.startsWith('rfm.') || fact.startsWith('goal.');
 }
 
 /** Thresholds that are fine one by one but contradict each other. */

@@ -9,6 +9,7 @@ import {
   type WindowEntry,
 } from './profile.ts';
 import type { PropValue } from '../../shared/wire.ts';
+import { addTouch, touchKind } from './touches.ts';
 import { must } from '../../shared/must.ts';
 
 export function weightOf(type: string, config: EngineConfig): number {
@@ -37,10 +38,12 @@ export function applyEvent(profile: Profile, event: EngineEvent, config: EngineC
     );
     scores = boundScores(scores, config.maxCategories, t, lambda);
   }
-  return {
+  const lastSeen = p.count === 0 ? t : Math.max(p.lastSeen, t);
+  const kind = touchKind(event);
+  const out: Profile = {
     ...p,
     firstSeen: p.count === 0 ? t : Math.min(p.firstSeen, t),
-    lastSeen: p.count === 0 ? t : Math.max(p.lastSeen, t),
+    lastSeen,
     count: p.count + 1,
     scores,
     window: addToWindow(p.window, windowEntry(event, config), config),
@@ -49,6 +52,13 @@ export function applyEvent(profile: Profile, event: EngineEvent, config: EngineC
         ? addPurchase(p.purchases, t, event.value ?? 0, config)
         : p.purchases,
   };
+  // Only a profile that has touches carries the field (most never do: no bytes for them).
+  if (kind !== 0 || p.touches) {
+    const touches = addTouch(p.touches, kind === 0 ? null : [t, kind], lastSeen, config);
+    if (touches) out.touches = touches;
+    else delete out.touches;
+  }
+  return out;
 }
 
 /** The compact log entry of an event: value and the props rules read only when present. */

@@ -2,6 +2,7 @@
  * The segment engine's thresholds. Every one is per-site config (`segment` in the site
  * config file) with the documented default below (docs/segments.md lists them all).
  */
+import type { ServedGoal } from '../goals/serve.ts';
 import type { CompiledRule } from './rules.ts';
 
 /** RFM scoring: fixed thresholds until the site has `minCustomers` customers, then quintiles. */
@@ -59,6 +60,8 @@ export interface EngineConfig {
    * not finished (collector/rules/backfill.ts). Empty for config-file rules.
    */
   quiet?: readonly string[] | undefined;
+  /** The site's goals with their models (goals/runtime.ts): each read answers their probability. */
+  goals?: readonly ServedGoal[] | undefined;
 }
 
 const DAY = 86_400_000;

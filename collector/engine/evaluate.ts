@@ -7,6 +7,7 @@
 import {
   MIXED,
   segmentKey,
+  type GoalScore,
   type Engagement,
   type Intent,
   type Lifecycle,
@@ -18,6 +19,7 @@ import { upgradeProfile, type Profile } from './profile.ts';
 import { rfmOf, type RfmBreakpoints } from './rfm.ts';
 import { type CompiledRule, countMatching, type RuleContext } from './rules.ts';
 import { must } from '../../shared/must.ts';
+import { scoreGoals } from '../goals/serve.ts';
 
 /** Who the segment is for; the engine itself knows nothing of ids. */
 export interface Subject {
@@ -142,6 +144,19 @@ export function evaluate(
     segments: [],
     updated: p.lastSeen,
   };
+  const goals =
+    config.goals && config.goals.length > 0
+      ? scoreGoals(
+          config.goals,
+          p,
+          now,
+          { lifecycle, engagement, affinity },
+          intent,
+          extras.traits,
+          config,
+        )
+      : undefined;
+  if (goals) segment.goals = goals;
   if (config.rules.length > 0) {
     const days = (t: number | null) => (t === null || p.count === 0 ? null : (now - t) / DAY);
     const ctx: RuleContext = {
@@ -169,6 +184,7 @@ export function evaluate(
       traits: extras.traits,
       window: p.window,
       now,
+      goals,
     };
     for (const rule of config.rules) if (rule.test(ctx)) segment.segments.push(rule.name);
   }
@@ -273,6 +289,25 @@ class LazyFacts {
   get 'events.count'() {
     return this.p.count;
   }
+  #goals: Record<string, GoalScore> | undefined | null = null;
+  get goals(): Record<string, GoalScore> | undefined {
+    if (this.#goals === null) {
+      const goals = this.config.goals;
+      this.#goals =
+        goals && goals.length > 0
+          ? scoreGoals(
+              goals,
+              this.p,
+              this.now,
+              { lifecycle: this.lifecycle, engagement: this.engagement, affinity: this.affinity },
+              this.intent,
+              this.extras.traits,
+              this.config,
+            )
+          : undefined;
+    }
+    return this.#goals;
+  }
 }
 
 /**
@@ -297,6 +332,9 @@ export function matches(
     traits: extras.traits,
     window: p.window,
     now,
+    get goals() {
+      return facts.goals;
+    },
   };
   return rule.test(ctx);
 }

@@ -16,6 +16,7 @@
  */
 import { addWeight, boundScores, decayRate, decayTo, setOwn } from './affinity.ts';
 import { trimWindow, weightOf } from './apply.ts';
+import { addTouch } from './touches.ts';
 import type { EngineConfig } from './config.ts';
 import {
   upgradeProfile,
@@ -116,7 +117,7 @@ export function mergeProfiles(first: Profile, second: Profile, config: EngineCon
     }
   }
   const lastSeen = Math.max(a.lastSeen, b.lastSeen);
-  return {
+  const merged: Profile = {
     firstSeen: Math.min(a.firstSeen, b.firstSeen),
     lastSeen,
     count,
@@ -124,4 +125,10 @@ export function mergeProfiles(first: Profile, second: Profile, config: EngineCon
     window: trimWindow(window, config),
     purchases,
   };
+  // Touches carry no event id: one seen by both profiles (a duplicate event) counts twice.
+  let touches = a.touches;
+  for (const t of b.touches ?? []) touches = addTouch(touches, t, lastSeen, config);
+  if (touches && b.touches === undefined) touches = addTouch(touches, null, lastSeen, config);
+  if (touches) merged.touches = touches;
+  return merged;
 }

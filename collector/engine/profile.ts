@@ -6,7 +6,7 @@
  * bytes: ids, type and category are length-limited on the wire, props are only the keys some
  * rule reads), `maxCategories` scores, and a fixed purchase summary.
  */
-import type { PropValue } from '../../shared/wire.ts';
+import type { PropValue, Utm } from '../../shared/wire.ts';
 
 /** A category's exponentially decayed score `s`, valid at time `t` (epoch ms). */
 export interface Score {
@@ -27,6 +27,15 @@ export type WindowEntry = [
   value?: number | null,
   props?: Record<string, PropValue>,
 ];
+
+/**
+ * A campaign touch in the last `windowDays`, for the goals' features (goals/features.ts): its time
+ * and kind, `TOUCH_CAMPAIGN` (the event carried `utm_*`) and/or `TOUCH_DISCOUNT` (it named a
+ * discount: a `utm_*` value such as `spring-sale`, or a `discount` prop).
+ */
+export type Touch = [t: number, kind: number];
+export const TOUCH_CAMPAIGN = 1;
+export const TOUCH_DISCOUNT = 2;
 
 /** Purchases, all time: what lifecycle, cooldown and RFM read. */
 export interface Purchases {
@@ -53,6 +62,8 @@ export interface Profile {
   /** Recent events, oldest first, bounded by `windowDays` and `windowCap`: exact window counts at read time. */
   window: WindowEntry[];
   purchases: Purchases;
+  /** Campaign touches, oldest first, bounded as the window log is; absent before the first. */
+  touches?: Touch[];
 }
 
 /** The engine's view of one event (from the browser or a backend). */
@@ -64,6 +75,8 @@ export interface EngineEvent {
   category?: string | null;
   value?: number | null;
   props?: Record<string, PropValue> | null;
+  /** `utm_*` parameters of the arrival (read for campaign touches only, not kept). */
+  utm?: Utm | null;
 }
 
 export const NO_PURCHASES: Purchases = {

@@ -12,6 +12,7 @@
  */
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY } from './config.ts';
+import { ENGAGEMENTS, type GoalScore, INTENTS, LIFECYCLES } from '../../shared/segment.ts';
 import type { WindowEntry } from './profile.ts';
 import { must } from '../../shared/must.ts';
 
@@ -25,6 +26,8 @@ export interface RuleContext {
   traits: Record<string, unknown> | undefined;
   window: WindowEntry[];
   now: number;
+  /** The goals' probabilities and buckets (goals/serve.ts), when the site has goals. */
+  goals?: Record<string, GoalScore> | undefined;
 }
 
 export type Test = (ctx: RuleContext) => boolean;
@@ -55,7 +58,6 @@ export interface RuleProblem {
 
 type Kind = 'enum' | 'string' | 'number' | 'boolean' | 'any';
 
-const LIFECYCLES = ['newbie', 'prospect', 'new_customer', 'loyalist', 'at_risk', 'lapsed'];
 const RFM_LABELS = [
   'champions',
   'loyal',
@@ -69,12 +71,15 @@ const RFM_LABELS = [
   'hibernating',
 ];
 
-/** The facts a rule may name (besides `affinity.<category>` and `trait.<name>`). */
+/** `goal.<name>.p` (its probability, null without a model) and `goal.<name>.bucket`. */
+const GOAL_FACT = /^goal\.([A-Za-z0-9._-]{1,64})\.(p|bucket)$/;
+
+/** The facts a rule may name (besides `affinity.<category>`, `trait.<name>` and `goal.<name>.*`). */
 export const FACTS: Record<string, { kind: Kind; values?: string[] }> = {
-  lifecycle: { kind: 'enum', values: LIFECYCLES },
+  lifecycle: { kind: 'enum', values: [...LIFECYCLES] },
   category: { kind: 'string' },
-  engagement: { kind: 'enum', values: ['hot', 'active', 'warm', 'cold'] },
-  intent: { kind: 'enum', values: ['most_likely', 'moderately_likely', 'least_likely'] },
+  engagement: { kind: 'enum', values: [...ENGAGEMENTS] },
+  intent: { kind: 'enum', values: [...INTENTS] },
   segment: { kind: 'string' },
   cooldown: { kind: 'boolean' },
   known: { kind: 'boolean' },
@@ -246,6 +251,18 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
     const trait = name.slice(6);
     read = (ctx) => (ctx.traits && Object.hasOwn(ctx.traits, trait) ? ctx.traits[trait] : null);
     kind = 'any';
+  } else if (GOAL_FACT.test(name)) {
+    // A goal saved later may be named: until it exists the fact is missing (matches no comparison).
+    const [, goal = '', part] = must(GOAL_FACT.exec(name), 'goal fact');
+    if (part === 'p') {
+      kind = 'number';
+      read = (ctx) => (ctx.goals && Object.hasOwn(ctx.goals, goal) ? ctx.goals[goal]?.p : null);
+    } else {
+      kind = 'enum';
+      values = [...INTENTS];
+      read = (ctx) =>
+        ctx.goals && Object.hasOwn(ctx.goals, goal) ? ctx.goals[goal]?.bucket : null;
+    }
   } else if (Object.hasOwn(FACTS, name)) {
     ({ kind, values } = must(FACTS[name], `fact ${name}`));
     read = (ctx) => ctx.facts[name];
@@ -253,7 +270,7 @@ function compileFact(c: Compiler, node: Record<string, unknown>, path: string): 
     return problem(
       c,
       `${path}.fact`,
-      `unknown fact "${name}"; facts are ${Object.keys(FACTS).join(', ')}, affinity.<category>, trait.<name>`,
+      `unknown fact "${name}"; facts are ${Object.keys(FACTS).join(', ')}, affinity.<category>, trait.<name>, goal.<goal>.p, goal.<goal>.bucket`,
     );
   }
   const cmp = comparison(c, node, path, checkFactValue(kind, values, name));

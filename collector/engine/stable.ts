@@ -5,8 +5,10 @@
  * engagement, cooldown, RFM recency, a rule's `days.*` fact). Affinity shares do not move with
  * the clock (affinity.ts). So between two such boundaries its answer is the same, and a read may
  * keep it until the next one: `stableUntil` is the first time after `now` at which the answer may
- * differ. It may be early (a boundary that changes nothing), never late.
+ * differ. It may be early (a boundary that changes nothing), never late, but for goals'
+ * probabilities, which move continuously and are recomputed every `GOAL_HOLD_MS`.
  */
+import { GOAL_HOLD_MS } from '../goals/serve.ts';
 import { DAY, type EngineConfig } from './config.ts';
 import type { Extras } from './evaluate.ts';
 import { upgradeProfile, type Profile } from './profile.ts';
@@ -72,5 +74,8 @@ export function stableUntil(
     at(e[0]);
     for (const span of spans) at(e[0] + span);
   }
+  // A goal's probability moves with the clock continuously (days since the last visit, a window
+  // count): served from a read's memo for at most GOAL_HOLD_MS, a bounded lag rather than a boundary.
+  if (config.goals?.some((g) => g.model !== null)) best = Math.min(best, now + GOAL_HOLD_MS);
   return best;
 }

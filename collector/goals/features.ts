@@ -1,18 +1,24 @@
 /**
- * A visitor's features at a cut-off (docs/goals.md): numbers computed from its events strictly
- * before the cut-off, and nothing else, so that a model trained on past cut-offs learns only
- * what could have been known then. Pure: events, cut-off and vocabulary in, a vector out.
+ * A visitor's features (docs/goals.md): numbers read off its engine profile at a moment, so that
+ * a model is fed at read time exactly what it was trained on. Training folds each visitor's events
+ * strictly before a cut-off into a profile with the site's engine (`featuresAt`, the same
+ * `applyEvent` as ingest), reading nothing after it; serving reads the live profile
+ * (`featuresOf`, called by the engine's `evaluate`). Pure.
  *
  * Counts enter as log1p (a visitor with 40 views is not ten times one with 4) and, for the
- * per-category 7-day counts, also as the engine's own "hot" threshold (≥ 3, `hotEvents`), so a
- * linear model can draw the line a marketer would. Discount response is the one interaction:
- * a discount touch followed by hot activity in a category, the pattern email campaigns look for.
+ * per-category 7-day counts, also as the engine's own "hot" test (`hotEvents`), so a linear model
+ * can draw the line a marketer would. Discount response is the one interaction: a discount touch
+ * and hot activity in a category, the pattern email campaigns look for. Windows are the profile's
+ * (`windowDays`, 30 by default, and `windowCap` entries): a 30-day count is exact within them.
  */
+import { type Engagement, ENGAGEMENTS, type Lifecycle, LIFECYCLES } from '../../shared/segment.ts';
 import type { PropValue } from '../../shared/wire.ts';
-import { DAY } from '../engine/config.ts';
+import { DAY, type EngineConfig } from '../engine/config.ts';
+import { applyEvent, DEFAULT_ENGINE, emptyProfile, evaluate } from '../engine/index.ts';
+import { type Profile, TOUCH_CAMPAIGN, TOUCH_DISCOUNT } from '../engine/profile.ts';
 import { type Goal, reachesGoal } from './goal.ts';
 
-/** What a feature reads of one event. */
+/** What training reads of one stored event. */
 export interface FeatureEvent {
   ts: number;
   type: string;
@@ -30,19 +36,20 @@ export interface Vocabulary {
   traits: { name: string; values: string[] }[];
 }
 
-/** The engine's defaults: the hot test, the lifecycle thresholds, affinity's half-life. */
-const HOT_EVENTS = 3;
-const HALF_LIFE_DAYS = 14;
-const NEWBIE_DAYS = 30;
-const AT_RISK_DAYS = 60;
-const LAPSED_DAYS = 180;
+/** What `evaluate` has computed already and the features reuse. */
+export interface Stage {
+  lifecycle: Lifecycle;
+  engagement: Engagement;
+  /** Category shares (engine/affinity.ts `shares`). */
+  affinity: Record<string, number>;
+}
+
 /** After a discount touch, activity this soon counts as a response. */
 const RESPONSE_DAYS = 7;
+/** A profile with no purchase reads "days since the last purchase" as this. */
+const NO_PURCHASE_DAYS = 365;
 
-const LIFECYCLES = ['newbie', 'prospect', 'new_customer', 'loyalist', 'at_risk', 'lapsed'];
-const ENGAGEMENTS = ['hot', 'active', 'warm', 'cold'];
 const CART_TYPES = new Set(['add_to_cart', 'begin_checkout']);
-const DISCOUNT = /discount|coupon|promo|sale|voucher|offer/i;
 
 /** Names of the vector's entries, in order. */
 export function featureNames(vocab: Vocabulary): string[] {
@@ -58,7 +65,7 @@ export function featureNames(vocab: Vocabulary): string[] {
     'days_since_purchase',
     'carts_7d',
     'cart_open',
-    'goal_reached_before',
+    'goal_30d',
     'email_clicks_30d',
     'campaign_touches_30d',
     'discount_touches_30d',
@@ -73,123 +80,102 @@ export function featureNames(vocab: Vocabulary): string[] {
   return names;
 }
 
-/** Whether an event is a discount touch: a campaign or email naming a discount, or a `discount` prop. */
-export function isDiscountTouch(e: FeatureEvent): boolean {
-  if (e.props?.discount !== undefined && e.props.discount !== false && e.props.discount !== null)
-    return true;
-  if (e.utm)
-    for (const v of Object.values(e.utm)) if (v !== undefined && DISCOUNT.test(v)) return true;
-  return false;
-}
-
 const log1p = Math.log1p;
 
 /**
- * The features of one visitor at `cutoff`, from `events` (any order, any times: those at or after
- * the cut-off are not read), or null when the visitor had no event before it (not yet a visitor:
- * no example). `traits` are the visitor's traits as stored now (goals say which to use).
+ * The features of profile `p` at `at` (nothing in it after `at` is read: training folds only the
+ * events before a cut-off). `traits` are the visitor's traits as stored now.
  */
-export function featuresAt(
-  events: readonly FeatureEvent[],
-  cutoff: number,
+export function featuresOf(
+  p: Profile,
+  at: number,
+  stage: Stage,
   goal: Goal,
   vocab: Vocabulary,
   traits: Record<string, unknown> | undefined,
-): number[] | null {
-  const past = events.filter((e) => e.ts < cutoff).sort((a, b) => a.ts - b.ts);
-  const first = past[0];
-  const last = past[past.length - 1];
-  if (first === undefined || last === undefined) return null;
-  const ago = (t: number) => (cutoff - t) / DAY;
-  const within = (e: FeatureEvent, days: number) => ago(e.ts) <= days;
-  const rate = Math.LN2 / HALF_LIFE_DAYS;
-
+  config: EngineConfig,
+): number[] {
+  const d1 = at - DAY;
+  const d7 = at - 7 * DAY;
+  const d30 = at - 30 * DAY;
+  const hot = at - config.hotDays * DAY;
   let events1 = 0;
   let events7 = 0;
   let events30 = 0;
-  let purchases = 0;
-  let monetary = 0;
-  let lastPurchase: number | null = null;
   let carts7 = 0;
-  let lastCart: number | null = null;
-  let goalBefore = 0;
-  let emailClicks = 0;
+  let lastCart = -Infinity;
+  let goal30 = 0;
+  let clicks30 = 0;
+  const count7 = new Map<string, number>();
+  const hotCount = new Map<string, number>();
+  const window = p.window;
+  // "Within N days" is strictly younger than N days, as everywhere in the engine.
+  for (let i = window.length - 1; i >= 0; i--) {
+    const e = window[i];
+    if (e === undefined || e[0] > at) continue;
+    const t = e[0];
+    if (t <= d30) break;
+    events30++;
+    if (e[1] === 'email_click') clicks30++;
+    // The goal's type and category: the log keeps only the props rules read, not the goal's.
+    if (e[1] === goal.event && (goal.category === undefined || e[2] === goal.category)) goal30++;
+    if (t > d7) {
+      events7++;
+      if (t > d1) events1++;
+      if (CART_TYPES.has(e[1])) carts7++;
+      if (e[2] !== null) count7.set(e[2], (count7.get(e[2]) ?? 0) + 1);
+    }
+    if (CART_TYPES.has(e[1]) && t > lastCart) lastCart = t;
+    if (t > hot && e[2] !== null) hotCount.set(e[2], (hotCount.get(e[2]) ?? 0) + 1);
+  }
   let campaign = 0;
   let discounts = 0;
-  let lastDiscount: number | null = null;
   let discount7 = false;
   let responded = false;
-  const score = new Map<string, number>();
-  const count7 = new Map<string, number>();
-  for (const e of past) {
-    const d = ago(e.ts);
-    if (d <= 1) events1++;
-    if (d <= 7) events7++;
-    if (d <= 30) events30++;
-    if (e.type === 'purchase') {
-      purchases++;
-      monetary += e.value ?? 0;
-      lastPurchase = e.ts;
-    }
-    if (CART_TYPES.has(e.type)) {
-      lastCart = e.ts;
-      if (d <= 7) carts7++;
-    }
-    if (reachesGoal(e, goal)) goalBefore++;
-    if (d <= 30 && e.type === 'email_click') emailClicks++;
-    if (d <= 30 && e.utm !== null && Object.keys(e.utm).length > 0) campaign++;
-    if (isDiscountTouch(e)) {
-      if (d <= 30) discounts++;
-      if (d <= 7) discount7 = true;
-      lastDiscount = e.ts;
-    } else if (lastDiscount !== null && (e.ts - lastDiscount) / DAY <= RESPONSE_DAYS) {
-      responded = true;
-    }
-    if (e.category !== null) {
-      score.set(e.category, (score.get(e.category) ?? 0) + Math.exp(-rate * d));
-      if (within(e, 7)) count7.set(e.category, (count7.get(e.category) ?? 0) + 1);
-    }
+  for (const [t, kind] of p.touches ?? []) {
+    if (t > at || t <= d30) continue;
+    if (kind & TOUCH_CAMPAIGN) campaign++;
+    if (!(kind & TOUCH_DISCOUNT)) continue;
+    discounts++;
+    if (t > d7) discount7 = true;
+    // A response: any later event within RESPONSE_DAYS of the touch (and before `at`).
+    if (!responded)
+      for (const e of window)
+        if (e[0] > t && e[0] <= t + RESPONSE_DAYS * DAY && e[0] <= at) {
+          responded = true;
+          break;
+        }
   }
-
-  const idle = ago(last.ts);
-  let lifecycle: string;
-  if (purchases === 0) lifecycle = ago(first.ts) < NEWBIE_DAYS ? 'newbie' : 'prospect';
-  else if (idle >= LAPSED_DAYS) lifecycle = 'lapsed';
-  else if (idle >= AT_RISK_DAYS) lifecycle = 'at_risk';
-  else lifecycle = purchases >= 2 ? 'loyalist' : 'new_customer';
-  let topCount = 0;
-  for (const n of count7.values()) topCount = Math.max(topCount, n);
-  const engagement =
-    topCount >= HOT_EVENTS ? 'hot' : idle < 7 ? 'active' : idle < 30 ? 'warm' : 'cold';
-  let total = 0;
-  for (const s of score.values()) total += s;
-
+  const ago = (t: number) => Math.max(0, at - t) / DAY;
+  const lastPurchase = p.purchases.last;
   const x = [
-    log1p(idle),
-    log1p(ago(first.ts)),
-    log1p(past.length),
+    log1p(ago(p.lastSeen)),
+    log1p(ago(p.firstSeen)),
+    log1p(p.count),
     log1p(events1),
     log1p(events7),
     log1p(events30),
-    log1p(purchases),
-    log1p(Math.max(0, monetary)),
-    lastPurchase === null ? log1p(365) : log1p(ago(lastPurchase)),
+    log1p(p.purchases.n),
+    log1p(Math.max(0, p.purchases.total)),
+    log1p(lastPurchase === null ? NO_PURCHASE_DAYS : ago(lastPurchase)),
     log1p(carts7),
-    lastCart !== null && (lastPurchase === null || lastCart > lastPurchase) && ago(lastCart) <= 7
-      ? 1
-      : 0,
-    goalBefore > 0 ? 1 : 0,
-    log1p(emailClicks),
+    lastCart > d7 && (lastPurchase === null || lastCart > lastPurchase) ? 1 : 0,
+    goal30 > 0 ? 1 : 0,
+    log1p(clicks30),
     log1p(campaign),
     log1p(discounts),
     responded ? 1 : 0,
-    ...LIFECYCLES.map((l) => (l === lifecycle ? 1 : 0)),
-    ...ENGAGEMENTS.map((g) => (g === engagement ? 1 : 0)),
   ];
+  for (const l of LIFECYCLES) x.push(l === stage.lifecycle ? 1 : 0);
+  for (const g of ENGAGEMENTS) x.push(g === stage.engagement ? 1 : 0);
   for (const c of vocab.categories) {
-    const n = count7.get(c) ?? 0;
-    const hot = n >= HOT_EVENTS ? 1 : 0;
-    x.push(total > 0 ? (score.get(c) ?? 0) / total : 0, log1p(n), hot, discount7 ? hot : 0);
+    const isHot = (hotCount.get(c) ?? 0) >= config.hotEvents ? 1 : 0;
+    x.push(
+      Object.hasOwn(stage.affinity, c) ? (stage.affinity[c] ?? 0) : 0,
+      log1p(count7.get(c) ?? 0),
+      isHot,
+      discount7 ? isHot : 0,
+    );
   }
   for (const t of vocab.traits) {
     const v = traits?.[t.name];
@@ -203,6 +189,73 @@ export function featuresAt(
     x.push(s !== null && !hit ? 1 : 0);
   }
   return x;
+}
+
+/** The engine's view of a stored event (the props in full: the engine keeps what rules read). */
+export const engineEvent = (e: FeatureEvent) => ({
+  type: e.type,
+  ts: e.ts,
+  category: e.category,
+  value: e.value,
+  props: e.props,
+  utm: e.utm,
+});
+
+/**
+ * Folds `events` (in time order) into `profile` up to `cutoff` (exclusive), from index `from`;
+ * returns the profile and the index of the first event not applied.
+ */
+export function foldUntil(
+  profile: Profile | null,
+  events: readonly FeatureEvent[],
+  from: number,
+  cutoff: number,
+  config: EngineConfig,
+): { profile: Profile | null; next: number } {
+  let p = profile;
+  let i = from;
+  for (; i < events.length; i++) {
+    const e = events[i];
+    if (e === undefined || e.ts >= cutoff) break;
+    p = applyEvent(p ?? emptyProfile(e.ts), engineEvent(e), config);
+  }
+  return { profile: p, next: i };
+}
+
+/** The stage of a profile at `at` with the site's thresholds (what `evaluate` would compute). */
+export function stageAt(p: Profile, at: number, config: EngineConfig) {
+  const s = evaluate(p, { site: '', visitor: '', known: false }, { ...config, goals: [] }, at);
+  return {
+    stage: { lifecycle: s.lifecycle, engagement: s.engagement, affinity: s.affinity },
+    intent: s.intent,
+  };
+}
+
+/**
+ * The features of one visitor at `cutoff`, from `events` (any order, any times: those at or after
+ * the cut-off are not read), or null when the visitor had no event before it (not yet a visitor:
+ * no example). The training's path in one call, for tests and single reads.
+ */
+export function featuresAt(
+  events: readonly FeatureEvent[],
+  cutoff: number,
+  goal: Goal,
+  vocab: Vocabulary,
+  traits: Record<string, unknown> | undefined,
+  config: EngineConfig = DEFAULT_ENGINE,
+): number[] | null {
+  const sorted = events.filter((e) => e.ts < cutoff).sort((a, b) => a.ts - b.ts);
+  const { profile } = foldUntil(null, sorted, 0, cutoff, config);
+  if (profile === null) return null;
+  return featuresOf(
+    profile,
+    cutoff,
+    stageAt(profile, cutoff, config).stage,
+    goal,
+    vocab,
+    traits,
+    config,
+  );
 }
 
 /** Whether the goal was reached in `[cutoff, cutoff + horizonMs)`: the example's label. */

@@ -46,6 +46,12 @@ export const goalSchema = z
       .max(GOAL_LIMITS.traits)
       .optional(),
     description: z.string().max(500).optional(),
+    /**
+     * Browsers see this goal's probability and bucket (the segment answer of `GET /v1/segment` and
+     * `/v1/collect`); by default only API-key reads and webhooks do: a propensity to buy is read
+     * off purchases and traits, which a browser's answer does not reveal.
+     */
+    public: z.boolean().optional(),
   })
   .strict();
 
@@ -96,8 +102,12 @@ export function reachesGoal(e: GoalEventView, goal: Goal): boolean {
   return true;
 }
 
-/** The goal's JSON with its keys sorted: what a model records, so a change of goal shows. */
+/**
+ * What a model is trained for: the goal's JSON with its keys sorted, without the parts that do not
+ * change what is learnt (`description`, `public`). A model records it, so a change of goal shows.
+ */
 export function goalKey(goal: Goal): string {
+  const { description: _d, public: _p, ...learnt } = goal;
   const sort = (v: unknown): unknown =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
@@ -107,5 +117,5 @@ export function goalKey(goal: Goal): string {
             .map(([k, x]) => [k, sort(x)]),
         )
       : v;
-  return JSON.stringify(sort(goal));
+  return JSON.stringify(sort(learnt));
 }

@@ -5,9 +5,8 @@
  * model beats the fallback it replaces, on the same examples.
  */
 import type { Intent } from '../../shared/segment.ts';
-import { applyEvent, type EngineConfig, evaluate } from '../engine/index.ts';
-import { emptyProfile } from '../engine/profile.ts';
-import type { FeatureEvent } from './features.ts';
+import type { EngineConfig } from '../engine/index.ts';
+import { type FeatureEvent, foldUntil, stageAt } from './features.ts';
 import { auc } from './metrics.ts';
 
 const RANK: Record<Intent, number> = { least_likely: 0, moderately_likely: 1, most_likely: 2 };
@@ -25,17 +24,9 @@ export function intentAt(
   cutoff: number,
   engine: EngineConfig,
 ): Intent | null {
-  const past = events.filter((e) => e.ts < cutoff).sort((a, b) => a.ts - b.ts);
-  const first = past[0];
-  if (first === undefined) return null;
-  let profile = emptyProfile(first.ts);
-  for (const e of past)
-    profile = applyEvent(
-      profile,
-      { type: e.type, ts: e.ts, category: e.category, value: e.value, props: e.props },
-      engine,
-    );
-  return evaluate(profile, { site: '', visitor: '', known: false }, engine, cutoff).intent;
+  const sorted = events.filter((e) => e.ts < cutoff).sort((a, b) => a.ts - b.ts);
+  const { profile } = foldUntil(null, sorted, 0, cutoff, engine);
+  return profile === null ? null : stageAt(profile, cutoff, engine).intent;
 }
 
 export function judgeHeuristic(

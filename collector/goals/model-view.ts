@@ -6,7 +6,7 @@
  */
 import type { StoredGoalModel } from '../storage/contract.ts';
 import { type Goal, goalKey } from './goal.ts';
-import type { GoalModel, TrainingReport } from './train.ts';
+import { type GoalModel, MODEL_VERSION, type TrainingReport } from './train.ts';
 
 export interface ModelView {
   /** `model`: a trained model serves; `fallback`: the intent heuristic serves; `untrained`: no training yet. */
@@ -32,9 +32,11 @@ export function modelView(goal: Goal, row: StoredGoalModel | undefined): ModelVi
       trained: null,
       evaluation: null,
     };
-  const stale = row.definition !== goalKey(goal);
   const evaluation = JSON.parse(row.evaluation) as TrainingReport;
   const model = row.model === null ? null : (JSON.parse(row.model) as GoalModel);
+  // A model of an earlier version of the features is not served either: stale until retrained.
+  const older = model !== null && model.version !== MODEL_VERSION;
+  const stale = row.definition !== goalKey(goal) || older;
   const view: ModelView = {
     status: row.status,
     fallback: row.status === 'model' && !stale ? null : 'intent',
@@ -43,6 +45,8 @@ export function modelView(goal: Goal, row: StoredGoalModel | undefined): ModelVi
     evaluation,
   };
   if (row.status === 'fallback' && evaluation.reason) view.reason = evaluation.reason;
+  else if (older)
+    view.reason = 'trained by an earlier version of microseg: the next training replaces it';
   else if (stale) view.reason = 'the goal changed since this model was trained';
   if (model)
     view.topFeatures = model.features

@@ -10,17 +10,19 @@
  * which neither saw: the figures reported are those of the model stored.
  */
 import { GOAL_LIMITS } from '../../shared/limits.ts';
+import type { Intent } from '../../shared/segment.ts';
+import { DEFAULT_ENGINE, type EngineConfig } from '../engine/index.ts';
 import {
   type FeatureEvent,
   featureNames,
-  featuresAt,
+  featuresOf,
+  foldUntil,
   labelAt,
+  stageAt,
   type Vocabulary,
 } from './features.ts';
-import type { Intent } from '../../shared/segment.ts';
-import type { EngineConfig } from '../engine/index.ts';
 import { type Goal, withinMs } from './goal.ts';
-import { type HeuristicEvaluation, intentAt, judgeHeuristic } from './heuristic.ts';
+import { type HeuristicEvaluation, judgeHeuristic } from './heuristic.ts';
 import {
   calibrated,
   fitLogistic,
@@ -48,20 +50,51 @@ export interface TrainingInput {
   minExamples?: number | undefined;
   minPositives?: number | undefined;
   /**
-   * The site's engine thresholds (rules left out: they do not cross to a worker), to judge the
-   * intent heuristic on the same holdout; without it the report has no `heuristic`.
+   * The site's engine (rules and goals left out: they do not cross to a worker): the profiles are
+   * folded with it, as at ingest, and the intent heuristic is judged with its thresholds. Default:
+   * the engine's defaults.
    */
   engine?: EngineConfig | undefined;
 }
 
-/** A fitted model as stored (JSON) and scored. */
+/** A probability's bucket: `most` and `moderate` are the lowest probabilities of the two upper ones. */
+export interface Thresholds {
+  most: number;
+  moderate: number;
+}
+
+/**
+ * A fitted model as stored (JSON) and scored. Version 2: features read off the engine profile
+ * (version 1, folded from raw events, is no longer served: retrained on the schedule).
+ */
 export interface GoalModel {
-  version: 1;
+  version: 2;
   features: string[];
   vocab: Vocabulary;
   logistic: LogisticModel;
   platt: Platt;
+  thresholds: Thresholds;
 }
+
+export const MODEL_VERSION = 2;
+
+/**
+ * The buckets by the training's base rate (fit and calibration splits): `most_likely` from three
+ * times the base rate (at most halfway from it to certainty), `moderately_likely` from the base
+ * rate itself (at least as likely as the average visitor), `least_likely` below it. Calibrated
+ * probabilities make the ratio a lift, so a bucket means the same on a site where 1% buy and one
+ * where 30% do; on a site whose model learnt nothing, `most_likely` stays empty.
+ */
+export function thresholdsFor(baseRate: number): Thresholds {
+  return { most: Math.min(3 * baseRate, (1 + baseRate) / 2), moderate: baseRate };
+}
+
+export function bucketOf(p: number, t: Thresholds): Intent {
+  return p >= t.most ? 'most_likely' : p >= t.moderate ? 'moderately_likely' : 'least_likely';
+}
+
+/** Per bucket, the holdout's examples and the share that reached the goal. */
+export type BucketFigures = Record<Intent, { n: number; rate: number }>;
 
 export interface SplitFigures {
   examples: number;
@@ -80,8 +113,11 @@ export interface TrainingReport {
   calibration: SplitFigures;
   /** The holdout's evaluation (absent when there was nothing to judge). */
   holdout: Evaluation | null;
-  /** Today's intent heuristic on the same holdout examples (absent without an engine config). */
+  /** Today's intent heuristic on the same holdout examples. */
   heuristic?: HeuristicEvaluation | undefined;
+  /** The model's buckets on the holdout, and their thresholds (a model only). */
+  buckets?: BucketFigures | undefined;
+  thresholds?: Thresholds | undefined;
   features: number;
   tookMs: number;
 }
@@ -152,19 +188,25 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
   const vocab = vocabulary(input, holdoutAt);
   const splits: Split[] = cutoffs.map(() => ({ xs: [], ys: [] }));
   const intents: Intent[] = [];
-  for (const [visitor, events] of input.histories) {
+  const engine: EngineConfig = { ...(input.engine ?? DEFAULT_ENGINE), rules: [], goals: [] };
+  // Each visitor's events folded once, oldest first, through the cut-offs in time order: at each,
+  // the profile holds exactly the events before it (what ingest would have built by then).
+  const ascending = cutoffs.map((c, i) => ({ c, i })).sort((a, b) => a.c - b.c);
+  for (const [visitor, unsorted] of input.histories) {
+    const events = unsorted.slice().sort((a, b) => a.ts - b.ts);
     const traits = input.traits.get(visitor);
-    cutoffs.forEach((c, i) => {
-      const x = featuresAt(events, c, input.goal, vocab, traits);
-      if (x === null) return;
+    let folded: ReturnType<typeof foldUntil> = { profile: null, next: 0 };
+    for (const { c, i } of ascending) {
+      folded = foldUntil(folded.profile, events, folded.next, c, engine);
+      const p = folded.profile;
       const split = splits[i];
-      if (!split) return;
-      split.xs.push(x);
+      if (p === null || !split) continue;
+      const { stage, intent } = stageAt(p, c, engine);
+      split.xs.push(featuresOf(p, c, stage, input.goal, vocab, traits, engine));
       split.ys.push(labelAt(events, c, horizonMs, input.goal));
       // The holdout's examples, judged by the heuristic too (same visitors, same order).
-      if (i === 0 && input.engine)
-        intents.push(intentAt(events, c, input.engine) ?? 'least_likely');
-    });
+      if (i === 0) intents.push(intent);
+    }
   }
   const holdout = splits[0] ?? { xs: [], ys: [] };
   const calibration = splits[1] ?? { xs: [], ys: [] };
@@ -187,9 +229,7 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
     train: figures(fit),
     calibration: figures(calibration),
     holdout: judged,
-    ...(input.engine && holdout.ys.length > 0
-      ? { heuristic: judgeHeuristic(intents, holdout.ys) }
-      : {}),
+    ...(holdout.ys.length > 0 ? { heuristic: judgeHeuristic(intents, holdout.ys) } : {}),
     features: names.length,
     tookMs: clock() - started,
   });
@@ -216,10 +256,45 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
     calibration.xs.map((x) => logit(logistic, x)),
     calibration.ys,
   );
-  const model: GoalModel = { version: 1, features: names, vocab, logistic, platt };
-  const judged = evaluate(
-    holdout.xs.map((x) => score(model, x)),
-    holdout.ys,
+  const fitted = figures(fit);
+  const thresholds = thresholdsFor(
+    (fitted.positives + learntCal.positives) / (fitted.examples + learntCal.examples),
   );
-  return { report: report('model', judged), model };
+  const model: GoalModel = {
+    version: MODEL_VERSION,
+    features: names,
+    vocab,
+    logistic,
+    platt,
+    thresholds,
+  };
+  const ps = holdout.xs.map((x) => score(model, x));
+  const judged = evaluate(ps, holdout.ys);
+  return {
+    report: {
+      ...report('model', judged),
+      buckets: bucketFigures(ps, holdout.ys, thresholds),
+      thresholds,
+    },
+    model,
+  };
+}
+
+function bucketFigures(
+  ps: readonly number[],
+  ys: readonly boolean[],
+  t: Thresholds,
+): BucketFigures {
+  const out: BucketFigures = {
+    most_likely: { n: 0, rate: 0 },
+    moderately_likely: { n: 0, rate: 0 },
+    least_likely: { n: 0, rate: 0 },
+  };
+  ps.forEach((p, i) => {
+    const b = out[bucketOf(p, t)];
+    b.n++;
+    if (ys[i]) b.rate++;
+  });
+  for (const b of Object.values(out)) b.rate = b.n > 0 ? b.rate / b.n : 0;
+  return out;
 }

@@ -210,7 +210,14 @@ export async function trainGoal(
     const readMs = performance.now() - started;
     // The site's thresholds without its compiled rules (functions cannot cross to the worker; the
     // heuristic reads none).
-    const engine: EngineConfig = { ...site.engine, rules: [], windowProps: [], quiet: undefined };
+    // What crosses to the worker: thresholds only (compiled rules and served models stay here).
+    const engine: EngineConfig = {
+      ...site.engine,
+      rules: [],
+      windowProps: [],
+      quiet: undefined,
+      goals: undefined,
+    };
     const result = await fitter.fit(goal, opts.now, opts.cutoffs, engine);
     const report: StoredReport = {
       ...result.report,

@@ -31,6 +31,7 @@ import { publicMetricsRoutes } from './routes/metrics.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { goalRoutes } from './routes/goals.ts';
 import { type RuntimeRules, runtimeRules } from '../rules/runtime.ts';
+import { type RuntimeGoals, runtimeGoals } from '../goals/runtime.ts';
 import { dashboardRoutes } from '../dashboard/app.ts';
 import { ephemeralKeyRing, type KeyRing } from '../identity/keys.ts';
 import { type Notice, notices } from '../log.ts';
@@ -79,6 +80,8 @@ export interface Deps {
   metricsToken: string | undefined;
   /** The runtime rules in force in this process (`/v1/rules`; rules/runtime.ts). */
   rules: RuntimeRules;
+  /** The goals and models in force in this process (`/v1/goals`; goals/runtime.ts). */
+  goals: RuntimeGoals;
 }
 
 /** What a caller must give; everything else has a default (see `withDefaults`). */
@@ -106,6 +109,7 @@ export function withDefaults(opts: AppOptions): Deps {
     bodyTimeoutMs: opts.bodyTimeoutMs,
     metricsToken: opts.metricsToken,
     rules: opts.rules ?? runtimeRules(opts.storage, opts.config, { log }),
+    goals: opts.goals ?? runtimeGoals(opts.storage, opts.config, { log }),
     live: opts.live ?? new LiveFeed(),
   };
 }

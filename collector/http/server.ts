@@ -26,6 +26,7 @@ import { runJobsWhileLeader } from '../jobs/leader.ts';
 import { startRetentionJob } from '../jobs/retention.ts';
 import { startSegmentSweep } from '../jobs/sweep.ts';
 import { runtimeRules } from '../rules/runtime.ts';
+import { runtimeGoals } from '../goals/runtime.ts';
 import { startRuleBackfill } from '../rules/backfill.ts';
 import { startGoalTraining } from '../jobs/goals.ts';
 import { startSegmentSizes } from '../jobs/segment-sizes.ts';
@@ -140,11 +141,15 @@ export async function start(
   // Rules saved through the API, in force before the first request; polled for other processes'.
   const rules = runtimeRules(storage, config, { log });
   await rules.ready;
+  // Goals and their models likewise: each read answers their probabilities from the start.
+  const goalsInForce = runtimeGoals(storage, config, { log });
+  await goalsInForce.ready;
   // The dashboard's live feed; a worker of `serve --workers` links it to the others' (cluster-relay.ts).
   const live = new LiveFeed();
   joinClusterLive(live);
   const app = createApp({
     rules,
+    goals: goalsInForce,
     live,
     storage,
     config,
@@ -257,6 +262,7 @@ export async function start(
         // The jobs stop now; the leadership goes with its connection, for another process.
         const jobsStopped = jobs.stop();
         rules.stop();
+        goalsInForce.stop();
         metricsServer?.close();
         (
           metricsServer as { closeAllConnections?: () => void } | undefined

@@ -3,7 +3,12 @@
  * once), ingesting for a visitor or a contact into the right profile with its traits, and
  * campaign attribution. No HTTP here; every write function takes the `tx` of one write job.
  */
-import { type BrowserSegment, pageFacts, type Segment } from '../../shared/segment.ts';
+import {
+  type BrowserSegment,
+  type GoalScore,
+  pageFacts,
+  type Segment,
+} from '../../shared/segment.ts';
 import type { SiteConfig } from '../config/config.ts';
 import { DAY } from '../engine/config.ts';
 import {
@@ -332,10 +337,26 @@ export async function setTraitsOf(
   return patchTraits(tx, site.id, key, patch, now);
 }
 
+/** The goals a browser may see (those marked `public`), or undefined for none. */
+function publicGoals(
+  engine: EngineConfig,
+  goals: Record<string, GoalScore>,
+): Record<string, GoalScore> | undefined {
+  let out: Record<string, GoalScore> | undefined;
+  for (const g of engine.goals ?? [])
+    if (g.public && Object.hasOwn(goals, g.name)) {
+      out ??= {};
+      const score = goals[g.name];
+      if (score) out[g.name] = score;
+    }
+  return out;
+}
+
 /**
  * A segment as a browser may see it (`/v1/collect`'s answer, `GET /v1/segment`): without the
  * custom segments that read private facts (unless the rule is `public`), and without `rfm` and
- * `cooldown` (they tell what a contact spent) unless the site lists them in `browserReveals`.
+ * `cooldown` (they tell what a contact spent) unless the site lists them in `browserReveals`, and
+ * without the goals' probabilities but those of goals marked `public`.
  * The API-key endpoints and webhooks keep the full segment. With the page facts the snippet applies
  * as they are (`PageFacts`).
  */
@@ -349,6 +370,11 @@ export function forBrowser(site: SiteConfig, segment: Segment): BrowserSegment {
     cooldown: site.browser.cooldown ? segment.cooldown : false,
     segments,
   };
+  if (segment.goals) {
+    const shown = publicGoals(site.engine, segment.goals);
+    if (shown) seen.goals = shown;
+    else delete seen.goals;
+  }
   // The page facts come from what the browser may see, so they reveal nothing more.
   return { ...seen, ...pageFacts(seen) };
 }

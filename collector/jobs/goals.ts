@@ -1,16 +1,27 @@
 /**
  * The goal training schedule (docs/goals.md): every `everyMs` (6 hours by default) each site's
- * goals whose model is missing, stale (the goal changed) or older than `everyMs` are retrained,
- * one at a time, in the worker thread (goals/trainer.ts). It runs in the jobs leader only
- * (jobs/leader.ts), so one process trains for all; the first pass waits `firstAfterMs` after the
- * start, off the start-up's busiest minute. `microseg train` trains one goal now.
+ * goals whose model is missing, stale (the goal changed, or trained by an earlier version of the
+ * features) or older than `everyMs` are retrained, one at a time, in the worker thread
+ * (goals/trainer.ts). It runs in the jobs leader only (jobs/leader.ts), so one process trains for
+ * all; the first pass waits `firstAfterMs` after the start, off the start-up's busiest minute. `microseg train` trains one goal now.
  */
 import type { Config } from '../config/config.ts';
 import { goalOf, listGoals } from '../goals/catalog.ts';
 import { goalKey } from '../goals/goal.ts';
 import { TrainingBusy, trainGoal } from '../goals/trainer.ts';
 import type { Logger } from '../log.ts';
-import type { Storage } from '../storage/contract.ts';
+import type { Storage, StoredGoalModel } from '../storage/contract.ts';
+import { MODEL_VERSION } from '../goals/train.ts';
+
+/** A model stored by an earlier version of the features: served by no one, retrained now. */
+function olderVersion(row: StoredGoalModel): boolean {
+  if (row.model === null) return false;
+  try {
+    return (JSON.parse(row.model) as { version?: number }).version !== MODEL_VERSION;
+  } catch {
+    return true;
+  }
+}
 
 export const GOAL_TRAIN_EVERY_MS = 6 * 60 * 60_000;
 export const GOAL_TRAIN_FIRST_AFTER_MS = 60_000;
@@ -45,7 +56,12 @@ export function startGoalTraining(
         const now = opts.now();
         try {
           const last = await storage.goals.model(site.id, view.name);
-          if (last && last.definition === goalKey(goal) && now - last.trained < everyMs) continue;
+          const current =
+            last !== undefined &&
+            last.definition === goalKey(goal) &&
+            now - last.trained < everyMs &&
+            !olderVersion(last);
+          if (current) continue;
           const report = await trainGoal(storage, site, view.name, goal, { now });
           trained++;
           opts.log('info', 'goal trained', {

@@ -16,6 +16,7 @@ import type { Config, RuleInput, SiteConfig } from '../config/config.ts';
 import { hiddenSegments, ruleSchema } from '../config/config.ts';
 import { compileRules } from '../engine/index.ts';
 import { RULE_NAME } from '../engine/rules.ts';
+import { poll } from '../storage/poll.ts';
 import type { Storage, StoredRule } from '../storage/contract.ts';
 
 /** How often a process looks for rules saved by another (the bound on their delay). */
@@ -179,37 +180,13 @@ export function runtimeRules(
       if (config.sites.has(id) && v !== stateOf(id).version) await refresh(id);
   }
 
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const every = opts.checkMs ?? RULES_CHECK_MS;
-  const tick = async () => {
-    try {
-      await check();
-    } catch (err) {
-      // The database away for a moment: the rules in force stay, the next tick tries again.
-      if (!stopped) log('warn', 'runtime rules: check failed', { err: String(err) });
-    }
-    if (stopped) return;
-    timer = setTimeout(tick, every);
-    timer.unref();
-  };
-  const ready = check().catch((err: unknown) => {
-    log('warn', 'runtime rules: first load failed', { err: String(err) });
-  });
-  void ready.then(() => {
-    if (stopped) return;
-    timer = setTimeout(tick, every);
-    timer.unref();
-  });
+  const polling = poll(check, opts.checkMs ?? RULES_CHECK_MS, log, 'runtime rules');
 
   return {
     state: stateOf,
     refresh,
     check,
-    ready,
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
+    ready: polling.ready,
+    stop: polling.stop,
   };
 }

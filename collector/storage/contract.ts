@@ -358,6 +358,11 @@ export interface GoalReads {
   list(site: string): Promise<StoredGoal[]>;
   get(site: string, name: string): Promise<StoredGoal | undefined>;
   model(site: string, goal: string): Promise<StoredGoalModel | undefined>;
+  /**
+   * Per site with goals or models, a fingerprint that changes when one is saved, deleted or
+   * retrained (goals/runtime.ts polls it, as runtime rules poll `rules.versions`).
+   */
+  versions(): Promise<Map<string, string>>;
 }
 
 export interface GoalWrites {

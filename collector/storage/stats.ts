@@ -11,7 +11,13 @@
  * are they counted from the profiles (a group-by of the site's profiles by key, as
  * `GET /v1/segments`, and one of its customers).
  */
-import { type Engagement, type Lifecycle, parseSegmentKey } from '../../shared/segment.ts';
+import {
+  type Engagement,
+  ENGAGEMENTS,
+  type Lifecycle,
+  LIFECYCLES,
+  parseSegmentKey,
+} from '../../shared/segment.ts';
 import { LIMITS } from '../../shared/limits.ts';
 import type {
   ActivityBucket,
@@ -33,16 +39,6 @@ import type { RfmCell, RfmThresholds, SegmentCounts, SegmentSizeRow, Storage } f
 
 const HOUR = 3_600_000;
 export const BUCKET_MS: Record<StatsBucket, number> = { day: DAY, hour: HOUR };
-
-const LIFECYCLES: Lifecycle[] = [
-  'newbie',
-  'prospect',
-  'new_customer',
-  'loyalist',
-  'at_risk',
-  'lapsed',
-];
-const ENGAGEMENTS: Engagement[] = ['hot', 'active', 'warm', 'cold'];
 
 export interface StatsRange {
   from: number;

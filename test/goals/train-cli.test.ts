@@ -74,6 +74,7 @@ describe('microseg train', () => {
     expect(r.out).toMatch(/AUC 0\.[89]\d\d/);
     expect(r.out).toContain('decile       n  predicted observed');
     expect(r.out).toMatch(/the intent heuristic on the same holdout: AUC 0\.\d{3}/);
+    expect(r.out).toMatch(/most_likely\s+\d+\.\d%\s+\d+ examples, \d+\.\d% reached the goal/);
     expect((await storage.goals.model('shop', 'camera-buyer'))?.status).toBe('model');
   });
 

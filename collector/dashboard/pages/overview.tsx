@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import type { Deps } from '../../http/app.ts';
-import type { Lifecycle } from '../../../shared/segment.ts';
+import { type Lifecycle, LIFECYCLES } from '../../../shared/segment.ts';
 import type { StatsResponse } from '../../../shared/stats.ts';
 import { siteStats, statsRange } from '../../storage/stats.ts';
 import { type ChartSpec, chartData } from '../chart.ts';
@@ -22,15 +22,6 @@ export const RANGES = {
   '48h': { label: 'Last 48 hours', bucket: 'hour', ms: 48 * 3_600_000 },
 } as const;
 export type RangeKey = keyof typeof RANGES;
-
-const LIFECYCLES: Lifecycle[] = [
-  'newbie',
-  'prospect',
-  'new_customer',
-  'loyalist',
-  'at_risk',
-  'lapsed',
-];
 
 /** Series drawn on the size chart (the table lists them all). */
 const CHART_SERIES = 8;

@@ -1,11 +1,12 @@
 /**
- * Goals (API key), issue 20: `GET /v1/goals`, `GET|PUT|DELETE /v1/goals/:name`, and
- * `GET /v1/goals/:name/model`, each with `?site=S`. The config file's goals are shown read-only;
+ * Goals (API key), issue 20: `GET /v1/goals`, `GET|PUT|DELETE /v1/goals/:name`,
+ * `GET /v1/goals/:name/model` and `GET /v1/goals/:name/audience`, each with `?site=S`. The config file's goals are shown read-only;
  * the others are stored per site. A goal's model is trained in the background (goals/trainer.ts)
  * and on demand (`microseg train`); these routes only read what the last training stored.
  */
 import { type Context, Hono } from 'hono';
-import { GOAL_LIMITS } from '../../../shared/limits.ts';
+import { GOAL_LIMITS, LIMITS } from '../../../shared/limits.ts';
+import { AudienceBusy, goalAudience, UnknownGoal, UnknownSegment } from '../../goals/audience.ts';
 import { findGoal, goalOf, listGoals } from '../../goals/catalog.ts';
 import { badGoalName, checkGoal, type GoalProblem } from '../../goals/goal.ts';
 import { modelView } from '../../goals/model-view.ts';
@@ -60,6 +61,49 @@ export function goalRoutes(deps: Deps) {
     return c.json({ site: site.id, goal: name, ...modelView(goalOf(goal), row) });
   });
 
+  app.get('/v1/goals/:name/audience', auth, withSite, async (c) => {
+    const { site } = c.var;
+    const name = c.req.param('name');
+    const query = c.req.query();
+    const traits: Record<string, string> = {};
+    for (const [k, v] of Object.entries(query)) {
+      if (!k.startsWith('trait.')) continue;
+      const trait = k.slice(6);
+      if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(trait) || v.length > LIMITS.propValueLength)
+        return fail(
+          c,
+          400,
+          'invalid_filter',
+          `${k}: a trait name and a value of at most ${LIMITS.propValueLength} characters`,
+        );
+      traits[trait] = v;
+    }
+    if (Object.keys(traits).length > GOAL_LIMITS.audienceTraits)
+      return fail(c, 400, 'invalid_filter', `at most ${GOAL_LIMITS.audienceTraits} trait filters`);
+    try {
+      const audience = await goalAudience(
+        storage,
+        site,
+        name,
+        { segment: query.segment || undefined, traits },
+        deps.now(),
+      );
+      return c.json({
+        site: site.id,
+        filter: { segment: query.segment || null, traits },
+        ...audience,
+      });
+    } catch (err) {
+      if (err instanceof UnknownGoal) return fail(c, 404, 'unknown_goal', err.message);
+      if (err instanceof UnknownSegment) return fail(c, 400, 'unknown_segment', err.message);
+      if (err instanceof AudienceBusy) {
+        c.header('Retry-After', '1');
+        return fail(c, 429, 'busy', `${err.message}: try again in a moment`);
+      }
+      throw err;
+    }
+  });
+
   app.put('/v1/goals/:name', auth, withSite, async (c) => {
     const { site } = c.var;
     const name = c.req.param('name');
@@ -99,6 +143,7 @@ export function goalRoutes(deps: Deps) {
         `site "${site.id}" has ${GOAL_LIMITS.goalsPerSite} goals: delete one first`,
       );
     }
+    await deps.goals.refresh(site.id);
     const saved = await findGoal(storage, site, name);
     return c.json({ site: site.id, goal: saved }, created ? 201 : 200);
   });
@@ -110,6 +155,7 @@ export function goalRoutes(deps: Deps) {
       return fail(c, 409, 'read_only', `"${name}" is a goal of the config file: remove it there`);
     const gone = await storage.write((tx) => tx.goals.delete(site.id, name));
     if (!gone) return fail(c, 404, 'unknown_goal', `no goal "${name}" on site "${site.id}"`);
+    await deps.goals.refresh(site.id);
     return c.json({ site: site.id, name, deleted: true });
   });
 

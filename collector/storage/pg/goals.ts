@@ -10,6 +10,7 @@ import type {
   StoredGoalModel,
   TrainingEvent,
 } from '../contract.ts';
+import { fingerprints } from '../fingerprints.ts';
 import type { Queryable } from './db.ts';
 
 export function goalsPg(q: Queryable): GoalReads & GoalWrites {
@@ -31,6 +32,15 @@ export function goalsPg(q: Queryable): GoalReads & GoalWrites {
       return rows;
     },
     get,
+    async versions() {
+      const { rows } = await q.query<{ site: string; v: string }>({
+        name: 'microseg_goals_versions',
+        text: `SELECT site, 'g' || count(*)::text || ':' || max(updated)::text AS v FROM site_goals GROUP BY site
+               UNION ALL
+               SELECT site, 'm' || count(*)::text || ':' || max(trained)::text AS v FROM goal_models GROUP BY site`,
+      });
+      return fingerprints(rows);
+    },
     async model(site, goal) {
       const { rows } = await q.query<StoredGoalModel>({
         name: 'microseg_goals_model',

@@ -12,6 +12,7 @@ import type {
   StoredGoalModel,
   TrainingEvent,
 } from '../contract.ts';
+import { fingerprints } from '../fingerprints.ts';
 
 export function goalStore(sqlite: Database.Database): GoalReads & GoalWrites {
   const list = sqlite.prepare<[string], StoredGoal>(
@@ -44,9 +45,17 @@ export function goalStore(sqlite: Database.Database): GoalReads & GoalWrites {
        trained = excluded.trained, status = excluded.status, model = excluded.model,
        evaluation = excluded.evaluation`,
   );
+  const goalVersions = sqlite.prepare<[], { site: string; v: string }>(
+    `SELECT site, 'g' || count(*) || ':' || max(updated) AS v FROM site_goals GROUP BY site
+     UNION ALL
+     SELECT site, 'm' || count(*) || ':' || max(trained) AS v FROM goal_models GROUP BY site`,
+  );
   return {
     async list(site) {
       return list.all(site);
+    },
+    async versions() {
+      return fingerprints(goalVersions.all());
     },
     async get(site, name) {
       return get.get(site, name);

@@ -134,7 +134,12 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   };
 
   const ruleReads = { versions: rules.versions, list: rules.list };
-  const goalReads = { list: goals.list, get: goals.get, model: goals.model };
+  const goalReads = {
+    list: goals.list,
+    get: goals.get,
+    model: goals.model,
+    versions: goals.versions,
+  };
 
   const storageReads: Omit<StorageReads, 'identity' | 'outbox' | 'rules' | 'goals'> = {
     signedOut: signouts.signedOut,
