@@ -7,6 +7,9 @@
  *    when it holds the site already; then `trainGoal` (collector/goals/trainer.ts, the worker
  *    thread, as the collector's schedule runs it) trains the goal `camera-buyer` and its rows
  *    read, visitors, read and total ms, AUC, Brier and lift are printed.
+ * 3. **scoring** (run second: no load): `evaluate()` on the file's profiles with the site's engine
+ *    config without goals and with the trained model in `engine.goals` (a `ServedGoal`, as
+ *    goals/runtime.ts puts it in force), many rounds each way: µs per evaluation and the difference.
  * 2. **serving while training**: the collector (`start`, real HTTP on 127.0.0.1) on a copy of
  *    that file (the loads' ingest stays out of the file a later run reuses), loaded by
  *    bench/load.mjs in its own process: segment reads, then one-event ingest, each measured for
@@ -37,7 +40,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../collector/config/config.ts';
+import type { EngineConfig } from '../collector/engine/config.ts';
+import { evaluate } from '../collector/engine/evaluate.ts';
+import type { Profile } from '../collector/engine/profile.ts';
 import type { Goal } from '../collector/goals/goal.ts';
+import { trustedModel } from '../collector/goals/runtime.ts';
+import type { ServedGoal } from '../collector/goals/serve.ts';
 import { type StoredReport, trainGoal } from '../collector/goals/trainer.ts';
 import { optionsFromEnv, start } from '../collector/http/server.ts';
 import type { NewEvent, Storage } from '../collector/storage/contract.ts';
@@ -206,6 +214,12 @@ function seeded(storage: Storage): { visitors: number; events: number; end: numb
   return { visitors, events: row.events, end: row.end };
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? Number.NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
 /** Peak resident set of this process (worker threads included), MB. */
 function peakRssMB(): number {
   const status = readFileSync('/proc/self/status', 'utf8');
@@ -266,6 +280,82 @@ console.log(
     `AUC ${h?.auc?.toFixed(3) ?? '-'}, Brier ${h?.brier.toFixed(4) ?? '-'}, top-decile lift ${h?.topDecileLift?.toFixed(2) ?? '-'} ` +
     `(intent heuristic AUC ${trained.heuristic?.auc?.toFixed(3) ?? '-'}); peak RSS ${peakRssMB().toFixed(0)} MB`,
 );
+// ---------- 3. what scoring one goal adds to evaluate() ----------
+
+/**
+ * `evaluate()` on the file's own profiles with the site's engine config as it is (no goals) and
+ * with this goal's trained model in `engine.goals` (as goals/runtime.ts puts it in force), at the
+ * moment the data ends: ROUNDS rounds, each timing PASSES passes over the profiles with either
+ * config (the order alternating by round), µs per evaluation; the medians of the rounds, and the
+ * median of the rounds' differences. On this thread, nothing else running.
+ */
+async function scoringCost(): Promise<Record<string, unknown> | null> {
+  const model = trustedModel(GOAL, await storage.goals.model(SITE, GOAL_NAME));
+  if (model === null) return null;
+  const profiles: { visitor: string; profile: Profile }[] = [];
+  let after = '';
+  while (profiles.length < SCORED_PROFILES) {
+    const page = await storage.scanProfiles(SITE, after, 1000, { traits: false, columns: false });
+    const last = page[page.length - 1];
+    if (last === undefined) break;
+    for (const x of page) if (x.profile) profiles.push({ visitor: x.visitor, profile: x.profile });
+    after = last.visitor;
+  }
+  const plain: EngineConfig = { ...config.engine, goals: undefined };
+  const served: ServedGoal = { name: GOAL_NAME, goal: GOAL, model, public: false };
+  const scored: EngineConfig = { ...config.engine, goals: [served] };
+  let sink = 0;
+  const pass = (engine: EngineConfig): number => {
+    const t = performance.now();
+    for (let k = 0; k < PASSES; k++)
+      for (const { visitor, profile } of profiles) {
+        const segment = evaluate(profile, { site: SITE, visitor, known: false }, engine, end);
+        sink += segment.segment.length + (segment.goals ? 1 : 0);
+      }
+    return ((performance.now() - t) * 1000) / (PASSES * profiles.length);
+  };
+  pass(plain);
+  pass(scored); // warm: both paths compiled
+  const without: number[] = [];
+  const withGoal: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      without.push(pass(plain));
+      withGoal.push(pass(scored));
+    } else {
+      withGoal.push(pass(scored));
+      without.push(pass(plain));
+    }
+  }
+  // One scored answer for the record: the goal is answered, by the model.
+  const first = profiles[0];
+  const sample = first
+    ? evaluate(first.profile, { site: SITE, visitor: first.visitor, known: false }, scored, end)
+        .goals?.[GOAL_NAME]
+    : undefined;
+  return {
+    profiles: profiles.length,
+    evaluations: ROUNDS * PASSES * profiles.length,
+    withoutUs: median(without),
+    withUs: median(withGoal),
+    addedUs: median(without.map((w, i) => (withGoal[i] ?? Number.NaN) - w)),
+    sample: sample ?? null,
+    sink: sink > 0,
+  };
+}
+const SCORED_PROFILES = 5000;
+const PASSES = 4;
+const ROUNDS = 15;
+
+log(`scoring: evaluate() without and with the goal's model, load average ${load1()}`);
+const scoring = await scoringCost();
+out.scoring = scoring;
+if (scoring)
+  console.log(
+    `scoring: evaluate() ${Number(scoring.withoutUs).toFixed(2)} µs without goals, ${Number(scoring.withUs).toFixed(2)} µs with ${GOAL_NAME}'s model: +${Number(scoring.addedUs).toFixed(2)} µs (median of ${ROUNDS} rounds over ${scoring.profiles} profiles)`,
+  );
+else console.log('scoring: no trusted model (the intent heuristic serves), not measured');
+
 sqliteHandle(storage).pragma('wal_checkpoint(TRUNCATE)');
 await storage.close();
 
@@ -435,11 +525,6 @@ if (!values['no-load']) {
     await running.close();
     rmSync(copyDir, { recursive: true, force: true });
   }
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 ? (s[m] ?? Number.NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-  };
   const serving: Record<string, unknown> = {};
   for (const [name, ps] of Object.entries(pairs)) {
     const r = (key: 'p50' | 'p99' | 'rps') => median(ps.map((x) => x.with[key] / x.without[key]));

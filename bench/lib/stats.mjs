@@ -158,6 +158,13 @@ export function verdicts(r) {
             1.1,
             '×',
           ),
+          t(
+            "a goal's scoring added to evaluate() (a segment read's engine work)",
+            r.goals.scoring?.addedUs,
+            '<=',
+            5,
+            ' µs',
+          ),
         ]
       : []),
     t(
@@ -194,6 +201,11 @@ function goalsLines(g) {
       `training ${fmt(t.totalMs / 1000, 1)} s (read ${fmt(t.readMs / 1000, 1)} s, ${count(t.rowsRead)} rows of ${count(t.visitors)} visitors${t.truncated ? ', truncated at a bound' : ''}; ${count(t.examples)} examples), ` +
       `AUC ${fmt(t.auc, 3)}, Brier ${fmt(t.brier, 4)}, top-decile lift ${fmt(t.lift, 2)} (intent heuristic AUC ${fmt(t.heuristicAuc, 3)}); peak RSS ${fmt(t.peakRssMB)} MB, load average ${t.loadavg ?? '?'}`,
   ];
+  const c = g.scoring;
+  if (c)
+    lines.push(
+      `  scoring: evaluate() ${fmt(c.withoutUs, 2)} µs without goals, ${fmt(c.withUs, 2)} µs with the goal's model in engine.goals: +${fmt(c.addedUs, 2)} µs (median of rounds over ${count(c.profiles)} of the file's profiles, ${count(c.evaluations)} evaluations each way)`,
+    );
   const s = g.serving;
   if (!s) return lines;
   const pace = s.rate ? `${s.rate} req/s` : 'as fast as answered';

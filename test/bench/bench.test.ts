@@ -220,6 +220,7 @@ describe('bench goals phase', () => {
       peakRssMB: 900,
       loadavg: 1.5,
     },
+    scoring: { profiles: 5000, evaluations: 300_000, withoutUs: 2.1, withUs: 3.4, addedUs: 1.3 },
     serving: {
       rate: 1000,
       connections: 50,
@@ -243,11 +244,17 @@ describe('bench goals phase', () => {
       (t) => t.name.startsWith('goal training') || t.name.includes('with a training'),
     );
     expect(rows.map((t) => t.pass)).toEqual([false, true, false]);
+    const scoring = (r.targets as { name: string; pass: boolean | null }[]).find((t) =>
+      t.name.includes('scoring'),
+    );
+    expect(scoring).toMatchObject({ pass: true, value: 1.3, limit: 5 });
     expect(rows[0]?.name).toContain('100k visitors / 1.85M events read');
     const text = formatReport(r);
     expect(text).toContain('training 61.0 s (read 20.0 s, 1.85M rows of 100k visitors');
     expect(text).toContain('AUC 0.900, Brier 0.0400, top-decile lift 6.50');
     expect(text).toContain('segment reads: p50 1.02×, p99 1.08×, req/s 1.00× (medians of 0 pairs)');
+    expect(text).toContain('evaluate() 2.10 µs without goals, 3.40 µs with');
+    expect(text).toContain(': +1.30 µs');
     // A phase run without its loads judges the training alone.
     const alone = verdicts({ goals: goals({ serving: undefined }) }).filter((t: { name: string }) =>
       t.name.includes('with a training'),
@@ -287,6 +294,9 @@ describe('bench goals phase', () => {
       // The planted signal is found (a looser bar than test/goals' at 5,000 visitors).
       expect(out.training.auc).toBeGreaterThan(0.7);
       expect(out.serving).toBeUndefined();
+      // The trained model scored on the file's profiles: evaluate() answers the goal by it.
+      expect(out.scoring.sample).toMatchObject({ source: 'model' });
+      expect(out.scoring.addedUs).toEqual(expect.any(Number));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
