@@ -210,7 +210,7 @@ function goalsLines(g) {
   if (!s) return lines;
   const pace = s.rate ? `${s.rate} req/s` : 'as fast as answered';
   lines.push(
-    `  the collector on that file, ${pace} at ${s.connections} connections, ${s.warmup} s warm-up + ${s.duration} s each, without / with trainings:`,
+    `  the collector on a copy of that file, ${pace} at ${s.connections} connections, ${s.warmup} s warm-up + ${s.duration} s each, without / with trainings:`,
   );
   const m = (x) =>
     `${fmt(x.rps)} req/s, p50 ${fmt(x.p50, 2)} ms, p99 ${fmt(x.p99, 2)} ms, longest pause ${fmt(x.loopMaxMs)} ms`;
