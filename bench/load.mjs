@@ -3,7 +3,9 @@
  * The load generator, in its own process so the server under test never shares an event loop
  * with the load. Forked by run.mjs (one or more of them, each with its share of the connections);
  * receives one job per message, answers with its raw figures:
- *   { url | urls, kind: 'post' | 'get', batch, visitors, connections, duration, warmup, seed }
+ *   { url | urls, kind: 'post' | 'get', batch, visitors, connections, duration, warmup, seed, rate? }
+ * `rate` (requests per second, all connections together) holds the load at that pace instead of
+ * as fast as the server answers: latency then is the server's, not a queue's (the goals phase).
  * It says `{ measuring: true }` when the warm-up ends, so run.mjs can sample the server's CPU time
  * over exactly the measured part, and reports its own CPU time over that part: a generator near
  * 100% of a core is the bottleneck, not the server.
@@ -60,6 +62,8 @@ async function run(job, duration, record) {
                 Math.floor(job.connections / urls.length) +
                 (i < job.connections % urls.length ? 1 : 0),
               duration,
+              // autocannon's overallRate is per target: each its share of the job's rate.
+              ...(job.rate ? { overallRate: job.rate / urls.length } : {}),
               requests: [requestFor(i === 0 ? job : { ...job, seed: (job.seed ?? 7) * 31 + i })],
               timeout: 10,
             },

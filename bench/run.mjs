@@ -7,6 +7,7 @@
  */
 import { fork, spawn } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -30,7 +31,7 @@ import { collectBody, idGenerator, prng, visitorId, visitorsFor } from './lib/wo
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const ROOT = here('..');
-const PHASES = ['baseline', 'small', 'deep', 'large', 'scale', 'snippet', 'dashboard'];
+const PHASES = ['baseline', 'small', 'deep', 'large', 'scale', 'snippet', 'dashboard', 'goals'];
 
 const USAGE = `node bench/run.mjs [options]     (npm run bench builds first, then runs this)
 
@@ -55,12 +56,26 @@ Phases (all by default, in this order):
              answer (GET /v1/stats, 30 days by day) and the person answer (GET /v1/visitors/:id,
              first page) are timed in process (bench/dashboard.ts: the routes' code and JSON, no
              HTTP); median and p95 against the issue's bars, 300 ms and 50 ms
+  goals      issue 20's speed (bench/goals.ts, in one process that is the collector): a shop of
+             --goals-visitors visitors over 8 weeks with a planted signal (3+ camera views and a
+             discount email: a camera bought within 7 days at 60%, else 5%; ~18 events each),
+             written through the storage (~20k events/s here), then one training of the goal
+             (trainGoal, the worker thread): rows read, visitors, ms, AUC, Brier, lift, against
+             the issue's 60 s; evaluate() on the file's profiles without goals and with the
+             trained model in engine.goals, µs each and the difference against the issue's 5 µs;
+             then the collector on a copy of that file (real HTTP) loaded with segment
+             reads, then one-event ingest, at --goals-rate req/s, each for --duration s without
+             and with trainings running (one started as the measured window opens, another when
+             one ends), --goals-pairs pairs: p50/p99/req/s and the ratios against the issue's
+             10%; the default 20k visitors trains in ~10 s, the issue's 100k (--goals-full) in
+             ~40 s after a ~2 min seed
 
 Options:
   --only LIST        comma-separated phases to run, e.g. --only baseline,small
   --load LIST        which collector loads to run: reads,uncached,ingest1,ingest10 (default all);
                      uncached = reads from a second collector on the same file with
-                     MICROSEG_PROFILE_CACHE=0 (every read a SQLite lookup)
+                     MICROSEG_PROFILE_CACHE=0 (every read a SQLite lookup); the goals phase runs
+                     those of reads and ingest1 it names
   --duration S       measured seconds per load phase (default 10)
   --warmup S         warm-up seconds before each (default 2)
   --connections N    concurrent connections (default 50), shared among the generators
@@ -84,6 +99,14 @@ Options:
   --dashboard-db FILE
                      the dashboard phase's SQLite file: seeded when it does not exist, reused as
                      it is when it does (a 100k seed once, measured many times)
+  --goals-visitors N visitors of the goals phase's shop (default 20000, ~370k events; --quick 2000)
+  --goals-full       the issue's size: 100000 visitors, ~1.85M events (under the 2M rows a
+                     training reads)
+  --goals-db FILE    the goals phase's SQLite file: seeded when it does not exist, reused as it is
+                     when it does (the seed's end is read back from it)
+  --goals-pairs N    pairs of loads without / with a training, each load (default 3; --quick 1)
+  --goals-rate N     requests per second of the goals phase's loads (default 1000, under what the
+                     collector answers here, so latency is not queueing); 0: as fast as it answers
   --collector FILE   the collector bundle to measure (default dist/collector.mjs), e.g. another
                      commit's build for a paired comparison: run both alternately, compare ratios
   -h, --help         this help`;
@@ -109,6 +132,11 @@ const { values: args } = parseArgs({
     'dashboard-visitors': { type: 'string' },
     'dashboard-full': { type: 'boolean' },
     'dashboard-db': { type: 'string' },
+    'goals-visitors': { type: 'string' },
+    'goals-full': { type: 'boolean' },
+    'goals-db': { type: 'string' },
+    'goals-pairs': { type: 'string' },
+    'goals-rate': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -139,6 +167,12 @@ const opts = {
   dashboardVisitors: args['dashboard-full']
     ? 100_000
     : num(args['dashboard-visitors'], quick ? 500 : 10_000, 'dashboard-visitors'),
+  goalsVisitors: args['goals-full']
+    ? 100_000
+    : num(args['goals-visitors'], quick ? 2_000 : 20_000, 'goals-visitors'),
+  goalsPairs: num(args['goals-pairs'], quick ? 1 : 3, 'goals-pairs'),
+  // 0 is allowed here: as fast as the collector answers.
+  goalsRate: args['goals-rate'] === '0' ? 0 : num(args['goals-rate'], 1000, 'goals-rate'),
   profile: !!args.profile,
 };
 const only = args.only ? args.only.split(',').map((s) => s.trim()) : PHASES;
@@ -746,6 +780,73 @@ async function runDashboard() {
   };
 }
 
+/**
+ * The goals phase: bench/goals.ts bundled by esbuild (with the training worker beside it, where
+ * trainer.ts looks for it) and run on its file: it seeds (or reuses) the shop, trains, then serves
+ * and loads itself; its progress shows on stderr, its figures come back as JSON.
+ */
+async function runGoals() {
+  const db = args['goals-db'] ?? join(tmp, 'goals.db');
+  const dir = join(RESULTS, 'build');
+  const script = join(dir, 'goals.mjs');
+  await build({
+    entryPoints: [here('./goals.ts')],
+    outfile: script,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ['node20'],
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  const worker = join(ROOT, 'dist', 'goals-worker.mjs');
+  if (!existsSync(worker)) throw new Error(`${worker} is missing; run \`npm run build\``);
+  copyFileSync(worker, join(dir, 'goals-worker.mjs'));
+  const out = join(tmp, 'goals.json');
+  log(
+    `goals: ${existsSync(db) ? `reusing ${db}` : `${count(opts.goalsVisitors)} visitors into ${db}`}`,
+  );
+  await new Promise((ok, fail) => {
+    const child = spawn(
+      process.execPath,
+      [
+        script,
+        '--db',
+        db,
+        '--visitors',
+        String(opts.goalsVisitors),
+        '--pairs',
+        String(opts.goalsPairs),
+        '--duration',
+        String(opts.duration),
+        '--warmup',
+        String(opts.warmup),
+        '--connections',
+        String(opts.connections),
+        '--rate',
+        String(opts.goalsRate),
+        // --load picks among its two loads too (reads, ingest1).
+        '--loads',
+        loads.join(','),
+        '--json',
+        out,
+      ],
+      // The zero config (the `demo` site); progress on this process's stderr.
+      {
+        cwd: ROOT,
+        env: { ...process.env, MICROSEG_CONFIG: '', MICROSEG_DB: '' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    children.add(child);
+    child.once('exit', (code) => {
+      children.delete(child);
+      code === 0 ? ok() : fail(new Error(`bench/goals.ts exited ${code}`));
+    });
+  });
+  return JSON.parse(readFileSync(out, 'utf8'));
+}
+
 /** Stored events of a seeded dashboard file (read-only). */
 async function countRows(file) {
   const { default: Database } = await import('better-sqlite3');
@@ -785,6 +886,7 @@ try {
     } else log(`snippet: ${CHROMIUM} not found, start cost not measured`);
   }
   if (only.includes('dashboard')) report.dashboard = await runDashboard();
+  if (only.includes('goals')) report.goals = await runGoals();
 } catch (err) {
   console.error(`bench failed: ${err.stack ?? err}`);
   process.exit(1);

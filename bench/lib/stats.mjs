@@ -134,6 +134,39 @@ export function verdicts(r) {
           ),
         ]
       : []),
+    // Issue 20's speed, at the phase's size (the issue's is 100k visitors, --goals-full).
+    ...(r.goals
+      ? [
+          t(
+            `goal training, ${count(r.goals.training?.visitors)} visitors / ${count(r.goals.training?.rowsRead)} events read${r.goals.training?.truncated ? ' (truncated at a bound)' : ''}`,
+            r.goals.training?.totalMs == null ? null : r.goals.training.totalMs / 1000,
+            '<=',
+            60,
+            ' s',
+          ),
+          t(
+            'segment reads p99 with a training / without (median of the pairs)',
+            r.goals.serving?.reads?.p99Ratio,
+            '<=',
+            1.1,
+            '×',
+          ),
+          t(
+            'ingest (1 event) p99 with a training / without (median of the pairs)',
+            r.goals.serving?.ingest1?.p99Ratio,
+            '<=',
+            1.1,
+            '×',
+          ),
+          t(
+            "a goal's scoring added to evaluate() (a segment read's engine work)",
+            r.goals.scoring?.addedUs,
+            '<=',
+            5,
+            ' µs',
+          ),
+        ]
+      : []),
     t(
       `reads with ${times} the visitors (cache working set), ${k(r.small, '10k')} → ${k(r.large, '1M')} stored events`,
       r.breadth?.readsCost,
@@ -158,6 +191,44 @@ const pct = (v) => (v == null ? '—' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed
 function costLine(g) {
   const ingest = g.ingestRps == null ? '' : `; ingest time per request ${pct(g.ingestRps)}`;
   return `reads time per request ${pct(g.readsRps)}, p50 ${pct(g.readsP50)}, p99 ${pct(g.readsP99)}${ingest}`;
+}
+
+/** The goals phase's lines: the shop, its training, and each load without and with trainings. */
+function goalsLines(g) {
+  const t = g.training ?? {};
+  const lines = [
+    `goals: a shop of ${count(g.visitors)} visitors / ${count(g.events)} events over 8 weeks${g.seedSeconds == null ? ' (file reused)' : ` (seeded in ${fmt(g.seedSeconds)} s)`}, goal ${g.goal?.name}: ` +
+      `training ${fmt(t.totalMs / 1000, 1)} s (read ${fmt(t.readMs / 1000, 1)} s, ${count(t.rowsRead)} rows of ${count(t.visitors)} visitors${t.truncated ? ', truncated at a bound' : ''}; ${count(t.examples)} examples), ` +
+      `AUC ${fmt(t.auc, 3)}, Brier ${fmt(t.brier, 4)}, top-decile lift ${fmt(t.lift, 2)} (intent heuristic AUC ${fmt(t.heuristicAuc, 3)}); peak RSS ${fmt(t.peakRssMB)} MB, load average ${t.loadavg ?? '?'}`,
+  ];
+  const c = g.scoring;
+  if (c)
+    lines.push(
+      `  scoring: evaluate() ${fmt(c.withoutUs, 2)} µs without goals, ${fmt(c.withUs, 2)} µs with the goal's model in engine.goals: +${fmt(c.addedUs, 2)} µs (median of rounds over ${count(c.profiles)} of the file's profiles, ${count(c.evaluations)} evaluations each way)`,
+    );
+  const s = g.serving;
+  if (!s) return lines;
+  const pace = s.rate ? `${s.rate} req/s` : 'as fast as answered';
+  lines.push(
+    `  the collector on a copy of that file, ${pace} at ${s.connections} connections, ${s.warmup} s warm-up + ${s.duration} s each, without / with trainings:`,
+  );
+  const m = (x) =>
+    `${fmt(x.rps)} req/s, p50 ${fmt(x.p50, 2)} ms, p99 ${fmt(x.p99, 2)} ms, longest pause ${fmt(x.loopMaxMs)} ms`;
+  for (const [name, label] of [
+    ['reads', 'segment reads'],
+    ['ingest1', 'ingest, 1 event'],
+  ]) {
+    const x = s[name];
+    if (!x) continue;
+    lines.push(
+      `  ${label}: p50 ${fmt(x.p50Ratio, 2)}×, p99 ${fmt(x.p99Ratio, 2)}×, req/s ${fmt(x.rpsRatio, 2)}× (medians of ${x.pairs.length} pairs)`,
+    );
+    for (const p of x.pairs)
+      lines.push(
+        `    without: ${m(p.without)} | with ${p.with.trainings ?? '?'} training(s): ${m(p.with)} (load average ${p.loadavg})`,
+      );
+  }
+  return lines;
 }
 
 /** The printed report: one markdown table of load figures, then costs, snippet, memory and targets. */
@@ -271,6 +342,7 @@ export function formatReport(r) {
         `overview (stats 30 d by day, ${fmt(d.statsBytes / 1024)} KiB) ${ms(d.overview)}; 48 h by hour ${ms(d.hours)}; person ${ms(d.person)}`,
     );
   }
+  if (r.goals) lines.push('', ...goalsLines(r.goals));
   if (r.peakRssMB != null) {
     const each = ['small', 'deep', 'large']
       .filter((h) => r[h]?.peakRssMB != null)

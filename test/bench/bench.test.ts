@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -199,6 +199,110 @@ describe('bench dashboard phase', () => {
   });
 });
 
+describe('bench goals phase', () => {
+  const goals = (over: Record<string, unknown> = {}) => ({
+    goal: { name: 'camera-buyer', event: 'purchase', category: 'cameras', within: '7d' },
+    visitors: 100_000,
+    events: 1_850_000,
+    seedSeconds: 95,
+    training: {
+      status: 'model',
+      rowsRead: 1_850_000,
+      visitors: 100_000,
+      truncated: false,
+      readMs: 20_000,
+      totalMs: 61_000,
+      examples: 400_000,
+      auc: 0.9,
+      brier: 0.04,
+      lift: 6.5,
+      heuristicAuc: 0.77,
+      peakRssMB: 900,
+      loadavg: 1.5,
+    },
+    scoring: { profiles: 5000, evaluations: 300_000, withoutUs: 2.1, withUs: 3.4, addedUs: 1.3 },
+    serving: {
+      rate: 1000,
+      connections: 50,
+      warmup: 2,
+      duration: 10,
+      reads: { p50Ratio: 1.02, p99Ratio: 1.08, rpsRatio: 1, pairs: [] },
+      ingest1: { p50Ratio: 1.3, p99Ratio: 2.5, rpsRatio: 0.99, pairs: [] },
+    },
+    ...over,
+  });
+
+  it("judges the training time and both p99 ratios against issue 20's bars (60 s, 1.1×) and prints them", async () => {
+    const { formatReport, verdicts } = await lib('stats');
+    const r: Record<string, unknown> = {
+      machine: { cores: 2, cpu: 'x', memGB: 4, node: 'v20', loadavgAtStart: [0, 0, 0] },
+      options: { duration: 10, warmup: 2, connections: 50 },
+      goals: goals(),
+    };
+    r.targets = verdicts(r);
+    const rows = (r.targets as { name: string; pass: boolean | null }[]).filter(
+      (t) => t.name.startsWith('goal training') || t.name.includes('with a training'),
+    );
+    expect(rows.map((t) => t.pass)).toEqual([false, true, false]);
+    const scoring = (r.targets as { name: string; pass: boolean | null }[]).find((t) =>
+      t.name.includes('scoring'),
+    );
+    expect(scoring).toMatchObject({ pass: true, value: 1.3, limit: 5 });
+    expect(rows[0]?.name).toContain('100k visitors / 1.85M events read');
+    const text = formatReport(r);
+    expect(text).toContain('training 61.0 s (read 20.0 s, 1.85M rows of 100k visitors');
+    expect(text).toContain('AUC 0.900, Brier 0.0400, top-decile lift 6.50');
+    expect(text).toContain('segment reads: p50 1.02×, p99 1.08×, req/s 1.00× (medians of 0 pairs)');
+    expect(text).toContain('evaluate() 2.10 µs without goals, 3.40 µs with');
+    expect(text).toContain(': +1.30 µs');
+    // A phase run without its loads judges the training alone.
+    const alone = verdicts({ goals: goals({ serving: undefined }) }).filter((t: { name: string }) =>
+      t.name.includes('with a training'),
+    );
+    expect(alone.map((t: { pass: boolean | null }) => t.pass)).toEqual([null, null]);
+  });
+
+  it('seeds a planted-signal shop through the storage, trains its goal, and reuses the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'microseg-goals-'));
+    try {
+      const db = join(dir, 'goals.db');
+      const run = () => {
+        const json = join(dir, 'out.json');
+        const r = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', 'bench/goals.ts', '--db', db, '--visitors', '300', '--no-load'],
+          { encoding: 'utf8', env: { ...process.env, MICROSEG_CONFIG: '', MICROSEG_DB: '' } },
+        );
+        expect(r.status, r.stderr).toBe(0);
+        const again = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', 'bench/goals.ts', '--db', db, '--no-load', '--json', json],
+          { encoding: 'utf8', env: { ...process.env, MICROSEG_CONFIG: '', MICROSEG_DB: '' } },
+        );
+        expect(again.status, again.stderr).toBe(0);
+        expect(again.stderr).toContain('reusing');
+        return { first: r.stdout, out: JSON.parse(readFileSync(json, 'utf8')) };
+      };
+      const { first, out } = run();
+      expect(first).toMatch(/training camera-buyer: \d+ rows of \d+ visitors read/);
+      // Every visitor seeded has a profile; the reused file is trained on all of them.
+      expect(out.seedSeconds).toBeNull();
+      expect(out.visitors).toBeGreaterThan(290);
+      expect(out.training).toMatchObject({ status: 'model', truncated: false });
+      expect(out.training.visitors).toBe(out.visitors);
+      expect(out.training.rowsRead).toBe(out.events);
+      // The planted signal is found (a looser bar than test/goals' at 5,000 visitors).
+      expect(out.training.auc).toBeGreaterThan(0.7);
+      expect(out.serving).toBeUndefined();
+      // The trained model scored on the file's profiles: evaluate() answers the goal by it.
+      expect(out.scoring.sample).toMatchObject({ source: 'model' });
+      expect(out.scoring.addedUs).toEqual(expect.any(Number));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bench workload', () => {
   it('names the same visitors in every process, like the snippet ids', async () => {
     const { visitorId, visitorsFor, eventsOfVisitor } = await lib('workload');
@@ -252,6 +356,8 @@ describe('bench/run.mjs', () => {
     expect(help.stdout).toContain('deep ');
     expect(help.stdout).toContain('dashboard ');
     expect(help.stdout).toContain('--dashboard-full');
+    expect(help.stdout).toContain('goals ');
+    expect(help.stdout).toContain('--goals-full');
     const bad = spawnSync(process.execPath, ['bench/run.mjs', '--only', 'nope'], {
       encoding: 'utf8',
     });
