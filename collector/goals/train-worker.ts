@@ -5,6 +5,7 @@
  * them on, so ingest and segment reads keep their latency while a model is fitted.
  * Built by build.mjs into dist/goals-worker.mjs.
  */
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import type { EngineConfig } from '../engine/index.ts';
 import type { FeatureEvent } from './features.ts';
@@ -21,6 +22,16 @@ export type WorkerRequest =
       cutoffs?: number | undefined;
       engine?: EngineConfig | undefined;
     };
+
+// The lowest CPU priority for this thread alone (on Linux a thread's nice value is its own; pid 0
+// is the calling thread): on a machine with few cores the collector's thread, serving reads and
+// ingest, is scheduled first whenever it has work, and the fit takes what is left. Where the
+// platform refuses, the training runs at the normal priority.
+try {
+  setPriority(19);
+} catch {
+  // not permitted here: no harm done
+}
 
 const histories = new Map<string, FeatureEvent[]>();
 const traits = new Map<string, Record<string, unknown>>();
