@@ -1,20 +1,25 @@
 /**
- * The worker thread of a training (goals/trainer.ts): it receives the site's events page by page,
- * keeps each visitor's history, and on `fit` computes the examples, fits and judges the model
- * (goals/train.ts) and answers the result. The collector's thread only reads pages and passes
- * them on, so ingest and segment reads keep their latency while a model is fitted.
+ * The worker thread of a training (goals/trainer.ts): it keeps each visitor's history and on
+ * `fit` computes the examples, fits and judges the model (goals/train.ts) and answers the result.
+ * On a SQLite file it also reads the events itself (`read`), on a read-only connection of its
+ * own, so the collector's thread does nothing for a training but start it and store the result;
+ * otherwise the collector's thread reads the pages and passes them on (`page`, `traits`).
  * Built by build.mjs into dist/goals-worker.mjs.
  */
 import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import type { EngineConfig } from '../engine/index.ts';
+import { trainingEventPages } from '../storage/sqlite/goals.ts';
 import type { FeatureEvent } from './features.ts';
 import type { Goal } from './goal.ts';
+import { type ReadBounds, ReadTimeout, readHistories } from './read-events.ts';
 import { train } from './train.ts';
 
 export type WorkerRequest =
   | { kind: 'page'; visitors: string[]; events: FeatureEvent[][] }
   | { kind: 'traits'; traits: [string, Record<string, unknown>][] }
+  | { kind: 'read'; file: string; site: string; bounds: ReadBounds; traits: boolean }
   | {
       kind: 'fit';
       goal: Goal;
@@ -22,6 +27,13 @@ export type WorkerRequest =
       cutoffs?: number | undefined;
       engine?: EngineConfig | undefined;
     };
+
+/** What a `read` answers: the training's read figures. */
+export interface WorkerRead {
+  rows: number;
+  visitors: number;
+  truncated: boolean;
+}
 
 // The lowest CPU priority for this thread alone (on Linux a thread's nice value is its own; pid 0
 // is the calling thread): on a machine with few cores the collector's thread, serving reads and
@@ -36,18 +48,47 @@ try {
 const histories = new Map<string, FeatureEvent[]>();
 const traits = new Map<string, Record<string, unknown>>();
 
-parentPort?.on('message', (m: WorkerRequest) => {
+function addPage(visitors: readonly string[], events: readonly FeatureEvent[][]): void {
+  visitors.forEach((v, i) => {
+    const page = events[i] ?? [];
+    const known = histories.get(v);
+    if (known) known.push(...page);
+    else histories.set(v, page);
+  });
+}
+
+/** The site's events (and the traits of its visitors) from the file, read-only. */
+async function readFile(m: Extract<WorkerRequest, { kind: 'read' }>): Promise<WorkerRead> {
+  const db = new Database(m.file, { readonly: true, fileMustExist: true });
   try {
-    if (m.kind === 'page') {
-      m.visitors.forEach((v, i) => {
-        const events = m.events[i] ?? [];
-        const known = histories.get(v);
-        if (known) known.push(...events);
-        else histories.set(v, events);
-      });
-    } else if (m.kind === 'traits') {
-      for (const [v, t] of m.traits) traits.set(v, t);
-    } else {
+    const page = trainingEventPages(db);
+    const read = await readHistories(
+      (after, limit) => page(m.site, after, limit),
+      m.bounds,
+      addPage,
+    );
+    if (m.traits) {
+      const rows = db
+        .prepare<[string], { visitor: string; traits: string | null }>(
+          'SELECT visitor, traits FROM profile_meta WHERE site = ?',
+        )
+        .iterate(m.site);
+      for (const r of rows)
+        if (r.traits !== null && read.visitors.has(r.visitor))
+          traits.set(r.visitor, JSON.parse(r.traits) as Record<string, unknown>);
+    }
+    return { rows: read.rows, visitors: read.visitors.size, truncated: read.truncated };
+  } finally {
+    db.close();
+  }
+}
+
+parentPort?.on('message', async (m: WorkerRequest) => {
+  try {
+    if (m.kind === 'page') addPage(m.visitors, m.events);
+    else if (m.kind === 'traits') for (const [v, t] of m.traits) traits.set(v, t);
+    else if (m.kind === 'read') parentPort?.postMessage({ ok: true, read: await readFile(m) });
+    else {
       const result = train({
         goal: m.goal,
         histories,
@@ -59,6 +100,6 @@ parentPort?.on('message', (m: WorkerRequest) => {
       parentPort?.postMessage({ ok: true, result });
     }
   } catch (err) {
-    parentPort?.postMessage({ ok: false, error: String(err) });
+    parentPort?.postMessage({ ok: false, error: String(err), timeout: err instanceof ReadTimeout });
   }
 });

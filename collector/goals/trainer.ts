@@ -1,8 +1,9 @@
 /**
  * A training of one goal, from the database to the stored model (docs/goals.md): the site's
- * events are read page by page in `(visitor, ts)` order, each page handed to a worker thread
- * (goals/train-worker.ts) that keeps the histories and fits the model, and the result is stored
- * in `goal_models` in one write. Bounded (GOAL_LIMITS): the rows read, the visitors kept (past
+ * events are read page by page in `(visitor, ts)` order into a worker thread (goals/train-worker.ts)
+ * that keeps the histories and fits the model, and the result is stored in `goal_models` in one
+ * write. On a SQLite file the worker reads them itself on a read-only connection; on PostgreSQL
+ * (or an in-memory database) this thread reads the pages and hands them over. Bounded (GOAL_LIMITS): the rows read, the visitors kept (past
  * either the training goes on with what it has and says so), its time, and one training at a
  * time per process.
  */
@@ -12,11 +13,12 @@ import { Worker } from 'node:worker_threads';
 import { GOAL_LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config/config.ts';
 import type { EngineConfig } from '../engine/index.ts';
-import type { Storage, TrainingEvent } from '../storage/contract.ts';
+import type { Storage } from '../storage/contract.ts';
 import type { FeatureEvent } from './features.ts';
 import { type Goal, goalKey } from './goal.ts';
 import { type TrainingReport, type TrainingResult, train } from './train.ts';
-import type { WorkerRequest } from './train-worker.ts';
+import { type ReadBounds, ReadTimeout, readHistories } from './read-events.ts';
+import type { WorkerRead, WorkerRequest } from './train-worker.ts';
 
 /**
  * Events read per page: a page's read and hand-over hold the collector's thread (a few ms at this
@@ -67,50 +69,76 @@ function workerFile(): URL {
 
 interface Fitter {
   send(m: WorkerRequest): void;
+  /** Reads the events of `site` from the SQLite file in the worker (a worker fitter only). */
+  read?(
+    file: string,
+    site: string,
+    bounds: ReadBounds,
+    traits: boolean,
+    timeoutMs: number,
+  ): Promise<WorkerRead>;
   fit(
     goal: Goal,
     end: number,
     cutoffs: number | undefined,
     engine: EngineConfig,
+    timeoutMs: number,
   ): Promise<TrainingResult>;
   stop(): void;
 }
 
-function workerFitter(timeoutMs: number): Fitter {
-  // No execArgv of the parent: under --cpu-prof the worker would write over the main thread's profile.
+type Answer =
+  | { ok: true; result: TrainingResult }
+  | { ok: true; read: WorkerRead }
+  | { ok: false; error: string; timeout?: boolean };
+
+function workerFitter(): Fitter {
   const worker = new Worker(workerFile(), { execArgv: [] });
   worker.unref();
   let failed: Error | null = null;
   worker.on('error', (err) => {
     failed = err;
   });
+  /** Posts `m` and waits for the worker's answer, at most `timeoutMs`. */
+  const ask = (m: WorkerRequest, timeoutMs: number, what: string) =>
+    new Promise<Answer & { ok: true }>((resolve, reject) => {
+      if (failed) return reject(failed);
+      const onMessage = (a: Answer) => {
+        clearTimeout(timer);
+        worker.off('error', onError);
+        if (a.ok) resolve(a);
+        else reject(a.timeout ? new TrainingTimeout(a.error) : new Error(a.error));
+      };
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        reject(new TrainingTimeout(`${what} took longer than the training's ${timeoutMs} ms left`));
+      }, timeoutMs);
+      timer.unref();
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.postMessage(m);
+    });
   return {
     send(m) {
       if (failed) throw failed;
       worker.postMessage(m);
     },
-    fit(goal, end, cutoffs, engine) {
-      return new Promise((resolve, reject) => {
-        if (failed) return reject(failed);
-        const timer = setTimeout(
-          () => reject(new TrainingTimeout(`the training took longer than ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-        timer.unref();
-        worker.once(
-          'message',
-          (m: { ok: true; result: TrainingResult } | { ok: false; error: string }) => {
-            clearTimeout(timer);
-            if (m.ok) resolve(m.result);
-            else reject(new Error(m.error));
-          },
-        );
-        worker.once('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-        worker.postMessage({ kind: 'fit', goal, end, cutoffs, engine } satisfies WorkerRequest);
-      });
+    async read(file, site, bounds, traits, timeoutMs) {
+      const m: WorkerRequest = { kind: 'read', file, site, bounds, traits };
+      const a = await ask(m, timeoutMs, 'reading the events');
+      if (!('read' in a)) throw new Error('microseg: the training worker answered no read');
+      return a.read;
+    },
+    async fit(goal, end, cutoffs, engine, timeoutMs) {
+      const a = await ask({ kind: 'fit', goal, end, cutoffs, engine }, timeoutMs, 'the fit');
+      if (!('result' in a)) throw new Error('microseg: the training worker answered no result');
+      return a.result;
     },
     stop() {
       void worker.terminate();
@@ -136,15 +164,6 @@ function inlineFitter(): Fitter {
   };
 }
 
-const featureEvent = (e: TrainingEvent): FeatureEvent => ({
-  ts: e.ts,
-  type: e.type,
-  category: e.category,
-  value: e.value,
-  props: e.props,
-  utm: e.utm as Record<string, string | undefined> | null,
-});
-
 /**
  * Trains `goal` (named `name`) of `site` on the stored events and stores the model (or the
  * fallback and why). Rejects with TrainingBusy when another training runs in this process, and
@@ -163,52 +182,34 @@ export async function trainGoal(
   const timeoutMs = opts.timeoutMs ?? GOAL_LIMITS.trainMs;
   const maxRows = opts.rows ?? GOAL_LIMITS.trainRows;
   const maxProfiles = opts.profiles ?? GOAL_LIMITS.trainProfiles;
-  const fitter = opts.inline ? inlineFitter() : workerFitter(timeoutMs);
+  const fitter = opts.inline ? inlineFitter() : workerFitter();
+  const left = () => Math.max(0, timeoutMs - (performance.now() - started));
   try {
-    let cursor: { visitor: string; ts: number; id: string } | null = null;
-    let rows = 0;
-    let truncated = false;
-    const visitors = new Set<string>();
-    for (;;) {
-      if (performance.now() - started > timeoutMs)
-        throw new TrainingTimeout(`reading the events took longer than ${timeoutMs} ms`);
-      const page = await storage.trainingEvents(site.id, cursor, Math.min(PAGE, maxRows - rows));
-      const last = page[page.length - 1];
-      if (last === undefined) break;
-      const ids: string[] = [];
-      const events: FeatureEvent[][] = [];
-      for (const e of page) {
-        if (!visitors.has(e.visitor)) {
-          if (visitors.size >= maxProfiles) {
-            truncated = true;
-            break;
-          }
-          visitors.add(e.visitor);
+    const bounds = { maxRows, maxProfiles, pageSize: PAGE, timeoutMs };
+    const wantTraits = goal.traits !== undefined && goal.traits.length > 0;
+    let read: WorkerRead;
+    if (fitter.read && storage.sqliteFile !== null) {
+      // The worker reads the file itself: nothing of the read on this thread.
+      read = await fitter.read(storage.sqliteFile, site.id, bounds, wantTraits, left());
+    } else {
+      const r = await readHistories(
+        (after, limit) => storage.trainingEvents(site.id, after, limit),
+        bounds,
+        (visitors, events) => fitter.send({ kind: 'page', visitors, events }),
+        // A turn for requests between pages.
+        () => new Promise((resolve) => setImmediate(resolve)),
+      ).catch((err: unknown) => {
+        throw err instanceof ReadTimeout ? new TrainingTimeout(err.message) : err;
+      });
+      if (wantTraits) {
+        const traits: [string, Record<string, unknown>][] = [];
+        for (const v of r.visitors) {
+          const meta = await storage.identity.meta(site.id, v);
+          if (meta) traits.push([v, meta.traits]);
         }
-        if (ids[ids.length - 1] !== e.visitor) {
-          ids.push(e.visitor);
-          events.push([]);
-        }
-        events[events.length - 1]?.push(featureEvent(e));
+        fitter.send({ kind: 'traits', traits });
       }
-      fitter.send({ kind: 'page', visitors: ids, events });
-      rows += page.length;
-      cursor = { visitor: last.visitor, ts: last.ts, id: last.id };
-      if (truncated) break;
-      if (rows >= maxRows) {
-        truncated = true;
-        break;
-      }
-      // A turn for requests between pages (SQLite reads on this thread).
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    if (goal.traits && goal.traits.length > 0) {
-      const traits: [string, Record<string, unknown>][] = [];
-      for (const v of visitors) {
-        const meta = await storage.identity.meta(site.id, v);
-        if (meta) traits.push([v, meta.traits]);
-      }
-      fitter.send({ kind: 'traits', traits });
+      read = { rows: r.rows, visitors: r.visitors.size, truncated: r.truncated };
     }
     const readMs = performance.now() - started;
     // The site's thresholds without its compiled rules (functions cannot cross to the worker; the
@@ -221,12 +222,12 @@ export async function trainGoal(
       quiet: undefined,
       goals: undefined,
     };
-    const result = await fitter.fit(goal, opts.now, opts.cutoffs, engine);
+    const result = await fitter.fit(goal, opts.now, opts.cutoffs, engine, left());
     const report: StoredReport = {
       ...result.report,
-      rowsRead: rows,
-      visitors: visitors.size,
-      truncated,
+      rowsRead: read.rows,
+      visitors: read.visitors,
+      truncated: read.truncated,
       readMs: Math.round(readMs),
       totalMs: Math.round(performance.now() - started),
     };

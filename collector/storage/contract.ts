@@ -755,6 +755,12 @@ export interface Storage extends StorageReads {
   /** The backend, for logs and `doctor`: 'sqlite' | 'postgres'. */
   readonly kind: 'sqlite' | 'postgres';
   /**
+   * The SQLite file another thread may open read-only beside this storage (WAL: its reads never
+   * wait for the writer), for a goal training's reads off the collector's thread; null for an
+   * in-memory database and for PostgreSQL.
+   */
+  readonly sqliteFile: string | null;
+  /**
    * Runs `job` in a write transaction; resolves with its result once committed, rejects with the
    * job's error (its writes rolled back, and only its) or the commit's (the whole group's).
    * Refused inside a job (see above).

@@ -68,8 +68,16 @@ describe('training a goal on the stored events', () => {
       last = t;
       if (existsSync('/proc/self/task')) for (const n of niceOf()) nices.add(n);
     }, 10);
+    // On a SQLite file the worker reads the events itself: none through this thread's storage.
+    const readHere = db.storage.trainingEvents;
+    let pagesHere = 0;
+    db.storage.trainingEvents = (...args) => {
+      pagesHere++;
+      return readHere(...args);
+    };
     const report = await trainGoal(db.storage, site, 'camera-buyer', GOAL, { now: END });
     clearInterval(ticker);
+    expect(pagesHere === 0).toBe(db.storage.sqliteFile !== null);
     if (existsSync('/proc/self/task')) {
       expect(nices).toContain(19);
       expect(getPriority()).toBe(0);

@@ -260,6 +260,7 @@ export async function openPgStorage(url: string, opts: StorageOptions = {}): Pro
   const readPath = pgReadPath(pool, opts.profileCache);
   const storage: Storage = {
     kind: 'postgres',
+    sqliteFile: null,
     ...readsOn(reader),
     // Inside a write job: on the job's connection, uncached (reads.ts).
     segmentInputs: (site, visitor, now) => {

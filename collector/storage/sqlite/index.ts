@@ -211,6 +211,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
 
   const storage: Storage = {
     kind: 'sqlite',
+    sqliteFile: file === ':memory:' || file === '' ? null : file,
     ...storageReads,
     write,
     identity: {
