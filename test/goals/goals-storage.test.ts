@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConfigFile, parseConfig, type SiteConfig } from '../../collector/config/config.ts';
-import { trainGoal } from '../../collector/goals/trainer.ts';
+import { TrainingTimeout, trainGoal } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
@@ -123,6 +123,18 @@ describe('training a goal on the stored events', () => {
     });
     expect(report.rowsRead).toBe(1000);
     expect(report.truncated).toBe(true);
+  });
+
+  it('fails past its time bound and stores nothing, reading or fitting', async () => {
+    await store(db.storage, 300, 9);
+    // 0 ms: the read's first check fails (worker or this thread); the fit's would as well.
+    await expect(
+      trainGoal(db.storage, site, 'camera-buyer', GOAL, { now: END, timeoutMs: 0 }),
+    ).rejects.toBeInstanceOf(TrainingTimeout);
+    expect(await db.storage.goals.model('shop', 'camera-buyer')).toBeUndefined();
+    // The slot is free again: a training with time left runs.
+    const report = await trainGoal(db.storage, site, 'camera-buyer', GOAL, { now: END });
+    expect(report.rowsRead).toBeGreaterThan(0);
   });
 
   it('stores the fallback with its reason when the site has too little data', async () => {
