@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { buildStorageBundle } from './lib/storage-bundle.mjs';
+import { buildStorageBundle, NODE_SCRIPT } from './lib/storage-bundle.mjs';
 import { count, formatReport, historyCost, ratio, summarize, verdicts } from './lib/stats.mjs';
 import { CHROMIUM, measureSnippetStart, snippetSizes } from './lib/snippet.mjs';
 import { summarizeProfile, formatProfile } from './lib/cpuprofile.mjs';
@@ -751,16 +751,7 @@ async function runDashboard() {
     log(`  seeded in ${seedSeconds.toFixed(0)} s`);
   } else log(`dashboard: reusing ${db} (seeded before; --dashboard-visitors is not checked)`);
   const script = join(RESULTS, 'build', 'dashboard.mjs');
-  await build({
-    entryPoints: [here('./dashboard.ts')],
-    outfile: script,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: ['node20'],
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  await build({ entryPoints: [here('./dashboard.ts')], outfile: script, ...NODE_SCRIPT });
   const out = join(tmp, 'dashboard.json');
   log('dashboard: overview 60 runs, person 600 runs');
   await runToEnd(
@@ -789,16 +780,7 @@ async function runGoals() {
   const db = args['goals-db'] ?? join(tmp, 'goals.db');
   const dir = join(RESULTS, 'build');
   const script = join(dir, 'goals.mjs');
-  await build({
-    entryPoints: [here('./goals.ts')],
-    outfile: script,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: ['node20'],
-    packages: 'external',
-    logLevel: 'warning',
-  });
+  await build({ entryPoints: [here('./goals.ts')], outfile: script, ...NODE_SCRIPT });
   const worker = join(ROOT, 'dist', 'goals-worker.mjs');
   if (!existsSync(worker)) throw new Error(`${worker} is missing; run \`npm run build\``);
   copyFileSync(worker, join(dir, 'goals-worker.mjs'));

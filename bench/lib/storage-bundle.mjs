@@ -10,6 +10,16 @@ export const STORAGE_BUNDLE = fileURLToPath(
   new URL('../results/build/storage.mjs', import.meta.url),
 );
 
+/** esbuild's options for a bench script run by Node: one ESM file, dependencies left external. */
+export const NODE_SCRIPT = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: ['node20'],
+  packages: 'external',
+  logLevel: 'warning',
+};
+
 export async function buildStorageBundle() {
   await build({
     stdin: {
@@ -22,12 +32,7 @@ export { LIMITS } from './shared/limits.ts';`,
       sourcefile: 'bench-storage.ts',
     },
     outfile: STORAGE_BUNDLE,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: ['node20'],
-    packages: 'external',
-    logLevel: 'warning',
+    ...NODE_SCRIPT,
   });
   return STORAGE_BUNDLE;
 }
