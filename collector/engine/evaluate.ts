@@ -144,18 +144,9 @@ export function evaluate(
     segments: [],
     updated: p.lastSeen,
   };
-  const goals =
-    config.goals && config.goals.length > 0
-      ? scoreGoals(
-          config.goals,
-          p,
-          now,
-          { lifecycle, engagement, affinity },
-          intent,
-          extras.traits,
-          config,
-        )
-      : undefined;
+  const goals = config.goals?.length
+    ? scoreGoals(config.goals, p, now, segment, extras.traits, config)
+    : undefined;
   if (goals) segment.goals = goals;
   if (config.rules.length > 0) {
     const days = (t: number | null) => (t === null || p.count === 0 ? null : (now - t) / DAY);
@@ -290,21 +281,13 @@ class LazyFacts {
     return this.p.count;
   }
   #goals: Record<string, GoalScore> | undefined | null = null;
+  /** Each goal's answer, read off these facts (they are a `Stage`), on first use. */
   get goals(): Record<string, GoalScore> | undefined {
     if (this.#goals === null) {
       const goals = this.config.goals;
-      this.#goals =
-        goals && goals.length > 0
-          ? scoreGoals(
-              goals,
-              this.p,
-              this.now,
-              { lifecycle: this.lifecycle, engagement: this.engagement, affinity: this.affinity },
-              this.intent,
-              this.extras.traits,
-              this.config,
-            )
-          : undefined;
+      this.#goals = goals?.length
+        ? scoreGoals(goals, this.p, this.now, this, this.extras.traits, this.config)
+        : undefined;
     }
     return this.#goals;
   }

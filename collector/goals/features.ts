@@ -11,7 +11,13 @@
  * and hot activity in a category, the pattern email campaigns look for. Windows are the profile's
  * (`windowDays`, 30 by default, and `windowCap` entries): a 30-day count is exact within them.
  */
-import { type Engagement, ENGAGEMENTS, type Lifecycle, LIFECYCLES } from '../../shared/segment.ts';
+import {
+  type Engagement,
+  ENGAGEMENTS,
+  type Intent,
+  type Lifecycle,
+  LIFECYCLES,
+} from '../../shared/segment.ts';
 import type { PropValue } from '../../shared/wire.ts';
 import { DAY, type EngineConfig } from '../engine/config.ts';
 import { applyEvent, DEFAULT_ENGINE, emptyProfile, evaluate } from '../engine/index.ts';
@@ -36,12 +42,14 @@ export interface Vocabulary {
   traits: { name: string; values: string[] }[];
 }
 
-/** What `evaluate` has computed already and the features reuse. */
+/** What `evaluate` has computed already and the features (and the fallback) reuse. */
 export interface Stage {
   lifecycle: Lifecycle;
   engagement: Engagement;
   /** Category shares (engine/affinity.ts `shares`). */
   affinity: Record<string, number>;
+  /** The heuristic's bucket: a goal's answer without a model. */
+  intent: Intent;
 }
 
 /** After a discount touch, activity this soon counts as a response. */
@@ -138,13 +146,17 @@ export function featuresOf(
     if (!(kind & TOUCH_DISCOUNT)) continue;
     discounts++;
     if (t > d7) discount7 = true;
-    // A response: any later event within RESPONSE_DAYS of the touch (and before `at`).
+    // A response: any later event within RESPONSE_DAYS of the touch (and before `at`); the log
+    // is in time order, so the walk ends at the first entry past that span.
     if (!responded)
-      for (const e of window)
-        if (e[0] > t && e[0] <= t + RESPONSE_DAYS * DAY && e[0] <= at) {
+      for (const e of window) {
+        if (e[0] <= t) continue;
+        if (e[0] > t + RESPONSE_DAYS * DAY) break;
+        if (e[0] <= at) {
           responded = true;
           break;
         }
+      }
   }
   const ago = (t: number) => Math.max(0, at - t) / DAY;
   const lastPurchase = p.purchases.last;
@@ -222,13 +234,9 @@ export function foldUntil(
   return { profile: p, next: i };
 }
 
-/** The stage of a profile at `at` with the site's thresholds (what `evaluate` would compute). */
-export function stageAt(p: Profile, at: number, config: EngineConfig) {
-  const s = evaluate(p, { site: '', visitor: '', known: false }, { ...config, goals: [] }, at);
-  return {
-    stage: { lifecycle: s.lifecycle, engagement: s.engagement, affinity: s.affinity },
-    intent: s.intent,
-  };
+/** The stage of a profile at `at` with the site's thresholds: `evaluate`'s answer is one. */
+export function stageAt(p: Profile, at: number, config: EngineConfig): Stage {
+  return evaluate(p, { site: '', visitor: '', known: false }, { ...config, goals: [] }, at);
 }
 
 /**
@@ -247,15 +255,7 @@ export function featuresAt(
   const sorted = events.filter((e) => e.ts < cutoff).sort((a, b) => a.ts - b.ts);
   const { profile } = foldUntil(null, sorted, 0, cutoff, config);
   if (profile === null) return null;
-  return featuresOf(
-    profile,
-    cutoff,
-    stageAt(profile, cutoff, config).stage,
-    goal,
-    vocab,
-    traits,
-    config,
-  );
+  return featuresOf(profile, cutoff, stageAt(profile, cutoff, config), goal, vocab, traits, config);
 }
 
 /** Whether the goal was reached in `[cutoff, cutoff + horizonMs)`: the example's label. */

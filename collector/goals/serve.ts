@@ -5,7 +5,7 @@
  * model's thresholds. A goal without a model it can trust (untrained, too little data, changed
  * since, trained by an older version) answers with the intent heuristic's bucket and no `p`.
  */
-import type { GoalScore, Intent } from '../../shared/segment.ts';
+import type { GoalScore } from '../../shared/segment.ts';
 import type { EngineConfig } from '../engine/config.ts';
 import type { Profile } from '../engine/profile.ts';
 import { featuresOf, type Stage } from './features.ts';
@@ -34,12 +34,11 @@ export function scoreGoal(
   p: Profile,
   now: number,
   stage: Stage,
-  intent: Intent,
   traits: Record<string, unknown> | undefined,
   config: EngineConfig,
 ): GoalScore {
   const m = served.model;
-  if (m === null || p.count === 0) return { p: null, bucket: intent, source: 'intent' };
+  if (m === null || p.count === 0) return { p: null, bucket: stage.intent, source: 'intent' };
   const x = featuresOf(p, now, stage, served.goal, m.vocab, traits, config);
   const prob = round3(calibrated(m.platt, logit(m.logistic, x)));
   return { p: prob, bucket: bucketOf(prob, m.thresholds), source: 'model' };
@@ -50,11 +49,10 @@ export function scoreGoals(
   p: Profile,
   now: number,
   stage: Stage,
-  intent: Intent,
   traits: Record<string, unknown> | undefined,
   config: EngineConfig,
 ): Record<string, GoalScore> {
   const out: Record<string, GoalScore> = {};
-  for (const g of goals) out[g.name] = scoreGoal(g, p, now, stage, intent, traits, config);
+  for (const g of goals) out[g.name] = scoreGoal(g, p, now, stage, traits, config);
   return out;
 }

@@ -201,11 +201,11 @@ export function train(input: TrainingInput, clock: () => number = Date.now): Tra
       const p = folded.profile;
       const split = splits[i];
       if (p === null || !split) continue;
-      const { stage, intent } = stageAt(p, c, engine);
+      const stage = stageAt(p, c, engine);
       split.xs.push(featuresOf(p, c, stage, input.goal, vocab, traits, engine));
       split.ys.push(labelAt(events, c, horizonMs, input.goal));
       // The holdout's examples, judged by the heuristic too (same visitors, same order).
-      if (i === 0) intents.push(intent);
+      if (i === 0) intents.push(stage.intent);
     }
   }
   const holdout = splits[0] ?? { xs: [], ys: [] };

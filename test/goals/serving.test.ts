@@ -124,7 +124,7 @@ describe('features read off a profile', () => {
       const x = featuresOf(
         live,
         NOW,
-        stageAt(live, NOW, DEFAULT_ENGINE).stage,
+        stageAt(live, NOW, DEFAULT_ENGINE),
         GOAL,
         VOCAB,
         undefined,
