@@ -10,14 +10,13 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedAudience } from '../../collector/cli/seed.ts';
-import { type ConfigFile, parseConfig } from '../../collector/config/config.ts';
+import type { ConfigFile } from '../../collector/config/config.ts';
 import { trainGoal } from '../../collector/goals/trainer.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ARTIFACTS, checkPage as checkPageAt, dashboardPage } from './dashboard-support.ts';
-import { type Collector, launchChromium, startCollector } from './support.ts';
+import { ARTIFACTS, checkPage as checkPageAt, seededDashboard } from './dashboard-support.ts';
+import type { Collector } from './support.ts';
 
 const KEY = 'goals-e2e-key-0123456789';
 const BUYER = { event: 'purchase', within: '14d', description: 'buys anything within two weeks' };
@@ -86,29 +85,31 @@ beforeAll(async () => {
     cwd: join(import.meta.dirname, '../..'),
     stdio: 'ignore',
   });
-  collector = await startCollector(FILE);
-  const site = parseConfig(FILE).sites.get('shop');
-  if (!site) throw new Error('no shop');
-  const now = Date.now();
-  await seedAudience(collector.storage, site, { visitors: 2000, days: 60, seed: 5, now });
-  await trainGoal(collector.storage, site, 'buyer', BUYER, { now, inline: true });
-  // Some contacts of the seed live in New York (a trait set by the site's backend).
-  const contacts = sqliteHandle(collector.storage)
-    .prepare(`select distinct contact from links where site = 'shop' order by contact limit 60`)
-    .all() as { contact: string }[];
-  for (const [i, { contact }] of contacts.entries())
-    await api(`/v1/contacts/${contact}/traits?site=shop`, {
-      method: 'PUT',
-      body: JSON.stringify({ region: i % 2 === 0 ? 'NY' : 'CA' }),
-    });
-  // The collector serves the new model once its poll sees it (about a second).
-  for (let i = 0; i < 100; i++) {
-    const a = await api<AudienceAnswer>('/v1/goals/buyer/audience?site=shop');
-    if (a.source === 'model') break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await launchChromium();
-  ({ page, errors } = await dashboardPage(browser, collector.url, KEY));
+  const seed = { visitors: 2000, days: 60, seed: 5 };
+  ({ collector, browser, page, errors } = await seededDashboard(
+    FILE,
+    KEY,
+    seed,
+    async (c, site, now) => {
+      collector = c; // what `api` calls
+      await trainGoal(c.storage, site, 'buyer', BUYER, { now, inline: true });
+      // Some contacts of the seed live in New York (a trait set by the site's backend).
+      const contacts = sqliteHandle(c.storage)
+        .prepare(`select distinct contact from links where site = 'shop' order by contact limit 60`)
+        .all() as { contact: string }[];
+      for (const [i, { contact }] of contacts.entries())
+        await api(`/v1/contacts/${contact}/traits?site=shop`, {
+          method: 'PUT',
+          body: JSON.stringify({ region: i % 2 === 0 ? 'NY' : 'CA' }),
+        });
+      // The collector serves the new model once its poll sees it (about a second).
+      for (let i = 0; i < 100; i++) {
+        const a = await api<AudienceAnswer>('/v1/goals/buyer/audience?site=shop');
+        if (a.source === 'model') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+  ));
 }, 300_000);
 
 afterAll(async () => {

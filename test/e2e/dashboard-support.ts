@@ -9,6 +9,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { seedAudience } from '../../collector/cli/seed.ts';
+import { type ConfigFile, parseConfig, type SiteConfig } from '../../collector/config/config.ts';
+import { type Collector, launchChromium, startCollector } from './support.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'test-results', 'dashboard');
@@ -124,4 +127,36 @@ export async function dashboardPage(
   });
   await signInPage(page, base, key);
   return { page, errors };
+}
+
+export interface SeededDashboard {
+  collector: Collector;
+  browser: Browser;
+  page: Page;
+  errors: string[];
+}
+
+/**
+ * The dashboard tests' shop: a collector on `file`, its `shop` site seeded by `seedAudience` (the
+ * code of `microseg seed`) up to now, `prepare` run on it, then Chromium signed in with `key`.
+ */
+export async function seededDashboard(
+  file: ConfigFile,
+  key: string,
+  seed: { visitors: number; days: number; seed: number },
+  prepare?: (collector: Collector, site: SiteConfig, now: number) => Promise<void>,
+): Promise<SeededDashboard> {
+  const collector = await startCollector(file);
+  try {
+    const site = parseConfig(file).sites.get('shop');
+    if (!site) throw new Error('no shop in the config');
+    const now = Date.now();
+    await seedAudience(collector.storage, site, { ...seed, now });
+    await prepare?.(collector, site, now);
+    const browser = await launchChromium();
+    return { collector, browser, ...(await dashboardPage(browser, collector.url, key)) };
+  } catch (err) {
+    await collector.stop(); // the caller's afterAll never saw it
+    throw err;
+  }
 }

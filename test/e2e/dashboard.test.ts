@@ -9,18 +9,16 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedAudience } from '../../collector/cli/seed.ts';
 import type { ConfigFile } from '../../collector/config/config.ts';
-import { parseConfig } from '../../collector/config/config.ts';
 import type { StatsResponse, VisitorResponse } from '../../shared/stats.ts';
 import {
   buildDashboardAssets,
   checkPage as checkPageAt,
-  dashboardPage,
+  seededDashboard,
   signInPage,
 } from './dashboard-support.ts';
 import { sqliteHandle } from '../../collector/storage/sqlite/index.ts';
-import { type Collector, launchChromium, startCollector } from './support.ts';
+import type { Collector } from './support.ts';
 
 const KEY = 'dash-e2e-key-0123456789';
 const FILE = {
@@ -70,17 +68,11 @@ let errors: string[] = [];
 
 beforeAll(async () => {
   buildDashboardAssets();
-  collector = await startCollector(FILE);
-  const site = parseConfig(FILE).sites.get('shop');
-  if (!site) throw new Error('no shop');
-  await seedAudience(collector.storage, site, {
+  ({ collector, browser, page, errors } = await seededDashboard(FILE, KEY, {
     visitors: 300,
     days: 20,
     seed: 7,
-    now: Date.now(),
-  });
-  browser = await launchChromium();
-  ({ page, errors } = await dashboardPage(browser, collector.url, KEY));
+  }));
 }, 180_000);
 
 afterAll(async () => {
