@@ -39,6 +39,14 @@ export function href(
 }
 
 /** The hidden CSRF field every dashboard form that changes something carries. */
+/** What the last action did (a redirect's `?notice=`), announced politely; nothing without one. */
+export const Notice = (props: { text: string | null | undefined }) =>
+  props.text ? (
+    <p class="notice" role="status">
+      {props.text}
+    </p>
+  ) : null;
+
 export const CsrfField = (props: { session: DashSession }) => (
   <input type="hidden" name={CSRF_FIELD} value={props.session.csrf} />
 );

@@ -35,7 +35,7 @@ import { CalibrationChart } from '../calibration-chart.tsx';
 import { type AudienceQuery, AudienceSection, audienceFilter } from '../goal-audience.tsx';
 import { fixed, fmt, label, share, timeLabel } from '../format.ts';
 import type { DashEnv } from '../guard.ts';
-import { CsrfField, errorPage, href, Layout, page, pageSite } from '../layout.tsx';
+import { CsrfField, errorPage, href, Layout, Notice, page, pageSite } from '../layout.tsx';
 import type { DashSession } from '../session.ts';
 import { FigureTable } from '../table.tsx';
 
@@ -232,11 +232,7 @@ function GoalPage(props: {
   const beats = beatsFallback(v);
   return (
     <>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
+      <Notice text={props.notice} />
       <p>
         <a href={href(LIST, site.id)}>All goals</a>
       </p>

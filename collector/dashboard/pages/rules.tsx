@@ -29,7 +29,7 @@ import { TEMPLATES } from '../../rules/templates.ts';
 import { segmentSummaries } from '../../storage/audience.ts';
 import { fmt } from '../format.ts';
 import type { DashEnv } from '../guard.ts';
-import { CsrfField, errorPage, href, Layout, page, pageSite } from '../layout.tsx';
+import { CsrfField, errorPage, href, Layout, Notice, page, pageSite } from '../layout.tsx';
 import { FigureTable } from '../table.tsx';
 import { personHref } from './segments.tsx';
 
@@ -76,11 +76,7 @@ function ListPage(props: {
   const saved = rules.filter((r) => r.source === 'api').length;
   return (
     <>
-      {props.notice ? (
-        <p class="notice" role="status">
-          {props.notice}
-        </p>
-      ) : null}
+      <Notice text={props.notice} />
       <p class="note">
         Custom segments of site <strong>{site.id}</strong>. A saved rule is in force at once in
         every collector process; the members of existing profiles are computed in the background.
