@@ -198,10 +198,10 @@ async function snippetSizes(snippet) {
 
 async function buildCollector() {
   await build({
-    // The goal training's worker thread is a file of its own beside the collector (goals/trainer.ts).
+    // The goal training's child process is a file of its own beside the collector (goals/trainer.ts).
     entryPoints: {
       collector: 'collector/main.ts',
-      'goals-worker': 'collector/goals/train-worker.ts',
+      'goals-trainer': 'collector/goals/train-process.ts',
     },
     outdir: 'dist',
     outExtension: { '.js': '.mjs' },
@@ -212,7 +212,7 @@ async function buildCollector() {
     packages: 'external',
     sourcemap: true,
   });
-  console.log('collector dist/collector.mjs, dist/goals-worker.mjs');
+  console.log('collector dist/collector.mjs, dist/goals-trainer.mjs');
 }
 
 /**

@@ -4,8 +4,8 @@
  *
  * 1. **training**: the site (`--visitors`, 8 weeks) is written into a SQLite file through the
  *    storage (`tx.ingest`, many visitors a write job, as bench/seed.mjs), or the file is reused
- *    when it holds the site already; then `trainGoal` (collector/goals/trainer.ts, the worker
- *    thread, as the collector's schedule runs it) trains the goal `camera-buyer` and its rows
+ *    when it holds the site already; then `trainGoal` (collector/goals/trainer.ts, its child
+ *    process, as the collector's schedule runs it) trains the goal `camera-buyer` and its rows
  *    read, visitors, read and total ms, AUC, Brier and lift are printed.
  * 3. **scoring** (run second: no load): `evaluate()` on the file's profiles with the site's engine
  *    config without goals and with the trained model in `engine.goals` (a `ServedGoal`, as
@@ -46,7 +46,7 @@ import type { Profile } from '../collector/engine/profile.ts';
 import type { Goal } from '../collector/goals/goal.ts';
 import { trustedModel } from '../collector/goals/runtime.ts';
 import type { ServedGoal } from '../collector/goals/serve.ts';
-import { type StoredReport, trainGoal } from '../collector/goals/trainer.ts';
+import { type StoredReport, trainGoal, trainingProcess } from '../collector/goals/trainer.ts';
 import { optionsFromEnv, start } from '../collector/http/server.ts';
 import type { NewEvent, Storage } from '../collector/storage/contract.ts';
 import { openStorage } from '../collector/storage/open.ts';
@@ -220,10 +220,14 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] ?? Number.NaN) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 }
 
-/** Peak resident set of this process (worker threads included), MB. */
-function peakRssMB(): number {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+/** Peak resident set of this process (or of `pid`: the training's child), MB. */
+function peakRssMB(pid: number | 'self' = 'self'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
+  } catch {
+    return Number.NaN; // the child ended
+  }
 }
 
 const out: Record<string, unknown> = { goal: { name: GOAL_NAME, ...GOAL } };
@@ -253,9 +257,15 @@ out.events = site.events;
 out.end = end;
 
 const config = siteConfig();
-log(`training ${GOAL_NAME} (worker thread), load average ${load1()}`);
+log(`training ${GOAL_NAME} (child process), load average ${load1()}`);
 const rssBefore = peakRssMB();
+let childRss = 0;
+const sampler = setInterval(() => {
+  const pid = trainingProcess()?.pid;
+  if (pid !== undefined) childRss = Math.max(childRss, peakRssMB(pid) || 0);
+}, 100);
 const trained: StoredReport = await trainGoal(storage, config, GOAL_NAME, GOAL, { now: end });
+clearInterval(sampler);
 const h = trained.holdout;
 out.training = {
   status: trained.status,
@@ -273,12 +283,13 @@ out.training = {
   lift: h?.topDecileLift ?? null,
   heuristicAuc: trained.heuristic?.auc ?? null,
   peakRssMB: Math.max(rssBefore, peakRssMB()),
+  trainerPeakRssMB: childRss,
   loadavg: load1(),
 };
 console.log(
   `training ${GOAL_NAME}: ${trained.rowsRead} rows of ${trained.visitors} visitors read in ${trained.readMs} ms${trained.truncated ? ' (TRUNCATED at a bound)' : ''}, ${trained.totalMs} ms in all; ` +
     `AUC ${h?.auc?.toFixed(3) ?? '-'}, Brier ${h?.brier.toFixed(4) ?? '-'}, top-decile lift ${h?.topDecileLift?.toFixed(2) ?? '-'} ` +
-    `(intent heuristic AUC ${trained.heuristic?.auc?.toFixed(3) ?? '-'}); peak RSS ${peakRssMB().toFixed(0)} MB`,
+    `(intent heuristic AUC ${trained.heuristic?.auc?.toFixed(3) ?? '-'}); peak RSS ${peakRssMB().toFixed(0)} MB (the training's process ${childRss.toFixed(0)} MB)`,
 );
 // ---------- 3. what scoring one goal adds to evaluate() ----------
 

@@ -60,7 +60,7 @@ Phases (all by default, in this order):
              --goals-visitors visitors over 8 weeks with a planted signal (3+ camera views and a
              discount email: a camera bought within 7 days at 60%, else 5%; ~18 events each),
              written through the storage (~20k events/s here), then one training of the goal
-             (trainGoal, the worker thread): rows read, visitors, ms, AUC, Brier, lift, against
+             (trainGoal, its child process): rows read, visitors, ms, AUC, Brier, lift, against
              the issue's 60 s; evaluate() on the file's profiles without goals and with the
              trained model in engine.goals, µs each and the difference against the issue's 5 µs;
              then the collector on a copy of that file (real HTTP) loaded with segment
@@ -772,7 +772,7 @@ async function runDashboard() {
 }
 
 /**
- * The goals phase: bench/goals.ts bundled by esbuild (with the training worker beside it, where
+ * The goals phase: bench/goals.ts bundled by esbuild (with the training's child process beside it, where
  * trainer.ts looks for it) and run on its file: it seeds (or reuses) the shop, trains, then serves
  * and loads itself; its progress shows on stderr, its figures come back as JSON.
  */
@@ -781,9 +781,9 @@ async function runGoals() {
   const dir = join(RESULTS, 'build');
   const script = join(dir, 'goals.mjs');
   await build({ entryPoints: [here('./goals.ts')], outfile: script, ...NODE_SCRIPT });
-  const worker = join(ROOT, 'dist', 'goals-worker.mjs');
-  if (!existsSync(worker)) throw new Error(`${worker} is missing; run \`npm run build\``);
-  copyFileSync(worker, join(dir, 'goals-worker.mjs'));
+  const trainer = join(ROOT, 'dist', 'goals-trainer.mjs');
+  if (!existsSync(trainer)) throw new Error(`${trainer} is missing; run \`npm run build\``);
+  copyFileSync(trainer, join(dir, 'goals-trainer.mjs'));
   const out = join(tmp, 'goals.json');
   log(
     `goals: ${existsSync(db) ? `reusing ${db}` : `${count(opts.goalsVisitors)} visitors into ${db}`}`,

@@ -199,7 +199,7 @@ function goalsLines(g) {
   const lines = [
     `goals: a shop of ${count(g.visitors)} visitors / ${count(g.events)} events over 8 weeks${g.seedSeconds == null ? ' (file reused)' : ` (seeded in ${fmt(g.seedSeconds)} s)`}, goal ${g.goal?.name}: ` +
       `training ${fmt(t.totalMs / 1000, 1)} s (read ${fmt(t.readMs / 1000, 1)} s, ${count(t.rowsRead)} rows of ${count(t.visitors)} visitors${t.truncated ? ', truncated at a bound' : ''}; ${count(t.examples)} examples), ` +
-      `AUC ${fmt(t.auc, 3)}, Brier ${fmt(t.brier, 4)}, top-decile lift ${fmt(t.lift, 2)} (intent heuristic AUC ${fmt(t.heuristicAuc, 3)}); peak RSS ${fmt(t.peakRssMB)} MB, load average ${t.loadavg ?? '?'}`,
+      `AUC ${fmt(t.auc, 3)}, Brier ${fmt(t.brier, 4)}, top-decile lift ${fmt(t.lift, 2)} (intent heuristic AUC ${fmt(t.heuristicAuc, 3)}); peak RSS: the collector's process ${fmt(t.peakRssMB)} MB, the training's ${fmt(t.trainerPeakRssMB)} MB, load average ${t.loadavg ?? '?'}`,
   ];
   const c = g.scoring;
   if (c)

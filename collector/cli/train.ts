@@ -25,8 +25,8 @@ export const trainCommand: Command = {
 The collector retrains every goal every 6 hours (the one process leading the background jobs);
 this trains one now, on the database (safe while the collector runs: the model is stored when
 done and answered by GET /v1/goals/G/model). The site's events are read page by page and the
-model fitted in a worker thread; examples are the visitors at five past cut-offs a horizon apart,
-judged on the latest (docs/goals.md). Below 200 examples or 20 that reached the goal, the goal
+model fitted in a child process at the lowest CPU priority; examples are the visitors at five
+past cut-offs a horizon apart, judged on the latest (docs/goals.md). Below 200 examples or 20 that reached the goal, the goal
 keeps the intent heuristic, and this says why.
 
 Options:

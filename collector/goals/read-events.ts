@@ -1,7 +1,7 @@
 /**
  * A training's read of a site's events (goals/trainer.ts): page after page in `(visitor, ts, id)`
  * order, each visitor's events handed on together, within the bounds (rows, visitors, time). The
- * same loop runs in the training's worker thread on its own read-only SQLite connection, and on
+ * same loop runs in the training's child process on its own read-only SQLite connection, and on
  * the collector's thread for PostgreSQL and in-memory databases (a pause between pages there).
  */
 import type { TrainingEvent } from '../storage/contract.ts';

@@ -1,5 +1,5 @@
 /**
- * One training of a goal's model, pure (it runs in a worker thread, goals/trainer.ts): examples
+ * One training of a goal's model, pure (it runs in the training's child process, goals/trainer.ts): examples
  * are the visitors as they stood at past cut-offs, a horizon apart, so that no example's label
  * window overlaps a later cut-off. Time decides every split (docs/goals.md):
  *

@@ -1,15 +1,17 @@
 /**
  * A training of one goal, from the database to the stored model (docs/goals.md): the site's
- * events are read page by page in `(visitor, ts)` order into a worker thread (goals/train-worker.ts)
- * that keeps the histories and fits the model, and the result is stored in `goal_models` in one
- * write. On a SQLite file the worker reads them itself on a read-only connection; on PostgreSQL
+ * events are read page by page in `(visitor, ts)` order into a child process at the lowest CPU
+ * priority (goals/train-process.ts) that keeps the histories and fits the model, and the result is
+ * stored in `goal_models` in one write. On a SQLite file the child reads them itself on a
+ * read-only connection; on PostgreSQL
  * (or an in-memory database) this thread reads the pages and hands them over. Bounded (GOAL_LIMITS): the rows read, the visitors kept (past
  * either the training goes on with what it has and says so), its time, and one training at a
  * time per process.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { GOAL_LIMITS } from '../../shared/limits.ts';
 import type { SiteConfig } from '../config/config.ts';
 import type { EngineConfig } from '../engine/index.ts';
@@ -18,7 +20,7 @@ import type { FeatureEvent } from './features.ts';
 import { type Goal, goalKey } from './goal.ts';
 import { type TrainingReport, type TrainingResult, train } from './train.ts';
 import { type ReadBounds, ReadTimeout, readHistories } from './read-events.ts';
-import type { WorkerRead, WorkerRequest } from './train-worker.ts';
+import type { TrainerRead, TrainerRequest } from './train-process.ts';
 
 /**
  * Events read per page: a page's read and hand-over hold the collector's thread (a few ms at this
@@ -51,32 +53,40 @@ export interface TrainOptions {
   now: number;
   /** Cut-offs (default: train.ts's). */
   cutoffs?: number | undefined;
-  /** Fit on this thread instead of a worker (tests of the pure parts; the CLI may). */
+  /** Fit on this thread instead of a child process (tests of the pure parts; the CLI may). */
   inline?: boolean | undefined;
   rows?: number | undefined;
   profiles?: number | undefined;
   timeoutMs?: number | undefined;
 }
 
-/** The worker's file: beside the bundle (dist/), or the built one when running from sources. */
-function workerFile(): URL {
-  const beside = new URL('./goals-worker.mjs', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  const built = new URL('../../dist/goals-worker.mjs', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error('the training worker is not built: run `node build.mjs` (dist/goals-worker.mjs)');
+/** The child's file: beside the bundle (dist/), or the built one when running from sources. */
+function trainerFile(): string {
+  const beside = fileURLToPath(new URL('./goals-trainer.mjs', import.meta.url));
+  if (existsSync(beside)) return beside;
+  const built = fileURLToPath(new URL('../../dist/goals-trainer.mjs', import.meta.url));
+  if (existsSync(built)) return built;
+  throw new Error(
+    'the training process is not built: run `node build.mjs` (dist/goals-trainer.mjs)',
+  );
+}
+
+/** The running training's child process (tests look at its threads' priority). */
+let child: ChildProcess | null = null;
+export function trainingProcess(): ChildProcess | null {
+  return child;
 }
 
 interface Fitter {
-  send(m: WorkerRequest): void;
-  /** Reads the events of `site` from the SQLite file in the worker (a worker fitter only). */
+  send(m: TrainerRequest): void;
+  /** Reads the events of `site` from the SQLite file in the child (a process fitter only). */
   read?(
     file: string,
     site: string,
     bounds: ReadBounds,
     traits: boolean,
     timeoutMs: number,
-  ): Promise<WorkerRead>;
+  ): Promise<TrainerRead>;
   fit(
     goal: Goal,
     end: number,
@@ -89,59 +99,92 @@ interface Fitter {
 
 type Answer =
   | { ok: true; result: TrainingResult }
-  | { ok: true; read: WorkerRead }
+  | { ok: true; read: TrainerRead }
   | { ok: false; error: string; timeout?: boolean };
 
-function workerFitter(): Fitter {
-  const worker = new Worker(workerFile(), { execArgv: [] });
-  worker.unref();
-  let failed: Error | null = null;
-  worker.on('error', (err) => {
-    failed = err;
+function processFitter(): Fitter {
+  // No inspector or loader flags of the collector's; structured clone for the pages and results.
+  const proc = fork(trainerFile(), [], {
+    execArgv: [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  /** Posts `m` and waits for the worker's answer, at most `timeoutMs`. */
-  const ask = (m: WorkerRequest, timeoutMs: number, what: string) =>
+  child = proc;
+  // Its main thread at once, so the threads Node starts next inherit the priority (the child then
+  // sets any it started before this); refused or not, the child does it too.
+  if (proc.pid !== undefined)
+    try {
+      setPriority(proc.pid, 19);
+    } catch {
+      // not permitted here
+    }
+  // Neither the child nor its channel holds the collector's event loop open, but while an answer
+  // is awaited (`ask`), as any awaited I/O would (the CLI's `train` has nothing else running).
+  proc.unref();
+  proc.channel?.unref();
+  let failed: Error | null = null;
+  const fail = (err: Error) => {
+    failed ??= err;
+  };
+  proc.on('error', fail);
+  proc.on('exit', (code, signal) =>
+    fail(new Error(`the training process ended (${signal ?? `exit code ${code}`})`)),
+  );
+  /** Sends `m` and waits for the child's answer, at most `timeoutMs`. */
+  const ask = (m: TrainerRequest, timeoutMs: number, what: string) =>
     new Promise<Answer & { ok: true }>((resolve, reject) => {
       if (failed) return reject(failed);
-      const onMessage = (a: Answer) => {
+      const done = () => {
+        proc.channel?.unref();
         clearTimeout(timer);
-        worker.off('error', onError);
+        proc.off('message', onMessage);
+        proc.off('exit', onExit);
+        proc.off('error', onError);
+      };
+      const onMessage = (a: Answer) => {
+        done();
         if (a.ok) resolve(a);
         else reject(a.timeout ? new TrainingTimeout(a.error) : new Error(a.error));
       };
       const onError = (err: Error) => {
-        clearTimeout(timer);
-        worker.off('message', onMessage);
+        done();
         reject(err);
       };
+      const onExit = () => {
+        done();
+        reject(failed ?? new Error('the training process ended'));
+      };
       const timer = setTimeout(() => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
+        done();
         reject(new TrainingTimeout(`${what} took longer than the training's ${timeoutMs} ms left`));
       }, timeoutMs);
       timer.unref();
-      worker.once('message', onMessage);
-      worker.once('error', onError);
-      worker.postMessage(m);
+      proc.on('message', onMessage);
+      proc.on('exit', onExit);
+      proc.on('error', onError);
+      proc.channel?.ref();
+      proc.send(m);
     });
   return {
     send(m) {
       if (failed) throw failed;
-      worker.postMessage(m);
+      proc.send(m);
     },
     async read(file, site, bounds, traits, timeoutMs) {
-      const m: WorkerRequest = { kind: 'read', file, site, bounds, traits };
+      const m: TrainerRequest = { kind: 'read', file, site, bounds, traits };
       const a = await ask(m, timeoutMs, 'reading the events');
-      if (!('read' in a)) throw new Error('microseg: the training worker answered no read');
+      if (!('read' in a)) throw new Error('microseg: the training process answered no read');
       return a.read;
     },
     async fit(goal, end, cutoffs, engine, timeoutMs) {
       const a = await ask({ kind: 'fit', goal, end, cutoffs, engine }, timeoutMs, 'the fit');
-      if (!('result' in a)) throw new Error('microseg: the training worker answered no result');
+      if (!('result' in a)) throw new Error('microseg: the training process answered no result');
       return a.result;
     },
     stop() {
-      void worker.terminate();
+      if (child === proc) child = null;
+      // Killed rather than disconnected: a fit past its time bound must not go on spending CPU.
+      proc.kill('SIGKILL');
     },
   };
 }
@@ -182,14 +225,14 @@ export async function trainGoal(
   const timeoutMs = opts.timeoutMs ?? GOAL_LIMITS.trainMs;
   const maxRows = opts.rows ?? GOAL_LIMITS.trainRows;
   const maxProfiles = opts.profiles ?? GOAL_LIMITS.trainProfiles;
-  const fitter = opts.inline ? inlineFitter() : workerFitter();
+  const fitter = opts.inline ? inlineFitter() : processFitter();
   const left = () => Math.max(0, timeoutMs - (performance.now() - started));
   try {
     const bounds = { maxRows, maxProfiles, pageSize: PAGE, timeoutMs };
     const wantTraits = goal.traits !== undefined && goal.traits.length > 0;
-    let read: WorkerRead;
+    let read: TrainerRead;
     if (fitter.read && storage.sqliteFile !== null) {
-      // The worker reads the file itself: nothing of the read on this thread.
+      // The child reads the file itself: nothing of the read on this thread.
       read = await fitter.read(storage.sqliteFile, site.id, bounds, wantTraits, left());
     } else {
       const r = await readHistories(
@@ -212,9 +255,8 @@ export async function trainGoal(
       read = { rows: r.rows, visitors: r.visitors.size, truncated: r.truncated };
     }
     const readMs = performance.now() - started;
-    // The site's thresholds without its compiled rules (functions cannot cross to the worker; the
+    // What crosses to the child: thresholds only (compiled rules and served models stay here; the
     // heuristic reads none).
-    // What crosses to the worker: thresholds only (compiled rules and served models stay here).
     const engine: EngineConfig = {
       ...site.engine,
       rules: [],

@@ -1,7 +1,7 @@
 /**
  * The goal training schedule (docs/goals.md): every `everyMs` (6 hours by default) each site's
  * goals whose model is missing, stale (the goal changed, or trained by an earlier version of the
- * features) or older than `everyMs` are retrained, one at a time, in the worker thread
+ * features) or older than `everyMs` are retrained, one at a time, in a child process
  * (goals/trainer.ts). It runs in the jobs leader only (jobs/leader.ts), so one process trains for
  * all; the first pass waits `firstAfterMs` after the start, off the start-up's busiest minute. `microseg train` trains one goal now.
  */

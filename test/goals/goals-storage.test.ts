@@ -1,14 +1,14 @@
 /**
  * A training end to end on a real database (SQLite, and PostgreSQL in suite-pg): a planted-signal
  * site's events stored straight into the events table (no HTTP), read back page by page, fitted in the
- * worker thread (dist/goals-worker.mjs: `node build.mjs` first), the model stored and answered by
+ * training's child process (dist/goals-trainer.mjs: `node build.mjs` first), the model stored and answered by
  * `GET /v1/goals/:name/model`; a site with too little data stores the fallback and says so.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ConfigFile, parseConfig, type SiteConfig } from '../../collector/config/config.ts';
-import { TrainingTimeout, trainGoal } from '../../collector/goals/trainer.ts';
+import { TrainingTimeout, trainGoal, trainingProcess } from '../../collector/goals/trainer.ts';
 import { createApp } from '../../collector/http/app.ts';
 import { placeholderSnippets } from '../../collector/http/snippet-asset.ts';
 import type { Storage } from '../../collector/storage/contract.ts';
@@ -44,31 +44,49 @@ const store = async (storage: Storage, visitors: number, seed: number) =>
   storeEvents(storage, 'shop', syntheticSite({ visitors, weeks: 8, end: END, signal: true, seed }));
 
 describe('training a goal on the stored events', () => {
-  it('fits in the worker, stores the model and its evaluation, and answers it', async () => {
+  it('fits in a child process, stores the model and its evaluation, and answers it', async () => {
     const stored = await store(db.storage, VISITORS, 5);
-    // The fit runs in the worker: this thread keeps turning (a 10 ms timer is never held up
+    // The fit runs in the child: this thread keeps turning (a 10 ms timer is never held up
     // for the fit's time, only for a page read).
     let last = performance.now();
     let gap = 0;
-    // And the worker runs at the lowest CPU priority, this thread at the normal one (Linux: a
-    // thread's nice value is field 19 of /proc/self/task/TID/stat).
-    const niceOf = (): number[] =>
-      readdirSync('/proc/self/task').map((tid) => {
-        try {
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-        } catch {
-          return 0; // a thread that ended meanwhile
-        }
-      });
-    const nices = new Set<number>();
+    // And every thread of the child (V8's helpers too) runs at the lowest CPU priority, every
+    // thread of this process at the normal one (Linux: a thread's nice value is field 19 of
+    // /proc/PID/task/TID/stat).
+    const statNice = (file: string): number[] => {
+      try {
+        const stat = readFileSync(file, 'utf8');
+        return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+      } catch {
+        return []; // a thread (or the child) that ended meanwhile
+      }
+    };
+    const niceOf = (pid: number | 'self'): number[] => {
+      try {
+        return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+          statNice(`/proc/${pid}/task/${t}/stat`),
+        );
+      } catch {
+        return []; // the child ended meanwhile
+      }
+    };
+    const childNices = new Set<number>();
+    const ownNices = new Set<number>();
+    let childThreads = 0;
     const ticker = setInterval(() => {
       const t = performance.now();
       gap = Math.max(gap, t - last);
       last = t;
-      if (existsSync('/proc/self/task')) for (const n of niceOf()) nices.add(n);
+      const pid = trainingProcess()?.pid;
+      if (!existsSync('/proc/self/task') || pid === undefined) return;
+      // From the moment its main thread is lowered (at its start, before it reads anything).
+      if (statNice(`/proc/${pid}/stat`)[0] !== 19) return;
+      const nices = niceOf(pid);
+      childThreads = Math.max(childThreads, nices.length);
+      for (const n of nices) childNices.add(n);
+      for (const n of niceOf('self')) ownNices.add(n);
     }, 10);
-    // On a SQLite file the worker reads the events itself: none through this thread's storage.
+    // On a SQLite file the child reads the events itself: none through this thread's storage.
     const readHere = db.storage.trainingEvents;
     let pagesHere = 0;
     db.storage.trainingEvents = (...args) => {
@@ -79,9 +97,13 @@ describe('training a goal on the stored events', () => {
     clearInterval(ticker);
     expect(pagesHere === 0).toBe(db.storage.sqliteFile !== null);
     if (existsSync('/proc/self/task')) {
-      expect(nices).toContain(19);
+      expect(childThreads).toBeGreaterThan(1);
+      expect([...childNices]).toEqual([19]);
+      expect([...ownNices]).toEqual([0]);
       expect(getPriority()).toBe(0);
     }
+    // Ended with the training.
+    expect(trainingProcess()).toBeNull();
     const fitMs = report.totalMs - report.readMs;
     console.log(
       `longest gap of a 10 ms timer during the training: ${gap.toFixed(0)} ms (fit ${fitMs} ms)`,
@@ -135,6 +157,32 @@ describe('training a goal on the stored events', () => {
     // The slot is free again: a training with time left runs.
     const report = await trainGoal(db.storage, site, 'camera-buyer', GOAL, { now: END });
     expect(report.rowsRead).toBeGreaterThan(0);
+  });
+
+  it('ends its child process when the time is up, and fails (no hang) when the child dies', async () => {
+    await store(db.storage, 300, 9);
+    const gone = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    };
+    // A fit cut short by the time bound does not go on spending CPU.
+    const timedOut = trainGoal(db.storage, site, 'camera-buyer', GOAL, { now: END, timeoutMs: 1 });
+    const pid = trainingProcess()?.pid;
+    expect(pid).toBeTypeOf('number');
+    await expect(timedOut).rejects.toBeInstanceOf(TrainingTimeout);
+    await expect.poll(() => gone(pid ?? 0)).toBe(true);
+    // A child killed from outside (out of memory, an operator): the training fails at once.
+    const started = performance.now();
+    const killed = trainGoal(db.storage, site, 'camera-buyer', GOAL, { now: END });
+    trainingProcess()?.kill('SIGKILL');
+    await expect(killed).rejects.toThrow(/training process ended/);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await db.storage.goals.model('shop', 'camera-buyer')).toBeUndefined();
+    expect(trainingProcess()).toBeNull();
   });
 
   it('stores the fallback with its reason when the site has too little data', async () => {

@@ -1,13 +1,15 @@
 /**
- * The worker thread of a training (goals/trainer.ts): it keeps each visitor's history and on
+ * The child process of a training (goals/trainer.ts): it keeps each visitor's history and on
  * `fit` computes the examples, fits and judges the model (goals/train.ts) and answers the result.
  * On a SQLite file it also reads the events itself (`read`), on a read-only connection of its
  * own, so the collector's thread does nothing for a training but start it and store the result;
  * otherwise the collector's thread reads the pages and passes them on (`page`, `traits`).
- * Built by build.mjs into dist/goals-worker.mjs.
+ * A process rather than a worker thread: every thread of it (V8's garbage-collection helpers too)
+ * runs at the lowest priority, and its memory (~1 GB at 100k visitors) is not the collector's.
+ * Built by build.mjs into dist/goals-trainer.mjs; it ends when the collector disconnects.
  */
+import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { EngineConfig } from '../engine/index.ts';
 import { trainingEventPages } from '../storage/sqlite/goals.ts';
@@ -16,7 +18,7 @@ import type { Goal } from './goal.ts';
 import { type ReadBounds, ReadTimeout, readHistories } from './read-events.ts';
 import { train } from './train.ts';
 
-export type WorkerRequest =
+export type TrainerRequest =
   | { kind: 'page'; visitors: string[]; events: FeatureEvent[][] }
   | { kind: 'traits'; traits: [string, Record<string, unknown>][] }
   | { kind: 'read'; file: string; site: string; bounds: ReadBounds; traits: boolean }
@@ -29,21 +31,36 @@ export type WorkerRequest =
     };
 
 /** What a `read` answers: the training's read figures. */
-export interface WorkerRead {
+export interface TrainerRead {
   rows: number;
   visitors: number;
   truncated: boolean;
 }
 
-// The lowest CPU priority for this thread alone (on Linux a thread's nice value is its own; pid 0
-// is the calling thread): on a machine with few cores the collector's thread, serving reads and
-// ingest, is scheduled first whenever it has work, and the fit takes what is left. Where the
-// platform refuses, the training runs at the normal priority.
-try {
-  setPriority(19);
-} catch {
-  // not permitted here: no harm done
+/**
+ * The lowest CPU priority for every thread of this process: on a machine with few cores the
+ * collector, serving reads and ingest, is scheduled first whenever it has work, and the training
+ * takes what is left. On Linux a nice value is a thread's own and a new thread takes its
+ * creator's, so the threads V8 started before this line are set one by one (their ids in
+ * /proc/self/task) and those started later inherit. Elsewhere the call sets the process. Where
+ * the platform refuses, the training runs at the normal priority.
+ */
+export function lowestPriority(): void {
+  let threads: number[] = [0];
+  try {
+    threads = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    // no /proc: the process's priority
+  }
+  for (const t of threads)
+    try {
+      setPriority(t, 19);
+    } catch {
+      // not permitted here: no harm done
+    }
 }
+
+const send = (a: unknown) => process.send?.(a);
 
 const histories = new Map<string, FeatureEvent[]>();
 const traits = new Map<string, Record<string, unknown>>();
@@ -58,7 +75,7 @@ function addPage(visitors: readonly string[], events: readonly FeatureEvent[][])
 }
 
 /** The site's events (and the traits of its visitors) from the file, read-only. */
-async function readFile(m: Extract<WorkerRequest, { kind: 'read' }>): Promise<WorkerRead> {
+async function readFile(m: Extract<TrainerRequest, { kind: 'read' }>): Promise<TrainerRead> {
   const db = new Database(m.file, { readonly: true, fileMustExist: true });
   try {
     const page = trainingEventPages(db);
@@ -83,11 +100,11 @@ async function readFile(m: Extract<WorkerRequest, { kind: 'read' }>): Promise<Wo
   }
 }
 
-parentPort?.on('message', async (m: WorkerRequest) => {
+async function answer(m: TrainerRequest): Promise<void> {
   try {
     if (m.kind === 'page') addPage(m.visitors, m.events);
     else if (m.kind === 'traits') for (const [v, t] of m.traits) traits.set(v, t);
-    else if (m.kind === 'read') parentPort?.postMessage({ ok: true, read: await readFile(m) });
+    else if (m.kind === 'read') send({ ok: true, read: await readFile(m) });
     else {
       const result = train({
         goal: m.goal,
@@ -97,9 +114,17 @@ parentPort?.on('message', async (m: WorkerRequest) => {
         cutoffs: m.cutoffs,
         engine: m.engine,
       });
-      parentPort?.postMessage({ ok: true, result });
+      send({ ok: true, result });
     }
   } catch (err) {
-    parentPort?.postMessage({ ok: false, error: String(err), timeout: err instanceof ReadTimeout });
+    send({ ok: false, error: String(err), timeout: err instanceof ReadTimeout });
   }
-});
+}
+
+// Run as the collector's child only (imported for its types elsewhere).
+if (process.send) {
+  lowestPriority();
+  process.on('message', (m: TrainerRequest) => void answer(m));
+  // The collector stopped, or ended the training: nothing left to answer.
+  process.on('disconnect', () => process.exit(0));
+}
