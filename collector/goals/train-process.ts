@@ -5,7 +5,8 @@
  * own, so the collector's thread does nothing for a training but start it and store the result;
  * otherwise the collector's thread reads the pages and passes them on (`page`, `traits`).
  * A process rather than a worker thread: every thread of it (V8's garbage-collection helpers too)
- * runs at the lowest priority, and its memory (~1 GB at 100k visitors) is not the collector's.
+ * runs at the lowest priority (started in Linux's idle class where allowed, goals/trainer.ts, and
+ * at nice 19), and its memory (~1 GB at 100k visitors) is not the collector's.
  * Built by build.mjs into dist/goals-trainer.mjs; it ends when the collector disconnects.
  */
 import { readdirSync } from 'node:fs';

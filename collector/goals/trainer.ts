@@ -8,7 +8,7 @@
  * either the training goes on with what it has and says so), its time, and one training at a
  * time per process.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -102,16 +102,36 @@ type Answer =
   | { ok: true; read: TrainerRead }
   | { ok: false; error: string; timeout?: boolean };
 
+/** util-linux's `chrt`, on Linux (Debian's essential set has it). */
+const CHRT = '/usr/bin/chrt';
+let idleClass: boolean | undefined;
+
+/**
+ * Whether the child can run in Linux's idle scheduling class (SCHED_IDLE, every thread): a
+ * runnable collector thread then takes the core from it at once, where at nice 19 it may wait
+ * for the fit's time slice to end. Tried once per process: a container may refuse it.
+ */
+function canIdle(): boolean {
+  idleClass ??=
+    process.platform === 'linux' &&
+    existsSync(CHRT) &&
+    spawnSync(CHRT, ['--idle', '0', process.execPath, '-e', ''], { stdio: 'ignore' }).status === 0;
+  return idleClass;
+}
+
 function processFitter(): Fitter {
   // No inspector or loader flags of the collector's; structured clone for the pages and results.
-  const proc = fork(trainerFile(), [], {
-    execArgv: [],
+  const options: SpawnOptions = {
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  };
+  const proc = canIdle()
+    ? spawn(CHRT, ['--idle', '0', process.execPath, trainerFile()], options)
+    : fork(trainerFile(), [], { execArgv: [], ...options });
   child = proc;
   // Its main thread at once, so the threads Node starts next inherit the priority (the child then
-  // sets any it started before this); refused or not, the child does it too.
+  // sets any it started before this); refused or not, the child does it too. In the idle class
+  // the nice value is a second line: it counts only if the class is left.
   if (proc.pid !== undefined)
     try {
       setPriority(proc.pid, 19);

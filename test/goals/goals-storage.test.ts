@@ -4,6 +4,7 @@
  * training's child process (dist/goals-trainer.mjs: `node build.mjs` first), the model stored and answered by
  * `GET /v1/goals/:name/model`; a site with too little data stores the fallback and says so.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -50,28 +51,33 @@ describe('training a goal on the stored events', () => {
     // for the fit's time, only for a page read).
     let last = performance.now();
     let gap = 0;
-    // And every thread of the child (V8's helpers too) runs at the lowest CPU priority, every
-    // thread of this process at the normal one (Linux: a thread's nice value is field 19 of
-    // /proc/PID/task/TID/stat).
-    const statNice = (file: string): number[] => {
+    // And every thread of the child (V8's helpers too) runs at the lowest CPU priority: Linux's
+    // idle class where util-linux's chrt may set it, and nice 19; every thread of this process at
+    // the normal one (a thread's nice value and policy are fields 19 and 41 of
+    // /proc/PID/task/TID/stat; SCHED_IDLE is 5).
+    const idle =
+      existsSync('/usr/bin/chrt') &&
+      spawnSync('/usr/bin/chrt', ['--idle', '0', 'true']).status === 0;
+    const schedOf = (file: string): string[] => {
       try {
-        const stat = readFileSync(file, 'utf8');
-        return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+        const f = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? [];
+        return [`policy ${f[38]}, nice ${f[16]}`];
       } catch {
         return []; // a thread (or the child) that ended meanwhile
       }
     };
-    const niceOf = (pid: number | 'self'): number[] => {
+    const threadsOf = (pid: number | 'self'): string[] => {
       try {
         return readdirSync(`/proc/${pid}/task`).flatMap((t) =>
-          statNice(`/proc/${pid}/task/${t}/stat`),
+          schedOf(`/proc/${pid}/task/${t}/stat`),
         );
       } catch {
         return []; // the child ended meanwhile
       }
     };
-    const childNices = new Set<number>();
-    const ownNices = new Set<number>();
+    const lowest = `policy ${idle ? 5 : 0}, nice 19`;
+    const childScheds = new Set<string>();
+    const ownScheds = new Set<string>();
     let childThreads = 0;
     const ticker = setInterval(() => {
       const t = performance.now();
@@ -80,11 +86,11 @@ describe('training a goal on the stored events', () => {
       const pid = trainingProcess()?.pid;
       if (!existsSync('/proc/self/task') || pid === undefined) return;
       // From the moment its main thread is lowered (at its start, before it reads anything).
-      if (statNice(`/proc/${pid}/stat`)[0] !== 19) return;
-      const nices = niceOf(pid);
-      childThreads = Math.max(childThreads, nices.length);
-      for (const n of nices) childNices.add(n);
-      for (const n of niceOf('self')) ownNices.add(n);
+      if (schedOf(`/proc/${pid}/stat`)[0] !== lowest) return;
+      const threads = threadsOf(pid);
+      childThreads = Math.max(childThreads, threads.length);
+      for (const n of threads) childScheds.add(n);
+      for (const n of threadsOf('self')) ownScheds.add(n);
     }, 10);
     // On a SQLite file the child reads the events itself: none through this thread's storage.
     const readHere = db.storage.trainingEvents;
@@ -98,8 +104,8 @@ describe('training a goal on the stored events', () => {
     expect(pagesHere === 0).toBe(db.storage.sqliteFile !== null);
     if (existsSync('/proc/self/task')) {
       expect(childThreads).toBeGreaterThan(1);
-      expect([...childNices]).toEqual([19]);
-      expect([...ownNices]).toEqual([0]);
+      expect([...childScheds]).toEqual([lowest]);
+      expect([...ownScheds]).toEqual(['policy 0, nice 0']);
       expect(getPriority()).toBe(0);
     }
     // Ended with the training.
