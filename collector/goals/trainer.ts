@@ -3,10 +3,10 @@
  * events are read page by page in `(visitor, ts)` order into a child process at the lowest CPU
  * priority (goals/train-process.ts) that keeps the histories and fits the model, and the result is
  * stored in `goal_models` in one write. On a SQLite file the child reads them itself on a
- * read-only connection; on PostgreSQL
- * (or an in-memory database) this thread reads the pages and hands them over. Bounded (GOAL_LIMITS): the rows read, the visitors kept (past
- * either the training goes on with what it has and says so), its time, and one training at a
- * time per process.
+ * read-only connection; on PostgreSQL (or an in-memory database) this thread reads the pages and
+ * hands them over. Bounded (GOAL_LIMITS): the rows read, the visitors kept (past either the
+ * training goes on with what it has and says so), its time, and one training at a time per
+ * process.
  */
 import { type ChildProcess, fork, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -115,7 +115,8 @@ function canIdle(): boolean {
   idleClass ??=
     process.platform === 'linux' &&
     existsSync(CHRT) &&
-    spawnSync(CHRT, ['--idle', '0', process.execPath, '-e', ''], { stdio: 'ignore' }).status === 0;
+    // `true`, not node: a few ms on the collector's thread, once.
+    spawnSync(CHRT, ['--idle', '0', 'true'], { stdio: 'ignore' }).status === 0;
   return idleClass;
 }
 
