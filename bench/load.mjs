@@ -5,7 +5,8 @@
  * receives one job per message, answers with its raw figures:
  *   { url | urls, kind: 'post' | 'get', batch, visitors, connections, duration, warmup, seed, rate? }
  * `rate` (requests per second, all connections together) holds the load at that pace instead of
- * as fast as the server answers: latency then is the server's, not a queue's (the goals phase).
+ * as fast as the server answers, evenly spaced (`paced`): latency then is the server's, not a
+ * queue's (the goals phase).
  * It says `{ measuring: true }` when the warm-up ends, so run.mjs can sample the server's CPU time
  * over exactly the measured part, and reports its own CPU time over that part: a generator near
  * 100% of a core is the bottleneck, not the server.
@@ -15,6 +16,7 @@
  * Latencies are recorded per response at sub-millisecond resolution (autocannon's own
  * histogram keeps whole milliseconds only).
  */
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import { collectBody, idGenerator, prng, SITE, visitorId } from './lib/workload.mjs';
 
@@ -44,10 +46,10 @@ function requestFor(job) {
 }
 
 /**
- * One autocannon run per target URL (`job.urls`: several collectors, the connections shared among
+ * As fast as the server answers: one autocannon run per target URL (`job.urls`: several collectors, the connections shared among
  * them; else `job.url`), at once, with one set of figures.
  */
-async function run(job, duration, record) {
+async function flat(job, duration, record) {
   const urls = job.urls ?? [job.url];
   const latencies = [];
   const statuses = {};
@@ -62,8 +64,6 @@ async function run(job, duration, record) {
                 Math.floor(job.connections / urls.length) +
                 (i < job.connections % urls.length ? 1 : 0),
               duration,
-              // autocannon's overallRate is per target: each its share of the job's rate.
-              ...(job.rate ? { overallRate: job.rate / urls.length } : {}),
               requests: [requestFor(i === 0 ? job : { ...job, seed: (job.seed ?? 7) * 31 + i })],
               timeout: 10,
             },
@@ -84,8 +84,73 @@ async function run(job, duration, record) {
   return { result, latencies, statuses };
 }
 
+/**
+ * The load at a steady pace (`job.rate`): each connection sends one request every
+ * `connections / rate` seconds, their slots spread evenly over that interval, and waits for its
+ * answer (a late answer delays that connection's next request; it never sends two at once).
+ * autocannon's rate options cannot do this: each connection sends its quota for a second back
+ * to back when the second starts, so the whole rate arrives as one burst each second and the
+ * latency measured is how long the burst takes to drain.
+ */
+async function paced(job, duration, record) {
+  const urls = job.urls ?? [job.url];
+  const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
+  const template = requestFor(job);
+  const interval = (job.connections / job.rate) * 1000;
+  const latencies = [];
+  const statuses = {};
+  let errors = 0;
+  let timeouts = 0;
+  const start = performance.now();
+  const end = start + duration * 1000;
+  const send = (url) =>
+    new Promise((done) => {
+      const r = template.setupRequest({ method: template.method, path: template.path });
+      const sent = performance.now();
+      const req = request(
+        new URL(r.path, url),
+        { method: template.method, headers: template.headers, agent, timeout: 10_000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+            if (record && res.statusCode < 400) latencies.push(performance.now() - sent);
+            done();
+          });
+        },
+      );
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy();
+      });
+      req.on('error', () => {
+        errors++;
+        done();
+      });
+      req.end(r.body);
+    });
+  const sleep = (ms) => new Promise((ok) => setTimeout(ok, Math.max(0, ms)));
+  await Promise.all(
+    Array.from({ length: job.connections }, async (_, i) => {
+      const url = urls[i % urls.length];
+      for (let due = start + (i * interval) / job.connections; due < end; due += interval) {
+        await sleep(due - performance.now());
+        if (performance.now() >= end) break;
+        await send(url);
+      }
+    }),
+  );
+  agent.destroy();
+  return {
+    result: { duration: (performance.now() - start) / 1000, errors, timeouts },
+    latencies,
+    statuses,
+  };
+}
+
 process.on('message', async (job) => {
   try {
+    const run = job.rate ? paced : flat;
     const warm = job.warmup > 0 ? await run(job, job.warmup, false) : null;
     process.send({ measuring: true });
     const cpu = process.cpuUsage();
