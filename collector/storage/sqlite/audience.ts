@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { and, count, eq, sql } from 'drizzle-orm';
 import type { Audience, MemberRow, SegmentCounts } from '../contract.ts';
-import type { Db } from './open.ts';
+import { PAGE_CACHE_KIB, type Db } from './open.ts';
 import { profiles } from './schema.ts';
 
 export function segmentCounts(db: Db, site: string): SegmentCounts {
@@ -51,6 +51,8 @@ export async function* members(
   const reader = new Database(file, { readonly: true, fileMustExist: true });
   try {
     reader.pragma('busy_timeout = 5000');
+    // A scan reads each page once: a larger cache would only hold memory until the export ends.
+    reader.pragma(`cache_size = -${PAGE_CACHE_KIB}`);
     const cols = `visitor, segment, segments, first_seen as firstSeen, last_seen as lastSeen, purchases, monetary`;
     const stmt =
       audience.kind === 'custom'
