@@ -45,6 +45,7 @@ import { evaluate } from '../collector/engine/evaluate.ts';
 import type { Profile } from '../collector/engine/profile.ts';
 import type { Goal } from '../collector/goals/goal.ts';
 import { trustedModel } from '../collector/goals/runtime.ts';
+import { rollupDue } from '../collector/jobs/segment-sizes.ts';
 import type { ServedGoal } from '../collector/goals/serve.ts';
 import { type StoredReport, trainGoal, trainingProcess } from '../collector/goals/trainer.ts';
 import { optionsFromEnv, start } from '../collector/http/server.ts';
@@ -255,6 +256,13 @@ if (site.end === null) {
 out.visitors = site.visitors;
 out.events = site.events;
 out.end = end;
+// The stats rolled up (kept in the file: once), as a collector that has run on these events keeps
+// them: else the served collector's first windows would hold its catch-up (seconds at 100k).
+const rolled = await rollupDue(storage, SITE, Date.now(), Number.POSITIVE_INFINITY);
+if (rolled > 0) {
+  sqliteHandle(storage).pragma('wal_checkpoint(TRUNCATE)');
+  log(`  rolled up ${rolled} hours and days of stats`);
+}
 
 const config = siteConfig();
 log(`training ${GOAL_NAME} (child process), load average ${load1()}`);

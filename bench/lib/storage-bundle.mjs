@@ -25,6 +25,7 @@ export async function buildStorageBundle() {
     stdin: {
       contents: `export { openStorage } from './collector/storage/open.ts';
 export { sqliteHandle } from './collector/storage/sqlite/index.ts';
+export { rollupDue } from './collector/jobs/segment-sizes.ts';
 export { loadConfig } from './collector/config/config.ts';
 export { LIMITS } from './shared/limits.ts';`,
       resolveDir: root,
