@@ -517,7 +517,8 @@ if (!values['no-load']) {
     `${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms (event loop: longest pause ${m.loopMaxMs.toFixed(0)} ms, p99 ${m.loopP99Ms.toFixed(1)} ms)`;
   try {
     // One window unmeasured first: the collector's start-up work (the day's segment-size snapshot
-    // and RFM quintiles over every profile, ~0.1–0.5 s at 100k visitors) is not a training's.
+    // over every profile, 0.2–0.4 s at 100k visitors in a CPU profile, and the RFM quintiles) is
+    // not a training's.
     const first = loads[0];
     if (first) {
       log(`settling: one ${DURATION} s window of ${first[0]} unmeasured (the start-up jobs)`);
