@@ -6,8 +6,8 @@
  * (no session, no CSRF token, another site's goals). The buckets: contacts sent through
  * `POST /v1/events` (each event at its own time, some with `region: NY`), counted on the page as
  * `goalAudience` counts them, all and narrowed by the filter form (a custom segment, a trait).
- * Train now fits in the worker thread
- * (dist/goals-worker.mjs: `node build.mjs` first). Runs on SQLite and PostgreSQL (PG_SUITES).
+ * Train now fits in the training's child process
+ * (dist/goals-trainer.mjs: `node build.mjs` first). Runs on SQLite and PostgreSQL (PG_SUITES).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConfigFile, parseConfig, type SiteConfig } from '../../collector/config/config.ts';

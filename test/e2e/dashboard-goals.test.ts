@@ -80,7 +80,7 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 const checkPage = (name: string) => checkPageAt(page, name);
 
 beforeAll(async () => {
-  // The dashboard's client files and the training worker Train now runs (dist/goals-worker.mjs).
+  // The dashboard's client files and the training's child process Train now runs (dist/goals-trainer.mjs).
   execFileSync(process.execPath, ['build.mjs', '--collector'], {
     cwd: join(import.meta.dirname, '../..'),
     stdio: 'ignore',
