@@ -46,8 +46,9 @@ function requestFor(job) {
 }
 
 /**
- * As fast as the server answers: one autocannon run per target URL (`job.urls`: several collectors, the connections shared among
- * them; else `job.url`), at once, with one set of figures.
+ * As fast as the server answers: one autocannon run per target URL (`job.urls`: several
+ * collectors, the connections shared among them; else `job.url`), at once, with one set of
+ * figures.
  */
 async function flat(job, duration, record) {
   const urls = job.urls ?? [job.url];

@@ -46,7 +46,7 @@ export interface TrainerRead {
  * /proc/self/task) and those started later inherit. Elsewhere the call sets the process. Where
  * the platform refuses, the training runs at the normal priority.
  */
-export function lowestPriority(): void {
+function lowestPriority(): void {
   let threads: number[] = [0];
   try {
     threads = readdirSync('/proc/self/task').map(Number);

@@ -6,8 +6,8 @@
  * changes (webhooks included) as an event would have.
  *
  * Bounded: at most `batch` profiles per tick (one short transaction), a tick every `tickMs`, a
- * full pass at most every `passMs`. With the defaults that is about 800 profiles a second, so a change
- * made by time alone is recorded within max(1 minute, profiles / 800 seconds).
+ * full pass at most every `passMs`. With the defaults that is about 800 profiles a second, so a
+ * change made by time alone is recorded within max(1 minute, profiles / 800 seconds).
  */
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
