@@ -60,7 +60,14 @@ export function solveSpd(a: number[][], b: number[]): number[] {
 
 /**
  * Fits `y ~ sigmoid(w·scaled(x) + b)`. `xs` rows all have the same length; a constant column
- * gets scale 1 (its weight stays at 0 under the penalty).
+ * gets scale 1 and weight 0.
+ *
+ * Newton's step is that of the standardized (centered) rows, but the rows are kept sparse:
+ * centering would fill in the zeros of counts and one-hots, which are most of a row, and the
+ * Hessian's cost is the square of a row's entries. So a column that is zero in most rows is
+ * stored uncentered and its centering applied to the sums (exact: Σh·z·zᵀ from Σh·v·vᵀ, Σh·v and
+ * Σh), and a column that is mostly non-zero is stored centered, where those corrections would
+ * cancel large terms.
  */
 export function fitLogistic(
   xs: readonly (readonly number[])[],
@@ -72,63 +79,127 @@ export function fitLogistic(
   const l2 = (opts.l2 ?? 1e-3) * Math.max(n, 1);
   const mean = new Array<number>(d).fill(0);
   const scale = new Array<number>(d).fill(0);
-  for (const x of xs) for (let j = 0; j < d; j++) mean[j] = (mean[j] ?? 0) + (x[j] ?? 0) / n;
+  const nonZero = new Array<number>(d).fill(0);
+  for (const x of xs)
+    for (let j = 0; j < d; j++) {
+      const v = x[j] ?? 0;
+      mean[j] = (mean[j] ?? 0) + v / n;
+      if (v !== 0) nonZero[j] = (nonZero[j] ?? 0) + 1;
+    }
   for (const x of xs)
     for (let j = 0; j < d; j++)
       scale[j] = (scale[j] ?? 0) + ((x[j] ?? 0) - (mean[j] ?? 0)) ** 2 / n;
+  // The columns fitted (a constant one keeps weight 0), and per column the shift c that turns a
+  // stored value v back into the standardized z = v − c: 0 for a centered column.
+  const live: number[] = [];
   for (let j = 0; j < d; j++) {
     const s = Math.sqrt(scale[j] ?? 0);
     scale[j] = s > 1e-9 ? s : 1;
+    if (s > 1e-9) live.push(j);
   }
-  // Scaled rows with a leading 1 for the bias: one flat array, row-major.
-  const m = d + 1;
-  const z = new Float64Array(n * m);
-  xs.forEach((x, i) => {
-    z[i * m] = 1;
-    for (let j = 0; j < d; j++) z[i * m + j + 1] = ((x[j] ?? 0) - (mean[j] ?? 0)) / (scale[j] ?? 1);
+  const q = live.length;
+  const shift = new Float64Array(q);
+  const centered = live.map((j, k) => {
+    const dense = (nonZero[j] ?? 0) > n / 2;
+    if (!dense) shift[k] = (mean[j] ?? 0) / (scale[j] ?? 1);
+    return dense;
   });
-  const w = new Array<number>(m).fill(0);
+  // The rows, sparse (compressed rows, columns ascending).
+  const start = new Uint32Array(n + 1);
+  let entries = 0;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i] ?? [];
+    for (let k = 0; k < q; k++) if (centered[k] || (x[live[k] ?? 0] ?? 0) !== 0) entries++;
+    start[i + 1] = entries;
+  }
+  const col = new Uint16Array(entries);
+  const val = new Float64Array(entries);
+  for (let i = 0, e = 0; i < n; i++) {
+    const x = xs[i] ?? [];
+    for (let k = 0; k < q; k++) {
+      const j = live[k] ?? 0;
+      const raw = x[j] ?? 0;
+      if (!centered[k] && raw === 0) continue;
+      col[e] = k;
+      val[e++] = (centered[k] ? raw - (mean[j] ?? 0) : raw) / (scale[j] ?? 1);
+    }
+  }
+  const y = Float64Array.from(ys, (b) => (b ? 1 : 0));
+  const w = new Float64Array(q);
+  let bias = 0;
   const maxIterations = opts.maxIterations ?? 25;
   const tolerance = opts.tolerance ?? 1e-6;
+  const g = new Float64Array(q);
+  const t = new Float64Array(q);
+  const s2 = new Float64Array(q * q);
   for (let it = 0; it < maxIterations; it++) {
+    g.fill(0);
+    t.fill(0);
+    s2.fill(0);
+    let r0 = 0;
+    let h0 = 0;
+    // z·w = v·w − c·w: the shift's part once per pass.
+    let b0 = bias;
+    for (let k = 0; k < q; k++) b0 -= (w[k] ?? 0) * (shift[k] ?? 0);
+    for (let i = 0; i < n; i++) {
+      const from = start[i] ?? 0;
+      const to = start[i + 1] ?? 0;
+      let s = b0;
+      for (let e = from; e < to; e++) s += (w[col[e] ?? 0] ?? 0) * (val[e] ?? 0);
+      const p = sigmoid(s);
+      const r = (y[i] ?? 0) - p;
+      const h = Math.max(p * (1 - p), 1e-10);
+      r0 += r;
+      h0 += h;
+      for (let e = from; e < to; e++) {
+        const k = col[e] ?? 0;
+        const v = val[e] ?? 0;
+        const hv = h * v;
+        g[k] = (g[k] ?? 0) + r * v;
+        t[k] = (t[k] ?? 0) + hv;
+        const row = k * q;
+        for (let f = from; f <= e; f++) {
+          const at = row + (col[f] ?? 0);
+          s2[at] = (s2[at] ?? 0) + hv * (val[f] ?? 0);
+        }
+      }
+    }
+    // Back to the standardized rows (z = v − c), the bias first; the penalty (not on the bias).
+    const m = q + 1;
     const grad = new Array<number>(m).fill(0);
     const hess: number[][] = Array.from({ length: m }, () => new Array<number>(m).fill(0));
-    for (let i = 0; i < n; i++) {
-      const o = i * m;
-      let s = 0;
-      for (let j = 0; j < m; j++) s += (w[j] ?? 0) * (z[o + j] ?? 0);
-      const p = sigmoid(s);
-      const r = (ys[i] ? 1 : 0) - p;
-      const h = Math.max(p * (1 - p), 1e-10);
-      for (let j = 0; j < m; j++) {
-        const zj = z[o + j] ?? 0;
-        if (zj === 0) continue;
-        grad[j] = (grad[j] ?? 0) + r * zj;
-        const row = hess[j] ?? [];
-        for (let k = 0; k <= j; k++) row[k] = (row[k] ?? 0) + h * zj * (z[o + k] ?? 0);
+    grad[0] = r0;
+    const h00 = hess[0] ?? [];
+    h00[0] = h0;
+    for (let a = 0; a < q; a++) {
+      const ca = shift[a] ?? 0;
+      const ta = t[a] ?? 0;
+      grad[a + 1] = (g[a] ?? 0) - ca * r0 - l2 * (w[a] ?? 0);
+      const ha = hess[a + 1] ?? [];
+      ha[0] = h00[a + 1] = ta - ca * h0;
+      for (let b = 0; b <= a; b++) {
+        const cb = shift[b] ?? 0;
+        const v = (s2[a * q + b] ?? 0) - ca * (t[b] ?? 0) - cb * ta + ca * cb * h0;
+        ha[b + 1] = v;
+        const hb = hess[b + 1];
+        if (hb) hb[a + 1] = v;
       }
-    }
-    // The penalty (not on the bias), and the upper triangle from the lower.
-    for (let j = 0; j < m; j++) {
-      const row = hess[j] ?? [];
-      if (j > 0) {
-        grad[j] = (grad[j] ?? 0) - l2 * (w[j] ?? 0);
-        row[j] = (row[j] ?? 0) + l2;
-      }
-      for (let k = 0; k < j; k++) {
-        const other = hess[k];
-        if (other) other[j] = row[k] ?? 0;
-      }
+      ha[a + 1] = (ha[a + 1] ?? 0) + l2;
     }
     const step = solveSpd(hess, grad);
-    let moved = 0;
-    for (let j = 0; j < m; j++) {
-      w[j] = (w[j] ?? 0) + (step[j] ?? 0);
-      moved = Math.max(moved, Math.abs(step[j] ?? 0));
+    let moved = Math.abs(step[0] ?? 0);
+    bias += step[0] ?? 0;
+    for (let k = 0; k < q; k++) {
+      w[k] = (w[k] ?? 0) + (step[k + 1] ?? 0);
+      moved = Math.max(moved, Math.abs(step[k + 1] ?? 0));
     }
     if (moved < tolerance) break;
   }
-  return { mean, scale, weights: w.slice(1), bias: w[0] ?? 0 };
+  const weights = new Array<number>(d).fill(0);
+  live.forEach((j, k) => {
+    weights[j] = w[k] ?? 0;
+  });
+  return { mean, scale, weights, bias };
 }
 
 /** The model's score (log-odds) for one row. */

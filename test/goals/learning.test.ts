@@ -49,6 +49,31 @@ describe('logistic regression', () => {
     expect(logit(m, [0, 0, 7])).toBeCloseTo(-1, 0);
   });
 
+  it('takes the same Newton steps as the dense standardized fit, whatever the columns', () => {
+    // Columns as training makes them: dense, mostly zero (counts, one-hots), constant, and one
+    // whose mean is far from zero next to its spread (kept centered: no cancellation).
+    const r = rng(9);
+    const xs: number[][] = [];
+    const ys: boolean[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const count = r() < 0.2 ? Math.log1p(Math.floor(r() * 9)) : 0;
+      const hot = r() < 0.1 ? 1 : 0;
+      const x = [r() * 3, count, hot, 1 - hot, 7, 1e6 + r() * 0.1, r() < 0.6 ? r() : 0];
+      xs.push(x);
+      ys.push(r() < sigmoid(-2 + 0.8 * (x[0] ?? 0) + 1.2 * count + 1.5 * hot - 0.5 * (x[6] ?? 0)));
+    }
+    // With a penalty: the one-hot pair and the bias are collinear, as training's one-hot sets are.
+    for (const l2 of [1e-4, 1e-3, 0.1]) {
+      const sparse = fitLogistic(xs, ys, { l2 });
+      const dense = denseFit(xs, ys, l2);
+      sparse.weights.forEach((w, j) => {
+        expect(w).toBeCloseTo(dense.weights[j] ?? Number.NaN, 6);
+      });
+      expect(sparse.bias).toBeCloseTo(dense.bias, 6);
+      expect(sparse.weights[4]).toBe(0);
+    }
+  });
+
   it('stays finite on separable data', () => {
     const xs = [[0], [1], [2], [3]];
     const m = fitLogistic(xs, [false, false, true, true]);
@@ -96,3 +121,48 @@ describe('metrics', () => {
     expect(e.brier).toBeCloseTo((9 * 0.81 + 81 * 0.01 + 5 * 0.25 + 5 * 0.25) / 100);
   });
 });
+
+/**
+ * The textbook fit the sparse one must agree with: Newton's method on the centered, scaled rows,
+ * every entry of every row, the bias unpenalized, a constant column left at weight 0.
+ */
+function denseFit(xs: number[][], ys: boolean[], l2PerExample: number) {
+  const n = xs.length;
+  const d = xs[0]?.length ?? 0;
+  const l2 = l2PerExample * n;
+  const mean = Array.from({ length: d }, (_, j) => xs.reduce((a, x) => a + (x[j] ?? 0), 0) / n);
+  const scale = mean.map((mu, j) => {
+    const s = Math.sqrt(xs.reduce((a, x) => a + ((x[j] ?? 0) - mu) ** 2, 0) / n);
+    return s > 1e-9 ? s : 1;
+  });
+  const live = mean.map((mu, j) => xs.some((x) => x[j] !== mu));
+  const z = xs.map((x) => [1, ...x.map((v, j) => (live[j] ? (v - (mean[j] ?? 0)) / (scale[j] ?? 1) : 0))]);
+  const w = new Array<number>(d + 1).fill(0);
+  for (let it = 0; it < 25; it++) {
+    const grad = new Array<number>(d + 1).fill(0);
+    const hess = Array.from({ length: d + 1 }, () => new Array<number>(d + 1).fill(0));
+    z.forEach((row, i) => {
+      const p = sigmoid(row.reduce((a, v, j) => a + v * (w[j] ?? 0), 0));
+      const h = Math.max(p * (1 - p), 1e-10);
+      row.forEach((v, j) => {
+        grad[j] = (grad[j] ?? 0) + ((ys[i] ? 1 : 0) - p) * v;
+        row.forEach((u, k) => {
+          const hj = hess[j] ?? [];
+          hj[k] = (hj[k] ?? 0) + h * v * u;
+        });
+      });
+    });
+    for (let j = 1; j <= d; j++) {
+      const hj = hess[j] ?? [];
+      grad[j] = (grad[j] ?? 0) - l2 * (w[j] ?? 0);
+      hj[j] = (hj[j] ?? 0) + l2;
+      if (!live[j - 1]) hj[j] = 1; // constant: no step
+    }
+    const step = solveSpd(hess, grad);
+    step.forEach((s, j) => {
+      w[j] = (w[j] ?? 0) + s;
+    });
+    if (Math.max(...step.map(Math.abs)) < 1e-9) break;
+  }
+  return { weights: w.slice(1), bias: w[0] ?? 0 };
+}
