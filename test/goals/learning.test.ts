@@ -136,7 +136,10 @@ function denseFit(xs: number[][], ys: boolean[], l2PerExample: number) {
     return s > 1e-9 ? s : 1;
   });
   const live = mean.map((mu, j) => xs.some((x) => x[j] !== mu));
-  const z = xs.map((x) => [1, ...x.map((v, j) => (live[j] ? (v - (mean[j] ?? 0)) / (scale[j] ?? 1) : 0))]);
+  const z = xs.map((x) => [
+    1,
+    ...x.map((v, j) => (live[j] ? (v - (mean[j] ?? 0)) / (scale[j] ?? 1) : 0)),
+  ]);
   const w = new Array<number>(d + 1).fill(0);
   for (let it = 0; it < 25; it++) {
     const grad = new Array<number>(d + 1).fill(0);
