@@ -112,7 +112,7 @@ export function fitLogistic(
     for (let k = 0; k < q; k++) if (centered[k] || (x[live[k] ?? 0] ?? 0) !== 0) entries++;
     start[i + 1] = entries;
   }
-  const col = new Uint16Array(entries);
+  const col = q <= 0xffff ? new Uint16Array(entries) : new Uint32Array(entries);
   const val = new Float64Array(entries);
   for (let i = 0, e = 0; i < n; i++) {
     const x = xs[i] ?? [];

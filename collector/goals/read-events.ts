@@ -28,27 +28,10 @@ export class ReadTimeout extends Error {
 
 type Cursor = { visitor: string; ts: number; id: string } | null;
 
-/**
- * One copy of each event type and category a training keeps: the database hands a new string to
- * every row, and a site has few of them against its millions of rows: shared, they leave the
- * training process's heap smaller and its garbage collection shorter. Bounded: past MAX_INTERNED
- * names the rest are kept as read.
- */
-const MAX_INTERNED = 10_000;
-function interner(): (s: string) => string {
-  const seen = new Map<string, string>();
-  return (s) => {
-    const known = seen.get(s);
-    if (known !== undefined) return known;
-    if (seen.size < MAX_INTERNED) seen.set(s, s);
-    return s;
-  };
-}
-
-const featureEvent = (e: TrainingEvent, intern: (s: string) => string): FeatureEvent => ({
+export const featureEvent = (e: TrainingEvent): FeatureEvent => ({
   ts: e.ts,
-  type: intern(e.type),
-  category: e.category === null ? null : intern(e.category),
+  type: e.type,
+  category: e.category,
   value: e.value,
   props: e.props,
   utm: e.utm as Record<string, string | undefined> | null,
@@ -61,7 +44,6 @@ export async function readHistories(
   pause?: () => Promise<void>,
 ): Promise<ReadSummary> {
   const started = performance.now();
-  const intern = interner();
   let cursor: Cursor = null;
   const out: ReadSummary = { rows: 0, visitors: new Set(), truncated: false };
   for (;;) {
@@ -84,7 +66,7 @@ export async function readHistories(
         ids.push(e.visitor);
         events.push([]);
       }
-      events[events.length - 1]?.push(featureEvent(e, intern));
+      events[events.length - 1]?.push(featureEvent(e));
     }
     onPage(ids, events);
     out.rows += page.length;
