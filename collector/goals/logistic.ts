@@ -104,12 +104,14 @@ export function fitLogistic(
     if (!dense) shift[k] = (mean[j] ?? 0) / (scale[j] ?? 1);
     return dense;
   });
-  // The rows, sparse (compressed rows, columns ascending).
+  // The rows, sparse (compressed rows, columns ascending): a centered column's every entry, an
+  // uncentered one's non-zero ones.
+  const kept = (k: number, raw: number) => centered[k] === true || raw !== 0;
   const start = new Uint32Array(n + 1);
   let entries = 0;
   for (let i = 0; i < n; i++) {
     const x = xs[i] ?? [];
-    for (let k = 0; k < q; k++) if (centered[k] || (x[live[k] ?? 0] ?? 0) !== 0) entries++;
+    for (let k = 0; k < q; k++) if (kept(k, x[live[k] ?? 0] ?? 0)) entries++;
     start[i + 1] = entries;
   }
   const col = q <= 0xffff ? new Uint16Array(entries) : new Uint32Array(entries);
@@ -119,7 +121,7 @@ export function fitLogistic(
     for (let k = 0; k < q; k++) {
       const j = live[k] ?? 0;
       const raw = x[j] ?? 0;
-      if (!centered[k] && raw === 0) continue;
+      if (!kept(k, raw)) continue;
       col[e] = k;
       val[e++] = (centered[k] ? raw - (mean[j] ?? 0) : raw) / (scale[j] ?? 1);
     }
