@@ -45,6 +45,39 @@ describe('group commit', () => {
     expect(depths).toEqual([1, 2, 3, 0]);
   });
 
+  it('waits for a hold before a group; jobs that arrive meanwhile join it', async () => {
+    const d = db();
+    let release = () => {};
+    let holds = 0;
+    const hold = () => {
+      if (holds++ > 0) return null;
+      return new Promise<void>((ok) => (release = ok));
+    };
+    const committed: number[] = [];
+    const q = writeQueue(
+      d,
+      d,
+      [{ depth: () => {}, committed: (s) => committed.push(s) }],
+      500,
+      hold,
+    );
+    const insert = d.prepare('insert into t values (?)');
+    const first = q.run(async () => insert.run(1));
+    await turn();
+    // Held: nothing began, and a job queued now waits for the same group.
+    expect(d.inTransaction).toBe(false);
+    const second = q.run(async () => insert.run(2));
+    await turn();
+    expect(d.prepare('select count(*) from t').pluck().get()).toBe(0);
+    release();
+    await Promise.all([first, second]);
+    expect(d.prepare('select v from t order by v').pluck().all()).toEqual([1, 2]);
+    expect(committed).toHaveLength(1);
+    // The next group asks again and is not held.
+    await q.run(async () => insert.run(3));
+    expect(holds).toBe(2);
+  });
+
   it('rolls back a failing job alone; the rest of the group commits', async () => {
     const d = db();
     const q = writeQueue(d, d);

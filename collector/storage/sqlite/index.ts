@@ -205,7 +205,7 @@ export async function openSqliteStorage(file: string, opts: StorageOptions = {})
   };
 
   const observers: WriteObserver[] = [];
-  const queue = writeQueue(sqlite, tx, observers);
+  const queue = writeQueue(sqlite, tx, observers, undefined, () => checkpointer?.hold() ?? null);
   const write = queue.run;
   let closed = false;
 

@@ -50,6 +50,8 @@ export function writeQueue<Tx>(
   tx: Tx,
   observers: readonly WriteObserver[] = [],
   maxGroup = 500,
+  /** Before each group: what to wait for first (the checkpointer's hold, checkpointer.ts), or null. */
+  hold: () => Promise<unknown> | null = () => null,
 ): WriteQueue<Tx> {
   /**
    * Whether code runs inside a group: a job that calls `storage.write` would wait for the group
@@ -169,6 +171,9 @@ export function writeQueue<Tx>(
   async function flush() {
     scheduled = false;
     running = true;
+    // Jobs that arrive meanwhile join this group.
+    const held = hold();
+    if (held) await held;
     const group = queue.length <= maxGroup ? queue : queue.slice(0, maxGroup);
     queue = queue.length <= maxGroup ? [] : queue.slice(group.length);
     for (const o of observers) o.depth(queue.length);
