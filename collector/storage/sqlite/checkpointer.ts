@@ -76,13 +76,14 @@ let last = 0;
 const run = () => {
   try {
     let { log } = pass();
-    if (log >= workerData.restartPages && log !== last) {
+    if (log >= ${RESTART_PAGES} && log !== last) {
       for (let i = 0; i < ${CATCH_UP_PASSES}; i++) {
         const before = log;
         log = pass().log;
         if (log - before <= ${TAIL_PAGES}) break;
       }
-      restart();
+      // Shorter than that now: the writer started it again meanwhile, no hold needed.
+      if (log >= ${RESTART_PAGES}) restart();
     }
     last = log;
   } catch (err) { parentPort.postMessage(String(err)); }
@@ -126,7 +127,7 @@ export function startCheckpointer(
   const worker = new Worker(WORKER, {
     eval: true,
     execArgv: [],
-    workerData: { file, everyMs, driver, closed, gate, restartPages: RESTART_PAGES },
+    workerData: { file, everyMs, driver, closed, gate },
   });
   let alive = true;
   worker.on('message', (m) => onError(String(m)));
